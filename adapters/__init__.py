@@ -1,0 +1,1 @@
+"""Adapters: the outside world behind momentic_core's ports."""

@@ -1,0 +1,110 @@
+"""Settings, read from ``MOMENTIC_*`` environment variables.
+
+Every field documents itself (``env``, ``help``); the README table and the docker files
+are checked against this list by tests. Nothing here connects to anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+
+def _setting(default: Any, help: str) -> Any:
+    return attrs.field(default=default, metadata={"help": help})
+
+
+def _env_name(field: attrs.Attribute[Any]) -> str:
+    return "MOMENTIC_" + field.name.upper()
+
+
+@attrs.frozen
+class Settings:
+    database_url: str = _setting(
+        "", "PostgreSQL URL (postgresql://user:pass@host:5432/db). Empty: the embedded server."
+    )
+    memory: bool = _setting(False, "Run on in-memory adapters (nothing is kept).")
+    data_dir: str = _setting("var", "Where the embedded default keeps its database and keys.")
+    host: str = _setting("127.0.0.1", "Address the HTTP server binds to.")
+    port: int = _setting(8080, "Port the HTTP server listens on.")
+    public_url: str = _setting("http://127.0.0.1:8080", "The API's external base URL.")
+    db_pool_min: int = _setting(2, "Smallest database pool size per process.")
+    db_pool_max: int = _setting(10, "Largest database pool size per process.")
+    db_timeout_seconds: float = _setting(5.0, "Timeout of one database command.")
+    secret: str = _setting(
+        "", "Server secret for hashing codes. Empty: generated under data_dir (dev only)."
+    )
+    jwt_private_key: str = _setting(
+        "", "PEM of the P-256 key that signs access tokens. Empty: generated under data_dir."
+    )
+    jwt_issuer: str = _setting("momentic", "The iss claim of access tokens.")
+    jwt_audience: str = _setting("momentic-api", "The aud claim of access tokens.")
+    access_token_ttl_seconds: int = _setting(900, "Lifetime of an access token.")
+    session_ttl_days: int = _setting(60, "A session unused this long can no longer refresh.")
+    allowed_email_domains: str = _setting(
+        "", "Comma-separated domains allowed to register (bsu.by, *.edu). Empty: any."
+    )
+    smtp_host: str = _setting("", "SMTP server. Empty: mail (codes) is written to the log.")
+    smtp_port: int = _setting(587, "SMTP port.")
+    smtp_username: str = _setting("", "SMTP login, if the server wants one.")
+    smtp_password: str = _setting("", "SMTP password.")
+    smtp_security: str = _setting("starttls", "none, starttls or tls.")
+    mail_from: str = _setting("Momentic <no-reply@momentic.app>", "Sender of outgoing mail.")
+    google_client_ids: str = _setting("", "Comma-separated Google OAuth client ids (aud).")
+    apple_client_ids: str = _setting("", "Comma-separated Apple service/bundle ids (aud).")
+    google_jwks_url: str = _setting(
+        "https://www.googleapis.com/oauth2/v3/certs", "Google's signing keys."
+    )
+    apple_jwks_url: str = _setting("https://appleid.apple.com/auth/keys", "Apple's signing keys.")
+    argon2_time_cost: int = _setting(3, "argon2id passes.")
+    argon2_memory_kib: int = _setting(65536, "argon2id memory in KiB.")
+    argon2_parallelism: int = _setting(4, "argon2id lanes.")
+    trust_forwarded: bool = _setting(
+        False, "Take the client IP from X-Forwarded-For (only behind your own proxy)."
+    )
+    max_body_bytes: int = _setting(1_048_576, "Largest JSON request body.")
+    log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR.")
+    log_format: str = _setting("json", "json (one object per line) or text.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in attrs.fields(cls):
+            raw = env.get(_env_name(field))
+            if raw is None:
+                continue
+            values[field.name] = _parse(field, raw)
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @staticmethod
+    def split(value: str) -> tuple[str, ...]:
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _parse(field: attrs.Attribute[Any], raw: str) -> Any:
+    kind = type(field.default)
+    try:
+        if kind is bool:
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError:
+        raise SystemExit(f"{_env_name(field)}: cannot read {raw!r} as {kind.__name__}") from None
+
+
+def documented_settings() -> list[tuple[str, Any, str]]:
+    """(environment variable, default, help) for every setting."""
+    return [(_env_name(f), f.default, f.metadata["help"]) for f in attrs.fields(Settings)]

@@ -1,0 +1,1 @@
+"""Cryptography adapters: password hashing (argon2id) and access tokens (JWT via joserfc)."""

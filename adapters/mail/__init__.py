@@ -1,0 +1,1 @@
+"""Mail adapters: SMTP for production, the log for the embedded default."""

@@ -1,0 +1,241 @@
+"""In-memory repositories and unit of work.
+
+One ``MemoryStore`` holds every table as a dict. A unit of work holds the store's lock
+for its whole life (so transactions are serial) and restores a snapshot on error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+from momentic_core.errors import Conflict, NotFound
+from momentic_core.model.accounts import (
+    CodePurpose,
+    ExternalIdentity,
+    RateDecision,
+    RefreshUse,
+    Role,
+    Session,
+    User,
+    VerificationCode,
+)
+
+
+@attrs.define
+class _RefreshRow:
+    session_id: int
+    created_at: datetime
+    used_at: datetime | None = None
+
+
+@attrs.define
+class MemoryStore:
+    users: dict[int, User] = attrs.Factory(dict)
+    codes: dict[tuple[int, CodePurpose], VerificationCode] = attrs.Factory(dict)
+    sessions: dict[int, Session] = attrs.Factory(dict)
+    refresh_tokens: dict[str, _RefreshRow] = attrs.Factory(dict)
+    identities: dict[tuple[str, str], ExternalIdentity] = attrs.Factory(dict)
+    ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
+    lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
+
+    _TABLES = ("users", "codes", "sessions", "refresh_tokens", "identities")
+
+    def snapshot(self) -> dict[str, Any]:
+        snap: dict[str, Any] = {t: dict(getattr(self, t)) for t in self._TABLES}
+        snap["refresh_tokens"] = {k: attrs.evolve(v) for k, v in self.refresh_tokens.items()}
+        return snap
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        for table, rows in snap.items():
+            setattr(self, table, rows)
+
+
+class InMemoryUserRepository:
+    def __init__(self, store: MemoryStore) -> None:
+        self._s = store
+
+    def _check_unique(self, user: User) -> None:
+        for other in self._s.users.values():
+            if other.id == user.id:
+                continue
+            if other.email.lower() == user.email.lower():
+                raise Conflict("That email has an account.", code="email_taken")
+            if other.nickname.lower() == user.nickname.lower():
+                raise Conflict("That nickname is taken.", code="nickname_taken", field="nickname")
+
+    async def add(self, user: User) -> User:
+        user = attrs.evolve(user, id=next(self._s.ids))
+        self._check_unique(user)
+        self._s.users[user.id] = user
+        return user
+
+    async def get(self, user_id: int) -> User:
+        try:
+            return self._s.users[user_id]
+        except KeyError:
+            raise NotFound("No such user.", code="user_not_found") from None
+
+    async def get_for_update(self, user_id: int) -> User:
+        return await self.get(user_id)
+
+    async def find_by_email(self, email: str) -> User | None:
+        return next((u for u in self._s.users.values() if u.email.lower() == email.lower()), None)
+
+    async def find_by_nickname(self, nickname: str) -> User | None:
+        wanted = nickname.lower()
+        return next((u for u in self._s.users.values() if u.nickname.lower() == wanted), None)
+
+    async def update(self, user: User) -> User:
+        await self.get(user.id)
+        self._check_unique(user)
+        self._s.users[user.id] = user
+        return user
+
+    async def delete(self, user_id: int) -> None:
+        s = self._s
+        s.users.pop(user_id, None)
+        s.codes = {k: v for k, v in s.codes.items() if k[0] != user_id}
+        gone = {sid for sid, x in s.sessions.items() if x.user_id == user_id}
+        s.sessions = {k: v for k, v in s.sessions.items() if k not in gone}
+        s.refresh_tokens = {k: v for k, v in s.refresh_tokens.items() if v.session_id not in gone}
+        s.identities = {k: v for k, v in s.identities.items() if v.user_id != user_id}
+
+    async def count_with_role(self, role: Role) -> int:
+        return sum(1 for u in self._s.users.values() if u.role is role)
+
+
+class InMemoryCodeRepository:
+    def __init__(self, store: MemoryStore) -> None:
+        self._s = store
+
+    async def put(self, code: VerificationCode) -> None:
+        self._s.codes[(code.user_id, code.purpose)] = code
+
+    async def get(self, user_id: int, purpose: CodePurpose) -> VerificationCode | None:
+        return self._s.codes.get((user_id, purpose))
+
+    async def record_failure(self, user_id: int, purpose: CodePurpose) -> int:
+        code = self._s.codes.get((user_id, purpose))
+        if code is None:
+            return 0
+        code = attrs.evolve(code, attempts=code.attempts + 1)
+        self._s.codes[(user_id, purpose)] = code
+        return code.attempts
+
+    async def delete(self, user_id: int, purpose: CodePurpose) -> None:
+        self._s.codes.pop((user_id, purpose), None)
+
+
+class InMemorySessionRepository:
+    def __init__(self, store: MemoryStore) -> None:
+        self._s = store
+
+    async def add(self, session: Session) -> Session:
+        session = attrs.evolve(session, id=next(self._s.ids))
+        self._s.sessions[session.id] = session
+        return session
+
+    async def get(self, session_id: int) -> Session | None:
+        return self._s.sessions.get(session_id)
+
+    async def list_for_user(self, user_id: int) -> list[Session]:
+        live = [s for s in self._s.sessions.values() if s.user_id == user_id and not s.revoked_at]
+        return sorted(live, key=lambda s: (s.last_used_at, s.id), reverse=True)
+
+    async def touch(self, session_id: int, at: datetime, ip: str | None) -> None:
+        if (s := self._s.sessions.get(session_id)) is not None:
+            self._s.sessions[session_id] = attrs.evolve(s, last_used_at=at, ip=ip or s.ip)
+
+    async def revoke(self, session_id: int, at: datetime) -> None:
+        s = self._s.sessions.get(session_id)
+        if s is not None and s.revoked_at is None:
+            self._s.sessions[session_id] = attrs.evolve(s, revoked_at=at)
+
+    async def revoke_all(self, user_id: int, at: datetime, keep: int | None = None) -> int:
+        ids = [s.id for s in await self.list_for_user(user_id) if s.id != keep]
+        for sid in ids:
+            await self.revoke(sid, at)
+        return len(ids)
+
+    async def add_refresh_token(self, token_hash: str, session_id: int, at: datetime) -> None:
+        self._s.refresh_tokens[token_hash] = _RefreshRow(session_id=session_id, created_at=at)
+
+    async def use_refresh_token(self, token_hash: str, at: datetime) -> RefreshUse | None:
+        row = self._s.refresh_tokens.get(token_hash)
+        if row is None:
+            return None
+        if row.used_at is not None:
+            return RefreshUse(session_id=row.session_id, already_used=True)
+        row.used_at = at
+        return RefreshUse(session_id=row.session_id, already_used=False)
+
+
+class InMemoryIdentityRepository:
+    def __init__(self, store: MemoryStore) -> None:
+        self._s = store
+
+    async def find(self, provider: str, subject: str) -> ExternalIdentity | None:
+        return self._s.identities.get((provider, subject))
+
+    async def add(self, identity: ExternalIdentity) -> None:
+        key = (identity.provider, identity.subject)
+        if key in self._s.identities:
+            raise Conflict("That identity is linked already.", code="identity_linked")
+        self._s.identities[key] = identity
+
+    async def list_for_user(self, user_id: int) -> list[ExternalIdentity]:
+        return [i for i in self._s.identities.values() if i.user_id == user_id]
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.users = InMemoryUserRepository(store)
+        self.codes = InMemoryCodeRepository(store)
+        self.sessions = InMemorySessionRepository(store)
+        self.identities = InMemoryIdentityRepository(store)
+        self._snapshot: dict[str, Any] | None = None
+
+    async def __aenter__(self) -> InMemoryUnitOfWork:
+        await self._store.lock.acquire()
+        self._snapshot = self._store.snapshot()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is not None and self._snapshot is not None:
+                self._store.restore(self._snapshot)
+        finally:
+            self._snapshot = None
+            self._store.lock.release()
+
+
+class InMemoryRateLimiter:
+    """Fixed windows per key, in this process only."""
+
+    def __init__(self, clock: Any) -> None:
+        self._clock = clock
+        self._windows: dict[str, tuple[datetime, int]] = {}
+
+    async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
+        now = self._clock.now()
+        start, count = self._windows.get(key, (now, 0))
+        if start + window <= now:
+            start, count = now, 0
+        count += 1
+        self._windows[key] = (start, count)
+        reset = int((start + window - now).total_seconds() + 0.999)
+        return RateDecision(
+            allowed=count <= limit, limit=limit, remaining=max(0, limit - count), reset_after=reset
+        )

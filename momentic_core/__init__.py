@@ -1,0 +1,1 @@
+"""Momentic's domain: models, ports and use cases, in pure Python (stdlib + attrs)."""

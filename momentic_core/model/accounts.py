@@ -1,0 +1,154 @@
+"""Accounts, sessions, verification codes and external identities."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+
+class Role(enum.StrEnum):
+    USER = "user"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    BANNED = "banned"
+
+
+class CodePurpose(enum.StrEnum):
+    VERIFY_EMAIL = "verify_email"
+    RESET_PASSWORD = "reset_password"
+
+
+@attrs.frozen
+class User:
+    id: int
+    email: str
+    nickname: str
+    created_at: datetime
+    password_hash: str | None = None
+    email_verified: bool = False
+    role: Role = Role.USER
+    status: AccountStatus = AccountStatus.ACTIVE
+    suspended_until: datetime | None = None
+    token_version: int = 1
+    name: str | None = None
+    surname: str | None = None
+    bio: str | None = None
+    time_zone: str = "UTC"
+    avatar_key: str | None = None
+    rating: int = 0
+    current_streak: int = 0
+    max_streak: int = 0
+    max_reactions: int = 0
+
+    def is_blocked_at(self, now: datetime) -> bool:
+        """True while a ban, or a suspension that has not run out, is in force."""
+        if self.status is AccountStatus.BANNED:
+            return True
+        if self.status is AccountStatus.SUSPENDED:
+            return self.suspended_until is None or self.suspended_until > now
+        return False
+
+
+@attrs.frozen
+class VerificationCode:
+    """A one-time code sent by email; only its hash is kept."""
+
+    user_id: int
+    purpose: CodePurpose
+    code_hash: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+
+
+@attrs.frozen
+class Session:
+    """One signed-in device. Its refresh tokens form one rotation family."""
+
+    id: int
+    user_id: int
+    created_at: datetime
+    last_used_at: datetime
+    device_name: str | None = None
+    ip: str | None = None
+    revoked_at: datetime | None = None
+
+
+@attrs.frozen
+class RefreshUse:
+    """The outcome of presenting a refresh token: its session, and whether it was spent."""
+
+    session_id: int
+    already_used: bool
+
+
+@attrs.frozen
+class ExternalIdentity:
+    """An account at Apple or Google linked to one of ours."""
+
+    provider: str
+    subject: str
+    user_id: int
+    email: str | None
+    created_at: datetime
+
+
+@attrs.frozen
+class VerifiedIdToken:
+    """What a provider's ID token proves once its signature and claims are checked."""
+
+    provider: str
+    subject: str
+    email: str | None
+    email_verified: bool
+
+
+@attrs.frozen
+class AccessClaims:
+    """The claims of a verified access token."""
+
+    user_id: int
+    session_id: int
+    token_version: int
+    role: Role
+    expires_at: datetime
+
+
+@attrs.frozen
+class Principal:
+    """Who is calling, established from a verified access token and the current user row."""
+
+    user_id: int
+    role: Role
+    session_id: int
+
+
+@attrs.frozen
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: int
+    token_type: str = "Bearer"
+
+
+@attrs.frozen
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: int  # seconds until the window resets
+
+
+@attrs.frozen
+class Mail:
+    to: str
+    subject: str
+    text: str

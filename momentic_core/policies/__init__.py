@@ -1,0 +1,1 @@
+"""Pure functions: permissions, input rules, ranking and streaks."""

@@ -1,0 +1,23 @@
+"""Who may do what. Every authorization decision of the domain is made here."""
+
+from __future__ import annotations
+
+from momentic_core.errors import Forbidden
+from momentic_core.model.accounts import Role
+
+_RANK = {Role.USER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
+
+
+def at_least(role: Role, needed: Role) -> bool:
+    return _RANK[role] >= _RANK[needed]
+
+
+def require_role(role: Role, needed: Role) -> None:
+    """Raises Forbidden(code="insufficient_role") unless ``role`` is ``needed`` or above."""
+    if not at_least(role, needed):
+        raise Forbidden(f"This needs the {needed.value} role.", code="insufficient_role")
+
+
+def can_see_hidden_accounts(role: Role) -> bool:
+    """Moderators and admins see banned and suspended accounts; others do not."""
+    return at_least(role, Role.MODERATOR)

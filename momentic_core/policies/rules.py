@@ -1,0 +1,125 @@
+"""Input rules for accounts: email, password, nickname, profile fields, time zones."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+import zoneinfo
+from importlib import resources
+
+from momentic_core.errors import Invalid
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+NICKNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.]{2,29}$")
+NAME_MAX = 50
+BIO_MAX = 100
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
+
+
+def normalize_email(email: str) -> str:
+    """Trim and lower-case; raises Invalid(code="invalid_email") for a malformed address."""
+    value = email.strip().lower()
+    if len(value) > 254 or not _EMAIL_RE.match(value) or _has_control(value):
+        raise Invalid("That is not a valid email address.", code="invalid_email", field="email")
+    return value
+
+
+def check_email_domain(email: str, allowed: tuple[str, ...]) -> None:
+    """``allowed`` holds domains (``bsu.by``) and wildcards (``*.edu``); empty allows all.
+
+    Raises Invalid(code="email_domain_not_allowed")."""
+    if not allowed:
+        return
+    domain = email.rsplit("@", 1)[1]
+    for pattern in allowed:
+        pattern = pattern.strip().lower()
+        if pattern.startswith("*."):
+            if domain.endswith(pattern[1:]):
+                return
+        elif domain == pattern:
+            return
+    raise Invalid(
+        "Sign-up is open to these email domains only: " + ", ".join(allowed) + ".",
+        code="email_domain_not_allowed",
+        field="email",
+    )
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("momentic_core").joinpath("data/common_passwords.txt").read_text()
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def check_password(password: str) -> None:
+    """NIST SP 800-63B: 8 to 128 characters, not a commonly used password."""
+    if len(password) < PASSWORD_MIN:
+        raise Invalid(
+            f"The password needs at least {PASSWORD_MIN} characters.",
+            code="password_too_short",
+            field="password",
+        )
+    if len(password) > PASSWORD_MAX:
+        raise Invalid(
+            f"The password may have at most {PASSWORD_MAX} characters.",
+            code="password_too_long",
+            field="password",
+        )
+    if password.lower() in _common_passwords():
+        raise Invalid(
+            "This password is too common; choose another.",
+            code="password_too_common",
+            field="password",
+        )
+
+
+def check_nickname(nickname: str) -> str:
+    """3 to 30 of a-z, 0-9, '_' and '.', starting with a letter or digit; lower-cased."""
+    value = nickname.strip().lower()
+    if not NICKNAME_RE.match(value):
+        raise Invalid(
+            "A nickname has 3 to 30 characters: letters, digits, '_' and '.', "
+            "starting with a letter or digit.",
+            code="invalid_nickname",
+            field="nickname",
+        )
+    return value
+
+
+def check_text(value: str | None, field: str, maximum: int) -> str | None:
+    """Trim; empty becomes None; refuse control characters and overlong text."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > maximum:
+        raise Invalid(
+            f"{field} may have at most {maximum} characters.", code=f"{field}_too_long", field=field
+        )
+    if _has_control(value):
+        raise Invalid(
+            f"{field} may not contain control characters.", code="control_characters", field=field
+        )
+    return value
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(name: str) -> str:
+    if name not in _zones():
+        raise Invalid(
+            "Unknown time zone; use an IANA name such as Europe/Minsk.",
+            code="invalid_time_zone",
+            field="time_zone",
+        )
+    return name
+
+
+def _has_control(value: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in value)

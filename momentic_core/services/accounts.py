@@ -1,0 +1,505 @@
+"""Accounts and sessions: register, verify, log in, refresh, sessions, passwords, social sign-in.
+
+No answer here tells a caller whether an email address has an account: register, resend
+and reset answer the same either way, and failed logins cost the same time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+import attrs
+
+from momentic_core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    MomenticError,
+    NotFound,
+    Unauthenticated,
+)
+from momentic_core.model.accounts import (
+    AccountStatus,
+    CodePurpose,
+    ExternalIdentity,
+    Mail,
+    Principal,
+    Role,
+    Session,
+    TokenPair,
+    User,
+    VerificationCode,
+)
+from momentic_core.policies import rules
+from momentic_core.ports import (
+    Clock,
+    IdTokenVerifier,
+    Mailer,
+    PasswordHasher,
+    TokenSigner,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from momentic_core.services.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class AccountSettings:
+    allowed_email_domains: tuple[str, ...] = ()
+    code_ttl: timedelta = timedelta(minutes=15)
+    code_max_attempts: int = 5
+    session_ttl: timedelta = timedelta(days=60)  # a session unused this long is dead
+    code_secret: bytes = b"change-me"
+
+
+@attrs.frozen
+class DeviceInfo:
+    """Where a sign-in comes from, as the edge saw it."""
+
+    ip: str
+    name: str | None = None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _invalid_code() -> Invalid:
+    return Invalid("The code is wrong or has expired.", code="invalid_code", field="code")
+
+
+def _invalid_credentials() -> Unauthenticated:
+    return Unauthenticated("Wrong email or password.", code="invalid_credentials")
+
+
+def check_not_blocked(user: User, now: datetime) -> None:
+    """Raises Forbidden(code="account_banned" | "account_suspended")."""
+    if not user.is_blocked_at(now):
+        return
+    if user.status is AccountStatus.BANNED:
+        raise Forbidden("This account is banned.", code="account_banned")
+    until = user.suspended_until.isoformat() if user.suspended_until else None
+    raise Forbidden("This account is suspended.", code="account_suspended", until=until)
+
+
+class Accounts:
+    """The account use cases. Every method that writes more than one row is one unit of work."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        tokens: TokenSigner,
+        mailer: Mailer,
+        clock: Clock,
+        throttle: Throttle,
+        id_tokens: IdTokenVerifier | None = None,
+        settings: AccountSettings | None = None,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._tokens = tokens
+        self._mailer = mailer
+        self._clock = clock
+        self._throttle = throttle
+        self._id_tokens = id_tokens
+        self.settings = settings or AccountSettings()
+
+    # ------------------------------------------------------------------ registration
+
+    async def register(self, email: str, password: str, device: DeviceInfo) -> None:
+        """Start a sign-up. Answers the same whether or not the email has an account."""
+        await self._throttle.check("register:ip", device.ip)
+        email = rules.normalize_email(email)
+        rules.check_email_domain(email, self.settings.allowed_email_domains)
+        rules.check_password(password)
+        password_hash = await self._hasher.hash(password)  # always, so timing says nothing
+        now = self._clock.now()
+        mail: Mail | None = None
+        async with self._uow() as tx:
+            user = await tx.users.find_by_email(email)
+            if user is None:
+                user = await self._create_user(tx, email, password_hash, verified=False)
+                mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
+            elif not user.email_verified:
+                mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
+            else:
+                mail = Mail(
+                    to=email,
+                    subject="Someone tried to sign up with your address",
+                    text="Your email address already has a Momentic account. If this was "
+                    "you, log in, or reset your password if you forgot it.",
+                )
+        await self._send(mail)
+
+    async def resend_code(self, email: str, device: DeviceInfo) -> None:
+        """Send a fresh verification code. Answers the same for any address."""
+        await self._throttle.check("resend:ip", device.ip)
+        email = rules.normalize_email(email)
+        await self._throttle.check("resend:account", email)
+        now = self._clock.now()
+        mail = None
+        async with self._uow() as tx:
+            user = await tx.users.find_by_email(email)
+            if user is not None and not user.email_verified:
+                mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
+        await self._send(mail)
+
+    async def verify_email(self, email: str, code: str, device: DeviceInfo) -> TokenPair:
+        """Check the emailed code, mark the email verified and sign this device in.
+
+        Raises Invalid(code="invalid_code") for any wrong, expired, spent or unknown code."""
+        await self._throttle.check("verify:ip", device.ip)
+        email = rules.normalize_email(email)
+        await self._throttle.check("verify:account", email)
+        user = await self._consume_code(email, code, CodePurpose.VERIFY_EMAIL, verified=False)
+        async with self._uow() as tx:
+            user = await tx.users.get_for_update(user.id)
+            user = await tx.users.update(attrs.evolve(user, email_verified=True))
+            return await self._open_session(tx, user, device)
+
+    # ------------------------------------------------------------------ sign-in
+
+    async def login(self, email: str, password: str, device: DeviceInfo) -> TokenPair:
+        """Raises Unauthenticated(code="invalid_credentials"), Forbidden(code=
+        "email_not_verified" | "account_banned" | "account_suspended"), RateLimited."""
+        await self._throttle.check("login:ip", device.ip)
+        try:
+            email = rules.normalize_email(email)
+        except Invalid:
+            await self._hasher.dummy_verify()
+            raise _invalid_credentials() from None
+        await self._throttle.check("login:account", email)
+        async with self._uow() as tx:
+            user = await tx.users.find_by_email(email)
+        if user is None or user.password_hash is None:
+            await self._hasher.dummy_verify()
+            raise _invalid_credentials()
+        if not await self._hasher.verify(user.password_hash, password):
+            raise _invalid_credentials()
+        if not user.email_verified:
+            raise Forbidden(
+                "Verify your email address first; we sent you a code.", code="email_not_verified"
+            )
+        check_not_blocked(user, self._clock.now())
+        async with self._uow() as tx:
+            return await self._open_session(tx, user, device)
+
+    async def sign_in_with_provider(
+        self, provider: str, id_token: str, nonce: str | None, device: DeviceInfo
+    ) -> TokenPair:
+        """Sign in with Apple or Google: link to the account with the same verified email,
+        or create one."""
+        await self._throttle.check("social:ip", device.ip)
+        if self._id_tokens is None:
+            raise Invalid("Social sign-in is not configured.", code="unknown_provider")
+        verified = await self._id_tokens.verify(provider, id_token, nonce)
+        now = self._clock.now()
+        async with self._uow() as tx:
+            identity = await tx.identities.find(verified.provider, verified.subject)
+            if identity is not None:
+                user = await tx.users.get(identity.user_id)
+            else:
+                if not verified.email or not verified.email_verified:
+                    raise Invalid(
+                        "The provider did not vouch for an email address.",
+                        code="email_not_verified_by_provider",
+                    )
+                email = rules.normalize_email(verified.email)
+                rules.check_email_domain(email, self.settings.allowed_email_domains)
+                found = await tx.users.find_by_email(email)
+                if found is None:
+                    user = await self._create_user(tx, email, None, verified=True)
+                elif not found.email_verified:
+                    # Someone started a sign-up with this address without proving it; the
+                    # provider proves it now. Drop that password so the starter can't get in.
+                    user = await tx.users.update(
+                        attrs.evolve(found, email_verified=True, password_hash=None)
+                    )
+                    await tx.codes.delete(user.id, CodePurpose.VERIFY_EMAIL)
+                else:
+                    user = found
+                await tx.identities.add(
+                    ExternalIdentity(
+                        provider=verified.provider,
+                        subject=verified.subject,
+                        user_id=user.id,
+                        email=email,
+                        created_at=now,
+                    )
+                )
+            check_not_blocked(user, now)
+            return await self._open_session(tx, user, device)
+
+    async def refresh(self, refresh_token: str, device: DeviceInfo) -> TokenPair:
+        """Rotate a refresh token. Presenting a spent one revokes its whole session.
+
+        Raises Unauthenticated(code="invalid_refresh_token" | "refresh_token_reused")."""
+        await self._throttle.check("refresh:ip", device.ip)
+        now = self._clock.now()
+        error: MomenticError | None = None
+        async with self._uow() as tx:
+            use = await tx.sessions.use_refresh_token(_token_hash(refresh_token), now)
+            session = await tx.sessions.get(use.session_id) if use else None
+            if use is None or session is None:
+                error = Unauthenticated("Unknown refresh token.", code="invalid_refresh_token")
+            elif use.already_used:
+                await tx.sessions.revoke(session.id, now)
+                log.warning("refresh token reused; session revoked", extra={"session": session.id})
+                error = Unauthenticated(
+                    "This refresh token was used already; the session is closed.",
+                    code="refresh_token_reused",
+                )
+            elif session.revoked_at is not None or self._session_expired(session, now):
+                error = Unauthenticated("The session has ended.", code="invalid_refresh_token")
+            else:
+                user = await tx.users.get(session.user_id)
+                check_not_blocked(user, now)
+                token = secrets.token_urlsafe(32)
+                await tx.sessions.add_refresh_token(_token_hash(token), session.id, now)
+                await tx.sessions.touch(session.id, now, device.ip)
+                access = self._tokens.issue_access(user, session.id, now)
+                return self._pair(access, token, session.id)
+        raise error
+
+    async def authenticate(self, access_token: str) -> Principal:
+        """Who holds this access token, checked against the current user and session.
+
+        Raises Unauthenticated(code="invalid_token" | "token_expired" | "token_revoked"),
+        Forbidden(code="account_banned" | "account_suspended")."""
+        now = self._clock.now()
+        claims = self._tokens.verify_access(access_token, now)
+        async with self._uow() as tx:
+            try:
+                user = await tx.users.get(claims.user_id)
+            except NotFound:
+                raise Unauthenticated("The account is gone.", code="token_revoked") from None
+            session = await tx.sessions.get(claims.session_id)
+        if (
+            session is None
+            or session.user_id != user.id
+            or session.revoked_at is not None
+            or user.token_version != claims.token_version
+        ):
+            raise Unauthenticated("This token was revoked; sign in again.", code="token_revoked")
+        check_not_blocked(user, now)
+        return Principal(user_id=user.id, role=user.role, session_id=session.id)
+
+    # ------------------------------------------------------------------ sessions
+
+    async def list_sessions(self, who: Principal) -> list[Session]:
+        async with self._uow() as tx:
+            sessions = await tx.sessions.list_for_user(who.user_id)
+        now = self._clock.now()
+        return [s for s in sessions if not self._session_expired(s, now)]
+
+    async def revoke_session(self, who: Principal, session_id: int) -> None:
+        """Raises NotFound(code="session_not_found") for a session that is not the caller's."""
+        async with self._uow() as tx:
+            session = await tx.sessions.get(session_id)
+            if session is None or session.user_id != who.user_id:
+                raise NotFound("No such session.", code="session_not_found")
+            await tx.sessions.revoke(session_id, self._clock.now())
+
+    async def revoke_all_sessions(self, who: Principal, keep_current: bool = False) -> int:
+        async with self._uow() as tx:
+            keep = who.session_id if keep_current else None
+            return await tx.sessions.revoke_all(who.user_id, self._clock.now(), keep=keep)
+
+    async def logout(self, who: Principal) -> None:
+        async with self._uow() as tx:
+            await tx.sessions.revoke(who.session_id, self._clock.now())
+
+    # ------------------------------------------------------------------ passwords
+
+    async def change_password(self, who: Principal, current: str, new: str) -> None:
+        """Revokes every other session. Raises Unauthenticated(code="invalid_credentials")."""
+        rules.check_password(new)
+        await self._throttle.check("login:account", f"user:{who.user_id}")
+        async with self._uow() as tx:
+            user = await tx.users.get(who.user_id)
+        if user.password_hash is None or not await self._hasher.verify(user.password_hash, current):
+            raise _invalid_credentials()
+        new_hash = await self._hasher.hash(new)
+        async with self._uow() as tx:
+            user = await tx.users.get_for_update(who.user_id)
+            await tx.users.update(attrs.evolve(user, password_hash=new_hash))
+            await tx.sessions.revoke_all(user.id, self._clock.now(), keep=who.session_id)
+
+    async def request_password_reset(self, email: str, device: DeviceInfo) -> None:
+        """Email a reset code. Answers the same for any address."""
+        await self._throttle.check("reset:ip", device.ip)
+        email = rules.normalize_email(email)
+        await self._throttle.check("reset:account", email)
+        mail = None
+        async with self._uow() as tx:
+            user = await tx.users.find_by_email(email)
+            if user is not None:
+                mail = await self._new_code(tx, user, CodePurpose.RESET_PASSWORD, self._clock.now())
+        await self._send(mail)
+
+    async def reset_password(
+        self, email: str, code: str, new_password: str, device: DeviceInfo
+    ) -> None:
+        """Set a new password with an emailed code; every session is revoked."""
+        await self._throttle.check("verify:ip", device.ip)
+        email = rules.normalize_email(email)
+        rules.check_password(new_password)
+        await self._throttle.check("verify:account", email)
+        user = await self._consume_code(email, code, CodePurpose.RESET_PASSWORD, verified=None)
+        new_hash = await self._hasher.hash(new_password)
+        async with self._uow() as tx:
+            user = await tx.users.get_for_update(user.id)
+            await tx.users.update(attrs.evolve(user, password_hash=new_hash, email_verified=True))
+            await tx.sessions.revoke_all(user.id, self._clock.now())
+
+    # ------------------------------------------------------------------ administration
+
+    async def create_user(
+        self, email: str, password: str, role: Role = Role.USER, actor: Principal | None = None
+    ) -> User:
+        """Create a verified account directly (CLI, admin). ``actor`` None is the operator."""
+        if actor is not None and actor.role is not Role.ADMIN:
+            raise Forbidden("Only admins create accounts.", code="insufficient_role")
+        email = rules.normalize_email(email)
+        rules.check_password(password)
+        password_hash = await self._hasher.hash(password)
+        async with self._uow() as tx:
+            user = await self._create_user(tx, email, password_hash, verified=True)
+            if role is not Role.USER:
+                user = await tx.users.update(attrs.evolve(user, role=role))
+            return user
+
+    async def set_role(self, user_id: int, role: Role, actor: Principal | None = None) -> User:
+        """Admins (or the operator, ``actor`` None) set roles; the last admin stays admin.
+
+        Takes effect on the user's next request. Raises Conflict(code="last_admin")."""
+        if actor is not None and actor.role is not Role.ADMIN:
+            raise Forbidden("Only admins change roles.", code="insufficient_role")
+        async with self._uow() as tx:
+            user = await tx.users.get_for_update(user_id)
+            if user.role is role:
+                return user
+            if user.role is Role.ADMIN and await tx.users.count_with_role(Role.ADMIN) <= 1:
+                raise Conflict("The last admin cannot be demoted.", code="last_admin")
+            return await tx.users.update(
+                attrs.evolve(user, role=role, token_version=user.token_version + 1)
+            )
+
+    # ------------------------------------------------------------------ internals
+
+    def _session_expired(self, session: Session, now: datetime) -> bool:
+        return session.last_used_at + self.settings.session_ttl < now
+
+    def _pair(self, access: str, refresh: str, session_id: int) -> TokenPair:
+        return TokenPair(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=int(self._tokens.access_ttl.total_seconds()),
+            session_id=session_id,
+        )
+
+    async def _open_session(self, tx: UnitOfWork, user: User, device: DeviceInfo) -> TokenPair:
+        now = self._clock.now()
+        session = await tx.sessions.add(
+            Session(
+                id=0,
+                user_id=user.id,
+                created_at=now,
+                last_used_at=now,
+                device_name=rules.check_text(device.name, "device_name", 100),
+                ip=device.ip,
+            )
+        )
+        token = secrets.token_urlsafe(32)
+        await tx.sessions.add_refresh_token(_token_hash(token), session.id, now)
+        return self._pair(self._tokens.issue_access(user, session.id, now), token, session.id)
+
+    async def _create_user(
+        self, tx: UnitOfWork, email: str, password_hash: str | None, *, verified: bool
+    ) -> User:
+        while True:
+            nickname = f"user{secrets.randbelow(10**8):08d}"
+            if await tx.users.find_by_nickname(nickname) is None:
+                break
+        return await tx.users.add(
+            User(
+                id=0,
+                email=email,
+                nickname=nickname,
+                created_at=self._clock.now(),
+                password_hash=password_hash,
+                email_verified=verified,
+            )
+        )
+
+    def _code_hash(self, user_id: int, purpose: CodePurpose, code: str) -> str:
+        message = f"{user_id}:{purpose.value}:{code}".encode()
+        return hmac.new(self.settings.code_secret, message, hashlib.sha256).hexdigest()
+
+    async def _new_code(
+        self, tx: UnitOfWork, user: User, purpose: CodePurpose, now: datetime
+    ) -> Mail:
+        code = f"{secrets.randbelow(10**6):06d}"
+        await tx.codes.put(
+            VerificationCode(
+                user_id=user.id,
+                purpose=purpose,
+                code_hash=self._code_hash(user.id, purpose, code),
+                created_at=now,
+                expires_at=now + self.settings.code_ttl,
+            )
+        )
+        minutes = int(self.settings.code_ttl.total_seconds() // 60)
+        what = "verification" if purpose is CodePurpose.VERIFY_EMAIL else "password reset"
+        return Mail(
+            to=user.email,
+            subject=f"Your Momentic {what} code: {code}",
+            text=f"Your Momentic {what} code is {code}. It expires in {minutes} minutes.\n"
+            "If you did not ask for it, ignore this email.",
+        )
+
+    async def _consume_code(
+        self, email: str, code: str, purpose: CodePurpose, *, verified: bool | None
+    ) -> User:
+        """Check a code; a wrong one counts a try (kept even though we raise)."""
+        now = self._clock.now()
+        code = code.strip()
+        async with self._uow() as tx:
+            user = await tx.users.find_by_email(email)
+            if user is None or (verified is not None and user.email_verified != verified):
+                raise _invalid_code()
+            stored = await tx.codes.get(user.id, purpose)
+            if stored is None or stored.expires_at <= now:
+                raise _invalid_code()
+            if stored.attempts >= self.settings.code_max_attempts:
+                await tx.codes.delete(user.id, purpose)
+                good = False
+            else:
+                expected = self._code_hash(user.id, purpose, code)
+                good = hmac.compare_digest(expected, stored.code_hash)
+                if good:
+                    await tx.codes.delete(user.id, purpose)
+                elif await tx.codes.record_failure(user.id, purpose) >= (
+                    self.settings.code_max_attempts
+                ):
+                    await tx.codes.delete(user.id, purpose)
+        if not good:
+            raise _invalid_code()
+        return user
+
+    async def _send(self, mail: Mail | None) -> None:
+        if mail is None:
+            return
+        try:
+            await self._mailer.send(mail)
+        except MomenticError:
+            # The account is safe either way; the user can ask to resend.
+            log.exception("could not send mail", extra={"subject": mail.subject.split(":")[0]})

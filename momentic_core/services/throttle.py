@@ -1,0 +1,58 @@
+"""Rate limits on everything guessable or costly, shared across app instances."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from momentic_core.errors import RateLimited
+from momentic_core.model.accounts import RateDecision
+from momentic_core.ports import RateLimiter
+
+
+@attrs.frozen
+class Limit:
+    count: int
+    window: timedelta
+
+
+def _m(n: int) -> timedelta:
+    return timedelta(minutes=n)
+
+
+DEFAULT_LIMITS: dict[str, Limit] = {
+    "register:ip": Limit(20, _m(60)),
+    "login:ip": Limit(30, _m(5)),
+    "login:account": Limit(10, _m(15)),
+    "verify:ip": Limit(30, _m(15)),
+    "verify:account": Limit(10, _m(15)),
+    "resend:ip": Limit(20, _m(60)),
+    "resend:account": Limit(3, _m(15)),
+    "reset:ip": Limit(20, _m(60)),
+    "reset:account": Limit(3, _m(15)),
+    "refresh:ip": Limit(120, _m(5)),
+    "social:ip": Limit(60, _m(5)),
+    "api:user": Limit(600, _m(1)),
+    "api:ip": Limit(1200, _m(1)),
+}
+
+
+class Throttle:
+    """Counts events per (limit name, key) and refuses those over the limit."""
+
+    def __init__(self, limiter: RateLimiter, limits: dict[str, Limit] | None = None) -> None:
+        self._limiter = limiter
+        self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
+
+    async def check(self, name: str, key: str) -> RateDecision:
+        """Count one event; raises RateLimited(code="rate_limited") when over the limit."""
+        limit = self.limits[name]
+        decision = await self._limiter.hit(f"{name}:{key}", limit.count, limit.window)
+        if not decision.allowed:
+            raise RateLimited(
+                "Too many attempts; try again later.",
+                retry_after=max(1, decision.reset_after),
+                limit=decision.limit,
+            )
+        return decision
