@@ -92,7 +92,7 @@ class Settings:
 
 
 def _parse(field: attrs.Attribute[Any], raw: str) -> Any:
-    kind = type(field.default)
+    kind: Any = type(field.default)
     try:
         if kind is bool:
             if raw.strip().lower() in ("1", "true", "yes", "on"):

@@ -377,6 +377,14 @@ class Accounts:
                 user = await tx.users.update(attrs.evolve(user, role=role))
             return user
 
+    async def find_by_email(self, email: str) -> User:
+        """For operators (CLI). Raises NotFound(code="user_not_found")."""
+        async with self._uow() as tx:
+            user = await tx.users.find_by_email(rules.normalize_email(email))
+        if user is None:
+            raise NotFound("No user with that email.", code="user_not_found")
+        return user
+
     async def set_role(self, user_id: int, role: Role, actor: Principal | None = None) -> User:
         """Admins (or the operator, ``actor`` None) set roles; the last admin stays admin.
 

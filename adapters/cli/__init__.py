@@ -1,0 +1,1 @@
+"""The ``momentic`` command: serve, migrate and admin tasks."""

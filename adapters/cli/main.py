@@ -1,0 +1,147 @@
+"""``momentic``: serve the API, apply migrations, manage users.
+
+Run ``momentic --help`` for the commands. Settings come from MOMENTIC_* variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from adapters import logs
+from adapters.config import Settings
+from adapters.container import Backend, migrate
+from adapters.http.app import HttpOptions, Services, create_app
+from momentic_core.errors import MomenticError
+from momentic_core.model.accounts import Role
+
+log = logging.getLogger("momentic")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "memory", False):
+        overrides["memory"] = True
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return Settings.from_env(**overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    backend = Backend(settings)
+    app = create_app(
+        backend,
+        HttpOptions(
+            max_body_bytes=settings.max_body_bytes, trust_forwarded=settings.trust_forwarded
+        ),
+    )
+    base = f"http://{settings.host}:{settings.port}"
+
+    async def announce(app: web.Application) -> None:
+        mail = (
+            f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+            if settings.smtp_host
+            else "verification codes appear in this log (no SMTP configured)"
+        )
+        store = "in memory" if settings.memory else (
+            "PostgreSQL" if settings.database_url else f"embedded PostgreSQL in {settings.data_path}"
+        )
+        print(
+            f"\nMomentic is up.\n  API:   {base}/v1\n  Docs:  {base}/docs\n"
+            f"  Data:  {store}\n  Mail:  {mail}\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    app.on_startup.append(announce)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    applied = migrate(_settings(args))
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+def _with_services(args: argparse.Namespace, work: Callable[[Services], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        async with Backend(_settings(args)) as services:
+            return await work(services)
+
+    return asyncio.run(run())
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    password = args.password or getpass.getpass("Password: ")
+    user = _with_services(
+        args, lambda s: s.accounts.create_user(args.email, password, Role(args.role))
+    )
+    print(f"created user {user.id} <{user.email}> nickname={user.nickname} role={user.role}")
+    return 0
+
+
+def cmd_users_set_role(args: argparse.Namespace) -> int:
+    async def work(s: Services) -> Any:
+        user = await s.accounts.find_by_email(args.email)
+        return await s.accounts.set_role(user.id, Role(args.role))
+
+    user = _with_services(args, work)
+    print(f"user {user.id} <{user.email}> is now {user.role}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="momentic", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API (applies migrations first)")
+    serve.add_argument("--memory", action="store_true", help="use in-memory adapters")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.set_defaults(func=cmd_migrate)
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(
+        dest="users_command", required=True
+    )
+    create = users.add_parser("create", help="create a verified user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="prompted for when omitted")
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
+    create.set_defaults(func=cmd_users_create)
+    set_role = users.add_parser("set-role", help="change a user's role")
+    set_role.add_argument("--email", required=True)
+    set_role.add_argument("--role", choices=[r.value for r in Role], required=True)
+    set_role.set_defaults(func=cmd_users_set_role)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        return int(args.func(args))
+    except MomenticError as exc:
+        print(f"error: {exc.detail} ({exc.code})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

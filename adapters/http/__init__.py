@@ -1,0 +1,1 @@
+"""The aiohttp adapter: routes, thin handlers, middlewares, OpenAPI and docs."""

@@ -1,0 +1,229 @@
+"""The aiohttp application: middlewares (request id, access log, problem+json, rate limit)
+and the app factory. Handlers live in ``routes_*`` modules and stay thin."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
+
+import attrs
+from aiohttp import web
+
+from adapters.http import keys
+from adapters.logs import request_id_var
+from momentic_core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    MomenticError,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
+from momentic_core.model.accounts import RateDecision
+from momentic_core.services.accounts import Accounts
+from momentic_core.services.profiles import Profiles
+from momentic_core.services.throttle import Throttle
+
+log = logging.getLogger("momentic.http")
+access_log = logging.getLogger("momentic.access")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@attrs.frozen
+class Services:
+    """What the handlers may call: use cases, and a readiness probe."""
+
+    accounts: Accounts
+    profiles: Profiles
+    throttle: Throttle
+    ready: Callable[[], Awaitable[None]]
+
+
+class Backend(Protocol):
+    """Opens and closes everything the services need (pools, clients)."""
+
+    async def start(self) -> Services: ...
+
+    async def stop(self) -> None: ...
+
+
+@attrs.frozen
+class HttpOptions:
+    max_body_bytes: int = 1_048_576
+    trust_forwarded: bool = False
+
+
+class MalformedBody(MomenticError):
+    """The body could not be parsed at all (not JSON, not UTF-8)."""
+
+    code = "malformed_json"
+    title = "Malformed request"
+
+
+STATUS: dict[type[MomenticError], int] = {
+    MalformedBody: 400,
+    Invalid: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    RateLimited: 429,
+    Unavailable: 503,
+}
+
+PROBLEM_TYPE = "https://momentic.app/problems/"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_QUIET_PATHS = ("/healthz", "/readyz", "/docs", "/openapi.json")
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
+    body = {"type": PROBLEM_TYPE + code, "title": title, "status": status, "detail": detail}
+    body["code"] = code
+    if (rid := request_id_var.get()) is not None:
+        body["request_id"] = rid
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return web.Response(
+        status=status,
+        text=json.dumps(body),
+        content_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def error_response(exc: MomenticError) -> web.Response:
+    status = next((s for kind, s in STATUS.items() if isinstance(exc, kind)), 400)
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+        headers["X-RateLimit-Limit"] = str(exc.limit)
+        headers["X-RateLimit-Remaining"] = "0"
+        headers["X-RateLimit-Reset"] = str(exc.retry_after)
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc.code}"'
+    if isinstance(exc, Unavailable):
+        headers["Retry-After"] = "5"
+    return problem(status, exc.code, exc.title, exc.detail, headers=headers, **exc.extra)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "route_not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-Id", "")
+    rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = rid
+        return response
+    finally:
+        if not request.path.startswith(_QUIET_PATHS):
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                status,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "user_id": request.get(keys.USER_ID),
+                },
+            )
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except MomenticError as exc:
+        response = error_response(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, f"http_{exc.status}")
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow",)}
+        detail = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else exc.reason
+        response = problem(exc.status, code, exc.reason, detail, headers=headers)
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path})
+        response = problem(
+            500, "internal_error", "Internal error", "Something went wrong on our side."
+        )
+    decision: RateDecision | None = request.get(keys.RATE)
+    if decision is not None and "X-RateLimit-Limit" not in response.headers:
+        response.headers["X-RateLimit-Limit"] = str(decision.limit)
+        response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
+        response.headers["X-RateLimit-Reset"] = str(decision.reset_after)
+    return response
+
+
+def client_ip(request: web.Request) -> str:
+    if request.app[keys.OPTIONS].trust_forwarded:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-1]
+    return request.remote or "unknown"
+
+
+@web.middleware
+async def ip_rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith(_QUIET_PATHS) and request.method != "OPTIONS":
+        throttle = request.app[keys.SERVICES].throttle
+        request[keys.RATE] = await throttle.check("api:ip", client_ip(request))
+    return await handler(request)
+
+
+def create_app(backend: Backend, options: HttpOptions | None = None) -> web.Application:
+    """The whole HTTP surface. ``backend`` opens pools on startup and closes them on cleanup."""
+    from adapters.http import routes_auth, routes_legacy, routes_me, routes_system
+
+    options = options or HttpOptions()
+    app = web.Application(
+        middlewares=[
+            request_id_middleware,
+            problem_middleware,
+            ip_rate_limit_middleware,
+        ],
+        client_max_size=options.max_body_bytes,
+    )
+    app[keys.BACKEND] = backend
+    app[keys.OPTIONS] = options
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        app[keys.SERVICES] = await backend.start()
+        yield
+        await backend.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    for module in (routes_system, routes_auth, routes_me, routes_legacy):
+        app.router.add_routes(module.routes)
+    return app

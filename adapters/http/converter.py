@@ -1,0 +1,57 @@
+"""The one cattrs converter of the HTTP edge: snake_case JSON, strict scalar types,
+times as RFC 3339 UTC with an offset, enums by value, ids as integers."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.v import transform_error
+
+from momentic_core.errors import Invalid
+
+T = TypeVar("T")
+
+
+def _strict(kind: type) -> Any:
+    def hook(value: Any, _: type) -> Any:
+        # bool is an int in Python; JSON true is not a number here.
+        if type(value) is not kind and not (kind is float and type(value) is int):
+            raise ValueError(f"expected {_JSON_NAMES[kind]}")
+        return value
+
+    return hook
+
+
+_JSON_NAMES = {str: "a string", int: "an integer", bool: "a boolean", float: "a number"}
+
+
+def make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter()
+    for kind in (str, int, bool, float):
+        converter.register_structure_hook(kind, _strict(kind))
+    converter.register_unstructure_hook(datetime, lambda d: d.astimezone(UTC).isoformat())
+    converter.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda e: e.value
+    )
+    return converter
+
+
+converter = make_converter()
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Structure a request body; raises Invalid(code="validation_failed") listing each problem."""
+    if not isinstance(data, dict):
+        raise Invalid("The body must be a JSON object.", errors=["expected an object @ $"])
+    try:
+        return converter.structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+        errors = transform_error(exc) if isinstance(exc, cattrs.BaseValidationError) else [str(exc)]
+        raise Invalid("The request body is not valid.", errors=errors) from None
+
+
+def unstructure(value: Any) -> Any:
+    return converter.unstructure(value)

@@ -1,0 +1,19 @@
+"""Typed application and request state keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from adapters.http.app import Backend, HttpOptions, Services
+    from momentic_core.model.accounts import Principal, RateDecision
+
+BACKEND = web.AppKey["Backend"]("backend")
+SERVICES = web.AppKey["Services"]("services")
+OPTIONS = web.AppKey["HttpOptions"]("options")
+
+PRINCIPAL = web.RequestKey["Principal"]("principal")
+USER_ID = web.RequestKey[int]("user_id")
+RATE = web.RequestKey["RateDecision"]("rate")

@@ -1,0 +1,450 @@
+"""The OpenAPI 3.1 document: every route, request and response, with examples.
+
+tests/e2e/test_openapi.py checks that routes and document match both ways, and
+schemathesis runs against the app with this document.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+Json = dict[str, Any]
+
+TIME = "2026-11-27T08:30:00.123456+00:00"
+
+
+def _ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: list[str], props: Json) -> Json:
+    return {"type": "object", "required": required, "properties": props}
+
+
+_S: Json = {"type": "string"}
+_SN: Json = {"type": ["string", "null"]}
+_INT: Json = {"type": "integer"}
+_ID: Json = {"type": "integer", "minimum": 1, "example": 42}
+_TIME: Json = {"type": "string", "format": "date-time"}
+_EMAIL: Json = {"type": "string", "maxLength": 254, "example": "alex@bsu.by"}
+_PASSWORD: Json = {"type": "string", "minLength": 8, "maxLength": 128}
+_CODE: Json = {"type": "string", "pattern": "^[0-9]{6}$", "example": "123456"}
+
+SCHEMAS: Json = {
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem details; `code` is stable, switch on it.",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": _S,
+            "title": _S,
+            "status": _INT,
+            "detail": _S,
+            "code": _S,
+            "request_id": _S,
+            "field": _S,
+            "errors": {"type": "array", "items": _S},
+            "until": _SN,
+        },
+    },
+    "Accepted": _obj(["status", "message"], {"status": _S, "message": _S}),
+    "Token": _obj(
+        ["access_token", "token_type", "expires_in", "refresh_token", "session_id"],
+        {
+            "access_token": _S,
+            "token_type": {"type": "string", "enum": ["Bearer"]},
+            "expires_in": _INT,
+            "refresh_token": _S,
+            "session_id": _INT,
+        },
+    ),
+    "Me": _obj(
+        [
+            "id", "email", "email_verified", "nickname", "name", "surname", "bio", "time_zone",
+            "role", "status", "avatar_url", "rating", "current_streak", "max_streak",
+            "max_reactions", "created_at",
+        ],
+        {
+            "id": _INT,
+            "email": _S,
+            "email_verified": {"type": "boolean"},
+            "nickname": _S,
+            "name": _SN,
+            "surname": _SN,
+            "bio": _SN,
+            "time_zone": _S,
+            "role": {"type": "string", "enum": ["user", "moderator", "admin"]},
+            "status": {"type": "string", "enum": ["active", "suspended", "banned"]},
+            "avatar_url": _SN,
+            "rating": _INT,
+            "current_streak": _INT,
+            "max_streak": _INT,
+            "max_reactions": _INT,
+            "created_at": _TIME,
+        },
+    ),
+    "PublicUser": _obj(
+        [
+            "id", "nickname", "name", "surname", "bio", "avatar_url", "rating",
+            "current_streak", "max_streak", "max_reactions", "created_at",
+        ],
+        {
+            "id": _INT,
+            "nickname": _S,
+            "name": _SN,
+            "surname": _SN,
+            "bio": _SN,
+            "avatar_url": _SN,
+            "rating": _INT,
+            "current_streak": _INT,
+            "max_streak": _INT,
+            "max_reactions": _INT,
+            "created_at": _TIME,
+        },
+    ),
+    "Session": _obj(
+        ["id", "device_name", "ip", "created_at", "last_used_at", "current"],
+        {
+            "id": _INT,
+            "device_name": _SN,
+            "ip": _SN,
+            "created_at": _TIME,
+            "last_used_at": _TIME,
+            "current": {"type": "boolean"},
+        },
+    ),
+    "SessionList": _obj(["items"], {"items": {"type": "array", "items": _ref("Session")}}),
+    "Export": _obj(
+        ["account", "sessions", "linked_identities"],
+        {
+            "account": _ref("Me"),
+            "sessions": {"type": "array", "items": _ref("Session")},
+            "linked_identities": {
+                "type": "array",
+                "items": _obj(
+                    ["provider", "email", "linked_at"],
+                    {"provider": _S, "email": _SN, "linked_at": _TIME},
+                ),
+            },
+        },
+    ),
+    "LegacyStatus": _obj(["success", "message"], {"success": {"type": "boolean"}, "message": _S}),
+    "LegacyTokens": _obj(["access", "refresh"], {"access": _S, "refresh": _S}),
+    "LegacyVerified": _obj(
+        ["success", "message", "token"],
+        {
+            "success": {"type": "boolean"},
+            "message": _S,
+            "token": {"oneOf": [_ref("LegacyTokens"), {"type": "null"}]},
+        },
+    ),
+}
+
+EXAMPLES: Json = {
+    "Accepted": {"status": "pending_verification", "message": "If the address can receive a "
+                 "code, one is on its way."},
+    "Token": {
+        "access_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiJ9.c2ln",
+        "token_type": "Bearer",
+        "expires_in": 900,
+        "refresh_token": "q8V4m1xv0b2vS9cK3lqYlq1R0x0dXo2bHc3c2Rm",
+        "session_id": 7,
+    },
+    "Me": {
+        "id": 42, "email": "alex@bsu.by", "email_verified": True, "nickname": "alex",
+        "name": "Alex", "surname": "Ivanov", "bio": "Film student", "time_zone": "Europe/Minsk",
+        "role": "user", "status": "active", "avatar_url": None, "rating": 120,
+        "current_streak": 3, "max_streak": 9, "max_reactions": 41, "created_at": TIME,
+    },
+    "PublicUser": {
+        "id": 42, "nickname": "alex", "name": "Alex", "surname": "Ivanov",
+        "bio": "Film student", "avatar_url": None, "rating": 120, "current_streak": 3,
+        "max_streak": 9, "max_reactions": 41, "created_at": TIME,
+    },
+    "SessionList": {"items": [{
+        "id": 7, "device_name": "iPhone 15", "ip": "203.0.113.9", "created_at": TIME,
+        "last_used_at": TIME, "current": True,
+    }]},
+    "LegacyStatus": {"success": True, "message": "Check your email for the verification code."},
+    "LegacyTokens": {"access": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln", "refresh": "q8V4m1xv0b2vS9cK"},
+    "LegacyVerified": {"success": True, "message": "Email verified.",
+                       "token": {"access": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
+                                 "refresh": "q8V4m1xv0b2vS9cK"}},
+}
+EXAMPLES["Export"] = {
+    "account": EXAMPLES["Me"],
+    "sessions": EXAMPLES["SessionList"]["items"],
+    "linked_identities": [{"provider": "apple", "email": "alex@bsu.by", "linked_at": TIME}],
+}
+
+_PROBLEM_EXAMPLE = {
+    "type": "https://momentic.app/problems/validation_failed",
+    "title": "Invalid input",
+    "status": 422,
+    "detail": "The request body is not valid.",
+    "code": "validation_failed",
+    "request_id": "5f0c9a7e2b8e4c1fa3d2",
+    "errors": ["required field missing @ $.email"],
+}
+
+
+def _problem(description: str, code: str, status: int) -> Json:
+    example = dict(_PROBLEM_EXAMPLE, code=code, status=status, detail=description,
+                   type=f"https://momentic.app/problems/{code}")
+    example.pop("errors")
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref("Problem"), "example": example}},
+    }
+
+
+_COMMON_ERRORS: Json = {
+    "400": _problem("Malformed JSON or a missing body.", "malformed_json", 400),
+    "413": _problem("The body is larger than allowed.", "body_too_large", 413),
+    "422": _problem("A field is missing, of the wrong type, or breaks a rule.",
+                    "validation_failed", 422),
+    "429": _problem("Rate limited; see Retry-After.", "rate_limited", 429),
+    "503": _problem("A dependency is unavailable; retry later.", "unavailable", 503),
+    "default": _problem("Any other error, as problem+json.", "internal_error", 500),
+}
+_AUTH_ERRORS: Json = {
+    "401": _problem("Missing, invalid, expired or revoked access token.", "token_revoked", 401),
+    "403": _problem("Banned or suspended, or not allowed.", "account_banned", 403),
+}
+
+
+def _json(schema_name: str, description: str) -> Json:
+    return {
+        "description": description,
+        "content": {"application/json": {
+            "schema": _ref(schema_name), "example": EXAMPLES[schema_name],
+        }},
+    }
+
+
+def _body(schema: Json, example: Json, required: bool = True) -> Json:
+    return {
+        "required": required,
+        "content": {"application/json": {"schema": schema, "example": example}},
+    }
+
+
+_NO_CONTENT: Json = {"description": "Done; no content."}
+
+
+def _op(
+    summary: str,
+    tag: str,
+    responses: Json,
+    *,
+    body: Json | None = None,
+    auth: bool = False,
+    params: list[Json] | None = None,
+    errors: Json | None = None,
+) -> Json:
+    op: Json = {"summary": summary, "tags": [tag], "operationId": None, "responses": {}}
+    op["responses"].update(responses)
+    if body is not None:
+        op["requestBody"] = body
+    if params:
+        op["parameters"] = params
+    if auth:
+        op["security"] = [{"bearer": []}]
+        op["responses"].update(_AUTH_ERRORS)
+    op["responses"].update(errors or {})
+    op["responses"].update(_COMMON_ERRORS)
+    return op
+
+
+def _path_id(name: str) -> Json:
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, "example": 42}
+
+
+_CREDENTIALS = _obj(["email", "password"], {"email": _EMAIL, "password": _PASSWORD})
+_CRED_EXAMPLE = {"email": "alex@bsu.by", "password": "correct horse battery"}
+_NOT_VERIFIED = {"403": _problem("Verify the email first.", "email_not_verified", 403)}
+_BAD_LOGIN = {"401": _problem("Wrong email or password.", "invalid_credentials", 401),
+              **_NOT_VERIFIED}
+
+
+def _paths() -> Json:
+    auth, me, legacy, system = "auth", "profile", "legacy mobile", "system"
+    return {
+        "/healthz": {"get": _op("The process is alive.", system, {
+            "200": {"description": "Alive.", "content": {"application/json": {
+                "schema": _obj(["status"], {"status": _S}), "example": {"status": "ok"}}}},
+        })},
+        "/readyz": {"get": _op("The database answers.", system, {
+            "200": {"description": "Ready.", "content": {"application/json": {
+                "schema": _obj(["status"], {"status": _S}), "example": {"status": "ready"}}}},
+        })},
+        "/openapi.json": {"get": _op("This document.", system, {
+            "200": {"description": "OpenAPI 3.1.", "content": {"application/json": {
+                "schema": {"type": "object"}, "example": {"openapi": "3.1.0"}}}},
+        })},
+        "/docs": {"get": _op("Swagger UI.", system, {
+            "200": {"description": "HTML page.", "content": {"text/html": {
+                "schema": _S, "example": "<!doctype html>..."}}},
+        })},
+        "/v1/auth/register": {"post": _op(
+            "Start a sign-up; a 6-digit code is emailed. Same answer for known addresses.",
+            auth, {"202": _json("Accepted", "Accepted.")},
+            body=_body(_CREDENTIALS, _CRED_EXAMPLE),
+        )},
+        "/v1/auth/verify": {"post": _op(
+            "Verify the email with its code; signs this device in.", auth,
+            {"200": _json("Token", "Signed in.")},
+            body=_body(_obj(["email", "code"], {
+                "email": _EMAIL, "code": _CODE, "device_name": _SN}),
+                {"email": "alex@bsu.by", "code": "123456", "device_name": "iPhone 15"}),
+        )},
+        "/v1/auth/resend-code": {"post": _op(
+            "Send a new verification code. Same answer for any address.", auth,
+            {"202": _json("Accepted", "Accepted.")},
+            body=_body(_obj(["email"], {"email": _EMAIL}), {"email": "alex@bsu.by"}),
+        )},
+        "/v1/auth/token": {"post": _op(
+            "OAuth 2.0-style token endpoint: grant_type password (log in) or refresh_token "
+            "(rotate; a reused refresh token revokes its session).", auth,
+            {"200": _json("Token", "Tokens (RFC 6749 section 5.1).")},
+            body=_body(_obj(["grant_type"], {
+                "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+                "email": _EMAIL, "password": _PASSWORD, "refresh_token": _S,
+                "device_name": _SN}),
+                {"grant_type": "password", "email": "alex@bsu.by",
+                 "password": "correct horse battery", "device_name": "iPhone 15"}),
+            errors=_BAD_LOGIN,
+        )},
+        "/v1/auth/social/{provider}": {"post": _op(
+            "Sign in with Apple or Google: post the provider's ID token.", auth,
+            {"200": _json("Token", "Signed in.")},
+            params=[{"name": "provider", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": ["apple", "google"]},
+                     "example": "apple"}],
+            body=_body(_obj(["id_token"], {"id_token": _S, "nonce": _SN, "device_name": _SN}),
+                       {"id_token": "eyJraWQiOiJ...", "nonce": "n-0S6_WzA2Mj"}),
+            errors={"401": _problem("The ID token is not valid.", "invalid_id_token", 401)},
+        )},
+        "/v1/auth/password-reset": {"post": _op(
+            "Email a password reset code. Same answer for any address.", auth,
+            {"202": _json("Accepted", "Accepted.")},
+            body=_body(_obj(["email"], {"email": _EMAIL}), {"email": "alex@bsu.by"}),
+        )},
+        "/v1/auth/password-reset/confirm": {"post": _op(
+            "Set a new password with the emailed code; every session is revoked.", auth,
+            {"204": _NO_CONTENT},
+            body=_body(_obj(["email", "code", "new_password"], {
+                "email": _EMAIL, "code": _CODE, "new_password": _PASSWORD}),
+                {"email": "alex@bsu.by", "code": "123456", "new_password": "new horse battery"}),
+        )},
+        "/v1/auth/logout": {"post": _op(
+            "Revoke this session.", auth, {"204": _NO_CONTENT}, auth=True)},
+        "/v1/me": {
+            "get": _op("My account.", me, {"200": _json("Me", "My account.")}, auth=True),
+            "patch": _op(
+                "Change my profile; absent fields stay, null clears name, surname or bio.", me,
+                {"200": _json("Me", "The updated account.")}, auth=True,
+                body=_body(_obj([], {
+                    "nickname": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.]{2,29}$"},
+                    "name": {"type": ["string", "null"], "maxLength": 50},
+                    "surname": {"type": ["string", "null"], "maxLength": 50},
+                    "bio": {"type": ["string", "null"], "maxLength": 100},
+                    "time_zone": {"type": "string", "example": "Europe/Minsk"}}),
+                    {"nickname": "alex", "bio": "Film student", "time_zone": "Europe/Minsk"}),
+                errors={"409": _problem("The nickname is taken.", "nickname_taken", 409)},
+            ),
+            "delete": _op(
+                "Delete my account and everything it owns. Password accounts confirm with "
+                "the password.", me, {"204": _NO_CONTENT}, auth=True,
+                body=_body(_obj([], {"password": _S}), {"password": "correct horse battery"},
+                           required=False),
+            ),
+        },
+        "/v1/me/export": {"get": _op(
+            "Everything held about me, as one JSON document.", me,
+            {"200": _json("Export", "The export.")}, auth=True)},
+        "/v1/me/password": {"post": _op(
+            "Change my password; my other sessions are revoked.", me, {"204": _NO_CONTENT},
+            auth=True,
+            body=_body(_obj(["current_password", "new_password"], {
+                "current_password": _S, "new_password": _PASSWORD}),
+                {"current_password": "correct horse battery",
+                 "new_password": "new horse battery"}),
+        )},
+        "/v1/me/sessions": {
+            "get": _op("My signed-in devices.", me,
+                       {"200": _json("SessionList", "Sessions, most recently used first.")},
+                       auth=True),
+            "delete": _op(
+                "Revoke all my sessions (keep_current=true keeps this one).", me,
+                {"204": _NO_CONTENT}, auth=True,
+                params=[{"name": "keep_current", "in": "query", "required": False,
+                         "schema": {"type": "boolean"}, "example": True}]),
+        },
+        "/v1/me/sessions/{session_id}": {"delete": _op(
+            "Revoke one of my sessions.", me, {"204": _NO_CONTENT}, auth=True,
+            params=[_path_id("session_id")],
+            errors={"404": _problem("No such session of mine.", "session_not_found", 404)},
+        )},
+        "/v1/users/{user_id}": {"get": _op(
+            "A user's public profile (never the email).", me,
+            {"200": _json("PublicUser", "The profile.")}, auth=True,
+            params=[_path_id("user_id")],
+            errors={"404": _problem("No such user.", "user_not_found", 404)},
+        )},
+        "/auth/register/": {"post": _op(
+            "Legacy app: register.", legacy, {"201": _json("LegacyStatus", "Code sent.")},
+            body=_body(_CREDENTIALS, _CRED_EXAMPLE))},
+        "/auth/verify-code/": {"post": _op(
+            "Legacy app: verify the email code and sign in.", legacy,
+            {"200": _json("LegacyVerified", "Verified.")},
+            body=_body(_obj(["email", "code"], {"email": _EMAIL, "password": _S, "code": _CODE}),
+                       {"email": "alex@bsu.by", "password": "correct horse battery",
+                        "code": "123456"}))},
+        "/auth/resend-verify-code/": {"post": _op(
+            "Legacy app: resend the code.", legacy, {"200": _json("LegacyStatus", "Sent.")},
+            body=_body(_obj(["email"], {"email": _EMAIL}), {"email": "alex@bsu.by"}))},
+        "/auth/login/": {"post": _op(
+            "Legacy app: log in.", legacy, {"200": _json("LegacyTokens", "Tokens.")},
+            body=_body(_CREDENTIALS, _CRED_EXAMPLE), errors=_BAD_LOGIN)},
+        "/auth/refresh/": {"post": _op(
+            "Legacy app: rotate the refresh token.", legacy,
+            {"200": _json("LegacyTokens", "Tokens.")},
+            body=_body(_obj(["refresh"], {"refresh": _S}), {"refresh": "q8V4m1xv0b2vS9cK"}))},
+        "/user/profile/": {"patch": _op(
+            "Legacy app: edit the profile (a `token` body field is ignored).", legacy,
+            {"204": _NO_CONTENT}, auth=True,
+            body=_body(_obj([], {"name": {"type": ["string", "null"], "maxLength": 50},
+                                 "surname": {"type": ["string", "null"], "maxLength": 50},
+                                 "bio": {"type": ["string", "null"], "maxLength": 100},
+                                 "token": _S}),
+                       {"name": "Alex", "surname": "Ivanov", "bio": None}))},
+    }
+
+
+@functools.cache
+def document() -> Json:
+    paths = _paths()
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            slug = path.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "root"
+            op["operationId"] = f"{method}_{slug}".replace("-", "_").replace(".", "_")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Momentic API",
+            "version": "1.0.0",
+            "description": "Short videos, daily moments and friends. Errors are RFC 9457 "
+            "problem+json with a stable `code`; every response carries `X-Request-Id`. "
+            "Rate-limited responses carry `Retry-After` and `X-RateLimit-*`.",
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}},
+        },
+        "paths": paths,
+    }

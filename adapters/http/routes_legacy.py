@@ -1,0 +1,99 @@
+"""The routes of the iOS app in the field (../shared/mobile-client-contract.md).
+
+Each is a thin translation of shape onto the same use cases as /v1; none has logic of
+its own. Identity comes from the access token only, never from a body field.
+"""
+
+from __future__ import annotations
+
+import attrs
+from aiohttp import web
+
+from adapters.http.common import device, principal, read_body, services
+from momentic_core.services.profiles import UNSET, ProfileChanges
+
+routes = web.RouteTableDef()
+
+
+@attrs.frozen
+class LegacyCredentials:
+    email: str
+    password: str
+
+
+@attrs.frozen
+class LegacyVerify:
+    email: str
+    code: str
+    password: str | None = None
+
+
+@attrs.frozen
+class LegacyEmail:
+    email: str
+
+
+@attrs.frozen
+class LegacyRefresh:
+    refresh: str
+
+
+@attrs.frozen
+class LegacyProfile:
+    name: str | None = attrs.field(default=UNSET)
+    surname: str | None = attrs.field(default=UNSET)
+    bio: str | None = attrs.field(default=UNSET)
+
+
+@routes.post("/auth/register/")
+async def register(request: web.Request) -> web.Response:
+    body = await read_body(request, LegacyCredentials)
+    await services(request).accounts.register(body.email, body.password, device(request))
+    return web.json_response(
+        {"success": True, "message": "Check your email for the verification code."}, status=201
+    )
+
+
+@routes.post("/auth/verify-code/")
+async def verify_code(request: web.Request) -> web.Response:
+    body = await read_body(request, LegacyVerify)
+    pair = await services(request).accounts.verify_email(body.email, body.code, device(request))
+    return web.json_response(
+        {
+            "success": True,
+            "message": "Email verified.",
+            "token": {"access": pair.access_token, "refresh": pair.refresh_token},
+        }
+    )
+
+
+@routes.post("/auth/resend-verify-code/")
+async def resend(request: web.Request) -> web.Response:
+    body = await read_body(request, LegacyEmail)
+    await services(request).accounts.resend_code(body.email, device(request))
+    return web.json_response(
+        {"success": True, "message": "If the address can receive a code, one is on its way."}
+    )
+
+
+@routes.post("/auth/login/")
+async def login(request: web.Request) -> web.Response:
+    body = await read_body(request, LegacyCredentials)
+    pair = await services(request).accounts.login(body.email, body.password, device(request))
+    return web.json_response({"access": pair.access_token, "refresh": pair.refresh_token})
+
+
+@routes.post("/auth/refresh/")
+async def refresh(request: web.Request) -> web.Response:
+    body = await read_body(request, LegacyRefresh)
+    pair = await services(request).accounts.refresh(body.refresh, device(request))
+    return web.json_response({"access": pair.access_token, "refresh": pair.refresh_token})
+
+
+@routes.patch("/user/profile/")
+async def profile(request: web.Request) -> web.Response:
+    who = await principal(request)
+    body = await read_body(request, LegacyProfile)  # a "token" field in the body is ignored
+    changes = ProfileChanges(name=body.name, surname=body.surname, bio=body.bio)
+    await services(request).profiles.update_me(who, changes)
+    return web.Response(status=204)

@@ -1,0 +1,55 @@
+"""Probes, the OpenAPI document and Swagger UI (served from local assets, no CDN)."""
+
+from __future__ import annotations
+
+import swagger_ui_bundle
+from aiohttp import web
+
+from adapters.http.app import problem
+from adapters.http.common import services
+from adapters.http.openapi import document
+from momentic_core.errors import MomenticError
+
+routes = web.RouteTableDef()
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Momentic API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/swagger-init.js"></script>
+</body></html>"""
+
+_DOCS_INIT = "window.ui = SwaggerUIBundle({url: '/openapi.json', dom_id: '#ui', deepLinking: true});"
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await services(request).ready()
+    except (MomenticError, OSError, TimeoutError):
+        return problem(503, "not_ready", "Not ready", "The database cannot be reached.")
+    return web.json_response({"status": "ready"})
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+@routes.get("/docs")
+async def docs(request: web.Request) -> web.Response:
+    return web.Response(text=_DOCS_PAGE, content_type="text/html")
+
+
+@routes.get("/docs/assets/swagger-init.js")
+async def docs_init(request: web.Request) -> web.Response:
+    return web.Response(text=_DOCS_INIT, content_type="application/javascript")
+
+
+routes.static("/docs/assets", swagger_ui_bundle.swagger_ui_path)

@@ -1,0 +1,254 @@
+"""The deploy files (docker-compose.yml, Dockerfile, README.md) agree with ``Settings``.
+
+They are read as text and YAML only: nothing here needs a Docker engine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from adapters.config import Settings, documented_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTING_NAMES = {env for env, _default, _help in documented_settings()}
+PORT = Settings().port
+
+
+# --- docker-compose.yml --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(key): "" if value is None else str(value) for key, value in env.items()}
+
+
+def _container_ports(service: dict[str, Any]) -> set[int]:
+    ports: set[int] = set()
+    for item in service.get("ports") or []:
+        if isinstance(item, dict):
+            ports.add(int(item["target"]))
+        else:
+            ports.add(int(str(item).split("/")[0].rsplit(":", 1)[-1]))
+    return ports
+
+
+def _depends_on(service: dict[str, Any]) -> dict[str, str]:
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):
+        return dict.fromkeys(deps, "service_started")
+    return {name: (spec or {}).get("condition", "service_started") for name, spec in deps.items()}
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(part) for part in value)
+    return "" if value is None else str(value)
+
+
+def test_compose_has_every_service(services: dict[str, dict[str, Any]]) -> None:
+    assert {"app", "db", "minio", "createbuckets", "mailpit"} <= set(services)
+
+
+def test_app_sets_only_existing_settings(services: dict[str, dict[str, Any]]) -> None:
+    names = {name for name in _environment(services["app"]) if name.startswith("MOMENTIC_")}
+    assert names, "app sets no MOMENTIC_* variable"
+    unknown = names - SETTING_NAMES
+    assert not unknown, f"not in adapters/config.py Settings: {sorted(unknown)}"
+
+
+def test_app_requires_its_secrets_from_the_environment(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    env = _environment(services["app"])
+    for name in ("MOMENTIC_SECRET", "MOMENTIC_JWT_PRIVATE_KEY"):
+        assert env.get(name, "").startswith("${" + name + ":?"), name
+
+
+def test_app_talks_to_the_compose_services(services: dict[str, dict[str, Any]]) -> None:
+    env = _environment(services["app"])
+    assert urlsplit(env["MOMENTIC_DATABASE_URL"]).hostname == "db"
+    assert env["MOMENTIC_SMTP_HOST"] == "mailpit"
+    assert env["MOMENTIC_SMTP_PORT"] == "1025"
+    assert env["MOMENTIC_SMTP_SECURITY"] == "none"
+
+
+def test_app_publishes_the_settings_port(services: dict[str, dict[str, Any]]) -> None:
+    assert PORT == 8080
+    assert PORT in _container_ports(services["app"])
+
+
+def test_app_waits_for_a_healthy_database(services: dict[str, dict[str, Any]]) -> None:
+    assert _depends_on(services["app"]).get("db") == "service_healthy"
+
+
+@pytest.mark.parametrize("name", ["db", "minio"])
+def test_stateful_services_have_healthchecks_and_volumes(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]], name: str
+) -> None:
+    check = services[name].get("healthcheck") or {}
+    assert not check.get("disable", False)
+    assert _words(check.get("test")).strip(), f"{name} has no healthcheck test"
+    named = {str(v).split(":", 1)[0] for v in services[name].get("volumes") or []}
+    assert named & set(compose.get("volumes") or {}), f"{name} keeps no named volume"
+
+
+def test_db_is_postgres_16_checked_with_pg_isready(services: dict[str, dict[str, Any]]) -> None:
+    assert services["db"]["image"].startswith("postgres:16")
+    assert "pg_isready" in _words(services["db"]["healthcheck"]["test"])
+
+
+def test_bucket_service_creates_the_media_bucket(services: dict[str, dict[str, Any]]) -> None:
+    job = services["createbuckets"]
+    assert job["image"].split(":")[0].endswith("minio/mc")
+    assert _depends_on(job).get("minio") == "service_healthy"
+    script = _words(job.get("entrypoint")) + " " + _words(job.get("command"))
+    assert re.search(r"\bmc mb\b[^&;]*\bmomentic-media\b", script), script
+
+
+def test_mailpit_serves_its_ui(services: dict[str, dict[str, Any]]) -> None:
+    assert services["mailpit"]["image"].split(":")[0] == "axllent/mailpit"
+    assert 8025 in _container_ports(services["mailpit"])
+
+
+# --- Dockerfile -----------------------------------------------------------------------
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with comments dropped and continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    result = []
+    for line in joined.splitlines():
+        if line.strip():
+            keyword, _, args = line.strip().partition(" ")
+            result.append((keyword.upper(), args.strip()))
+    return result
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[tuple[str, str]]:
+    return _instructions()
+
+
+def _args(dockerfile: list[tuple[str, str]], keyword: str) -> list[str]:
+    return [args for kw, args in dockerfile if kw == keyword]
+
+
+def _exec_form(args: str) -> list[str]:
+    if args.startswith("["):
+        parsed = json.loads(args)
+        assert isinstance(parsed, list)
+        return [str(part) for part in parsed]
+    return args.split()
+
+
+def test_dockerfile_is_multi_stage_on_slim(dockerfile: list[tuple[str, str]]) -> None:
+    images = [args.split()[0] for args in _args(dockerfile, "FROM")]
+    assert len(images) >= 2, "expected a builder and a runtime stage"
+    assert all(image.endswith("-slim") for image in images), images
+    assert images[-1] == "python:3.11-slim"
+
+
+def test_dockerfile_runs_momentic_serve_as_non_root(dockerfile: list[tuple[str, str]]) -> None:
+    keywords = [kw for kw, _ in dockerfile]
+    cmd_at = len(keywords) - 1 - keywords[::-1].index("CMD")
+    users = [args for kw, args in dockerfile[:cmd_at] if kw == "USER"]
+    assert users, "no USER before CMD"
+    assert users[-1].split(":")[0] not in ("root", "0")
+    assert _exec_form(dockerfile[cmd_at][1]) == ["momentic", "serve"]
+
+
+def test_dockerfile_health_checks_healthz(dockerfile: list[tuple[str, str]]) -> None:
+    (check,) = _args(dockerfile, "HEALTHCHECK")
+    assert "/healthz" in check
+    assert "urllib" in check
+
+
+def test_dockerfile_exposes_the_settings_port(dockerfile: list[tuple[str, str]]) -> None:
+    exposed = {
+        int(port.split("/")[0]) for args in _args(dockerfile, "EXPOSE") for port in args.split()
+    }
+    assert exposed == {PORT}
+
+
+def test_dockerfile_binds_all_interfaces_and_sets_only_settings(
+    dockerfile: list[tuple[str, str]],
+) -> None:
+    env = dict(
+        pair.split("=", 1)
+        for args in _args(dockerfile, "ENV")
+        for pair in args.split()
+        if "=" in pair
+    )
+    assert env.get("MOMENTIC_HOST") == "0.0.0.0"
+    unknown = {name for name in env if name.startswith("MOMENTIC_")} - SETTING_NAMES
+    assert not unknown, f"not in adapters/config.py Settings: {sorted(unknown)}"
+
+
+def test_dockerfile_ships_the_migrations(dockerfile: list[tuple[str, str]]) -> None:
+    assert any(re.search(r"\bmigrations\b", args) for args in _args(dockerfile, "COPY"))
+
+
+def test_dockerignore_keeps_local_state_out() -> None:
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", "var", ".git"} <= ignored
+
+
+# --- README.md ------------------------------------------------------------------------
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_settings_table_matches_settings() -> None:
+    printed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "settings_table.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    text = _readme()
+    assert text.count("<!-- settings:start -->") == 1
+    assert text.count("<!-- settings:end -->") == 1
+    block = text.split("<!-- settings:start -->\n", 1)[1].split("<!-- settings:end -->", 1)[0]
+    assert block == printed, "README table is stale: run python scripts/settings_table.py --update"
+    for name in SETTING_NAMES:
+        assert f"`{name}`" in block
+
+
+def test_readme_starts_with_make_run_and_make_test() -> None:
+    text = _readme()
+    configuration = text.index("## Configuration")
+    assert -1 < text.find("make run") < configuration
+    assert -1 < text.find("make test") < configuration
+    assert text.find("make run") < text.find("make test")
