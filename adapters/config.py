@@ -66,6 +66,9 @@ class Settings:
     trust_forwarded: bool = _setting(
         False, "Take the client IP from X-Forwarded-For (only behind your own proxy)."
     )
+    rate_limit_multiplier: float = _setting(
+        1.0, "Scales every rate limit (tests and load benchmarks raise it)."
+    )
     max_body_bytes: int = _setting(1_048_576, "Largest JSON request body.")
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR.")
     log_format: str = _setting("json", "json (one object per line) or text.")

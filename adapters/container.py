@@ -159,7 +159,7 @@ def _services(
     id_tokens: oidc.JwksIdTokenVerifier,
     secret: bytes,
 ) -> Services:
-    throttle = Throttle(storage.rate_limiter)
+    throttle = Throttle(storage.rate_limiter, multiplier=settings.rate_limit_multiplier)
     accounts = Accounts(
         uow=storage.uow,
         hasher=hasher,

@@ -41,9 +41,17 @@ DEFAULT_LIMITS: dict[str, Limit] = {
 class Throttle:
     """Counts events per (limit name, key) and refuses those over the limit."""
 
-    def __init__(self, limiter: RateLimiter, limits: dict[str, Limit] | None = None) -> None:
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        limits: dict[str, Limit] | None = None,
+        multiplier: float = 1.0,
+    ) -> None:
         self._limiter = limiter
-        self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
+        self.limits = {
+            name: Limit(max(1, int(limit.count * multiplier)), limit.window)
+            for name, limit in (DEFAULT_LIMITS if limits is None else limits).items()
+        }
 
     async def check(self, name: str, key: str) -> RateDecision:
         """Count one event; raises RateLimited(code="rate_limited") when over the limit."""
