@@ -60,9 +60,9 @@ class Settings:
         "https://www.googleapis.com/oauth2/v3/certs", "Google's signing keys."
     )
     apple_jwks_url: str = _setting("https://appleid.apple.com/auth/keys", "Apple's signing keys.")
-    argon2_time_cost: int = _setting(3, "argon2id passes.")
-    argon2_memory_kib: int = _setting(65536, "argon2id memory in KiB.")
-    argon2_parallelism: int = _setting(4, "argon2id lanes.")
+    argon2_time_cost: int = _setting(2, "argon2id passes.")
+    argon2_memory_kib: int = _setting(19456, "argon2id memory in KiB.")
+    argon2_parallelism: int = _setting(1, "argon2id lanes.")
     trust_forwarded: bool = _setting(
         False, "Take the client IP from X-Forwarded-For (only behind your own proxy)."
     )

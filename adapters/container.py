@@ -174,7 +174,7 @@ def _services(
             code_secret=secret,
         ),
     )
-    profiles = Profiles(uow=storage.uow, clock=clock, hasher=hasher)
+    profiles = Profiles(uow=storage.uow, clock=clock, hasher=hasher, throttle=throttle)
     return Services(accounts=accounts, profiles=profiles, throttle=throttle, ready=storage.ready)
 
 
@@ -187,7 +187,9 @@ class Container(containers.DeclarativeContainer):
     tokens = providers.Singleton(_signer, settings)
     mailer = providers.Singleton(_mailer, settings)
     hasher = providers.Singleton(
-        lambda s: Argon2PasswordHasher(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism),
+        lambda s: Argon2PasswordHasher(
+            s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism
+        ),
         settings,
     )
     services = providers.Singleton(

@@ -127,10 +127,17 @@ class IdentityRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block normally commits; an exception rolls back."""
 
-    users: UserRepository
-    codes: CodeRepository
-    sessions: SessionRepository
-    identities: IdentityRepository
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def codes(self) -> CodeRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def identities(self) -> IdentityRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -53,9 +53,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if settings.smtp_host
             else "verification codes appear in this log (no SMTP configured)"
         )
-        store = "in memory" if settings.memory else (
-            "PostgreSQL" if settings.database_url else f"embedded PostgreSQL in {settings.data_path}"
-        )
+        if settings.memory:
+            store = "in memory (nothing is kept)"
+        elif settings.database_url:
+            store = "PostgreSQL at MOMENTIC_DATABASE_URL"
+        else:
+            store = f"embedded PostgreSQL in {settings.data_path}"
         print(
             f"\nMomentic is up.\n  API:   {base}/v1\n  Docs:  {base}/docs\n"
             f"  Data:  {store}\n  Mail:  {mail}\n",

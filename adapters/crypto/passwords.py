@@ -8,9 +8,9 @@ import argon2
 
 
 class Argon2PasswordHasher:
-    """RFC 9106 second recommended profile by default (64 MiB, t=3, p=4)."""
+    """OWASP's argon2id baseline by default (19 MiB, t=2, p=1)."""
 
-    def __init__(self, time_cost: int = 3, memory_cost: int = 65536, parallelism: int = 4) -> None:
+    def __init__(self, time_cost: int = 2, memory_cost: int = 19456, parallelism: int = 1) -> None:
         self._hasher = argon2.PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_cost,

@@ -114,7 +114,9 @@ def error_response(exc: MomenticError) -> web.Response:
         headers["X-RateLimit-Remaining"] = "0"
         headers["X-RateLimit-Reset"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):
-        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc.code}"'
+        headers["WWW-Authenticate"] = (
+            f'Bearer error="invalid_token", error_description="{exc.code}"'
+        )
     if isinstance(exc, Unavailable):
         headers["Retry-After"] = "5"
     return problem(status, exc.code, exc.title, exc.detail, headers=headers, **exc.extra)

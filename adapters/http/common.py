@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from adapters.http.app import MalformedBody, Services, client_ip
 from adapters.http.converter import structure, unstructure
 from momentic_core.errors import Invalid, Unauthenticated
 from momentic_core.model.accounts import Principal
+from momentic_core.policies.rules import CONTROL_CATEGORIES, DEVICE_NAME_MAX
 from momentic_core.services.accounts import DeviceInfo
 
 T = TypeVar("T")
@@ -42,7 +44,14 @@ def json_response(value: Any, status: int = 200) -> web.Response:
 
 
 def device(request: web.Request, name: str | None = None) -> DeviceInfo:
-    return DeviceInfo(ip=client_ip(request), name=name or request.headers.get("User-Agent"))
+    """Where the request comes from. A ``device_name`` the client chose is validated by the
+    core; the User-Agent stands in for it, cut to what a session keeps (browsers send
+    longer ones) and without control characters, so a header alone never fails a sign-in."""
+    if not name:
+        agent = request.headers.get("User-Agent", "")
+        name = "".join(ch for ch in agent if unicodedata.category(ch) not in CONTROL_CATEGORIES)
+        name = name.strip()[:DEVICE_NAME_MAX] or None
+    return DeviceInfo(ip=client_ip(request), name=name)
 
 
 def bearer_token(request: web.Request) -> str:
@@ -71,6 +80,16 @@ async def optional_principal(request: web.Request) -> Principal | None:
     if "Authorization" not in request.headers:
         return None
     return await principal(request)
+
+
+def bool_query(request: web.Request, name: str, default: bool = False) -> bool:
+    """A boolean query parameter: ``true`` or ``false``, given at most once."""
+    values = request.query.getall(name, [])
+    if not values:
+        return default
+    if len(values) > 1 or values[0] not in ("true", "false"):
+        raise Invalid(f"{name} must be true or false.", code="invalid_query", field=name)
+    return values[0] == "true"
 
 
 def int_param(request: web.Request, name: str) -> int:

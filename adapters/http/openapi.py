@@ -7,7 +7,13 @@ schemathesis runs against the app with this document.
 from __future__ import annotations
 
 import functools
+import itertools
+import sys
+import unicodedata
+import zoneinfo
 from typing import Any
+
+from momentic_core.policies import rules
 
 Json = dict[str, Any]
 
@@ -27,9 +33,44 @@ _SN: Json = {"type": ["string", "null"]}
 _INT: Json = {"type": "integer"}
 _ID: Json = {"type": "integer", "minimum": 1, "example": 42}
 _TIME: Json = {"type": "string", "format": "date-time"}
-_EMAIL: Json = {"type": "string", "maxLength": 254, "example": "alex@bsu.by"}
+_EMAIL: Json = {"type": "string", "format": "email", "maxLength": 254, "example": "alex@bsu.by"}
 _PASSWORD: Json = {"type": "string", "minLength": 8, "maxLength": 128}
 _CODE: Json = {"type": "string", "pattern": "^[0-9]{6}$", "example": "123456"}
+
+
+@functools.cache
+def _no_control_characters() -> str:
+    """A pattern for text without the characters the core refuses in it (Unicode control,
+    format and private-use; lone surrogates cannot be written in a pattern, nor in UTF-8)."""
+    refused = rules.CONTROL_CATEGORIES - {"Cs"}
+    flags = (
+        unicodedata.category(chr(cp)) in refused for cp in range(sys.maxunicode + 1)
+    )
+    ranges, start = [], 0
+    for is_refused, run in itertools.groupby(flags):
+        size = sum(1 for _ in run)
+        if is_refused:
+            ranges.append(f"{chr(start)}-{chr(start + size - 1)}")
+        start += size
+    return "^[^" + "".join(ranges) + "]*$"
+
+
+def _text(maximum: int, description: str | None = None) -> Json:
+    """Optional free text (null or blank clears it), trimmed, without control characters."""
+    schema: Json = {"type": ["string", "null"], "maxLength": maximum,
+                    "pattern": _no_control_characters()}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _time_zone() -> Json:
+    return {"type": "string", "enum": sorted(zoneinfo.available_timezones()),
+            "example": "Europe/Minsk"}
+
+
+def _device_name() -> Json:
+    return _text(rules.DEVICE_NAME_MAX, "Shown in the session list; the User-Agent when absent.")
 
 SCHEMAS: Json = {
     "Problem": {
@@ -294,11 +335,12 @@ def _paths() -> Json:
             body=_body(_CREDENTIALS, _CRED_EXAMPLE),
         )},
         "/v1/auth/verify": {"post": _op(
-            "Verify the email with its code; signs this device in.", auth,
-            {"200": _json("Token", "Signed in.")},
-            body=_body(_obj(["email", "code"], {
-                "email": _EMAIL, "code": _CODE, "device_name": _SN}),
-                {"email": "alex@bsu.by", "code": "123456", "device_name": "iPhone 15"}),
+            "Verify the email with its code and the sign-up password; signs this device in.",
+            auth, {"200": _json("Token", "Signed in.")},
+            body=_body(_obj(["email", "code", "password"], {
+                "email": _EMAIL, "code": _CODE, "password": _S, "device_name": _device_name()}),
+                {"email": "alex@bsu.by", "code": "123456", "password": "correct horse battery",
+                 "device_name": "iPhone 15"}),
         )},
         "/v1/auth/resend-code": {"post": _op(
             "Send a new verification code. Same answer for any address.", auth,
@@ -309,10 +351,14 @@ def _paths() -> Json:
             "OAuth 2.0-style token endpoint: grant_type password (log in) or refresh_token "
             "(rotate; a reused refresh token revokes its session).", auth,
             {"200": _json("Token", "Tokens (RFC 6749 section 5.1).")},
-            body=_body(_obj(["grant_type"], {
-                "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
-                "email": _EMAIL, "password": _PASSWORD, "refresh_token": _S,
-                "device_name": _SN}),
+            body=_body({"oneOf": [
+                _obj(["grant_type", "email", "password"], {
+                    "grant_type": {"type": "string", "const": "password"},
+                    "email": _EMAIL, "password": _PASSWORD, "device_name": _device_name()}),
+                _obj(["grant_type", "refresh_token"], {
+                    "grant_type": {"type": "string", "const": "refresh_token"},
+                    "refresh_token": _S}),
+            ]},
                 {"grant_type": "password", "email": "alex@bsu.by",
                  "password": "correct horse battery", "device_name": "iPhone 15"}),
             errors=_BAD_LOGIN,
@@ -323,7 +369,8 @@ def _paths() -> Json:
             params=[{"name": "provider", "in": "path", "required": True,
                      "schema": {"type": "string", "enum": ["apple", "google"]},
                      "example": "apple"}],
-            body=_body(_obj(["id_token"], {"id_token": _S, "nonce": _SN, "device_name": _SN}),
+            body=_body(_obj(["id_token"], {"id_token": _S, "nonce": _SN,
+                                              "device_name": _device_name()}),
                        {"id_token": "eyJraWQiOiJ...", "nonce": "n-0S6_WzA2Mj"}),
             errors={"401": _problem("The ID token is not valid.", "invalid_id_token", 401)},
         )},
@@ -348,10 +395,10 @@ def _paths() -> Json:
                 {"200": _json("Me", "The updated account.")}, auth=True,
                 body=_body(_obj([], {
                     "nickname": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.]{2,29}$"},
-                    "name": {"type": ["string", "null"], "maxLength": 50},
-                    "surname": {"type": ["string", "null"], "maxLength": 50},
-                    "bio": {"type": ["string", "null"], "maxLength": 100},
-                    "time_zone": {"type": "string", "example": "Europe/Minsk"}}),
+                    "name": _text(rules.NAME_MAX),
+                    "surname": _text(rules.NAME_MAX),
+                    "bio": _text(rules.BIO_MAX),
+                    "time_zone": _time_zone()}),
                     {"nickname": "alex", "bio": "Film student", "time_zone": "Europe/Minsk"}),
                 errors={"409": _problem("The nickname is taken.", "nickname_taken", 409)},
             ),
@@ -400,7 +447,8 @@ def _paths() -> Json:
         "/auth/verify-code/": {"post": _op(
             "Legacy app: verify the email code and sign in.", legacy,
             {"200": _json("LegacyVerified", "Verified.")},
-            body=_body(_obj(["email", "code"], {"email": _EMAIL, "password": _S, "code": _CODE}),
+            body=_body(_obj(["email", "password", "code"],
+                            {"email": _EMAIL, "password": _S, "code": _CODE}),
                        {"email": "alex@bsu.by", "password": "correct horse battery",
                         "code": "123456"}))},
         "/auth/resend-verify-code/": {"post": _op(
@@ -416,10 +464,11 @@ def _paths() -> Json:
         "/user/profile/": {"patch": _op(
             "Legacy app: edit the profile (a `token` body field is ignored).", legacy,
             {"204": _NO_CONTENT}, auth=True,
-            body=_body(_obj([], {"name": {"type": ["string", "null"], "maxLength": 50},
-                                 "surname": {"type": ["string", "null"], "maxLength": 50},
-                                 "bio": {"type": ["string", "null"], "maxLength": 100},
-                                 "token": _S}),
+            body=_body(_obj([], {"name": _text(rules.NAME_MAX),
+                                 "surname": _text(rules.NAME_MAX),
+                                 "bio": _text(rules.BIO_MAX),
+                                 "token": dict(_SN, description="Ignored: identity comes "
+                                               "from the bearer token.")}),
                        {"name": "Alex", "surname": "Ivanov", "bio": None}))},
     }
 

@@ -41,7 +41,7 @@ async def register(request: web.Request) -> web.Response:
 async def verify(request: web.Request) -> web.Response:
     body = await read_body(request, VerifyBody)
     pair = await services(request).accounts.verify_email(
-        body.email, body.code, device(request, body.device_name)
+        body.email, body.code, body.password, device(request, body.device_name)
     )
     return token_response(pair)
 

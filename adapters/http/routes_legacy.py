@@ -25,7 +25,7 @@ class LegacyCredentials:
 class LegacyVerify:
     email: str
     code: str
-    password: str | None = None
+    password: str
 
 
 @attrs.frozen
@@ -43,6 +43,7 @@ class LegacyProfile:
     name: str | None = attrs.field(default=UNSET)
     surname: str | None = attrs.field(default=UNSET)
     bio: str | None = attrs.field(default=UNSET)
+    token: str | None = None  # sent by the app, ignored: identity comes from the bearer token
 
 
 @routes.post("/auth/register/")
@@ -57,7 +58,9 @@ async def register(request: web.Request) -> web.Response:
 @routes.post("/auth/verify-code/")
 async def verify_code(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyVerify)
-    pair = await services(request).accounts.verify_email(body.email, body.code, device(request))
+    pair = await services(request).accounts.verify_email(
+        body.email, body.code, body.password, device(request)
+    )
     return web.json_response(
         {
             "success": True,
@@ -93,7 +96,7 @@ async def refresh(request: web.Request) -> web.Response:
 @routes.patch("/user/profile/")
 async def profile(request: web.Request) -> web.Response:
     who = await principal(request)
-    body = await read_body(request, LegacyProfile)  # a "token" field in the body is ignored
+    body = await read_body(request, LegacyProfile)
     changes = ProfileChanges(name=body.name, surname=body.surname, bio=body.bio)
     await services(request).profiles.update_me(who, changes)
     return web.Response(status=204)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.http.common import (
+    bool_query,
     int_param,
     json_response,
     principal,
@@ -88,7 +89,7 @@ async def list_sessions(request: web.Request) -> web.Response:
 @routes.delete("/v1/me/sessions")
 async def revoke_all_sessions(request: web.Request) -> web.Response:
     who = await principal(request)
-    keep = request.query.get("keep_current", "false").lower() in ("1", "true")
+    keep = bool_query(request, "keep_current")
     await services(request).accounts.revoke_all_sessions(who, keep_current=keep)
     return web.Response(status=204)
 

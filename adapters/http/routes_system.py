@@ -20,7 +20,9 @@ _DOCS_PAGE = """<!doctype html>
 <script src="/docs/assets/swagger-init.js"></script>
 </body></html>"""
 
-_DOCS_INIT = "window.ui = SwaggerUIBundle({url: '/openapi.json', dom_id: '#ui', deepLinking: true});"
+_DOCS_INIT = (
+    "window.ui = SwaggerUIBundle({url: '/openapi.json', dom_id: '#ui', deepLinking: true});"
+)
 
 
 @routes.get("/healthz")

@@ -23,6 +23,7 @@ class RegisterBody:
 class VerifyBody:
     email: str
     code: str
+    password: str
     device_name: str | None = None
 
 

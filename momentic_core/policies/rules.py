@@ -15,7 +15,12 @@ PASSWORD_MAX = 128
 NICKNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.]{2,29}$")
 NAME_MAX = 50
 BIO_MAX = 100
-_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
+DEVICE_NAME_MAX = 100
+# Unicode categories refused in user text: control, format (zero-width, bidi), surrogate,
+# private use.
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL_RE = re.compile(rf"^[^@\s]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def normalize_email(email: str) -> str:
@@ -122,4 +127,4 @@ def check_time_zone(name: str) -> str:
 
 
 def _has_control(value: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in value)
+    return any(unicodedata.category(ch) in CONTROL_CATEGORIES for ch in value)

@@ -122,13 +122,20 @@ class Accounts:
         rules.check_password(password)
         password_hash = await self._hasher.hash(password)  # always, so timing says nothing
         now = self._clock.now()
+        # Mail to one address is capped like resend; over the cap we still answer the same.
+        may_mail = await self._throttle.allow("resend:account", email)
         mail: Mail | None = None
         async with self._uow() as tx:
             user = await tx.users.find_by_email(email)
             if user is None:
                 user = await self._create_user(tx, email, password_hash, verified=False)
                 mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
+            elif not may_mail:
+                pass
             elif not user.email_verified:
+                # The newest sign-up sets the password; verifying proves email AND password,
+                # so whoever started an earlier sign-up without the mailbox gets nothing.
+                user = await tx.users.update(attrs.evolve(user, password_hash=password_hash))
                 mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
             else:
                 mail = Mail(
@@ -152,14 +159,28 @@ class Accounts:
                 mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
         await self._send(mail)
 
-    async def verify_email(self, email: str, code: str, device: DeviceInfo) -> TokenPair:
-        """Check the emailed code, mark the email verified and sign this device in.
+    async def verify_email(
+        self, email: str, code: str, password: str, device: DeviceInfo
+    ) -> TokenPair:
+        """Check the emailed code and the sign-up password, mark the email verified and sign
+        this device in. Asking for the password too means a sign-up started by someone
+        without the mailbox can never become the mailbox owner's account.
 
-        Raises Invalid(code="invalid_code") for any wrong, expired, spent or unknown code."""
+        Raises Invalid(code="invalid_code") for any wrong, expired, spent or unknown code,
+        or a password that does not match (a wrong password counts as a wrong try)."""
         await self._throttle.check("verify:ip", device.ip)
         email = rules.normalize_email(email)
         await self._throttle.check("verify:account", email)
-        user = await self._consume_code(email, code, CodePurpose.VERIFY_EMAIL, verified=False)
+        async with self._uow() as tx:
+            pending = await tx.users.find_by_email(email)
+        if pending is None or pending.password_hash is None:
+            await self._hasher.dummy_verify()
+            password_ok = False
+        else:
+            password_ok = await self._hasher.verify(pending.password_hash, password)
+        user = await self._consume_code(
+            email, code, CodePurpose.VERIFY_EMAIL, verified=False, accept=password_ok
+        )
         async with self._uow() as tx:
             user = await tx.users.get_for_update(user.id)
             user = await tx.users.update(attrs.evolve(user, email_verified=True))
@@ -392,11 +413,16 @@ class Accounts:
         if actor is not None and actor.role is not Role.ADMIN:
             raise Forbidden("Only admins change roles.", code="insufficient_role")
         async with self._uow() as tx:
+            user = await tx.users.get(user_id)
+            if user.role is role:
+                return user
+            # Lock every admin row first (in one order), then the target: no deadlock when
+            # two admins are demoted at once, and exactly one of them stays.
+            if user.role is Role.ADMIN and await tx.users.count_with_role(Role.ADMIN) <= 1:
+                raise Conflict("The last admin cannot be demoted.", code="last_admin")
             user = await tx.users.get_for_update(user_id)
             if user.role is role:
                 return user
-            if user.role is Role.ADMIN and await tx.users.count_with_role(Role.ADMIN) <= 1:
-                raise Conflict("The last admin cannot be demoted.", code="last_admin")
             return await tx.users.update(
                 attrs.evolve(user, role=role, token_version=user.token_version + 1)
             )
@@ -422,7 +448,7 @@ class Accounts:
                 user_id=user.id,
                 created_at=now,
                 last_used_at=now,
-                device_name=rules.check_text(device.name, "device_name", 100),
+                device_name=rules.check_text(device.name, "device_name", rules.DEVICE_NAME_MAX),
                 ip=device.ip,
             )
         )
@@ -475,9 +501,15 @@ class Accounts:
         )
 
     async def _consume_code(
-        self, email: str, code: str, purpose: CodePurpose, *, verified: bool | None
+        self,
+        email: str,
+        code: str,
+        purpose: CodePurpose,
+        *,
+        verified: bool | None,
+        accept: bool = True,
     ) -> User:
-        """Check a code; a wrong one counts a try (kept even though we raise)."""
+        """Check a code; a wrong one (or ``accept`` False) counts a try, kept though we raise."""
         now = self._clock.now()
         code = code.strip()
         async with self._uow() as tx:
@@ -492,7 +524,7 @@ class Accounts:
                 good = False
             else:
                 expected = self._code_hash(user.id, purpose, code)
-                good = hmac.compare_digest(expected, stored.code_hash)
+                good = hmac.compare_digest(expected, stored.code_hash) and accept
                 if good:
                     await tx.codes.delete(user.id, purpose)
                 elif await tx.codes.record_failure(user.id, purpose) >= (

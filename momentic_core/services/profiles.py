@@ -10,6 +10,7 @@ from momentic_core.errors import NotFound, Unauthenticated
 from momentic_core.model.accounts import ExternalIdentity, Principal, Session, User
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from momentic_core.services.throttle import Throttle
 
 
 class _Unset:
@@ -41,10 +42,13 @@ class AccountExport:
 
 
 class Profiles:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher) -> None:
+    def __init__(
+        self, *, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher, throttle: Throttle
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._hasher = hasher
+        self._throttle = throttle
 
     async def me(self, who: Principal) -> User:
         async with self._uow() as tx:
@@ -82,7 +86,8 @@ class Profiles:
 
     async def delete_me(self, who: Principal, password: str | None) -> None:
         """Delete the account and everything it owns. A password account must confirm
-        with its password. Raises Unauthenticated(code="invalid_credentials")."""
+        with its password. Raises Unauthenticated(code="invalid_credentials"), RateLimited."""
+        await self._throttle.check("login:account", f"user:{who.user_id}")
         async with self._uow() as tx:
             user = await tx.users.get(who.user_id)
         if user.password_hash is not None and (

@@ -53,6 +53,11 @@ class Throttle:
             for name, limit in (DEFAULT_LIMITS if limits is None else limits).items()
         }
 
+    async def allow(self, name: str, key: str) -> bool:
+        """Count one event and say whether it is within the limit, without raising."""
+        limit = self.limits[name]
+        return (await self._limiter.hit(f"{name}:{key}", limit.count, limit.window)).allowed
+
     async def check(self, name: str, key: str) -> RateDecision:
         """Count one event; raises RateLimited(code="rate_limited") when over the limit."""
         limit = self.limits[name]

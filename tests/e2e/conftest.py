@@ -15,6 +15,12 @@ FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_paralleli
 
 
 @pytest.fixture
+def fast_settings() -> Settings:
+    """The in-memory backend with a cheap password hash."""
+    return Settings(memory=True, **FAST_HASH)
+
+
+@pytest.fixture
 def mailer() -> InMemoryMailer:
     return InMemoryMailer()
 
@@ -37,7 +43,7 @@ class Api:
         r = await self.client.post("/v1/auth/register", json={"email": email, "password": password})
         assert r.status == 202, await r.text()
         r = await self.client.post(
-            "/v1/auth/verify", json={"email": email, "code": self.mailer.last_code(email)}
+            "/v1/auth/verify", json={"email": email, "code": self.mailer.last_code(email), "password": password}
         )
         assert r.status == 200, await r.text()
         return await r.json()

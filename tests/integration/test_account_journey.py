@@ -43,7 +43,8 @@ async def test_register_verify_login_refresh_reuse_sessions(
     assert r.status == 403 and (await r.json())["code"] == "email_not_verified"
 
     r = await client.post("/v1/auth/verify",
-                          json={"email": addr, "code": code, "device_name": "phone"})
+                          json={"email": addr, "code": code, "password": password,
+                                "device_name": "phone"})
     assert r.status == 200
     first = await r.json()
 
@@ -93,7 +94,8 @@ async def test_concurrent_refreshes_with_one_token_cannot_both_succeed(
     await client.post("/v1/auth/register",
                       json={"email": addr, "password": "correct horse battery"})
     r = await client.post("/v1/auth/verify",
-                          json={"email": addr, "code": await smtp_server.code_for(addr)})
+                          json={"email": addr, "code": await smtp_server.code_for(addr),
+                                "password": "correct horse battery"})
     tokens = await r.json()
     body = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     responses = await asyncio.gather(*(client.post("/v1/auth/token", json=body)

@@ -1,0 +1,429 @@
+# ruff: noqa: S608 -- queries interpolate only this module's column-list constants;
+# every value travels as a $n parameter.
+"""asyncpg repositories for accounts, sessions, verification codes and identities.
+
+Each repository is bound to one connection, inside the transaction of a
+``PostgresUnitOfWork``; it never commits. Rows map to the frozen ``momentic_core``
+models and back here, and nowhere else. Driver errors are translated where they are
+raised (``db.translate_errors``), so callers only ever see domain errors.
+
+PostgreSQL aborts a transaction on any error, so after a repository raises (a Conflict,
+say) the unit of work must end: leave its block with the exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from momentic_core.errors import NotFound
+from momentic_core.model.accounts import (
+    AccountStatus,
+    CodePurpose,
+    ExternalIdentity,
+    RefreshUse,
+    Role,
+    Session,
+    User,
+    VerificationCode,
+)
+
+from .db import translate_errors
+
+_USER_COLUMNS = (
+    "id, email, nickname, password_hash, email_verified, role, status, suspended_until, "
+    "token_version, name, surname, bio, time_zone, avatar_key, rating, current_streak, "
+    "max_streak, max_reactions, created_at"
+)
+_SESSION_COLUMNS = "id, user_id, created_at, last_used_at, device_name, ip, revoked_at"
+_CODE_COLUMNS = "user_id, purpose, code_hash, created_at, expires_at, attempts"
+_IDENTITY_COLUMNS = "provider, subject, user_id, email, created_at"
+
+
+def _affected(status: str) -> int:
+    """The row count of a command tag such as ``UPDATE 3``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _user(row: asyncpg.Record) -> User:
+    return User(
+        id=row["id"],
+        email=row["email"],
+        nickname=row["nickname"],
+        created_at=row["created_at"],
+        password_hash=row["password_hash"],
+        email_verified=row["email_verified"],
+        role=Role(row["role"]),
+        status=AccountStatus(row["status"]),
+        suspended_until=row["suspended_until"],
+        token_version=row["token_version"],
+        name=row["name"],
+        surname=row["surname"],
+        bio=row["bio"],
+        time_zone=row["time_zone"],
+        avatar_key=row["avatar_key"],
+        rating=row["rating"],
+        current_streak=row["current_streak"],
+        max_streak=row["max_streak"],
+        max_reactions=row["max_reactions"],
+    )
+
+
+def _user_values(user: User) -> tuple[Any, ...]:
+    """Every column but id, in ``_USER_COLUMNS`` order."""
+    return (
+        user.email,
+        user.nickname,
+        user.password_hash,
+        user.email_verified,
+        user.role.value,
+        user.status.value,
+        user.suspended_until,
+        user.token_version,
+        user.name,
+        user.surname,
+        user.bio,
+        user.time_zone,
+        user.avatar_key,
+        user.rating,
+        user.current_streak,
+        user.max_streak,
+        user.max_reactions,
+        user.created_at,
+    )
+
+
+def _session(row: asyncpg.Record) -> Session:
+    return Session(
+        id=row["id"],
+        user_id=row["user_id"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        device_name=row["device_name"],
+        ip=row["ip"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def _code(row: asyncpg.Record) -> VerificationCode:
+    return VerificationCode(
+        user_id=row["user_id"],
+        purpose=CodePurpose(row["purpose"]),
+        code_hash=row["code_hash"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        attempts=row["attempts"],
+    )
+
+
+def _identity(row: asyncpg.Record) -> ExternalIdentity:
+    return ExternalIdentity(
+        provider=row["provider"],
+        subject=row["subject"],
+        user_id=row["user_id"],
+        email=row["email"],
+        created_at=row["created_at"],
+    )
+
+
+class Repository:
+    """Query helpers on one connection that translate driver errors.
+
+    The unit of work detaches its repositories when it ends; a detached one raises
+    RuntimeError, so a lost connection (which asyncpg reports as "released back to the
+    pool") is never confused with using a repository after its unit of work."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._connection: asyncpg.Connection | None = conn
+
+    def detach(self) -> None:
+        self._connection = None
+
+    @property
+    def _conn(self) -> asyncpg.Connection:
+        if self._connection is None:
+            raise RuntimeError("this repository's unit of work has ended")
+        return self._connection
+
+    async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        with translate_errors():
+            return await self._conn.fetchrow(sql, *args)
+
+    async def _fetch(self, sql: str, *args: Any) -> Sequence[asyncpg.Record]:
+        with translate_errors():
+            return await self._conn.fetch(sql, *args)
+
+    async def _fetchval(self, sql: str, *args: Any) -> Any:
+        with translate_errors():
+            return await self._conn.fetchval(sql, *args)
+
+    async def _execute(self, sql: str, *args: Any) -> str:
+        with translate_errors():
+            return await self._conn.execute(sql, *args)
+
+
+_NO_SUCH_USER = "No such user."
+
+
+class PostgresUserRepository(Repository):
+    async def add(self, user: User) -> User:
+        row = await self._fetchrow(
+            f"""
+            INSERT INTO users (email, nickname, password_hash, email_verified, role, status,
+                suspended_until, token_version, name, surname, bio, time_zone, avatar_key,
+                rating, current_streak, max_streak, max_reactions, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                $17, $18)
+            RETURNING {_USER_COLUMNS}
+            """,
+            *_user_values(user),
+        )
+        assert row is not None
+        return _user(row)
+
+    async def get(self, user_id: int) -> User:
+        row = await self._fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
+        if row is None:
+            raise NotFound(_NO_SUCH_USER, code="user_not_found")
+        return _user(row)
+
+    async def get_for_update(self, user_id: int) -> User:
+        row = await self._fetchrow(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE", user_id
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_USER, code="user_not_found")
+        return _user(row)
+
+    async def find_by_email(self, email: str) -> User | None:
+        row = await self._fetchrow(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE lower(email) = lower($1)", email
+        )
+        return None if row is None else _user(row)
+
+    async def find_by_nickname(self, nickname: str) -> User | None:
+        row = await self._fetchrow(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE lower(nickname) = lower($1)", nickname
+        )
+        return None if row is None else _user(row)
+
+    async def update(self, user: User) -> User:
+        row = await self._fetchrow(
+            f"""
+            UPDATE users SET email = $2, nickname = $3, password_hash = $4,
+                email_verified = $5, role = $6, status = $7, suspended_until = $8,
+                token_version = $9, name = $10, surname = $11, bio = $12, time_zone = $13,
+                avatar_key = $14, rating = $15, current_streak = $16, max_streak = $17,
+                max_reactions = $18, created_at = $19
+            WHERE id = $1
+            RETURNING {_USER_COLUMNS}
+            """,
+            user.id,
+            *_user_values(user),
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_USER, code="user_not_found")
+        return _user(row)
+
+    async def delete(self, user_id: int) -> None:
+        # Codes, sessions (and so their refresh tokens) and identities go by ON DELETE CASCADE.
+        await self._execute("DELETE FROM users WHERE id = $1", user_id)
+
+    async def count_with_role(self, role: Role) -> int:
+        # Lock the counted rows: of two transactions that each demote a different admin
+        # after counting two, the second waits for the first and then counts one. Rows
+        # are locked in id order so that concurrent counters queue instead of deadlocking.
+        count = await self._fetchval(
+            """
+            SELECT count(*) FROM (
+                SELECT id FROM users WHERE role = $1 ORDER BY id FOR UPDATE
+            ) AS locked
+            """,
+            role.value,
+        )
+        return int(count)
+
+
+class PostgresCodeRepository(Repository):
+    async def put(self, code: VerificationCode) -> None:
+        await self._execute(
+            """
+            INSERT INTO verification_codes
+                (user_id, purpose, code_hash, created_at, expires_at, attempts)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (user_id, purpose) DO UPDATE SET
+                code_hash = EXCLUDED.code_hash,
+                created_at = EXCLUDED.created_at,
+                expires_at = EXCLUDED.expires_at,
+                attempts = EXCLUDED.attempts
+            """,
+            code.user_id,
+            code.purpose.value,
+            code.code_hash,
+            code.created_at,
+            code.expires_at,
+            code.attempts,
+        )
+
+    async def get(self, user_id: int, purpose: CodePurpose) -> VerificationCode | None:
+        row = await self._fetchrow(
+            f"SELECT {_CODE_COLUMNS} FROM verification_codes WHERE user_id = $1 AND purpose = $2",
+            user_id,
+            purpose.value,
+        )
+        return None if row is None else _code(row)
+
+    async def record_failure(self, user_id: int, purpose: CodePurpose) -> int:
+        attempts = await self._fetchval(
+            """
+            UPDATE verification_codes SET attempts = attempts + 1
+            WHERE user_id = $1 AND purpose = $2
+            RETURNING attempts
+            """,
+            user_id,
+            purpose.value,
+        )
+        return 0 if attempts is None else int(attempts)
+
+    async def delete(self, user_id: int, purpose: CodePurpose) -> None:
+        await self._execute(
+            "DELETE FROM verification_codes WHERE user_id = $1 AND purpose = $2",
+            user_id,
+            purpose.value,
+        )
+
+
+class PostgresSessionRepository(Repository):
+    async def add(self, session: Session) -> Session:
+        row = await self._fetchrow(
+            f"""
+            INSERT INTO sessions (user_id, created_at, last_used_at, device_name, ip, revoked_at)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            RETURNING {_SESSION_COLUMNS}
+            """,
+            session.user_id,
+            session.created_at,
+            session.last_used_at,
+            session.device_name,
+            session.ip,
+            session.revoked_at,
+        )
+        assert row is not None
+        return _session(row)
+
+    async def get(self, session_id: int) -> Session | None:
+        row = await self._fetchrow(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = $1", session_id
+        )
+        return None if row is None else _session(row)
+
+    async def list_for_user(self, user_id: int) -> list[Session]:
+        rows = await self._fetch(
+            f"""
+            SELECT {_SESSION_COLUMNS} FROM sessions
+            WHERE user_id = $1 AND revoked_at IS NULL
+            ORDER BY last_used_at DESC, id DESC
+            """,
+            user_id,
+        )
+        return [_session(row) for row in rows]
+
+    async def touch(self, session_id: int, at: datetime, ip: str | None) -> None:
+        # An empty or missing ip keeps the one we had, as the memory adapter does.
+        await self._execute(
+            """
+            UPDATE sessions SET last_used_at = $2, ip = coalesce(nullif($3, ''), ip)
+            WHERE id = $1
+            """,
+            session_id,
+            at,
+            ip,
+        )
+
+    async def revoke(self, session_id: int, at: datetime) -> None:
+        await self._execute(
+            "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            session_id,
+            at,
+        )
+
+    async def revoke_all(self, user_id: int, at: datetime, keep: int | None = None) -> int:
+        status = await self._execute(
+            """
+            UPDATE sessions SET revoked_at = $2
+            WHERE user_id = $1 AND revoked_at IS NULL AND ($3::bigint IS NULL OR id <> $3)
+            """,
+            user_id,
+            at,
+            keep,
+        )
+        return _affected(status)
+
+    async def add_refresh_token(self, token_hash: str, session_id: int, at: datetime) -> None:
+        await self._execute(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+            token_hash,
+            session_id,
+            at,
+        )
+
+    async def use_refresh_token(self, token_hash: str, at: datetime) -> RefreshUse | None:
+        # The conditional UPDATE is the atomic step: a concurrent caller blocks on the row
+        # lock, then re-checks "used_at IS NULL", finds it false and updates nothing.
+        session_id = await self._fetchval(
+            """
+            UPDATE refresh_tokens SET used_at = $2
+            WHERE token_hash = $1 AND used_at IS NULL
+            RETURNING session_id
+            """,
+            token_hash,
+            at,
+        )
+        if session_id is not None:
+            return RefreshUse(session_id=session_id, already_used=False)
+        session_id = await self._fetchval(
+            "SELECT session_id FROM refresh_tokens WHERE token_hash = $1", token_hash
+        )
+        if session_id is None:
+            return None
+        return RefreshUse(session_id=session_id, already_used=True)
+
+
+class PostgresIdentityRepository(Repository):
+    async def find(self, provider: str, subject: str) -> ExternalIdentity | None:
+        row = await self._fetchrow(
+            f"""
+            SELECT {_IDENTITY_COLUMNS} FROM external_identities
+            WHERE provider = $1 AND subject = $2
+            """,
+            provider,
+            subject,
+        )
+        return None if row is None else _identity(row)
+
+    async def add(self, identity: ExternalIdentity) -> None:
+        await self._execute(
+            """
+            INSERT INTO external_identities (provider, subject, user_id, email, created_at)
+            VALUES ($1, $2, $3, $4, $5)
+            """,
+            identity.provider,
+            identity.subject,
+            identity.user_id,
+            identity.email,
+            identity.created_at,
+        )
+
+    async def list_for_user(self, user_id: int) -> list[ExternalIdentity]:
+        rows = await self._fetch(
+            f"""
+            SELECT {_IDENTITY_COLUMNS} FROM external_identities
+            WHERE user_id = $1
+            ORDER BY created_at, provider, subject
+            """,
+            user_id,
+        )
+        return [_identity(row) for row in rows]

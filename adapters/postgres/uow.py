@@ -1,0 +1,123 @@
+"""The PostgreSQL unit of work: one pooled connection, one transaction.
+
+The composition root hands the core a factory (``lambda: PostgresUnitOfWork(pool)``);
+an instance runs one block at a time. Entering takes a connection from the
+pool (bounded by ``acquire_timeout``, so a dead database answers Unavailable instead of
+hanging) and begins a READ COMMITTED transaction. Leaving the block normally commits;
+an exception rolls back. Either way the connection goes back to the pool, and the
+repositories stop working (using one after the block raises RuntimeError).
+
+Driver errors that escape the block, or that the commit raises, are replaced by the
+domain error they stand for (``db.translate_error``); domain errors pass unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+import asyncpg
+from asyncpg.transaction import Transaction
+
+from momentic_core.ports import (
+    CodeRepository,
+    IdentityRepository,
+    SessionRepository,
+    UserRepository,
+)
+
+from .db import connect_error, translate_error
+from .repositories import (
+    PostgresCodeRepository,
+    PostgresIdentityRepository,
+    PostgresSessionRepository,
+    PostgresUserRepository,
+    Repository,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PostgresUnitOfWork:
+    users: UserRepository
+    codes: CodeRepository
+    sessions: SessionRepository
+    identities: IdentityRepository
+
+    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+        self._conn: asyncpg.Connection | None = None
+        self._tx: Transaction | None = None
+        self._repositories: list[Repository] = []
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        if self._conn is not None:
+            raise RuntimeError("this unit of work is in use already")
+        try:
+            conn = await self._pool.acquire(timeout=self._acquire_timeout)
+        except Exception as exc:
+            translated = connect_error(exc)
+            if translated is None:
+                raise
+            raise translated from exc
+        try:
+            tx = conn.transaction()
+            await tx.start()
+        except BaseException as exc:
+            await self._release(conn)
+            translated = translate_error(exc) if isinstance(exc, Exception) else None
+            if translated is None:
+                raise
+            raise translated from exc
+        self._conn, self._tx = conn, tx
+        users = PostgresUserRepository(conn)
+        codes = PostgresCodeRepository(conn)
+        sessions = PostgresSessionRepository(conn)
+        identities = PostgresIdentityRepository(conn)
+        self.users, self.codes, self.sessions, self.identities = users, codes, sessions, identities
+        self._repositories = [users, codes, sessions, identities]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, tx = self._conn, self._tx
+        self._conn = self._tx = None
+        if conn is None or tx is None:
+            return
+        try:
+            if exc is None:
+                try:
+                    await tx.commit()
+                except Exception as commit_exc:
+                    translated = translate_error(commit_exc)
+                    if translated is None:
+                        raise
+                    raise translated from commit_exc
+                return
+            try:
+                await tx.rollback()
+            except Exception:
+                # The connection may be gone; the server drops the transaction then, and
+                # the pool throws the connection away.
+                log.debug("rollback failed", exc_info=True)
+            if isinstance(exc, Exception):
+                translated = translate_error(exc)
+                if translated is not None:
+                    raise translated from exc
+        finally:
+            await self._release(conn)
+
+    async def _release(self, conn: asyncpg.Connection) -> None:
+        for repository in self._repositories:
+            repository.detach()
+        self._repositories = []
+        try:
+            # asyncpg resets the connection, or closes it when that fails.
+            await self._pool.release(conn)
+        except Exception:
+            log.warning("could not return a connection to the pool", exc_info=True)

@@ -1,0 +1,131 @@
+"""RateLimiter contract: fixed windows, memory and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+
+import attrs
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.memory.clock import ManualClock
+from momentic_core.model.accounts import RateDecision
+
+from .support import Backend
+
+MINUTE = timedelta(minutes=1)
+
+
+async def test_allows_up_to_the_limit_then_refuses(backend: Backend, clock: ManualClock) -> None:
+    limiter = backend.rate_limiter(clock)
+    decisions = [await limiter.hit("login:ip:1", 3, MINUTE) for _ in range(5)]
+    assert decisions == [
+        RateDecision(allowed=True, limit=3, remaining=2, reset_after=60),
+        RateDecision(allowed=True, limit=3, remaining=1, reset_after=60),
+        RateDecision(allowed=True, limit=3, remaining=0, reset_after=60),
+        RateDecision(allowed=False, limit=3, remaining=0, reset_after=60),
+        RateDecision(allowed=False, limit=3, remaining=0, reset_after=60),
+    ]
+
+
+async def test_the_window_is_fixed_and_resets_when_it_runs_out(
+    backend: Backend, clock: ManualClock
+) -> None:
+    limiter = backend.rate_limiter(clock)
+    assert (await limiter.hit("k", 2, MINUTE)).allowed
+    clock.advance(timedelta(seconds=20.5))
+    second = await limiter.hit("k", 2, MINUTE)
+    assert (second.allowed, second.remaining, second.reset_after) == (True, 0, 40)
+    clock.advance(timedelta(seconds=39))
+    third = await limiter.hit("k", 2, MINUTE)
+    assert (third.allowed, third.reset_after) == (False, 1)  # 0.5 s left, rounded up
+    clock.advance(timedelta(seconds=0.5))  # exactly start + window: a new window
+    fourth = await limiter.hit("k", 2, MINUTE)
+    assert fourth == RateDecision(allowed=True, limit=2, remaining=1, reset_after=60)
+
+
+async def test_keys_count_separately(backend: Backend, clock: ManualClock) -> None:
+    limiter = backend.rate_limiter(clock)
+    assert (await limiter.hit("a", 1, MINUTE)).allowed
+    assert not (await limiter.hit("a", 1, MINUTE)).allowed
+    assert (await limiter.hit("b", 1, MINUTE)).allowed
+    assert (await limiter.hit("A", 1, MINUTE)).allowed
+
+
+async def test_limiters_on_one_store_share_their_counts(
+    backend: Backend, clock: ManualClock
+) -> None:
+    if backend.name == "memory":
+        return  # the memory limiter is per process by design; nothing to share
+    one, two = backend.rate_limiter(clock), backend.rate_limiter(clock)
+    assert (await one.hit("shared", 2, MINUTE)).allowed
+    assert (await two.hit("shared", 2, MINUTE)).allowed
+    assert not (await one.hit("shared", 2, MINUTE)).allowed
+
+
+async def test_concurrent_hits_are_all_counted(backend: Backend, clock: ManualClock) -> None:
+    limiter = backend.rate_limiter(clock)
+    decisions = await asyncio.gather(*(limiter.hit("burst", 5, MINUTE) for _ in range(15)))
+    assert sum(d.allowed for d in decisions) == 5
+    assert sorted(d.remaining for d in decisions) == [0] * 11 + [1, 2, 3, 4]
+
+
+@attrs.define
+class ReferenceWindow:
+    """The fixed-window rule, written out plainly."""
+
+    limit: int
+    window: timedelta
+    start: datetime | None = None
+    count: int = 0
+
+    def hit(self, now: datetime) -> RateDecision:
+        if self.start is None or self.start + self.window <= now:
+            self.start, self.count = now, 0
+        self.count += 1
+        left = (self.start + self.window - now).total_seconds()
+        return RateDecision(
+            allowed=self.count <= self.limit,
+            limit=self.limit,
+            remaining=max(0, self.limit - self.count),
+            reset_after=int(left + 0.999),
+        )
+
+
+_steps = st.lists(
+    st.one_of(st.just(None), st.integers(min_value=0, max_value=90_000)),  # None: a hit
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    limit=st.integers(min_value=1, max_value=5),
+    window_s=st.integers(min_value=1, max_value=60),
+    steps=_steps,
+)
+async def test_matches_the_reference_and_never_allows_more_than_the_limit_per_window(
+    backend: Backend, limit: int, window_s: int, steps: list[int | None]
+) -> None:
+    clock = ManualClock()
+    limiter = backend.rate_limiter(clock)
+    key = f"prop:{uuid.uuid4()}"  # examples share the backend, so each takes its own key
+    window = timedelta(seconds=window_s)
+    model = ReferenceWindow(limit=limit, window=window)
+    allowed_per_window: dict[datetime | None, int] = {}
+    for step in steps:
+        if step is not None:
+            clock.advance(timedelta(milliseconds=step))
+            continue
+        decision = await limiter.hit(key, limit, window)
+        assert decision == model.hit(clock.now())
+        assert 0 <= decision.reset_after <= window_s
+        if decision.allowed:
+            allowed_per_window[model.start] = allowed_per_window.get(model.start, 0) + 1
+    assert all(n <= limit for n in allowed_per_window.values())

@@ -1,0 +1,155 @@
+"""SessionRepository contract, refresh tokens included: memory and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import attrs
+
+from momentic_core.model.accounts import RefreshUse
+
+from .support import T0, Backend, add_session, add_user, new_session
+
+
+async def test_add_then_get(backend: Backend) -> None:
+    user = await add_user(backend)
+    given = new_session(user.id, id=1234, device_name=None, ip="2001:db8::1")
+    async with backend.uow() as tx:
+        stored = await tx.sessions.add(given)
+    assert stored.id > 0
+    assert stored == attrs.evolve(given, id=stored.id)
+    async with backend.uow() as tx:
+        assert await tx.sessions.get(stored.id) == stored
+        assert await tx.sessions.get(987654) is None
+
+
+async def test_list_for_user_skips_revoked_and_puts_the_latest_used_first(
+    backend: Backend,
+) -> None:
+    user = await add_user(backend)
+    other = await add_user(backend)
+    old = await add_session(backend, user.id, last_used_at=T0)
+    new = await add_session(backend, user.id, last_used_at=T0 + timedelta(hours=2))
+    mid = await add_session(backend, user.id, last_used_at=T0 + timedelta(hours=1))
+    tie = await add_session(backend, user.id, last_used_at=T0 + timedelta(hours=1))
+    gone = await add_session(backend, user.id, last_used_at=T0 + timedelta(hours=3))
+    await add_session(backend, other.id, last_used_at=T0 + timedelta(hours=5))
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(gone.id, T0)
+    async with backend.uow() as tx:
+        listed = await tx.sessions.list_for_user(user.id)
+    assert [s.id for s in listed] == [new.id, tie.id, mid.id, old.id]
+
+
+async def test_touch_moves_last_used_and_keeps_the_ip_when_none_is_given(
+    backend: Backend,
+) -> None:
+    user = await add_user(backend)
+    session = await add_session(backend, user.id, ip="192.0.2.1")
+    later = T0 + timedelta(minutes=5)
+    async with backend.uow() as tx:
+        await tx.sessions.touch(session.id, later, None)
+    async with backend.uow() as tx:
+        assert await tx.sessions.get(session.id) == attrs.evolve(session, last_used_at=later)
+        await tx.sessions.touch(session.id, later + timedelta(minutes=1), "198.51.100.7")
+        await tx.sessions.touch(123456789, later, "198.51.100.7")  # unknown: nothing happens
+    async with backend.uow() as tx:
+        got = await tx.sessions.get(session.id)
+    assert got is not None
+    assert (got.last_used_at, got.ip) == (later + timedelta(minutes=1), "198.51.100.7")
+
+
+async def test_revoke_is_idempotent_and_keeps_the_first_time(backend: Backend) -> None:
+    user = await add_user(backend)
+    session = await add_session(backend, user.id)
+    first = T0 + timedelta(minutes=1)
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(session.id, first)
+        await tx.sessions.revoke(session.id, first + timedelta(minutes=1))
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(session.id, first + timedelta(minutes=2))
+        await tx.sessions.revoke(424242, first)  # unknown: nothing happens
+    async with backend.uow() as tx:
+        got = await tx.sessions.get(session.id)
+        assert got is not None and got.revoked_at == first
+        assert await tx.sessions.list_for_user(user.id) == []
+
+
+async def test_revoke_all_keeps_one_and_counts_only_live_sessions(backend: Backend) -> None:
+    user = await add_user(backend)
+    other = await add_user(backend)
+    keep = await add_session(backend, user.id)
+    a = await add_session(backend, user.id)
+    b = await add_session(backend, user.id)
+    dead = await add_session(backend, user.id)
+    theirs = await add_session(backend, other.id)
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(dead.id, T0)
+    at = T0 + timedelta(hours=1)
+    async with backend.uow() as tx:
+        assert await tx.sessions.revoke_all(user.id, at, keep=keep.id) == 2
+    async with backend.uow() as tx:
+        assert [s.id for s in await tx.sessions.list_for_user(user.id)] == [keep.id]
+        for sid in (a.id, b.id):
+            got = await tx.sessions.get(sid)
+            assert got is not None and got.revoked_at == at
+        dead_now = await tx.sessions.get(dead.id)
+        assert dead_now is not None and dead_now.revoked_at == T0
+        assert await tx.sessions.get(theirs.id) == theirs
+        assert await tx.sessions.revoke_all(user.id, at) == 1
+        assert await tx.sessions.revoke_all(user.id, at) == 0
+        assert await tx.sessions.list_for_user(user.id) == []
+
+
+async def test_a_refresh_token_is_spent_once(backend: Backend) -> None:
+    user = await add_user(backend)
+    session = await add_session(backend, user.id)
+    async with backend.uow() as tx:
+        await tx.sessions.add_refresh_token("hash-a", session.id, T0)
+        await tx.sessions.add_refresh_token("hash-b", session.id, T0)
+    async with backend.uow() as tx:
+        assert await tx.sessions.use_refresh_token("unknown", T0) is None
+        assert await tx.sessions.use_refresh_token("hash-a", T0) == RefreshUse(
+            session_id=session.id, already_used=False
+        )
+    async with backend.uow() as tx:
+        assert await tx.sessions.use_refresh_token("hash-a", T0) == RefreshUse(
+            session_id=session.id, already_used=True
+        )
+        assert await tx.sessions.use_refresh_token("hash-b", T0) == RefreshUse(
+            session_id=session.id, already_used=False
+        )
+
+
+async def test_a_rolled_back_spend_leaves_the_token_fresh(backend: Backend) -> None:
+    user = await add_user(backend)
+    session = await add_session(backend, user.id)
+    async with backend.uow() as tx:
+        await tx.sessions.add_refresh_token("hash-r", session.id, T0)
+    try:
+        async with backend.uow() as tx:
+            assert await tx.sessions.use_refresh_token("hash-r", T0) is not None
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    async with backend.uow() as tx:
+        use = await tx.sessions.use_refresh_token("hash-r", T0)
+    assert use == RefreshUse(session_id=session.id, already_used=False)
+
+
+async def test_concurrent_spends_of_one_token_have_exactly_one_winner(backend: Backend) -> None:
+    user = await add_user(backend)
+    session = await add_session(backend, user.id)
+    async with backend.uow() as tx:
+        await tx.sessions.add_refresh_token("contested", session.id, T0)
+
+    async def spend() -> RefreshUse | None:
+        async with backend.uow() as tx:
+            use = await tx.sessions.use_refresh_token("contested", T0)
+            await asyncio.sleep(0.01)  # hold the transaction open while others try
+            return use
+
+    uses = await asyncio.gather(*(spend() for _ in range(10)))
+    assert all(u is not None and u.session_id == session.id for u in uses)
+    assert sum(1 for u in uses if u is not None and not u.already_used) == 1
