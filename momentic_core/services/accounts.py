@@ -183,6 +183,8 @@ class Accounts:
         )
         async with self._uow() as tx:
             user = await tx.users.get_for_update(user.id)
+            if pending is None or user.password_hash != pending.password_hash:  # re-registered
+                raise _invalid_code()
             user = await tx.users.update(attrs.evolve(user, email_verified=True))
             return await self._open_session(tx, user, device)
 
@@ -413,16 +415,14 @@ class Accounts:
         if actor is not None and actor.role is not Role.ADMIN:
             raise Forbidden("Only admins change roles.", code="insufficient_role")
         async with self._uow() as tx:
-            user = await tx.users.get(user_id)
-            if user.role is role:
-                return user
-            # Lock every admin row first (in one order), then the target: no deadlock when
-            # two admins are demoted at once, and exactly one of them stays.
-            if user.role is Role.ADMIN and await tx.users.count_with_role(Role.ADMIN) <= 1:
-                raise Conflict("The last admin cannot be demoted.", code="last_admin")
+            # Every role change locks the admin rows first (in one order), then the target:
+            # concurrent changes serialize without deadlock and at least one admin stays.
+            admins = await tx.users.count_with_role(Role.ADMIN)
             user = await tx.users.get_for_update(user_id)
             if user.role is role:
                 return user
+            if user.role is Role.ADMIN and admins <= 1:
+                raise Conflict("The last admin cannot be demoted.", code="last_admin")
             return await tx.users.update(
                 attrs.evolve(user, role=role, token_version=user.token_version + 1)
             )
