@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import Any, TypeVar
 
@@ -23,16 +24,50 @@ def services(request: web.Request) -> Services:
     return request.app[keys.SERVICES]
 
 
+# A \u escape of a UTF-16 surrogate: the only way a lone one gets into a parsed string.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 async def read_json(request: web.Request) -> Any:
-    """The parsed JSON body. Raises Invalid(code="malformed_json" | "body_required");
-    a body over the limit answers 413 (aiohttp raises it while reading)."""
+    """The parsed JSON body. Raises MalformedBody(code="malformed_json") for what is not
+    JSON text (including lone surrogates, which no store or hash can encode, and nesting
+    deeper than the parser's limit), Invalid(code="body_required"); a body over the limit
+    answers 413, up front when Content-Length says so, else while reading."""
+    limit = request.app[keys.OPTIONS].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
     raw = await request.read()
     if not raw.strip():
         raise Invalid("A JSON body is required.", code="body_required")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        # RFC 8259: JSON between systems is UTF-8, and NaN or Infinity are not JSON.
+        value = json.loads(raw.decode(), parse_constant=_not_json)
+    except (ValueError, RecursionError):
         raise MalformedBody("The body is not valid JSON.") from None
+    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
+        raise MalformedBody("The body holds a \\u escape of an unpaired surrogate.")
+    return value
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 async def read_body(request: web.Request, cls: type[T]) -> T:
@@ -94,10 +129,10 @@ def bool_query(request: web.Request, name: str, default: bool = False) -> bool:
 
 def int_param(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"{name} must be an integer.", code="invalid_id", field=name) from None
+    # ASCII digits only: int() would also take "+1", " 1", "1_0" and non-Latin digits.
+    if not (raw.isascii() and raw.isdigit()):
+        raise Invalid(f"{name} must be an integer.", code="invalid_id", field=name)
+    value = int(raw)
     if not 0 < value < 2**63:
         raise Invalid(f"{name} is out of range.", code="invalid_id", field=name)
     return value

@@ -34,31 +34,41 @@ _INT: Json = {"type": "integer"}
 _ID: Json = {"type": "integer", "minimum": 1, "example": 42}
 _TIME: Json = {"type": "string", "format": "date-time"}
 _EMAIL: Json = {"type": "string", "format": "email", "maxLength": 254, "example": "alex@bsu.by"}
-_PASSWORD: Json = {"type": "string", "minLength": 8, "maxLength": 128}
+_PASSWORD: Json = {"type": "string", "minLength": rules.PASSWORD_MIN,
+                   "maxLength": rules.PASSWORD_MAX,
+                   "description": "A new password may not be a commonly used one "
+                                  "(422 password_too_common)."}
 _CODE: Json = {"type": "string", "pattern": "^[0-9]{6}$", "example": "123456"}
 
 
 @functools.cache
-def _no_control_characters() -> str:
-    """A pattern for text without the characters the core refuses in it (Unicode control,
-    format and private-use; lone surrogates cannot be written in a pattern, nor in UTF-8)."""
+def _refused_characters() -> dict[str, str]:
+    """The characters the core refuses in text (rules.CONTROL_CATEGORIES), as regex class
+    ranges by Unicode category. Lone surrogates (Cs) are left out: a pattern cannot hold
+    them, and UTF-8 JSON cannot carry them unescaped."""
     refused = rules.CONTROL_CATEGORIES - {"Cs"}
-    flags = (
-        unicodedata.category(chr(cp)) in refused for cp in range(sys.maxunicode + 1)
-    )
-    ranges, start = [], 0
-    for is_refused, run in itertools.groupby(flags):
+    categories = (unicodedata.category(chr(cp)) for cp in range(sys.maxunicode + 1))
+    ranges: dict[str, str] = dict.fromkeys(sorted(refused), "")
+    start = 0
+    for category, run in itertools.groupby(categories):
         size = sum(1 for _ in run)
-        if is_refused:
-            ranges.append(f"{chr(start)}-{chr(start + size - 1)}")
+        if category in refused:
+            ranges[category] += f"{chr(start)}-{chr(start + size - 1)}"
         start += size
-    return "^[^" + "".join(ranges) + "]*$"
+    return ranges
 
 
 def _text(maximum: int, description: str | None = None) -> Json:
-    """Optional free text (null or blank clears it), trimmed, without control characters."""
-    schema: Json = {"type": ["string", "null"], "maxLength": maximum,
-                    "pattern": _no_control_characters()}
+    """Optional free text (null or blank clears it), trimmed, without control, format or
+    private-use characters. Private use is a `not`, as a negated class of its 137k code
+    points makes test-data generators expand them all."""
+    ranges = _refused_characters()
+    schema: Json = {
+        "type": ["string", "null"],
+        "maxLength": maximum,
+        "pattern": f"^[^{ranges['Cc']}{ranges['Cf']}]*$",
+        "not": {"type": "string", "pattern": f"[{ranges['Co']}]"},
+    }
     if description:
         schema["description"] = description
     return schema
@@ -405,7 +415,9 @@ def _paths() -> Json:
             "delete": _op(
                 "Delete my account and everything it owns. Password accounts confirm with "
                 "the password.", me, {"204": _NO_CONTENT}, auth=True,
-                body=_body(_obj([], {"password": _S}), {"password": "correct horse battery"},
+                body=_body(_obj([], {"password": dict(_SN, description="Required for accounts "
+                                                      "with a password.")}),
+                           {"password": "correct horse battery"},
                            required=False),
             ),
         },

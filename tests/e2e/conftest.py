@@ -43,7 +43,8 @@ class Api:
         r = await self.client.post("/v1/auth/register", json={"email": email, "password": password})
         assert r.status == 202, await r.text()
         r = await self.client.post(
-            "/v1/auth/verify", json={"email": email, "code": self.mailer.last_code(email), "password": password}
+            "/v1/auth/verify",
+            json={"email": email, "code": self.mailer.last_code(email), "password": password},
         )
         assert r.status == 200, await r.text()
         return await r.json()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from adapters.cli.main import main
 @pytest.fixture
 def cli_env(
     monkeypatch: pytest.MonkeyPatch, make_database: Callable[[], str], tmp_path: Path
-) -> str:
+) -> Iterator[str]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level  # main() configures logging; put it back
     url = make_database()
     monkeypatch.setenv("MOMENTIC_DATABASE_URL", url)
     monkeypatch.setenv("MOMENTIC_DATA_DIR", str(tmp_path))
@@ -21,7 +24,8 @@ def cli_env(
     monkeypatch.setenv("MOMENTIC_ARGON2_MEMORY_KIB", "1024")
     monkeypatch.setenv("MOMENTIC_ARGON2_TIME_COST", "1")
     monkeypatch.setenv("MOMENTIC_LOG_FORMAT", "text")
-    return url
+    yield url
+    root.handlers[:], root.level = handlers, level
 
 
 def test_migrate_create_admin_and_set_roles(
