@@ -77,3 +77,17 @@ class Unavailable(MomenticError):
 
     code = "unavailable"
     title = "Service unavailable"
+
+
+class TooLarge(MomenticError):
+    """The payload is over its size limit; nothing of it was kept."""
+
+    code = "too_large"
+    title = "Payload too large"
+
+
+class UnsupportedMedia(MomenticError):
+    """The bytes are not of an accepted format, whatever their declared type."""
+
+    code = "unsupported_media_type"
+    title = "Unsupported media type"

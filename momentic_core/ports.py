@@ -7,10 +7,11 @@ method raises and what is idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from momentic_core.model.accounts import (
     AccessClaims,
@@ -24,6 +25,15 @@ from momentic_core.model.accounts import (
     User,
     VerificationCode,
     VerifiedIdToken,
+)
+from momentic_core.model.videos import (
+    BlobInfo,
+    Job,
+    MediaInfo,
+    PartInfo,
+    Upload,
+    Video,
+    VideoStatusChanged,
 )
 
 
@@ -124,6 +134,97 @@ class IdentityRepository(Protocol):
     async def list_for_user(self, user_id: int) -> list[ExternalIdentity]: ...
 
 
+class VideoRepository(Protocol):
+    async def add(self, video: Video) -> Video:
+        """Store a new video (its ``id`` is ignored) and return it with its id."""
+        ...
+
+    async def get(self, video_id: int) -> Video:
+        """Raises NotFound(code="video_not_found")."""
+        ...
+
+    async def get_for_update(self, video_id: int) -> Video: ...
+
+    async def update(self, video: Video) -> Video:
+        """Raises NotFound(code="video_not_found")."""
+        ...
+
+    async def delete(self, video_id: int) -> None:
+        """Idempotent."""
+        ...
+
+    async def list_by_author(
+        self,
+        author_id: int,
+        *,
+        ready_only: bool,
+        public_only: bool,
+        before: tuple[datetime, int] | None,
+        limit: int,
+    ) -> list[Video]:
+        """Newest first, strictly after the keyset ``before`` (created_at, id)."""
+        ...
+
+    async def referenced_keys(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` a video, an upload or an avatar still points at."""
+        ...
+
+
+class UploadRepository(Protocol):
+    async def add(self, upload: Upload) -> Upload: ...
+
+    async def get(self, upload_id: int) -> Upload:
+        """Raises NotFound(code="upload_not_found")."""
+        ...
+
+    async def get_for_update(self, upload_id: int) -> Upload: ...
+
+    async def update(self, upload: Upload) -> Upload: ...
+
+    async def delete(self, upload_id: int) -> None:
+        """Idempotent."""
+        ...
+
+    async def list_abandoned(self, created_before: datetime, limit: int) -> list[Upload]:
+        """Uploads never completed and created before the given time."""
+        ...
+
+
+class JobQueue(Protocol):
+    """Background jobs. ``enqueue`` inside a unit of work commits with it."""
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        run_at: datetime | None = None,
+        max_attempts: int = 5,
+        dedupe_key: str | None = None,
+    ) -> int | None:
+        """Add a job; with ``dedupe_key``, None when one with that key is queued or running."""
+        ...
+
+
+class JobRunner(Protocol):
+    """Takes and settles jobs; safe to share between workers and app instances."""
+
+    async def claim(self, kinds: list[str], lease: timedelta) -> Job | None:
+        """Take the oldest due job (queued, or running with an expired lease: its worker
+        died), count an attempt and lease it. No two callers get the same job."""
+        ...
+
+    async def complete(self, job_id: int) -> None: ...
+
+    async def retry(self, job_id: int, error: str, run_at: datetime) -> None: ...
+
+    async def bury(self, job_id: int, error: str) -> None:
+        """The job is dead: no more tries; its reason is kept."""
+        ...
+
+    async def get(self, job_id: int) -> Job | None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block normally commits; an exception rolls back."""
 
@@ -138,6 +239,15 @@ class UnitOfWork(Protocol):
 
     @property
     def identities(self) -> IdentityRepository: ...
+
+    @property
+    def videos(self) -> VideoRepository: ...
+
+    @property
+    def uploads(self) -> UploadRepository: ...
+
+    @property
+    def jobs(self) -> JobQueue: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -195,4 +305,93 @@ class IdTokenVerifier(Protocol):
         """Check the provider's signature (JWKS), iss, aud, exp and nonce.
 
         Raises Invalid(code="unknown_provider") or Unauthenticated(code="invalid_id_token")."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Object storage under server-made keys. Every method raises Unavailable when the
+    store cannot be reached; reads of a missing key raise NotFound(code="blob_not_found")."""
+
+    async def put_stream(
+        self, key: str, chunks: AsyncIterable[bytes], content_type: str
+    ) -> int:
+        """Store the chunks, holding at most one part in memory; return the size. If the
+        iteration raises, nothing is kept under ``key`` and the error propagates."""
+        ...
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> int: ...
+
+    async def download(self, key: str, path: Path) -> None: ...
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Bytes ``start`` to ``end`` (exclusive; None: to the end), in chunks."""
+        ...
+
+    async def stat(self, key: str) -> BlobInfo | None: ...
+
+    async def delete(self, key: str) -> None:
+        """Idempotent."""
+        ...
+
+    def list_blobs(self, prefix: str) -> AsyncIterator[BlobInfo]:
+        """Every blob whose key starts with ``prefix``."""
+        ...
+
+    def signed_url(self, key: str, expires_in: timedelta) -> str:
+        """A URL that serves the blob until it expires; computed without a network call."""
+        ...
+
+    async def start_multipart(self, key: str, content_type: str) -> str:
+        """Begin a multipart upload; return its id."""
+        ...
+
+    def part_url(self, key: str, upload_id: str, number: int, expires_in: timedelta) -> str | None:
+        """A URL the client PUTs part ``number`` to directly, or None when the app takes
+        parts itself (``put_part``)."""
+        ...
+
+    async def put_part(
+        self, key: str, upload_id: str, number: int, chunks: AsyncIterable[bytes]
+    ) -> PartInfo: ...
+
+    async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
+        """Parts received so far, by number. Raises NotFound(code="upload_not_found")."""
+        ...
+
+    async def complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> None:
+        """Join the parts into the blob ``key``."""
+        ...
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop the parts. Idempotent."""
+        ...
+
+
+class MediaProcessor(Protocol):
+    """Video probing and conversion on local files; heavy work runs off the event loop."""
+
+    async def probe(self, path: Path) -> MediaInfo:
+        """Raises Invalid(code="undecodable") for a file that cannot be decoded."""
+        ...
+
+    async def thumbnail(self, source: Path, target: Path) -> None:
+        """Write a JPEG of an early frame."""
+        ...
+
+    async def transcode(self, source: Path, target: Path) -> None:
+        """Write H.264/AAC MP4 with the index at the front (faststart)."""
+        ...
+
+
+class ImageProcessor(Protocol):
+    async def avatar(self, data: bytes, size: int, max_pixels: int) -> bytes:
+        """Decode JPEG/PNG/WebP and re-encode a ``size``x``size`` JPEG without metadata.
+
+        Raises UnsupportedMedia(code="unsupported_image"), Invalid(code="image_too_large")."""
+        ...
+
+
+class EventPublisher(Protocol):
+    async def publish(self, event: VideoStatusChanged) -> None:
+        """Deliver an event to whoever listens; never raises for want of listeners."""
         ...

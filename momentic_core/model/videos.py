@@ -1,0 +1,158 @@
+"""Videos, resumable uploads, stored blobs, media facts, background jobs and limits."""
+
+from __future__ import annotations
+
+import enum
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+MiB = 1024 * 1024
+
+
+class VideoStatus(enum.StrEnum):
+    UPLOADING = "uploading"
+    PROCESSING = "processing"
+    READY = "ready"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class Visibility(enum.StrEnum):
+    FRIENDS = "friends"
+    PUBLIC = "public"
+
+
+@attrs.frozen
+class Video:
+    id: int
+    author_id: int
+    description: str
+    visibility: Visibility
+    status: VideoStatus
+    created_at: datetime
+    updated_at: datetime
+    source_key: str | None = None
+    playback_key: str | None = None
+    thumbnail_key: str | None = None
+    status_reason: str | None = None
+    size_bytes: int | None = None
+    duration_seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+    container: str | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    ready_at: datetime | None = None
+
+    def blob_keys(self) -> list[str]:
+        keys = [self.source_key, self.playback_key, self.thumbnail_key]
+        return list(dict.fromkeys(k for k in keys if k))
+
+
+@attrs.frozen
+class Upload:
+    """A resumable upload: the client sends parts, then completes it into a video."""
+
+    id: int
+    user_id: int
+    key: str
+    backend_id: str  # the blob store's multipart upload id
+    size_bytes: int
+    content_type: str
+    part_size: int
+    description: str
+    visibility: Visibility
+    created_at: datetime
+    video_id: int | None = None
+    completed_at: datetime | None = None
+
+    @property
+    def part_count(self) -> int:
+        return max(1, math.ceil(self.size_bytes / self.part_size))
+
+    def part_length(self, number: int) -> int:
+        """The exact size part ``number`` (1-based) must have."""
+        if number < self.part_count:
+            return self.part_size
+        return self.size_bytes - self.part_size * (self.part_count - 1)
+
+
+@attrs.frozen
+class PartInfo:
+    number: int
+    size: int
+    etag: str
+
+
+@attrs.frozen
+class BlobInfo:
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    modified: datetime
+
+
+@attrs.frozen
+class StagedBlob:
+    """A video file stored under a server-made key, not yet attached to a row."""
+
+    key: str
+    size: int
+    container: str
+
+
+@attrs.frozen
+class MediaInfo:
+    container: str
+    duration_seconds: float
+    width: int
+    height: int
+    video_codec: str
+    audio_codec: str | None
+    playable: bool  # H.264 (+AAC) in MP4: plays on iOS and Android as it is
+
+
+@attrs.frozen
+class Job:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    run_at: datetime
+    created_at: datetime
+    status: str = "queued"  # queued | running | done | dead
+    last_error: str | None = None
+
+
+@attrs.frozen
+class VideoStatusChanged:
+    """Event: a video moved to another state."""
+
+    video_id: int
+    author_id: int
+    status: VideoStatus
+    reason: str | None = None
+
+
+@attrs.frozen
+class MediaLimits:
+    max_video_bytes: int = 100 * 1000 * 1000
+    max_duration_seconds: float = 60.0
+    description_max: int = 70
+    accepted_types: tuple[str, ...] = (
+        "video/mp4",
+        "video/quicktime",
+        "video/webm",
+        "video/x-matroska",
+    )
+    part_size: int = 8 * MiB
+    max_parts: int = 10_000
+    upload_ttl: timedelta = timedelta(hours=24)
+    avatar_max_bytes: int = 5 * 1000 * 1000
+    avatar_max_pixels: int = 40_000_000
+    avatar_size: int = 512

@@ -1,0 +1,286 @@
+"""Background work: processing uploaded videos, the janitor, and the worker that runs jobs.
+
+Jobs live in the database (the ``JobRunner`` port): any worker of any instance takes them,
+a job whose worker died is taken again when its lease runs out, failures are retried with
+exponential backoff, and after ``max_attempts`` a job is dead with its reason kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from momentic_core.errors import Invalid, MomenticError, NotFound
+from momentic_core.model.videos import (
+    Job,
+    MediaLimits,
+    Video,
+    VideoStatus,
+    VideoStatusChanged,
+)
+from momentic_core.ports import (
+    BlobStore,
+    Clock,
+    EventPublisher,
+    JobRunner,
+    MediaProcessor,
+    UnitOfWorkFactory,
+)
+from momentic_core.services.videos import PROCESS_VIDEO
+
+log = logging.getLogger(__name__)
+
+JANITOR = "janitor"
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+DeadHandler = Callable[[dict[str, Any], str], Awaitable[None]]
+
+
+class Processing:
+    """Turns an uploaded file into a playable video, or rejects it with a reason."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        blobs: BlobStore,
+        media: MediaProcessor,
+        events: EventPublisher,
+        clock: Clock,
+        limits: MediaLimits | None = None,
+    ) -> None:
+        self._uow = uow
+        self._blobs = blobs
+        self._media = media
+        self._events = events
+        self._clock = clock
+        self.limits = limits or MediaLimits()
+
+    async def process(self, payload: dict[str, Any]) -> None:
+        """Idempotent: a video no longer processing is left alone."""
+        video_id = int(payload["video_id"])
+        try:
+            async with self._uow() as tx:
+                video = await tx.videos.get(video_id)
+        except NotFound:
+            return  # deleted meanwhile
+        if video.status is not VideoStatus.PROCESSING or video.source_key is None:
+            return
+        with tempfile.TemporaryDirectory(prefix="momentic-") as tmp:
+            work = Path(tmp)
+            source = work / "source"
+            await self._blobs.download(video.source_key, source)
+            try:
+                info = await self._media.probe(source)
+            except Invalid as exc:
+                await self._reject(video, exc.code)
+                return
+            if info.duration_seconds > self.limits.max_duration_seconds:
+                await self._reject(video, "too_long")
+                return
+            thumb = work / "thumb.jpg"
+            await self._media.thumbnail(source, thumb)
+            base = video.source_key.rsplit("/", 1)[0]
+            thumb_key = f"{base}/thumb.jpg"
+            await self._blobs.put_file(thumb_key, thumb, "image/jpeg")
+            playback_key = video.source_key
+            size = video.size_bytes
+            if not info.playable:
+                out = work / "playback.mp4"
+                await self._media.transcode(source, out)
+                playback_key = f"{base}/playback.mp4"
+                size = await self._blobs.put_file(playback_key, out, "video/mp4")
+        now = self._clock.now()
+        async with self._uow() as tx:
+            current = await tx.videos.get_for_update(video_id)
+            if current.status is not VideoStatus.PROCESSING:
+                return
+            done = await tx.videos.update(
+                attrs.evolve(
+                    current,
+                    status=VideoStatus.READY,
+                    playback_key=playback_key,
+                    thumbnail_key=thumb_key,
+                    size_bytes=size,
+                    duration_seconds=round(info.duration_seconds, 3),
+                    width=info.width,
+                    height=info.height,
+                    container=info.container,
+                    video_codec=info.video_codec,
+                    audio_codec=info.audio_codec,
+                    ready_at=now,
+                    updated_at=now,
+                )
+            )
+        await self._announce(done)
+
+    async def _reject(self, video: Video, reason: str) -> None:
+        await self._settle(video.id, VideoStatus.REJECTED, reason)
+        if video.source_key:
+            try:
+                await self._blobs.delete(video.source_key)
+            except MomenticError:
+                log.warning("source not deleted; the janitor will", extra={"video": video.id})
+
+    async def fail(self, payload: dict[str, Any], reason: str) -> None:
+        """The processing job died: the video is failed with the reason."""
+        await self._settle(int(payload["video_id"]), VideoStatus.FAILED, reason[:200])
+
+    async def _settle(self, video_id: int, status: VideoStatus, reason: str) -> None:
+        try:
+            async with self._uow() as tx:
+                video = await tx.videos.get_for_update(video_id)
+                if video.status is not VideoStatus.PROCESSING:
+                    return
+                video = await tx.videos.update(
+                    attrs.evolve(
+                        video, status=status, status_reason=reason, updated_at=self._clock.now()
+                    )
+                )
+        except NotFound:
+            return
+        await self._announce(video)
+
+    async def _announce(self, video: Video) -> None:
+        await self._events.publish(
+            VideoStatusChanged(video.id, video.author_id, video.status, video.status_reason)
+        )
+
+
+class Janitor:
+    """Removes abandoned uploads and blobs nothing points at, once they are old enough."""
+
+    PREFIXES = ("videos/", "avatars/")
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        blobs: BlobStore,
+        clock: Clock,
+        min_age: timedelta = timedelta(hours=24),
+    ) -> None:
+        self._uow = uow
+        self._blobs = blobs
+        self._clock = clock
+        self.min_age = min_age
+
+    async def run(self, payload: dict[str, Any] | None = None) -> dict[str, int]:
+        cutoff = self._clock.now() - self.min_age
+        uploads = 0
+        while True:
+            async with self._uow() as tx:
+                stale = await tx.uploads.list_abandoned(cutoff, 100)
+            if not stale:
+                break
+            for upload in stale:
+                await self._blobs.abort_multipart(upload.key, upload.backend_id)
+                async with self._uow() as tx:
+                    await tx.uploads.delete(upload.id)
+                uploads += 1
+        blobs = 0
+        for prefix in self.PREFIXES:
+            batch: list[str] = []
+            async for info in self._blobs.list_blobs(prefix):
+                if info.modified < cutoff:
+                    batch.append(info.key)
+                if len(batch) >= 500:
+                    blobs += await self._sweep(batch)
+                    batch = []
+            blobs += await self._sweep(batch)
+        if uploads or blobs:
+            log.info("janitor swept", extra={"uploads": uploads, "blobs": blobs})
+        return {"uploads": uploads, "blobs": blobs}
+
+    async def _sweep(self, keys: list[str]) -> int:
+        if not keys:
+            return 0
+        async with self._uow() as tx:
+            used = await tx.videos.referenced_keys(keys)
+        gone = [k for k in keys if k not in used]
+        for key in gone:
+            await self._blobs.delete(key)
+        return len(gone)
+
+
+@attrs.frozen
+class JobKind:
+    run: Handler
+    on_dead: DeadHandler | None = None
+
+
+class Worker:
+    """Takes due jobs one at a time and settles them."""
+
+    def __init__(
+        self,
+        *,
+        runner: JobRunner,
+        kinds: dict[str, JobKind],
+        clock: Clock,
+        lease: timedelta = timedelta(minutes=10),
+        backoff: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self._runner = runner
+        self._kinds = kinds
+        self._clock = clock
+        self.lease = lease
+        self.backoff = backoff
+
+    async def run_once(self) -> Job | None:
+        """Take and run one due job; None when there was none."""
+        job = await self._runner.claim(list(self._kinds), self.lease)
+        if job is None:
+            return None
+        kind = self._kinds[job.kind]
+        try:
+            await kind.run(job.payload)
+        except asyncio.CancelledError:
+            raise  # the lease runs out and another worker takes it again
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            if job.attempts >= job.max_attempts:
+                log.error("job dead", extra={"job": job.id, "kind": job.kind, "reason": reason})
+                await self._runner.bury(job.id, reason)
+                if kind.on_dead is not None:
+                    await kind.on_dead(job.payload, reason)
+            else:
+                delay = self.backoff * (2 ** (job.attempts - 1))
+                log.warning("job failed; retrying", extra={"job": job.id, "reason": reason})
+                await self._runner.retry(job.id, reason, self._clock.now() + delay)
+            return job
+        await self._runner.complete(job.id)
+        return job
+
+    async def run_forever(self, stop: asyncio.Event, idle: float = 1.0) -> None:
+        """Work until ``stop`` is set; a failing store pauses the loop, never ends it."""
+        while not stop.is_set():
+            try:
+                job = await self.run_once()
+            except MomenticError:
+                log.warning("worker cannot reach the job store; waiting")
+                job = None
+            if job is None:
+                try:
+                    await asyncio.wait_for(stop.wait(), idle)
+                except TimeoutError:
+                    pass
+
+
+def video_job_kinds(processing: Processing, janitor: Janitor) -> dict[str, JobKind]:
+    return {
+        PROCESS_VIDEO: JobKind(run=processing.process, on_dead=processing.fail),
+        JANITOR: JobKind(run=janitor.run),
+    }
+
+
+async def schedule_janitor(uow: UnitOfWorkFactory) -> None:
+    """Queue a janitor run unless one is queued or running already."""
+    async with uow() as tx:
+        await tx.jobs.enqueue(JANITOR, {}, dedupe_key=JANITOR, max_attempts=1)

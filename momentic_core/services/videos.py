@@ -1,0 +1,473 @@
+"""Videos: streaming and resumable upload, reading, editing, deleting; avatars.
+
+A file is stored under a server-made key before its row exists; if the row cannot be
+written the blob is deleted at once, and the janitor removes whatever that misses.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import datetime, timedelta
+
+import attrs
+
+from momentic_core.errors import (
+    Forbidden,
+    Invalid,
+    MomenticError,
+    NotFound,
+    TooLarge,
+    UnsupportedMedia,
+)
+from momentic_core.model.accounts import Principal, Role, User
+from momentic_core.model.videos import (
+    MediaLimits,
+    PartInfo,
+    StagedBlob,
+    Upload,
+    Video,
+    VideoStatus,
+    VideoStatusChanged,
+    Visibility,
+)
+from momentic_core.policies import permissions, rules
+from momentic_core.policies.media import SNIFF_BYTES, sniff_video
+from momentic_core.ports import (
+    BlobStore,
+    Clock,
+    EventPublisher,
+    ImageProcessor,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from momentic_core.services.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+PROCESS_VIDEO = "process_video"
+PART_URL_TTL = timedelta(hours=24)
+
+
+def new_key(prefix: str, name: str) -> str:
+    """A fresh server-made key: ``prefix/<random>/name``."""
+    return f"{prefix}/{uuid.uuid4().hex}/{name}"
+
+
+@attrs.frozen
+class VideoView:
+    video: Video
+    author: User
+
+
+@attrs.frozen
+class PartTicket:
+    number: int
+    size: int
+    url: str | None  # None: PUT it to the app's own part route
+
+
+@attrs.frozen
+class UploadState:
+    upload: Upload
+    parts: list[PartTicket]
+    received: list[PartInfo]
+
+
+def parse_visibility(value: str) -> Visibility:
+    try:
+        return Visibility(value)
+    except ValueError:
+        raise Invalid(
+            "visibility is friends or public.", code="invalid_visibility", field="visibility"
+        ) from None
+
+
+class Videos:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        blobs: BlobStore,
+        images: ImageProcessor,
+        events: EventPublisher,
+        clock: Clock,
+        throttle: Throttle,
+        limits: MediaLimits | None = None,
+    ) -> None:
+        self._uow = uow
+        self._blobs = blobs
+        self._images = images
+        self._events = events
+        self._clock = clock
+        self._throttle = throttle
+        self.limits = limits or MediaLimits()
+
+    # ------------------------------------------------------------------ rules
+
+    def check_description(self, description: str | None) -> str:
+        text = rules.check_text(description, "description", self.limits.description_max)
+        return text or ""
+
+    # ------------------------------------------------------------------ simple upload
+
+    async def stage(self, who: Principal, chunks: AsyncIterable[bytes]) -> StagedBlob:
+        """Stream a video file to storage, sniffing its first bytes and capping its size.
+
+        Raises UnsupportedMedia(code="unsupported_media_type"), TooLarge(code=
+        "video_too_large") as soon as the limit is crossed, RateLimited. Nothing is kept
+        on failure."""
+        await self._throttle.check("upload:user", str(who.user_id))
+        key = new_key("videos", "source")
+        found: list[str] = []
+        size = await self._blobs.put_stream(
+            key, self._checked(chunks, found), "application/octet-stream"
+        )
+        return StagedBlob(key=key, size=size, container=found[0])
+
+    async def _checked(
+        self, chunks: AsyncIterable[bytes], found: list[str]
+    ) -> AsyncIterator[bytes]:
+        """Pass chunks through, counting them against the limit and sniffing the head."""
+        pending = b""  # held back until the first bytes are sniffed
+        total = 0
+        async for chunk in chunks:
+            total += len(chunk)
+            if total > self.limits.max_video_bytes:
+                raise TooLarge(
+                    f"A video may have at most {self.limits.max_video_bytes} bytes.",
+                    code="video_too_large",
+                    limit=self.limits.max_video_bytes,
+                )
+            if found:
+                yield chunk
+                continue
+            pending += chunk
+            if len(pending) >= SNIFF_BYTES:
+                self._sniff(pending[:SNIFF_BYTES], found)
+                yield pending
+                pending = b""
+        if not found:
+            self._sniff(pending, found)
+            yield pending
+
+    def _sniff(self, head: bytes, found: list[str]) -> None:
+        kind = sniff_video(head)
+        if kind is None:
+            raise UnsupportedMedia(
+                "Upload an MP4, MOV or WebM video.",
+                accepted=list(self.limits.accepted_types),
+            )
+        found.append(kind)
+
+    async def publish(
+        self, who: Principal, staged: StagedBlob, description: str | None, visibility: str
+    ) -> Video:
+        """Create the video row for a staged file and queue its processing. On any error the
+        staged blob is deleted."""
+        try:
+            text = self.check_description(description)
+            vis = parse_visibility(visibility)
+            async with self._uow() as tx:
+                video = await self._create(tx, who.user_id, staged.key, staged.size, text, vis)
+        except BaseException:
+            await self._delete_blobs([staged.key])
+            raise
+        await self._announce(video)
+        return video
+
+    async def discard(self, staged: StagedBlob) -> None:
+        """Drop a staged file whose request failed after it was stored."""
+        await self._delete_blobs([staged.key])
+
+    async def _create(
+        self,
+        tx: UnitOfWork,
+        author_id: int,
+        key: str,
+        size: int,
+        description: str,
+        visibility: Visibility,
+    ) -> Video:
+        now = self._clock.now()
+        video = await tx.videos.add(
+            Video(
+                id=0,
+                author_id=author_id,
+                description=description,
+                visibility=visibility,
+                status=VideoStatus.PROCESSING,
+                created_at=now,
+                updated_at=now,
+                source_key=key,
+                size_bytes=size,
+            )
+        )
+        await tx.jobs.enqueue(PROCESS_VIDEO, {"video_id": video.id})
+        return video
+
+    async def _announce(self, video: Video) -> None:
+        await self._events.publish(
+            VideoStatusChanged(video.id, video.author_id, video.status, video.status_reason)
+        )
+
+    # ------------------------------------------------------------------ resumable upload
+
+    async def create_upload(
+        self,
+        who: Principal,
+        size: int,
+        content_type: str,
+        description: str | None,
+        visibility: str,
+    ) -> UploadState:
+        await self._throttle.check("upload:user", str(who.user_id))
+        limits = self.limits
+        if size <= 0:
+            raise Invalid("size must be positive.", code="invalid_size", field="size")
+        if size > limits.max_video_bytes:
+            raise TooLarge(
+                f"A video may have at most {limits.max_video_bytes} bytes.",
+                code="video_too_large",
+                limit=limits.max_video_bytes,
+            )
+        if content_type not in limits.accepted_types:
+            raise UnsupportedMedia(
+                "Upload an MP4, MOV or WebM video.", accepted=list(limits.accepted_types)
+            )
+        text = self.check_description(description)
+        vis = parse_visibility(visibility)
+        key = new_key("videos", "source")
+        part_size = max(limits.part_size, math.ceil(size / limits.max_parts))
+        backend_id = await self._blobs.start_multipart(key, content_type)
+        try:
+            async with self._uow() as tx:
+                upload = await tx.uploads.add(
+                    Upload(
+                        id=0,
+                        user_id=who.user_id,
+                        key=key,
+                        backend_id=backend_id,
+                        size_bytes=size,
+                        content_type=content_type,
+                        part_size=part_size,
+                        description=text,
+                        visibility=vis,
+                        created_at=self._clock.now(),
+                    )
+                )
+        except BaseException:
+            await self._blobs.abort_multipart(key, backend_id)
+            raise
+        return UploadState(upload=upload, parts=self._tickets(upload), received=[])
+
+    def _tickets(self, upload: Upload) -> list[PartTicket]:
+        return [
+            PartTicket(
+                number=n,
+                size=upload.part_length(n),
+                url=self._blobs.part_url(upload.key, upload.backend_id, n, PART_URL_TTL),
+            )
+            for n in range(1, upload.part_count + 1)
+        ]
+
+    async def _own_upload(self, who: Principal, upload_id: int) -> Upload:
+        async with self._uow() as tx:
+            upload = await tx.uploads.get(upload_id)
+        if upload.user_id != who.user_id:
+            raise NotFound("No such upload.", code="upload_not_found")
+        return upload
+
+    async def upload_state(self, who: Principal, upload_id: int) -> UploadState:
+        upload = await self._own_upload(who, upload_id)
+        received: list[PartInfo] = []
+        if upload.completed_at is None:
+            received = await self._blobs.list_parts(upload.key, upload.backend_id)
+        return UploadState(upload=upload, parts=self._tickets(upload), received=received)
+
+    async def put_part(
+        self, who: Principal, upload_id: int, number: int, chunks: AsyncIterable[bytes]
+    ) -> PartInfo:
+        """Take one part through the app (stores without direct part URLs)."""
+        upload = await self._own_upload(who, upload_id)
+        if upload.completed_at is not None:
+            raise Invalid("The upload is complete.", code="upload_complete")
+        if not 1 <= number <= upload.part_count:
+            raise Invalid(
+                f"Parts are numbered 1 to {upload.part_count}.", code="invalid_part", field="part"
+            )
+        expected = upload.part_length(number)
+        part = await self._blobs.put_part(
+            upload.key, upload.backend_id, number, _capped(chunks, expected)
+        )
+        if part.size != expected:
+            raise Invalid(
+                f"Part {number} must have {expected} bytes; it had {part.size}.",
+                code="invalid_part_size",
+                field="part",
+            )
+        return part
+
+    async def complete_upload(self, who: Principal, upload_id: int) -> Video:
+        """Join the parts and create the video. Idempotent: completing again returns the
+        same video. Raises Invalid(code="upload_incomplete"), UnsupportedMedia."""
+        upload = await self._own_upload(who, upload_id)
+        if upload.video_id is not None:
+            async with self._uow() as tx:
+                return await tx.videos.get(upload.video_id)
+        parts = await self._blobs.list_parts(upload.key, upload.backend_id)
+        numbers = {p.number: p for p in parts}
+        missing = [n for n in range(1, upload.part_count + 1) if n not in numbers]
+        wrong = [
+            p.number for p in parts
+            if p.number <= upload.part_count and p.size != upload.part_length(p.number)
+        ]
+        if missing or wrong:
+            raise Invalid(
+                "Some parts are missing or of the wrong size.",
+                code="upload_incomplete",
+                missing_parts=missing,
+                wrong_size_parts=wrong,
+            )
+        ordered = [numbers[n] for n in range(1, upload.part_count + 1)]
+        await self._blobs.complete_multipart(upload.key, upload.backend_id, ordered)
+        head = b"".join([c async for c in self._blobs.read(upload.key, 0, SNIFF_BYTES)])
+        if sniff_video(head) is None:
+            await self._delete_blobs([upload.key])
+            async with self._uow() as tx:
+                await tx.uploads.delete(upload.id)
+            raise UnsupportedMedia(
+                "Upload an MP4, MOV or WebM video.", accepted=list(self.limits.accepted_types)
+            )
+        async with self._uow() as tx:
+            current = await tx.uploads.get_for_update(upload.id)
+            if current.video_id is not None:  # a concurrent complete won
+                return await tx.videos.get(current.video_id)
+            video = await self._create(
+                tx, who.user_id, upload.key, upload.size_bytes, upload.description,
+                upload.visibility,
+            )
+            await tx.uploads.update(
+                attrs.evolve(current, video_id=video.id, completed_at=self._clock.now())
+            )
+        await self._announce(video)
+        return video
+
+    # ------------------------------------------------------------------ reading
+
+    def _may_see(self, who: Principal, video: Video, author: User) -> bool:
+        if who.user_id == video.author_id or permissions.can_see_hidden_accounts(who.role):
+            return True
+        if author.is_blocked_at(self._clock.now()):
+            return False
+        return video.status is VideoStatus.READY and video.visibility is Visibility.PUBLIC
+
+    async def get(self, who: Principal, video_id: int) -> VideoView:
+        """Raises NotFound(code="video_not_found") for videos the caller may not see."""
+        async with self._uow() as tx:
+            video = await tx.videos.get(video_id)
+            author = await tx.users.get(video.author_id)
+        if not self._may_see(who, video, author):
+            raise NotFound("No such video.", code="video_not_found")
+        return VideoView(video=video, author=author)
+
+    async def list_by_user(
+        self,
+        who: Principal,
+        user_id: int,
+        before: tuple[datetime, int] | None,
+        limit: int,
+    ) -> tuple[User, list[Video]]:
+        """A user's videos, newest first; others see only ready public ones."""
+        own = who.user_id == user_id
+        staff = permissions.can_see_hidden_accounts(who.role)
+        async with self._uow() as tx:
+            author = await tx.users.get(user_id)
+            if author.is_blocked_at(self._clock.now()) and not (own or staff):
+                raise NotFound("No such user.", code="user_not_found")
+            videos = await tx.videos.list_by_author(
+                user_id,
+                ready_only=not (own or staff),
+                public_only=not (own or staff),
+                before=before,
+                limit=limit,
+            )
+        return author, videos
+
+    # ------------------------------------------------------------------ managing
+
+    async def update_description(self, who: Principal, video_id: int, description: str) -> Video:
+        text = self.check_description(description)
+        async with self._uow() as tx:
+            video = await tx.videos.get_for_update(video_id)
+            if video.author_id != who.user_id:
+                author = await tx.users.get(video.author_id)
+                if not self._may_see(who, video, author):
+                    raise NotFound("No such video.", code="video_not_found")
+                raise Forbidden("Only the author edits a video.", code="not_author")
+            return await tx.videos.update(
+                attrs.evolve(video, description=text, updated_at=self._clock.now())
+            )
+
+    async def delete(self, who: Principal, video_id: int) -> None:
+        """The author, a moderator or an admin removes the video, its rows and its blobs."""
+        async with self._uow() as tx:
+            video = await tx.videos.get_for_update(video_id)
+            if video.author_id != who.user_id and not permissions.at_least(
+                who.role, Role.MODERATOR
+            ):
+                author = await tx.users.get(video.author_id)
+                if not self._may_see(who, video, author):
+                    raise NotFound("No such video.", code="video_not_found")
+                raise Forbidden("Only the author or a moderator removes a video.",
+                                code="not_author")
+            await tx.videos.delete(video_id)
+        await self._delete_blobs(video.blob_keys())
+
+    async def _delete_blobs(self, keys: list[str]) -> None:
+        for key in keys:
+            try:
+                await self._blobs.delete(key)
+            except MomenticError:
+                log.warning("blob not deleted; the janitor will", extra={"key": key})
+
+    # ------------------------------------------------------------------ avatars
+
+    async def set_avatar(self, who: Principal, data: bytes) -> User:
+        """Re-encode the image as a square JPEG without metadata and make it the avatar."""
+        limits = self.limits
+        if len(data) > limits.avatar_max_bytes:
+            raise TooLarge(
+                f"An avatar may have at most {limits.avatar_max_bytes} bytes.",
+                code="avatar_too_large",
+                limit=limits.avatar_max_bytes,
+            )
+        jpeg = await self._images.avatar(data, limits.avatar_size, limits.avatar_max_pixels)
+        key = new_key("avatars", "avatar.jpg")
+        await self._blobs.put_stream(key, _one(jpeg), "image/jpeg")
+        try:
+            async with self._uow() as tx:
+                user = await tx.users.get_for_update(who.user_id)
+                old = user.avatar_key
+                user = await tx.users.update(attrs.evolve(user, avatar_key=key))
+        except BaseException:
+            await self._delete_blobs([key])
+            raise
+        if old:
+            await self._delete_blobs([old])
+        return user
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _capped(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+    total = 0
+    async for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise TooLarge(f"This part may have at most {limit} bytes.", code="part_too_large")
+        yield chunk
