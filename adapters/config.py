@@ -60,6 +60,27 @@ class Settings:
         "https://www.googleapis.com/oauth2/v3/certs", "Google's signing keys."
     )
     apple_jwks_url: str = _setting("https://appleid.apple.com/auth/keys", "Apple's signing keys.")
+    storage: str = _setting(
+        "", "Blob storage: s3, local or memory. Empty: s3 when MOMENTIC_S3_BUCKET is set, "
+        "memory with MOMENTIC_MEMORY, else local files under data_dir/media."
+    )
+    s3_bucket: str = _setting("", "S3 bucket for media (checked at startup).")
+    s3_endpoint_url: str = _setting(
+        "", "S3 endpoint (MinIO, R2, moto: http://host:9000). Empty: AWS."
+    )
+    s3_region: str = _setting("us-east-1", "S3 region.")
+    s3_access_key_id: str = _setting("", "S3 access key. Empty: the default AWS chain.")
+    s3_secret_access_key: str = _setting("", "S3 secret key.")
+    media_base_url: str = _setting(
+        "", "Public base URL of the media bucket behind a CDN; URLs become base + key "
+        "instead of expiring signed URLs."
+    )
+    media_url_ttl_seconds: int = _setting(3600, "Lifetime of signed media URLs.")
+    max_video_bytes: int = _setting(100_000_000, "Largest video upload.")
+    max_video_seconds: float = _setting(60.0, "Longest video accepted.")
+    inprocess_worker: bool = _setting(
+        True, "momentic serve also runs a job worker (momentic worker runs them alone)."
+    )
     argon2_time_cost: int = _setting(2, "argon2id passes.")
     argon2_memory_kib: int = _setting(19456, "argon2id memory in KiB.")
     argon2_parallelism: int = _setting(1, "argon2id lanes.")
