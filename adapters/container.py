@@ -23,21 +23,49 @@ from adapters.config import Settings
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
 from adapters.http.app import Services
+from adapters.local.blob_store import LocalBlobStore
+from adapters.mail.background import BackgroundMailer
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.smtp import SmtpMailer
+from adapters.media.images import PillowImageProcessor
+from adapters.media.video import PyAvMediaProcessor
+from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import SystemClock
+from adapters.memory.events import InMemoryEventBus
 from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
+from adapters.memory.videos import InMemoryJobRunner
 from adapters.oidc import verifier as oidc
 from adapters.postgres.db import create_pool
 from adapters.postgres.embedded import start_embedded
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
-from momentic_core.errors import Unavailable
-from momentic_core.ports import Clock, Mailer, RateLimiter, UnitOfWorkFactory
+from adapters.postgres.videos import PostgresJobRunner
+from adapters.s3.blob_store import S3BlobStore
+from momentic_core.errors import MomenticError, Unavailable
+from momentic_core.model.videos import MediaLimits
+from momentic_core.ports import (
+    BlobStore,
+    Clock,
+    EventPublisher,
+    ImageProcessor,
+    JobRunner,
+    Mailer,
+    MediaProcessor,
+    RateLimiter,
+    UnitOfWorkFactory,
+)
 from momentic_core.services.accounts import Accounts, AccountSettings
+from momentic_core.services.processing import (
+    Janitor,
+    Processing,
+    Worker,
+    schedule_janitor,
+    video_job_kinds,
+)
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.throttle import Throttle
+from momentic_core.services.videos import Videos
 
 log = logging.getLogger("momentic")
 
@@ -46,6 +74,7 @@ log = logging.getLogger("momentic")
 class Storage:
     uow: UnitOfWorkFactory
     rate_limiter: RateLimiter
+    runner: JobRunner
     ready: Callable[[], Awaitable[None]]
     database_url: str | None = None
 
@@ -65,8 +94,9 @@ async def _storage(settings: Settings, clock: Clock) -> AsyncIterator[Storage]:
             return None
 
         yield Storage(
-            uow=functools.partial(InMemoryUnitOfWork, store),
+            uow=functools.partial(InMemoryUnitOfWork, store, clock=clock),
             rate_limiter=InMemoryRateLimiter(clock),
+            runner=InMemoryJobRunner(store, clock),
             ready=always_ready,
         )
         return
@@ -90,8 +120,9 @@ async def _storage(settings: Settings, clock: Clock) -> AsyncIterator[Storage]:
 
     try:
         yield Storage(
-            uow=functools.partial(PostgresUnitOfWork, pool),
+            uow=functools.partial(PostgresUnitOfWork, pool, clock=clock),
             rate_limiter=PostgresRateLimiter(pool, clock),
+            runner=PostgresJobRunner(pool, clock),
             ready=ready,
             database_url=url,
         )
@@ -112,11 +143,77 @@ async def _id_tokens(settings: Settings) -> AsyncIterator[oidc.JwksIdTokenVerifi
         await verifier.close()
 
 
+def storage_kind(settings: Settings) -> str:
+    if settings.storage:
+        return settings.storage
+    if settings.s3_bucket:
+        return "s3"
+    return "memory" if settings.memory else "local"
+
+
+async def _blobs(settings: Settings, secret: bytes) -> AsyncIterator[BlobStore]:
+    kind = storage_kind(settings)
+    base = settings.public_url.rstrip("/")
+    if kind == "memory":
+        yield InMemoryBlobStore(base, secret)
+    elif kind == "local":
+        yield LocalBlobStore(settings.data_path / "media", base, secret)
+    elif kind == "s3":
+        store = S3BlobStore(
+            bucket=settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url or None,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id or None,
+            secret_access_key=settings.s3_secret_access_key or None,
+        )
+        async with store:
+            await store.check_bucket()
+            yield store
+    else:
+        raise SystemExit(f"MOMENTIC_STORAGE: unknown storage {kind!r} (s3, local, memory)")
+
+
+def _media_url(settings: Settings, blobs: BlobStore) -> Callable[[str], str]:
+    if settings.media_base_url:
+        base = settings.media_base_url.rstrip("/")
+        return lambda key: f"{base}/{key}"
+    ttl = timedelta(seconds=settings.media_url_ttl_seconds)
+    return lambda key: blobs.signed_url(key, ttl)
+
+
+def _limits(settings: Settings) -> MediaLimits:
+    return MediaLimits(
+        max_video_bytes=settings.max_video_bytes,
+        max_duration_seconds=settings.max_video_seconds,
+    )
+
+
+def _worker(
+    settings: Settings,
+    storage: Storage,
+    blobs: BlobStore,
+    media: MediaProcessor,
+    events: EventPublisher,
+    clock: Clock,
+    janitor: Janitor,
+) -> Worker:
+    processing = Processing(
+        uow=storage.uow, blobs=blobs, media=media, events=events, clock=clock,
+        limits=_limits(settings),
+    )
+    return Worker(runner=storage.runner, kinds=video_job_kinds(processing, janitor), clock=clock)
+
+
 def _secret(settings: Settings) -> bytes:
     if settings.secret:
         return settings.secret.encode()
     if settings.memory:
         return secrets.token_bytes(32)
+    if settings.database_url:
+        log.warning(
+            "MOMENTIC_SECRET / MOMENTIC_JWT_PRIVATE_KEY not set: using keys generated under "
+            "data_dir, which only works for a single instance"
+        )
     path = settings.data_path / "secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,17 +233,22 @@ def _signer(settings: Settings) -> JoseTokenSigner:
     )
 
 
-def _mailer(settings: Settings) -> Mailer:
-    if not settings.smtp_host:
-        return ConsoleMailer()
-    return SmtpMailer(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.mail_from,
-        username=settings.smtp_username or None,
-        password=settings.smtp_password or None,
-        security=settings.smtp_security,
-    )
+async def _mailer(settings: Settings) -> AsyncIterator[Mailer]:
+    inner: Mailer = ConsoleMailer()
+    if settings.smtp_host:
+        inner = SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.mail_from,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password or None,
+            security=settings.smtp_security,
+        )
+    mailer = BackgroundMailer(inner)
+    try:
+        yield mailer
+    finally:
+        await mailer.drain()
 
 
 def _services(
@@ -158,6 +260,9 @@ def _services(
     mailer: Mailer,
     id_tokens: oidc.JwksIdTokenVerifier,
     secret: bytes,
+    blobs: BlobStore,
+    images: ImageProcessor,
+    events: EventPublisher,
 ) -> Services:
     throttle = Throttle(storage.rate_limiter, multiplier=settings.rate_limit_multiplier)
     accounts = Accounts(
@@ -175,7 +280,25 @@ def _services(
         ),
     )
     profiles = Profiles(uow=storage.uow, clock=clock, hasher=hasher, throttle=throttle)
-    return Services(accounts=accounts, profiles=profiles, throttle=throttle, ready=storage.ready)
+    videos = Videos(
+        uow=storage.uow,
+        blobs=blobs,
+        images=images,
+        events=events,
+        clock=clock,
+        throttle=throttle,
+        limits=_limits(settings),
+    )
+    return Services(
+        accounts=accounts,
+        profiles=profiles,
+        throttle=throttle,
+        ready=storage.ready,
+        videos=videos,
+        blobs=blobs,
+        media_url=_media_url(settings, blobs),
+        signed_media=blobs if isinstance(blobs, InMemoryBlobStore | LocalBlobStore) else None,
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -185,41 +308,88 @@ class Container(containers.DeclarativeContainer):
     id_tokens = providers.Resource(_id_tokens, settings)
     secret = providers.Singleton(_secret, settings)
     tokens = providers.Singleton(_signer, settings)
-    mailer = providers.Singleton(_mailer, settings)
+    mailer = providers.Resource(_mailer, settings)
     hasher = providers.Singleton(
         lambda s: Argon2PasswordHasher(
             s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism
         ),
         settings,
     )
+    blobs = providers.Resource(_blobs, settings, secret)
+    media = providers.Singleton(PyAvMediaProcessor)
+    images = providers.Singleton(PillowImageProcessor)
+    events = providers.Singleton(InMemoryEventBus)
     services = providers.Singleton(
-        _services, settings, storage, clock, hasher, tokens, mailer, id_tokens, secret
+        _services, settings, storage, clock, hasher, tokens, mailer, id_tokens, secret,
+        blobs, images, events,
+    )
+    janitor = providers.Singleton(
+        lambda storage, blobs, clock: Janitor(uow=storage.uow, blobs=blobs, clock=clock),
+        storage, blobs, clock,
+    )
+    worker = providers.Singleton(
+        _worker, settings, storage, blobs, media, events, clock, janitor
     )
 
 
-class Backend:
-    """What the HTTP app and the CLI start and stop. Overrides replace providers (tests)."""
+async def resolve(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
 
-    def __init__(self, settings: Settings, **overrides: Any) -> None:
+
+class Backend:
+    """What the HTTP app and the CLI start and stop. Overrides replace providers (tests).
+
+    With ``workers`` it also runs a job worker and schedules the janitor hourly."""
+
+    JANITOR_EVERY = 3600.0
+
+    def __init__(self, settings: Settings, *, workers: bool = False, **overrides: Any) -> None:
+        self.settings = settings
         self.container = Container(settings=settings)
         for name, value in overrides.items():
             getattr(self.container, name).override(providers.Object(value))
-        self._services: Services | None = None
+        self._workers = workers
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> Services:
-        result = self.container.init_resources()
-        if inspect.isawaitable(result):
-            await result
-        services = self.container.services()
-        if inspect.isawaitable(services):
-            services = await services
-        self._services = services
+        await resolve(self.container.init_resources())
+        services: Services = await resolve(self.container.services())
+        if self._workers:
+            self._stop.clear()
+            worker = await self.worker()
+            storage: Storage = await resolve(self.container.storage())
+            self._tasks = [
+                asyncio.create_task(worker.run_forever(self._stop), name="momentic-worker"),
+                asyncio.create_task(self._janitor_clock(storage), name="momentic-janitor"),
+            ]
         return services
 
+    async def worker(self) -> Worker:
+        worker: Worker = await resolve(self.container.worker())
+        return worker
+
+    async def janitor(self) -> Janitor:
+        janitor: Janitor = await resolve(self.container.janitor())
+        return janitor
+
+    async def _janitor_clock(self, storage: Storage) -> None:
+        while not self._stop.is_set():
+            try:
+                await schedule_janitor(storage.uow)
+            except MomenticError:
+                log.warning("could not schedule the janitor; will try again")
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.JANITOR_EVERY)
+            except TimeoutError:
+                pass
+
     async def stop(self) -> None:
-        result = self.container.shutdown_resources()
-        if inspect.isawaitable(result):
-            await result
+        self._stop.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._tasks = []
+        await resolve(self.container.shutdown_resources())
 
     async def __aenter__(self) -> Services:
         return await self.start()

@@ -34,6 +34,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -177,3 +178,240 @@ async def clean_pg_pool(pg_pool: asyncpg.Pool, _pg_reset_script: str) -> asyncpg
     if _pg_reset_script:
         await pg_pool.execute(_pg_reset_script)
     return pg_pool
+
+
+# ---------------------------------------------------------------------------------------
+# S3: moto's server, in-process (the real S3 protocol over HTTP on 127.0.0.1)
+#
+# - ``s3_server`` (session): endpoint URL of a ThreadedMotoServer on a free port.
+# - ``s3_admin`` (session): a boto3 S3 client on it (sync), to look behind an adapter's back
+#   (list_multipart_uploads, list_objects_v2, ...).
+# - ``s3_bucket`` (function): a fresh, uniquely named, empty bucket on it; emptied (objects
+#   and open multipart uploads) and removed afterwards.
+# moto accepts any credentials (it checks no signatures); region us-east-1.
+# ---------------------------------------------------------------------------------------
+
+S3_REGION = "us-east-1"
+S3_ACCESS_KEY_ID = "testing"
+S3_SECRET_ACCESS_KEY = "testing"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug logs every request to stderr unless its logger already has a level.
+    werkzeug_log = logging.getLogger("werkzeug")
+    level = werkzeug_log.level
+    werkzeug_log.setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        werkzeug_log.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def s3_admin(s3_server: str) -> Iterator[object]:
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name=S3_REGION,
+        aws_access_key_id=S3_ACCESS_KEY_ID,
+        aws_secret_access_key=S3_SECRET_ACCESS_KEY,
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def s3_bucket(s3_admin: object) -> Iterator[str]:
+    from typing import Any
+
+    client: Any = s3_admin
+    name = f"momentic-test-{secrets.token_hex(6)}"
+    client.create_bucket(Bucket=name)
+    try:
+        yield name
+    finally:
+        for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=name):
+            for upload in page.get("Uploads", ()):
+                client.abort_multipart_upload(
+                    Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", ())]
+            if keys:
+                client.delete_objects(Bucket=name, Delete={"Objects": keys})
+        client.delete_bucket(Bucket=name)
+
+
+# ---------------------------------------------------------------------------------------
+# Media: real clips encoded with PyAV (libx264, libvpx, mpeg4, aac, libopus all ship in
+# its wheel)
+#
+# - ``clip_factory`` (session): ``make(path, *, seconds=1.0, codec="h264", container="mp4",
+#   width=320, height=240, audio=True, fps=24, rotation=0, video=True) -> path`` encodes a
+#   clip. ``codec``: h264 | vp8 | vp9 | mpeg4 | hevc; ``container``: mp4 | mov | webm |
+#   mkv | m4a (audio only). Sound is a 750 Hz mono tone, AAC in MP4/MOV/M4A and Opus in
+#   WebM/MKV. Frames are red on the left half, blue on the right (sizes must be even for
+#   h264). ``rotation`` stores a display matrix (counter-clockwise degrees). ``path`` may
+#   also be a write-only file object, for a WebM/MKV without duration (a live recording).
+# - ``sample_clips`` (session): ``dict[str, Path]`` of ready-made files:
+#   ``playable`` 1 s 320x240 24 fps h264+aac mp4; ``silent`` 0.5 s h264 mp4, no audio;
+#   ``rotated`` as ``playable`` but shown 240x320 (rotation 90); ``not_playable`` 1 s
+#   320x240 vp8+opus webm; ``mov_mpeg4`` 1 s 320x240 mpeg4+aac mov; ``long`` 61 s 64x48
+#   2 fps h264 mp4 without audio; ``audio_only`` 1 s aac m4a; ``html`` an HTML page named
+#   ``.mp4``; ``truncated`` the first half of ``playable`` (its index is lost); ``empty``
+#   a zero-byte ``.mp4``.
+# ---------------------------------------------------------------------------------------
+
+_CLIP_VIDEO_ENCODERS = {
+    "h264": "libx264",
+    "vp8": "libvpx",
+    "vp9": "libvpx-vp9",
+    "mpeg4": "mpeg4",
+    "hevc": "libx265",
+}
+_CLIP_FORMATS = {"mp4": "mp4", "mov": "mov", "webm": "webm", "mkv": "matroska", "m4a": "ipod"}
+_CLIP_AUDIO_ENCODERS = {
+    "mp4": "aac",
+    "mov": "aac",
+    "m4a": "aac",
+    "webm": "libopus",
+    "mkv": "libopus",
+}
+_CLIP_ENCODER_OPTIONS = {
+    "h264": {"preset": "ultrafast", "tune": "zerolatency"},
+    "hevc": {"preset": "ultrafast", "x265-params": "log-level=none"},
+    "vp8": {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"},
+    "vp9": {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"},
+}
+
+
+def _encode_clip(
+    path: object,
+    *,
+    seconds: float = 1.0,
+    codec: str = "h264",
+    container: str = "mp4",
+    width: int = 320,
+    height: int = 240,
+    audio: bool = True,
+    fps: int = 24,
+    rotation: int = 0,
+    video: bool = True,
+) -> None:
+    import array
+    import math
+    from fractions import Fraction
+
+    import av
+    from av.audio.frame import AudioFrame
+    from av.video.frame import VideoFrame
+    from PIL import Image, ImageDraw
+
+    # A write-only file object (no ``seek``) gives what a live recording gives: no
+    # duration and no index in the header.
+    target = path if hasattr(path, "write") else str(path)
+    with av.open(target, mode="w", format=_CLIP_FORMATS[container]) as out:
+        # Every stream is added before the first packet is written (that writes the header).
+        stream = out.add_stream(_CLIP_VIDEO_ENCODERS[codec], rate=fps) if video else None
+        sound = out.add_stream(_CLIP_AUDIO_ENCODERS[container], rate=48000) if audio else None
+        if sound is not None:
+            sound.layout = "mono"
+        if stream is not None:
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.options = dict(_CLIP_ENCODER_OPTIONS.get(codec, {}))
+            if rotation:
+                stream.set_display_rotation(rotation)
+            base = Image.new("RGB", (width, height), (200, 40, 40))
+            base.paste((30, 30, 200), (width // 2, 0, width, height))
+            for i in range(max(1, round(seconds * fps))):
+                image = base.copy()
+                x = (i * 3) % max(1, width - 8)  # a moving dot, so frames differ
+                ImageDraw.Draw(image).rectangle((x, 2, x + 6, 8), fill=(255, 255, 255))
+                frame = VideoFrame.from_image(image)
+                frame.pts, frame.time_base = i, Fraction(1, fps)
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+        if sound is not None:
+            size = 960 if container in ("webm", "mkv") else 1024  # Opus / AAC frame sizes
+            # 750 Hz has a 64-sample period: every frame holds the same samples.
+            tone = array.array(
+                "f", (0.2 * math.sin(2 * math.pi * 750 * j / 48000) for j in range(size))
+            ).tobytes()
+            for start in range(0, max(1, round(seconds * 48000)), size):
+                piece = AudioFrame(format="fltp", layout="mono", samples=size)
+                piece.sample_rate = 48000
+                piece.pts, piece.time_base = start, Fraction(1, 48000)
+                piece.planes[0].update(tone)
+                out.mux(sound.encode(piece))
+            out.mux(sound.encode(None))
+
+
+@pytest.fixture(scope="session")
+def clip_factory() -> Callable[..., Path]:
+    def make(
+        path: Path,
+        *,
+        seconds: float = 1.0,
+        codec: str = "h264",
+        container: str = "mp4",
+        width: int = 320,
+        height: int = 240,
+        audio: bool = True,
+        fps: int = 24,
+        rotation: int = 0,
+        video: bool = True,
+    ) -> Path:
+        _encode_clip(
+            path,
+            seconds=seconds,
+            codec=codec,
+            container=container,
+            width=width,
+            height=height,
+            audio=audio,
+            fps=fps,
+            rotation=rotation,
+            video=video,
+        )
+        return path
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def sample_clips(
+    tmp_path_factory: pytest.TempPathFactory, clip_factory: Callable[..., Path]
+) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("clips")
+    clips = {
+        "playable": clip_factory(root / "playable.mp4"),
+        "silent": clip_factory(root / "silent.mp4", seconds=0.5, audio=False),
+        "rotated": clip_factory(root / "rotated.mp4", rotation=90),
+        "not_playable": clip_factory(root / "not_playable.webm", codec="vp8", container="webm"),
+        "mov_mpeg4": clip_factory(root / "mpeg4.mov", codec="mpeg4", container="mov"),
+        "long": clip_factory(
+            root / "long.mp4", seconds=61, width=64, height=48, fps=2, audio=False
+        ),
+        "audio_only": clip_factory(root / "audio_only.m4a", container="m4a", video=False),
+        "html": root / "page.mp4",
+        "truncated": root / "truncated.mp4",
+        "empty": root / "empty.mp4",
+    }
+    clips["html"].write_bytes(b"<!DOCTYPE html>\n<html><body><h1>Not a video</h1></body></html>\n")
+    whole = clips["playable"].read_bytes()
+    clips["truncated"].write_bytes(whole[: len(whole) // 2])
+    clips["empty"].write_bytes(b"")
+    return clips

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,7 +39,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    backend = Backend(settings)
+    backend = Backend(settings, workers=settings.inprocess_worker)
     app = create_app(
         backend,
         HttpOptions(
@@ -68,6 +69,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     app.on_startup.append(announce)
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run job workers alone (no HTTP) until SIGINT or SIGTERM."""
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with Backend(_settings(args), workers=True):
+            log.info("worker started")
+            await stop.wait()
+        log.info("worker stopped")
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_janitor(args: argparse.Namespace) -> int:
+    """Sweep abandoned uploads and orphan blobs now."""
+
+    async def run() -> dict[str, int]:
+        backend = Backend(_settings(args))
+        async with backend:
+            return await (await backend.janitor()).run()
+
+    counts = asyncio.run(run())
+    print(f"removed {counts['uploads']} abandoned upload(s), {counts['blobs']} orphan blob(s)")
     return 0
 
 
@@ -113,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+
+    work = sub.add_parser("worker", help="run background job workers (no HTTP)")
+    work.set_defaults(func=cmd_worker)
+
+    jan = sub.add_parser("janitor", help="remove abandoned uploads and orphan blobs now")
+    jan.set_defaults(func=cmd_janitor)
 
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.set_defaults(func=cmd_migrate)

@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
@@ -23,13 +24,17 @@ from momentic_core.errors import (
     MomenticError,
     NotFound,
     RateLimited,
+    TooLarge,
     Unauthenticated,
     Unavailable,
+    UnsupportedMedia,
 )
 from momentic_core.model.accounts import RateDecision
+from momentic_core.ports import BlobStore
 from momentic_core.services.accounts import Accounts
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.throttle import Throttle
+from momentic_core.services.videos import Videos
 
 log = logging.getLogger("momentic.http")
 access_log = logging.getLogger("momentic.access")
@@ -45,6 +50,14 @@ class Services:
     profiles: Profiles
     throttle: Throttle
     ready: Callable[[], Awaitable[None]]
+    videos: Videos
+    blobs: BlobStore
+    media_url: Callable[[str], str]  # key -> URL a client can fetch (signed, or CDN)
+    signed_media: SignedMedia | None  # set when the app itself serves media (/media/...)
+
+
+class SignedMedia(Protocol):
+    def verify_signature(self, key: str, exp: int, sig: str, now: datetime) -> bool: ...
 
 
 class Backend(Protocol):
@@ -70,6 +83,8 @@ class MalformedBody(MomenticError):
 
 STATUS: dict[type[MomenticError], int] = {
     MalformedBody: 400,
+    TooLarge: 413,
+    UnsupportedMedia: 415,
     Invalid: 422,
     NotFound: 404,
     Conflict: 409,
@@ -206,7 +221,13 @@ async def ip_rate_limit_middleware(request: web.Request, handler: Handler) -> we
 
 def create_app(backend: Backend, options: HttpOptions | None = None) -> web.Application:
     """The whole HTTP surface. ``backend`` opens pools on startup and closes them on cleanup."""
-    from adapters.http import routes_auth, routes_legacy, routes_me, routes_system
+    from adapters.http import (
+        routes_auth,
+        routes_legacy,
+        routes_me,
+        routes_system,
+        routes_videos,
+    )
 
     options = options or HttpOptions()
     app = web.Application(
@@ -217,7 +238,6 @@ def create_app(backend: Backend, options: HttpOptions | None = None) -> web.Appl
         ],
         client_max_size=options.max_body_bytes,
     )
-    app[keys.BACKEND] = backend
     app[keys.OPTIONS] = options
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -226,6 +246,6 @@ def create_app(backend: Backend, options: HttpOptions | None = None) -> web.Appl
         await backend.stop()
 
     app.cleanup_ctx.append(lifecycle)
-    for module in (routes_system, routes_auth, routes_me, routes_legacy):
+    for module in (routes_system, routes_auth, routes_me, routes_videos, routes_legacy):
         app.router.add_routes(module.routes)
     return app

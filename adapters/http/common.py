@@ -78,6 +78,13 @@ def json_response(value: Any, status: int = 200) -> web.Response:
     return web.json_response(unstructure(value), status=status)
 
 
+def no_store(response: web.Response) -> web.Response:
+    """Mark an answer that carries tokens as never to be cached (RFC 6749 section 5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
 def device(request: web.Request, name: str | None = None) -> DeviceInfo:
     """Where the request comes from. A ``device_name`` the client chose is validated by the
     core; the User-Agent stands in for it, cut to what a session keeps (browsers send
@@ -109,12 +116,6 @@ async def principal(request: web.Request) -> Principal:
     request[keys.USER_ID] = who.user_id
     request[keys.RATE] = await svc.throttle.check("api:user", str(who.user_id))
     return who
-
-
-async def optional_principal(request: web.Request) -> Principal | None:
-    if "Authorization" not in request.headers:
-        return None
-    return await principal(request)
 
 
 def bool_query(request: web.Request, name: str, default: bool = False) -> bool:

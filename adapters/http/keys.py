@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:  # the keys name these types in strings only
-    from adapters.http.app import Backend, HttpOptions, Services  # noqa: F401
+    from adapters.http.app import HttpOptions, Services  # noqa: F401
     from momentic_core.model.accounts import Principal, RateDecision  # noqa: F401
 
-BACKEND = web.AppKey["Backend"]("backend")
 SERVICES = web.AppKey["Services"]("services")
 OPTIONS = web.AppKey["HttpOptions"]("options")
 

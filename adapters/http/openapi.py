@@ -485,9 +485,260 @@ def _paths() -> Json:
     }
 
 
+_VIDEO_EXAMPLE = {
+    "id": 1001,
+    "author": {"id": 42, "nickname": "alex", "avatar_url": None},
+    "description": "Sunset over the campus",
+    "visibility": "friends",
+    "status": "ready",
+    "status_reason": None,
+    "duration_seconds": 12.48,
+    "size_bytes": 4811233,
+    "width": 720,
+    "height": 1280,
+    "playback_url": "https://media.momentic.app/videos/3f2a/source?X-Amz-Signature=...",
+    "thumbnail_url": "https://media.momentic.app/videos/3f2a/thumb.jpg?X-Amz-Signature=...",
+    "created_at": TIME,
+    "ready_at": TIME,
+}
+_NUM_N: Json = {"type": ["number", "null"]}
+_INT_N: Json = {"type": ["integer", "null"]}
+SCHEMAS.update({
+    "Author": _obj(["id", "nickname", "avatar_url"],
+                   {"id": _INT, "nickname": _S, "avatar_url": _SN}),
+    "Video": _obj(list(_VIDEO_EXAMPLE), {
+        "id": _INT,
+        "author": _ref("Author"),
+        "description": _S,
+        "visibility": {"type": "string", "enum": ["friends", "public"]},
+        "status": {"type": "string",
+                   "enum": ["uploading", "processing", "ready", "rejected", "failed"]},
+        "status_reason": dict(_SN, description="Why a video was rejected or failed: "
+                              "undecodable, too_long, ..."),
+        "duration_seconds": _NUM_N,
+        "size_bytes": _INT_N,
+        "width": _INT_N,
+        "height": _INT_N,
+        "playback_url": dict(_SN, description="Expiring signed URL (or CDN URL); only "
+                             "when ready."),
+        "thumbnail_url": _SN,
+        "created_at": _TIME,
+        "ready_at": {"type": ["string", "null"], "format": "date-time"},
+    }),
+    "VideoPage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _ref("Video")},
+        "next_cursor": dict(_SN, description="Pass as ?cursor= for the next page; null at "
+                            "the end."),
+    }),
+    "Upload": _obj(
+        ["id", "status", "size_bytes", "content_type", "part_size", "parts", "video_id",
+         "created_at", "expires_at"],
+        {
+            "id": _INT,
+            "status": {"type": "string", "enum": ["open", "complete"]},
+            "size_bytes": _INT,
+            "content_type": _S,
+            "part_size": _INT,
+            "parts": {"type": "array", "items": _obj(
+                ["number", "size_bytes", "url", "method", "received"],
+                {"number": _INT, "size_bytes": _INT,
+                 "url": dict(_S, description="Absolute (direct to storage: send no "
+                             "Authorization) or relative to the API (send the bearer token)."),
+                 "method": {"type": "string", "enum": ["PUT"]},
+                 "received": {"type": "boolean"}})},
+            "video_id": _INT_N,
+            "created_at": _TIME,
+            "expires_at": _TIME,
+        },
+    ),
+    "Part": _obj(["number", "size_bytes", "etag"],
+                 {"number": _INT, "size_bytes": _INT, "etag": _S}),
+    "Config": _obj(
+        ["max_video_bytes", "max_video_seconds", "accepted_video_types",
+         "description_max_length", "visibilities", "avatar_max_bytes", "avatar_types",
+         "upload_part_size"],
+        {"max_video_bytes": _INT, "max_video_seconds": {"type": "number"},
+         "accepted_video_types": {"type": "array", "items": _S},
+         "description_max_length": _INT,
+         "visibilities": {"type": "array", "items": _S},
+         "avatar_max_bytes": _INT, "avatar_types": {"type": "array", "items": _S},
+         "upload_part_size": _INT},
+    ),
+    "AvatarUrl": _obj(["avatar_url"], {"avatar_url": _SN}),
+    "LegacyUpload": _obj(["video_id", "filepath", "message"],
+                         {"video_id": _INT, "filepath": _S, "message": _S}),
+})
+EXAMPLES.update({
+    "Video": _VIDEO_EXAMPLE,
+    "VideoPage": {"items": [_VIDEO_EXAMPLE],
+                  "next_cursor": "WyIyMDI2LTExLTI3VDA4OjMwOjAwIiwgMTAwMV0"},
+    "Upload": {
+        "id": 77, "status": "open", "size_bytes": 20971520, "content_type": "video/mp4",
+        "part_size": 8388608,
+        "parts": [
+            {"number": 1, "size_bytes": 8388608, "url": "/v1/uploads/77/parts/1",
+             "method": "PUT", "received": True},
+            {"number": 2, "size_bytes": 8388608, "url": "/v1/uploads/77/parts/2",
+             "method": "PUT", "received": False},
+            {"number": 3, "size_bytes": 4194304, "url": "/v1/uploads/77/parts/3",
+             "method": "PUT", "received": False},
+        ],
+        "video_id": None, "created_at": TIME, "expires_at": "2026-11-28T08:30:00+00:00",
+    },
+    "Part": {"number": 2, "size_bytes": 8388608, "etag": "\"9b2cf535f27731c974343645a3985328\""},
+    "Config": {
+        "max_video_bytes": 100000000, "max_video_seconds": 60.0,
+        "accepted_video_types": ["video/mp4", "video/quicktime", "video/webm",
+                                 "video/x-matroska"],
+        "description_max_length": 70, "visibilities": ["friends", "public"],
+        "avatar_max_bytes": 5000000, "avatar_types": ["image/jpeg", "image/png", "image/webp"],
+        "upload_part_size": 8388608,
+    },
+    "AvatarUrl": {"avatar_url": "http://127.0.0.1:8080/media/avatars/1c9e/avatar.jpg?exp=1796000000&sig=..."},
+    "LegacyUpload": {"video_id": 1001, "filepath": "videos/3f2a9c/source",
+                     "message": "Video uploaded."},
+})
+
+_MULTIPART_VIDEO: Json = {
+    "required": True,
+    "content": {"multipart/form-data": {
+        "schema": _obj(["video_file"], {
+            "video_file": {"type": "string", "contentMediaType": "video/mp4",
+                           "description": "MP4, MOV or WebM; sniffed from its first bytes."},
+            "description": {"type": "string", "maxLength": 70},
+            "visibility": {"type": "string", "enum": ["friends", "public"]},
+        }),
+        "example": {"video_file": "(binary)", "description": "Sunset over the campus",
+                    "visibility": "public"},
+    }},
+}
+_UPLOAD_ERRORS: Json = {
+    "413": _problem("Over the size limit; nothing is kept.", "video_too_large", 413),
+    "415": _problem("Not an MP4, MOV or WebM video.", "unsupported_media_type", 415),
+}
+_NO_VIDEO = {"404": _problem("No such video (or not yours to see).", "video_not_found", 404)}
+_NOT_AUTHOR = {"403": _problem("Not the author.", "not_author", 403)}
+_IMAGE_BODY: Json = {
+    "required": True,
+    "content": {t: {"schema": {"type": "string", "contentMediaType": t},
+                    "example": "(binary)"}
+                for t in ("image/jpeg", "image/png", "image/webp")},
+}
+_IMAGE_ERRORS: Json = {
+    "413": _problem("Over 5 MB.", "avatar_too_large", 413),
+    "415": _problem("Not a JPEG, PNG or WebP image.", "unsupported_image", 415),
+}
+
+
+def _video_paths() -> Json:
+    videos, legacy = "videos", "legacy mobile"
+    upload_id = [_path_id("upload_id")]
+    return {
+        "/v1/config": {"get": _op(
+            "Upload limits: sizes, duration, formats, description length.", videos,
+            {"200": _json("Config", "The limits.")})},
+        "/v1/videos": {"post": _op(
+            "Upload a video in one request (multipart, streamed to storage). It is "
+            "processed in the background: poll GET /v1/videos/{id} until status is ready.",
+            videos, {"201": _json("Video", "Stored; processing.")}, auth=True,
+            body=_MULTIPART_VIDEO, errors=_UPLOAD_ERRORS)},
+        "/v1/videos/{video_id}": {
+            "get": _op("A video, with signed playback and thumbnail URLs when ready.", videos,
+                       {"200": _json("Video", "The video.")}, auth=True,
+                       params=[_path_id("video_id")], errors=_NO_VIDEO),
+            "patch": _op("Change the description (the author).", videos,
+                         {"200": _json("Video", "The video.")}, auth=True,
+                         params=[_path_id("video_id")],
+                         body=_body(_obj(["description"], {"description": _text(70)}),
+                                    {"description": "Sunset, take two"}),
+                         errors={**_NO_VIDEO, **_NOT_AUTHOR}),
+            "delete": _op("Delete the video and its files (the author, a moderator or an "
+                          "admin).", videos, {"204": _NO_CONTENT}, auth=True,
+                          params=[_path_id("video_id")], errors={**_NO_VIDEO, **_NOT_AUTHOR}),
+        },
+        "/v1/users/{user_id}/videos": {"get": _op(
+            "A user's videos, newest first (others see ready public ones).", videos,
+            {"200": _json("VideoPage", "One page.")}, auth=True,
+            params=[_path_id("user_id"),
+                    {"name": "cursor", "in": "query", "required": False, "schema": _S,
+                     "example": "WyIyMDI2LTExLTI3VDA4OjMwOjAwIiwgMTAwMV0"},
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
+                     "example": 20}],
+            errors={"404": _problem("No such user.", "user_not_found", 404)})},
+        "/v1/uploads": {"post": _op(
+            "Start a resumable upload: PUT each part to its URL, then complete.", videos,
+            {"201": _json("Upload", "The upload and its part URLs.")}, auth=True,
+            body=_body(_obj(["size_bytes", "content_type"], {
+                "size_bytes": {"type": "integer", "minimum": 1, "maximum": 100_000_000},
+                "content_type": {"type": "string", "enum": ["video/mp4", "video/quicktime",
+                                                            "video/webm", "video/x-matroska"]},
+                "description": _text(70),
+                "visibility": {"type": "string", "enum": ["friends", "public"]}}),
+                {"size_bytes": 20971520, "content_type": "video/mp4",
+                 "description": "Sunset", "visibility": "friends"}),
+            errors=_UPLOAD_ERRORS)},
+        "/v1/uploads/{upload_id}": {"get": _op(
+            "Which parts arrived, to resume after a dropped connection.", videos,
+            {"200": _json("Upload", "The upload.")}, auth=True, params=upload_id,
+            errors={"404": _problem("No such upload of mine.", "upload_not_found", 404)})},
+        "/v1/uploads/{upload_id}/parts/{part}": {"put": _op(
+            "Send one part through the API (when its URL is relative).", videos,
+            {"200": _json("Part", "Stored.")}, auth=True,
+            params=[*upload_id, _path_id("part")],
+            body={"required": True, "content": {"application/octet-stream": {
+                "schema": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "example": "(binary)"}}},
+            errors={"404": _problem("No such upload of mine.", "upload_not_found", 404),
+                    "413": _problem("Longer than the part.", "part_too_large", 413)})},
+        "/v1/uploads/{upload_id}/complete": {"post": _op(
+            "Join the parts and create the video; idempotent.", videos,
+            {"200": _json("Video", "The video (processing).")}, auth=True, params=upload_id,
+            errors={"404": _problem("No such upload of mine.", "upload_not_found", 404),
+                    "415": _UPLOAD_ERRORS["415"]})},
+        "/v1/me/avatar": {"put": _op(
+            "Set my avatar: JPEG, PNG or WebP up to 5 MB, stored as a 512x512 JPEG "
+            "without metadata.", "profile", {"200": _json("AvatarUrl", "The new avatar.")},
+            auth=True, body=_IMAGE_BODY, errors=_IMAGE_ERRORS)},
+        "/media/{key}": {"get": _op(
+            "Media of the local and in-memory stores, at expiring signed URLs (Range, ETag).",
+            "media",
+            {"200": {"description": "The bytes.", "content": {"application/octet-stream": {
+                "schema": {"type": "string"}, "example": "(binary)"}}},
+             "206": {"description": "A byte range.", "content": {"application/octet-stream": {
+                 "schema": {"type": "string"}, "example": "(binary)"}}},
+             "304": {"description": "Not modified (If-None-Match)."}},
+            params=[{"name": "key", "in": "path", "required": True, "schema": _S,
+                     "example": "videos/3f2a/thumb.jpg"},
+                    {"name": "exp", "in": "query", "required": True,
+                     "schema": {"type": "integer"}, "example": 1796000000},
+                    {"name": "sig", "in": "query", "required": True, "schema": _S,
+                     "example": "kR1x..."}],
+            errors={"404": _problem("Unknown, or the link expired.", "media_not_found", 404)})},
+        "/videos": {"post": _op(
+            "Legacy app: upload a video (multipart video_file, description).", legacy,
+            {"201": _json("LegacyUpload", "Stored; processing.")}, auth=True,
+            body=_MULTIPART_VIDEO, errors=_UPLOAD_ERRORS)},
+        "/videos/{video_id}": {
+            "patch": _op("Legacy app: change the description.", legacy, {"204": _NO_CONTENT},
+                         auth=True, params=[_path_id("video_id")],
+                         body=_body(_obj(["description"], {"description": _text(70)}),
+                                    {"description": "Sunset, take two"}),
+                         errors={**_NO_VIDEO, **_NOT_AUTHOR}),
+            "delete": _op("Legacy app: delete a video.", legacy, {"204": _NO_CONTENT},
+                          auth=True, params=[_path_id("video_id")],
+                          errors={**_NO_VIDEO, **_NOT_AUTHOR}),
+        },
+        "/user/avatar/": {"patch": _op(
+            "Legacy app: set the avatar from raw JPEG bytes.", legacy,
+            {"200": _json("AvatarUrl", "The new avatar.")}, auth=True, body=_IMAGE_BODY,
+            errors=_IMAGE_ERRORS)},
+    }
+
+
 @functools.cache
 def document() -> Json:
-    paths = _paths()
+    paths = {**_paths(), **_video_paths()}
     for path, operations in paths.items():
         for method, op in operations.items():
             slug = path.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "root"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from adapters.http.common import device, json_response, principal, read_body, services
+from adapters.http.common import (
+    device,
+    json_response,
+    no_store,
+    principal,
+    read_body,
+    services,
+)
 from adapters.http.views import (
     Accepted,
     EmailBody,
@@ -24,10 +31,7 @@ _SENT = "If the address can receive a code, one is on its way."
 
 
 def token_response(pair: TokenPair) -> web.Response:
-    response = json_response(TokenView.of(pair))
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
+    return no_store(json_response(TokenView.of(pair)))
 
 
 @routes.post("/v1/auth/register")

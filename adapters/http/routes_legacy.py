@@ -9,7 +9,8 @@ from __future__ import annotations
 import attrs
 from aiohttp import web
 
-from adapters.http.common import device, principal, read_body, services
+from adapters.http.common import device, int_param, no_store, principal, read_body, services
+from adapters.http.routes_videos import receive_video, set_avatar
 from momentic_core.services.profiles import UNSET, ProfileChanges
 
 routes = web.RouteTableDef()
@@ -61,12 +62,14 @@ async def verify_code(request: web.Request) -> web.Response:
     pair = await services(request).accounts.verify_email(
         body.email, body.code, body.password, device(request)
     )
-    return web.json_response(
-        {
-            "success": True,
-            "message": "Email verified.",
-            "token": {"access": pair.access_token, "refresh": pair.refresh_token},
-        }
+    return no_store(
+        web.json_response(
+            {
+                "success": True,
+                "message": "Email verified.",
+                "token": {"access": pair.access_token, "refresh": pair.refresh_token},
+            }
+        )
     )
 
 
@@ -83,14 +86,18 @@ async def resend(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyCredentials)
     pair = await services(request).accounts.login(body.email, body.password, device(request))
-    return web.json_response({"access": pair.access_token, "refresh": pair.refresh_token})
+    return no_store(
+        web.json_response({"access": pair.access_token, "refresh": pair.refresh_token})
+    )
 
 
 @routes.post("/auth/refresh/")
 async def refresh(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyRefresh)
     pair = await services(request).accounts.refresh(body.refresh, device(request))
-    return web.json_response({"access": pair.access_token, "refresh": pair.refresh_token})
+    return no_store(
+        web.json_response({"access": pair.access_token, "refresh": pair.refresh_token})
+    )
 
 
 @routes.patch("/user/profile/")
@@ -100,3 +107,46 @@ async def profile(request: web.Request) -> web.Response:
     changes = ProfileChanges(name=body.name, surname=body.surname, bio=body.bio)
     await services(request).profiles.update_me(who, changes)
     return web.Response(status=204)
+
+
+@attrs.frozen
+class LegacyDescription:
+    description: str
+
+
+@routes.post("/videos")
+async def upload_video(request: web.Request) -> web.Response:
+    """Multipart ``video_file`` and ``description``; a legacy upload is for friends."""
+    who = await principal(request)
+    staged, description, visibility = await receive_video(request, who, "friends")
+    video = await services(request).videos.publish(who, staged, description, visibility)
+    return web.json_response(
+        {"video_id": video.id, "filepath": video.source_key, "message": "Video uploaded."},
+        status=201,
+    )
+
+
+@routes.patch("/videos/{video_id}")
+async def edit_video(request: web.Request) -> web.Response:
+    who = await principal(request)
+    body = await read_body(request, LegacyDescription)
+    await services(request).videos.update_description(
+        who, int_param(request, "video_id"), body.description
+    )
+    return web.Response(status=204)
+
+
+@routes.delete("/videos/{video_id}")
+async def delete_video(request: web.Request) -> web.Response:
+    who = await principal(request)
+    await services(request).videos.delete(who, int_param(request, "video_id"))
+    return web.Response(status=204)
+
+
+@routes.patch("/user/avatar/")
+async def avatar(request: web.Request) -> web.Response:
+    """Raw JPEG bytes (the app sends Content-Type: image/jpeg)."""
+    who = await principal(request)
+    user = await set_avatar(request, who)
+    url = services(request).media_url(user.avatar_key) if user.avatar_key else None
+    return web.json_response({"avatar_url": url})

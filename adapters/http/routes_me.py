@@ -32,7 +32,8 @@ routes = web.RouteTableDef()
 @routes.get("/v1/me")
 async def get_me(request: web.Request) -> web.Response:
     who = await principal(request)
-    return json_response(MeView.of(await services(request).profiles.me(who)))
+    svc = services(request)
+    return json_response(MeView.of(await svc.profiles.me(who), svc.media_url))
 
 
 @routes.patch("/v1/me")
@@ -46,7 +47,9 @@ async def patch_me(request: web.Request) -> web.Response:
         bio=body.bio,
         time_zone=body.time_zone,
     )
-    return json_response(MeView.of(await services(request).profiles.update_me(who, changes)))
+    return json_response(MeView.of(
+        await services(request).profiles.update_me(who, changes), services(request).media_url
+    ))
 
 
 @routes.delete("/v1/me")
@@ -63,7 +66,7 @@ async def delete_me(request: web.Request) -> web.Response:
 async def export_me(request: web.Request) -> web.Response:
     who = await principal(request)
     export = await services(request).profiles.export(who)
-    response = json_response(export_document(export, who.session_id))
+    response = json_response(export_document(export, who.session_id, services(request).media_url))
     response.headers["Content-Disposition"] = 'attachment; filename="momentic-export.json"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -105,4 +108,4 @@ async def revoke_session(request: web.Request) -> web.Response:
 async def get_user(request: web.Request) -> web.Response:
     who = await principal(request)
     user = await services(request).profiles.get_user(who, int_param(request, "user_id"))
-    return json_response(PublicUserView.of(user))
+    return json_response(PublicUserView.of(user, services(request).media_url))

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import attrs
 
 from momentic_core.model.accounts import ExternalIdentity, Session, TokenPair, User
+from momentic_core.model.videos import Video, VideoStatus
 from momentic_core.services.profiles import UNSET, AccountExport
+
+MediaUrl = Callable[[str], str]
 
 # ---------------------------------------------------------------- requests
 
@@ -114,14 +118,14 @@ class PublicUserView:
     created_at: datetime
 
     @classmethod
-    def of(cls, u: User) -> PublicUserView:
+    def of(cls, u: User, media_url: MediaUrl) -> PublicUserView:
         return cls(
             id=u.id,
             nickname=u.nickname,
             name=u.name,
             surname=u.surname,
             bio=u.bio,
-            avatar_url=None,
+            avatar_url=media_url(u.avatar_key) if u.avatar_key else None,
             rating=u.rating,
             current_streak=u.current_streak,
             max_streak=u.max_streak,
@@ -150,7 +154,7 @@ class MeView:
     created_at: datetime
 
     @classmethod
-    def of(cls, u: User) -> MeView:
+    def of(cls, u: User, media_url: MediaUrl) -> MeView:
         return cls(
             id=u.id,
             email=u.email,
@@ -162,7 +166,7 @@ class MeView:
             time_zone=u.time_zone,
             role=u.role.value,
             status=u.status.value,
-            avatar_url=None,
+            avatar_url=media_url(u.avatar_key) if u.avatar_key else None,
             rating=u.rating,
             current_streak=u.current_streak,
             max_streak=u.max_streak,
@@ -203,12 +207,119 @@ class Accepted:
     message: str
 
 
-def export_document(export: AccountExport, current_session: int) -> dict[str, Any]:
+def export_document(
+    export: AccountExport, current_session: int, media_url: MediaUrl
+) -> dict[str, Any]:
     def identity(i: ExternalIdentity) -> dict[str, Any]:
         return {"provider": i.provider, "email": i.email, "linked_at": i.created_at}
 
     return {
-        "account": MeView.of(export.user),
+        "account": MeView.of(export.user, media_url),
         "sessions": [SessionView.of(s, current_session) for s in export.sessions],
         "linked_identities": [identity(i) for i in export.identities],
     }
+
+
+# ---------------------------------------------------------------- videos
+
+
+@attrs.frozen
+class VideoPatchBody:
+    description: str
+
+
+@attrs.frozen
+class UploadBody:
+    size_bytes: int
+    content_type: str
+    description: str | None = None
+    visibility: str = "friends"
+
+
+@attrs.frozen
+class AuthorView:
+    id: int
+    nickname: str
+    avatar_url: str | None
+
+    @classmethod
+    def of(cls, u: User, media_url: MediaUrl) -> AuthorView:
+        return cls(u.id, u.nickname, media_url(u.avatar_key) if u.avatar_key else None)
+
+
+@attrs.frozen
+class VideoOut:
+    id: int
+    author: AuthorView
+    description: str
+    visibility: str
+    status: str
+    status_reason: str | None
+    duration_seconds: float | None
+    size_bytes: int | None
+    width: int | None
+    height: int | None
+    playback_url: str | None
+    thumbnail_url: str | None
+    created_at: datetime
+    ready_at: datetime | None
+
+    @classmethod
+    def of(cls, v: Video, author: User, media_url: MediaUrl) -> VideoOut:
+        ready = v.status is VideoStatus.READY
+        return cls(
+            id=v.id,
+            author=AuthorView.of(author, media_url),
+            description=v.description,
+            visibility=v.visibility.value,
+            status=v.status.value,
+            status_reason=v.status_reason,
+            duration_seconds=v.duration_seconds,
+            size_bytes=v.size_bytes,
+            width=v.width,
+            height=v.height,
+            playback_url=media_url(v.playback_key) if ready and v.playback_key else None,
+            thumbnail_url=media_url(v.thumbnail_key) if ready and v.thumbnail_key else None,
+            created_at=v.created_at,
+            ready_at=v.ready_at,
+        )
+
+
+@attrs.frozen
+class VideoPage:
+    items: list[VideoOut]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class PartOut:
+    number: int
+    size_bytes: int
+    url: str
+    method: str
+    received: bool
+
+
+@attrs.frozen
+class UploadOut:
+    id: int
+    status: str  # open | complete
+    size_bytes: int
+    content_type: str
+    part_size: int
+    parts: list[PartOut]
+    video_id: int | None
+    created_at: datetime
+    expires_at: datetime
+
+
+@attrs.frozen
+class ConfigOut:
+    max_video_bytes: int
+    max_video_seconds: float
+    accepted_video_types: list[str]
+    description_max_length: int
+    visibilities: list[str]
+    avatar_max_bytes: int
+    avatar_types: list[str]
+    upload_part_size: int

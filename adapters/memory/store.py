@@ -2,6 +2,7 @@
 
 One ``MemoryStore`` holds every table as a dict. A unit of work holds the store's lock
 for its whole life (so transactions are serial) and restores a snapshot on error.
+The video, upload and job repositories live in ``adapters.memory.videos``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ from momentic_core.model.accounts import (
     User,
     VerificationCode,
 )
+from momentic_core.model.videos import Upload, Video
+from momentic_core.ports import Clock
+
+from .clock import SystemClock
+from .videos import (
+    InMemoryJobQueue,
+    InMemoryUploadRepository,
+    InMemoryVideoRepository,
+    JobRow,
+)
 
 
 @attrs.define
@@ -41,10 +52,22 @@ class MemoryStore:
     sessions: dict[int, Session] = attrs.Factory(dict)
     refresh_tokens: dict[str, _RefreshRow] = attrs.Factory(dict)
     identities: dict[tuple[str, str], ExternalIdentity] = attrs.Factory(dict)
+    videos: dict[int, Video] = attrs.Factory(dict)
+    uploads: dict[int, Upload] = attrs.Factory(dict)
+    jobs: dict[int, JobRow] = attrs.Factory(dict)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
 
-    _TABLES = ("users", "codes", "sessions", "refresh_tokens", "identities")
+    _TABLES = (
+        "users",
+        "codes",
+        "sessions",
+        "refresh_tokens",
+        "identities",
+        "videos",
+        "uploads",
+        "jobs",
+    )
 
     def snapshot(self) -> dict[str, Any]:
         snap: dict[str, Any] = {t: dict(getattr(self, t)) for t in self._TABLES}
@@ -105,6 +128,13 @@ class InMemoryUserRepository:
         s.sessions = {k: v for k, v in s.sessions.items() if k not in gone}
         s.refresh_tokens = {k: v for k, v in s.refresh_tokens.items() if v.session_id not in gone}
         s.identities = {k: v for k, v in s.identities.items() if v.user_id != user_id}
+        videos = {vid for vid, v in s.videos.items() if v.author_id == user_id}
+        s.videos = {k: v for k, v in s.videos.items() if k not in videos}
+        s.uploads = {
+            k: attrs.evolve(u, video_id=None) if u.video_id in videos else u
+            for k, u in s.uploads.items()
+            if u.user_id != user_id
+        }
 
     async def count_with_role(self, role: Role) -> int:
         return sum(1 for u in self._s.users.values() if u.role is role)
@@ -194,12 +224,16 @@ class InMemoryIdentityRepository:
 
 
 class InMemoryUnitOfWork:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, *, clock: Clock | None = None) -> None:
         self._store = store
         self.users = InMemoryUserRepository(store)
         self.codes = InMemoryCodeRepository(store)
         self.sessions = InMemorySessionRepository(store)
         self.identities = InMemoryIdentityRepository(store)
+        self.videos = InMemoryVideoRepository(store)
+        self.uploads = InMemoryUploadRepository(store)
+        # The clock stamps enqueued jobs: pass the one the job runner uses.
+        self.jobs = InMemoryJobQueue(store, clock or SystemClock())
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:

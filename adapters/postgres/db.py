@@ -41,6 +41,9 @@ MISSING_PARENTS: dict[str, str] = {
     "sessions_user_id_fkey": "user_not_found",
     "external_identities_user_id_fkey": "user_not_found",
     "refresh_tokens_session_id_fkey": "session_not_found",
+    "videos_author_id_fkey": "user_not_found",
+    "uploads_user_id_fkey": "user_not_found",
+    "uploads_video_id_fkey": "video_not_found",
 }
 
 # The database is unreachable, restarting, refusing us or too slow: worth a retry later.

@@ -269,8 +269,15 @@ class PostgresCodeRepository(Repository):
         )
 
     async def get(self, user_id: int, purpose: CodePurpose) -> VerificationCode | None:
+        # The row is held until the unit of work ends: checking a code is read, compare,
+        # then count or delete, and without the lock concurrent checks all read the same
+        # row, so one code signs in twice and wrong tries go past the limit.
         row = await self._fetchrow(
-            f"SELECT {_CODE_COLUMNS} FROM verification_codes WHERE user_id = $1 AND purpose = $2",
+            f"""
+            SELECT {_CODE_COLUMNS} FROM verification_codes
+            WHERE user_id = $1 AND purpose = $2
+            FOR UPDATE
+            """,
             user_id,
             purpose.value,
         )

@@ -1,6 +1,7 @@
 """The PostgreSQL unit of work: one pooled connection, one transaction.
 
-The composition root hands the core a factory (``lambda: PostgresUnitOfWork(pool)``);
+The composition root hands the core a factory (``lambda: PostgresUnitOfWork(pool,
+clock=clock)``; the clock stamps enqueued jobs, so pass the one the job runner uses);
 an instance runs one block at a time. Entering takes a connection from the
 pool (bounded by ``acquire_timeout``, so a dead database answers Unavailable instead of
 hanging) and begins a READ COMMITTED transaction. Leaving the block normally commits;
@@ -20,10 +21,14 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from momentic_core.ports import (
+    Clock,
     CodeRepository,
     IdentityRepository,
+    JobQueue,
     SessionRepository,
+    UploadRepository,
     UserRepository,
+    VideoRepository,
 )
 
 from .db import connect_error, translate_error
@@ -34,6 +39,12 @@ from .repositories import (
     PostgresUserRepository,
     Repository,
 )
+from .videos import (
+    PostgresJobQueue,
+    PostgresUploadRepository,
+    PostgresVideoRepository,
+    UtcClock,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +54,16 @@ class PostgresUnitOfWork:
     codes: CodeRepository
     sessions: SessionRepository
     identities: IdentityRepository
+    videos: VideoRepository
+    uploads: UploadRepository
+    jobs: JobQueue
 
-    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0, clock: Clock | None = None
+    ) -> None:
         self._pool = pool
         self._acquire_timeout = acquire_timeout
+        self._clock: Clock = clock or UtcClock()  # stamps enqueued jobs
         self._conn: asyncpg.Connection | None = None
         self._tx: Transaction | None = None
         self._repositories: list[Repository] = []
@@ -76,7 +93,11 @@ class PostgresUnitOfWork:
         sessions = PostgresSessionRepository(conn)
         identities = PostgresIdentityRepository(conn)
         self.users, self.codes, self.sessions, self.identities = users, codes, sessions, identities
-        self._repositories = [users, codes, sessions, identities]
+        videos = PostgresVideoRepository(conn)
+        uploads = PostgresUploadRepository(conn)
+        jobs = PostgresJobQueue(conn, self._clock)
+        self.videos, self.uploads, self.jobs = videos, uploads, jobs
+        self._repositories = [users, codes, sessions, identities, videos, uploads, jobs]
         return self
 
     async def __aexit__(

@@ -19,6 +19,11 @@ DEVICE_NAME_MAX = 100
 # Unicode categories refused in user text: control, format (zero-width, bidi), surrogate,
 # private use.
 CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
+# Format characters that ordinary text needs, kept in names and bios: the zero-width
+# joiner and non-joiner (emoji sequences such as 👩‍💻, Persian and Indic spelling) and the
+# tag characters of subdivision flags (🏴 + tags). Bidi overrides, BOMs and zero-width
+# spaces stay refused.
+TEXT_FORMAT_ALLOWED = frozenset({"\u200c", "\u200d"} | {chr(c) for c in range(0xE0020, 0xE0080)})
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _EMAIL_RE = re.compile(rf"^[^@\s]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
 
@@ -104,7 +109,7 @@ def check_text(value: str | None, field: str, maximum: int) -> str | None:
         raise Invalid(
             f"{field} may have at most {maximum} characters.", code=f"{field}_too_long", field=field
         )
-    if _has_control(value):
+    if _has_control(value, allowed=TEXT_FORMAT_ALLOWED):
         raise Invalid(
             f"{field} may not contain control characters.", code="control_characters", field=field
         )
@@ -126,5 +131,7 @@ def check_time_zone(name: str) -> str:
     return name
 
 
-def _has_control(value: str) -> bool:
-    return any(unicodedata.category(ch) in CONTROL_CATEGORIES for ch in value)
+def _has_control(value: str, allowed: frozenset[str] = frozenset()) -> bool:
+    return any(
+        unicodedata.category(ch) in CONTROL_CATEGORIES and ch not in allowed for ch in value
+    )

@@ -6,8 +6,8 @@ from typing import Any
 
 import attrs
 
-from momentic_core.errors import NotFound, Unauthenticated
-from momentic_core.model.accounts import ExternalIdentity, Principal, Session, User
+from momentic_core.errors import Conflict, NotFound, Unauthenticated
+from momentic_core.model.accounts import ExternalIdentity, Principal, Role, Session, User
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from momentic_core.services.throttle import Throttle
@@ -86,7 +86,9 @@ class Profiles:
 
     async def delete_me(self, who: Principal, password: str | None) -> None:
         """Delete the account and everything it owns. A password account must confirm
-        with its password. Raises Unauthenticated(code="invalid_credentials"), RateLimited."""
+        with its password. The last admin cannot leave. Raises Unauthenticated(code=
+        "invalid_credentials"), Conflict(code="last_admin"), RateLimited. Blobs of the
+        account's videos and avatar are left to the janitor (nothing points at them)."""
         await self._throttle.check("login:account", f"user:{who.user_id}")
         async with self._uow() as tx:
             user = await tx.users.get(who.user_id)
@@ -95,6 +97,10 @@ class Profiles:
         ):
             raise Unauthenticated("Confirm with your password.", code="invalid_credentials")
         async with self._uow() as tx:
+            admins = await tx.users.count_with_role(Role.ADMIN)  # locks them: see set_role
+            user = await tx.users.get_for_update(who.user_id)
+            if user.role is Role.ADMIN and admins <= 1:
+                raise Conflict("The last admin cannot delete their account.", code="last_admin")
             await tx.users.delete(who.user_id)
 
     async def export(self, who: Principal) -> AccountExport:

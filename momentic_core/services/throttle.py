@@ -33,6 +33,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "reset:account": Limit(3, _m(15)),
     "refresh:ip": Limit(120, _m(5)),
     "social:ip": Limit(60, _m(5)),
+    "upload:user": Limit(60, _m(60)),
     "api:user": Limit(600, _m(1)),
     "api:ip": Limit(1200, _m(1)),
 }

@@ -1,7 +1,8 @@
 """Every contract test runs twice: on the in-memory adapters and on the PostgreSQL ones.
 
 ``backend`` is the one switch: it yields a ``Backend`` whose factories build the unit of
-work and the rate limiter of one implementation, on empty tables.
+work, the rate limiter and the job runner of one implementation, on empty tables. Its
+units of work stamp enqueued jobs with the test's ``clock`` (a ManualClock).
 """
 
 from __future__ import annotations
@@ -10,26 +11,30 @@ import pytest
 
 from adapters.memory.clock import ManualClock
 from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
+from adapters.memory.videos import InMemoryJobRunner
 from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
+from adapters.postgres.videos import PostgresJobRunner
 
 from .support import Backend
 
 
 @pytest.fixture(params=["memory", "postgres"])
-def backend(request: pytest.FixtureRequest) -> Backend:
+def backend(request: pytest.FixtureRequest, clock: ManualClock) -> Backend:
     if request.param == "memory":
         store = MemoryStore()
         return Backend(
             name="memory",
-            uow=lambda: InMemoryUnitOfWork(store),
+            uow=lambda: InMemoryUnitOfWork(store, clock=clock),
             rate_limiter=InMemoryRateLimiter,
+            job_runner=lambda c: InMemoryJobRunner(store, c),
         )
     pool = request.getfixturevalue("clean_pg_pool")
     return Backend(
         name="postgres",
-        uow=lambda: PostgresUnitOfWork(pool),
-        rate_limiter=lambda clock: PostgresRateLimiter(pool, clock),
+        uow=lambda: PostgresUnitOfWork(pool, clock=clock),
+        rate_limiter=lambda c: PostgresRateLimiter(pool, c),
+        job_runner=lambda c: PostgresJobRunner(pool, c),
     )
 
 

@@ -16,7 +16,8 @@ from momentic_core.model.accounts import (
     User,
     VerificationCode,
 )
-from momentic_core.ports import Clock, RateLimiter, UnitOfWork
+from momentic_core.model.videos import Upload, Video, VideoStatus, Visibility
+from momentic_core.ports import Clock, JobRunner, RateLimiter, UnitOfWork
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -28,6 +29,7 @@ class Backend:
     name: str
     uow: Callable[[], UnitOfWork]
     rate_limiter: Callable[[Clock], RateLimiter]
+    job_runner: Callable[[Clock], JobRunner]
 
 
 def new_user(**fields: Any) -> User:
@@ -92,3 +94,47 @@ async def add_user(backend: Backend, **fields: Any) -> User:
 async def add_session(backend: Backend, user_id: int, **fields: Any) -> Session:
     async with backend.uow() as tx:
         return await tx.sessions.add(new_session(user_id, **fields))
+
+
+def new_video(author_id: int, **fields: Any) -> Video:
+    n = next(_serial)
+    values: dict[str, Any] = {
+        "id": 0,
+        "author_id": author_id,
+        "description": f"clip {n}",
+        "visibility": Visibility.PUBLIC,
+        "status": VideoStatus.READY,
+        "created_at": T0,
+        "updated_at": T0,
+        "source_key": f"videos/{n:032x}/source",
+    }
+    values.update(fields)
+    return Video(**values)
+
+
+def new_upload(user_id: int, **fields: Any) -> Upload:
+    n = next(_serial)
+    values: dict[str, Any] = {
+        "id": 0,
+        "user_id": user_id,
+        "key": f"videos/{n:032x}/source",
+        "backend_id": f"multipart-{n}",
+        "size_bytes": 20 * 1024 * 1024,
+        "content_type": "video/mp4",
+        "part_size": 8 * 1024 * 1024,
+        "description": f"upload {n}",
+        "visibility": Visibility.FRIENDS,
+        "created_at": T0,
+    }
+    values.update(fields)
+    return Upload(**values)
+
+
+async def add_video(backend: Backend, author_id: int, **fields: Any) -> Video:
+    async with backend.uow() as tx:
+        return await tx.videos.add(new_video(author_id, **fields))
+
+
+async def add_upload(backend: Backend, user_id: int, **fields: Any) -> Upload:
+    async with backend.uow() as tx:
+        return await tx.uploads.add(new_upload(user_id, **fields))

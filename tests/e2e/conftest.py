@@ -57,3 +57,31 @@ class Api:
 @pytest.fixture
 def api(client: Any, mailer: InMemoryMailer) -> Api:
     return Api(client, mailer)
+
+
+class VideoEnv:
+    """The in-memory app plus its backend, to run queued jobs by hand."""
+
+    def __init__(self, client: Any, backend: Backend, api: Api) -> None:
+        self.client = client
+        self.backend = backend
+        self.api = api
+
+    async def run_jobs(self) -> int:
+        worker = await self.backend.worker()
+        ran = 0
+        while await worker.run_once() is not None:
+            ran += 1
+        return ran
+
+    async def blob_keys(self) -> list[str]:
+        blobs = await self.backend.container.blobs()
+        return [info.key async for info in blobs.list_blobs("")]
+
+
+@pytest.fixture
+async def video_env(aiohttp_client: Any, mailer: InMemoryMailer) -> VideoEnv:
+    settings = Settings(memory=True, max_video_bytes=2_000_000, **FAST_HASH)
+    backend = Backend(settings, mailer=mailer)
+    client = await aiohttp_client(create_app(backend, HttpOptions(max_body_bytes=64 * 1024)))
+    return VideoEnv(client, backend, Api(client, mailer))

@@ -180,3 +180,15 @@ async def test_legacy_mobile_flow(client: Any, mailer: Any) -> None:
 
     r = await client.patch("/user/profile/", json={"name": "Eve"})
     assert r.status == 401 and r.content_type == "application/problem+json"
+
+
+async def test_legacy_token_answers_are_not_cached(client: Any, mailer: Any) -> None:
+    creds = {"email": "cache@bsu.by", "password": "correct horse battery"}
+    await client.post("/auth/register/", json=creds)
+    r = await client.post("/auth/verify-code/",
+                          json={**creds, "code": mailer.last_code("cache@bsu.by")})
+    assert r.status == 200 and r.headers.get("Cache-Control") == "no-store"
+    r = await client.post("/auth/login/", json=creds)
+    assert r.status == 200 and r.headers.get("Cache-Control") == "no-store"
+    r = await client.post("/auth/refresh/", json={"refresh": (await r.json())["refresh"]})
+    assert r.status == 200 and r.headers.get("Cache-Control") == "no-store"

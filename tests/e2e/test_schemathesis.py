@@ -74,6 +74,18 @@ CODE_OPERATIONS = [
 ]
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
+# These take media whose acceptance depends on the bytes (sniffed, decoded): a schema can
+# say "a binary string", never "a decodable MP4" or "a JPEG". Schema-valid bytes that are
+# not media get 415, a part of the wrong length 413/422, a complete before the parts 422.
+MEDIA_OPERATIONS = [
+    "post_v1_videos",
+    "post_videos",
+    "put_v1_me_avatar",
+    "patch_user_avatar",
+    "put_v1_uploads_upload_id_parts_part",
+    "post_v1_uploads_upload_id_complete",
+]
+
 CONFIG: dict[str, Any] = {
     "seed": int(os.environ.get("SCHEMATHESIS_SEED", "20261127")),
     "generation": {
@@ -85,6 +97,14 @@ CONFIG: dict[str, Any] = {
             "include-operation-id": CODE_OPERATIONS,
             "checks": {
                 "positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "422"]}
+            },
+        },
+        {
+            "include-operation-id": MEDIA_OPERATIONS,
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": [*POSITIVE_STATUSES, "413", "415", "422"]
+                }
             },
         },
     ],

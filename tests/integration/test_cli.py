@@ -32,7 +32,8 @@ def test_migrate_create_admin_and_set_roles(
     cli_env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["migrate"]) == 0
-    assert "applied 1 migration(s)" in capsys.readouterr().out
+    first = capsys.readouterr().out
+    assert "migration(s): 20261127_01_accounts" in first and "applied 0" not in first
     assert main(["migrate"]) == 0
     assert "applied 0 migration(s)" in capsys.readouterr().out
 

@@ -23,6 +23,8 @@ ACCOUNT_TABLES = {
     "external_identities",
     "rate_limits",
 }
+VIDEOS = "20261127_02_videos"
+VIDEO_TABLES = {"videos", "uploads", "jobs"}
 
 
 def _tables(url: str) -> set[str]:
@@ -56,10 +58,11 @@ def test_apply_on_an_empty_database_then_again_applies_nothing(
     url = make_database()
     assert _tables(url) == set()
     applied = apply_migrations(url)
-    assert ACCOUNTS in applied
-    assert ACCOUNT_TABLES <= _tables(url)
-    # the names db.translate_error relies on
+    assert ACCOUNTS in applied and VIDEOS in applied
+    assert ACCOUNT_TABLES | VIDEO_TABLES <= _tables(url)
+    # the names db.translate_error relies on, and the one enqueue's ON CONFLICT infers
     assert {"users_email_key", "users_nickname_key", "external_identities_pkey"} <= _indexes(url)
+    assert {"jobs_dedupe_key_idx", "uploads_key_key", "users_avatar_key_idx"} <= _indexes(url)
     assert apply_migrations(url) == []
 
 
@@ -71,6 +74,7 @@ def test_rollback_leaves_an_empty_database_and_apply_works_again(
     rolled_back = rollback_all(url)
     assert sorted(rolled_back) == sorted(applied)
     assert _tables(url) == set()
+    assert not {i for i in _indexes(url) if "yoyo" not in i}  # users_avatar_key_idx too
     assert rollback_all(url) == []
     assert apply_migrations(url) == applied
     assert ACCOUNT_TABLES <= _tables(url)

@@ -314,3 +314,18 @@ async def test_export_holds_the_user_sessions_and_identities(
         ("apple", "apple-ann", ann.user_id)
     ]
     assert bob.user_id not in {s.user_id for s in export.sessions}
+
+
+async def test_the_last_admin_cannot_delete_their_account(accounts, profiles) -> None:
+    from momentic_core.errors import Conflict
+    from momentic_core.model.accounts import Principal, Role
+
+    boss = await accounts.create_user("boss@example.com", "correct horse battery", Role.ADMIN)
+    who = Principal(user_id=boss.id, role=Role.ADMIN, session_id=0)
+    with pytest.raises(Conflict) as err:
+        await profiles.delete_me(who, "correct horse battery")
+    assert err.value.code == "last_admin"
+    other = await accounts.create_user("two@example.com", "correct horse battery", Role.ADMIN)
+    assert other.role is Role.ADMIN
+    await profiles.delete_me(who, "correct horse battery")
+    assert (await accounts.find_by_email("two@example.com")).id == other.id

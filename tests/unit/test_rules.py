@@ -238,6 +238,19 @@ def test_check_text_keeps_ordinary_unicode() -> None:
     assert rules.check_text(" Привет, мир 👋 ", "bio", 100) == "Привет, мир 👋"
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "coder \U0001f469\u200d\U0001f4bb",  # woman technologist: a ZWJ sequence
+        "family \U0001f468\u200d\U0001f469\u200d\U0001f467",
+        "from \U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # tags
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian needs the ZWNJ
+    ],
+)
+def test_check_text_keeps_emoji_sequences_and_joiners(value: str) -> None:
+    assert rules.check_text(value, "bio", 100) == value
+
+
 # ---------------------------------------------------------------------------- time zone
 
 

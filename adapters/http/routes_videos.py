@@ -1,0 +1,353 @@
+"""v1 videos: streaming and resumable uploads, reading and managing, avatars, limits,
+and the media route that serves blobs of the local and in-memory stores."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from adapters.http.common import int_param, json_response, principal, read_body, services
+from adapters.http.views import (
+    ConfigOut,
+    PartOut,
+    UploadBody,
+    UploadOut,
+    VideoOut,
+    VideoPage,
+    VideoPatchBody,
+)
+from momentic_core.errors import Invalid, NotFound, TooLarge, UnsupportedMedia
+from momentic_core.model.accounts import Principal, User
+from momentic_core.model.videos import StagedBlob, Video
+from momentic_core.services.videos import UploadState, VideoView
+
+routes = web.RouteTableDef()
+
+CHUNK = 256 * 1024
+FIELD_MAX = 4096
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 50
+AVATAR_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def video_out(request: web.Request, view: VideoView) -> VideoOut:
+    return VideoOut.of(view.video, view.author, services(request).media_url)
+
+
+def encode_cursor(video: Video) -> str:
+    raw = json.dumps([video.created_at.isoformat(), video.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, ident = json.loads(raw)
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None or not isinstance(ident, int) or isinstance(ident, bool):
+            raise ValueError
+        return at, ident
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise Invalid("The cursor is not valid.", code="invalid_cursor", field="cursor") from None
+
+
+def page_params(request: web.Request) -> tuple[tuple[datetime, int] | None, int]:
+    cursor = request.query.get("cursor")
+    raw_limit = request.query.get("limit", str(DEFAULT_LIMIT))
+    if not (raw_limit.isascii() and raw_limit.isdigit()):
+        raise Invalid("limit must be a positive integer.", code="invalid_query", field="limit")
+    limit = min(max(int(raw_limit), 1), MAX_LIMIT)
+    return (decode_cursor(cursor) if cursor else None), limit
+
+
+async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await part.read_chunk(CHUNK):
+        yield chunk
+
+
+async def _field(part: BodyPartReader) -> str:
+    data = bytearray()
+    while chunk := await part.read_chunk(1024):
+        data += chunk
+        if len(data) > FIELD_MAX:
+            raise Invalid(f"The {part.name} field is too long.", code="field_too_long",
+                          field=part.name)
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise Invalid(f"{part.name} is not UTF-8.", code="validation_failed",
+                      field=part.name) from None
+
+
+def _check_length(request: web.Request, limit: int) -> None:
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"The request may have at most {limit} bytes.", code="video_too_large",
+                       limit=limit)
+
+
+async def receive_video(
+    request: web.Request, who: Principal, default_visibility: str
+) -> tuple[StagedBlob, str | None, str]:
+    """Stream the ``video_file`` part of a multipart form to storage; read the text fields
+    (before or after the file). The caller publishes or discards the staged file."""
+    svc = services(request)
+    _check_length(request, svc.videos.limits.max_video_bytes + 64 * 1024)
+    if not request.content_type.startswith("multipart/"):
+        raise UnsupportedMedia("Send multipart/form-data with a video_file part.",
+                               code="multipart_required")
+    try:
+        reader = await request.multipart()
+    except (ValueError, AssertionError, KeyError):
+        raise Invalid("The multipart body is malformed.", code="malformed_multipart") from None
+    fields: dict[str, str] = {}
+    staged: StagedBlob | None = None
+    try:
+        async for part in _parts(reader):
+            if part.name == "video_file" and staged is None:
+                staged = await svc.videos.stage(who, _chunks(part))
+            elif part.name in ("description", "visibility") and part.name not in fields:
+                fields[part.name] = await _field(part)
+            else:
+                await part.release()
+    except BaseException:
+        if staged is not None:
+            await svc.videos.discard(staged)
+        raise
+    if staged is None:
+        raise Invalid("The form needs a video_file part.", code="validation_failed",
+                      field="video_file")
+    return staged, fields.get("description"), fields.get("visibility", default_visibility)
+
+
+async def _parts(reader: MultipartReader) -> AsyncIterator[BodyPartReader]:
+    while True:
+        try:
+            part = await reader.next()
+        except (ValueError, AssertionError, RuntimeError, HttpProcessingError):
+            raise Invalid("The multipart body is malformed.",
+                          code="malformed_multipart") from None
+        if part is None:
+            return
+        if not isinstance(part, BodyPartReader):
+            raise Invalid("Nested multipart is not accepted.", code="malformed_multipart")
+        yield part
+
+
+def upload_out(request: web.Request, state: UploadState) -> UploadOut:
+    upload = state.upload
+    received = {p.number for p in state.received}
+    done = upload.completed_at is not None
+    base = f"/v1/uploads/{upload.id}/parts/"
+    return UploadOut(
+        id=upload.id,
+        status="complete" if done else "open",
+        size_bytes=upload.size_bytes,
+        content_type=upload.content_type,
+        part_size=upload.part_size,
+        parts=[
+            PartOut(
+                number=t.number,
+                size_bytes=t.size,
+                url=t.url or f"{base}{t.number}",
+                method="PUT",
+                received=done or t.number in received,
+            )
+            for t in state.parts
+        ],
+        video_id=upload.video_id,
+        created_at=upload.created_at,
+        expires_at=upload.created_at + services(request).videos.limits.upload_ttl,
+    )
+
+
+# ---------------------------------------------------------------- routes
+
+
+@routes.get("/v1/config")
+async def config(request: web.Request) -> web.Response:
+    limits = services(request).videos.limits
+    return json_response(
+        ConfigOut(
+            max_video_bytes=limits.max_video_bytes,
+            max_video_seconds=limits.max_duration_seconds,
+            accepted_video_types=list(limits.accepted_types),
+            description_max_length=limits.description_max,
+            visibilities=["friends", "public"],
+            avatar_max_bytes=limits.avatar_max_bytes,
+            avatar_types=list(AVATAR_TYPES),
+            upload_part_size=limits.part_size,
+        )
+    )
+
+
+@routes.post("/v1/videos")
+async def upload_video(request: web.Request) -> web.Response:
+    who = await principal(request)
+    staged, description, visibility = await receive_video(request, who, "friends")
+    video = await services(request).videos.publish(who, staged, description, visibility)
+    view = await services(request).videos.get(who, video.id)
+    response = json_response(video_out(request, view), status=201)
+    response.headers["Location"] = f"/v1/videos/{video.id}"
+    return response
+
+
+@routes.get("/v1/videos/{video_id}")
+async def get_video(request: web.Request) -> web.Response:
+    who = await principal(request)
+    view = await services(request).videos.get(who, int_param(request, "video_id"))
+    return json_response(video_out(request, view))
+
+
+@routes.patch("/v1/videos/{video_id}")
+async def patch_video(request: web.Request) -> web.Response:
+    who = await principal(request)
+    body = await read_body(request, VideoPatchBody)
+    svc = services(request).videos
+    video = await svc.update_description(who, int_param(request, "video_id"), body.description)
+    return json_response(video_out(request, await svc.get(who, video.id)))
+
+
+@routes.delete("/v1/videos/{video_id}")
+async def delete_video(request: web.Request) -> web.Response:
+    who = await principal(request)
+    await services(request).videos.delete(who, int_param(request, "video_id"))
+    return web.Response(status=204)
+
+
+@routes.get("/v1/users/{user_id}/videos")
+async def user_videos(request: web.Request) -> web.Response:
+    who = await principal(request)
+    before, limit = page_params(request)
+    svc = services(request)
+    author, videos = await svc.videos.list_by_user(
+        who, int_param(request, "user_id"), before, limit + 1
+    )
+    more = len(videos) > limit
+    videos = videos[:limit]
+    items = [VideoOut.of(v, author, svc.media_url) for v in videos]
+    return json_response(
+        VideoPage(items=items, next_cursor=encode_cursor(videos[-1]) if more else None)
+    )
+
+
+@routes.post("/v1/uploads")
+async def create_upload(request: web.Request) -> web.Response:
+    who = await principal(request)
+    body = await read_body(request, UploadBody)
+    state = await services(request).videos.create_upload(
+        who, body.size_bytes, body.content_type, body.description, body.visibility
+    )
+    response = json_response(upload_out(request, state), status=201)
+    response.headers["Location"] = f"/v1/uploads/{state.upload.id}"
+    return response
+
+
+@routes.get("/v1/uploads/{upload_id}")
+async def get_upload(request: web.Request) -> web.Response:
+    who = await principal(request)
+    state = await services(request).videos.upload_state(who, int_param(request, "upload_id"))
+    return json_response(upload_out(request, state))
+
+
+@routes.put("/v1/uploads/{upload_id}/parts/{part}")
+async def put_part(request: web.Request) -> web.Response:
+    who = await principal(request)
+    part = await services(request).videos.put_part(
+        who,
+        int_param(request, "upload_id"),
+        int_param(request, "part"),
+        request.content.iter_chunked(CHUNK),
+    )
+    return web.json_response({"number": part.number, "size_bytes": part.size,
+                              "etag": part.etag}, headers={"ETag": part.etag})
+
+
+@routes.post("/v1/uploads/{upload_id}/complete")
+async def complete_upload(request: web.Request) -> web.Response:
+    who = await principal(request)
+    svc = services(request).videos
+    video = await svc.complete_upload(who, int_param(request, "upload_id"))
+    return json_response(video_out(request, await svc.get(who, video.id)))
+
+
+@routes.put("/v1/me/avatar")
+async def put_avatar(request: web.Request) -> web.Response:
+    who = await principal(request)
+    user = await set_avatar(request, who)
+    url = services(request).media_url(user.avatar_key) if user.avatar_key else None
+    return web.json_response({"avatar_url": url})
+
+
+async def set_avatar(request: web.Request, who: Principal) -> User:
+    svc = services(request).videos
+    limit = svc.limits.avatar_max_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"An avatar may have at most {limit} bytes.", code="avatar_too_large",
+                       limit=limit)
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(CHUNK):
+        data += chunk
+        if len(data) > limit:
+            raise TooLarge(f"An avatar may have at most {limit} bytes.",
+                           code="avatar_too_large", limit=limit)
+    return await svc.set_avatar(who, bytes(data))
+
+
+@routes.get("/media/{key:.+}")
+async def media(request: web.Request) -> web.StreamResponse:
+    """Blobs of the local and in-memory stores, at expiring signed URLs, with Range."""
+    svc = services(request)
+    key = request.match_info["key"]
+    signer = svc.signed_media
+    exp, sig = request.query.get("exp", ""), request.query.get("sig", "")
+    now = datetime.now(UTC)
+    if (
+        signer is None
+        or not (exp.isascii() and exp.isdigit())
+        or not signer.verify_signature(key, int(exp), sig, now)
+    ):
+        raise NotFound("No such media, or the link expired.", code="media_not_found")
+    info = await svc.blobs.stat(key)
+    if info is None:
+        raise NotFound("No such media, or the link expired.", code="media_not_found")
+    headers = {
+        "ETag": info.etag,
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "Accept-Ranges": "bytes",
+        "Content-Type": info.content_type,
+    }
+    if request.headers.get("If-None-Match") == info.etag:
+        return web.Response(status=304, headers=headers)
+    try:
+        rng = request.http_range
+    except ValueError:
+        rng = slice(None)
+    start, stop = rng.start, rng.stop
+    if start is not None and start < 0:  # "bytes=-N": the last N bytes
+        start, stop = max(0, info.size + start), info.size
+    start = start or 0
+    stop = info.size if stop is None else min(stop, info.size)
+    status = 200
+    if rng.start is not None or rng.stop is not None:
+        if start >= info.size or start >= stop:
+            raise web.HTTPRequestRangeNotSatisfiable(
+                headers={"Content-Range": f"bytes */{info.size}"}
+            )
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{info.size}"
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_length = stop - start
+    await response.prepare(request)
+    if request.method != "HEAD":
+        async for chunk in svc.blobs.read(key, start, stop):
+            await response.write(chunk)
+    await response.write_eof()
+    return response

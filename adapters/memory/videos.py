@@ -1,0 +1,270 @@
+"""In-memory videos, resumable uploads and background jobs.
+
+The tables live in ``MemoryStore`` (so a unit of work's snapshot covers them and a
+rollback drops an enqueued job with the rows that needed it); these classes are the
+repositories over them, with the PostgreSQL adapters' semantics: foreign keys are
+checked (NotFound "user_not_found" / "video_not_found"), deleting a video leaves the
+uploads that made it with ``video_id=None``, and at most one queued or running job has
+a given dedupe key.
+
+``InMemoryJobRunner`` takes the store's lock for each call, as the PostgreSQL runner
+uses one short transaction per call, so a unit of work that rolls back never undoes a
+claim made meanwhile. (So never call it inside a unit of work: the lock is not
+re-entrant.) Pass the units of work the runner's clock (``InMemoryUnitOfWork(store,
+clock=clock)``): they stamp enqueued jobs' ``run_at`` with it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from momentic_core.errors import Conflict, NotFound
+from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibility
+from momentic_core.ports import Clock
+
+if TYPE_CHECKING:
+    from .store import MemoryStore
+
+_LIVE = ("queued", "running")
+
+
+@attrs.frozen
+class JobRow:
+    """A stored job with the bookkeeping the model does not show."""
+
+    job: Job
+    locked_until: datetime | None
+    dedupe_key: str | None
+    updated_at: datetime
+
+
+def _check_user(store: MemoryStore, user_id: int) -> None:
+    if user_id not in store.users:
+        raise NotFound("The record it refers to does not exist.", code="user_not_found")
+
+
+class InMemoryVideoRepository:
+    def __init__(self, store: MemoryStore) -> None:
+        self._s = store
+
+    async def add(self, video: Video) -> Video:
+        _check_user(self._s, video.author_id)
+        video = attrs.evolve(video, id=next(self._s.ids))
+        self._s.videos[video.id] = video
+        return video
+
+    async def get(self, video_id: int) -> Video:
+        try:
+            return self._s.videos[video_id]
+        except KeyError:
+            raise NotFound("No such video.", code="video_not_found") from None
+
+    async def get_for_update(self, video_id: int) -> Video:
+        return await self.get(video_id)
+
+    async def update(self, video: Video) -> Video:
+        await self.get(video.id)
+        _check_user(self._s, video.author_id)
+        self._s.videos[video.id] = video
+        return video
+
+    async def delete(self, video_id: int) -> None:
+        if self._s.videos.pop(video_id, None) is None:
+            return
+        for upload in list(self._s.uploads.values()):
+            if upload.video_id == video_id:
+                self._s.uploads[upload.id] = attrs.evolve(upload, video_id=None)
+
+    async def list_by_author(
+        self,
+        author_id: int,
+        *,
+        ready_only: bool,
+        public_only: bool,
+        before: tuple[datetime, int] | None,
+        limit: int,
+    ) -> list[Video]:
+        found = [
+            v
+            for v in self._s.videos.values()
+            if v.author_id == author_id
+            and (not ready_only or v.status is VideoStatus.READY)
+            and (not public_only or v.visibility is Visibility.PUBLIC)
+            and (before is None or (v.created_at, v.id) < before)
+        ]
+        found.sort(key=lambda v: (v.created_at, v.id), reverse=True)
+        return found[: max(0, limit)]
+
+    async def referenced_keys(self, keys: list[str]) -> set[str]:
+        """Keys a video, an upload still in progress or an avatar points at."""
+        wanted = set(keys)
+        used: set[str] = set()
+        for video in self._s.videos.values():
+            used.update(
+                k
+                for k in (video.source_key, video.playback_key, video.thumbnail_key)
+                if k in wanted
+            )
+        used.update(
+            u.key for u in self._s.uploads.values() if u.completed_at is None and u.key in wanted
+        )
+        used.update(
+            u.avatar_key
+            for u in self._s.users.values()
+            if u.avatar_key is not None and u.avatar_key in wanted
+        )
+        return used
+
+
+class InMemoryUploadRepository:
+    def __init__(self, store: MemoryStore) -> None:
+        self._s = store
+
+    def _check(self, upload: Upload) -> None:
+        _check_user(self._s, upload.user_id)
+        if upload.video_id is not None and upload.video_id not in self._s.videos:
+            raise NotFound("The record it refers to does not exist.", code="video_not_found")
+        if any(u.key == upload.key and u.id != upload.id for u in self._s.uploads.values()):
+            raise Conflict("That exists already.", code="conflict")
+
+    async def add(self, upload: Upload) -> Upload:
+        upload = attrs.evolve(upload, id=next(self._s.ids))
+        self._check(upload)
+        self._s.uploads[upload.id] = upload
+        return upload
+
+    async def get(self, upload_id: int) -> Upload:
+        try:
+            return self._s.uploads[upload_id]
+        except KeyError:
+            raise NotFound("No such upload.", code="upload_not_found") from None
+
+    async def get_for_update(self, upload_id: int) -> Upload:
+        return await self.get(upload_id)
+
+    async def update(self, upload: Upload) -> Upload:
+        await self.get(upload.id)
+        self._check(upload)
+        self._s.uploads[upload.id] = upload
+        return upload
+
+    async def delete(self, upload_id: int) -> None:
+        self._s.uploads.pop(upload_id, None)
+
+    async def list_abandoned(self, created_before: datetime, limit: int) -> list[Upload]:
+        stale = [
+            u
+            for u in self._s.uploads.values()
+            if u.completed_at is None and u.created_at < created_before
+        ]
+        stale.sort(key=lambda u: (u.created_at, u.id))
+        return stale[: max(0, limit)]
+
+
+class InMemoryJobQueue:
+    def __init__(self, store: MemoryStore, clock: Clock) -> None:
+        self._s = store
+        self._clock = clock
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        run_at: datetime | None = None,
+        max_attempts: int = 5,
+        dedupe_key: str | None = None,
+    ) -> int | None:
+        if dedupe_key is not None and any(
+            r.dedupe_key == dedupe_key and r.job.status in _LIVE for r in self._s.jobs.values()
+        ):
+            return None
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        now = self._clock.now()
+        job = Job(
+            id=next(self._s.ids),
+            kind=kind,
+            payload=_copy(payload),
+            attempts=0,
+            max_attempts=max_attempts,
+            run_at=run_at or now,
+            created_at=now,
+        )
+        self._s.jobs[job.id] = JobRow(
+            job=job, locked_until=None, dedupe_key=dedupe_key, updated_at=now
+        )
+        return job.id
+
+
+def _copy(payload: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy, as a JSON round trip through the database would make."""
+    copied: dict[str, Any] = json.loads(json.dumps(payload))
+    return copied
+
+
+class InMemoryJobRunner:
+    """Takes and settles the store's jobs with the PostgreSQL runner's semantics."""
+
+    def __init__(self, store: MemoryStore, clock: Clock) -> None:
+        self._s = store
+        self._clock = clock
+
+    async def claim(self, kinds: list[str], lease: timedelta) -> Job | None:
+        async with self._s.lock:
+            now = self._clock.now()
+            due = [
+                r
+                for r in self._s.jobs.values()
+                if r.job.kind in kinds
+                and (
+                    (r.job.status == "queued" and r.job.run_at <= now)
+                    or (
+                        r.job.status == "running"
+                        and r.locked_until is not None
+                        and r.locked_until < now
+                    )
+                )
+            ]
+            if not due:
+                return None
+            row = min(due, key=lambda r: (r.job.run_at, r.job.id))
+            job = attrs.evolve(row.job, status="running", attempts=row.job.attempts + 1)
+            self._s.jobs[job.id] = attrs.evolve(
+                row, job=job, locked_until=now + lease, updated_at=now
+            )
+            return _copy_job(job)
+
+    async def _settle(self, job_id: int, **changes: Any) -> None:
+        async with self._s.lock:
+            row = self._s.jobs.get(job_id)
+            if row is None or row.job.status != "running":
+                return
+            self._s.jobs[job_id] = attrs.evolve(
+                row,
+                job=attrs.evolve(row.job, **changes),
+                locked_until=None,
+                updated_at=self._clock.now(),
+            )
+
+    async def complete(self, job_id: int) -> None:
+        await self._settle(job_id, status="done")
+
+    async def retry(self, job_id: int, error: str, run_at: datetime) -> None:
+        await self._settle(job_id, status="queued", run_at=run_at, last_error=error)
+
+    async def bury(self, job_id: int, error: str) -> None:
+        await self._settle(job_id, status="dead", last_error=error)
+
+    async def get(self, job_id: int) -> Job | None:
+        row = self._s.jobs.get(job_id)
+        return None if row is None else _copy_job(row.job)
+
+
+def _copy_job(job: Job) -> Job:
+    """The caller gets its own payload, as it would from the database."""
+    return attrs.evolve(job, payload=_copy(job.payload))

@@ -1,0 +1,444 @@
+# ruff: noqa: S608 -- queries interpolate only this module's column-list and condition
+# constants; every value travels as a $n parameter.
+"""asyncpg adapters for videos, resumable uploads and the background job queue.
+
+``PostgresVideoRepository``, ``PostgresUploadRepository`` and ``PostgresJobQueue`` are
+bound to the connection of a ``PostgresUnitOfWork``: a job enqueued there commits (or
+rolls back) with the rows that need it.
+
+``PostgresJobRunner`` works outside any unit of work, one short transaction per call on
+its own pooled connection, so any worker of any app instance can share the queue:
+
+- ``claim`` is one statement. Its sub-select picks the oldest due job (queued with
+  ``run_at <= now``, or running with an expired lease: its worker died) and locks it
+  ``FOR UPDATE SKIP LOCKED``, so concurrent claimers pass over each other's rows instead
+  of waiting or taking the same one; the update then counts the attempt and leases it
+  until ``now + lease``.
+- ``complete``, ``retry`` and ``bury`` settle a running job; a job that is not running
+  (settled already) is left alone.
+
+Times come from the injected clock, never from the database's ``now()``, so tests can
+move time and every instance agrees with the worker that computes backoffs.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from momentic_core.errors import NotFound
+from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibility
+from momentic_core.ports import Clock
+
+from .db import translate_errors
+from .repositories import Repository
+
+_VIDEO_COLUMNS = (
+    "id, author_id, description, visibility, status, status_reason, source_key, "
+    "playback_key, thumbnail_key, size_bytes, duration_seconds, width, height, container, "
+    "video_codec, audio_codec, created_at, updated_at, ready_at"
+)
+_UPLOAD_COLUMNS = (
+    "id, user_id, key, backend_id, size_bytes, content_type, part_size, description, "
+    "visibility, created_at, video_id, completed_at"
+)
+_JOB_COLUMNS = "id, kind, payload, status, attempts, max_attempts, run_at, created_at, last_error"
+
+
+class UtcClock:
+    """The system clock; the default where no clock is injected."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def _video(row: asyncpg.Record) -> Video:
+    return Video(
+        id=row["id"],
+        author_id=row["author_id"],
+        description=row["description"],
+        visibility=Visibility(row["visibility"]),
+        status=VideoStatus(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        source_key=row["source_key"],
+        playback_key=row["playback_key"],
+        thumbnail_key=row["thumbnail_key"],
+        status_reason=row["status_reason"],
+        size_bytes=row["size_bytes"],
+        duration_seconds=row["duration_seconds"],
+        width=row["width"],
+        height=row["height"],
+        container=row["container"],
+        video_codec=row["video_codec"],
+        audio_codec=row["audio_codec"],
+        ready_at=row["ready_at"],
+    )
+
+
+def _video_values(video: Video) -> tuple[Any, ...]:
+    """Every column but id, in ``_VIDEO_COLUMNS`` order."""
+    return (
+        video.author_id,
+        video.description,
+        video.visibility.value,
+        video.status.value,
+        video.status_reason,
+        video.source_key,
+        video.playback_key,
+        video.thumbnail_key,
+        video.size_bytes,
+        video.duration_seconds,
+        video.width,
+        video.height,
+        video.container,
+        video.video_codec,
+        video.audio_codec,
+        video.created_at,
+        video.updated_at,
+        video.ready_at,
+    )
+
+
+def _upload(row: asyncpg.Record) -> Upload:
+    return Upload(
+        id=row["id"],
+        user_id=row["user_id"],
+        key=row["key"],
+        backend_id=row["backend_id"],
+        size_bytes=row["size_bytes"],
+        content_type=row["content_type"],
+        part_size=row["part_size"],
+        description=row["description"],
+        visibility=Visibility(row["visibility"]),
+        created_at=row["created_at"],
+        video_id=row["video_id"],
+        completed_at=row["completed_at"],
+    )
+
+
+def _upload_values(upload: Upload) -> tuple[Any, ...]:
+    """Every column but id, in ``_UPLOAD_COLUMNS`` order."""
+    return (
+        upload.user_id,
+        upload.key,
+        upload.backend_id,
+        upload.size_bytes,
+        upload.content_type,
+        upload.part_size,
+        upload.description,
+        upload.visibility.value,
+        upload.created_at,
+        upload.video_id,
+        upload.completed_at,
+    )
+
+
+def _job(row: asyncpg.Record) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        run_at=row["run_at"],
+        created_at=row["created_at"],
+        status=row["status"],
+        last_error=row["last_error"],
+    )
+
+
+_NO_SUCH_VIDEO = "No such video."
+_NO_SUCH_UPLOAD = "No such upload."
+
+
+class PostgresVideoRepository(Repository):
+    async def add(self, video: Video) -> Video:
+        """Raises NotFound(code="user_not_found") when the author does not exist."""
+        row = await self._fetchrow(
+            f"""
+            INSERT INTO videos (author_id, description, visibility, status, status_reason,
+                source_key, playback_key, thumbnail_key, size_bytes, duration_seconds,
+                width, height, container, video_codec, audio_codec, created_at, updated_at,
+                ready_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                $17, $18)
+            RETURNING {_VIDEO_COLUMNS}
+            """,
+            *_video_values(video),
+        )
+        assert row is not None
+        return _video(row)
+
+    async def get(self, video_id: int) -> Video:
+        row = await self._fetchrow(f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = $1", video_id)
+        if row is None:
+            raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
+        return _video(row)
+
+    async def get_for_update(self, video_id: int) -> Video:
+        row = await self._fetchrow(
+            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = $1 FOR UPDATE", video_id
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
+        return _video(row)
+
+    async def update(self, video: Video) -> Video:
+        row = await self._fetchrow(
+            f"""
+            UPDATE videos SET author_id = $2, description = $3, visibility = $4, status = $5,
+                status_reason = $6, source_key = $7, playback_key = $8, thumbnail_key = $9,
+                size_bytes = $10, duration_seconds = $11, width = $12, height = $13,
+                container = $14, video_codec = $15, audio_codec = $16, created_at = $17,
+                updated_at = $18, ready_at = $19
+            WHERE id = $1
+            RETURNING {_VIDEO_COLUMNS}
+            """,
+            video.id,
+            *_video_values(video),
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
+        return _video(row)
+
+    async def delete(self, video_id: int) -> None:
+        # Uploads that made the video keep their row; their video_id goes NULL (FK).
+        await self._execute("DELETE FROM videos WHERE id = $1", video_id)
+
+    async def list_by_author(
+        self,
+        author_id: int,
+        *,
+        ready_only: bool,
+        public_only: bool,
+        before: tuple[datetime, int] | None,
+        limit: int,
+    ) -> list[Video]:
+        # The text is built from fixed fragments (not "$2 IS NULL OR ...") so that the
+        # planner sees plain conditions: the keyset becomes a range on the
+        # (author_id, created_at DESC, id DESC) index instead of a filter over every
+        # newer row.
+        conditions = ["author_id = $1"]
+        args: list[Any] = [author_id, max(0, limit)]
+        if ready_only:
+            conditions.append("status = 'ready'")
+        if public_only:
+            conditions.append("visibility = 'public'")
+        if before is not None:
+            conditions.append("(created_at, id) < ($3, $4)")
+            args += [before[0], before[1]]
+        rows = await self._fetch(
+            f"""
+            SELECT {_VIDEO_COLUMNS} FROM videos
+            WHERE {" AND ".join(conditions)}
+            ORDER BY created_at DESC, id DESC
+            LIMIT $2
+            """,
+            *args,
+        )
+        return [_video(row) for row in rows]
+
+    async def referenced_keys(self, keys: list[str]) -> set[str]:
+        """Keys a video (source, playback or thumbnail), an upload still in progress or
+        an avatar points at. A completed upload has handed its key to its video, so once
+        that video is gone the key is free."""
+        if not keys:
+            return set()
+        rows = await self._fetch(
+            """
+            SELECT source_key AS key FROM videos WHERE source_key = ANY($1::text[])
+            UNION
+            SELECT playback_key FROM videos WHERE playback_key = ANY($1::text[])
+            UNION
+            SELECT thumbnail_key FROM videos WHERE thumbnail_key = ANY($1::text[])
+            UNION
+            SELECT key FROM uploads WHERE key = ANY($1::text[]) AND completed_at IS NULL
+            UNION
+            SELECT avatar_key FROM users WHERE avatar_key = ANY($1::text[])
+            """,
+            list(keys),
+        )
+        return {row["key"] for row in rows}
+
+
+class PostgresUploadRepository(Repository):
+    async def add(self, upload: Upload) -> Upload:
+        """Raises NotFound(code="user_not_found"), Conflict when the key is in use."""
+        row = await self._fetchrow(
+            f"""
+            INSERT INTO uploads (user_id, key, backend_id, size_bytes, content_type,
+                part_size, description, visibility, created_at, video_id, completed_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            RETURNING {_UPLOAD_COLUMNS}
+            """,
+            *_upload_values(upload),
+        )
+        assert row is not None
+        return _upload(row)
+
+    async def get(self, upload_id: int) -> Upload:
+        row = await self._fetchrow(
+            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE id = $1", upload_id
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_UPLOAD, code="upload_not_found")
+        return _upload(row)
+
+    async def get_for_update(self, upload_id: int) -> Upload:
+        row = await self._fetchrow(
+            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE id = $1 FOR UPDATE", upload_id
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_UPLOAD, code="upload_not_found")
+        return _upload(row)
+
+    async def update(self, upload: Upload) -> Upload:
+        """Raises NotFound(code="upload_not_found" | "video_not_found")."""
+        row = await self._fetchrow(
+            f"""
+            UPDATE uploads SET user_id = $2, key = $3, backend_id = $4, size_bytes = $5,
+                content_type = $6, part_size = $7, description = $8, visibility = $9,
+                created_at = $10, video_id = $11, completed_at = $12
+            WHERE id = $1
+            RETURNING {_UPLOAD_COLUMNS}
+            """,
+            upload.id,
+            *_upload_values(upload),
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_UPLOAD, code="upload_not_found")
+        return _upload(row)
+
+    async def delete(self, upload_id: int) -> None:
+        await self._execute("DELETE FROM uploads WHERE id = $1", upload_id)
+
+    async def list_abandoned(self, created_before: datetime, limit: int) -> list[Upload]:
+        rows = await self._fetch(
+            f"""
+            SELECT {_UPLOAD_COLUMNS} FROM uploads
+            WHERE completed_at IS NULL AND created_at < $1
+            ORDER BY created_at, id
+            LIMIT $2
+            """,
+            created_before,
+            max(0, limit),
+        )
+        return [_upload(row) for row in rows]
+
+
+class PostgresJobQueue(Repository):
+    """Enqueues on the unit of work's connection: the job commits with its rows."""
+
+    def __init__(self, conn: asyncpg.Connection, clock: Clock) -> None:
+        super().__init__(conn)
+        self._clock = clock
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        run_at: datetime | None = None,
+        max_attempts: int = 5,
+        dedupe_key: str | None = None,
+    ) -> int | None:
+        now = self._clock.now()
+        # The conflict target names jobs_dedupe_key_idx's predicate. A concurrent
+        # enqueue with the same key waits for this transaction, then does nothing.
+        job_id = await self._fetchval(
+            """
+            INSERT INTO jobs (kind, payload, max_attempts, run_at, dedupe_key, created_at,
+                updated_at)
+            VALUES ($1, $2::jsonb, $3, $4, $5, $6, $6)
+            ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
+            RETURNING id
+            """,
+            kind,
+            json.dumps(payload),
+            max_attempts,
+            run_at or now,
+            dedupe_key,
+            now,
+        )
+        return None if job_id is None else int(job_id)
+
+
+_CLAIM = f"""
+UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $3,
+    updated_at = $2
+WHERE id = (
+    SELECT id FROM jobs
+    WHERE kind = ANY($1::text[])
+      AND ((status = 'queued' AND run_at <= $2)
+           OR (status = 'running' AND locked_until < $2))
+    ORDER BY run_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING {_JOB_COLUMNS}
+"""
+
+
+class PostgresJobRunner:
+    """Takes and settles jobs, each call in its own short transaction."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, *, acquire_timeout: float = 5.0) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._acquire_timeout = acquire_timeout
+
+    async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """Raises Unavailable when the database cannot be reached."""
+        with translate_errors():
+            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                return await conn.fetchrow(sql, *args)
+
+    async def claim(self, kinds: list[str], lease: timedelta) -> Job | None:
+        if not kinds:
+            return None
+        now = self._clock.now()
+        row = await self._fetchrow(_CLAIM, list(kinds), now, now + lease)
+        return None if row is None else _job(row)
+
+    async def complete(self, job_id: int) -> None:
+        await self._fetchrow(
+            """
+            UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $2
+            WHERE id = $1 AND status = 'running'
+            """,
+            job_id,
+            self._clock.now(),
+        )
+
+    async def retry(self, job_id: int, error: str, run_at: datetime) -> None:
+        await self._fetchrow(
+            """
+            UPDATE jobs SET status = 'queued', run_at = $3, last_error = $2,
+                locked_until = NULL, updated_at = $4
+            WHERE id = $1 AND status = 'running'
+            """,
+            job_id,
+            error,
+            run_at,
+            self._clock.now(),
+        )
+
+    async def bury(self, job_id: int, error: str) -> None:
+        await self._fetchrow(
+            """
+            UPDATE jobs SET status = 'dead', last_error = $2, locked_until = NULL,
+                updated_at = $3
+            WHERE id = $1 AND status = 'running'
+            """,
+            job_id,
+            error,
+            self._clock.now(),
+        )
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self._fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
+        return None if row is None else _job(row)

@@ -1,0 +1,256 @@
+"""JobQueue and JobRunner contract: memory and PostgreSQL behave alike.
+
+Jobs are enqueued through a unit of work (they commit with it) and taken and settled by
+a runner. Time is the test's ManualClock: the units of work stamp jobs with it and the
+runners read "now" from it, so leases and backoffs run out when the test moves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from adapters.memory.clock import ManualClock
+from adapters.postgres.videos import PostgresJobRunner
+
+from .support import Backend, add_user, new_video
+
+LEASE = timedelta(minutes=10)
+
+
+async def enqueue(backend: Backend, kind: str = "process_video", **options: Any) -> int | None:
+    payload = options.pop("payload", {"video_id": 1})
+    async with backend.uow() as tx:
+        return await tx.jobs.enqueue(kind, payload, **options)
+
+
+async def test_an_enqueued_job_is_queued_and_due_now(backend: Backend, clock: ManualClock) -> None:
+    payload = {"video_id": 7, "nested": {"list": [1, 2.5, None, "é"]}, "flag": True}
+    job_id = await enqueue(backend, payload=payload, max_attempts=3)
+    assert job_id is not None
+    job = await backend.job_runner(clock).get(job_id)
+    assert job is not None
+    assert (job.id, job.kind, job.payload, job.status) == (
+        job_id,
+        "process_video",
+        payload,
+        "queued",
+    )
+    assert (job.attempts, job.max_attempts, job.last_error) == (0, 3, None)
+    assert job.run_at == job.created_at == clock.now()
+
+
+async def test_an_unknown_job_is_none(backend: Backend, clock: ManualClock) -> None:
+    assert await backend.job_runner(clock).get(424242) is None
+
+
+async def test_a_job_commits_and_rolls_back_with_its_unit_of_work(
+    backend: Backend, clock: ManualClock
+) -> None:
+    runner = backend.job_runner(clock)
+    user = await add_user(backend)
+    with pytest.raises(RuntimeError):
+        async with backend.uow() as tx:
+            video = await tx.videos.add(new_video(user.id))
+            ghost = await tx.jobs.enqueue("process_video", {"video_id": video.id})
+            raise RuntimeError("the use case failed")
+    assert ghost is not None
+    assert await runner.get(ghost) is None
+    assert await runner.claim(["process_video"], LEASE) is None
+    async with backend.uow() as tx:
+        video = await tx.videos.add(new_video(user.id))
+        kept = await tx.jobs.enqueue("process_video", {"video_id": video.id})
+    claimed = await runner.claim(["process_video"], LEASE)
+    assert claimed is not None
+    assert (claimed.id, claimed.payload) == (kept, {"video_id": video.id})
+
+
+async def test_a_dedupe_key_allows_one_live_job(backend: Backend, clock: ManualClock) -> None:
+    runner = backend.job_runner(clock)
+    first = await enqueue(backend, "janitor", payload={}, dedupe_key="janitor")
+    assert first is not None
+    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is None  # queued
+    assert await enqueue(backend, "janitor", payload={}, dedupe_key="other") is not None
+    assert await enqueue(backend, "janitor", payload={}) is not None  # no key, no dedupe
+    assert await enqueue(backend, "janitor", payload={}) is not None
+    claimed = await runner.claim(["janitor"], LEASE)
+    assert claimed is not None and claimed.id == first
+    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is None  # running
+    await runner.retry(first, "boom", clock.now())
+    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is None  # queued
+    again = await runner.claim(["janitor"], LEASE)
+    assert again is not None and again.id == first
+    await runner.complete(first)
+    second = await enqueue(backend, "janitor", payload={}, dedupe_key="janitor")
+    assert second is not None and second != first  # the done one no longer counts
+
+
+async def test_a_dedupe_key_frees_up_when_the_job_dies(
+    backend: Backend, clock: ManualClock
+) -> None:
+    runner = backend.job_runner(clock)
+    first = await enqueue(backend, "janitor", payload={}, dedupe_key="janitor")
+    assert first is not None
+    assert (await runner.claim(["janitor"], LEASE)) is not None
+    await runner.bury(first, "no luck")
+    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is not None
+
+
+async def test_a_dedupe_that_rolls_back_keeps_the_key_free(
+    backend: Backend, clock: ManualClock
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with backend.uow() as tx:
+            assert await tx.jobs.enqueue("janitor", {}, dedupe_key="janitor") is not None
+            raise RuntimeError("the use case failed")
+    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is not None
+
+
+async def test_claim_takes_due_jobs_only_oldest_first(backend: Backend, clock: ManualClock) -> None:
+    runner = backend.job_runner(clock)
+    assert await runner.claim(["process_video"], LEASE) is None  # nothing queued
+    later = await enqueue(backend, run_at=clock.now() + timedelta(minutes=5))
+    soon = await enqueue(backend, run_at=clock.now() + timedelta(minutes=1))
+    assert await runner.claim(["process_video"], LEASE) is None  # not due yet
+    clock.advance(timedelta(minutes=1))
+    first = await runner.claim(["process_video"], LEASE)
+    assert first is not None and first.id == soon  # run_at == now is due
+    assert (first.status, first.attempts) == ("running", 1)
+    assert await runner.claim(["process_video"], LEASE) is None
+    clock.advance(timedelta(minutes=10))
+    now_a = await enqueue(backend)
+    now_b = await enqueue(backend)
+    # Oldest run_at first, then id: "later" (run_at 5 min) before the two made now.
+    taken = [await runner.claim(["process_video"], timedelta(hours=1)) for _ in range(3)]
+    assert [j.id for j in taken if j is not None] == [later, now_a, now_b]
+
+
+async def test_claim_takes_only_the_kinds_asked_for(backend: Backend, clock: ManualClock) -> None:
+    runner = backend.job_runner(clock)
+    janitor = await enqueue(backend, "janitor", payload={})
+    video = await enqueue(backend, "process_video")
+    assert await runner.claim([], LEASE) is None
+    assert await runner.claim(["something_else"], LEASE) is None
+    got = await runner.claim(["process_video"], LEASE)
+    assert got is not None and got.id == video
+    got = await runner.claim(["janitor", "process_video"], LEASE)
+    assert got is not None and got.id == janitor
+
+
+async def test_a_claimed_job_is_taken_again_only_when_its_lease_runs_out(
+    backend: Backend, clock: ManualClock
+) -> None:
+    """A job killed mid-way is taken again after restart."""
+    job_id = await enqueue(backend)
+    first = await backend.job_runner(clock).claim(["process_video"], LEASE)
+    assert first is not None and first.id == job_id and first.attempts == 1
+    # The worker "dies" holding the job. Until the lease runs out, nobody takes it.
+    restarted = backend.job_runner(clock)
+    assert await restarted.claim(["process_video"], LEASE) is None
+    clock.advance(LEASE)
+    assert await restarted.claim(["process_video"], LEASE) is None  # still exactly leased
+    clock.advance(timedelta(seconds=1))
+    again = await restarted.claim(["process_video"], LEASE)
+    assert again is not None
+    assert (again.id, again.status, again.attempts) == (job_id, "running", 2)
+    assert await restarted.claim(["process_video"], LEASE) is None  # leased anew
+    await restarted.complete(job_id)
+    clock.advance(LEASE * 3)
+    assert await restarted.claim(["process_video"], LEASE) is None
+    done = await restarted.get(job_id)
+    assert done is not None and (done.status, done.attempts) == ("done", 2)
+
+
+async def test_retry_queues_the_job_again_at_its_time_with_the_reason(
+    backend: Backend, clock: ManualClock
+) -> None:
+    runner = backend.job_runner(clock)
+    job_id = await enqueue(backend, max_attempts=3)
+    assert job_id is not None
+    assert await runner.claim(["process_video"], LEASE) is not None
+    retry_at = clock.now() + timedelta(seconds=30)
+    await runner.retry(job_id, "OSError: network", retry_at)
+    job = await runner.get(job_id)
+    assert job is not None
+    assert (job.status, job.attempts, job.run_at, job.last_error) == (
+        "queued",
+        1,
+        retry_at,
+        "OSError: network",
+    )
+    assert await runner.claim(["process_video"], LEASE) is None  # backing off
+    clock.advance(timedelta(seconds=30))
+    again = await runner.claim(["process_video"], LEASE)
+    assert again is not None and (again.id, again.attempts) == (job_id, 2)
+    assert again.last_error == "OSError: network"  # kept until the job settles otherwise
+
+
+async def test_bury_keeps_the_reason_and_the_job_is_never_taken_again(
+    backend: Backend, clock: ManualClock
+) -> None:
+    runner = backend.job_runner(clock)
+    job_id = await enqueue(backend, max_attempts=1)
+    assert job_id is not None
+    assert await runner.claim(["process_video"], LEASE) is not None
+    await runner.bury(job_id, "ValueError: corrupt file")
+    clock.advance(LEASE * 10)
+    assert await runner.claim(["process_video"], LEASE) is None
+    job = await runner.get(job_id)
+    assert job is not None
+    assert (job.status, job.attempts, job.last_error) == ("dead", 1, "ValueError: corrupt file")
+
+
+async def test_settling_a_job_that_is_not_running_changes_nothing(
+    backend: Backend, clock: ManualClock
+) -> None:
+    runner = backend.job_runner(clock)
+    queued = await enqueue(backend)
+    assert queued is not None
+    before = await runner.get(queued)
+    await runner.complete(queued)
+    await runner.bury(queued, "no")
+    await runner.retry(queued, "no", clock.now() + timedelta(days=1))
+    assert await runner.get(queued) == before
+    await runner.complete(424242)  # unknown: nothing happens either
+
+
+async def test_concurrent_claimers_never_share_a_job_and_take_them_all(
+    backend: Backend, clock: ManualClock
+) -> None:
+    runners = [backend.job_runner(clock) for _ in range(10)]
+    for round_ in range(4):
+        made = {await enqueue(backend, payload={"n": n, "round": round_}) for n in range(5)}
+        taken = await asyncio.gather(*(r.claim(["process_video"], LEASE) for r in runners))
+        ids = [job.id for job in taken if job is not None]
+        assert len(ids) == len(set(ids)), "a job was taken twice"
+        assert set(ids) == made
+        assert all(job.attempts == 1 for job in taken if job is not None)
+
+
+async def test_postgres_claim_skips_a_locked_job_instead_of_waiting(
+    clean_pg_pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    """SKIP LOCKED: a job another transaction holds is passed over at once."""
+    async with clean_pg_pool.acquire() as conn:
+        await conn.execute(
+            """
+            INSERT INTO jobs (kind, payload, run_at, created_at, updated_at)
+            SELECT 'process_video', '{}', $1, $1, $1 FROM generate_series(1, 2)
+            """,
+            clock.now(),
+        )
+    runner = PostgresJobRunner(clean_pg_pool, clock)
+    async with clean_pg_pool.acquire() as holder, holder.transaction():
+        held = await holder.fetchval("SELECT min(id) FROM jobs")
+        await holder.execute("SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", held)
+        async with asyncio.timeout(2):
+            first = await runner.claim(["process_video"], LEASE)
+            second = await runner.claim(["process_video"], LEASE)
+        assert first is not None and first.id != held
+        assert second is None
+    third = await runner.claim(["process_video"], LEASE)
+    assert third is not None and third.id == held
