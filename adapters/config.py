@@ -68,6 +68,10 @@ class Settings:
     s3_endpoint_url: str = _setting(
         "", "S3 endpoint (MinIO, R2, moto: http://host:9000). Empty: AWS."
     )
+    s3_public_endpoint_url: str = _setting(
+        "", "Endpoint put in presigned URLs when clients reach S3 by another host than "
+        "the app (compose: http://localhost:9000). Empty: s3_endpoint_url."
+    )
     s3_region: str = _setting("us-east-1", "S3 region.")
     s3_access_key_id: str = _setting("", "S3 access key. Empty: the default AWS chain.")
     s3_secret_access_key: str = _setting("", "S3 secret key.")

@@ -165,6 +165,7 @@ async def _blobs(settings: Settings, secret: bytes) -> AsyncIterator[BlobStore]:
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id or None,
             secret_access_key=settings.s3_secret_access_key or None,
+            public_endpoint_url=settings.s3_public_endpoint_url or None,
         )
         async with store:
             await store.check_bucket()

@@ -90,6 +90,7 @@ class S3BlobStore:
         max_attempts: int = 3,
         max_connections: int = 32,
         addressing_style: str | None = None,
+        public_endpoint_url: str | None = None,
     ) -> None:
         if not bucket:
             raise ValueError("an S3 bucket name is required")
@@ -99,6 +100,9 @@ class S3BlobStore:
             raise ValueError("give both the S3 access key id and secret key, or neither")
         self.bucket = bucket
         self.endpoint_url = endpoint_url or None
+        # Presigned URLs go to clients: they may need another host than the app uses
+        # (MinIO as http://minio:9000 inside compose, http://localhost:9000 outside).
+        self.public_endpoint_url = public_endpoint_url or self.endpoint_url
         self.region = region or "us-east-1"
         self.part_size = part_size
         self._access_key_id = access_key_id or None
@@ -479,7 +483,7 @@ class S3BlobStore:
         client = session.create_client(
             "s3",
             region_name=self.region,
-            endpoint_url=self.endpoint_url,
+            endpoint_url=self.public_endpoint_url,
             config=botocore.config.Config(**self._common_config()),
         )
         return client, credentials

@@ -116,24 +116,29 @@ class Videos:
     async def stage(self, who: Principal, chunks: AsyncIterable[bytes]) -> StagedBlob:
         """Stream a video file to storage, sniffing its first bytes and capping its size.
 
-        Raises UnsupportedMedia(code="unsupported_media_type"), TooLarge(code=
-        "video_too_large") as soon as the limit is crossed, RateLimited. Nothing is kept
-        on failure."""
+        Raises UnsupportedMedia(code="unsupported_media_type") before anything is stored,
+        TooLarge(code="video_too_large") as soon as the limit is crossed, RateLimited.
+        Nothing is kept on failure."""
         await self._throttle.check("upload:user", str(who.user_id))
+        stream = aiter(chunks)
+        head = b""
+        while len(head) < SNIFF_BYTES:
+            chunk = await anext(stream, None)
+            if chunk is None:
+                break
+            head += chunk
+        kind = sniff_video(head[:SNIFF_BYTES])
+        if kind is None:
+            raise UnsupportedMedia(
+                "Upload an MP4, MOV or WebM video.", accepted=list(self.limits.accepted_types)
+            )
         key = new_key("videos", "source")
-        found: list[str] = []
-        size = await self._blobs.put_stream(
-            key, self._checked(chunks, found), "application/octet-stream"
-        )
-        return StagedBlob(key=key, size=size, container=found[0])
+        size = await self._blobs.put_stream(key, self._capped(head, stream), _TYPES[kind])
+        return StagedBlob(key=key, size=size, container=kind)
 
-    async def _checked(
-        self, chunks: AsyncIterable[bytes], found: list[str]
-    ) -> AsyncIterator[bytes]:
-        """Pass chunks through, counting them against the limit and sniffing the head."""
-        pending = b""  # held back until the first bytes are sniffed
+    async def _capped(self, head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         total = 0
-        async for chunk in chunks:
+        async for chunk in _prepend(head, rest):
             total += len(chunk)
             if total > self.limits.max_video_bytes:
                 raise TooLarge(
@@ -141,26 +146,7 @@ class Videos:
                     code="video_too_large",
                     limit=self.limits.max_video_bytes,
                 )
-            if found:
-                yield chunk
-                continue
-            pending += chunk
-            if len(pending) >= SNIFF_BYTES:
-                self._sniff(pending[:SNIFF_BYTES], found)
-                yield pending
-                pending = b""
-        if not found:
-            self._sniff(pending, found)
-            yield pending
-
-    def _sniff(self, head: bytes, found: list[str]) -> None:
-        kind = sniff_video(head)
-        if kind is None:
-            raise UnsupportedMedia(
-                "Upload an MP4, MOV or WebM video.",
-                accepted=list(self.limits.accepted_types),
-            )
-        found.append(kind)
+            yield chunk
 
     async def publish(
         self, who: Principal, staged: StagedBlob, description: str | None, visibility: str
@@ -462,6 +448,16 @@ class Videos:
 
 async def _one(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+async def _prepend(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if head:
+        yield head
+    async for chunk in rest:
+        yield chunk
+
+
+_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 
 
 async def _capped(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
