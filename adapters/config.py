@@ -85,6 +85,9 @@ class Settings:
     inprocess_worker: bool = _setting(
         True, "momentic serve also runs a job worker (momentic worker runs them alone)."
     )
+    bereal_lock: bool = _setting(
+        True, "Friends' moments of today stay locked until I post mine."
+    )
     argon2_time_cost: int = _setting(2, "argon2id passes.")
     argon2_memory_kib: int = _setting(19456, "argon2id memory in KiB.")
     argon2_parallelism: int = _setting(1, "argon2id lanes.")

@@ -43,6 +43,7 @@ from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
 from adapters.s3.blob_store import S3BlobStore
 from momentic_core.errors import MomenticError, Unavailable
+from momentic_core.model.social import FeedSettings
 from momentic_core.model.videos import MediaLimits
 from momentic_core.ports import (
     BlobStore,
@@ -56,6 +57,7 @@ from momentic_core.ports import (
     UnitOfWorkFactory,
 )
 from momentic_core.services.accounts import Accounts, AccountSettings
+from momentic_core.services.feeds import Feeds
 from momentic_core.services.processing import (
     Janitor,
     Processing,
@@ -64,6 +66,7 @@ from momentic_core.services.processing import (
     video_job_kinds,
 )
 from momentic_core.services.profiles import Profiles
+from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.videos import Videos
 
@@ -291,6 +294,12 @@ def _services(
         limits=_limits(settings),
     )
     return Services(
+        friends=Friends(uow=storage.uow, clock=clock, throttle=throttle),
+        feeds=Feeds(
+            uow=storage.uow,
+            clock=clock,
+            settings=FeedSettings(bereal_lock=settings.bereal_lock),
+        ),
         accounts=accounts,
         profiles=profiles,
         throttle=throttle,

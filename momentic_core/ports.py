@@ -26,6 +26,14 @@ from momentic_core.model.accounts import (
     VerificationCode,
     VerifiedIdToken,
 )
+from momentic_core.model.social import (
+    Contact,
+    FeedItem,
+    FeedSettings,
+    FriendRequest,
+    Keyset,
+    Relation,
+)
 from momentic_core.model.videos import (
     BlobInfo,
     Job,
@@ -225,6 +233,108 @@ class JobRunner(Protocol):
     async def get(self, job_id: int) -> Job | None: ...
 
 
+class SocialRepository(Protocol):
+    """Friendships (stored both ways), friend requests and blocks."""
+
+    async def relation(self, me: int, other: int) -> Relation:
+        """How ``other`` stands to ``me``; BLOCKED only when I blocked them."""
+        ...
+
+    async def blocked_either_way(self, a: int, b: int) -> bool: ...
+
+    async def add_request(self, request: FriendRequest) -> None:
+        """Raises Conflict(code="request_exists")."""
+        ...
+
+    async def delete_request(self, from_id: int, to_id: int) -> bool:
+        """True when there was one."""
+        ...
+
+    async def add_friendship(self, a: int, b: int, at: datetime) -> None:
+        """Idempotent."""
+        ...
+
+    async def remove_friendship(self, a: int, b: int) -> bool: ...
+
+    async def add_block(self, blocker: int, blocked: int, at: datetime) -> None:
+        """Idempotent. Removes any friendship and request between the two."""
+        ...
+
+    async def remove_block(self, blocker: int, blocked: int) -> bool: ...
+
+    async def list_contacts(
+        self, user_id: int, kind: str, after: tuple[datetime, int] | None, limit: int
+    ) -> list[Contact]:
+        """``kind``: friends | incoming | outgoing | blocked. Newest first, keyset on
+        (since, user id); banned and suspended users left out (but for blocked)."""
+        ...
+
+    async def friend_count(self, user_id: int) -> int: ...
+
+    async def search(
+        self, viewer: int, prefix: str, after: str | None, limit: int
+    ) -> list[User]:
+        """Users whose nickname starts with ``prefix``, by nickname, after ``after``;
+        no one blocked either way, banned or suspended, nor the viewer."""
+        ...
+
+
+class FeedRepository(Protocol):
+    """Reads that assemble feed items in one query per page. Every query leaves out
+    videos that are not ready, authors blocked either way, banned or suspended authors,
+    and friends-only videos of non-friends."""
+
+    async def friends_feed(
+        self,
+        viewer: int,
+        since: datetime,
+        until: datetime,
+        cursor: Keyset | None,
+        newer: bool,
+        limit: int,
+    ) -> list[FeedItem]:
+        """Videos by the viewer's friends created in [since, until). Newest first; with a
+        cursor, the items older than it (``newer`` False) or newer than it (True)."""
+        ...
+
+    async def global_feed(
+        self, viewer: int, cursor: Keyset | None, newer: bool, limit: int
+    ) -> list[FeedItem]:
+        """Public videos, newest first, paged like ``friends_feed``."""
+        ...
+
+    async def rank_for_you(
+        self, viewer: int, as_of: datetime, settings: FeedSettings
+    ) -> list[int]:
+        """Ids of public videos from ``settings.candidate_window`` before ``as_of``, that
+        the viewer has not seen, best score first (ties: newest id first), at most
+        ``settings.candidate_limit``."""
+        ...
+
+    async def save_snapshot(
+        self, viewer: int, video_ids: list[int], at: datetime
+    ) -> int:
+        """Keep a ranking for paging; return its id."""
+        ...
+
+    async def snapshot_page(
+        self, snapshot_id: int, viewer: int, after_rank: int, limit: int
+    ) -> list[tuple[int, FeedItem]]:
+        """(rank, item) of the snapshot after ``after_rank``, still visible now.
+        Raises NotFound(code="snapshot_expired") for an unknown or foreign snapshot."""
+        ...
+
+    async def delete_snapshots(self, created_before: datetime) -> int: ...
+
+    async def record_view(self, viewer: int, video_id: int, at: datetime) -> bool:
+        """Idempotent; True the first time."""
+        ...
+
+    async def has_posted(self, user_id: int, since: datetime, until: datetime) -> bool:
+        """Has a video (any state but rejected/failed) created in [since, until)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block normally commits; an exception rolls back."""
 
@@ -248,6 +358,12 @@ class UnitOfWork(Protocol):
 
     @property
     def jobs(self) -> JobQueue: ...
+
+    @property
+    def social(self) -> SocialRepository: ...
+
+    @property
+    def feeds(self) -> FeedRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -32,7 +32,9 @@ from momentic_core.errors import (
 from momentic_core.model.accounts import RateDecision
 from momentic_core.ports import BlobStore
 from momentic_core.services.accounts import Accounts
+from momentic_core.services.feeds import Feeds
 from momentic_core.services.profiles import Profiles
+from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.videos import Videos
 
@@ -51,6 +53,8 @@ class Services:
     throttle: Throttle
     ready: Callable[[], Awaitable[None]]
     videos: Videos
+    friends: Friends
+    feeds: Feeds
     blobs: BlobStore
     media_url: Callable[[str], str]  # key -> URL a client can fetch (signed, or CDN)
     signed_media: SignedMedia | None  # set when the app itself serves media (/media/...)
@@ -225,6 +229,7 @@ def create_app(backend: Backend, options: HttpOptions | None = None) -> web.Appl
         routes_auth,
         routes_legacy,
         routes_me,
+        routes_social,
         routes_system,
         routes_videos,
     )
@@ -246,6 +251,9 @@ def create_app(backend: Backend, options: HttpOptions | None = None) -> web.Appl
         await backend.stop()
 
     app.cleanup_ctx.append(lifecycle)
-    for module in (routes_system, routes_auth, routes_me, routes_videos, routes_legacy):
+    # routes_social first: /v1/users/search before /v1/users/{user_id}
+    for module in (
+        routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_legacy
+    ):
         app.router.add_routes(module.routes)
     return app

@@ -17,6 +17,10 @@ T = TypeVar("T")
 
 def _strict(kind: type) -> Any:
     def hook(value: Any, _: type) -> Any:
+        # JSON has one number type: 224.0 is the integer 224 (as JSON Schema's "integer"
+        # says), though the parser gives a float.
+        if kind is int and type(value) is float and value.is_integer():
+            return int(value)
         # bool is an int in Python; JSON true is not a number here.
         if type(value) is not kind and not (kind is float and type(value) is int):
             raise ValueError(f"expected {_JSON_NAMES[kind]}")

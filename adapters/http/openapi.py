@@ -13,6 +13,7 @@ import unicodedata
 import zoneinfo
 from typing import Any
 
+from momentic_core.model.videos import MediaLimits
 from momentic_core.policies import rules
 
 Json = dict[str, Any]
@@ -43,28 +44,34 @@ _CODE: Json = {"type": "string", "pattern": "^[0-9]{6}$", "example": "123456"}
 
 @functools.cache
 def _refused_characters() -> dict[str, str]:
-    """The characters the core refuses in text (rules.CONTROL_CATEGORIES), as regex class
-    ranges by Unicode category. Lone surrogates (Cs) are left out: a pattern cannot hold
-    them, and UTF-8 JSON cannot carry them unescaped."""
+    """The characters the core refuses in text (rules.CONTROL_CATEGORIES less
+    rules.TEXT_FORMAT_ALLOWED), as regex class ranges by Unicode category. Lone surrogates
+    (Cs) are left out: a pattern cannot hold them, and UTF-8 JSON cannot carry them
+    unescaped."""
     refused = rules.CONTROL_CATEGORIES - {"Cs"}
-    categories = (unicodedata.category(chr(cp)) for cp in range(sys.maxunicode + 1))
+
+    def kind(cp: int) -> str | None:
+        category = unicodedata.category(chr(cp))
+        return category if category in refused and chr(cp) not in rules.TEXT_FORMAT_ALLOWED else None
+
     ranges: dict[str, str] = dict.fromkeys(sorted(refused), "")
     start = 0
-    for category, run in itertools.groupby(categories):
+    for category, run in itertools.groupby(map(kind, range(sys.maxunicode + 1))):
         size = sum(1 for _ in run)
-        if category in refused:
+        if category is not None:
             ranges[category] += f"{chr(start)}-{chr(start + size - 1)}"
         start += size
     return ranges
 
 
-def _text(maximum: int, description: str | None = None) -> Json:
-    """Optional free text (null or blank clears it), trimmed, without control, format or
-    private-use characters. Private use is a `not`, as a negated class of its 137k code
-    points makes test-data generators expand them all."""
+def _text(maximum: int, description: str | None = None, *, nullable: bool = True) -> Json:
+    """Free text, trimmed (blank, or null where ``nullable``, clears it), without control,
+    format or private-use characters (the joiners and flag tags of
+    rules.TEXT_FORMAT_ALLOWED are kept). Private use is a `not`, as a negated class of its
+    137k code points makes test-data generators expand them all."""
     ranges = _refused_characters()
     schema: Json = {
-        "type": ["string", "null"],
+        "type": ["string", "null"] if nullable else "string",
         "maxLength": maximum,
         "pattern": f"^[^{ranges['Cc']}{ranges['Cf']}]*$",
         "not": {"type": "string", "pattern": f"[{ranges['Co']}]"},
@@ -137,12 +144,16 @@ SCHEMAS: Json = {
     ),
     "PublicUser": _obj(
         [
-            "id", "nickname", "name", "surname", "bio", "avatar_url", "rating",
-            "current_streak", "max_streak", "max_reactions", "created_at",
+            "id", "nickname", "relation", "friend_count", "name", "surname", "bio",
+            "avatar_url", "rating", "current_streak", "max_streak", "max_reactions",
+            "created_at",
         ],
         {
             "id": _INT,
             "nickname": _S,
+            "relation": {"type": "string", "enum": [
+                "none", "self", "friends", "request_sent", "request_received", "blocked"]},
+            "friend_count": _INT,
             "name": _SN,
             "surname": _SN,
             "bio": _SN,
@@ -209,6 +220,7 @@ EXAMPLES: Json = {
         "current_streak": 3, "max_streak": 9, "max_reactions": 41, "created_at": TIME,
     },
     "PublicUser": {
+        "relation": "friends", "friend_count": 18,
         "id": 42, "nickname": "alex", "name": "Alex", "surname": "Ivanov",
         "bio": "Film student", "avatar_url": None, "rating": 120, "current_streak": 3,
         "max_streak": 9, "max_reactions": 41, "created_at": TIME,
@@ -501,6 +513,12 @@ _VIDEO_EXAMPLE = {
     "created_at": TIME,
     "ready_at": TIME,
 }
+# The limits a deployment runs with by default (Settings.max_video_bytes may raise the
+# size; GET /v1/config tells a client the ones in force).
+_LIMITS = MediaLimits()
+# A cursor the server issues: opaque to clients (base64url of the last item's position).
+_CURSOR_EXAMPLE = "WyIyMDI2LTExLTI3VDA4OjMwOjAwLjEyMzQ1NiswMDowMCIsIDEwMDFd"
+_DESCRIPTION = _text(_LIMITS.description_max, "Trimmed; blank clears it.", nullable=False)
 _NUM_N: Json = {"type": ["number", "null"]}
 _INT_N: Json = {"type": ["integer", "null"]}
 SCHEMAS.update({
@@ -571,7 +589,7 @@ SCHEMAS.update({
 EXAMPLES.update({
     "Video": _VIDEO_EXAMPLE,
     "VideoPage": {"items": [_VIDEO_EXAMPLE],
-                  "next_cursor": "WyIyMDI2LTExLTI3VDA4OjMwOjAwIiwgMTAwMV0"},
+                  "next_cursor": _CURSOR_EXAMPLE},
     "Upload": {
         "id": 77, "status": "open", "size_bytes": 20971520, "content_type": "video/mp4",
         "part_size": 8388608,
@@ -605,7 +623,7 @@ _MULTIPART_VIDEO: Json = {
         "schema": _obj(["video_file"], {
             "video_file": {"type": "string", "contentMediaType": "video/mp4",
                            "description": "MP4, MOV or WebM; sniffed from its first bytes."},
-            "description": {"type": "string", "maxLength": 70},
+            "description": _DESCRIPTION,
             "visibility": {"type": "string", "enum": ["friends", "public"]},
         }),
         "example": {"video_file": "(binary)", "description": "Sunset over the campus",
@@ -649,7 +667,7 @@ def _video_paths() -> Json:
             "patch": _op("Change the description (the author).", videos,
                          {"200": _json("Video", "The video.")}, auth=True,
                          params=[_path_id("video_id")],
-                         body=_body(_obj(["description"], {"description": _text(70)}),
+                         body=_body(_obj(["description"], {"description": _DESCRIPTION}),
                                     {"description": "Sunset, take two"}),
                          errors={**_NO_VIDEO, **_NOT_AUTHOR}),
             "delete": _op("Delete the video and its files (the author, a moderator or an "
@@ -661,19 +679,28 @@ def _video_paths() -> Json:
             {"200": _json("VideoPage", "One page.")}, auth=True,
             params=[_path_id("user_id"),
                     {"name": "cursor", "in": "query", "required": False, "schema": _S,
-                     "example": "WyIyMDI2LTExLTI3VDA4OjMwOjAwIiwgMTAwMV0"},
+                     "description": "next_cursor of the previous page, as it came; any "
+                                    "other value is 422 invalid_cursor.",
+                     "example": _CURSOR_EXAMPLE},
                     {"name": "limit", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20},
+                     "schema": {"type": "integer", "minimum": 1, "default": 20},
+                     "description": "Page size; more than 50 is taken as 50. Not a positive "
+                                    "integer: 422 invalid_query.",
                      "example": 20}],
             errors={"404": _problem("No such user.", "user_not_found", 404)})},
         "/v1/uploads": {"post": _op(
             "Start a resumable upload: PUT each part to its URL, then complete.", videos,
             {"201": _json("Upload", "The upload and its part URLs.")}, auth=True,
             body=_body(_obj(["size_bytes", "content_type"], {
-                "size_bytes": {"type": "integer", "minimum": 1, "maximum": 100_000_000},
-                "content_type": {"type": "string", "enum": ["video/mp4", "video/quicktime",
-                                                            "video/webm", "video/x-matroska"]},
-                "description": _text(70),
+                "size_bytes": {"type": "integer", "minimum": 1,
+                               "maximum": _LIMITS.max_video_bytes,
+                               "description": "Larger than max_video_bytes (GET /v1/config) "
+                                              "is 413 video_too_large."},
+                "content_type": {"type": "string", "enum": list(_LIMITS.accepted_types),
+                                 "description": "Any other type is 415 "
+                                                "unsupported_media_type."},
+                "description": _text(_LIMITS.description_max,
+                                     "Trimmed; null or blank leaves it empty."),
                 "visibility": {"type": "string", "enum": ["friends", "public"]}}),
                 {"size_bytes": 20971520, "content_type": "video/mp4",
                  "description": "Sunset", "visibility": "friends"}),
@@ -722,7 +749,7 @@ def _video_paths() -> Json:
         "/videos/{video_id}": {
             "patch": _op("Legacy app: change the description.", legacy, {"204": _NO_CONTENT},
                          auth=True, params=[_path_id("video_id")],
-                         body=_body(_obj(["description"], {"description": _text(70)}),
+                         body=_body(_obj(["description"], {"description": _DESCRIPTION}),
                                     {"description": "Sunset, take two"}),
                          errors={**_NO_VIDEO, **_NOT_AUTHOR}),
             "delete": _op("Legacy app: delete a video.", legacy, {"204": _NO_CONTENT},
@@ -736,9 +763,161 @@ def _video_paths() -> Json:
     }
 
 
+_CARD_EXAMPLE = {"id": 43, "nickname": "sam", "name": "Sam", "surname": None,
+                 "avatar_url": None}
+_FEED_ITEM_EXAMPLE = {
+    "video": _VIDEO_EXAMPLE,
+    "reactions": {"heart": 3, "flame": 1, "funny": 0, "angry": 0},
+    "my_reaction": "heart",
+    "comment_count": 2,
+    "locked": False,
+    "created_at": TIME,
+}
+SCHEMAS.update({
+    "UserCard": _obj(["id", "nickname", "name", "surname", "avatar_url"], {
+        "id": _INT, "nickname": _S, "name": _SN, "surname": _SN, "avatar_url": _SN}),
+    "ContactPage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _obj(["user", "since"], {
+            "user": _ref("UserCard"), "since": _TIME})},
+        "next_cursor": _SN}),
+    "UserSearchPage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _ref("UserCard")}, "next_cursor": _SN}),
+    "Relation": _obj(["relation"], {"relation": {"type": "string", "enum": [
+        "request_sent", "friends"]}}),
+    "FeedItem": _obj(list(_FEED_ITEM_EXAMPLE), {
+        "video": _ref("Video"),
+        "reactions": {"type": "object", "additionalProperties": _INT},
+        "my_reaction": dict(_SN, enum=["heart", "flame", "funny", "angry", None]),
+        "comment_count": _INT,
+        "locked": dict({"type": "boolean"}, description="BeReal lock: post today to unlock "
+                       "(playback and thumbnail URLs are null while locked)."),
+        "created_at": _TIME,
+    }),
+    "FeedPage": _obj(["items", "next_cursor", "prev_cursor"], {
+        "items": {"type": "array", "items": _ref("FeedItem")},
+        "next_cursor": dict(_SN, description="Older items: pass as ?cursor=."),
+        "prev_cursor": dict(_SN, description="Newer items that arrived since: pass as "
+                            "?cursor= to pull them."),
+    }),
+    "FriendsFeed": _obj(["day", "locked", "items", "next_cursor", "prev_cursor"], {
+        "day": {"type": "string", "format": "date"},
+        "locked": {"type": "boolean"},
+        "items": {"type": "array", "items": _ref("FeedItem")},
+        "next_cursor": _SN, "prev_cursor": _SN,
+    }),
+    "RankedPage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _ref("FeedItem")}, "next_cursor": _SN}),
+    "LegacyFriendVideos": {"type": "array", "items": _obj(
+        ["video_id", "user_id", "nickname", "description", "filepath", "thumbnail_url",
+         "locked", "created_at"],
+        {"video_id": _INT, "user_id": _INT, "nickname": _S, "description": _S,
+         "filepath": _SN, "thumbnail_url": _SN, "locked": {"type": "boolean"},
+         "created_at": _TIME})},
+})
+EXAMPLES.update({
+    "ContactPage": {"items": [{"user": _CARD_EXAMPLE, "since": TIME}], "next_cursor": None},
+    "UserSearchPage": {"items": [_CARD_EXAMPLE], "next_cursor": None},
+    "Relation": {"relation": "request_sent"},
+    "FeedPage": {"items": [_FEED_ITEM_EXAMPLE], "next_cursor": "WyJvbGRlciIsLi4uXQ",
+                 "prev_cursor": "WyJuZXdlciIsLi4uXQ"},
+    "FriendsFeed": {"day": "2026-11-27", "locked": False, "items": [_FEED_ITEM_EXAMPLE],
+                    "next_cursor": None, "prev_cursor": "WyJuZXdlciIsLi4uXQ"},
+    "RankedPage": {"items": [_FEED_ITEM_EXAMPLE], "next_cursor": "WyJyYW5rIiw3LDIwXQ"},
+    "LegacyFriendVideos": [{"video_id": 1001, "user_id": 43, "nickname": "sam",
+                            "description": "Sunset", "filepath": "https://...",
+                            "thumbnail_url": "https://...", "locked": False,
+                            "created_at": TIME}],
+})
+
+_CURSOR = {"name": "cursor", "in": "query", "required": False, "schema": _S,
+           "example": "WyJvbGRlciIsIjIwMjYtMTEtMjdUMDg6MzA6MDArMDA6MDAiLDEwMDFd"}
+_LIMIT = {"name": "limit", "in": "query", "required": False,
+          "schema": {"type": "integer", "minimum": 1, "default": 20,
+                     "description": "Clamped to 50."}, "example": 20}
+_NO_REQUEST = {"404": _problem("No such friend request.", "request_not_found", 404)}
+_NO_USER = {"404": _problem("No such user (or hidden by a block).", "user_not_found", 404)}
+
+
+def _social_paths() -> Json:
+    friends, feeds, legacy = "friends", "feeds", "legacy mobile"
+    uid = [_path_id("user_id")]
+    return {
+        "/v1/friends": {"get": _op("My friends, newest friendship first.", friends,
+                                   {"200": _json("ContactPage", "One page.")}, auth=True,
+                                   params=[_CURSOR, _LIMIT])},
+        "/v1/friends/{user_id}": {"delete": _op(
+            "Unfriend.", friends, {"204": _NO_CONTENT}, auth=True, params=uid,
+            errors={"404": _problem("Not friends.", "not_friends", 404)})},
+        "/v1/friends/requests": {
+            "post": _op(
+                "Send a friend request by user_id or nickname; if they asked me already, "
+                "we become friends.", friends, {"201": _json("Relation", "Sent, or friends.")},
+                auth=True,
+                body=_body(_obj([], {"user_id": _ID, "nickname": _S}), {"nickname": "sam"}),
+                errors={**_NO_USER, "409": _problem("Already friends or asked.",
+                                                    "request_exists", 409)}),
+            "get": _op("Friend requests to me (incoming) or from me (outgoing).", friends,
+                       {"200": _json("ContactPage", "One page.")}, auth=True,
+                       params=[{"name": "direction", "in": "query", "required": False,
+                                "schema": {"type": "string",
+                                           "enum": ["incoming", "outgoing"]},
+                                "example": "incoming"}, _CURSOR, _LIMIT]),
+        },
+        "/v1/friends/requests/{user_id}": {"delete": _op(
+            "Cancel my request to this user.", friends, {"204": _NO_CONTENT}, auth=True,
+            params=uid, errors=_NO_REQUEST)},
+        "/v1/friends/requests/{user_id}/accept": {"post": _op(
+            "Accept this user's request.", friends, {"204": _NO_CONTENT}, auth=True,
+            params=uid, errors=_NO_REQUEST)},
+        "/v1/friends/requests/{user_id}/decline": {"post": _op(
+            "Decline this user's request.", friends, {"204": _NO_CONTENT}, auth=True,
+            params=uid, errors=_NO_REQUEST)},
+        "/v1/blocks": {"get": _op("Users I blocked.", friends,
+                                  {"200": _json("ContactPage", "One page.")}, auth=True,
+                                  params=[_CURSOR, _LIMIT])},
+        "/v1/blocks/{user_id}": {
+            "put": _op("Block: ends any friendship; each disappears from the other's feeds, "
+                       "profiles, comments, search and ranking.", friends,
+                       {"204": _NO_CONTENT}, auth=True, params=uid, errors=_NO_USER),
+            "delete": _op("Unblock.", friends, {"204": _NO_CONTENT}, auth=True, params=uid,
+                          errors={"404": _problem("Not blocked.", "not_blocked", 404)}),
+        },
+        "/v1/users/search": {"get": _op(
+            "Users by nickname prefix.", friends,
+            {"200": _json("UserSearchPage", "One page, by nickname.")}, auth=True,
+            params=[{"name": "q", "in": "query", "required": True,
+                     "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.]{1,30}$"},
+                     "example": "sa"}, _CURSOR, _LIMIT])},
+        "/v1/feed/friends": {"get": _op(
+            "My friends' videos of a day (default today, my time zone), newest first. "
+            "Locked until I post today (BeReal).", feeds,
+            {"200": _json("FriendsFeed", "One page.")}, auth=True,
+            params=[{"name": "day", "in": "query", "required": False,
+                     "schema": {"type": "string", "format": "date"},
+                     "example": "2026-11-27"}, _CURSOR, _LIMIT])},
+        "/v1/feed/global": {"get": _op(
+            "Public videos, newest first.", feeds, {"200": _json("FeedPage", "One page.")},
+            auth=True, params=[_CURSOR, _LIMIT])},
+        "/v1/feed/for-you": {"get": _op(
+            "Public videos ranked by freshness, engagement (decaying with age) and my "
+            "friends' interactions; unseen ones only. The cursor pins the ranking, so pages "
+            "neither repeat nor skip.", feeds, {"200": _json("RankedPage", "One page.")},
+            auth=True, params=[_CURSOR, _LIMIT],
+            errors={"404": _problem("The ranking expired; start again without a cursor.",
+                                    "snapshot_expired", 404)})},
+        "/v1/videos/{video_id}/view": {"post": _op(
+            "Record that I saw a video (once per video); For-You skips seen videos.", feeds,
+            {"204": _NO_CONTENT}, auth=True, params=[_path_id("video_id")], errors=_NO_VIDEO)},
+        "/users/{user_id}/friends/videos": {"get": _op(
+            "Legacy app: my friends' videos of today (my own user id only).", legacy,
+            {"200": _json("LegacyFriendVideos", "Newest first.")}, auth=True, params=uid,
+            errors={"403": _problem("Not your user id.", "not_you", 403)})},
+    }
+
+
 @functools.cache
 def document() -> Json:
-    paths = {**_paths(), **_video_paths()}
+    paths = {**_paths(), **_video_paths(), **_social_paths()}
     for path, operations in paths.items():
         for method, op in operations.items():
             slug = path.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "root"

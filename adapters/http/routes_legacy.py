@@ -11,6 +11,7 @@ from aiohttp import web
 
 from adapters.http.common import device, int_param, no_store, principal, read_body, services
 from adapters.http.routes_videos import receive_video, set_avatar
+from momentic_core.errors import Forbidden
 from momentic_core.services.profiles import UNSET, ProfileChanges
 
 routes = web.RouteTableDef()
@@ -150,3 +151,30 @@ async def avatar(request: web.Request) -> web.Response:
     user = await set_avatar(request, who)
     url = services(request).media_url(user.avatar_key) if user.avatar_key else None
     return web.json_response({"avatar_url": url})
+
+
+@routes.get("/users/{user_id}/friends/videos")
+async def friends_videos(request: web.Request) -> web.Response:
+    """Today's videos of my friends, newest first (my own user id only)."""
+    who = await principal(request)
+    if int_param(request, "user_id") != who.user_id:
+        raise Forbidden("You can only read your own friends' videos.", code="not_you")
+    svc = services(request)
+    _, page = await svc.feeds.friends(who, None, None, False, 50)
+    out = []
+    for item in page.items:
+        v = item.video
+        ready = not item.locked and v.playback_key is not None
+        out.append({
+            "video_id": v.id,
+            "user_id": item.author.id,
+            "nickname": item.author.nickname,
+            "description": v.description,
+            "filepath": svc.media_url(v.playback_key) if ready and v.playback_key else None,
+            "thumbnail_url": (
+                svc.media_url(v.thumbnail_key) if ready and v.thumbnail_key else None
+            ),
+            "locked": item.locked,
+            "created_at": v.created_at.isoformat(),
+        })
+    return web.json_response(out)

@@ -107,5 +107,7 @@ async def revoke_session(request: web.Request) -> web.Response:
 @routes.get("/v1/users/{user_id}")
 async def get_user(request: web.Request) -> web.Response:
     who = await principal(request)
-    user = await services(request).profiles.get_user(who, int_param(request, "user_id"))
-    return json_response(PublicUserView.of(user, services(request).media_url))
+    svc = services(request)
+    user = await svc.profiles.get_user(who, int_param(request, "user_id"))
+    profile = await svc.friends.profile(who, user)
+    return json_response(PublicUserView.of(profile, svc.media_url))

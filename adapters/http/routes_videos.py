@@ -48,23 +48,30 @@ def encode_cursor(video: Video) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The position an ``encode_cursor`` cursor names. Raises Invalid(code="invalid_cursor")
+    for anything else: not base64url JSON, nested past the parser's limit, an id out of
+    range, a time without an offset or outside what a datetime holds in UTC."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, ident = json.loads(raw)
         at = datetime.fromisoformat(stamp)
-        if at.tzinfo is None or not isinstance(ident, int) or isinstance(ident, bool):
+        if at.tzinfo is None or type(ident) is not int or not 0 < ident < 2**63:
             raise ValueError
-        return at, ident
-    except (ValueError, TypeError, UnicodeDecodeError):
+        return at.astimezone(UTC), ident
+    except (ValueError, TypeError, RecursionError, OverflowError):
         raise Invalid("The cursor is not valid.", code="invalid_cursor", field="cursor") from None
 
 
 def page_params(request: web.Request) -> tuple[tuple[datetime, int] | None, int]:
+    """``?cursor=`` and ``?limit=``: a positive integer, clamped to MAX_LIMIT."""
     cursor = request.query.get("cursor")
     raw_limit = request.query.get("limit", str(DEFAULT_LIMIT))
-    if not (raw_limit.isascii() and raw_limit.isdigit()):
+    # ASCII digits only (int() takes "+1", " 1", "1_0"); the length test keeps int() from
+    # refusing a number of thousands of digits, which is simply over the maximum.
+    digits = raw_limit.lstrip("0")
+    if not (raw_limit.isascii() and raw_limit.isdigit() and digits):
         raise Invalid("limit must be a positive integer.", code="invalid_query", field="limit")
-    limit = min(max(int(raw_limit), 1), MAX_LIMIT)
+    limit = MAX_LIMIT if len(digits) > len(str(MAX_LIMIT)) else min(int(digits), MAX_LIMIT)
     return (decode_cursor(cursor) if cursor else None), limit
 
 

@@ -9,8 +9,10 @@ from typing import Any
 import attrs
 
 from momentic_core.model.accounts import ExternalIdentity, Session, TokenPair, User
+from momentic_core.model.social import FeedItem
 from momentic_core.model.videos import Video, VideoStatus
 from momentic_core.services.profiles import UNSET, AccountExport
+from momentic_core.services.social import Profile
 
 MediaUrl = Callable[[str], str]
 
@@ -107,6 +109,8 @@ class TokenView:
 class PublicUserView:
     id: int
     nickname: str
+    relation: str
+    friend_count: int
     name: str | None
     surname: str | None
     bio: str | None
@@ -118,10 +122,13 @@ class PublicUserView:
     created_at: datetime
 
     @classmethod
-    def of(cls, u: User, media_url: MediaUrl) -> PublicUserView:
+    def of(cls, p: Profile, media_url: MediaUrl) -> PublicUserView:
+        u = p.user
         return cls(
             id=u.id,
             nickname=u.nickname,
+            relation=p.relation.value,
+            friend_count=p.friend_count,
             name=u.name,
             surname=u.surname,
             bio=u.bio,
@@ -323,3 +330,95 @@ class ConfigOut:
     avatar_max_bytes: int
     avatar_types: list[str]
     upload_part_size: int
+
+
+# ---------------------------------------------------------------- friends and feeds
+
+
+@attrs.frozen
+class FriendRequestBody:
+    user_id: int | None = None
+    nickname: str | None = None
+
+
+@attrs.frozen
+class UserCard:
+    id: int
+    nickname: str
+    name: str | None
+    surname: str | None
+    avatar_url: str | None
+
+    @classmethod
+    def of(cls, u: User, media_url: MediaUrl) -> UserCard:
+        avatar = media_url(u.avatar_key) if u.avatar_key else None
+        return cls(u.id, u.nickname, u.name, u.surname, avatar)
+
+
+@attrs.frozen
+class ContactOut:
+    user: UserCard
+    since: datetime
+
+
+@attrs.frozen
+class ContactPage:
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class UserSearchPage:
+    items: list[UserCard]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class RelationOut:
+    relation: str
+
+
+@attrs.frozen
+class FeedItemOut:
+    video: VideoOut
+    reactions: dict[str, int]
+    my_reaction: str | None
+    comment_count: int
+    locked: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, item: FeedItem, media_url: MediaUrl) -> FeedItemOut:
+        video = VideoOut.of(item.video, item.author, media_url)
+        if item.locked:  # BeReal: post today to see your friends' moments
+            video = attrs.evolve(video, playback_url=None, thumbnail_url=None)
+        return cls(
+            video=video,
+            reactions=dict(item.reactions),
+            my_reaction=item.my_reaction,
+            comment_count=item.comment_count,
+            locked=item.locked,
+            created_at=item.video.created_at,
+        )
+
+
+@attrs.frozen
+class FeedPageOut:
+    items: list[FeedItemOut]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+@attrs.frozen
+class FriendsFeedOut:
+    day: str
+    locked: bool
+    items: list[FeedItemOut]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+@attrs.frozen
+class RankedPageOut:
+    items: list[FeedItemOut]
+    next_cursor: str | None

@@ -30,6 +30,7 @@ from momentic_core.model.videos import Upload, Video
 from momentic_core.ports import Clock
 
 from .clock import SystemClock
+from .social import InMemoryFeedRepository, InMemorySocialRepository, SnapshotRow, forget_user
 from .videos import (
     InMemoryJobQueue,
     InMemoryUploadRepository,
@@ -55,6 +56,12 @@ class MemoryStore:
     videos: dict[int, Video] = attrs.Factory(dict)
     uploads: dict[int, Upload] = attrs.Factory(dict)
     jobs: dict[int, JobRow] = attrs.Factory(dict)
+    # Social tables (adapters.memory.social), keyed like their primary keys.
+    friendships: dict[tuple[int, int], datetime] = attrs.Factory(dict)  # both directions
+    friend_requests: dict[tuple[int, int], datetime] = attrs.Factory(dict)
+    blocks: dict[tuple[int, int], datetime] = attrs.Factory(dict)
+    video_views: dict[tuple[int, int], datetime] = attrs.Factory(dict)
+    feed_snapshots: dict[int, SnapshotRow] = attrs.Factory(dict)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
 
@@ -67,6 +74,11 @@ class MemoryStore:
         "videos",
         "uploads",
         "jobs",
+        "friendships",
+        "friend_requests",
+        "blocks",
+        "video_views",
+        "feed_snapshots",
     )
 
     def snapshot(self) -> dict[str, Any]:
@@ -135,6 +147,7 @@ class InMemoryUserRepository:
             for k, u in s.uploads.items()
             if u.user_id != user_id
         }
+        forget_user(s, user_id)
 
     async def count_with_role(self, role: Role) -> int:
         return sum(1 for u in self._s.users.values() if u.role is role)
@@ -234,6 +247,9 @@ class InMemoryUnitOfWork:
         self.uploads = InMemoryUploadRepository(store)
         # The clock stamps enqueued jobs: pass the one the job runner uses.
         self.jobs = InMemoryJobQueue(store, clock or SystemClock())
+        # The clock also tells whether a suspension is in force (feeds, lists, search).
+        self.social = InMemorySocialRepository(store, clock or SystemClock())
+        self.feeds = InMemoryFeedRepository(store, clock or SystemClock())
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:

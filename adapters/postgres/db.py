@@ -44,6 +44,15 @@ MISSING_PARENTS: dict[str, str] = {
     "videos_author_id_fkey": "user_not_found",
     "uploads_user_id_fkey": "user_not_found",
     "uploads_video_id_fkey": "video_not_found",
+    "friendships_user_id_fkey": "user_not_found",
+    "friendships_friend_id_fkey": "user_not_found",
+    "friend_requests_from_id_fkey": "user_not_found",
+    "friend_requests_to_id_fkey": "user_not_found",
+    "blocks_blocker_id_fkey": "user_not_found",
+    "blocks_blocked_id_fkey": "user_not_found",
+    "video_views_user_id_fkey": "user_not_found",
+    "video_views_video_id_fkey": "video_not_found",
+    "feed_snapshots_user_id_fkey": "user_not_found",
 }
 
 # The database is unreachable, restarting, refusing us or too slow: worth a retry later.

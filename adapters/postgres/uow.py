@@ -1,7 +1,8 @@
 """The PostgreSQL unit of work: one pooled connection, one transaction.
 
 The composition root hands the core a factory (``lambda: PostgresUnitOfWork(pool,
-clock=clock)``; the clock stamps enqueued jobs, so pass the one the job runner uses);
+clock=clock)``; the clock stamps enqueued jobs, so pass the one the job runner uses,
+and tells the social and feed repositories whether a suspension is in force);
 an instance runs one block at a time. Entering takes a connection from the
 pool (bounded by ``acquire_timeout``, so a dead database answers Unavailable instead of
 hanging) and begins a READ COMMITTED transaction. Leaving the block normally commits;
@@ -23,9 +24,11 @@ from asyncpg.transaction import Transaction
 from momentic_core.ports import (
     Clock,
     CodeRepository,
+    FeedRepository,
     IdentityRepository,
     JobQueue,
     SessionRepository,
+    SocialRepository,
     UploadRepository,
     UserRepository,
     VideoRepository,
@@ -39,6 +42,7 @@ from .repositories import (
     PostgresUserRepository,
     Repository,
 )
+from .social import PostgresFeedRepository, PostgresSocialRepository
 from .videos import (
     PostgresJobQueue,
     PostgresUploadRepository,
@@ -57,6 +61,8 @@ class PostgresUnitOfWork:
     videos: VideoRepository
     uploads: UploadRepository
     jobs: JobQueue
+    social: SocialRepository
+    feeds: FeedRepository
 
     def __init__(
         self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0, clock: Clock | None = None
@@ -97,7 +103,13 @@ class PostgresUnitOfWork:
         uploads = PostgresUploadRepository(conn)
         jobs = PostgresJobQueue(conn, self._clock)
         self.videos, self.uploads, self.jobs = videos, uploads, jobs
-        self._repositories = [users, codes, sessions, identities, videos, uploads, jobs]
+        # The clock also tells whether a suspension is in force (feeds, lists, search).
+        social = PostgresSocialRepository(conn, self._clock)
+        feeds = PostgresFeedRepository(conn, self._clock)
+        self.social, self.feeds = social, feeds
+        self._repositories = [
+            users, codes, sessions, identities, videos, uploads, jobs, social, feeds
+        ]
         return self
 
     async def __aexit__(

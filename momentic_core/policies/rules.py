@@ -12,6 +12,7 @@ from momentic_core.errors import Invalid
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
+NICKNAME_CHARS = re.compile(r"[a-z0-9_.]+")
 NICKNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.]{2,29}$")
 NAME_MAX = 50
 BIO_MAX = 100

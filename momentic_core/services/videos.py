@@ -23,6 +23,7 @@ from momentic_core.errors import (
     UnsupportedMedia,
 )
 from momentic_core.model.accounts import Principal, Role, User
+from momentic_core.model.social import Relation
 from momentic_core.model.videos import (
     MediaLimits,
     PartInfo,
@@ -268,10 +269,17 @@ class Videos:
 
     async def upload_state(self, who: Principal, upload_id: int) -> UploadState:
         upload = await self._own_upload(who, upload_id)
+        tickets = self._tickets(upload)
         received: list[PartInfo] = []
         if upload.completed_at is None:
-            received = await self._blobs.list_parts(upload.key, upload.backend_id)
-        return UploadState(upload=upload, parts=self._tickets(upload), received=received)
+            try:
+                received = await self._blobs.list_parts(upload.key, upload.backend_id)
+            except NotFound:
+                if await self._blobs.stat(upload.key) is None:
+                    raise
+                # Joined by a complete that failed before writing the row: all arrived.
+                received = [PartInfo(number=t.number, size=t.size, etag="") for t in tickets]
+        return UploadState(upload=upload, parts=tickets, received=received)
 
     async def put_part(
         self, who: Principal, upload_id: int, number: int, chunks: AsyncIterable[bytes]
@@ -303,22 +311,7 @@ class Videos:
         if upload.video_id is not None:
             async with self._uow() as tx:
                 return await tx.videos.get(upload.video_id)
-        parts = await self._blobs.list_parts(upload.key, upload.backend_id)
-        numbers = {p.number: p for p in parts}
-        missing = [n for n in range(1, upload.part_count + 1) if n not in numbers]
-        wrong = [
-            p.number for p in parts
-            if p.number <= upload.part_count and p.size != upload.part_length(p.number)
-        ]
-        if missing or wrong:
-            raise Invalid(
-                "Some parts are missing or of the wrong size.",
-                code="upload_incomplete",
-                missing_parts=missing,
-                wrong_size_parts=wrong,
-            )
-        ordered = [numbers[n] for n in range(1, upload.part_count + 1)]
-        await self._blobs.complete_multipart(upload.key, upload.backend_id, ordered)
+        await self._join(upload)
         head = b"".join([c async for c in self._blobs.read(upload.key, 0, SNIFF_BYTES)])
         if sniff_video(head) is None:
             await self._delete_blobs([upload.key])
@@ -341,22 +334,53 @@ class Videos:
         await self._announce(video)
         return video
 
+    async def _join(self, upload: Upload) -> None:
+        """Join the parts into the blob at the upload's key. A blob already there means an
+        earlier complete (or a concurrent one) joined them, then failed before writing the
+        row: that is done, not "upload not found"."""
+        try:
+            parts = await self._blobs.list_parts(upload.key, upload.backend_id)
+            numbers = {p.number: p for p in parts}
+            missing = [n for n in range(1, upload.part_count + 1) if n not in numbers]
+            wrong = [
+                p.number for p in parts
+                if p.number <= upload.part_count and p.size != upload.part_length(p.number)
+            ]
+            if missing or wrong:
+                raise Invalid(
+                    "Some parts are missing or of the wrong size.",
+                    code="upload_incomplete",
+                    missing_parts=missing,
+                    wrong_size_parts=wrong,
+                )
+            ordered = [numbers[n] for n in range(1, upload.part_count + 1)]
+            await self._blobs.complete_multipart(upload.key, upload.backend_id, ordered)
+        except NotFound:
+            if await self._blobs.stat(upload.key) is None:
+                raise
+
     # ------------------------------------------------------------------ reading
 
-    def _may_see(self, who: Principal, video: Video, author: User) -> bool:
+    async def _may_see(self, tx: UnitOfWork, who: Principal, video: Video, author: User) -> bool:
+        """Authors and staff see everything; others see ready videos of visible authors:
+        public ones, and friends-only ones when they are friends."""
         if who.user_id == video.author_id or permissions.can_see_hidden_accounts(who.role):
             return True
-        if author.is_blocked_at(self._clock.now()):
+        if video.status is not VideoStatus.READY or author.is_blocked_at(self._clock.now()):
             return False
-        return video.status is VideoStatus.READY and video.visibility is Visibility.PUBLIC
+        if await tx.social.blocked_either_way(who.user_id, video.author_id):
+            return False
+        if video.visibility is Visibility.PUBLIC:
+            return True
+        return await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
 
     async def get(self, who: Principal, video_id: int) -> VideoView:
         """Raises NotFound(code="video_not_found") for videos the caller may not see."""
         async with self._uow() as tx:
             video = await tx.videos.get(video_id)
             author = await tx.users.get(video.author_id)
-        if not self._may_see(who, video, author):
-            raise NotFound("No such video.", code="video_not_found")
+            if not await self._may_see(tx, who, video, author):
+                raise NotFound("No such video.", code="video_not_found")
         return VideoView(video=video, author=author)
 
     async def list_by_user(
@@ -366,17 +390,23 @@ class Videos:
         before: tuple[datetime, int] | None,
         limit: int,
     ) -> tuple[User, list[Video]]:
-        """A user's videos, newest first; others see only ready public ones."""
+        """A user's videos, newest first; others see ready ones, friends-only ones when
+        they are friends."""
         own = who.user_id == user_id
         staff = permissions.can_see_hidden_accounts(who.role)
         async with self._uow() as tx:
             author = await tx.users.get(user_id)
-            if author.is_blocked_at(self._clock.now()) and not (own or staff):
-                raise NotFound("No such user.", code="user_not_found")
+            friend = False
+            if not (own or staff):
+                if author.is_blocked_at(self._clock.now()) or await tx.social.blocked_either_way(
+                    who.user_id, user_id
+                ):
+                    raise NotFound("No such user.", code="user_not_found")
+                friend = await tx.social.relation(who.user_id, user_id) is Relation.FRIENDS
             videos = await tx.videos.list_by_author(
                 user_id,
                 ready_only=not (own or staff),
-                public_only=not (own or staff),
+                public_only=not (own or staff or friend),
                 before=before,
                 limit=limit,
             )
@@ -390,7 +420,7 @@ class Videos:
             video = await tx.videos.get_for_update(video_id)
             if video.author_id != who.user_id:
                 author = await tx.users.get(video.author_id)
-                if not self._may_see(who, video, author):
+                if not await self._may_see(tx, who, video, author):
                     raise NotFound("No such video.", code="video_not_found")
                 raise Forbidden("Only the author edits a video.", code="not_author")
             return await tx.videos.update(
@@ -405,7 +435,7 @@ class Videos:
                 who.role, Role.MODERATOR
             ):
                 author = await tx.users.get(video.author_id)
-                if not self._may_see(who, video, author):
+                if not await self._may_see(tx, who, video, author):
                     raise NotFound("No such video.", code="video_not_found")
                 raise Forbidden("Only the author or a moderator removes a video.",
                                 code="not_author")

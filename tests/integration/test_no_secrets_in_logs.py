@@ -53,6 +53,13 @@ async def sink(request: pytest.FixtureRequest) -> AsyncIterator[QuotingSink]:
         await server.wait_closed()
 
 
+async def _mails(sink: QuotingSink, count: int) -> None:
+    """Mail is handed over in the background: wait for it to arrive."""
+    async with asyncio.timeout(5):
+        while len(sink.codes) < count:
+            await asyncio.sleep(0.01)
+
+
 async def test_the_log_holds_no_code_token_or_password(
     aiohttp_client: Any, caplog: pytest.LogCaptureFixture, sink: QuotingSink, tmp_path: Path
 ) -> None:
@@ -65,6 +72,7 @@ async def test_the_log_holds_no_code_token_or_password(
 
     with caplog.at_level(logging.DEBUG):
         await client.post("/v1/auth/register", json={"email": addr, "password": PASSWORD})
+        await _mails(sink, 1)
         code = sink.codes[-1]
         r = await client.post("/v1/auth/verify",
                               json={"email": addr, "code": code, "password": PASSWORD})
@@ -74,6 +82,7 @@ async def test_the_log_holds_no_code_token_or_password(
         await client.post("/v1/auth/token", json=body)
         await client.post("/v1/auth/token", json=body)  # reuse: logged, the token is not
         await client.post("/v1/auth/password-reset", json={"email": addr})
+        await _mails(sink, 2)
         await client.post("/v1/auth/token",
                           json={"grant_type": "password", "email": addr, "password": PASSWORD})
 

@@ -1,0 +1,109 @@
+"""Opaque cursors and page sizes shared by every list.
+
+A cursor is base64url JSON ``[kind, ...values]``: opaque to clients, checked on the way
+back in, never an offset.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from momentic_core.errors import Invalid
+from momentic_core.model.social import Keyset
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 50
+
+
+def _bad() -> Invalid:
+    return Invalid("The cursor is not valid.", code="invalid_cursor", field="cursor")
+
+
+def encode(kind: str, *values: Any) -> str:
+    raw = json.dumps([kind, *values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(token: str, kind: str, arity: int) -> list[Any]:
+    """The values of a cursor of ``kind``; raises Invalid(code="invalid_cursor")."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _bad() from None
+    if not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind:
+        raise _bad()
+    return value[1:]
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+        raise _bad()
+    return value
+
+
+def _time(value: Any) -> datetime:
+    try:
+        at = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise _bad() from None
+    if at.tzinfo is None:
+        raise _bad()
+    return at
+
+
+def keyset_cursor(position: Keyset, newer: bool) -> str:
+    return encode("newer" if newer else "older", position.created_at.isoformat(), position.id)
+
+
+def read_keyset(request: web.Request) -> tuple[Keyset | None, bool]:
+    """(position, newer) from ?cursor=; (None, False) for the first page."""
+    token = request.query.get("cursor")
+    if not token:
+        return None, False
+    for kind, newer in (("older", False), ("newer", True)):
+        try:
+            stamp, ident = decode(token, kind, 2)
+        except Invalid:
+            continue
+        return Keyset(_time(stamp), _int(ident)), newer
+    raise _bad()
+
+
+def read_pair(request: web.Request, kind: str) -> tuple[int, int] | None:
+    token = request.query.get("cursor")
+    if not token:
+        return None
+    a, b = decode(token, kind, 2)
+    return _int(a), _int(b)
+
+
+def read_text_cursor(request: web.Request, kind: str) -> str | None:
+    token = request.query.get("cursor")
+    if not token:
+        return None
+    (value,) = decode(token, kind, 1)
+    if not isinstance(value, str):
+        raise _bad()
+    return value
+
+
+def read_time_id(request: web.Request, kind: str) -> tuple[datetime, int] | None:
+    token = request.query.get("cursor")
+    if not token:
+        return None
+    stamp, ident = decode(token, kind, 2)
+    return _time(stamp), _int(ident)
+
+
+def limit(request: web.Request) -> int:
+    """?limit=, default 20, clamped to 1..50."""
+    raw = request.query.get("limit", str(DEFAULT_LIMIT))
+    if not (raw.isascii() and raw.isdigit()):
+        raise Invalid("limit must be a positive integer.", code="invalid_query", field="limit")
+    return min(max(int(raw), 1), MAX_LIMIT)

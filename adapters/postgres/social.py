@@ -1,0 +1,582 @@
+# ruff: noqa: S608 -- queries interpolate only this module's fixed fragments (column lists,
+# conditions, the marked subqueries); every value travels as a $n parameter.
+"""asyncpg adapters for friendships, friend requests, blocks and the feeds.
+
+``PostgresSocialRepository`` and ``PostgresFeedRepository`` are bound to the connection of
+a ``PostgresUnitOfWork``. Friendships are stored in both directions. ``add_block`` is one
+statement that also deletes the friendship and the requests between the two users.
+
+Every feed page is one statement that joins the author (no N+1) and leaves out videos that
+are not ready, authors blocked either way, banned authors and authors whose suspension is
+in force, and friends-only videos of non-friends. Lists are keyset-paginated on
+(created_at, id), newest first; a page of newer items (``newer=True``) is fetched
+ascending from the cursor and handed back newest first.
+
+The statements are module constants (or built by the ``*_sql`` helpers from fixed
+fragments, so that the planner sees plain conditions: a keyset becomes a range on an
+index, not a filter), and ``tests/integration/test_feed_plans.py`` EXPLAINs exactly them.
+In every feed-item statement ``$1`` is the viewer and ``v`` the video:
+
+- ``ITEM_ENGAGEMENT`` is the one place that reads reaction counts, my reaction and the
+  comment count of an item; ``FOR_YOU_SIGNALS`` the one place that reads reactions,
+  comments and friends' interactions for the For-You score. Both return zeros until the
+  reactions issue adds its tables, and are what it replaces.
+- ``rank_for_you`` computes ``momentic_core.policies.ranking.for_you_score`` in SQL, with
+  the same float operations in the same order, at ``as_of``.
+
+Whether a suspension is in force is judged at the injected clock's time (``as_of`` for
+the ranking), never the database's ``now()``, so tests can move time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+import asyncpg
+
+from momentic_core.errors import Conflict, NotFound
+from momentic_core.model.accounts import User
+from momentic_core.model.social import (
+    Contact,
+    FeedItem,
+    FeedSettings,
+    FriendRequest,
+    Keyset,
+    Relation,
+)
+from momentic_core.model.videos import Video
+from momentic_core.ports import Clock
+
+from .repositories import _USER_COLUMNS, Repository, _affected, _user
+from .videos import _VIDEO_COLUMNS, UtcClock, _video
+
+REACTION_KINDS = ("heart", "flame", "funny", "angry")
+
+
+def _select(columns: str, alias: str) -> str:
+    """``a.x AS a_x, a.y AS a_y, ...`` for a comma-separated column list."""
+    return ", ".join(f"{alias}.{c} AS {alias}_{c}" for c in columns.replace("\n", " ").split(", "))
+
+
+class _Prefixed:
+    """The columns of one alias of a joined row, under their own names, so the row
+    mappers of the sibling repositories read them."""
+
+    def __init__(self, row: asyncpg.Record, alias: str) -> None:
+        self._row = row
+        self._prefix = alias + "_"
+
+    def __getitem__(self, key: str) -> Any:
+        return self._row[self._prefix + key]
+
+
+def _author(row: asyncpg.Record) -> User:
+    return _user(cast(asyncpg.Record, _Prefixed(row, "u")))
+
+
+def _feed_video(row: asyncpg.Record) -> Video:
+    return _video(cast(asyncpg.Record, _Prefixed(row, "v")))
+
+
+_U = _select(_USER_COLUMNS, "u")
+_V = _select(_VIDEO_COLUMNS, "v")
+
+# The author ``u`` is neither banned nor suspended at the time in the given parameter.
+_ACTIVE = "(u.status = 'active' OR (u.status = 'suspended' AND u.suspended_until <= {now}))"
+
+# Neither of the viewer and ``other`` blocked the other. Two NOT EXISTS (not one with
+# an OR) so that each is an anti-join on a primary key or the blocked_id index.
+_UNBLOCKED = (
+    "NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = {other})"
+    " AND NOT EXISTS "
+    "(SELECT 1 FROM blocks b WHERE b.blocker_id = {other} AND b.blocked_id = $1)"
+)
+
+# ---- ENGAGEMENT of a feed item -------------------------------------------------------
+# Reaction counts per kind, the viewer's ($1) reaction and the comment count of video
+# ``v``. Zeros until the reactions issue adds reactions and comments: it replaces this
+# subquery and nothing else (keep the column names).
+ITEM_ENGAGEMENT = """
+    SELECT 0 AS heart, 0 AS flame, 0 AS funny, 0 AS angry,
+           NULL::text AS my_reaction, 0 AS comment_count
+"""
+
+# ---- FOR-YOU SIGNALS of a candidate ---------------------------------------------------
+# Reactions and comments on video ``v``, and how many of the viewer's ($1) friends reacted
+# to or commented on it. Zeros until the reactions issue: it replaces this subquery only.
+FOR_YOU_SIGNALS = """
+    SELECT 0 AS reactions, 0 AS comments, 0 AS friend_interactions
+"""
+
+_ITEM_COLUMNS = f"{_V}, {_U}, e.heart, e.flame, e.funny, e.angry, e.my_reaction, e.comment_count"
+
+
+def _item(row: asyncpg.Record) -> FeedItem:
+    return FeedItem(
+        video=_feed_video(row),
+        author=_author(row),
+        reactions={kind: int(row[kind]) for kind in REACTION_KINDS},
+        my_reaction=row["my_reaction"],
+        comment_count=int(row["comment_count"]),
+    )
+
+
+def _keyset_condition(cursor: bool, newer: bool, first: int) -> tuple[str, str]:
+    """(condition, order) for a keyset page whose cursor travels as parameters ``$first``
+    (created_at) and ``$first+1`` (id): older items newest first, or newer items oldest
+    first (the ones right after the cursor; the caller reverses them)."""
+    if not cursor:
+        return "", "v.created_at DESC, v.id DESC"
+    if newer:
+        return f"AND (v.created_at, v.id) > (${first}, ${first + 1})", "v.created_at, v.id"
+    return (
+        f"AND (v.created_at, v.id) < (${first}, ${first + 1})",
+        "v.created_at DESC, v.id DESC",
+    )
+
+
+def friends_feed_sql(*, cursor: bool, newer: bool) -> str:
+    """The friends feed. $1 viewer, $2 since, $3 until, $4 limit, $5 now, [$6 created_at,
+    $7 id of the cursor]. For each friend, a range scan of videos_author_created_idx (a
+    LATERAL join over the viewer's friendships, at most $4 rows each), then a top-N sort."""
+    keyset, order = _keyset_condition(cursor, newer, 6)
+    return f"""
+        SELECT {_ITEM_COLUMNS}
+        FROM friendships f
+        JOIN users u ON u.id = f.friend_id
+        CROSS JOIN LATERAL (
+            SELECT * FROM videos v
+            WHERE v.author_id = f.friend_id
+              AND v.created_at >= $2 AND v.created_at < $3
+              {keyset}
+              AND v.status = 'ready'
+            ORDER BY {order}
+            LIMIT $4
+        ) v
+        CROSS JOIN LATERAL ({ITEM_ENGAGEMENT}) e
+        WHERE f.user_id = $1
+          AND {_ACTIVE.format(now="$5")}
+          AND {_UNBLOCKED.format(other="f.friend_id")}
+        ORDER BY {order}
+        LIMIT $4
+    """
+
+
+def global_feed_sql(*, cursor: bool, newer: bool) -> str:
+    """The global feed. $1 viewer, $2 limit, $3 now, [$4 created_at, $5 id of the cursor].
+    A range scan of the partial index videos_ready_public_idx, joined to the author."""
+    keyset, order = _keyset_condition(cursor, newer, 4)
+    return f"""
+        SELECT {_ITEM_COLUMNS}
+        FROM videos v
+        JOIN users u ON u.id = v.author_id
+        CROSS JOIN LATERAL ({ITEM_ENGAGEMENT}) e
+        WHERE v.status = 'ready' AND v.visibility = 'public'
+          {keyset}
+          AND {_ACTIVE.format(now="$3")}
+          AND {_UNBLOCKED.format(other="v.author_id")}
+        ORDER BY {order}
+        LIMIT $2
+    """
+
+
+# $1 viewer, $2 as_of, $3 as_of - candidate_window, $4 candidate_limit, $5 weight_freshness,
+# $6 freshness_half_life_hours, $7 weight_engagement, $8 reaction_weight,
+# $9 comment_weight, $10 weight_friends. The score is policies.ranking.for_you_score, term
+# by term: age_hours = seconds / 3600 (as timedelta.total_seconds() / 3600 in Python).
+RANK_FOR_YOU_SQL = f"""
+    SELECT v.id
+    FROM videos v
+    JOIN users u ON u.id = v.author_id
+    CROSS JOIN LATERAL ({FOR_YOU_SIGNALS}) s
+    CROSS JOIN LATERAL (
+        SELECT greatest(0.0::float8,
+                        extract(epoch FROM $2::timestamptz - v.created_at)::float8 / 3600.0)
+               AS hours
+    ) a
+    WHERE v.status = 'ready' AND v.visibility = 'public'
+      AND v.created_at >= $3 AND v.created_at <= $2
+      AND v.author_id <> $1
+      AND NOT EXISTS (SELECT 1 FROM video_views w WHERE w.user_id = $1 AND w.video_id = v.id)
+      AND {_ACTIVE.format(now="$2")}
+      AND {_UNBLOCKED.format(other="v.author_id")}
+    ORDER BY
+        $5::float8 * power(0.5::float8, a.hours / $6::float8)
+        + $7::float8 * (($8::float8 * s.reactions + $9::float8 * s.comments) / (a.hours + 1.0))
+        + $10::float8 * s.friend_interactions DESC,
+        v.id DESC
+    LIMIT $4
+"""
+
+# $1 viewer, $2 snapshot id, $3 after rank, $4 limit, $5 now. One row with a NULL rank
+# when the snapshot exists but has nothing more to show; no row when it is unknown or
+# someone else's.
+SNAPSHOT_PAGE_SQL = f"""
+    SELECT i.*
+    FROM feed_snapshots sn
+    LEFT JOIN LATERAL (
+        SELECT r.n + $3 AS rank, {_ITEM_COLUMNS}
+        FROM unnest(sn.video_ids[$3 + 1:]) WITH ORDINALITY AS r (video_id, n)
+        JOIN videos v ON v.id = r.video_id
+        JOIN users u ON u.id = v.author_id
+        CROSS JOIN LATERAL ({ITEM_ENGAGEMENT}) e
+        WHERE v.status = 'ready'
+          AND (v.visibility = 'public' OR v.author_id = $1 OR EXISTS (
+                SELECT 1 FROM friendships f WHERE f.user_id = $1 AND f.friend_id = v.author_id))
+          AND {_ACTIVE.format(now="$5")}
+          AND {_UNBLOCKED.format(other="v.author_id")}
+        ORDER BY r.n
+        LIMIT $4
+    ) i ON true
+    WHERE sn.id = $2 AND sn.user_id = $1
+"""
+
+# kind -> (table, the owner's column, the other user's column)
+_CONTACT_TABLES = {
+    "friends": ("friendships", "user_id", "friend_id"),
+    "incoming": ("friend_requests", "to_id", "from_id"),
+    "outgoing": ("friend_requests", "from_id", "to_id"),
+    "blocked": ("blocks", "blocker_id", "blocked_id"),
+}
+
+
+def contacts_sql(kind: str, *, after: bool) -> str:
+    """$1 user, $2 limit, [$3 since, $4 user id of the keyset], then (but for the blocked
+    list, which shows banned users too) the time a suspension is judged at."""
+    table, owner, other = _CONTACT_TABLES[kind]
+    keyset = f"AND (c.created_at, c.{other}) < ($3, $4)" if after else ""
+    now = "$5" if after else "$3"
+    active = "" if kind == "blocked" else f"AND {_ACTIVE.format(now=now)}"
+    return f"""
+        SELECT c.created_at AS since, {_U}
+        FROM {table} c
+        JOIN users u ON u.id = c.{other}
+        WHERE c.{owner} = $1 {keyset} {active}
+        ORDER BY c.created_at DESC, c.{other} DESC
+        LIMIT $2
+    """
+
+
+def search_sql(*, after: bool) -> str:
+    """$1 viewer, $2 LIKE pattern (escaped prefix + '%'), $3 prefix, $4 the first string
+    after every match, $5 limit, $6 now, [$7 nickname to start after].
+
+    ``~>=~`` / ``~<~`` are the operators of users_nickname_key (text_pattern_ops, byte
+    order): the range keeps the index in use in generic plans (a LIKE with a parameter
+    pattern becomes an index range only in custom plans), and the order matches the
+    keyset's whatever the database collation."""
+    keyset = "AND lower(u.nickname) ~>~ $7" if after else ""
+    return f"""
+        SELECT {_U}
+        FROM users u
+        WHERE lower(u.nickname) ~>=~ $3 AND lower(u.nickname) ~<~ $4
+          AND lower(u.nickname) LIKE $2
+          {keyset}
+          AND u.id <> $1
+          AND {_ACTIVE.format(now="$6")}
+          AND {_UNBLOCKED.format(other="u.id")}
+        ORDER BY lower(u.nickname) USING ~<~
+        LIMIT $5
+    """
+
+
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern for "starts with ``prefix``" (backslash is LIKE's escape)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def _after_prefix(prefix: str) -> str:
+    """The least string greater than every string that starts with ``prefix``, in byte
+    (code point) order."""
+    if not prefix:
+        return "\U0010ffff"
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class PostgresSocialRepository(Repository):
+    def __init__(self, conn: asyncpg.Connection, clock: Clock | None = None) -> None:
+        super().__init__(conn)
+        self._clock: Clock = clock or UtcClock()
+
+    async def relation(self, me: int, other: int) -> Relation:
+        if me == other:
+            return Relation.SELF
+        row = await self._fetchrow(
+            """
+            SELECT
+                EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2)
+                    AS blocked,
+                EXISTS (SELECT 1 FROM friendships WHERE user_id = $1 AND friend_id = $2)
+                    AS friends,
+                EXISTS (SELECT 1 FROM friend_requests WHERE from_id = $1 AND to_id = $2)
+                    AS sent,
+                EXISTS (SELECT 1 FROM friend_requests WHERE from_id = $2 AND to_id = $1)
+                    AS received
+            """,
+            me,
+            other,
+        )
+        assert row is not None
+        if row["blocked"]:
+            return Relation.BLOCKED
+        if row["friends"]:
+            return Relation.FRIENDS
+        if row["sent"]:
+            return Relation.REQUEST_SENT
+        if row["received"]:
+            return Relation.REQUEST_RECEIVED
+        return Relation.NONE
+
+    async def blocked_either_way(self, a: int, b: int) -> bool:
+        return bool(
+            await self._fetchval(
+                """
+                SELECT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = $2)
+                    OR EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $2 AND blocked_id = $1)
+                """,
+                a,
+                b,
+            )
+        )
+
+    async def add_request(self, request: FriendRequest) -> None:
+        """Raises Conflict(code="request_exists"), NotFound(code="user_not_found")."""
+        added = await self._fetchval(
+            """
+            INSERT INTO friend_requests (from_id, to_id, created_at) VALUES ($1, $2, $3)
+            ON CONFLICT (from_id, to_id) DO NOTHING
+            RETURNING true
+            """,
+            request.from_id,
+            request.to_id,
+            request.created_at,
+        )
+        if not added:
+            raise Conflict("You asked already.", code="request_exists")
+
+    async def delete_request(self, from_id: int, to_id: int) -> bool:
+        status = await self._execute(
+            "DELETE FROM friend_requests WHERE from_id = $1 AND to_id = $2", from_id, to_id
+        )
+        return _affected(status) > 0
+
+    async def add_friendship(self, a: int, b: int, at: datetime) -> None:
+        await self._execute(
+            """
+            INSERT INTO friendships (user_id, friend_id, created_at)
+            VALUES ($1, $2, $3), ($2, $1, $3)
+            ON CONFLICT (user_id, friend_id) DO NOTHING
+            """,
+            a,
+            b,
+            at,
+        )
+
+    async def remove_friendship(self, a: int, b: int) -> bool:
+        status = await self._execute(
+            """
+            DELETE FROM friendships
+            WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)
+            """,
+            a,
+            b,
+        )
+        return _affected(status) > 0
+
+    async def add_block(self, blocker: int, blocked: int, at: datetime) -> None:
+        # One statement: the block, and the end of any friendship and request between us.
+        await self._execute(
+            """
+            WITH unfriend AS (
+                DELETE FROM friendships
+                WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)
+            ), unrequest AS (
+                DELETE FROM friend_requests
+                WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)
+            )
+            INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)
+            ON CONFLICT (blocker_id, blocked_id) DO NOTHING
+            """,
+            blocker,
+            blocked,
+            at,
+        )
+
+    async def remove_block(self, blocker: int, blocked: int) -> bool:
+        status = await self._execute(
+            "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2", blocker, blocked
+        )
+        return _affected(status) > 0
+
+    async def list_contacts(
+        self, user_id: int, kind: str, after: tuple[datetime, int] | None, limit: int
+    ) -> list[Contact]:
+        if kind not in _CONTACT_TABLES:
+            raise ValueError(f"unknown contact list {kind!r}")
+        args: list[Any] = [user_id, max(0, limit)]
+        if after is not None:
+            args += [after[0], after[1]]
+        if kind != "blocked":
+            args.append(self._clock.now())
+        rows = await self._fetch(contacts_sql(kind, after=after is not None), *args)
+        return [Contact(user=_author(row), since=row["since"]) for row in rows]
+
+    async def friend_count(self, user_id: int) -> int:
+        return int(
+            await self._fetchval("SELECT count(*) FROM friendships WHERE user_id = $1", user_id)
+        )
+
+    async def search(
+        self, viewer: int, prefix: str, after: str | None, limit: int
+    ) -> list[User]:
+        value = prefix.lower()
+        args: list[Any] = [
+            viewer,
+            like_prefix(value),
+            value,
+            _after_prefix(value),
+            max(0, limit),
+            self._clock.now(),
+        ]
+        if after is not None:
+            args.append(after.lower())
+        rows = await self._fetch(search_sql(after=after is not None), *args)
+        return [_author(row) for row in rows]
+
+
+class PostgresFeedRepository(Repository):
+    def __init__(self, conn: asyncpg.Connection, clock: Clock | None = None) -> None:
+        super().__init__(conn)
+        self._clock: Clock = clock or UtcClock()
+
+    async def _page(
+        self, sql: str, args: list[Any], cursor: Keyset | None, newer: bool
+    ) -> list[FeedItem]:
+        if cursor is not None:
+            args += [cursor.created_at, cursor.id]
+        rows: Sequence[asyncpg.Record] = await self._fetch(sql, *args)
+        items = [_item(row) for row in rows]
+        if cursor is not None and newer:
+            items.reverse()  # fetched oldest first, from the cursor on
+        return items
+
+    async def friends_feed(
+        self,
+        viewer: int,
+        since: datetime,
+        until: datetime,
+        cursor: Keyset | None,
+        newer: bool,
+        limit: int,
+    ) -> list[FeedItem]:
+        sql = friends_feed_sql(cursor=cursor is not None, newer=newer)
+        args: list[Any] = [viewer, since, until, max(0, limit), self._clock.now()]
+        return await self._page(sql, args, cursor, newer)
+
+    async def global_feed(
+        self, viewer: int, cursor: Keyset | None, newer: bool, limit: int
+    ) -> list[FeedItem]:
+        sql = global_feed_sql(cursor=cursor is not None, newer=newer)
+        args: list[Any] = [viewer, max(0, limit), self._clock.now()]
+        return await self._page(sql, args, cursor, newer)
+
+    async def rank_for_you(
+        self, viewer: int, as_of: datetime, settings: FeedSettings
+    ) -> list[int]:
+        rows = await self._fetch(
+            RANK_FOR_YOU_SQL,
+            viewer,
+            as_of,
+            as_of - settings.candidate_window,
+            max(0, settings.candidate_limit),
+            settings.weight_freshness,
+            settings.freshness_half_life_hours,
+            settings.weight_engagement,
+            settings.reaction_weight,
+            settings.comment_weight,
+            settings.weight_friends,
+        )
+        return [int(row["id"]) for row in rows]
+
+    async def save_snapshot(self, viewer: int, video_ids: list[int], at: datetime) -> int:
+        """Raises NotFound(code="user_not_found") for an unknown viewer."""
+        snapshot_id = await self._fetchval(
+            """
+            INSERT INTO feed_snapshots (user_id, created_at, video_ids)
+            VALUES ($1, $2, $3::bigint[])
+            RETURNING id
+            """,
+            viewer,
+            at,
+            list(video_ids),
+        )
+        return int(snapshot_id)
+
+    async def snapshot_page(
+        self, snapshot_id: int, viewer: int, after_rank: int, limit: int
+    ) -> list[tuple[int, FeedItem]]:
+        rows = await self._fetch(
+            SNAPSHOT_PAGE_SQL,
+            viewer,
+            snapshot_id,
+            max(0, after_rank),
+            max(0, limit),
+            self._clock.now(),
+        )
+        if not rows:
+            raise NotFound("That ranking has expired; start again.", code="snapshot_expired")
+        return [(int(row["rank"]), _item(row)) for row in rows if row["rank"] is not None]
+
+    async def delete_snapshots(self, created_before: datetime) -> int:
+        status = await self._execute(
+            "DELETE FROM feed_snapshots WHERE created_at < $1", created_before
+        )
+        return _affected(status)
+
+    async def record_view(self, viewer: int, video_id: int, at: datetime) -> bool:
+        """Raises NotFound(code="user_not_found" | "video_not_found")."""
+        added = await self._fetchval(
+            """
+            INSERT INTO video_views (user_id, video_id, viewed_at) VALUES ($1, $2, $3)
+            ON CONFLICT (user_id, video_id) DO NOTHING
+            RETURNING true
+            """,
+            viewer,
+            video_id,
+            at,
+        )
+        return bool(added)
+
+    async def has_posted(self, user_id: int, since: datetime, until: datetime) -> bool:
+        return bool(
+            await self._fetchval(
+                """
+                SELECT EXISTS (
+                    SELECT 1 FROM videos
+                    WHERE author_id = $1 AND created_at >= $2 AND created_at < $3
+                      AND status NOT IN ('rejected', 'failed')
+                )
+                """,
+                user_id,
+                since,
+                until,
+            )
+        )
+
+
+__all__ = [
+    "FOR_YOU_SIGNALS",
+    "ITEM_ENGAGEMENT",
+    "RANK_FOR_YOU_SQL",
+    "SNAPSHOT_PAGE_SQL",
+    "PostgresFeedRepository",
+    "PostgresSocialRepository",
+    "contacts_sql",
+    "friends_feed_sql",
+    "global_feed_sql",
+    "like_prefix",
+    "search_sql",
+]

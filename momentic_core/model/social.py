@@ -1,0 +1,85 @@
+"""Friendships, friend requests, blocks, and what feeds are made of."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+import attrs
+
+from momentic_core.model.accounts import User
+from momentic_core.model.videos import Video
+
+
+class Relation(enum.StrEnum):
+    """How a user stands to me. Being blocked BY someone is never shown (they vanish)."""
+
+    NONE = "none"
+    SELF = "self"
+    FRIENDS = "friends"
+    REQUEST_SENT = "request_sent"
+    REQUEST_RECEIVED = "request_received"
+    BLOCKED = "blocked"  # I blocked them
+
+
+@attrs.frozen
+class FriendRequest:
+    from_id: int
+    to_id: int
+    created_at: datetime
+
+
+@attrs.frozen
+class Contact:
+    """A user in one of my lists (friends, requests, blocked), with when it began."""
+
+    user: User
+    since: datetime
+
+
+@attrs.frozen
+class FeedItem:
+    video: Video
+    author: User
+    reactions: dict[str, int]
+    my_reaction: str | None
+    comment_count: int
+    locked: bool = False
+
+
+@attrs.frozen
+class Keyset:
+    """A position in a newest-first list: (created_at, id) of an item."""
+
+    created_at: datetime
+    id: int
+
+
+@attrs.frozen
+class FeedPage:
+    items: list[FeedItem]
+    next: Keyset | None  # older items continue after this one
+    prev: Keyset | None  # newer items (arrived since) come before this one
+
+
+@attrs.frozen
+class RankedPage:
+    items: list[FeedItem]
+    snapshot_id: int
+    next_rank: int | None
+
+
+@attrs.frozen
+class FeedSettings:
+    """Feed rules. Weights of the For-You score (see policies.ranking)."""
+
+    bereal_lock: bool = True
+    weight_freshness: float = 1.0
+    weight_engagement: float = 1.0
+    weight_friends: float = 2.0
+    reaction_weight: float = 1.0
+    comment_weight: float = 2.0
+    freshness_half_life_hours: float = 24.0
+    candidate_limit: int = 500
+    candidate_window: timedelta = timedelta(days=7)
+    snapshot_ttl: timedelta = timedelta(hours=2)

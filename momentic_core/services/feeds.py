@@ -1,0 +1,135 @@
+"""Feeds: my friends' day (BeReal), the global stream and the ranked For-You stream.
+
+Every page is one query; cursors are keysets, never offsets. The For-You ranking is
+computed once per session and kept as a snapshot, so paging neither repeats nor loses a
+video while scores move.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from momentic_core.errors import NotFound
+from momentic_core.model.accounts import Principal
+from momentic_core.model.social import (
+    FeedItem,
+    FeedPage,
+    FeedSettings,
+    Keyset,
+    RankedPage,
+    Relation,
+)
+from momentic_core.model.videos import VideoStatus, Visibility
+from momentic_core.ports import Clock, UnitOfWorkFactory
+
+
+def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    """[start, end) of ``day`` in time zone ``zone``, in UTC (DST days are 23 or 25 h)."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(day, time(), tz)
+    end = datetime.combine(day + timedelta(days=1), time(), tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _keyset(item: FeedItem) -> Keyset:
+    return Keyset(item.video.created_at, item.video.id)
+
+
+def _page(items: list[FeedItem], cursor: Keyset | None, newer: bool, limit: int) -> FeedPage:
+    """Cut a limit+1 fetch into a page with cursors both ways."""
+    more = len(items) > limit
+    if newer:
+        items = items[-limit:] if more else items  # the ones right after the cursor
+        next_ = _keyset(items[-1]) if items else cursor
+    else:
+        items = items[:limit]
+        next_ = _keyset(items[-1]) if more else None
+    prev = _keyset(items[0]) if items else cursor
+    return FeedPage(items=items, next=next_, prev=prev)
+
+
+class Feeds:
+    def __init__(
+        self, *, uow: UnitOfWorkFactory, clock: Clock, settings: FeedSettings | None = None
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self.settings = settings or FeedSettings()
+
+    async def friends(
+        self,
+        who: Principal,
+        day: date | None,
+        cursor: Keyset | None,
+        newer: bool,
+        limit: int,
+    ) -> tuple[date, FeedPage]:
+        """My friends' videos of ``day`` (default: today in my time zone), newest first.
+
+        With the BeReal lock on, today's items are locked until I have posted today."""
+        now = self._clock.now()
+        async with self._uow() as tx:
+            me = await tx.users.get(who.user_id)
+            today = now.astimezone(ZoneInfo(me.time_zone)).date()
+            day = day or today
+            since, until = day_bounds(day, me.time_zone)
+            items = await tx.feeds.friends_feed(
+                who.user_id, since, until, cursor, newer, limit + 1
+            )
+            locked = False
+            if self.settings.bereal_lock and day == today:
+                locked = not await tx.feeds.has_posted(who.user_id, since, until)
+        page = _page(items, cursor, newer, limit)
+        if locked:
+            page = attrs.evolve(page, items=[attrs.evolve(i, locked=True) for i in page.items])
+        return day, page
+
+    async def global_(
+        self, who: Principal, cursor: Keyset | None, newer: bool, limit: int
+    ) -> FeedPage:
+        async with self._uow() as tx:
+            items = await tx.feeds.global_feed(who.user_id, cursor, newer, limit + 1)
+        return _page(items, cursor, newer, limit)
+
+    async def for_you(
+        self, who: Principal, snapshot: tuple[int, int] | None, limit: int
+    ) -> RankedPage:
+        """A page of the ranked stream. The first call ranks and keeps a snapshot; the
+        cursor (snapshot id, last rank) pages through exactly that ranking."""
+        now = self._clock.now()
+        async with self._uow() as tx:
+            if snapshot is None:
+                ids = await tx.feeds.rank_for_you(who.user_id, now, self.settings)
+                snapshot_id = await tx.feeds.save_snapshot(who.user_id, ids, now)
+                after = 0
+            else:
+                snapshot_id, after = snapshot
+            rows = await tx.feeds.snapshot_page(snapshot_id, who.user_id, after, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return RankedPage(
+            items=[item for _, item in rows],
+            snapshot_id=snapshot_id,
+            next_rank=rows[-1][0] if more else None,
+        )
+
+    async def record_view(self, who: Principal, video_id: int) -> bool:
+        """Count one impression (once per user and video), so For-You skips it."""
+        async with self._uow() as tx:
+            video = await tx.videos.get(video_id)
+            visible = video.status is VideoStatus.READY and (
+                video.author_id == who.user_id
+                or video.visibility is Visibility.PUBLIC
+                or await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
+            )
+            if not visible or await tx.social.blocked_either_way(who.user_id, video.author_id):
+                raise NotFound("No such video.", code="video_not_found")
+            return await tx.feeds.record_view(who.user_id, video_id, self._clock.now())
+
+    async def forget_snapshots(self) -> int:
+        """Drop For-You snapshots older than their time to live (janitor)."""
+        async with self._uow() as tx:
+            return await tx.feeds.delete_snapshots(self._clock.now() - self.settings.snapshot_ttl)

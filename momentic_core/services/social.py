@@ -1,0 +1,154 @@
+"""Friends and blocks: requests, acceptance, unfriending, blocking, lists and search.
+
+A block hides each user from the other everywhere; to the blocked user the blocker looks
+like no one (NotFound), never like a blocker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from momentic_core.errors import Conflict, Invalid, NotFound
+from momentic_core.model.accounts import Principal, User
+from momentic_core.model.social import Contact, FriendRequest, Relation
+from momentic_core.policies import rules
+from momentic_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from momentic_core.services.throttle import Throttle
+
+CONTACT_KINDS = ("friends", "incoming", "outgoing", "blocked")
+
+
+def _no_user() -> NotFound:
+    return NotFound("No such user.", code="user_not_found")
+
+
+@attrs.frozen
+class Profile:
+    user: User
+    relation: Relation
+    friend_count: int
+
+
+class Friends:
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, throttle: Throttle) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._throttle = throttle
+
+    async def _target(self, tx: UnitOfWork, who: Principal, user_id: int) -> User:
+        """The other user, as long as they are visible to me."""
+        if user_id == who.user_id:
+            raise Invalid("That is you.", code="cannot_target_self")
+        user = await tx.users.get(user_id)
+        if user.is_blocked_at(self._clock.now()):
+            raise _no_user()
+        if await tx.social.blocked_either_way(who.user_id, user_id):
+            raise _no_user()
+        return user
+
+    async def resolve(self, who: Principal, user_id: int | None, nickname: str | None) -> int:
+        """A user id from an id or a nickname. Raises Invalid, NotFound."""
+        if (user_id is None) == (nickname is None):
+            raise Invalid("Give user_id or nickname.", code="validation_failed")
+        if user_id is not None:
+            return user_id
+        assert nickname is not None
+        async with self._uow() as tx:
+            user = await tx.users.find_by_nickname(nickname.strip().lower())
+        if user is None:
+            raise _no_user()
+        return user.id
+
+    async def request(self, who: Principal, user_id: int) -> Relation:
+        """Send a friend request; if they had asked me already, we become friends.
+
+        Raises Conflict(code="already_friends" | "request_exists"), NotFound."""
+        await self._throttle.check("friend_request:user", str(who.user_id))
+        now = self._clock.now()
+        async with self._uow() as tx:
+            await self._target(tx, who, user_id)
+            relation = await tx.social.relation(who.user_id, user_id)
+            if relation is Relation.FRIENDS:
+                raise Conflict("You are friends already.", code="already_friends")
+            if relation is Relation.REQUEST_SENT:
+                raise Conflict("You asked already.", code="request_exists")
+            if relation is Relation.BLOCKED:
+                raise Conflict("Unblock them first.", code="user_blocked")
+            if relation is Relation.REQUEST_RECEIVED:
+                await tx.social.delete_request(user_id, who.user_id)
+                await tx.social.add_friendship(who.user_id, user_id, now)
+                return Relation.FRIENDS
+            await tx.social.add_request(FriendRequest(who.user_id, user_id, now))
+            return Relation.REQUEST_SENT
+
+    async def accept(self, who: Principal, from_id: int) -> None:
+        """Raises NotFound(code="request_not_found")."""
+        async with self._uow() as tx:
+            if not await tx.social.delete_request(from_id, who.user_id):
+                raise NotFound("No such friend request.", code="request_not_found")
+            await tx.social.add_friendship(who.user_id, from_id, self._clock.now())
+
+    async def decline(self, who: Principal, from_id: int) -> None:
+        async with self._uow() as tx:
+            if not await tx.social.delete_request(from_id, who.user_id):
+                raise NotFound("No such friend request.", code="request_not_found")
+
+    async def cancel(self, who: Principal, to_id: int) -> None:
+        async with self._uow() as tx:
+            if not await tx.social.delete_request(who.user_id, to_id):
+                raise NotFound("No such friend request.", code="request_not_found")
+
+    async def unfriend(self, who: Principal, user_id: int) -> None:
+        async with self._uow() as tx:
+            if not await tx.social.remove_friendship(who.user_id, user_id):
+                raise NotFound("You are not friends.", code="not_friends")
+
+    async def block(self, who: Principal, user_id: int) -> None:
+        """Idempotent. Ends any friendship and request between us."""
+        if user_id == who.user_id:
+            raise Invalid("That is you.", code="cannot_target_self")
+        async with self._uow() as tx:
+            await tx.users.get(user_id)
+            await tx.social.add_block(who.user_id, user_id, self._clock.now())
+
+    async def unblock(self, who: Principal, user_id: int) -> None:
+        async with self._uow() as tx:
+            if not await tx.social.remove_block(who.user_id, user_id):
+                raise NotFound("You have not blocked them.", code="not_blocked")
+
+    async def contacts(
+        self, who: Principal, kind: str, after: tuple[datetime, int] | None, limit: int
+    ) -> list[Contact]:
+        if kind not in CONTACT_KINDS:
+            raise Invalid("Unknown list.", code="invalid_query", field="kind")
+        async with self._uow() as tx:
+            return await tx.social.list_contacts(who.user_id, kind, after, limit)
+
+    async def search(
+        self, who: Principal, prefix: str, after: str | None, limit: int
+    ) -> list[User]:
+        """Users by nickname prefix (1 to 30 of the nickname characters)."""
+        value = prefix.strip().lower()
+        if not value or len(value) > 30 or not rules.NICKNAME_CHARS.fullmatch(value):
+            raise Invalid(
+                "Search by 1 to 30 nickname characters (a-z, 0-9, '_', '.').",
+                code="invalid_query",
+                field="q",
+            )
+        async with self._uow() as tx:
+            return await tx.social.search(who.user_id, value, after, limit)
+
+    async def profile(self, who: Principal, user: User) -> Profile:
+        """How ``user`` stands to me, and their friend count. Raises NotFound when either
+        blocked the other (the blocker still sees whom they blocked)."""
+        async with self._uow() as tx:
+            if user.id == who.user_id:
+                return Profile(user, Relation.SELF, await tx.social.friend_count(user.id))
+            relation = await tx.social.relation(who.user_id, user.id)
+            if relation is not Relation.BLOCKED and await tx.social.blocked_either_way(
+                who.user_id, user.id
+            ):
+                raise _no_user()
+            return Profile(user, relation, await tx.social.friend_count(user.id))
