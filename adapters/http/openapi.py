@@ -316,7 +316,9 @@ def _op(
         op["security"] = [{"bearer": []}]
         op["responses"].update(_AUTH_ERRORS)
     op["responses"].update(errors or {})
-    op["responses"].update(_COMMON_ERRORS)
+    # An operation's own answer for a common status (413 video_too_large) is the one it gives.
+    for status, response in _COMMON_ERRORS.items():
+        op["responses"].setdefault(status, response)
     return op
 
 
@@ -704,7 +706,9 @@ def _video_paths() -> Json:
                 "visibility": {"type": "string", "enum": ["friends", "public"]}}),
                 {"size_bytes": 20971520, "content_type": "video/mp4",
                  "description": "Sunset", "visibility": "friends"}),
-            errors=_UPLOAD_ERRORS)},
+            errors={**_UPLOAD_ERRORS, "413": _problem(
+                "size_bytes is over max_video_bytes (video_too_large), or the JSON body "
+                "is larger than allowed (body_too_large).", "video_too_large", 413)})},
         "/v1/uploads/{upload_id}": {"get": _op(
             "Which parts arrived, to resume after a dropped connection.", videos,
             {"200": _json("Upload", "The upload.")}, auth=True, params=upload_id,
@@ -717,7 +721,8 @@ def _video_paths() -> Json:
                 "schema": {"type": "string", "contentMediaType": "application/octet-stream"},
                 "example": "(binary)"}}},
             errors={"404": _problem("No such upload of mine.", "upload_not_found", 404),
-                    "413": _problem("Longer than the part.", "part_too_large", 413)})},
+                    "413": _problem("Longer than the part (up front when Content-Length "
+                                    "is over max_video_bytes).", "part_too_large", 413)})},
         "/v1/uploads/{upload_id}/complete": {"post": _op(
             "Join the parts and create the video; idempotent.", videos,
             {"200": _json("Video", "The video (processing).")}, auth=True, params=upload_id,

@@ -102,8 +102,8 @@ def read_time_id(request: web.Request, kind: str) -> tuple[datetime, int] | None
 
 
 def limit(request: web.Request) -> int:
-    """?limit=, default 20, clamped to 1..50."""
+    """?limit=, default 20; at least 1, and anything over 50 is taken as 50."""
     raw = request.query.get("limit", str(DEFAULT_LIMIT))
-    if not (raw.isascii() and raw.isdigit()):
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise Invalid("limit must be a positive integer.", code="invalid_query", field="limit")
-    return min(max(int(raw), 1), MAX_LIMIT)
+    return min(int(raw), MAX_LIMIT)

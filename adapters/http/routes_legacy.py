@@ -130,10 +130,9 @@ async def upload_video(request: web.Request) -> web.Response:
 @routes.patch("/videos/{video_id}")
 async def edit_video(request: web.Request) -> web.Response:
     who = await principal(request)
+    video_id = int_param(request, "video_id")
     body = await read_body(request, LegacyDescription)
-    await services(request).videos.update_description(
-        who, int_param(request, "video_id"), body.description
-    )
+    await services(request).videos.update_description(who, video_id, body.description)
     return web.Response(status=204)
 
 

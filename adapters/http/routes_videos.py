@@ -75,14 +75,35 @@ def page_params(request: web.Request) -> tuple[tuple[datetime, int] | None, int]
     return (decode_cursor(cursor) if cursor else None), limit
 
 
+# What aiohttp's multipart reader raises for a body that is not a well-formed form (no or
+# an empty boundary, a part cut off before its headers end or its closing boundary).
+_MALFORMED = (ValueError, AssertionError, RuntimeError, HttpProcessingError)
+
+
+def _malformed() -> Invalid:
+    return Invalid("The multipart body is malformed.", code="malformed_multipart")
+
+
+async def _read(part: BodyPartReader, size: int) -> bytes:
+    try:
+        return await part.read_chunk(size)
+    except _MALFORMED:
+        raise _malformed() from None
+
+
 async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(CHUNK):
+    while chunk := await _read(part, CHUNK):
         yield chunk
+
+
+async def _skip(part: BodyPartReader) -> None:
+    while await _read(part, CHUNK):
+        pass
 
 
 async def _field(part: BodyPartReader) -> str:
     data = bytearray()
-    while chunk := await part.read_chunk(1024):
+    while chunk := await _read(part, 1024):
         data += chunk
         if len(data) > FIELD_MAX:
             raise Invalid(f"The {part.name} field is too long.", code="field_too_long",
@@ -94,10 +115,10 @@ async def _field(part: BodyPartReader) -> str:
                       field=part.name) from None
 
 
-def _check_length(request: web.Request, limit: int) -> None:
+def _check_length(request: web.Request, limit: int, code: str = "video_too_large") -> None:
+    """413 before the body is read when its Content-Length is over ``limit``."""
     if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"The request may have at most {limit} bytes.", code="video_too_large",
-                       limit=limit)
+        raise TooLarge(f"The request may have at most {limit} bytes.", code=code, limit=limit)
 
 
 async def receive_video(
@@ -112,8 +133,8 @@ async def receive_video(
                                code="multipart_required")
     try:
         reader = await request.multipart()
-    except (ValueError, AssertionError, KeyError):
-        raise Invalid("The multipart body is malformed.", code="malformed_multipart") from None
+    except (*_MALFORMED, KeyError):
+        raise _malformed() from None
     fields: dict[str, str] = {}
     staged: StagedBlob | None = None
     try:
@@ -123,7 +144,7 @@ async def receive_video(
             elif part.name in ("description", "visibility") and part.name not in fields:
                 fields[part.name] = await _field(part)
             else:
-                await part.release()
+                await _skip(part)
     except BaseException:
         if staged is not None:
             await svc.videos.discard(staged)
@@ -138,9 +159,8 @@ async def _parts(reader: MultipartReader) -> AsyncIterator[BodyPartReader]:
     while True:
         try:
             part = await reader.next()
-        except (ValueError, AssertionError, RuntimeError, HttpProcessingError):
-            raise Invalid("The multipart body is malformed.",
-                          code="malformed_multipart") from None
+        except _MALFORMED:
+            raise _malformed() from None
         if part is None:
             return
         if not isinstance(part, BodyPartReader):
@@ -216,9 +236,10 @@ async def get_video(request: web.Request) -> web.Response:
 @routes.patch("/v1/videos/{video_id}")
 async def patch_video(request: web.Request) -> web.Response:
     who = await principal(request)
+    video_id = int_param(request, "video_id")
     body = await read_body(request, VideoPatchBody)
     svc = services(request).videos
-    video = await svc.update_description(who, int_param(request, "video_id"), body.description)
+    video = await svc.update_description(who, video_id, body.description)
     return json_response(video_out(request, await svc.get(who, video.id)))
 
 
@@ -267,6 +288,8 @@ async def get_upload(request: web.Request) -> web.Response:
 @routes.put("/v1/uploads/{upload_id}/parts/{part}")
 async def put_part(request: web.Request) -> web.Response:
     who = await principal(request)
+    # No part is longer than the largest video; the core cuts a part off at its own length.
+    _check_length(request, services(request).videos.limits.max_video_bytes, "part_too_large")
     part = await services(request).videos.put_part(
         who,
         int_param(request, "upload_id"),

@@ -58,9 +58,7 @@ def forget_user(store: MemoryStore, user_id: int) -> None:
     s.friendships = {k: v for k, v in s.friendships.items() if user_id not in k}
     s.friend_requests = {k: v for k, v in s.friend_requests.items() if user_id not in k}
     s.blocks = {k: v for k, v in s.blocks.items() if user_id not in k}
-    s.video_views = {
-        k: v for k, v in s.video_views.items() if k[0] != user_id and k[1] in s.videos
-    }
+    s.video_views = {k: v for k, v in s.video_views.items() if k[0] != user_id and k[1] in s.videos}
     s.feed_snapshots = {k: v for k, v in s.feed_snapshots.items() if v.user_id != user_id}
 
 
@@ -154,9 +152,7 @@ class InMemorySocialRepository:
     async def friend_count(self, user_id: int) -> int:
         return sum(1 for (a, _) in self._s.friendships if a == user_id)
 
-    async def search(
-        self, viewer: int, prefix: str, after: str | None, limit: int
-    ) -> list[User]:
+    async def search(self, viewer: int, prefix: str, after: str | None, limit: int) -> list[User]:
         s = self._s
         value = prefix.lower()
         start = None if after is None else after.lower()
@@ -273,9 +269,7 @@ class InMemoryFeedRepository:
         videos = (v for v in self._s.videos.values() if v.visibility is Visibility.PUBLIC)
         return self._page(viewer, videos, cursor, newer, limit)
 
-    async def rank_for_you(
-        self, viewer: int, as_of: datetime, settings: FeedSettings
-    ) -> list[int]:
+    async def rank_for_you(self, viewer: int, as_of: datetime, settings: FeedSettings) -> list[int]:
         s = self._s
         start = as_of - settings.candidate_window
         scored: list[tuple[float, int]] = []

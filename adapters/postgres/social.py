@@ -30,7 +30,6 @@ the ranking), never the database's ``now()``, so tests can move time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -296,6 +295,65 @@ def _after_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+# ---- (statement, arguments) exactly as the repositories run them --------------------
+# tests/integration/test_feed_plans.py EXPLAINs these, so what it checks is what runs.
+
+Query = tuple[str, list[Any]]
+
+
+def friends_feed_query(
+    viewer: int,
+    since: datetime,
+    until: datetime,
+    cursor: Keyset | None,
+    newer: bool,
+    limit: int,
+    now: datetime,
+) -> Query:
+    args: list[Any] = [viewer, since, until, max(0, limit), now]
+    if cursor is not None:
+        args += [cursor.created_at, cursor.id]
+    return friends_feed_sql(cursor=cursor is not None, newer=newer), args
+
+
+def global_feed_query(
+    viewer: int, cursor: Keyset | None, newer: bool, limit: int, now: datetime
+) -> Query:
+    args: list[Any] = [viewer, max(0, limit), now]
+    if cursor is not None:
+        args += [cursor.created_at, cursor.id]
+    return global_feed_sql(cursor=cursor is not None, newer=newer), args
+
+
+def rank_for_you_query(viewer: int, as_of: datetime, settings: FeedSettings) -> Query:
+    return RANK_FOR_YOU_SQL, [
+        viewer,
+        as_of,
+        as_of - settings.candidate_window,
+        max(0, settings.candidate_limit),
+        float(settings.weight_freshness),
+        float(settings.freshness_half_life_hours),
+        float(settings.weight_engagement),
+        float(settings.reaction_weight),
+        float(settings.comment_weight),
+        float(settings.weight_friends),
+    ]
+
+
+def snapshot_page_query(
+    snapshot_id: int, viewer: int, after_rank: int, limit: int, now: datetime
+) -> Query:
+    return SNAPSHOT_PAGE_SQL, [viewer, snapshot_id, max(0, after_rank), max(0, limit), now]
+
+
+def search_query(viewer: int, prefix: str, after: str | None, limit: int, now: datetime) -> Query:
+    value = prefix.lower()
+    args: list[Any] = [viewer, like_prefix(value), value, _after_prefix(value), max(0, limit), now]
+    if after is not None:
+        args.append(after.lower())
+    return search_sql(after=after is not None), args
+
+
 class PostgresSocialRepository(Repository):
     def __init__(self, conn: asyncpg.Connection, clock: Clock | None = None) -> None:
         super().__init__(conn)
@@ -429,22 +487,9 @@ class PostgresSocialRepository(Repository):
             await self._fetchval("SELECT count(*) FROM friendships WHERE user_id = $1", user_id)
         )
 
-    async def search(
-        self, viewer: int, prefix: str, after: str | None, limit: int
-    ) -> list[User]:
-        value = prefix.lower()
-        args: list[Any] = [
-            viewer,
-            like_prefix(value),
-            value,
-            _after_prefix(value),
-            max(0, limit),
-            self._clock.now(),
-        ]
-        if after is not None:
-            args.append(after.lower())
-        rows = await self._fetch(search_sql(after=after is not None), *args)
-        return [_author(row) for row in rows]
+    async def search(self, viewer: int, prefix: str, after: str | None, limit: int) -> list[User]:
+        sql, args = search_query(viewer, prefix, after, limit, self._clock.now())
+        return [_author(row) for row in await self._fetch(sql, *args)]
 
 
 class PostgresFeedRepository(Repository):
@@ -452,13 +497,9 @@ class PostgresFeedRepository(Repository):
         super().__init__(conn)
         self._clock: Clock = clock or UtcClock()
 
-    async def _page(
-        self, sql: str, args: list[Any], cursor: Keyset | None, newer: bool
-    ) -> list[FeedItem]:
-        if cursor is not None:
-            args += [cursor.created_at, cursor.id]
-        rows: Sequence[asyncpg.Record] = await self._fetch(sql, *args)
-        items = [_item(row) for row in rows]
+    async def _page(self, query: Query, cursor: Keyset | None, newer: bool) -> list[FeedItem]:
+        sql, args = query
+        items = [_item(row) for row in await self._fetch(sql, *args)]
         if cursor is not None and newer:
             items.reverse()  # fetched oldest first, from the cursor on
         return items
@@ -472,34 +513,18 @@ class PostgresFeedRepository(Repository):
         newer: bool,
         limit: int,
     ) -> list[FeedItem]:
-        sql = friends_feed_sql(cursor=cursor is not None, newer=newer)
-        args: list[Any] = [viewer, since, until, max(0, limit), self._clock.now()]
-        return await self._page(sql, args, cursor, newer)
+        query = friends_feed_query(viewer, since, until, cursor, newer, limit, self._clock.now())
+        return await self._page(query, cursor, newer)
 
     async def global_feed(
         self, viewer: int, cursor: Keyset | None, newer: bool, limit: int
     ) -> list[FeedItem]:
-        sql = global_feed_sql(cursor=cursor is not None, newer=newer)
-        args: list[Any] = [viewer, max(0, limit), self._clock.now()]
-        return await self._page(sql, args, cursor, newer)
+        query = global_feed_query(viewer, cursor, newer, limit, self._clock.now())
+        return await self._page(query, cursor, newer)
 
-    async def rank_for_you(
-        self, viewer: int, as_of: datetime, settings: FeedSettings
-    ) -> list[int]:
-        rows = await self._fetch(
-            RANK_FOR_YOU_SQL,
-            viewer,
-            as_of,
-            as_of - settings.candidate_window,
-            max(0, settings.candidate_limit),
-            settings.weight_freshness,
-            settings.freshness_half_life_hours,
-            settings.weight_engagement,
-            settings.reaction_weight,
-            settings.comment_weight,
-            settings.weight_friends,
-        )
-        return [int(row["id"]) for row in rows]
+    async def rank_for_you(self, viewer: int, as_of: datetime, settings: FeedSettings) -> list[int]:
+        sql, args = rank_for_you_query(viewer, as_of, settings)
+        return [int(row["id"]) for row in await self._fetch(sql, *args)]
 
     async def save_snapshot(self, viewer: int, video_ids: list[int], at: datetime) -> int:
         """Raises NotFound(code="user_not_found") for an unknown viewer."""
@@ -518,14 +543,8 @@ class PostgresFeedRepository(Repository):
     async def snapshot_page(
         self, snapshot_id: int, viewer: int, after_rank: int, limit: int
     ) -> list[tuple[int, FeedItem]]:
-        rows = await self._fetch(
-            SNAPSHOT_PAGE_SQL,
-            viewer,
-            snapshot_id,
-            max(0, after_rank),
-            max(0, limit),
-            self._clock.now(),
-        )
+        sql, args = snapshot_page_query(snapshot_id, viewer, after_rank, limit, self._clock.now())
+        rows = await self._fetch(sql, *args)
         if not rows:
             raise NotFound("That ranking has expired; start again.", code="snapshot_expired")
         return [(int(row["rank"]), _item(row)) for row in rows if row["rank"] is not None]
@@ -565,18 +584,3 @@ class PostgresFeedRepository(Repository):
                 until,
             )
         )
-
-
-__all__ = [
-    "FOR_YOU_SIGNALS",
-    "ITEM_ENGAGEMENT",
-    "RANK_FOR_YOU_SQL",
-    "SNAPSHOT_PAGE_SQL",
-    "PostgresFeedRepository",
-    "PostgresSocialRepository",
-    "contacts_sql",
-    "friends_feed_sql",
-    "global_feed_sql",
-    "like_prefix",
-    "search_sql",
-]

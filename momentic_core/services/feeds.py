@@ -41,7 +41,8 @@ def _keyset(item: FeedItem) -> Keyset:
 def _page(items: list[FeedItem], cursor: Keyset | None, newer: bool, limit: int) -> FeedPage:
     """Cut a limit+1 fetch into a page with cursors both ways."""
     more = len(items) > limit
-    if newer:
+    next_: Keyset | None
+    if newer and cursor is not None:
         items = items[-limit:] if more else items  # the ones right after the cursor
         next_ = _keyset(items[-1]) if items else cursor
     else:

@@ -210,10 +210,10 @@ async def test_each_list_holds_its_own_people_newest_first(backend: Backend) -> 
     await request(backend, me.id, out.id, at=T0 + timedelta(minutes=3))
     await block(backend, me.id, blk.id, at=T0 + timedelta(minutes=4))
     async with backend.uow() as tx:
-        lists = {
-            kind: [(c.user.id, c.since) for c in await tx.social.list_contacts(me.id, kind, None, 9)]
-            for kind in ("friends", "incoming", "outgoing", "blocked")
-        }
+        lists = {}
+        for kind in ("friends", "incoming", "outgoing", "blocked"):
+            contacts = await tx.social.list_contacts(me.id, kind, None, 9)
+            lists[kind] = [(c.user.id, c.since) for c in contacts]
         theirs = await tx.social.list_contacts(out.id, "incoming", None, 9)
     assert lists == {
         "friends": [(f2.id, T0 + timedelta(minutes=1)), (f1.id, T0)],
@@ -232,9 +232,7 @@ async def test_contact_lists_page_by_keyset_with_ties_broken_by_user_id(
     times = [T0, T0, T0 + timedelta(seconds=1), T0, T0 + timedelta(seconds=1), T0, T0]
     for other, at in zip(others, times, strict=True):
         await befriend(backend, me.id, other.id, at=at)
-    expected = sorted(
-        ((at, o.id) for o, at in zip(others, times, strict=True)), reverse=True
-    )
+    expected = sorted(((at, o.id) for o, at in zip(others, times, strict=True)), reverse=True)
     for limit in (1, 2, 3, 7, 10):
         seen: list[tuple[object, int]] = []
         after = None

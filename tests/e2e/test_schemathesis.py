@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import socket
 import threading
 import urllib.parse
@@ -30,8 +31,8 @@ import pytest
 import requests
 import schemathesis
 from aiohttp import web
-from schemathesis.config import SchemathesisConfig
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.config import SchemathesisConfig
 
 from adapters.config import Settings
 from adapters.container import Backend
@@ -51,6 +52,7 @@ SETTINGS = Settings(
 )
 
 PASSWORD = "schemathesis horse battery"
+UPLOAD_SIZE = 4321  # no hostile body below has this length
 
 # Operations that end the caller's session or account (or may: a generated session_id
 # can be the caller's own). Each of their test cases runs with a fresh user's token.
@@ -149,6 +151,10 @@ class LiveServer:
     mailer: InMemoryMailer
     http: requests.Session
     token: str = ""
+    # An open one-part upload of the shared user, so that hostile parts and completes
+    # reach the code that reads them instead of stopping at 404 upload_not_found.
+    upload_id: int = 0
+    config: dict[str, Any] = attrs.Factory(dict)  # GET /v1/config: the limits in force
 
     def signup(self) -> str:
         """A fresh verified user, signed up the way the app does it; its access token."""
@@ -236,13 +242,19 @@ def live_server() -> Iterator[LiveServer]:
         served = http.get(f"{url}/openapi.json")
         assert served.json() == document(), "the fuzzed document is not the served one"
         server.token = server.signup()
+        auth = {"Authorization": f"Bearer {server.token}"}
+        r = http.post(f"{url}/v1/uploads", headers=auth,
+                      json={"size_bytes": UPLOAD_SIZE, "content_type": "video/mp4"})
+        assert r.status_code == 201, r.text
+        server.upload_id = r.json()["id"]
+        server.config = http.get(f"{url}/v1/config").json()
         yield server
         # No operation outside DESTRUCTIVE may have ended the shared session.
         me = http.get(f"{url}/v1/me", headers={"Authorization": f"Bearer {server.token}"})
         assert me.status_code == 200, me.text
 
 
-def _never_issued_cursor(case: Any, response: requests.Response) -> bool:
+def _never_issued_cursor(case: Any, response: Any) -> bool:
     """A ``?cursor=`` refused as one the server never issued. Cursors are opaque: the
     document can say "a string", never which strings are positions the server handed out,
     so a generated one is 422 invalid_cursor (the same reason as CODE_OPERATIONS). Only
@@ -251,7 +263,6 @@ def _never_issued_cursor(case: Any, response: requests.Response) -> bool:
     return (
         "cursor" in (case.query or {})
         and response.status_code == 422
-        and response.headers.get("Content-Type", "").startswith("application/problem+json")
         and response.json().get("code") == "invalid_cursor"
     )
 
@@ -279,9 +290,34 @@ OPERATIONS = [
     for path, methods in document()["paths"].items()
     for method, op in methods.items()
 ]
+
+
+def _media_types(op: dict[str, Any]) -> list[str]:
+    return list(op.get("requestBody", {}).get("content", {}))
+
+
+def _id_params(op: dict[str, Any]) -> list[str]:
+    """The path parameters that are integers (ids, part numbers)."""
+    return [
+        p["name"] for p in op.get("parameters", [])
+        if p["in"] == "path" and p["schema"].get("type") == "integer"
+    ]
+
+
 WITH_BODY = [(m, p, op) for m, p, op in OPERATIONS if "requestBody" in op]
+WITH_JSON = [(m, p, op) for m, p, op in WITH_BODY if "application/json" in _media_types(op)]
+WITH_MULTIPART = [
+    (m, p, op) for m, p, op in WITH_BODY if "multipart/form-data" in _media_types(op)
+]
+WITH_RAW = [
+    (m, p, op) for m, p, op in WITH_BODY
+    if not {"application/json", "multipart/form-data"} & set(_media_types(op))
+]
 WITH_AUTH = [(m, p, op) for m, p, op in OPERATIONS if op.get("security")]
-WITH_ID = [(m, p, op) for m, p, op in OPERATIONS if p.endswith("_id}")]
+WITH_ID = [(m, p, op) for m, p, op in OPERATIONS if _id_params(op)]
+assert {id(op) for *_, op in WITH_JSON + WITH_MULTIPART + WITH_RAW} == {
+    id(op) for *_, op in WITH_BODY
+}, "a request body of a kind the hostile tests below do not cover"
 
 
 def _label(value: Any) -> str:
@@ -332,37 +368,144 @@ def _expect_problem(r: requests.Response, statuses: range | set[int]) -> None:
     assert body["status"] == r.status_code and body["code"], body
 
 
-def _path(path: str) -> str:
-    return path.replace("{provider}", "apple").replace("{session_id}", "1").replace(
-        "{user_id}", "1"
-    )
+def _path(path: str, server: LiveServer, ids: str | None = None) -> str:
+    """The path with a provider, the shared upload's id (or ``ids``, raw, for every integer
+    parameter) and 1 for the other ids."""
+    def value(match: re.Match[str]) -> str:
+        name = match[1]
+        if name == "provider":
+            return "apple"
+        if ids is not None:
+            return ids
+        return str(server.upload_id) if name == "upload_id" else "1"
+
+    return re.sub(r"\{(\w+)\}", value, path)
+
+
+def _send(
+    server: LiveServer, method: str, path: str, body: bytes, content_type: str
+) -> requests.Response:
+    token = server.signup() if (method, path) in DESTRUCTIVE else server.token
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}"}
+    return server.http.request(method, server.url + _path(path, server), data=body,
+                               headers=headers)
 
 
 @pytest.mark.parametrize("kind", BODIES)
-@pytest.mark.parametrize("operation", WITH_BODY, ids=_label)
+@pytest.mark.parametrize("operation", WITH_JSON, ids=_label)
 def test_hostile_bodies_are_a_4xx_problem(
     live_server: LiveServer, operation: tuple[str, str, Any], kind: str
 ) -> None:
     method, path, op = operation
-    body = BODIES[kind](op)
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {live_server.token}"}
-    if (method, path) in DESTRUCTIVE:
-        headers["Authorization"] = f"Bearer {live_server.signup()}"
-    r = live_server.http.request(method, live_server.url + _path(path), data=body, headers=headers)
+    r = _send(live_server, method, path, BODIES[kind](op), "application/json")
     _expect_problem(r, range(400, 500))
+
+
+# Forms a browser or the app would never send. A video part starts like an MP4 (an ftyp
+# box) where the form must get past the sniff to reach what follows.
+BOUNDARY = "st-boundary"
+MP4_HEAD = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 48
+
+
+def _form(*parts: tuple[str, bytes], end: bool = True) -> bytes:
+    body = b"".join(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value + b"\r\n"
+        for name, value in parts
+    )
+    return body + (f"--{BOUNDARY}--\r\n".encode() if end else b"")
+
+
+FORM = f"multipart/form-data; boundary={BOUNDARY}"
+MULTIPART_BODIES: dict[str, tuple[str, bytes]] = {
+    "no boundary": ("multipart/form-data", _form(("video_file", MP4_HEAD))),
+    "an empty boundary": ("multipart/form-data; boundary=", b"--\r\n"),
+    "another boundary": ("multipart/form-data; boundary=other", _form(("video_file", MP4_HEAD))),
+    "an empty body": (FORM, b""),
+    "no parts": (FORM, f"--{BOUNDARY}--\r\n".encode()),
+    "cut off in part headers": (FORM, f"--{BOUNDARY}\r\nContent-Disposition: form-da".encode()),
+    "cut off in the video": (FORM, _form(("video_file", MP4_HEAD * 5000), end=False)[:-2]),
+    "cut off after the video": (
+        FORM, _form(("video_file", MP4_HEAD), end=False) + f"--{BOUNDARY}\r\nContent".encode()
+    ),
+    "nested multipart": (FORM, (
+        f"--{BOUNDARY}\r\nContent-Type: multipart/mixed; boundary=inner\r\n\r\n"
+        f"--inner--\r\n--{BOUNDARY}--\r\n"
+    ).encode()),
+    "no video_file": (FORM, _form(("description", b"Sunset"))),
+    "not a video": (FORM, _form(("video_file", b"GIF89a" + b"\x00" * 100))),
+    "description not UTF-8": (FORM, _form(("description", b"\xff\xfe"),
+                                          ("video_file", MP4_HEAD))),
+    "description of 100 KB": (FORM, _form(("description", b"a" * 100_000),
+                                          ("video_file", MP4_HEAD))),
+    "description with a bidi override": (
+        FORM, _form(("video_file", MP4_HEAD), ("description", "a\u202eb".encode()))
+    ),
+    "unknown visibility": (FORM, _form(("video_file", MP4_HEAD), ("visibility", b"secret"))),
+    "JSON instead": ("application/json", b'{"description": "Sunset"}'),
+}
+
+RAW_BODIES: dict[str, tuple[str, bytes]] = {
+    "empty": ("application/octet-stream", b""),
+    "text": ("text/plain", b"not media " * 10),
+    "a truncated JPEG": ("image/jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"),
+    "a PNG header of 100000 x 100000": (
+        "image/png",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (100_000).to_bytes(4, "big") * 2
+        + b"\x08\x06\x00\x00\x00" + b"\x00" * 4,
+    ),
+    "JSON instead": ("application/json", b'{"email": NaN}'),
+    "nested 100k deep": ("application/octet-stream", b"[" * 100_000 + b"]" * 100_000),
+}
+
+
+@pytest.mark.parametrize("kind", MULTIPART_BODIES)
+@pytest.mark.parametrize("operation", WITH_MULTIPART, ids=_label)
+def test_hostile_forms_are_a_4xx_problem(
+    live_server: LiveServer, operation: tuple[str, str, Any], kind: str
+) -> None:
+    method, path, _ = operation
+    content_type, body = MULTIPART_BODIES[kind]
+    _expect_problem(_send(live_server, method, path, body, content_type), range(400, 500))
+
+
+@pytest.mark.parametrize("kind", RAW_BODIES)
+@pytest.mark.parametrize("operation", WITH_RAW, ids=_label)
+def test_hostile_raw_bodies_are_a_4xx_problem(
+    live_server: LiveServer, operation: tuple[str, str, Any], kind: str
+) -> None:
+    method, path, _ = operation
+    content_type, body = RAW_BODIES[kind]
+    _expect_problem(_send(live_server, method, path, body, content_type), range(400, 500))
+
+
+def _over_the_limit(op: dict[str, Any], config: dict[str, Any]) -> tuple[int, str, str]:
+    """A Content-Length over what the operation takes, the Content-Type to send, and the
+    code of the 413."""
+    media_type = _media_types(op)[0]
+    if media_type == "application/json":
+        return 2_000_000, media_type, "body_too_large"  # HttpOptions.max_body_bytes: 1 MiB
+    if media_type == "multipart/form-data":
+        return 2 * config["max_video_bytes"], FORM, "video_too_large"
+    if media_type.startswith("image/"):
+        return 2 * config["avatar_max_bytes"], media_type, "avatar_too_large"
+    # A part: never longer than the largest video.
+    return 2 * config["max_video_bytes"], media_type, "part_too_large"
 
 
 @pytest.mark.parametrize("operation", WITH_BODY, ids=_label)
 def test_a_body_over_the_limit_is_413_before_it_is_sent(
     live_server: LiveServer, operation: tuple[str, str, Any]
 ) -> None:
-    method, path, _ = operation
+    method, path, op = operation
+    length, content_type, code = _over_the_limit(op, live_server.config)
+    assert code in json.dumps(op["responses"]["413"]), "the 413 is not documented"
     token = live_server.signup() if (method, path) in DESTRUCTIVE else live_server.token
     host, port = urllib.parse.urlsplit(live_server.url).netloc.split(":")
     head = (
-        f"{method} {_path(path)} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
-        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-        "Content-Length: 2000000\r\n\r\n{"
+        f"{method} {_path(path, live_server)} HTTP/1.1\r\nHost: {host}\r\n"
+        f"Connection: close\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n{{"
     )
     # Only the first byte of the body is sent: the answer must not wait for the rest.
     with socket.create_connection((host, int(port)), timeout=5) as conn:
@@ -376,7 +519,7 @@ def test_a_body_over_the_limit_is_413_before_it_is_sent(
         body = answer.read(int(headers["content-length"]))
     assert status == b"413", (headers, body)
     assert headers["content-type"].startswith("application/problem+json"), headers
-    assert json.loads(body)["code"] == "body_too_large"
+    assert json.loads(body)["code"] == code
 
 
 @pytest.mark.parametrize("header", HEADERS)
@@ -386,7 +529,8 @@ def test_bad_authorization_is_a_401_problem(
 ) -> None:
     method, path, _ = operation
     r = live_server.http.request(
-        method, live_server.url + _path(path), headers={"Authorization": HEADERS[header]}
+        method, live_server.url + _path(path, live_server),
+        headers={"Authorization": HEADERS[header]},
     )
     _expect_problem(r, {401})
     assert r.headers["WWW-Authenticate"].startswith("Bearer")
@@ -407,7 +551,7 @@ def test_bad_path_ids_are_a_422_problem(
     live_server: LiveServer, operation: tuple[str, str, Any], raw_id: str
 ) -> None:
     method, path, _ = operation
-    url = live_server.url + path.replace("{session_id}", raw_id).replace("{user_id}", raw_id)
+    url = live_server.url + _path(path, live_server, ids=raw_id)
     token = live_server.signup() if (method, path) in DESTRUCTIVE else live_server.token
     r = live_server.http.request(method, url, headers={"Authorization": f"Bearer {token}"})
     _expect_problem(r, {422})
