@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt clean bench-upload
+.PHONY: run test lint fmt clean bench-upload bench-feeds
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ fmt: $(STAMP)
 
 bench-upload: $(STAMP)
 	$(BIN)/python bench/upload_memory.py
+
+bench-feeds: $(STAMP)
+	$(BIN)/python bench/feeds.py --size both
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

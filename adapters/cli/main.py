@@ -98,7 +98,10 @@ def cmd_janitor(args: argparse.Namespace) -> int:
             return await (await backend.janitor()).run()
 
     counts = asyncio.run(run())
-    print(f"removed {counts['uploads']} abandoned upload(s), {counts['blobs']} orphan blob(s)")
+    print(
+        f"removed {counts['uploads']} abandoned upload(s), {counts['blobs']} orphan blob(s), "
+        f"{counts['snapshots']} expired ranking snapshot(s)"
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ import unicodedata
 import zoneinfo
 from typing import Any
 
+from adapters.http import paging
 from momentic_core.model.videos import MediaLimits
 from momentic_core.policies import rules
 
@@ -52,7 +53,9 @@ def _refused_characters() -> dict[str, str]:
 
     def kind(cp: int) -> str | None:
         category = unicodedata.category(chr(cp))
-        return category if category in refused and chr(cp) not in rules.TEXT_FORMAT_ALLOWED else None
+        if category not in refused or chr(cp) in rules.TEXT_FORMAT_ALLOWED:
+            return None
+        return category
 
     ranges: dict[str, str] = dict.fromkeys(sorted(refused), "")
     start = 0
@@ -519,7 +522,7 @@ _VIDEO_EXAMPLE = {
 # size; GET /v1/config tells a client the ones in force).
 _LIMITS = MediaLimits()
 # A cursor the server issues: opaque to clients (base64url of the last item's position).
-_CURSOR_EXAMPLE = "WyIyMDI2LTExLTI3VDA4OjMwOjAwLjEyMzQ1NiswMDowMCIsIDEwMDFd"
+_CURSOR_EXAMPLE = paging.encode("vid", TIME, 1001)
 _DESCRIPTION = _text(_LIMITS.description_max, "Trimmed; blank clears it.", nullable=False)
 _NUM_N: Json = {"type": ["number", "null"]}
 _INT_N: Json = {"type": ["integer", "null"]}
@@ -823,11 +826,11 @@ EXAMPLES.update({
     "ContactPage": {"items": [{"user": _CARD_EXAMPLE, "since": TIME}], "next_cursor": None},
     "UserSearchPage": {"items": [_CARD_EXAMPLE], "next_cursor": None},
     "Relation": {"relation": "request_sent"},
-    "FeedPage": {"items": [_FEED_ITEM_EXAMPLE], "next_cursor": "WyJvbGRlciIsLi4uXQ",
-                 "prev_cursor": "WyJuZXdlciIsLi4uXQ"},
+    "FeedPage": {"items": [_FEED_ITEM_EXAMPLE], "next_cursor": paging.encode("older", TIME, 1001),
+                 "prev_cursor": paging.encode("newer", TIME, 1001)},
     "FriendsFeed": {"day": "2026-11-27", "locked": False, "items": [_FEED_ITEM_EXAMPLE],
-                    "next_cursor": None, "prev_cursor": "WyJuZXdlciIsLi4uXQ"},
-    "RankedPage": {"items": [_FEED_ITEM_EXAMPLE], "next_cursor": "WyJyYW5rIiw3LDIwXQ"},
+                    "next_cursor": None, "prev_cursor": paging.encode("newer", TIME, 1001)},
+    "RankedPage": {"items": [_FEED_ITEM_EXAMPLE], "next_cursor": paging.encode("rank", 7, 20)},
     "LegacyFriendVideos": [{"video_id": 1001, "user_id": 43, "nickname": "sam",
                             "description": "Sunset", "filepath": "https://...",
                             "thumbnail_url": "https://...", "locked": False,
@@ -835,7 +838,7 @@ EXAMPLES.update({
 })
 
 _CURSOR = {"name": "cursor", "in": "query", "required": False, "schema": _S,
-           "example": "WyJvbGRlciIsIjIwMjYtMTEtMjdUMDg6MzA6MDArMDA6MDAiLDEwMDFd"}
+           "example": paging.encode("older", TIME, 1001)}
 _LIMIT = {"name": "limit", "in": "query", "required": False,
           "schema": {"type": "integer", "minimum": 1, "default": 20,
                      "description": "Clamped to 50."}, "example": 20}
@@ -853,7 +856,7 @@ def _social_paths() -> Json:
         "/v1/friends/{user_id}": {"delete": _op(
             "Unfriend.", friends, {"204": _NO_CONTENT}, auth=True, params=uid,
             errors={"404": _problem("Not friends.", "not_friends", 404)})},
-        "/v1/friends/requests": {
+        "/v1/friend-requests": {
             "post": _op(
                 "Send a friend request by user_id or nickname; if they asked me already, "
                 "we become friends.", friends, {"201": _json("Relation", "Sent, or friends.")},
@@ -868,13 +871,13 @@ def _social_paths() -> Json:
                                            "enum": ["incoming", "outgoing"]},
                                 "example": "incoming"}, _CURSOR, _LIMIT]),
         },
-        "/v1/friends/requests/{user_id}": {"delete": _op(
+        "/v1/friend-requests/{user_id}": {"delete": _op(
             "Cancel my request to this user.", friends, {"204": _NO_CONTENT}, auth=True,
             params=uid, errors=_NO_REQUEST)},
-        "/v1/friends/requests/{user_id}/accept": {"post": _op(
+        "/v1/friend-requests/{user_id}/accept": {"post": _op(
             "Accept this user's request.", friends, {"204": _NO_CONTENT}, auth=True,
             params=uid, errors=_NO_REQUEST)},
-        "/v1/friends/requests/{user_id}/decline": {"post": _op(
+        "/v1/friend-requests/{user_id}/decline": {"post": _op(
             "Decline this user's request.", friends, {"204": _NO_CONTENT}, auth=True,
             params=uid, errors=_NO_REQUEST)},
         "/v1/blocks": {"get": _op("Users I blocked.", friends,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -32,9 +32,11 @@ def encode(kind: str, *values: Any) -> str:
 def decode(token: str, kind: str, arity: int) -> list[Any]:
     """The values of a cursor of ``kind``; raises Invalid(code="invalid_cursor")."""
     try:
+        if len(token) > 512:
+            raise ValueError
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _bad() from None
     if not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind:
         raise _bad()
@@ -42,7 +44,7 @@ def decode(token: str, kind: str, arity: int) -> list[Any]:
 
 
 def _int(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
         raise _bad()
     return value
 
@@ -50,10 +52,11 @@ def _int(value: Any) -> int:
 def _time(value: Any) -> datetime:
     try:
         at = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+        if at.tzinfo is None:
+            raise ValueError
+        at.astimezone(UTC)  # out-of-range times overflow here, not later in a query
+    except (TypeError, ValueError, OverflowError):
         raise _bad() from None
-    if at.tzinfo is None:
-        raise _bad()
     return at
 
 
@@ -104,6 +107,9 @@ def read_time_id(request: web.Request, kind: str) -> tuple[datetime, int] | None
 def limit(request: web.Request) -> int:
     """?limit=, default 20; at least 1, and anything over 50 is taken as 50."""
     raw = request.query.get("limit", str(DEFAULT_LIMIT))
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+    # ASCII digits only (int() takes "+1", " 1", "1_0"); a number of thousands of digits
+    # is simply over the maximum (int() would refuse to parse it).
+    digits = raw.lstrip("0")
+    if not (raw.isascii() and raw.isdigit() and digits):
         raise Invalid("limit must be a positive integer.", code="invalid_query", field="limit")
-    return min(int(raw), MAX_LIMIT)
+    return MAX_LIMIT if len(digits) > len(str(MAX_LIMIT)) else min(int(digits), MAX_LIMIT)

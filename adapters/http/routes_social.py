@@ -59,7 +59,7 @@ async def unfriend(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/v1/friends/requests")
+@routes.post("/v1/friend-requests")
 async def send_request(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, FriendRequestBody)
@@ -69,7 +69,7 @@ async def send_request(request: web.Request) -> web.Response:
     return json_response(RelationOut(relation.value), status=201)
 
 
-@routes.get("/v1/friends/requests")
+@routes.get("/v1/friend-requests")
 async def list_requests(request: web.Request) -> web.Response:
     direction = request.query.get("direction", "incoming")
     if direction not in ("incoming", "outgoing"):
@@ -78,21 +78,21 @@ async def list_requests(request: web.Request) -> web.Response:
     return await _list(request, direction)
 
 
-@routes.post("/v1/friends/requests/{user_id}/accept")
+@routes.post("/v1/friend-requests/{user_id}/accept")
 async def accept(request: web.Request) -> web.Response:
     who = await principal(request)
     await services(request).friends.accept(who, int_param(request, "user_id"))
     return web.Response(status=204)
 
 
-@routes.post("/v1/friends/requests/{user_id}/decline")
+@routes.post("/v1/friend-requests/{user_id}/decline")
 async def decline(request: web.Request) -> web.Response:
     who = await principal(request)
     await services(request).friends.decline(who, int_param(request, "user_id"))
     return web.Response(status=204)
 
 
-@routes.delete("/v1/friends/requests/{user_id}")
+@routes.delete("/v1/friend-requests/{user_id}")
 async def cancel(request: web.Request) -> web.Response:
     who = await principal(request)
     await services(request).friends.cancel(who, int_param(request, "user_id"))

@@ -3,14 +3,13 @@ and the media route that serves blobs of the local and in-memory stores."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from adapters.http import paging
 from adapters.http.common import int_param, json_response, principal, read_body, services
 from adapters.http.views import (
     ConfigOut,
@@ -23,15 +22,13 @@ from adapters.http.views import (
 )
 from momentic_core.errors import Invalid, NotFound, TooLarge, UnsupportedMedia
 from momentic_core.model.accounts import Principal, User
-from momentic_core.model.videos import StagedBlob, Video
+from momentic_core.model.videos import StagedBlob
 from momentic_core.services.videos import UploadState, VideoView
 
 routes = web.RouteTableDef()
 
 CHUNK = 256 * 1024
 FIELD_MAX = 4096
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 50
 AVATAR_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
@@ -40,39 +37,6 @@ AVATAR_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 def video_out(request: web.Request, view: VideoView) -> VideoOut:
     return VideoOut.of(view.video, view.author, services(request).media_url)
-
-
-def encode_cursor(video: Video) -> str:
-    raw = json.dumps([video.created_at.isoformat(), video.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The position an ``encode_cursor`` cursor names. Raises Invalid(code="invalid_cursor")
-    for anything else: not base64url JSON, nested past the parser's limit, an id out of
-    range, a time without an offset or outside what a datetime holds in UTC."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, ident = json.loads(raw)
-        at = datetime.fromisoformat(stamp)
-        if at.tzinfo is None or type(ident) is not int or not 0 < ident < 2**63:
-            raise ValueError
-        return at.astimezone(UTC), ident
-    except (ValueError, TypeError, RecursionError, OverflowError):
-        raise Invalid("The cursor is not valid.", code="invalid_cursor", field="cursor") from None
-
-
-def page_params(request: web.Request) -> tuple[tuple[datetime, int] | None, int]:
-    """``?cursor=`` and ``?limit=``: a positive integer, clamped to MAX_LIMIT."""
-    cursor = request.query.get("cursor")
-    raw_limit = request.query.get("limit", str(DEFAULT_LIMIT))
-    # ASCII digits only (int() takes "+1", " 1", "1_0"); the length test keeps int() from
-    # refusing a number of thousands of digits, which is simply over the maximum.
-    digits = raw_limit.lstrip("0")
-    if not (raw_limit.isascii() and raw_limit.isdigit() and digits):
-        raise Invalid("limit must be a positive integer.", code="invalid_query", field="limit")
-    limit = MAX_LIMIT if len(digits) > len(str(MAX_LIMIT)) else min(int(digits), MAX_LIMIT)
-    return (decode_cursor(cursor) if cursor else None), limit
 
 
 # What aiohttp's multipart reader raises for a body that is not a well-formed form (no or
@@ -253,7 +217,7 @@ async def delete_video(request: web.Request) -> web.Response:
 @routes.get("/v1/users/{user_id}/videos")
 async def user_videos(request: web.Request) -> web.Response:
     who = await principal(request)
-    before, limit = page_params(request)
+    before, limit = paging.read_time_id(request, "vid"), paging.limit(request)
     svc = services(request)
     author, videos = await svc.videos.list_by_user(
         who, int_param(request, "user_id"), before, limit + 1
@@ -262,7 +226,14 @@ async def user_videos(request: web.Request) -> web.Response:
     videos = videos[:limit]
     items = [VideoOut.of(v, author, svc.media_url) for v in videos]
     return json_response(
-        VideoPage(items=items, next_cursor=encode_cursor(videos[-1]) if more else None)
+        VideoPage(
+            items=items,
+            next_cursor=(
+                paging.encode("vid", videos[-1].created_at.isoformat(), videos[-1].id)
+                if more
+                else None
+            ),
+        )
     )
 
 

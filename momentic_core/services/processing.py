@@ -154,7 +154,8 @@ class Processing:
 
 
 class Janitor:
-    """Removes abandoned uploads and blobs nothing points at, once they are old enough."""
+    """Removes abandoned uploads and blobs nothing points at, once they are old enough,
+    and For-You ranking snapshots past their time to live."""
 
     PREFIXES = ("videos/", "avatars/")
 
@@ -165,11 +166,13 @@ class Janitor:
         blobs: BlobStore,
         clock: Clock,
         min_age: timedelta = timedelta(hours=24),
+        snapshot_ttl: timedelta = timedelta(hours=2),
     ) -> None:
         self._uow = uow
         self._blobs = blobs
         self._clock = clock
         self.min_age = min_age
+        self.snapshot_ttl = snapshot_ttl
 
     async def run(self, payload: dict[str, Any] | None = None) -> dict[str, int]:
         cutoff = self._clock.now() - self.min_age
@@ -194,9 +197,12 @@ class Janitor:
                     blobs += await self._sweep(batch)
                     batch = []
             blobs += await self._sweep(batch)
-        if uploads or blobs:
-            log.info("janitor swept", extra={"uploads": uploads, "blobs": blobs})
-        return {"uploads": uploads, "blobs": blobs}
+        async with self._uow() as tx:
+            snapshots = await tx.feeds.delete_snapshots(self._clock.now() - self.snapshot_ttl)
+        counts = {"uploads": uploads, "blobs": blobs, "snapshots": snapshots}
+        if any(counts.values()):
+            log.info("janitor swept", extra=counts)
+        return counts
 
     async def _sweep(self, keys: list[str]) -> int:
         if not keys:

@@ -27,9 +27,9 @@ async def _post(env: Any, auth: dict[str, str], clip: Path, visibility: str) -> 
 
 
 async def _befriend(env: Any, a: tuple[dict[str, str], int], b: tuple[dict[str, str], int]):
-    r = await env.client.post("/v1/friends/requests", json={"user_id": b[1]}, headers=a[0])
+    r = await env.client.post("/v1/friend-requests", json={"user_id": b[1]}, headers=a[0])
     assert (await r.json())["relation"] == "request_sent"
-    r = await env.client.post(f"/v1/friends/requests/{a[1]}/accept", headers=b[0])
+    r = await env.client.post(f"/v1/friend-requests/{a[1]}/accept", headers=b[0])
     assert r.status == 204
 
 
@@ -38,16 +38,16 @@ async def test_friend_requests_lists_and_profiles(video_env: Any) -> None:
     ann = await _user(env, "ann@bsu.by", "ann")
     bob = await _user(env, "bob@bsu.by", "bob")
     cat = await _user(env, "cat@bsu.by", "cat")
-    r = await env.client.post("/v1/friends/requests", json={"nickname": "BOB"}, headers=ann[0])
+    r = await env.client.post("/v1/friend-requests", json={"nickname": "BOB"}, headers=ann[0])
     assert r.status == 201 and (await r.json())["relation"] == "request_sent"
-    r = await env.client.post("/v1/friends/requests", json={"user_id": bob[1]}, headers=ann[0])
+    r = await env.client.post("/v1/friend-requests", json={"user_id": bob[1]}, headers=ann[0])
     assert r.status == 409
-    incoming = await (await env.client.get("/v1/friends/requests?direction=incoming",
+    incoming = await (await env.client.get("/v1/friend-requests?direction=incoming",
                                            headers=bob[0])).json()
     assert [c["user"]["nickname"] for c in incoming["items"]] == ["ann"]
     profile = await (await env.client.get(f"/v1/users/{ann[1]}", headers=bob[0])).json()
     assert profile["relation"] == "request_received"
-    assert (await env.client.post(f"/v1/friends/requests/{ann[1]}/accept",
+    assert (await env.client.post(f"/v1/friend-requests/{ann[1]}/accept",
                                   headers=bob[0])).status == 204
     friends = await (await env.client.get("/v1/friends", headers=ann[0])).json()
     assert [c["user"]["id"] for c in friends["items"]] == [bob[1]]
@@ -55,17 +55,17 @@ async def test_friend_requests_lists_and_profiles(video_env: Any) -> None:
     assert profile["relation"] == "friends" and profile["friend_count"] == 1
 
     # A request to someone who already asked me makes us friends at once.
-    await env.client.post("/v1/friends/requests", json={"user_id": ann[1]}, headers=cat[0])
-    r = await env.client.post("/v1/friends/requests", json={"user_id": cat[1]}, headers=ann[0])
+    await env.client.post("/v1/friend-requests", json={"user_id": ann[1]}, headers=cat[0])
+    r = await env.client.post("/v1/friend-requests", json={"user_id": cat[1]}, headers=ann[0])
     assert (await r.json())["relation"] == "friends"
-    await env.client.post("/v1/friends/requests", json={"user_id": cat[1]}, headers=bob[0])
-    assert (await env.client.delete(f"/v1/friends/requests/{cat[1]}",
+    await env.client.post("/v1/friend-requests", json={"user_id": cat[1]}, headers=bob[0])
+    assert (await env.client.delete(f"/v1/friend-requests/{cat[1]}",
                                     headers=bob[0])).status == 204
-    assert (await env.client.post(f"/v1/friends/requests/{bob[1]}/decline",
+    assert (await env.client.post(f"/v1/friend-requests/{bob[1]}/decline",
                                   headers=cat[0])).status == 404
     assert (await env.client.delete(f"/v1/friends/{cat[1]}", headers=ann[0])).status == 204
     assert (await env.client.delete(f"/v1/friends/{cat[1]}", headers=ann[0])).status == 404
-    r = await env.client.post("/v1/friends/requests", json={"user_id": ann[1]}, headers=ann[0])
+    r = await env.client.post("/v1/friend-requests", json={"user_id": ann[1]}, headers=ann[0])
     assert r.status == 422
 
 
@@ -87,7 +87,7 @@ async def test_block_hides_both_ways(video_env: Any, sample_clips: dict[str, Pat
     assert feed["items"] == []
     found = await (await env.client.get("/v1/users/search?q=an", headers=bob[0])).json()
     assert found["items"] == []
-    r = await env.client.post("/v1/friends/requests", json={"user_id": ann[1]}, headers=bob[0])
+    r = await env.client.post("/v1/friend-requests", json={"user_id": ann[1]}, headers=bob[0])
     assert r.status == 404, "the blocked user cannot tell they were blocked"
     blocks = await (await env.client.get("/v1/blocks", headers=ann[0])).json()
     assert [c["user"]["id"] for c in blocks["items"]] == [bob[1]]
