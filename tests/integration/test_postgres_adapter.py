@@ -177,7 +177,9 @@ async def test_a_hung_database_is_unavailable_not_a_hang(silent_server: int) -> 
         with pytest.raises(Unavailable):
             async with PostgresUnitOfWork(pool, acquire_timeout=0.3):
                 pass
-        assert time.monotonic() - started < 2
+        # The acquire timeout (0.3 s) answered, not the 30 s connect timeout: far apart,
+        # so a loaded machine can't blur them.
+        assert time.monotonic() - started < 15
     finally:
         await pool.close()
 
