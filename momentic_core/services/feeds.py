@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from momentic_core.errors import NotFound
+from momentic_core.errors import Invalid, NotFound
 from momentic_core.model.accounts import Principal
 from momentic_core.model.social import (
     FeedItem,
@@ -29,9 +29,12 @@ from momentic_core.ports import Clock, UnitOfWorkFactory
 def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
     """[start, end) of ``day`` in time zone ``zone``, in UTC (DST days are 23 or 25 h)."""
     tz = ZoneInfo(zone)
-    start = datetime.combine(day, time(), tz)
-    end = datetime.combine(day + timedelta(days=1), time(), tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    try:
+        start = datetime.combine(day, time(), tz)
+        end = datetime.combine(day + timedelta(days=1), time(), tz)
+        return start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError:  # ?day=9999-12-31 or 0001-01-01 east of UTC
+        raise Invalid("day is out of range.", code="invalid_query", field="day") from None
 
 
 def _keyset(item: FeedItem) -> Keyset:

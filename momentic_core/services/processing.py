@@ -85,15 +85,22 @@ class Processing:
                 await self._reject(video, "too_long")
                 return
             thumb = work / "thumb.jpg"
-            await self._media.thumbnail(source, thumb)
             base = video.source_key.rsplit("/", 1)[0]
             thumb_key = f"{base}/thumb.jpg"
-            await self._blobs.put_file(thumb_key, thumb, "image/jpeg")
             playback_key = video.source_key
             size = video.size_bytes
+            try:
+                # A file can probe well and still fail to decode further on: that is the
+                # file's fault (rejected now), not a passing failure to retry.
+                await self._media.thumbnail(source, thumb)
+                if not info.playable:
+                    out = work / "playback.mp4"
+                    await self._media.transcode(source, out)
+            except Invalid as exc:
+                await self._reject(video, exc.code)
+                return
+            await self._blobs.put_file(thumb_key, thumb, "image/jpeg")
             if not info.playable:
-                out = work / "playback.mp4"
-                await self._media.transcode(source, out)
                 playback_key = f"{base}/playback.mp4"
                 size = await self._blobs.put_file(playback_key, out, "video/mp4")
         now = self._clock.now()
@@ -245,6 +252,10 @@ class Worker:
         if job is None:
             return None
         kind = self._kinds[job.kind]
+        if job.attempts > job.max_attempts:
+            # Its workers died (lease ran out) on every attempt: a poison pill, not run again.
+            await self._bury(job, kind, f"lease expired {job.max_attempts} times; worker died")
+            return job
         try:
             await kind.run(job.payload)
         except asyncio.CancelledError:
@@ -252,10 +263,7 @@ class Worker:
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"[:500]
             if job.attempts >= job.max_attempts:
-                log.error("job dead", extra={"job": job.id, "kind": job.kind, "reason": reason})
-                await self._runner.bury(job.id, reason)
-                if kind.on_dead is not None:
-                    await kind.on_dead(job.payload, reason)
+                await self._bury(job, kind, reason)
             else:
                 delay = self.backoff * (2 ** (job.attempts - 1))
                 log.warning("job failed; retrying", extra={"job": job.id, "reason": reason})
@@ -264,6 +272,12 @@ class Worker:
         await self._runner.complete(job.id)
         return job
 
+    async def _bury(self, job: Job, kind: JobKind, reason: str) -> None:
+        log.error("job dead", extra={"job": job.id, "kind": job.kind, "reason": reason})
+        await self._runner.bury(job.id, reason)
+        if kind.on_dead is not None:
+            await kind.on_dead(job.payload, reason)
+
     async def run_forever(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Work until ``stop`` is set; a failing store pauses the loop, never ends it."""
         while not stop.is_set():
@@ -271,6 +285,11 @@ class Worker:
                 job = await self.run_once()
             except MomenticError:
                 log.warning("worker cannot reach the job store; waiting")
+                job = None
+            except Exception:
+                # An untranslated driver error or a failing on_dead hook must not end the
+                # only worker of an instance silently.
+                log.exception("worker loop failed; waiting")
                 job = None
             if job is None:
                 try:
