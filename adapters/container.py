@@ -292,6 +292,7 @@ def _services(
         clock=clock,
         throttle=throttle,
         limits=_limits(settings),
+        bereal_lock=settings.bereal_lock,
     )
     return Services(
         friends=Friends(uow=storage.uow, clock=clock, throttle=throttle),

@@ -331,7 +331,8 @@ class FeedRepository(Protocol):
         ...
 
     async def has_posted(self, user_id: int, since: datetime, until: datetime) -> bool:
-        """Has a video (any state but rejected/failed) created in [since, until)."""
+        """Has a ready video created in [since, until): a junk upload, still processing or
+        about to be rejected, does not unlock the BeReal feed."""
         ...
 
 

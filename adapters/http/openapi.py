@@ -517,6 +517,7 @@ _VIDEO_EXAMPLE = {
     "thumbnail_url": "https://media.momentic.app/videos/3f2a/thumb.jpg?X-Amz-Signature=...",
     "created_at": TIME,
     "ready_at": TIME,
+    "locked": False,
 }
 # The limits a deployment runs with by default (Settings.max_video_bytes may raise the
 # size; GET /v1/config tells a client the ones in force).
@@ -547,6 +548,8 @@ SCHEMAS.update({
         "thumbnail_url": _SN,
         "created_at": _TIME,
         "ready_at": {"type": ["string", "null"], "format": "date-time"},
+        "locked": dict({"type": "boolean"}, description="BeReal lock: a friend's moment of "
+                       "today before I posted mine; playback and thumbnail URLs are null."),
     }),
     "VideoPage": _obj(["items", "next_cursor"], {
         "items": {"type": "array", "items": _ref("Video")},

@@ -36,7 +36,7 @@ AVATAR_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
 def video_out(request: web.Request, view: VideoView) -> VideoOut:
-    return VideoOut.of(view.video, view.author, services(request).media_url)
+    return VideoOut.of(view.video, view.author, services(request).media_url, view.locked)
 
 
 # What aiohttp's multipart reader raises for a body that is not a well-formed form (no or
@@ -219,12 +219,12 @@ async def user_videos(request: web.Request) -> web.Response:
     who = await principal(request)
     before, limit = paging.read_time_id(request, "vid"), paging.limit(request)
     svc = services(request)
-    author, videos = await svc.videos.list_by_user(
+    author, videos, locked = await svc.videos.list_by_user(
         who, int_param(request, "user_id"), before, limit + 1
     )
     more = len(videos) > limit
     videos = videos[:limit]
-    items = [VideoOut.of(v, author, svc.media_url) for v in videos]
+    items = [VideoOut.of(v, author, svc.media_url, v.id in locked) for v in videos]
     return json_response(
         VideoPage(
             items=items,

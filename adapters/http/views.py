@@ -270,10 +270,12 @@ class VideoOut:
     thumbnail_url: str | None
     created_at: datetime
     ready_at: datetime | None
+    locked: bool
 
     @classmethod
-    def of(cls, v: Video, author: User, media_url: MediaUrl) -> VideoOut:
-        ready = v.status is VideoStatus.READY
+    def of(cls, v: Video, author: User, media_url: MediaUrl, locked: bool = False) -> VideoOut:
+        # BeReal: a locked moment shows who and when, not what (no media URLs).
+        ready = v.status is VideoStatus.READY and not locked
         return cls(
             id=v.id,
             author=AuthorView.of(author, media_url),
@@ -289,6 +291,7 @@ class VideoOut:
             thumbnail_url=media_url(v.thumbnail_key) if ready and v.thumbnail_key else None,
             created_at=v.created_at,
             ready_at=v.ready_at,
+            locked=locked,
         )
 
 
@@ -389,9 +392,7 @@ class FeedItemOut:
 
     @classmethod
     def of(cls, item: FeedItem, media_url: MediaUrl) -> FeedItemOut:
-        video = VideoOut.of(item.video, item.author, media_url)
-        if item.locked:  # BeReal: post today to see your friends' moments
-            video = attrs.evolve(video, playback_url=None, thumbnail_url=None)
+        video = VideoOut.of(item.video, item.author, media_url, locked=item.locked)
         return cls(
             video=video,
             reactions=dict(item.reactions),

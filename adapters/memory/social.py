@@ -335,6 +335,6 @@ class InMemoryFeedRepository:
         return any(
             v.author_id == user_id
             and since <= v.created_at < until
-            and v.status not in (VideoStatus.REJECTED, VideoStatus.FAILED)
+            and v.status is VideoStatus.READY
             for v in self._s.videos.values()
         )

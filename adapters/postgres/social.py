@@ -576,7 +576,7 @@ class PostgresFeedRepository(Repository):
                 SELECT EXISTS (
                     SELECT 1 FROM videos
                     WHERE author_id = $1 AND created_at >= $2 AND created_at < $3
-                      AND status NOT IN ('rejected', 'failed')
+                      AND status = 'ready'
                 )
                 """,
                 user_id,

@@ -11,6 +11,7 @@ import math
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -44,6 +45,7 @@ from momentic_core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from momentic_core.services.feeds import day_bounds
 from momentic_core.services.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ def new_key(prefix: str, name: str) -> str:
 class VideoView:
     video: Video
     author: User
+    locked: bool = False  # BeReal: a friend's moment of today, before I posted mine
 
 
 @attrs.frozen
@@ -97,7 +100,9 @@ class Videos:
         clock: Clock,
         throttle: Throttle,
         limits: MediaLimits | None = None,
+        bereal_lock: bool = True,
     ) -> None:
+        self.bereal_lock = bereal_lock
         self._uow = uow
         self._blobs = blobs
         self._images = images
@@ -381,7 +386,27 @@ class Videos:
             author = await tx.users.get(video.author_id)
             if not await self._may_see(tx, who, video, author):
                 raise NotFound("No such video.", code="video_not_found")
-        return VideoView(video=video, author=author)
+            locked = await self._locked_today(tx, who, [video])
+        return VideoView(video=video, author=author, locked=bool(locked))
+
+    async def _locked_today(self, tx: UnitOfWork, who: Principal, videos: list[Video]) -> set[int]:
+        """Ids of friends' friends-only videos of my today while I have not posted today:
+        the same BeReal lock as the friends feed, so no other route lifts it."""
+        if not self.bereal_lock or permissions.can_see_hidden_accounts(who.role):
+            return set()
+        candidates = [
+            v for v in videos
+            if v.author_id != who.user_id and v.visibility is Visibility.FRIENDS
+        ]
+        if not candidates:
+            return set()
+        me = await tx.users.get(who.user_id)
+        today = self._clock.now().astimezone(ZoneInfo(me.time_zone)).date()
+        since, until = day_bounds(today, me.time_zone)
+        todays = [v for v in candidates if since <= v.created_at < until]
+        if not todays or await tx.feeds.has_posted(who.user_id, since, until):
+            return set()
+        return {v.id for v in todays}
 
     async def list_by_user(
         self,
@@ -389,7 +414,7 @@ class Videos:
         user_id: int,
         before: tuple[datetime, int] | None,
         limit: int,
-    ) -> tuple[User, list[Video]]:
+    ) -> tuple[User, list[Video], set[int]]:
         """A user's videos, newest first; others see ready ones, friends-only ones when
         they are friends."""
         own = who.user_id == user_id
@@ -410,7 +435,8 @@ class Videos:
                 before=before,
                 limit=limit,
             )
-        return author, videos
+            locked = await self._locked_today(tx, who, videos)
+        return author, videos, locked
 
     # ------------------------------------------------------------------ managing
 

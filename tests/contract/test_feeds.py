@@ -637,7 +637,7 @@ async def test_a_deleted_video_takes_its_views_along(backend: Backend) -> None:
             await tx.feeds.record_view(viewer.id, video.id, T0)
 
 
-async def test_has_posted_counts_any_video_but_rejected_or_failed(backend: Backend) -> None:
+async def test_has_posted_counts_ready_videos_only(backend: Backend) -> None:
     me = await add_user(backend)
     since, until = T0, T0 + DAY
 
@@ -652,6 +652,8 @@ async def test_has_posted_counts_any_video_but_rejected_or_failed(backend: Backe
     await add_video(backend, me.id, created_at=since, status=VideoStatus.FAILED)
     assert not await posted()
     await add_video(backend, me.id, created_at=since, status=VideoStatus.PROCESSING)
+    assert not await posted(), "a junk upload still processing does not unlock the feed"
+    await add_video(backend, me.id, created_at=since, status=VideoStatus.READY)
     assert await posted()
     other = await add_user(backend)
     async with backend.uow() as tx:

@@ -130,12 +130,27 @@ async def test_friends_feed_with_bereal_lock(
     assert item["video"]["playback_url"] is None and item["video"]["thumbnail_url"] is None
     assert item["reactions"] == {"heart": 0, "flame": 0, "funny": 0, "angry": 0}
 
-    await _post(env, ann[0], sample_clips["silent"], "friends")  # I post: unlocked
+    # No other route lifts the lock.
+    direct = await (await env.client.get(f"/v1/videos/{friends_only}", headers=ann[0])).json()
+    assert direct["locked"] is True and direct["playback_url"] is None
+    listed = await (await env.client.get(f"/v1/users/{bob[1]}/videos", headers=ann[0])).json()
+    assert [(v["id"], v["locked"], v["playback_url"]) for v in listed["items"]] == [
+        (friends_only, True, None)
+    ]
+    legacy = await (await env.client.get(f"/users/{ann[1]}/friends/videos",
+                                         headers=ann[0])).json()
+    assert legacy[0]["locked"] is True and legacy[0]["filepath"] is None
+
+    await _post(env, ann[0], sample_clips["silent"], "friends")
+    feed = await (await env.client.get("/v1/feed/friends", headers=ann[0])).json()
+    assert feed["locked"] is True, "still processing: a junk upload must not unlock"
+    await env.run_jobs()  # my moment is ready: unlocked
     feed = await (await env.client.get("/v1/feed/friends", headers=ann[0])).json()
     assert feed["locked"] is False and feed["items"][0]["video"]["playback_url"]
+    direct = await (await env.client.get(f"/v1/videos/{friends_only}", headers=ann[0])).json()
+    assert direct["locked"] is False and direct["playback_url"]
 
     assert (await env.client.get(f"/v1/videos/{friends_only}", headers=eve[0])).status == 404
-    assert (await env.client.get(f"/v1/videos/{friends_only}", headers=ann[0])).status == 200
     past = await (await env.client.get("/v1/feed/friends?day=2020-01-01",
                                        headers=ann[0])).json()
     assert past["items"] == [] and past["day"] == "2020-01-01"
