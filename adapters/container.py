@@ -335,7 +335,9 @@ class Container(containers.DeclarativeContainer):
         blobs, images, events,
     )
     janitor = providers.Singleton(
-        lambda storage, blobs, clock: Janitor(uow=storage.uow, blobs=blobs, clock=clock),
+        lambda storage, blobs, clock: Janitor(
+            uow=storage.uow, blobs=blobs, clock=clock, snapshot_ttl=FeedSettings().snapshot_ttl
+        ),
         storage, blobs, clock,
     )
     worker = providers.Singleton(

@@ -26,10 +26,7 @@ Layout under ``root``::
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -42,21 +39,20 @@ from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
-from urllib.parse import quote
 
+from adapters.media_urls import MediaUrlSigner
 from momentic_core.errors import Invalid, NotFound
 from momentic_core.model.videos import BlobInfo, PartInfo
+from momentic_core.policies.media import check_blob_key
 from momentic_core.ports import Clock
 
 CHUNK = 1024 * 1024
-MAX_KEY_BYTES = 1024
 MAX_PARTS = 10_000
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 META_DIR = ".meta"
 MULTIPART_DIR = ".multipart"
 UPLOAD_FILE = "upload"
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
-_SIGNING_CONTEXT = b"momentic media url v1\n"
 
 
 class LocalBlobStore:
@@ -74,8 +70,8 @@ class LocalBlobStore:
         if not secret:
             raise ValueError("a signing secret is required")
         self.root = Path(root).resolve()
-        self.base_url = base_url.rstrip("/")
-        self._secret = secret
+        self._urls = MediaUrlSigner(base_url, secret)
+        self.base_url = self._urls.base_url
         self._clock = clock
         self._chunk = chunk_size
 
@@ -84,7 +80,7 @@ class LocalBlobStore:
     def path_for(self, key: str) -> Path:
         """The file of ``key`` (which may not exist). Raises Invalid(code="invalid_key")
         for a key that is malformed or would leave the root."""
-        _check_key(key)
+        check_blob_key(key)
         path = (self.root / key).resolve()
         if path == self.root or not path.is_relative_to(self.root):
             raise Invalid("This blob key is not allowed.", code="invalid_key")
@@ -93,7 +89,7 @@ class LocalBlobStore:
     def verify_signature(self, key: str, exp: int | str, sig: str, now: datetime | float) -> bool:
         """Whether ``sig`` is this store's signature of ``key`` and ``exp`` and ``now`` is
         before ``exp`` (unix seconds). Constant-time; never raises for bad input."""
-        return _verify(self._secret, key, exp, sig, now)
+        return self._urls.verify(key, exp, sig, now)
 
     # ------------------------------------------------------------------ whole blobs
 
@@ -165,10 +161,7 @@ class LocalBlobStore:
 
     def signed_url(self, key: str, expires_in: timedelta) -> str:
         """``{base_url}/media/{key}?exp=<unix>&sig=<HMAC>``; no I/O at all."""
-        _check_key(key)
-        exp = int(self._now() + expires_in.total_seconds())
-        sig = _sign(self._secret, key, exp)
-        return f"{self.base_url}/media/{quote(key, safe='/')}?exp={exp}&sig={sig}"
+        return self._urls.url(key, int(self._now() + expires_in.total_seconds()))
 
     # ------------------------------------------------------------------ multipart
 
@@ -345,45 +338,9 @@ class LocalBlobStore:
 # ---------------------------------------------------------------------- keys and signing
 
 
-def _check_key(key: str) -> None:
-    bad = (
-        not isinstance(key, str)
-        or not key
-        or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES
-        or key.startswith("/")
-        or "\\" in key
-        or any(ord(c) < 0x20 or c == "\x7f" for c in key)
-        or any(not seg or seg.startswith(".") for seg in key.split("/"))
-    )
-    if bad:
-        raise Invalid("This blob key is not allowed.", code="invalid_key")
-
-
 def _check_part_number(number: int) -> None:
     if not 1 <= number <= MAX_PARTS:
         raise Invalid(f"Parts are numbered 1 to {MAX_PARTS}.", code="invalid_part")
-
-
-def _sign(secret: bytes, key: str, exp: int) -> str:
-    message = _SIGNING_CONTEXT + key.encode() + b"\n" + str(exp).encode()
-    digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def _verify(secret: bytes, key: str, exp: int | str, sig: str, now: datetime | float) -> bool:
-    try:
-        if isinstance(exp, str):
-            if not (exp.isascii() and exp.isdigit()):
-                return False
-            exp = int(exp)
-        _check_key(key)
-        current = now.timestamp() if isinstance(now, datetime) else float(now)
-        expected = _sign(secret, key, exp).encode()
-        given = sig.encode("utf-8")
-    except (Invalid, TypeError, ValueError, AttributeError, UnicodeError):
-        return False
-    valid = hmac.compare_digest(expected, given)
-    return valid and current < exp
 
 
 def _missing_blob() -> NotFound:

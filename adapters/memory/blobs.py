@@ -10,26 +10,23 @@ without error.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import hmac
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import attrs
 
+from adapters.media_urls import MediaUrlSigner
 from momentic_core.errors import Invalid, NotFound
 from momentic_core.model.videos import BlobInfo, PartInfo
+from momentic_core.policies.media import check_blob_key
 from momentic_core.ports import Clock
 
 CHUNK = 64 * 1024
-MAX_KEY_BYTES = 1024
 MAX_PARTS = 10_000
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-_SIGNING_CONTEXT = b"momentic media url v1\n"
 
 
 @attrs.frozen
@@ -55,8 +52,8 @@ class InMemoryBlobStore:
     ) -> None:
         if not secret:
             raise ValueError("a signing secret is required")
-        self.base_url = base_url.rstrip("/")
-        self._secret = secret
+        self._urls = MediaUrlSigner(base_url, secret)
+        self.base_url = self._urls.base_url
         self._clock = clock
         self._chunk = chunk_size
         self._blobs: dict[str, _Blob] = {}
@@ -67,19 +64,7 @@ class InMemoryBlobStore:
     def verify_signature(self, key: str, exp: int | str, sig: str, now: datetime | float) -> bool:
         """Whether ``sig`` is this store's signature of ``key`` and ``exp`` and ``now`` is
         before ``exp`` (unix seconds). Constant-time; never raises for bad input."""
-        try:
-            if isinstance(exp, str):
-                if not (exp.isascii() and exp.isdigit()):
-                    return False
-                exp = int(exp)
-            _check_key(key)
-            current = now.timestamp() if isinstance(now, datetime) else float(now)
-            expected = _sign(self._secret, key, exp).encode()
-            given = sig.encode("utf-8")
-        except (Invalid, TypeError, ValueError, AttributeError, UnicodeError):
-            return False
-        valid = hmac.compare_digest(expected, given)
-        return valid and current < exp
+        return self._urls.verify(key, exp, sig, now)
 
     @property
     def open_uploads(self) -> int:
@@ -89,7 +74,7 @@ class InMemoryBlobStore:
     # ------------------------------------------------------------------ whole blobs
 
     async def put_stream(self, key: str, chunks: AsyncIterable[bytes], content_type: str) -> int:
-        _check_key(key)
+        check_blob_key(key)
         buffer = bytearray()
         async for chunk in chunks:
             buffer += chunk
@@ -97,7 +82,7 @@ class InMemoryBlobStore:
         return len(buffer)
 
     async def put_file(self, key: str, path: Path, content_type: str) -> int:
-        _check_key(key)
+        check_blob_key(key)
         data = await asyncio.to_thread(Path(path).read_bytes)
         self._blobs[key] = self._blob(data, content_type)
         return len(data)
@@ -115,13 +100,13 @@ class InMemoryBlobStore:
             yield data[offset : min(offset + self._chunk, stop)]
 
     async def stat(self, key: str) -> BlobInfo | None:
-        _check_key(key)
+        check_blob_key(key)
         blob = self._blobs.get(key)
         return None if blob is None else _info(key, blob)
 
     async def delete(self, key: str) -> None:
         """Idempotent."""
-        _check_key(key)
+        check_blob_key(key)
         self._blobs.pop(key, None)
 
     async def list_blobs(self, prefix: str) -> AsyncIterator[BlobInfo]:
@@ -131,15 +116,12 @@ class InMemoryBlobStore:
                 yield _info(key, blob)
 
     def signed_url(self, key: str, expires_in: timedelta) -> str:
-        _check_key(key)
-        exp = int(self._now().timestamp() + expires_in.total_seconds())
-        sig = _sign(self._secret, key, exp)
-        return f"{self.base_url}/media/{quote(key, safe='/')}?exp={exp}&sig={sig}"
+        return self._urls.url(key, int(self._now().timestamp() + expires_in.total_seconds()))
 
     # ------------------------------------------------------------------ multipart
 
     async def start_multipart(self, key: str, content_type: str) -> str:
-        _check_key(key)
+        check_blob_key(key)
         upload_id = secrets.token_hex(16)
         self._uploads[upload_id] = _Upload(key=key, content_type=content_type)
         return upload_id
@@ -208,14 +190,14 @@ class InMemoryBlobStore:
         )
 
     def _get(self, key: str) -> _Blob:
-        _check_key(key)
+        check_blob_key(key)
         blob = self._blobs.get(key)
         if blob is None:
             raise NotFound("No such blob.", code="blob_not_found")
         return blob
 
     def _upload(self, key: str, upload_id: str) -> _Upload:
-        _check_key(key)
+        check_blob_key(key)
         upload = self._uploads.get(upload_id)
         if upload is None or upload.key != key:
             raise NotFound("No such upload.", code="upload_not_found")
@@ -230,25 +212,3 @@ def _info(key: str, blob: _Blob) -> BlobInfo:
         content_type=blob.content_type,
         modified=blob.modified,
     )
-
-
-def _check_key(key: str) -> None:
-    """The local store's key rules: relative, no empty/dot segments, no backslash or
-    control characters, at most 1024 bytes."""
-    bad = (
-        not isinstance(key, str)
-        or not key
-        or len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES
-        or key.startswith("/")
-        or "\\" in key
-        or any(ord(c) < 0x20 or c == "\x7f" for c in key)
-        or any(not seg or seg.startswith(".") for seg in key.split("/"))
-    )
-    if bad:
-        raise Invalid("This blob key is not allowed.", code="invalid_key")
-
-
-def _sign(secret: bytes, key: str, exp: int) -> str:
-    message = _SIGNING_CONTEXT + key.encode() + b"\n" + str(exp).encode()
-    digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

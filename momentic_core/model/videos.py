@@ -154,5 +154,5 @@ class MediaLimits:
     max_parts: int = 10_000
     upload_ttl: timedelta = timedelta(hours=24)
     avatar_max_bytes: int = 5 * 1000 * 1000
-    avatar_max_pixels: int = 40_000_000
+    avatar_max_pixels: int = 16_000_000  # ~64 MB decoded as RGBA: no pixel floods
     avatar_size: int = 512

@@ -132,8 +132,3 @@ class Feeds:
             if not visible or await tx.social.blocked_either_way(who.user_id, video.author_id):
                 raise NotFound("No such video.", code="video_not_found")
             return await tx.feeds.record_view(who.user_id, video_id, self._clock.now())
-
-    async def forget_snapshots(self) -> int:
-        """Drop For-You snapshots older than their time to live (janitor)."""
-        async with self._uow() as tx:
-            return await tx.feeds.delete_snapshots(self._clock.now() - self.settings.snapshot_ttl)

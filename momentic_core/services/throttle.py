@@ -35,6 +35,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "social:ip": Limit(60, _m(5)),
     "upload:user": Limit(60, _m(60)),
     "friend_request:user": Limit(100, _m(60 * 24)),
+    "avatar:user": Limit(20, _m(60)),
     "api:user": Limit(600, _m(1)),
     "api:ip": Limit(1200, _m(1)),
 }

@@ -479,6 +479,7 @@ class Videos:
 
     async def set_avatar(self, who: Principal, data: bytes) -> User:
         """Re-encode the image as a square JPEG without metadata and make it the avatar."""
+        await self._throttle.check("avatar:user", str(who.user_id))
         limits = self.limits
         if len(data) > limits.avatar_max_bytes:
             raise TooLarge(
