@@ -308,7 +308,8 @@ class FeedRepository(Protocol):
     ) -> list[int]:
         """Ids of public videos from ``settings.candidate_window`` before ``as_of``, that
         the viewer has not seen, best score first (ties: newest id first), at most
-        ``settings.candidate_limit``."""
+        ``settings.candidate_limit``. Only the newest ``settings.candidate_pool`` public
+        videos of the window are scored, so the cost is bounded whatever the volume."""
         ...
 
     async def save_snapshot(

@@ -272,12 +272,20 @@ class InMemoryFeedRepository:
     async def rank_for_you(self, viewer: int, as_of: datetime, settings: FeedSettings) -> list[int]:
         s = self._s
         start = as_of - settings.candidate_window
+        pool = sorted(
+            (
+                v for v in s.videos.values()
+                if v.status is VideoStatus.READY
+                and v.visibility is Visibility.PUBLIC
+                and start <= v.created_at <= as_of
+            ),
+            key=lambda v: (v.created_at, v.id),
+            reverse=True,
+        )[: max(0, settings.candidate_pool)]
         scored: list[tuple[float, int]] = []
-        for video in s.videos.values():
+        for video in pool:
             if (
-                video.visibility is not Visibility.PUBLIC
-                or not start <= video.created_at <= as_of
-                or video.author_id == viewer
+                video.author_id == viewer
                 or (viewer, video.id) in s.video_views
                 or self._visible(viewer, video, as_of) is None
             ):

@@ -186,8 +186,15 @@ def global_feed_sql(*, cursor: bool, newer: bool) -> str:
 # $9 comment_weight, $10 weight_friends. The score is policies.ranking.for_you_score, term
 # by term: age_hours = seconds / 3600 (as timedelta.total_seconds() / 3600 in Python).
 RANK_FOR_YOU_SQL = f"""
+    WITH pool AS MATERIALIZED (  -- the newest public videos, read off the partial index
+        SELECT id, author_id, created_at FROM videos
+        WHERE status = 'ready' AND visibility = 'public'
+          AND created_at >= $3 AND created_at <= $2
+        ORDER BY created_at DESC, id DESC
+        LIMIT $11
+    )
     SELECT v.id
-    FROM videos v
+    FROM pool v
     JOIN users u ON u.id = v.author_id
     CROSS JOIN LATERAL ({FOR_YOU_SIGNALS}) s
     CROSS JOIN LATERAL (
@@ -195,9 +202,7 @@ RANK_FOR_YOU_SQL = f"""
                         extract(epoch FROM $2::timestamptz - v.created_at)::float8 / 3600.0)
                AS hours
     ) a
-    WHERE v.status = 'ready' AND v.visibility = 'public'
-      AND v.created_at >= $3 AND v.created_at <= $2
-      AND v.author_id <> $1
+    WHERE v.author_id <> $1
       AND NOT EXISTS (SELECT 1 FROM video_views w WHERE w.user_id = $1 AND w.video_id = v.id)
       AND {_ACTIVE.format(now="$2")}
       AND {_UNBLOCKED.format(other="v.author_id")}
@@ -337,6 +342,7 @@ def rank_for_you_query(viewer: int, as_of: datetime, settings: FeedSettings) -> 
         float(settings.reaction_weight),
         float(settings.comment_weight),
         float(settings.weight_friends),
+        max(0, settings.candidate_pool),
     ]
 
 

@@ -81,5 +81,6 @@ class FeedSettings:
     comment_weight: float = 2.0
     freshness_half_life_hours: float = 24.0
     candidate_limit: int = 500
+    candidate_pool: int = 5000  # only the newest N public videos are scored
     candidate_window: timedelta = timedelta(days=7)
     snapshot_ttl: timedelta = timedelta(hours=2)

@@ -462,6 +462,19 @@ async def test_for_you_ties_go_to_the_newest_id(backend: Backend) -> None:
     assert ranked == sorted((v.id for v in videos), reverse=True)
 
 
+async def test_for_you_scores_only_the_newest_pool(backend: Backend) -> None:
+    viewer, author = await add_user(backend), await add_user(backend)
+    videos = [
+        await add_video(backend, author.id, created_at=T0 - timedelta(hours=h)) for h in range(5)
+    ]
+    own = await add_video(backend, viewer.id, created_at=T0)  # in the pool, then left out
+    async with backend.uow() as tx:
+        ranked = await tx.feeds.rank_for_you(viewer.id, T0, FeedSettings(candidate_pool=3))
+    assert own.id not in ranked
+    # The pool holds the 3 newest public videos (mine among them); older ones are not scored.
+    assert ranked == [videos[0].id, videos[1].id]
+
+
 async def test_for_you_takes_only_fresh_unseen_public_videos_of_others(
     backend: Backend,
 ) -> None:
