@@ -105,6 +105,23 @@ class TokenView:
         )
 
 
+def _profile_fields(u: User, media_url: MediaUrl) -> dict[str, Any]:
+    """The fields every view of a user shares."""
+    return {
+        "id": u.id,
+        "nickname": u.nickname,
+        "name": u.name,
+        "surname": u.surname,
+        "bio": u.bio,
+        "avatar_url": media_url(u.avatar_key) if u.avatar_key else None,
+        "rating": u.rating,
+        "current_streak": u.current_streak,
+        "max_streak": u.max_streak,
+        "max_reactions": u.max_reactions,
+        "created_at": u.created_at,
+    }
+
+
 @attrs.frozen
 class PublicUserView:
     id: int
@@ -123,21 +140,10 @@ class PublicUserView:
 
     @classmethod
     def of(cls, p: Profile, media_url: MediaUrl) -> PublicUserView:
-        u = p.user
         return cls(
-            id=u.id,
-            nickname=u.nickname,
             relation=p.relation.value,
             friend_count=p.friend_count,
-            name=u.name,
-            surname=u.surname,
-            bio=u.bio,
-            avatar_url=media_url(u.avatar_key) if u.avatar_key else None,
-            rating=u.rating,
-            current_streak=u.current_streak,
-            max_streak=u.max_streak,
-            max_reactions=u.max_reactions,
-            created_at=u.created_at,
+            **_profile_fields(p.user, media_url),
         )
 
 
@@ -163,22 +169,12 @@ class MeView:
     @classmethod
     def of(cls, u: User, media_url: MediaUrl) -> MeView:
         return cls(
-            id=u.id,
             email=u.email,
             email_verified=u.email_verified,
-            nickname=u.nickname,
-            name=u.name,
-            surname=u.surname,
-            bio=u.bio,
             time_zone=u.time_zone,
             role=u.role.value,
             status=u.status.value,
-            avatar_url=media_url(u.avatar_key) if u.avatar_key else None,
-            rating=u.rating,
-            current_streak=u.current_streak,
-            max_streak=u.max_streak,
-            max_reactions=u.max_reactions,
-            created_at=u.created_at,
+            **_profile_fields(u, media_url),
         )
 
 
