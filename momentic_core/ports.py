@@ -222,11 +222,20 @@ class JobRunner(Protocol):
         died), count an attempt and lease it. No two callers get the same job."""
         ...
 
-    async def complete(self, job_id: int) -> None: ...
+    async def extend(self, job_id: int, attempt: int, lease: timedelta) -> bool:
+        """Renew the lease of a running job (a worker's heartbeat). False when this claim
+        (the job at ``attempt``) was lost: another worker took the job meanwhile."""
+        ...
 
-    async def retry(self, job_id: int, error: str, run_at: datetime) -> None: ...
+    # Settling with ``attempt`` acts only if the job is still at that claim, so a worker
+    # whose lease ran out cannot settle the claim of the worker that took the job over.
+    async def complete(self, job_id: int, attempt: int | None = None) -> None: ...
 
-    async def bury(self, job_id: int, error: str) -> None:
+    async def retry(
+        self, job_id: int, error: str, run_at: datetime, attempt: int | None = None
+    ) -> None: ...
+
+    async def bury(self, job_id: int, error: str, attempt: int | None = None) -> None:
         """The job is dead: no more tries; its reason is kept."""
         ...
 

@@ -239,10 +239,21 @@ class InMemoryJobRunner:
             )
             return _copy_job(job)
 
-    async def _settle(self, job_id: int, **changes: Any) -> None:
+    async def extend(self, job_id: int, attempt: int, lease: timedelta) -> bool:
+        async with self._s.lock:
+            row = self._s.jobs.get(job_id)
+            if row is None or row.job.status != "running" or row.job.attempts != attempt:
+                return False
+            now = self._clock.now()
+            self._s.jobs[job_id] = attrs.evolve(row, locked_until=now + lease, updated_at=now)
+            return True
+
+    async def _settle(self, job_id: int, attempt: int | None, **changes: Any) -> None:
         async with self._s.lock:
             row = self._s.jobs.get(job_id)
             if row is None or row.job.status != "running":
+                return
+            if attempt is not None and row.job.attempts != attempt:
                 return
             self._s.jobs[job_id] = attrs.evolve(
                 row,
@@ -251,14 +262,16 @@ class InMemoryJobRunner:
                 updated_at=self._clock.now(),
             )
 
-    async def complete(self, job_id: int) -> None:
-        await self._settle(job_id, status="done")
+    async def complete(self, job_id: int, attempt: int | None = None) -> None:
+        await self._settle(job_id, attempt, status="done")
 
-    async def retry(self, job_id: int, error: str, run_at: datetime) -> None:
-        await self._settle(job_id, status="queued", run_at=run_at, last_error=error)
+    async def retry(
+        self, job_id: int, error: str, run_at: datetime, attempt: int | None = None
+    ) -> None:
+        await self._settle(job_id, attempt, status="queued", run_at=run_at, last_error=error)
 
-    async def bury(self, job_id: int, error: str) -> None:
-        await self._settle(job_id, status="dead", last_error=error)
+    async def bury(self, job_id: int, error: str, attempt: int | None = None) -> None:
+        await self._settle(job_id, attempt, status="dead", last_error=error)
 
     async def get(self, job_id: int) -> Job | None:
         row = self._s.jobs.get(job_id)

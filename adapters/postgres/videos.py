@@ -404,37 +404,60 @@ class PostgresJobRunner:
         row = await self._fetchrow(_CLAIM, list(kinds), now, now + lease)
         return None if row is None else _job(row)
 
-    async def complete(self, job_id: int) -> None:
-        await self._fetchrow(
+    async def extend(self, job_id: int, attempt: int, lease: timedelta) -> bool:
+        now = self._clock.now()
+        row = await self._fetchrow(
             """
-            UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $2
-            WHERE id = $1 AND status = 'running'
+            UPDATE jobs SET locked_until = $3, updated_at = $4
+            WHERE id = $1 AND status = 'running' AND attempts = $2
+            RETURNING id
             """,
             job_id,
+            attempt,
+            now + lease,
+            now,
+        )
+        return row is not None
+
+    # $1 job id, $2 the claim's attempt or NULL (any claim); the rest per statement.
+    _MINE = "id = $1 AND status = 'running' AND ($2::int IS NULL OR attempts = $2)"
+
+    async def complete(self, job_id: int, attempt: int | None = None) -> None:
+        await self._fetchrow(
+            f"""
+            UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $3
+            WHERE {self._MINE}
+            """,
+            job_id,
+            attempt,
             self._clock.now(),
         )
 
-    async def retry(self, job_id: int, error: str, run_at: datetime) -> None:
+    async def retry(
+        self, job_id: int, error: str, run_at: datetime, attempt: int | None = None
+    ) -> None:
         await self._fetchrow(
-            """
-            UPDATE jobs SET status = 'queued', run_at = $3, last_error = $2,
-                locked_until = NULL, updated_at = $4
-            WHERE id = $1 AND status = 'running'
+            f"""
+            UPDATE jobs SET status = 'queued', run_at = $4, last_error = $3,
+                locked_until = NULL, updated_at = $5
+            WHERE {self._MINE}
             """,
             job_id,
+            attempt,
             error,
             run_at,
             self._clock.now(),
         )
 
-    async def bury(self, job_id: int, error: str) -> None:
+    async def bury(self, job_id: int, error: str, attempt: int | None = None) -> None:
         await self._fetchrow(
-            """
-            UPDATE jobs SET status = 'dead', last_error = $2, locked_until = NULL,
-                updated_at = $3
-            WHERE id = $1 AND status = 'running'
+            f"""
+            UPDATE jobs SET status = 'dead', last_error = $3, locked_until = NULL,
+                updated_at = $4
+            WHERE {self._MINE}
             """,
             job_id,
+            attempt,
             error,
             self._clock.now(),
         )

@@ -256,6 +256,7 @@ class Worker:
             # Its workers died (lease ran out) on every attempt: a poison pill, not run again.
             await self._bury(job, kind, f"lease expired {job.max_attempts} times; worker died")
             return job
+        heartbeat = asyncio.create_task(self._heartbeat(job))
         try:
             await kind.run(job.payload)
         except asyncio.CancelledError:
@@ -267,14 +268,31 @@ class Worker:
             else:
                 delay = self.backoff * (2 ** (job.attempts - 1))
                 log.warning("job failed; retrying", extra={"job": job.id, "reason": reason})
-                await self._runner.retry(job.id, reason, self._clock.now() + delay)
+                await self._runner.retry(
+                    job.id, reason, self._clock.now() + delay, attempt=job.attempts
+                )
             return job
-        await self._runner.complete(job.id)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+        await self._runner.complete(job.id, attempt=job.attempts)
         return job
+
+    async def _heartbeat(self, job: Job) -> None:
+        """Renew the lease while the job runs, so a long transcode is not taken twice."""
+        every = max(0.05, self.lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if not await self._runner.extend(job.id, job.attempts, self.lease):
+                    log.warning("job lease lost to another worker", extra={"job": job.id})
+                    return
+            except MomenticError:
+                log.warning("could not renew a job lease; will try again")
 
     async def _bury(self, job: Job, kind: JobKind, reason: str) -> None:
         log.error("job dead", extra={"job": job.id, "kind": job.kind, "reason": reason})
-        await self._runner.bury(job.id, reason)
+        await self._runner.bury(job.id, reason, attempt=job.attempts)
         if kind.on_dead is not None:
             await kind.on_dead(job.payload, reason)
 

@@ -254,3 +254,37 @@ async def test_postgres_claim_skips_a_locked_job_instead_of_waiting(
         assert second is None
     third = await runner.claim(["process_video"], LEASE)
     assert third is not None and third.id == held
+
+
+async def test_a_heartbeat_keeps_the_lease_and_a_lost_claim_cannot_settle(
+    backend: Backend, clock: ManualClock
+) -> None:
+    job_id = await enqueue(backend)
+    first = backend.job_runner(clock)
+    job = await first.claim(["process_video"], LEASE)
+    assert job is not None and job.id == job_id
+    other = backend.job_runner(clock)
+
+    # A heartbeat renews the lease: past the original lease, nobody takes the job.
+    clock.advance(LEASE * 0.75)
+    assert await first.extend(job.id, job.attempts, LEASE)
+    clock.advance(LEASE * 0.75)
+    assert await other.claim(["process_video"], LEASE) is None
+
+    # Without heartbeats the lease runs out and another worker takes the job over.
+    clock.advance(LEASE * 2)
+    taken = await other.claim(["process_video"], LEASE)
+    assert taken is not None and taken.attempts == job.attempts + 1
+    assert not await first.extend(job.id, job.attempts, LEASE), "the claim was lost"
+
+    # The stale worker cannot settle the new claim ...
+    await first.complete(job.id, attempt=job.attempts)
+    await first.bury(job.id, "stale", attempt=job.attempts)
+    await first.retry(job.id, "stale", clock.now(), attempt=job.attempts)
+    current = await other.get(job.id)
+    assert current is not None and current.status == "running"
+    assert current.attempts == taken.attempts and current.last_error is None
+    # ... and the worker that holds it can.
+    await other.complete(job.id, attempt=taken.attempts)
+    done = await other.get(job.id)
+    assert done is not None and done.status == "done"

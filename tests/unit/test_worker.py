@@ -118,3 +118,35 @@ async def test_an_unexpected_error_pauses_the_worker_loop_but_never_ends_it() ->
     stop.set()
     await asyncio.wait_for(task, 5)
     assert recorder.runs == 1, "the loop survived the first failure and ran the job"
+
+
+async def test_a_long_job_keeps_its_lease_while_it_runs() -> None:
+    """The worker's heartbeat renews the lease, so a second worker never takes a job that
+    is still running, however long it runs."""
+    from adapters.memory.clock import SystemClock
+
+    clock = SystemClock()
+    store = MemoryStore()
+    async with InMemoryUnitOfWork(store, clock=clock) as tx:
+        job_id = await tx.jobs.enqueue("slow", {})
+    assert job_id is not None
+    started, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow(payload: dict[str, Any]) -> None:
+        started.set()
+        await finish.wait()
+
+    lease = timedelta(milliseconds=600)
+    worker = Worker(runner=InMemoryJobRunner(store, clock),
+                    kinds={"slow": JobKind(run=slow)}, clock=clock, lease=lease)
+    running = asyncio.create_task(worker.run_once())
+    await started.wait()
+    rival = InMemoryJobRunner(store, clock)
+    for _ in range(4):  # four leases' worth of time
+        await asyncio.sleep(lease.total_seconds())
+        assert await rival.claim(["slow"], lease) is None, "taken while still running"
+    finish.set()
+    job = await running
+    assert job is not None
+    done = await rival.get(job_id)
+    assert done is not None and (done.status, done.attempts) == ("done", 1)
