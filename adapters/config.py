@@ -91,8 +91,9 @@ class Settings:
     argon2_time_cost: int = _setting(2, "argon2id passes.")
     argon2_memory_kib: int = _setting(19456, "argon2id memory in KiB.")
     argon2_parallelism: int = _setting(1, "argon2id lanes.")
-    trust_forwarded: bool = _setting(
-        False, "Take the client IP from X-Forwarded-For (only behind your own proxy)."
+    trusted_proxies: int = _setting(
+        0, "How many proxies of yours stand in front (load balancer, Cloudflare...): the "
+        "client IP is the X-Forwarded-For entry they added. 0: ignore the header."
     )
     rate_limit_multiplier: float = _setting(
         1.0, "Scales every rate limit (tests and load benchmarks raise it)."

@@ -43,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(
         backend,
         HttpOptions(
-            max_body_bytes=settings.max_body_bytes, trust_forwarded=settings.trust_forwarded
+            max_body_bytes=settings.max_body_bytes, trusted_proxies=settings.trusted_proxies
         ),
     )
     base = f"http://{settings.host}:{settings.port}"

@@ -75,7 +75,7 @@ class Backend(Protocol):
 @attrs.frozen
 class HttpOptions:
     max_body_bytes: int = 1_048_576
-    trust_forwarded: bool = False
+    trusted_proxies: int = 0
 
 
 class MalformedBody(MomenticError):
@@ -207,11 +207,15 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 
 def client_ip(request: web.Request) -> str:
-    if request.app[keys.OPTIONS].trust_forwarded:
-        forwarded = request.headers.get("X-Forwarded-For", "")
+    """The peer address, or behind N trusted proxies the address the outermost of them
+    saw: the N-th X-Forwarded-For entry from the right (entries further left are the
+    client's own say, and anyone can forge them)."""
+    trusted = request.app[keys.OPTIONS].trusted_proxies
+    if trusted > 0:
+        forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         if hops:
-            return hops[-1]
+            return hops[-min(trusted, len(hops))][:64]
     return request.remote or "unknown"
 
 

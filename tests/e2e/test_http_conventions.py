@@ -116,3 +116,24 @@ async def test_rate_limit_headers_and_429(client: Any) -> None:
     assert int(r.headers["Retry-After"]) > 0
     assert r.headers["X-RateLimit-Remaining"] == "0"
     assert body["detail"]
+
+
+async def test_the_client_ip_behind_trusted_proxies(
+    aiohttp_client: Any, fast_settings: Any, mailer: Any, api: Any
+) -> None:
+    """Behind two proxies of ours, the client is the second entry from the right; what
+    the client itself wrote further left is ignored. Sessions show it."""
+    from adapters.container import Backend
+    from adapters.http.app import HttpOptions, create_app
+
+    app = create_app(Backend(fast_settings, mailer=mailer), HttpOptions(trusted_proxies=2))
+    client = await aiohttp_client(app)
+    api = type(api)(client, mailer)  # the same helper, on this app
+    tokens = await api.signup()
+    forged = {"X-Forwarded-For": "6.6.6.6, 203.0.113.7, 10.0.0.2"}
+    r = await client.post("/v1/auth/token", headers=forged, json={
+        "grant_type": "password", "email": "alex@bsu.by", "password": "correct horse battery"})
+    assert r.status == 200
+    sessions = await (await client.get("/v1/me/sessions", headers=api.auth(tokens))).json()
+    assert "203.0.113.7" in {s["ip"] for s in sessions["items"]}
+    assert "6.6.6.6" not in {s["ip"] for s in sessions["items"]}
