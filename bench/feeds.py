@@ -33,18 +33,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import os
 import platform
 import random
 import secrets
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -55,6 +50,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
+from bench_server import Server
 
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.postgres import social as feed_sql
@@ -424,76 +420,16 @@ async def seed_database(url: str, size: Size, seed: int, now: datetime) -> dict[
 # ---------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """``momentic serve`` on the bench database, in its own process."""
-
-    def __init__(self, database_url: str, data_dir: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log: list[str] = []
-        momentic = shutil.which("momentic", path=str(Path(sys.executable).parent))
-        if momentic is None:
-            raise SystemExit("the momentic command is not installed in this venv (make test)")
-        env = {
-            **os.environ,
-            "MOMENTIC_DATABASE_URL": database_url,
-            "MOMENTIC_RATE_LIMIT_MULTIPLIER": "100000",
-            "MOMENTIC_INPROCESS_WORKER": "false",
-            "MOMENTIC_LOG_LEVEL": "WARNING",
-            "MOMENTIC_LOG_FORMAT": "text",
-            "MOMENTIC_SECRET": secrets.token_urlsafe(32),
-            "MOMENTIC_DATA_DIR": data_dir,
-            "MOMENTIC_STORAGE": "memory",
-            "MOMENTIC_HOST": "127.0.0.1",
-            "MOMENTIC_PORT": str(self.port),
-            "MOMENTIC_PUBLIC_URL": self.base,
-        }
-        env.pop("MOMENTIC_MEMORY", None)
-        self.proc = subprocess.Popen(  # noqa: S603 (our own console script)
-            [momentic, "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read_log, daemon=True)
-        self._reader.start()
-
-    def _read_log(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip("\n"))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def tail(self, n: int = 30) -> str:
-        return "\n".join(self.log[-n:])
-
-
-async def wait_until_up(session: aiohttp.ClientSession, server: Server) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise SystemExit(f"the server exited ({server.proc.returncode}):\n{server.tail()}")
-        with contextlib.suppress(aiohttp.ClientError):
-            async with session.get(f"{server.base}/readyz") as r:
-                if r.status == 200:
-                    return
-        await asyncio.sleep(0.2)
-    raise SystemExit(f"the server did not come up in 60 s:\n{server.tail()}")
+def start_server(database_url: str, data_dir: str) -> Server:
+    """``momentic serve`` on the bench database."""
+    return Server({
+        "MOMENTIC_DATABASE_URL": database_url,
+        "MOMENTIC_RATE_LIMIT_MULTIPLIER": "100000",
+        "MOMENTIC_LOG_LEVEL": "WARNING",
+        "MOMENTIC_SECRET": secrets.token_urlsafe(32),
+        "MOMENTIC_DATA_DIR": data_dir,
+        "MOMENTIC_STORAGE": "memory",
+    })
 
 
 async def log_in(session: aiohttp.ClientSession, server: Server, user: int) -> dict[str, str]:
@@ -779,11 +715,11 @@ async def bench_size(size: Size, args: argparse.Namespace) -> tuple[list[Row], d
             flush=True,
         )
         with tempfile.TemporaryDirectory(prefix="momentic-bench-feeds-") as data_dir:
-            server = Server(url, data_dir)
+            server = start_server(url, data_dir)
             timeout = aiohttp.ClientTimeout(total=60)
             connector = aiohttp.TCPConnector(limit=args.concurrency + 4)
             async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-                await wait_until_up(session, server)
+                await server.wait_until_up(session)
                 viewer = await log_in(session, server, VIEWER)
                 deep = await deep_cursor(session, server.base, viewer)
                 q = f"limit={PAGE}"

@@ -20,23 +20,18 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
-import re
 import secrets
-import shutil
-import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import aiohttp
 import boto3
 import psutil
+from bench_server import Server
 
 MB = 1_000_000
 MiB = 1024 * 1024
@@ -45,13 +40,6 @@ SAMPLE_EVERY = 0.05
 BUCKET = "momentic-bench"
 EMAIL = "bench@bsu.by"
 PASSWORD = "correct horse battery staple"
-CODE_RE = re.compile(r"mail to (\S+) \|.*?\b(\d{6})\b")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -78,70 +66,20 @@ def moto_s3() -> Iterator[str]:
         server.stop()
 
 
-class Server:
-    """``momentic serve`` in its own process; its log is kept to find sign-up codes."""
-
-    def __init__(self, endpoint: str, data_dir: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log: list[str] = []
-        momentic = shutil.which("momentic", path=str(Path(sys.executable).parent))
-        if momentic is None:
-            raise SystemExit("the momentic command is not installed in this venv (make test)")
-        env = {
-            **os.environ,
-            "MOMENTIC_MEMORY": "true",  # in-memory database...
-            "MOMENTIC_STORAGE": "s3",  # ...but blobs in S3 (moto)
-            "MOMENTIC_S3_BUCKET": BUCKET,
-            "MOMENTIC_S3_ENDPOINT_URL": endpoint,
-            "MOMENTIC_S3_ACCESS_KEY_ID": "testing",
-            "MOMENTIC_S3_SECRET_ACCESS_KEY": "testing",
-            "MOMENTIC_MAX_VIDEO_BYTES": "300000000",
-            "MOMENTIC_INPROCESS_WORKER": "false",
-            "MOMENTIC_HOST": "127.0.0.1",
-            "MOMENTIC_PORT": str(self.port),
-            "MOMENTIC_PUBLIC_URL": self.base,
-            "MOMENTIC_DATA_DIR": data_dir,
-            "MOMENTIC_LOG_FORMAT": "text",
-            "MOMENTIC_ARGON2_TIME_COST": "1",
-            "MOMENTIC_ARGON2_MEMORY_KIB": "1024",
-        }
-        self.proc = subprocess.Popen(  # noqa: S603 (our own console script)
-            [momentic, "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read_log, daemon=True)
-        self._reader.start()
-
-    def _read_log(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip("\n"))
-
-    def code_for(self, email: str) -> str | None:
-        for line in reversed(self.log):
-            m = CODE_RE.search(line)
-            if m and m.group(1) == email:
-                return m.group(2)
-        return None
-
-    def rss(self) -> int:
-        return int(psutil.Process(self.proc.pid).memory_info().rss)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def tail(self, n: int = 30) -> str:
-        return "\n".join(self.log[-n:])
+def start_server(endpoint: str, data_dir: str) -> Server:
+    """An in-memory database, blobs in S3 (moto)."""
+    return Server({
+        "MOMENTIC_MEMORY": "true",
+        "MOMENTIC_STORAGE": "s3",
+        "MOMENTIC_S3_BUCKET": BUCKET,
+        "MOMENTIC_S3_ENDPOINT_URL": endpoint,
+        "MOMENTIC_S3_ACCESS_KEY_ID": "testing",
+        "MOMENTIC_S3_SECRET_ACCESS_KEY": "testing",
+        "MOMENTIC_MAX_VIDEO_BYTES": "300000000",
+        "MOMENTIC_DATA_DIR": data_dir,
+        "MOMENTIC_ARGON2_TIME_COST": "1",
+        "MOMENTIC_ARGON2_MEMORY_KIB": "1024",
+    })
 
 
 class Sampler:
@@ -169,19 +107,6 @@ class Sampler:
 
     def between(self, start: float, end: float) -> list[int]:
         return [rss for at, rss in self.samples if start <= at <= end]
-
-
-async def wait_until_up(session: aiohttp.ClientSession, server: Server) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise SystemExit(f"the server exited ({server.proc.returncode}):\n{server.tail()}")
-        with contextlib.suppress(aiohttp.ClientError):
-            async with session.get(f"{server.base}/readyz") as r:
-                if r.status == 200:
-                    return
-        await asyncio.sleep(0.2)
-    raise SystemExit(f"the server did not come up in 60 s:\n{server.tail()}")
 
 
 async def sign_up(session: aiohttp.ClientSession, server: Server) -> dict[str, str]:
@@ -232,11 +157,11 @@ def mb(n: float) -> str:
 
 async def run(size: int, limit: int, settle: float) -> int:
     with tempfile.TemporaryDirectory(prefix="momentic-bench-") as data_dir, moto_s3() as s3:
-        server = Server(s3, data_dir)
+        server = start_server(s3, data_dir)
         try:
             timeout = aiohttp.ClientTimeout(total=None, sock_read=300)
             async with aiohttp.ClientSession(timeout=timeout) as session:
-                await wait_until_up(session, server)
+                await server.wait_until_up(session)
                 auth = await sign_up(session, server)
                 with Sampler(server) as sampler:
                     await asyncio.sleep(settle)  # the baseline: idle, signed up

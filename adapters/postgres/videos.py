@@ -174,14 +174,14 @@ class PostgresVideoRepository(Repository):
         return _video(row)
 
     async def get(self, video_id: int) -> Video:
-        row = await self._fetchrow(f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = $1", video_id)
-        if row is None:
-            raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
-        return _video(row)
+        return await self._get(video_id, "")
 
     async def get_for_update(self, video_id: int) -> Video:
+        return await self._get(video_id, "FOR UPDATE")
+
+    async def _get(self, video_id: int, lock: str) -> Video:
         row = await self._fetchrow(
-            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = $1 FOR UPDATE", video_id
+            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = $1 {lock}", video_id
         )
         if row is None:
             raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
@@ -281,16 +281,14 @@ class PostgresUploadRepository(Repository):
         return _upload(row)
 
     async def get(self, upload_id: int) -> Upload:
-        row = await self._fetchrow(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE id = $1", upload_id
-        )
-        if row is None:
-            raise NotFound(_NO_SUCH_UPLOAD, code="upload_not_found")
-        return _upload(row)
+        return await self._get(upload_id, "")
 
     async def get_for_update(self, upload_id: int) -> Upload:
+        return await self._get(upload_id, "FOR UPDATE")
+
+    async def _get(self, upload_id: int, lock: str) -> Upload:
         row = await self._fetchrow(
-            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE id = $1 FOR UPDATE", upload_id
+            f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE id = $1 {lock}", upload_id
         )
         if row is None:
             raise NotFound(_NO_SUCH_UPLOAD, code="upload_not_found")

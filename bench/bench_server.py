@@ -1,0 +1,94 @@
+"""``momentic serve`` in its own process, for the benchmarks: started on a free port with
+the given settings, its log kept (to find sign-up codes and to show on failure)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+CODE_RE = re.compile(r"mail to (\S+) \|.*?\b(\d{6})\b")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, settings: dict[str, str]) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log: list[str] = []
+        momentic = shutil.which("momentic", path=str(Path(sys.executable).parent))
+        if momentic is None:
+            raise SystemExit("the momentic command is not installed in this venv (make test)")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MOMENTIC_")}
+        env.update(settings)
+        env.update({
+            "MOMENTIC_HOST": "127.0.0.1",
+            "MOMENTIC_PORT": str(self.port),
+            "MOMENTIC_PUBLIC_URL": self.base,
+            "MOMENTIC_LOG_FORMAT": "text",
+            "MOMENTIC_INPROCESS_WORKER": "false",
+        })
+        self.proc = subprocess.Popen(  # noqa: S603 (our own console script)
+            [momentic, "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read_log, daemon=True)
+        self._reader.start()
+
+    def _read_log(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip("\n"))
+
+    def code_for(self, email: str) -> str | None:
+        for line in reversed(self.log):
+            m = CODE_RE.search(line)
+            if m and m.group(1) == email:
+                return m.group(2)
+        return None
+
+    def rss(self) -> int:
+        return int(psutil.Process(self.proc.pid).memory_info().rss)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def tail(self, n: int = 30) -> str:
+        return "\n".join(self.log[-n:])
+
+    async def wait_until_up(self, session: aiohttp.ClientSession) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the server exited ({self.proc.returncode}):\n{self.tail()}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"{self.base}/readyz") as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(0.2)
+        raise SystemExit(f"the server did not come up in 60 s:\n{self.tail()}")
