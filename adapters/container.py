@@ -31,16 +31,18 @@ from adapters.media.images import PillowImageProcessor
 from adapters.media.video import PyAvMediaProcessor
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import SystemClock
-from adapters.memory.events import InMemoryEventBus
+from adapters.memory.engagement import InMemoryLiveEventSource
 from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
 from adapters.memory.videos import InMemoryJobRunner
 from adapters.oidc import verifier as oidc
 from adapters.postgres.db import create_pool
 from adapters.postgres.embedded import start_embedded
+from adapters.postgres.live import PostgresLiveEventSource
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
+from adapters.push.logging import LoggingPushSender
 from adapters.s3.blob_store import S3BlobStore
 from momentic_core.errors import MomenticError, Unavailable
 from momentic_core.model.social import FeedSettings
@@ -48,16 +50,19 @@ from momentic_core.model.videos import MediaLimits
 from momentic_core.ports import (
     BlobStore,
     Clock,
-    EventPublisher,
     ImageProcessor,
     JobRunner,
+    LiveEventSource,
     Mailer,
     MediaProcessor,
+    PushSender,
     RateLimiter,
     UnitOfWorkFactory,
 )
 from momentic_core.services.accounts import Accounts, AccountSettings
+from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
 from momentic_core.services.feeds import Feeds
+from momentic_core.services.moderation import Moderation
 from momentic_core.services.processing import (
     Janitor,
     Processing,
@@ -79,6 +84,7 @@ class Storage:
     rate_limiter: RateLimiter
     runner: JobRunner
     ready: Callable[[], Awaitable[None]]
+    live: LiveEventSource
     database_url: str | None = None
 
 
@@ -101,6 +107,7 @@ async def _storage(settings: Settings, clock: Clock) -> AsyncIterator[Storage]:
             rate_limiter=InMemoryRateLimiter(clock),
             runner=InMemoryJobRunner(store, clock),
             ready=always_ready,
+            live=InMemoryLiveEventSource(store),
         )
         return
     url = await asyncio.to_thread(database_url, settings)
@@ -127,6 +134,7 @@ async def _storage(settings: Settings, clock: Clock) -> AsyncIterator[Storage]:
             rate_limiter=PostgresRateLimiter(pool, clock),
             runner=PostgresJobRunner(pool, clock),
             ready=ready,
+            live=PostgresLiveEventSource(url),
             database_url=url,
         )
     finally:
@@ -197,12 +205,12 @@ def _worker(
     storage: Storage,
     blobs: BlobStore,
     media: MediaProcessor,
-    events: EventPublisher,
+    push: PushSender,
     clock: Clock,
     janitor: Janitor,
 ) -> Worker:
     processing = Processing(
-        uow=storage.uow, blobs=blobs, media=media, events=events, clock=clock,
+        uow=storage.uow, blobs=blobs, media=media, clock=clock, notifier=Notifier(push),
         limits=_limits(settings),
     )
     return Worker(runner=storage.runner, kinds=video_job_kinds(processing, janitor), clock=clock)
@@ -266,8 +274,9 @@ def _services(
     secret: bytes,
     blobs: BlobStore,
     images: ImageProcessor,
-    events: EventPublisher,
+    push: PushSender,
 ) -> Services:
+    notifier = Notifier(push)
     throttle = Throttle(storage.rate_limiter, multiplier=settings.rate_limit_multiplier)
     accounts = Accounts(
         uow=storage.uow,
@@ -288,14 +297,13 @@ def _services(
         uow=storage.uow,
         blobs=blobs,
         images=images,
-        events=events,
         clock=clock,
         throttle=throttle,
         limits=_limits(settings),
         bereal_lock=settings.bereal_lock,
     )
     return Services(
-        friends=Friends(uow=storage.uow, clock=clock, throttle=throttle),
+        friends=Friends(uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier),
         feeds=Feeds(
             uow=storage.uow,
             clock=clock,
@@ -309,6 +317,14 @@ def _services(
         blobs=blobs,
         media_url=_media_url(settings, blobs),
         signed_media=blobs if isinstance(blobs, InMemoryBlobStore | LocalBlobStore) else None,
+        engagement=Engagement(
+            uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier,
+            bereal_lock=settings.bereal_lock,
+        ),
+        notifications=Notifications(uow=storage.uow, clock=clock),
+        live=Live(uow=storage.uow, clock=clock),
+        moderation=Moderation(uow=storage.uow, clock=clock, notifier=notifier),
+        live_events=storage.live,
     )
 
 
@@ -329,10 +345,10 @@ class Container(containers.DeclarativeContainer):
     blobs = providers.Resource(_blobs, settings, secret)
     media = providers.Singleton(PyAvMediaProcessor)
     images = providers.Singleton(PillowImageProcessor)
-    events = providers.Singleton(InMemoryEventBus)
+    push = providers.Singleton(LoggingPushSender)
     services = providers.Singleton(
         _services, settings, storage, clock, hasher, tokens, mailer, id_tokens, secret,
-        blobs, images, events,
+        blobs, images, push,
     )
     janitor = providers.Singleton(
         lambda storage, blobs, clock: Janitor(
@@ -341,7 +357,7 @@ class Container(containers.DeclarativeContainer):
         storage, blobs, clock,
     )
     worker = providers.Singleton(
-        _worker, settings, storage, blobs, media, events, clock, janitor
+        _worker, settings, storage, blobs, media, push, clock, janitor
     )
 
 

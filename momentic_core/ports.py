@@ -26,6 +26,16 @@ from momentic_core.model.accounts import (
     VerificationCode,
     VerifiedIdToken,
 )
+from momentic_core.model.engagement import (
+    Comment,
+    CommentView,
+    LiveEvent,
+    Notification,
+    NotificationView,
+    ReactionChange,
+    ReactionKind,
+    Reactor,
+)
 from momentic_core.model.social import (
     Contact,
     FeedItem,
@@ -41,7 +51,6 @@ from momentic_core.model.videos import (
     PartInfo,
     Upload,
     Video,
-    VideoStatusChanged,
 )
 
 
@@ -154,7 +163,9 @@ class VideoRepository(Protocol):
     async def get_for_update(self, video_id: int) -> Video: ...
 
     async def update(self, video: Video) -> Video:
-        """Raises NotFound(code="video_not_found")."""
+        """Write the video's own fields; its counters (``reactions``, ``comment_count``)
+        belong to the reaction and comment repositories and are left as stored.
+        Raises NotFound(code="video_not_found")."""
         ...
 
     async def delete(self, video_id: int) -> None:
@@ -346,6 +357,117 @@ class FeedRepository(Protocol):
         ...
 
 
+class ReactionRepository(Protocol):
+    """One reaction per user and video. The video's per-kind counters change in the same
+    transaction as the row, under the video's row lock, so counts always equal rows."""
+
+    async def set(
+        self, user_id: int, video_id: int, kind: ReactionKind, at: datetime
+    ) -> ReactionChange:
+        """Insert or replace the user's reaction (a replacement keeps its first time).
+        Raises NotFound(code="video_not_found" | "user_not_found")."""
+        ...
+
+    async def remove(self, user_id: int, video_id: int) -> ReactionChange | None:
+        """None when the user had no reaction there (idempotent)."""
+        ...
+
+    async def get(self, user_id: int, video_id: int) -> ReactionKind | None: ...
+
+    async def list(
+        self, video_id: int, viewer: int, after: tuple[datetime, int] | None, limit: int
+    ) -> list[Reactor]:
+        """Newest first, keyset (created_at, user id). Leaves out users blocked either way
+        with ``viewer``, and banned or suspended users."""
+        ...
+
+
+class CommentRepository(Protocol):
+    """Comments and one level of replies, with comment likes. ``Video.comment_count``
+    (every comment and reply), ``Comment.reply_count`` and ``Comment.like_count`` change
+    in the same transaction as the rows."""
+
+    async def add(self, comment: Comment) -> Comment:
+        """Store it (its ``id`` is ignored) and return it with its id.
+        Raises NotFound(code="video_not_found" | "comment_not_found" | "user_not_found")."""
+        ...
+
+    async def get(self, comment_id: int) -> Comment:
+        """Raises NotFound(code="comment_not_found")."""
+        ...
+
+    async def get_for_update(self, comment_id: int) -> Comment: ...
+
+    async def view(self, comment_id: int, viewer: int) -> CommentView:
+        """The comment with its author and whether ``viewer`` likes it. Raises NotFound."""
+        ...
+
+    async def edit(self, comment_id: int, body: str, at: datetime) -> Comment:
+        """Replace the body and set ``edited_at``. Raises NotFound."""
+        ...
+
+    async def delete(self, comment_id: int) -> int:
+        """Remove the comment with its replies and likes; how many comments went (0 when
+        it was gone already)."""
+        ...
+
+    async def list(
+        self,
+        video_id: int,
+        parent_id: int | None,
+        viewer: int,
+        after: tuple[datetime, int] | None,
+        limit: int,
+    ) -> list[CommentView]:
+        """Oldest first, keyset (created_at, id): top-level comments of the video, or the
+        replies to ``parent_id``. Leaves out authors blocked either way with ``viewer``,
+        and banned or suspended authors; ``liked_by_me`` is the viewer's."""
+        ...
+
+    async def like(self, comment_id: int, user_id: int, at: datetime) -> tuple[bool, int]:
+        """Idempotent: (True when this added the like, the like count after).
+        Raises NotFound(code="comment_not_found")."""
+        ...
+
+    async def unlike(self, comment_id: int, user_id: int) -> tuple[bool, int]:
+        """Idempotent: (True when this removed a like, the like count after)."""
+        ...
+
+
+class NotificationRepository(Protocol):
+    async def add(self, notification: Notification) -> Notification | None:
+        """Store it (``id`` ignored); None when the user has one with the same
+        ``dedupe_key`` already. Notifications go with the video or comment they are
+        about. Raises NotFound(code="user_not_found")."""
+        ...
+
+    async def list(
+        self, user_id: int, before_id: int | None, limit: int
+    ) -> list[NotificationView]:
+        """Newest first (by id), with each actor; an actor who is gone, banned or
+        suspended shows as None."""
+        ...
+
+    async def unread_count(self, user_id: int) -> int: ...
+
+    async def mark_read(self, user_id: int, notification_id: int, at: datetime) -> bool:
+        """False when the user has no such notification. Idempotent."""
+        ...
+
+    async def mark_all_read(self, user_id: int, at: datetime) -> int:
+        """How many were unread."""
+        ...
+
+
+class EventOutbox(Protocol):
+    """Live events of a unit of work: delivered if and only if it commits, in commit
+    order, to every instance that shares the store (``LiveEventSource``)."""
+
+    async def emit(self, event: LiveEvent) -> None:
+        """The event's JSON must stay under 7,000 bytes (PostgreSQL NOTIFY's limit)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block normally commits; an exception rolls back."""
 
@@ -375,6 +497,18 @@ class UnitOfWork(Protocol):
 
     @property
     def feeds(self) -> FeedRepository: ...
+
+    @property
+    def reactions(self) -> ReactionRepository: ...
+
+    @property
+    def comments(self) -> CommentRepository: ...
+
+    @property
+    def notifications(self) -> NotificationRepository: ...
+
+    @property
+    def events(self) -> EventOutbox: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -518,7 +652,18 @@ class ImageProcessor(Protocol):
         ...
 
 
-class EventPublisher(Protocol):
-    async def publish(self, event: VideoStatusChanged) -> None:
-        """Deliver an event to whoever listens; never raises for want of listeners."""
+class LiveEventSource(Protocol):
+    """The listening side of ``EventOutbox``: hands every committed event, from this
+    instance or any other sharing the store, to ``deliver``."""
+
+    async def start(self, deliver: Callable[[LiveEvent], None]) -> None:
+        """Begin delivering; ``deliver`` must not block (it is called on the loop)."""
         ...
+
+    async def stop(self) -> None: ...
+
+
+class PushSender(Protocol):
+    """Phone push (APNs, FCM). Best effort: never raises."""
+
+    async def send(self, notification: NotificationView) -> None: ...

@@ -30,9 +30,11 @@ from momentic_core.errors import (
     UnsupportedMedia,
 )
 from momentic_core.model.accounts import RateDecision
-from momentic_core.ports import BlobStore
+from momentic_core.ports import BlobStore, LiveEventSource
 from momentic_core.services.accounts import Accounts
+from momentic_core.services.engagement import Engagement, Live, Notifications
 from momentic_core.services.feeds import Feeds
+from momentic_core.services.moderation import Moderation
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
@@ -58,6 +60,11 @@ class Services:
     blobs: BlobStore
     media_url: Callable[[str], str]  # key -> URL a client can fetch (signed, or CDN)
     signed_media: SignedMedia | None  # set when the app itself serves media (/media/...)
+    engagement: Engagement
+    notifications: Notifications
+    live: Live
+    moderation: Moderation
+    live_events: LiveEventSource  # committed events of every instance, for the sockets
 
 
 class SignedMedia(Protocol):

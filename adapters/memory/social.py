@@ -7,8 +7,8 @@ friendships are kept in both directions, foreign keys are checked (NotFound
 (``forget_user``), and feeds leave out videos that are not ready, authors blocked either
 way, banned or suspended authors and friends-only videos of non-friends.
 
-Reactions and comments do not exist yet: ``_engagement`` and ``_signals`` are the one
-place each that reads them (zeros until the reactions issue). For-You scores come from
+``_engagement`` and ``_signals`` are the one place each that reads reactions and
+comments. For-You scores come from
 ``momentic_core.policies.ranking.for_you_score``.
 """
 
@@ -37,7 +37,6 @@ from momentic_core.ports import Clock
 if TYPE_CHECKING:
     from .store import MemoryStore
 
-REACTION_KINDS = ("heart", "flame", "funny", "angry")
 
 
 @attrs.frozen
@@ -174,15 +173,18 @@ class InMemorySocialRepository:
 def _engagement(
     store: MemoryStore, viewer: int, video: Video
 ) -> tuple[dict[str, int], str | None, int]:
-    """ENGAGEMENT of a feed item: reaction counts, the viewer's reaction, comment count.
-    Zeros until the reactions issue adds reactions and comments."""
-    return {kind: 0 for kind in REACTION_KINDS}, None, 0
+    """ENGAGEMENT of a feed item: reaction counts, the viewer's reaction, comment count."""
+    mine = store.reactions.get((video.id, viewer))
+    return dict(video.reactions), mine.kind.value if mine else None, video.comment_count
 
 
 def _signals(store: MemoryStore, viewer: int, video: Video) -> tuple[int, int, int]:
-    """FOR-YOU SIGNALS of a candidate: reactions, comments, friends' interactions. Zeros
-    until the reactions issue."""
-    return 0, 0, 0
+    """FOR-YOU SIGNALS of a candidate: reactions, comments, and how many of the viewer's
+    friends reacted to or commented on it."""
+    people = {uid for (vid, uid) in store.reactions if vid == video.id}
+    people |= {c.author_id for c in store.comments.values() if c.video_id == video.id}
+    friends = sum(1 for uid in people if (viewer, uid) in store.friendships)
+    return sum(video.reactions.values()), video.comment_count, friends
 
 
 def _newness(row: tuple[Video, User]) -> tuple[datetime, int]:

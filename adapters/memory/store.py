@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -26,10 +27,21 @@ from momentic_core.model.accounts import (
     User,
     VerificationCode,
 )
+from momentic_core.model.engagement import Comment, LiveEvent, Notification
 from momentic_core.model.videos import Upload, Video
 from momentic_core.ports import Clock
 
 from .clock import SystemClock
+from .engagement import (
+    InMemoryCommentRepository,
+    InMemoryEventOutbox,
+    InMemoryNotificationRepository,
+    InMemoryReactionRepository,
+    ReactionRow,
+    forget_engagement_of,
+    forget_video,
+    publish,
+)
 from .social import InMemoryFeedRepository, InMemorySocialRepository, SnapshotRow, forget_user
 from .videos import (
     InMemoryJobQueue,
@@ -62,6 +74,13 @@ class MemoryStore:
     blocks: dict[tuple[int, int], datetime] = attrs.Factory(dict)
     video_views: dict[tuple[int, int], datetime] = attrs.Factory(dict)
     feed_snapshots: dict[int, SnapshotRow] = attrs.Factory(dict)
+    # Engagement tables (adapters.memory.engagement).
+    reactions: dict[tuple[int, int], ReactionRow] = attrs.Factory(dict)  # (video, user)
+    comments: dict[int, Comment] = attrs.Factory(dict)
+    comment_likes: dict[tuple[int, int], datetime] = attrs.Factory(dict)  # (comment, user)
+    notifications: dict[int, Notification] = attrs.Factory(dict)
+    # Who hears committed live events (InMemoryLiveEventSource); not a table.
+    listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
 
@@ -79,6 +98,10 @@ class MemoryStore:
         "blocks",
         "video_views",
         "feed_snapshots",
+        "reactions",
+        "comments",
+        "comment_likes",
+        "notifications",
     )
 
     def snapshot(self) -> dict[str, Any]:
@@ -140,8 +163,11 @@ class InMemoryUserRepository:
         s.sessions = {k: v for k, v in s.sessions.items() if k not in gone}
         s.refresh_tokens = {k: v for k, v in s.refresh_tokens.items() if v.session_id not in gone}
         s.identities = {k: v for k, v in s.identities.items() if v.user_id != user_id}
+        forget_engagement_of(s, user_id)
         videos = {vid for vid, v in s.videos.items() if v.author_id == user_id}
         s.videos = {k: v for k, v in s.videos.items() if k not in videos}
+        for vid in videos:
+            forget_video(s, vid)
         s.uploads = {
             k: attrs.evolve(u, video_id=None) if u.video_id in videos else u
             for k, u in s.uploads.items()
@@ -250,11 +276,17 @@ class InMemoryUnitOfWork:
         # The clock also tells whether a suspension is in force (feeds, lists, search).
         self.social = InMemorySocialRepository(store, clock or SystemClock())
         self.feeds = InMemoryFeedRepository(store, clock or SystemClock())
+        now = (clock or SystemClock()).now
+        self.reactions = InMemoryReactionRepository(store, now)
+        self.comments = InMemoryCommentRepository(store, now)
+        self.notifications = InMemoryNotificationRepository(store, now)
+        self.events = InMemoryEventOutbox()
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
         await self._store.lock.acquire()
         self._snapshot = self._store.snapshot()
+        self.events.pending.clear()
         return self
 
     async def __aexit__(
@@ -266,7 +298,10 @@ class InMemoryUnitOfWork:
         try:
             if exc_type is not None and self._snapshot is not None:
                 self._store.restore(self._snapshot)
+            else:
+                publish(self._store, self.events.pending)
         finally:
+            self.events.pending = []
             self._snapshot = None
             self._store.lock.release()
 

@@ -23,8 +23,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from momentic_core.errors import Conflict, NotFound
+from momentic_core.model.engagement import no_reactions
 from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibility
 from momentic_core.ports import Clock
+
+from .engagement import forget_video
 
 if TYPE_CHECKING:
     from .store import MemoryStore
@@ -53,7 +56,9 @@ class InMemoryVideoRepository:
 
     async def add(self, video: Video) -> Video:
         _check_user(self._s, video.author_id)
-        video = attrs.evolve(video, id=next(self._s.ids))
+        video = attrs.evolve(
+            video, id=next(self._s.ids), reactions=no_reactions(), comment_count=0
+        )
         self._s.videos[video.id] = video
         return video
 
@@ -67,14 +72,19 @@ class InMemoryVideoRepository:
         return await self.get(video_id)
 
     async def update(self, video: Video) -> Video:
-        await self.get(video.id)
+        stored = await self.get(video.id)
         _check_user(self._s, video.author_id)
+        # The counters belong to the reaction and comment repositories.
+        video = attrs.evolve(
+            video, reactions=stored.reactions, comment_count=stored.comment_count
+        )
         self._s.videos[video.id] = video
         return video
 
     async def delete(self, video_id: int) -> None:
         if self._s.videos.pop(video_id, None) is None:
             return
+        forget_video(self._s, video_id)
         for upload in list(self._s.uploads.values()):
             if upload.video_id == video_id:
                 self._s.uploads[upload.id] = attrs.evolve(upload, video_id=None)

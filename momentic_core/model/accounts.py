@@ -128,6 +128,8 @@ class Principal:
     user_id: int
     role: Role
     session_id: int
+    # When the access token runs out (the same caller whichever token they hold).
+    expires_at: datetime | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen

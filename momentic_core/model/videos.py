@@ -9,6 +9,8 @@ from typing import Any
 
 import attrs
 
+from momentic_core.model.engagement import no_reactions
+
 MiB = 1024 * 1024
 
 
@@ -46,6 +48,10 @@ class Video:
     video_codec: str | None = None
     audio_codec: str | None = None
     ready_at: datetime | None = None
+    # Counters kept by the reaction and comment repositories in the same transaction as
+    # their rows; ``VideoRepository.update`` never writes them.
+    reactions: dict[str, int] = attrs.field(factory=no_reactions)
+    comment_count: int = 0
 
     def blob_keys(self) -> list[str]:
         keys = [self.source_key, self.playback_key, self.thumbnail_key]
@@ -127,16 +133,6 @@ class Job:
     created_at: datetime
     status: str = "queued"  # queued | running | done | dead
     last_error: str | None = None
-
-
-@attrs.frozen
-class VideoStatusChanged:
-    """Event: a video moved to another state."""
-
-    video_id: int
-    author_id: int
-    status: VideoStatus
-    reason: str | None = None
 
 
 @attrs.frozen

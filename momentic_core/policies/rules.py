@@ -136,3 +136,26 @@ def _has_control(value: str, allowed: frozenset[str] = frozenset()) -> bool:
     return any(
         unicodedata.category(ch) in CONTROL_CATEGORIES and ch not in allowed for ch in value
     )
+
+
+COMMENT_MAX = 500
+
+
+def check_comment(body: str) -> str:
+    """1 to 500 characters after trimming; line breaks kept, other controls refused."""
+    value = body.replace("\r\n", "\n").strip()
+    if not value:
+        raise Invalid("A comment needs some text.", code="comment_empty", field="body")
+    if len(value) > COMMENT_MAX:
+        raise Invalid(
+            f"A comment may have at most {COMMENT_MAX} characters.",
+            code="comment_too_long",
+            field="body",
+        )
+    if _has_control(value, allowed=TEXT_FORMAT_ALLOWED | {"\n"}):
+        raise Invalid(
+            "A comment may not contain control characters.",
+            code="control_characters",
+            field="body",
+        )
+    return value

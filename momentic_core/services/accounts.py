@@ -34,6 +34,7 @@ from momentic_core.model.accounts import (
     User,
     VerificationCode,
 )
+from momentic_core.model.engagement import LiveEvent, user_channel
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import (
     Clock,
@@ -76,6 +77,17 @@ def _invalid_code() -> Invalid:
 
 def _invalid_credentials() -> Unauthenticated:
     return Unauthenticated("Wrong email or password.", code="invalid_credentials")
+
+
+async def announce_revoked(
+    tx: UnitOfWork, user_id: int, session_id: int | None = None, keep: int | None = None
+) -> None:
+    """Tell live sockets that a session (``session_id``), or every session of the user but
+    ``keep``, no longer holds: they close."""
+    await tx.events.emit(
+        LiveEvent(user_channel(user_id), "session.revoked",
+                  {"session_id": session_id, "keep": keep})
+    )
 
 
 def check_not_blocked(user: User, now: datetime) -> None:
@@ -283,6 +295,7 @@ class Accounts:
                 error = Unauthenticated("Unknown refresh token.", code="invalid_refresh_token")
             elif use.already_used:
                 await tx.sessions.revoke(session.id, now)
+                await announce_revoked(tx, session.user_id, session.id)
                 log.warning("refresh token reused; session revoked", extra={"session": session.id})
                 error = Unauthenticated(
                     "This refresh token was used already; the session is closed.",
@@ -321,7 +334,9 @@ class Accounts:
         ):
             raise Unauthenticated("This token was revoked; sign in again.", code="token_revoked")
         check_not_blocked(user, now)
-        return Principal(user_id=user.id, role=user.role, session_id=session.id)
+        return Principal(
+            user_id=user.id, role=user.role, session_id=session.id, expires_at=claims.expires_at
+        )
 
     # ------------------------------------------------------------------ sessions
 
@@ -338,15 +353,18 @@ class Accounts:
             if session is None or session.user_id != who.user_id:
                 raise NotFound("No such session.", code="session_not_found")
             await tx.sessions.revoke(session_id, self._clock.now())
+            await announce_revoked(tx, who.user_id, session_id)
 
     async def revoke_all_sessions(self, who: Principal, keep_current: bool = False) -> int:
         async with self._uow() as tx:
             keep = who.session_id if keep_current else None
+            await announce_revoked(tx, who.user_id, keep=keep)
             return await tx.sessions.revoke_all(who.user_id, self._clock.now(), keep=keep)
 
     async def logout(self, who: Principal) -> None:
         async with self._uow() as tx:
             await tx.sessions.revoke(who.session_id, self._clock.now())
+            await announce_revoked(tx, who.user_id, who.session_id)
 
     # ------------------------------------------------------------------ passwords
 
@@ -363,6 +381,7 @@ class Accounts:
             user = await tx.users.get_for_update(who.user_id)
             await tx.users.update(attrs.evolve(user, password_hash=new_hash))
             await tx.sessions.revoke_all(user.id, self._clock.now(), keep=who.session_id)
+            await announce_revoked(tx, user.id, keep=who.session_id)
 
     async def request_password_reset(self, email: str, device: DeviceInfo) -> None:
         """Email a reset code. Answers the same for any address."""
@@ -390,6 +409,7 @@ class Accounts:
             user = await tx.users.get_for_update(user.id)
             await tx.users.update(attrs.evolve(user, password_hash=new_hash, email_verified=True))
             await tx.sessions.revoke_all(user.id, self._clock.now())
+            await announce_revoked(tx, user.id)
 
     # ------------------------------------------------------------------ administration
 
@@ -431,6 +451,7 @@ class Accounts:
                 return user
             if user.role is Role.ADMIN and admins <= 1:
                 raise Conflict("The last admin cannot be demoted.", code="last_admin")
+            await announce_revoked(tx, user.id)  # their tokens carry the old role
             return await tx.users.update(
                 attrs.evolve(user, role=role, token_version=user.token_version + 1)
             )

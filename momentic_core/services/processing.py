@@ -18,22 +18,23 @@ from typing import Any
 import attrs
 
 from momentic_core.errors import Invalid, MomenticError, NotFound
+from momentic_core.model.engagement import Notification, NotificationKind, NotificationView
 from momentic_core.model.videos import (
     Job,
     MediaLimits,
     Video,
     VideoStatus,
-    VideoStatusChanged,
 )
 from momentic_core.ports import (
     BlobStore,
     Clock,
-    EventPublisher,
     JobRunner,
     MediaProcessor,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
-from momentic_core.services.videos import PROCESS_VIDEO
+from momentic_core.services.engagement import Notifier
+from momentic_core.services.videos import PROCESS_VIDEO, status_event
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,14 @@ class Processing:
         uow: UnitOfWorkFactory,
         blobs: BlobStore,
         media: MediaProcessor,
-        events: EventPublisher,
         clock: Clock,
+        notifier: Notifier | None = None,
         limits: MediaLimits | None = None,
     ) -> None:
         self._uow = uow
         self._blobs = blobs
         self._media = media
-        self._events = events
+        self._notifier = notifier or Notifier()
         self._clock = clock
         self.limits = limits or MediaLimits()
 
@@ -125,7 +126,8 @@ class Processing:
                     updated_at=now,
                 )
             )
-        await self._announce(done)
+            sent = await self._announce(tx, done)
+        await self._notifier.push([sent])
 
     async def _reject(self, video: Video, reason: str) -> None:
         await self._settle(video.id, VideoStatus.REJECTED, reason)
@@ -150,13 +152,30 @@ class Processing:
                         video, status=status, status_reason=reason, updated_at=self._clock.now()
                     )
                 )
+                sent = await self._announce(tx, video)
         except NotFound:
             return
-        await self._announce(video)
+        await self._notifier.push([sent])
 
-    async def _announce(self, video: Video) -> None:
-        await self._events.publish(
-            VideoStatusChanged(video.id, video.author_id, video.status, video.status_reason)
+    async def _announce(self, tx: UnitOfWork, video: Video) -> NotificationView | None:
+        """Tell the author's sockets, and notify them: ready, or rejected with the reason."""
+        await tx.events.emit(status_event(video))
+        kind = (
+            NotificationKind.VIDEO_READY
+            if video.status is VideoStatus.READY
+            else NotificationKind.VIDEO_REJECTED
+        )
+        return await self._notifier.add(
+            tx,
+            Notification(
+                id=0,
+                user_id=video.author_id,
+                kind=kind,
+                created_at=self._clock.now(),
+                video_id=video.id,
+                text=video.status_reason,
+            ),
+            None,
         )
 
 

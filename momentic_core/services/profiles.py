@@ -8,6 +8,7 @@ import attrs
 
 from momentic_core.errors import Conflict, NotFound, Unauthenticated
 from momentic_core.model.accounts import ExternalIdentity, Principal, Role, Session, User
+from momentic_core.model.engagement import LiveEvent, user_channel
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from momentic_core.services.throttle import Throttle
@@ -102,6 +103,10 @@ class Profiles:
             if user.role is Role.ADMIN and admins <= 1:
                 raise Conflict("The last admin cannot delete their account.", code="last_admin")
             await tx.users.delete(who.user_id)
+            await tx.events.emit(
+                LiveEvent(user_channel(who.user_id), "account.closed",
+                          {"status": "deleted", "until": None})
+            )
 
     async def export(self, who: Principal) -> AccountExport:
         async with self._uow() as tx:

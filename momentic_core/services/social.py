@@ -12,9 +12,11 @@ import attrs
 
 from momentic_core.errors import Conflict, Invalid, NotFound
 from momentic_core.model.accounts import Principal, User
+from momentic_core.model.engagement import Notification, NotificationKind, NotificationView
 from momentic_core.model.social import Contact, FriendRequest, Relation
 from momentic_core.policies import rules
 from momentic_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from momentic_core.services.engagement import Notifier
 from momentic_core.services.throttle import Throttle
 
 CONTACT_KINDS = ("friends", "incoming", "outgoing", "blocked")
@@ -32,10 +34,29 @@ class Profile:
 
 
 class Friends:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, throttle: Throttle) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        throttle: Throttle,
+        notifier: Notifier | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._throttle = throttle
+        self._notifier = notifier or Notifier()
+
+    async def _notify(
+        self, tx: UnitOfWork, to: int, actor: int, kind: NotificationKind
+    ) -> NotificationView | None:
+        me = await tx.users.get(actor)
+        return await self._notifier.add(
+            tx,
+            Notification(id=0, user_id=to, kind=kind, created_at=self._clock.now(),
+                         actor_id=actor),
+            me,
+        )
 
     async def _target(self, tx: UnitOfWork, who: Principal, user_id: int) -> User:
         """The other user, as long as they are visible to me."""
@@ -79,9 +100,16 @@ class Friends:
             if relation is Relation.REQUEST_RECEIVED:
                 await tx.social.delete_request(user_id, who.user_id)
                 await tx.social.add_friendship(who.user_id, user_id, now)
-                return Relation.FRIENDS
-            await tx.social.add_request(FriendRequest(who.user_id, user_id, now))
-            return Relation.REQUEST_SENT
+                sent = await self._notify(tx, user_id, who.user_id,
+                                          NotificationKind.FRIEND_ACCEPTED)
+                result = Relation.FRIENDS
+            else:
+                await tx.social.add_request(FriendRequest(who.user_id, user_id, now))
+                sent = await self._notify(tx, user_id, who.user_id,
+                                          NotificationKind.FRIEND_REQUEST)
+                result = Relation.REQUEST_SENT
+        await self._notifier.push([sent])
+        return result
 
     async def accept(self, who: Principal, from_id: int) -> None:
         """Raises NotFound(code="request_not_found")."""
@@ -89,6 +117,8 @@ class Friends:
             if not await tx.social.delete_request(from_id, who.user_id):
                 raise NotFound("No such friend request.", code="request_not_found")
             await tx.social.add_friendship(who.user_id, from_id, self._clock.now())
+            sent = await self._notify(tx, from_id, who.user_id, NotificationKind.FRIEND_ACCEPTED)
+        await self._notifier.push([sent])
 
     async def decline(self, who: Principal, from_id: int) -> None:
         async with self._uow() as tx:

@@ -36,6 +36,8 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "upload:user": Limit(60, _m(60)),
     "friend_request:user": Limit(100, _m(60 * 24)),
     "avatar:user": Limit(20, _m(60)),
+    "reaction:user": Limit(300, _m(1)),
+    "comment:user": Limit(30, _m(1)),
     "api:user": Limit(600, _m(1)),
     "api:ip": Limit(1200, _m(1)),
 }

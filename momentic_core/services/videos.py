@@ -11,7 +11,6 @@ import math
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -24,6 +23,7 @@ from momentic_core.errors import (
     UnsupportedMedia,
 )
 from momentic_core.model.accounts import Principal, Role, User
+from momentic_core.model.engagement import LiveEvent, ReactionKind, user_channel
 from momentic_core.model.social import Relation
 from momentic_core.model.videos import (
     MediaLimits,
@@ -32,7 +32,6 @@ from momentic_core.model.videos import (
     Upload,
     Video,
     VideoStatus,
-    VideoStatusChanged,
     Visibility,
 )
 from momentic_core.policies import permissions, rules
@@ -40,18 +39,26 @@ from momentic_core.policies.media import SNIFF_BYTES, sniff_video
 from momentic_core.ports import (
     BlobStore,
     Clock,
-    EventPublisher,
     ImageProcessor,
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from momentic_core.services.feeds import day_bounds
+from momentic_core.services import visibility
 from momentic_core.services.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
 PROCESS_VIDEO = "process_video"
 PART_URL_TTL = timedelta(hours=24)
+
+
+def status_event(video: Video) -> LiveEvent:
+    """Tells the author's sockets that their video moved to another state."""
+    return LiveEvent(
+        user_channel(video.author_id),
+        "video.status",
+        {"video_id": video.id, "status": video.status.value, "reason": video.status_reason},
+    )
 
 
 def new_key(prefix: str, name: str) -> str:
@@ -64,6 +71,7 @@ class VideoView:
     video: Video
     author: User
     locked: bool = False  # BeReal: a friend's moment of today, before I posted mine
+    my_reaction: ReactionKind | None = None
 
 
 @attrs.frozen
@@ -96,7 +104,6 @@ class Videos:
         uow: UnitOfWorkFactory,
         blobs: BlobStore,
         images: ImageProcessor,
-        events: EventPublisher,
         clock: Clock,
         throttle: Throttle,
         limits: MediaLimits | None = None,
@@ -106,7 +113,6 @@ class Videos:
         self._uow = uow
         self._blobs = blobs
         self._images = images
-        self._events = events
         self._clock = clock
         self._throttle = throttle
         self.limits = limits or MediaLimits()
@@ -167,7 +173,6 @@ class Videos:
         except BaseException:
             await self._delete_blobs([staged.key])
             raise
-        await self._announce(video)
         return video
 
     async def discard(self, staged: StagedBlob) -> None:
@@ -198,12 +203,8 @@ class Videos:
             )
         )
         await tx.jobs.enqueue(PROCESS_VIDEO, {"video_id": video.id})
+        await tx.events.emit(status_event(video))
         return video
-
-    async def _announce(self, video: Video) -> None:
-        await self._events.publish(
-            VideoStatusChanged(video.id, video.author_id, video.status, video.status_reason)
-        )
 
     # ------------------------------------------------------------------ resumable upload
 
@@ -336,7 +337,6 @@ class Videos:
             await tx.uploads.update(
                 attrs.evolve(current, video_id=video.id, completed_at=self._clock.now())
             )
-        await self._announce(video)
         return video
 
     async def _join(self, upload: Upload) -> None:
@@ -366,47 +366,18 @@ class Videos:
 
     # ------------------------------------------------------------------ reading
 
-    async def _may_see(self, tx: UnitOfWork, who: Principal, video: Video, author: User) -> bool:
-        """Authors and staff see everything; others see ready videos of visible authors:
-        public ones, and friends-only ones when they are friends."""
-        if who.user_id == video.author_id or permissions.can_see_hidden_accounts(who.role):
-            return True
-        if video.status is not VideoStatus.READY or author.is_blocked_at(self._clock.now()):
-            return False
-        if await tx.social.blocked_either_way(who.user_id, video.author_id):
-            return False
-        if video.visibility is Visibility.PUBLIC:
-            return True
-        return await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
-
     async def get(self, who: Principal, video_id: int) -> VideoView:
         """Raises NotFound(code="video_not_found") for videos the caller may not see."""
         async with self._uow() as tx:
             video = await tx.videos.get(video_id)
             author = await tx.users.get(video.author_id)
-            if not await self._may_see(tx, who, video, author):
+            if not await visibility.may_see(tx, self._clock.now(), who, video, author):
                 raise NotFound("No such video.", code="video_not_found")
-            locked = await self._locked_today(tx, who, [video])
-        return VideoView(video=video, author=author, locked=bool(locked))
-
-    async def _locked_today(self, tx: UnitOfWork, who: Principal, videos: list[Video]) -> set[int]:
-        """Ids of friends' friends-only videos of my today while I have not posted today:
-        the same BeReal lock as the friends feed, so no other route lifts it."""
-        if not self.bereal_lock or permissions.can_see_hidden_accounts(who.role):
-            return set()
-        candidates = [
-            v for v in videos
-            if v.author_id != who.user_id and v.visibility is Visibility.FRIENDS
-        ]
-        if not candidates:
-            return set()
-        me = await tx.users.get(who.user_id)
-        today = self._clock.now().astimezone(ZoneInfo(me.time_zone)).date()
-        since, until = day_bounds(today, me.time_zone)
-        todays = [v for v in candidates if since <= v.created_at < until]
-        if not todays or await tx.feeds.has_posted(who.user_id, since, until):
-            return set()
-        return {v.id for v in todays}
+            locked = await visibility.locked_today(
+                tx, self._clock.now(), who, [video], self.bereal_lock
+            )
+            my_reaction = await tx.reactions.get(who.user_id, video.id)
+        return VideoView(video=video, author=author, locked=bool(locked), my_reaction=my_reaction)
 
     async def list_by_user(
         self,
@@ -435,7 +406,9 @@ class Videos:
                 before=before,
                 limit=limit,
             )
-            locked = await self._locked_today(tx, who, videos)
+            locked = await visibility.locked_today(
+                tx, self._clock.now(), who, videos, self.bereal_lock
+            )
         return author, videos, locked
 
     # ------------------------------------------------------------------ managing
@@ -446,7 +419,7 @@ class Videos:
             video = await tx.videos.get_for_update(video_id)
             if video.author_id != who.user_id:
                 author = await tx.users.get(video.author_id)
-                if not await self._may_see(tx, who, video, author):
+                if not await visibility.may_see(tx, self._clock.now(), who, video, author):
                     raise NotFound("No such video.", code="video_not_found")
                 raise Forbidden("Only the author edits a video.", code="not_author")
             return await tx.videos.update(
@@ -461,7 +434,7 @@ class Videos:
                 who.role, Role.MODERATOR
             ):
                 author = await tx.users.get(video.author_id)
-                if not await self._may_see(tx, who, video, author):
+                if not await visibility.may_see(tx, self._clock.now(), who, video, author):
                     raise NotFound("No such video.", code="video_not_found")
                 raise Forbidden("Only the author or a moderator removes a video.",
                                 code="not_author")

@@ -11,7 +11,6 @@ import pytest
 
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import ManualClock
-from adapters.memory.events import InMemoryEventBus
 from adapters.memory.store import InMemoryUnitOfWork, MemoryStore
 from momentic_core.errors import Invalid
 from momentic_core.model.accounts import User
@@ -81,7 +80,6 @@ async def test_a_file_undecodable_past_the_probe_is_rejected_and_leaves_no_blob(
         uow=uow,
         blobs=blobs,
         media=ScriptedMedia(playable=playable, fail_in=fail_in),
-        events=InMemoryEventBus(),
         clock=clock,
     )
 

@@ -1,0 +1,363 @@
+"""In-memory reactions, comments, comment likes, notifications and live events.
+
+The tables live in ``MemoryStore``; counters sit on the stored ``Video`` and ``Comment``
+values and change with the rows, as the PostgreSQL triggers do. ``forget_video`` and
+``forget_engagement_of`` are what ON DELETE CASCADE (and the counter triggers it fires)
+do in PostgreSQL when a video or a user goes.
+
+Live events are buffered by the unit of work and handed to the store's listeners when it
+commits, in commit order (the store's lock makes units of work serial).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from momentic_core.errors import NotFound
+from momentic_core.model.engagement import (
+    Comment,
+    CommentView,
+    LiveEvent,
+    Notification,
+    NotificationView,
+    ReactionChange,
+    ReactionKind,
+    Reactor,
+)
+
+if TYPE_CHECKING:
+    from .store import MemoryStore
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class ReactionRow:
+    kind: ReactionKind
+    created_at: datetime
+
+
+def _no_comment() -> NotFound:
+    return NotFound("No such comment.", code="comment_not_found")
+
+
+def _visible_user(store: MemoryStore, viewer: int, user_id: int, now: datetime) -> bool:
+    user = store.users.get(user_id)
+    if user is None or user.is_blocked_at(now):
+        return False
+    return (viewer, user_id) not in store.blocks and (user_id, viewer) not in store.blocks
+
+
+def _bump_reactions(store: MemoryStore, video_id: int, kind: str, by: int) -> None:
+    video = store.videos.get(video_id)
+    if video is not None:
+        counts = dict(video.reactions)
+        counts[kind] += by
+        store.videos[video_id] = attrs.evolve(video, reactions=counts)
+
+
+def _bump_comments(store: MemoryStore, video_id: int, by: int) -> None:
+    video = store.videos.get(video_id)
+    if video is not None:
+        store.videos[video_id] = attrs.evolve(video, comment_count=video.comment_count + by)
+
+
+def _bump_comment(store: MemoryStore, comment_id: int, *, replies: int = 0, likes: int = 0) -> None:
+    comment = store.comments.get(comment_id)
+    if comment is not None:
+        store.comments[comment_id] = attrs.evolve(
+            comment,
+            reply_count=comment.reply_count + replies,
+            like_count=comment.like_count + likes,
+        )
+
+
+def _drop_comments(store: MemoryStore, ids: set[int]) -> None:
+    """Delete comments (with their likes and notifications), keeping counters in step."""
+    for cid in ids:
+        comment = store.comments.pop(cid, None)
+        if comment is None:
+            continue
+        _bump_comments(store, comment.video_id, -1)
+        if comment.parent_id is not None:
+            _bump_comment(store, comment.parent_id, replies=-1)
+    store.comment_likes = {k: v for k, v in store.comment_likes.items() if k[0] not in ids}
+    store.notifications = {
+        k: n for k, n in store.notifications.items() if n.comment_id not in ids
+    }
+
+
+def _with_replies(store: MemoryStore, ids: set[int]) -> set[int]:
+    return ids | {c.id for c in store.comments.values() if c.parent_id in ids}
+
+
+def forget_video(store: MemoryStore, video_id: int) -> None:
+    """Once a video is gone: its reactions, comments and notifications go too."""
+    store.reactions = {k: v for k, v in store.reactions.items() if k[0] != video_id}
+    ids = {c.id for c in store.comments.values() if c.video_id == video_id}
+    _drop_comments(store, ids)
+    store.notifications = {
+        k: n for k, n in store.notifications.items() if n.video_id != video_id
+    }
+
+
+def forget_engagement_of(store: MemoryStore, user_id: int) -> None:
+    """Once a user is gone: their reactions, comments (with replies), likes and
+    notifications go, and the counters on what they touched follow."""
+    for (video_id, uid), row in list(store.reactions.items()):
+        if uid == user_id:
+            del store.reactions[(video_id, uid)]
+            _bump_reactions(store, video_id, row.kind.value, -1)
+    for comment_id, uid in [k for k in store.comment_likes if k[1] == user_id]:
+        del store.comment_likes[(comment_id, uid)]
+        _bump_comment(store, comment_id, likes=-1)
+    _drop_comments(
+        store, _with_replies(store, {c.id for c in store.comments.values()
+                                     if c.author_id == user_id})
+    )
+    store.notifications = {
+        k: n for k, n in store.notifications.items()
+        if n.user_id != user_id and n.actor_id != user_id
+    }
+
+
+class InMemoryReactionRepository:
+    def __init__(self, store: MemoryStore, now: Callable[[], datetime]) -> None:
+        self._s = store
+        self._now = now
+
+    def _counts(self, video_id: int) -> dict[str, int]:
+        return dict(self._s.videos[video_id].reactions)
+
+    async def set(
+        self, user_id: int, video_id: int, kind: ReactionKind, at: datetime
+    ) -> ReactionChange:
+        s = self._s
+        if video_id not in s.videos:
+            raise NotFound("No such video.", code="video_not_found")
+        if user_id not in s.users:
+            raise NotFound("No such user.", code="user_not_found")
+        old = s.reactions.get((video_id, user_id))
+        if old is None:
+            s.reactions[(video_id, user_id)] = ReactionRow(kind, at)
+            _bump_reactions(s, video_id, kind.value, 1)
+        elif old.kind is not kind:
+            s.reactions[(video_id, user_id)] = attrs.evolve(old, kind=kind)
+            _bump_reactions(s, video_id, old.kind.value, -1)
+            _bump_reactions(s, video_id, kind.value, 1)
+        return ReactionChange(old.kind if old else None, self._counts(video_id))
+
+    async def remove(self, user_id: int, video_id: int) -> ReactionChange | None:
+        old = self._s.reactions.pop((video_id, user_id), None)
+        if old is None:
+            return None
+        _bump_reactions(self._s, video_id, old.kind.value, -1)
+        return ReactionChange(old.kind, self._counts(video_id))
+
+    async def get(self, user_id: int, video_id: int) -> ReactionKind | None:
+        row = self._s.reactions.get((video_id, user_id))
+        return row.kind if row else None
+
+    async def list(
+        self, video_id: int, viewer: int, after: tuple[datetime, int] | None, limit: int
+    ) -> list[Reactor]:
+        s, now = self._s, self._now()
+        rows = [
+            (row.created_at, uid, row)
+            for (vid, uid), row in s.reactions.items()
+            if vid == video_id and _visible_user(s, viewer, uid, now)
+            and (after is None or (row.created_at, uid) < after)
+        ]
+        rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+        return [Reactor(s.users[uid], row.kind, at) for at, uid, row in rows[: max(0, limit)]]
+
+
+class InMemoryCommentRepository:
+    def __init__(self, store: MemoryStore, now: Callable[[], datetime]) -> None:
+        self._s = store
+        self._now = now
+
+    async def add(self, comment: Comment) -> Comment:
+        s = self._s
+        if comment.video_id not in s.videos:
+            raise NotFound("No such video.", code="video_not_found")
+        if comment.author_id not in s.users:
+            raise NotFound("No such user.", code="user_not_found")
+        if comment.parent_id is not None and comment.parent_id not in s.comments:
+            raise _no_comment()
+        comment = attrs.evolve(comment, id=next(s.ids), like_count=0, reply_count=0)
+        s.comments[comment.id] = comment
+        _bump_comments(s, comment.video_id, 1)
+        if comment.parent_id is not None:
+            _bump_comment(s, comment.parent_id, replies=1)
+        return comment
+
+    async def get(self, comment_id: int) -> Comment:
+        try:
+            return self._s.comments[comment_id]
+        except KeyError:
+            raise _no_comment() from None
+
+    async def get_for_update(self, comment_id: int) -> Comment:
+        return await self.get(comment_id)
+
+    async def view(self, comment_id: int, viewer: int) -> CommentView:
+        comment = await self.get(comment_id)
+        return CommentView(
+            comment,
+            self._s.users[comment.author_id],
+            (comment_id, viewer) in self._s.comment_likes,
+        )
+
+    async def edit(self, comment_id: int, body: str, at: datetime) -> Comment:
+        comment = attrs.evolve(await self.get(comment_id), body=body, edited_at=at)
+        self._s.comments[comment_id] = comment
+        return comment
+
+    async def delete(self, comment_id: int) -> int:
+        if comment_id not in self._s.comments:
+            return 0
+        ids = _with_replies(self._s, {comment_id})
+        _drop_comments(self._s, ids)
+        return len(ids)
+
+    async def list(
+        self,
+        video_id: int,
+        parent_id: int | None,
+        viewer: int,
+        after: tuple[datetime, int] | None,
+        limit: int,
+    ) -> list[CommentView]:
+        s, now = self._s, self._now()
+        found = sorted(
+            (
+                c for c in s.comments.values()
+                if c.video_id == video_id and c.parent_id == parent_id
+                and (after is None or (c.created_at, c.id) > after)
+                and _visible_user(s, viewer, c.author_id, now)
+            ),
+            key=lambda c: (c.created_at, c.id),
+        )
+        return [
+            CommentView(c, s.users[c.author_id], (c.id, viewer) in s.comment_likes)
+            for c in found[: max(0, limit)]
+        ]
+
+    async def like(self, comment_id: int, user_id: int, at: datetime) -> tuple[bool, int]:
+        comment = await self.get(comment_id)
+        if user_id not in self._s.users:
+            raise NotFound("No such user.", code="user_not_found")
+        if (comment_id, user_id) in self._s.comment_likes:
+            return False, comment.like_count
+        self._s.comment_likes[(comment_id, user_id)] = at
+        _bump_comment(self._s, comment_id, likes=1)
+        return True, self._s.comments[comment_id].like_count
+
+    async def unlike(self, comment_id: int, user_id: int) -> tuple[bool, int]:
+        comment = await self.get(comment_id)
+        if self._s.comment_likes.pop((comment_id, user_id), None) is None:
+            return False, comment.like_count
+        _bump_comment(self._s, comment_id, likes=-1)
+        return True, self._s.comments[comment_id].like_count
+
+
+class InMemoryNotificationRepository:
+    def __init__(self, store: MemoryStore, now: Callable[[], datetime]) -> None:
+        self._s = store
+        self._now = now
+
+    async def add(self, notification: Notification) -> Notification | None:
+        s = self._s
+        if notification.user_id not in s.users:
+            raise NotFound("No such user.", code="user_not_found")
+        if notification.dedupe_key is not None and any(
+            n.user_id == notification.user_id and n.dedupe_key == notification.dedupe_key
+            for n in s.notifications.values()
+        ):
+            return None
+        stored = attrs.evolve(notification, id=next(s.ids))
+        s.notifications[stored.id] = stored
+        return stored
+
+    async def list(
+        self, user_id: int, before_id: int | None, limit: int
+    ) -> list[NotificationView]:
+        s, now = self._s, self._now()
+        found = sorted(
+            (
+                n for n in s.notifications.values()
+                if n.user_id == user_id and (before_id is None or n.id < before_id)
+            ),
+            key=lambda n: n.id,
+            reverse=True,
+        )[: max(0, limit)]
+        views = []
+        for n in found:
+            actor = s.users.get(n.actor_id) if n.actor_id is not None else None
+            if actor is not None and actor.is_blocked_at(now):
+                actor = None
+            views.append(NotificationView(n, actor))
+        return views
+
+    async def unread_count(self, user_id: int) -> int:
+        return sum(
+            1 for n in self._s.notifications.values() if n.user_id == user_id and not n.read_at
+        )
+
+    async def mark_read(self, user_id: int, notification_id: int, at: datetime) -> bool:
+        n = self._s.notifications.get(notification_id)
+        if n is None or n.user_id != user_id:
+            return False
+        if n.read_at is None:
+            self._s.notifications[notification_id] = attrs.evolve(n, read_at=at)
+        return True
+
+    async def mark_all_read(self, user_id: int, at: datetime) -> int:
+        count = 0
+        for key, n in list(self._s.notifications.items()):
+            if n.user_id == user_id and n.read_at is None:
+                self._s.notifications[key] = attrs.evolve(n, read_at=at)
+                count += 1
+        return count
+
+
+class InMemoryEventOutbox:
+    """Buffers a unit of work's events; the unit of work flushes them on commit."""
+
+    def __init__(self) -> None:
+        self.pending: list[LiveEvent] = []
+
+    async def emit(self, event: LiveEvent) -> None:
+        self.pending.append(event)
+
+
+class InMemoryLiveEventSource:
+    """Delivers the events of the store's committed units of work (this process only)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._s = store
+        self._deliver: Callable[[LiveEvent], None] | None = None
+
+    async def start(self, deliver: Callable[[LiveEvent], None]) -> None:
+        self._deliver = deliver
+        self._s.listeners.append(deliver)
+
+    async def stop(self) -> None:
+        if self._deliver in self._s.listeners:
+            self._s.listeners.remove(self._deliver)
+        self._deliver = None
+
+
+def publish(store: MemoryStore, events: list[LiveEvent]) -> None:
+    for event in events:
+        for deliver in list(store.listeners):
+            try:
+                deliver(event)
+            except Exception:  # one broken listener must not stop the others
+                log.exception("live event listener failed")

@@ -1,0 +1,1 @@
+"""Phone push notifications (APNs, FCM). For now, a sender that logs."""

@@ -1,0 +1,403 @@
+"""Reactions, comments, notifications and who may listen to which live channel.
+
+Every write runs in one unit of work with the counters it moves, the notification it
+causes and the live events that tell sockets about it; events go out only if the unit
+of work commits. Phone pushes are sent after the commit, best effort.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from momentic_core.errors import Forbidden, Invalid, NotFound
+from momentic_core.model.accounts import Principal, Role, User
+from momentic_core.model.engagement import (
+    Comment,
+    CommentView,
+    LiveEvent,
+    Notification,
+    NotificationKind,
+    NotificationView,
+    ReactionKind,
+    Reactor,
+    brief,
+    user_channel,
+    video_channel,
+)
+from momentic_core.policies import permissions, rules
+from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
+from momentic_core.services import visibility
+from momentic_core.services.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+PREVIEW_MAX = 100
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def notification_data(view: NotificationView) -> dict[str, Any]:
+    n = view.notification
+    return {
+        "id": n.id,
+        "kind": n.kind.value,
+        "created_at": _iso(n.created_at),
+        "read_at": _iso(n.read_at),
+        "actor": brief(view.actor) if view.actor else None,
+        "video_id": n.video_id,
+        "comment_id": n.comment_id,
+        "text": n.text,
+    }
+
+
+def comment_data(view: CommentView, comment_count: int | None = None) -> dict[str, Any]:
+    c = view.comment
+    data: dict[str, Any] = {
+        "id": c.id,
+        "video_id": c.video_id,
+        "parent_id": c.parent_id,
+        "body": c.body,
+        "created_at": _iso(c.created_at),
+        "edited_at": _iso(c.edited_at),
+        "like_count": c.like_count,
+        "reply_count": c.reply_count,
+        "author": brief(view.author),
+    }
+    if comment_count is not None:
+        data["comment_count"] = comment_count
+    return data
+
+
+def parse_reaction(kind: str) -> ReactionKind:
+    try:
+        return ReactionKind(kind)
+    except ValueError:
+        raise Invalid(
+            "kind is one of heart, flame, funny, angry.", code="invalid_reaction", field="kind"
+        ) from None
+
+
+class Notifier:
+    """Stores a notification with the live event that announces it; pushes after commit."""
+
+    def __init__(self, push: PushSender | None = None) -> None:
+        self._push = push
+
+    async def add(
+        self, tx: UnitOfWork, notification: Notification, actor: User | None
+    ) -> NotificationView | None:
+        """None when it is about oneself, or a duplicate of one already sent."""
+        if notification.actor_id is not None and notification.actor_id == notification.user_id:
+            return None
+        stored = await tx.notifications.add(notification)
+        if stored is None:
+            return None
+        view = NotificationView(stored, actor)
+        await tx.events.emit(
+            LiveEvent(user_channel(stored.user_id), "notification.created",
+                      notification_data(view))
+        )
+        return view
+
+    async def push(self, views: Iterable[NotificationView | None]) -> None:
+        """Call after the unit of work committed."""
+        if self._push is None:
+            return
+        for view in views:
+            if view is not None:
+                await self._push.send(view)
+
+
+class Engagement:
+    """Reactions and comments on videos."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        throttle: Throttle,
+        notifier: Notifier,
+        bereal_lock: bool = True,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._throttle = throttle
+        self._notifier = notifier
+        self.bereal_lock = bereal_lock
+
+    async def _open(self, tx: UnitOfWork, who: Principal, video_id: int) -> tuple[Any, User]:
+        return await visibility.open_video(tx, self._clock.now(), who, video_id, self.bereal_lock)
+
+    # ------------------------------------------------------------------ reactions
+
+    async def react(self, who: Principal, video_id: int, kind: str) -> dict[str, int]:
+        """Set or replace my reaction (idempotent); the video's counts after it.
+
+        Raises Invalid(code="invalid_reaction"), NotFound(code="video_not_found"),
+        Conflict(code="video_not_ready"), Forbidden(code="moment_locked"), RateLimited."""
+        reaction = parse_reaction(kind)
+        await self._throttle.check("reaction:user", str(who.user_id))
+        now = self._clock.now()
+        async with self._uow() as tx:
+            video, _ = await self._open(tx, who, video_id)
+            change = await tx.reactions.set(who.user_id, video_id, reaction, now)
+            view = None
+            if change.previous is not reaction:
+                await self._counts_event(tx, video_id, change.counts)
+            if change.previous is None:
+                me = await tx.users.get(who.user_id)
+                view = await self._notifier.add(
+                    tx,
+                    Notification(
+                        id=0,
+                        user_id=video.author_id,
+                        kind=NotificationKind.REACTION,
+                        created_at=now,
+                        actor_id=who.user_id,
+                        video_id=video_id,
+                        text=reaction.value,
+                        dedupe_key=f"reaction:{video_id}:{who.user_id}",
+                    ),
+                    me,
+                )
+        await self._notifier.push([view])
+        return change.counts
+
+    async def unreact(self, who: Principal, video_id: int) -> dict[str, int]:
+        """Remove my reaction (idempotent); the video's counts after it."""
+        async with self._uow() as tx:
+            video = await tx.videos.get(video_id)
+            author = await tx.users.get(video.author_id)
+            if not await visibility.may_see(tx, self._clock.now(), who, video, author):
+                raise visibility.no_video()
+            change = await tx.reactions.remove(who.user_id, video_id)
+            if change is None:
+                return video.reactions
+            await self._counts_event(tx, video_id, change.counts)
+            return change.counts
+
+    async def _counts_event(self, tx: UnitOfWork, video_id: int, counts: dict[str, int]) -> None:
+        await tx.events.emit(
+            LiveEvent(video_channel(video_id), "reactions.changed",
+                      {"video_id": video_id, "reactions": counts})
+        )
+
+    async def reactors(
+        self, who: Principal, video_id: int, after: tuple[datetime, int] | None, limit: int
+    ) -> list[Reactor]:
+        async with self._uow() as tx:
+            video = await tx.videos.get(video_id)
+            author = await tx.users.get(video.author_id)
+            if not await visibility.may_see(tx, self._clock.now(), who, video, author):
+                raise visibility.no_video()
+            return await tx.reactions.list(video_id, who.user_id, after, limit)
+
+    # ------------------------------------------------------------------ comments
+
+    async def comment(
+        self, who: Principal, video_id: int, body: str, parent_id: int | None = None
+    ) -> CommentView:
+        """Comment on a video, or reply to a top-level comment of it.
+
+        Raises Invalid(code="comment_empty" | "comment_too_long" | "control_characters" |
+        "reply_depth"), NotFound(code="video_not_found" | "comment_not_found"),
+        Conflict(code="video_not_ready"), Forbidden(code="moment_locked"), RateLimited."""
+        text = rules.check_comment(body)
+        await self._throttle.check("comment:user", str(who.user_id))
+        now = self._clock.now()
+        async with self._uow() as tx:
+            video, _ = await self._open(tx, who, video_id)
+            parent = None
+            if parent_id is not None:
+                parent = await self._visible_comment(tx, who, parent_id)
+                if parent.video_id != video_id:
+                    raise NotFound("No such comment on this video.", code="comment_not_found")
+                if parent.parent_id is not None:
+                    raise Invalid("Reply to a top-level comment.", code="reply_depth",
+                                  field="parent_id")
+            comment = await tx.comments.add(
+                Comment(id=0, video_id=video_id, author_id=who.user_id, body=text,
+                        created_at=now, parent_id=parent_id)
+            )
+            me = await tx.users.get(who.user_id)
+            view = CommentView(comment, me)
+            count = (await tx.videos.get(video_id)).comment_count
+            await tx.events.emit(
+                LiveEvent(video_channel(video_id), "comment.created", comment_data(view, count))
+            )
+            preview = text[:PREVIEW_MAX]
+            sent = []
+            if parent is not None:
+                sent.append(await self._notifier.add(tx, Notification(
+                    id=0, user_id=parent.author_id, kind=NotificationKind.REPLY, created_at=now,
+                    actor_id=who.user_id, video_id=video_id, comment_id=comment.id, text=preview,
+                ), me))
+            if parent is None or parent.author_id != video.author_id:
+                sent.append(await self._notifier.add(tx, Notification(
+                    id=0, user_id=video.author_id, kind=NotificationKind.COMMENT, created_at=now,
+                    actor_id=who.user_id, video_id=video_id, comment_id=comment.id, text=preview,
+                ), me))
+        await self._notifier.push(sent)
+        return view
+
+    async def _visible_comment(self, tx: UnitOfWork, who: Principal, comment_id: int) -> Comment:
+        """A comment on a video I may see, by an author I may see."""
+        comment = await tx.comments.get(comment_id)
+        video = await tx.videos.get(comment.video_id)
+        video_author = await tx.users.get(video.author_id)
+        now = self._clock.now()
+        hidden = NotFound("No such comment.", code="comment_not_found")
+        if not await visibility.may_see(tx, now, who, video, video_author):
+            raise hidden
+        if comment.author_id != who.user_id and not permissions.can_see_hidden_accounts(who.role):
+            author = await tx.users.get(comment.author_id)
+            if author.is_blocked_at(now) or await tx.social.blocked_either_way(
+                who.user_id, comment.author_id
+            ):
+                raise hidden
+        return comment
+
+    async def edit_comment(self, who: Principal, comment_id: int, body: str) -> CommentView:
+        """The author edits their comment. Raises Forbidden(code="not_author"), NotFound."""
+        text = rules.check_comment(body)
+        async with self._uow() as tx:
+            comment = await self._visible_comment(tx, who, comment_id)
+            if comment.author_id != who.user_id:
+                raise Forbidden("Only the author edits a comment.", code="not_author")
+            await tx.comments.get_for_update(comment_id)
+            await tx.comments.edit(comment_id, text, self._clock.now())
+            view = await tx.comments.view(comment_id, who.user_id)
+            await tx.events.emit(
+                LiveEvent(video_channel(comment.video_id), "comment.edited", comment_data(view))
+            )
+        return view
+
+    async def delete_comment(self, who: Principal, comment_id: int) -> None:
+        """The author, the video's author, a moderator or an admin deletes a comment (and
+        its replies). Raises Forbidden(code="not_author"), NotFound."""
+        async with self._uow() as tx:
+            comment = await self._visible_comment(tx, who, comment_id)
+            video = await tx.videos.get(comment.video_id)
+            if who.user_id not in (comment.author_id, video.author_id) and not (
+                permissions.at_least(who.role, Role.MODERATOR)
+            ):
+                raise Forbidden(
+                    "Only the author, the video's author or a moderator deletes a comment.",
+                    code="not_author",
+                )
+            await tx.comments.get_for_update(comment_id)
+            await tx.comments.delete(comment_id)
+            count = (await tx.videos.get(comment.video_id)).comment_count
+            await tx.events.emit(
+                LiveEvent(video_channel(comment.video_id), "comment.deleted", {
+                    "id": comment.id, "video_id": comment.video_id,
+                    "parent_id": comment.parent_id, "comment_count": count,
+                })
+            )
+
+    async def like(self, who: Principal, comment_id: int, liked: bool) -> int:
+        """Like or unlike a comment (idempotent); its like count after."""
+        async with self._uow() as tx:
+            comment = await self._visible_comment(tx, who, comment_id)
+            if liked:
+                changed, count = await tx.comments.like(comment_id, who.user_id,
+                                                        self._clock.now())
+            else:
+                changed, count = await tx.comments.unlike(comment_id, who.user_id)
+            if changed:
+                await tx.events.emit(
+                    LiveEvent(video_channel(comment.video_id), "comment.liked",
+                              {"id": comment_id, "video_id": comment.video_id,
+                               "like_count": count})
+                )
+            return count
+
+    async def comments(
+        self,
+        who: Principal,
+        video_id: int,
+        parent_id: int | None,
+        after: tuple[datetime, int] | None,
+        limit: int,
+    ) -> list[CommentView]:
+        """Oldest first: a video's top-level comments, or the replies to one of them."""
+        async with self._uow() as tx:
+            video = await tx.videos.get(video_id)
+            author = await tx.users.get(video.author_id)
+            if not await visibility.may_see(tx, self._clock.now(), who, video, author):
+                raise visibility.no_video()
+            return await tx.comments.list(video_id, parent_id, who.user_id, after, limit)
+
+    async def replies(
+        self, who: Principal, comment_id: int, after: tuple[datetime, int] | None, limit: int
+    ) -> list[CommentView]:
+        async with self._uow() as tx:
+            parent = await self._visible_comment(tx, who, comment_id)
+            return await tx.comments.list(parent.video_id, parent.id, who.user_id, after, limit)
+
+    async def comment_view(self, who: Principal, comment_id: int) -> CommentView:
+        """One comment as I see it."""
+        async with self._uow() as tx:
+            await self._visible_comment(tx, who, comment_id)
+            return await tx.comments.view(comment_id, who.user_id)
+
+
+class Notifications:
+    """My notifications: a newest-first list, the unread count, marking read."""
+
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def list(
+        self, who: Principal, before_id: int | None, limit: int
+    ) -> tuple[list[NotificationView], int]:
+        async with self._uow() as tx:
+            items = await tx.notifications.list(who.user_id, before_id, limit)
+            unread = await tx.notifications.unread_count(who.user_id)
+        return items, unread
+
+    async def mark_read(self, who: Principal, notification_id: int) -> None:
+        async with self._uow() as tx:
+            if not await tx.notifications.mark_read(
+                who.user_id, notification_id, self._clock.now()
+            ):
+                raise NotFound("No such notification.", code="notification_not_found")
+
+    async def mark_all_read(self, who: Principal) -> int:
+        async with self._uow() as tx:
+            return await tx.notifications.mark_all_read(who.user_id, self._clock.now())
+
+
+class Live:
+    """Which live channels a user may listen to."""
+
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def authorize(self, who: Principal, channel: str) -> str:
+        """The channel, normalized, when ``who`` may subscribe to it: their own user
+        channel, or a video they may see. Raises Invalid(code="invalid_channel"),
+        Forbidden(code="channel_forbidden"), NotFound(code="video_not_found")."""
+        kind, _, raw = channel.partition(":")
+        if kind not in ("user", "video") or not raw.isdigit() or len(raw) > 18:
+            raise Invalid("Channels are video:{id} and user:{id}.", code="invalid_channel",
+                          field="channel")
+        number = int(raw)
+        if kind == "user":
+            if number != who.user_id:
+                raise Forbidden("Only your own user channel.", code="channel_forbidden")
+            return user_channel(number)
+        async with self._uow() as tx:
+            video = await tx.videos.get(number)
+            author = await tx.users.get(video.author_id)
+            if not await visibility.may_see(tx, self._clock.now(), who, video, author):
+                raise visibility.no_video()
+        return video_channel(number)

@@ -1,0 +1,72 @@
+"""Who may see a video: one rule for reading it, reacting to it and commenting on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from momentic_core.errors import Conflict, Forbidden, NotFound
+from momentic_core.model.accounts import Principal, User
+from momentic_core.model.social import Relation
+from momentic_core.model.videos import Video, VideoStatus, Visibility
+from momentic_core.policies import permissions
+from momentic_core.ports import UnitOfWork
+from momentic_core.services.feeds import day_bounds
+
+
+def no_video() -> NotFound:
+    return NotFound("No such video.", code="video_not_found")
+
+
+async def may_see(
+    tx: UnitOfWork, now: datetime, who: Principal, video: Video, author: User
+) -> bool:
+    """Authors and staff see everything; others see ready videos of visible authors:
+    public ones, and friends-only ones when they are friends."""
+    if who.user_id == video.author_id or permissions.can_see_hidden_accounts(who.role):
+        return True
+    if video.status is not VideoStatus.READY or author.is_blocked_at(now):
+        return False
+    if await tx.social.blocked_either_way(who.user_id, video.author_id):
+        return False
+    if video.visibility is Visibility.PUBLIC:
+        return True
+    return await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
+
+
+async def locked_today(
+    tx: UnitOfWork, now: datetime, who: Principal, videos: list[Video], bereal_lock: bool
+) -> set[int]:
+    """Ids of friends' friends-only videos of my today while I have not posted today:
+    the same BeReal lock as the friends feed, so no other route lifts it."""
+    if not bereal_lock or permissions.can_see_hidden_accounts(who.role):
+        return set()
+    candidates = [
+        v for v in videos if v.author_id != who.user_id and v.visibility is Visibility.FRIENDS
+    ]
+    if not candidates:
+        return set()
+    me = await tx.users.get(who.user_id)
+    today = now.astimezone(ZoneInfo(me.time_zone)).date()
+    since, until = day_bounds(today, me.time_zone)
+    todays = [v for v in candidates if since <= v.created_at < until]
+    if not todays or await tx.feeds.has_posted(who.user_id, since, until):
+        return set()
+    return {v.id for v in todays}
+
+
+async def open_video(
+    tx: UnitOfWork, now: datetime, who: Principal, video_id: int, bereal_lock: bool
+) -> tuple[Video, User]:
+    """A video the caller may react to and comment on: visible, ready, and not behind
+    the BeReal lock. Raises NotFound(code="video_not_found"),
+    Conflict(code="video_not_ready"), Forbidden(code="moment_locked")."""
+    video = await tx.videos.get(video_id)
+    author = await tx.users.get(video.author_id)
+    if not await may_see(tx, now, who, video, author):
+        raise no_video()
+    if video.status is not VideoStatus.READY:
+        raise Conflict("The video is not ready yet.", code="video_not_ready")
+    if await locked_today(tx, now, who, [video], bereal_lock):
+        raise Forbidden("Post your moment of today first.", code="moment_locked")
+    return video, author
