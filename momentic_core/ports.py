@@ -8,7 +8,7 @@ method raises and what is idempotent.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -36,6 +36,15 @@ from momentic_core.model.engagement import (
     ReactionKind,
     Reactor,
 )
+from momentic_core.model.ranking import (
+    BoardKey,
+    Moment,
+    RankingWeights,
+    RatingFacts,
+    Scope,
+    StatsPoint,
+    StreakState,
+)
 from momentic_core.model.social import (
     Contact,
     FeedItem,
@@ -58,6 +67,10 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
         ...
+
+
+# User fields only the ranking repository writes; ``UserRepository.update`` keeps them.
+RANKING_FIELDS = ("rating", "current_streak", "max_streak", "max_reactions", "last_post_day")
 
 
 class UserRepository(Protocol):
@@ -84,7 +97,8 @@ class UserRepository(Protocol):
         ...
 
     async def update(self, user: User) -> User:
-        """Write every field of ``user``. Raises NotFound, Conflict(code="nickname_taken")."""
+        """Write every field of ``user`` but ``RANKING_FIELDS``.
+        Raises NotFound, Conflict(code="nickname_taken")."""
         ...
 
     async def delete(self, user_id: int) -> None:
@@ -364,12 +378,14 @@ class ReactionRepository(Protocol):
     async def set(
         self, user_id: int, video_id: int, kind: ReactionKind, at: datetime
     ) -> ReactionChange:
-        """Insert or replace the user's reaction (a replacement keeps its first time).
+        """Insert or replace the user's reaction (a replacement keeps its first time;
+        ``since`` is that time, None for a new one).
         Raises NotFound(code="video_not_found" | "user_not_found")."""
         ...
 
     async def remove(self, user_id: int, video_id: int) -> ReactionChange | None:
-        """None when the user had no reaction there (idempotent)."""
+        """None when the user had no reaction there (idempotent); ``since`` is when the
+        removed reaction had been made."""
         ...
 
     async def get(self, user_id: int, video_id: int) -> ReactionKind | None: ...
@@ -468,6 +484,118 @@ class EventOutbox(Protocol):
         ...
 
 
+class RankingRepository(Protocol):
+    """Ratings, their points by UTC day, streaks and leaderboards."""
+
+    async def weights(self) -> RankingWeights:
+        """The current weights (the defaults until an admin sets them), held (shared)
+        until the unit of work ends: a change of weights waits for events in flight."""
+        ...
+
+    async def set_weights(self, weights: RankingWeights) -> None: ...
+
+    async def add_points(self, user_id: int, points: int, at: datetime | None) -> None:
+        """Add to the rating and, when ``at`` is given, to the points of its UTC day."""
+        ...
+
+    async def set_streak(self, user_id: int, state: StreakState) -> None: ...
+
+    async def raise_max_reactions(self, user_id: int, total: int) -> None:
+        """max_reactions = greatest(max_reactions, total)."""
+        ...
+
+    async def refresh_max_reactions(self, user_id: int) -> None:
+        """max_reactions = the most reactions on one of the user's ready videos now."""
+        ...
+
+    async def time_zones(self) -> list[str]:
+        """The time zones users have."""
+        ...
+
+    async def user_ids_in_zone(self, time_zone: str, after: int, limit: int) -> list[int]:
+        """Active (not banned or suspended) users of a time zone, by id after ``after``."""
+        ...
+
+    async def post_days(self, user_id: int, time_zone: str) -> list[date]:
+        """Local days (in ``time_zone``) on which the user created a ready video."""
+        ...
+
+    async def facts(self, user_ids: list[int]) -> list[RatingFacts]:
+        """Lock these users' rows (in id order) until the unit of work ends, then read
+        what their ratings are made of. Users that do not exist are left out."""
+        ...
+
+    async def store(
+        self,
+        user_id: int,
+        rating: int,
+        day_points: dict[date, int],
+        streak: StreakState,
+        max_reactions: int,
+    ) -> None:
+        """Replace the user's rating, points by day, streak and max_reactions."""
+        ...
+
+    async def user_ids(self, after: int, limit: int) -> list[int]:
+        """Every user id greater than ``after``, ascending (for batched recomputes)."""
+        ...
+
+    async def count_users(self) -> int: ...
+
+    async def engaged_authors(self, user_id: int) -> list[int]:
+        """Authors (other than the user) of videos the user reacted to or commented on."""
+        ...
+
+    async def stale_streaks(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        """(user id, stored current streak) of users whose streak broke: a current streak
+        above 0 whose last day is before yesterday in their own time zone."""
+        ...
+
+    async def board(
+        self,
+        viewer: int,
+        scope: Scope,
+        since: datetime | None,
+        after: BoardKey | None,
+        limit: int,
+    ) -> list[tuple[BoardKey, User]]:
+        """Most points first, ties by smaller user id, strictly after ``after``. All time
+        (``since`` None) ranks ratings; a period ranks the points of its days, and only
+        users with points in it. ``friends`` scope: the viewer and their friends. Banned
+        and suspended users are left out."""
+        ...
+
+    async def rank(
+        self, viewer: int, scope: Scope, since: datetime | None, key: BoardKey
+    ) -> int:
+        """1 + how many users (in the scope, not banned) come before ``key``."""
+        ...
+
+    async def key_of(self, user_id: int, since: datetime | None) -> BoardKey | None:
+        """The user's position key; None when a period holds no points of theirs."""
+        ...
+
+    async def above(
+        self, viewer: int, scope: Scope, since: datetime | None, key: BoardKey, limit: int
+    ) -> list[tuple[BoardKey, User]]:
+        """The ``limit`` entries just before ``key``, nearest last."""
+        ...
+
+
+class StatsRepository(Protocol):
+    async def record_activity(self, user_id: int, day: date) -> None:
+        """Idempotent: the user was active on that UTC day."""
+        ...
+
+    async def series(self, start: date, end: date, interval_days: int) -> list[StatsPoint]:
+        """Buckets of ``interval_days`` from ``start`` up to ``end`` (inclusive), UTC."""
+        ...
+
+    async def user_totals(self, user_id: int) -> tuple[int, dict[str, int], int, int]:
+        """(ready videos, reactions received by kind, comments received, on-time posts)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block normally commits; an exception rolls back."""
 
@@ -509,6 +637,12 @@ class UnitOfWork(Protocol):
 
     @property
     def events(self) -> EventOutbox: ...
+
+    @property
+    def ranking(self) -> RankingRepository: ...
+
+    @property
+    def stats(self) -> StatsRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -667,3 +801,7 @@ class PushSender(Protocol):
     """Phone push (APNs, FCM). Best effort: never raises."""
 
     async def send(self, notification: NotificationView) -> None: ...
+
+    async def send_moment(self, user_ids: list[int], moment: Moment) -> None:
+        """Announce the daily moment to these users."""
+        ...

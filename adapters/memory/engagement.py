@@ -150,14 +150,16 @@ class InMemoryReactionRepository:
             s.reactions[(video_id, user_id)] = attrs.evolve(old, kind=kind)
             _bump_reactions(s, video_id, old.kind.value, -1)
             _bump_reactions(s, video_id, kind.value, 1)
-        return ReactionChange(old.kind if old else None, self._counts(video_id))
+        return ReactionChange(
+            old.kind if old else None, self._counts(video_id), old.created_at if old else None
+        )
 
     async def remove(self, user_id: int, video_id: int) -> ReactionChange | None:
         old = self._s.reactions.pop((video_id, user_id), None)
         if old is None:
             return None
         _bump_reactions(self._s, video_id, old.kind.value, -1)
-        return ReactionChange(old.kind, self._counts(video_id))
+        return ReactionChange(old.kind, self._counts(video_id), old.created_at)
 
     async def get(self, user_id: int, video_id: int) -> ReactionKind | None:
         row = self._s.reactions.get((video_id, user_id))

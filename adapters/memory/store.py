@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -28,8 +28,9 @@ from momentic_core.model.accounts import (
     VerificationCode,
 )
 from momentic_core.model.engagement import Comment, LiveEvent, Notification
+from momentic_core.model.ranking import RankingWeights
 from momentic_core.model.videos import Upload, Video
-from momentic_core.ports import Clock
+from momentic_core.ports import RANKING_FIELDS, Clock
 
 from .clock import SystemClock
 from .engagement import (
@@ -42,6 +43,7 @@ from .engagement import (
     forget_video,
     publish,
 )
+from .ranking import InMemoryRankingRepository, InMemoryStatsRepository
 from .social import InMemoryFeedRepository, InMemorySocialRepository, SnapshotRow, forget_user
 from .videos import (
     InMemoryJobQueue,
@@ -79,6 +81,10 @@ class MemoryStore:
     comments: dict[int, Comment] = attrs.Factory(dict)
     comment_likes: dict[tuple[int, int], datetime] = attrs.Factory(dict)  # (comment, user)
     notifications: dict[int, Notification] = attrs.Factory(dict)
+    # Ranking and statistics tables (adapters.memory.ranking).
+    rating_points: dict[tuple[int, date], int] = attrs.Factory(dict)  # (user, UTC day)
+    ranking_weights: dict[int, RankingWeights] = attrs.Factory(dict)  # one row, key 1
+    activity: dict[tuple[int, date], bool] = attrs.Factory(dict)  # (user, UTC day)
     # Who hears committed live events (InMemoryLiveEventSource); not a table.
     listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
@@ -102,6 +108,9 @@ class MemoryStore:
         "comments",
         "comment_likes",
         "notifications",
+        "rating_points",
+        "ranking_weights",
+        "activity",
     )
 
     def snapshot(self) -> dict[str, Any]:
@@ -150,8 +159,10 @@ class InMemoryUserRepository:
         return next((u for u in self._s.users.values() if u.nickname.lower() == wanted), None)
 
     async def update(self, user: User) -> User:
-        await self.get(user.id)
+        stored = await self.get(user.id)
         self._check_unique(user)
+        # Ratings and streaks belong to the ranking repository.
+        user = attrs.evolve(user, **{f: getattr(stored, f) for f in RANKING_FIELDS})
         self._s.users[user.id] = user
         return user
 
@@ -174,6 +185,8 @@ class InMemoryUserRepository:
             if u.user_id != user_id
         }
         forget_user(s, user_id)
+        s.rating_points = {k: v for k, v in s.rating_points.items() if k[0] != user_id}
+        s.activity = {k: v for k, v in s.activity.items() if k[0] != user_id}
 
     async def count_with_role(self, role: Role) -> int:
         return sum(1 for u in self._s.users.values() if u.role is role)
@@ -281,6 +294,8 @@ class InMemoryUnitOfWork:
         self.comments = InMemoryCommentRepository(store, now)
         self.notifications = InMemoryNotificationRepository(store, now)
         self.events = InMemoryEventOutbox()
+        self.ranking = InMemoryRankingRepository(store, now)
+        self.stats = InMemoryStatsRepository(store)
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import attrs
 
@@ -46,6 +46,7 @@ class User:
     current_streak: int = 0
     max_streak: int = 0
     max_reactions: int = 0
+    last_post_day: date | None = None  # the last local day counted in the streak
 
     def is_blocked_at(self, now: datetime) -> bool:
         """True while a ban, or a suspension that has not run out, is in force."""

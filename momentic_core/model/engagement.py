@@ -41,6 +41,7 @@ class ReactionChange:
 
     previous: ReactionKind | None
     counts: dict[str, int]
+    since: datetime | None = None  # when the reaction that was there had been made
 
 
 @attrs.frozen

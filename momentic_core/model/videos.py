@@ -52,6 +52,9 @@ class Video:
     # their rows; ``VideoRepository.update`` never writes them.
     reactions: dict[str, int] = attrs.field(factory=no_reactions)
     comment_count: int = 0
+    # The daily moment this post answers, and whether it came within its window.
+    moment_at: datetime | None = None
+    on_time: bool = False
 
     def blob_keys(self) -> list[str]:
         keys = [self.source_key, self.playback_key, self.thumbnail_key]

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import attrs
 
@@ -115,6 +115,8 @@ class Accounts:
         id_tokens: IdTokenVerifier | None = None,
         settings: AccountSettings | None = None,
     ) -> None:
+        self._active_day: date | None = None
+        self._active_users: set[int] = set()
         self._uow = uow
         self._hasher = hasher
         self._tokens = tokens
@@ -334,9 +336,21 @@ class Accounts:
         ):
             raise Unauthenticated("This token was revoked; sign in again.", code="token_revoked")
         check_not_blocked(user, now)
+        await self._active(user.id, now)
         return Principal(
             user_id=user.id, role=user.role, session_id=session.id, expires_at=claims.expires_at
         )
+
+    async def _active(self, user_id: int, now: datetime) -> None:
+        """Record the user as active today (UTC), once per user and day per instance."""
+        today = now.date()
+        if self._active_day != today:
+            self._active_day, self._active_users = today, set()
+        if user_id in self._active_users:
+            return
+        async with self._uow() as tx:
+            await tx.stats.record_activity(user_id, today)
+        self._active_users.add(user_id)
 
     # ------------------------------------------------------------------ sessions
 

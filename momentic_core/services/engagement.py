@@ -30,6 +30,7 @@ from momentic_core.model.engagement import (
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services import visibility
+from momentic_core.services.ranking import Scorer
 from momentic_core.services.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -123,12 +124,14 @@ class Engagement:
         clock: Clock,
         throttle: Throttle,
         notifier: Notifier,
+        scorer: Scorer | None = None,
         bereal_lock: bool = True,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._throttle = throttle
         self._notifier = notifier
+        self._scorer = scorer or Scorer(clock=clock)
         self.bereal_lock = bereal_lock
 
     async def _open(self, tx: UnitOfWork, who: Principal, video_id: int) -> tuple[Any, User]:
@@ -150,6 +153,7 @@ class Engagement:
             view = None
             if change.previous is not reaction:
                 await self._counts_event(tx, video_id, change.counts)
+                await self._scorer.reaction(tx, video, who.user_id, reaction, change, now)
             if change.previous is None:
                 me = await tx.users.get(who.user_id)
                 view = await self._notifier.add(
@@ -180,6 +184,7 @@ class Engagement:
             if change is None:
                 return video.reactions
             await self._counts_event(tx, video_id, change.counts)
+            await self._scorer.reaction(tx, video, who.user_id, None, change, self._clock.now())
             return change.counts
 
     async def _counts_event(self, tx: UnitOfWork, video_id: int, counts: dict[str, int]) -> None:
@@ -225,6 +230,7 @@ class Engagement:
                 Comment(id=0, video_id=video_id, author_id=who.user_id, body=text,
                         created_at=now, parent_id=parent_id)
             )
+            await self._scorer.comment(tx, video, comment)
             me = await tx.users.get(who.user_id)
             view = CommentView(comment, me)
             count = (await tx.videos.get(video_id)).comment_count
@@ -293,6 +299,7 @@ class Engagement:
                 )
             await tx.comments.get_for_update(comment_id)
             await tx.comments.delete(comment_id)
+            await self._scorer.recompute(tx, [video.author_id])
             count = (await tx.videos.get(comment.video_id)).comment_count
             await tx.events.emit(
                 LiveEvent(video_channel(comment.video_id), "comment.deleted", {

@@ -34,6 +34,7 @@ from momentic_core.ports import (
     UnitOfWorkFactory,
 )
 from momentic_core.services.engagement import Notifier
+from momentic_core.services.ranking import Scorer
 from momentic_core.services.videos import PROCESS_VIDEO, status_event
 
 log = logging.getLogger(__name__)
@@ -54,12 +55,14 @@ class Processing:
         media: MediaProcessor,
         clock: Clock,
         notifier: Notifier | None = None,
+        scorer: Scorer | None = None,
         limits: MediaLimits | None = None,
     ) -> None:
         self._uow = uow
         self._blobs = blobs
         self._media = media
         self._notifier = notifier or Notifier()
+        self._scorer = scorer or Scorer(clock=clock)
         self._clock = clock
         self.limits = limits or MediaLimits()
 
@@ -126,6 +129,7 @@ class Processing:
                     updated_at=now,
                 )
             )
+            await self._scorer.video_ready(tx, done)
             sent = await self._announce(tx, done)
         await self._notifier.push([sent])
 

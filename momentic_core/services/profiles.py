@@ -11,6 +11,7 @@ from momentic_core.model.accounts import ExternalIdentity, Principal, Role, Sess
 from momentic_core.model.engagement import LiveEvent, user_channel
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from momentic_core.services.ranking import Scorer
 from momentic_core.services.throttle import Throttle
 
 
@@ -44,12 +45,19 @@ class AccountExport:
 
 class Profiles:
     def __init__(
-        self, *, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher, throttle: Throttle
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: PasswordHasher,
+        throttle: Throttle,
+        scorer: Scorer | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._hasher = hasher
         self._throttle = throttle
+        self._scorer = scorer or Scorer(clock=clock)
 
     async def me(self, who: Principal) -> User:
         async with self._uow() as tx:
@@ -72,7 +80,11 @@ class Profiles:
             user = await tx.users.get_for_update(who.user_id)
             if not values:
                 return user
-            return await tx.users.update(attrs.evolve(user, **values))
+            updated = await tx.users.update(attrs.evolve(user, **values))
+            if updated.time_zone != user.time_zone:  # streak days are local days
+                await self._scorer.recompute(tx, [user.id])
+                updated = await tx.users.get(user.id)
+            return updated
 
     async def get_user(self, who: Principal | None, user_id: int) -> User:
         """A profile as ``who`` may see it. Banned and suspended accounts are hidden from
@@ -102,7 +114,9 @@ class Profiles:
             user = await tx.users.get_for_update(who.user_id)
             if user.role is Role.ADMIN and admins <= 1:
                 raise Conflict("The last admin cannot delete their account.", code="last_admin")
+            engaged = await tx.ranking.engaged_authors(who.user_id)
             await tx.users.delete(who.user_id)
+            await self._scorer.recompute(tx, engaged)
             await tx.events.emit(
                 LiveEvent(user_channel(who.user_id), "account.closed",
                           {"status": "deleted", "until": None})

@@ -44,6 +44,7 @@ from momentic_core.ports import (
     UnitOfWorkFactory,
 )
 from momentic_core.services import visibility
+from momentic_core.services.ranking import Moments, Scorer
 from momentic_core.services.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,12 @@ class Videos:
         throttle: Throttle,
         limits: MediaLimits | None = None,
         bereal_lock: bool = True,
+        moments: Moments | None = None,
+        scorer: Scorer | None = None,
     ) -> None:
         self.bereal_lock = bereal_lock
+        self._moments = moments
+        self._scorer = scorer or Scorer(clock=clock)
         self._uow = uow
         self._blobs = blobs
         self._images = images
@@ -189,19 +194,20 @@ class Videos:
         visibility: Visibility,
     ) -> Video:
         now = self._clock.now()
-        video = await tx.videos.add(
-            Video(
-                id=0,
-                author_id=author_id,
-                description=description,
-                visibility=visibility,
-                status=VideoStatus.PROCESSING,
-                created_at=now,
-                updated_at=now,
-                source_key=key,
-                size_bytes=size,
-            )
+        video = Video(
+            id=0,
+            author_id=author_id,
+            description=description,
+            visibility=visibility,
+            status=VideoStatus.PROCESSING,
+            created_at=now,
+            updated_at=now,
+            source_key=key,
+            size_bytes=size,
         )
+        if self._moments is not None:
+            video = self._moments.stamp(video, await tx.users.get(author_id))
+        video = await tx.videos.add(video)
         await tx.jobs.enqueue(PROCESS_VIDEO, {"video_id": video.id})
         await tx.events.emit(status_event(video))
         return video
@@ -439,6 +445,7 @@ class Videos:
                 raise Forbidden("Only the author or a moderator removes a video.",
                                 code="not_author")
             await tx.videos.delete(video_id)
+            await self._scorer.recompute(tx, [video.author_id])
         await self._delete_blobs(video.blob_keys())
 
     async def _delete_blobs(self, keys: list[str]) -> None:

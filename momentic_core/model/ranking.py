@@ -1,0 +1,136 @@
+"""Ratings, leaderboards, streaks, the daily moment and statistics."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timedelta
+
+import attrs
+
+from momentic_core.model.accounts import User
+
+
+@attrs.frozen
+class RankingWeights:
+    """Points per event; kept in the database, changed by admins (see policies.ranking)."""
+
+    heart: int = 2
+    flame: int = 3
+    funny: int = 2
+    angry: int = 0
+    comment: int = 3
+    on_time: int = 10
+    streak_day: int = 5  # times the current streak
+
+    def reaction(self, kind: str) -> int:
+        value: int = getattr(self, kind)
+        return value
+
+
+WEIGHT_FIELDS: tuple[str, ...] = tuple(a.name for a in attrs.fields(RankingWeights))
+WEIGHT_MAX = 1000
+
+
+class Scope(enum.StrEnum):
+    GLOBAL = "global"
+    FRIENDS = "friends"
+
+
+class Period(enum.StrEnum):
+    ALL = "all"
+    MONTH = "month"
+    WEEK = "week"
+    DAY = "day"
+
+
+@attrs.frozen
+class Standing:
+    rank: int
+    user: User
+    points: int
+
+
+@attrs.frozen
+class BoardKey:
+    """A position on a leaderboard: more points first, then the smaller user id."""
+
+    points: int
+    user_id: int
+
+
+@attrs.frozen
+class Leaderboard:
+    scope: Scope
+    period: Period
+    since: datetime | None  # the period's start (UTC); None for all time
+    items: list[Standing]
+    next: BoardKey | None
+    me: Standing | None  # None when I have no points in the period
+    neighbours: list[Standing]  # who is just above and just below me
+
+
+@attrs.frozen
+class StreakState:
+    current: int = 0
+    max: int = 0
+    last_day: date | None = None
+
+
+@attrs.frozen
+class Moment:
+    """The day's BeReal moment in one time zone."""
+
+    day: date
+    time_zone: str
+    at: datetime
+    window: timedelta
+
+    @property
+    def window_ends_at(self) -> datetime:
+        return self.at + self.window
+
+
+@attrs.frozen
+class UserStats:
+    user: User
+    videos: int
+    reactions: dict[str, int]  # received, by kind
+    comments: int  # received
+    on_time_posts: int
+    current_streak: int
+    max_streak: int
+    rank: int | None  # on the global all-time board
+
+
+@attrs.frozen
+class StatsPoint:
+    """One bucket [start, start + interval) of the admin time series."""
+
+    start: date
+    new_users: int
+    dau: int  # distinct active users on the bucket's last day
+    wau: int  # ... in the 7 days ending then
+    mau: int  # ... in the 30 days ending then
+    uploads: int
+    reactions: int
+    comments: int
+
+
+@attrs.frozen
+class DayFacts:
+    """What a user's posts earned on one UTC day, before weights."""
+
+    reactions: dict[str, int] = attrs.Factory(dict)  # from others, by kind
+    comments: int = 0  # from others
+    on_time: int = 0  # ready videos posted on time
+
+
+@attrs.frozen
+class RatingFacts:
+    """Everything a user's rating is computed from, read from the rows."""
+
+    user_id: int
+    time_zone: str
+    days: dict[date, DayFacts]
+    post_days: list[date]  # local days (in time_zone) with a ready video
+    max_reactions: int  # the most reactions on one of their ready videos

@@ -1,0 +1,376 @@
+"""Ratings, streaks, leaderboards, the daily moment and statistics.
+
+``Scorer`` moves ratings and streaks inside the unit of work of the event that earns
+them (a reaction, a comment, a video becoming ready); deletions and weight changes
+rebuild the users concerned from the rows (``Scorer.recompute``), which is also what
+``momentic ranking recompute`` runs over everyone. The formula is policies.rating.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from momentic_core.errors import Invalid, NotFound
+from momentic_core.model.accounts import Principal, Role, User
+from momentic_core.model.engagement import Comment, ReactionChange, ReactionKind
+from momentic_core.model.ranking import (
+    BoardKey,
+    DayFacts,
+    Leaderboard,
+    Moment,
+    Period,
+    RankingWeights,
+    Scope,
+    Standing,
+    StatsPoint,
+    StreakState,
+    UserStats,
+)
+from momentic_core.model.videos import Video
+from momentic_core.policies import moments, permissions, rating, streaks
+from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+RECOMPUTE_RATINGS = "recompute_ratings"
+BREAK_STREAKS = "break_streaks"
+ANNOUNCE_MOMENT = "announce_moment"
+NEIGHBOURS = 2
+MAX_SERIES_POINTS = 400
+
+
+def day_points(weights: RankingWeights, facts: DayFacts) -> int:
+    return (
+        sum(weights.reaction(kind) * n for kind, n in facts.reactions.items())
+        + weights.comment * facts.comments
+        + weights.on_time * facts.on_time
+    )
+
+
+class Scorer:
+    """Rating and streak updates, called inside the event's unit of work."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+
+    async def reaction(self, tx: UnitOfWork, video: Video, reactor: int, kind: ReactionKind | None,
+                       change: ReactionChange, at: datetime) -> None:
+        """After a reaction was set (``kind``) or removed (``kind`` None)."""
+        if reactor == video.author_id:
+            return
+        weights = await tx.ranking.weights()
+        earned = weights.reaction(kind.value) if kind else 0
+        lost = weights.reaction(change.previous.value) if change.previous else 0
+        if earned != lost:
+            await tx.ranking.add_points(video.author_id, earned - lost, change.since or at)
+        total = sum(change.counts.values())
+        if kind is not None and change.previous is None:
+            await tx.ranking.raise_max_reactions(video.author_id, total)
+        elif kind is None:
+            await tx.ranking.refresh_max_reactions(video.author_id)
+
+    async def comment(self, tx: UnitOfWork, video: Video, comment: Comment) -> None:
+        if comment.author_id == video.author_id:
+            return
+        weights = await tx.ranking.weights()
+        await tx.ranking.add_points(video.author_id, weights.comment, comment.created_at)
+
+    async def video_ready(self, tx: UnitOfWork, video: Video) -> None:
+        """The author's streak moves on, and an on-time post earns its points."""
+        weights = await tx.ranking.weights()
+        author = await tx.users.get_for_update(video.author_id)
+        before = StreakState(author.current_streak, author.max_streak, author.last_post_day)
+        after = streaks.extend(before, streaks.local_day(video.created_at, author.time_zone))
+        if after is None:  # an older day than the last counted: rebuild from every day
+            after = streaks.from_days(await tx.ranking.post_days(author.id, author.time_zone))
+        if after != before:
+            await tx.ranking.set_streak(author.id, after)
+        delta = weights.streak_day * (after.current - before.current)
+        if delta:
+            await tx.ranking.add_points(author.id, delta, None)
+        if video.on_time and weights.on_time:
+            await tx.ranking.add_points(author.id, weights.on_time, video.created_at)
+
+    async def recompute(self, tx: UnitOfWork, user_ids: list[int]) -> int:
+        """Rebuild these users' ratings, points by day, streaks and max_reactions from
+        the rows; how many users there were."""
+        if not user_ids:
+            return 0
+        weights = await tx.ranking.weights()
+        now = self._clock.now()
+        facts = await tx.ranking.facts(sorted(set(user_ids)))
+        for f in facts:
+            points = {day: day_points(weights, d) for day, d in f.days.items()}
+            streak = streaks.from_days(f.post_days)
+            today = now.astimezone(ZoneInfo(f.time_zone)).date()
+            streak = attrs.evolve(streak, current=streaks.current_at(streak, today))
+            total = sum(points.values()) + weights.streak_day * streak.current
+            await tx.ranking.store(
+                f.user_id, total, {d: p for d, p in points.items() if p}, streak, f.max_reactions
+            )
+        return len(facts)
+
+    async def break_streaks(self, tx: UnitOfWork, limit: int = 1000) -> int:
+        """Store 0 for streaks that broke (their last day is before yesterday)."""
+        weights = await tx.ranking.weights()
+        stale = await tx.ranking.stale_streaks(self._clock.now(), limit)
+        for user_id, current in stale:
+            user = await tx.users.get_for_update(user_id)
+            await tx.ranking.set_streak(
+                user_id, StreakState(0, user.max_streak, user.last_post_day)
+            )
+            if weights.streak_day and current:
+                await tx.ranking.add_points(user_id, -weights.streak_day * current, None)
+        return len(stale)
+
+
+def parse_scope(value: str) -> Scope:
+    try:
+        return Scope(value)
+    except ValueError:
+        raise Invalid("scope is global or friends.", code="invalid_query", field="scope") from None
+
+
+def parse_period(value: str) -> Period:
+    try:
+        return Period(value)
+    except ValueError:
+        raise Invalid(
+            "period is all, month, week or day.", code="invalid_query", field="period"
+        ) from None
+
+
+class Ranking:
+    """Leaderboards, user statistics, weights and recomputes."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        scorer: Scorer,
+        moment_rules: moments.MomentRules,
+        push: PushSender | None = None,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._scorer = scorer
+        self.moment_rules = moment_rules
+        self._push = push
+
+    # ------------------------------------------------------------------ boards
+
+    async def leaderboard(
+        self, who: Principal, scope: Scope, period: Period, after: BoardKey | None, limit: int
+    ) -> Leaderboard:
+        since = rating.period_start(period, self._clock.now())
+        async with self._uow() as tx:
+            rows = await tx.ranking.board(who.user_id, scope, since, after, limit + 1)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            first_rank = (
+                await tx.ranking.rank(who.user_id, scope, since, rows[0][0]) if rows else 0
+            )
+            items = [
+                Standing(first_rank + i, user, key.points) for i, (key, user) in enumerate(rows)
+            ]
+            me, neighbours = await self._me(tx, who, scope, since)
+        return Leaderboard(
+            scope=scope,
+            period=period,
+            since=since,
+            items=items,
+            next=rows[-1][0] if more and rows else None,
+            me=me,
+            neighbours=neighbours,
+        )
+
+    async def _me(
+        self, tx: UnitOfWork, who: Principal, scope: Scope, since: datetime | None
+    ) -> tuple[Standing | None, list[Standing]]:
+        key = await tx.ranking.key_of(who.user_id, since)
+        me_user = await tx.users.get(who.user_id)
+        if key is None or me_user.is_blocked_at(self._clock.now()):
+            return None, []
+        rank = await tx.ranking.rank(who.user_id, scope, since, key)
+        above = await tx.ranking.above(who.user_id, scope, since, key, NEIGHBOURS)
+        below = await tx.ranking.board(who.user_id, scope, since, key, NEIGHBOURS)
+        neighbours = [
+            Standing(rank - len(above) + i, user, k.points) for i, (k, user) in enumerate(above)
+        ] + [Standing(rank + 1 + i, user, k.points) for i, (k, user) in enumerate(below)]
+        return Standing(rank, me_user, key.points), neighbours
+
+    async def user_stats(self, who: Principal, user_id: int) -> UserStats:
+        """Raises NotFound(code="user_not_found") for users the caller may not see."""
+        now = self._clock.now()
+        async with self._uow() as tx:
+            user = await tx.users.get(user_id)
+            if user_id != who.user_id and not permissions.can_see_hidden_accounts(who.role):
+                if user.is_blocked_at(now) or await tx.social.blocked_either_way(
+                    who.user_id, user_id
+                ):
+                    raise NotFound("No such user.", code="user_not_found")
+            videos, reactions, comments, on_time = await tx.stats.user_totals(user_id)
+            rank = None
+            if not user.is_blocked_at(now):
+                key = await tx.ranking.key_of(user_id, None)
+                if key is not None:
+                    rank = await tx.ranking.rank(user_id, Scope.GLOBAL, None, key)
+        today = now.astimezone(ZoneInfo(user.time_zone)).date()
+        state = StreakState(user.current_streak, user.max_streak, user.last_post_day)
+        return UserStats(
+            user=user,
+            videos=videos,
+            reactions=reactions,
+            comments=comments,
+            on_time_posts=on_time,
+            current_streak=streaks.current_at(state, today),
+            max_streak=user.max_streak,
+            rank=rank,
+        )
+
+    # ------------------------------------------------------------------ weights
+
+    async def weights(self, actor: Principal) -> RankingWeights:
+        permissions.require_role(actor.role, Role.ADMIN)
+        async with self._uow() as tx:
+            return await tx.ranking.weights()
+
+    async def set_weights(
+        self, actor: Principal | None, values: dict[str, Any]
+    ) -> RankingWeights:
+        """Admins (or the operator, ``actor`` None) change weights; a recompute job
+        applies them to every rating. Raises Invalid(code="invalid_weights")."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.ADMIN)
+        async with self._uow() as tx:
+            weights = rating.check_weights(values, await tx.ranking.weights())
+            await tx.ranking.set_weights(weights)
+            await tx.jobs.enqueue(RECOMPUTE_RATINGS, {}, dedupe_key=RECOMPUTE_RATINGS)
+        log.info("ranking weights changed", extra={"weights": attrs.asdict(weights)})
+        return weights
+
+    async def recompute_all(
+        self, progress: Callable[[int, int], None] | None = None, batch: int = 500
+    ) -> int:
+        """Rebuild every rating from the rows, in batches (each its own transaction);
+        ``progress(done, total)`` after each batch."""
+        async with self._uow() as tx:
+            total = await tx.ranking.count_users()
+        done, after = 0, 0
+        while True:
+            async with self._uow() as tx:
+                ids = await tx.ranking.user_ids(after, batch)
+                if not ids:
+                    break
+                await self._scorer.recompute(tx, ids)
+            done += len(ids)
+            after = ids[-1]
+            if progress:
+                progress(min(done, total), max(total, done))
+        return done
+
+    async def break_streaks(self) -> int:
+        total = 0
+        while True:
+            async with self._uow() as tx:
+                n = await self._scorer.break_streaks(tx)
+            total += n
+            if n == 0:
+                return total
+
+    # ------------------------------------------------------------------ moments
+
+    async def moment_today(self, who: Principal) -> tuple[Moment, bool]:
+        """Today's moment in my time zone, and whether it has come yet (before it comes
+        its time stays secret)."""
+        async with self._uow() as tx:
+            me = await tx.users.get(who.user_id)
+        now = self._clock.now()
+        today = now.astimezone(ZoneInfo(me.time_zone)).date()
+        moment = moments.moment_of(self.moment_rules, today, me.time_zone)
+        return moment, moment.at <= now
+
+    async def schedule_moments(self) -> int:
+        """Queue an announcement of today's and tomorrow's moment for every time zone in
+        use (deduplicated, so calling it hourly is safe); how many were new."""
+        now = self._clock.now()
+        async with self._uow() as tx:
+            zones = await tx.ranking.time_zones()
+            queued = 0
+            for zone in zones:
+                today = now.astimezone(ZoneInfo(zone)).date()
+                for day in (today, today + timedelta(days=1)):
+                    moment = moments.moment_of(self.moment_rules, day, zone)
+                    if moment.at < now:
+                        continue
+                    job = await tx.jobs.enqueue(
+                        ANNOUNCE_MOMENT,
+                        {"zone": zone, "day": day.isoformat()},
+                        run_at=moment.at,
+                        dedupe_key=f"moment:{zone}:{day.isoformat()}",
+                    )
+                    queued += job is not None
+        return queued
+
+    async def announce_moment(self, payload: dict[str, Any]) -> int:
+        """Push the moment to every active user of the zone; how many."""
+        zone = str(payload["zone"])
+        moment = moments.moment_of(self.moment_rules, date.fromisoformat(payload["day"]), zone)
+        sent, after = 0, 0
+        while True:
+            async with self._uow() as tx:
+                ids = await tx.ranking.user_ids_in_zone(zone, after, 1000)
+            if not ids:
+                return sent
+            if self._push is not None:
+                await self._push.send_moment(ids, moment)
+            sent += len(ids)
+            after = ids[-1]
+
+
+class Stats:
+    """The admin time series and activity recording."""
+
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def series(
+        self, actor: Principal, start: date | None, end: date | None, interval: str
+    ) -> list[StatsPoint]:
+        """Raises Forbidden(code="insufficient_role"), Invalid(code="invalid_query")."""
+        permissions.require_role(actor.role, Role.ADMIN)
+        if interval not in ("day", "week"):
+            raise Invalid("interval is day or week.", code="invalid_query", field="interval")
+        step = 1 if interval == "day" else 7
+        today = self._clock.now().date()
+        end = end or today
+        start = start or end - timedelta(days=step * 30 - 1)
+        if start > end:
+            raise Invalid("from is after to.", code="invalid_query", field="from")
+        if (end - start).days // step + 1 > MAX_SERIES_POINTS:
+            raise Invalid(
+                f"At most {MAX_SERIES_POINTS} points; narrow the range.",
+                code="invalid_query",
+                field="from",
+            )
+        async with self._uow() as tx:
+            return await tx.stats.series(start, end, step)
+
+
+class Moments:
+    """Stamps a new post with the moment it answers."""
+
+    def __init__(self, rules: moments.MomentRules) -> None:
+        self.rules = rules
+
+    def stamp(self, video: Video, author: User) -> Video:
+        moment_at, on_time = moments.punctuality(self.rules, video.created_at, author.time_zone)
+        return attrs.evolve(video, moment_at=moment_at, on_time=on_time)
