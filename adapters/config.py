@@ -88,6 +88,11 @@ class Settings:
     bereal_lock: bool = _setting(
         True, "Friends' moments of today stay locked until I post mine."
     )
+    moment_start_hour: int = _setting(9, "The daily moment falls at or after this local hour.")
+    moment_end_hour: int = _setting(21, "... and before this local hour.")
+    moment_window_seconds: int = _setting(
+        120, "A post this soon after the moment is on time; later ones are late."
+    )
     argon2_time_cost: int = _setting(2, "argon2id passes.")
     argon2_memory_kib: int = _setting(19456, "argon2id memory in KiB.")
     argon2_parallelism: int = _setting(1, "argon2id lanes.")

@@ -8,13 +8,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
+import attrs
 from aiohttp import web
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
 from adapters import logs
 from adapters.config import Settings
@@ -22,6 +34,7 @@ from adapters.container import Backend, migrate
 from adapters.http.app import HttpOptions, Services, create_app
 from momentic_core.errors import MomenticError
 from momentic_core.model.accounts import Role
+from momentic_core.model.ranking import RankingWeights
 
 log = logging.getLogger("momentic")
 
@@ -138,6 +151,79 @@ def cmd_users_set_role(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def cmd_ranking_recompute(args: argparse.Namespace) -> int:
+    """Rebuild every rating from the rows, with a progress bar."""
+
+    async def work(s: Services) -> int:
+        with Progress(
+            TextColumn("recomputing ratings"), BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn(), console=Console(stderr=True), disable=args.json,
+        ) as progress:
+            task = progress.add_task("ratings", total=None)
+
+            def step(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await s.ranking.recompute_all(step)
+
+    done = _with_services(args, work)
+    if args.json:
+        _print_json({"recomputed": done})
+    else:
+        print(f"recomputed {done} rating(s)")
+    return 0
+
+
+def cmd_ranking_weights(args: argparse.Namespace) -> int:
+    """Show the rating weights, or change some (a recompute job then applies them)."""
+    changes: dict[str, Any] = {}
+    for item in args.set or []:
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().lstrip("-").isdigit():
+            print(f"error: --set takes name=integer, not {item!r}", file=sys.stderr)
+            return 2
+        changes[name.strip()] = int(value)
+
+    async def work(s: Services) -> RankingWeights:
+        if changes:
+            return await s.ranking.set_weights(None, changes)
+        return await s.ranking.weights(None)
+
+    weights = _with_services(args, work)
+    values = attrs.asdict(weights)
+    if args.json:
+        _print_json(values)
+        return 0
+    table = Table("weight", "points", title="rating weights")
+    for name, points in values.items():
+        table.add_row(name, str(points))
+    Console().print(table)
+    if changes:
+        print("changed; a recompute job applies the new weights to every rating")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """The admin time series as a terminal table."""
+    start = date.fromisoformat(args.start) if args.start else None
+    end = date.fromisoformat(args.end) if args.end else None
+    points = _with_services(args, lambda s: s.stats.series(None, start, end, args.interval))
+    rows = [attrs.asdict(p) for p in points]
+    if args.json:
+        _print_json(rows)
+        return 0
+    columns = list(attrs.fields_dict(type(points[0])) if points else [])
+    table = Table(*columns, title=f"statistics by {args.interval}")
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    Console().print(table)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="momentic", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -169,6 +255,27 @@ def parser() -> argparse.ArgumentParser:
     set_role.add_argument("--email", required=True)
     set_role.add_argument("--role", choices=[r.value for r in Role], required=True)
     set_role.set_defaults(func=cmd_users_set_role)
+
+    ranking = sub.add_parser("ranking", help="ratings and their weights").add_subparsers(
+        dest="ranking_command", required=True
+    )
+    recompute = ranking.add_parser("recompute", help="rebuild every rating from the rows")
+    recompute.add_argument("--json", action="store_true", help="machine-readable output")
+    recompute.set_defaults(func=cmd_ranking_recompute)
+    weights = ranking.add_parser("weights", help="show or change the rating weights")
+    weights.add_argument(
+        "--set", action="append", metavar="NAME=POINTS",
+        help="change one weight (repeatable), e.g. --set heart=3",
+    )
+    weights.add_argument("--json", action="store_true", help="machine-readable output")
+    weights.set_defaults(func=cmd_ranking_weights)
+
+    stats = sub.add_parser("stats", help="users, activity, uploads, reactions, comments")
+    stats.add_argument("--from", dest="start", metavar="YYYY-MM-DD")
+    stats.add_argument("--to", dest="end", metavar="YYYY-MM-DD")
+    stats.add_argument("--interval", choices=["day", "week"], default="day")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.set_defaults(func=cmd_stats)
     return p
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from momentic_core.model.engagement import NotificationView
+from momentic_core.model.ranking import Moment
 
 log = logging.getLogger("momentic.push")
 
@@ -21,4 +22,12 @@ class LoggingPushSender:
         log.info(
             "push",
             extra={"user": n.user_id, "kind": n.kind.value, "notification": n.id},
+        )
+
+    async def send_moment(self, user_ids: list[int], moment: Moment) -> None:
+        self.sent += len(user_ids)
+        log.info(
+            "moment push",
+            extra={"users": len(user_ids), "time_zone": moment.time_zone,
+                   "moment": moment.at.isoformat()},
         )

@@ -47,11 +47,14 @@ def moment_of(rules: MomentRules, day: date, zone: str) -> Moment:
 
 def moment_before(rules: MomentRules, at: datetime, zone: str) -> Moment:
     """The latest moment at or before ``at``, in ``zone``."""
-    today = at.astimezone(ZoneInfo(zone)).date()
-    moment = moment_of(rules, today, zone)
-    if moment.at <= at:
-        return moment
-    return moment_of(rules, today - timedelta(days=1), zone)
+    day = at.astimezone(ZoneInfo(zone)).date()
+    moment = moment_of(rules, day, zone)
+    # Usually today's or yesterday's; a day the zone skipped (Samoa, 2011-12-30) has its
+    # moment moved past the next day's, so look one day further back then.
+    while moment.at > at:
+        day -= timedelta(days=1)
+        moment = moment_of(rules, day, zone)
+    return moment
 
 
 def punctuality(rules: MomentRules, created_at: datetime, zone: str) -> tuple[datetime, bool]:

@@ -1,10 +1,12 @@
 """Posting streaks: consecutive local days (in the user's time zone) with a ready video.
 
 ``extend`` is the incremental rule applied when a video becomes ready; it answers None
-when the new day is older than the last one counted (a late-processed video), and the
-caller rebuilds from every day with ``from_days`` (also the brute-force reference of the
-property tests). A streak whose last day is before yesterday is broken: ``current_at``
-reads it as 0 at once, and the daily job stores the 0.
+when the new day is older than the last one counted (a late-processed video), or is the
+day after a last day whose streak the daily job already stored as 0 (a video posted just
+before midnight and processed after the job ran); the caller then rebuilds from every
+day with ``from_days`` (also the brute-force reference of the property tests). A streak
+whose last day is before yesterday is broken: ``current_at`` reads it as 0 at once, and
+the daily job stores the 0.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def extend(state: StreakState, day: date) -> StreakState | None:
     if state.last_day is None or day > state.last_day + ONE_DAY:
         current = 1
     elif day == state.last_day + ONE_DAY:
+        if state.current == 0:  # the daily job stored 0: the run up to last_day is unknown
+            return None
         current = state.current + 1
     elif day == state.last_day:
         return state

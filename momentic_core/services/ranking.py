@@ -237,8 +237,10 @@ class Ranking:
 
     # ------------------------------------------------------------------ weights
 
-    async def weights(self, actor: Principal) -> RankingWeights:
-        permissions.require_role(actor.role, Role.ADMIN)
+    async def weights(self, actor: Principal | None) -> RankingWeights:
+        """Admins (or the operator, ``actor`` None) read the weights."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.ADMIN)
         async with self._uow() as tx:
             return await tx.ranking.weights()
 
@@ -343,10 +345,12 @@ class Stats:
         self._clock = clock
 
     async def series(
-        self, actor: Principal, start: date | None, end: date | None, interval: str
+        self, actor: Principal | None, start: date | None, end: date | None, interval: str
     ) -> list[StatsPoint]:
-        """Raises Forbidden(code="insufficient_role"), Invalid(code="invalid_query")."""
-        permissions.require_role(actor.role, Role.ADMIN)
+        """Admins (or the operator, ``actor`` None) read the series.
+        Raises Forbidden(code="insufficient_role"), Invalid(code="invalid_query")."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.ADMIN)
         if interval not in ("day", "week"):
             raise Invalid("interval is day or week.", code="invalid_query", field="interval")
         step = 1 if interval == "day" else 7
@@ -374,3 +378,31 @@ class Moments:
     def stamp(self, video: Video, author: User) -> Video:
         moment_at, on_time = moments.punctuality(self.rules, video.created_at, author.time_zone)
         return attrs.evolve(video, moment_at=moment_at, on_time=on_time)
+
+
+def ranking_job_kinds(ranking: Ranking) -> dict[str, Any]:
+    """The background jobs of this module, for the worker (processing.JobKind)."""
+    from momentic_core.services.processing import JobKind  # processing imports this module
+
+    async def recompute(payload: dict[str, Any]) -> None:
+        await ranking.recompute_all()
+
+    async def break_streaks(payload: dict[str, Any]) -> None:
+        await ranking.break_streaks()
+
+    async def announce(payload: dict[str, Any]) -> None:
+        await ranking.announce_moment(payload)
+
+    return {
+        RECOMPUTE_RATINGS: JobKind(run=recompute),
+        BREAK_STREAKS: JobKind(run=break_streaks),
+        ANNOUNCE_MOMENT: JobKind(run=announce),
+    }
+
+
+async def schedule_ranking(ranking: Ranking, uow: UnitOfWorkFactory) -> None:
+    """Hourly: store broken streaks (each zone's day ends at another hour) and queue the
+    coming moments' announcements."""
+    async with uow() as tx:
+        await tx.jobs.enqueue(BREAK_STREAKS, {}, dedupe_key=BREAK_STREAKS, max_attempts=1)
+    await ranking.schedule_moments()
