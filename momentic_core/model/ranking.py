@@ -108,9 +108,9 @@ class StatsPoint:
 
     start: date
     new_users: int
-    dau: int  # distinct active users on the bucket's last day
-    wau: int  # ... in the 7 days ending then
-    mau: int  # ... in the 30 days ending then
+    dau: int  # active users per day, averaged over the bucket's days (rounded down)
+    wau: int  # distinct active users in the 7 days ending on the bucket's last day
+    mau: int  # ... in the 30 days ending on it
     uploads: int
     reactions: int
     comments: int

@@ -62,6 +62,13 @@ class Scorer:
     async def reaction(self, tx: UnitOfWork, video: Video, reactor: int, kind: ReactionKind | None,
                        change: ReactionChange, at: datetime) -> None:
         """After a reaction was set (``kind``) or removed (``kind`` None)."""
+        # max_reactions counts every reaction on the video, the author's own included
+        # (as the video's counts and a recompute do); only the points skip them.
+        total = sum(change.counts.values())
+        if kind is not None and change.previous is None:
+            await tx.ranking.raise_max_reactions(video.author_id, total)
+        elif kind is None:
+            await tx.ranking.refresh_max_reactions(video.author_id)
         if reactor == video.author_id:
             return
         weights = await tx.ranking.weights()
@@ -69,11 +76,6 @@ class Scorer:
         lost = weights.reaction(change.previous.value) if change.previous else 0
         if earned != lost:
             await tx.ranking.add_points(video.author_id, earned - lost, change.since or at)
-        total = sum(change.counts.values())
-        if kind is not None and change.previous is None:
-            await tx.ranking.raise_max_reactions(video.author_id, total)
-        elif kind is None:
-            await tx.ranking.refresh_max_reactions(video.author_id)
 
     async def comment(self, tx: UnitOfWork, video: Video, comment: Comment) -> None:
         if comment.author_id == video.author_id:
