@@ -53,6 +53,17 @@ MISSING_PARENTS: dict[str, str] = {
     "video_views_user_id_fkey": "user_not_found",
     "video_views_video_id_fkey": "video_not_found",
     "feed_snapshots_user_id_fkey": "user_not_found",
+    "reactions_video_id_fkey": "video_not_found",
+    "reactions_user_id_fkey": "user_not_found",
+    "comments_video_id_fkey": "video_not_found",
+    "comments_author_id_fkey": "user_not_found",
+    "comments_parent_id_fkey": "comment_not_found",
+    "comment_likes_comment_id_fkey": "comment_not_found",
+    "comment_likes_user_id_fkey": "user_not_found",
+    "notifications_user_id_fkey": "user_not_found",
+    "notifications_actor_id_fkey": "user_not_found",
+    "notifications_video_id_fkey": "video_not_found",
+    "notifications_comment_id_fkey": "comment_not_found",
 }
 
 # The database is unreachable, restarting, refusing us or too slow: worth a retry later.

@@ -1,25 +1,150 @@
-"""PostgreSQL LISTEN/NOTIFY for live events: the outbox NOTIFYs inside the unit of work
-(so only committed events go out, in commit order), and the source LISTENs on its own
-connection and hands every event to the app's socket hub.
+"""PostgreSQL LISTEN/NOTIFY for live events.
 
-TODO(issue 5): being written now; see the helper's task.
+``PostgresEventOutbox`` (``adapters.postgres.engagement``) NOTIFYs on ``CHANNEL`` inside
+the unit of work's transaction, so only committed events go out, in commit order, to
+every app instance. ``PostgresLiveEventSource`` LISTENs on a connection of its own (not a
+pooled one: the pool resets a connection it takes back, which ends its LISTEN) and hands
+each event to ``deliver``.
+
+When that connection drops (a server restart, a network cut, found by a keepalive query
+when nothing says so), the source logs it and reconnects by itself with exponential
+backoff. Events committed while it was away are not replayed: live events are hints for
+connected sockets, and clients catch up from the API.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
 from collections.abc import Callable
+from typing import Any
+
+import asyncpg
 
 from momentic_core.model.engagement import LiveEvent
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "momentic_live"
 
 
+def encode(event: LiveEvent, seq: int) -> str:
+    """The NOTIFY payload of ``event``. ``seq`` (its number within the unit of work) keeps
+    two equal events of one transaction apart: PostgreSQL delivers identical payloads of
+    one transaction only once."""
+    return json.dumps({**event.to_json(), "seq": seq}, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(payload: str) -> LiveEvent:
+    raw: dict[str, Any] = json.loads(payload)
+    return LiveEvent.from_json(raw)
+
+
 class PostgresLiveEventSource:
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_backoff: float = 0.2,
+        max_backoff: float = 30.0,
+        keepalive: float = 30.0,
+    ) -> None:
         self._url = url
+        self._min_backoff = min_backoff
+        self._max_backoff = max_backoff
+        self._keepalive = keepalive
+        self._deliver: Callable[[LiveEvent], None] | None = None
+        self._conn: asyncpg.Connection | None = None
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self, deliver: Callable[[LiveEvent], None]) -> None:
-        raise NotImplementedError
+        """Listen before returning when the database answers; otherwise keep trying in
+        the background (the app starts without live events rather than not at all)."""
+        if self._task is not None:
+            raise RuntimeError("this live event source is running already")
+        self._deliver = deliver
+        try:
+            await self._connect()
+        except Exception:
+            log.warning("live events: cannot listen yet; retrying", exc_info=True)
+        self._task = asyncio.create_task(self._supervise(), name="live-events")
 
     async def stop(self) -> None:
-        return None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._close()
+        self._deliver = None
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(self._url, timeout=10)
+        try:
+            self._lost = asyncio.Event()
+            conn.add_termination_listener(lambda _conn: self._lost.set())
+            await conn.add_listener(CHANNEL, self._on_notify)
+        except BaseException:
+            conn.terminate()
+            raise
+        self._conn = conn
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None or conn.is_closed():
+            return
+        try:
+            await conn.close(timeout=5)
+        except Exception:
+            conn.terminate()
+
+    async def _supervise(self) -> None:
+        backoff = self._min_backoff
+        while True:
+            if self._conn is None:
+                try:
+                    await self._connect()
+                except Exception as exc:
+                    log.warning("live events: reconnecting failed (%s); next try in %.1f s",
+                                exc.__class__.__name__, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self._max_backoff)
+                    continue
+                log.info("live events: listening again")
+                backoff = self._min_backoff
+            if await self._healthy():
+                continue
+            log.warning("live events: connection lost; reconnecting")
+            await self._close()
+
+    async def _healthy(self) -> bool:
+        """Wait up to ``keepalive`` seconds for the connection to end; if it did not,
+        check that the server still answers."""
+        conn = self._conn
+        assert conn is not None
+        try:
+            await asyncio.wait_for(self._lost.wait(), self._keepalive)
+        except TimeoutError:
+            try:
+                await asyncio.wait_for(conn.fetchval("SELECT 1"), 10)
+            except Exception:
+                return False
+            return True
+        return False
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        deliver = self._deliver
+        if deliver is None:
+            return
+        try:
+            event = decode(payload)
+        except (ValueError, KeyError, TypeError):
+            log.error("live events: dropped a malformed payload")
+            return
+        try:
+            deliver(event)
+        except Exception:  # a broken listener must not stop the others
+            log.exception("live event listener failed")

@@ -19,8 +19,9 @@ In every feed-item statement ``$1`` is the viewer and ``v`` the video:
 
 - ``ITEM_ENGAGEMENT`` is the one place that reads reaction counts, my reaction and the
   comment count of an item; ``FOR_YOU_SIGNALS`` the one place that reads reactions,
-  comments and friends' interactions for the For-You score. Both return zeros until the
-  reactions issue adds its tables, and are what it replaces.
+  comments and friends' interactions for the For-You score (with ``FRIENDS_ENGAGED``,
+  computed once per ranking). The counts come from the video row (the engagement
+  triggers keep them, migration 20261127_04); my reaction is one primary-key lookup.
 - ``rank_for_you`` computes ``momentic_core.policies.ranking.for_you_score`` in SQL, with
   the same float operations in the same order, at ``as_of``.
 
@@ -37,6 +38,7 @@ import asyncpg
 
 from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.accounts import User
+from momentic_core.model.engagement import REACTION_KINDS
 from momentic_core.model.social import (
     Contact,
     FeedItem,
@@ -49,9 +51,7 @@ from momentic_core.model.videos import Video
 from momentic_core.ports import Clock
 
 from .repositories import _USER_COLUMNS, Repository, _affected, _user
-from .videos import _VIDEO_COLUMNS, UtcClock, _video
-
-REACTION_KINDS = ("heart", "flame", "funny", "angry")
+from .videos import _VIDEO_ROW, UtcClock, _video
 
 
 def _select(columns: str, alias: str) -> str:
@@ -80,7 +80,7 @@ def _feed_video(row: asyncpg.Record) -> Video:
 
 
 _U = _select(_USER_COLUMNS, "u")
-_V = _select(_VIDEO_COLUMNS, "v")
+_V = _select(_VIDEO_ROW, "v")
 
 # The author ``u`` is neither banned nor suspended at the time in the given parameter.
 _ACTIVE = "(u.status = 'active' OR (u.status = 'suspended' AND u.suspended_until <= {now}))"
@@ -95,18 +95,49 @@ _UNBLOCKED = (
 
 # ---- ENGAGEMENT of a feed item -------------------------------------------------------
 # Reaction counts per kind, the viewer's ($1) reaction and the comment count of video
-# ``v``. Zeros until the reactions issue adds reactions and comments: it replaces this
-# subquery and nothing else (keep the column names).
+# ``v``: the counters of its row, and my reaction by a reactions_pkey lookup.
 ITEM_ENGAGEMENT = """
-    SELECT 0 AS heart, 0 AS flame, 0 AS funny, 0 AS angry,
-           NULL::text AS my_reaction, 0 AS comment_count
+    SELECT v.heart_count AS heart, v.flame_count AS flame, v.funny_count AS funny,
+           v.angry_count AS angry,
+           (SELECT r.kind FROM reactions r WHERE r.video_id = v.id AND r.user_id = $1)
+               AS my_reaction,
+           v.comment_count AS comment_count
 """
 
 # ---- FOR-YOU SIGNALS of a candidate ---------------------------------------------------
-# Reactions and comments on video ``v``, and how many of the viewer's ($1) friends reacted
-# to or commented on it. Zeros until the reactions issue: it replaces this subquery only.
+# Reactions and comments on video ``v`` (its counters), and how many of the viewer's ($1)
+# friends reacted to or commented on it, each friend once however they engaged: ``fe``,
+# FRIENDS_ENGAGED's row for ``v`` (none: no friend engaged).
 FOR_YOU_SIGNALS = """
-    SELECT 0 AS reactions, 0 AS comments, 0 AS friend_interactions
+    SELECT v.heart_count + v.flame_count + v.funny_count + v.angry_count AS reactions,
+           v.comment_count AS comments,
+           coalesce(fe.friends, 0) AS friend_interactions
+"""
+
+# The pool's videos that the viewer's ($1) friends reacted to or commented on, with how
+# many distinct friends did: computed once per ranking, from the friends' side. For each
+# friend, a range of reactions_user_id_idx and of comments_author_id_idx from the pool's
+# smallest video id on (every pool video is at or above it; as ids grow with time, that
+# is about the friend's engagement of the window), joined to the pool. The cost follows
+# the friends' recent activity, not the candidates' popularity (probing every candidate
+# for every friend costs ~25x more at 5,000 engaged candidates).
+FRIENDS_ENGAGED = """
+    SELECT e.video_id, count(DISTINCT e.who) AS friends
+    FROM (
+        SELECT r.video_id, r.user_id AS who
+        FROM friendships f
+        JOIN reactions r ON r.user_id = f.friend_id
+                        AND r.video_id >= (SELECT min(id) FROM pool)
+        WHERE f.user_id = $1
+        UNION ALL
+        SELECT c.video_id, c.author_id
+        FROM friendships f
+        JOIN comments c ON c.author_id = f.friend_id
+                       AND c.video_id >= (SELECT min(id) FROM pool)
+        WHERE f.user_id = $1
+    ) e
+    JOIN pool p ON p.id = e.video_id
+    GROUP BY e.video_id
 """
 
 _ITEM_COLUMNS = f"{_V}, {_U}, e.heart, e.flame, e.funny, e.angry, e.my_reaction, e.comment_count"
@@ -186,16 +217,22 @@ def global_feed_sql(*, cursor: bool, newer: bool) -> str:
 # $9 comment_weight, $10 weight_friends. The score is policies.ranking.for_you_score, term
 # by term: age_hours = seconds / 3600 (as timedelta.total_seconds() / 3600 in Python).
 RANK_FOR_YOU_SQL = f"""
-    WITH pool AS MATERIALIZED (  -- the newest public videos, read off the partial index
-        SELECT id, author_id, created_at FROM videos
+    WITH pool AS MATERIALIZED (  -- the newest public videos, read off the partial index,
+        -- with the counters FOR_YOU_SIGNALS reads
+        SELECT id, author_id, created_at,
+               heart_count, flame_count, funny_count, angry_count, comment_count
+        FROM videos
         WHERE status = 'ready' AND visibility = 'public'
           AND created_at >= $3 AND created_at <= $2
         ORDER BY created_at DESC, id DESC
         LIMIT $11
+    ), friends_engaged AS MATERIALIZED (
+        {FRIENDS_ENGAGED}
     )
     SELECT v.id
     FROM pool v
     JOIN users u ON u.id = v.author_id
+    LEFT JOIN friends_engaged fe ON fe.video_id = v.id
     CROSS JOIN LATERAL ({FOR_YOU_SIGNALS}) s
     CROSS JOIN LATERAL (
         SELECT greatest(0.0::float8,

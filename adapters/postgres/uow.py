@@ -2,12 +2,16 @@
 
 The composition root hands the core a factory (``lambda: PostgresUnitOfWork(pool,
 clock=clock)``; the clock stamps enqueued jobs, so pass the one the job runner uses,
-and tells the social and feed repositories whether a suspension is in force);
+and tells the social, feed and engagement repositories whether a suspension is in
+force);
 an instance runs one block at a time. Entering takes a connection from the
 pool (bounded by ``acquire_timeout``, so a dead database answers Unavailable instead of
 hanging) and begins a READ COMMITTED transaction. Leaving the block normally commits;
 an exception rolls back. Either way the connection goes back to the pool, and the
 repositories stop working (using one after the block raises RuntimeError).
+
+Live events emitted in the block (``events``) are NOTIFYs in its transaction: listeners
+hear them when it commits, in commit order, and never when it rolls back.
 
 Driver errors that escape the block, or that the commit raises, are replaced by the
 domain error they stand for (``db.translate_error``); domain errors pass unchanged.
@@ -24,9 +28,13 @@ from asyncpg.transaction import Transaction
 from momentic_core.ports import (
     Clock,
     CodeRepository,
+    CommentRepository,
+    EventOutbox,
     FeedRepository,
     IdentityRepository,
     JobQueue,
+    NotificationRepository,
+    ReactionRepository,
     SessionRepository,
     SocialRepository,
     UploadRepository,
@@ -35,6 +43,12 @@ from momentic_core.ports import (
 )
 
 from .db import connect_error, translate_error
+from .engagement import (
+    PostgresCommentRepository,
+    PostgresEventOutbox,
+    PostgresNotificationRepository,
+    PostgresReactionRepository,
+)
 from .repositories import (
     PostgresCodeRepository,
     PostgresIdentityRepository,
@@ -63,6 +77,10 @@ class PostgresUnitOfWork:
     jobs: JobQueue
     social: SocialRepository
     feeds: FeedRepository
+    reactions: ReactionRepository
+    comments: CommentRepository
+    notifications: NotificationRepository
+    events: EventOutbox
 
     def __init__(
         self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0, clock: Clock | None = None
@@ -107,8 +125,18 @@ class PostgresUnitOfWork:
         social = PostgresSocialRepository(conn, self._clock)
         feeds = PostgresFeedRepository(conn, self._clock)
         self.social, self.feeds = social, feeds
+        # Their lists judge suspensions at the clock's time too.
+        reactions = PostgresReactionRepository(conn, self._clock)
+        comments = PostgresCommentRepository(conn, self._clock)
+        notifications = PostgresNotificationRepository(conn, self._clock)
+        # NOTIFY in this transaction: delivered on commit, in commit order, never on
+        # rollback.
+        events = PostgresEventOutbox(conn)
+        self.reactions, self.comments = reactions, comments
+        self.notifications, self.events = notifications, events
         self._repositories = [
-            users, codes, sessions, identities, videos, uploads, jobs, social, feeds
+            users, codes, sessions, identities, videos, uploads, jobs, social, feeds,
+            reactions, comments, notifications, events,
         ]
         return self
 

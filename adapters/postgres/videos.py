@@ -30,6 +30,7 @@ from typing import Any
 import asyncpg
 
 from momentic_core.errors import NotFound
+from momentic_core.model.engagement import REACTION_KINDS
 from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibility
 from momentic_core.ports import Clock
 
@@ -41,6 +42,11 @@ _VIDEO_COLUMNS = (
     "playback_key, thumbnail_key, size_bytes, duration_seconds, width, height, container, "
     "video_codec, audio_codec, created_at, updated_at, ready_at"
 )
+# The counters the engagement triggers keep (migration 20261127_04): read with every
+# video, never written here.
+_COUNTER_COLUMNS = "heart_count, flame_count, funny_count, angry_count, comment_count"
+# What a video row reads as: its own columns, then the counters.
+_VIDEO_ROW = f"{_VIDEO_COLUMNS}, {_COUNTER_COLUMNS}"
 _UPLOAD_COLUMNS = (
     "id, user_id, key, backend_id, size_bytes, content_type, part_size, description, "
     "visibility, created_at, video_id, completed_at"
@@ -76,11 +82,13 @@ def _video(row: asyncpg.Record) -> Video:
         video_codec=row["video_codec"],
         audio_codec=row["audio_codec"],
         ready_at=row["ready_at"],
+        reactions={kind: row[f"{kind}_count"] for kind in REACTION_KINDS},
+        comment_count=row["comment_count"],
     )
 
 
 def _video_values(video: Video) -> tuple[Any, ...]:
-    """Every column but id, in ``_VIDEO_COLUMNS`` order."""
+    """Every column but id, in ``_VIDEO_COLUMNS`` order (the counters are not written)."""
     return (
         video.author_id,
         video.description,
@@ -166,7 +174,7 @@ class PostgresVideoRepository(Repository):
                 ready_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                 $17, $18)
-            RETURNING {_VIDEO_COLUMNS}
+            RETURNING {_VIDEO_ROW}
             """,
             *_video_values(video),
         )
@@ -181,13 +189,15 @@ class PostgresVideoRepository(Repository):
 
     async def _get(self, video_id: int, lock: str) -> Video:
         row = await self._fetchrow(
-            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = $1 {lock}", video_id
+            f"SELECT {_VIDEO_ROW} FROM videos WHERE id = $1 {lock}", video_id
         )
         if row is None:
             raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
         return _video(row)
 
     async def update(self, video: Video) -> Video:
+        """Writes the video's own columns; its counters stay as the triggers keep them
+        (``video.reactions`` and ``comment_count`` are ignored, the stored ones returned)."""
         row = await self._fetchrow(
             f"""
             UPDATE videos SET author_id = $2, description = $3, visibility = $4, status = $5,
@@ -196,7 +206,7 @@ class PostgresVideoRepository(Repository):
                 container = $14, video_codec = $15, audio_codec = $16, created_at = $17,
                 updated_at = $18, ready_at = $19
             WHERE id = $1
-            RETURNING {_VIDEO_COLUMNS}
+            RETURNING {_VIDEO_ROW}
             """,
             video.id,
             *_video_values(video),
@@ -233,7 +243,7 @@ class PostgresVideoRepository(Repository):
             args += [before[0], before[1]]
         rows = await self._fetch(
             f"""
-            SELECT {_VIDEO_COLUMNS} FROM videos
+            SELECT {_VIDEO_ROW} FROM videos
             WHERE {" AND ".join(conditions)}
             ORDER BY created_at DESC, id DESC
             LIMIT $2

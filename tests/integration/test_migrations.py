@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from yoyo.connections import parse_uri
 
+from adapters.postgres.db import MISSING_PARENTS, UNIQUE_CONFLICTS
 from adapters.postgres.migrate import MIGRATIONS_DIR, apply_migrations, rollback_all, yoyo_url
 from momentic_core.errors import Unavailable
 
@@ -78,6 +79,15 @@ def test_rollback_leaves_an_empty_database_and_apply_works_again(
     assert rollback_all(url) == []
     assert apply_migrations(url) == applied
     assert ACCOUNT_TABLES <= _tables(url)
+
+
+def test_every_name_the_error_translation_relies_on_exists(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+        ).fetchall()
+    names = {r[0] for r in rows} | _indexes(database_url)
+    assert set(MISSING_PARENTS) | set(UNIQUE_CONFLICTS) <= names
 
 
 def test_the_migrations_path_does_not_depend_on_the_working_directory(
