@@ -1,8 +1,9 @@
 """Every contract test runs twice: on the in-memory adapters and on the PostgreSQL ones.
 
 ``backend`` is the one switch: it yields a ``Backend`` whose factories build the unit of
-work, the rate limiter and the job runner of one implementation, on empty tables. Its
-units of work stamp enqueued jobs with the test's ``clock`` (a ManualClock).
+work, the rate limiter, the job runner and the live event source of one implementation,
+on empty tables. Its units of work stamp enqueued jobs with the test's ``clock`` (a
+ManualClock).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory.clock import ManualClock
+from adapters.memory.engagement import InMemoryLiveEventSource
 from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
 from adapters.memory.videos import InMemoryJobRunner
+from adapters.postgres.live import PostgresLiveEventSource
 from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
@@ -28,13 +31,16 @@ def backend(request: pytest.FixtureRequest, clock: ManualClock) -> Backend:
             uow=lambda: InMemoryUnitOfWork(store, clock=clock),
             rate_limiter=InMemoryRateLimiter,
             job_runner=lambda c: InMemoryJobRunner(store, c),
+            live=lambda: InMemoryLiveEventSource(store),
         )
     pool = request.getfixturevalue("clean_pg_pool")
+    url = request.getfixturevalue("database_url")
     return Backend(
         name="postgres",
         uow=lambda: PostgresUnitOfWork(pool, clock=clock),
         rate_limiter=lambda c: PostgresRateLimiter(pool, c),
         job_runner=lambda c: PostgresJobRunner(pool, c),
+        live=lambda: PostgresLiveEventSource(url),
     )
 
 

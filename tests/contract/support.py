@@ -17,7 +17,7 @@ from momentic_core.model.accounts import (
     VerificationCode,
 )
 from momentic_core.model.videos import Upload, Video, VideoStatus, Visibility
-from momentic_core.ports import Clock, JobRunner, RateLimiter, UnitOfWork
+from momentic_core.ports import Clock, JobRunner, LiveEventSource, RateLimiter, UnitOfWork
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -30,6 +30,7 @@ class Backend:
     uow: Callable[[], UnitOfWork]
     rate_limiter: Callable[[Clock], RateLimiter]
     job_runner: Callable[[Clock], JobRunner]
+    live: Callable[[], LiveEventSource]  # hears the committed events of ``uow``
 
 
 def new_user(**fields: Any) -> User:
