@@ -923,3 +923,54 @@ async def test_the_postgres_source_reconnects_after_its_connection_drops(
         await source.stop()
     assert "connection lost" in caplog.text
     assert "listening again" in caplog.text
+
+
+async def test_the_triggers_count_hand_written_sql_too(
+    clean_pg_pool: asyncpg.Pool, database_url: str
+) -> None:
+    """Every path keeps counts equal to rows, not only the repositories': updates that
+    move what is counted, and deletions of parents and children in one statement."""
+    from adapters.postgres.live import PostgresLiveEventSource
+    from adapters.postgres.rate_limiter import PostgresRateLimiter
+    from adapters.postgres.uow import PostgresUnitOfWork
+    from adapters.postgres.videos import PostgresJobRunner
+
+    pool = clean_pg_pool
+    backend = Backend(
+        name="postgres",
+        uow=lambda: PostgresUnitOfWork(pool),
+        rate_limiter=lambda c: PostgresRateLimiter(pool, c),
+        job_runner=lambda c: PostgresJobRunner(pool, c),
+        live=lambda: PostgresLiveEventSource(database_url),
+    )
+    people = [(await add_user(backend)).id for _ in range(4)]
+    v1, v2 = [(await add_video(backend, people[0])).id for _ in range(2)]
+    for n, user_id in enumerate(people):
+        await react(backend, user_id, v1, list(ReactionKind)[n])
+    top1 = await comment(backend, people[1], v1)
+    top2 = await comment(backend, people[2], v1)
+    replies = [await comment(backend, u, v1, parent_id=top1.id) for u in people]
+    for user_id in people:
+        await like(backend, top1.id, user_id)
+        await like(backend, replies[0].id, user_id)
+    statements = [
+        f"UPDATE reactions SET kind = 'angry' WHERE video_id = {v1}",
+        f"UPDATE reactions SET video_id = {v2} WHERE user_id = {people[3]}",
+        f"UPDATE comments SET parent_id = {top2.id} WHERE id = {replies[1].id}",
+        f"UPDATE comments SET video_id = {v2}, parent_id = NULL WHERE id = {replies[3].id}",
+        f"UPDATE comment_likes SET comment_id = {top2.id}"
+        f" WHERE user_id = {people[2]} AND comment_id = {top1.id}",
+        f"UPDATE comments SET body = 'edited', like_count = like_count WHERE id = {top1.id}",
+        # A parent and its replies in one statement; then several users at once.
+        f"DELETE FROM comments WHERE id = {top1.id} OR parent_id = {top1.id}",
+        f"DELETE FROM users WHERE id IN ({people[1]}, {people[2]})",
+    ]
+    for statement in statements:
+        await pool.execute(statement)
+        await assert_counters_match_rows(
+            backend, people, [v1, v2], [top1.id, top2.id, *[r.id for r in replies]], pool
+        )
+    async with backend.uow() as tx:
+        first, second = await tx.videos.get(v1), await tx.videos.get(v2)
+    assert first.reactions == counts(angry=1)  # people[0]'s; people[3]'s moved to v2
+    assert (second.reactions, second.comment_count) == (counts(angry=1), 1)
