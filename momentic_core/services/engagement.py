@@ -394,7 +394,13 @@ class Live:
         channel, or a video they may see. Raises Invalid(code="invalid_channel"),
         Forbidden(code="channel_forbidden"), NotFound(code="video_not_found")."""
         kind, _, raw = channel.partition(":")
-        if kind not in ("user", "video") or not raw.isdigit() or len(raw) > 18:
+        # Any id a row can have (1 to 2**63 - 1) names a channel, in ASCII digits.
+        if (
+            kind not in ("user", "video")
+            or not (raw.isascii() and raw.isdigit())
+            or len(raw) > 19
+            or not 0 < int(raw) < 2**63
+        ):
             raise Invalid("Channels are video:{id} and user:{id}.", code="invalid_channel",
                           field="channel")
         number = int(raw)
