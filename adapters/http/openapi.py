@@ -518,6 +518,9 @@ _VIDEO_EXAMPLE = {
     "created_at": TIME,
     "ready_at": TIME,
     "locked": False,
+    "reactions": {"heart": 3, "flame": 1, "funny": 0, "angry": 0},
+    "comment_count": 2,
+    "my_reaction": "heart",
 }
 # The limits a deployment runs with by default (Settings.max_video_bytes may raise the
 # size; GET /v1/config tells a client the ones in force).
@@ -526,6 +529,9 @@ _LIMITS = MediaLimits()
 _CURSOR_EXAMPLE = paging.encode("vid", TIME, 1001)
 _DESCRIPTION = _text(_LIMITS.description_max, "Trimmed; blank clears it.", nullable=False)
 _NUM_N: Json = {"type": ["number", "null"]}
+_REACTION_KINDS = ["heart", "flame", "funny", "angry"]
+_REACTION_COUNTS: Json = _obj(_REACTION_KINDS, {k: _INT for k in _REACTION_KINDS})
+_REACTION_N: Json = {"type": ["string", "null"], "enum": [*_REACTION_KINDS, None]}
 _INT_N: Json = {"type": ["integer", "null"]}
 SCHEMAS.update({
     "Author": _obj(["id", "nickname", "avatar_url"],
@@ -550,6 +556,11 @@ SCHEMAS.update({
         "ready_at": {"type": ["string", "null"], "format": "date-time"},
         "locked": dict({"type": "boolean"}, description="BeReal lock: a friend's moment of "
                        "today before I posted mine; playback and thumbnail URLs are null."),
+        "reactions": _REACTION_COUNTS,
+        "comment_count": dict(_INT, description="Comments and replies."),
+        "my_reaction": dict(_REACTION_N, description="My reaction. GET /v1/users/{user_id}/"
+                            "videos does not look it up and gives null; a single video and "
+                            "feed items carry it."),
     }),
     "VideoPage": _obj(["items", "next_cursor"], {
         "items": {"type": "array", "items": _ref("Video")},

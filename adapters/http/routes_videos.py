@@ -36,7 +36,8 @@ AVATAR_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
 def video_out(request: web.Request, view: VideoView) -> VideoOut:
-    return VideoOut.of(view.video, view.author, services(request).media_url, view.locked)
+    mine = view.my_reaction.value if view.my_reaction else None
+    return VideoOut.of(view.video, view.author, services(request).media_url, view.locked, mine)
 
 
 # What aiohttp's multipart reader raises for a body that is not a well-formed form (no or

@@ -267,9 +267,19 @@ class VideoOut:
     created_at: datetime
     ready_at: datetime | None
     locked: bool
+    reactions: dict[str, int]
+    comment_count: int
+    my_reaction: str | None
 
     @classmethod
-    def of(cls, v: Video, author: User, media_url: MediaUrl, locked: bool = False) -> VideoOut:
+    def of(
+        cls,
+        v: Video,
+        author: User,
+        media_url: MediaUrl,
+        locked: bool = False,
+        my_reaction: str | None = None,
+    ) -> VideoOut:
         # BeReal: a locked moment shows who and when, not what (no media URLs).
         ready = v.status is VideoStatus.READY and not locked
         return cls(
@@ -288,6 +298,9 @@ class VideoOut:
             created_at=v.created_at,
             ready_at=v.ready_at,
             locked=locked,
+            reactions=dict(v.reactions),
+            comment_count=v.comment_count,
+            my_reaction=my_reaction,
         )
 
 
@@ -388,7 +401,8 @@ class FeedItemOut:
 
     @classmethod
     def of(cls, item: FeedItem, media_url: MediaUrl) -> FeedItemOut:
-        video = VideoOut.of(item.video, item.author, media_url, locked=item.locked)
+        video = VideoOut.of(item.video, item.author, media_url, locked=item.locked,
+                            my_reaction=item.my_reaction)
         return cls(
             video=video,
             reactions=dict(item.reactions),
