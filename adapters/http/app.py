@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 from aiohttp import web
@@ -39,6 +39,9 @@ from momentic_core.services.profiles import Profiles
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.videos import Videos
+
+if TYPE_CHECKING:
+    from adapters.http.live import LiveOptions
 
 log = logging.getLogger("momentic.http")
 access_log = logging.getLogger("momentic.access")
@@ -92,8 +95,16 @@ class MalformedBody(MomenticError):
     title = "Malformed request"
 
 
+class UpgradeRequired(MomenticError):
+    """A plain HTTP request to a WebSocket endpoint."""
+
+    code = "upgrade_required"
+    title = "Upgrade required"
+
+
 STATUS: dict[type[MomenticError], int] = {
     MalformedBody: 400,
+    UpgradeRequired: 426,
     TooLarge: 413,
     UnsupportedMedia: 415,
     Invalid: 422,
@@ -145,6 +156,9 @@ def error_response(exc: MomenticError) -> web.Response:
         )
     if isinstance(exc, Unavailable):
         headers["Retry-After"] = "5"
+    if isinstance(exc, UpgradeRequired):
+        headers["Upgrade"] = "websocket"
+        headers["Connection"] = "Upgrade"
     return problem(status, exc.code, exc.title, exc.detail, headers=headers, **exc.extra)
 
 
@@ -234,16 +248,23 @@ async def ip_rate_limit_middleware(request: web.Request, handler: Handler) -> we
     return await handler(request)
 
 
-def create_app(backend: Backend, options: HttpOptions | None = None) -> web.Application:
-    """The whole HTTP surface. ``backend`` opens pools on startup and closes them on cleanup."""
+def create_app(
+    backend: Backend, options: HttpOptions | None = None, live: LiveOptions | None = None
+) -> web.Application:
+    """The whole HTTP surface. ``backend`` opens pools on startup and closes them on cleanup;
+    the live hub listens for events once it is up and closes its sockets on shutdown."""
     from adapters.http import (
         routes_auth,
+        routes_engagement,
         routes_legacy,
         routes_me,
+        routes_mod,
         routes_social,
         routes_system,
         routes_videos,
     )
+    from adapters.http.live import Hub
+    from adapters.http.live import routes as routes_live
 
     options = options or HttpOptions()
     app = web.Application(
@@ -262,9 +283,14 @@ def create_app(backend: Backend, options: HttpOptions | None = None) -> web.Appl
         await backend.stop()
 
     app.cleanup_ctx.append(lifecycle)
+    hub = app[keys.HUB] = Hub(live)
+    app.cleanup_ctx.append(hub.lifecycle)  # after the backend: it needs the services
+    app.on_shutdown.append(hub.on_shutdown)  # sockets close before the server waits on them
     # routes_social first: /v1/users/search before /v1/users/{user_id}
     for module in (
-        routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_legacy
+        routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,
+        routes_mod, routes_legacy,
     ):
         app.router.add_routes(module.routes)
+    app.router.add_routes(routes_live)
     return app

@@ -105,13 +105,14 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
-async def principal(request: web.Request) -> Principal:
-    """The verified caller; counts the per-user rate limit. Cached on the request."""
+async def principal(request: web.Request, token: str | None = None) -> Principal:
+    """The verified caller (of ``token``, else of the Authorization header); counts the
+    per-user rate limit. Cached on the request."""
     cached: Principal | None = request.get(keys.PRINCIPAL)
     if cached is not None:
         return cached
     svc = services(request)
-    who = await svc.accounts.authenticate(bearer_token(request))
+    who = await svc.accounts.authenticate(token if token is not None else bearer_token(request))
     request[keys.PRINCIPAL] = who
     request[keys.USER_ID] = who.user_id
     request[keys.RATE] = await svc.throttle.check("api:user", str(who.user_id))

@@ -8,10 +8,12 @@ from aiohttp import web
 
 if TYPE_CHECKING:  # the keys name these types in strings only
     from adapters.http.app import HttpOptions, Services  # noqa: F401
+    from adapters.http.live import Hub  # noqa: F401
     from momentic_core.model.accounts import Principal, RateDecision  # noqa: F401
 
 SERVICES = web.AppKey["Services"]("services")
 OPTIONS = web.AppKey["HttpOptions"]("options")
+HUB = web.AppKey["Hub"]("hub")
 
 PRINCIPAL = web.RequestKey["Principal"]("principal")
 USER_ID = web.RequestKey[int]("user_id")

@@ -6,6 +6,7 @@ schemathesis runs against the app with this document.
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import sys
@@ -937,12 +938,393 @@ def _social_paths() -> Json:
     }
 
 
+# ---------------------------------------------------------------- engagement
+
+
+def _comment_text() -> Json:
+    """A comment body: 1 to 500 characters after trimming, line breaks (LF or CRLF) kept,
+    other control, format and private-use characters refused (as _text)."""
+    ranges = _refused_characters()
+    refused = ranges["Cc"].replace("\x00-\x1f", "\x00-\x09\x0b-\x1f")
+    assert refused != ranges["Cc"], "the Cc ranges changed shape"
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": rules.COMMENT_MAX,
+        "pattern": f"^(?:[^{refused}{ranges['Cf']}]|\r\n)*$",
+        "not": {"type": "string", "pattern": f"[{ranges['Co']}]"},
+        "allOf": [{"pattern": r"\S"}],
+        "description": "1 to 500 characters after trimming; line breaks are kept. Blank is "
+                       "422 comment_empty, control characters 422 control_characters.",
+    }
+
+
+def _reason() -> Json:
+    text = _text(500, "Why; shown to the user in their notification.", nullable=False)
+    text["allOf"] = [{"pattern": r"\S"}]
+    return text
+
+
+_COMMENT_EXAMPLE = {
+    "id": 501, "video_id": 1001, "parent_id": None, "author": _CARD_EXAMPLE,
+    "body": "What a sunset!", "created_at": TIME, "edited_at": None, "like_count": 4,
+    "reply_count": 1, "liked_by_me": True,
+}
+_NOTIFICATION_EXAMPLE = {
+    "id": 90, "kind": "comment", "created_at": TIME, "read_at": None, "actor": _CARD_EXAMPLE,
+    "video_id": 1001, "comment_id": 501, "text": "What a sunset!",
+}
+_NOTIFICATION_KINDS = ["friend_request", "friend_accepted", "reaction", "comment", "reply",
+                       "video_ready", "video_rejected", "moderation"]
+_CHAT_MESSAGE_EXAMPLE = {
+    "id": "501", "author": "sam", "text": "What a sunset!", "avatar_url": None,
+    "created_at": TIME, "like_count": 0, "liked_by_me": False,
+}
+SCHEMAS.update({
+    "ReactionState": _obj(["video_id", "reactions", "my_reaction"], {
+        "video_id": _INT, "reactions": _REACTION_COUNTS, "my_reaction": _REACTION_N}),
+    "ReactorPage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _obj(["user", "kind", "created_at"], {
+            "user": _ref("UserCard"),
+            "kind": {"type": "string", "enum": _REACTION_KINDS},
+            "created_at": _TIME})},
+        "next_cursor": _SN}),
+    "Comment": _obj(list(_COMMENT_EXAMPLE), {
+        "id": _INT,
+        "video_id": _INT,
+        "parent_id": dict(_INT_N, description="The top-level comment this replies to."),
+        "author": _ref("UserCard"),
+        "body": _S,
+        "created_at": _TIME,
+        "edited_at": {"type": ["string", "null"], "format": "date-time"},
+        "like_count": _INT,
+        "reply_count": _INT,
+        "liked_by_me": {"type": "boolean"},
+    }),
+    "CommentPage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _ref("Comment")}, "next_cursor": _SN}),
+    "Like": _obj(["comment_id", "like_count", "liked_by_me"], {
+        "comment_id": _INT, "like_count": _INT, "liked_by_me": {"type": "boolean"}}),
+    "Notification": _obj(list(_NOTIFICATION_EXAMPLE), {
+        "id": _INT,
+        "kind": {"type": "string", "enum": _NOTIFICATION_KINDS},
+        "created_at": _TIME,
+        "read_at": {"type": ["string", "null"], "format": "date-time"},
+        "actor": {"oneOf": [_ref("UserCard"), {"type": "null"}],
+                  "description": "Who caused it; null for the system (or an actor who is "
+                                 "gone, banned or suspended)."},
+        "video_id": _INT_N,
+        "comment_id": _INT_N,
+        "text": dict(_SN, description="A preview of the comment, the reaction kind, or the "
+                     "reason of a rejection or moderation."),
+    }),
+    "NotificationPage": _obj(["items", "unread_count", "next_cursor"], {
+        "items": {"type": "array", "items": _ref("Notification")},
+        "unread_count": _INT,
+        "next_cursor": _SN}),
+    "MarkedRead": _obj(["marked_read"], {"marked_read": dict(_INT, description="How many "
+                                                             "were unread.")}),
+    "AccountStatus": _obj(["user_id", "status", "suspended_until"], {
+        "user_id": _INT,
+        "status": {"type": "string", "enum": ["active", "suspended", "banned"]},
+        "suspended_until": {"type": ["string", "null"], "format": "date-time"}}),
+    "LegacyComments": {"type": "array", "items": _obj(
+        ["comment_id", "video_id", "user_id", "nickname", "avatarURL", "content",
+         "created_at"],
+        {"comment_id": _INT, "video_id": _INT, "user_id": _INT, "nickname": _S,
+         "avatarURL": _SN, "content": _S, "created_at": _TIME})},
+    "LegacyChatMessage": _obj(list(_CHAT_MESSAGE_EXAMPLE), {
+        "id": _S, "author": dict(_S, description="The author's nickname."), "text": _S,
+        "avatar_url": _SN, "created_at": _TIME, "like_count": _INT,
+        "liked_by_me": {"type": "boolean"}}),
+    "LegacyReactionSet": _obj(["video_id", "reaction_kind", "reactions"], {
+        "video_id": _INT, "reaction_kind": {"type": "string", "enum": _REACTION_KINDS},
+        "reactions": _REACTION_COUNTS}),
+    "LegacyReactors": {"type": "array", "items": _obj(
+        ["user_id", "nickname", "reaction_kind"],
+        {"user_id": _INT, "nickname": _S,
+         "reaction_kind": {"type": "string", "enum": _REACTION_KINDS}})},
+})
+EXAMPLES.update({
+    "ReactionState": {"video_id": 1001, "reactions": _FEED_ITEM_EXAMPLE["reactions"],
+                      "my_reaction": "heart"},
+    "ReactorPage": {"items": [{"user": _CARD_EXAMPLE, "kind": "heart", "created_at": TIME}],
+                    "next_cursor": paging.encode("react", TIME, 43)},
+    "Comment": _COMMENT_EXAMPLE,
+    "CommentPage": {"items": [_COMMENT_EXAMPLE], "next_cursor": paging.encode("cmt", TIME, 501)},
+    "Like": {"comment_id": 501, "like_count": 5, "liked_by_me": True},
+    "Notification": _NOTIFICATION_EXAMPLE,
+    "NotificationPage": {"items": [_NOTIFICATION_EXAMPLE], "unread_count": 3,
+                         "next_cursor": paging.encode("ntf", 90)},
+    "MarkedRead": {"marked_read": 3},
+    "AccountStatus": {"user_id": 43, "status": "suspended",
+                      "suspended_until": "2026-12-04T08:30:00+00:00"},
+    "LegacyComments": [{"comment_id": 501, "video_id": 1001, "user_id": 43, "nickname": "sam",
+                        "avatarURL": None, "content": "What a sunset!", "created_at": TIME}],
+    "LegacyChatMessage": _CHAT_MESSAGE_EXAMPLE,
+    "LegacyReactionSet": {"video_id": 1001, "reaction_kind": "heart",
+                          "reactions": _FEED_ITEM_EXAMPLE["reactions"]},
+    "LegacyReactors": [{"user_id": 43, "nickname": "sam", "reaction_kind": "heart"}],
+})
+
+_NO_COMMENT = {"404": _problem("No such comment (or not yours to see).", "comment_not_found",
+                               404)}
+_NOT_READY = {"409": _problem("The video is not ready yet.", "video_not_ready", 409)}
+_LOCKED = {"403": _problem("Post your moment of today first (BeReal lock).", "moment_locked",
+                           403)}
+_COMMENT_LIMITS = {"422": _problem("Blank, over 500 characters, control characters, or a "
+                                   "reply to a reply.", "comment_empty", 422)}
+_MOD_ERRORS = {
+    "403": _problem("Needs the moderator role, and a target of a lower role.",
+                    "insufficient_role", 403),
+    "404": _problem("No such user.", "user_not_found", 404),
+    "422": _problem("The reason is blank or too long, or the target is oneself.",
+                    "reason_required", 422),
+}
+_CURSOR_DOC = ("next_cursor of the previous page, as it came; any other value is 422 "
+               "invalid_cursor.")
+
+
+def _cursor(kind: str, *values: Any) -> Json:
+    return {"name": "cursor", "in": "query", "required": False, "schema": _S,
+            "description": _CURSOR_DOC, "example": paging.encode(kind, *values)}
+
+
+def _legacy_both(path: str, operations: Json) -> Json:
+    """A legacy path the app calls with the trailing slash, served without it as well."""
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    return {path: operations, other: copy.deepcopy(operations)}
+
+
+def _engagement_paths() -> Json:
+    engagement, notes, mod, legacy = "engagement", "notifications", "moderation", "legacy mobile"
+    vid, cid = [_path_id("video_id")], [_path_id("comment_id")]
+    uid = [_path_id("user_id")]
+    return {
+        "/v1/videos/{video_id}/reaction": {
+            "put": _op(
+                "Set or replace my reaction (one per user and video; idempotent). The "
+                "author hears of the first one, once.", engagement,
+                {"200": _json("ReactionState", "The counts after it, and mine.")}, auth=True,
+                params=vid,
+                body=_body(_obj(["kind"], {"kind": {"type": "string",
+                                                    "enum": _REACTION_KINDS}}),
+                           {"kind": "heart"}),
+                errors={**_NO_VIDEO, **_NOT_READY, **_LOCKED,
+                        "422": _problem("kind is not heart, flame, funny or angry.",
+                                        "invalid_reaction", 422)}),
+            "delete": _op(
+                "Remove my reaction (idempotent).", engagement,
+                {"200": _json("ReactionState", "The counts after it (my_reaction null).")},
+                auth=True, params=vid, errors=_NO_VIDEO),
+        },
+        "/v1/videos/{video_id}/reactions": {"get": _op(
+            "Who reacted, newest first (keyset on time and user).", engagement,
+            {"200": _json("ReactorPage", "One page.")}, auth=True,
+            params=[*vid, _cursor("react", TIME, 43), _LIMIT], errors=_NO_VIDEO)},
+        "/v1/videos/{video_id}/comments": {
+            "post": _op(
+                "Comment on a video, or reply to one of its top-level comments (parent_id; "
+                "one level of replies).", engagement,
+                {"201": _json("Comment", "The comment (Location: /v1/comments/{id}).")},
+                auth=True, params=vid,
+                body=_body(_obj(["body"], {"body": _comment_text(),
+                                           "parent_id": dict(_ID, description="Reply to "
+                                                             "this top-level comment.")}),
+                           {"body": "What a sunset!", "parent_id": None}),
+                errors={"404": _problem("No such video, or no such comment on it.",
+                                        "video_not_found", 404),
+                        **_NOT_READY, **_LOCKED, **_COMMENT_LIMITS}),
+            "get": _op(
+                "Top-level comments, oldest first.", engagement,
+                {"200": _json("CommentPage", "One page.")}, auth=True,
+                params=[*vid, _cursor("cmt", TIME, 501), _LIMIT], errors=_NO_VIDEO),
+        },
+        "/v1/comments/{comment_id}": {
+            "get": _op("One comment.", engagement, {"200": _json("Comment", "The comment.")},
+                       auth=True, params=cid, errors=_NO_COMMENT),
+            "patch": _op(
+                "Edit my comment (edited_at is set).", engagement,
+                {"200": _json("Comment", "The comment.")}, auth=True, params=cid,
+                body=_body(_obj(["body"], {"body": _comment_text()}),
+                           {"body": "What a sunset, again!"}),
+                errors={**_NO_COMMENT, **_COMMENT_LIMITS,
+                        "403": _problem("Only the author edits a comment.", "not_author",
+                                        403)}),
+            "delete": _op(
+                "Delete a comment with its replies: its author, the video's author, a "
+                "moderator or an admin.", engagement, {"204": _NO_CONTENT}, auth=True,
+                params=cid,
+                errors={**_NO_COMMENT,
+                        "403": _problem("Not the author, the video's author or staff.",
+                                        "not_author", 403)}),
+        },
+        "/v1/comments/{comment_id}/replies": {"get": _op(
+            "Replies to a top-level comment, oldest first.", engagement,
+            {"200": _json("CommentPage", "One page.")}, auth=True,
+            params=[*cid, _cursor("reply", TIME, 502), _LIMIT], errors=_NO_COMMENT)},
+        "/v1/comments/{comment_id}/like": {
+            "put": _op("Like a comment (idempotent).", engagement,
+                       {"200": _json("Like", "The like count after it.")}, auth=True,
+                       params=cid, errors=_NO_COMMENT),
+            "delete": _op("Unlike a comment (idempotent).", engagement,
+                          {"200": _json("Like", "The like count after it.")}, auth=True,
+                          params=cid, errors=_NO_COMMENT),
+        },
+        "/v1/notifications": {"get": _op(
+            "My notifications, newest first, with the unread count. They also arrive live "
+            "on my user channel (GET /v1/ws).", notes,
+            {"200": _json("NotificationPage", "One page.")}, auth=True,
+            params=[_cursor("ntf", 90), _LIMIT])},
+        "/v1/notifications/{notification_id}/read": {"post": _op(
+            "Mark one notification read (idempotent).", notes, {"204": _NO_CONTENT},
+            auth=True, params=[_path_id("notification_id")],
+            errors={"404": _problem("No such notification of mine.",
+                                    "notification_not_found", 404)})},
+        "/v1/notifications/read-all": {"post": _op(
+            "Mark all my notifications read.", notes,
+            {"200": _json("MarkedRead", "How many were unread.")}, auth=True)},
+        "/v1/mod/users/{user_id}/ban": {"post": _op(
+            "Ban an account until an unban: its sessions are revoked, its sockets closed "
+            "(4401), it is told why. Moderators and admins, on lower roles.", mod,
+            {"200": _json("AccountStatus", "The account's status.")}, auth=True, params=uid,
+            body=_body(_obj(["reason"], {"reason": _reason()}), {"reason": "Spam"}),
+            errors=_MOD_ERRORS)},
+        "/v1/mod/users/{user_id}/suspend": {"post": _op(
+            "Suspend an account for a while (1 minute to 365 days); as a ban otherwise.", mod,
+            {"200": _json("AccountStatus", "The account's status.")}, auth=True, params=uid,
+            body=_body(_obj(["reason", "duration_seconds"], {
+                "reason": _reason(),
+                "duration_seconds": {"type": "integer", "minimum": 60,
+                                     "maximum": 365 * 86400,
+                                     "description": "Outside 60 s to 365 days: 422 "
+                                                    "invalid_duration."}}),
+                {"reason": "Harassment", "duration_seconds": 604800}),
+            errors=_MOD_ERRORS)},
+        "/v1/mod/users/{user_id}/unban": {"post": _op(
+            "Lift a ban or suspension.", mod,
+            {"200": _json("AccountStatus", "The account's status.")}, auth=True, params=uid,
+            errors={**_MOD_ERRORS, "409": _problem("Not banned or suspended.", "not_banned",
+                                                    409)})},
+        **_legacy_both("/videos/{video_id}/comments/", {
+            "get": _op(
+                "Legacy app: a video's comments, oldest first (the first 200).", legacy,
+                {"200": _json("LegacyComments", "The comments.")}, auth=True, params=vid,
+                errors=_NO_VIDEO),
+            "post": _op(
+                "Legacy app: comment. Only text is used; the author is the token's.", legacy,
+                {"201": _json("LegacyChatMessage", "The comment as a chat message.")},
+                auth=True, params=vid,
+                body=_body(_obj(["text"], {
+                    "text": _comment_text(),
+                    "author": dict(_SN, description="Ignored."),
+                    "avatarURL": dict(_SN, description="Ignored."),
+                    "createdAt": dict(_SN, description="Ignored.")}),
+                    {"author": "sam", "text": "What a sunset!", "avatarURL": None,
+                     "createdAt": TIME}),
+                errors={**_NO_VIDEO, **_NOT_READY, **_LOCKED, **_COMMENT_LIMITS}),
+        }),
+        **_legacy_both("/videos/{video_id}/reactions", {
+            "post": _op(
+                "Legacy app: set or replace my reaction.", legacy,
+                {"200": _json("LegacyReactionSet", "The counts after it.")}, auth=True,
+                params=vid,
+                body=_body(_obj(["reaction_kind"], {
+                    "reaction_kind": {"type": "string", "enum": _REACTION_KINDS}}),
+                    {"reaction_kind": "flame"}),
+                errors={**_NO_VIDEO, **_NOT_READY, **_LOCKED,
+                        "422": _problem("Not heart, flame, funny or angry.",
+                                        "invalid_reaction", 422)}),
+            "delete": _op("Legacy app: remove my reaction.", legacy, {"204": _NO_CONTENT},
+                          auth=True, params=vid, errors=_NO_VIDEO),
+            "get": _op("Legacy app: who reacted, newest first (the first 200).", legacy,
+                       {"200": _json("LegacyReactors", "The reactions.")}, auth=True,
+                       params=vid, errors=_NO_VIDEO),
+        }),
+    }
+
+
+# ---------------------------------------------------------------- WebSockets
+
+_WS_V1 = """\
+One multiplexed WebSocket for live updates (RFC 6455). Send the access token at the \
+handshake: `Authorization: Bearer <token>` or, from a browser, the subprotocols \
+`bearer, <token>` (the server answers with the subprotocol `bearer`). A missing or bad \
+token is a 401 problem+json and no socket opens; a plain request without the handshake is \
+426.
+
+Frames are JSON text; at most 4 KiB from the client (larger closes with 1009), at most \
+50 channels per socket and 16 sockets per user. The server pings every 30 s.
+
+Client frames:
+- `{"op": "subscribe", "channel": "video:12"}`: a video I may see (comments, reaction \
+counts). My own `user:<id>` channel (notifications, my videos' states) is subscribed at \
+connect.
+- `{"op": "unsubscribe", "channel": "video:12"}`
+- `{"op": "ping"}`
+
+Server frames:
+- `{"type": "hello", "user_id": 42, "channels": ["user:42"], "expires_at": "..."}`
+- `{"type": "subscribed", "channel": "video:12"}`, `{"type": "unsubscribed", ...}`
+- `{"type": "event", "channel": "video:12", "event": "comment.created", "data": {...}}`. \
+Events: on `video:<id>` `comment.created`, `comment.edited` (data: a comment with \
+`author` {id, nickname, name, surname, avatar_url} and, on create, the video's \
+`comment_count`), `comment.deleted` {id, video_id, parent_id, comment_count}, \
+`comment.liked` {id, video_id, like_count}, `reactions.changed` {video_id, reactions}; \
+on `user:<id>` `notification.created` (a Notification, actor with avatar_url) and \
+`video.status` {video_id, status, reason}.
+- `{"type": "error", "code": "channel_forbidden", "detail": "...", "channel": "user:7"}`: \
+codes invalid_frame, unknown_op, invalid_channel, channel_forbidden, video_not_found, \
+too_many_subscriptions, rate_limited.
+- `{"type": "pong"}`
+
+Close codes: 4401 the access token expired, the session was revoked (logout, password \
+change) or the account was banned, suspended or deleted: refresh or sign in, then \
+reconnect; 4408 the client read too slowly and its backlog filled; 1001 the server is \
+shutting down; 1009 a frame over 4 KiB."""
+
+_WS_CHAT = """\
+Legacy app: new comments of one video, live. Each text frame is a chat message \
+(LegacyChatMessage: {"id", "author", "text", "avatar_url", "created_at", "like_count", \
+"liked_by_me"}) for each new top-level comment. Send the access token as \
+`Authorization: Bearer <token>` (401 problem+json without one, before any upgrade). \
+Choose the video with `?video_id=` at connect and/or by sending a text frame \
+`{"video_id": 12}`, which moves the chat to that video. A video I may not see closes the \
+socket with 4404 (with `?video_id=`, the handshake is refused with 404); a frame of \
+another shape closes it with 1008. Closes with 4401 and 4408 as GET /v1/ws."""
+
+_WS_ERRORS = {
+    "426": _problem("Not a WebSocket handshake.", "upgrade_required", 426),
+    "429": _problem("Too many open sockets for this user.", "too_many_sockets", 429),
+    "503": _problem("The server is shutting down.", "shutting_down", 503),
+}
+_SWITCHING = {"101": {"description": "Switching protocols: the socket is open."}}
+
+
+def _live_paths() -> Json:
+    return {
+        "/v1/ws": {"get": dict(_op(
+            "Live updates over one WebSocket.", "live", _SWITCHING, auth=True,
+            errors=_WS_ERRORS), description=_WS_V1)},
+        **_legacy_both("/ws/chat", {"get": dict(_op(
+            "Legacy app: live comments of a video over a WebSocket.", "legacy mobile",
+            _SWITCHING, auth=True,
+            params=[{"name": "video_id", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                     "example": 1001}],
+            errors={**_WS_ERRORS, **_NO_VIDEO}), description=_WS_CHAT)}),
+    }
+
+
 @functools.cache
 def document() -> Json:
-    paths = {**_paths(), **_video_paths(), **_social_paths()}
+    paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
+             **_live_paths()}
     for path, operations in paths.items():
         for method, op in operations.items():
             slug = path.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "root"
+            if path.endswith("/") and path.rstrip("/") in paths:
+                slug += "_slash"  # a legacy path served with and without the slash
             op["operationId"] = f"{method}_{slug}".replace("-", "_").replace(".", "_")
     return {
         "openapi": "3.1.0",

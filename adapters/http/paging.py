@@ -113,3 +113,12 @@ def limit(request: web.Request) -> int:
     if not (raw.isascii() and raw.isdigit() and digits):
         raise Invalid("limit must be a positive integer.", code="invalid_query", field="limit")
     return MAX_LIMIT if len(digits) > len(str(MAX_LIMIT)) else min(int(digits), MAX_LIMIT)
+
+
+def read_id(request: web.Request, kind: str) -> int | None:
+    """The id of a ``[kind, id]`` cursor from ?cursor=; None for the first page."""
+    token = request.query.get("cursor")
+    if not token:
+        return None
+    (value,) = decode(token, kind, 1)
+    return _int(value)

@@ -6,12 +6,17 @@ its own. Identity comes from the access token only, never from a body field.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 from aiohttp import web
 
+from adapters.http import live
 from adapters.http.common import device, int_param, no_store, principal, read_body, services
 from adapters.http.routes_videos import receive_video, set_avatar
 from momentic_core.errors import Forbidden
+from momentic_core.model.engagement import CommentView
+from momentic_core.services.engagement import comment_data
 from momentic_core.services.profiles import UNSET, ProfileChanges
 
 routes = web.RouteTableDef()
@@ -177,3 +182,110 @@ async def friends_videos(request: web.Request) -> web.Response:
             "created_at": v.created_at.isoformat(),
         })
     return web.json_response(out)
+
+
+# ---------------------------------------------------------------- comments and reactions
+
+# The app reads a whole list at once; it gets the first this many (oldest first for
+# comments, as a chat reads; newest first for reactions).
+LEGACY_LIST_MAX = 200
+
+
+def _both(path: str) -> list[str]:
+    """The app's path and the same without (or with) the trailing slash."""
+    return [path, path.rstrip("/")] if path.endswith("/") else [path, path + "/"]
+
+
+def _legacy(method: str, path: str) -> Any:
+    def register(handler: Any) -> Any:
+        for variant in _both(path):
+            routes.route(method, variant)(handler)
+        return handler
+
+    return register
+
+
+@attrs.frozen
+class LegacyComment:
+    """What the app posts; only ``text`` is used (the author comes from the token)."""
+
+    text: str
+    author: str | None = None
+    avatarURL: str | None = None
+    createdAt: str | None = None
+
+
+@attrs.frozen
+class LegacyReaction:
+    reaction_kind: str
+
+
+def _comment_row(view: CommentView, request: web.Request) -> dict[str, Any]:
+    c, author = view.comment, view.author
+    url = services(request).media_url
+    return {
+        "comment_id": c.id,
+        "video_id": c.video_id,
+        "user_id": author.id,
+        "nickname": author.nickname,
+        "avatarURL": url(author.avatar_key) if author.avatar_key else None,
+        "content": c.body,
+        "created_at": c.created_at.isoformat(),
+    }
+
+
+@_legacy("GET", "/videos/{video_id}/comments/")
+async def list_comments(request: web.Request) -> web.Response:
+    who = await principal(request)
+    views = await services(request).engagement.comments(
+        who, int_param(request, "video_id"), None, None, LEGACY_LIST_MAX
+    )
+    return web.json_response([_comment_row(v, request) for v in views])
+
+
+@_legacy("POST", "/videos/{video_id}/comments/")
+async def post_comment(request: web.Request) -> web.Response:
+    who = await principal(request)
+    video_id = int_param(request, "video_id")
+    body = await read_body(request, LegacyComment)
+    svc = services(request)
+    view = await svc.engagement.comment(who, video_id, body.text)
+    message = live.chat_message(comment_data(view), svc.media_url)
+    message["liked_by_me"] = view.liked_by_me
+    return web.json_response(message, status=201)
+
+
+@_legacy("POST", "/videos/{video_id}/reactions")
+async def react(request: web.Request) -> web.Response:
+    who = await principal(request)
+    video_id = int_param(request, "video_id")
+    body = await read_body(request, LegacyReaction)
+    counts = await services(request).engagement.react(who, video_id, body.reaction_kind)
+    return web.json_response(
+        {"video_id": video_id, "reaction_kind": body.reaction_kind, "reactions": counts}
+    )
+
+
+@_legacy("DELETE", "/videos/{video_id}/reactions")
+async def unreact(request: web.Request) -> web.Response:
+    who = await principal(request)
+    await services(request).engagement.unreact(who, int_param(request, "video_id"))
+    return web.Response(status=204)
+
+
+@_legacy("GET", "/videos/{video_id}/reactions")
+async def reactions(request: web.Request) -> web.Response:
+    who = await principal(request)
+    reactors = await services(request).engagement.reactors(
+        who, int_param(request, "video_id"), None, LEGACY_LIST_MAX
+    )
+    return web.json_response([
+        {"user_id": r.user.id, "nickname": r.user.nickname, "reaction_kind": r.kind.value}
+        for r in reactors
+    ])
+
+
+@_legacy("GET", "/ws/chat")
+async def chat(request: web.Request) -> web.WebSocketResponse:
+    """New comments of a video as chat messages; see adapters/http/live.py."""
+    return await live.chat_socket(request)

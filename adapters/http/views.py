@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from momentic_core.model.accounts import ExternalIdentity, Session, TokenPair, User
+from momentic_core.model.engagement import CommentView, NotificationView, Reactor
 from momentic_core.model.social import FeedItem
 from momentic_core.model.videos import Video, VideoStatus
 from momentic_core.services.profiles import UNSET, AccountExport
@@ -433,3 +434,155 @@ class FriendsFeedOut:
 class RankedPageOut:
     items: list[FeedItemOut]
     next_cursor: str | None
+
+
+# ---------------------------------------------------------------- reactions and comments
+
+
+@attrs.frozen
+class ReactionBody:
+    kind: str
+
+
+@attrs.frozen
+class ReactionsOut:
+    video_id: int
+    reactions: dict[str, int]
+    my_reaction: str | None
+
+
+@attrs.frozen
+class ReactorOut:
+    user: UserCard
+    kind: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: Reactor, media_url: MediaUrl) -> ReactorOut:
+        return cls(UserCard.of(r.user, media_url), r.kind.value, r.created_at)
+
+
+@attrs.frozen
+class ReactorPage:
+    items: list[ReactorOut]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class CommentBody:
+    body: str
+    parent_id: int | None = None
+
+
+@attrs.frozen
+class CommentPatchBody:
+    body: str
+
+
+@attrs.frozen
+class CommentOut:
+    id: int
+    video_id: int
+    parent_id: int | None
+    author: UserCard
+    body: str
+    created_at: datetime
+    edited_at: datetime | None
+    like_count: int
+    reply_count: int
+    liked_by_me: bool
+
+    @classmethod
+    def of(cls, view: CommentView, media_url: MediaUrl) -> CommentOut:
+        c = view.comment
+        return cls(
+            id=c.id,
+            video_id=c.video_id,
+            parent_id=c.parent_id,
+            author=UserCard.of(view.author, media_url),
+            body=c.body,
+            created_at=c.created_at,
+            edited_at=c.edited_at,
+            like_count=c.like_count,
+            reply_count=c.reply_count,
+            liked_by_me=view.liked_by_me,
+        )
+
+
+@attrs.frozen
+class CommentPage:
+    items: list[CommentOut]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class LikeOut:
+    comment_id: int
+    like_count: int
+    liked_by_me: bool
+
+
+# ---------------------------------------------------------------- notifications
+
+
+@attrs.frozen
+class NotificationOut:
+    id: int
+    kind: str
+    created_at: datetime
+    read_at: datetime | None
+    actor: UserCard | None
+    video_id: int | None
+    comment_id: int | None
+    text: str | None
+
+    @classmethod
+    def of(cls, view: NotificationView, media_url: MediaUrl) -> NotificationOut:
+        n = view.notification
+        return cls(
+            id=n.id,
+            kind=n.kind.value,
+            created_at=n.created_at,
+            read_at=n.read_at,
+            actor=UserCard.of(view.actor, media_url) if view.actor else None,
+            video_id=n.video_id,
+            comment_id=n.comment_id,
+            text=n.text,
+        )
+
+
+@attrs.frozen
+class NotificationPage:
+    items: list[NotificationOut]
+    unread_count: int
+    next_cursor: str | None
+
+
+@attrs.frozen
+class MarkedRead:
+    marked_read: int
+
+
+# ---------------------------------------------------------------- moderation
+
+
+@attrs.frozen
+class BanBody:
+    reason: str
+
+
+@attrs.frozen
+class SuspendBody:
+    reason: str
+    duration_seconds: int
+
+
+@attrs.frozen
+class AccountStatusOut:
+    user_id: int
+    status: str
+    suspended_until: datetime | None
+
+    @classmethod
+    def of(cls, u: User) -> AccountStatusOut:
+        return cls(u.id, u.status.value, u.suspended_until)

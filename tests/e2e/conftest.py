@@ -9,6 +9,7 @@ import pytest
 from adapters.config import Settings
 from adapters.container import Backend
 from adapters.http.app import HttpOptions, create_app
+from adapters.http.live import LiveOptions
 from adapters.memory.mail import InMemoryMailer
 
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
@@ -80,8 +81,20 @@ class VideoEnv:
 
 
 @pytest.fixture
-async def video_env(aiohttp_client: Any, mailer: InMemoryMailer) -> VideoEnv:
-    settings = Settings(memory=True, max_video_bytes=2_000_000, **FAST_HASH)
-    backend = Backend(settings, mailer=mailer)
-    client = await aiohttp_client(create_app(backend, HttpOptions(max_body_bytes=64 * 1024)))
-    return VideoEnv(client, backend, Api(client, mailer))
+def make_video_env(aiohttp_client: Any, mailer: InMemoryMailer) -> Any:
+    """``await make_video_env(live=LiveOptions(...), **settings)``: a VideoEnv with other
+    settings (e.g. a short access token TTL) or live hub options."""
+
+    async def make(live: LiveOptions | None = None, **settings: Any) -> VideoEnv:
+        config = Settings(memory=True, **{"max_video_bytes": 2_000_000, **FAST_HASH, **settings})
+        backend = Backend(config, mailer=mailer)
+        app = create_app(backend, HttpOptions(max_body_bytes=64 * 1024), live)
+        client = await aiohttp_client(app)
+        return VideoEnv(client, backend, Api(client, mailer))
+
+    return make
+
+
+@pytest.fixture
+async def video_env(make_video_env: Any) -> VideoEnv:
+    return await make_video_env()  # type: ignore[no-any-return]

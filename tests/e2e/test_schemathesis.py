@@ -98,6 +98,10 @@ DECLARED_MEDIA_OPERATIONS = ["post_v1_uploads"]
 # These take another user's id: with the caller's own id (schemathesis' user is id 1, and
 # ids start at 1) the core answers 422 cannot_target_self, a rule about who, not shape.
 SELF_TARGET_OPERATIONS = ["put_v1_blocks_user_id", "post_v1_friend_requests"]
+# The WebSocket handshakes. An HTTP client cannot open a socket (a 101 switches protocols
+# away from HTTP), so a schema-valid plain GET with a good token is answered 426
+# upgrade_required, as documented; the sockets themselves are tested in test_live_ws.py.
+WEBSOCKET_OPERATIONS = ["get_v1_ws", "get_ws_chat", "get_ws_chat_slash"]
 NEGATIVE_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428",
                      "429", "5xx"]
 
@@ -126,6 +130,12 @@ CONFIG: dict[str, Any] = {
             "include-operation-id": SELF_TARGET_OPERATIONS,
             "checks": {
                 "positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "422"]}
+            },
+        },
+        {
+            "include-operation-id": WEBSOCKET_OPERATIONS,
+            "checks": {
+                "positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "426"]}
             },
         },
         {

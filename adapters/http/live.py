@@ -1,0 +1,557 @@
+"""Live updates over WebSocket: the hub, the v1 socket (GET /v1/ws) and the legacy app's
+comment chat (GET /ws/chat).
+
+The hub hears every committed event of every instance from the ``LiveEventSource`` and
+fans it out on the event loop without ever waiting: an event is rendered once per kind of
+socket, then ``put_nowait`` into each listener's bounded queue, and one writer task per
+socket drains its queue. A socket whose queue is full is too slow: it is dropped (closed
+with 4408) and nobody else waits for it.
+
+The access token is checked before the upgrade (a refusal is a 401 problem+json and no
+socket opens). A socket closes with 4401 when that token runs out, when its session is
+revoked (``session.revoked``), or when its account is banned, suspended or deleted
+(``account.closed``); these control events never reach clients as frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+from aiohttp import WSMsgType, web
+
+from adapters.http import keys
+from adapters.http.app import Services, UpgradeRequired
+from adapters.http.common import bearer_token, principal, services
+from momentic_core.errors import Invalid, MomenticError, RateLimited, Unavailable
+from momentic_core.model.accounts import Principal
+from momentic_core.model.engagement import LiveEvent, user_channel, video_channel
+
+log = logging.getLogger("momentic.live")
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_UNAUTHORIZED = 4401  # token expired, session revoked, account closed: sign in again
+CLOSE_NOT_FOUND = 4404  # legacy chat: the video is gone or not visible
+CLOSE_TOO_SLOW = 4408  # the client did not read its frames fast enough
+
+# Control events: they close sockets and are never forwarded.
+ACCOUNT_CLOSED = "account.closed"
+SESSION_REVOKED = "session.revoked"
+_CLOSED_REASONS = {
+    "banned": "account_banned",
+    "suspended": "account_suspended",
+    "deleted": "account_deleted",
+}
+
+
+@attrs.frozen
+class LiveOptions:
+    queue_size: int = 256  # frames waiting for one socket; a full queue drops the socket
+    max_subscriptions: int = 50  # channels per socket, its own user channel included
+    max_message_bytes: int = 4096  # a larger client frame closes the socket (1009)
+    max_sockets_per_user: int = 16  # per app instance
+    heartbeat_seconds: float = 30.0  # ping period; no pong within half of it closes
+    close_timeout_seconds: float = 5.0  # wait this long for a close handshake, then abort
+    # The kernel's send buffer per socket (None: the kernel's autotuning, up to MBs): what
+    # a stalled client may pin in kernel memory before its queue starts to fill.
+    send_buffer_bytes: int | None = 64 * 1024
+    frame_burst: int = 20  # client frames: a burst of this many, then...
+    frames_per_second: float = 5.0  # ...this many per second; more are refused
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def with_urls(value: Any, media_url: Callable[[str], str]) -> Any:
+    """``value`` with every ``avatar_key`` of a user brief turned into ``avatar_url``:
+    events carry storage keys, clients get URLs, never keys."""
+    if isinstance(value, dict):
+        out = {k: with_urls(v, media_url) for k, v in value.items() if k != "avatar_key"}
+        if "avatar_key" in value:
+            key = value["avatar_key"]
+            out["avatar_url"] = media_url(key) if isinstance(key, str) and key else None
+        return out
+    if isinstance(value, list):
+        return [with_urls(v, media_url) for v in value]
+    return value
+
+
+def _dump(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+@attrs.frozen
+class Flavor:
+    """What kind of socket: how it renders an event (None: not for it) and answers a
+    client frame."""
+
+    name: str
+    render: Callable[[LiveEvent, Callable[[str], str]], str | None]
+    on_text: Callable[[Socket, str], Awaitable[None]]
+
+
+def render_v1(event: LiveEvent, media_url: Callable[[str], str]) -> str | None:
+    return _dump({"type": "event", "channel": event.channel, "event": event.type,
+                  "data": with_urls(event.data, media_url)})
+
+
+def chat_message(comment: dict[str, Any], media_url: Callable[[str], str]) -> dict[str, Any]:
+    """A comment (``comment_data``) as the legacy app's chat message."""
+    author = comment["author"]
+    key = author.get("avatar_key")
+    return {
+        "id": str(comment["id"]),
+        "author": author["nickname"],
+        "text": comment["body"],
+        "avatar_url": media_url(key) if key else None,
+        "created_at": comment["created_at"],
+        "like_count": comment["like_count"],
+        "liked_by_me": False,  # a new comment: nobody has liked it yet
+    }
+
+
+def render_chat(event: LiveEvent, media_url: Callable[[str], str]) -> str | None:
+    """New top-level comments only: the legacy app knows no replies."""
+    if event.type != "comment.created" or event.data.get("parent_id") is not None:
+        return None
+    return _dump(chat_message(event.data, media_url))
+
+
+# ---------------------------------------------------------------- sockets and the hub
+
+
+class Socket:
+    """One connected client: its identity, channels, bounded queue and close request."""
+
+    def __init__(
+        self, hub: Hub, ws: web.WebSocketResponse, who: Principal, flavor: Flavor,
+        services: Services,
+    ) -> None:
+        self.hub = hub
+        self.ws = ws
+        self.who = who
+        self.flavor = flavor
+        self.services = services
+        self.channels: set[str] = set()
+        self.queue: asyncio.Queue[str] = asyncio.Queue(hub.options.queue_size)
+        self.ended = asyncio.Event()
+        self.finished = asyncio.Event()  # the handler is done with it
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._tokens = float(hub.options.frame_burst)
+        self._tokens_at = time.monotonic()
+
+    def offer(self, frame: str) -> None:
+        """Queue a frame without waiting; a full queue drops the socket."""
+        if self.close_code is not None:
+            return
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            log.info("live socket too slow; dropped", extra={"user_id": self.who.user_id})
+            self.end(CLOSE_TOO_SLOW, "too_slow")
+
+    def send(self, **frame: Any) -> None:
+        self.offer(_dump(frame))
+
+    def end(self, code: int, reason: str) -> None:
+        """Ask for the socket to close (idempotent): it hears nothing more from now on."""
+        if self.close_code is not None:
+            return
+        self.close_code, self.close_reason = code, reason
+        self.hub.detach(self)
+        self.ended.set()
+
+    def allow_frame(self) -> bool:
+        """A token bucket on client frames (subscribing costs a database read)."""
+        options = self.hub.options
+        now = time.monotonic()
+        self._tokens = min(float(options.frame_burst),
+                           self._tokens + (now - self._tokens_at) * options.frames_per_second)
+        self._tokens_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+def _not_started(key: str) -> str:
+    raise RuntimeError("the hub renders events only once it has started")
+
+
+class Hub:
+    """Who listens to which channel on this instance; fans committed events out to them."""
+
+    def __init__(self, options: LiveOptions | None = None) -> None:
+        self.options = options or LiveOptions()
+        self.closing = False
+        self._media_url: Callable[[str], str] = _not_started
+        self._channels: dict[str, set[Socket]] = {}
+        self._users: dict[int, set[Socket]] = {}
+        self._sockets: set[Socket] = set()
+
+    # -------------------------------------------------------------- lifecycle
+
+    async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+        """cleanup_ctx: listen once the services are up; stop listening on the way down."""
+        svc = app[keys.SERVICES]
+        self._media_url = svc.media_url
+        self.closing = False
+        await svc.live_events.start(self.deliver)
+        try:
+            yield
+        finally:
+            await svc.live_events.stop()
+            await self.shutdown()
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """Close every socket (1001) and wait for their handlers, so the server can exit."""
+        self.closing = True
+        sockets = list(self._sockets)
+        for sock in sockets:
+            sock.end(CLOSE_GOING_AWAY, "server_shutdown")
+        waits = [asyncio.ensure_future(s.finished.wait()) for s in sockets]
+        if waits:
+            await asyncio.wait(waits, timeout=self.options.close_timeout_seconds + 2)
+            for w in waits:
+                w.cancel()
+
+    # -------------------------------------------------------------- bookkeeping
+
+    def sockets_of(self, user_id: int) -> int:
+        return len(self._users.get(user_id, ()))
+
+    def attach(self, sock: Socket) -> None:
+        self._sockets.add(sock)
+        self._users.setdefault(sock.who.user_id, set()).add(sock)
+
+    def subscribe(self, sock: Socket, channel: str) -> None:
+        if sock.close_code is None:
+            sock.channels.add(channel)
+            self._channels.setdefault(channel, set()).add(sock)
+
+    def unsubscribe(self, sock: Socket, channel: str) -> None:
+        sock.channels.discard(channel)
+        listeners = self._channels.get(channel)
+        if listeners is not None:
+            listeners.discard(sock)
+            if not listeners:
+                del self._channels[channel]
+
+    def detach(self, sock: Socket) -> None:
+        for channel in list(sock.channels):
+            self.unsubscribe(sock, channel)
+        mine = self._users.get(sock.who.user_id)
+        if mine is not None:
+            mine.discard(sock)
+            if not mine:
+                del self._users[sock.who.user_id]
+
+    def forget(self, sock: Socket) -> None:
+        self.detach(sock)
+        self._sockets.discard(sock)
+
+    # -------------------------------------------------------------- fan-out
+
+    def deliver(self, event: LiveEvent) -> None:
+        """Called on the loop for every committed event; never waits."""
+        try:
+            if event.type in (ACCOUNT_CLOSED, SESSION_REVOKED):
+                self._control(event)
+                return
+            listeners = self._channels.get(event.channel)
+            if not listeners:
+                return
+            frames: dict[str, str | None] = {}
+            for sock in list(listeners):
+                name = sock.flavor.name
+                if name not in frames:
+                    frames[name] = sock.flavor.render(event, self._media_url)
+                frame = frames[name]
+                if frame is not None:
+                    sock.offer(frame)
+        except Exception:  # one malformed event must not stop the source
+            log.exception("live event could not be delivered", extra={"type": event.type})
+
+    def _control(self, event: LiveEvent) -> None:
+        kind, _, raw = event.channel.partition(":")
+        if kind != "user" or not raw.isdigit():
+            return
+        sockets = list(self._users.get(int(raw), ()))
+        if event.type == ACCOUNT_CLOSED:
+            reason = _CLOSED_REASONS.get(str(event.data.get("status")), "account_closed")
+            for sock in sockets:
+                sock.end(CLOSE_UNAUTHORIZED, reason)
+            return
+        session_id, keep = event.data.get("session_id"), event.data.get("keep")
+        for sock in sockets:
+            mine = sock.who.session_id
+            if (mine == session_id) if session_id is not None else (mine != keep):
+                sock.end(CLOSE_UNAUTHORIZED, "session_revoked")
+
+
+# ---------------------------------------------------------------- serving a socket
+
+
+def _handshake_token(request: web.Request) -> str:
+    """The access token: ``Authorization: Bearer`` or, for browsers, which cannot set
+    headers on a WebSocket, the subprotocols ``bearer, <token>``."""
+    if "Authorization" not in request.headers:
+        offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        if len(offered) == 2 and offered[0].lower() == "bearer" and offered[1]:
+            return offered[1]
+    return bearer_token(request)
+
+
+def query_id(request: web.Request, name: str) -> int | None:
+    raw = request.query.getall(name, [])
+    if not raw:
+        return None
+    value = raw[0]
+    if len(raw) > 1 or not (value.isascii() and value.isdigit()) or not 0 < int(value) < 2**63:
+        raise Invalid(f"{name} must be a positive integer.", code="invalid_query", field=name)
+    return int(value)
+
+
+async def serve(
+    request: web.Request,
+    flavor: Flavor,
+    channels: Callable[[Principal], Awaitable[list[str]]],
+) -> web.WebSocketResponse:
+    """Authenticate, check the handshake, then run one socket until it ends.
+    ``channels`` are the ones it listens to from the start (checked before the upgrade)."""
+    hub = request.app[keys.HUB]
+    token = _handshake_token(request)
+    who = await principal(request, token)
+    options = hub.options
+    if hub.closing:
+        raise Unavailable("The server is shutting down.", code="shutting_down")
+    if hub.sockets_of(who.user_id) >= options.max_sockets_per_user:
+        raise RateLimited("Too many open sockets; close one first.", retry_after=5,
+                          limit=options.max_sockets_per_user, code="too_many_sockets")
+    initial = await channels(who)
+    ws = web.WebSocketResponse(
+        protocols=("bearer",),
+        heartbeat=options.heartbeat_seconds,
+        max_msg_size=options.max_message_bytes,
+        timeout=options.close_timeout_seconds,
+        compress=False,  # frames are rendered once for all; no per-socket deflate
+    )
+    if not ws.can_prepare(request).ok:
+        raise UpgradeRequired("This is a WebSocket endpoint: send a WebSocket handshake.")
+    await ws.prepare(request)
+    raw = request.transport.get_extra_info("socket") if request.transport else None
+    if raw is not None and options.send_buffer_bytes is not None:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, options.send_buffer_bytes)
+    svc = services(request)
+    sock = Socket(hub, ws, who, flavor, svc)
+    hub.attach(sock)
+    for channel in initial:
+        hub.subscribe(sock, channel)
+    try:
+        # A ban or logout committed since the first check found no socket to close; one
+        # committed from now on finds this one.
+        await svc.accounts.authenticate(token)
+    except MomenticError as exc:
+        sock.end(CLOSE_UNAUTHORIZED, exc.code)
+    if flavor.name == "v1":
+        sock.send(type="hello", user_id=who.user_id, channels=sorted(sock.channels),
+                  expires_at=who.expires_at.isoformat() if who.expires_at else None)
+    loop = asyncio.get_running_loop()
+    expiry = None
+    if who.expires_at is not None:
+        delay = (who.expires_at - datetime.now(UTC)).total_seconds()
+        expiry = loop.call_later(max(0.0, delay), sock.end, CLOSE_UNAUTHORIZED, "token_expired")
+    tasks = [asyncio.create_task(_write(sock)), asyncio.create_task(_read(sock))]
+    try:
+        await sock.ended.wait()
+    finally:
+        if expiry is not None:
+            expiry.cancel()
+        sock.end(CLOSE_GOING_AWAY, "")  # when the handler itself is cancelled
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await _close(request, ws, sock.close_code or CLOSE_NORMAL, sock.close_reason,
+                         options.close_timeout_seconds)
+        finally:
+            hub.forget(sock)
+            sock.finished.set()
+    return ws
+
+
+def _settled(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a send that failed with the connection is no news
+
+
+async def _write(sock: Socket) -> None:
+    """The socket's one writer: sends its queued frames in order.
+
+    A send waits while the client's TCP window is full. It is shielded: cancelling the
+    writer must not cancel that wait, because aiohttp shares one drain waiter between
+    all of a socket's sends, and a cancelled waiter would fail the close frame's send
+    too. The close then queues behind it and the client gets its close code."""
+    try:
+        while True:
+            frame = await sock.queue.get()
+            sending = asyncio.ensure_future(sock.ws.send_str(frame))
+            sending.add_done_callback(_settled)
+            await asyncio.shield(sending)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # the connection went; the handler closes up
+        sock.end(CLOSE_NORMAL, "")
+
+
+async def _read(sock: Socket) -> None:
+    """Client frames until the client closes (aiohttp answers pings and closes)."""
+    try:
+        async for msg in sock.ws:
+            if msg.type is WSMsgType.TEXT:
+                if sock.allow_frame():
+                    await sock.flavor.on_text(sock, msg.data)
+                elif sock.flavor.name == "v1":
+                    sock.send(type="error", code="rate_limited",
+                              detail="Too many frames; slow down.")
+            elif msg.type is WSMsgType.BINARY:
+                await sock.flavor.on_text(sock, "")  # a binary frame is no valid frame
+    finally:
+        sock.end(CLOSE_NORMAL, "")
+
+
+async def _close(
+    request: web.Request, ws: web.WebSocketResponse, code: int, reason: str, patience: float
+) -> None:
+    """Close with ``code``; a client that does not take the close frame within
+    ``patience`` seconds (and a second) is cut off."""
+    if ws.closed:
+        return
+    me = asyncio.current_task()
+    try:
+        async with asyncio.timeout(patience + 1):
+            await ws.close(code=code, message=reason.encode())
+        return
+    except TimeoutError:
+        pass
+    except asyncio.CancelledError:
+        # A cancelled wait on aiohttp's shared drain waiter (a ping's answer, say) wakes
+        # every later send with CancelledError; only this task's own cancellation is news.
+        if me is not None and me.cancelling():
+            raise
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
+# ---------------------------------------------------------------- v1: GET /v1/ws
+
+
+def _error(sock: Socket, exc: MomenticError, channel: str | None = None) -> None:
+    frame: dict[str, Any] = {"type": "error", "code": exc.code, "detail": exc.detail}
+    if channel is not None:
+        frame["channel"] = channel
+    sock.send(**frame)
+
+
+def _object(text: str) -> dict[str, Any]:
+    """A client frame's JSON object; {} for anything else."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def _v1_frame(sock: Socket, text: str) -> None:
+    msg = _object(text)
+    op = msg.get("op")
+    if not isinstance(op, str):
+        _error(sock, Invalid('A frame is a JSON object with an "op": subscribe, '
+                             "unsubscribe or ping.", code="invalid_frame"))
+        return
+    if op == "ping":
+        sock.send(type="pong")
+        return
+    if op not in ("subscribe", "unsubscribe"):
+        _error(sock, Invalid(f"Unknown op {op[:32]!r}.", code="unknown_op"))
+        return
+    channel = msg.get("channel")
+    if not isinstance(channel, str) or len(channel) > 64:
+        _error(sock, Invalid("channel is video:{id} or user:{id}.", code="invalid_channel"))
+        return
+    if op == "unsubscribe":
+        sock.hub.unsubscribe(sock, channel)
+        sock.send(type="unsubscribed", channel=channel)
+        return
+    if channel not in sock.channels and len(sock.channels) >= sock.hub.options.max_subscriptions:
+        _error(sock, Invalid("Too many subscriptions on this socket.",
+                             code="too_many_subscriptions"), channel)
+        return
+    try:
+        name = await sock.services.live.authorize(sock.who, channel)
+    except MomenticError as exc:
+        _error(sock, exc, channel)
+        return
+    sock.hub.subscribe(sock, name)
+    sock.send(type="subscribed", channel=name)
+
+
+V1 = Flavor("v1", render_v1, _v1_frame)
+
+
+async def v1_socket(request: web.Request) -> web.WebSocketResponse:
+    async def channels(who: Principal) -> list[str]:
+        return [user_channel(who.user_id)]
+
+    return await serve(request, V1, channels)
+
+
+# ---------------------------------------------------------------- legacy: GET /ws/chat
+
+
+async def _chat_frame(sock: Socket, text: str) -> None:
+    """{"video_id": N} moves the chat to that video."""
+    video_id = _object(text).get("video_id")
+    if type(video_id) is not int or not 0 < video_id < 2**63:
+        sock.end(CLOSE_POLICY, 'expected {"video_id": <id>}')
+        return
+    try:
+        name = await sock.services.live.authorize(sock.who, video_channel(video_id))
+    except MomenticError as exc:
+        sock.end(CLOSE_NOT_FOUND if exc.code == "video_not_found" else CLOSE_POLICY, exc.code)
+        return
+    for old in list(sock.channels):
+        sock.hub.unsubscribe(sock, old)
+    sock.hub.subscribe(sock, name)
+
+
+CHAT = Flavor("chat", render_chat, _chat_frame)
+
+
+async def chat_socket(request: web.Request) -> web.WebSocketResponse:
+    video_id = query_id(request, "video_id")
+
+    async def channels(who: Principal) -> list[str]:
+        if video_id is None:
+            return []
+        return [await services(request).live.authorize(who, video_channel(video_id))]
+
+    return await serve(request, CHAT, channels)
+
+
+routes = web.RouteTableDef()
+routes.get("/v1/ws")(v1_socket)

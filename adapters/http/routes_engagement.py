@@ -1,0 +1,180 @@
+"""v1 reactions, comments, comment likes and notifications."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from adapters.http import paging
+from adapters.http.common import int_param, json_response, principal, read_body, services
+from adapters.http.views import (
+    CommentBody,
+    CommentOut,
+    CommentPage,
+    CommentPatchBody,
+    LikeOut,
+    MarkedRead,
+    NotificationOut,
+    NotificationPage,
+    ReactionBody,
+    ReactionsOut,
+    ReactorOut,
+    ReactorPage,
+)
+from momentic_core.model.engagement import CommentView
+
+routes = web.RouteTableDef()
+
+
+# ---------------------------------------------------------------- reactions
+
+
+@routes.put("/v1/videos/{video_id}/reaction")
+async def react(request: web.Request) -> web.Response:
+    who = await principal(request)
+    video_id = int_param(request, "video_id")
+    body = await read_body(request, ReactionBody)
+    counts = await services(request).engagement.react(who, video_id, body.kind)
+    return json_response(ReactionsOut(video_id, counts, body.kind))
+
+
+@routes.delete("/v1/videos/{video_id}/reaction")
+async def unreact(request: web.Request) -> web.Response:
+    who = await principal(request)
+    video_id = int_param(request, "video_id")
+    counts = await services(request).engagement.unreact(who, video_id)
+    return json_response(ReactionsOut(video_id, counts, None))
+
+
+@routes.get("/v1/videos/{video_id}/reactions")
+async def reactors(request: web.Request) -> web.Response:
+    who = await principal(request)
+    video_id = int_param(request, "video_id")
+    limit, after = paging.limit(request), paging.read_time_id(request, "react")
+    svc = services(request)
+    items = await svc.engagement.reactors(who, video_id, after, limit + 1)
+    more, items = len(items) > limit, items[:limit]
+    last = items[-1] if items else None
+    return json_response(ReactorPage(
+        items=[ReactorOut.of(r, svc.media_url) for r in items],
+        next_cursor=(
+            paging.encode("react", last.created_at.isoformat(), last.user.id)
+            if more and last else None
+        ),
+    ))
+
+
+# ---------------------------------------------------------------- comments
+
+
+def _page(request: web.Request, views: list[CommentView], limit: int, kind: str) -> CommentPage:
+    more, views = len(views) > limit, views[:limit]
+    url = services(request).media_url
+    last = views[-1].comment if views else None
+    return CommentPage(
+        items=[CommentOut.of(v, url) for v in views],
+        next_cursor=(
+            paging.encode(kind, last.created_at.isoformat(), last.id) if more and last else None
+        ),
+    )
+
+
+@routes.post("/v1/videos/{video_id}/comments")
+async def add_comment(request: web.Request) -> web.Response:
+    who = await principal(request)
+    video_id = int_param(request, "video_id")
+    body = await read_body(request, CommentBody)
+    svc = services(request)
+    view = await svc.engagement.comment(who, video_id, body.body, body.parent_id)
+    response = json_response(CommentOut.of(view, svc.media_url), status=201)
+    response.headers["Location"] = f"/v1/comments/{view.comment.id}"
+    return response
+
+
+@routes.get("/v1/videos/{video_id}/comments")
+async def list_comments(request: web.Request) -> web.Response:
+    who = await principal(request)
+    video_id = int_param(request, "video_id")
+    limit, after = paging.limit(request), paging.read_time_id(request, "cmt")
+    views = await services(request).engagement.comments(who, video_id, None, after, limit + 1)
+    return json_response(_page(request, views, limit, "cmt"))
+
+
+@routes.get("/v1/comments/{comment_id}")
+async def get_comment(request: web.Request) -> web.Response:
+    who = await principal(request)
+    svc = services(request)
+    view = await svc.engagement.comment_view(who, int_param(request, "comment_id"))
+    return json_response(CommentOut.of(view, svc.media_url))
+
+
+@routes.get("/v1/comments/{comment_id}/replies")
+async def list_replies(request: web.Request) -> web.Response:
+    who = await principal(request)
+    comment_id = int_param(request, "comment_id")
+    limit, after = paging.limit(request), paging.read_time_id(request, "reply")
+    views = await services(request).engagement.replies(who, comment_id, after, limit + 1)
+    return json_response(_page(request, views, limit, "reply"))
+
+
+@routes.patch("/v1/comments/{comment_id}")
+async def edit_comment(request: web.Request) -> web.Response:
+    who = await principal(request)
+    comment_id = int_param(request, "comment_id")
+    body = await read_body(request, CommentPatchBody)
+    svc = services(request)
+    view = await svc.engagement.edit_comment(who, comment_id, body.body)
+    return json_response(CommentOut.of(view, svc.media_url))
+
+
+@routes.delete("/v1/comments/{comment_id}")
+async def delete_comment(request: web.Request) -> web.Response:
+    who = await principal(request)
+    await services(request).engagement.delete_comment(who, int_param(request, "comment_id"))
+    return web.Response(status=204)
+
+
+async def _like(request: web.Request, liked: bool) -> web.Response:
+    who = await principal(request)
+    comment_id = int_param(request, "comment_id")
+    count = await services(request).engagement.like(who, comment_id, liked)
+    return json_response(LikeOut(comment_id, count, liked))
+
+
+@routes.put("/v1/comments/{comment_id}/like")
+async def like(request: web.Request) -> web.Response:
+    return await _like(request, True)
+
+
+@routes.delete("/v1/comments/{comment_id}/like")
+async def unlike(request: web.Request) -> web.Response:
+    return await _like(request, False)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+@routes.get("/v1/notifications")
+async def notifications(request: web.Request) -> web.Response:
+    who = await principal(request)
+    limit, before = paging.limit(request), paging.read_id(request, "ntf")
+    svc = services(request)
+    items, unread = await svc.notifications.list(who, before, limit + 1)
+    more, items = len(items) > limit, items[:limit]
+    return json_response(NotificationPage(
+        items=[NotificationOut.of(n, svc.media_url) for n in items],
+        unread_count=unread,
+        next_cursor=paging.encode("ntf", items[-1].notification.id) if more and items else None,
+    ))
+
+
+@routes.post("/v1/notifications/read-all")
+async def read_all(request: web.Request) -> web.Response:
+    who = await principal(request)
+    return json_response(MarkedRead(await services(request).notifications.mark_all_read(who)))
+
+
+@routes.post("/v1/notifications/{notification_id}/read")
+async def read_one(request: web.Request) -> web.Response:
+    who = await principal(request)
+    await services(request).notifications.mark_read(who, int_param(request, "notification_id"))
+    return web.Response(status=204)
