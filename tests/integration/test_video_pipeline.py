@@ -28,6 +28,7 @@ from adapters.container import Backend, Storage
 from adapters.http.app import create_app
 from adapters.memory.clock import ManualClock, SystemClock
 from adapters.memory.mail import InMemoryMailer
+from adapters.postgres.live import PostgresLiveEventSource
 from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
@@ -285,6 +286,7 @@ def storage_with_broken_insert(pool: asyncpg.Pool, database_url: str, switch: Sw
         rate_limiter=PostgresRateLimiter(pool, clock),
         runner=PostgresJobRunner(pool, clock),
         ready=ready,
+        live=PostgresLiveEventSource(database_url),
         database_url=database_url,
     )
 
