@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt clean bench-upload bench-feeds
+.PHONY: run test test-browser screenshot chromium lint fmt clean bench-upload bench-feeds
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,18 @@ run: $(STAMP)
 	$(BIN)/momentic serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/browser
+
+# The admin dashboard in headless Chromium: Debian's package, installed when missing.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test-browser: $(STAMP) chromium
+	$(BIN)/python -m pytest -q tests/browser
+
+screenshot: $(STAMP) chromium
+	MOMENTIC_SCREENSHOT=docs/dashboard.png $(BIN)/python -m pytest -q tests/browser -k every_series
 
 lint: $(STAMP)
 	$(BIN)/ruff check momentic_core adapters tests

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import hmac
 import inspect
 import logging
 import secrets
@@ -47,6 +49,7 @@ from adapters.s3.blob_store import S3BlobStore
 from momentic_core.errors import MomenticError, Unavailable
 from momentic_core.model.social import FeedSettings
 from momentic_core.model.videos import MediaLimits
+from momentic_core.policies.moments import MomentRules
 from momentic_core.ports import (
     BlobStore,
     Clock,
@@ -71,6 +74,14 @@ from momentic_core.services.processing import (
     video_job_kinds,
 )
 from momentic_core.services.profiles import Profiles
+from momentic_core.services.ranking import (
+    Moments,
+    Ranking,
+    Scorer,
+    Stats,
+    ranking_job_kinds,
+    schedule_ranking,
+)
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.videos import Videos
@@ -208,12 +219,29 @@ def _worker(
     push: PushSender,
     clock: Clock,
     janitor: Janitor,
+    ranking: Ranking,
 ) -> Worker:
     processing = Processing(
         uow=storage.uow, blobs=blobs, media=media, clock=clock, notifier=Notifier(push),
         limits=_limits(settings),
     )
-    return Worker(runner=storage.runner, kinds=video_job_kinds(processing, janitor), clock=clock)
+    kinds = video_job_kinds(processing, janitor) | ranking_job_kinds(ranking)
+    return Worker(runner=storage.runner, kinds=kinds, clock=clock)
+
+
+def _ranking(
+    settings: Settings, storage: Storage, clock: Clock, secret: bytes, push: PushSender
+) -> Ranking:
+    rules = MomentRules(
+        # A key of its own, derived from the server secret: moments stay secret too.
+        secret=hmac.new(secret, b"daily-moment", hashlib.sha256).digest(),
+        start_hour=settings.moment_start_hour,
+        end_hour=settings.moment_end_hour,
+        window=timedelta(seconds=settings.moment_window_seconds),
+    )
+    return Ranking(
+        uow=storage.uow, clock=clock, scorer=Scorer(clock=clock), moment_rules=rules, push=push
+    )
 
 
 def _secret(settings: Settings) -> bytes:
@@ -275,6 +303,7 @@ def _services(
     blobs: BlobStore,
     images: ImageProcessor,
     push: PushSender,
+    ranking: Ranking,
 ) -> Services:
     notifier = Notifier(push)
     throttle = Throttle(storage.rate_limiter, multiplier=settings.rate_limit_multiplier)
@@ -301,6 +330,7 @@ def _services(
         throttle=throttle,
         limits=_limits(settings),
         bereal_lock=settings.bereal_lock,
+        moments=Moments(ranking.moment_rules),
     )
     return Services(
         friends=Friends(uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier),
@@ -325,6 +355,8 @@ def _services(
         live=Live(uow=storage.uow, clock=clock),
         moderation=Moderation(uow=storage.uow, clock=clock, notifier=notifier),
         live_events=storage.live,
+        ranking=ranking,
+        stats=Stats(uow=storage.uow, clock=clock),
     )
 
 
@@ -346,9 +378,10 @@ class Container(containers.DeclarativeContainer):
     media = providers.Singleton(PyAvMediaProcessor)
     images = providers.Singleton(PillowImageProcessor)
     push = providers.Singleton(LoggingPushSender)
+    ranking = providers.Singleton(_ranking, settings, storage, clock, secret, push)
     services = providers.Singleton(
         _services, settings, storage, clock, hasher, tokens, mailer, id_tokens, secret,
-        blobs, images, push,
+        blobs, images, push, ranking,
     )
     janitor = providers.Singleton(
         lambda storage, blobs, clock: Janitor(
@@ -357,7 +390,7 @@ class Container(containers.DeclarativeContainer):
         storage, blobs, clock,
     )
     worker = providers.Singleton(
-        _worker, settings, storage, blobs, media, push, clock, janitor
+        _worker, settings, storage, blobs, media, push, clock, janitor, ranking
     )
 
 
@@ -406,6 +439,7 @@ class Backend:
         while not self._stop.is_set():
             try:
                 await schedule_janitor(storage.uow)
+                await schedule_ranking(await resolve(self.container.ranking()), storage.uow)
             except MomenticError:
                 log.warning("could not schedule the janitor; will try again")
             try:

@@ -36,6 +36,7 @@ from momentic_core.services.engagement import Engagement, Live, Notifications
 from momentic_core.services.feeds import Feeds
 from momentic_core.services.moderation import Moderation
 from momentic_core.services.profiles import Profiles
+from momentic_core.services.ranking import Ranking, Stats
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.videos import Videos
@@ -68,6 +69,8 @@ class Services:
     live: Live
     moderation: Moderation
     live_events: LiveEventSource  # committed events of every instance, for the sockets
+    ranking: Ranking
+    stats: Stats
 
 
 class SignedMedia(Protocol):
@@ -259,6 +262,7 @@ def create_app(
         routes_legacy,
         routes_me,
         routes_mod,
+        routes_ranking,
         routes_social,
         routes_system,
         routes_videos,
@@ -289,7 +293,7 @@ def create_app(
     # routes_social first: /v1/users/search before /v1/users/{user_id}
     for module in (
         routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,
-        routes_mod, routes_legacy,
+        routes_mod, routes_ranking, routes_legacy,
     ):
         app.router.add_routes(module.routes)
     app.router.add_routes(routes_live)

@@ -10,6 +10,14 @@ import attrs
 
 from momentic_core.model.accounts import ExternalIdentity, Session, TokenPair, User
 from momentic_core.model.engagement import CommentView, NotificationView, Reactor
+from momentic_core.model.ranking import (
+    Leaderboard,
+    Moment,
+    RankingWeights,
+    Standing,
+    StatsPoint,
+    UserStats,
+)
 from momentic_core.model.social import FeedItem
 from momentic_core.model.videos import Video, VideoStatus
 from momentic_core.services.profiles import UNSET, AccountExport
@@ -586,3 +594,130 @@ class AccountStatusOut:
     @classmethod
     def of(cls, u: User) -> AccountStatusOut:
         return cls(u.id, u.status.value, u.suspended_until)
+
+
+# ---------------------------------------------------------------- ranking and statistics
+
+
+@attrs.frozen
+class MomentOut:
+    day: str
+    time_zone: str
+    status: str  # upcoming | open | closed
+    moment_at: datetime | None  # null while upcoming: the time stays secret until then
+    window_ends_at: datetime | None
+    window_seconds: int
+
+    @classmethod
+    def of(cls, m: Moment, status: str) -> MomentOut:
+        known = status != "upcoming"
+        return cls(
+            day=m.day.isoformat(),
+            time_zone=m.time_zone,
+            status=status,
+            moment_at=m.at if known else None,
+            window_ends_at=m.window_ends_at if known else None,
+            window_seconds=int(m.window.total_seconds()),
+        )
+
+
+@attrs.frozen
+class StandingOut:
+    rank: int
+    points: int
+    user: UserCard
+
+    @classmethod
+    def of(cls, s: Standing, media_url: MediaUrl) -> StandingOut:
+        return cls(s.rank, s.points, UserCard.of(s.user, media_url))
+
+
+@attrs.frozen
+class LeaderboardOut:
+    scope: str
+    period: str
+    since: datetime | None
+    items: list[StandingOut]
+    next_cursor: str | None
+    me: StandingOut | None
+    neighbours: list[StandingOut]
+
+    @classmethod
+    def of(cls, b: Leaderboard, next_cursor: str | None, media_url: MediaUrl) -> LeaderboardOut:
+        return cls(
+            scope=b.scope.value,
+            period=b.period.value,
+            since=b.since,
+            items=[StandingOut.of(s, media_url) for s in b.items],
+            next_cursor=next_cursor,
+            me=StandingOut.of(b.me, media_url) if b.me else None,
+            neighbours=[StandingOut.of(s, media_url) for s in b.neighbours],
+        )
+
+
+@attrs.frozen
+class UserStatsOut:
+    user_id: int
+    videos: int
+    reactions: dict[str, int]
+    comments: int
+    on_time_posts: int
+    current_streak: int
+    max_streak: int
+    max_reactions: int
+    rating: int
+    rank: int | None
+
+    @classmethod
+    def of(cls, s: UserStats) -> UserStatsOut:
+        return cls(
+            user_id=s.user.id,
+            videos=s.videos,
+            reactions=dict(s.reactions),
+            comments=s.comments,
+            on_time_posts=s.on_time_posts,
+            current_streak=s.current_streak,
+            max_streak=s.max_streak,
+            max_reactions=s.user.max_reactions,
+            rating=s.user.rating,
+            rank=s.rank,
+        )
+
+
+@attrs.frozen
+class StatsPointOut:
+    start: str
+    new_users: int
+    dau: int
+    wau: int
+    mau: int
+    uploads: int
+    reactions: int
+    comments: int
+
+    @classmethod
+    def of(cls, p: StatsPoint) -> StatsPointOut:
+        values = attrs.asdict(p)
+        values["start"] = p.start.isoformat()
+        return cls(**values)
+
+
+@attrs.frozen
+class StatsOut:
+    interval: str
+    points: list[StatsPointOut]
+
+
+@attrs.frozen
+class WeightsOut:
+    heart: int
+    flame: int
+    funny: int
+    angry: int
+    comment: int
+    on_time: int
+    streak_day: int
+
+    @classmethod
+    def of(cls, w: RankingWeights) -> WeightsOut:
+        return cls(**attrs.asdict(w))

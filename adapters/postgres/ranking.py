@@ -293,7 +293,7 @@ class PostgresRankingRepository(Repository):
             " AND (u.id = $1 OR EXISTS (SELECT 1 FROM friendships f"
             " WHERE f.user_id = $1 AND f.friend_id = u.id))"
             if scope is Scope.FRIENDS
-            else ""
+            else " AND $1::bigint IS NOT NULL"  # every statement types all its parameters
         )
         if since is None:
             return (
@@ -411,7 +411,7 @@ class PostgresStatsRepository(Repository):
                    (SELECT count(DISTINCT a.user_id) FROM user_activity a
                     WHERE a.day BETWEEN b.last - 29 AND b.last)::int AS mau
             FROM unnest($1::date[]) AS b0(start)
-            CROSS JOIN LATERAL (SELECT b0.start, b0.start + $2 - 1 AS last) b
+            CROSS JOIN LATERAL (SELECT b0.start, b0.start + $2::int - 1 AS last) b
             """,
             starts,
             interval_days,

@@ -36,7 +36,7 @@ from .db import translate_errors
 _USER_COLUMNS = (
     "id, email, nickname, password_hash, email_verified, role, status, suspended_until, "
     "token_version, name, surname, bio, time_zone, avatar_key, rating, current_streak, "
-    "max_streak, max_reactions, created_at"
+    "max_streak, max_reactions, created_at, last_post_day"
 )
 _SESSION_COLUMNS = "id, user_id, created_at, last_used_at, device_name, ip, revoked_at"
 _CODE_COLUMNS = "user_id, purpose, code_hash, created_at, expires_at, attempts"
@@ -69,6 +69,7 @@ def _user(row: asyncpg.Record) -> User:
         current_streak=row["current_streak"],
         max_streak=row["max_streak"],
         max_reactions=row["max_reactions"],
+        last_post_day=row["last_post_day"],
     )
 
 
@@ -216,13 +217,13 @@ class PostgresUserRepository(Repository):
             UPDATE users SET email = $2, nickname = $3, password_hash = $4,
                 email_verified = $5, role = $6, status = $7, suspended_until = $8,
                 token_version = $9, name = $10, surname = $11, bio = $12, time_zone = $13,
-                avatar_key = $14, rating = $15, current_streak = $16, max_streak = $17,
-                max_reactions = $18, created_at = $19
+                avatar_key = $14, created_at = $15
             WHERE id = $1
             RETURNING {_USER_COLUMNS}
             """,
             user.id,
-            *_user_values(user),
+            *_user_values(user)[:13],  # not the ranking fields: the ranking repository's
+            user.created_at,
         )
         if row is None:
             raise NotFound(_NO_SUCH_USER, code="user_not_found")

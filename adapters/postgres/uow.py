@@ -34,9 +34,11 @@ from momentic_core.ports import (
     IdentityRepository,
     JobQueue,
     NotificationRepository,
+    RankingRepository,
     ReactionRepository,
     SessionRepository,
     SocialRepository,
+    StatsRepository,
     UploadRepository,
     UserRepository,
     VideoRepository,
@@ -49,6 +51,7 @@ from .engagement import (
     PostgresNotificationRepository,
     PostgresReactionRepository,
 )
+from .ranking import PostgresRankingRepository, PostgresStatsRepository
 from .repositories import (
     PostgresCodeRepository,
     PostgresIdentityRepository,
@@ -81,6 +84,8 @@ class PostgresUnitOfWork:
     comments: CommentRepository
     notifications: NotificationRepository
     events: EventOutbox
+    ranking: RankingRepository
+    stats: StatsRepository
 
     def __init__(
         self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0, clock: Clock | None = None
@@ -134,9 +139,12 @@ class PostgresUnitOfWork:
         events = PostgresEventOutbox(conn)
         self.reactions, self.comments = reactions, comments
         self.notifications, self.events = notifications, events
+        ranking = PostgresRankingRepository(conn, self._clock)
+        stats = PostgresStatsRepository(conn)
+        self.ranking, self.stats = ranking, stats
         self._repositories = [
             users, codes, sessions, identities, videos, uploads, jobs, social, feeds,
-            reactions, comments, notifications, events,
+            reactions, comments, notifications, events, ranking, stats,
         ]
         return self
 

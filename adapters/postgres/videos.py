@@ -40,7 +40,7 @@ from .repositories import Repository
 _VIDEO_COLUMNS = (
     "id, author_id, description, visibility, status, status_reason, source_key, "
     "playback_key, thumbnail_key, size_bytes, duration_seconds, width, height, container, "
-    "video_codec, audio_codec, created_at, updated_at, ready_at"
+    "video_codec, audio_codec, created_at, updated_at, ready_at, moment_at, on_time"
 )
 # The counters the engagement triggers keep (migration 20261127_04): read with every
 # video, never written here.
@@ -84,6 +84,8 @@ def _video(row: asyncpg.Record) -> Video:
         ready_at=row["ready_at"],
         reactions={kind: row[f"{kind}_count"] for kind in REACTION_KINDS},
         comment_count=row["comment_count"],
+        moment_at=row["moment_at"],
+        on_time=row["on_time"],
     )
 
 
@@ -108,6 +110,8 @@ def _video_values(video: Video) -> tuple[Any, ...]:
         video.created_at,
         video.updated_at,
         video.ready_at,
+        video.moment_at,
+        video.on_time,
     )
 
 
@@ -171,9 +175,9 @@ class PostgresVideoRepository(Repository):
             INSERT INTO videos (author_id, description, visibility, status, status_reason,
                 source_key, playback_key, thumbnail_key, size_bytes, duration_seconds,
                 width, height, container, video_codec, audio_codec, created_at, updated_at,
-                ready_at)
+                ready_at, moment_at, on_time)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                $17, $18)
+                $17, $18, $19, $20)
             RETURNING {_VIDEO_ROW}
             """,
             *_video_values(video),
@@ -204,7 +208,7 @@ class PostgresVideoRepository(Repository):
                 status_reason = $6, source_key = $7, playback_key = $8, thumbnail_key = $9,
                 size_bytes = $10, duration_seconds = $11, width = $12, height = $13,
                 container = $14, video_codec = $15, audio_codec = $16, created_at = $17,
-                updated_at = $18, ready_at = $19
+                updated_at = $18, ready_at = $19, moment_at = $20, on_time = $21
             WHERE id = $1
             RETURNING {_VIDEO_ROW}
             """,

@@ -291,15 +291,17 @@ class Ranking:
 
     # ------------------------------------------------------------------ moments
 
-    async def moment_today(self, who: Principal) -> tuple[Moment, bool]:
-        """Today's moment in my time zone, and whether it has come yet (before it comes
-        its time stays secret)."""
+    async def moment_today(self, who: Principal) -> tuple[Moment, str]:
+        """Today's moment in my time zone and where we stand: "upcoming" (its time stays
+        secret until it comes), "open" (within the window) or "closed"."""
         async with self._uow() as tx:
             me = await tx.users.get(who.user_id)
         now = self._clock.now()
         today = now.astimezone(ZoneInfo(me.time_zone)).date()
         moment = moments.moment_of(self.moment_rules, today, me.time_zone)
-        return moment, moment.at <= now
+        if now < moment.at:
+            return moment, "upcoming"
+        return moment, "open" if now < moment.window_ends_at else "closed"
 
     async def schedule_moments(self) -> int:
         """Queue an announcement of today's and tomorrow's moment for every time zone in

@@ -10,6 +10,7 @@ import pytest
 
 from momentic_core.errors import Conflict, MomenticError, NotFound
 from momentic_core.model.accounts import AccountStatus, CodePurpose, Role
+from momentic_core.ports import RANKING_FIELDS
 
 from .support import T0, Backend, add_session, add_user, new_code, new_identity, new_user
 
@@ -101,9 +102,9 @@ async def test_find_by_email_and_nickname_ignore_case(backend: Backend) -> None:
         assert await tx.users.find_by_nickname("stargaze") is None
 
 
-async def test_update_writes_every_field(backend: Backend) -> None:
+async def test_update_writes_every_field_but_the_ranking_ones(backend: Backend) -> None:
     user = await add_user(backend)
-    changed = attrs.evolve(
+    requested = attrs.evolve(
         user,
         email="new@example.com",
         nickname="renamed",
@@ -122,10 +123,13 @@ async def test_update_writes_every_field(backend: Backend) -> None:
         current_streak=1,
         max_streak=2,
         max_reactions=3,
+        last_post_day=T0.date(),
         created_at=T0 - timedelta(days=1),
     )
+    # Ratings and streaks belong to the ranking repository: update leaves them as stored.
+    changed = attrs.evolve(requested, **{f: getattr(user, f) for f in RANKING_FIELDS})
     async with backend.uow() as tx:
-        assert await tx.users.update(changed) == changed
+        assert await tx.users.update(requested) == changed
     async with backend.uow() as tx:
         assert await tx.users.get(user.id) == changed
         cleared = attrs.evolve(changed, password_hash=None, name=None, suspended_until=None)
@@ -284,10 +288,10 @@ async def test_get_for_update_holds_the_row_until_the_end(backend: Backend) -> N
             current = await tx.users.get_for_update(user.id)
             order.append(f"{label} locked")
             await asyncio.sleep(0.05)
-            await tx.users.update(attrs.evolve(current, rating=current.rating + 1))
+            await tx.users.update(attrs.evolve(current, bio=f"{current.bio or ''}+"))
             order.append(f"{label} done")
 
     await asyncio.gather(bump("first", 0), bump("second", 0.01))
     assert order == ["first locked", "first done", "second locked", "second done"]
     async with backend.uow() as tx:
-        assert (await tx.users.get(user.id)).rating == 2
+        assert (await tx.users.get(user.id)).bio == "++"
