@@ -88,6 +88,9 @@ class Settings:
     bereal_lock: bool = _setting(
         True, "Friends' moments of today stay locked until I post mine."
     )
+    report_threshold: int = _setting(
+        3, "Distinct reports that hide a video or comment until a moderator decides."
+    )
     moment_start_hour: int = _setting(9, "The daily moment falls at or after this local hour.")
     moment_end_hour: int = _setting(21, "... and before this local hour.")
     moment_window_seconds: int = _setting(

@@ -63,6 +63,7 @@ from momentic_core.ports import (
     UnitOfWorkFactory,
 )
 from momentic_core.services.accounts import Accounts, AccountSettings
+from momentic_core.services.config import Config, Effective
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
 from momentic_core.services.feeds import Feeds
 from momentic_core.services.moderation import Moderation
@@ -83,7 +84,7 @@ from momentic_core.services.ranking import (
     schedule_ranking,
 )
 from momentic_core.services.social import Friends
-from momentic_core.services.throttle import Throttle
+from momentic_core.services.throttle import DEFAULT_LIMITS, Throttle
 from momentic_core.services.videos import Videos
 
 log = logging.getLogger("momentic")
@@ -220,10 +221,11 @@ def _worker(
     clock: Clock,
     janitor: Janitor,
     ranking: Ranking,
+    config: Config,
 ) -> Worker:
     processing = Processing(
         uow=storage.uow, blobs=blobs, media=media, clock=clock, notifier=Notifier(push),
-        limits=_limits(settings),
+        limits=_limits(settings), config=config,
     )
     kinds = video_job_kinds(processing, janitor) | ranking_job_kinds(ranking)
     return Worker(runner=storage.runner, kinds=kinds, clock=clock)
@@ -241,6 +243,20 @@ def _ranking(
     )
     return Ranking(
         uow=storage.uow, clock=clock, scorer=Scorer(clock=clock), moment_rules=rules, push=push
+    )
+
+
+def _config(settings: Settings, storage: Storage, clock: Clock) -> Config:
+    """Runtime settings: the environment's values, under what admins store."""
+    defaults = Effective(
+        allowed_email_domains=Settings.split(settings.allowed_email_domains),
+        max_video_bytes=settings.max_video_bytes,
+        max_video_seconds=settings.max_video_seconds,
+        bereal_lock=settings.bereal_lock,
+        report_threshold=settings.report_threshold,
+    )
+    return Config(
+        uow=storage.uow, clock=clock, defaults=defaults, limit_names=tuple(DEFAULT_LIMITS)
     )
 
 
@@ -304,9 +320,12 @@ def _services(
     images: ImageProcessor,
     push: PushSender,
     ranking: Ranking,
+    config: Config,
 ) -> Services:
     notifier = Notifier(push)
-    throttle = Throttle(storage.rate_limiter, multiplier=settings.rate_limit_multiplier)
+    throttle = Throttle(
+        storage.rate_limiter, multiplier=settings.rate_limit_multiplier, config=config
+    )
     accounts = Accounts(
         uow=storage.uow,
         hasher=hasher,
@@ -320,6 +339,7 @@ def _services(
             session_ttl=timedelta(days=settings.session_ttl_days),
             code_secret=secret,
         ),
+        config=config,
     )
     profiles = Profiles(uow=storage.uow, clock=clock, hasher=hasher, throttle=throttle)
     videos = Videos(
@@ -331,6 +351,7 @@ def _services(
         limits=_limits(settings),
         bereal_lock=settings.bereal_lock,
         moments=Moments(ranking.moment_rules),
+        config=config,
     )
     return Services(
         friends=Friends(uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier),
@@ -338,6 +359,7 @@ def _services(
             uow=storage.uow,
             clock=clock,
             settings=FeedSettings(bereal_lock=settings.bereal_lock),
+            config=config,
         ),
         accounts=accounts,
         profiles=profiles,
@@ -349,11 +371,12 @@ def _services(
         signed_media=blobs if isinstance(blobs, InMemoryBlobStore | LocalBlobStore) else None,
         engagement=Engagement(
             uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier,
-            bereal_lock=settings.bereal_lock,
+            bereal_lock=settings.bereal_lock, config=config,
         ),
         notifications=Notifications(uow=storage.uow, clock=clock),
         live=Live(uow=storage.uow, clock=clock),
-        moderation=Moderation(uow=storage.uow, clock=clock, notifier=notifier),
+        moderation=Moderation(uow=storage.uow, clock=clock, notifier=notifier, config=config),
+        config=config,
         live_events=storage.live,
         ranking=ranking,
         stats=Stats(uow=storage.uow, clock=clock),
@@ -379,9 +402,10 @@ class Container(containers.DeclarativeContainer):
     images = providers.Singleton(PillowImageProcessor)
     push = providers.Singleton(LoggingPushSender)
     ranking = providers.Singleton(_ranking, settings, storage, clock, secret, push)
+    config = providers.Singleton(_config, settings, storage, clock)
     services = providers.Singleton(
         _services, settings, storage, clock, hasher, tokens, mailer, id_tokens, secret,
-        blobs, images, push, ranking,
+        blobs, images, push, ranking, config,
     )
     janitor = providers.Singleton(
         lambda storage, blobs, clock: Janitor(
@@ -390,7 +414,7 @@ class Container(containers.DeclarativeContainer):
         storage, blobs, clock,
     )
     worker = providers.Singleton(
-        _worker, settings, storage, blobs, media, push, clock, janitor, ranking
+        _worker, settings, storage, blobs, media, push, clock, janitor, ranking, config
     )
 
 

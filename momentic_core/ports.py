@@ -36,6 +36,19 @@ from momentic_core.model.engagement import (
     ReactionKind,
     Reactor,
 )
+from momentic_core.model.moderation import (
+    Appeal,
+    AppealStatus,
+    AuditEntry,
+    AuditFilter,
+    Case,
+    CaseFilter,
+    CaseKey,
+    Report,
+    RuntimeConfig,
+    TargetType,
+    UserFilter,
+)
 from momentic_core.model.ranking import (
     BoardKey,
     Moment,
@@ -103,6 +116,11 @@ class UserRepository(Protocol):
 
     async def delete(self, user_id: int) -> None:
         """Remove the user and everything that belongs to it. Idempotent."""
+        ...
+
+    async def search(self, where: UserFilter, after_id: int | None, limit: int) -> list[User]:
+        """Users by id, after ``after_id``; ``where.query`` matches the start of the email
+        or the nickname, case-insensitively."""
         ...
 
     async def count_with_role(self, role: Role) -> int: ...
@@ -422,6 +440,10 @@ class CommentRepository(Protocol):
         """Replace the body and set ``edited_at``. Raises NotFound."""
         ...
 
+    async def set_hidden(self, comment_id: int, hidden: bool) -> None:
+        """Hide a comment (and so its replies) from every list, or show it again."""
+        ...
+
     async def delete(self, comment_id: int) -> int:
         """Remove the comment with its replies and likes; how many comments went (0 when
         it was gone already)."""
@@ -436,8 +458,9 @@ class CommentRepository(Protocol):
         limit: int,
     ) -> list[CommentView]:
         """Oldest first, keyset (created_at, id): top-level comments of the video, or the
-        replies to ``parent_id``. Leaves out authors blocked either way with ``viewer``,
-        and banned or suspended authors; ``liked_by_me`` is the viewer's."""
+        replies to ``parent_id``. Leaves out hidden comments, authors blocked either way
+        with ``viewer``, and banned or suspended authors; ``liked_by_me`` is the
+        viewer's."""
         ...
 
     async def like(self, comment_id: int, user_id: int, at: datetime) -> tuple[bool, int]:
@@ -596,6 +619,87 @@ class StatsRepository(Protocol):
         ...
 
 
+class ModerationRepository(Protocol):
+    """Reports, cases, appeals and strikes."""
+
+    async def open_case(
+        self, target_type: TargetType, target_id: int, owner_id: int, at: datetime
+    ) -> Case:
+        """The target's open case, opened now when it has none; its row is held until the
+        unit of work ends (concurrent reporters of one target queue on it)."""
+        ...
+
+    async def get_case(self, case_id: int, *, for_update: bool = False) -> Case:
+        """Raises NotFound(code="case_not_found")."""
+        ...
+
+    async def update_case(self, case: Case) -> Case: ...
+
+    async def add_report(self, report: Report) -> Case:
+        """Store a report on its case; the case's report_count and reasons follow.
+        Raises Conflict(code="report_exists") when the reporter has one on that case."""
+        ...
+
+    async def reports(self, case_ids: list[int]) -> dict[int, list[Report]]:
+        """Each case's reports, oldest first."""
+        ...
+
+    async def list_cases(
+        self, where: CaseFilter, after: CaseKey | None, limit: int
+    ) -> list[Case]:
+        """Most reports first, then the oldest, then by id; strictly after ``after``."""
+        ...
+
+    async def reports_today(self, reporter_id: int, since: datetime) -> int:
+        """How many reports the user made since ``since``."""
+        ...
+
+    async def add_appeal(self, appeal: Appeal) -> Appeal:
+        """Raises Conflict(code="appeal_exists"): one appeal per case."""
+        ...
+
+    async def get_appeal(self, appeal_id: int, *, for_update: bool = False) -> Appeal:
+        """Raises NotFound(code="appeal_not_found")."""
+        ...
+
+    async def update_appeal(self, appeal: Appeal) -> Appeal: ...
+
+    async def list_appeals(
+        self, status: AppealStatus | None, after_id: int | None, limit: int
+    ) -> list[Appeal]:
+        """Oldest first, by id after ``after_id``."""
+        ...
+
+    async def add_strike(self, user_id: int, case_id: int, at: datetime) -> None: ...
+
+    async def remove_strike(self, case_id: int) -> None: ...
+
+    async def strikes(self, user_ids: list[int]) -> dict[int, int]:
+        """Strike counts of these users (users without strikes left out)."""
+        ...
+
+
+class AuditRepository(Protocol):
+    """The append-only trail of staff actions (the database refuses updates and
+    deletes)."""
+
+    async def add(self, entry: AuditEntry) -> AuditEntry: ...
+
+    async def list(
+        self, where: AuditFilter, before_id: int | None, limit: int
+    ) -> list[AuditEntry]:
+        """Newest first (by id), strictly before ``before_id``."""
+        ...
+
+
+class ConfigRepository(Protocol):
+    async def load(self) -> RuntimeConfig:
+        """What admins set; a fresh store gives ``RuntimeConfig()``."""
+        ...
+
+    async def save(self, config: RuntimeConfig) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block normally commits; an exception rolls back."""
 
@@ -643,6 +747,15 @@ class UnitOfWork(Protocol):
 
     @property
     def stats(self) -> StatsRepository: ...
+
+    @property
+    def moderation(self) -> ModerationRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
+
+    @property
+    def config(self) -> ConfigRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

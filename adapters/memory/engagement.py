@@ -192,7 +192,9 @@ class InMemoryCommentRepository:
             raise NotFound("No such user.", code="user_not_found")
         if comment.parent_id is not None and comment.parent_id not in s.comments:
             raise _no_comment()
-        comment = attrs.evolve(comment, id=next(s.ids), like_count=0, reply_count=0)
+        comment = attrs.evolve(
+            comment, id=next(s.ids), like_count=0, reply_count=0, hidden=False
+        )
         s.comments[comment.id] = comment
         _bump_comments(s, comment.video_id, 1)
         if comment.parent_id is not None:
@@ -221,6 +223,10 @@ class InMemoryCommentRepository:
         self._s.comments[comment_id] = comment
         return comment
 
+    async def set_hidden(self, comment_id: int, hidden: bool) -> None:
+        comment = await self.get(comment_id)
+        self._s.comments[comment_id] = attrs.evolve(comment, hidden=hidden)
+
     async def delete(self, comment_id: int) -> int:
         if comment_id not in self._s.comments:
             return 0
@@ -240,7 +246,7 @@ class InMemoryCommentRepository:
         found = sorted(
             (
                 c for c in s.comments.values()
-                if c.video_id == video_id and c.parent_id == parent_id
+                if c.video_id == video_id and c.parent_id == parent_id and not c.hidden
                 and (after is None or (c.created_at, c.id) > after)
                 and _visible_user(s, viewer, c.author_id, now)
             ),

@@ -90,7 +90,11 @@ class InMemoryRankingRepository:
             user = s.users.get(user_id)
             if user is None:
                 continue
-            mine = {vid for vid, v in s.videos.items() if v.author_id == user_id}
+            # Only ready videos earn: held or removed ones (moderation) do not.
+            mine = {
+                vid for vid, v in s.videos.items()
+                if v.author_id == user_id and v.status is VideoStatus.READY
+            }
             reactions: dict[date, dict[str, int]] = defaultdict(no_reactions)
             comments: dict[date, int] = defaultdict(int)
             on_time: dict[date, int] = defaultdict(int)

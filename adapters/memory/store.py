@@ -28,6 +28,14 @@ from momentic_core.model.accounts import (
     VerificationCode,
 )
 from momentic_core.model.engagement import Comment, LiveEvent, Notification
+from momentic_core.model.moderation import (
+    Appeal,
+    AuditEntry,
+    Case,
+    Report,
+    RuntimeConfig,
+    UserFilter,
+)
 from momentic_core.model.ranking import RankingWeights
 from momentic_core.model.videos import Upload, Video
 from momentic_core.ports import RANKING_FIELDS, Clock
@@ -42,6 +50,13 @@ from .engagement import (
     forget_engagement_of,
     forget_video,
     publish,
+)
+from .moderation import (
+    InMemoryAuditRepository,
+    InMemoryConfigRepository,
+    InMemoryModerationRepository,
+    forget_moderation_of,
+    search_users,
 )
 from .ranking import InMemoryRankingRepository, InMemoryStatsRepository
 from .social import InMemoryFeedRepository, InMemorySocialRepository, SnapshotRow, forget_user
@@ -85,6 +100,13 @@ class MemoryStore:
     rating_points: dict[tuple[int, date], int] = attrs.Factory(dict)  # (user, UTC day)
     ranking_weights: dict[int, RankingWeights] = attrs.Factory(dict)  # one row, key 1
     activity: dict[tuple[int, date], bool] = attrs.Factory(dict)  # (user, UTC day)
+    # Moderation tables (adapters.memory.moderation).
+    cases: dict[int, Case] = attrs.Factory(dict)
+    reports: dict[int, Report] = attrs.Factory(dict)
+    appeals: dict[int, Appeal] = attrs.Factory(dict)
+    strikes: dict[int, tuple[int, datetime]] = attrs.Factory(dict)  # case -> (user, at)
+    audit: dict[int, AuditEntry] = attrs.Factory(dict)
+    config: dict[int, RuntimeConfig] = attrs.Factory(dict)  # one row, key 1
     # Who hears committed live events (InMemoryLiveEventSource); not a table.
     listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
@@ -111,6 +133,12 @@ class MemoryStore:
         "rating_points",
         "ranking_weights",
         "activity",
+        "cases",
+        "reports",
+        "appeals",
+        "strikes",
+        "audit",
+        "config",
     )
 
     def snapshot(self) -> dict[str, Any]:
@@ -187,6 +215,10 @@ class InMemoryUserRepository:
         forget_user(s, user_id)
         s.rating_points = {k: v for k, v in s.rating_points.items() if k[0] != user_id}
         s.activity = {k: v for k, v in s.activity.items() if k[0] != user_id}
+        forget_moderation_of(s, user_id)
+
+    async def search(self, where: UserFilter, after_id: int | None, limit: int) -> list[User]:
+        return search_users(self._s, where, after_id, limit)
 
     async def count_with_role(self, role: Role) -> int:
         return sum(1 for u in self._s.users.values() if u.role is role)
@@ -296,6 +328,9 @@ class InMemoryUnitOfWork:
         self.events = InMemoryEventOutbox()
         self.ranking = InMemoryRankingRepository(store, now)
         self.stats = InMemoryStatsRepository(store)
+        self.moderation = InMemoryModerationRepository(store)
+        self.audit = InMemoryAuditRepository(store)
+        self.config = InMemoryConfigRepository(store)
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:

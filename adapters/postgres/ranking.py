@@ -141,7 +141,8 @@ class PostgresRankingRepository(Repository):
             SELECT v.author_id, (r.created_at AT TIME ZONE 'UTC')::date AS day, r.kind,
                    count(*)::int AS n
             FROM videos v JOIN reactions r ON r.video_id = v.id
-            WHERE v.author_id = ANY($1::bigint[]) AND r.user_id <> v.author_id
+            WHERE v.author_id = ANY($1::bigint[]) AND v.status = 'ready'
+              AND r.user_id <> v.author_id
             GROUP BY 1, 2, 3
             """,
             ids,
@@ -151,7 +152,8 @@ class PostgresRankingRepository(Repository):
             SELECT v.author_id, (c.created_at AT TIME ZONE 'UTC')::date AS day,
                    count(*)::int AS n
             FROM videos v JOIN comments c ON c.video_id = v.id
-            WHERE v.author_id = ANY($1::bigint[]) AND c.author_id <> v.author_id
+            WHERE v.author_id = ANY($1::bigint[]) AND v.status = 'ready'
+              AND c.author_id <> v.author_id
             GROUP BY 1, 2
             """,
             ids,

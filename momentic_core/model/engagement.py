@@ -55,6 +55,7 @@ class Comment:
     edited_at: datetime | None = None
     like_count: int = 0
     reply_count: int = 0
+    hidden: bool = False  # by moderation: held past the report threshold, or removed
 
 
 @attrs.frozen

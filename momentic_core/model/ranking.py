@@ -114,6 +114,9 @@ class StatsPoint:
     uploads: int
     reactions: int
     comments: int
+    reports_opened: int = 0  # cases opened
+    reports_resolved: int = 0  # cases resolved
+    median_resolve_seconds: int | None = None  # of the cases resolved in the bucket
 
 
 @attrs.frozen

@@ -20,6 +20,8 @@ class VideoStatus(enum.StrEnum):
     READY = "ready"
     REJECTED = "rejected"
     FAILED = "failed"
+    HELD = "held"  # reported past the threshold: hidden until a moderator decides
+    REMOVED = "removed"  # by a moderator; restored if an appeal is accepted
 
 
 class Visibility(enum.StrEnum):

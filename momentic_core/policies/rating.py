@@ -5,7 +5,8 @@
            + sum over my ready videos posted on time       of weights.on_time
            + weights.streak_day * current_streak
 
-Reactions and comments of the author on their own videos earn nothing. Every event is
+Reactions and comments of the author on their own videos earn nothing, and only ready
+videos earn (a video held or removed by moderation loses its points until restored). Every event is
 dated (the reaction's, the comment's or the video's creation time), so a period's
 leaderboard sums the points of events in the period (UTC days); the streak term counts
 for the all-time rating only. Points are integers; weights are 0..1000.

@@ -35,6 +35,7 @@ from momentic_core.model.accounts import (
     VerificationCode,
 )
 from momentic_core.model.engagement import LiveEvent, user_channel
+from momentic_core.model.moderation import AuditEntry
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import (
     Clock,
@@ -45,6 +46,7 @@ from momentic_core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from momentic_core.services.config import Config
 from momentic_core.services.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -114,7 +116,9 @@ class Accounts:
         throttle: Throttle,
         id_tokens: IdTokenVerifier | None = None,
         settings: AccountSettings | None = None,
+        config: Config | None = None,
     ) -> None:
+        self._config = config  # admins' settings (allowed domains) over ``settings``
         self._active_day: date | None = None
         self._active_users: set[int] = set()
         self._uow = uow
@@ -132,7 +136,7 @@ class Accounts:
         """Start a sign-up. Answers the same whether or not the email has an account."""
         await self._throttle.check("register:ip", device.ip)
         email = rules.normalize_email(email)
-        rules.check_email_domain(email, self.settings.allowed_email_domains)
+        rules.check_email_domain(email, await self._domains())
         rules.check_password(password)
         password_hash = await self._hasher.hash(password)  # always, so timing says nothing
         now = self._clock.now()
@@ -247,6 +251,7 @@ class Accounts:
             raise Invalid("Social sign-in is not configured.", code="unknown_provider")
         verified = await self._id_tokens.verify(provider, id_token, nonce)
         now = self._clock.now()
+        domains = await self._domains()  # (before the unit of work: it may read settings)
         async with self._uow() as tx:
             identity = await tx.identities.find(verified.provider, verified.subject)
             if identity is not None:
@@ -258,7 +263,7 @@ class Accounts:
                         code="email_not_verified_by_provider",
                     )
                 email = rules.normalize_email(verified.email)
-                rules.check_email_domain(email, self.settings.allowed_email_domains)
+                rules.check_email_domain(email, domains)
                 found = await tx.users.find_by_email(email)
                 if found is None:
                     user = await self._create_user(tx, email, None, verified=True)
@@ -466,11 +471,21 @@ class Accounts:
             if user.role is Role.ADMIN and admins <= 1:
                 raise Conflict("The last admin cannot be demoted.", code="last_admin")
             await announce_revoked(tx, user.id)  # their tokens carry the old role
+            await tx.audit.add(AuditEntry(
+                id=0, actor_id=actor.user_id if actor else None, action="user.set_role",
+                target_type="user", target_id=user.id, reason=None,
+                created_at=self._clock.now(), data={"from": user.role.value, "to": role.value},
+            ))
             return await tx.users.update(
                 attrs.evolve(user, role=role, token_version=user.token_version + 1)
             )
 
     # ------------------------------------------------------------------ internals
+
+    async def _domains(self) -> tuple[str, ...]:
+        if self._config is not None:
+            return (await self._config.current()).allowed_email_domains
+        return self.settings.allowed_email_domains
 
     def _session_expired(self, session: Session, now: datetime) -> bool:
         return session.last_used_at + self.settings.session_ttl < now

@@ -30,6 +30,7 @@ from momentic_core.model.engagement import (
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services import visibility
+from momentic_core.services.config import Config
 from momentic_core.services.ranking import Scorer
 from momentic_core.services.throttle import Throttle
 
@@ -126,7 +127,9 @@ class Engagement:
         notifier: Notifier,
         scorer: Scorer | None = None,
         bereal_lock: bool = True,
+        config: Config | None = None,
     ) -> None:
+        self._config = config  # admins' bereal_lock over ``bereal_lock``
         self._uow = uow
         self._clock = clock
         self._throttle = throttle
@@ -134,8 +137,16 @@ class Engagement:
         self._scorer = scorer or Scorer(clock=clock)
         self.bereal_lock = bereal_lock
 
-    async def _open(self, tx: UnitOfWork, who: Principal, video_id: int) -> tuple[Any, User]:
-        return await visibility.open_video(tx, self._clock.now(), who, video_id, self.bereal_lock)
+    async def _lock(self) -> bool:
+        """Call before the unit of work: the settings may be read from the store."""
+        if self._config is None:
+            return self.bereal_lock
+        return (await self._config.current()).bereal_lock
+
+    async def _open(
+        self, tx: UnitOfWork, who: Principal, video_id: int, lock: bool
+    ) -> tuple[Any, User]:
+        return await visibility.open_video(tx, self._clock.now(), who, video_id, lock)
 
     # ------------------------------------------------------------------ reactions
 
@@ -147,8 +158,9 @@ class Engagement:
         reaction = parse_reaction(kind)
         await self._throttle.check("reaction:user", str(who.user_id))
         now = self._clock.now()
+        lock = await self._lock()
         async with self._uow() as tx:
-            video, _ = await self._open(tx, who, video_id)
+            video, _ = await self._open(tx, who, video_id, lock)
             change = await tx.reactions.set(who.user_id, video_id, reaction, now)
             view = None
             if change.previous is not reaction:
@@ -216,8 +228,9 @@ class Engagement:
         text = rules.check_comment(body)
         await self._throttle.check("comment:user", str(who.user_id))
         now = self._clock.now()
+        lock = await self._lock()
         async with self._uow() as tx:
-            video, _ = await self._open(tx, who, video_id)
+            video, _ = await self._open(tx, who, video_id, lock)
             parent = None
             if parent_id is not None:
                 parent = await self._visible_comment(tx, who, parent_id)
@@ -260,6 +273,8 @@ class Engagement:
         now = self._clock.now()
         hidden = NotFound("No such comment.", code="comment_not_found")
         if not await visibility.may_see(tx, now, who, video, video_author):
+            raise hidden
+        if comment.hidden and not permissions.can_see_hidden_accounts(who.role):
             raise hidden
         if comment.author_id != who.user_id and not permissions.can_see_hidden_accounts(who.role):
             author = await tx.users.get(comment.author_id)

@@ -24,6 +24,7 @@ from momentic_core.model.social import (
 )
 from momentic_core.model.videos import VideoStatus, Visibility
 from momentic_core.ports import Clock, UnitOfWorkFactory
+from momentic_core.services.config import Config
 
 
 def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
@@ -57,11 +58,17 @@ def _page(items: list[FeedItem], cursor: Keyset | None, newer: bool, limit: int)
 
 class Feeds:
     def __init__(
-        self, *, uow: UnitOfWorkFactory, clock: Clock, settings: FeedSettings | None = None
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        settings: FeedSettings | None = None,
+        config: Config | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self.settings = settings or FeedSettings()
+        self._config = config  # admins' bereal_lock over ``settings``
 
     async def friends(
         self,
@@ -75,6 +82,11 @@ class Feeds:
 
         With the BeReal lock on, today's items are locked until I have posted today."""
         now = self._clock.now()
+        bereal_lock = (
+            (await self._config.current()).bereal_lock
+            if self._config is not None
+            else self.settings.bereal_lock
+        )
         async with self._uow() as tx:
             me = await tx.users.get(who.user_id)
             today = now.astimezone(ZoneInfo(me.time_zone)).date()
@@ -84,7 +96,7 @@ class Feeds:
                 who.user_id, since, until, cursor, newer, limit + 1
             )
             locked = False
-            if self.settings.bereal_lock and day == today:
+            if bereal_lock and day == today:
                 locked = not await tx.feeds.has_posted(who.user_id, since, until)
         page = _page(items, cursor, newer, limit)
         if locked:

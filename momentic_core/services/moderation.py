@@ -1,57 +1,483 @@
-"""Bans and suspensions: they take effect at once.
+"""Moderation: reports, the case queue, decisions, appeals, bans and the audit trail.
 
-A ban or suspension revokes every session, bumps the token version (so access tokens are
-refused on their next request), closes the user's live sockets and notifies them with the
-reason. A suspension ends by itself when its time runs out. Staff act only on accounts
-of a lower role than their own.
+- Reports on one target form one open case. Once ``report_threshold`` distinct users have
+  reported a video or a comment, it is held: hidden from everyone until a moderator
+  decides (a held video's status is ``held``; a held comment is hidden).
+- A decision closes the case: dismiss (the hold is lifted), remove (the content is
+  hidden for good, restorable on appeal), warn (a strike; the hold is lifted), suspend or
+  ban (the owner, at once; the content goes too). The owner is notified with the reason,
+  the reporters learn the outcome.
+- The owner may appeal a decision once; a moderator other than the one who decided
+  judges it, and an accepted appeal restores the content and the account.
+- A ban or suspension revokes every session, bumps the token version (access tokens are
+  refused on their next request) and closes the user's live sockets. A suspension ends by
+  itself. Staff act only on accounts of a lower role than their own.
+- Every staff action goes into the append-only audit trail, in the same transaction.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
-from momentic_core.errors import Conflict, Forbidden, Invalid
+from momentic_core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from momentic_core.model.accounts import AccountStatus, Principal, Role, User
 from momentic_core.model.engagement import (
     LiveEvent,
     Notification,
     NotificationKind,
+    NotificationView,
     user_channel,
+    video_channel,
 )
+from momentic_core.model.moderation import (
+    Action,
+    Appeal,
+    AppealStatus,
+    AuditEntry,
+    AuditFilter,
+    Case,
+    CaseFilter,
+    CaseKey,
+    CaseStatus,
+    CaseView,
+    Report,
+    ReportReason,
+    TargetContent,
+    TargetType,
+    UserFilter,
+)
+from momentic_core.model.videos import VideoStatus
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from momentic_core.services import visibility
 from momentic_core.services.accounts import announce_revoked
+from momentic_core.services.config import Config
 from momentic_core.services.engagement import Notifier
+from momentic_core.services.ranking import Scorer
 
 REASON_MAX = 500
+NOTE_MAX = 500
+APPEAL_MAX = 1000
+REPORTS_PER_DAY = 20
 MAX_SUSPENSION = timedelta(days=365)
+DEFAULT_THRESHOLD = 3
 _RANK = {Role.USER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
 
 
-def check_reason(reason: str) -> str:
+def check_reason(reason: str | None) -> str:
     text = rules.check_text(reason, "reason", REASON_MAX)
     if not text:
         raise Invalid("Give a reason.", code="reason_required", field="reason")
     return text
 
 
+def parse_enum(kind: type[Any], value: str, field: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        choices = ", ".join(k.value for k in kind)
+        raise Invalid(f"{field} is one of {choices}.", code="validation_failed",
+                      field=field) from None
+
+
+def _no_case() -> NotFound:
+    return NotFound("No such case.", code="case_not_found")
+
+
 class Moderation:
     def __init__(
-        self, *, uow: UnitOfWorkFactory, clock: Clock, notifier: Notifier | None = None
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        notifier: Notifier | None = None,
+        scorer: Scorer | None = None,
+        config: Config | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._notifier = notifier or Notifier()
+        self._scorer = scorer or Scorer(clock=clock)
+        self._config = config
 
-    async def _target(self, tx: UnitOfWork, actor: Principal, user_id: int) -> User:
+    async def _threshold(self) -> int:
+        if self._config is None:
+            return DEFAULT_THRESHOLD
+        return (await self._config.current()).report_threshold
+
+    async def _audit(
+        self,
+        tx: UnitOfWork,
+        actor: Principal | None,
+        action: str,
+        target_type: str | None,
+        target_id: int | None,
+        reason: str | None,
+        **data: Any,
+    ) -> None:
+        await tx.audit.add(AuditEntry(
+            id=0, actor_id=actor.user_id if actor else None, action=action,
+            target_type=target_type, target_id=target_id, reason=reason,
+            created_at=self._clock.now(), data=data,
+        ))
+
+    async def _notify(
+        self, tx: UnitOfWork, user_id: int, text: str, *, video_id: int | None = None,
+        comment_id: int | None = None,
+    ) -> NotificationView | None:
+        return await self._notifier.add(
+            tx,
+            Notification(id=0, user_id=user_id, kind=NotificationKind.MODERATION,
+                         created_at=self._clock.now(), video_id=video_id,
+                         comment_id=comment_id, text=text[:300]),
+            None,
+        )
+
+    # ------------------------------------------------------------------ reports
+
+    async def _reportable(
+        self, tx: UnitOfWork, who: Principal, target_type: TargetType, target_id: int
+    ) -> int:
+        """The owner of a target the reporter can see. Raises NotFound, Invalid."""
+        now = self._clock.now()
+        if target_type is TargetType.VIDEO:
+            video = await tx.videos.get(target_id)
+            author = await tx.users.get(video.author_id)
+            if video.status is not VideoStatus.READY or not await visibility.may_see(
+                tx, now, who, video, author
+            ):
+                raise visibility.no_video()
+            owner = video.author_id
+        elif target_type is TargetType.COMMENT:
+            comment = await tx.comments.get(target_id)
+            video = await tx.videos.get(comment.video_id)
+            author = await tx.users.get(video.author_id)
+            commenter = await tx.users.get(comment.author_id)
+            if (
+                comment.hidden
+                or video.status is not VideoStatus.READY
+                or not await visibility.may_see(tx, now, who, video, author)
+                or commenter.is_blocked_at(now)
+                or await tx.social.blocked_either_way(who.user_id, comment.author_id)
+            ):
+                raise NotFound("No such comment.", code="comment_not_found")
+            owner = comment.author_id
+        else:
+            user = await tx.users.get(target_id)
+            if user.is_blocked_at(now) or await tx.social.blocked_either_way(
+                who.user_id, target_id
+            ):
+                raise NotFound("No such user.", code="user_not_found")
+            owner = target_id
+        if owner == who.user_id:
+            raise Invalid("You cannot report yourself.", code="cannot_report_self")
+        return owner
+
+    async def report(
+        self,
+        who: Principal,
+        target_type: str,
+        target_id: int,
+        reason: str,
+        note: str | None = None,
+    ) -> Report:
+        """Report a video, a comment or a user. Raises Invalid, NotFound,
+        Conflict(code="report_exists"), RateLimited(code="too_many_reports")."""
+        kind = parse_enum(TargetType, target_type, "target_type")
+        why = parse_enum(ReportReason, reason, "reason")
+        text = rules.check_text(note, "note", NOTE_MAX)
+        now = self._clock.now()
+        threshold = await self._threshold()
+        async with self._uow() as tx:
+            if await tx.moderation.reports_today(who.user_id, now - timedelta(days=1)) >= (
+                REPORTS_PER_DAY
+            ):
+                raise RateLimited(
+                    "You reported a lot today; try again tomorrow.",
+                    code="too_many_reports", retry_after=3600, limit=REPORTS_PER_DAY,
+                )
+            owner = await self._reportable(tx, who, kind, target_id)
+            case = await tx.moderation.open_case(kind, target_id, owner, now)
+            case = await tx.moderation.add_report(
+                Report(id=0, case_id=case.id, reporter_id=who.user_id, reason=why,
+                       created_at=now, note=text)
+            )
+            if not case.held and case.report_count >= threshold and kind is not TargetType.USER:
+                await self._hide(tx, case, VideoStatus.HELD)
+                case = await tx.moderation.update_case(attrs.evolve(case, held=True))
+            reports = await tx.moderation.reports([case.id])
+        return next(r for r in reports[case.id] if r.reporter_id == who.user_id)
+
+    # ------------------------------------------------------------------ content
+
+    async def _hide(self, tx: UnitOfWork, case: Case, status: VideoStatus) -> None:
+        """Hold (``held``) or remove (``removed``) the target's content."""
+        if case.target_type is TargetType.VIDEO:
+            try:
+                video = await tx.videos.get_for_update(case.target_id)
+            except NotFound:
+                return
+            if video.status in (VideoStatus.READY, VideoStatus.HELD):
+                await tx.videos.update(attrs.evolve(video, status=status))
+                await self._scorer.recompute(tx, [video.author_id])
+        elif case.target_type is TargetType.COMMENT:
+            try:
+                comment = await tx.comments.get_for_update(case.target_id)
+            except NotFound:
+                return
+            if not comment.hidden:
+                await tx.comments.set_hidden(comment.id, True)
+                await tx.events.emit(LiveEvent(
+                    video_channel(comment.video_id), "comment.hidden",
+                    {"id": comment.id, "video_id": comment.video_id,
+                     "parent_id": comment.parent_id},
+                ))
+
+    async def _show(self, tx: UnitOfWork, case: Case) -> None:
+        """Lift a hold, or restore removed content."""
+        if case.target_type is TargetType.VIDEO:
+            try:
+                video = await tx.videos.get_for_update(case.target_id)
+            except NotFound:
+                return
+            if video.status in (VideoStatus.HELD, VideoStatus.REMOVED):
+                await tx.videos.update(attrs.evolve(video, status=VideoStatus.READY))
+                await self._scorer.recompute(tx, [video.author_id])
+        elif case.target_type is TargetType.COMMENT:
+            try:
+                comment = await tx.comments.get_for_update(case.target_id)
+            except NotFound:
+                return
+            if comment.hidden:
+                await tx.comments.set_hidden(comment.id, False)
+
+    async def _content(self, tx: UnitOfWork, case: Case) -> TargetContent | None:
+        try:
+            if case.target_type is TargetType.VIDEO:
+                video = await tx.videos.get(case.target_id)
+                return TargetContent(
+                    type=case.target_type, id=video.id,
+                    owner=await tx.users.get(video.author_id), text=video.description,
+                    status=video.status.value, video_id=video.id,
+                    thumbnail_key=video.thumbnail_key,
+                )
+            if case.target_type is TargetType.COMMENT:
+                comment = await tx.comments.get(case.target_id)
+                return TargetContent(
+                    type=case.target_type, id=comment.id,
+                    owner=await tx.users.get(comment.author_id), text=comment.body,
+                    status="hidden" if comment.hidden else "visible",
+                    video_id=comment.video_id,
+                )
+            user = await tx.users.get(case.target_id)
+            return TargetContent(
+                type=case.target_type, id=user.id, owner=user, text=user.bio,
+                status=user.status.value,
+            )
+        except NotFound:
+            return None
+
+    # ------------------------------------------------------------------ the queue
+
+    async def cases(
+        self, actor: Principal, where: CaseFilter, after: CaseKey | None, limit: int
+    ) -> list[CaseView]:
+        permissions.require_role(actor.role, Role.MODERATOR)
+        async with self._uow() as tx:
+            cases = await tx.moderation.list_cases(where, after, limit)
+            reports = await tx.moderation.reports([c.id for c in cases])
+            return [
+                CaseView(c, await self._content(tx, c), reports.get(c.id, [])) for c in cases
+            ]
+
+    async def case(self, actor: Principal, case_id: int) -> CaseView:
+        permissions.require_role(actor.role, Role.MODERATOR)
+        async with self._uow() as tx:
+            case = await tx.moderation.get_case(case_id)
+            reports = await tx.moderation.reports([case_id])
+            return CaseView(case, await self._content(tx, case), reports.get(case_id, []))
+
+    async def assign(self, actor: Principal, case_id: int) -> Case:
+        """Take an open case. Raises Conflict(code="case_closed" | "case_assigned")."""
+        permissions.require_role(actor.role, Role.MODERATOR)
+        async with self._uow() as tx:
+            case = await tx.moderation.get_case(case_id, for_update=True)
+            if case.status is not CaseStatus.OPEN:
+                raise Conflict("The case is closed.", code="case_closed")
+            if case.assignee_id not in (None, actor.user_id) and actor.role is not Role.ADMIN:
+                raise Conflict("Another moderator has the case.", code="case_assigned")
+            case = await tx.moderation.update_case(attrs.evolve(case, assignee_id=actor.user_id))
+            await self._audit(tx, actor, "case.assign", "case", case_id, None)
+            return case
+
+    async def resolve(
+        self,
+        actor: Principal,
+        case_id: int,
+        action: str,
+        reason: str,
+        duration: timedelta | None = None,
+    ) -> Case:
+        """Decide an open case. Raises Invalid(code="invalid_action" | "invalid_duration" |
+        "reason_required"), Conflict(code="case_closed" | "case_assigned"),
+        Forbidden(code="insufficient_role")."""
+        permissions.require_role(actor.role, Role.MODERATOR)
+        decision = parse_enum(Action, action, "action")
+        why = check_reason(reason)
+        until = None
+        if decision is Action.SUSPEND:
+            if duration is None or not timedelta(minutes=1) <= duration <= MAX_SUSPENSION:
+                raise Invalid("A suspension lasts 1 minute to 365 days.",
+                              code="invalid_duration", field="duration_seconds")
+            until = self._clock.now() + duration
+        now = self._clock.now()
+        sent: list[NotificationView | None] = []
+        async with self._uow() as tx:
+            case = await tx.moderation.get_case(case_id, for_update=True)
+            if case.status is not CaseStatus.OPEN:
+                raise Conflict("The case is closed.", code="case_closed")
+            if case.assignee_id not in (None, actor.user_id) and actor.role is not Role.ADMIN:
+                raise Conflict("Another moderator has the case.", code="case_assigned")
+            if decision is Action.REMOVE and case.target_type is TargetType.USER:
+                raise Invalid("A user is warned, suspended or banned, not removed.",
+                              code="invalid_action", field="action")
+            owner = await tx.users.get_for_update(case.owner_id)
+            if decision in (Action.SUSPEND, Action.BAN, Action.WARN) and (
+                _RANK[owner.role] >= _RANK[actor.role]
+            ):
+                raise Forbidden("Only accounts of a lower role.", code="insufficient_role")
+            if decision in (Action.DISMISS, Action.WARN):
+                await self._show(tx, case)
+            else:
+                await self._hide(tx, case, VideoStatus.REMOVED)
+            if decision is Action.WARN:
+                await tx.moderation.add_strike(owner.id, case.id, now)
+            if decision in (Action.SUSPEND, Action.BAN):
+                await self._close_account(tx, owner, until, why)
+            case = await tx.moderation.update_case(attrs.evolve(
+                case, status=CaseStatus.RESOLVED, action=decision, decided_by=actor.user_id,
+                decided_at=now, decision_reason=why, suspended_until=until, held=False,
+                assignee_id=case.assignee_id or actor.user_id,
+            ))
+            await self._audit(
+                tx, actor, "case.resolve", case.target_type.value, case.target_id, why,
+                case_id=case.id, decision=decision.value,
+                suspended_until=until.isoformat() if until else None,
+            )
+            target = {"video_id": case.target_id} if case.target_type is TargetType.VIDEO else (
+                {"comment_id": case.target_id}
+                if case.target_type is TargetType.COMMENT else {}
+            )
+            if decision is not Action.DISMISS:
+                sent.append(await self._notify(
+                    tx, owner.id, f"{decision.value}: {why}", **target
+                ))
+            outcome = "no action" if decision is Action.DISMISS else "action taken"
+            for report in (await tx.moderation.reports([case.id])).get(case.id, []):
+                sent.append(
+                    await self._notify(tx, report.reporter_id, f"report reviewed: {outcome}")
+                )
+        await self._notifier.push(sent)
+        return case
+
+    # ------------------------------------------------------------------ appeals
+
+    async def appeal(self, who: Principal, case_id: int, body: str) -> Appeal:
+        """Appeal a decision about me, once. Raises NotFound(code="case_not_found"),
+        Conflict(code="not_appealable" | "appeal_exists"), Invalid."""
+        text = rules.check_text(body, "body", APPEAL_MAX)
+        if not text:
+            raise Invalid("Say why the decision was wrong.", code="body_required", field="body")
+        async with self._uow() as tx:
+            case = await tx.moderation.get_case(case_id)
+            if case.owner_id != who.user_id:
+                raise _no_case()
+            if case.status is not CaseStatus.RESOLVED or case.action in (None, Action.DISMISS):
+                raise Conflict("There is no decision against you to appeal.",
+                               code="not_appealable")
+            return await tx.moderation.add_appeal(Appeal(
+                id=0, case_id=case_id, user_id=who.user_id, body=text,
+                created_at=self._clock.now(),
+            ))
+
+    async def appeals(
+        self, actor: Principal, status: AppealStatus | None, after_id: int | None, limit: int
+    ) -> list[Appeal]:
+        permissions.require_role(actor.role, Role.MODERATOR)
+        async with self._uow() as tx:
+            return await tx.moderation.list_appeals(status, after_id, limit)
+
+    async def decide_appeal(
+        self, actor: Principal, appeal_id: int, accept: bool, reason: str
+    ) -> Appeal:
+        """A moderator other than the one who decided judges the appeal; accepting
+        restores the content and the account. Raises Forbidden(code="same_moderator"),
+        Conflict(code="appeal_decided")."""
+        permissions.require_role(actor.role, Role.MODERATOR)
+        why = check_reason(reason)
+        now = self._clock.now()
+        async with self._uow() as tx:
+            appeal = await tx.moderation.get_appeal(appeal_id, for_update=True)
+            if appeal.status is not AppealStatus.PENDING:
+                raise Conflict("The appeal was decided already.", code="appeal_decided")
+            case = await tx.moderation.get_case(appeal.case_id, for_update=True)
+            if case.decided_by == actor.user_id:
+                raise Forbidden("Another moderator decides appeals of your decisions.",
+                                code="same_moderator")
+            if accept:
+                await self._show(tx, case)
+                if case.action is Action.WARN:
+                    await tx.moderation.remove_strike(case.id)
+                if case.action in (Action.SUSPEND, Action.BAN):
+                    user = await tx.users.get_for_update(case.owner_id)
+                    if user.status is not AccountStatus.ACTIVE:
+                        await tx.users.update(attrs.evolve(
+                            user, status=AccountStatus.ACTIVE, suspended_until=None
+                        ))
+            appeal = await tx.moderation.update_appeal(attrs.evolve(
+                appeal, status=AppealStatus.ACCEPTED if accept else AppealStatus.REJECTED,
+                decided_by=actor.user_id, decided_at=now, decision_reason=why,
+            ))
+            await self._audit(
+                tx, actor, "appeal.accept" if accept else "appeal.reject",
+                case.target_type.value, case.target_id, why,
+                case_id=case.id, appeal_id=appeal.id,
+            )
+            sent = await self._notify(
+                tx, appeal.user_id,
+                f"appeal {'accepted' if accept else 'rejected'}: {why}",
+            )
+        await self._notifier.push([sent])
+        return appeal
+
+    # ------------------------------------------------------------------ accounts
+
+    async def _target_user(self, tx: UnitOfWork, actor: Principal, user_id: int) -> User:
         permissions.require_role(actor.role, Role.MODERATOR)
         if user_id == actor.user_id:
             raise Invalid("That is you.", code="cannot_target_self")
         user = await tx.users.get_for_update(user_id)
         if _RANK[user.role] >= _RANK[actor.role]:
             raise Forbidden("Only accounts of a lower role.", code="insufficient_role")
+        return user
+
+    async def _close_account(
+        self, tx: UnitOfWork, user: User, until: datetime | None, reason: str
+    ) -> User:
+        """Ban (``until`` None) or suspend: at once, everywhere."""
+        status = AccountStatus.BANNED if until is None else AccountStatus.SUSPENDED
+        user = await tx.users.update(attrs.evolve(
+            user, status=status, suspended_until=until, token_version=user.token_version + 1
+        ))
+        await tx.sessions.revoke_all(user.id, self._clock.now())
+        await tx.events.emit(LiveEvent(
+            user_channel(user.id), "account.closed",
+            {"status": status.value, "until": until.isoformat() if until else None},
+        ))
+        await announce_revoked(tx, user.id)
         return user
 
     async def ban(self, actor: Principal, user_id: int, reason: str) -> User:
@@ -64,51 +490,58 @@ class Moderation:
         """Suspend for ``duration`` (1 minute to 365 days)."""
         if not timedelta(minutes=1) <= duration <= MAX_SUSPENSION:
             raise Invalid("A suspension lasts 1 minute to 365 days.", code="invalid_duration",
-                          field="duration")
+                          field="duration_seconds")
         until = self._clock.now() + duration
         return await self._close(actor, user_id, check_reason(reason), until)
 
     async def _close(
         self, actor: Principal, user_id: int, reason: str, until: datetime | None
     ) -> User:
-        now = self._clock.now()
-        status = AccountStatus.BANNED if until is None else AccountStatus.SUSPENDED
         async with self._uow() as tx:
-            user = await self._target(tx, actor, user_id)
-            user = await tx.users.update(
-                attrs.evolve(user, status=status, suspended_until=until,
-                             token_version=user.token_version + 1)
-            )
-            await tx.sessions.revoke_all(user_id, now)
-            await tx.events.emit(
-                LiveEvent(user_channel(user_id), "account.closed",
-                          {"status": status.value, "until": until.isoformat() if until else None})
-            )
-            await announce_revoked(tx, user_id)
-            sent = await self._notifier.add(
-                tx,
-                Notification(id=0, user_id=user_id, kind=NotificationKind.MODERATION,
-                             created_at=now, text=f"{status.value}: {reason}"),
-                None,
-            )
+            user = await self._target_user(tx, actor, user_id)
+            user = await self._close_account(tx, user, until, reason)
+            action = "user.ban" if until is None else "user.suspend"
+            await self._audit(tx, actor, action, "user", user_id, reason,
+                              until=until.isoformat() if until else None)
+            sent = await self._notify(tx, user_id, f"{action.split('.')[1]}: {reason}")
         await self._notifier.push([sent])
         return user
 
-    async def unban(self, actor: Principal, user_id: int) -> User:
+    async def unban(self, actor: Principal, user_id: int, reason: str | None = None) -> User:
         """Lift a ban or suspension. Raises Conflict(code="not_banned")."""
-        now = self._clock.now()
         async with self._uow() as tx:
-            user = await self._target(tx, actor, user_id)
+            user = await self._target_user(tx, actor, user_id)
             if user.status is AccountStatus.ACTIVE:
                 raise Conflict("The account is not banned or suspended.", code="not_banned")
             user = await tx.users.update(
                 attrs.evolve(user, status=AccountStatus.ACTIVE, suspended_until=None)
             )
-            sent = await self._notifier.add(
-                tx,
-                Notification(id=0, user_id=user_id, kind=NotificationKind.MODERATION,
-                             created_at=now, text="restored"),
-                None,
-            )
+            await self._audit(tx, actor, "user.unban", "user", user_id, reason)
+            sent = await self._notify(tx, user_id, "restored")
         await self._notifier.push([sent])
         return user
+
+    # ------------------------------------------------------------------ administration
+
+    async def users(
+        self, actor: Principal, where: UserFilter, after_id: int | None, limit: int
+    ) -> list[tuple[User, int]]:
+        """Users (with their strike count) by id; staff only."""
+        permissions.require_role(actor.role, Role.MODERATOR)
+        if where.query is not None and not 1 <= len(where.query.strip()) <= 254:
+            raise Invalid("q has 1 to 254 characters.", code="invalid_query", field="q")
+        if where.role is not None:
+            parse_enum(Role, where.role, "role")
+        if where.status is not None:
+            parse_enum(AccountStatus, where.status, "status")
+        async with self._uow() as tx:
+            found = await tx.users.search(where, after_id, limit)
+            strikes = await tx.moderation.strikes([u.id for u in found])
+        return [(u, strikes.get(u.id, 0)) for u in found]
+
+    async def audit(
+        self, actor: Principal, where: AuditFilter, before_id: int | None, limit: int
+    ) -> list[AuditEntry]:
+        permissions.require_role(actor.role, Role.ADMIN)
+        async with self._uow() as tx:
+            return await tx.audit.list(where, before_id, limit)

@@ -33,6 +33,7 @@ from momentic_core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from momentic_core.services.config import Config
 from momentic_core.services.engagement import Notifier
 from momentic_core.services.ranking import Scorer
 from momentic_core.services.videos import PROCESS_VIDEO, status_event
@@ -57,7 +58,9 @@ class Processing:
         notifier: Notifier | None = None,
         scorer: Scorer | None = None,
         limits: MediaLimits | None = None,
+        config: Config | None = None,
     ) -> None:
+        self._config = config  # admins' max_video_seconds over ``limits``
         self._uow = uow
         self._blobs = blobs
         self._media = media
@@ -85,7 +88,12 @@ class Processing:
             except Invalid as exc:
                 await self._reject(video, exc.code)
                 return
-            if info.duration_seconds > self.limits.max_duration_seconds:
+            longest = (
+                (await self._config.current()).max_video_seconds
+                if self._config is not None
+                else self.limits.max_duration_seconds
+            )
+            if info.duration_seconds > longest:
                 await self._reject(video, "too_long")
                 return
             thumb = work / "thumb.jpg"

@@ -9,6 +9,7 @@ import attrs
 from momentic_core.errors import RateLimited
 from momentic_core.model.accounts import RateDecision
 from momentic_core.ports import RateLimiter
+from momentic_core.services.config import Config
 
 
 @attrs.frozen
@@ -51,21 +52,33 @@ class Throttle:
         limiter: RateLimiter,
         limits: dict[str, Limit] | None = None,
         multiplier: float = 1.0,
+        config: Config | None = None,
     ) -> None:
         self._limiter = limiter
+        self._multiplier = multiplier
+        self._config = config  # admins' overrides, applied without a restart
         self.limits = {
             name: Limit(max(1, int(limit.count * multiplier)), limit.window)
             for name, limit in (DEFAULT_LIMITS if limits is None else limits).items()
         }
 
+    async def limit(self, name: str) -> Limit:
+        """The limit in force: an admin's override, else the default (both scaled)."""
+        if self._config is not None:
+            override = (await self._config.current()).rate_limits.get(name)
+            if override is not None:
+                count, seconds = override
+                return Limit(max(1, int(count * self._multiplier)), timedelta(seconds=seconds))
+        return self.limits[name]
+
     async def allow(self, name: str, key: str) -> bool:
         """Count one event and say whether it is within the limit, without raising."""
-        limit = self.limits[name]
+        limit = await self.limit(name)
         return (await self._limiter.hit(f"{name}:{key}", limit.count, limit.window)).allowed
 
     async def check(self, name: str, key: str) -> RateDecision:
         """Count one event; raises RateLimited(code="rate_limited") when over the limit."""
-        limit = self.limits[name]
+        limit = await self.limit(name)
         decision = await self._limiter.hit(f"{name}:{key}", limit.count, limit.window)
         if not decision.allowed:
             raise RateLimited(

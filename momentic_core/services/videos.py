@@ -44,6 +44,7 @@ from momentic_core.ports import (
     UnitOfWorkFactory,
 )
 from momentic_core.services import visibility
+from momentic_core.services.config import Config
 from momentic_core.services.ranking import Moments, Scorer
 from momentic_core.services.throttle import Throttle
 
@@ -111,7 +112,9 @@ class Videos:
         bereal_lock: bool = True,
         moments: Moments | None = None,
         scorer: Scorer | None = None,
+        config: Config | None = None,
     ) -> None:
+        self._config = config  # admins' settings over ``limits`` and ``bereal_lock``
         self.bereal_lock = bereal_lock
         self._moments = moments
         self._scorer = scorer or Scorer(clock=clock)
@@ -150,20 +153,37 @@ class Videos:
                 "Upload an MP4, MOV or WebM video.", accepted=list(self.limits.accepted_types)
             )
         key = new_key("videos", "source")
-        size = await self._blobs.put_stream(key, self._capped(head, stream), _TYPES[kind])
+        cap = (await self.current_limits()).max_video_bytes
+        size = await self._blobs.put_stream(key, self._capped(head, stream, cap), _TYPES[kind])
         return StagedBlob(key=key, size=size, container=kind)
 
-    async def _capped(self, head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async def _capped(
+        self, head: bytes, rest: AsyncIterator[bytes], cap: int
+    ) -> AsyncIterator[bytes]:
         total = 0
         async for chunk in _prepend(head, rest):
             total += len(chunk)
-            if total > self.limits.max_video_bytes:
+            if total > cap:
                 raise TooLarge(
-                    f"A video may have at most {self.limits.max_video_bytes} bytes.",
-                    code="video_too_large",
-                    limit=self.limits.max_video_bytes,
+                    f"A video may have at most {cap} bytes.", code="video_too_large", limit=cap
                 )
             yield chunk
+
+    async def current_limits(self) -> MediaLimits:
+        """The limits in force: admins' settings over the deployment's."""
+        if self._config is None:
+            return self.limits
+        now = await self._config.current()
+        return attrs.evolve(
+            self.limits,
+            max_video_bytes=now.max_video_bytes,
+            max_duration_seconds=now.max_video_seconds,
+        )
+
+    async def _lock(self) -> bool:
+        if self._config is None:
+            return self.bereal_lock
+        return (await self._config.current()).bereal_lock
 
     async def publish(
         self, who: Principal, staged: StagedBlob, description: str | None, visibility: str
@@ -223,7 +243,7 @@ class Videos:
         visibility: str,
     ) -> UploadState:
         await self._throttle.check("upload:user", str(who.user_id))
-        limits = self.limits
+        limits = await self.current_limits()
         if size <= 0:
             raise Invalid("size must be positive.", code="invalid_size", field="size")
         if size > limits.max_video_bytes:
@@ -374,13 +394,14 @@ class Videos:
 
     async def get(self, who: Principal, video_id: int) -> VideoView:
         """Raises NotFound(code="video_not_found") for videos the caller may not see."""
+        bereal_lock = await self._lock()  # (before the unit of work: it may read settings)
         async with self._uow() as tx:
             video = await tx.videos.get(video_id)
             author = await tx.users.get(video.author_id)
             if not await visibility.may_see(tx, self._clock.now(), who, video, author):
                 raise NotFound("No such video.", code="video_not_found")
             locked = await visibility.locked_today(
-                tx, self._clock.now(), who, [video], self.bereal_lock
+                tx, self._clock.now(), who, [video], bereal_lock
             )
             my_reaction = await tx.reactions.get(who.user_id, video.id)
         return VideoView(video=video, author=author, locked=bool(locked), my_reaction=my_reaction)
@@ -396,6 +417,7 @@ class Videos:
         they are friends."""
         own = who.user_id == user_id
         staff = permissions.can_see_hidden_accounts(who.role)
+        bereal_lock = await self._lock()
         async with self._uow() as tx:
             author = await tx.users.get(user_id)
             friend = False
@@ -413,7 +435,7 @@ class Videos:
                 limit=limit,
             )
             locked = await visibility.locked_today(
-                tx, self._clock.now(), who, videos, self.bereal_lock
+                tx, self._clock.now(), who, videos, bereal_lock
             )
         return author, videos, locked
 
