@@ -32,6 +32,7 @@ from momentic_core.errors import (
 from momentic_core.model.accounts import RateDecision
 from momentic_core.ports import BlobStore, LiveEventSource
 from momentic_core.services.accounts import Accounts
+from momentic_core.services.config import Config
 from momentic_core.services.engagement import Engagement, Live, Notifications
 from momentic_core.services.feeds import Feeds
 from momentic_core.services.moderation import Moderation
@@ -71,6 +72,7 @@ class Services:
     live_events: LiveEventSource  # committed events of every instance, for the sockets
     ranking: Ranking
     stats: Stats
+    config: Config
 
 
 class SignedMedia(Protocol):
