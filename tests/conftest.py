@@ -20,7 +20,10 @@ Fixtures:
 - ``clean_pg_pool`` (function): the same pool, after every application table has been
   emptied and every sequence restarted (the effect of ``TRUNCATE ... RESTART IDENTITY
   CASCADE``, done with DELETEs because that is ~20x faster on small tables); use it to
-  stay independent of other tests.
+  stay independent of other tests. Append-only tables (a trigger named ``*_append_only``
+  refuses deletes, e.g. ``audit_log``) are emptied with triggers skipped
+  (``session_replication_role = replica``, which needs the superuser the tests connect
+  as).
 
 The databases get ``deadlock_timeout = 100ms`` (when the server lets us) so tests that
 provoke deadlocks stay fast.
@@ -147,6 +150,11 @@ SELECT format('%I', tablename) FROM pg_tables
 WHERE schemaname = current_schema()
   AND tablename NOT LIKE '\\_yoyo%' AND tablename <> 'yoyo_lock'
 """
+# Tables whose trigger refuses UPDATE/DELETE/TRUNCATE (migration 20261127_06).
+_APPEND_ONLY_TABLES = """
+SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger
+WHERE NOT tgisinternal AND tgname LIKE '%\\_append\\_only'
+"""
 _SEQUENCES = (
     "SELECT format('%I', sequencename) FROM pg_sequences WHERE schemaname = current_schema()"
 )
@@ -162,7 +170,18 @@ async def _reset_script(conn: asyncpg.Connection) -> str:
         if row["child"] in tables and row["parent"] in tables and row["child"] != row["parent"]:
             parents[row["child"]].add(row["parent"])
     order = list(graphlib.TopologicalSorter(parents).static_order())  # parents first
-    statements = [f"DELETE FROM {table};" for table in reversed(order)]
+    append_only = {row[0] for row in await conn.fetch(_APPEND_ONLY_TABLES)} & tables
+    statements = [
+        f"DELETE FROM {table};" for table in reversed(order) if table not in append_only
+    ]
+    if append_only:
+        # replica skips ordinary triggers (the append-only guard). An append-only table
+        # has no foreign keys (the trail outlives what it names), so emptying it last
+        # skips nothing else. The script runs as one implicit transaction: an error
+        # rolls the SET back with everything else.
+        statements += ["SET session_replication_role = replica;"]
+        statements += [f"DELETE FROM {table};" for table in sorted(append_only)]
+        statements += ["SET session_replication_role = DEFAULT;"]
     statements += [f"SELECT setval('{seq}', 1, false);" for (seq,) in await conn.fetch(_SEQUENCES)]
     return "\n".join(statements)
 

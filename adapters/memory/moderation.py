@@ -54,9 +54,14 @@ def search_users(store: MemoryStore, where: UserFilter, after_id: int | None,
 
 def forget_moderation_of(store: MemoryStore, user_id: int) -> None:
     """What ON DELETE CASCADE does when a user goes: cases about them (with their reports
-    and appeals), their own reports, appeals and strikes. The audit trail stays."""
+    and appeals), their own reports, appeals and strikes; a case assigned to them is
+    unassigned (ON DELETE SET NULL). Who decided keeps the bare id, report counts stay,
+    and the audit trail stays."""
     gone = {k for k, c in store.cases.items() if c.owner_id == user_id}
-    store.cases = {k: c for k, c in store.cases.items() if k not in gone}
+    store.cases = {
+        k: attrs.evolve(c, assignee_id=None) if c.assignee_id == user_id else c
+        for k, c in store.cases.items() if k not in gone
+    }
     store.reports = {
         k: r for k, r in store.reports.items()
         if r.reporter_id != user_id and r.case_id not in gone
@@ -64,8 +69,9 @@ def forget_moderation_of(store: MemoryStore, user_id: int) -> None:
     store.appeals = {
         k: a for k, a in store.appeals.items() if a.user_id != user_id and a.case_id not in gone
     }
-    store.appeals = {k: a for k, a in store.appeals.items() if a.user_id != user_id}
-    store.strikes = {k: v for k, v in store.strikes.items() if v[0] != user_id}
+    store.strikes = {
+        k: v for k, v in store.strikes.items() if v[0] != user_id and k not in gone
+    }
 
 
 class InMemoryModerationRepository:

@@ -13,6 +13,7 @@ import attrs
 
 from momentic_core.model.accounts import User
 from momentic_core.model.engagement import no_reactions
+from momentic_core.model.moderation import CaseStatus
 from momentic_core.model.ranking import (
     BoardKey,
     DayFacts,
@@ -234,6 +235,17 @@ class InMemoryRankingRepository:
         return before[-limit:] if limit > 0 else []
 
 
+def _median_seconds(durations: list[timedelta]) -> int | None:
+    """The median duration in whole seconds, rounded down (the mean of the middle two of
+    an even count), computed on whole microseconds as PostgreSQL does; None for none."""
+    if not durations:
+        return None
+    micros = sorted(d // timedelta(microseconds=1) for d in durations)
+    n = len(micros)
+    middle = micros[n // 2] if n % 2 else (micros[n // 2 - 1] + micros[n // 2]) // 2
+    return middle // 1_000_000
+
+
 class InMemoryStatsRepository:
     def __init__(self, store: MemoryStore) -> None:
         self._s = store
@@ -256,6 +268,11 @@ class InMemoryStatsRepository:
                 return b <= _utc_day(at) <= last
 
             days = [b + timedelta(days=i) for i in range(interval_days)]
+            resolved = [
+                c for c in s.cases.values()
+                if c.status is CaseStatus.RESOLVED and c.decided_at is not None
+                and within(c.decided_at)
+            ]
             points.append(StatsPoint(
                 start=b,
                 new_users=sum(1 for u in s.users.values() if within(u.created_at)),
@@ -265,6 +282,11 @@ class InMemoryStatsRepository:
                 uploads=sum(1 for v in s.videos.values() if within(v.created_at)),
                 reactions=sum(1 for r in s.reactions.values() if within(r.created_at)),
                 comments=sum(1 for c in s.comments.values() if within(c.created_at)),
+                reports_opened=sum(1 for c in s.cases.values() if within(c.opened_at)),
+                reports_resolved=len(resolved),
+                median_resolve_seconds=_median_seconds(
+                    [c.decided_at - c.opened_at for c in resolved if c.decided_at]
+                ),
             ))
             b = last + timedelta(days=1)
         return points

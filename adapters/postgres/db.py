@@ -33,6 +33,8 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "users_email_key": ("email_taken", "That email has an account.", {}),
     "users_nickname_key": ("nickname_taken", "That nickname is taken.", {"field": "nickname"}),
     "external_identities_pkey": ("identity_linked", "That identity is linked already.", {}),
+    "reports_case_reporter_key": ("report_exists", "You reported this already.", {}),
+    "appeals_case_id_key": ("appeal_exists", "This decision was appealed already.", {}),
 }
 
 # Foreign key name -> NotFound code.
@@ -64,6 +66,14 @@ MISSING_PARENTS: dict[str, str] = {
     "notifications_actor_id_fkey": "user_not_found",
     "notifications_video_id_fkey": "video_not_found",
     "notifications_comment_id_fkey": "comment_not_found",
+    "cases_owner_id_fkey": "user_not_found",
+    "cases_assignee_id_fkey": "user_not_found",
+    "reports_case_id_fkey": "case_not_found",
+    "reports_reporter_id_fkey": "user_not_found",
+    "appeals_case_id_fkey": "case_not_found",
+    "appeals_user_id_fkey": "user_not_found",
+    "strikes_case_id_fkey": "case_not_found",
+    "strikes_user_id_fkey": "user_not_found",
 }
 
 # The database is unreachable, restarting, refusing us or too slow: worth a retry later.

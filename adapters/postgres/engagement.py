@@ -16,7 +16,8 @@ previous state in the locking statement would use a snapshot taken before the wa
 
 Lists are one statement each that joins the author (or actor), leaves out users blocked
 either way with the viewer and banned users and users whose suspension is in force at
-the injected clock's time, and is keyset-paginated.
+the injected clock's time, and is keyset-paginated. Comment lists also leave out comments
+hidden by moderation (``set_hidden``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ from .videos import UtcClock
 
 _COUNTS = "heart_count, flame_count, funny_count, angry_count"
 _COMMENT_COLUMNS = (
-    "id, video_id, author_id, parent_id, body, created_at, edited_at, like_count, reply_count"
+    "id, video_id, author_id, parent_id, body, created_at, edited_at, like_count, reply_count, "
+    "hidden"
 )
 _NOTIFICATION_COLUMNS = (
     "id, user_id, kind, actor_id, video_id, comment_id, text, created_at, read_at, dedupe_key"
@@ -79,6 +81,7 @@ def _comment(row: asyncpg.Record) -> Comment:
         edited_at=row["edited_at"],
         like_count=row["like_count"],
         reply_count=row["reply_count"],
+        hidden=row["hidden"],
     )
 
 
@@ -273,6 +276,15 @@ class PostgresCommentRepository(Repository):
             raise _no_comment()
         return _comment(row)
 
+    async def set_hidden(self, comment_id: int, hidden: bool) -> None:
+        """Raises NotFound(code="comment_not_found"). The counters stay: a hidden comment
+        still counts on its video and its parent."""
+        status = await self._execute(
+            "UPDATE comments SET hidden = $2 WHERE id = $1", comment_id, hidden
+        )
+        if _affected(status) == 0:
+            raise _no_comment()
+
     async def delete(self, comment_id: int) -> int:
         # Replies, likes and notifications go by ON DELETE CASCADE. The deleted version is
         # the newest committed one (DELETE waits for concurrent writers), so its
@@ -291,7 +303,8 @@ class PostgresCommentRepository(Repository):
         limit: int,
     ) -> list[CommentView]:
         # $1 viewer, $2 video, $3 limit, $4 now, then the parent and the keyset: a range
-        # of comments_thread_idx (video_id, parent_id, created_at, id).
+        # of comments_thread_idx (video_id, parent_id, created_at, id). Hidden comments
+        # (moderation) are rare: a filter on the rows the range reads.
         args: list[Any] = [viewer, video_id, max(0, limit), self._clock.now()]
         if parent_id is None:
             thread = "c.parent_id IS NULL"
@@ -309,7 +322,7 @@ class PostgresCommentRepository(Repository):
                            WHERE l.comment_id = c.id AND l.user_id = $1) AS liked_by_me
             FROM comments c
             JOIN users u ON u.id = c.author_id
-            WHERE c.video_id = $2 AND {thread} {keyset}
+            WHERE c.video_id = $2 AND {thread} {keyset} AND NOT c.hidden
               AND {_ACTIVE.format(now="$4")}
               AND {_UNBLOCKED.format(other="c.author_id")}
             ORDER BY c.created_at, c.id

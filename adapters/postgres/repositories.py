@@ -30,6 +30,7 @@ from momentic_core.model.accounts import (
     User,
     VerificationCode,
 )
+from momentic_core.model.moderation import UserFilter
 
 from .db import translate_errors
 
@@ -169,6 +170,21 @@ class Repository:
 _NO_SUCH_USER = "No such user."
 
 
+def _prefix_end(prefix: str) -> str | None:
+    """The least string greater than every string that starts with ``prefix``, in
+    code-point order (None when there is none: the prefix is all U+10FFFF)."""
+    chars = list(prefix)
+    while chars:
+        code = ord(chars[-1]) + 1
+        if code == 0xD800:  # surrogates are not characters: skip them
+            code = 0xE000
+        if code <= 0x10FFFF:
+            chars[-1] = chr(code)
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
 class PostgresUserRepository(Repository):
     async def add(self, user: User) -> User:
         row = await self._fetchrow(
@@ -232,6 +248,50 @@ class PostgresUserRepository(Repository):
     async def delete(self, user_id: int) -> None:
         # Codes, sessions (and so their refresh tokens) and identities go by ON DELETE CASCADE.
         await self._execute("DELETE FROM users WHERE id = $1", user_id)
+
+    async def search(self, where: UserFilter, after_id: int | None, limit: int) -> list[User]:
+        """A prefix of the email or the nickname is the range [prefix, its successor) of
+        lower(email) / lower(nickname) in code-point order (the ~>=~ and ~<~ operators of
+        text_pattern_ops), so users_email_key and users_nickname_key serve it whatever the
+        collation. The statement is planned for its values every time: a generic plan
+        (which a prepared statement may switch to after five runs) cannot tell a rare
+        prefix from a common one and walks users_pkey instead."""
+        args: list[Any] = [max(0, limit)]
+
+        def param(value: Any) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        conditions = ["true"]
+        if after_id is not None:
+            conditions.append(f"id > {param(after_id)}")
+        if where.role is not None:
+            conditions.append(f"role = {param(where.role)}")
+        if where.status is not None:
+            conditions.append(f"status = {param(where.status)}")
+        query = (where.query or "").strip().lower()
+        if "\x00" in query:
+            return []  # text never holds NUL: nothing starts with it
+        if query:
+            # Until the unit of work ends (its other statements just plan each time too).
+            await self._execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            low, high = param(query), _prefix_end(query)
+            if high is None:
+                conditions.append(
+                    f"(starts_with(lower(email), {low}) OR starts_with(lower(nickname), {low}))"
+                )
+            else:
+                up = param(high)
+                conditions.append(
+                    f"((lower(email) ~>=~ {low} AND lower(email) ~<~ {up})"
+                    f" OR (lower(nickname) ~>=~ {low} AND lower(nickname) ~<~ {up}))"
+                )
+        rows = await self._fetch(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE {' AND '.join(conditions)} "
+            "ORDER BY id LIMIT $1",
+            *args,
+        )
+        return [_user(row) for row in rows]
 
     async def count_with_role(self, role: Role) -> int:
         # Lock the counted rows: of two transactions that each demote a different admin

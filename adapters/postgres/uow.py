@@ -26,13 +26,16 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from momentic_core.ports import (
+    AuditRepository,
     Clock,
     CodeRepository,
     CommentRepository,
+    ConfigRepository,
     EventOutbox,
     FeedRepository,
     IdentityRepository,
     JobQueue,
+    ModerationRepository,
     NotificationRepository,
     RankingRepository,
     ReactionRepository,
@@ -50,6 +53,11 @@ from .engagement import (
     PostgresEventOutbox,
     PostgresNotificationRepository,
     PostgresReactionRepository,
+)
+from .moderation import (
+    PostgresAuditRepository,
+    PostgresConfigRepository,
+    PostgresModerationRepository,
 )
 from .ranking import PostgresRankingRepository, PostgresStatsRepository
 from .repositories import (
@@ -86,6 +94,9 @@ class PostgresUnitOfWork:
     events: EventOutbox
     ranking: RankingRepository
     stats: StatsRepository
+    moderation: ModerationRepository
+    audit: AuditRepository
+    config: ConfigRepository
 
     def __init__(
         self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0, clock: Clock | None = None
@@ -142,9 +153,14 @@ class PostgresUnitOfWork:
         ranking = PostgresRankingRepository(conn, self._clock)
         stats = PostgresStatsRepository(conn)
         self.ranking, self.stats = ranking, stats
+        moderation = PostgresModerationRepository(conn)
+        audit = PostgresAuditRepository(conn)
+        config = PostgresConfigRepository(conn)
+        self.moderation, self.audit, self.config = moderation, audit, config
         self._repositories = [
             users, codes, sessions, identities, videos, uploads, jobs, social, feeds,
-            reactions, comments, notifications, events, ranking, stats,
+            reactions, comments, notifications, events, ranking, stats, moderation, audit,
+            config,
         ]
         return self
 
