@@ -360,7 +360,14 @@ class Stats:
         step = 1 if interval == "day" else 7
         today = self._clock.now().date()
         end = end or today
-        start = start or end - timedelta(days=step * 30 - 1)
+        try:
+            start = start or end - timedelta(days=step * 30 - 1)
+            # MAU reads 29 days before the first bucket, and the buckets run up to a week
+            # past `end`: both must still be dates (0001-01-01 .. 9999-12-31).
+            _ = start - timedelta(days=29), end + timedelta(days=step)
+        except OverflowError:
+            raise Invalid("The dates are out of range.", code="invalid_query",
+                          field="from") from None
         if start > end:
             raise Invalid("from is after to.", code="invalid_query", field="from")
         if (end - start).days // step + 1 > MAX_SERIES_POINTS:
