@@ -15,6 +15,7 @@ import zoneinfo
 from typing import Any
 
 from adapters.http import paging
+from momentic_core.model.ranking import WEIGHT_FIELDS, WEIGHT_MAX, RankingWeights
 from momentic_core.model.videos import MediaLimits
 from momentic_core.policies import rules
 
@@ -522,6 +523,10 @@ _VIDEO_EXAMPLE = {
     "reactions": {"heart": 3, "flame": 1, "funny": 0, "angry": 0},
     "comment_count": 2,
     "my_reaction": "heart",
+    # Posted 12 min 34 s after the day's moment, past its 2-minute window.
+    "moment_at": "2026-11-27T08:17:26+00:00",
+    "on_time": False,
+    "late_by_seconds": 754,
 }
 # The limits a deployment runs with by default (Settings.max_video_bytes may raise the
 # size; GET /v1/config tells a client the ones in force).
@@ -562,6 +567,15 @@ SCHEMAS.update({
         "my_reaction": dict(_REACTION_N, description="My reaction. GET /v1/users/{user_id}/"
                             "videos does not look it up and gives null; a single video and "
                             "feed items carry it."),
+        "moment_at": {"type": ["string", "null"], "format": "date-time",
+                      "description": "The daily moment the post answers: the latest moment "
+                                     "of the author's time zone at or before created_at."},
+        "on_time": {"type": "boolean",
+                    "description": "Posted within the moment's window (GET /v1/moments/today "
+                                   "window_seconds) after moment_at."},
+        "late_by_seconds": dict(_INT_N, minimum=0, description="Seconds from moment_at to "
+                                "created_at when late; null when on time (or moment_at is "
+                                "null)."),
     }),
     "VideoPage": _obj(["items", "next_cursor"], {
         "items": {"type": "array", "items": _ref("Video")},
@@ -1244,6 +1258,220 @@ def _engagement_paths() -> Json:
     }
 
 
+# ---------------------------------------------------------------- ranking and statistics
+
+_WEIGHTS_EXAMPLE = {name: getattr(RankingWeights(), name) for name in WEIGHT_FIELDS}
+_MOMENT_EXAMPLE = {
+    "day": "2026-11-27", "time_zone": "Europe/Minsk", "status": "open",
+    "moment_at": "2026-11-27T08:17:26+00:00", "window_ends_at": "2026-11-27T08:19:26+00:00",
+    "window_seconds": 120,
+}
+_STANDING_EXAMPLE = {"rank": 3, "points": 120, "user": _CARD_EXAMPLE}
+_STATS_POINT_EXAMPLE = {
+    "start": "2026-11-26", "new_users": 14, "dau": 310, "wau": 820, "mau": 1900,
+    "uploads": 240, "reactions": 1800, "comments": 420,
+}
+_BOARD_SCOPES = ["global", "friends"]
+_BOARD_PERIODS = ["all", "month", "week", "day"]
+_DAY: Json = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+SCHEMAS.update({
+    "Moment": _obj(list(_MOMENT_EXAMPLE), {
+        "day": dict(_DAY, description="Today in my time zone."),
+        "time_zone": dict(_S, description="My time zone (PATCH /v1/me)."),
+        "status": {"type": "string", "enum": ["upcoming", "open", "closed"],
+                   "description": "upcoming: the moment has not come (its time stays secret); "
+                                  "open: within the window, a post now is on time; closed: "
+                                  "the window has passed, a post now is late."},
+        "moment_at": {"type": ["string", "null"], "format": "date-time",
+                      "description": "null while upcoming."},
+        "window_ends_at": {"type": ["string", "null"], "format": "date-time",
+                           "description": "null while upcoming."},
+        "window_seconds": dict(_INT, description="How long after the moment a post is on "
+                               "time (MOMENTIC_MOMENT_WINDOW_SECONDS)."),
+    }),
+    "Standing": _obj(["rank", "points", "user"], {
+        "rank": dict(_INT, minimum=1, description="1 for the most points; ties are ranked "
+                     "by user id."),
+        "points": _INT,
+        "user": _ref("UserCard"),
+    }),
+    "Leaderboard": _obj(
+        ["scope", "period", "since", "items", "next_cursor", "me", "neighbours"], {
+            "scope": {"type": "string", "enum": _BOARD_SCOPES},
+            "period": {"type": "string", "enum": _BOARD_PERIODS},
+            "since": {"type": ["string", "null"], "format": "date-time",
+                      "description": "The period's start (UTC midnight: today, this ISO "
+                                     "week's Monday, the 1st of the month); null for all."},
+            "items": {"type": "array", "items": _ref("Standing")},
+            "next_cursor": dict(_SN, description="Pass as ?cursor= for the next page; null "
+                                "at the end."),
+            "me": {"oneOf": [_ref("Standing"), {"type": "null"}],
+                   "description": "My standing; null when I have no points in the period."},
+            "neighbours": {"type": "array", "items": _ref("Standing"),
+                           "description": "Up to two just above me and two just below, "
+                                          "best first; empty when me is null."},
+        }),
+    "UserStats": _obj(
+        ["user_id", "videos", "reactions", "comments", "on_time_posts", "current_streak",
+         "max_streak", "max_reactions", "rating", "rank"], {
+            "user_id": _INT,
+            "videos": dict(_INT, description="Ready videos."),
+            "reactions": dict(_REACTION_COUNTS, description="Received on those videos, by "
+                              "kind."),
+            "comments": dict(_INT, description="Comments and replies received."),
+            "on_time_posts": _INT,
+            "current_streak": dict(_INT, description="Consecutive local days with a post, "
+                                   "up to today or yesterday; 0 once a day is missed."),
+            "max_streak": _INT,
+            "max_reactions": dict(_INT, description="The most reactions on one video."),
+            "rating": _INT,
+            "rank": dict(_INT_N, description="On the global all-time leaderboard; null for "
+                         "a banned or suspended account."),
+        }),
+    "StatsPoint": _obj(list(_STATS_POINT_EXAMPLE), {
+        "start": dict(_DAY, description="The bucket's first day (UTC); a bucket is one day "
+                      "or seven."),
+        "new_users": _INT,
+        "dau": dict(_INT, description="Active users per day, averaged over the bucket."),
+        "wau": dict(_INT, description="Distinct active users in the 7 days ending on the "
+                    "bucket's last day."),
+        "mau": dict(_INT, description="... in the 30 days ending on it."),
+        "uploads": _INT,
+        "reactions": _INT,
+        "comments": _INT,
+    }),
+    "Stats": _obj(["interval", "points"], {
+        "interval": {"type": "string", "enum": ["day", "week"]},
+        "points": {"type": "array", "items": _ref("StatsPoint")},
+    }),
+    "Weights": _obj(list(WEIGHT_FIELDS), {
+        name: {"type": "integer", "minimum": 0, "maximum": WEIGHT_MAX}
+        for name in WEIGHT_FIELDS
+    }),
+})
+EXAMPLES.update({
+    "Moment": _MOMENT_EXAMPLE,
+    "Leaderboard": {
+        "scope": "global", "period": "week", "since": "2026-11-23T00:00:00+00:00",
+        "items": [{"rank": 1, "points": 310, "user": dict(_CARD_EXAMPLE, id=57,
+                                                          nickname="kate", name="Kate")},
+                  {"rank": 2, "points": 205, "user": dict(_CARD_EXAMPLE, id=61,
+                                                          nickname="max", name="Max")}],
+        "next_cursor": paging.encode("board:global:week", 205, 61),
+        "me": _STANDING_EXAMPLE,
+        "neighbours": [
+            {"rank": 2, "points": 205, "user": dict(_CARD_EXAMPLE, id=61, nickname="max",
+                                                    name="Max")},
+            {"rank": 4, "points": 96, "user": dict(_CARD_EXAMPLE, id=70, nickname="lena",
+                                                   name="Lena")},
+        ],
+    },
+    "UserStats": {
+        "user_id": 43, "videos": 31, "reactions": {"heart": 64, "flame": 20, "funny": 11,
+                                                   "angry": 1},
+        "comments": 12, "on_time_posts": 9, "current_streak": 3, "max_streak": 9,
+        "max_reactions": 41, "rating": 120, "rank": 3,
+    },
+    "Stats": {"interval": "day", "points": [
+        _STATS_POINT_EXAMPLE,
+        dict(_STATS_POINT_EXAMPLE, start="2026-11-27", new_users=9, dau=295, uploads=231),
+    ]},
+    "Weights": _WEIGHTS_EXAMPLE,
+})
+
+_NOT_ADMIN = {"403": _problem("Needs the admin role (insufficient_role); or the account is "
+                              "banned or suspended.", "insufficient_role", 403)}
+
+
+def _ranking_paths() -> Json:
+    ranking, admin = "ranking", "admin"
+    dashboard_file = {"schema": _S, "example": "(the file)"}
+    return {
+        "/v1/moments/today": {"get": _op(
+            "Today's BeReal moment in my time zone: one random time a day between "
+            "MOMENTIC_MOMENT_START_HOUR and MOMENTIC_MOMENT_END_HOUR, the same for everyone "
+            "in the zone and kept secret until it comes. A post within window_seconds after "
+            "it is on time (videos carry moment_at, on_time and late_by_seconds).", ranking,
+            {"200": _json("Moment", "Where today's moment stands.")}, auth=True)},
+        "/v1/ranking": {"get": _op(
+            "A leaderboard: everyone (global) or me and my friends, by rating (all) or by "
+            "the points earned this month, week or day (UTC; only users with points in it); "
+            "best first, ties by user id. Banned and suspended accounts are left out. With "
+            "my standing and my neighbours.", ranking,
+            {"200": _json("Leaderboard", "One page.")}, auth=True,
+            params=[
+                {"name": "scope", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": _BOARD_SCOPES, "default": "global"},
+                 "example": "friends"},
+                {"name": "period", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": _BOARD_PERIODS, "default": "all"},
+                 "example": "week"},
+                _cursor("board:global:week", 205, 61), _LIMIT],
+            errors={"422": _problem(
+                "scope, period or limit is not one of its values (invalid_query), or the "
+                "cursor is not one this board issued (invalid_cursor).", "invalid_query",
+                422)})},
+        "/v1/users/{user_id}/stats": {"get": _op(
+            "A user's statistics: videos, reactions and comments received, on-time posts, "
+            "streaks, rating and global rank.", ranking,
+            {"200": _json("UserStats", "The statistics.")}, auth=True,
+            params=[_path_id("user_id")],
+            errors={"404": _problem("No such user, or hidden (banned, suspended, or a block "
+                                    "either way); staff see them.", "user_not_found", 404)})},
+        "/v1/admin/stats": {"get": _op(
+            "Admins: new users, active users (DAU averaged per bucket, WAU, MAU), uploads, "
+            "reactions and comments per day or week (UTC), at most 400 points. Default: the "
+            "30 buckets ending today.", admin,
+            {"200": _json("Stats", "One point per bucket, oldest first.")}, auth=True,
+            params=[
+                {"name": "from", "in": "query", "required": False,
+                 "schema": dict(_DAY, description="The first day; default: 30 buckets "
+                                "before to."), "example": "2026-10-29"},
+                {"name": "to", "in": "query", "required": False,
+                 "schema": dict(_DAY, description="The last day; default: today (UTC)."),
+                 "example": "2026-11-27"},
+                {"name": "interval", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": ["day", "week"], "default": "day"},
+                 "example": "day"}],
+            errors={**_NOT_ADMIN, "422": _problem(
+                "A date that is not YYYY-MM-DD, from after to, more than 400 points, or an "
+                "interval other than day or week.", "invalid_query", 422)})},
+        "/v1/admin/ranking/weights": {
+            "get": _op("Admins: the rating weights (points per reaction kind, comment, "
+                       "on-time post, and per day of the current streak).", admin,
+                       {"200": _json("Weights", "The weights.")}, auth=True,
+                       errors=_NOT_ADMIN),
+            "patch": _op(
+                "Admins: change some weights. A background job then recomputes every rating "
+                "from the rows with them.", admin,
+                {"200": _json("Weights", "All the weights after the change.")}, auth=True,
+                body=_body({"type": "object", "minProperties": 1,
+                            "additionalProperties": False,
+                            "properties": {name: {"type": "integer", "minimum": 0,
+                                                  "maximum": WEIGHT_MAX}
+                                           for name in WEIGHT_FIELDS}},
+                           {"heart": 3, "streak_day": 4}),
+                errors={**_NOT_ADMIN, "422": _problem(
+                    "Not an object of known weights, each a whole number from 0 to 1000.",
+                    "invalid_weights", 422)}),
+        },
+        "/admin": {"get": _op(
+            "The admin dashboard: a static page (no CDN; a strict Content-Security-Policy) "
+            "that signs an admin in and charts GET /v1/admin/stats.", admin,
+            {"200": {"description": "HTML page.", "content": {"text/html": {
+                "schema": _S, "example": "<!doctype html>..."}}}})},
+        "/admin/{name}": {"get": _op(
+            "The dashboard's script and style sheet.", admin,
+            {"200": {"description": "The file.", "content": {
+                "text/javascript": dashboard_file, "text/css": dashboard_file}}},
+            params=[{"name": "name", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": ["admin.js", "admin.css"]},
+                     "example": "admin.js"}],
+            errors={"404": _problem("Not one of the dashboard's files.", "route_not_found",
+                                    404)})},
+    }
+
+
 # ---------------------------------------------------------------- WebSockets
 
 _WS_V1 = """\
@@ -1319,7 +1547,7 @@ def _live_paths() -> Json:
 @functools.cache
 def document() -> Json:
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
-             **_live_paths()}
+             **_ranking_paths(), **_live_paths()}
     for path, operations in paths.items():
         for method, op in operations.items():
             slug = path.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "root"

@@ -86,6 +86,18 @@ def read_pair(request: web.Request, kind: str) -> tuple[int, int] | None:
     return _int(a), _int(b)
 
 
+def read_score_id(request: web.Request, kind: str) -> tuple[int, int] | None:
+    """(score, id) of a ``[kind, score, id]`` cursor; a score may be 0 or negative (a
+    leaderboard's points), within 64 bits."""
+    token = request.query.get("cursor")
+    if not token:
+        return None
+    score, ident = decode(token, kind, 2)
+    if not isinstance(score, int) or isinstance(score, bool) or not -(2**63) <= score < 2**63:
+        raise _bad()
+    return score, _int(ident)
+
+
 def read_text_cursor(request: web.Request, kind: str) -> str | None:
     token = request.query.get("cursor")
     if not token:

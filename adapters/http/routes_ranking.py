@@ -3,6 +3,7 @@ and the admin dashboard (a static page that uses these routes)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -46,7 +47,7 @@ async def leaderboard(request: web.Request) -> web.Response:
     scope = parse_scope(request.query.get("scope", "global"))
     period = parse_period(request.query.get("period", "all"))
     kind = f"board:{scope.value}:{period.value}"
-    cursor = paging.read_pair(request, kind)
+    cursor = paging.read_score_id(request, kind)
     after = BoardKey(*cursor) if cursor else None
     board = await services(request).ranking.leaderboard(
         who, scope, period, after, paging.limit(request)
@@ -64,11 +65,17 @@ async def user_stats(request: web.Request) -> web.Response:
     return json_response(UserStatsOut.of(stats))
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _day(request: web.Request, name: str) -> date | None:
     raw = request.query.get(name)
     if raw is None:
         return None
     try:
+        # Only YYYY-MM-DD, as documented: fromisoformat also takes 20261127 and 2026-W48-5.
+        if not _DATE.fullmatch(raw):
+            raise ValueError
         return date.fromisoformat(raw)
     except ValueError:
         raise Invalid(f"{name} is a date (YYYY-MM-DD).", code="invalid_query",
@@ -97,7 +104,13 @@ async def patch_weights(request: web.Request) -> web.Response:
     body = await read_json(request)
     if not isinstance(body, dict) or not body:
         raise Invalid("Send an object of weights to change.", code="invalid_weights")
-    weights = await services(request).ranking.set_weights(who, body)
+    # JSON has one number type: 3.0 is the integer 3 (JSON Schema's "integer" and the
+    # converter agree); anything else goes to the core as it came.
+    values = {
+        name: int(value) if type(value) is float and value.is_integer() else value
+        for name, value in body.items()
+    }
+    weights = await services(request).ranking.set_weights(who, values)
     return json_response(WeightsOut.of(weights))
 
 

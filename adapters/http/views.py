@@ -20,6 +20,7 @@ from momentic_core.model.ranking import (
 )
 from momentic_core.model.social import FeedItem
 from momentic_core.model.videos import Video, VideoStatus
+from momentic_core.policies.moments import late_by_seconds
 from momentic_core.services.profiles import UNSET, AccountExport
 from momentic_core.services.social import Profile
 
@@ -279,6 +280,9 @@ class VideoOut:
     reactions: dict[str, int]
     comment_count: int
     my_reaction: str | None
+    moment_at: datetime | None  # the daily moment the post answers
+    on_time: bool
+    late_by_seconds: int | None  # null when on time (or not stamped)
 
     @classmethod
     def of(
@@ -310,6 +314,9 @@ class VideoOut:
             reactions=dict(v.reactions),
             comment_count=v.comment_count,
             my_reaction=my_reaction,
+            moment_at=v.moment_at,
+            on_time=v.on_time,
+            late_by_seconds=late_by_seconds(v.moment_at, v.on_time, v.created_at),
         )
 
 
@@ -697,7 +704,9 @@ class StatsPointOut:
 
     @classmethod
     def of(cls, p: StatsPoint) -> StatsPointOut:
-        values = attrs.asdict(p)
+        # The fields this view shows, by name: a field the core adds stays off the wire
+        # until the view (and the OpenAPI schema) take it up.
+        values = {name: getattr(p, name) for name in attrs.fields_dict(cls)}
         values["start"] = p.start.isoformat()
         return cls(**values)
 

@@ -82,12 +82,15 @@ class VideoEnv:
 
 @pytest.fixture
 def make_video_env(aiohttp_client: Any, mailer: InMemoryMailer) -> Any:
-    """``await make_video_env(live=LiveOptions(...), **settings)``: a VideoEnv with other
-    settings (e.g. a short access token TTL) or live hub options."""
+    """``await make_video_env(live=LiveOptions(...), overrides={...}, **settings)``: a
+    VideoEnv with other settings (e.g. a short access token TTL), live hub options, or
+    providers replaced (``overrides={"clock": ManualClock(...)}``, see Backend)."""
 
-    async def make(live: LiveOptions | None = None, **settings: Any) -> VideoEnv:
+    async def make(
+        live: LiveOptions | None = None, overrides: dict[str, Any] | None = None, **settings: Any
+    ) -> VideoEnv:
         config = Settings(memory=True, **{"max_video_bytes": 2_000_000, **FAST_HASH, **settings})
-        backend = Backend(config, mailer=mailer)
+        backend = Backend(config, mailer=mailer, **(overrides or {}))
         app = create_app(backend, HttpOptions(max_body_bytes=64 * 1024), live)
         client = await aiohttp_client(app)
         return VideoEnv(client, backend, Api(client, mailer))
