@@ -585,7 +585,8 @@ class RankingRepository(Protocol):
         """Most points first, ties by smaller user id, strictly after ``after``. All time
         (``since`` None) ranks ratings; a period ranks the points of its days, and only
         users with points in it. ``friends`` scope: the viewer and their friends. Banned
-        and suspended users are left out."""
+        and suspended users, and users blocked either way with the viewer, are left
+        out."""
         ...
 
     async def rank(

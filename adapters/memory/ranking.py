@@ -184,7 +184,11 @@ class InMemoryRankingRepository:
         self, viewer: int, scope: Scope, since: datetime | None
     ) -> list[tuple[BoardKey, User]]:
         s, now = self._s, self._now()
-        users = [u for u in s.users.values() if not u.is_blocked_at(now)]
+        users = [
+            u for u in s.users.values()
+            if not u.is_blocked_at(now)
+            and (viewer, u.id) not in s.blocks and (u.id, viewer) not in s.blocks
+        ]
         if scope is Scope.FRIENDS:
             users = [u for u in users if u.id == viewer or (viewer, u.id) in s.friendships]
         entries = []

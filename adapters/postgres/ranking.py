@@ -302,7 +302,14 @@ class PostgresRankingRepository(Repository):
             " AND (u.id = $1 OR EXISTS (SELECT 1 FROM friendships f"
             " WHERE f.user_id = $1 AND f.friend_id = u.id))"
             if scope is Scope.FRIENDS
-            else " AND $1::bigint IS NOT NULL"  # every statement types all its parameters
+            else ""
+        )
+        # A block hides each from the other on the boards too.
+        friends += (
+            " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1::bigint"
+            " AND b.blocked_id = u.id)"
+            " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id"
+            " AND b.blocked_id = $1::bigint)"
         )
         if since is None:
             return (

@@ -253,6 +253,8 @@ class Ranking:
         applies them to every rating. Raises Invalid(code="invalid_weights")."""
         if actor is not None:
             permissions.require_role(actor.role, Role.ADMIN)
+        if not values:
+            raise Invalid("Send an object of weights to change.", code="invalid_weights")
         async with self._uow() as tx:
             weights = rating.check_weights(values, await tx.ranking.weights())
             await tx.ranking.set_weights(weights)

@@ -221,3 +221,20 @@ async def test_stats_series_and_totals(backend: Backend) -> None:
     assert (week[0].new_users, week[0].dau, week[0].wau, week[0].mau) == (2, 0, 2, 2)
     videos, reactions, comments, on_time = totals
     assert (videos, reactions["flame"], comments, on_time) == (1, 1, 1, 1)
+
+
+async def test_boards_leave_out_users_blocked_either_way(backend: Backend) -> None:
+    me, blocked, blocker, other = [await add_user(backend) for _ in range(4)]
+    async with backend.uow() as tx:
+        await tx.social.add_block(me.id, blocked.id, T0)
+        await tx.social.add_block(blocker.id, me.id, T0)
+        for user, points in ((me, 1), (blocked, 9), (blocker, 8), (other, 5)):
+            await tx.ranking.add_points(user.id, points, T0)
+    async with backend.uow() as tx:
+        board = await tx.ranking.board(me.id, Scope.GLOBAL, None, None, 10)
+        assert [u.id for _, u in board] == [other.id, me.id]
+        key = await tx.ranking.key_of(me.id, None)
+        assert key is not None
+        assert await tx.ranking.rank(me.id, Scope.GLOBAL, None, key) == 2
+        period = await tx.ranking.board(other.id, Scope.GLOBAL, T0, None, 10)
+        assert [u.id for _, u in period] == [blocked.id, blocker.id, other.id, me.id]
