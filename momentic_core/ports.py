@@ -694,6 +694,11 @@ class AuditRepository(Protocol):
 
 
 class ConfigRepository(Protocol):
+    async def lock(self) -> None:
+        """Hold the settings until the unit of work ends: concurrent changes queue, so
+        none is lost between a load and a save."""
+        ...
+
     async def load(self) -> RuntimeConfig:
         """What admins set; a fresh store gives ``RuntimeConfig()``."""
         ...

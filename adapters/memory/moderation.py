@@ -228,6 +228,9 @@ class InMemoryConfigRepository:
     def __init__(self, store: MemoryStore) -> None:
         self._s = store
 
+    async def lock(self) -> None:
+        return None  # units of work are serial here
+
     async def load(self) -> RuntimeConfig:
         return self._s.config.get(1, RuntimeConfig())
 

@@ -455,6 +455,10 @@ def _settings(config: RuntimeConfig) -> dict[str, Any]:
 
 
 class PostgresConfigRepository(Repository):
+    async def lock(self) -> None:
+        # An advisory lock: it works before the one row exists.
+        await self._execute("SELECT pg_advisory_xact_lock(hashtext('app_settings'))")
+
     async def load(self) -> RuntimeConfig:
         settings = await self._fetchval("SELECT settings FROM app_settings WHERE id = 1")
         return RuntimeConfig() if settings is None else _config(json.loads(settings))

@@ -17,9 +17,10 @@ import attrs
 from momentic_core.errors import Invalid
 from momentic_core.model.accounts import Principal, Role
 from momentic_core.model.moderation import CONFIG_KEYS, AuditEntry, RuntimeConfig
-from momentic_core.policies import permissions
+from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, UnitOfWorkFactory
 
+REASON_MAX = 500
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
 
@@ -138,9 +139,11 @@ class Config:
             permissions.require_role(actor.role, Role.ADMIN)
         if not changes:
             raise Invalid("Nothing to change.", code="invalid_setting")
+        reason = rules.check_text(reason, "reason", REASON_MAX)
         checked = {name: check_value(name, v, self.limit_names) for name, v in changes.items()}
         now = self._clock.now()
         async with self._uow() as tx:
+            await tx.config.lock()
             stored = await tx.config.load()
             if checked.get("rate_limits"):
                 checked["rate_limits"] = {**stored.rate_limits, **checked["rate_limits"]}
