@@ -219,6 +219,21 @@ class Accounts:
     async def login(self, email: str, password: str, device: DeviceInfo) -> TokenPair:
         """Raises Unauthenticated(code="invalid_credentials"), Forbidden(code=
         "email_not_verified" | "account_banned" | "account_suspended"), RateLimited."""
+        user = await self._check_password(email, password, device)
+        check_not_blocked(user, self._clock.now())
+        async with self._uow() as tx:
+            return await self._open_session(tx, user, device)
+
+    async def appellant(self, email: str, password: str, device: DeviceInfo) -> Principal:
+        """Who signs with these credentials, whatever the account's status: a banned or
+        suspended account cannot sign in, yet may appeal the decision that closed it. Opens
+        no session and issues no token (``session_id`` 0); throttled as a sign-in. Raises
+        Unauthenticated(code="invalid_credentials"), Forbidden(code="email_not_verified"),
+        RateLimited."""
+        user = await self._check_password(email, password, device)
+        return Principal(user_id=user.id, role=user.role, session_id=0)
+
+    async def _check_password(self, email: str, password: str, device: DeviceInfo) -> User:
         await self._throttle.check("login:ip", device.ip)
         try:
             email = rules.normalize_email(email)
@@ -237,9 +252,7 @@ class Accounts:
             raise Forbidden(
                 "Verify your email address first; we sent you a code.", code="email_not_verified"
             )
-        check_not_blocked(user, self._clock.now())
-        async with self._uow() as tx:
-            return await self._open_session(tx, user, device)
+        return user
 
     async def sign_in_with_provider(
         self, provider: str, id_token: str, nonce: str | None, device: DeviceInfo

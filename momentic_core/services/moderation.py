@@ -12,6 +12,8 @@
 - A ban or suspension revokes every session, bumps the token version (access tokens are
   refused on their next request) and closes the user's live sockets. A suspension ends by
   itself. Staff act only on accounts of a lower role than their own.
+- The operator (the CLI, ``actor`` None) may list and decide cases, ban, suspend and unban
+  as any admin could, without the role checks; the audit trail records a null actor.
 - Every staff action goes into the append-only audit trail, in the same transaction.
 """
 
@@ -283,9 +285,11 @@ class Moderation:
     # ------------------------------------------------------------------ the queue
 
     async def cases(
-        self, actor: Principal, where: CaseFilter, after: CaseKey | None, limit: int
+        self, actor: Principal | None, where: CaseFilter, after: CaseKey | None, limit: int
     ) -> list[CaseView]:
-        permissions.require_role(actor.role, Role.MODERATOR)
+        """The queue (``actor`` None: the operator): most reports first, then the oldest."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.MODERATOR)
         async with self._uow() as tx:
             cases = await tx.moderation.list_cases(where, after, limit)
             reports = await tx.moderation.reports([c.id for c in cases])
@@ -315,16 +319,18 @@ class Moderation:
 
     async def resolve(
         self,
-        actor: Principal,
+        actor: Principal | None,
         case_id: int,
         action: str,
         reason: str,
         duration: timedelta | None = None,
     ) -> Case:
-        """Decide an open case. Raises Invalid(code="invalid_action" | "invalid_duration" |
-        "reason_required"), Conflict(code="case_closed" | "case_assigned"),
-        Forbidden(code="insufficient_role")."""
-        permissions.require_role(actor.role, Role.MODERATOR)
+        """Decide an open case (``actor`` None: the operator). Raises Invalid(code=
+        "invalid_action" | "invalid_duration" | "reason_required"), Conflict(code=
+        "case_closed" | "case_assigned"), Forbidden(code="insufficient_role")."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.MODERATOR)
+        actor_id = actor.user_id if actor is not None else None
         decision = parse_enum(Action, action, "action")
         why = check_reason(reason)
         until = None
@@ -339,13 +345,15 @@ class Moderation:
             case = await tx.moderation.get_case(case_id, for_update=True)
             if case.status is not CaseStatus.OPEN:
                 raise Conflict("The case is closed.", code="case_closed")
-            if case.assignee_id not in (None, actor.user_id) and actor.role is not Role.ADMIN:
+            if actor is not None and case.assignee_id not in (None, actor.user_id) and (
+                actor.role is not Role.ADMIN
+            ):
                 raise Conflict("Another moderator has the case.", code="case_assigned")
             if decision is Action.REMOVE and case.target_type is TargetType.USER:
                 raise Invalid("A user is warned, suspended or banned, not removed.",
                               code="invalid_action", field="action")
             owner = await tx.users.get_for_update(case.owner_id)
-            if decision in (Action.SUSPEND, Action.BAN, Action.WARN) and (
+            if actor is not None and decision in (Action.SUSPEND, Action.BAN, Action.WARN) and (
                 _RANK[owner.role] >= _RANK[actor.role]
             ):
                 raise Forbidden("Only accounts of a lower role.", code="insufficient_role")
@@ -358,9 +366,9 @@ class Moderation:
             if decision in (Action.SUSPEND, Action.BAN):
                 await self._close_account(tx, owner, until, why)
             case = await tx.moderation.update_case(attrs.evolve(
-                case, status=CaseStatus.RESOLVED, action=decision, decided_by=actor.user_id,
+                case, status=CaseStatus.RESOLVED, action=decision, decided_by=actor_id,
                 decided_at=now, decision_reason=why, suspended_until=until, held=False,
-                assignee_id=case.assignee_id or actor.user_id,
+                assignee_id=case.assignee_id or actor_id,
             ))
             await self._audit(
                 tx, actor, "case.resolve", case.target_type.value, case.target_id, why,
@@ -455,7 +463,11 @@ class Moderation:
 
     # ------------------------------------------------------------------ accounts
 
-    async def _target_user(self, tx: UnitOfWork, actor: Principal, user_id: int) -> User:
+    async def _target_user(
+        self, tx: UnitOfWork, actor: Principal | None, user_id: int
+    ) -> User:
+        if actor is None:  # the operator
+            return await tx.users.get_for_update(user_id)
         permissions.require_role(actor.role, Role.MODERATOR)
         if user_id == actor.user_id:
             raise Invalid("That is you.", code="cannot_target_self")
@@ -480,12 +492,13 @@ class Moderation:
         await announce_revoked(tx, user.id)
         return user
 
-    async def ban(self, actor: Principal, user_id: int, reason: str) -> User:
-        """Ban until an unban. Raises Forbidden(code="insufficient_role"), NotFound."""
+    async def ban(self, actor: Principal | None, user_id: int, reason: str) -> User:
+        """Ban until an unban (``actor`` None: the operator). Raises Forbidden(code=
+        "insufficient_role"), NotFound."""
         return await self._close(actor, user_id, check_reason(reason), None)
 
     async def suspend(
-        self, actor: Principal, user_id: int, reason: str, duration: timedelta
+        self, actor: Principal | None, user_id: int, reason: str, duration: timedelta
     ) -> User:
         """Suspend for ``duration`` (1 minute to 365 days)."""
         if not timedelta(minutes=1) <= duration <= MAX_SUSPENSION:
@@ -495,7 +508,7 @@ class Moderation:
         return await self._close(actor, user_id, check_reason(reason), until)
 
     async def _close(
-        self, actor: Principal, user_id: int, reason: str, until: datetime | None
+        self, actor: Principal | None, user_id: int, reason: str, until: datetime | None
     ) -> User:
         async with self._uow() as tx:
             user = await self._target_user(tx, actor, user_id)
@@ -507,8 +520,11 @@ class Moderation:
         await self._notifier.push([sent])
         return user
 
-    async def unban(self, actor: Principal, user_id: int, reason: str | None = None) -> User:
-        """Lift a ban or suspension. Raises Conflict(code="not_banned")."""
+    async def unban(
+        self, actor: Principal | None, user_id: int, reason: str | None = None
+    ) -> User:
+        """Lift a ban or suspension. Raises Conflict(code="not_banned"), Invalid."""
+        reason = rules.check_text(reason, "reason", REASON_MAX)
         async with self._uow() as tx:
             user = await self._target_user(tx, actor, user_id)
             if user.status is AccountStatus.ACTIVE:
