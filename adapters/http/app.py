@@ -259,6 +259,7 @@ def create_app(
     """The whole HTTP surface. ``backend`` opens pools on startup and closes them on cleanup;
     the live hub listens for events once it is up and closes its sockets on shutdown."""
     from adapters.http import (
+        routes_admin,
         routes_auth,
         routes_engagement,
         routes_legacy,
@@ -295,7 +296,7 @@ def create_app(
     # routes_social first: /v1/users/search before /v1/users/{user_id}
     for module in (
         routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,
-        routes_mod, routes_ranking, routes_legacy,
+        routes_mod, routes_admin, routes_ranking, routes_legacy,
     ):
         app.router.add_routes(module.routes)
     app.router.add_routes(routes_live)

@@ -1472,6 +1472,435 @@ def _ranking_paths() -> Json:
     }
 
 
+# ---------------------------------------------------------------- moderation and administration
+
+_TARGET_TYPES = ["video", "comment", "user"]
+_REPORT_REASONS = ["spam", "nudity", "violence", "harassment", "hate", "self_harm", "illegal",
+                   "other"]
+_ACTIONS = ["dismiss", "remove", "warn", "suspend", "ban"]
+_APPEAL_STATUSES = ["pending", "accepted", "rejected"]
+_ROLES = ["user", "moderator", "admin"]
+_ACCOUNT_STATUSES = ["active", "suspended", "banned"]
+_TIME_N: Json = {"type": ["string", "null"], "format": "date-time"}
+_REPORT_EXAMPLE = {"id": 7001, "case_id": 700, "reporter_id": 43, "reason": "spam",
+                   "note": "Same clip posted ten times.", "created_at": TIME}
+_CASE_EXAMPLE = {
+    "id": 700, "target_type": "video", "target_id": 1001, "owner_id": 42, "status": "open",
+    "report_count": 3, "reasons": ["spam", "other"], "held": True, "assignee_id": 9,
+    "opened_at": TIME, "action": None, "decided_by": None, "decided_at": None,
+    "decision_reason": None, "suspended_until": None,
+}
+_CASE_DECIDED_EXAMPLE = dict(
+    _CASE_EXAMPLE, status="resolved", held=False, action="suspend", decided_by=9,
+    decided_at="2026-11-27T09:10:00+00:00", decision_reason="Spam, again.",
+    suspended_until="2026-12-04T09:10:00+00:00",
+)
+_CASE_DETAIL_EXAMPLE = dict(_CASE_EXAMPLE, target={
+    "type": "video", "id": 1001,
+    "owner": dict(_CARD_EXAMPLE, id=42, nickname="alex", name="Alex"),
+    "text": "Sunset over the Svislach", "status": "held", "video_id": 1001,
+    "thumbnail_url": "https://media.momentic.app/thumbs/1001.jpg?exp=1796372400&sig=9f2c",
+}, reports=[_REPORT_EXAMPLE, dict(_REPORT_EXAMPLE, id=7002, reporter_id=57, reason="other",
+                                  note=None)])
+_APPEAL_EXAMPLE = {
+    "id": 710, "case_id": 700, "user_id": 42, "body": "It was a different clip each time.",
+    "status": "pending", "created_at": TIME, "decided_by": None, "decided_at": None,
+    "decision_reason": None,
+}
+_ADMIN_USER_EXAMPLE = {
+    "id": 42, "email": "alex@bsu.by", "email_verified": True, "nickname": "alex",
+    "name": "Alex", "surname": None, "avatar_url": None, "role": "user", "status": "active",
+    "suspended_until": None, "strikes": 1, "created_at": TIME,
+}
+_AUDIT_EXAMPLE = {
+    "id": 880, "actor_id": 9, "action": "case.resolve", "target_type": "video",
+    "target_id": 1001, "reason": "Spam, again.", "created_at": TIME,
+    "data": {"case_id": 700, "decision": "suspend",
+             "suspended_until": "2026-12-04T09:10:00+00:00"},
+}
+_RATE_LIMIT: Json = _obj(["count", "window_seconds"], {
+    "count": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+    "window_seconds": {"type": "integer", "minimum": 1, "maximum": 7 * 86400}})
+_RATE_LIMITS: Json = {"type": "object", "additionalProperties": _RATE_LIMIT}
+_RATE_LIMITS_OUT: Json = {"type": "object", "additionalProperties": _obj(
+    ["count", "window_seconds"], {"count": _INT, "window_seconds": _INT})}
+_DOMAINS_DOC = ("Domains allowed to register (bsu.by, or *.edu for every subdomain), "
+                "case-insensitive; empty: any.")
+
+
+def _settings_schema(nullable: bool) -> Json:
+    def maybe(schema: Json) -> Json:
+        if not nullable:
+            return schema
+        return dict(schema, type=[schema["type"], "null"])
+
+    return _obj(["allowed_email_domains", "max_video_bytes", "max_video_seconds",
+                 "bereal_lock", "report_threshold", "rate_limits"], {
+        "allowed_email_domains": maybe({"type": "array", "items": _S,
+                                        "description": _DOMAINS_DOC}),
+        "max_video_bytes": maybe({"type": "integer", "description": "Largest video upload."}),
+        "max_video_seconds": maybe({"type": "number", "description": "Longest video."}),
+        "bereal_lock": maybe({"type": "boolean", "description": "Friends' moments of today "
+                                                                "stay locked until I post."}),
+        "report_threshold": maybe({"type": "integer", "description": "Distinct open reports "
+                                   "that hide a video or comment until a moderator decides."}),
+        "rate_limits": dict(_RATE_LIMITS_OUT, description="Overrides by limit name; the "
+                            "others keep rate_limit_defaults."),
+    })
+
+
+_SETTINGS_EXAMPLE = {
+    "effective": {"allowed_email_domains": ["bsu.by", "*.edu"], "max_video_bytes": 100000000,
+                  "max_video_seconds": 60.0, "bereal_lock": True, "report_threshold": 3,
+                  "rate_limits": {"comment:user": {"count": 10, "window_seconds": 60}}},
+    "stored": {"allowed_email_domains": ["bsu.by", "*.edu"], "max_video_bytes": None,
+               "max_video_seconds": None, "bereal_lock": None, "report_threshold": None,
+               "rate_limits": {"comment:user": {"count": 10, "window_seconds": 60}}},
+    "rate_limit_defaults": {"comment:user": {"count": 30, "window_seconds": 60},
+                            "login:ip": {"count": 30, "window_seconds": 300}},
+}
+SCHEMAS.update({
+    "Report": _obj(list(_REPORT_EXAMPLE), {
+        "id": _INT, "case_id": _INT, "reporter_id": _INT,
+        "reason": {"type": "string", "enum": _REPORT_REASONS},
+        "note": _SN, "created_at": _TIME}),
+    "CaseTarget": _obj(["type", "id", "owner", "text", "status", "video_id", "thumbnail_url"], {
+        "type": {"type": "string", "enum": _TARGET_TYPES},
+        "id": _INT,
+        "owner": {"oneOf": [_ref("UserCard"), {"type": "null"}],
+                  "description": "The video's or comment's author, or the user reported."},
+        "text": dict(_SN, description="The video's description, the comment's body or the "
+                     "user's bio."),
+        "status": dict(_S, description="A video's status (ready, held, removed, ...), "
+                       "visible or hidden for a comment, the account's status for a user."),
+        "video_id": dict(_INT_N, description="The video, or the comment's video."),
+        "thumbnail_url": dict(_SN, description="A video's thumbnail, even while held."),
+    }),
+    "Case": _obj(list(_CASE_EXAMPLE), {
+        "id": _INT,
+        "target_type": {"type": "string", "enum": _TARGET_TYPES},
+        "target_id": _INT,
+        "owner_id": dict(_INT, description="Who answers for the target."),
+        "status": {"type": "string", "enum": ["open", "resolved"]},
+        "report_count": dict(_INT, description="Distinct reporters."),
+        "reasons": {"type": "array", "items": {"type": "string", "enum": _REPORT_REASONS},
+                    "description": "Every reason given, once each."},
+        "held": {"type": "boolean", "description": "Hidden from everyone until decided (the "
+                 "report threshold was reached)."},
+        "assignee_id": _INT_N,
+        "opened_at": _TIME,
+        "action": {"type": ["string", "null"], "enum": [*_ACTIONS, None]},
+        "decided_by": dict(_INT_N, description="null while open, or when the operator "
+                           "decided (momentic cases resolve)."),
+        "decided_at": _TIME_N,
+        "decision_reason": _SN,
+        "suspended_until": _TIME_N,
+    }),
+    "CasePage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _ref("CaseDetail")}, "next_cursor": _SN}),
+    "Appeal": _obj(list(_APPEAL_EXAMPLE), {
+        "id": _INT, "case_id": _INT, "user_id": _INT, "body": _S,
+        "status": {"type": "string", "enum": _APPEAL_STATUSES},
+        "created_at": _TIME, "decided_by": _INT_N, "decided_at": _TIME_N,
+        "decision_reason": _SN}),
+    "AppealPage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _ref("Appeal")}, "next_cursor": _SN}),
+    "AdminUser": _obj(list(_ADMIN_USER_EXAMPLE), {
+        "id": _INT, "email": _S, "email_verified": {"type": "boolean"}, "nickname": _S,
+        "name": _SN, "surname": _SN, "avatar_url": _SN,
+        "role": {"type": "string", "enum": _ROLES},
+        "status": {"type": "string", "enum": _ACCOUNT_STATUSES},
+        "suspended_until": _TIME_N,
+        "strikes": dict(_INT, description="Warnings standing (an accepted appeal lifts one)."),
+        "created_at": _TIME}),
+    "AdminUserPage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _ref("AdminUser")}, "next_cursor": _SN}),
+    "UserRole": _obj(["user_id", "role"], {
+        "user_id": _INT, "role": {"type": "string", "enum": _ROLES}}),
+    "AuditEntry": _obj(list(_AUDIT_EXAMPLE), {
+        "id": _INT,
+        "actor_id": dict(_INT_N, description="null: the operator (the momentic command)."),
+        "action": dict(_S, description="case.assign, case.resolve, appeal.accept, "
+                       "appeal.reject, user.ban, user.suspend, user.unban, user.set_role, "
+                       "settings.update."),
+        "target_type": dict(_SN, description="video, comment, user, case or settings."),
+        "target_id": _INT_N,
+        "reason": _SN,
+        "created_at": _TIME,
+        "data": {"type": "object", "description": "What changed, by action."}}),
+    "AuditPage": _obj(["items", "next_cursor"], {
+        "items": {"type": "array", "items": _ref("AuditEntry")}, "next_cursor": _SN}),
+    "Settings": _obj(["effective", "stored", "rate_limit_defaults"], {
+        "effective": dict(_settings_schema(False), description="In force now (stored values "
+                          "over the deployment's MOMENTIC_* ones)."),
+        "stored": dict(_settings_schema(True), description="What admins set; null: the "
+                       "deployment's value."),
+        "rate_limit_defaults": dict(_RATE_LIMITS_OUT, description="Every rate limit an "
+                                    "override may replace, with its default. Both are scaled "
+                                    "alike by MOMENTIC_RATE_LIMIT_MULTIPLIER (tests and load "
+                                    "benchmarks raise it)."),
+    }),
+})
+SCHEMAS["CaseDetail"] = _obj([*_CASE_EXAMPLE, "target", "reports"], {
+    **SCHEMAS["Case"]["properties"],
+    "target": {"oneOf": [_ref("CaseTarget"), {"type": "null"}],
+               "description": "What was reported, read now; null once it is gone."},
+    "reports": {"type": "array", "items": _ref("Report"),
+                "description": "Oldest first, with the reporters' notes."},
+})
+EXAMPLES.update({
+    "Report": _REPORT_EXAMPLE,
+    "Case": _CASE_DECIDED_EXAMPLE,
+    "CaseDetail": _CASE_DETAIL_EXAMPLE,
+    "CasePage": {"items": [_CASE_DETAIL_EXAMPLE],
+                 "next_cursor": paging.encode("case", 3, TIME, 700)},
+    "Appeal": _APPEAL_EXAMPLE,
+    "AppealPage": {"items": [_APPEAL_EXAMPLE], "next_cursor": paging.encode("appeal", 710)},
+    "AdminUser": _ADMIN_USER_EXAMPLE,
+    "AdminUserPage": {"items": [_ADMIN_USER_EXAMPLE],
+                      "next_cursor": paging.encode("admin-user", 42)},
+    "UserRole": {"user_id": 42, "role": "moderator"},
+    "AuditEntry": _AUDIT_EXAMPLE,
+    "AuditPage": {"items": [_AUDIT_EXAMPLE], "next_cursor": paging.encode("audit", 880)},
+    "Settings": _SETTINGS_EXAMPLE,
+})
+
+_ADMIN_ONLY = {"403": _problem("Needs the admin role (insufficient_role); or the account "
+                                "is banned or suspended.", "insufficient_role", 403)}
+_NOT_STAFF = {"403": _problem("Needs the moderator role (insufficient_role); or the account "
+                              "is banned or suspended.", "insufficient_role", 403)}
+_NO_CASE = {"404": _problem("No such case.", "case_not_found", 404)}
+_CASE_TAKEN = {"409": _problem("The case is closed (case_closed), or another moderator has "
+                               "it (case_assigned; admins may take it over).", "case_closed",
+                               409)}
+
+
+def _choice(name: str, values: list[str], default: str | None, example: str) -> Json:
+    schema: Json = {"type": "string", "enum": [*values, "all"]}
+    if default is not None:
+        schema["default"] = default
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": "all: any." + ("" if default is None else f" Default {default}."),
+            "example": example}
+
+
+def _appeal_text() -> Json:
+    text = _text(1000, "Why the decision was wrong; 1 to 1000 characters.", nullable=False)
+    text["allOf"] = [{"pattern": r"\S"}]
+    return text
+
+
+def _setting_changes() -> Json:
+    def nullable(schema: Json) -> Json:
+        return dict(schema, type=[schema["type"], "null"])
+
+    return {
+        "type": "object", "minProperties": 1, "additionalProperties": False,
+        "description": "Settings to change; null resets one to the deployment's value.",
+        "properties": {
+            "allowed_email_domains": nullable({
+                "type": "array", "maxItems": 200, "description": _DOMAINS_DOC,
+                "items": {"type": "string", "pattern": (
+                    r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                    r"[A-Za-z0-9-]{1,63}$")}}),
+            "max_video_bytes": nullable({"type": "integer", "minimum": 1_000_000,
+                                         "maximum": 5_000_000_000}),
+            "max_video_seconds": nullable({"type": "number", "minimum": 1, "maximum": 600}),
+            "bereal_lock": nullable({"type": "boolean"}),
+            "report_threshold": nullable({"type": "integer", "minimum": 1, "maximum": 1000}),
+            "rate_limits": nullable(dict(_RATE_LIMITS, description=(
+                "Merged over the stored overrides; names as in rate_limit_defaults (another "
+                "name is 422). null drops every override."))),
+        },
+    }
+
+
+def _moderation_paths() -> Json:
+    mod, admin = "moderation", "admin"
+    case_id, appeal_id = [_path_id("case_id")], [_path_id("appeal_id")]
+    appeal_op = _op(
+        "Appeal a decision about me (a removal, a warning, a suspension or a ban), once. "
+        "Signed in, with the bearer token; a banned or suspended account, which cannot sign "
+        "in, sends its email and password in the body instead. A moderator other than the "
+        "one who decided judges it.", mod,
+        {"201": _json("Appeal", "The appeal, pending.")}, auth=True,
+        body=_body(_obj(["case_id", "body"], {
+            "case_id": dict(_ID, maximum=2**63 - 1),
+            "body": _appeal_text(),
+            "email": dict(_EMAIL, description="Without a token only: the account's email."),
+            "password": dict(_S, description="Without a token only: its password.")}),
+            {"case_id": 700, "body": "It was a different clip each time."}),
+        errors={"401": _problem("No token and no credentials, a bad token, or wrong "
+                                "credentials (invalid_credentials).", "missing_token", 401),
+                "403": _problem("The email is not verified.", "email_not_verified", 403),
+                "404": _problem("No decision about me with this id.", "case_not_found", 404),
+                "409": _problem("Nothing to appeal (dismissed or open: not_appealable), or "
+                                "appealed already (appeal_exists).", "appeal_exists", 409)})
+    appeal_op["security"] = [{"bearer": []}, {}]
+    return {
+        "/v1/reports": {"post": _op(
+            "Report a video, a comment or a user. One open report per reporter and target; "
+            "reports on one target form a case. Once report_threshold distinct users "
+            "(GET /v1/admin/settings) have reported a video or a comment, it is held: hidden "
+            "from every feed and from everyone but its author and staff until a moderator "
+            "decides. At most 20 reports a day.", mod,
+            {"201": _json("Report", "The report, in its case.")}, auth=True,
+            body=_body(_obj(["target_type", "target_id", "reason"], {
+                "target_type": {"type": "string", "enum": _TARGET_TYPES},
+                "target_id": dict(_ID, maximum=2**63 - 1),
+                "reason": {"type": "string", "enum": _REPORT_REASONS},
+                "note": _text(500, "What the moderator should know.")}),
+                {"target_type": "video", "target_id": 1001, "reason": "spam",
+                 "note": "Same clip posted ten times."}),
+            errors={"404": _problem("No such video, comment or user that I can see.",
+                                    "video_not_found", 404),
+                    "409": _problem("I reported it already.", "report_exists", 409),
+                    "422": _problem("An unknown target type or reason, a note too long, or "
+                                    "myself or my own content (cannot_report_self).",
+                                    "cannot_report_self", 422),
+                    "429": _problem("Too many reports today.", "too_many_reports", 429)})},
+        "/v1/mod/cases": {"get": _op(
+            "Moderators: the case queue, most reports first, then the oldest. Each case "
+            "carries its target's content and its reports.", mod,
+            {"200": _json("CasePage", "One page.")}, auth=True,
+            params=[_choice("status", ["open", "resolved"], "open", "open"),
+                    _choice("reason", _REPORT_REASONS, None, "spam"),
+                    _choice("target_type", _TARGET_TYPES, None, "video"),
+                    _cursor("case", 3, TIME, 700), _LIMIT],
+            errors={**_NOT_STAFF, "422": _problem("A filter that is not one of its values, "
+                                                  "or a cursor this queue did not issue.",
+                                                  "invalid_query", 422)})},
+        "/v1/mod/cases/{case_id}": {"get": _op(
+            "Moderators: one case, with its target and reports.", mod,
+            {"200": _json("CaseDetail", "The case.")}, auth=True, params=case_id,
+            errors={**_NOT_STAFF, **_NO_CASE})},
+        "/v1/mod/cases/{case_id}/assign": {"post": _op(
+            "Moderators: take an open case (assign it to myself).", mod,
+            {"200": _json("Case", "The case, mine.")}, auth=True, params=case_id,
+            errors={**_NOT_STAFF, **_NO_CASE, **_CASE_TAKEN})},
+        "/v1/mod/cases/{case_id}/resolve": {"post": _op(
+            "Moderators: decide an open case. dismiss lifts the hold; remove hides the "
+            "content for good (restored if an appeal is accepted); warn records a strike "
+            "and lifts the hold; suspend (duration_seconds) and ban close the owner's "
+            "account at once (tokens refused, sockets closed with 4401) and remove the "
+            "content. The owner is told the decision and its reason, the reporters the "
+            "outcome. Audited.", mod,
+            {"200": _json("Case", "The case, resolved.")}, auth=True, params=case_id,
+            body=_body(_obj(["action", "reason"], {
+                "action": {"type": "string", "enum": _ACTIONS},
+                "reason": _reason(),
+                "duration_seconds": {"type": ["integer", "null"], "minimum": 60,
+                                     "maximum": 365 * 86400,
+                                     "description": "For suspend: 60 s to 365 days "
+                                                    "(else 422 invalid_duration)."}}),
+                {"action": "suspend", "reason": "Spam, again.", "duration_seconds": 604800}),
+            errors={"403": _problem("Needs the moderator role, and an owner of a lower role "
+                                    "to warn, suspend or ban.", "insufficient_role", 403),
+                    **_NO_CASE, **_CASE_TAKEN,
+                    "422": _problem("remove on a user (invalid_action), a suspension without "
+                                    "a duration in range (invalid_duration), or a blank "
+                                    "reason (reason_required).", "invalid_duration", 422)})},
+        "/v1/appeals": {"post": appeal_op},
+        "/v1/mod/appeals": {"get": _op(
+            "Moderators: appeals, oldest first.", mod,
+            {"200": _json("AppealPage", "One page.")}, auth=True,
+            params=[_choice("status", _APPEAL_STATUSES, "pending", "pending"),
+                    _cursor("appeal", 710), _LIMIT],
+            errors={**_NOT_STAFF, "422": _problem("A status that is not one of its values, "
+                                                  "or a bad cursor.", "invalid_query", 422)})},
+        "/v1/mod/appeals/{appeal_id}/decide": {"post": _op(
+            "Moderators: accept or reject an appeal; never of my own decision. Accepting "
+            "restores the content, lifts the strike and reopens the account. The appellant "
+            "is told. Audited.", mod,
+            {"200": _json("Appeal", "The appeal, decided.")}, auth=True, params=appeal_id,
+            body=_body(_obj(["accept", "reason"], {"accept": {"type": "boolean"},
+                                                   "reason": _reason()}),
+                       {"accept": True, "reason": "Different clips; a mistake."}),
+            errors={"403": _problem("Needs the moderator role (insufficient_role); the "
+                                    "decision appealed is mine (same_moderator).",
+                                    "same_moderator", 403),
+                    "404": _problem("No such appeal.", "appeal_not_found", 404),
+                    "409": _problem("Decided already.", "appeal_decided", 409)})},
+        "/v1/admin/users": {"get": _op(
+            "Staff (moderators and admins): accounts by id, with their strike counts; "
+            "search by a prefix of the email or the nickname, filter by role and status. "
+            "Ban, suspend and unban with /v1/mod/users/{user_id}/ban, /suspend and /unban.",
+            admin, {"200": _json("AdminUserPage", "One page.")}, auth=True,
+            params=[
+                {"name": "q", "in": "query", "required": False,
+                 "schema": {"type": "string", "pattern": "^[^\\x00-\\x20\\x7f]{1,254}$"},
+                 "description": "A prefix of the email or the nickname (case-insensitive).",
+                 "example": "ale"},
+                {"name": "role", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": _ROLES}, "example": "moderator"},
+                {"name": "status", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": _ACCOUNT_STATUSES},
+                 "example": "banned"},
+                _cursor("admin-user", 42), _LIMIT],
+            errors={**_NOT_STAFF, "422": _problem("A q with spaces or over 254 characters "
+                                                  "(invalid_query), an unknown role or "
+                                                  "status, or a bad cursor.",
+                                                  "invalid_query", 422)})},
+        "/v1/admin/users/{user_id}/role": {"put": _op(
+            "Admins: set an account's role (takes effect on its next request: its tokens "
+            "carry the old role and are refused). The last admin stays admin. Audited.",
+            admin, {"200": _json("UserRole", "The account's role.")}, auth=True,
+            params=[_path_id("user_id")],
+            body=_body(_obj(["role"], {"role": {"type": "string", "enum": _ROLES}}),
+                       {"role": "moderator"}),
+            errors={**_ADMIN_ONLY, **_NO_USER,
+                    "409": _problem("The last admin cannot be demoted.", "last_admin", 409)})},
+        "/v1/admin/audit": {"get": _op(
+            "Admins: the audit trail, newest first: every staff action (case decisions and "
+            "assignments, appeals, bans, suspensions, unbans, roles, settings) and "
+            "the operator's (actor_id null).", admin,
+            {"200": _json("AuditPage", "One page.")}, auth=True,
+            params=[
+                {"name": "actor_id", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                 "example": 9},
+                {"name": "action", "in": "query", "required": False,
+                 "schema": {"type": "string", "pattern": "^[a-z_.]{1,64}$"},
+                 "example": "case.resolve"},
+                {"name": "target_type", "in": "query", "required": False,
+                 "schema": {"type": "string", "pattern": "^[a-z_.]{1,64}$"},
+                 "description": "video, comment, user, case or settings.",
+                 "example": "video"},
+                {"name": "target_id", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                 "example": 1001},
+                {"name": "from", "in": "query", "required": False,
+                 "schema": {"type": "string", "format": "date-time"},
+                 "description": "At or after (RFC 3339, with an offset).",
+                 "example": "2026-11-01T00:00:00Z"},
+                {"name": "to", "in": "query", "required": False,
+                 "schema": {"type": "string", "format": "date-time"},
+                 "description": "Before.", "example": "2026-12-01T00:00:00Z"},
+                _cursor("audit", 880), _LIMIT],
+            errors={**_ADMIN_ONLY, "422": _problem("A filter of the wrong shape, or a bad "
+                                                  "cursor.", "invalid_query", 422)})},
+        "/v1/admin/settings": {
+            "get": _op(
+                "Admins: the runtime settings: what is in force, what admins stored over "
+                "the deployment's MOMENTIC_* values, and the default rate limits. Rating "
+                "weights have their own route: /v1/admin/ranking/weights.", admin,
+                {"200": _json("Settings", "The settings.")}, auth=True, errors=_ADMIN_ONLY),
+            "patch": _op(
+                "Admins: change settings; they apply at once on this instance and within "
+                "5 s on the others. Audited (with the reason).", admin,
+                {"200": _json("Settings", "The settings after the change.")}, auth=True,
+                body=_body(_obj(["changes"], {
+                    "changes": _setting_changes(),
+                    "reason": _text(500, "Why; kept in the audit trail.")}),
+                    {"changes": {"report_threshold": 5, "allowed_email_domains": ["bsu.by"]},
+                     "reason": "Exam week"}),
+                errors={**_ADMIN_ONLY, "422": _problem(
+                    "An unknown setting or rate limit, or a value out of range.",
+                    "invalid_setting", 422)}),
+        },
+    }
+
+
 # ---------------------------------------------------------------- WebSockets
 
 _WS_V1 = """\
@@ -1547,7 +1976,7 @@ def _live_paths() -> Json:
 @functools.cache
 def document() -> Json:
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
-             **_ranking_paths(), **_live_paths()}
+             **_ranking_paths(), **_moderation_paths(), **_live_paths()}
     for path, operations in paths.items():
         for method, op in operations.items():
             slug = path.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "root"

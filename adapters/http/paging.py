@@ -134,3 +134,13 @@ def read_id(request: web.Request, kind: str) -> int | None:
         return None
     (value,) = decode(token, kind, 1)
     return _int(value)
+
+
+def read_count_time_id(request: web.Request, kind: str) -> tuple[int, datetime, int] | None:
+    """(count, time, id) of a ``[kind, count, time, id]`` cursor: the moderation queue's
+    position (most reports first, then the oldest)."""
+    token = request.query.get("cursor")
+    if not token:
+        return None
+    count, stamp, ident = decode(token, kind, 3)
+    return _int(count), _time(stamp), _int(ident)

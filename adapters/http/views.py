@@ -10,6 +10,14 @@ import attrs
 
 from momentic_core.model.accounts import ExternalIdentity, Session, TokenPair, User
 from momentic_core.model.engagement import CommentView, NotificationView, Reactor
+from momentic_core.model.moderation import (
+    Appeal,
+    AuditEntry,
+    Case,
+    CaseView,
+    Report,
+    RuntimeConfig,
+)
 from momentic_core.model.ranking import (
     Leaderboard,
     Moment,
@@ -21,8 +29,10 @@ from momentic_core.model.ranking import (
 from momentic_core.model.social import FeedItem
 from momentic_core.model.videos import Video, VideoStatus
 from momentic_core.policies.moments import late_by_seconds
+from momentic_core.services.config import Effective
 from momentic_core.services.profiles import UNSET, AccountExport
 from momentic_core.services.social import Profile
+from momentic_core.services.throttle import DEFAULT_LIMITS
 
 MediaUrl = Callable[[str], str]
 
@@ -730,3 +740,287 @@ class WeightsOut:
     @classmethod
     def of(cls, w: RankingWeights) -> WeightsOut:
         return cls(**attrs.asdict(w))
+
+
+# ---------------------------------------------------------------- reports, cases, appeals
+
+
+@attrs.frozen
+class ReportBody:
+    target_type: str
+    target_id: int
+    reason: str
+    note: str | None = None
+
+
+@attrs.frozen
+class ResolveBody:
+    action: str
+    reason: str
+    duration_seconds: int | None = None
+
+
+@attrs.frozen
+class AppealBody:
+    """``email`` and ``password`` stand in for the token of a banned or suspended account."""
+
+    case_id: int
+    body: str
+    email: str | None = None
+    password: str | None = None
+
+
+@attrs.frozen
+class DecideBody:
+    accept: bool
+    reason: str
+
+
+@attrs.frozen
+class ReportOut:
+    id: int
+    case_id: int
+    reporter_id: int
+    reason: str
+    note: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: Report) -> ReportOut:
+        return cls(r.id, r.case_id, r.reporter_id, r.reason.value, r.note, r.created_at)
+
+
+@attrs.frozen
+class TargetOut:
+    type: str
+    id: int
+    owner: UserCard | None
+    text: str | None
+    status: str
+    video_id: int | None
+    thumbnail_url: str | None
+
+
+def _case_fields(c: Case) -> dict[str, Any]:
+    """The fields every view of a case shares."""
+    return {
+        "id": c.id,
+        "target_type": c.target_type.value,
+        "target_id": c.target_id,
+        "owner_id": c.owner_id,
+        "status": c.status.value,
+        "report_count": c.report_count,
+        "reasons": [r.value for r in c.reasons],
+        "held": c.held,
+        "assignee_id": c.assignee_id,
+        "opened_at": c.opened_at,
+        "action": c.action.value if c.action else None,
+        "decided_by": c.decided_by,
+        "decided_at": c.decided_at,
+        "decision_reason": c.decision_reason,
+        "suspended_until": c.suspended_until,
+    }
+
+
+@attrs.frozen
+class CaseOut:
+    id: int
+    target_type: str
+    target_id: int
+    owner_id: int
+    status: str
+    report_count: int
+    reasons: list[str]
+    held: bool
+    assignee_id: int | None
+    opened_at: datetime
+    action: str | None
+    decided_by: int | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    suspended_until: datetime | None
+
+    @classmethod
+    def of(cls, c: Case) -> CaseOut:
+        return cls(**_case_fields(c))
+
+
+@attrs.frozen
+class CaseDetailOut:
+    id: int
+    target_type: str
+    target_id: int
+    owner_id: int
+    status: str
+    report_count: int
+    reasons: list[str]
+    held: bool
+    assignee_id: int | None
+    opened_at: datetime
+    action: str | None
+    decided_by: int | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    suspended_until: datetime | None
+    target: TargetOut | None  # null once the target is gone
+    reports: list[ReportOut]
+
+    @classmethod
+    def of(cls, view: CaseView, media_url: MediaUrl) -> CaseDetailOut:
+        t = view.target
+        target = None
+        if t is not None:
+            target = TargetOut(
+                type=t.type.value,
+                id=t.id,
+                owner=UserCard.of(t.owner, media_url) if t.owner else None,
+                text=t.text,
+                status=t.status,
+                video_id=t.video_id,
+                thumbnail_url=media_url(t.thumbnail_key) if t.thumbnail_key else None,
+            )
+        return cls(
+            target=target,
+            reports=[ReportOut.of(r) for r in view.reports],
+            **_case_fields(view.case),
+        )
+
+
+@attrs.frozen
+class CasePage:
+    items: list[CaseDetailOut]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class AppealOut:
+    id: int
+    case_id: int
+    user_id: int
+    body: str
+    status: str
+    created_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+    decision_reason: str | None
+
+    @classmethod
+    def of(cls, a: Appeal) -> AppealOut:
+        return cls(
+            id=a.id, case_id=a.case_id, user_id=a.user_id, body=a.body, status=a.status.value,
+            created_at=a.created_at, decided_by=a.decided_by, decided_at=a.decided_at,
+            decision_reason=a.decision_reason,
+        )
+
+
+@attrs.frozen
+class AppealPage:
+    items: list[AppealOut]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------- administration
+
+
+@attrs.frozen
+class RoleBody:
+    role: str
+
+
+@attrs.frozen
+class SettingsPatchBody:
+    changes: dict[str, Any]
+    reason: str | None = None
+
+
+@attrs.frozen
+class AdminUserOut:
+    id: int
+    email: str
+    email_verified: bool
+    nickname: str
+    name: str | None
+    surname: str | None
+    avatar_url: str | None
+    role: str
+    status: str
+    suspended_until: datetime | None
+    strikes: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, u: User, strikes: int, media_url: MediaUrl) -> AdminUserOut:
+        return cls(
+            id=u.id, email=u.email, email_verified=u.email_verified, nickname=u.nickname,
+            name=u.name, surname=u.surname,
+            avatar_url=media_url(u.avatar_key) if u.avatar_key else None,
+            role=u.role.value, status=u.status.value, suspended_until=u.suspended_until,
+            strikes=strikes, created_at=u.created_at,
+        )
+
+
+@attrs.frozen
+class AdminUserPage:
+    items: list[AdminUserOut]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class RoleOut:
+    user_id: int
+    role: str
+
+    @classmethod
+    def of(cls, u: User) -> RoleOut:
+        return cls(u.id, u.role.value)
+
+
+@attrs.frozen
+class AuditOut:
+    id: int
+    actor_id: int | None  # null: the operator (the momentic command)
+    action: str
+    target_type: str | None
+    target_id: int | None
+    reason: str | None
+    created_at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, e: AuditEntry) -> AuditOut:
+        return cls(e.id, e.actor_id, e.action, e.target_type, e.target_id, e.reason,
+                   e.created_at, dict(e.data))
+
+
+@attrs.frozen
+class AuditPage:
+    items: list[AuditOut]
+    next_cursor: str | None
+
+
+def _limits(limits: dict[str, tuple[int, int]]) -> dict[str, dict[str, int]]:
+    return {name: {"count": c, "window_seconds": s} for name, (c, s) in sorted(limits.items())}
+
+
+@attrs.frozen
+class SettingsOut:
+    """What is in force, what admins stored over the deployment's values (null: not set),
+    and the rate limits an override replaces (both before MOMENTIC_RATE_LIMIT_MULTIPLIER,
+    which scales them alike)."""
+
+    effective: dict[str, Any]
+    stored: dict[str, Any]
+    rate_limit_defaults: dict[str, dict[str, int]]
+
+    @classmethod
+    def of(cls, effective: Effective, stored: RuntimeConfig) -> SettingsOut:
+        def values(source: Any) -> dict[str, Any]:
+            out = attrs.asdict(source, recurse=False)
+            domains = out["allowed_email_domains"]
+            out["allowed_email_domains"] = list(domains) if domains is not None else None
+            out["rate_limits"] = _limits(out["rate_limits"])
+            return out
+
+        defaults = {name: (limit.count, int(limit.window.total_seconds()))
+                    for name, limit in DEFAULT_LIMITS.items()}
+        return cls(values(effective), values(stored), _limits(defaults))

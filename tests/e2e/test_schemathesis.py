@@ -97,7 +97,9 @@ MEDIA_OPERATIONS = [
 DECLARED_MEDIA_OPERATIONS = ["post_v1_uploads"]
 # These take another user's id: with the caller's own id (schemathesis' user is id 1, and
 # ids start at 1) the core answers 422 cannot_target_self, a rule about who, not shape.
-SELF_TARGET_OPERATIONS = ["put_v1_blocks_user_id", "post_v1_friend_requests"]
+# A report names its target likewise: the caller, or their own content, is 422
+# cannot_report_self.
+SELF_TARGET_OPERATIONS = ["put_v1_blocks_user_id", "post_v1_friend_requests", "post_v1_reports"]
 # The WebSocket handshakes. An HTTP client cannot open a socket (a 101 switches protocols
 # away from HTTP), so a schema-valid plain GET with a good token is answered 426
 # upgrade_required, as documented; the sockets themselves are tested in test_live_ws.py.
