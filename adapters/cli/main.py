@@ -13,7 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -32,8 +32,18 @@ from adapters import logs
 from adapters.config import Settings
 from adapters.container import Backend, migrate
 from adapters.http.app import HttpOptions, Services, create_app
+from adapters.http.converter import unstructure
+from adapters.http.views import CaseDetailOut, CaseOut, SettingsOut
 from momentic_core.errors import MomenticError
-from momentic_core.model.accounts import Role
+from momentic_core.model.accounts import Role, User
+from momentic_core.model.moderation import (
+    Action,
+    Case,
+    CaseFilter,
+    CaseStatus,
+    ReportReason,
+    TargetType,
+)
 from momentic_core.model.ranking import RankingWeights
 
 log = logging.getLogger("momentic")
@@ -155,6 +165,114 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
 
 
+def _account_line(user: User) -> str:
+    until = f" until {user.suspended_until.isoformat()}" if user.suspended_until else ""
+    return f"user {user.id} <{user.email}> is now {user.status}{until}"
+
+
+def cmd_users_ban(args: argparse.Namespace) -> int:
+    """Ban (or with --days, suspend) an account at once, as the operator (audited)."""
+
+    async def work(s: Services) -> User:
+        user = await s.accounts.find_by_email(args.email)
+        if args.days is None:
+            return await s.moderation.ban(None, user.id, args.reason)
+        return await s.moderation.suspend(None, user.id, args.reason, timedelta(days=args.days))
+
+    print(_account_line(_with_services(args, work)))
+    return 0
+
+
+def cmd_users_unban(args: argparse.Namespace) -> int:
+    async def work(s: Services) -> User:
+        user = await s.accounts.find_by_email(args.email)
+        return await s.moderation.unban(None, user.id, args.reason)
+
+    print(_account_line(_with_services(args, work)))
+    return 0
+
+
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    """The moderation queue: most reports first, then the oldest."""
+    where = CaseFilter(
+        status=None if args.status == "all" else CaseStatus(args.status),
+        reason=ReportReason(args.reason) if args.reason else None,
+        target_type=TargetType(args.target_type) if args.target_type else None,
+    )
+
+    async def work(s: Services) -> list[CaseDetailOut]:
+        views = await s.moderation.cases(None, where, None, args.limit)
+        return [CaseDetailOut.of(v, s.media_url) for v in views]
+
+    cases = _with_services(args, work)
+    if args.json:
+        _print_json(unstructure(cases))
+        return 0
+    table = Table("case", "target", "owner", "reports", "reasons", "held", "status",
+                  "assignee", "opened", title=f"cases ({args.status})")
+    for c in cases:
+        owner = c.target.owner.nickname if c.target and c.target.owner else str(c.owner_id)
+        status = c.status if c.action is None else f"{c.status}: {c.action}"
+        table.add_row(
+            str(c.id), f"{c.target_type} {c.target_id}", owner, str(c.report_count),
+            ", ".join(c.reasons), "yes" if c.held else "", status,
+            str(c.assignee_id or ""), c.opened_at.isoformat(timespec="seconds"),
+        )
+    Console().print(table)
+    return 0
+
+
+def cmd_cases_resolve(args: argparse.Namespace) -> int:
+    """Decide a case as the operator: the audit trail shows no actor (null)."""
+    duration = None
+    if args.duration_seconds is not None:
+        duration = timedelta(seconds=args.duration_seconds)
+
+    async def work(s: Services) -> Case:
+        return await s.moderation.resolve(None, args.id, args.action, args.reason, duration)
+
+    case = _with_services(args, work)
+    if args.json:
+        _print_json(unstructure(CaseOut.of(case)))
+    else:
+        print(f"case {case.id} resolved: {case.action} ({case.decision_reason})")
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Show the runtime settings, or change some (NAME=JSON; null resets one)."""
+    changes: dict[str, Any] = {}
+    for item in getattr(args, "assignments", None) or []:
+        name, sep, raw = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            changes[name.strip()] = json.loads(raw)
+        except ValueError:
+            print(f"error: settings set takes NAME=JSON, not {item!r} "
+                  '(e.g. report_threshold=5, bereal_lock=false, '
+                  'allowed_email_domains=\'["bsu.by"]\')', file=sys.stderr)
+            return 2
+
+    async def work(s: Services) -> SettingsOut:
+        if changes:
+            await s.config.update(None, changes, args.reason)
+        stored = await s.config.stored(None)
+        return SettingsOut.of(await s.config.current(), stored)
+
+    view = _with_services(args, work)
+    if args.json:
+        _print_json(unstructure(view))
+        return 0
+    table = Table("setting", "in force", "stored", title="runtime settings")
+    for name, value in view.effective.items():
+        table.add_row(name, json.dumps(value), json.dumps(view.stored[name]))
+    Console().print(table)
+    if changes:
+        print("changed; in force at once here, within seconds on running servers")
+    return 0
+
+
 def cmd_ranking_recompute(args: argparse.Namespace) -> int:
     """Rebuild every rating from the rows, with a progress bar."""
 
@@ -255,6 +373,46 @@ def parser() -> argparse.ArgumentParser:
     set_role.add_argument("--email", required=True)
     set_role.add_argument("--role", choices=[r.value for r in Role], required=True)
     set_role.set_defaults(func=cmd_users_set_role)
+    ban = users.add_parser("ban", help="ban an account (or suspend it, with --days) at once")
+    ban.add_argument("--email", required=True)
+    ban.add_argument("--reason", required=True, help="told to the user, kept in the audit")
+    ban.add_argument("--days", type=float, help="suspend for this many days instead")
+    ban.set_defaults(func=cmd_users_ban)
+    unban = users.add_parser("unban", help="lift a ban or suspension")
+    unban.add_argument("--email", required=True)
+    unban.add_argument("--reason")
+    unban.set_defaults(func=cmd_users_unban)
+
+    cases = sub.add_parser("cases", help="the moderation queue").add_subparsers(
+        dest="cases_command", required=True
+    )
+    listing = cases.add_parser("list", help="cases, most reports first")
+    listing.add_argument("--status", choices=["open", "resolved", "all"], default="open")
+    listing.add_argument("--reason", choices=[r.value for r in ReportReason])
+    listing.add_argument("--target-type", choices=[t.value for t in TargetType])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=cmd_cases_list)
+    resolve = cases.add_parser(
+        "resolve", help="decide a case as the operator (the owner and reporters are told)"
+    )
+    resolve.add_argument("id", type=int)
+    resolve.add_argument("--action", choices=[a.value for a in Action], required=True)
+    resolve.add_argument("--reason", required=True)
+    resolve.add_argument("--duration-seconds", type=int, help="how long a suspend lasts")
+    resolve.add_argument("--json", action="store_true", help="machine-readable output")
+    resolve.set_defaults(func=cmd_cases_resolve)
+
+    config = sub.add_parser("settings", help="runtime settings (applied without a restart)")
+    config_sub = config.add_subparsers(dest="settings_command", required=True)
+    get = config_sub.add_parser("get", help="what is in force and what is stored")
+    get.add_argument("--json", action="store_true", help="machine-readable output")
+    get.set_defaults(func=cmd_settings)
+    put = config_sub.add_parser("set", help="change settings: NAME=JSON (null resets)")
+    put.add_argument("assignments", nargs="+", metavar="NAME=JSON")
+    put.add_argument("--reason", help="kept in the audit trail")
+    put.add_argument("--json", action="store_true", help="machine-readable output")
+    put.set_defaults(func=cmd_settings)
 
     ranking = sub.add_parser("ranking", help="ratings and their weights").add_subparsers(
         dest="ranking_command", required=True

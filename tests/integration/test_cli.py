@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from adapters.cli.main import main
+from adapters.config import Settings
+from adapters.container import Backend
+from momentic_core.services.accounts import DeviceInfo
 
 
 @pytest.fixture
@@ -56,3 +61,48 @@ def test_migrate_create_admin_and_set_roles(
 
     assert main(["users", "create", "--email", "weak@bsu.by", "--password", "password1"]) == 2
     assert "password_too_common" in capsys.readouterr().err
+
+
+def test_moderation_and_settings_commands(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    for email in ("ann@bsu.by", "bob@bsu.by"):
+        assert main(["users", "create", "--email", email, "--password",
+                     "correct horse battery"]) == 0
+    capsys.readouterr()
+
+    async def report() -> tuple[int, int]:
+        async with Backend(Settings.from_env()) as s:
+            pair = await s.accounts.login("bob@bsu.by", "correct horse battery",
+                                          DeviceInfo(ip="127.0.0.1"))
+            bob = await s.accounts.authenticate(pair.access_token)
+            ann = await s.accounts.find_by_email("ann@bsu.by")
+            made = await s.moderation.report(bob, "user", ann.id, "spam", "Ads in every bio")
+            return made.case_id, ann.id
+
+    case_id, ann_id = asyncio.run(report())
+    assert main(["cases", "list", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert (listed["id"], listed["target_id"], listed["reports"][0]["note"]) == (
+        case_id, ann_id, "Ads in every bio")
+    assert main(["cases", "resolve", str(case_id), "--action", "warn", "--reason",
+                 "No ads", "--json"]) == 0
+    decided = json.loads(capsys.readouterr().out)
+    assert (decided["action"], decided["decided_by"]) == ("warn", None)
+    assert main(["cases", "list", "--status", "resolved", "--json"]) == 0
+    assert [c["id"] for c in json.loads(capsys.readouterr().out)] == [case_id]
+
+    assert main(["users", "ban", "--email", "ann@bsu.by", "--reason", "Spam", "--days",
+                 "1"]) == 0
+    assert "is now suspended until" in capsys.readouterr().out
+    assert main(["users", "unban", "--email", "ann@bsu.by"]) == 0
+    assert "is now active" in capsys.readouterr().out
+
+    assert main(["settings", "set", "report_threshold=2", "--reason", "Exam week",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stored"]["report_threshold"] == 2
+    assert main(["settings", "get", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["effective"]["report_threshold"] == 2
+    assert main(["settings", "set", "report_threshold=0"]) == 2
+    assert "invalid_setting" in capsys.readouterr().err
