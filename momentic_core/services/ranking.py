@@ -19,6 +19,7 @@ import attrs
 from momentic_core.errors import Invalid, NotFound
 from momentic_core.model.accounts import Principal, Role, User
 from momentic_core.model.engagement import Comment, ReactionChange, ReactionKind
+from momentic_core.model.moderation import AuditEntry
 from momentic_core.model.ranking import (
     BoardKey,
     DayFacts,
@@ -256,9 +257,16 @@ class Ranking:
         if not values:
             raise Invalid("Send an object of weights to change.", code="invalid_weights")
         async with self._uow() as tx:
-            weights = rating.check_weights(values, await tx.ranking.weights())
+            before = await tx.ranking.weights()
+            weights = rating.check_weights(values, before)
             await tx.ranking.set_weights(weights)
             await tx.jobs.enqueue(RECOMPUTE_RATINGS, {}, dedupe_key=RECOMPUTE_RATINGS)
+            await tx.audit.add(AuditEntry(
+                id=0, actor_id=actor.user_id if actor else None, action="ranking.weights",
+                target_type="settings", target_id=None, reason=None,
+                created_at=self._clock.now(),
+                data={"from": attrs.asdict(before), "to": attrs.asdict(weights)},
+            ))
         log.info("ranking weights changed", extra={"weights": attrs.asdict(weights)})
         return weights
 

@@ -371,6 +371,11 @@ async def test_a_weight_change_queues_one_recompute_and_the_recompute_applies_it
     jobs = [r.job for r in world.store.jobs.values() if r.job.kind == RECOMPUTE_RATINGS]
     assert len(jobs) == 1 and jobs[0].status == "queued"
     assert world.user(ann.user_id).rating == 10  # unchanged until the job runs
+    # Every change is in the audit trail: who, from what, to what.
+    trail = sorted(world.store.audit.values(), key=lambda e: e.id)
+    assert [(e.action, e.actor_id) for e in trail] == [("ranking.weights", root.user_id)] * 2
+    assert trail[0].data["from"]["heart"] == RankingWeights().heart
+    assert trail[0].data["to"]["heart"] == 7 and trail[1].data["to"]["comment"] == 1
 
     assert await world.ranking.recompute_all() == 3
     assert world.user(ann.user_id).rating == 7 + 1
