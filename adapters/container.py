@@ -374,7 +374,9 @@ def _services(
             bereal_lock=settings.bereal_lock, config=config,
         ),
         notifications=Notifications(uow=storage.uow, clock=clock),
-        live=Live(uow=storage.uow, clock=clock),
+        live=Live(
+            uow=storage.uow, clock=clock, bereal_lock=settings.bereal_lock, config=config
+        ),
         moderation=Moderation(uow=storage.uow, clock=clock, notifier=notifier, config=config),
         config=config,
         live_events=storage.live,

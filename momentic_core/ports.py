@@ -294,6 +294,10 @@ class SocialRepository(Protocol):
 
     async def blocked_either_way(self, a: int, b: int) -> bool: ...
 
+    async def blocked_ids(self, user_id: int) -> set[int]:
+        """Everyone the user blocked or who blocked them."""
+        ...
+
     async def add_request(self, request: FriendRequest) -> None:
         """Raises Conflict(code="request_exists")."""
         ...

@@ -139,6 +139,7 @@ class InMemoryModerationRepository:
             if (where.status is None or c.status is where.status)
             and (where.target_type is None or c.target_type is where.target_type)
             and (where.reason is None or where.reason in c.reasons)
+            and (where.not_owner is None or c.owner_id != where.not_owner)
             and (after is None or _case_key(c) > (-after.report_count, after.opened_at,
                                                   after.id))
         ]

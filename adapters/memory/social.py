@@ -87,6 +87,9 @@ class InMemorySocialRepository:
     async def blocked_either_way(self, a: int, b: int) -> bool:
         return _blocked_either_way(self._s, a, b)
 
+    async def blocked_ids(self, user_id: int) -> set[int]:
+        return {b if a == user_id else a for a, b in self._s.blocks if user_id in (a, b)}
+
     async def add_request(self, request: FriendRequest) -> None:
         key = (request.from_id, request.to_id)
         if request.from_id == request.to_id:

@@ -271,6 +271,8 @@ class PostgresModerationRepository(Repository):
             q.add(f"target_type = {q.param(where.target_type.value)}")
         if where.reason is not None:
             q.add(f"{q.param(where.reason.value)} = ANY (reasons)")
+        if where.not_owner is not None:
+            q.add(f"owner_id <> {q.param(where.not_owner)}::bigint")
         if after is not None:
             q.add(
                 f"(-report_count, opened_at, id) > (-{q.param(after.report_count)}::int, "

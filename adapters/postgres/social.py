@@ -431,6 +431,14 @@ class PostgresSocialRepository(Repository):
             return Relation.REQUEST_RECEIVED
         return Relation.NONE
 
+    async def blocked_ids(self, user_id: int) -> set[int]:
+        rows = await self._fetch(
+            "SELECT blocked_id AS id FROM blocks WHERE blocker_id = $1 "
+            "UNION SELECT blocker_id FROM blocks WHERE blocked_id = $1",
+            user_id,
+        )
+        return {r["id"] for r in rows}
+
     async def blocked_either_way(self, a: int, b: int) -> bool:
         return bool(
             await self._fetchval(

@@ -138,6 +138,7 @@ class CaseFilter:
     status: CaseStatus | None = CaseStatus.OPEN
     reason: ReportReason | None = None
     target_type: TargetType | None = None
+    not_owner: int | None = None  # leave out cases about this user (a moderator's own)
 
 
 @attrs.frozen

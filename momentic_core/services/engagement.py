@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from momentic_core.errors import Forbidden, Invalid, NotFound
+from momentic_core.errors import Conflict, Forbidden, Invalid, NotFound
 from momentic_core.model.accounts import Principal, Role, User
 from momentic_core.model.engagement import (
     Comment,
@@ -27,6 +27,7 @@ from momentic_core.model.engagement import (
     user_channel,
     video_channel,
 )
+from momentic_core.model.videos import VideoStatus
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services import visibility
@@ -196,7 +197,10 @@ class Engagement:
             if change is None:
                 return video.reactions
             await self._counts_event(tx, video_id, change.counts)
-            await self._scorer.reaction(tx, video, who.user_id, None, change, self._clock.now())
+            if video.status is VideoStatus.READY:  # held or removed videos earn nothing
+                await self._scorer.reaction(
+                    tx, video, who.user_id, None, change, self._clock.now()
+                )
             return change.counts
 
     async def _counts_event(self, tx: UnitOfWork, video_id: int, counts: dict[str, int]) -> None:
@@ -208,11 +212,9 @@ class Engagement:
     async def reactors(
         self, who: Principal, video_id: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[Reactor]:
+        lock = await self._lock()
         async with self._uow() as tx:
-            video = await tx.videos.get(video_id)
-            author = await tx.users.get(video.author_id)
-            if not await visibility.may_see(tx, self._clock.now(), who, video, author):
-                raise visibility.no_video()
+            await visibility.readable_video(tx, self._clock.now(), who, video_id, lock)
             return await tx.reactions.list(video_id, who.user_id, after, limit)
 
     # ------------------------------------------------------------------ comments
@@ -233,7 +235,7 @@ class Engagement:
             video, _ = await self._open(tx, who, video_id, lock)
             parent = None
             if parent_id is not None:
-                parent = await self._visible_comment(tx, who, parent_id)
+                parent = await self._visible_comment(tx, who, parent_id, lock)
                 if parent.video_id != video_id:
                     raise NotFound("No such comment on this video.", code="comment_not_found")
                 if parent.parent_id is not None:
@@ -265,8 +267,11 @@ class Engagement:
         await self._notifier.push(sent)
         return view
 
-    async def _visible_comment(self, tx: UnitOfWork, who: Principal, comment_id: int) -> Comment:
-        """A comment on a video I may see, by an author I may see."""
+    async def _visible_comment(
+        self, tx: UnitOfWork, who: Principal, comment_id: int, lock: bool
+    ) -> Comment:
+        """A comment on a video I may read (visible, not behind the BeReal lock), by an
+        author I may see."""
         comment = await tx.comments.get(comment_id)
         video = await tx.videos.get(comment.video_id)
         video_author = await tx.users.get(video.author_id)
@@ -274,6 +279,8 @@ class Engagement:
         hidden = NotFound("No such comment.", code="comment_not_found")
         if not await visibility.may_see(tx, now, who, video, video_author):
             raise hidden
+        if await visibility.locked_today(tx, now, who, [video], lock):
+            raise Forbidden("Post your moment of today first.", code="moment_locked")
         if comment.hidden and not permissions.can_see_hidden_accounts(who.role):
             raise hidden
         if comment.author_id != who.user_id and not permissions.can_see_hidden_accounts(who.role):
@@ -287,10 +294,15 @@ class Engagement:
     async def edit_comment(self, who: Principal, comment_id: int, body: str) -> CommentView:
         """The author edits their comment. Raises Forbidden(code="not_author"), NotFound."""
         text = rules.check_comment(body)
+        lock = await self._lock()
         async with self._uow() as tx:
-            comment = await self._visible_comment(tx, who, comment_id)
-            if comment.author_id != who.user_id:
+            comment = await tx.comments.get(comment_id)
+            if comment.author_id != who.user_id:  # (the author may, whatever blocks since)
+                await self._visible_comment(tx, who, comment_id, lock)
                 raise Forbidden("Only the author edits a comment.", code="not_author")
+            if comment.hidden:
+                raise Conflict("A comment held by moderation cannot be edited.",
+                               code="comment_held")
             await tx.comments.get_for_update(comment_id)
             await tx.comments.edit(comment_id, text, self._clock.now())
             view = await tx.comments.view(comment_id, who.user_id)
@@ -302,12 +314,15 @@ class Engagement:
     async def delete_comment(self, who: Principal, comment_id: int) -> None:
         """The author, the video's author, a moderator or an admin deletes a comment (and
         its replies). Raises Forbidden(code="not_author"), NotFound."""
+        lock = await self._lock()
         async with self._uow() as tx:
-            comment = await self._visible_comment(tx, who, comment_id)
+            comment = await tx.comments.get(comment_id)
             video = await tx.videos.get(comment.video_id)
+            # Ownership first: a block since does not stop either author cleaning up.
             if who.user_id not in (comment.author_id, video.author_id) and not (
                 permissions.at_least(who.role, Role.MODERATOR)
             ):
+                await self._visible_comment(tx, who, comment_id, lock)
                 raise Forbidden(
                     "Only the author, the video's author or a moderator deletes a comment.",
                     code="not_author",
@@ -325,8 +340,9 @@ class Engagement:
 
     async def like(self, who: Principal, comment_id: int, liked: bool) -> int:
         """Like or unlike a comment (idempotent); its like count after."""
+        lock = await self._lock()
         async with self._uow() as tx:
-            comment = await self._visible_comment(tx, who, comment_id)
+            comment = await self._visible_comment(tx, who, comment_id, lock)
             if liked:
                 changed, count = await tx.comments.like(comment_id, who.user_id,
                                                         self._clock.now())
@@ -349,24 +365,24 @@ class Engagement:
         limit: int,
     ) -> list[CommentView]:
         """Oldest first: a video's top-level comments, or the replies to one of them."""
+        lock = await self._lock()
         async with self._uow() as tx:
-            video = await tx.videos.get(video_id)
-            author = await tx.users.get(video.author_id)
-            if not await visibility.may_see(tx, self._clock.now(), who, video, author):
-                raise visibility.no_video()
+            await visibility.readable_video(tx, self._clock.now(), who, video_id, lock)
             return await tx.comments.list(video_id, parent_id, who.user_id, after, limit)
 
     async def replies(
         self, who: Principal, comment_id: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[CommentView]:
+        lock = await self._lock()
         async with self._uow() as tx:
-            parent = await self._visible_comment(tx, who, comment_id)
+            parent = await self._visible_comment(tx, who, comment_id, lock)
             return await tx.comments.list(parent.video_id, parent.id, who.user_id, after, limit)
 
     async def comment_view(self, who: Principal, comment_id: int) -> CommentView:
         """One comment as I see it."""
+        lock = await self._lock()
         async with self._uow() as tx:
-            await self._visible_comment(tx, who, comment_id)
+            await self._visible_comment(tx, who, comment_id, lock)
             return await tx.comments.view(comment_id, who.user_id)
 
 
@@ -398,11 +414,25 @@ class Notifications:
 
 
 class Live:
-    """Which live channels a user may listen to."""
+    """Which live channels a user may listen to, and whose events they must not get."""
 
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        bereal_lock: bool = True,
+        config: Config | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self.bereal_lock = bereal_lock
+        self._config = config
+
+    async def blocked_ids(self, who: Principal) -> set[int]:
+        """Users blocked either way with ``who``: their events are not delivered."""
+        async with self._uow() as tx:
+            return await tx.social.blocked_ids(who.user_id)
 
     async def authorize(self, who: Principal, channel: str) -> str:
         """The channel, normalized, when ``who`` may subscribe to it: their own user
@@ -423,9 +453,9 @@ class Live:
             if number != who.user_id:
                 raise Forbidden("Only your own user channel.", code="channel_forbidden")
             return user_channel(number)
+        lock = (
+            (await self._config.current()).bereal_lock if self._config else self.bereal_lock
+        )
         async with self._uow() as tx:
-            video = await tx.videos.get(number)
-            author = await tx.users.get(video.author_id)
-            if not await visibility.may_see(tx, self._clock.now(), who, video, author):
-                raise visibility.no_video()
+            await visibility.readable_video(tx, self._clock.now(), who, number, lock)
         return video_channel(number)

@@ -89,6 +89,12 @@ def _no_case() -> NotFound:
     return NotFound("No such case.", code="case_not_found")
 
 
+def _not_own(actor: Principal, case: Case) -> None:
+    """Nobody judges a case about themselves."""
+    if case.owner_id == actor.user_id:
+        raise Forbidden("Another moderator handles cases about you.", code="own_case")
+
+
 class Moderation:
     def __init__(
         self,
@@ -290,6 +296,8 @@ class Moderation:
         """The queue (``actor`` None: the operator): most reports first, then the oldest."""
         if actor is not None:
             permissions.require_role(actor.role, Role.MODERATOR)
+            # Nobody sees (or judges) the reports about themselves.
+            where = attrs.evolve(where, not_owner=actor.user_id)
         async with self._uow() as tx:
             cases = await tx.moderation.list_cases(where, after, limit)
             reports = await tx.moderation.reports([c.id for c in cases])
@@ -301,6 +309,8 @@ class Moderation:
         permissions.require_role(actor.role, Role.MODERATOR)
         async with self._uow() as tx:
             case = await tx.moderation.get_case(case_id)
+            if case.owner_id == actor.user_id:
+                raise _no_case()  # the reports about me (and who made them) stay hidden
             reports = await tx.moderation.reports([case_id])
             return CaseView(case, await self._content(tx, case), reports.get(case_id, []))
 
@@ -311,6 +321,7 @@ class Moderation:
             case = await tx.moderation.get_case(case_id, for_update=True)
             if case.status is not CaseStatus.OPEN:
                 raise Conflict("The case is closed.", code="case_closed")
+            _not_own(actor, case)
             if case.assignee_id not in (None, actor.user_id) and actor.role is not Role.ADMIN:
                 raise Conflict("Another moderator has the case.", code="case_assigned")
             case = await tx.moderation.update_case(attrs.evolve(case, assignee_id=actor.user_id))
@@ -352,11 +363,15 @@ class Moderation:
             if decision is Action.REMOVE and case.target_type is TargetType.USER:
                 raise Invalid("A user is warned, suspended or banned, not removed.",
                               code="invalid_action", field="action")
-            owner = await tx.users.get_for_update(case.owner_id)
-            if actor is not None and decision in (Action.SUSPEND, Action.BAN, Action.WARN) and (
+            if actor is not None:
+                _not_own(actor, case)
+            owner = await tx.users.get(case.owner_id)
+            if actor is not None and decision is not Action.DISMISS and (
                 _RANK[owner.role] >= _RANK[actor.role]
             ):
                 raise Forbidden("Only accounts of a lower role.", code="insufficient_role")
+            # Content first, then the owner's row: the order reactions and comments lock
+            # in (video, then its author), so the two never deadlock.
             if decision in (Action.DISMISS, Action.WARN):
                 await self._show(tx, case)
             else:
@@ -364,6 +379,7 @@ class Moderation:
             if decision is Action.WARN:
                 await tx.moderation.add_strike(owner.id, case.id, now)
             if decision in (Action.SUSPEND, Action.BAN):
+                owner = await tx.users.get_for_update(case.owner_id)
                 await self._close_account(tx, owner, until, why)
             case = await tx.moderation.update_case(attrs.evolve(
                 case, status=CaseStatus.RESOLVED, action=decision, decided_by=actor_id,
@@ -432,6 +448,8 @@ class Moderation:
             if appeal.status is not AppealStatus.PENDING:
                 raise Conflict("The appeal was decided already.", code="appeal_decided")
             case = await tx.moderation.get_case(appeal.case_id, for_update=True)
+            if actor.user_id in (appeal.user_id, case.owner_id):
+                raise Forbidden("Another moderator decides your appeal.", code="own_case")
             if case.decided_by == actor.user_id:
                 raise Forbidden("Another moderator decides appeals of your decisions.",
                                 code="same_moderator")

@@ -12,7 +12,13 @@ import attrs
 
 from momentic_core.errors import Conflict, Invalid, NotFound
 from momentic_core.model.accounts import Principal, User
-from momentic_core.model.engagement import Notification, NotificationKind, NotificationView
+from momentic_core.model.engagement import (
+    LiveEvent,
+    Notification,
+    NotificationKind,
+    NotificationView,
+    user_channel,
+)
 from momentic_core.model.social import Contact, FriendRequest, Relation
 from momentic_core.policies import rules
 from momentic_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -24,6 +30,15 @@ CONTACT_KINDS = ("friends", "incoming", "outgoing", "blocked")
 
 def _no_user() -> NotFound:
     return NotFound("No such user.", code="user_not_found")
+
+
+async def _relation_changed(tx: UnitOfWork, a: int, b: int) -> None:
+    """Tell both users' sockets: what each may see of the other changed (a block, an
+    unblock, an unfriend), so live subscriptions are checked again."""
+    for me, other in ((a, b), (b, a)):
+        await tx.events.emit(
+            LiveEvent(user_channel(me), "relation.changed", {"user_id": other})
+        )
 
 
 @attrs.frozen
@@ -134,6 +149,7 @@ class Friends:
         async with self._uow() as tx:
             if not await tx.social.remove_friendship(who.user_id, user_id):
                 raise NotFound("You are not friends.", code="not_friends")
+            await _relation_changed(tx, who.user_id, user_id)
 
     async def block(self, who: Principal, user_id: int) -> None:
         """Idempotent. Ends any friendship and request between us."""
@@ -142,11 +158,13 @@ class Friends:
         async with self._uow() as tx:
             await tx.users.get(user_id)
             await tx.social.add_block(who.user_id, user_id, self._clock.now())
+            await _relation_changed(tx, who.user_id, user_id)
 
     async def unblock(self, who: Principal, user_id: int) -> None:
         async with self._uow() as tx:
             if not await tx.social.remove_block(who.user_id, user_id):
                 raise NotFound("You have not blocked them.", code="not_blocked")
+            await _relation_changed(tx, who.user_id, user_id)
 
     async def contacts(
         self, who: Principal, kind: str, after: tuple[datetime, int] | None, limit: int

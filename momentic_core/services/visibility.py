@@ -55,6 +55,21 @@ async def locked_today(
     return {v.id for v in todays}
 
 
+async def readable_video(
+    tx: UnitOfWork, now: datetime, who: Principal, video_id: int, bereal_lock: bool
+) -> Video:
+    """A video whose engagement (comments, reactors, live channel) the caller may read:
+    visible, and not behind the BeReal lock. Raises NotFound(code="video_not_found"),
+    Forbidden(code="moment_locked")."""
+    video = await tx.videos.get(video_id)
+    author = await tx.users.get(video.author_id)
+    if not await may_see(tx, now, who, video, author):
+        raise no_video()
+    if await locked_today(tx, now, who, [video], bereal_lock):
+        raise Forbidden("Post your moment of today first.", code="moment_locked")
+    return video
+
+
 async def open_video(
     tx: UnitOfWork, now: datetime, who: Principal, video_id: int, bereal_lock: bool
 ) -> tuple[Video, User]:
