@@ -10,7 +10,7 @@ import functools
 import attrs
 import pytest
 
-from adapters.memory.store import InMemoryUnitOfWork
+from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork
 from momentic_core.errors import Forbidden, NotFound
 from momentic_core.model.accounts import Principal, Role
 from momentic_core.model.engagement import LiveEvent
@@ -30,7 +30,7 @@ def _moderation(world: World) -> Moderation:
 
 def _locked_engagement(world: World) -> tuple[Engagement, Live]:
     uow = functools.partial(InMemoryUnitOfWork, world.store, clock=world.clock)
-    throttle = Throttle(world.engagement._throttle._limiter, multiplier=1000)  # noqa: SLF001
+    throttle = Throttle(InMemoryRateLimiter(world.clock), multiplier=1000)
     engagement = Engagement(uow=uow, clock=world.clock, throttle=throttle,
                             notifier=Notifier(), scorer=world.scorer, bereal_lock=True)
     return engagement, Live(uow=uow, clock=world.clock, bereal_lock=True)
@@ -153,7 +153,7 @@ async def test_blocks_and_unfriends_tell_both_sockets() -> None:
     world.store.listeners.append(heard.append)
     uow = functools.partial(InMemoryUnitOfWork, world.store, clock=world.clock)
     friends = Friends(uow=uow, clock=world.clock,
-                      throttle=Throttle(world.engagement._throttle._limiter))  # noqa: SLF001
+                      throttle=Throttle(InMemoryRateLimiter(world.clock)))
     ann, bob = await world.add_user("ann"), await world.add_user("bob")
     await world.befriend(ann.user_id, bob.user_id)
     await friends.unfriend(ann, bob.user_id)
