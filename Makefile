@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-browser screenshot chromium lint fmt clean bench-upload bench-feeds
+.PHONY: run test test-browser screenshot chromium lint fmt clean bench-upload bench-feeds bench-social
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-upload: $(STAMP)
 
 bench-feeds: $(STAMP)
 	$(BIN)/python bench/feeds.py --size both
+
+bench-social: $(STAMP)
+	$(BIN)/python bench/social.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
