@@ -11,6 +11,14 @@ The access token is checked before the upgrade (a refusal is a 401 problem+json 
 socket opens). A socket closes with 4401 when that token runs out, when its session is
 revoked (``session.revoked``), or when its account is banned, suspended or deleted
 (``account.closed``); these control events never reach clients as frames.
+
+Access is checked again while a socket lives: a block, unblock or unfriend
+(``relation.changed`` on a user's channel, never forwarded) reloads that user's blocked
+set and re-checks their video subscriptions; a held or removed video (``video.hidden``)
+re-checks its subscribers. The checks run in one task per socket, off the delivery path;
+a subscription that fails is dropped with an ``unsubscribed`` frame (reason
+``access_changed``). Engagement events whose actor is blocked either way with the
+socket's user are not delivered to it.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +54,9 @@ CLOSE_TOO_SLOW = 4408  # the client did not read its frames fast enough
 # Control events: they close sockets and are never forwarded.
 ACCOUNT_CLOSED = "account.closed"
 SESSION_REVOKED = "session.revoked"
+RELATION_CHANGED = "relation.changed"  # {"user_id": other}: blocks, unblocks, unfriends
+# Forwarded, and its subscribers' access is checked again (authors and staff keep it).
+VIDEO_HIDDEN = "video.hidden"
 _CLOSED_REASONS = {
     "banned": "account_banned",
     "suspended": "account_suspended",
@@ -119,6 +130,16 @@ def chat_message(comment: dict[str, Any], media_url: Callable[[str], str]) -> di
     }
 
 
+def actor_id(event: LiveEvent) -> int | None:
+    """Who caused an engagement event: a comment's author, a notification's actor; None
+    for events without one (reaction counts, likes, deletions)."""
+    for key in ("author", "actor"):
+        who = event.data.get(key)
+        if isinstance(who, dict) and type(who.get("id")) is int:
+            return int(who["id"])
+    return None
+
+
 def render_chat(event: LiveEvent, media_url: Callable[[str], str]) -> str | None:
     """New top-level comments only: the legacy app knows no replies."""
     if event.type != "comment.created" or event.data.get("parent_id") is not None:
@@ -134,7 +155,7 @@ class Socket:
 
     def __init__(
         self, hub: Hub, ws: web.WebSocketResponse, who: Principal, flavor: Flavor,
-        services: Services,
+        services: Services, blocked: set[int] | None = None,
     ) -> None:
         self.hub = hub
         self.ws = ws
@@ -142,6 +163,10 @@ class Socket:
         self.flavor = flavor
         self.services = services
         self.channels: set[str] = set()
+        self.blocked: set[int] = set(blocked or ())  # users blocked either way with mine
+        self.checker: asyncio.Task[None] | None = None
+        self._check_channels: set[str] = set()
+        self._reload_blocked = False
         self.queue: asyncio.Queue[str] = asyncio.Queue(hub.options.queue_size)
         self.ended = asyncio.Event()
         self.finished = asyncio.Event()  # the handler is done with it
@@ -171,6 +196,43 @@ class Socket:
         self.hub.detach(self)
         self.ended.set()
 
+    def recheck(self, channels: Iterable[str], reload_blocked: bool = False) -> None:
+        """Check these video subscriptions again (and reload the blocked set) in this
+        socket's checker task: never waits, so the hub's delivery never does."""
+        if self.close_code is not None:
+            return
+        self._check_channels.update(c for c in channels if c.startswith("video:"))
+        self._reload_blocked |= reload_blocked
+        if self.checker is None or self.checker.done():
+            self.checker = asyncio.get_running_loop().create_task(self._check())
+
+    async def _check(self) -> None:
+        live = self.services.live
+        while (self._check_channels or self._reload_blocked) and self.close_code is None:
+            reload, self._reload_blocked = self._reload_blocked, False
+            channels, self._check_channels = self._check_channels, set()
+            try:
+                if reload:
+                    self.blocked = await live.blocked_ids(self.who)
+                for channel in sorted(channels):
+                    if channel not in self.channels or self.close_code is not None:
+                        continue
+                    try:
+                        await live.authorize(self.who, channel)
+                    except MomenticError as exc:
+                        self.lost(channel, exc)
+            except Exception:  # a failed check keeps what the socket had
+                log.exception("live access check failed", extra={"user_id": self.who.user_id})
+
+    def lost(self, channel: str, exc: MomenticError) -> None:
+        """Access to ``channel`` is gone: drop it and tell the client."""
+        self.hub.unsubscribe(self, channel)
+        if self.flavor.name == "v1":
+            self.send(type="unsubscribed", channel=channel, reason="access_changed")
+        else:  # the legacy chat has one channel and no such frame: as a refused move
+            self.end(CLOSE_NOT_FOUND if exc.code == "video_not_found" else CLOSE_POLICY,
+                     exc.code)
+
     def allow_frame(self) -> bool:
         """A token bucket on client frames (subscribing costs a database read)."""
         options = self.hub.options
@@ -198,6 +260,9 @@ class Hub:
         self._channels: dict[str, set[Socket]] = {}
         self._users: dict[int, set[Socket]] = {}
         self._sockets: set[Socket] = set()
+        # Bumped by every event that re-checks access: a check that was running across
+        # one (a subscribe, a connect) is repeated.
+        self.changes = 0
 
     # -------------------------------------------------------------- lifecycle
 
@@ -271,11 +336,22 @@ class Hub:
             if event.type in (ACCOUNT_CLOSED, SESSION_REVOKED):
                 self._control(event)
                 return
+            if event.type == RELATION_CHANGED:
+                self._relation_changed(event)
+                return
+            if event.type == VIDEO_HIDDEN:
+                self.changes += 1
             listeners = self._channels.get(event.channel)
             if not listeners:
                 return
+            if event.type == VIDEO_HIDDEN:
+                for sock in list(listeners):
+                    sock.recheck([event.channel])
+            actor = actor_id(event)
             frames: dict[str, str | None] = {}
             for sock in list(listeners):
+                if actor is not None and actor in sock.blocked:
+                    continue
                 name = sock.flavor.name
                 if name not in frames:
                     frames[name] = sock.flavor.render(event, self._media_url)
@@ -284,6 +360,14 @@ class Hub:
                     sock.offer(frame)
         except Exception:  # one malformed event must not stop the source
             log.exception("live event could not be delivered", extra={"type": event.type})
+
+    def _relation_changed(self, event: LiveEvent) -> None:
+        kind, _, raw = event.channel.partition(":")
+        if kind != "user" or not raw.isdigit():
+            return
+        self.changes += 1
+        for sock in list(self._users.get(int(raw), ())):
+            sock.recheck(sock.channels, reload_blocked=True)
 
     def _control(self, event: LiveEvent) -> None:
         kind, _, raw = event.channel.partition(":")
@@ -320,7 +404,12 @@ def query_id(request: web.Request, name: str) -> int | None:
     if not raw:
         return None
     value = raw[0]
-    if len(raw) > 1 or not (value.isascii() and value.isdigit()) or not 0 < int(value) < 2**63:
+    if (
+        len(raw) > 1
+        or not (value.isascii() and value.isdigit())
+        or len(value) > 19  # before int(), which refuses over 4300 digits
+        or not 0 < int(value) < 2**63
+    ):
         raise Invalid(f"{name} must be a positive integer.", code="invalid_query", field=name)
     return int(value)
 
@@ -341,7 +430,10 @@ async def serve(
     if hub.sockets_of(who.user_id) >= options.max_sockets_per_user:
         raise RateLimited("Too many open sockets; close one first.", retry_after=5,
                           limit=options.max_sockets_per_user, code="too_many_sockets")
+    svc = services(request)
+    changes = hub.changes
     initial = await channels(who)
+    blocked = await svc.live.blocked_ids(who)
     ws = web.WebSocketResponse(
         protocols=("bearer",),
         heartbeat=options.heartbeat_seconds,
@@ -355,11 +447,12 @@ async def serve(
     raw = request.transport.get_extra_info("socket") if request.transport else None
     if raw is not None and options.send_buffer_bytes is not None:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, options.send_buffer_bytes)
-    svc = services(request)
-    sock = Socket(hub, ws, who, flavor, svc)
+    sock = Socket(hub, ws, who, flavor, svc, blocked)
     hub.attach(sock)
     for channel in initial:
         hub.subscribe(sock, channel)
+    if hub.changes != changes:  # a block or a hold since the checks above
+        sock.recheck(sock.channels, reload_blocked=True)
     try:
         # A ban or logout committed since the first check found no socket to close; one
         # committed from now on finds this one.
@@ -381,6 +474,8 @@ async def serve(
         if expiry is not None:
             expiry.cancel()
         sock.end(CLOSE_GOING_AWAY, "")  # when the handler itself is cancelled
+        if sock.checker is not None:
+            tasks.append(sock.checker)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -501,6 +596,7 @@ async def _v1_frame(sock: Socket, text: str) -> None:
         _error(sock, Invalid("Too many subscriptions on this socket.",
                              code="too_many_subscriptions"), channel)
         return
+    changes = sock.hub.changes
     try:
         name = await sock.services.live.authorize(sock.who, channel)
     except MomenticError as exc:
@@ -508,6 +604,8 @@ async def _v1_frame(sock: Socket, text: str) -> None:
         return
     sock.hub.subscribe(sock, name)
     sock.send(type="subscribed", channel=name)
+    if sock.hub.changes != changes:  # access may have changed while it was checked
+        sock.recheck([name])
 
 
 V1 = Flavor("v1", render_v1, _v1_frame)
@@ -529,6 +627,7 @@ async def _chat_frame(sock: Socket, text: str) -> None:
     if type(video_id) is not int or not 0 < video_id < 2**63:
         sock.end(CLOSE_POLICY, 'expected {"video_id": <id>}')
         return
+    changes = sock.hub.changes
     try:
         name = await sock.services.live.authorize(sock.who, video_channel(video_id))
     except MomenticError as exc:
@@ -537,6 +636,8 @@ async def _chat_frame(sock: Socket, text: str) -> None:
     for old in list(sock.channels):
         sock.hub.unsubscribe(sock, old)
     sock.hub.subscribe(sock, name)
+    if sock.hub.changes != changes:
+        sock.recheck([name])
 
 
 CHAT = Flavor("chat", render_chat, _chat_frame)

@@ -1923,13 +1923,20 @@ connect.
 Server frames:
 - `{"type": "hello", "user_id": 42, "channels": ["user:42"], "expires_at": "..."}`
 - `{"type": "subscribed", "channel": "video:12"}`, `{"type": "unsubscribed", ...}`
+- `{"type": "unsubscribed", "channel": "video:12", "reason": "access_changed"}`: the \
+server dropped a subscription because I may no longer see the video (a block or unfriend \
+either way, the BeReal lock, the video held or removed by moderation); subscribe again \
+only after access returns.
 - `{"type": "event", "channel": "video:12", "event": "comment.created", "data": {...}}`. \
 Events: on `video:<id>` `comment.created`, `comment.edited` (data: a comment with \
 `author` {id, nickname, name, surname, avatar_url} and, on create, the video's \
 `comment_count`), `comment.deleted` {id, video_id, parent_id, comment_count}, \
-`comment.liked` {id, video_id, like_count}, `reactions.changed` {video_id, reactions}; \
+`comment.liked` {id, video_id, like_count}, `comment.hidden` {id, video_id, parent_id} \
+(moderation held or removed it), `video.hidden` {video_id} (held or removed; only its \
+author and staff stay subscribed), `reactions.changed` {video_id, reactions}; \
 on `user:<id>` `notification.created` (a Notification, actor with avatar_url) and \
-`video.status` {video_id, status, reason}.
+`video.status` {video_id, status, reason}. Comments and notifications of users \
+blocked either way with me are not delivered.
 - `{"type": "error", "code": "channel_forbidden", "detail": "...", "channel": "user:7"}`: \
 codes invalid_frame, unknown_op, invalid_channel, channel_forbidden, video_not_found, \
 too_many_subscriptions, rate_limited.
@@ -1946,7 +1953,8 @@ Legacy app: new comments of one video, live. Each text frame is a chat message \
 "liked_by_me"}) for each new top-level comment. Send the access token as \
 `Authorization: Bearer <token>` (401 problem+json without one, before any upgrade). \
 Choose the video with `?video_id=` at connect and/or by sending a text frame \
-`{"video_id": 12}`, which moves the chat to that video. A video I may not see closes the \
+`{"video_id": 12}`, which moves the chat to that video. A video I may not see (or no \
+longer may see: a block, an unfriend, moderation) closes the \
 socket with 4404 (with `?video_id=`, the handshake is refused with 404); a frame of \
 another shape closes it with 1008. Closes with 4401 and 4408 as GET /v1/ws."""
 

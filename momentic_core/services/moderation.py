@@ -231,6 +231,10 @@ class Moderation:
             if video.status in (VideoStatus.READY, VideoStatus.HELD):
                 await tx.videos.update(attrs.evolve(video, status=status))
                 await self._scorer.recompute(tx, [video.author_id])
+                # Live subscribers who may no longer see it are dropped.
+                await tx.events.emit(LiveEvent(
+                    video_channel(video.id), "video.hidden", {"video_id": video.id}
+                ))
         elif case.target_type is TargetType.COMMENT:
             try:
                 comment = await tx.comments.get_for_update(case.target_id)

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
-from engagement_support import login, moderator, ready_video, user
+from engagement_support import befriend, login, moderator, ready_video, user
 
 from adapters.http import keys
 from adapters.http.live import LiveOptions
@@ -207,6 +207,141 @@ async def test_subscription_cap_and_frame_rate(make_video_env: Any,
         assert (await _send(ws, op="ping"))["type"] == "pong"
     assert (await _send(ws, op="ping"))["code"] == "rate_limited"
     await ws.close()
+
+
+# ---------------------------------------------------------------- access checked again
+
+
+async def _until_unsubscribed(ws: Any) -> dict[str, Any]:
+    """The next ``unsubscribed`` frame, skipping events; ``comment.created`` must not come."""
+    while True:
+        frame = await _frame(ws)
+        assert frame.get("event") != "comment.created", frame
+        if frame["type"] == "unsubscribed":
+            return frame
+
+
+async def _heard_until_pong(ws: Any) -> list[dict[str, Any]]:
+    """Every frame before the answer to a ping: what reached the socket so far."""
+    await ws.send_json({"op": "ping"})
+    frames = []
+    while (frame := await _frame(ws))["type"] != "pong":
+        frames.append(frame)
+    return frames
+
+
+async def test_a_block_drops_the_subscription_and_its_comments(
+    env: Any, sample_clips: dict[str, Path]
+) -> None:
+    c = env.client
+    ann, bob, cat = await user(env, "ann"), await user(env, "bob"), await user(env, "cat")
+    video = await ready_video(env, ann, sample_clips["silent"])
+    bobs = await _connect(env, bob)
+    assert (await _send(bobs, op="subscribe", channel=f"video:{video}"))["type"] == "subscribed"
+    r = await c.put(f"/v1/blocks/{bob.id}", headers=ann.auth)
+    assert r.status in (200, 204), await r.text()
+    assert await _until_unsubscribed(bobs) == {
+        "type": "unsubscribed", "channel": f"video:{video}", "reason": "access_changed"}
+    r = await c.post(f"/v1/videos/{video}/comments", json={"body": "after"}, headers=cat.auth)
+    assert r.status == 201
+    heard = await _heard_until_pong(bobs)
+    assert [f for f in heard if f.get("channel") == f"video:{video}"] == []
+    assert not any(f.get("event") == "relation.changed" for f in heard), "never forwarded"
+    answer = await _send(bobs, op="subscribe", channel=f"video:{video}")
+    assert answer["code"] == "video_not_found"
+    await bobs.close()
+
+
+async def test_an_unfriend_drops_a_friends_only_subscription(
+    make_video_env: Any, sample_clips: dict[str, Path]
+) -> None:
+    env = await make_video_env(rate_limit_multiplier=1000, bereal_lock=False)
+    c = env.client
+    ann, bob = await user(env, "ann"), await user(env, "bob")
+    await befriend(env, ann, bob)
+    public = await ready_video(env, ann, sample_clips["silent"])
+    private = await ready_video(env, ann, sample_clips["silent"], "friends")
+    bobs = await _connect(env, bob)
+    for video in (public, private):
+        answer = await _send(bobs, op="subscribe", channel=f"video:{video}")
+        assert answer["type"] == "subscribed", answer
+    r = await c.delete(f"/v1/friends/{bob.id}", headers=ann.auth)
+    assert r.status == 204, await r.text()
+    assert (await _until_unsubscribed(bobs))["channel"] == f"video:{private}"
+    r = await c.post(f"/v1/videos/{public}/comments", json={"body": "still"}, headers=ann.auth)
+    assert (await _event(bobs, "comment.created"))["data"]["body"] == "still"
+    await bobs.close()
+
+
+async def _checked(env: Any, who: Any) -> None:
+    """Wait for the access checks of ``who``'s sockets to finish."""
+    hub = env.client.app[keys.HUB]
+    for sock in list(hub._users.get(who.id, ())):
+        if sock.checker is not None:
+            await asyncio.wait_for(asyncio.shield(sock.checker), RECEIVE)
+
+
+async def test_comments_of_users_blocked_either_way_are_not_delivered(
+    env: Any, sample_clips: dict[str, Path]
+) -> None:
+    c = env.client
+    ann, bob = await user(env, "ann"), await user(env, "bob")
+    cat, dan = await user(env, "cat"), await user(env, "dan")
+    video = await ready_video(env, ann, sample_clips["silent"])
+    r = await c.put(f"/v1/blocks/{cat.id}", headers=bob.auth)
+    assert r.status in (200, 204), await r.text()
+    bobs = await _connect(env, bob)  # the blocked set is loaded at connect
+    assert (await _send(bobs, op="subscribe", channel=f"video:{video}"))["type"] == "subscribed"
+    # A block made while connected, by the other side, reloads it.
+    r = await c.put(f"/v1/blocks/{bob.id}", headers=dan.auth)
+    assert r.status in (200, 204), await r.text()
+    await _checked(env, bob)
+    for who, body in ((cat, "from cat"), (dan, "from dan"), (ann, "from ann")):
+        r = await c.post(f"/v1/videos/{video}/comments", json={"body": body}, headers=who.auth)
+        assert r.status == 201
+    assert (await _event(bobs, "comment.created"))["data"]["body"] == "from ann"
+    # Reaction counts have no actor: they are delivered whoever reacted.
+    await c.put(f"/v1/videos/{video}/reaction", json={"kind": "heart"}, headers=cat.auth)
+    assert (await _event(bobs, "reactions.changed"))["data"]["reactions"]["heart"] == 1
+    await bobs.close()
+
+
+async def test_a_held_video_drops_strangers_but_not_its_author(
+    make_video_env: Any, sample_clips: dict[str, Path]
+) -> None:
+    env = await make_video_env(rate_limit_multiplier=1000, report_threshold=1)
+    c = env.client
+    ann, bob, cat = await user(env, "ann"), await user(env, "bob"), await user(env, "cat")
+    video = await ready_video(env, ann, sample_clips["silent"])
+    r = await c.post(f"/v1/videos/{video}/comments", json={"body": "rude"}, headers=cat.auth)
+    comment = (await r.json())["id"]
+    anns, bobs = await _connect(env, ann), await _connect(env, bob)
+    for ws in (anns, bobs):
+        assert (await _send(ws, op="subscribe", channel=f"video:{video}"))["type"] == "subscribed"
+    chat = await c.ws_connect(f"/ws/chat?video_id={video}", headers=bob.auth)
+
+    r = await c.post("/v1/reports", json={"target_type": "comment", "target_id": comment,
+                                          "reason": "spam"}, headers=bob.auth)
+    assert r.status == 201, await r.text()
+    for ws in (anns, bobs):
+        hidden = await _event(ws, "comment.hidden")
+        assert hidden["data"] == {"id": comment, "video_id": video, "parent_id": None}
+
+    r = await c.post("/v1/reports", json={"target_type": "video", "target_id": video,
+                                          "reason": "spam"}, headers=bob.auth)
+    assert r.status == 201, await r.text()
+    assert await _until_unsubscribed(bobs) == {
+        "type": "unsubscribed", "channel": f"video:{video}", "reason": "access_changed"}
+    msg = await chat.receive(timeout=RECEIVE)
+    assert msg.type is WSMsgType.CLOSE, "the chat heard no comment.hidden, then closed"
+    assert (chat.close_code, msg.extra) == (4404, "video_not_found")
+    assert (await _event(anns, "video.hidden"))["data"] == {"video_id": video}
+    await _checked(env, ann)
+    assert f"video:{video}" in next(iter(env.client.app[keys.HUB]._users[ann.id])).channels
+    heard = await _heard_until_pong(anns)
+    assert not any(f["type"] == "unsubscribed" for f in heard), "the author keeps it"
+    for ws in (anns, bobs):
+        await ws.close()
 
 
 # ---------------------------------------------------------------- closing with 4401
