@@ -24,6 +24,7 @@ from momentic_core.model.engagement import (
     CommentView,
     LiveEvent,
     Notification,
+    NotificationKind,
     NotificationView,
     ReactionChange,
     ReactionKind,
@@ -305,11 +306,22 @@ class InMemoryNotificationRepository:
             key=lambda n: n.id,
             reverse=True,
         )[: max(0, limit)]
+        # A hidden comment's preview (a moderation notice keeps its reason) and a blocked
+        # (either way), banned or suspended actor are not shown.
         views = []
         for n in found:
             actor = s.users.get(n.actor_id) if n.actor_id is not None else None
-            if actor is not None and actor.is_blocked_at(now):
+            if actor is not None and (
+                actor.is_blocked_at(now)
+                or (user_id, actor.id) in s.blocks
+                or (actor.id, user_id) in s.blocks
+            ):
                 actor = None
+            comment = s.comments.get(n.comment_id) if n.comment_id is not None else None
+            if comment is not None and comment.hidden and n.kind in (
+                NotificationKind.COMMENT, NotificationKind.REPLY
+            ):
+                n = attrs.evolve(n, text=None)
             views.append(NotificationView(n, actor))
         return views
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import asyncpg
+import attrs
 
 from momentic_core.errors import NotFound
 from momentic_core.model.engagement import (
@@ -377,6 +378,10 @@ class PostgresCommentRepository(Repository):
         return bool(removed), int(count) - int(bool(removed))
 
 
+# Notifications whose text is the comment's own words.
+PREVIEW_KINDS = frozenset({NotificationKind.COMMENT, NotificationKind.REPLY})
+
+
 class PostgresNotificationRepository(Repository):
     def __init__(self, conn: asyncpg.Connection, clock: Clock | None = None) -> None:
         super().__init__(conn)
@@ -418,22 +423,32 @@ class PostgresNotificationRepository(Repository):
             keyset = "AND n.id < $4"
         rows = await self._fetch(
             f"""
-            SELECT {_N}, {_U}, coalesce({_ACTIVE.format(now="$3")}, false) AS actor_shown
+            SELECT {_N}, {_U},
+                coalesce({_ACTIVE.format(now="$3")}, false)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM blocks b
+                        WHERE (b.blocker_id = $1 AND b.blocked_id = n.actor_id)
+                           OR (b.blocker_id = n.actor_id AND b.blocked_id = $1)
+                    ) AS actor_shown,
+                coalesce(c.hidden, false) AS comment_hidden
             FROM notifications n
             LEFT JOIN users u ON u.id = n.actor_id
+            LEFT JOIN comments c ON c.id = n.comment_id
             WHERE n.user_id = $1 {keyset}
             ORDER BY n.id DESC
             LIMIT $2
             """,
             *args,
         )
-        return [
-            NotificationView(
-                _notification(cast(asyncpg.Record, _Prefixed(row, "n"))),
-                _author(row) if row["actor_shown"] else None,
-            )
-            for row in rows
-        ]
+        # A hidden comment's preview (a moderation notice keeps its reason) and a blocked
+        # (either way), banned or suspended actor are not shown.
+        views = []
+        for row in rows:
+            n = _notification(cast(asyncpg.Record, _Prefixed(row, "n")))
+            if row["comment_hidden"] and n.kind in PREVIEW_KINDS:
+                n = attrs.evolve(n, text=None)
+            views.append(NotificationView(n, _author(row) if row["actor_shown"] else None))
+        return views
 
     async def unread_count(self, user_id: int) -> int:
         count = await self._fetchval(

@@ -506,6 +506,46 @@ async def test_marking_read_once_or_all(backend: Backend) -> None:
 
 
 
+async def test_notifications_hide_blocked_actors_and_hidden_comment_previews(
+    backend: Backend,
+) -> None:
+    me, blocker, blocked, friend = [await add_user(backend) for _ in range(4)]
+    video = await add_video(backend, me.id)
+    shown = await comment(backend, friend.id, video.id, body="kind words")
+    hidden = await comment(backend, friend.id, video.id, body="rude words")
+    async with backend.uow() as tx:
+        await tx.comments.set_hidden(hidden.id, True)
+    made = [
+        await notify(backend, me.id, actor_id=blocker.id),  # they blocked me
+        await notify(backend, me.id, actor_id=blocked.id),  # I blocked them
+        await notify(backend, me.id, actor_id=friend.id, comment_id=shown.id,
+                     video_id=video.id, text="kind words"),
+        await notify(backend, me.id, actor_id=friend.id, comment_id=hidden.id,
+                     video_id=video.id, text="rude words"),
+        await notify(backend, me.id, kind=NotificationKind.MODERATION, comment_id=hidden.id,
+                     text="hold: Insults"),  # a reason, not the comment: it stays
+    ]
+    await block(backend, blocker.id, me.id)
+    await block(backend, me.id, blocked.id)
+    await block(backend, blocker.id, friend.id)  # a block between others changes nothing
+    async with backend.uow() as tx:
+        page = await tx.notifications.list(me.id, None, 10)
+    assert [v.notification.id for v in page] == [n.id for n in made if n is not None][::-1]
+    assert [(v.actor, v.notification.text) for v in page] == [
+        (None, "hold: Insults"), (friend, None), (friend, "kind words"), (None, None),
+        (None, None),
+    ]
+    async with backend.uow() as tx:  # the rows stay as they were
+        await tx.comments.set_hidden(hidden.id, False)
+        await tx.social.remove_block(me.id, blocked.id)
+        page = await tx.notifications.list(me.id, None, 10)
+    assert [(v.actor, v.notification.text) for v in page] == [
+        (None, "hold: Insults"), (friend, "rude words"), (friend, "kind words"),
+        (blocked, None), (None, None),
+    ]
+
+
+
 # ---------------------------------------------------------------- deletions
 
 
