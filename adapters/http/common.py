@@ -129,12 +129,24 @@ def bool_query(request: web.Request, name: str, default: bool = False) -> bool:
     return values[0] == "true"
 
 
+ID_DIGITS = 19  # 2**63 - 1, the largest id, has 19 digits
+
+
 def int_param(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
     # ASCII digits only: int() would also take "+1", " 1", "1_0" and non-Latin digits.
     if not (raw.isascii() and raw.isdigit()):
         raise Invalid(f"{name} must be an integer.", code="invalid_id", field=name)
+    if len(raw) > ID_DIGITS:  # before int(), which refuses over 4300 digits (a 500)
+        raise Invalid(f"{name} is out of range.", code="invalid_id", field=name)
     value = int(raw)
     if not 0 < value < 2**63:
         raise Invalid(f"{name} is out of range.", code="invalid_id", field=name)
+    return value
+
+
+def body_id(value: int, field: str) -> int:
+    """An id given in a body: what a row can hold (1 to 2**63 - 1)."""
+    if not 0 < value < 2**63:
+        raise Invalid(f"{field} is out of range.", code="invalid_id", field=field)
     return value

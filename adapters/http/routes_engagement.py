@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from adapters.http import paging
-from adapters.http.common import int_param, json_response, principal, read_body, services
+from adapters.http.common import body_id, int_param, json_response, principal, read_body, services
 from adapters.http.views import (
     CommentBody,
     CommentOut,
@@ -84,7 +84,8 @@ async def add_comment(request: web.Request) -> web.Response:
     video_id = int_param(request, "video_id")
     body = await read_body(request, CommentBody)
     svc = services(request)
-    view = await svc.engagement.comment(who, video_id, body.body, body.parent_id)
+    parent = None if body.parent_id is None else body_id(body.parent_id, "parent_id")
+    view = await svc.engagement.comment(who, video_id, body.body, parent)
     response = json_response(CommentOut.of(view, svc.media_url), status=201)
     response.headers["Location"] = f"/v1/comments/{view.comment.id}"
     return response

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from adapters.http import paging
 from adapters.http.common import (
+    body_id,
     device,
     int_param,
     json_response,
@@ -64,13 +65,6 @@ def choice(request: web.Request, name: str, kind: type[E], default: E | None) ->
         choices = ", ".join([*(k.value for k in kind), ALL])
         raise Invalid(f"{name} is one of {choices}.", code="invalid_query",
                       field=name) from None
-
-
-def body_id(value: int, field: str) -> int:
-    """An id given in a body: what a row can hold (1 to 2**63 - 1)."""
-    if not 0 < value < 2**63:
-        raise Invalid(f"{field} is out of range.", code="invalid_id", field=field)
-    return value
 
 
 def _duration(seconds: int) -> timedelta:

@@ -7,7 +7,7 @@ from datetime import date
 from aiohttp import web
 
 from adapters.http import paging
-from adapters.http.common import int_param, json_response, principal, read_body, services
+from adapters.http.common import body_id, int_param, json_response, principal, read_body, services
 from adapters.http.views import (
     ContactOut,
     ContactPage,
@@ -64,7 +64,8 @@ async def send_request(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, FriendRequestBody)
     friends = services(request).friends
-    target = await friends.resolve(who, body.user_id, body.nickname)
+    user_id = None if body.user_id is None else body_id(body.user_id, "user_id")
+    target = await friends.resolve(who, user_id, body.nickname)
     relation = await friends.request(who, target)
     return json_response(RelationOut(relation.value), status=201)
 

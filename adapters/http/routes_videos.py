@@ -314,6 +314,7 @@ async def media(request: web.Request) -> web.StreamResponse:
     if (
         signer is None
         or not (exp.isascii() and exp.isdigit())
+        or len(exp) > 19  # before int(), which refuses over 4300 digits
         or not signer.verify_signature(key, int(exp), sig, now)
     ):
         raise NotFound("No such media, or the link expired.", code="media_not_found")

@@ -10,6 +10,8 @@ has words for into domain errors:
   (``users_email_key`` -> ``email_taken`` and so on);
 - a foreign-key violation becomes ``NotFound`` (the row it points at is gone);
 - a deadlock or serialization failure becomes ``Conflict(code="concurrent_update")``;
+- a value out of its column's range (an id over 2**63 - 1) becomes
+  ``Invalid(code="value_out_of_range")``;
 - anything that says the database cannot be reached or is going away (refused or
   dropped connections, shutdowns, too many connections, timeouts) becomes
   ``Unavailable``.
@@ -26,7 +28,7 @@ from typing import Any
 import asyncpg
 import asyncpg.exceptions as pgerr
 
-from momentic_core.errors import Conflict, MomenticError, NotFound, Unavailable
+from momentic_core.errors import Conflict, Invalid, MomenticError, NotFound, Unavailable
 
 # Unique constraint (or unique index) name -> (Conflict code, detail, extra fields).
 UNIQUE_CONFLICTS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -110,6 +112,12 @@ def translate_error(exc: BaseException) -> MomenticError | None:
     if isinstance(exc, pgerr.ForeignKeyViolationError):
         code = MISSING_PARENTS.get(exc.constraint_name or "", "not_found")
         return NotFound("The record it refers to does not exist.", code=code)
+    # A value the column cannot hold: refused by the driver while encoding an argument
+    # (an integer over int8 raises the plain DataError, class 22000) or by the server
+    # (numeric out of range). The edge validates ids; this is the net under it, a 422
+    # rather than a 500. Other data exceptions (division by zero, ...) stay bugs.
+    if type(exc) is pgerr.DataError or isinstance(exc, pgerr.NumericValueOutOfRangeError):
+        return Invalid("A value is out of range.", code="value_out_of_range")
     if isinstance(exc, pgerr.TransactionRollbackError):  # deadlock, serialization failure
         return Conflict("Another change got in the way; try again.", code="concurrent_update")
     if isinstance(exc, _UNAVAILABLE):

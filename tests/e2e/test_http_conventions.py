@@ -101,6 +101,36 @@ async def test_bad_path_ids(client: Any, api: Any) -> None:
     await _problem(r, 404, "user_not_found")
 
 
+async def test_ids_of_thousands_of_digits_are_refused_not_a_500(client: Any, api: Any) -> None:
+    auth = api.auth(await api.signup())
+    huge = "9" * 5000  # int() refuses strings over 4300 digits with ValueError
+    for method, path in (
+        ("GET", f"/v1/users/{huge}"),
+        ("GET", f"/v1/videos/{huge}/comments"),
+        ("POST", f"/v1/mod/cases/{huge}/resolve"),
+        ("GET", f"/videos/{huge}/comments/"),  # legacy
+        ("DELETE", f"/videos/{huge}/reactions"),
+        ("GET", f"/users/{huge}/friends/videos"),
+    ):
+        r = await client.request(method, path, headers=auth)
+        await _problem(r, 422, "invalid_id")
+    r = await client.get(f"/ws/chat?video_id={huge}", headers=auth)
+    await _problem(r, 422, "invalid_query")
+    r = await client.get(f"/media/avatars/x.jpg?exp={huge}&sig=abc")
+    await _problem(r, 404, "media_not_found")
+
+
+async def test_body_ids_out_of_range_are_422(client: Any, api: Any) -> None:
+    auth = api.auth(await api.signup())
+    for value in (2**64, 2**63, 0, -1):
+        r = await client.post("/v1/videos/1/comments", json={"body": "hi", "parent_id": value},
+                              headers=auth)
+        body = await _problem(r, 422, "invalid_id")
+        assert body.get("field") == "parent_id" or "parent_id" in body["detail"]
+        r = await client.post("/v1/friend-requests", json={"user_id": value}, headers=auth)
+        await _problem(r, 422, "invalid_id")
+
+
 async def test_rate_limit_headers_and_429(client: Any) -> None:
     r = await client.get("/v1/me")
     assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= r.headers.keys()

@@ -16,7 +16,7 @@ from adapters.memory.clock import ManualClock
 from adapters.postgres.db import create_pool, translate_error
 from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
-from momentic_core.errors import Conflict, NotFound, Unavailable
+from momentic_core.errors import Conflict, Invalid, NotFound, Unavailable
 from momentic_core.model.accounts import Session, User
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -74,6 +74,18 @@ async def test_a_missing_parent_row_is_not_found(clean_pg_pool: asyncpg.Pool) ->
             await tx.sessions.add(Session(id=0, user_id=999, created_at=T0, last_used_at=T0))
     assert err.value.code == "user_not_found"
     assert isinstance(err.value.__cause__, pgerr.ForeignKeyViolationError)
+
+
+async def test_an_id_over_int8_is_invalid_not_a_crash(clean_pg_pool: asyncpg.Pool) -> None:
+    with pytest.raises(Invalid) as err:
+        async with PostgresUnitOfWork(clean_pg_pool) as tx:
+            await tx.comments.get(2**64)
+    assert err.value.code == "value_out_of_range"
+    with pytest.raises(Invalid):
+        async with PostgresUnitOfWork(clean_pg_pool) as tx:
+            await tx.comments.get(2**63)  # one over the largest bigint
+    translated = translate_error(pgerr.NumericValueOutOfRangeError("bigint out of range"))
+    assert isinstance(translated, Invalid) and translated.code == "value_out_of_range"
 
 
 async def test_a_driver_error_leaving_the_block_is_translated(clean_pg_pool: asyncpg.Pool) -> None:
