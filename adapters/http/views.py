@@ -846,27 +846,16 @@ class CaseOut:
 
 
 @attrs.frozen
-class CaseDetailOut:
-    id: int
-    target_type: str
-    target_id: int
-    owner_id: int
-    status: str
-    report_count: int
-    reasons: list[str]
-    held: bool
-    assignee_id: int | None
-    opened_at: datetime
-    action: str | None
-    decided_by: int | None
-    decided_at: datetime | None
-    decision_reason: str | None
-    suspended_until: datetime | None
+class CaseDetailOut(CaseOut):
+    """A case with what a moderator needs to judge it."""
+
     target: TargetOut | None  # null once the target is gone
     reports: list[ReportOut]
 
     @classmethod
-    def of(cls, view: CaseView, media_url: MediaUrl) -> CaseDetailOut:
+    def of(  # type: ignore[override]
+        cls, view: CaseView, media_url: MediaUrl
+    ) -> CaseDetailOut:
         t = view.target
         target = None
         if t is not None:
