@@ -6,11 +6,13 @@ import asyncio
 import uuid
 from datetime import datetime, timedelta
 
+import asyncpg
 import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.memory.clock import ManualClock
+from adapters.postgres.rate_limiter import PostgresRateLimiter
 from momentic_core.model.accounts import RateDecision
 
 from .support import Backend
@@ -129,3 +131,16 @@ async def test_matches_the_reference_and_never_allows_more_than_the_limit_per_wi
         if decision.allowed:
             allowed_per_window[model.start] = allowed_per_window.get(model.start, 0) + 1
     assert all(n <= limit for n in allowed_per_window.values())
+
+
+async def test_the_counters_relaxed_commit_stays_with_their_statement(
+    clean_pg_pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    """Counters commit without waiting for the disk; the pooled connections they ran on
+    give the next unit of work its normal, durable commits."""
+    limiter = PostgresRateLimiter(clean_pg_pool, clock)
+    await asyncio.gather(*(limiter.hit(f"k{n % 3}", 100, timedelta(minutes=1))
+                           for n in range(20)))
+    async with clean_pg_pool.acquire() as conn:
+        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+        assert await conn.fetchval("SELECT sum(count) FROM rate_limits") == 20
