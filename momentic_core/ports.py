@@ -412,6 +412,10 @@ class ReactionRepository(Protocol):
 
     async def get(self, user_id: int, video_id: int) -> ReactionKind | None: ...
 
+    async def mine(self, user_id: int, video_ids: list[int]) -> dict[int, ReactionKind]:
+        """The user's reactions to these videos (one query), by video id."""
+        ...
+
     async def list(
         self, video_id: int, viewer: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[Reactor]:

@@ -564,9 +564,7 @@ SCHEMAS.update({
                        "today before I posted mine; playback and thumbnail URLs are null."),
         "reactions": _REACTION_COUNTS,
         "comment_count": dict(_INT, description="Comments and replies."),
-        "my_reaction": dict(_REACTION_N, description="My reaction. GET /v1/users/{user_id}/"
-                            "videos does not look it up and gives null; a single video and "
-                            "feed items carry it."),
+        "my_reaction": dict(_REACTION_N, description="My reaction to it, or null."),
         "moment_at": {"type": ["string", "null"], "format": "date-time",
                       "description": "The daily moment the post answers: the latest moment "
                                      "of the author's time zone at or before created_at."},

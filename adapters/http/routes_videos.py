@@ -22,6 +22,7 @@ from adapters.http.views import (
 )
 from momentic_core.errors import Invalid, NotFound, TooLarge, UnsupportedMedia
 from momentic_core.model.accounts import Principal, User
+from momentic_core.model.engagement import ReactionKind
 from momentic_core.model.videos import StagedBlob
 from momentic_core.services.videos import UploadState, VideoView
 
@@ -220,12 +221,14 @@ async def user_videos(request: web.Request) -> web.Response:
     who = await principal(request)
     before, limit = paging.read_time_id(request, "vid"), paging.limit(request)
     svc = services(request)
-    author, videos, locked = await svc.videos.list_by_user(
-        who, int_param(request, "user_id"), before, limit + 1
-    )
-    more = len(videos) > limit
-    videos = videos[:limit]
-    items = [VideoOut.of(v, author, svc.media_url, v.id in locked) for v in videos]
+    page = await svc.videos.list_by_user(who, int_param(request, "user_id"), before, limit + 1)
+    more = len(page.videos) > limit
+    videos = page.videos[:limit]
+    items = [
+        VideoOut.of(v, page.author, svc.media_url, v.id in page.locked,
+                    my_reaction=_kind(page.my_reactions.get(v.id)))
+        for v in videos
+    ]
     return json_response(
         VideoPage(
             items=items,
@@ -236,6 +239,10 @@ async def user_videos(request: web.Request) -> web.Response:
             ),
         )
     )
+
+
+def _kind(kind: ReactionKind | None) -> str | None:
+    return kind.value if kind else None
 
 
 @routes.post("/v1/uploads")

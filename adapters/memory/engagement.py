@@ -166,6 +166,10 @@ class InMemoryReactionRepository:
         row = self._s.reactions.get((video_id, user_id))
         return row.kind if row else None
 
+    async def mine(self, user_id: int, video_ids: list[int]) -> dict[int, ReactionKind]:
+        rows = self._s.reactions
+        return {v: rows[(v, user_id)].kind for v in video_ids if (v, user_id) in rows}
+
     async def list(
         self, video_id: int, viewer: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[Reactor]:

@@ -179,6 +179,15 @@ class PostgresReactionRepository(Repository):
         )
         return None if kind is None else ReactionKind(kind)
 
+    async def mine(self, user_id: int, video_ids: list[int]) -> dict[int, ReactionKind]:
+        rows = await self._fetch(
+            "SELECT video_id, kind FROM reactions "
+            "WHERE user_id = $1 AND video_id = ANY($2::bigint[])",
+            user_id,
+            video_ids,
+        )
+        return {r["video_id"]: ReactionKind(r["kind"]) for r in rows}
+
     async def list(
         self, video_id: int, viewer: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[Reactor]:

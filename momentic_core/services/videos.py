@@ -77,6 +77,16 @@ class VideoView:
 
 
 @attrs.frozen
+class UserVideos:
+    """A page of a user's videos as the caller sees them."""
+
+    author: User
+    videos: list[Video]
+    locked: set[int]  # ids behind the BeReal lock
+    my_reactions: dict[int, ReactionKind]  # the caller's, by video id
+
+
+@attrs.frozen
 class PartTicket:
     number: int
     size: int
@@ -412,7 +422,7 @@ class Videos:
         user_id: int,
         before: tuple[datetime, int] | None,
         limit: int,
-    ) -> tuple[User, list[Video], set[int]]:
+    ) -> UserVideos:
         """A user's videos, newest first; others see ready ones, friends-only ones when
         they are friends."""
         own = who.user_id == user_id
@@ -437,7 +447,8 @@ class Videos:
             locked = await visibility.locked_today(
                 tx, self._clock.now(), who, videos, bereal_lock
             )
-        return author, videos, locked
+            mine = await tx.reactions.mine(who.user_id, [v.id for v in videos])
+        return UserVideos(author, videos, locked, mine)
 
     # ------------------------------------------------------------------ managing
 

@@ -1014,3 +1014,15 @@ async def test_the_triggers_count_hand_written_sql_too(
         first, second = await tx.videos.get(v1), await tx.videos.get(v2)
     assert first.reactions == counts(angry=1)  # people[0]'s; people[3]'s moved to v2
     assert (second.reactions, second.comment_count) == (counts(angry=1), 1)
+
+
+async def test_my_reactions_to_a_page_of_videos_in_one_call(backend: Backend) -> None:
+    me, author = await add_user(backend), await add_user(backend)
+    videos = [await add_video(backend, author.id) for _ in range(3)]
+    async with backend.uow() as tx:
+        await tx.reactions.set(me.id, videos[0].id, ReactionKind.FLAME, T0)
+        await tx.reactions.set(author.id, videos[1].id, ReactionKind.HEART, T0)  # not mine
+        await tx.reactions.set(me.id, videos[2].id, ReactionKind.ANGRY, T0)
+        mine = await tx.reactions.mine(me.id, [v.id for v in videos] + [999_999])
+        assert await tx.reactions.mine(me.id, []) == {}
+    assert mine == {videos[0].id: ReactionKind.FLAME, videos[2].id: ReactionKind.ANGRY}

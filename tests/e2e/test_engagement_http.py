@@ -49,6 +49,8 @@ async def test_reactions_set_replace_remove_and_list(
     assert feed["items"][0]["my_reaction"] == "funny"
     assert feed["items"][0]["video"]["my_reaction"] == "funny"
     assert feed["items"][0]["video"]["reactions"] == dict(NO_REACTIONS, flame=1, funny=1)
+    mine = await _json(await c.get(f"/v1/users/{ann.id}/videos", headers=bob.auth), 200)
+    assert [(v["id"], v["my_reaction"]) for v in mine["items"]] == [(video, "flame")]
 
     page = await _json(await c.get(f"/v1/videos/{video}/reactions?limit=1",
                                    headers=ann.auth), 200)
