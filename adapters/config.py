@@ -103,6 +103,15 @@ class Settings:
         0, "How many proxies of yours stand in front (load balancer, Cloudflare...): the "
         "client IP is the X-Forwarded-For entry they added. 0: ignore the header."
     )
+    cors_origins: str = _setting(
+        "", "Comma-separated origins (https://app.example.com) that browsers may call the "
+        "API from: exact matches get Access-Control-Allow-Origin and preflight answers. "
+        "Empty: no CORS headers at all."
+    )
+    hsts_seconds: int = _setting(
+        0, "Strict-Transport-Security max-age sent on every response. Set it (e.g. 31536000) "
+        "only when clients reach the app over HTTPS (TLS here or at the proxy). 0: no header."
+    )
     rate_limit_multiplier: float = _setting(
         1.0, "Scales every rate limit (tests and load benchmarks raise it)."
     )

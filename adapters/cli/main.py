@@ -67,7 +67,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(
         backend,
         HttpOptions(
-            max_body_bytes=settings.max_body_bytes, trusted_proxies=settings.trusted_proxies
+            max_body_bytes=settings.max_body_bytes,
+            trusted_proxies=settings.trusted_proxies,
+            cors_origins=Settings.split(settings.cors_origins),
+            hsts_seconds=settings.hsts_seconds,
         ),
     )
     base = f"http://{settings.host}:{settings.port}"

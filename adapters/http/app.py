@@ -1,5 +1,6 @@
-"""The aiohttp application: middlewares (request id, access log, problem+json, rate limit)
-and the app factory. Handlers live in ``routes_*`` modules and stay thin."""
+"""The aiohttp application: middlewares (request id, access log, CORS preflight,
+problem+json, rate limit), the response hygiene signal (security headers, CORS) and the
+app factory. Handlers live in ``routes_*`` modules and stay thin."""
 
 from __future__ import annotations
 
@@ -91,6 +92,8 @@ class Backend(Protocol):
 class HttpOptions:
     max_body_bytes: int = 1_048_576
     trusted_proxies: int = 0
+    cors_origins: tuple[str, ...] = ()  # exact origins (scheme://host[:port]); () = no CORS
+    hsts_seconds: int = 0  # Strict-Transport-Security max-age; 0 = no header (plain HTTP)
 
 
 class MalformedBody(MomenticError):
@@ -253,6 +256,79 @@ async def ip_rate_limit_middleware(request: web.Request, handler: Handler) -> we
     return await handler(request)
 
 
+# What every response carries unless its route set its own (the /docs page and the /admin
+# dashboard bring their own Content-Security-Policy).
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": API_CSP,
+}
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
+CORS_HEADERS = "Authorization, Content-Type"
+CORS_EXPOSE = (
+    "X-Request-Id, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
+    "WWW-Authenticate, ETag, Content-Range"
+)
+CORS_MAX_AGE = "600"
+
+
+def _allowed_origin(request: web.Request) -> str | None:
+    """The request's Origin when it is on the allow-list (an exact match), else None."""
+    origin = request.headers.get("Origin")
+    if origin and origin in request.app[keys.OPTIONS].cors_origins:
+        return origin
+    return None
+
+
+@web.middleware
+async def cors_preflight_middleware(
+    request: web.Request, handler: Handler
+) -> web.StreamResponse:
+    """A CORS preflight from an allowed origin is answered here, for any path: the router
+    has no OPTIONS routes. Other origins' preflights reach the router (405, no CORS)."""
+    if (
+        request.method == "OPTIONS"
+        and "Access-Control-Request-Method" in request.headers
+        and _allowed_origin(request) is not None
+    ):
+        return web.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Methods": CORS_METHODS,
+                "Access-Control-Allow-Headers": CORS_HEADERS,
+                "Access-Control-Max-Age": CORS_MAX_AGE,
+            },
+        )
+    return await handler(request)
+
+
+async def response_hygiene(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: runs for every response the app sends (handlers, problem+json
+    errors, static files, WebSocket handshakes), so no path can miss the headers."""
+    headers = response.headers
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    options = request.app[keys.OPTIONS]
+    if options.hsts_seconds > 0:
+        headers.setdefault("Strict-Transport-Security", f"max-age={options.hsts_seconds}")
+    # Anything answered to a request that carried credentials stays out of shared and
+    # browser caches, unless the route chose its own policy (media, the dashboard).
+    if "Authorization" in request.headers and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    if options.cors_origins:
+        vary = ",".join(headers.getall("Vary", []))
+        if "origin" not in vary.lower():
+            headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
+        origin = _allowed_origin(request)
+        if origin is not None:
+            # Never "*", never an unlisted origin; no Allow-Credentials: tokens travel in
+            # the Authorization header, not in cookies.
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+
+
 def create_app(
     backend: Backend, options: HttpOptions | None = None, live: LiveOptions | None = None
 ) -> web.Application:
@@ -277,12 +353,14 @@ def create_app(
     app = web.Application(
         middlewares=[
             request_id_middleware,
+            cors_preflight_middleware,
             problem_middleware,
             ip_rate_limit_middleware,
         ],
         client_max_size=options.max_body_bytes,
     )
     app[keys.OPTIONS] = options
+    app.on_response_prepare.append(response_hygiene)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[keys.SERVICES] = await backend.start()
