@@ -26,7 +26,6 @@ from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
 from adapters.http.app import Services
 from adapters.local.blob_store import LocalBlobStore
-from adapters.mail.background import BackgroundMailer
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.media.images import PillowImageProcessor
@@ -66,6 +65,7 @@ from momentic_core.services.accounts import Accounts, AccountSettings
 from momentic_core.services.config import Config, Effective
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
 from momentic_core.services.feeds import Feeds
+from momentic_core.services.mail import MailOutbox
 from momentic_core.services.moderation import Moderation
 from momentic_core.services.processing import (
     Janitor,
@@ -289,22 +289,33 @@ def _signer(settings: Settings) -> JoseTokenSigner:
     )
 
 
-async def _mailer(settings: Settings) -> AsyncIterator[Mailer]:
-    inner: Mailer = ConsoleMailer()
-    if settings.smtp_host:
-        inner = SmtpMailer(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            sender=settings.mail_from,
-            username=settings.smtp_username or None,
-            password=settings.smtp_password or None,
-            security=settings.smtp_security,
-        )
-    mailer = BackgroundMailer(inner)
-    try:
-        yield mailer
-    finally:
-        await mailer.drain()
+def _mailer(settings: Settings) -> Mailer:
+    if not settings.smtp_host:
+        return ConsoleMailer()
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        username=settings.smtp_username or None,
+        password=settings.smtp_password or None,
+        security=settings.smtp_security,
+    )
+
+
+def _mail_queued(
+    settings: Settings, outbox: MailOutbox, wake: asyncio.Event
+) -> Callable[[], Awaitable[object]]:
+    """What a request does after queuing mail. On PostgreSQL it wakes this instance's mail
+    worker (``Backend``): the mail goes out within moments, after the answer. The in-memory
+    backend (development, tests) sends at once, so a test reads the code right after
+    register; its jobs die with the process anyway."""
+    if settings.memory:
+        return outbox.deliver_due
+
+    async def wake_worker() -> None:
+        wake.set()
+
+    return wake_worker
 
 
 def _services(
@@ -313,7 +324,7 @@ def _services(
     clock: Clock,
     hasher: Argon2PasswordHasher,
     tokens: JoseTokenSigner,
-    mailer: Mailer,
+    mail_queued: Callable[[], Awaitable[object]],
     id_tokens: oidc.JwksIdTokenVerifier,
     secret: bytes,
     blobs: BlobStore,
@@ -330,7 +341,7 @@ def _services(
         uow=storage.uow,
         hasher=hasher,
         tokens=tokens,
-        mailer=mailer,
+        mail_queued=mail_queued,
         clock=clock,
         throttle=throttle,
         id_tokens=id_tokens,
@@ -392,7 +403,13 @@ class Container(containers.DeclarativeContainer):
     id_tokens = providers.Resource(_id_tokens, settings)
     secret = providers.Singleton(_secret, settings)
     tokens = providers.Singleton(_signer, settings)
-    mailer = providers.Resource(_mailer, settings)
+    mailer = providers.Singleton(_mailer, settings)
+    outbox = providers.Singleton(
+        lambda storage, mailer, clock: MailOutbox(storage.runner, mailer, clock),
+        storage, mailer, clock,
+    )
+    mail_wake = providers.Singleton(asyncio.Event)
+    mail_queued = providers.Singleton(_mail_queued, settings, outbox, mail_wake)
     hasher = providers.Singleton(
         lambda s: Argon2PasswordHasher(
             s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism
@@ -406,7 +423,7 @@ class Container(containers.DeclarativeContainer):
     ranking = providers.Singleton(_ranking, settings, storage, clock, secret, push)
     config = providers.Singleton(_config, settings, storage, clock)
     services = providers.Singleton(
-        _services, settings, storage, clock, hasher, tokens, mailer, id_tokens, secret,
+        _services, settings, storage, clock, hasher, tokens, mail_queued, id_tokens, secret,
         blobs, images, push, ranking, config,
     )
     janitor = providers.Singleton(
@@ -427,7 +444,8 @@ async def resolve(value: Any) -> Any:
 class Backend:
     """What the HTTP app and the CLI start and stop. Overrides replace providers (tests).
 
-    With ``workers`` it also runs a job worker and schedules the janitor hourly."""
+    It always runs a mail worker (queued mail: codes go out even while the job worker
+    transcodes); with ``workers`` also a job worker, and it schedules the janitor hourly."""
 
     JANITOR_EVERY = 3600.0
 
@@ -443,15 +461,27 @@ class Backend:
     async def start(self) -> Services:
         await resolve(self.container.init_resources())
         services: Services = await resolve(self.container.services())
+        self._stop.clear()
+        outbox: MailOutbox = await resolve(self.container.outbox())
+        wake: asyncio.Event = await resolve(self.container.mail_wake())
+        self._tasks = [
+            asyncio.create_task(
+                outbox.worker.run_forever(self._stop, wake=wake), name="momentic-mail"
+            )
+        ]
         if self._workers:
-            self._stop.clear()
             worker = await self.worker()
             storage: Storage = await resolve(self.container.storage())
-            self._tasks = [
+            self._tasks += [
                 asyncio.create_task(worker.run_forever(self._stop), name="momentic-worker"),
                 asyncio.create_task(self._janitor_clock(storage), name="momentic-janitor"),
             ]
         return services
+
+    async def deliver_mail(self) -> int:
+        """Send the queued mail that is due now (tests, operators); how many jobs ran."""
+        outbox: MailOutbox = await resolve(self.container.outbox())
+        return await outbox.deliver_due()
 
     async def worker(self) -> Worker:
         worker: Worker = await resolve(self.container.worker())

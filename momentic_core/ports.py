@@ -272,14 +272,21 @@ class JobRunner(Protocol):
 
     # Settling with ``attempt`` acts only if the job is still at that claim, so a worker
     # whose lease ran out cannot settle the claim of the worker that took the job over.
-    async def complete(self, job_id: int, attempt: int | None = None) -> None: ...
+    async def complete(
+        self, job_id: int, attempt: int | None = None, *, forget: bool = False
+    ) -> None:
+        """The job is done. With ``forget`` its payload is cleared (to ``{}``): it held a
+        secret, such as the code in a queued mail, that must not outlive the job."""
+        ...
 
     async def retry(
         self, job_id: int, error: str, run_at: datetime, attempt: int | None = None
     ) -> None: ...
 
-    async def bury(self, job_id: int, error: str, attempt: int | None = None) -> None:
-        """The job is dead: no more tries; its reason is kept."""
+    async def bury(
+        self, job_id: int, error: str, attempt: int | None = None, *, forget: bool = False
+    ) -> None:
+        """The job is dead: no more tries; its reason is kept (``forget``: as ``complete``)."""
         ...
 
     async def get(self, job_id: int) -> Job | None: ...

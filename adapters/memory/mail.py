@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from momentic_core.model.accounts import Mail
@@ -20,3 +21,12 @@ class InMemoryMailer:
             if mail.to == to and (m := re.search(r"\b(\d{6})\b", mail.text)):
                 return m.group(1)
         raise LookupError(f"no code mailed to {to}")
+
+    async def wait_code(self, to: str) -> str:
+        """``last_code``, waiting (up to 5 s) for the mail worker to send it (PostgreSQL)."""
+        async with asyncio.timeout(5.0):
+            while True:
+                try:
+                    return self.last_code(to)
+                except LookupError:
+                    await asyncio.sleep(0.01)

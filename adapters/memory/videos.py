@@ -272,20 +272,28 @@ class InMemoryJobRunner:
                 updated_at=self._clock.now(),
             )
 
-    async def complete(self, job_id: int, attempt: int | None = None) -> None:
-        await self._settle(job_id, attempt, status="done")
+    async def complete(
+        self, job_id: int, attempt: int | None = None, *, forget: bool = False
+    ) -> None:
+        await self._settle(job_id, attempt, status="done", **_forgotten(forget))
 
     async def retry(
         self, job_id: int, error: str, run_at: datetime, attempt: int | None = None
     ) -> None:
         await self._settle(job_id, attempt, status="queued", run_at=run_at, last_error=error)
 
-    async def bury(self, job_id: int, error: str, attempt: int | None = None) -> None:
-        await self._settle(job_id, attempt, status="dead", last_error=error)
+    async def bury(
+        self, job_id: int, error: str, attempt: int | None = None, *, forget: bool = False
+    ) -> None:
+        await self._settle(job_id, attempt, status="dead", last_error=error, **_forgotten(forget))
 
     async def get(self, job_id: int) -> Job | None:
         row = self._s.jobs.get(job_id)
         return None if row is None else _copy_job(row.job)
+
+
+def _forgotten(forget: bool) -> dict[str, Any]:
+    return {"payload": {}} if forget else {}
 
 
 def _copy_job(job: Job) -> Job:

@@ -434,15 +434,19 @@ class PostgresJobRunner:
     # $1 job id, $2 the claim's attempt or NULL (any claim); the rest per statement.
     _MINE = "id = $1 AND status = 'running' AND ($2::int IS NULL OR attempts = $2)"
 
-    async def complete(self, job_id: int, attempt: int | None = None) -> None:
+    async def complete(
+        self, job_id: int, attempt: int | None = None, *, forget: bool = False
+    ) -> None:
         await self._fetchrow(
             f"""
-            UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $3
+            UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $3,
+                payload = CASE WHEN $4::boolean THEN '{{}}'::jsonb ELSE payload END
             WHERE {self._MINE}
             """,
             job_id,
             attempt,
             self._clock.now(),
+            forget,
         )
 
     async def retry(
@@ -461,17 +465,20 @@ class PostgresJobRunner:
             self._clock.now(),
         )
 
-    async def bury(self, job_id: int, error: str, attempt: int | None = None) -> None:
+    async def bury(
+        self, job_id: int, error: str, attempt: int | None = None, *, forget: bool = False
+    ) -> None:
         await self._fetchrow(
             f"""
             UPDATE jobs SET status = 'dead', last_error = $3, locked_until = NULL,
-                updated_at = $4
+                updated_at = $4, payload = CASE WHEN $5::boolean THEN '{{}}'::jsonb ELSE payload END
             WHERE {self._MINE}
             """,
             job_id,
             attempt,
             error,
             self._clock.now(),
+            forget,
         )
 
     async def get(self, job_id: int) -> Job | None:

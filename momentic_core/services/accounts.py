@@ -1,7 +1,9 @@
 """Accounts and sessions: register, verify, log in, refresh, sessions, passwords, social sign-in.
 
 No answer here tells a caller whether an email address has an account: register, resend
-and reset answer the same either way, and failed logins cost the same time.
+and reset answer the same either way, and failed logins cost the same time. Their mail is
+queued in the unit of work that makes its code (``services.mail``): a request never waits
+on the mail server, and a mail server that is down loses no code.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
 import attrs
@@ -40,13 +43,13 @@ from momentic_core.policies import permissions, rules
 from momentic_core.ports import (
     Clock,
     IdTokenVerifier,
-    Mailer,
     PasswordHasher,
     TokenSigner,
     UnitOfWork,
     UnitOfWorkFactory,
 )
 from momentic_core.services.config import Config
+from momentic_core.services.mail import queue_mail
 from momentic_core.services.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -111,20 +114,23 @@ class Accounts:
         uow: UnitOfWorkFactory,
         hasher: PasswordHasher,
         tokens: TokenSigner,
-        mailer: Mailer,
         clock: Clock,
         throttle: Throttle,
         id_tokens: IdTokenVerifier | None = None,
         settings: AccountSettings | None = None,
         config: Config | None = None,
+        mail_queued: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        """``mail_queued`` is awaited after every request that may have queued mail,
+        whether or not it did (so timing says nothing): wake a mail worker, or (tests, the
+        in-memory backend) deliver right away."""
+        self._mail_queued = mail_queued
         self._config = config  # admins' settings (allowed domains) over ``settings``
         self._active_day: date | None = None
         self._active_users: set[int] = set()
         self._uow = uow
         self._hasher = hasher
         self._tokens = tokens
-        self._mailer = mailer
         self._clock = clock
         self._throttle = throttle
         self._id_tokens = id_tokens
@@ -164,13 +170,15 @@ class Accounts:
                         text="Your email address already has a Momentic account. If this was "
                         "you, log in, or reset your password if you forgot it.",
                     )
+                if mail is not None:
+                    await queue_mail(tx, mail, now)
         except Conflict as exc:
             if exc.code != "email_taken":
                 raise
             # A concurrent sign-up with this address (a double tap) created the account
-            # first and mails the code; this one answers the same and sends nothing.
-            mail = None
-        await self._send(mail)
+            # first and queued the code; this one rolled back and answers the same.
+            pass
+        await self._mail_sent()
 
     async def resend_code(self, email: str, device: DeviceInfo) -> None:
         """Send a fresh verification code. Answers the same for any address."""
@@ -178,12 +186,12 @@ class Accounts:
         email = rules.normalize_email(email)
         await self._throttle.check("resend:account", email)
         now = self._clock.now()
-        mail = None
         async with self._uow() as tx:
             user = await tx.users.find_by_email(email)
             if user is not None and not user.email_verified:
                 mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
-        await self._send(mail)
+                await queue_mail(tx, mail, now)
+        await self._mail_sent()
 
     async def verify_email(
         self, email: str, code: str, password: str, device: DeviceInfo
@@ -420,12 +428,13 @@ class Accounts:
         await self._throttle.check("reset:ip", device.ip)
         email = rules.normalize_email(email)
         await self._throttle.check("reset:account", email)
-        mail = None
+        now = self._clock.now()
         async with self._uow() as tx:
             user = await tx.users.find_by_email(email)
             if user is not None:
-                mail = await self._new_code(tx, user, CodePurpose.RESET_PASSWORD, self._clock.now())
-        await self._send(mail)
+                mail = await self._new_code(tx, user, CodePurpose.RESET_PASSWORD, now)
+                await queue_mail(tx, mail, now)
+        await self._mail_sent()
 
     async def reset_password(
         self, email: str, code: str, new_password: str, device: DeviceInfo
@@ -606,17 +615,6 @@ class Accounts:
             raise _invalid_code()
         return user
 
-    async def _send(self, mail: Mail | None) -> None:
-        if mail is None:
-            return
-        try:
-            await self._mailer.send(mail)
-        except MomenticError as exc:
-            # The account is safe either way; the user can ask to resend. No traceback: the
-            # error under the adapter's may quote the mail, code and all (a content filter's
-            # "550 Rejected: <subject>" does).
-            log.error(
-                "could not send mail",
-                extra={"subject": mail.subject.split(":")[0], "error": exc.code,
-                       "reason": exc.detail},
-            )
+    async def _mail_sent(self) -> None:
+        if self._mail_queued is not None:
+            await self._mail_queued()

@@ -257,6 +257,8 @@ class Janitor:
 class JobKind:
     run: Handler
     on_dead: DeadHandler | None = None
+    # The payload holds a secret (a mailed code): cleared once the job is done or dead.
+    secret: bool = False
 
 
 class Worker:
@@ -306,7 +308,7 @@ class Worker:
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
-        await self._runner.complete(job.id, attempt=job.attempts)
+        await self._runner.complete(job.id, attempt=job.attempts, forget=kind.secret)
         return job
 
     async def _heartbeat(self, job: Job) -> None:
@@ -323,13 +325,19 @@ class Worker:
 
     async def _bury(self, job: Job, kind: JobKind, reason: str) -> None:
         log.error("job dead", extra={"job": job.id, "kind": job.kind, "reason": reason})
-        await self._runner.bury(job.id, reason, attempt=job.attempts)
+        await self._runner.bury(job.id, reason, attempt=job.attempts, forget=kind.secret)
         if kind.on_dead is not None:
             await kind.on_dead(job.payload, reason)
 
-    async def run_forever(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Work until ``stop`` is set; a failing store pauses the loop, never ends it."""
+    async def run_forever(
+        self, stop: asyncio.Event, idle: float = 1.0, wake: asyncio.Event | None = None
+    ) -> None:
+        """Work until ``stop`` is set; a failing store pauses the loop, never ends it.
+
+        Idle, it looks again after ``idle`` seconds, or as soon as ``wake`` is set."""
         while not stop.is_set():
+            if wake is not None:
+                wake.clear()  # before looking: a job queued while we look wakes us again
             try:
                 job = await self.run_once()
             except MomenticError:
@@ -341,10 +349,18 @@ class Worker:
                 log.exception("worker loop failed; waiting")
                 job = None
             if job is None:
-                try:
-                    await asyncio.wait_for(stop.wait(), idle)
-                except TimeoutError:
-                    pass
+                await _idle(idle, stop, wake)
+
+
+async def _idle(seconds: float, *events: asyncio.Event | None) -> None:
+    """Wait ``seconds`` or until one of ``events`` is set."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events if e is not None]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
 
 
 def video_job_kinds(processing: Processing, janitor: Janitor) -> dict[str, JobKind]:

@@ -204,6 +204,28 @@ async def test_bury_keeps_the_reason_and_the_job_is_never_taken_again(
     assert (job.status, job.attempts, job.last_error) == ("dead", 1, "ValueError: corrupt file")
 
 
+async def test_forget_clears_the_payload_of_a_done_or_dead_job_only(
+    backend: Backend, clock: ManualClock
+) -> None:
+    """A job whose payload holds a secret (a mailed code) keeps it no longer than the job
+    lives; other jobs keep theirs (``complete``/``bury`` without ``forget``)."""
+    runner = backend.job_runner(clock)
+    secret = {"to": "ann@example.com", "subject": "code 123456", "text": "123456"}
+    done, dead, kept = [await enqueue(backend, "send_mail", payload=secret) for _ in range(3)]
+    assert done is not None and dead is not None and kept is not None
+    for _ in range(3):
+        assert await runner.claim(["send_mail"], LEASE) is not None
+    await runner.complete(done, forget=True)
+    await runner.bury(dead, "Unavailable: mail not sent", forget=True)
+    await runner.complete(kept)
+    got = [await runner.get(job_id) for job_id in (done, dead, kept)]
+    assert [(j.status, j.payload) for j in got if j is not None] == [
+        ("done", {}),
+        ("dead", {}),
+        ("done", secret),
+    ]
+
+
 async def test_settling_a_job_that_is_not_running_changes_nothing(
     backend: Backend, clock: ManualClock
 ) -> None:

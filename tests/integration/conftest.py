@@ -37,6 +37,20 @@ class MailSink:
                 await asyncio.sleep(0.02)
 
 
+async def start_smtp(sink: MailSink, port: int = 0) -> asyncio.Server:
+    """Serve SMTP into ``sink`` on ``port`` (0: any free one, then in ``sink.port``)."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(sink, hostname="mail.test"), "127.0.0.1", port)
+    sink.port = server.sockets[0].getsockname()[1]
+    return server
+
+
+@pytest.fixture
+def smtp_control() -> tuple[type[MailSink], Any]:
+    """``(MailSink, start_smtp)``: for a test that stops and starts its mail server."""
+    return MailSink, start_smtp
+
+
 @pytest.fixture
 async def smtp_server() -> AsyncIterator[MailSink]:
     sink = MailSink()

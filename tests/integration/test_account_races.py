@@ -16,8 +16,10 @@ from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
 from adapters.memory.store import InMemoryRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
+from adapters.postgres.videos import PostgresJobRunner
 from momentic_core.errors import Invalid, MomenticError
 from momentic_core.services.accounts import Accounts, DeviceInfo
+from momentic_core.services.mail import MailOutbox
 from momentic_core.services.throttle import Throttle
 
 PASSWORD = "correct horse battery"
@@ -36,9 +38,9 @@ def accounts(clean_pg_pool: asyncpg.Pool, mailer: InMemoryMailer) -> Accounts:
         uow=lambda: PostgresUnitOfWork(clean_pg_pool),
         hasher=Argon2PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
         tokens=JoseTokenSigner(load_or_create_key(None, None)),
-        mailer=mailer,
         clock=clock,
         throttle=Throttle(InMemoryRateLimiter(clock), multiplier=100),
+        mail_queued=MailOutbox(PostgresJobRunner(clean_pg_pool, clock), mailer, clock).deliver_due,
     )
 
 

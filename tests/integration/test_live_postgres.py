@@ -99,7 +99,7 @@ class Cluster:
         assert r.status == 202, await r.text()
         r = await client.post(
             "/v1/auth/verify",
-            json={"email": email, "code": self.mailer.last_code(email), "password": PASSWORD},
+            json={"email": email, "code": await self.mailer.wait_code(email), "password": PASSWORD},
         )
         assert r.status == 200, await r.text()
         tokens = await r.json()

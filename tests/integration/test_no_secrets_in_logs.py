@@ -54,7 +54,8 @@ async def sink(request: pytest.FixtureRequest) -> AsyncIterator[QuotingSink]:
 
 
 async def _mails(sink: QuotingSink, count: int) -> None:
-    """Mail is handed over in the background: wait for it to arrive."""
+    """Mail goes out through the outbox (on the in-memory backend as the request ends):
+    wait for it to arrive."""
     async with asyncio.timeout(5):
         while len(sink.codes) < count:
             await asyncio.sleep(0.01)

@@ -19,10 +19,12 @@ from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
 from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
 from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
+from adapters.memory.videos import InMemoryJobRunner
 from momentic_core.errors import Invalid, Unauthenticated
 from momentic_core.model.accounts import Role, TokenPair, User, VerifiedIdToken
 from momentic_core.ports import UnitOfWorkFactory
 from momentic_core.services.accounts import Accounts, AccountSettings, DeviceInfo
+from momentic_core.services.mail import MailOutbox
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.throttle import Throttle
 
@@ -114,6 +116,7 @@ def id_tokens() -> FakeIdTokenVerifier:
 
 @pytest.fixture
 def make_accounts(
+    store: MemoryStore,
     uow: UnitOfWorkFactory,
     hasher: Argon2PasswordHasher,
     signer: JoseTokenSigner,
@@ -129,11 +132,12 @@ def make_accounts(
             uow=uow,
             hasher=hasher,
             tokens=signer,
-            mailer=mailer,
             clock=clock,
             throttle=throttle,
             id_tokens=id_tokens,
             settings=AccountSettings(**settings),
+            # Queued mail goes out as the request ends, so a test reads the code at once.
+            mail_queued=MailOutbox(InMemoryJobRunner(store, clock), mailer, clock).deliver_due,
         )
 
     return make

@@ -1311,13 +1311,10 @@ async def test_social_sign_in_when_not_configured(
     uow: UnitOfWorkFactory,
     hasher: Argon2PasswordHasher,
     signer: JoseTokenSigner,
-    mailer: InMemoryMailer,
     clock: ManualClock,
     throttle: Throttle,
 ) -> None:
-    accounts = Accounts(
-        uow=uow, hasher=hasher, tokens=signer, mailer=mailer, clock=clock, throttle=throttle
-    )
+    accounts = Accounts(uow=uow, hasher=hasher, tokens=signer, clock=clock, throttle=throttle)
     with pytest.raises(Invalid) as err:
         await accounts.sign_in_with_provider("google", "t1", None, DEVICE)
     assert err.value.code == "unknown_provider"
