@@ -141,6 +141,10 @@ class Feeds:
                 or video.visibility is Visibility.PUBLIC
                 or await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
             )
+            if visible and video.author_id != who.user_id:
+                # A banned or suspended author's videos are hidden, as on every other route.
+                author = await tx.users.get(video.author_id)
+                visible = not author.is_blocked_at(self._clock.now())
             if not visible or await tx.social.blocked_either_way(who.user_id, video.author_id):
                 raise NotFound("No such video.", code="video_not_found")
             return await tx.feeds.record_view(who.user_id, video_id, self._clock.now())
