@@ -7,13 +7,16 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import psutil
@@ -92,3 +95,46 @@ class Server:
                         return
             await asyncio.sleep(0.2)
         raise SystemExit(f"the server did not come up in 60 s:\n{self.tail()}")
+
+
+def bench_settings(database_url: str, data_dir: str, **extra: str) -> dict[str, str]:
+    """``momentic serve`` on a bench database: rate limits out of the way, quiet logs,
+    media in memory."""
+    return {
+        "MOMENTIC_DATABASE_URL": database_url,
+        "MOMENTIC_RATE_LIMIT_MULTIPLIER": "100000",
+        "MOMENTIC_LOG_LEVEL": "WARNING",
+        "MOMENTIC_SECRET": secrets.token_urlsafe(32),
+        "MOMENTIC_DATA_DIR": data_dir,
+        "MOMENTIC_STORAGE": "memory",
+        **extra,
+    }
+
+
+@dataclass
+class Run:
+    """What a load loop saw: latencies of the good answers, and the errors."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+async def timed(run: Run, request: Any, ok_status: int = 200) -> None:
+    """Send one request (an un-entered aiohttp request, e.g. ``session.get(url)``) and
+    count it in ``run``: its latency when it answered ``ok_status``, else an error."""
+    sent = time.perf_counter()
+    try:
+        async with request as r:
+            body = await r.read()
+            ok = r.status == ok_status
+            problem = f"HTTP {r.status}: {body[:300]!r}"
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        ok, problem = False, repr(exc)
+    if ok:
+        run.latencies.append(time.perf_counter() - sent)
+    else:
+        run.errors += 1
+        if len(run.error_samples) < 3:
+            run.error_samples.append(problem)

@@ -37,12 +37,11 @@ import json
 import os
 import platform
 import random
-import secrets
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
-from bench_server import Server
+from bench_server import Run, Server, bench_settings, timed
 
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.postgres import social as feed_sql
@@ -422,14 +421,7 @@ async def seed_database(url: str, size: Size, seed: int, now: datetime) -> dict[
 
 def start_server(database_url: str, data_dir: str) -> Server:
     """``momentic serve`` on the bench database."""
-    return Server({
-        "MOMENTIC_DATABASE_URL": database_url,
-        "MOMENTIC_RATE_LIMIT_MULTIPLIER": "100000",
-        "MOMENTIC_LOG_LEVEL": "WARNING",
-        "MOMENTIC_SECRET": secrets.token_urlsafe(32),
-        "MOMENTIC_DATA_DIR": data_dir,
-        "MOMENTIC_STORAGE": "memory",
-    })
+    return Server(bench_settings(database_url, data_dir))
 
 
 async def log_in(session: aiohttp.ClientSession, server: Server, user: int) -> dict[str, str]:
@@ -446,14 +438,6 @@ async def log_in(session: aiohttp.ClientSession, server: Server, user: int) -> d
 
 
 # ---------------------------------------------------------------- load
-
-
-@dataclass
-class Run:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 async def closed_loop(
@@ -480,20 +464,7 @@ async def closed_loop(
                 left -= 1
             elif time.perf_counter() >= deadline:
                 return
-            sent = time.perf_counter()
-            try:
-                async with session.get(url, headers=headers) as r:
-                    body = await r.read()
-                    ok = r.status == 200
-                    problem = f"HTTP {r.status}: {body[:300]!r}"
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                ok, problem = False, repr(exc)
-            if ok:
-                run.latencies.append(time.perf_counter() - sent)
-            else:
-                run.errors += 1
-                if len(run.error_samples) < 3:
-                    run.error_samples.append(problem)
+            await timed(run, session.get(url, headers=headers))
 
     await asyncio.gather(*(client() for _ in range(concurrency)))
     run.seconds = time.perf_counter() - started

@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import psutil
-from bench_server import Server
+from bench_server import Run, Server, bench_settings, timed
 from feeds import ADMIN_URL, USER_COLUMNS, VIDEO_COLUMNS, create_database, drop_database, percentile
 
 from adapters.crypto.passwords import Argon2PasswordHasher
@@ -226,15 +226,7 @@ def start_server(database_url: str, data_dir: str) -> Server:
     """``momentic serve`` on the bench database. It trusts one proxy, so each bench user
     comes from an address of its own (``X-Forwarded-For``) as real clients do, instead
     of every request counting on one per-IP rate-limit row (see ``--one-ip``)."""
-    return Server({
-        "MOMENTIC_DATABASE_URL": database_url,
-        "MOMENTIC_TRUSTED_PROXIES": "1",
-        "MOMENTIC_RATE_LIMIT_MULTIPLIER": "100000",
-        "MOMENTIC_LOG_LEVEL": "WARNING",
-        "MOMENTIC_SECRET": secrets.token_urlsafe(32),
-        "MOMENTIC_DATA_DIR": data_dir,
-        "MOMENTIC_STORAGE": "memory",
-    })
+    return Server(bench_settings(database_url, data_dir, MOMENTIC_TRUSTED_PROXIES="1"))
 
 
 def client_address(uid: int, one_ip: bool) -> dict[str, str]:
@@ -293,14 +285,6 @@ def cpu_seconds(server: Server) -> dict[str, float]:
     }
 
 
-@dataclass
-class Run:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-
 async def reaction_loop(
     session: aiohttp.ClientSession,
     base: str,
@@ -319,21 +303,8 @@ async def reaction_loop(
     async def client() -> None:
         while time.perf_counter() < deadline:
             uid, video, kind = rng.choice(users), pick_video(), rng.choice(KINDS)
-            sent = time.perf_counter()
-            try:
-                async with session.put(f"{base}/v1/videos/{video}/reaction",
-                                       json={"kind": kind}, headers=headers[uid]) as r:
-                    body = await r.read()
-                    ok = r.status == 200
-                    problem = f"HTTP {r.status}: {body[:300]!r}"
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                ok, problem = False, repr(exc)
-            if ok:
-                run.latencies.append(time.perf_counter() - sent)
-            else:
-                run.errors += 1
-                if len(run.error_samples) < 3:
-                    run.error_samples.append(problem)
+            await timed(run, session.put(f"{base}/v1/videos/{video}/reaction",
+                                         json={"kind": kind}, headers=headers[uid]))
 
     await asyncio.gather(*(client() for _ in range(concurrency)))
     run.seconds = time.perf_counter() - started
