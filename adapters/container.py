@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import attrs
 from dependency_injector import containers, providers
 
@@ -132,6 +133,20 @@ async def _storage(settings: Settings, clock: Clock) -> AsyncIterator[Storage]:
         max_size=settings.db_pool_max,
         command_timeout=settings.db_timeout_seconds,
     )
+    try:
+        yield postgres_storage(pool, url, clock)
+    finally:
+        await pool.close()
+
+
+def postgres_storage(
+    pool: asyncpg.Pool,
+    url: str,
+    clock: Clock,
+    uow: UnitOfWorkFactory | None = None,
+) -> Storage:
+    """Storage on a PostgreSQL pool; ``uow`` replaces the unit of work factory (tests
+    inject failures with it)."""
 
     async def ready() -> None:
         try:
@@ -140,17 +155,14 @@ async def _storage(settings: Settings, clock: Clock) -> AsyncIterator[Storage]:
         except (OSError, TimeoutError, Exception) as exc:
             raise Unavailable("The database does not answer.") from exc
 
-    try:
-        yield Storage(
-            uow=functools.partial(PostgresUnitOfWork, pool, clock=clock),
-            rate_limiter=PostgresRateLimiter(pool, clock),
-            runner=PostgresJobRunner(pool, clock),
-            ready=ready,
-            live=PostgresLiveEventSource(url),
-            database_url=url,
-        )
-    finally:
-        await pool.close()
+    return Storage(
+        uow=uow or functools.partial(PostgresUnitOfWork, pool, clock=clock),
+        rate_limiter=PostgresRateLimiter(pool, clock),
+        runner=PostgresJobRunner(pool, clock),
+        ready=ready,
+        live=PostgresLiveEventSource(url),
+        database_url=url,
+    )
 
 
 async def _id_tokens(settings: Settings) -> AsyncIterator[oidc.JwksIdTokenVerifier]:

@@ -27,7 +27,7 @@ from momentic_core.model.engagement import (
     user_channel,
     video_channel,
 )
-from momentic_core.model.videos import VideoStatus
+from momentic_core.model.videos import Video, VideoStatus
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services import visibility
@@ -144,9 +144,7 @@ class Engagement:
             return self.bereal_lock
         return (await self._config.current()).bereal_lock
 
-    async def _open(
-        self, tx: UnitOfWork, who: Principal, video_id: int, lock: bool
-    ) -> tuple[Any, User]:
+    async def _open(self, tx: UnitOfWork, who: Principal, video_id: int, lock: bool) -> Video:
         return await visibility.open_video(tx, self._clock.now(), who, video_id, lock)
 
     # ------------------------------------------------------------------ reactions
@@ -161,7 +159,7 @@ class Engagement:
         now = self._clock.now()
         lock = await self._lock()
         async with self._uow() as tx:
-            video, _ = await self._open(tx, who, video_id, lock)
+            video = await self._open(tx, who, video_id, lock)
             change = await tx.reactions.set(who.user_id, video_id, reaction, now)
             view = None
             if change.previous is not reaction:
@@ -232,7 +230,7 @@ class Engagement:
         now = self._clock.now()
         lock = await self._lock()
         async with self._uow() as tx:
-            video, _ = await self._open(tx, who, video_id, lock)
+            video = await self._open(tx, who, video_id, lock)
             parent = None
             if parent_id is not None:
                 parent = await self._visible_comment(tx, who, parent_id, lock)

@@ -72,16 +72,11 @@ async def readable_video(
 
 async def open_video(
     tx: UnitOfWork, now: datetime, who: Principal, video_id: int, bereal_lock: bool
-) -> tuple[Video, User]:
-    """A video the caller may react to and comment on: visible, ready, and not behind
-    the BeReal lock. Raises NotFound(code="video_not_found"),
-    Conflict(code="video_not_ready"), Forbidden(code="moment_locked")."""
-    video = await tx.videos.get(video_id)
-    author = await tx.users.get(video.author_id)
-    if not await may_see(tx, now, who, video, author):
-        raise no_video()
+) -> Video:
+    """A video the caller may react to and comment on: readable, and ready.
+    Raises NotFound(code="video_not_found"), Forbidden(code="moment_locked"),
+    Conflict(code="video_not_ready")."""
+    video = await readable_video(tx, now, who, video_id, bereal_lock)
     if video.status is not VideoStatus.READY:
         raise Conflict("The video is not ready yet.", code="video_not_ready")
-    if await locked_today(tx, now, who, [video], bereal_lock):
-        raise Forbidden("Post your moment of today first.", code="moment_locked")
-    return video, author
+    return video

@@ -29,15 +29,12 @@ from aiohttp import WSMsgType
 from PIL import Image
 
 from adapters.config import Settings
-from adapters.container import Backend, Storage
+from adapters.container import Backend, Storage, postgres_storage
 from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.memory.clock import SystemClock
 from adapters.memory.mail import InMemoryMailer
-from adapters.postgres.live import PostgresLiveEventSource
-from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
-from adapters.postgres.videos import PostgresJobRunner
 from momentic_core.errors import Unavailable
 from momentic_core.model.accounts import Role
 from momentic_core.ports import Clock
@@ -412,18 +409,8 @@ def storage_with_failing_notifications(
     pool: asyncpg.Pool, database_url: str, switch: Switch
 ) -> Storage:
     clock = SystemClock()
-
-    async def ready() -> None:
-        return None
-
-    return Storage(
-        uow=functools.partial(FailingNotificationsUnitOfWork, pool, clock=clock, switch=switch),
-        rate_limiter=PostgresRateLimiter(pool, clock),
-        runner=PostgresJobRunner(pool, clock),
-        ready=ready,
-        live=PostgresLiveEventSource(database_url),
-        database_url=database_url,
-    )
+    uow = functools.partial(FailingNotificationsUnitOfWork, pool, clock=clock, switch=switch)
+    return postgres_storage(pool, database_url, clock, uow)
 
 
 async def test_a_rolled_back_write_sends_nothing(

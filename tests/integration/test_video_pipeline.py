@@ -24,12 +24,10 @@ import pytest
 from PIL import Image
 
 from adapters.config import Settings
-from adapters.container import Backend, Storage
+from adapters.container import Backend, Storage, postgres_storage
 from adapters.http.app import create_app
 from adapters.memory.clock import ManualClock, SystemClock
 from adapters.memory.mail import InMemoryMailer
-from adapters.postgres.live import PostgresLiveEventSource
-from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
 from adapters.s3.blob_store import S3BlobStore
@@ -279,18 +277,8 @@ class BrokenVideoInsertUnitOfWork(PostgresUnitOfWork):
 
 def storage_with_broken_insert(pool: asyncpg.Pool, database_url: str, switch: Switch) -> Storage:
     clock = SystemClock()
-
-    async def ready() -> None:
-        return None
-
-    return Storage(
-        uow=functools.partial(BrokenVideoInsertUnitOfWork, pool, clock=clock, switch=switch),
-        rate_limiter=PostgresRateLimiter(pool, clock),
-        runner=PostgresJobRunner(pool, clock),
-        ready=ready,
-        live=PostgresLiveEventSource(database_url),
-        database_url=database_url,
-    )
+    uow = functools.partial(BrokenVideoInsertUnitOfWork, pool, clock=clock, switch=switch)
+    return postgres_storage(pool, database_url, clock, uow)
 
 
 async def assert_ready_and_playable(
