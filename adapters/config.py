@@ -31,6 +31,11 @@ class Settings:
     data_dir: str = _setting("var", "Where the embedded default keeps its database and keys.")
     host: str = _setting("127.0.0.1", "Address the HTTP server binds to.")
     port: int = _setting(8080, "Port the HTTP server listens on.")
+    http_workers: int = _setting(
+        1,
+        "HTTP worker processes sharing the port (SO_REUSEPORT); 0: one per CPU core. "
+        "With memory set, always 1.",
+    )
     public_url: str = _setting("http://127.0.0.1:8080", "The API's external base URL.")
     db_pool_min: int = _setting(2, "Smallest database pool size per process.")
     db_pool_max: int = _setting(10, "Largest database pool size per process.")
@@ -85,6 +90,10 @@ class Settings:
     inprocess_worker: bool = _setting(
         True, "momentic serve also runs a job worker (momentic worker runs them alone)."
     )
+    job_lease_seconds: float = _setting(
+        600.0, "How long a worker holds a job between renewals (it renews every third of "
+        "this while the job runs); a job whose worker died is taken again once it passes."
+    )
     bereal_lock: bool = _setting(
         True, "Friends' moments of today stay locked until I post mine."
     )
@@ -116,6 +125,21 @@ class Settings:
         1.0, "Scales every rate limit (tests and load benchmarks raise it)."
     )
     max_body_bytes: int = _setting(1_048_576, "Largest JSON request body.")
+    keepalive_timeout_seconds: float = _setting(
+        75.0, "An HTTP connection with no request in progress (kept alive, or just opened) "
+        "is closed after this long; it is also the most time a client has to send a "
+        "request's headers. Keep it above the idle timeout of the load balancer in front "
+        "(AWS ALB: 60 s)."
+    )
+    body_timeout_seconds: float = _setting(
+        20.0, "A request body must arrive within this long, plus 1 s for every "
+        "MOMENTIC_BODY_MIN_RATE bytes received (Apache mod_reqtimeout's body=20,MinRate=500); "
+        "a slower client is cut off (408, connection closed). 0: no limit."
+    )
+    body_min_rate: int = _setting(
+        500, "Bytes per second a request body must keep up once its first "
+        "MOMENTIC_BODY_TIMEOUT_SECONDS have passed (video uploads included)."
+    )
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR.")
     log_format: str = _setting("json", "json (one object per line) or text.")
 

@@ -240,7 +240,10 @@ def _worker(
         limits=_limits(settings), config=config,
     )
     kinds = video_job_kinds(processing, janitor) | ranking_job_kinds(ranking)
-    return Worker(runner=storage.runner, kinds=kinds, clock=clock)
+    return Worker(
+        runner=storage.runner, kinds=kinds, clock=clock,
+        lease=timedelta(seconds=settings.job_lease_seconds),
+    )
 
 
 def _ranking(
@@ -280,7 +283,7 @@ def _secret(settings: Settings) -> bytes:
     if settings.database_url:
         log.warning(
             "MOMENTIC_SECRET / MOMENTIC_JWT_PRIVATE_KEY not set: using keys generated under "
-            "data_dir, which only works for a single instance"
+            "data_dir, which only works for processes sharing that directory"
         )
     path = settings.data_path / "secret"
     if not path.exists():
@@ -312,6 +315,12 @@ def _mailer(settings: Settings) -> Mailer:
         password=settings.smtp_password or None,
         security=settings.smtp_security,
     )
+
+
+def _outbox(settings: Settings, storage: Storage, mailer: Mailer, clock: Clock) -> MailOutbox:
+    outbox = MailOutbox(storage.runner, mailer, clock)
+    outbox.worker.lease = timedelta(seconds=settings.job_lease_seconds)
+    return outbox
 
 
 def _mail_queued(
@@ -416,10 +425,7 @@ class Container(containers.DeclarativeContainer):
     secret = providers.Singleton(_secret, settings)
     tokens = providers.Singleton(_signer, settings)
     mailer = providers.Singleton(_mailer, settings)
-    outbox = providers.Singleton(
-        lambda storage, mailer, clock: MailOutbox(storage.runner, mailer, clock),
-        storage, mailer, clock,
-    )
+    outbox = providers.Singleton(_outbox, settings, storage, mailer, clock)
     mail_wake = providers.Singleton(asyncio.Event)
     mail_queued = providers.Singleton(_mail_queued, settings, outbox, mail_wake)
     hasher = providers.Singleton(
@@ -527,6 +533,20 @@ class Backend:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def prepare_workers(settings: Settings) -> Settings:
+    """What several HTTP worker processes must share, made once before they fork: the
+    database (the embedded server started, migrations applied) and, without configured
+    keys, the secret and the signing key files under data_dir. Returns the settings with
+    the database URL filled in, so no child starts a server of its own."""
+    url = database_url(settings)
+    applied = apply_migrations(url)
+    if applied:
+        log.info("migrations applied", extra={"migrations": applied})
+    _secret(settings)
+    _signer(settings)
+    return attrs.evolve(settings, database_url=url)
 
 
 def migrate(settings: Settings) -> list[str]:

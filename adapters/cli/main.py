@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import getpass
 import json
 import logging
+import os
+import resource
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
@@ -31,7 +35,7 @@ from rich.table import Table
 
 from adapters import logs
 from adapters.config import Settings
-from adapters.container import Backend, migrate
+from adapters.container import Backend, migrate, prepare_workers
 from adapters.http.app import HttpOptions, Services, create_app
 from adapters.http.converter import unstructure
 from adapters.http.views import CaseDetailOut, CaseOut, SettingsOut
@@ -63,7 +67,73 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    backend = Backend(settings, workers=settings.inprocess_worker)
+    if getattr(args, "workers", None) is not None:
+        settings = attrs.evolve(settings, http_workers=args.workers)
+    count = settings.http_workers or os.cpu_count() or 1
+    if settings.memory or count == 1:
+        _serve(settings, job_worker=settings.inprocess_worker, announce=True, reuse_port=False)
+        return 0
+    return _supervise(prepare_workers(settings), count)
+
+
+def _supervise(settings: Settings, count: int) -> int:
+    """Fork ``count`` HTTP workers on one port (SO_REUSEPORT: the kernel spreads the
+    connections), restart one that dies, and stop them all on SIGINT or SIGTERM. Only
+    the first runs the in-process job worker."""
+    stopping = False
+
+    def start(index: int) -> int:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                _serve(
+                    settings,
+                    job_worker=settings.inprocess_worker and index == 0,
+                    announce=index == 0,
+                    reuse_port=True,
+                )
+                code = 0
+            except BaseException:
+                log.exception("HTTP worker %d failed", index)
+            finally:
+                os._exit(code)
+        return pid
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    children = {start(index): index for index in range(count)}
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    log.info("HTTP workers started", extra={"workers": count, "pids": list(children)})
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        index = children.pop(pid, None)
+        if index is None or stopping:
+            continue
+        log.error(
+            "HTTP worker %d exited (status %d); starting another",
+            index,
+            os.waitstatus_to_exitcode(status),
+        )
+        time.sleep(1.0)
+        if not stopping:
+            children[start(index)] = index
+    return 0
+
+
+def _serve(settings: Settings, *, job_worker: bool, announce: bool, reuse_port: bool) -> None:
+    backend = Backend(settings, workers=job_worker)
     app = create_app(
         backend,
         HttpOptions(
@@ -71,11 +141,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             trusted_proxies=settings.trusted_proxies,
             cors_origins=Settings.split(settings.cors_origins),
             hsts_seconds=settings.hsts_seconds,
+            body_timeout_seconds=settings.body_timeout_seconds,
+            body_min_rate=settings.body_min_rate,
         ),
     )
     base = f"http://{settings.host}:{settings.port}"
 
-    async def announce(app: web.Application) -> None:
+    async def say_up(app: web.Application) -> None:
         mail = (
             f"SMTP {settings.smtp_host}:{settings.smtp_port}"
             if settings.smtp_host
@@ -100,10 +172,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # event loop for ~100 ms every few seconds under load (bench/social.py).
         gc.freeze()
 
-    app.on_startup.append(announce)
+    if announce:
+        app.on_startup.append(say_up)
     app.on_startup.append(freeze)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
-    return 0
+    _raise_open_files_limit()
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        keepalive_timeout=settings.keepalive_timeout_seconds,
+        reuse_port=reuse_port,
+        print=None,
+        access_log=None,
+        loop=_new_loop(),
+    )
+
+
+def _raise_open_files_limit() -> None:
+    """Every connection, idle ones too, holds a file descriptor: raise the soft limit on
+    open files (often 1024, e.g. under systemd) to the hard one, so a few thousand idle
+    clients cannot make accept() fail (EMFILE) for everyone else."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == hard:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):  # e.g. an unlimited hard limit the kernel will not take
+        log.warning("could not raise the open files limit", extra={"soft": soft, "hard": hard})
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # Windows: the standard loop
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -129,7 +232,10 @@ def cmd_janitor(args: argparse.Namespace) -> int:
     async def run() -> dict[str, int]:
         backend = Backend(_settings(args))
         async with backend:
-            return await (await backend.janitor()).run()
+            janitor = await backend.janitor()
+            if args.min_age_seconds is not None:
+                janitor.min_age = timedelta(seconds=args.min_age_seconds)
+            return await janitor.run()
 
     counts = asyncio.run(run())
     print(
@@ -361,12 +467,19 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--memory", action="store_true", help="use in-memory adapters")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, help="HTTP worker processes (0: one per core); MOMENTIC_HTTP_WORKERS"
+    )
     serve.set_defaults(func=cmd_serve)
 
     work = sub.add_parser("worker", help="run background job workers (no HTTP)")
     work.set_defaults(func=cmd_worker)
 
     jan = sub.add_parser("janitor", help="remove abandoned uploads and orphan blobs now")
+    jan.add_argument(
+        "--min-age-seconds", type=float, metavar="SECONDS",
+        help="sweep what is older than this (default: a day; 0 once nothing is in flight)",
+    )
     jan.set_defaults(func=cmd_janitor)
 
     mig = sub.add_parser("migrate", help="apply database migrations")
