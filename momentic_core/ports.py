@@ -70,6 +70,7 @@ from momentic_core.model.videos import (
     BlobInfo,
     Job,
     MediaInfo,
+    MultipartInfo,
     PartInfo,
     Upload,
     Video,
@@ -788,7 +789,12 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. ``read_only``: the block only reads, statement by statement
+        (each sees what is committed when it runs), so a store may skip the transaction;
+        a write in it is a bug."""
+        ...
 
 
 class RateLimiter(Protocol):
@@ -893,6 +899,12 @@ class BlobStore(Protocol):
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
         """Drop the parts. Idempotent."""
+        ...
+
+    def list_multipart(self, prefix: str) -> AsyncIterator[MultipartInfo]:
+        """Every open multipart upload (begun, neither completed nor aborted) of a key
+        starting with ``prefix``: also those no row knows of (the process died between
+        beginning one and writing its row, or in the middle of ``put_stream``)."""
         ...
 
 

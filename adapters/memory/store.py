@@ -308,8 +308,10 @@ class InMemoryIdentityRepository:
 
 
 class InMemoryUnitOfWork:
-    def __init__(self, store: MemoryStore, *, clock: Clock | None = None) -> None:
-        self._store = store
+    def __init__(
+        self, store: MemoryStore, *, clock: Clock | None = None, read_only: bool = False
+    ) -> None:
+        self._store = store  # read_only changes nothing here: the block is atomic anyway
         self.users = InMemoryUserRepository(store)
         self.codes = InMemoryCodeRepository(store)
         self.sessions = InMemorySessionRepository(store)

@@ -152,6 +152,19 @@ def translate_errors() -> Iterator[None]:
         raise translated from exc
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pooled connection that is handed back as it is, without asyncpg's reset query
+    (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``: four statements, and
+    four more transactions, on every release). Nothing here leaves session state behind:
+    settings are ``SET LOCAL``/``set_config(..., true)``, advisory locks are ``_xact_``
+    locks, LISTEN has a connection of its own (``live.py``), and cursors live inside
+    transactions; ``tests/unit/test_session_state.py`` keeps it so. An open transaction
+    is still rolled back on release, by asyncpg itself."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(
     url: str,
     *,
@@ -172,6 +185,7 @@ async def create_pool(
             max_size=max_size,
             command_timeout=command_timeout,
             timeout=connect_timeout,
+            connection_class=PooledConnection,
         )
     except Exception as exc:
         translated = connect_error(exc)

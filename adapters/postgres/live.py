@@ -3,8 +3,8 @@
 ``PostgresEventOutbox`` (``adapters.postgres.engagement``) NOTIFYs on ``CHANNEL`` inside
 the unit of work's transaction, so only committed events go out, in commit order, to
 every app instance. ``PostgresLiveEventSource`` LISTENs on a connection of its own (not a
-pooled one: the pool resets a connection it takes back, which ends its LISTEN) and hands
-each event to ``deliver``.
+pooled one, which serves other requests and keeps no session state) and hands each event
+to ``deliver``.
 
 When that connection drops (a server restart, a network cut, found by a keepalive query
 when nothing says so), the source logs it and reconnects by itself with exponential

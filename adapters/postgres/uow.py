@@ -6,7 +6,8 @@ and tells the social, feed and engagement repositories whether a suspension is i
 force);
 an instance runs one block at a time. Entering takes a connection from the
 pool (bounded by ``acquire_timeout``, so a dead database answers Unavailable instead of
-hanging) and begins a READ COMMITTED transaction. Leaving the block normally commits;
+hanging) and begins a READ COMMITTED transaction (with ``read_only``, none: each
+statement commits by itself, which READ COMMITTED reads would see alike anyway). Leaving the block normally commits;
 an exception rolls back. Either way the connection goes back to the pool, and the
 repositories stop working (using one after the block raises RuntimeError).
 
@@ -99,9 +100,15 @@ class PostgresUnitOfWork:
     config: ConfigRepository
 
     def __init__(
-        self, pool: asyncpg.Pool, *, acquire_timeout: float = 5.0, clock: Clock | None = None
+        self,
+        pool: asyncpg.Pool,
+        *,
+        acquire_timeout: float = 5.0,
+        clock: Clock | None = None,
+        read_only: bool = False,
     ) -> None:
         self._pool = pool
+        self._read_only = read_only
         self._acquire_timeout = acquire_timeout
         self._clock: Clock = clock or UtcClock()  # stamps enqueued jobs
         self._conn: asyncpg.Connection | None = None
@@ -120,7 +127,8 @@ class PostgresUnitOfWork:
             raise translated from exc
         try:
             tx = conn.transaction()
-            await tx.start()
+            if not self._read_only:  # read-only: autocommit statements, two round trips saved
+                await tx.start()
         except BaseException as exc:
             await self._release(conn)
             translated = translate_error(exc) if isinstance(exc, Exception) else None
@@ -175,6 +183,12 @@ class PostgresUnitOfWork:
         if conn is None or tx is None:
             return
         try:
+            if self._read_only:
+                if isinstance(exc, Exception):
+                    translated = translate_error(exc)
+                    if translated is not None:
+                        raise translated from exc
+                return
             if exc is None:
                 try:
                     await tx.commit()

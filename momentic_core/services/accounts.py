@@ -348,7 +348,7 @@ class Accounts:
         Forbidden(code="account_banned" | "account_suspended")."""
         now = self._clock.now()
         claims = self._tokens.verify_access(access_token, now)
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             try:
                 user = await tx.users.get(claims.user_id)
             except NotFound:

@@ -8,6 +8,8 @@ ManualClock).
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from adapters.memory.clock import ManualClock
@@ -28,7 +30,7 @@ def backend(request: pytest.FixtureRequest, clock: ManualClock) -> Backend:
         store = MemoryStore()
         return Backend(
             name="memory",
-            uow=lambda: InMemoryUnitOfWork(store, clock=clock),
+            uow=functools.partial(InMemoryUnitOfWork, store, clock=clock),
             rate_limiter=InMemoryRateLimiter,
             job_runner=lambda c: InMemoryJobRunner(store, c),
             live=lambda: InMemoryLiveEventSource(store),
@@ -37,7 +39,7 @@ def backend(request: pytest.FixtureRequest, clock: ManualClock) -> Backend:
     url = request.getfixturevalue("database_url")
     return Backend(
         name="postgres",
-        uow=lambda: PostgresUnitOfWork(pool, clock=clock),
+        uow=functools.partial(PostgresUnitOfWork, pool, clock=clock),
         rate_limiter=lambda c: PostgresRateLimiter(pool, c),
         job_runner=lambda c: PostgresJobRunner(pool, c),
         live=lambda: PostgresLiveEventSource(url),

@@ -4,6 +4,7 @@ and PostgreSQL behave alike, and every counter equals its rows whatever happens.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import random
@@ -978,7 +979,7 @@ async def test_the_triggers_count_hand_written_sql_too(
     pool = clean_pg_pool
     backend = Backend(
         name="postgres",
-        uow=lambda: PostgresUnitOfWork(pool),
+        uow=functools.partial(PostgresUnitOfWork, pool),
         rate_limiter=lambda c: PostgresRateLimiter(pool, c),
         job_runner=lambda c: PostgresJobRunner(pool, c),
         live=lambda: PostgresLiveEventSource(database_url),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any
 
 import asyncpg
@@ -35,7 +36,7 @@ def mailer() -> InMemoryMailer:
 def accounts(clean_pg_pool: asyncpg.Pool, mailer: InMemoryMailer) -> Accounts:
     clock = ManualClock()
     return Accounts(
-        uow=lambda: PostgresUnitOfWork(clean_pg_pool),
+        uow=functools.partial(PostgresUnitOfWork, clean_pg_pool),
         hasher=Argon2PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
         tokens=JoseTokenSigner(load_or_create_key(None, None)),
         clock=clock,
@@ -66,8 +67,8 @@ class GatedCodeReads(PostgresUnitOfWork):
     reads surely overlap: without a row lock they all see the same code; with one, the
     first holds the others back inside their read and the gate just times out."""
 
-    def __init__(self, pool: asyncpg.Pool, gate: Gate) -> None:
-        super().__init__(pool)
+    def __init__(self, pool: asyncpg.Pool, gate: Gate, read_only: bool = False) -> None:
+        super().__init__(pool, read_only=read_only)
         self._gate = gate
 
     async def __aenter__(self) -> GatedCodeReads:
@@ -95,7 +96,7 @@ async def test_a_reset_code_is_spent_once_by_concurrent_confirmations(
     await accounts.request_password_reset(email, DEVICE)
     code = mailer.last_code(email)
     gate = Gate(parties=6)
-    accounts._uow = lambda: GatedCodeReads(clean_pg_pool, gate)
+    accounts._uow = lambda **kw: GatedCodeReads(clean_pg_pool, gate, **kw)
 
     results = await asyncio.gather(
         *(accounts.reset_password(email, code, f"new horse battery {i}", DEVICE)
