@@ -131,6 +131,11 @@ class Settings:
         "request's headers. Keep it above the idle timeout of the load balancer in front "
         "(AWS ALB: 60 s)."
     )
+    listen_backlog: int = _setting(
+        1024, "Connections the kernel holds for the server to accept (capped by "
+        "net.core.somaxconn). Past it, a burst of new connections waits on SYN retries "
+        "(1 s, 3 s, ...)."
+    )
     body_timeout_seconds: float = _setting(
         20.0, "A request body must arrive within this long, plus 1 s for every "
         "MOMENTIC_BODY_MIN_RATE bytes received (Apache mod_reqtimeout's body=20,MinRate=500); "

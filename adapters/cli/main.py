@@ -181,6 +181,7 @@ def _serve(settings: Settings, *, job_worker: bool, announce: bool, reuse_port: 
         host=settings.host,
         port=settings.port,
         keepalive_timeout=settings.keepalive_timeout_seconds,
+        backlog=settings.listen_backlog,
         reuse_port=reuse_port,
         print=None,
         access_log=None,

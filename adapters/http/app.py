@@ -4,6 +4,7 @@ app factory. Handlers live in ``routes_*`` modules and stay thin."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -94,6 +95,8 @@ class HttpOptions:
     trusted_proxies: int = 0
     cors_origins: tuple[str, ...] = ()  # exact origins (scheme://host[:port]); () = no CORS
     hsts_seconds: int = 0  # Strict-Transport-Security max-age; 0 = no header (plain HTTP)
+    body_timeout_seconds: float = 20.0  # a body's first bytes' grace; 0 = no body deadline
+    body_min_rate: int = 500  # bytes/s that extend the body deadline (1 s per this many)
 
 
 class MalformedBody(MomenticError):
@@ -101,6 +104,13 @@ class MalformedBody(MomenticError):
 
     code = "malformed_json"
     title = "Malformed request"
+
+
+class BodyTimeout(MomenticError):
+    """The request body did not arrive in time: the server closed the connection."""
+
+    code = "body_timeout"
+    title = "Request timeout"
 
 
 class UpgradeRequired(MomenticError):
@@ -113,6 +123,7 @@ class UpgradeRequired(MomenticError):
 STATUS: dict[type[MomenticError], int] = {
     MalformedBody: 400,
     UpgradeRequired: 426,
+    BodyTimeout: 408,
     TooLarge: 413,
     UnsupportedMedia: 415,
     Invalid: 422,
@@ -235,6 +246,51 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     return response
 
 
+@web.middleware
+async def body_deadline_middleware(
+    request: web.Request, handler: Handler
+) -> web.StreamResponse:
+    """A request body must arrive within ``body_timeout_seconds`` plus one second for
+    every ``body_min_rate`` bytes received (Apache mod_reqtimeout's body=20,MinRate=500),
+    else the connection is closed. aiohttp has no such limit of its own: a client that
+    trickles its body (slowloris) would hold the connection and the handler for ever.
+    The handler's read then fails, which answers 408 ``body_timeout`` in the access log
+    (the client, cut off, hears nothing). Headers need no deadline here: until they are
+    complete, aiohttp's keep-alive timer closes the connection."""
+    options = request.app[keys.OPTIONS]
+    if not request.body_exists or options.body_timeout_seconds <= 0:
+        return await handler(request)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    late = False
+    timer: asyncio.TimerHandle
+
+    def check() -> None:
+        nonlocal timer, late
+        content = request.content
+        if content.is_eof():
+            return
+        due = (started + options.body_timeout_seconds
+               + content.total_bytes / max(1, options.body_min_rate))
+        if loop.time() < due:
+            timer = loop.call_at(due, check)
+            return
+        late = True
+        log.info("request body too slow; connection closed",
+                 extra={"path": request.path, "received_bytes": content.total_bytes})
+        request.protocol.force_close()
+
+    timer = loop.call_at(started + options.body_timeout_seconds, check)
+    try:
+        return await handler(request)
+    except Exception:
+        if late:
+            raise BodyTimeout("The request body did not arrive in time.") from None
+        raise
+    finally:
+        timer.cancel()
+
+
 def client_ip(request: web.Request) -> str:
     """The peer address, or behind N trusted proxies the address the outermost of them
     saw: the N-th X-Forwarded-For entry from the right (entries further left are the
@@ -355,6 +411,7 @@ def create_app(
             request_id_middleware,
             cors_preflight_middleware,
             problem_middleware,
+            body_deadline_middleware,
             ip_rate_limit_middleware,
         ],
         client_max_size=options.max_body_bytes,
