@@ -7,7 +7,7 @@ method raises and what is idempotent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -802,6 +802,13 @@ class RateLimiter(Protocol):
         """Count one event under ``key`` in a fixed window and say whether it is allowed.
 
         Shared by every app instance that uses the same backing store."""
+        ...
+
+    async def hit_many(
+        self, hits: Sequence[tuple[str, int, timedelta]]
+    ) -> list[RateDecision]:
+        """``hit`` for each (key, limit, window), in one round trip where the store can;
+        the decisions in the same order. Keys are distinct."""
         ...
 
 

@@ -31,18 +31,24 @@ provoke deadlocks stay fast.
 
 from __future__ import annotations
 
+import asyncio
+import email
 import graphlib
 import os
+import re
 import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from email.message import Message
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import psycopg
 import pytest
+from aiosmtpd.smtp import SMTP
 from psycopg import sql
 
 from adapters.postgres.db import create_pool
@@ -254,8 +260,6 @@ def s3_admin(s3_server: str) -> Iterator[object]:
 
 @pytest.fixture
 def s3_bucket(s3_admin: object) -> Iterator[str]:
-    from typing import Any
-
     client: Any = s3_admin
     name = f"momentic-test-{secrets.token_hex(6)}"
     client.create_bucket(Bucket=name)
@@ -434,3 +438,51 @@ def sample_clips(
     clips["truncated"].write_bytes(whole[: len(whole) // 2])
     clips["empty"].write_bytes(b"")
     return clips
+
+
+# ---------------------------------------------------------------------------------------
+# SMTP: aiosmtpd on a loopback port (integration and fault tests)
+#
+# - ``smtp_control``: ``(MailSink, start_smtp)`` for a test that stops and starts its mail
+#   server; ``start_smtp(sink, port=0)`` serves into ``sink`` (port 0: a free one, then in
+#   ``sink.port``).
+# - ``smtp_server`` (tests/integration/conftest.py): a running one.
+# ---------------------------------------------------------------------------------------
+
+
+class MailSink:
+    """Keeps every message the SMTP server accepted."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    async def code_for(self, to: str, timeout: float = 5.0) -> str:
+        """The 6-digit code in the newest message to ``to``, waiting for it to arrive."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for message in reversed(self.messages):
+                    if message["To"] == to:
+                        payload = message.get_payload(decode=True)
+                        assert isinstance(payload, bytes)
+                        if m := re.search(r"\b(\d{6})\b", payload.decode()):
+                            return m.group(1)
+                await asyncio.sleep(0.02)
+
+
+async def start_smtp(sink: MailSink, port: int = 0) -> asyncio.Server:
+    """Serve SMTP into ``sink`` on ``port`` (0: any free one, then in ``sink.port``)."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(sink, hostname="mail.test"), "127.0.0.1", port)
+    sink.port = server.sockets[0].getsockname()[1]
+    return server
+
+
+@pytest.fixture
+def smtp_control() -> tuple[type[MailSink], Any]:
+    """``(MailSink, start_smtp)``: for a test that stops and starts its mail server."""
+    return MailSink, start_smtp

@@ -42,7 +42,7 @@ from typing import IO
 
 from adapters.media_urls import MediaUrlSigner
 from momentic_core.errors import Invalid, NotFound
-from momentic_core.model.videos import BlobInfo, PartInfo
+from momentic_core.model.videos import BlobInfo, MultipartInfo, PartInfo
 from momentic_core.policies.media import check_blob_key
 from momentic_core.ports import Clock
 
@@ -228,6 +228,36 @@ class LocalBlobStore:
         except NotFound:
             return
         await asyncio.to_thread(shutil.rmtree, directory, True)
+
+    async def list_multipart(self, prefix: str) -> AsyncIterator[MultipartInfo]:
+        """Open uploads under ``prefix``; ``active``: the newest file time in the upload's
+        directory (its record or a part)."""
+        for info in await asyncio.to_thread(self._scan_uploads, prefix):
+            yield info
+
+    def _scan_uploads(self, prefix: str) -> list[MultipartInfo]:
+        found: list[MultipartInfo] = []
+        try:
+            with os.scandir(self.root / MULTIPART_DIR) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return found
+        for entry in entries:
+            if not _UPLOAD_ID.fullmatch(entry.name):
+                continue
+            directory = Path(entry.path)
+            try:
+                record = _read_upload(directory)
+                with os.scandir(directory) as files:
+                    active = max(f.stat().st_mtime for f in files)
+            except (FileNotFoundError, NotADirectoryError, ValueError):
+                continue  # completed or aborted meanwhile, or not ours
+            key = record.get("key")
+            if isinstance(key, str) and key.startswith(prefix):
+                found.append(MultipartInfo(
+                    key=key, upload_id=entry.name, active=datetime.fromtimestamp(active, UTC)
+                ))
+        return sorted(found, key=lambda info: info.key)
 
     # ------------------------------------------------------------------ internals
 

@@ -20,7 +20,7 @@ import attrs
 
 from adapters.media_urls import MediaUrlSigner
 from momentic_core.errors import Invalid, NotFound
-from momentic_core.model.videos import BlobInfo, PartInfo
+from momentic_core.model.videos import BlobInfo, MultipartInfo, PartInfo
 from momentic_core.policies.media import check_blob_key
 from momentic_core.ports import Clock
 
@@ -41,6 +41,7 @@ class _Blob:
 class _Upload:
     key: str
     content_type: str
+    active: datetime
     parts: dict[int, _Blob] = attrs.Factory(dict)
 
 
@@ -123,7 +124,9 @@ class InMemoryBlobStore:
     async def start_multipart(self, key: str, content_type: str) -> str:
         check_blob_key(key)
         upload_id = secrets.token_hex(16)
-        self._uploads[upload_id] = _Upload(key=key, content_type=content_type)
+        self._uploads[upload_id] = _Upload(
+            key=key, content_type=content_type, active=self._now()
+        )
         return upload_id
 
     def part_url(self, key: str, upload_id: str, number: int, expires_in: timedelta) -> None:
@@ -142,6 +145,7 @@ class InMemoryBlobStore:
         upload = self._upload(key, upload_id)  # it may have been aborted meanwhile
         part = self._blob(bytes(buffer), "")
         upload.parts[number] = part
+        upload.active = part.modified
         return PartInfo(number=number, size=len(part.data), etag=part.etag)
 
     async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
@@ -174,6 +178,11 @@ class InMemoryBlobStore:
         upload = self._uploads.get(upload_id)
         if upload is not None and upload.key == key:
             del self._uploads[upload_id]
+
+    async def list_multipart(self, prefix: str) -> AsyncIterator[MultipartInfo]:
+        for upload_id, upload in sorted(self._uploads.items(), key=lambda i: i[1].key):
+            if upload.key.startswith(prefix):
+                yield MultipartInfo(key=upload.key, upload_id=upload_id, active=upload.active)
 
     # ------------------------------------------------------------------ internals
 

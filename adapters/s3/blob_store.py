@@ -40,7 +40,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 
 from momentic_core.errors import Invalid, MomenticError, NotFound, Unavailable
-from momentic_core.model.videos import BlobInfo, PartInfo
+from momentic_core.model.videos import BlobInfo, MultipartInfo, PartInfo
 
 log = logging.getLogger(__name__)
 
@@ -446,6 +446,46 @@ class S3BlobStore:
                 )
         except NotFound:
             pass
+
+    async def list_multipart(self, prefix: str) -> AsyncIterator[MultipartInfo]:
+        """Open multipart uploads under ``prefix``, page by page (ListMultipartUploads);
+        ``active`` also looks at the parts' times (ListParts), so an upload begun long ago
+        that still receives parts is not taken for abandoned."""
+        markers: dict[str, str] = {}
+        while True:
+            with self._errors():
+                page = await self._api.list_multipart_uploads(
+                    Bucket=self.bucket, Prefix=prefix, **markers
+                )
+            for item in page.get("Uploads", ()):
+                key, upload_id = str(item["Key"]), str(item["UploadId"])
+                active = _utc(item["Initiated"])
+                try:
+                    active = max(active, await self._last_part_time(key, upload_id))
+                except NotFound:
+                    continue  # completed or aborted meanwhile
+                yield MultipartInfo(key=key, upload_id=upload_id, active=active)
+            if not page.get("IsTruncated"):
+                return
+            markers = {
+                "KeyMarker": str(page.get("NextKeyMarker") or ""),
+                "UploadIdMarker": str(page.get("NextUploadIdMarker") or ""),
+            }
+
+    async def _last_part_time(self, key: str, upload_id: str) -> datetime:
+        newest = datetime.min.replace(tzinfo=UTC)
+        marker: int | None = None
+        while True:
+            params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
+            if marker:
+                params["PartNumberMarker"] = marker
+            with self._errors():
+                page = await self._api.list_parts(**params)
+            for part in page.get("Parts", ()):
+                newest = max(newest, _utc(part["LastModified"]))
+            marker = page.get("NextPartNumberMarker")
+            if not page.get("IsTruncated") or not marker:
+                return newest
 
     # ------------------------------------------------------------------ internals
 

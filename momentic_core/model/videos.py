@@ -99,6 +99,16 @@ class PartInfo:
 
 
 @attrs.frozen
+class MultipartInfo:
+    """A multipart upload begun and neither completed nor aborted; ``active``: when it
+    was begun or last received a part, whichever is later."""
+
+    key: str
+    upload_id: str
+    active: datetime
+
+
+@attrs.frozen
 class BlobInfo:
     key: str
     size: int

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from momentic_core.model.engagement import Notification, NotificationKind, Notif
 from momentic_core.model.videos import (
     Job,
     MediaLimits,
+    MultipartInfo,
     Video,
     VideoStatus,
 )
@@ -225,6 +226,7 @@ class Janitor:
                 async with self._uow() as tx:
                     await tx.uploads.delete(upload.id)
                 uploads += 1
+        uploads += await self._abort_orphan_multiparts(cutoff)
         blobs = 0
         for prefix in self.PREFIXES:
             batch: list[str] = []
@@ -241,6 +243,26 @@ class Janitor:
         if any(counts.values()):
             log.info("janitor swept", extra=counts)
         return counts
+
+    async def _abort_orphan_multiparts(self, cutoff: datetime) -> int:
+        """Multipart uploads no row points at: the process died between beginning one and
+        writing its uploads row, or in the middle of streaming a large video
+        (``put_stream``). Nothing else would ever abort them."""
+        begun: list[MultipartInfo] = []
+        for prefix in self.PREFIXES:
+            async for pending in self._blobs.list_multipart(prefix):
+                if pending.active < cutoff:
+                    begun.append(pending)
+        aborted = 0
+        for start in range(0, len(begun), 500):
+            batch = begun[start : start + 500]
+            async with self._uow() as tx:
+                used = await tx.videos.referenced_keys([p.key for p in batch])
+            for pending in batch:
+                if pending.key not in used:
+                    await self._blobs.abort_multipart(pending.key, pending.upload_id)
+                    aborted += 1
+        return aborted
 
     async def _sweep(self, keys: list[str]) -> int:
         if not keys:

@@ -13,7 +13,7 @@ import random
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -326,6 +326,32 @@ async def test_abort_multipart_drops_the_parts(blobs: Blobs) -> None:
     await blobs.port.abort_multipart(key, upload_id)  # idempotent
     assert await blobs.port.stat(key) is None
     assert blobs.leftovers() == []
+
+
+async def test_list_multipart_lists_open_uploads_only(blobs: Blobs) -> None:
+    """What the janitor needs to find uploads no row knows of (issue 9)."""
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    open_one = await blobs.port.start_multipart("videos/k20/source", "video/mp4")
+    other = await blobs.port.start_multipart("avatars/k20/a.jpg", "image/jpeg")
+    done = await blobs.port.start_multipart("videos/k21/source", "video/mp4")
+    part = await send_part(blobs, "videos/k21/source", done, 1, payload(KiB))
+    await blobs.port.complete_multipart("videos/k21/source", done, [part])
+    gone = await blobs.port.start_multipart("videos/k22/source", "video/mp4")
+    await blobs.port.abort_multipart("videos/k22/source", gone)
+    found = [p async for p in blobs.port.list_multipart("videos/")]
+    assert [(p.key, p.upload_id) for p in found] == [("videos/k20/source", open_one)]
+    assert found[0].active.tzinfo is not None
+    if blobs.name != "s3":  # moto stamps every upload with one fixed date in 2010
+        assert found[0].active >= before
+    await send_part(blobs, "videos/k20/source", open_one, 1, payload(KiB))
+    [latest] = [p async for p in blobs.port.list_multipart("videos/")]
+    assert latest.active >= before  # a part received just now (on S3 too)
+    everything = [p.upload_id async for p in blobs.port.list_multipart("")]
+    assert sorted(everything) == sorted([open_one, other])
+    await blobs.port.abort_multipart("videos/k20/source", open_one)
+    await blobs.port.abort_multipart("avatars/k20/a.jpg", other)
+    assert [p async for p in blobs.port.list_multipart("")] == []
+    await blobs.port.delete("videos/k21/source")
 
 
 async def test_unknown_uploads_are_not_found(blobs: Blobs) -> None:
