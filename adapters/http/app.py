@@ -306,10 +306,22 @@ def client_ip(request: web.Request) -> str:
 
 @web.middleware
 async def ip_rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith(_QUIET_PATHS) and request.method != "OPTIONS":
-        throttle = request.app[keys.SERVICES].throttle
+    """Counts the per-IP limit. A request with a bearer token has it counted by
+    ``common.principal`` together with the per-user one, in one statement; a route that
+    never asks who calls gets it counted here when it is done."""
+    if request.path.startswith(_QUIET_PATHS) or request.method == "OPTIONS":
+        return await handler(request)
+    throttle = request.app[keys.SERVICES].throttle
+    if not request.headers.get("Authorization", "").lower().startswith("bearer "):
         request[keys.RATE] = await throttle.check("api:ip", client_ip(request))
-    return await handler(request)
+        return await handler(request)
+    request[keys.IP_PENDING] = client_ip(request)
+    try:
+        return await handler(request)
+    finally:
+        ip = request.pop(keys.IP_PENDING, None)
+        if ip is not None:
+            await throttle.allow("api:ip", ip)
 
 
 # What every response carries unless its route set its own (the /docs page and the /admin

@@ -12,7 +12,7 @@ from aiohttp import web
 from adapters.http import keys
 from adapters.http.app import MalformedBody, Services, client_ip
 from adapters.http.converter import structure, unstructure
-from momentic_core.errors import Invalid, Unauthenticated
+from momentic_core.errors import Invalid, MomenticError, Unauthenticated
 from momentic_core.model.accounts import Principal
 from momentic_core.policies.rules import CONTROL_CATEGORIES, DEVICE_NAME_MAX
 from momentic_core.services.accounts import DeviceInfo
@@ -112,10 +112,19 @@ async def principal(request: web.Request, token: str | None = None) -> Principal
     if cached is not None:
         return cached
     svc = services(request)
-    who = await svc.accounts.authenticate(token if token is not None else bearer_token(request))
+    ip = request.pop(keys.IP_PENDING, None)  # see app.ip_rate_limit_middleware
+    try:
+        who = await svc.accounts.authenticate(
+            token if token is not None else bearer_token(request)
+        )
+    except MomenticError:
+        if ip is not None:
+            await svc.throttle.check("api:ip", ip)
+        raise
     request[keys.PRINCIPAL] = who
     request[keys.USER_ID] = who.user_id
-    request[keys.RATE] = await svc.throttle.check("api:user", str(who.user_id))
+    events = [("api:user", str(who.user_id))] + ([("api:ip", ip)] if ip is not None else [])
+    request[keys.RATE] = (await svc.throttle.check_many(events))[0]
     return who
 
 

@@ -18,3 +18,6 @@ HUB = web.AppKey["Hub"]("hub")
 PRINCIPAL = web.RequestKey["Principal"]("principal")
 USER_ID = web.RequestKey[int]("user_id")
 RATE = web.RequestKey["RateDecision"]("rate")
+# The caller's address, when its per-IP counter waits to go with the per-user one
+# (requests that carry a bearer token: one statement for both).
+IP_PENDING = web.RequestKey[str]("ip_pending")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -376,3 +376,6 @@ class InMemoryRateLimiter:
         return RateDecision(
             allowed=count <= limit, limit=limit, remaining=max(0, limit - count), reset_after=reset
         )
+
+    async def hit_many(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
+        return [await self.hit(key, limit, window) for key, limit, window in hits]

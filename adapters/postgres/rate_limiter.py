@@ -1,10 +1,12 @@
 """Fixed-window rate limits kept in PostgreSQL, shared by every app instance.
 
-One ``INSERT ... ON CONFLICT DO UPDATE`` per hit counts the event and, when the key's
-window has run out (``window_start + window <= now``), starts a new one at ``now`` with
-a count of one. The row lock the upsert takes makes concurrent hits on one key queue,
-so none is lost. Each hit runs on its own pooled connection, outside any unit of work:
-a rejected request must still be counted when its transaction rolls back.
+One ``INSERT ... ON CONFLICT DO UPDATE`` counts the events (one key or several: a
+request's per-IP and per-user counters go in one statement) and, when a key's window has
+run out (``window_start + window <= now``), starts a new one at ``now`` with a count of
+one. The row lock the upsert takes makes concurrent hits on one key queue, so none is
+lost; the keys are locked in sorted order, so two statements never wait on each other.
+Each statement runs on its own pooled connection, outside any unit of work: a rejected
+request must still be counted when its transaction rolls back.
 
 Old rows are harmless but pile up; a janitor calls ``delete_expired`` now and then.
 """
@@ -12,6 +14,7 @@ Old rows are harmless but pile up; a janitor calls ``delete_expired`` now and th
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -25,12 +28,19 @@ from .db import translate_errors
 # statement's transaction only): a crash may forget the last increments, which only ever
 # lets a few more attempts through, and every request saves a WAL flush.
 _HIT = """
+WITH hit AS (SELECT * FROM unnest($1::text[], $3::interval[]) AS h(key, span))
 INSERT INTO rate_limits AS r (key, window_start, count)
-SELECT $1, $2, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+SELECT hit.key, $2, 1
+FROM hit, (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+ORDER BY hit.key
 ON CONFLICT (key) DO UPDATE SET
-    window_start = CASE WHEN r.window_start + $3 <= $2 THEN $2 ELSE r.window_start END,
-    count = CASE WHEN r.window_start + $3 <= $2 THEN 1 ELSE r.count + 1 END
-RETURNING window_start, count
+    window_start = CASE
+        WHEN r.window_start + (SELECT span FROM hit WHERE hit.key = r.key) <= $2 THEN $2
+        ELSE r.window_start END,
+    count = CASE
+        WHEN r.window_start + (SELECT span FROM hit WHERE hit.key = r.key) <= $2 THEN 1
+        ELSE r.count + 1 END
+RETURNING key, window_start, count
 """
 
 
@@ -42,20 +52,33 @@ class PostgresRateLimiter:
 
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
         """Raises Unavailable when the database cannot be reached."""
+        return (await self.hit_many([(key, limit, window)]))[0]
+
+    async def hit_many(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
+        """Raises Unavailable when the database cannot be reached."""
         now = self._clock.now()
+        keys = [key for key, _, _ in hits]
         with translate_errors():
             async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
-                row = await conn.fetchrow(_HIT, key, now, window)
-        assert row is not None
-        start: datetime = row["window_start"]
-        count: int = row["count"]
-        # Whole seconds until the window ends, rounded up like the in-memory limiter; the
-        # clamp only matters when app clocks disagree (another instance started the window).
-        left = (start + window - now).total_seconds()
-        reset = min(max(0, int(left + 0.999)), math.ceil(window.total_seconds()))
-        return RateDecision(
-            allowed=count <= limit, limit=limit, remaining=max(0, limit - count), reset_after=reset
-        )
+                rows = await conn.fetch(_HIT, keys, now, [window for _, _, window in hits])
+        counted = {row["key"]: (row["window_start"], row["count"]) for row in rows}
+        decisions = []
+        for key, limit, window in hits:
+            start, count = counted[key]
+            # Whole seconds until the window ends, rounded up like the in-memory limiter;
+            # the clamp only matters when app clocks disagree (another instance started
+            # the window).
+            left = (start + window - now).total_seconds()
+            reset = min(max(0, int(left + 0.999)), math.ceil(window.total_seconds()))
+            decisions.append(
+                RateDecision(
+                    allowed=count <= limit,
+                    limit=limit,
+                    remaining=max(0, limit - count),
+                    reset_after=reset,
+                )
+            )
+        return decisions
 
     async def delete_expired(self, older_than: datetime) -> int:
         """Delete counters whose window started before ``older_than`` (pass ``now`` minus

@@ -1,15 +1,15 @@
 """The PostgreSQL unit of work: one pooled connection, one transaction.
 
-The composition root hands the core a factory (``lambda: PostgresUnitOfWork(pool,
-clock=clock)``; the clock stamps enqueued jobs, so pass the one the job runner uses,
-and tells the social, feed and engagement repositories whether a suspension is in
-force);
-an instance runs one block at a time. Entering takes a connection from the
-pool (bounded by ``acquire_timeout``, so a dead database answers Unavailable instead of
+The composition root hands the core a factory (``functools.partial(PostgresUnitOfWork,
+pool, clock=clock)``; the clock stamps enqueued jobs, so pass the one the job runner
+uses, and tells the social, feed and engagement repositories whether a suspension is in
+force); an instance runs one block at a time. Entering takes a connection from the pool
+(bounded by ``acquire_timeout``, so a dead database answers Unavailable instead of
 hanging) and begins a READ COMMITTED transaction (with ``read_only``, none: each
-statement commits by itself, which READ COMMITTED reads would see alike anyway). Leaving the block normally commits;
-an exception rolls back. Either way the connection goes back to the pool, and the
-repositories stop working (using one after the block raises RuntimeError).
+statement commits by itself, which READ COMMITTED reads would see alike anyway).
+Leaving the block normally commits; an exception rolls back. Either way the connection
+goes back to the pool, and the repositories stop working (using one after the block
+raises RuntimeError).
 
 Live events emitted in the block (``events``) are NOTIFYs in its transaction: listeners
 hear them when it commits, in commit order, and never when it rolls back.

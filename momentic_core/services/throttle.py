@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import attrs
@@ -78,12 +79,21 @@ class Throttle:
 
     async def check(self, name: str, key: str) -> RateDecision:
         """Count one event; raises RateLimited(code="rate_limited") when over the limit."""
-        limit = await self.limit(name)
-        decision = await self._limiter.hit(f"{name}:{key}", limit.count, limit.window)
-        if not decision.allowed:
-            raise RateLimited(
-                "Too many attempts; try again later.",
-                retry_after=max(1, decision.reset_after),
-                limit=decision.limit,
-            )
-        return decision
+        return (await self.check_many([(name, key)]))[0]
+
+    async def check_many(self, events: Sequence[tuple[str, str]]) -> list[RateDecision]:
+        """``check`` for several (name, key) events at once: all are counted, then the
+        first one over its limit raises."""
+        hits = []
+        for name, key in events:
+            limit = await self.limit(name)
+            hits.append((f"{name}:{key}", limit.count, limit.window))
+        decisions = await self._limiter.hit_many(hits)
+        for decision in decisions:
+            if not decision.allowed:
+                raise RateLimited(
+                    "Too many attempts; try again later.",
+                    retry_after=max(1, decision.reset_after),
+                    limit=decision.limit,
+                )
+        return decisions

@@ -74,6 +74,44 @@ async def test_concurrent_hits_are_all_counted(backend: Backend, clock: ManualCl
     assert sorted(d.remaining for d in decisions) == [0] * 11 + [1, 2, 3, 4]
 
 
+async def test_hit_many_counts_each_key_in_its_own_window(
+    backend: Backend, clock: ManualClock
+) -> None:
+    limiter = backend.rate_limiter(clock)
+    await limiter.hit("user:1", 2, MINUTE)
+    clock.advance(timedelta(seconds=30))
+    first = await limiter.hit_many([("user:1", 2, MINUTE), ("ip:9", 5, 10 * MINUTE)])
+    assert first == [
+        RateDecision(allowed=True, limit=2, remaining=0, reset_after=30),
+        RateDecision(allowed=True, limit=5, remaining=4, reset_after=600),
+    ]
+    clock.advance(timedelta(seconds=30))  # user:1's window ends; ip:9's goes on
+    second = await limiter.hit_many([("ip:9", 5, 10 * MINUTE), ("user:1", 2, MINUTE)])
+    assert second == [
+        RateDecision(allowed=True, limit=5, remaining=3, reset_after=570),
+        RateDecision(allowed=True, limit=2, remaining=1, reset_after=60),
+    ]
+    assert await limiter.hit("user:1", 2, MINUTE) == RateDecision(
+        allowed=True, limit=2, remaining=0, reset_after=60
+    )
+
+
+async def test_concurrent_hit_many_on_crossed_keys_loses_nothing(
+    backend: Backend, clock: ManualClock
+) -> None:
+    """Batches naming the same keys in opposite orders run at once: no deadlock, no lost
+    count (the statement locks keys in sorted order)."""
+    limiter = backend.rate_limiter(clock)
+    batches = [
+        [("x", 1000, MINUTE), ("y", 1000, MINUTE)] if i % 2 else
+        [("y", 1000, MINUTE), ("x", 1000, MINUTE)]
+        for i in range(40)
+    ]
+    await asyncio.gather(*(limiter.hit_many(batch) for batch in batches))
+    assert (await limiter.hit("x", 1000, MINUTE)).remaining == 1000 - 41
+    assert (await limiter.hit("y", 1000, MINUTE)).remaining == 1000 - 41
+
+
 @attrs.define
 class ReferenceWindow:
     """The fixed-window rule, written out plainly."""

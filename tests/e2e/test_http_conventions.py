@@ -167,3 +167,30 @@ async def test_the_client_ip_behind_trusted_proxies(
     sessions = await (await client.get("/v1/me/sessions", headers=api.auth(tokens))).json()
     assert "203.0.113.7" in {s["ip"] for s in sessions["items"]}
     assert "6.6.6.6" not in {s["ip"] for s in sessions["items"]}
+
+
+async def test_the_per_ip_counter_counts_every_request_once(client: Any, api: Any) -> None:
+    """A request with a token has its per-IP count taken with the per-user one (one
+    statement); without a token, with a bad one, or on a route that does not ask who
+    calls, it is still counted, once. Read back from the per-IP counter's remaining."""
+
+    async def ip_remaining() -> int:
+        r = await client.get("/v1/moments/today")  # no token: the per-IP decision shows
+        return int(r.headers["X-RateLimit-Remaining"])
+
+    tokens = await api.signup()
+    start = await ip_remaining()
+    for _ in range(3):
+        r = await client.get("/v1/me", headers=api.auth(tokens))
+        assert r.status == 200
+    assert await ip_remaining() == start - 4
+    r = await client.get("/v1/me", headers={"Authorization": "Bearer not-a-token"})
+    assert r.status == 401
+    assert await ip_remaining() == start - 6
+    r = await client.post(
+        "/v1/auth/token",
+        headers=api.auth(tokens),
+        json={"grant_type": "password", "email": "alex@bsu.by", "password": "wrong password"},
+    )
+    assert r.status == 401
+    assert await ip_remaining() == start - 8

@@ -393,8 +393,10 @@ class FailingNotificationsUnitOfWork(PostgresUnitOfWork):
     is on: a comment's ``comment.created`` has been NOTIFYed by then, in the transaction
     that rolls back."""
 
-    def __init__(self, pool: asyncpg.Pool, *, clock: Clock, switch: Switch) -> None:
-        super().__init__(pool, clock=clock)
+    def __init__(
+        self, pool: asyncpg.Pool, *, clock: Clock, switch: Switch, read_only: bool = False
+    ) -> None:
+        super().__init__(pool, clock=clock, read_only=read_only)
         self._switch = switch
 
     async def __aenter__(self) -> PostgresUnitOfWork:

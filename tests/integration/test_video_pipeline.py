@@ -264,8 +264,10 @@ class Switch:
 class BrokenVideoInsertUnitOfWork(PostgresUnitOfWork):
     """The real unit of work, except that inserting a video fails while ``switch.on``."""
 
-    def __init__(self, pool: asyncpg.Pool, *, clock: Clock, switch: Switch) -> None:
-        super().__init__(pool, clock=clock)
+    def __init__(
+        self, pool: asyncpg.Pool, *, clock: Clock, switch: Switch, read_only: bool = False
+    ) -> None:
+        super().__init__(pool, clock=clock, read_only=read_only)
         self._switch = switch
 
     async def __aenter__(self) -> PostgresUnitOfWork:
