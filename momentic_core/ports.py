@@ -98,6 +98,11 @@ class UserRepository(Protocol):
         """Raises NotFound(code="user_not_found")."""
         ...
 
+    async def get_with_session(self, user_id: int, session_id: int) -> tuple[User, Session | None]:
+        """The user and a session (of anyone; None when there is none), in one read: what
+        every authenticated request checks. Raises NotFound(code="user_not_found")."""
+        ...
+
     async def get_for_update(self, user_id: int) -> User:
         """Like ``get`` but holds the row until the unit of work ends."""
         ...

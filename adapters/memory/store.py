@@ -176,6 +176,9 @@ class InMemoryUserRepository:
         except KeyError:
             raise NotFound("No such user.", code="user_not_found") from None
 
+    async def get_with_session(self, user_id: int, session_id: int) -> tuple[User, Session | None]:
+        return await self.get(user_id), self._s.sessions.get(session_id)
+
     async def get_for_update(self, user_id: int) -> User:
         return await self.get(user_id)
 

@@ -207,6 +207,20 @@ class PostgresUserRepository(Repository):
             raise NotFound(_NO_SUCH_USER, code="user_not_found")
         return _user(row)
 
+    async def get_with_session(self, user_id: int, session_id: int) -> tuple[User, Session | None]:
+        row = await self._fetchrow(
+            f"""
+            SELECT {_USER_COLUMNS},
+                   (SELECT s FROM sessions AS s WHERE s.id = $2) AS session
+            FROM users WHERE id = $1
+            """,
+            user_id,
+            session_id,
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_USER, code="user_not_found")
+        return _user(row), None if row["session"] is None else _session(row["session"])
+
     async def get_for_update(self, user_id: int) -> User:
         row = await self._fetchrow(
             f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE", user_id

@@ -350,10 +350,11 @@ class Accounts:
         claims = self._tokens.verify_access(access_token, now)
         async with self._uow(read_only=True) as tx:
             try:
-                user = await tx.users.get(claims.user_id)
+                user, session = await tx.users.get_with_session(
+                    claims.user_id, claims.session_id
+                )
             except NotFound:
                 raise Unauthenticated("The account is gone.", code="token_revoked") from None
-            session = await tx.sessions.get(claims.session_id)
         if (
             session is None
             or session.user_id != user.id

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import attrs
 
+from momentic_core.errors import NotFound
 from momentic_core.model.accounts import RefreshUse
 
 from .support import T0, Backend, add_session, add_user, new_session
@@ -22,6 +23,28 @@ async def test_add_then_get(backend: Backend) -> None:
     async with backend.uow() as tx:
         assert await tx.sessions.get(stored.id) == stored
         assert await tx.sessions.get(987654) is None
+
+
+async def test_get_with_session_reads_both_in_one_call(backend: Backend) -> None:
+    user = await add_user(backend)
+    other = await add_user(backend)
+    mine = await add_session(backend, user.id, ip="2001:db8::7")
+    theirs = await add_session(backend, other.id)
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(theirs.id, T0)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.users.get_with_session(user.id, mine.id) == (user, mine)
+        assert await tx.users.get_with_session(user.id, 987654) == (user, None)
+        # Anyone's session comes back as it is: the caller compares its user_id.
+        got_user, got_session = await tx.users.get_with_session(user.id, theirs.id)
+        assert got_user == user
+        assert got_session == attrs.evolve(theirs, revoked_at=T0)
+        try:
+            await tx.users.get_with_session(987654, mine.id)
+        except NotFound as exc:
+            assert exc.code == "user_not_found"
+        else:
+            raise AssertionError("an unknown user must raise NotFound")
 
 
 async def test_list_for_user_skips_revoked_and_puts_the_latest_used_first(
