@@ -65,6 +65,7 @@ from momentic_core.model.social import (
     FriendRequest,
     Keyset,
     Relation,
+    VideoForViewer,
 )
 from momentic_core.model.videos import (
     BlobInfo,
@@ -199,6 +200,11 @@ class VideoRepository(Protocol):
         ...
 
     async def get_for_update(self, video_id: int) -> Video: ...
+
+    async def get_for_viewer(self, video_id: int, viewer_id: int) -> VideoForViewer:
+        """The video, its author, and whether the viewer and the author block each other
+        either way or are friends, in one read. Raises NotFound(code="video_not_found")."""
+        ...
 
     async def update(self, video: Video) -> Video:
         """Write the video's own fields; its counters (``reactions``, ``comment_count``)

@@ -24,6 +24,7 @@ import attrs
 
 from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.engagement import no_reactions
+from momentic_core.model.social import VideoForViewer
 from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibility
 from momentic_core.ports import Clock
 
@@ -70,6 +71,16 @@ class InMemoryVideoRepository:
 
     async def get_for_update(self, video_id: int) -> Video:
         return await self.get(video_id)
+
+    async def get_for_viewer(self, video_id: int, viewer_id: int) -> VideoForViewer:
+        video = await self.get(video_id)
+        author = video.author_id
+        return VideoForViewer(
+            video=video,
+            author=self._s.users[author],
+            blocked=(viewer_id, author) in self._s.blocks or (author, viewer_id) in self._s.blocks,
+            friends=(viewer_id, author) in self._s.friendships,
+        )
 
     async def update(self, video: Video) -> Video:
         stored = await self.get(video.id)

@@ -31,11 +31,12 @@ import asyncpg
 
 from momentic_core.errors import NotFound
 from momentic_core.model.engagement import REACTION_KINDS
+from momentic_core.model.social import VideoForViewer
 from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibility
 from momentic_core.ports import Clock
 
 from .db import translate_errors
-from .repositories import Repository
+from .repositories import Repository, _user
 
 _VIDEO_COLUMNS = (
     "id, author_id, description, visibility, status, status_reason, source_key, "
@@ -190,6 +191,32 @@ class PostgresVideoRepository(Repository):
 
     async def get_for_update(self, video_id: int) -> Video:
         return await self._get(video_id, "FOR UPDATE")
+
+    async def get_for_viewer(self, video_id: int, viewer_id: int) -> VideoForViewer:
+        row = await self._fetchrow(
+            f"""
+            SELECT {_VIDEO_ROW},
+                (SELECT u FROM users AS u WHERE u.id = videos.author_id) AS author,
+                EXISTS (SELECT 1 FROM blocks
+                        WHERE blocker_id = $2 AND blocked_id = videos.author_id)
+                    OR EXISTS (SELECT 1 FROM blocks
+                               WHERE blocker_id = videos.author_id AND blocked_id = $2)
+                    AS blocked,
+                EXISTS (SELECT 1 FROM friendships
+                        WHERE user_id = $2 AND friend_id = videos.author_id) AS friends
+            FROM videos WHERE id = $1
+            """,
+            video_id,
+            viewer_id,
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
+        return VideoForViewer(
+            video=_video(row),
+            author=_user(row["author"]),
+            blocked=row["blocked"],
+            friends=row["friends"],
+        )
 
     async def _get(self, video_id: int, lock: str) -> Video:
         row = await self._fetchrow(

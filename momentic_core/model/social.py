@@ -84,3 +84,14 @@ class FeedSettings:
     candidate_pool: int = 5000  # only the newest N public videos are scored
     candidate_window: timedelta = timedelta(days=7)
     snapshot_ttl: timedelta = timedelta(hours=2)
+
+
+@attrs.frozen
+class VideoForViewer:
+    """A video with what decides whether one viewer may see it, read together: its
+    author, whether either has blocked the other, and whether they are friends."""
+
+    video: Video
+    author: User
+    blocked: bool
+    friends: bool

@@ -22,16 +22,29 @@ async def may_see(
     tx: UnitOfWork, now: datetime, who: Principal, video: Video, author: User
 ) -> bool:
     """Authors and staff see everything; others see ready videos of visible authors:
-    public ones, and friends-only ones when they are friends."""
+    public ones, and friends-only ones when they are friends (``_sees``). Reads the
+    relation only when the answer depends on it."""
     if who.user_id == video.author_id or permissions.can_see_hidden_accounts(who.role):
         return True
-    if video.status is not VideoStatus.READY or author.is_blocked_at(now):
-        return False
-    if await tx.social.blocked_either_way(who.user_id, video.author_id):
-        return False
-    if video.visibility is Visibility.PUBLIC:
+    if not _sees(now, who, video, author, blocked=False, friends=True):
+        return False  # whatever the relation
+    blocked = await tx.social.blocked_either_way(who.user_id, video.author_id)
+    friends = (
+        not blocked
+        and video.visibility is not Visibility.PUBLIC
+        and await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
+    )
+    return _sees(now, who, video, author, blocked=blocked, friends=friends)
+
+
+def _sees(
+    now: datetime, who: Principal, video: Video, author: User, *, blocked: bool, friends: bool
+) -> bool:
+    if who.user_id == video.author_id or permissions.can_see_hidden_accounts(who.role):
         return True
-    return await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
+    if video.status is not VideoStatus.READY or author.is_blocked_at(now) or blocked:
+        return False
+    return video.visibility is Visibility.PUBLIC or friends
 
 
 async def locked_today(
@@ -61,9 +74,9 @@ async def readable_video(
     """A video whose engagement (comments, reactors, live channel) the caller may read:
     visible, and not behind the BeReal lock. Raises NotFound(code="video_not_found"),
     Forbidden(code="moment_locked")."""
-    video = await tx.videos.get(video_id)
-    author = await tx.users.get(video.author_id)
-    if not await may_see(tx, now, who, video, author):
+    found = await tx.videos.get_for_viewer(video_id, who.user_id)
+    video = found.video
+    if not _sees(now, who, video, found.author, blocked=found.blocked, friends=found.friends):
         raise no_video()
     if await locked_today(tx, now, who, [video], bereal_lock):
         raise Forbidden("Post your moment of today first.", code="moment_locked")

@@ -9,10 +9,10 @@ import pytest
 from adapters.memory.clock import ManualClock
 from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.accounts import AccountStatus
-from momentic_core.model.social import FriendRequest, Relation
+from momentic_core.model.social import FriendRequest, Relation, VideoForViewer
 
 from .social_support import befriend, block, request
-from .support import T0, Backend, add_user
+from .support import T0, Backend, add_user, add_video
 
 # ---------------------------------------------------------------- relation
 
@@ -377,3 +377,31 @@ async def test_search_leaves_out_me_the_blocked_the_banned_and_the_suspended(
     async with backend.uow() as tx:
         found = [u.nickname for u in await tx.social.search(me.id, "dot", None, 10)]
     assert found == ["dot.fine", "dot.suspended"]
+
+
+async def test_get_for_viewer_reads_the_video_its_author_and_the_relation(
+    backend: Backend,
+) -> None:
+    author = await add_user(backend)
+    friend, blocker, blocked, stranger = [await add_user(backend) for _ in range(4)]
+    await befriend(backend, author.id, friend.id)
+    await block(backend, blocker.id, author.id)
+    await block(backend, author.id, blocked.id)
+    video = await add_video(backend, author.id)
+    async with backend.uow() as tx:
+        stored = await tx.videos.get(video.id)
+        expected = {
+            friend.id: (False, True),
+            blocker.id: (True, False),
+            blocked.id: (True, False),
+            stranger.id: (False, False),
+            author.id: (False, False),
+        }
+        for viewer, (is_blocked, is_friend) in expected.items():
+            found = await tx.videos.get_for_viewer(video.id, viewer)
+            assert found == VideoForViewer(
+                video=stored, author=author, blocked=is_blocked, friends=is_friend
+            ), viewer
+        with pytest.raises(NotFound) as missing:
+            await tx.videos.get_for_viewer(987654, friend.id)
+        assert missing.value.code == "video_not_found"
