@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-browser screenshot chromium lint fmt clean bench-upload bench-feeds bench-social
+.PHONY: run test test-browser screenshot chromium lint fmt clean bench soak bench-upload bench-feeds bench-social
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,20 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix momentic_core adapters tests
 	$(BIN)/ruff format momentic_core adapters tests
+
+# The benchmark suite (not part of make test): bench/README.md says how to read it.
+# BENCH_ARGS: e.g. --size both, --quick, --only global,reactions
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# 10 minutes of mixed load at half of the peak (issue 9). SOAK_ARGS: e.g. --minutes 2
+soak: $(BENCH_STAMP)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 bench-upload: $(STAMP)
 	$(BIN)/python bench/upload_memory.py

@@ -72,6 +72,34 @@ class Server:
     def rss(self) -> int:
         return int(psutil.Process(self.proc.pid).memory_info().rss)
 
+    def worker_pids(self) -> list[int]:
+        """The HTTP workers: the children of ``momentic serve --workers N`` (N > 1), or the
+        process itself when it serves alone."""
+        try:
+            children = psutil.Process(self.proc.pid).children()
+        except psutil.NoSuchProcess:
+            return []
+        return sorted(c.pid for c in children) or [self.proc.pid]
+
+    def worker_rss(self) -> dict[int, int]:
+        """VmRSS of each worker, in bytes."""
+        out = {}
+        for pid in self.worker_pids():
+            with contextlib.suppress(psutil.Error):
+                out[pid] = int(psutil.Process(pid).memory_info().rss)
+        return out
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the server and its workers so far."""
+        total = 0.0
+        with contextlib.suppress(psutil.Error):
+            me = psutil.Process(self.proc.pid)
+            for p in [me, *me.children()]:
+                with contextlib.suppress(psutil.Error):
+                    t = p.cpu_times()
+                    total += t.user + t.system
+        return total
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -109,6 +137,34 @@ def bench_settings(database_url: str, data_dir: str, **extra: str) -> dict[str, 
         "MOMENTIC_STORAGE": "memory",
         **extra,
     }
+
+
+def production_settings(database_url: str, data_dir: str, **extra: str) -> dict[str, str]:
+    """``bench_settings`` as production runs: one HTTP worker per core (uvloop, no
+    access log: ``momentic serve`` does both), a sized pool per worker, a trusted proxy
+    (each bench user sends its own X-Forwarded-For, as clients behind a load balancer
+    come from their own addresses), and access tokens that outlive the run (a token
+    expiring mid-run would turn into 401s, not into load)."""
+    return bench_settings(
+        database_url,
+        data_dir,
+        MOMENTIC_HTTP_WORKERS="0",
+        MOMENTIC_DB_POOL_MIN=POOL_SIZE,
+        MOMENTIC_DB_POOL_MAX=POOL_SIZE,
+        MOMENTIC_TRUSTED_PROXIES="1",
+        MOMENTIC_ACCESS_TOKEN_TTL_SECONDS="86400",
+        **extra,
+    )
+
+
+# Per worker: PostgreSQL runs on the same two cores, so more connections than a few per
+# core only queue inside it; 2 workers x 8 stays well under max_connections (100).
+POOL_SIZE = "8"
+
+
+def client_address(uid: int) -> dict[str, str]:
+    """The X-Forwarded-For of bench user ``uid``: an address of its own (10.x.y.z)."""
+    return {"X-Forwarded-For": f"10.{uid >> 16 & 255}.{uid >> 8 & 255}.{uid & 255}"}
 
 
 @dataclass

@@ -52,6 +52,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import bench_server
 import psutil
 from bench_server import Run, Server, bench_settings, timed
 from feeds import ADMIN_URL, USER_COLUMNS, VIDEO_COLUMNS, create_database, drop_database, percentile
@@ -232,9 +233,7 @@ def start_server(database_url: str, data_dir: str) -> Server:
 def client_address(uid: int, one_ip: bool) -> dict[str, str]:
     """The X-Forwarded-For header of user ``uid``: 10.x.y.z of its own (none with
     ``--one-ip``: everyone is 127.0.0.1)."""
-    if one_ip:
-        return {}
-    return {"X-Forwarded-For": f"10.{uid >> 16 & 255}.{uid >> 8 & 255}.{uid & 255}"}
+    return {} if one_ip else bench_server.client_address(uid)
 
 
 async def sign_in_all(
@@ -425,11 +424,16 @@ class FanOut:
 
 
 async def measure_fanout(
-    server: Server, headers: dict[int, dict[str, str]], commenter: int, args: argparse.Namespace
+    server: Server,
+    headers: dict[int, dict[str, str]],
+    commenter: int,
+    args: argparse.Namespace,
+    video: int = 1,
+    watchers: list[int] | None = None,
 ) -> FanOut:
     """``--warmup-comments`` go first and are not counted (the first writes of a kind on
-    a fresh server prepare their statements)."""
-    video = 1
+    a fresh server prepare their statements). The sockets are those of ``watchers``
+    (users 1 to ``--sockets`` by default), on ``video`` (the commenter's own)."""
     channel = f"video:{video}"
     tag = secrets.token_hex(4)
     total = args.warmup_comments + args.comments
@@ -444,7 +448,7 @@ async def measure_fanout(
         timeout=timeout, connector=aiohttp.TCPConnector(limit=0)
     ) as ws_session:
         sockets: list[aiohttp.ClientWebSocketResponse] = []
-        for uid in range(1, args.sockets + 1):
+        for uid in watchers or range(1, args.sockets + 1):
             ws = await ws_session.ws_connect(f"{server.base}/v1/ws", headers=headers[uid])
             hello = json.loads((await ws.receive(timeout=FRAME_TIMEOUT)).data)
             await ws.send_json({"op": "subscribe", "channel": channel})

@@ -6,10 +6,16 @@ comes from the server's log), then sends one 200 MB file to ``POST /v1/videos`` 
 chunked multipart body made by a generator, so this client never holds it either. The
 server's RSS is sampled every 50 ms before and during the upload.
 
-Prints baseline RSS, peak RSS, growth, throughput and PASS/FAIL against the 32 MB growth
-limit of issue 3; exits 1 on FAIL (or when the upload itself fails).
+Then it puts the same bytes straight to the same S3 endpoint with aiobotocore (multipart,
+parts of the app's size): the storage ceiling the upload's throughput is compared with.
+With ``--concurrent 5`` five uploads go at once.
 
-    .venv/bin/python bench/upload_memory.py [--size-mb 200] [--limit-mb 32]
+Prints baseline RSS, peak RSS, growth, throughput, the direct put's throughput and
+PASS/FAIL against the growth limit (32 MB, issue 3; 120 MB for 5 at once, issue 8);
+exits 1 on FAIL (or when an upload itself fails). bench/run.py runs it as its
+``upload`` scenarios.
+
+    .venv/bin/python bench/upload_memory.py [--size-mb 200] [--limit-mb 32] [--concurrent 1]
 
 Not a test: pytest collects ``tests/`` only.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import logging
 import secrets
 import struct
@@ -32,6 +39,8 @@ import aiohttp
 import boto3
 import psutil
 from bench_server import Server
+
+from adapters.s3 import S3BlobStore
 
 MB = 1_000_000
 MiB = 1024 * 1024
@@ -79,6 +88,7 @@ def start_server(endpoint: str, data_dir: str) -> Server:
         "MOMENTIC_DATA_DIR": data_dir,
         "MOMENTIC_ARGON2_TIME_COST": "1",
         "MOMENTIC_ARGON2_MEMORY_KIB": "1024",
+        "MOMENTIC_RATE_LIMIT_MULTIPLIER": "100000",  # five uploads at once by one user
     })
 
 
@@ -155,7 +165,47 @@ def mb(n: float) -> str:
     return f"{n / MB:.1f} MB"
 
 
-async def run(size: int, limit: int, settle: float) -> int:
+PART_SIZE = inspect.signature(S3BlobStore).parameters["part_size"].default
+
+
+async def direct_put(endpoint: str, size: int) -> float:
+    """The storage ceiling: the same bytes (made the same way) put straight to the same
+    S3 endpoint with aiobotocore, as a multipart upload in parts of the app's size.
+    Returns seconds."""
+    from aiobotocore.session import get_session
+
+    async with get_session().create_client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    ) as s3:
+        key = f"direct/{secrets.token_hex(8)}"
+        started = time.monotonic()
+        upload = await s3.create_multipart_upload(Bucket=BUCKET, Key=key)
+        parts: list[dict[str, object]] = []
+        buffer = bytearray()
+
+        async def put(body: bytes) -> None:
+            r = await s3.upload_part(Bucket=BUCKET, Key=key, UploadId=upload["UploadId"],
+                                     PartNumber=len(parts) + 1, Body=body)
+            parts.append({"PartNumber": len(parts) + 1, "ETag": r["ETag"]})
+
+        async for chunk in video_bytes(size):
+            buffer += chunk
+            if len(buffer) >= PART_SIZE:
+                await put(bytes(buffer[:PART_SIZE]))
+                del buffer[:PART_SIZE]
+        if buffer:
+            await put(bytes(buffer))
+        await s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload["UploadId"],
+                                           MultipartUpload={"Parts": parts})
+        seconds = time.monotonic() - started
+        await s3.delete_object(Bucket=BUCKET, Key=key)
+        return seconds
+
+
+async def measure(size: int, concurrent: int = 1, settle: float = 1.0) -> dict[str, object]:
+    """``concurrent`` uploads of ``size`` bytes at once (one user), the server's RSS
+    sampled throughout; then the direct put of the same size to the same moto."""
     with tempfile.TemporaryDirectory(prefix="momentic-bench-") as data_dir, moto_s3() as s3:
         server = start_server(s3, data_dir)
         try:
@@ -163,36 +213,63 @@ async def run(size: int, limit: int, settle: float) -> int:
             async with aiohttp.ClientSession(timeout=timeout) as session:
                 await server.wait_until_up(session)
                 auth = await sign_up(session, server)
-                with Sampler(server) as sampler:
-                    await asyncio.sleep(settle)  # the baseline: idle, signed up
-                    started = time.monotonic()
+
+                async def one() -> tuple[int, str]:
                     async with session.post(
                         f"{server.base}/v1/videos", data=upload_form(size), headers=auth
                     ) as r:
-                        body = await r.text()
-                        status = r.status
+                        return r.status, await r.text()
+
+                with Sampler(server) as sampler:
+                    await asyncio.sleep(settle)  # the baseline: idle, signed up
+                    started = time.monotonic()
+                    answers = await asyncio.gather(*(one() for _ in range(concurrent)))
                     finished = time.monotonic()
                     await asyncio.sleep(0.2)
         finally:
             server.stop()
+        direct = await direct_put(s3, size)
     baseline_samples = sampler.between(0, started)
     during = sampler.between(started, finished)
     if not baseline_samples or not during:
-        print("not enough RSS samples", file=sys.stderr)
-        return 1
-    baseline = max(baseline_samples)
-    peak = max(during)
-    growth = peak - baseline
+        raise SystemExit("not enough RSS samples")
+    baseline, peak = max(baseline_samples), max(during)
     seconds = finished - started
-    ok = status == 201 and growth <= limit
-    print(f"upload:      {mb(size)} ({size / MiB:.0f} MiB) -> HTTP {status}")
-    print(f"baseline:    {mb(baseline)} RSS (idle, {len(baseline_samples)} samples)")
-    print(f"peak:        {mb(peak)} RSS during the upload ({len(during)} samples)")
+    statuses = [status for status, _ in answers]
+    return {
+        "size_bytes": size,
+        "concurrent": concurrent,
+        "statuses": statuses,
+        "failed_bodies": [body[:500] for status, body in answers if status != 201],
+        "baseline_rss": baseline,
+        "peak_rss": peak,
+        "growth": peak - baseline,
+        "baseline_samples": len(baseline_samples),
+        "samples": len(during),
+        "seconds": round(seconds, 2),
+        "throughput_mb_s": round(size * concurrent / MB / seconds, 1),
+        "direct_put_seconds": round(direct, 2),
+        "direct_put_mb_s": round(size / MB / direct, 1),
+        "server_log_tail": server.tail() if any(s != 201 for s in statuses) else "",
+    }
+
+
+async def run(size: int, limit: int, settle: float, concurrent: int) -> int:
+    m = await measure(size, concurrent, settle)
+    statuses = m["statuses"]
+    assert isinstance(statuses, list)
+    growth = int(m["growth"])  # type: ignore[call-overload]
+    ok = all(s == 201 for s in statuses) and growth <= limit
+    print(f"upload:      {concurrent} x {mb(size)} ({size / MiB:.0f} MiB) -> HTTP {statuses}")
+    print(f"baseline:    {mb(m['baseline_rss'])} RSS (idle, {m['baseline_samples']} samples)")  # type: ignore[arg-type]
+    print(f"peak:        {mb(m['peak_rss'])} RSS during the upload ({m['samples']} samples)")  # type: ignore[arg-type]
     print(f"growth:      {mb(growth)} (limit {mb(limit)})")
-    print(f"throughput:  {size / MB / seconds:.1f} MB/s ({seconds:.1f} s)")
-    if status != 201:
-        print(f"response:    {body[:500]}")
-        print(f"server log:\n{server.tail()}")
+    print(f"throughput:  {m['throughput_mb_s']} MB/s ({m['seconds']} s)")
+    print(f"direct put:  {m['direct_put_mb_s']} MB/s of one {mb(size)} multipart put to the "
+          f"same S3 ({m['direct_put_seconds']} s)")
+    if not all(s == 201 for s in statuses):
+        print(f"response:    {m['failed_bodies']}")
+        print(f"server log:\n{m['server_log_tail']}")
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
@@ -202,8 +279,9 @@ def main() -> int:
     parser.add_argument("--size-mb", type=int, default=200, help="upload size in MB (10^6)")
     parser.add_argument("--limit-mb", type=int, default=32, help="largest RSS growth allowed")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds of idle baseline")
+    parser.add_argument("--concurrent", type=int, default=1, help="uploads at once")
     args = parser.parse_args()
-    return asyncio.run(run(args.size_mb * MB, args.limit_mb * MB, args.settle))
+    return asyncio.run(run(args.size_mb * MB, args.limit_mb * MB, args.settle, args.concurrent))
 
 
 if __name__ == "__main__":

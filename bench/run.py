@@ -1,0 +1,692 @@
+"""The benchmark suite of issue 8 (``make bench``): each scenario's figure against the
+limit measured in the same run, and its target.
+
+For each size it makes a database, seeds it with ``feeds.py``'s generator (COPY,
+deterministic from ``--seed``: users, friendships, blocks, videos, reactions, comments,
+counters), checks ``synchronous_commit`` is on, and starts ``momentic serve`` as
+production runs it (one HTTP worker per core, uvloop, no access log, sized pools, the
+real PostgreSQL). Load is open-loop, from k6 (``bench/k6/load.js``): a ladder of short
+constant-arrival-rate steps finds each scenario's peak (the highest rate with under 1%
+errors and p99 within the scenario's target), then a constant-arrival-rate run at half
+the peak gives its p99. The limits, measured in the same run:
+
+- ``http ceiling``: the same ladder on a bare aiohttp JSON route (``bare_app.py``), as
+  many workers, uvloop;
+- ``pgbench``: ``pgbench -M prepared`` of the statements the endpoint ran, captured from
+  the app (``sqlcapture.py``), as many clients as the server's pools hold;
+- ``argon2id``: raw hashes per second at the server's parameters, one process per core;
+- ``direct S3 put``: aiobotocore multipart put of the same bytes to the same endpoint
+  (``upload_memory.py``).
+
+Prints the table (scenario, figure, limit, ratio, target, pass/fail) and writes
+bench/results/bench-<size>.json. Exits 1 if a target fails.
+
+    .venv/bin/python bench/run.py [--size small|large|both] [--quick] [--only a,b,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import asyncpg
+import loadgen
+import sqlcapture
+import upload_memory
+from bench_server import POOL_SIZE, Server, client_address, free_port, production_settings
+from feeds import (
+    ADMIN_URL,
+    HEAVY,
+    MEDIUM,
+    PASSWORD,
+    SIZES,
+    VIEWER,
+    Size,
+    create_database,
+    drop_database,
+    seed_database,
+)
+from social import measure_fanout, require_synchronous_commit
+
+from adapters.config import Settings
+from adapters.postgres.migrate import apply_migrations
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+PAGE = 20
+DEEP_PAGE = 500
+SIGNED_IN = 200  # users who react, watch the fan-out, log in (besides the bench users)
+MB = 1_000_000
+
+# Scenarios in the order they run; those marked once run with the first size only
+# (they do not depend on the dataset).
+SCENARIOS = [
+    ("http", True), ("argon2", True), ("global", False), ("global_deep", False),
+    ("friends_200", False), ("friends_2000", False), ("for_you", False),
+    ("reactions", False), ("login", False), ("login_flood", False), ("fanout", True),
+    ("memory", False), ("upload", True), ("upload_5", True),
+]
+FEEDS = ("global", "global_deep", "friends_200", "friends_2000", "for_you")
+
+
+@dataclass
+class Timing:
+    """Seconds per phase; --quick shortens them all (a smoke run, not figures)."""
+
+    probe: float = 4.0
+    step: float = 8.0
+    hold: float = 20.0
+    pgbench: float = 10.0
+    argon2: float = 5.0
+    max_steps: int = 12
+    comments: int = 50
+    upload_mb: int = 200
+
+    @classmethod
+    def quick(cls) -> Timing:
+        return cls(probe=2.0, step=3.0, hold=5.0, pgbench=3.0, argon2=2.0, max_steps=7,
+                   comments=10, upload_mb=50)
+
+
+@dataclass
+class Row:
+    scenario: str
+    figure: float
+    unit: str
+    limit: float | None = None
+    limit_name: str = ""
+    target: str = ""  # e.g. ">= 0.40 x limit", "<= 50 ms"
+    passed: bool | None = None  # None: no target (a limit, or information)
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.limit in (None, 0):
+            return None
+        assert self.limit is not None
+        return self.figure / self.limit
+
+
+def at_least(row: Row, share: float) -> Row:
+    row.target = f">= {share:.2f} x limit"
+    row.passed = row.ratio is not None and row.ratio >= share
+    return row
+
+
+def at_most(row: Row, bound: float, unit: str) -> Row:
+    row.target = f"<= {bound:g} {unit}"
+    row.passed = row.figure <= bound
+    return row
+
+
+def at_least_value(row: Row, bound: float, unit: str) -> Row:
+    row.target = f">= {bound:g} {unit}"
+    row.passed = row.figure >= bound
+    return row
+
+
+# ---------------------------------------------------------------- the environment
+
+
+@dataclass
+class Env:
+    """A seeded database and the production-like server on it, users signed in."""
+
+    size: Size
+    url: str
+    name: str
+    data_dir: str
+    environ: dict[str, str]
+    server: Server
+    headers: dict[int, dict[str, str]] = field(default_factory=dict)
+    signed_in: list[int] = field(default_factory=list)  # active users, besides 1-3
+    commenter: int = 0
+    fanout_video: int = 0
+    reaction_videos: list[int] = field(default_factory=list)
+    deep_cursor: str = ""
+    deep_page: int = 0
+    seeding: dict[str, Any] = field(default_factory=dict)
+    postgres: dict[str, str] = field(default_factory=dict)
+    work_dir: str = ""
+
+    def spec(self, requests: list[dict[str, Any]], tokens: list[int] | None = None) -> str:
+        """A k6 spec file: the requests and the headers of ``tokens`` (the signed-in
+        users by default)."""
+        users = tokens if tokens is not None else self.signed_in
+        return loadgen.write_spec(
+            {"requests": requests, "tokens": [self.headers[u] for u in users]}, self.work_dir
+        )
+
+
+async def sign_in(
+    session: aiohttp.ClientSession, base: str, users: list[int], concurrency: int = 8
+) -> dict[int, dict[str, str]]:
+    """Password grant for each user (from its own address); their request headers."""
+    out: dict[int, dict[str, str]] = {}
+    queue = list(users)
+
+    async def one() -> None:
+        while queue:
+            uid = queue.pop()
+            body = {"grant_type": "password", "email": f"bench{uid}@bench.momentic.test",
+                    "password": PASSWORD, "device_name": "bench"}
+            address = client_address(uid)
+            async with session.post(f"{base}/v1/auth/token", json=body, headers=address) as r:
+                if r.status != 200:
+                    raise SystemExit(f"sign in as user {uid}: {r.status} {await r.text()}")
+                token = (await r.json())["access_token"]
+            out[uid] = {"Authorization": f"Bearer {token}", **address}
+
+    await asyncio.gather(*(one() for _ in range(concurrency)))
+    return out
+
+
+async def pick_users(url: str, size: Size) -> tuple[int, int, list[int], list[int]]:
+    """The commenter of the fan-out and its video (public, its own), SIGNED_IN active
+    users who are not in any block (they react, watch and log in), and up to 20,000
+    videos every one of them may react to (ready, public, authors active and in no
+    block)."""
+    conn = await asyncpg.connect(url)
+    try:
+        clean = """
+            u.status = 'active' AND u.id > 3
+            AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id OR b.blocked_id = u.id)
+        """
+        users = [r["id"] for r in await conn.fetch(
+            f"SELECT id FROM users u WHERE {clean} ORDER BY id LIMIT $1", SIGNED_IN + 1  # noqa: S608
+        )]
+        commenter, watchers = users[0], users[1:]
+        video = await conn.fetchval(
+            "SELECT id FROM videos WHERE author_id = $1 AND visibility = 'public' "
+            "AND status = 'ready' ORDER BY id DESC LIMIT 1", commenter
+        )
+        if video is None:
+            raise SystemExit(f"user {commenter} has no public video for the fan-out")
+        videos = [r["id"] for r in await conn.fetch(
+            f"""
+            SELECT v.id FROM videos v JOIN users u ON u.id = v.author_id
+            WHERE v.visibility = 'public' AND v.status = 'ready' AND {clean}
+            ORDER BY hashint8(v.id) LIMIT 20000
+            """  # noqa: S608 (a fixed condition)
+        )]
+        return commenter, int(video), watchers, sorted(videos)
+    finally:
+        await conn.close()
+
+
+async def follow_cursor(
+    session: aiohttp.ClientSession, base: str, headers: dict[str, str], pages: int
+) -> tuple[str, int]:
+    """The cursor of page ``pages`` of the global feed (or of its last page, if it has
+    fewer), following next_cursor; and the page it is."""
+    cursor, page = "", 1
+    while page < pages:
+        url = f"{base}/v1/feed/global?limit={PAGE}" + (f"&cursor={cursor}" if cursor else "")
+        async with session.get(url, headers=headers) as r:
+            body = await r.json()
+        if not body.get("next_cursor"):
+            break
+        cursor, page = body["next_cursor"], page + 1
+    return cursor, page
+
+
+@contextlib.asynccontextmanager
+async def environment(
+    size: Size, seed: int, admin_url: str, keep: bool, log: Callable[[str], None] = print
+) -> AsyncIterator[Env]:
+    name = f"momentic_bench_{size.name}_{os.getpid()}"
+    log(f"\n== {size.name}: {size.users:,} users, {size.videos:,} videos, "
+        f"{size.reactions:,} reactions, {size.comments:,} comments (database {name})")
+    now = datetime.now(UTC).replace(microsecond=0)
+    url = await create_database(admin_url, name)
+    server: Server | None = None
+    try:
+        await asyncio.to_thread(apply_migrations, url)
+        pg = await require_synchronous_commit(admin_url, name, url)
+        seeded = await seed_database(url, size, seed, now)
+        s = seeded["seconds"]
+        log(f"   seeded in {s['total']:.1f} s; synchronous_commit={pg['synchronous_commit']}, "
+            f"fsync={pg['fsync']}")
+        commenter, video, watchers, reaction_videos = await pick_users(url, size)
+        with tempfile.TemporaryDirectory(prefix="momentic-bench-") as data_dir:
+            environ = production_settings(url, data_dir)
+            server = Server(environ)
+            env = Env(size, url, name, data_dir, environ, server, signed_in=watchers,
+                      commenter=commenter, fanout_video=video, reaction_videos=reaction_videos,
+                      seeding=seeded, postgres=pg, work_dir=data_dir)
+            timeout = aiohttp.ClientTimeout(total=120)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                await server.wait_until_up(session)
+                mark = time.monotonic()
+                env.headers = await sign_in(
+                    session, server.base, [HEAVY, MEDIUM, VIEWER, commenter, *watchers]
+                )
+                log(f"   server up: {len(server.worker_pids())} workers; signed in "
+                    f"{len(env.headers)} users in {time.monotonic() - mark:.1f} s")
+                env.deep_cursor, env.deep_page = await follow_cursor(
+                    session, server.base, env.headers[VIEWER], DEEP_PAGE
+                )
+            yield env
+    finally:
+        if server is not None:
+            server.stop()
+        if keep:
+            log(f"   kept the database: {url}")
+        else:
+            await drop_database(admin_url, name)
+
+
+# ---------------------------------------------------------------- limits
+
+
+def _hash_for(seconds: float, params: tuple[int, int, int]) -> int:
+    import argon2
+
+    hasher = argon2.PasswordHasher(time_cost=params[0], memory_cost=params[1],
+                                   parallelism=params[2])
+    done, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        hasher.hash("bench password, not a secret")
+        done += 1
+    return done
+
+
+def argon2_rate(seconds: float) -> dict[str, Any]:
+    """Raw argon2id hashes per second at the server's parameters (Settings' defaults),
+    one process per core (verifying costs the same as hashing)."""
+    s = Settings()
+    params = (s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism)
+    cores = os.cpu_count() or 1
+    with multiprocessing.get_context("spawn").Pool(cores) as pool:
+        counts = pool.starmap(_hash_for, [(seconds, params)] * cores)
+    return {"rate": round(sum(counts) / seconds, 1), "processes": cores,
+            "time_cost": params[0], "memory_kib": params[1], "parallelism": params[2]}
+
+
+@contextlib.contextmanager
+def bare_server() -> Any:
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: S603 (our own script)
+        [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port),
+         "--workers", str(os.cpu_count() or 1)],
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                import urllib.request
+
+                with urllib.request.urlopen(base + "/json", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+class Suite:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.t = Timing.quick() if args.quick else Timing()
+        self.rows: list[Row] = []
+        self.details: dict[str, Any] = {}
+        self.peaks: dict[str, float] = {}
+        self.started = time.monotonic()
+
+    def log(self, text: str) -> None:
+        print(text, flush=True)
+
+    def wanted(self, name: str) -> bool:
+        return not self.args.only or name in self.args.only
+
+    async def ladder(self, base: str, spec: str, p99_ms: float) -> loadgen.Ladder:
+        t = self.t
+        return await asyncio.to_thread(
+            loadgen.find_peak, base, spec, p99_ms, t.step, t.probe, self.log, t.max_steps
+        )
+
+    async def hold(self, base: str, spec: str, rate: float) -> loadgen.Step:
+        s = await asyncio.to_thread(loadgen.step, base, spec, rate, self.t.hold)
+        self.log(f"      at half of peak: {s.line()}")
+        return s
+
+    # -- limits
+
+    async def http(self) -> None:
+        self.log("   http ceiling: bare aiohttp JSON route")
+        spec = loadgen.write_spec({"requests": [{"name": "bare", "kind": "bare",
+                                                 "path": "/json"}], "tokens": []},
+                                  tempfile.gettempdir())
+        try:
+            with bare_server() as base:
+                ladder = await self.ladder(base, spec, 50)
+        finally:
+            os.unlink(spec)
+        self.peaks["http"] = ladder.peak
+        self.details["http"] = ladder.as_dict()
+        self.rows.append(Row("http ceiling (bare aiohttp)", ladder.peak, "req/s",
+                             note="peak, p99 <= 50 ms"))
+
+    async def argon2(self) -> None:
+        result = await asyncio.to_thread(argon2_rate, self.t.argon2)
+        self.log(f"   argon2id: {result['rate']} hashes/s ({result['processes']} processes)")
+        self.peaks["argon2"] = result["rate"]
+        self.details["argon2"] = result
+        self.rows.append(Row("argon2id raw rate", result["rate"], "hashes/s",
+                             note=f"t={result['time_cost']} m={result['memory_kib']} KiB"))
+
+    async def pgbench(self, env: Env, name: str, method: str, path: str, user: int,
+                      json_body: Any = None,
+                      random_ids: dict[int, tuple[str, int, int]] | None = None,
+                      ) -> sqlcapture.PgbenchResult:
+        async with sqlcapture.in_process_app(env.environ) as client:
+            captured = await sqlcapture.capture(client, name, method, path, env.headers[user],
+                                                json_body)
+        if captured.status >= 300:
+            raise SystemExit(f"capturing {name}: HTTP {captured.status}")
+        script = sqlcapture.pgbench_script(captured, random_ids)
+        clients = int(POOL_SIZE) * len(env.server.worker_pids())
+        result = await asyncio.to_thread(sqlcapture.run_pgbench, env.url, script, clients,
+                                         self.t.pgbench)
+        self.log(f"      pgbench -M prepared of its {len(captured.statements)} statements, "
+                 f"{clients} clients: {result.tps} tps, {result.failed} failed")
+        self.details.setdefault("pgbench", {})[name] = {
+            "tps": result.tps, "clients": clients, "failed": result.failed,
+            "latency_ms": result.latency_ms, "statements": captured.describe(),
+            "script": script.text, "variables": script.defines,
+        }
+        return result
+
+    async def feed(self, env: Env, name: str) -> None:
+        q = f"limit={PAGE}"
+        plan = {
+            "global": (VIEWER, f"/v1/feed/global?{q}", 50.0, "global feed page 1"),
+            "global_deep": (VIEWER, f"/v1/feed/global?{q}&cursor={env.deep_cursor}", 50.0,
+                            f"global feed page {env.deep_page}"),
+            "friends_200": (MEDIUM, f"/v1/feed/friends?{q}", 100.0, "friends feed (200)"),
+            "friends_2000": (HEAVY, f"/v1/feed/friends?{q}", 100.0, "friends feed (2000)"),
+            "for_you": (VIEWER, f"/v1/feed/for-you?{q}", 100.0, "for-you feed"),
+        }
+        user, path, p99_ms, label = plan[name]
+        self.log(f"   {label}: GET {path[:60]} as user {user}")
+        base = env.server.base
+        pg = None
+        if name != "for_you":
+            pg = await self.pgbench(env, name, "GET", path, user)
+        spec = env.spec([{"name": name, "kind": "get", "path": path, "token": 0}], [user])
+        ladder = await self.ladder(base, spec, p99_ms)
+        held = await self.hold(base, spec, ladder.peak / 2) if ladder.peak else None
+        self.peaks[name] = ladder.peak
+        self.details[name] = {"path": path, "user": user, "ladder": ladder.as_dict(),
+                              "half_peak": asdict(held) if held else None}
+        if pg is not None and name != "global_deep":
+            self.rows.append(at_least(Row(f"{label}: peak", ladder.peak, "req/s", pg.tps,
+                                          "pgbench"), 0.40))
+        elif name == "for_you":
+            self.rows.append(Row(f"{label}: peak", ladder.peak, "req/s"))
+        if name != "global_deep":
+            p99 = held.p99_ms if held else float("nan")
+            self.rows.append(at_most(Row(f"{label}: p99 at half of peak", p99, "ms"), p99_ms,
+                                     "ms"))
+        else:
+            first = self.peaks.get("global")
+            cost = first / ladder.peak if first and ladder.peak else float("nan")
+            self.rows.append(at_most(Row(f"global page {env.deep_page} / page 1: cost", cost,
+                                         "x", note="peak of page 1 / peak of the deep page"),
+                                     1.2, "x"))
+
+    async def reactions(self, env: Env) -> None:
+        self.log("   reactions: PUT /v1/videos/{id}/reaction, random user, video, kind")
+        uid, vid = env.signed_in[-1], env.reaction_videos[len(env.reaction_videos) // 2]
+        pg = await self.pgbench(
+            env, "reactions", "PUT", f"/v1/videos/{vid}/reaction", uid, {"kind": "flame"},
+            {uid: ("uid", 1, env.size.users), vid: ("vid", 1, env.size.videos)},
+        )
+        spec = env.spec([{"name": "reaction", "kind": "reaction",
+                          "video_ids": env.reaction_videos}])
+        ladder = await self.ladder(env.server.base, spec, 200)
+        self.peaks["reactions"] = ladder.peak
+        self.details["reactions"] = {"ladder": ladder.as_dict(), "users": len(env.signed_in),
+                                     "videos": len(env.reaction_videos),
+                                     "synchronous_commit": env.postgres["synchronous_commit"]}
+        self.rows.append(at_least_value(Row("reaction write: peak", ladder.peak, "req/s",
+                                            note="synchronous_commit on, p99 <= 200 ms"),
+                                        1000, "/s"))
+        self.rows.append(at_least(Row("reaction write vs pgbench", ladder.peak, "req/s",
+                                      pg.tps, "pgbench"), 0.50))
+
+    def login_spec(self, env: Env) -> str:
+        emails = [f"bench{u}@bench.momentic.test" for u in env.signed_in]
+        forwarded = [client_address(u)["X-Forwarded-For"] for u in env.signed_in]
+        return env.spec([{"name": "login", "kind": "login", "emails": emails,
+                          "password": PASSWORD, "forwarded": forwarded}], [])
+
+    async def login(self, env: Env) -> None:
+        self.log("   login: POST /v1/auth/token (password grant)")
+        ladder = await self.ladder(env.server.base, self.login_spec(env), 500)
+        self.peaks["login"] = ladder.peak
+        self.details["login"] = {"ladder": ladder.as_dict()}
+        raw = self.peaks.get("argon2") or self.previous.get("argon2")
+        self.rows.append(at_least(Row("login: peak", ladder.peak, "req/s", raw,
+                                      "argon2id raw", note="p99 <= 500 ms"), 0.80))
+
+    async def login_flood(self, env: Env) -> None:
+        peak = self.peaks.get("global")
+        flood = self.peaks.get("login") or 0.0
+        if not peak or not flood:
+            self.log("   login flood: needs the global and login peaks of this run; skipped")
+            return
+        rate = peak / 2
+        self.log(f"   login flood: global feed at {rate:.0f}/s alone, then with logins at "
+                 f"{flood:.0f}/s")
+        path = f"/v1/feed/global?limit={PAGE}"
+        spec = env.spec([{"name": "global", "kind": "get", "path": path, "token": 0}], [VIEWER])
+        alone = await self.hold(env.server.base, spec, rate)
+        flood_run = loadgen.K6Run(env.server.base, self.login_spec(env), flood,
+                                  self.t.hold + 2)
+        await asyncio.sleep(1.0)
+        try:
+            during = await asyncio.to_thread(loadgen.step, env.server.base, spec, rate,
+                                             self.t.hold)
+        finally:
+            logins = await asyncio.to_thread(flood_run.wait)
+        self.log(f"      with the flood: {during.line()}; logins {logins.line()}")
+        self.details["login_flood"] = {"rate": rate, "login_rate": flood,
+                                       "alone": asdict(alone), "during": asdict(during),
+                                       "logins": asdict(logins)}
+        growth = during.p99_ms / alone.p99_ms if alone.p99_ms else float("nan")
+        self.rows.append(at_most(Row("global p99 during a login flood / alone", growth, "x",
+                                     note=f"{alone.p99_ms:.1f} -> {during.p99_ms:.1f} ms at "
+                                          f"{rate:.0f}/s"), 2.0, "x"))
+
+    async def fanout(self, env: Env) -> None:
+        self.log("   fan-out: a comment to 200 subscribed sockets")
+        args = SimpleNamespace(sockets=len(env.signed_in), warmup_comments=3,
+                               comments=self.t.comments, gap=0.05)
+        fan = await measure_fanout(env.server, env.headers, env.commenter, args,  # type: ignore[arg-type]
+                                   video=env.fanout_video, watchers=env.signed_in)
+        self.log(f"      {fan.deliveries} deliveries, p50 {fan.p50_ms} ms, p99 {fan.p99_ms} ms, "
+                 f"{fan.lost} lost, {fan.post_errors} POST errors")
+        self.details["fanout"] = asdict(fan)
+        row = at_most(Row(f"comment to {args.sockets} sockets: p99 delivery", fan.p99_ms, "ms",
+                          note=f"{fan.lost} lost"), 200, "ms")
+        row.passed = row.passed and fan.failed == 0
+        self.rows.append(row)
+
+    async def memory(self, env: Env) -> None:
+        rss = env.server.worker_rss()
+        self.details["memory"] = {"worker_rss": rss}
+        top = max(rss.values()) / MB if rss else float("nan")
+        sizes = [round(v / MB, 1) for v in rss.values()]
+        self.log(f"   memory: worker RSS after the load {sizes} MB")
+        self.rows.append(at_most(Row("RSS per worker after warm-up (largest)", round(top, 1),
+                                     "MB", note=f"{len(rss)} workers"), 200, "MB"))
+
+    async def upload(self, concurrent: int) -> None:
+        size = self.t.upload_mb * MB
+        self.log(f"   upload: {concurrent} x {size / MB:.0f} MB to POST /v1/videos")
+        m = await upload_memory.measure(size, concurrent)
+        self.details[f"upload_{concurrent}"] = m
+        statuses = m["statuses"]
+        assert isinstance(statuses, list)
+        ok = all(s == 201 for s in statuses)
+        self.log(f"      HTTP {statuses}, growth {int(m['growth']) / MB:.1f} MB, "  # type: ignore[call-overload]
+                 f"{m['throughput_mb_s']} MB/s; direct put {m['direct_put_mb_s']} MB/s")
+        limit = 32 if concurrent == 1 else 120
+        row = at_most(Row(f"{concurrent} x {size / MB:.0f} MB upload: RSS growth",
+                          round(int(m["growth"]) / MB, 1), "MB",  # type: ignore[call-overload]
+                          note="" if ok else f"HTTP {statuses}"), limit, "MB")
+        row.passed = row.passed and ok
+        self.rows.append(row)
+        if concurrent == 1:
+            self.rows.append(at_least(Row("upload throughput vs direct S3 put",
+                                          float(m["throughput_mb_s"]), "MB/s",  # type: ignore[arg-type]
+                                          float(m["direct_put_mb_s"]), "direct put"),  # type: ignore[arg-type]
+                                      0.70))
+
+    # -- a size
+
+    previous: dict[str, float] = {}
+
+    async def size(self, size: Size, first: bool) -> dict[str, Any]:
+        self.rows, self.details, self.peaks = [], {}, {}
+        names = [n for n, once in SCENARIOS if self.wanted(n) and (first or not once
+                                                                    or self.args.only)]
+        if "http" in names:
+            await self.http()
+        if "argon2" in names:
+            await self.argon2()
+        needs_db = [n for n in names if n not in ("http", "argon2", "upload", "upload_5")]
+        if needs_db:
+            async with environment(size, self.args.seed, self.args.admin_url, self.args.keep,
+                                   self.log) as env:
+                for name in needs_db:
+                    if name in FEEDS:
+                        await self.feed(env, name)
+                    else:
+                        await getattr(self, name)(env)
+                if any(n not in ("memory",) for n in needs_db) and "memory" not in names:
+                    await self.memory(env)
+                self.details["seeding"] = env.seeding
+                self.details["postgres"] = env.postgres
+        if "upload" in names:
+            await self.upload(1)
+        if "upload_5" in names:
+            await self.upload(5)
+        return {"rows": self.rows, "details": self.details, "peaks": dict(self.peaks)}
+
+
+def print_table(size: str, rows: list[Row]) -> None:
+    head = (f"{'scenario':<44} {'figure':>12} {'limit':>18} {'ratio':>6} "
+            f"{'target':>16} {'result':>6}")
+    print(f"\n{size}\n{head}\n{'-' * len(head)}")
+    for r in rows:
+        fig = f"{r.figure:,.1f} {r.unit}"
+        limit = f"{r.limit:,.1f} {r.limit_name}" if r.limit is not None else ""
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
+        result = "" if r.passed is None else ("PASS" if r.passed else "FAIL")
+        print(f"{r.scenario:<44} {fig:>12} {limit:>18} {ratio:>6} {r.target:>16} {result:>6}"
+              + (f"  {r.note}" if r.note else ""))
+
+
+def growth_rows(results: dict[str, dict[str, Any]]) -> list[Row]:
+    """Each feed's peak at 1M videos against its peak at 10k (this run's, or the other
+    size's results file when only one size ran)."""
+    peaks: dict[str, dict[str, float]] = {}
+    for name in ("small", "large"):
+        if name in results:
+            peaks[name] = results[name]["peaks"]
+        else:
+            path = RESULTS_DIR / f"bench-{name}.json"
+            if path.exists():
+                peaks[name] = json.loads(path.read_text()).get("peaks", {})
+    if len(peaks) < 2:
+        return []
+    rows = []
+    for feed in FEEDS:
+        small, large = peaks["small"].get(feed), peaks["large"].get(feed)
+        if small and large:
+            rows.append(at_least(Row(f"cost growth: {feed} peak at 1M / at 10k", large,
+                                     "req/s", small, "small peak"), 0.80))
+    return rows
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    names = ["small", "large"] if args.size == "both" else [args.size]
+    suite = Suite(args)
+    print(f"{os.cpu_count()} CPUs shared by the server, PostgreSQL and k6; "
+          f"{'quick smoke run' if args.quick else 'full run'}", flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    failed = False
+    for i, name in enumerate(names):
+        result = await suite.size(SIZES[name], first=i == 0)
+        results[name] = result
+        Suite.previous = {**Suite.previous, **result["peaks"]}
+    for i, name in enumerate(names):
+        rows = results[name]["rows"]
+        if i == len(names) - 1:
+            rows += growth_rows(results)
+        print_table(name, rows)
+        failed = failed or any(r.passed is False for r in rows)
+        report = {
+            "size": name,
+            "quick": args.quick,
+            "seed": args.seed,
+            "finished_at": datetime.now(UTC).isoformat(),
+            "rows": [asdict(r) | {"ratio": r.ratio} for r in rows],
+            "peaks": results[name]["peaks"],
+            "details": results[name]["details"],
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "platform": platform.platform()},
+            "note": "server, PostgreSQL and k6 share the machine's CPUs",
+        }
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        out = RESULTS_DIR / f"bench-{name}{'-quick' if args.quick else ''}.json"
+        out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        print(f"wrote {out}")
+    print(f"\n{'FAIL' if failed else 'PASS'} ({time.monotonic() - suite.started:.0f} s)")
+    return 1 if failed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--size", choices=["small", "large", "both"], default="small")
+    parser.add_argument("--quick", action="store_true", help="short steps: a smoke run")
+    parser.add_argument("--only", type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+                        default=[], help="comma-separated scenarios: "
+                        + ", ".join(n for n, _ in SCENARIOS))
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated data")
+    parser.add_argument("--keep", action="store_true", help="keep the database(s)")
+    parser.add_argument("--admin-url", default=os.environ.get("MOMENTIC_BENCH_ADMIN_URL",
+                                                              ADMIN_URL))
+    args = parser.parse_args()
+    unknown = set(args.only) - {n for n, _ in SCENARIOS}
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
