@@ -314,7 +314,8 @@ class InMemoryUnitOfWork:
     def __init__(
         self, store: MemoryStore, *, clock: Clock | None = None, read_only: bool = False
     ) -> None:
-        self._store = store  # read_only changes nothing here: the block is atomic anyway
+        self._store = store
+        self._read_only = read_only  # checked: a write in a read-only block is a bug
         self.users = InMemoryUserRepository(store)
         self.codes = InMemoryCodeRepository(store)
         self.sessions = InMemorySessionRepository(store)
@@ -353,6 +354,14 @@ class InMemoryUnitOfWork:
         try:
             if exc_type is not None and self._snapshot is not None:
                 self._store.restore(self._snapshot)
+            elif self._read_only and self._snapshot is not None:
+                changed = [
+                    table for table, rows in self._snapshot.items()
+                    if getattr(self._store, table) != rows
+                ] + (["events"] if self.events.pending else [])
+                if changed:  # PostgreSQL would have committed these one by one
+                    self._store.restore(self._snapshot)
+                    raise RuntimeError(f"a read-only unit of work wrote {changed}")
             else:
                 publish(self._store, self.events.pending)
         finally:

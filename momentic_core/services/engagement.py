@@ -211,7 +211,7 @@ class Engagement:
         self, who: Principal, video_id: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[Reactor]:
         lock = await self._lock()
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             await visibility.readable_video(tx, self._clock.now(), who, video_id, lock)
             return await tx.reactions.list(video_id, who.user_id, after, limit)
 
@@ -364,7 +364,7 @@ class Engagement:
     ) -> list[CommentView]:
         """Oldest first: a video's top-level comments, or the replies to one of them."""
         lock = await self._lock()
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             await visibility.readable_video(tx, self._clock.now(), who, video_id, lock)
             return await tx.comments.list(video_id, parent_id, who.user_id, after, limit)
 
@@ -372,14 +372,14 @@ class Engagement:
         self, who: Principal, comment_id: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[CommentView]:
         lock = await self._lock()
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             parent = await self._visible_comment(tx, who, comment_id, lock)
             return await tx.comments.list(parent.video_id, parent.id, who.user_id, after, limit)
 
     async def comment_view(self, who: Principal, comment_id: int) -> CommentView:
         """One comment as I see it."""
         lock = await self._lock()
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             await self._visible_comment(tx, who, comment_id, lock)
             return await tx.comments.view(comment_id, who.user_id)
 
@@ -394,7 +394,7 @@ class Notifications:
     async def list(
         self, who: Principal, before_id: int | None, limit: int
     ) -> tuple[list[NotificationView], int]:
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             items = await tx.notifications.list(who.user_id, before_id, limit)
             unread = await tx.notifications.unread_count(who.user_id)
         return items, unread

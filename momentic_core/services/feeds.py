@@ -87,7 +87,7 @@ class Feeds:
             if self._config is not None
             else self.settings.bereal_lock
         )
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             me = await tx.users.get(who.user_id)
             today = now.astimezone(ZoneInfo(me.time_zone)).date()
             day = day or today
@@ -106,7 +106,7 @@ class Feeds:
     async def global_(
         self, who: Principal, cursor: Keyset | None, newer: bool, limit: int
     ) -> FeedPage:
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             items = await tx.feeds.global_feed(who.user_id, cursor, newer, limit + 1)
         return _page(items, cursor, newer, limit)
 
@@ -116,7 +116,7 @@ class Feeds:
         """A page of the ranked stream. The first call ranks and keeps a snapshot; the
         cursor (snapshot id, last rank) pages through exactly that ranking."""
         now = self._clock.now()
-        async with self._uow() as tx:
+        async with self._uow(read_only=snapshot is not None) as tx:
             if snapshot is None:
                 ids = await tx.feeds.rank_for_you(who.user_id, now, self.settings)
                 snapshot_id = await tx.feeds.save_snapshot(who.user_id, ids, now)

@@ -173,7 +173,7 @@ class Ranking:
         self, who: Principal, scope: Scope, period: Period, after: BoardKey | None, limit: int
     ) -> Leaderboard:
         since = rating.period_start(period, self._clock.now())
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             rows = await tx.ranking.board(who.user_id, scope, since, after, limit + 1)
             more = len(rows) > limit
             rows = rows[:limit]

@@ -405,7 +405,7 @@ class Videos:
     async def get(self, who: Principal, video_id: int) -> VideoView:
         """Raises NotFound(code="video_not_found") for videos the caller may not see."""
         bereal_lock = await self._lock()  # (before the unit of work: it may read settings)
-        async with self._uow() as tx:
+        async with self._uow(read_only=True) as tx:
             video = await tx.videos.get(video_id)
             author = await tx.users.get(video.author_id)
             if not await visibility.may_see(tx, self._clock.now(), who, video, author):

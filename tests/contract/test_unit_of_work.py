@@ -75,3 +75,25 @@ async def test_units_of_work_follow_each_other(backend: Backend) -> None:
     async with backend.uow() as tx:
         for n in range(5):
             assert await tx.users.find_by_email(f"seq{n}@example.com") is not None
+
+
+async def test_a_read_only_unit_of_work_reads(backend: Backend) -> None:
+    user = await add_user(backend)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.users.get(user.id) == user
+
+
+async def test_a_write_in_a_read_only_unit_of_work_is_caught_in_memory(
+    backend: Backend,
+) -> None:
+    """PostgreSQL runs a read-only block without a transaction (each statement commits by
+    itself), so a write there would not be atomic; the memory store, which every core
+    test runs on, refuses it instead so the bug shows."""
+    if backend.name != "memory":
+        return
+    user = await add_user(backend)
+    with pytest.raises(RuntimeError, match="read-only"):
+        async with backend.uow(read_only=True) as tx:
+            await tx.users.update(attrs.evolve(user, bio="changed"))
+    async with backend.uow() as tx:
+        assert (await tx.users.get(user.id)).bio == user.bio
