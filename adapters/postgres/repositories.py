@@ -40,6 +40,11 @@ _USER_COLUMNS = (
     "max_streak, max_reactions, created_at, last_post_day"
 )
 _SESSION_COLUMNS = "id, user_id, created_at, last_used_at, device_name, ip, revoked_at"
+
+
+def aliased(columns: str, table: str, prefix: str) -> str:
+    """``t.a AS pa, t.b AS pb``: a column list for a join, read back with ``prefix``."""
+    return ", ".join(f"{table}.{c} AS {prefix}{c}" for c in columns.split(", "))
 _CODE_COLUMNS = "user_id, purpose, code_hash, created_at, expires_at, attempts"
 _IDENTITY_COLUMNS = "provider, subject, user_id, email, created_at"
 
@@ -49,28 +54,29 @@ def _affected(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-def _user(row: asyncpg.Record) -> User:
+def _user(row: asyncpg.Record, prefix: str = "") -> User:
+    """A user from its columns (``prefix`` before each name: a join's aliases)."""
     return User(
-        id=row["id"],
-        email=row["email"],
-        nickname=row["nickname"],
-        created_at=row["created_at"],
-        password_hash=row["password_hash"],
-        email_verified=row["email_verified"],
-        role=Role(row["role"]),
-        status=AccountStatus(row["status"]),
-        suspended_until=row["suspended_until"],
-        token_version=row["token_version"],
-        name=row["name"],
-        surname=row["surname"],
-        bio=row["bio"],
-        time_zone=row["time_zone"],
-        avatar_key=row["avatar_key"],
-        rating=row["rating"],
-        current_streak=row["current_streak"],
-        max_streak=row["max_streak"],
-        max_reactions=row["max_reactions"],
-        last_post_day=row["last_post_day"],
+        id=row[prefix + "id"],
+        email=row[prefix + "email"],
+        nickname=row[prefix + "nickname"],
+        created_at=row[prefix + "created_at"],
+        password_hash=row[prefix + "password_hash"],
+        email_verified=row[prefix + "email_verified"],
+        role=Role(row[prefix + "role"]),
+        status=AccountStatus(row[prefix + "status"]),
+        suspended_until=row[prefix + "suspended_until"],
+        token_version=row[prefix + "token_version"],
+        name=row[prefix + "name"],
+        surname=row[prefix + "surname"],
+        bio=row[prefix + "bio"],
+        time_zone=row[prefix + "time_zone"],
+        avatar_key=row[prefix + "avatar_key"],
+        rating=row[prefix + "rating"],
+        current_streak=row[prefix + "current_streak"],
+        max_streak=row[prefix + "max_streak"],
+        max_reactions=row[prefix + "max_reactions"],
+        last_post_day=row[prefix + "last_post_day"],
     )
 
 
@@ -98,15 +104,15 @@ def _user_values(user: User) -> tuple[Any, ...]:
     )
 
 
-def _session(row: asyncpg.Record) -> Session:
+def _session(row: asyncpg.Record, prefix: str = "") -> Session:
     return Session(
-        id=row["id"],
-        user_id=row["user_id"],
-        created_at=row["created_at"],
-        last_used_at=row["last_used_at"],
-        device_name=row["device_name"],
-        ip=row["ip"],
-        revoked_at=row["revoked_at"],
+        id=row[prefix + "id"],
+        user_id=row[prefix + "user_id"],
+        created_at=row[prefix + "created_at"],
+        last_used_at=row[prefix + "last_used_at"],
+        device_name=row[prefix + "device_name"],
+        ip=row[prefix + "ip"],
+        revoked_at=row[prefix + "revoked_at"],
     )
 
 
@@ -210,16 +216,16 @@ class PostgresUserRepository(Repository):
     async def get_with_session(self, user_id: int, session_id: int) -> tuple[User, Session | None]:
         row = await self._fetchrow(
             f"""
-            SELECT {_USER_COLUMNS},
-                   (SELECT s FROM sessions AS s WHERE s.id = $2) AS session
-            FROM users WHERE id = $1
+            SELECT {aliased(_USER_COLUMNS, "u", "")}, {aliased(_SESSION_COLUMNS, "s", "s_")}
+            FROM users AS u LEFT JOIN sessions AS s ON s.id = $2
+            WHERE u.id = $1
             """,
             user_id,
             session_id,
         )
         if row is None:
             raise NotFound(_NO_SUCH_USER, code="user_not_found")
-        return _user(row), None if row["session"] is None else _session(row["session"])
+        return _user(row), None if row["s_id"] is None else _session(row, "s_")
 
     async def get_for_update(self, user_id: int) -> User:
         row = await self._fetchrow(

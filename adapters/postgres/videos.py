@@ -36,7 +36,7 @@ from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibili
 from momentic_core.ports import Clock
 
 from .db import translate_errors
-from .repositories import Repository, _user
+from .repositories import _USER_COLUMNS, Repository, _user, aliased
 
 _VIDEO_COLUMNS = (
     "id, author_id, description, visibility, status, status_reason, source_key, "
@@ -48,6 +48,8 @@ _VIDEO_COLUMNS = (
 _COUNTER_COLUMNS = "heart_count, flame_count, funny_count, angry_count, comment_count"
 # What a video row reads as: its own columns, then the counters.
 _VIDEO_ROW = f"{_VIDEO_COLUMNS}, {_COUNTER_COLUMNS}"
+_VIDEO_ROW_JOINED = aliased(_VIDEO_ROW, "videos", "")  # the same, in a join
+_AUTHOR = aliased(_USER_COLUMNS, "a", "a_")  # the author's columns in a join
 _UPLOAD_COLUMNS = (
     "id, user_id, key, backend_id, size_bytes, content_type, part_size, description, "
     "visibility, created_at, video_id, completed_at"
@@ -195,8 +197,7 @@ class PostgresVideoRepository(Repository):
     async def get_for_viewer(self, video_id: int, viewer_id: int) -> VideoForViewer:
         row = await self._fetchrow(
             f"""
-            SELECT {_VIDEO_ROW},
-                (SELECT u FROM users AS u WHERE u.id = videos.author_id) AS author,
+            SELECT {_VIDEO_ROW_JOINED}, {_AUTHOR},
                 EXISTS (SELECT 1 FROM blocks
                         WHERE blocker_id = $2 AND blocked_id = videos.author_id)
                     OR EXISTS (SELECT 1 FROM blocks
@@ -204,7 +205,8 @@ class PostgresVideoRepository(Repository):
                     AS blocked,
                 EXISTS (SELECT 1 FROM friendships
                         WHERE user_id = $2 AND friend_id = videos.author_id) AS friends
-            FROM videos WHERE id = $1
+            FROM videos JOIN users AS a ON a.id = videos.author_id
+            WHERE videos.id = $1
             """,
             video_id,
             viewer_id,
@@ -213,7 +215,7 @@ class PostgresVideoRepository(Repository):
             raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
         return VideoForViewer(
             video=_video(row),
-            author=_user(row["author"]),
+            author=_user(row, "a_"),
             blocked=row["blocked"],
             friends=row["friends"],
         )
