@@ -18,6 +18,7 @@ from adapters.http import paging
 from momentic_core.model.ranking import WEIGHT_FIELDS, WEIGHT_MAX, RankingWeights
 from momentic_core.model.videos import MediaLimits
 from momentic_core.policies import rules
+from momentic_core.services.throttle import DEFAULT_LIMITS
 
 Json = dict[str, Any]
 
@@ -35,7 +36,7 @@ def _obj(required: list[str], props: Json) -> Json:
 _S: Json = {"type": "string"}
 _SN: Json = {"type": ["string", "null"]}
 _INT: Json = {"type": "integer"}
-_ID: Json = {"type": "integer", "minimum": 1, "example": 42}
+_ID: Json = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1, "example": 42}  # a row id
 _TIME: Json = {"type": "string", "format": "date-time"}
 _EMAIL: Json = {"type": "string", "format": "email", "maxLength": 254, "example": "alex@bsu.by"}
 _PASSWORD: Json = {"type": "string", "minLength": rules.PASSWORD_MIN,
@@ -1516,10 +1517,13 @@ _AUDIT_EXAMPLE = {
     "data": {"case_id": 700, "decision": "suspend",
              "suspended_until": "2026-12-04T09:10:00+00:00"},
 }
-_RATE_LIMIT: Json = _obj(["count", "window_seconds"], {
+_RATE_LIMIT: Json = {**_obj(["count", "window_seconds"], {
     "count": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-    "window_seconds": {"type": "integer", "minimum": 1, "maximum": 7 * 86400}})
-_RATE_LIMITS: Json = {"type": "object", "additionalProperties": _RATE_LIMIT}
+    "window_seconds": {"type": "integer", "minimum": 1, "maximum": 7 * 86400}}),
+    "additionalProperties": False}  # anything else is 422 invalid_setting
+# Only the limits the server has (another name is 422 invalid_setting).
+_RATE_LIMITS: Json = {"type": "object", "additionalProperties": _RATE_LIMIT,
+                      "propertyNames": {"enum": sorted(DEFAULT_LIMITS)}}
 _RATE_LIMITS_OUT: Json = {"type": "object", "additionalProperties": _obj(
     ["count", "window_seconds"], {"count": _INT, "window_seconds": _INT})}
 _DOMAINS_DOC = ("Domains allowed to register (bsu.by, or *.edu for every subdomain), "
@@ -1713,6 +1717,14 @@ def _setting_changes() -> Json:
     }
 
 
+def _suspend_needs_duration(schema: Json) -> Json:
+    """A suspend decision without a duration is 422 invalid_duration: say so in the schema,
+    so that a body it calls valid is one the server takes."""
+    return {**schema, "if": {"required": ["action"], "properties": {"action": {
+        "const": "suspend"}}}, "then": {"required": ["duration_seconds"], "properties": {
+            "duration_seconds": {"type": "integer"}}}}
+
+
 def _moderation_paths() -> Json:
     mod, admin = "moderation", "admin"
     case_id, appeal_id = [_path_id("case_id")], [_path_id("appeal_id")]
@@ -1784,13 +1796,13 @@ def _moderation_paths() -> Json:
             "content. The owner is told the decision and its reason, the reporters the "
             "outcome. Audited.", mod,
             {"200": _json("Case", "The case, resolved.")}, auth=True, params=case_id,
-            body=_body(_obj(["action", "reason"], {
+            body=_body(_suspend_needs_duration(_obj(["action", "reason"], {
                 "action": {"type": "string", "enum": _ACTIONS},
                 "reason": _reason(),
                 "duration_seconds": {"type": ["integer", "null"], "minimum": 60,
                                      "maximum": 365 * 86400,
                                      "description": "For suspend: 60 s to 365 days "
-                                                    "(else 422 invalid_duration)."}}),
+                                                    "(else 422 invalid_duration)."}})),
                 {"action": "suspend", "reason": "Spam, again.", "duration_seconds": 604800}),
             errors={"403": _problem("Needs the moderator role, and an owner of a lower role "
                                     "to warn, suspend or ban.", "insufficient_role", 403),
@@ -1979,6 +1991,75 @@ def _live_paths() -> Json:
     }
 
 
+# OpenAPI links: where an id in one answer (or request) is the id another operation takes.
+# (source operationId, status, target operationIds, {parameter: runtime expression}).
+# Clients (and schemathesis' stateful phase) follow them: create, then read, change, delete.
+_VIDEO_ID = {"video_id": "$response.body#/id"}
+_VIDEO_OPS = ("get_v1_videos_video_id", "patch_v1_videos_video_id", "delete_v1_videos_video_id",
+              "get_v1_videos_video_id_comments", "post_v1_videos_video_id_comments",
+              "put_v1_videos_video_id_reaction", "get_v1_videos_video_id_reactions",
+              "post_v1_videos_video_id_view")
+_COMMENT_OPS = ("get_v1_comments_comment_id", "patch_v1_comments_comment_id",
+                "delete_v1_comments_comment_id", "get_v1_comments_comment_id_replies",
+                "put_v1_comments_comment_id_like", "delete_v1_comments_comment_id_like")
+_CASE_OPS = ("get_v1_mod_cases_case_id", "post_v1_mod_cases_case_id_assign",
+             "post_v1_mod_cases_case_id_resolve")
+_UPLOAD_OPS = ("get_v1_uploads_upload_id", "post_v1_uploads_upload_id_complete")
+_USER_OPS = ("get_v1_users_user_id", "get_v1_users_user_id_videos", "get_v1_users_user_id_stats")
+_LINKS: list[tuple[str, str, tuple[str, ...], dict[str, str]]] = [
+    ("post_v1_videos", "201", _VIDEO_OPS, _VIDEO_ID),
+    ("get_v1_videos_video_id", "200", _VIDEO_OPS[1:], _VIDEO_ID),
+    ("post_v1_uploads_upload_id_complete", "200", _VIDEO_OPS, _VIDEO_ID),
+    ("post_v1_uploads", "201", _UPLOAD_OPS, {"upload_id": "$response.body#/id"}),
+    ("post_v1_uploads", "201", ("put_v1_uploads_upload_id_parts_part",),
+     {"upload_id": "$response.body#/id", "part": "$response.body#/parts/0/number"}),
+    ("get_v1_feed_global", "200", _VIDEO_OPS, {"video_id": "$response.body#/items/0/video/id"}),
+    ("post_v1_videos_video_id_comments", "201", _COMMENT_OPS,
+     {"comment_id": "$response.body#/id"}),
+    ("get_v1_videos_video_id_comments", "200", _COMMENT_OPS,
+     {"comment_id": "$response.body#/items/0/id"}),
+    ("get_v1_me", "200", _USER_OPS, {"user_id": "$response.body#/id"}),
+    ("get_v1_users_search", "200", (*_USER_OPS, "put_v1_blocks_user_id"),
+     {"user_id": "$response.body#/items/0/id"}),
+    ("get_v1_friend_requests", "200",
+     ("post_v1_friend_requests_user_id_accept", "post_v1_friend_requests_user_id_decline",
+      "delete_v1_friend_requests_user_id"),
+     {"user_id": "$response.body#/items/0/user/id"}),
+    ("get_v1_friends", "200", ("delete_v1_friends_user_id", *_USER_OPS),
+     {"user_id": "$response.body#/items/0/user/id"}),
+    ("put_v1_blocks_user_id", "204", ("delete_v1_blocks_user_id",),
+     {"user_id": "$request.path.user_id"}),
+    ("get_v1_blocks", "200", ("delete_v1_blocks_user_id",),
+     {"user_id": "$response.body#/items/0/user/id"}),
+    ("get_v1_notifications", "200", ("post_v1_notifications_notification_id_read",),
+     {"notification_id": "$response.body#/items/0/id"}),
+    ("post_v1_reports", "201", _CASE_OPS, {"case_id": "$response.body#/case_id"}),
+    ("get_v1_mod_cases", "200", _CASE_OPS, {"case_id": "$response.body#/items/0/id"}),
+    ("get_v1_mod_cases_case_id", "200", _CASE_OPS[1:], {"case_id": "$response.body#/id"}),
+    ("post_v1_appeals", "201", ("post_v1_mod_appeals_appeal_id_decide",),
+     {"appeal_id": "$response.body#/id"}),
+    ("get_v1_mod_appeals", "200", ("post_v1_mod_appeals_appeal_id_decide",),
+     {"appeal_id": "$response.body#/items/0/id"}),
+    ("get_v1_admin_users", "200",
+     ("put_v1_admin_users_user_id_role", "post_v1_mod_users_user_id_ban",
+      "post_v1_mod_users_user_id_suspend", "post_v1_mod_users_user_id_unban"),
+     {"user_id": "$response.body#/items/0/id"}),
+]
+
+
+def _add_links(paths: Json) -> None:
+    by_id = {op["operationId"]: op for ops in paths.values() for op in ops.values()}
+    for source, status, targets, parameters in _LINKS:
+        responses = by_id[source]["responses"]
+        # A copy: response objects such as _NO_CONTENT are shared between operations.
+        responses[status] = response = {**responses[status]}
+        links = response["links"] = {**response.get("links", {})}
+        for target in targets:
+            params = {name: expr for name, expr in parameters.items()
+                      if any(p["name"] == name for p in by_id[target].get("parameters", []))}
+            links[target] = {"operationId": target, "parameters": params}
+
+
 @functools.cache
 def document() -> Json:
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
@@ -1989,6 +2070,7 @@ def document() -> Json:
             if path.endswith("/") and path.rstrip("/") in paths:
                 slug += "_slash"  # a legacy path served with and without the slash
             op["operationId"] = f"{method}_{slug}".replace("-", "_").replace(".", "_")
+    _add_links(paths)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -41,6 +41,9 @@ def _bad(name: str, message: str) -> Invalid:
 
 
 def _int(name: str, value: Any, low: int, high: int) -> int:
+    # JSON has one number type: 300.0 is the integer 300 (as JSON Schema's "integer" says).
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise _bad(name, f"{name} is a whole number from {low} to {high}.")
     return value
