@@ -30,7 +30,6 @@ from adapters.local.blob_store import LocalBlobStore
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.media.images import PillowImageProcessor
-from adapters.media.video import PyAvMediaProcessor
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import SystemClock
 from adapters.memory.engagement import InMemoryLiveEventSource
@@ -45,7 +44,6 @@ from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
 from adapters.push.logging import LoggingPushSender
-from adapters.s3.blob_store import S3BlobStore
 from momentic_core.errors import MomenticError, Unavailable
 from momentic_core.model.social import FeedSettings
 from momentic_core.model.videos import MediaLimits
@@ -194,6 +192,8 @@ async def _blobs(settings: Settings, secret: bytes) -> AsyncIterator[BlobStore]:
     elif kind == "local":
         yield LocalBlobStore(settings.data_path / "media", base, secret)
     elif kind == "s3":
+        from adapters.s3.blob_store import S3BlobStore  # botocore only where it is used
+
         store = S3BlobStore(
             bucket=settings.s3_bucket,
             endpoint_url=settings.s3_endpoint_url or None,
@@ -222,6 +222,14 @@ def _limits(settings: Settings) -> MediaLimits:
         max_video_bytes=settings.max_video_bytes,
         max_duration_seconds=settings.max_video_seconds,
     )
+
+
+def _pyav() -> MediaProcessor:
+    # Imported here: only a process that runs the job worker needs FFmpeg (about 20 MB of
+    # resident memory that the HTTP workers are spared).
+    from adapters.media.video import PyAvMediaProcessor
+
+    return PyAvMediaProcessor()
 
 
 def _worker(
@@ -435,7 +443,7 @@ class Container(containers.DeclarativeContainer):
         settings,
     )
     blobs = providers.Resource(_blobs, settings, secret)
-    media = providers.Singleton(PyAvMediaProcessor)
+    media = providers.Singleton(_pyav)
     images = providers.Singleton(PillowImageProcessor)
     push = providers.Singleton(LoggingPushSender)
     ranking = providers.Singleton(_ranking, settings, storage, clock, secret, push)

@@ -1,6 +1,3 @@
-"""Media adapters: video probing, thumbnails and transcoding with PyAV; avatars with Pillow."""
-
-from adapters.media.images import PillowImageProcessor
-from adapters.media.video import PyAvMediaProcessor
-
-__all__ = ["PillowImageProcessor", "PyAvMediaProcessor"]
+"""Media adapters: video probing, thumbnails and transcoding with PyAV
+(``adapters.media.video``); avatars with Pillow (``adapters.media.images``). Import the
+module you need: FFmpeg loads with the first."""

@@ -15,7 +15,8 @@ import av
 import pytest
 from PIL import Image, ImageCms, ImageFile
 
-from adapters.media import PillowImageProcessor, PyAvMediaProcessor
+from adapters.media.images import PillowImageProcessor
+from adapters.media.video import PyAvMediaProcessor
 from momentic_core.errors import Invalid, UnsupportedMedia
 from momentic_core.model.videos import MediaInfo, MediaLimits
 
