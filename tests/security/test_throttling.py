@@ -1,0 +1,258 @@
+"""Brute force on sign-in, codes and password reset, against create_app() on the
+in-memory backend behind one trusted proxy (so each request can come from its own
+client address).
+
+Already covered elsewhere: 429 after 10 wrong logins from one address with Retry-After
+and X-RateLimit-* (tests/e2e/test_http_conventions.py), equal bodies for unknown and
+known emails on login, register, resend and reset (tests/security/test_inputs.py), the
+core's per-account limits (tests/unit/test_accounts.py). Added here, over HTTP:
+
+- per account across addresses: 10 wrong passwords from 10 addresses lock that email
+  (429 problem+json with Retry-After) for everyone, the right password included, while
+  another account signs in from the same addresses; an unknown email locks alike;
+- a verification code burns after 5 wrong tries (the right one is then refused) and
+  verify is 429 after 10 tries across addresses;
+- reset requests are 429 after 3 for one email across addresses, a reset code burns
+  after 5 wrong tries, and confirm is 429 after 10;
+- known and unknown emails get the same status, body and headers (all but the request id
+  and the date), throttled or not;
+- timing: a login for an unknown (or malformed) email runs one argon2 verification with
+  the same parameters as a real one (a spy on the password hasher port), as does verify
+  for an unknown email; no wall clock is measured.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+
+from adapters.config import Settings
+from adapters.container import Backend
+from adapters.crypto.passwords import Argon2PasswordHasher
+from adapters.http.app import HttpOptions, create_app
+from adapters.memory.mail import InMemoryMailer
+
+FAST_HASH: dict[str, Any] = {
+    "argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
+PASSWORD = "correct horse battery"
+WRONG = "wrong horse battery"
+_ADDRESSES = itertools.count(1)
+
+
+def ip() -> dict[str, str]:
+    """A request from a client address of its own (behind the one trusted proxy)."""
+    n = next(_ADDRESSES)
+    return {"X-Forwarded-For": f"198.51.{n // 250}.{n % 250 + 1}"}
+
+
+class SpyHasher(Argon2PasswordHasher):
+    """The real hasher, recording the hash each argon2 verification ran against."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verified: list[str] = []
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        self.verified.append(password_hash)
+        return super()._verify(password_hash, password)
+
+
+class Env:
+    def __init__(self, client: Any, mailer: InMemoryMailer, hasher: SpyHasher) -> None:
+        self.client = client
+        self.mailer = mailer
+        self.hasher = hasher
+
+    async def register(self, email: str) -> None:
+        r = await self.client.post("/v1/auth/register", headers=ip(),
+                                   json={"email": email, "password": PASSWORD})
+        assert r.status == 202, await r.text()
+
+    async def signup(self, email: str) -> None:
+        await self.register(email)
+        r = await self.client.post("/v1/auth/verify", headers=ip(), json={
+            "email": email, "code": self.mailer.last_code(email), "password": PASSWORD})
+        assert r.status == 200, await r.text()
+
+    async def login(self, email: str, password: str) -> Any:
+        return await self.client.post("/v1/auth/token", headers=ip(), json={
+            "grant_type": "password", "email": email, "password": password})
+
+
+@pytest.fixture
+async def env(aiohttp_client: Any) -> Env:
+    mailer = InMemoryMailer()
+    hasher = SpyHasher()
+    backend = Backend(Settings(memory=True, **FAST_HASH), mailer=mailer, hasher=hasher)
+    app = create_app(backend, HttpOptions(max_body_bytes=64 * 1024, trusted_proxies=1))
+    return Env(await aiohttp_client(app), mailer, hasher)
+
+
+async def _problem(r: Any, status: int, code: str) -> dict[str, Any]:
+    text = await r.text()
+    assert r.status == status, text
+    assert r.headers["Content-Type"].startswith("application/problem+json"), text
+    body = json.loads(text)
+    assert body["code"] == code and body["status"] == status, text
+    if status == 429:
+        assert int(r.headers["Retry-After"]) > 0
+        assert r.headers["X-RateLimit-Remaining"] == "0"
+    return dict(body)
+
+
+# Differ by request (the id) or by the clock (a window's remaining seconds may tick
+# between two requests); the clock ones are compared within a second below.
+_PER_REQUEST = {"x-request-id", "date", "retry-after", "x-ratelimit-reset"}
+
+
+async def _shape(r: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """What a response tells: status, body and headers but the request id and date."""
+    body = json.loads(await r.text())
+    body.pop("request_id", None)
+    headers = {k.lower(): v for k, v in r.headers.items() if k.lower() not in _PER_REQUEST}
+    for name in ("Retry-After", "X-RateLimit-Reset"):
+        if name in r.headers:
+            headers[name.lower()] = "present"
+    _CLOCK.setdefault(r.status, []).append(int(r.headers.get("Retry-After", "0")))
+    return r.status, body, headers
+
+
+_CLOCK: dict[int, list[int]] = {}
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+async def test_wrong_passwords_lock_the_account_across_addresses(env: Env) -> None:
+    await env.signup("known@bsu.by")
+    await env.signup("other@bsu.by")
+    for _ in range(10):
+        await _problem(await env.login("known@bsu.by", WRONG), 401, "invalid_credentials")
+    await _problem(await env.login("known@bsu.by", WRONG), 429, "rate_limited")
+    # the owner too: no guess is checked while the lock lasts
+    await _problem(await env.login("known@bsu.by", PASSWORD), 429, "rate_limited")
+    await _problem(await env.login("KNOWN@bsu.by ", PASSWORD), 429, "rate_limited")
+    r = await env.login("other@bsu.by", PASSWORD)  # another account is not affected
+    assert r.status == 200, await r.text()
+
+
+async def test_an_unknown_email_is_throttled_and_answered_like_a_known_one(env: Env) -> None:
+    await env.signup("known@bsu.by")
+    _CLOCK.clear()
+    known, unknown = [], []
+    for _ in range(12):
+        known.append(await _shape(await env.login("known@bsu.by", WRONG)))
+        unknown.append(await _shape(await env.login("nobody@bsu.by", WRONG)))
+    assert [s for s, _, _ in known] == [401] * 10 + [429] * 2
+    assert known == unknown
+    assert max(_CLOCK[429]) - min(_CLOCK[429]) <= 1, _CLOCK[429]
+
+
+# ---------------------------------------------------------------- verification codes
+
+
+async def test_a_verification_code_burns_after_five_wrong_tries(env: Env) -> None:
+    await env.register("new@bsu.by")
+    code = env.mailer.last_code("new@bsu.by")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(5):
+        r = await env.client.post("/v1/auth/verify", headers=ip(), json={
+            "email": "new@bsu.by", "code": wrong, "password": PASSWORD})
+        await _problem(r, 422, "invalid_code")
+    r = await env.client.post("/v1/auth/verify", headers=ip(), json={
+        "email": "new@bsu.by", "code": code, "password": PASSWORD})
+    await _problem(r, 422, "invalid_code")  # the right code, too late
+    r = await env.login("new@bsu.by", PASSWORD)
+    await _problem(r, 403, "email_not_verified")
+
+
+async def test_verify_is_throttled_per_account_across_addresses(env: Env) -> None:
+    await env.register("new@bsu.by")
+    for n in range(10):
+        r = await env.client.post("/v1/auth/verify", headers=ip(), json={
+            "email": "new@bsu.by", "code": f"{n:06d}", "password": PASSWORD})
+        assert r.status == 422, await r.text()
+    r = await env.client.post("/v1/auth/verify", headers=ip(), json={
+        "email": "new@bsu.by", "code": env.mailer.last_code("new@bsu.by"),
+        "password": PASSWORD})
+    await _problem(r, 429, "rate_limited")
+
+
+# ---------------------------------------------------------------- password reset
+
+
+async def test_reset_requests_are_throttled_per_email_alike_for_unknown_ones(env: Env) -> None:
+    await env.signup("known@bsu.by")
+    answers: dict[str, list[Any]] = {"known@bsu.by": [], "nobody@bsu.by": []}
+    for email, shapes in answers.items():
+        for _ in range(5):
+            r = await env.client.post("/v1/auth/password-reset", headers=ip(),
+                                      json={"email": email})
+            shapes.append(await _shape(r))
+    assert [s for s, _, _ in answers["known@bsu.by"]] == [202] * 3 + [429] * 2
+    assert answers["known@bsu.by"] == answers["nobody@bsu.by"]
+    resets = [m for m in env.mailer.sent if m.to == "known@bsu.by" and "reset" in m.subject]
+    assert len(resets) == 3  # the throttled requests mailed nothing
+    assert not [m for m in env.mailer.sent if m.to == "nobody@bsu.by"]
+
+
+async def test_a_reset_code_burns_and_confirm_is_throttled(env: Env) -> None:
+    await env.signup("known@bsu.by")
+    r = await env.client.post("/v1/auth/password-reset", headers=ip(),
+                              json={"email": "known@bsu.by"})
+    assert r.status == 202
+    code = env.mailer.last_code("known@bsu.by")
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    confirm = {"email": "known@bsu.by", "new_password": "another horse battery"}
+    for _ in range(5):
+        r = await env.client.post("/v1/auth/password-reset/confirm", headers=ip(),
+                                  json={**confirm, "code": wrong})
+        await _problem(r, 422, "invalid_code")
+    r = await env.client.post("/v1/auth/password-reset/confirm", headers=ip(),
+                              json={**confirm, "code": code})
+    await _problem(r, 422, "invalid_code")  # burnt
+    r = await env.login("known@bsu.by", PASSWORD)  # the password did not change
+    assert r.status == 200, await r.text()
+    for _ in range(3):  # verify:account counts confirms too: 10 in all, sign-up's included
+        r = await env.client.post("/v1/auth/password-reset/confirm", headers=ip(),
+                                  json={**confirm, "code": wrong})
+        await _problem(r, 422, "invalid_code")
+    r = await env.client.post("/v1/auth/password-reset/confirm", headers=ip(),
+                              json={**confirm, "code": wrong})
+    await _problem(r, 429, "rate_limited")
+    # an unknown email is answered the same way, throttled the same way
+    unknown = {**confirm, "email": "nobody@bsu.by", "code": wrong}
+    statuses = []
+    for _ in range(11):
+        r = await env.client.post("/v1/auth/password-reset/confirm", headers=ip(),
+                                  json=unknown)
+        statuses.append(r.status)
+    assert statuses == [422] * 10 + [429]
+
+
+# ---------------------------------------------------------------- timing
+
+
+async def test_a_login_for_an_unknown_email_still_hashes(env: Env) -> None:
+    await env.signup("known@bsu.by")
+    stored = env.hasher.verified[-1]  # verify checked the sign-up password against it
+    prefix = stored.rsplit("$", 2)[0]  # $argon2id$v=19$m=...,t=...,p=...
+    for email, password in (("known@bsu.by", WRONG), ("nobody@bsu.by", WRONG),
+                            ("not an email", WRONG), ("nobody@bsu.by", PASSWORD)):
+        env.hasher.verified.clear()
+        r = await env.login(email, password)
+        await _problem(r, 401, "invalid_credentials")
+        assert len(env.hasher.verified) == 1, (email, env.hasher.verified)
+        assert env.hasher.verified[0].rsplit("$", 2)[0] == prefix, email
+    # verify with an unknown email hashes as with a known one
+    for email in ("new@bsu.by", "ghost@bsu.by"):
+        if email == "new@bsu.by":
+            await env.register(email)
+        env.hasher.verified.clear()
+        r = await env.client.post("/v1/auth/verify", headers=ip(), json={
+            "email": email, "code": "000000", "password": PASSWORD})
+        await _problem(r, 422, "invalid_code")
+        assert len(env.hasher.verified) == 1, (email, env.hasher.verified)
