@@ -242,14 +242,14 @@ class Accounts:
         return Principal(user_id=user.id, role=user.role, session_id=0)
 
     async def _check_password(self, email: str, password: str, device: DeviceInfo) -> User:
-        await self._throttle.check("login:ip", device.ip)
         try:
             email = rules.normalize_email(email)
         except Invalid:
+            await self._throttle.check("login:ip", device.ip)
             await self._hasher.dummy_verify()
             raise _invalid_credentials() from None
-        await self._throttle.check("login:account", email)
-        async with self._uow() as tx:
+        await self._throttle.check_many([("login:ip", device.ip), ("login:account", email)])
+        async with self._uow(read_only=True) as tx:
             user = await tx.users.find_by_email(email)
         if user is None or user.password_hash is None:
             await self._hasher.dummy_verify()
