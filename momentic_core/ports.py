@@ -202,8 +202,9 @@ class VideoRepository(Protocol):
     async def get_for_update(self, video_id: int) -> Video: ...
 
     async def get_for_viewer(self, video_id: int, viewer_id: int) -> VideoForViewer:
-        """The video, its author, and whether the viewer and the author block each other
-        either way or are friends, in one read. Raises NotFound(code="video_not_found")."""
+        """The video, its author, the viewer, and whether the viewer and the author block
+        each other either way or are friends, in one read. Raises
+        NotFound(code="video_not_found"), also when the viewer's account is gone."""
         ...
 
     async def update(self, video: Video) -> Video:

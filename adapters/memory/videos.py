@@ -75,9 +75,12 @@ class InMemoryVideoRepository:
     async def get_for_viewer(self, video_id: int, viewer_id: int) -> VideoForViewer:
         video = await self.get(video_id)
         author = video.author_id
+        if viewer_id not in self._s.users:
+            raise NotFound("No such video.", code="video_not_found")
         return VideoForViewer(
             video=video,
             author=self._s.users[author],
+            viewer=self._s.users[viewer_id],
             blocked=(viewer_id, author) in self._s.blocks or (author, viewer_id) in self._s.blocks,
             friends=(viewer_id, author) in self._s.friendships,
         )

@@ -50,6 +50,7 @@ _COUNTER_COLUMNS = "heart_count, flame_count, funny_count, angry_count, comment_
 _VIDEO_ROW = f"{_VIDEO_COLUMNS}, {_COUNTER_COLUMNS}"
 _VIDEO_ROW_JOINED = aliased(_VIDEO_ROW, "videos", "")  # the same, in a join
 _AUTHOR = aliased(_USER_COLUMNS, "a", "a_")  # the author's columns in a join
+_VIEWER = aliased(_USER_COLUMNS, "v", "v_")
 _UPLOAD_COLUMNS = (
     "id, user_id, key, backend_id, size_bytes, content_type, part_size, description, "
     "visibility, created_at, video_id, completed_at"
@@ -197,7 +198,7 @@ class PostgresVideoRepository(Repository):
     async def get_for_viewer(self, video_id: int, viewer_id: int) -> VideoForViewer:
         row = await self._fetchrow(
             f"""
-            SELECT {_VIDEO_ROW_JOINED}, {_AUTHOR},
+            SELECT {_VIDEO_ROW_JOINED}, {_AUTHOR}, {_VIEWER},
                 EXISTS (SELECT 1 FROM blocks
                         WHERE blocker_id = $2 AND blocked_id = videos.author_id)
                     OR EXISTS (SELECT 1 FROM blocks
@@ -206,6 +207,7 @@ class PostgresVideoRepository(Repository):
                 EXISTS (SELECT 1 FROM friendships
                         WHERE user_id = $2 AND friend_id = videos.author_id) AS friends
             FROM videos JOIN users AS a ON a.id = videos.author_id
+                JOIN users AS v ON v.id = $2
             WHERE videos.id = $1
             """,
             video_id,
@@ -216,6 +218,7 @@ class PostgresVideoRepository(Repository):
         return VideoForViewer(
             video=_video(row),
             author=_user(row, "a_"),
+            viewer=_user(row, "v_"),
             blocked=row["blocked"],
             friends=row["friends"],
         )

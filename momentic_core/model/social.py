@@ -89,9 +89,11 @@ class FeedSettings:
 @attrs.frozen
 class VideoForViewer:
     """A video with what decides whether one viewer may see it, read together: its
-    author, whether either has blocked the other, and whether they are friends."""
+    author, whether either has blocked the other, and whether they are friends; and the
+    viewer (who acts on the video next: reactions and comments name them)."""
 
     video: Video
     author: User
+    viewer: User
     blocked: bool
     friends: bool

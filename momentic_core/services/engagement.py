@@ -27,7 +27,8 @@ from momentic_core.model.engagement import (
     user_channel,
     video_channel,
 )
-from momentic_core.model.videos import Video, VideoStatus
+from momentic_core.model.social import VideoForViewer
+from momentic_core.model.videos import VideoStatus
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services import visibility
@@ -144,7 +145,9 @@ class Engagement:
             return self.bereal_lock
         return (await self._config.current()).bereal_lock
 
-    async def _open(self, tx: UnitOfWork, who: Principal, video_id: int, lock: bool) -> Video:
+    async def _open(
+        self, tx: UnitOfWork, who: Principal, video_id: int, lock: bool
+    ) -> VideoForViewer:
         return await visibility.open_video(tx, self._clock.now(), who, video_id, lock)
 
     # ------------------------------------------------------------------ reactions
@@ -159,14 +162,14 @@ class Engagement:
         now = self._clock.now()
         lock = await self._lock()
         async with self._uow() as tx:
-            video = await self._open(tx, who, video_id, lock)
+            found = await self._open(tx, who, video_id, lock)
+            video = found.video
             change = await tx.reactions.set(who.user_id, video_id, reaction, now)
             view = None
             if change.previous is not reaction:
                 await self._counts_event(tx, video_id, change.counts)
                 await self._scorer.reaction(tx, video, who.user_id, reaction, change, now)
             if change.previous is None:
-                me = await tx.users.get(who.user_id)
                 view = await self._notifier.add(
                     tx,
                     Notification(
@@ -179,7 +182,7 @@ class Engagement:
                         text=reaction.value,
                         dedupe_key=f"reaction:{video_id}:{who.user_id}",
                     ),
-                    me,
+                    found.viewer,
                 )
         await self._notifier.push([view])
         return change.counts
@@ -230,7 +233,8 @@ class Engagement:
         now = self._clock.now()
         lock = await self._lock()
         async with self._uow() as tx:
-            video = await self._open(tx, who, video_id, lock)
+            found = await self._open(tx, who, video_id, lock)
+            video, me = found.video, found.viewer
             parent = None
             if parent_id is not None:
                 parent = await self._visible_comment(tx, who, parent_id, lock)
@@ -244,7 +248,6 @@ class Engagement:
                         created_at=now, parent_id=parent_id)
             )
             await self._scorer.comment(tx, video, comment)
-            me = await tx.users.get(who.user_id)
             view = CommentView(comment, me)
             count = (await tx.videos.get(video_id)).comment_count
             await tx.events.emit(

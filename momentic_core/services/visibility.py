@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from momentic_core.errors import Conflict, Forbidden, NotFound
 from momentic_core.model.accounts import Principal, User
-from momentic_core.model.social import Relation
+from momentic_core.model.social import Relation, VideoForViewer
 from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.policies import permissions
 from momentic_core.ports import UnitOfWork
@@ -70,7 +70,7 @@ async def locked_today(
 
 async def readable_video(
     tx: UnitOfWork, now: datetime, who: Principal, video_id: int, bereal_lock: bool
-) -> Video:
+) -> VideoForViewer:
     """A video whose engagement (comments, reactors, live channel) the caller may read:
     visible, and not behind the BeReal lock. Raises NotFound(code="video_not_found"),
     Forbidden(code="moment_locked")."""
@@ -80,16 +80,16 @@ async def readable_video(
         raise no_video()
     if await locked_today(tx, now, who, [video], bereal_lock):
         raise Forbidden("Post your moment of today first.", code="moment_locked")
-    return video
+    return found
 
 
 async def open_video(
     tx: UnitOfWork, now: datetime, who: Principal, video_id: int, bereal_lock: bool
-) -> Video:
+) -> VideoForViewer:
     """A video the caller may react to and comment on: readable, and ready.
     Raises NotFound(code="video_not_found"), Forbidden(code="moment_locked"),
     Conflict(code="video_not_ready")."""
-    video = await readable_video(tx, now, who, video_id, bereal_lock)
-    if video.status is not VideoStatus.READY:
+    found = await readable_video(tx, now, who, video_id, bereal_lock)
+    if found.video.status is not VideoStatus.READY:
         raise Conflict("The video is not ready yet.", code="video_not_ready")
-    return video
+    return found

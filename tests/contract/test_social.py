@@ -388,6 +388,7 @@ async def test_get_for_viewer_reads_the_video_its_author_and_the_relation(
     await block(backend, blocker.id, author.id)
     await block(backend, author.id, blocked.id)
     video = await add_video(backend, author.id)
+    users = {u.id: u for u in (author, friend, blocker, blocked, stranger)}
     async with backend.uow() as tx:
         stored = await tx.videos.get(video.id)
         expected = {
@@ -400,8 +401,13 @@ async def test_get_for_viewer_reads_the_video_its_author_and_the_relation(
         for viewer, (is_blocked, is_friend) in expected.items():
             found = await tx.videos.get_for_viewer(video.id, viewer)
             assert found == VideoForViewer(
-                video=stored, author=author, blocked=is_blocked, friends=is_friend
+                video=stored,
+                author=author,
+                viewer=users[viewer],
+                blocked=is_blocked,
+                friends=is_friend,
             ), viewer
-        with pytest.raises(NotFound) as missing:
-            await tx.videos.get_for_viewer(987654, friend.id)
-        assert missing.value.code == "video_not_found"
+        for video_id, viewer in ((987654, friend.id), (video.id, 987654)):
+            with pytest.raises(NotFound) as missing:
+                await tx.videos.get_for_viewer(video_id, viewer)
+            assert missing.value.code == "video_not_found"
