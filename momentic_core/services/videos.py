@@ -348,19 +348,25 @@ class Videos:
 
     async def complete_upload(self, who: Principal, upload_id: int) -> Video:
         """Join the parts and create the video. Idempotent: completing again returns the
-        same video. Raises Invalid(code="upload_incomplete"), UnsupportedMedia."""
+        same video. Raises Invalid(code="upload_incomplete"), UnsupportedMedia (not a
+        video, or not the container type declared when the upload began: the upload is
+        dropped)."""
         upload = await self._own_upload(who, upload_id)
         if upload.video_id is not None:
             async with self._uow() as tx:
                 return await tx.videos.get(upload.video_id)
         await self._join(upload)
         head = b"".join([c async for c in self._blobs.read(upload.key, 0, SNIFF_BYTES)])
-        if sniff_video(head) is None:
+        kind = sniff_video(head)
+        # The blob keeps the type declared when the upload began: it must be what the
+        # bytes are, so media is only ever served as its sniffed type.
+        if kind is None or _TYPES[kind] != upload.content_type:
             await self._delete_blobs([upload.key])
             async with self._uow() as tx:
                 await tx.uploads.delete(upload.id)
             raise UnsupportedMedia(
-                "Upload an MP4, MOV or WebM video.", accepted=list(self.limits.accepted_types)
+                "Upload an MP4, MOV or WebM video, declared as what it is.",
+                accepted=list(self.limits.accepted_types),
             )
         async with self._uow() as tx:
             current = await tx.uploads.get_for_update(upload.id)

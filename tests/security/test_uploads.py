@@ -212,9 +212,17 @@ async def test_a_resumable_upload_of_html_is_refused_and_of_a_polyglot_is_video(
 ) -> None:
     auth = await env.signup()
     before = set(await env.blobs())
-    for data, ok in ((HTML, False), (POLYGLOT, True)):
+    # The type declared when the upload begins is the stored blob's: it must be what the
+    # bytes are (an MP4 declared as WebM would be served as video/webm).
+    cases = (
+        (HTML, "video/mp4", False),
+        (POLYGLOT, "video/webm", False),
+        (POLYGLOT, "video/quicktime", False),
+        (POLYGLOT, "video/mp4", True),
+    )
+    for data, declared, ok in cases:
         r = await env.client.post("/v1/uploads", headers=auth,
-                                  json={"size_bytes": len(data), "content_type": "video/mp4"})
+                                  json={"size_bytes": len(data), "content_type": declared})
         assert r.status == 201, await r.text()
         upload = await r.json()
         (part,) = upload["parts"]
@@ -229,6 +237,8 @@ async def test_a_resumable_upload_of_html_is_refused_and_of_a_polyglot_is_video(
         if not ok:
             assert (await _problem(r, {415}))["code"] == "unsupported_media_type"
             assert set(await env.blobs()) == before
+            r = await env.client.get(f"/v1/uploads/{upload['id']}", headers=auth)
+            assert r.status == 404  # the upload is dropped, not left half-done
             continue
         assert r.status == 200, await r.text()
         (key,) = set(await env.blobs()) - before
