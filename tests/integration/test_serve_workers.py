@@ -8,6 +8,7 @@ the other keeps answering; SIGTERM to the parent stops every worker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -96,9 +97,11 @@ def server(make_database: Callable[[], str], tmp_path: Path) -> Iterator[tuple[i
         yield proc.pid, port
     finally:
         if proc.poll() is None:
+            workers = _children(proc.pid)  # before the kill: a dead parent lists none
             proc.kill()
-            for child in _children(proc.pid) if Path(f"/proc/{proc.pid}").exists() else ():
-                os.kill(child, signal.SIGKILL)
+            for child in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
         proc.wait()
 
 
