@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import getpass
 import json
@@ -82,6 +83,8 @@ def _supervise(settings: Settings, count: int) -> int:
     the first runs the in-process job worker."""
     stopping = False
 
+    supervisor = os.getpid()
+
     def start(index: int) -> int:
         pid = os.fork()
         if pid == 0:
@@ -89,6 +92,7 @@ def _supervise(settings: Settings, count: int) -> int:
             try:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                _die_with(supervisor)
                 _serve(
                     settings,
                     job_worker=settings.inprocess_worker and index == 0,
@@ -130,6 +134,16 @@ def _supervise(settings: Settings, count: int) -> int:
         if not stopping:
             children[start(index)] = index
     return 0
+
+
+def _die_with(parent: int) -> None:
+    """Linux: SIGTERM this process when ``parent`` dies, even by SIGKILL, so no worker
+    outlives its supervisor (PR_SET_PDEATHSIG; elsewhere nothing happens)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _serve(settings: Settings, *, job_worker: bool, announce: bool, reuse_port: bool) -> None:

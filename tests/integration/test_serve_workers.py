@@ -146,3 +146,14 @@ def test_sigterm_stops_every_worker(server: tuple[int, int]) -> None:
         _wait(lambda pid=pid: not Path(f"/proc/{pid}").exists()
               or "zombie" in Path(f"/proc/{pid}/status").read_text(), f"worker {pid} to exit")
     assert not _listening_inodes(port)
+
+
+def test_workers_do_not_outlive_a_killed_supervisor(server: tuple[int, int]) -> None:
+    parent, port = server
+    _wait(lambda: _ready(port) and len(_listening_inodes(port)) == 2, "two listening workers")
+    workers = _children(parent)
+    os.kill(parent, signal.SIGKILL)
+    for pid in workers:
+        _wait(lambda pid=pid: not Path(f"/proc/{pid}").exists()
+              or "zombie" in Path(f"/proc/{pid}/status").read_text(), f"worker {pid} to exit")
+    assert not _listening_inodes(port)
