@@ -89,6 +89,18 @@ class Server:
                 out[pid] = int(psutil.Process(pid).memory_info().rss)
         return out
 
+    def worker_memory(self) -> dict[int, dict[str, int]]:
+        """rss, pss and uss of each worker, in bytes: RSS counts the pages a worker still
+        shares with the supervisor it was forked from (copy-on-write) in full, PSS
+        counts a shared page's share, USS only the worker's own pages."""
+        out = {}
+        for pid in self.worker_pids():
+            with contextlib.suppress(psutil.Error):
+                m = psutil.Process(pid).memory_full_info()
+                out[pid] = {"rss": int(m.rss), "pss": int(getattr(m, "pss", 0)),
+                            "uss": int(m.uss)}
+        return out
+
     def cpu_seconds(self) -> float:
         """CPU time of the server and its workers so far."""
         total = 0.0

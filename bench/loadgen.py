@@ -5,7 +5,8 @@ The peak is the highest arrival rate whose step had under 1% errors (failed requ
 arrivals k6 dropped because every VU was busy count as errors), kept up at least 90% of
 the rate, and had a p99 within the scenario's target. The ladder starts at half the rate
 a closed-loop probe of 16 clients reached, climbs by ``GROWTH`` until a step fails, then
-tries once between the last good and the first bad rate.
+tries once between the last good and the first bad rate. A step that fails (unless by far:
+20% errors or more) is run once more, and fails only if it fails again.
 """
 
 from __future__ import annotations
@@ -176,11 +177,15 @@ def find_peak(
     good: float | None = None
     bad: float | None = None
 
-    def run(rate: float) -> bool:
+    def run(rate: float, again: bool = True) -> bool:
         s = step(base, spec_path, rate, step_seconds)
         ladder.steps.append(s)
         ok = s.passes(p99_target_ms)
         log(f"      {s.line()}  {'ok' if ok else 'over'}")
+        if not ok and again and s.error_rate < 0.2:
+            # Once more before believing it: on a shared machine one stall of another
+            # process is enough to push a short step's p99 over.
+            return run(rate, again=False)
         return ok
 
     while len(ladder.steps) < max_steps:

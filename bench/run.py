@@ -164,6 +164,7 @@ class Env:
     seeding: dict[str, Any] = field(default_factory=dict)
     postgres: dict[str, str] = field(default_factory=dict)
     work_dir: str = ""
+    rss_at_start: dict[int, int] = field(default_factory=dict)  # workers, once signed in
 
     def spec(self, requests: list[dict[str, Any]], tokens: list[int] | None = None) -> str:
         """A k6 spec file: the requests and the headers of ``tokens`` (the signed-in
@@ -279,6 +280,7 @@ async def environment(
                 )
                 log(f"   server up: {len(server.worker_pids())} workers; signed in "
                     f"{len(env.headers)} users in {time.monotonic() - mark:.1f} s")
+                env.rss_at_start = server.worker_rss()
                 env.deep_cursor, env.deep_page = await follow_cursor(
                     session, server.base, env.headers[VIEWER], DEEP_PAGE
                 )
@@ -400,10 +402,10 @@ class Suite:
     async def pgbench(self, env: Env, name: str, method: str, path: str, user: int,
                       json_body: Any = None,
                       random_ids: dict[int, tuple[str, int, int]] | None = None,
-                      ) -> sqlcapture.PgbenchResult:
+                      repeat: int = 3) -> sqlcapture.PgbenchResult:
         async with sqlcapture.in_process_app(env.environ) as client:
             captured = await sqlcapture.capture(client, name, method, path, env.headers[user],
-                                                json_body)
+                                                json_body, repeat)
         if captured.status >= 300:
             raise SystemExit(f"capturing {name}: HTTP {captured.status}")
         script = sqlcapture.pgbench_script(captured, random_ids)
@@ -459,10 +461,21 @@ class Suite:
 
     async def reactions(self, env: Env) -> None:
         self.log("   reactions: PUT /v1/videos/{id}/reaction, random user, video, kind")
+        # A new reaction (the user's first on that video), captured once: what most of
+        # the random (user, video) pairs of the load are, and of pgbench's too.
+        # The video's author is drawn too (its rating, its notification): with the
+        # captured one, every pgbench client would queue on that one user's row.
         uid, vid = env.signed_in[-1], env.reaction_videos[len(env.reaction_videos) // 2]
+        conn = await asyncpg.connect(env.url)
+        try:
+            author = int(await conn.fetchval("SELECT author_id FROM videos WHERE id = $1", vid))
+        finally:
+            await conn.close()
+        n = env.size.users
         pg = await self.pgbench(
             env, "reactions", "PUT", f"/v1/videos/{vid}/reaction", uid, {"kind": "flame"},
-            {uid: ("uid", 1, env.size.users), vid: ("vid", 1, env.size.videos)},
+            {uid: ("uid", 1, n), vid: ("vid", 1, env.size.videos), author: ("aid", 1, n)},
+            repeat=1,
         )
         spec = env.spec([{"name": "reaction", "kind": "reaction",
                           "video_ids": env.reaction_videos}])
@@ -536,13 +549,17 @@ class Suite:
         self.rows.append(row)
 
     async def memory(self, env: Env) -> None:
-        rss = env.server.worker_rss()
-        self.details["memory"] = {"worker_rss": rss}
+        full = env.server.worker_memory()
+        rss = {pid: m["rss"] for pid, m in full.items()}
+        self.details["memory"] = {"workers": full, "worker_rss_at_start": env.rss_at_start}
         top = max(rss.values()) / MB if rss else float("nan")
         sizes = [round(v / MB, 1) for v in rss.values()]
-        self.log(f"   memory: worker RSS after the load {sizes} MB")
+        start = [round(v / MB, 1) for v in env.rss_at_start.values()]
+        self.log(f"   memory: worker RSS after the load {sizes} MB (at start {start} MB)")
+        uss = max((m["uss"] for m in full.values()), default=0) / MB
         self.rows.append(at_most(Row("RSS per worker after warm-up (largest)", round(top, 1),
-                                     "MB", note=f"{len(rss)} workers"), 200, "MB"))
+                                     "MB", note=f"{len(rss)} workers; own pages (USS) "
+                                     f"{uss:.0f} MB"), 200, "MB"))
 
     async def upload(self, concurrent: int) -> None:
         size = self.t.upload_mb * MB
@@ -611,15 +628,15 @@ def print_table(size: str, rows: list[Row]) -> None:
               + (f"  {r.note}" if r.note else ""))
 
 
-def growth_rows(results: dict[str, dict[str, Any]]) -> list[Row]:
+def growth_rows(results: dict[str, dict[str, Any]], suffix: str) -> list[Row]:
     """Each feed's peak at 1M videos against its peak at 10k (this run's, or the other
-    size's results file when only one size ran)."""
+    size's results file of the same kind, full or quick, when only one size ran)."""
     peaks: dict[str, dict[str, float]] = {}
     for name in ("small", "large"):
         if name in results:
             peaks[name] = results[name]["peaks"]
         else:
-            path = RESULTS_DIR / f"bench-{name}.json"
+            path = RESULTS_DIR / f"bench-{name}{suffix}.json"
             if path.exists():
                 peaks[name] = json.loads(path.read_text()).get("peaks", {})
     if len(peaks) < 2:
@@ -647,7 +664,7 @@ async def main_async(args: argparse.Namespace) -> int:
     for i, name in enumerate(names):
         rows = results[name]["rows"]
         if i == len(names) - 1:
-            rows += growth_rows(results)
+            rows += growth_rows(results, "-quick" if args.quick else "")
         print_table(name, rows)
         failed = failed or any(r.passed is False for r in rows)
         report = {

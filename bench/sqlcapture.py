@@ -175,6 +175,18 @@ def _array_item(value: Any) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _keyed(value: Any, random_ids: dict[int, tuple[str, int, int]]) -> str | None:
+    """A key naming one of the random ids ('api:user:42') as an expression of its
+    variable, or None."""
+    if not isinstance(value, str):
+        return None
+    for ident, (var, _, _) in random_ids.items():
+        if re.fullmatch(rf"[a-z_:]*:{ident}", value):
+            prefix = value[: -len(str(ident))]
+            return f"({_literal(prefix)} || CAST(:{var} AS text))"
+    return None
+
+
 def _literal(text: str) -> str:
     """A string literal pgbench leaves alone: it would take ``:user`` in 'api:user:' for
     a variable, quotes or not."""
@@ -209,11 +221,14 @@ def pgbench_script(
                 return "NULL"
             if type(value) is int and value in random_ids:
                 return ":" + random_ids[value][0]
-            if isinstance(value, str):  # a key naming an id ('api:user:42'): the same id
-                for ident, (var, _, _) in random_ids.items():
-                    if re.fullmatch(rf"[a-z_:]*:{ident}", value):
-                        prefix = value[: -len(str(ident))]
-                        return f"({_literal(prefix)} || CAST(:{var} AS text))"
+            keyed = _keyed(value, random_ids)
+            if keyed is not None:
+                return keyed
+            if isinstance(value, list | tuple) and any(
+                _keyed(v, random_ids) is not None for v in value
+            ):  # keys passed as an array (several rate-limit counters in one statement)
+                items = [_keyed(v, random_ids) or _literal(_text(v)) for v in value]
+                return "ARRAY[" + ", ".join(items) + "]"
             name = f"q{i}_{n}"
             defines[name] = _text(value)
             return ":" + name
