@@ -7,7 +7,7 @@ method raises and what is idempotent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -877,7 +877,9 @@ class BlobStore(Protocol):
 
     async def download(self, key: str, path: Path) -> None: ...
 
-    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    def read(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         """Bytes ``start`` to ``end`` (exclusive; None: to the end), in chunks."""
         ...
 

@@ -3,6 +3,7 @@ and the media route that serves blobs of the local and in-memory stores."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -357,7 +358,9 @@ async def media(request: web.Request) -> web.StreamResponse:
     response.content_length = stop - start
     await response.prepare(request)
     if request.method != "HEAD":
-        async for chunk in svc.blobs.read(key, start, stop):
-            await response.write(chunk)
+        # Closed at once when the client goes away mid-body (its file, its S3 stream).
+        async with contextlib.aclosing(svc.blobs.read(key, start, stop)) as chunks:
+            async for chunk in chunks:
+                await response.write(chunk)
     await response.write_eof()
     return response

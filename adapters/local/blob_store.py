@@ -35,7 +35,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -116,7 +116,9 @@ class LocalBlobStore:
                 raise _missing_blob() from None
             raise
 
-    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def read(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         """Bytes ``start`` to ``end`` (exclusive), read in chunks off the event loop."""
         if start < 0 or (end is not None and end < start):
             raise ValueError(f"bad byte range {start}..{end}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -92,7 +92,9 @@ class InMemoryBlobStore:
         blob = self._get(key)
         await asyncio.to_thread(Path(path).write_bytes, blob.data)
 
-    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def read(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         if start < 0 or (end is not None and end < start):
             raise ValueError(f"bad byte range {start}..{end}")
         data = self._get(key).data

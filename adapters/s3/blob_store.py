@@ -23,7 +23,7 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -294,7 +294,9 @@ class S3BlobStore:
                 os.unlink(tmp)
             raise
 
-    async def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def read(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         """Bytes ``start`` to ``end`` (exclusive) through one ranged GET, in chunks."""
         _check_range(start, end)
         if end is not None and end == start:

@@ -6,6 +6,7 @@ written the blob is deleted at once, and the janitor removes whatever that misse
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import uuid
@@ -356,7 +357,8 @@ class Videos:
             async with self._uow() as tx:
                 return await tx.videos.get(upload.video_id)
         await self._join(upload)
-        head = b"".join([c async for c in self._blobs.read(upload.key, 0, SNIFF_BYTES)])
+        async with contextlib.aclosing(self._blobs.read(upload.key, 0, SNIFF_BYTES)) as read:
+            head = b"".join([chunk async for chunk in read])
         kind = sniff_video(head)
         # The blob keeps the type declared when the upload began: it must be what the
         # bytes are, so media is only ever served as its sniffed type.
