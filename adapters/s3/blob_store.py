@@ -409,21 +409,11 @@ class S3BlobStore:
     async def list_parts(self, key: str, upload_id: str) -> list[PartInfo]:
         """Parts received so far, by number, page by page. Raises
         NotFound(code="upload_not_found")."""
-        found: list[PartInfo] = []
-        marker: int | None = None
-        while True:
-            params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
-            if marker:
-                params["PartNumberMarker"] = marker
-            with self._errors():
-                page = await self._api.list_parts(**params)
-            found.extend(
-                PartInfo(number=int(p["PartNumber"]), size=int(p["Size"]), etag=str(p["ETag"]))
-                for p in page.get("Parts", ())
-            )
-            marker = page.get("NextPartNumberMarker")
-            if not page.get("IsTruncated") or not marker:
-                return sorted(found, key=lambda p: p.number)
+        found = [
+            PartInfo(number=int(p["PartNumber"]), size=int(p["Size"]), etag=str(p["ETag"]))
+            async for p in self._parts(key, upload_id)
+        ]
+        return sorted(found, key=lambda p: p.number)
 
     async def complete_multipart(self, key: str, upload_id: str, parts: list[PartInfo]) -> None:
         """Join ``parts`` (ascending numbers, with the ETags S3 gave) into ``key``.
@@ -476,6 +466,13 @@ class S3BlobStore:
 
     async def _last_part_time(self, key: str, upload_id: str) -> datetime:
         newest = datetime.min.replace(tzinfo=UTC)
+        async for part in self._parts(key, upload_id):
+            newest = max(newest, _utc(part["LastModified"]))
+        return newest
+
+    async def _parts(self, key: str, upload_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The raw ListParts entries of an upload, page by page. Raises
+        NotFound(code="upload_not_found")."""
         marker: int | None = None
         while True:
             params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
@@ -484,10 +481,10 @@ class S3BlobStore:
             with self._errors():
                 page = await self._api.list_parts(**params)
             for part in page.get("Parts", ()):
-                newest = max(newest, _utc(part["LastModified"]))
+                yield part
             marker = page.get("NextPartNumberMarker")
             if not page.get("IsTruncated") or not marker:
-                return newest
+                return
 
     # ------------------------------------------------------------------ internals
 
