@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import web
 from PIL import Image
+from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
 from adapters.container import Backend
@@ -21,7 +22,6 @@ from adapters.http.routes_system import DOCS_CSP
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.errors import RateLimited
 
-FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 ALLOWED = "https://app.momentic.test"
 OTHER = "https://evil.example"
 HANDSHAKE = {"Upgrade": "websocket", "Connection": "Upgrade",
@@ -30,21 +30,7 @@ PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id", "er
                   "limit", "retry_after", "allow"}
 
 
-class Env:
-    def __init__(self, client: Any, mailer: InMemoryMailer) -> None:
-        self.client = client
-        self.mailer = mailer
-
-    async def signup(self, email: str = "alex@bsu.by") -> dict[str, str]:
-        password = "correct horse battery"
-        r = await self.client.post("/v1/auth/register", json={"email": email, "password": password})
-        assert r.status == 202, await r.text()
-        r = await self.client.post(
-            "/v1/auth/verify",
-            json={"email": email, "code": self.mailer.last_code(email), "password": password},
-        )
-        assert r.status == 200, await r.text()
-        return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
+Env = Api  # the app's test client and the mailer its codes go to
 
 
 async def _env(aiohttp_client: Any, **options: Any) -> Env:
@@ -105,7 +91,7 @@ def _clean(body: dict[str, Any]) -> None:
 
 async def test_headers_on_every_kind_of_response(env: Env) -> None:
     c = env.client
-    auth = await env.signup()
+    auth = await env.signup_auth()
 
     r = await c.get("/healthz")  # 2xx JSON, anonymous: no Cache-Control forced
     assert r.status == 200
@@ -157,7 +143,7 @@ async def test_pages_keep_their_own_policy(env: Env) -> None:
 
 async def test_media_responses(env: Env) -> None:
     c = env.client
-    auth = await env.signup()
+    auth = await env.signup_auth()
     picture = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 40, 40)).save(picture, "JPEG")
     r = await c.put("/v1/me/avatar", data=picture.getvalue(),
@@ -178,7 +164,7 @@ async def test_refused_websocket_upgrades(env: Env) -> None:
     r = await c.get("/v1/ws", headers=HANDSHAKE)  # no token: refused before the upgrade
     await _problem(r, 401, "missing_token")
     _hygienic(r)
-    auth = await env.signup()
+    auth = await env.signup_auth()
     r = await c.get("/v1/ws", headers=auth)  # plain HTTP to a socket endpoint
     await _problem(r, 426, "upgrade_required")
     _hygienic(r)
@@ -221,7 +207,7 @@ async def test_hsts_only_when_configured(aiohttp_client: Any) -> None:
 
 async def test_v1_problems_are_problem_json(env: Env) -> None:
     c = env.client
-    auth = await env.signup()
+    auth = await env.signup_auth()
     for method, path, kw, status in (
         ("GET", "/v1/me", {}, 401),
         ("GET", "/v1/users/abc", {"headers": auth}, 422),
@@ -267,7 +253,7 @@ async def test_hostile_bodies_get_clean_problems(
 
 async def test_hostile_paths_and_queries_get_clean_problems(env: Env) -> None:
     c = env.client
-    auth = await env.signup()
+    auth = await env.signup_auth()
     for path in (
         "/v1/users/1%27%20OR%20%271%27=%271",
         "/v1/users/" + "9" * 5000,
@@ -299,7 +285,7 @@ async def test_cors_off_by_default(env: Env) -> None:
 
 async def test_cors_allowed_origin(cors_env: Env) -> None:
     c = cors_env.client
-    auth = await cors_env.signup()
+    auth = await cors_env.signup_auth()
     for path, headers in (("/healthz", {}), ("/v1/me", auth), ("/v1/nope", auth)):
         r = await c.get(path, headers={**headers, "Origin": ALLOWED})
         assert r.headers.getall("Access-Control-Allow-Origin") == [ALLOWED], path
@@ -351,7 +337,7 @@ async def test_cors_preflight(cors_env: Env) -> None:
 
 async def test_cors_never_star_with_credentials(cors_env: Env) -> None:
     c = cors_env.client
-    auth = await cors_env.signup()
+    auth = await cors_env.signup_auth()
     for origin in (ALLOWED, OTHER, "*", "null"):
         for r in (
             await c.get("/v1/me", headers={**auth, "Origin": origin}),

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from signup_support import FAST_HASH, PASSWORD, Api
 
 from adapters.config import Settings
 from adapters.container import Backend
@@ -25,27 +26,13 @@ from adapters.http.paging import MAX_LIMIT
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.model.accounts import Role
 
-FAST_HASH: dict[str, Any] = {
-    "argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
-PASSWORD = "correct horse battery"
 BODY_LIMIT = 64 * 1024
 
 
-class Env:
+class Env(Api):
     def __init__(self, client: Any, mailer: InMemoryMailer, backend: Backend) -> None:
-        self.client = client
-        self.mailer = mailer
+        super().__init__(client, mailer)
         self.backend = backend
-
-    async def signup(self, email: str = "alex@bsu.by") -> dict[str, str]:
-        r = await self.client.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
-        assert r.status == 202, await r.text()
-        r = await self.client.post(
-            "/v1/auth/verify",
-            json={"email": email, "code": self.mailer.last_code(email), "password": PASSWORD},
-        )
-        assert r.status == 200, await r.text()
-        return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
 
     async def me(self, auth: dict[str, str]) -> dict[str, Any]:
         r = await self.client.get("/v1/me", headers=auth)
@@ -87,7 +74,7 @@ OWNED_BY_THE_SERVER = {
 
 
 async def test_patch_me_ignores_fields_the_user_does_not_own(env: Env) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     before = await env.me(auth)
     r = await env.client.patch("/v1/me", json={**OWNED_BY_THE_SERVER, "bio": "hello"},
                                headers=auth)
@@ -111,8 +98,8 @@ async def test_video_comment_and_report_bodies_cannot_set_server_fields(
     env: Env, silent_clip: Path
 ) -> None:
     c = env.client
-    ann = await env.signup("ann@bsu.by")
-    bob = await env.signup("bob@bsu.by")
+    ann = await env.signup_auth("ann@bsu.by")
+    bob = await env.signup_auth("bob@bsu.by")
     ann_id, bob_id = (await env.me(ann))["id"], (await env.me(bob))["id"]
 
     form = aiohttp.FormData()
@@ -176,7 +163,7 @@ async def test_video_comment_and_report_bodies_cannot_set_server_fields(
 
 
 async def test_limit_is_clamped(env: Env) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     svc = env.client.app[keys.SERVICES]
     for i in range(MAX_LIMIT + 5):
         await svc.accounts.create_user(f"clamp{i:03}@bsu.by", PASSWORD)
@@ -209,7 +196,7 @@ async def test_body_over_the_cap_is_413(env: Env) -> None:
 
 
 async def test_websocket_frames_over_4_kib_close_the_socket(env: Env) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     ws = await env.client.ws_connect("/v1/ws", headers=auth)
     assert json.loads((await ws.receive(timeout=5)).data)["type"] == "hello"
     await ws.send_str(json.dumps({"op": "ping", "pad": "x" * 4200}))
@@ -266,7 +253,7 @@ def _same(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_login_unknown_email_and_wrong_password_answer_alike(env: Env) -> None:
-    await env.signup("known@bsu.by")
+    await env.signup_auth("known@bsu.by")
     answers = []
     for email, password in (("known@bsu.by", "wrong horse battery"),
                             ("nobody@bsu.by", "wrong horse battery"),
@@ -286,7 +273,7 @@ async def test_login_unknown_email_and_wrong_password_answer_alike(env: Env) -> 
 async def test_register_resend_and_reset_answer_alike(
     env: Env, path: str, extra: dict[str, str]
 ) -> None:
-    await env.signup("known@bsu.by")
+    await env.signup_auth("known@bsu.by")
     r = await env.client.post("/v1/auth/register",
                               json={"email": "pending@bsu.by", "password": PASSWORD})
     assert r.status == 202  # registered, never verified

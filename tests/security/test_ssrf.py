@@ -30,6 +30,7 @@ import pytest
 from aiohttp import web
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from signup_support import FAST_HASH, PASSWORD, Api
 
 from adapters.config import Settings
 from adapters.container import Backend
@@ -39,9 +40,6 @@ from adapters.http.openapi import document
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.model.accounts import Role
 
-FAST_HASH: dict[str, Any] = {
-    "argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
-PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "ssrf.apps.googleusercontent.com"
 
@@ -177,21 +175,10 @@ class Jwks:
         return app
 
 
-class Env:
+class Env(Api):
     def __init__(self, client: Any, mailer: InMemoryMailer, backend: Backend) -> None:
-        self.client = client
-        self.mailer = mailer
+        super().__init__(client, mailer)
         self.backend = backend
-
-    async def signup(self, email: str) -> dict[str, str]:
-        r = await self.client.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
-        assert r.status == 202, await r.text()
-        r = await self.client.post(
-            "/v1/auth/verify",
-            json={"email": email, "code": self.mailer.last_code(email), "password": PASSWORD},
-        )
-        assert r.status == 200, await r.text()
-        return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
 
     async def staff(self, email: str, role: Role) -> dict[str, str]:
         await self.client.app[keys.SERVICES].accounts.create_user(email, PASSWORD, role)
@@ -257,8 +244,8 @@ async def test_no_request_field_makes_the_server_fetch_a_url(
     env: Env, listener: Listener, sample_clips: dict[str, Path]
 ) -> None:
     doc = document()
-    user = await env.signup("ann@bsu.by")
-    other = await env.signup("bob@bsu.by")
+    user = await env.signup_auth("ann@bsu.by")
+    other = await env.signup_auth("bob@bsu.by")
     admin = await env.staff("root@bsu.by", Role.ADMIN)
     form = aiohttp.FormData()
     form.add_field("video_file", io.BytesIO(sample_clips["silent"].read_bytes()),
@@ -294,7 +281,7 @@ async def test_no_request_field_makes_the_server_fetch_a_url(
                         body.setdefault(name, url)
                 auth = admin if staff else user
                 if (method, path) in {("delete", "/v1/me"), ("post", "/v1/me/password")}:
-                    auth = await env.signup(f"gone{sent}@bsu.by")  # ends that account
+                    auth = await env.signup_auth(f"gone{sent}@bsu.by")  # ends that account
                 r = await env.client.request(method.upper(), target, json=body, headers=auth)
                 assert r.status < 500, (method, path, r.status, await r.text())
                 sent += 1

@@ -28,6 +28,7 @@ import json
 from typing import Any
 
 import pytest
+from signup_support import FAST_HASH, PASSWORD, Api
 
 from adapters.config import Settings
 from adapters.container import Backend
@@ -35,9 +36,6 @@ from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.http.app import HttpOptions, create_app
 from adapters.memory.mail import InMemoryMailer
 
-FAST_HASH: dict[str, Any] = {
-    "argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
-PASSWORD = "correct horse battery"
 WRONG = "wrong horse battery"
 _ADDRESSES = itertools.count(1)
 
@@ -60,22 +58,13 @@ class SpyHasher(Argon2PasswordHasher):
         return super()._verify(password_hash, password)
 
 
-class Env:
+class Env(Api):
     def __init__(self, client: Any, mailer: InMemoryMailer, hasher: SpyHasher) -> None:
-        self.client = client
-        self.mailer = mailer
+        super().__init__(client, mailer)
         self.hasher = hasher
 
-    async def register(self, email: str) -> None:
-        r = await self.client.post("/v1/auth/register", headers=ip(),
-                                   json={"email": email, "password": PASSWORD})
-        assert r.status == 202, await r.text()
-
-    async def signup(self, email: str) -> None:
-        await self.register(email)
-        r = await self.client.post("/v1/auth/verify", headers=ip(), json={
-            "email": email, "code": self.mailer.last_code(email), "password": PASSWORD})
-        assert r.status == 200, await r.text()
+    def headers(self) -> dict[str, str]:
+        return ip()  # register and verify each from an address of its own
 
     async def login(self, email: str, password: str) -> Any:
         return await self.client.post("/v1/auth/token", headers=ip(), json={

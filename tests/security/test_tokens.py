@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from signup_support import FAST_HASH, PASSWORD, Api
 
 from adapters.config import Settings
 from adapters.container import Backend
@@ -29,27 +30,10 @@ from adapters.http.app import HttpOptions, create_app
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.model.accounts import Role
 
-FAST_HASH: dict[str, Any] = {
-    "argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
-PASSWORD = "correct horse battery"
 KEY = ECKey.generate_key("P-256", private=True)
 
 
-class Env:
-    def __init__(self, client: Any, mailer: InMemoryMailer) -> None:
-        self.client = client
-        self.mailer = mailer
-
-    async def signup(self, email: str = "alex@bsu.by") -> dict[str, Any]:
-        r = await self.client.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
-        assert r.status == 202, await r.text()
-        r = await self.client.post(
-            "/v1/auth/verify",
-            json={"email": email, "code": self.mailer.last_code(email), "password": PASSWORD},
-        )
-        assert r.status == 200, await r.text()
-        return dict(await r.json())
-
+class Env(Api):
     async def refresh(self, refresh_token: str) -> Any:
         return await self.client.post("/v1/auth/token", json={
             "grant_type": "refresh_token", "refresh_token": refresh_token})

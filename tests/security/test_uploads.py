@@ -33,15 +33,13 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import pytest
 from PIL import Image
+from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
 from adapters.container import Backend, resolve
 from adapters.http.app import HttpOptions, create_app
 from adapters.memory.mail import InMemoryMailer
 
-FAST_HASH: dict[str, Any] = {
-    "argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
-PASSWORD = "correct horse battery"
 SECRET = "uploads-test-secret-0123456789abcdef"
 S3_CREDENTIALS = {"s3_region": "us-east-1", "s3_access_key_id": "testing",
                   "s3_secret_access_key": "testing"}  # as tests/conftest.py gives moto
@@ -59,24 +57,13 @@ HOSTILE_NAMES = ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "/etc/passwd",
                  "C:\\Windows\\win.ini", "clip\x00.html", "..\\..\\clip.mp4"]
 
 
-class Env:
+class Env(Api):
     def __init__(self, client: Any, mailer: InMemoryMailer, backend: Backend, store: str,
                  outside: Path | None) -> None:
-        self.client = client
-        self.mailer = mailer
+        super().__init__(client, mailer)
         self.backend = backend
         self.store = store
         self.outside = outside  # a file beside the local store, never to be served
-
-    async def signup(self, email: str = "alex@bsu.by") -> dict[str, str]:
-        r = await self.client.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
-        assert r.status == 202, await r.text()
-        r = await self.client.post(
-            "/v1/auth/verify",
-            json={"email": email, "code": self.mailer.last_code(email), "password": PASSWORD},
-        )
-        assert r.status == 200, await r.text()
-        return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
 
     async def blobs(self) -> dict[str, str]:
         """Every stored key and its content type (stat: S3 lists keys without types)."""
@@ -178,7 +165,7 @@ async def _served_safely(env: Env, key: str, expected_type: str) -> bytes:
 
 
 async def test_a_polyglot_is_stored_and_served_as_video_mp4(env: Env) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     for name, declared in (("page.html", "text/html"), ("clip.mp4", "video/mp4"),
                            ("clip.svg", "image/svg+xml")):
         before = set(await env.blobs())
@@ -197,7 +184,7 @@ async def test_a_polyglot_is_stored_and_served_as_video_mp4(env: Env) -> None:
 
 
 async def test_an_html_page_named_mp4_is_refused_and_not_stored(env: Env) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     before = await env.blobs()
     for data in (HTML, SVG, b"<script>alert(1)</script>" + MP4_HEAD):
         r = await env.client.post("/v1/videos", data=_form(data, "clip.mp4", "video/mp4"),
@@ -210,7 +197,7 @@ async def test_an_html_page_named_mp4_is_refused_and_not_stored(env: Env) -> Non
 async def test_a_resumable_upload_of_html_is_refused_and_of_a_polyglot_is_video(
     env: Env,
 ) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     before = set(await env.blobs())
     # The type declared when the upload begins is the stored blob's: it must be what the
     # bytes are (an MP4 declared as WebM would be served as video/webm).
@@ -247,7 +234,7 @@ async def test_a_resumable_upload_of_html_is_refused_and_of_a_polyglot_is_video(
 
 
 async def test_scripts_are_no_avatar_and_a_jpeg_with_a_script_is_re_encoded(env: Env) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     before = await env.blobs()
     for data, declared in ((SVG, "image/svg+xml"), (SVG, "image/png"), (HTML, "image/jpeg"),
                            (HTML, "text/html"), (POLYGLOT, "image/webp")):
@@ -275,7 +262,7 @@ async def test_scripts_are_no_avatar_and_a_jpeg_with_a_script_is_re_encoded(env:
 
 
 async def test_client_file_names_never_reach_a_key(env: Env) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     for name in HOSTILE_NAMES:
         before = set(await env.blobs())
         r = await env.client.post("/v1/videos", data=_form(POLYGLOT, name, "video/mp4"),
@@ -306,7 +293,7 @@ async def test_client_file_names_never_reach_a_key(env: Env) -> None:
     "/v1/uploads/1/parts/..%2f1",
 ])
 async def test_upload_ids_are_integers(env: Env, path: str) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     for method in ("GET", "PUT", "POST"):
         r = await env.client.request(method, path, headers=auth, data=b"x")
         if r.status in (404, 405) and "application/problem+json" in r.headers["Content-Type"]:
@@ -332,7 +319,7 @@ TRAVERSALS = [
 
 
 async def test_the_media_route_refuses_traversal(env: Env) -> None:
-    auth = await env.signup()
+    auth = await env.signup_auth()
     r = await env.client.post("/v1/videos", data=_form(POLYGLOT, "c.mp4", "video/mp4"),
                               headers={**auth, **FORM})
     assert r.status == 201
