@@ -37,6 +37,8 @@ _capturing: contextvars.ContextVar[list[Statement] | None] = contextvars.Context
     "capturing", default=None
 )
 RESET_MARK = "pg_advisory_unlock_all"  # asyncpg's reset query on release
+# asyncpg's own work the first time a connection meets a type: not the endpoint's SQL.
+DRIVER_MARKS = ("typeinfo_tree", "set_config('jit'")
 TRANSACTION = re.compile(r"^\s*(BEGIN|START TRANSACTION|COMMIT|ROLLBACK|END)\b", re.I)
 
 
@@ -63,6 +65,8 @@ class Captured:
 def _log(record: Any) -> None:
     bucket = _capturing.get()
     if bucket is None or RESET_MARK in record.query:
+        return
+    if any(mark in record.query for mark in DRIVER_MARKS):
         return
     bucket.append(Statement(record.query, tuple(record.args or ())))
 
@@ -131,10 +135,17 @@ async def capture(
     headers: dict[str, str],
     json: Any = None,
     repeat: int = 3,
+    warmup: list[tuple[str, str, Any]] = (),  # type: ignore[assignment]
 ) -> Captured:
-    """Send the request ``repeat`` times (the first ones prepare statements, warm the
-    caches) and keep the statements of the last one."""
+    """Send the ``warmup`` requests (method, path, json), then the request ``repeat``
+    times (the first ones prepare statements, warm the caches: a once-a-day activity
+    row, cached settings) and keep the statements of the last one."""
     result = Captured(name, method, path, 0)
+    for m, p, j in warmup:
+        async with client.request(m, p, headers=headers, json=j) as r:
+            await r.read()
+            if r.status >= 300:
+                raise RuntimeError(f"warm-up {m} {p}: HTTP {r.status}")
     for _ in range(repeat):
         bucket: list[Statement] = []
         client.app[_BUCKET_KEY] = bucket
