@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import struct
 from pathlib import Path
 from typing import Any
@@ -17,13 +15,12 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 from engagement_support import befriend, login, moderator, ready_video, user
+from ws_support import HANDSHAKE, frames, masked, stalled_subscriber
 
 from adapters.http import keys
 from adapters.http.live import LiveOptions
 
 RECEIVE = 10.0  # hang guard for one frame, not a timing assertion
-HANDSHAKE = {"Upgrade": "websocket", "Connection": "Upgrade",
-             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}
 
 
 @pytest.fixture
@@ -402,34 +399,6 @@ async def test_the_socket_closes_when_the_access_token_expires(make_video_env: A
 # ---------------------------------------------------------------- slow consumers
 
 
-def _masked(payload: bytes, opcode: int = 0x1) -> bytes:
-    """A client frame (clients must mask)."""
-    mask = os.urandom(4)
-    head = bytes([0x80 | opcode])
-    n = len(payload)
-    if n < 126:
-        head += bytes([0x80 | n])
-    else:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-def _frames(data: bytes) -> list[tuple[int, bytes]]:
-    """(opcode, payload) of the complete server frames in ``data``."""
-    out, at = [], 0
-    while at + 2 <= len(data):
-        opcode, n = data[at] & 0x0F, data[at + 1] & 0x7F
-        size = {126: 2, 127: 8}.get(n, 0)
-        start = at + 2 + size
-        if size:
-            n = int.from_bytes(data[at + 2:start], "big")
-        if start + n > len(data):
-            break
-        out.append((opcode, data[start:start + n]))
-        at = start + n
-    return out
-
-
 async def test_a_slow_consumer_is_dropped_and_others_keep_up(
     make_video_env: Any, sample_clips: dict[str, Path]
 ) -> None:
@@ -442,21 +411,8 @@ async def test_a_slow_consumer_is_dropped_and_others_keep_up(
 
     # The slow client: a raw socket with a tiny receive buffer that stops reading after
     # the handshake, so the server's writes back up and its queue fills.
-    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    raw.setblocking(False)
-    await loop.sock_connect(raw, (env.client.host, env.client.port))
-    head = "".join(f"{k}: {v}\r\n" for k, v in {**HANDSHAKE, **slow.auth}.items())
-    await loop.sock_sendall(raw, f"GET /v1/ws HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode())
-    received = b""
-    while b"\r\n\r\n" not in received:
-        received += await asyncio.wait_for(loop.sock_recv(raw, 4096), RECEIVE)
-    assert received.startswith(b"HTTP/1.1 101"), received[:200]
-    await loop.sock_sendall(raw, _masked(json.dumps(
-        {"op": "subscribe", "channel": f"video:{video}"}).encode()))
-    backlog = received.split(b"\r\n\r\n", 1)[1]
-    while b'"subscribed"' not in b"".join(p for _, p in _frames(backlog)):
-        backlog += await asyncio.wait_for(loop.sock_recv(raw, 4096), RECEIVE)
+    raw, backlog = await stalled_subscriber(env.client.host, env.client.port, slow.auth,
+                                            f"video:{video}", RECEIVE)
     # From here on the slow client reads nothing.
 
     quick = await _connect(env, fast)
@@ -493,12 +449,12 @@ async def test_a_slow_consumer_is_dropped_and_others_keep_up(
         chunk = await asyncio.wait_for(loop.sock_recv(raw, 65536), RECEIVE)
         assert chunk, "the connection ended without a close frame"
         backlog += chunk
-        closing = next((p for op, p in _frames(backlog) if op == 0x8), None)
-    events = [json.loads(p) for op, p in _frames(backlog) if op == 0x1]
+        closing = next((p for op, p in frames(backlog) if op == 0x8), None)
+    events = [json.loads(p) for op, p in frames(backlog) if op == 0x1]
     comments = [e["data"]["body"] for e in events if e.get("event") == "comment.created"]
     assert comments == posted[:len(comments)] and len(comments) < len(posted)
     assert struct.unpack("!H", closing[:2])[0] == 4408 and closing[2:] == b"too_slow"
-    await loop.sock_sendall(raw, _masked(closing[:2], opcode=0x8))
+    await loop.sock_sendall(raw, masked(closing[:2], opcode=0x8))
     raw.close()
     await quick.close()
 

@@ -58,6 +58,7 @@ import aiohttp
 import asyncpg
 import attrs
 import pytest
+from ws_support import frames, stalled_subscriber
 
 from adapters.config import Settings
 from adapters.container import Backend
@@ -83,8 +84,6 @@ ACCEPT_WITHIN = 4.0  # seconds to open the idle sockets and have the server acce
 GUARD = 20.0  # hang guard for waits that have no timing claim
 PASSWORD = "correct horse battery"
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
-HANDSHAKE = {"Upgrade": "websocket", "Connection": "Upgrade",
-             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}
 
 
 # ------------------------------------------------------------------- the server
@@ -345,34 +344,6 @@ async def test_slowloris_bodies_and_headers_are_cut_off(server: Server) -> None:
 # ---------------------------------------------------------- a socket that never reads
 
 
-def _masked(payload: bytes, opcode: int = 0x1) -> bytes:
-    """A client frame (clients must mask)."""
-    mask = os.urandom(4)
-    head = bytes([0x80 | opcode])
-    n = len(payload)
-    if n < 126:
-        head += bytes([0x80 | n])
-    else:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-def _frames(data: bytes) -> list[tuple[int, bytes]]:
-    """(opcode, payload) of the complete server frames in ``data``."""
-    out, at = [], 0
-    while at + 2 <= len(data):
-        opcode, n = data[at] & 0x0F, data[at + 1] & 0x7F
-        size = {126: 2, 127: 8}.get(n, 0)
-        start = at + 2 + size
-        if size:
-            n = int.from_bytes(data[at + 2:start], "big")
-        if start + n > len(data):
-            break
-        out.append((opcode, data[start:start + n]))
-        at = start + n
-    return out
-
-
 def _connected_to(srv: Server, peer_port: int) -> bool:
     """Whether the server still holds a TCP connection from the local ``peer_port``."""
     for name in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -392,22 +363,9 @@ async def test_a_websocket_that_never_reads_is_dropped(server: Server) -> None:
     video = srv.video_id
     loop = asyncio.get_running_loop()
 
-    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    raw.setblocking(False)
-    await loop.sock_connect(raw, ("127.0.0.1", srv.port))
+    raw, backlog = await stalled_subscriber("127.0.0.1", srv.port, srv.auth["slow"],
+                                            f"video:{video}", GUARD)
     peer_port = raw.getsockname()[1]
-    head = "".join(f"{k}: {v}\r\n" for k, v in {**HANDSHAKE, **srv.auth["slow"]}.items())
-    await loop.sock_sendall(raw, f"GET /v1/ws HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode())
-    received = b""
-    while b"\r\n\r\n" not in received:
-        received += await asyncio.wait_for(loop.sock_recv(raw, 4096), GUARD)
-    assert received.startswith(b"HTTP/1.1 101"), received[:200]
-    await loop.sock_sendall(raw, _masked(json.dumps(
-        {"op": "subscribe", "channel": f"video:{video}"}).encode()))
-    backlog = received.split(b"\r\n\r\n", 1)[1]
-    while b'"subscribed"' not in b"".join(p for _, p in _frames(backlog)):
-        backlog += await asyncio.wait_for(loop.sock_recv(raw, 4096), GUARD)
     # From here on the slow client reads nothing.
 
     session = aiohttp.ClientSession()
@@ -460,11 +418,11 @@ async def test_a_websocket_that_never_reads_is_dropped(server: Server) -> None:
             if not chunk:
                 break
             backlog += chunk
-            closing = next((p for op, p in _frames(backlog) if op == 0x8), None)
+            closing = next((p for op, p in frames(backlog) if op == 0x8), None)
     raw.close()
     if closing is not None:
         assert struct.unpack("!H", closing[:2])[0] == 4408 and closing[2:] == b"too_slow"
-    events = [json.loads(p) for op, p in _frames(backlog) if op == 0x1]
+    events = [json.loads(p) for op, p in frames(backlog) if op == 0x1]
     comments = [e["data"]["body"] for e in events if e.get("event") == "comment.created"]
     assert comments == posted[:len(comments)] and len(comments) < len(posted)
     print(f"\nwebsocket: dropped after {len(posted)} comments in "
