@@ -140,7 +140,9 @@ class LocalBlobStore:
                     left -= len(chunk)
                 yield chunk
         finally:
-            await asyncio.to_thread(handle.close)
+            # Synchronously (closing a file being read does not wait on the disk): the
+            # handle is closed even when the generator is finalized with no loop to await.
+            handle.close()
 
     async def stat(self, key: str) -> BlobInfo | None:
         path = self.path_for(key)
