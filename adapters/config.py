@@ -84,7 +84,11 @@ class Settings:
         "", "Public base URL of the media bucket behind a CDN; URLs become base + key "
         "instead of expiring signed URLs."
     )
-    media_url_ttl_seconds: int = _setting(3600, "Lifetime of signed media URLs.")
+    media_url_ttl_seconds: int = _setting(
+        3600,
+        "Lifetime of signed media URLs. A key's URL is handed out again for a quarter of "
+        "it (at most 5 minutes), so each is valid for at least three quarters.",
+    )
     max_video_bytes: int = _setting(100_000_000, "Largest video upload.")
     max_video_seconds: float = _setting(60.0, "Longest video accepted.")
     inprocess_worker: bool = _setting(

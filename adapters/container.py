@@ -30,6 +30,7 @@ from adapters.local.blob_store import LocalBlobStore
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.media.images import PillowImageProcessor
+from adapters.media_urls import RecentUrls
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import SystemClock
 from adapters.memory.engagement import InMemoryLiveEventSource
@@ -214,7 +215,10 @@ def _media_url(settings: Settings, blobs: BlobStore) -> Callable[[str], str]:
         base = settings.media_base_url.rstrip("/")
         return lambda key: f"{base}/{key}"
     ttl = timedelta(seconds=settings.media_url_ttl_seconds)
-    return lambda key: blobs.signed_url(key, ttl)
+    # Reused for up to a quarter of their lifetime (at most 5 minutes).
+    return RecentUrls(
+        lambda key: blobs.signed_url(key, ttl), reuse=min(300.0, ttl.total_seconds() / 4)
+    )
 
 
 def _limits(settings: Settings) -> MediaLimits:

@@ -1,11 +1,14 @@
 """Expiring HMAC-signed media URLs for the stores the app serves itself (local, memory):
-``{base_url}/media/{key}?exp=<unix seconds>&sig=<HMAC-SHA256>``."""
+``{base_url}/media/{key}?exp=<unix seconds>&sig=<HMAC-SHA256>``; and ``RecentUrls``, which
+reuses any store's signed URL of a key for a while."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import time
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
 
@@ -44,3 +47,36 @@ class MediaUrlSigner:
         except (Invalid, TypeError, ValueError, AttributeError, UnicodeError):
             return False
         return hmac.compare_digest(expected, given) and current < exp
+
+
+class RecentUrls:
+    """A key's signed URL, made once and handed out again for ``reuse`` seconds: a feed
+    page names ~60 media objects, and presigning each on every request is most of its
+    cost. The same URL across requests also lets clients and caches keep one copy. Each
+    URL handed out is still valid for at least its lifetime minus ``reuse``. At most
+    ``size`` keys are remembered (the oldest go first)."""
+
+    def __init__(
+        self,
+        sign: Callable[[str], str],
+        reuse: float,
+        size: int = 50_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sign = sign
+        self._reuse = reuse
+        self._size = size
+        self._clock = clock
+        self._urls: dict[str, tuple[str, float]] = {}
+
+    def __call__(self, key: str) -> str:
+        now = self._clock()
+        known = self._urls.pop(key, None)
+        if known is not None and now - known[1] < self._reuse:
+            self._urls[key] = known  # to the newest end
+            return known[0]
+        url = self._sign(key)
+        if len(self._urls) >= self._size:
+            del self._urls[next(iter(self._urls))]
+        self._urls[key] = (url, now)
+        return url

@@ -48,6 +48,13 @@ class JoseTokenSigner:
         self._issuer = issuer
         self._audience = audience
         self.access_ttl = access_ttl
+        # Tokens whose signature and claims checked out, with their claims: a client sends
+        # the same token with every request for its lifetime, and an ECDSA verification
+        # costs more than the rest of a small request's Python. Expiry is checked again on
+        # every use; revocation is the session check's business, as without the cache.
+        self._verified: dict[str, AccessClaims] = {}
+
+    VERIFIED_CACHE_SIZE = 20_000
 
     def issue_access(self, user: User, session_id: int, now: datetime) -> str:
         iat = int(now.timestamp())
@@ -66,6 +73,18 @@ class JoseTokenSigner:
         return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, self._key, [ALGORITHM])
 
     def verify_access(self, token: str, now: datetime) -> AccessClaims:
+        claims = self._verified.get(token)
+        if claims is not None:
+            if now < claims.expires_at:
+                return claims
+            del self._verified[token]  # the full check below says why it is refused
+        claims = self._verify_access(token, now)
+        if len(self._verified) >= self.VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = claims
+        return claims
+
+    def _verify_access(self, token: str, now: datetime) -> AccessClaims:
         invalid = Unauthenticated("The access token is not valid.", code="invalid_token")
         try:
             decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
