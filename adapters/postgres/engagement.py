@@ -497,12 +497,24 @@ class PostgresNotificationRepository(Repository):
 class PostgresEventOutbox(Repository):
     """NOTIFY inside the unit of work's transaction: PostgreSQL delivers the events to
     every listener (``PostgresLiveEventSource``) when it commits, in commit order, and
-    never when it rolls back."""
+    never when it rolls back. The unit of work's events go in one statement, run by
+    ``flush`` just before its COMMIT, in the order they were emitted."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         super().__init__(conn)
         self._seq = 0
+        self._pending: list[str] = []
 
     async def emit(self, event: LiveEvent) -> None:
         self._seq += 1
-        await self._execute(f"SELECT pg_notify('{CHANNEL}', $1)", encode(event, self._seq))
+        self._pending.append(encode(event, self._seq))
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        payloads, self._pending = self._pending, []
+        await self._execute(
+            f"SELECT pg_notify('{CHANNEL}', e.payload) "
+            "FROM unnest($1::text[]) WITH ORDINALITY AS e(payload, n) ORDER BY e.n",
+            payloads,
+        )

@@ -155,7 +155,7 @@ class PostgresUnitOfWork:
         notifications = PostgresNotificationRepository(conn, self._clock)
         # NOTIFY in this transaction: delivered on commit, in commit order, never on
         # rollback.
-        events = PostgresEventOutbox(conn)
+        events = self._events = PostgresEventOutbox(conn)
         self.reactions, self.comments = reactions, comments
         self.notifications, self.events = notifications, events
         ranking = PostgresRankingRepository(conn, self._clock)
@@ -191,6 +191,7 @@ class PostgresUnitOfWork:
                 return
             if exc is None:
                 try:
+                    await self._events.flush()
                     await tx.commit()
                 except Exception as commit_exc:
                     translated = translate_error(commit_exc)
