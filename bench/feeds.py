@@ -4,7 +4,7 @@ For each size it makes its own PostgreSQL database, applies the migrations and s
 with COPY, deterministically from ``--seed``: users (one known password, hashed once),
 friendships stored both ways (about 50 per user; bench user 1 has 2,000 friends, user 2
 has 200), a few blocks, a few banned or suspended users, ready videos over the last 30
-days (a fifth of them today, 15% friends-only), a few impressions; then VACUUM ANALYZE.
+days (0.8 per user from today, 15% friends-only), a few impressions; then VACUUM ANALYZE.
 It starts ``momentic serve`` on that database as a separate process, signs the bench
 users in with the password grant, and for each feed runs a warm-up and then a
 closed loop of ``--concurrency`` aiohttp clients for ``--seconds`` (or ``--requests``),
@@ -86,7 +86,10 @@ HEAVY, MEDIUM, VIEWER = 1, 2, 3  # 2,000 friends; 200 friends; ~50 friends (glob
 HEAVY_FRIENDS, MEDIUM_FRIENDS = 2_000, 200
 FRIENDS_AVG = 50  # each other user starts FRIENDS_AVG / 2 friendships with random others
 DAYS = 30
-TODAY_SHARE = 0.20  # of the videos are from today (UTC); the rest spread over 30 days
+# Videos from today (UTC) per user, at every size: a friends feed reads what friends
+# posted today, so its cost must grow with the table only, not with a busier day (at
+# small, a fifth of the videos; at large, 8%). The rest spread over the 30 days before.
+TODAY_PER_USER = 0.8
 FRIENDS_ONLY_SHARE = 0.15
 BANNED_SHARE, SUSPENDED_SHARE = 0.010, 0.005
 VIEWS = 200  # impressions of the viewer: For-You skips them
@@ -219,16 +222,17 @@ def block_pairs(size: Size, adj: list[set[int]], rng: random.Random) -> list[tup
 
 def video_plan(size: Size, now: datetime, rng: random.Random) -> tuple[list[float], list[int]]:
     """Creation times (epoch seconds, ascending, so ids grow with time as they would) and
-    authors. TODAY_SHARE of the videos fall between midnight UTC and a minute ago, the
-    rest uniformly over the 30 days before; each bench user has posted today (the BeReal
+    authors. TODAY_PER_USER videos per user fall between midnight UTC and a minute ago,
+    the rest uniformly over the 30 days before; each bench user has posted today (the BeReal
     lock is open, so friends' items come with their URLs)."""
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
     latest = now.timestamp() - 60
     earliest = midnight - DAYS * 86400
     rand = rng.random
     today_span, past_span = max(1.0, latest - midnight), midnight - earliest
+    today_share = min(0.5, TODAY_PER_USER * size.users / size.videos)
     times = [
-        midnight + rand() * today_span if rand() < TODAY_SHARE else earliest + rand() * past_span
+        midnight + rand() * today_span if rand() < today_share else earliest + rand() * past_span
         for _ in range(size.videos)
     ]
     times.sort()
