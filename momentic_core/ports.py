@@ -545,8 +545,12 @@ class RankingRepository(Protocol):
 
     async def set_weights(self, weights: RankingWeights) -> None: ...
 
-    async def add_points(self, user_id: int, points: int, at: datetime | None) -> None:
-        """Add to the rating and, when ``at`` is given, to the points of its UTC day."""
+    async def add_points(
+        self, user_id: int, points: int, at: datetime | None, *, max_reactions: int = 0
+    ) -> None:
+        """Add to the rating and, when ``at`` is given, to the points of its UTC day; and
+        raise max_reactions to ``max_reactions`` (as ``raise_max_reactions``, in the same
+        write of the user)."""
         ...
 
     async def set_streak(self, user_id: int, state: StreakState) -> None: ...

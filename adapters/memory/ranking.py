@@ -49,11 +49,17 @@ class InMemoryRankingRepository:
         if user is not None:
             self._s.users[user_id] = attrs.evolve(user, **changes)  # type: ignore[arg-type]
 
-    async def add_points(self, user_id: int, points: int, at: datetime | None) -> None:
+    async def add_points(
+        self, user_id: int, points: int, at: datetime | None, *, max_reactions: int = 0
+    ) -> None:
         user = self._s.users.get(user_id)
         if user is None:
             return
-        self._update(user_id, rating=user.rating + points)
+        self._update(
+            user_id,
+            rating=user.rating + points,
+            max_reactions=max(user.max_reactions, max_reactions),
+        )
         if at is not None:
             key = (user_id, _utc_day(at))
             self._s.rating_points[key] = self._s.rating_points.get(key, 0) + points

@@ -80,21 +80,32 @@ class PostgresRankingRepository(Repository):
             *(getattr(weights, c) for c in WEIGHT_FIELDS),
         )
 
-    async def add_points(self, user_id: int, points: int, at: datetime | None) -> None:
+    async def add_points(
+        self, user_id: int, points: int, at: datetime | None, *, max_reactions: int = 0
+    ) -> None:
         if at is None:
             await self._execute(
-                "UPDATE users SET rating = rating + $2 WHERE id = $1", user_id, points
+                "UPDATE users SET rating = rating + $2, "
+                "max_reactions = greatest(max_reactions, $3) WHERE id = $1",
+                user_id,
+                points,
+                max_reactions,
             )
             return
         await self._execute(
             """
-            WITH u AS (UPDATE users SET rating = rating + $2 WHERE id = $1 RETURNING id)
+            WITH u AS (
+                UPDATE users SET rating = rating + $2,
+                    max_reactions = greatest(max_reactions, $4)
+                WHERE id = $1 RETURNING id
+            )
             INSERT INTO rating_points (user_id, day, points) SELECT id, $3, $2 FROM u
             ON CONFLICT (user_id, day) DO UPDATE SET points = rating_points.points + $2
             """,
             user_id,
             points,
             _utc_day(at),
+            max_reactions,
         )
 
     async def set_streak(self, user_id: int, state: StreakState) -> None:

@@ -65,18 +65,23 @@ class Scorer:
         """After a reaction was set (``kind``) or removed (``kind`` None)."""
         # max_reactions counts every reaction on the video, the author's own included
         # (as the video's counts and a recompute do); only the points skip them.
+        # One write of the author where both change (a new reaction by someone else).
         total = sum(change.counts.values())
-        if kind is not None and change.previous is None:
-            await tx.ranking.raise_max_reactions(video.author_id, total)
-        elif kind is None:
+        new = kind is not None and change.previous is None
+        if kind is None:
             await tx.ranking.refresh_max_reactions(video.author_id)
-        if reactor == video.author_id:
-            return
-        weights = await tx.ranking.weights()
-        earned = weights.reaction(kind.value) if kind else 0
-        lost = weights.reaction(change.previous.value) if change.previous else 0
+        earned = lost = 0
+        if reactor != video.author_id:
+            weights = await tx.ranking.weights()
+            earned = weights.reaction(kind.value) if kind else 0
+            lost = weights.reaction(change.previous.value) if change.previous else 0
         if earned != lost:
-            await tx.ranking.add_points(video.author_id, earned - lost, change.since or at)
+            await tx.ranking.add_points(
+                video.author_id, earned - lost, change.since or at,
+                max_reactions=total if new else 0,
+            )
+        elif new:
+            await tx.ranking.raise_max_reactions(video.author_id, total)
 
     async def comment(self, tx: UnitOfWork, video: Video, comment: Comment) -> None:
         if comment.author_id == video.author_id:
