@@ -122,10 +122,7 @@ class Argon2PasswordHasher:
     async def verify(self, password_hash: str, password: str) -> bool:
         if self.in_processes:
             return await self._run(_verify_in_process, password_hash, password)
-        return await self._run(self._verify, password_hash, password)
+        return await self._run(_verify_with, self._hasher, password_hash, password)
 
     async def dummy_verify(self) -> None:
         await self.verify(self._dummy, "not the password")
-
-    def _verify(self, password_hash: str, password: str) -> bool:
-        return _verify_with(self._hasher, password_hash, password)
