@@ -12,7 +12,6 @@ No test measures time: every wait has a hang guard (``RECEIVE``) and nothing mor
 from __future__ import annotations
 
 import asyncio
-import functools
 import io
 import json
 import random
@@ -26,18 +25,16 @@ import aiohttp
 import asyncpg
 import pytest
 from aiohttp import WSMsgType
+from failure_support import Fails, Switch, storage_with
 from PIL import Image
 
 from adapters.config import Settings
-from adapters.container import Backend, Storage, postgres_storage
+from adapters.container import Backend
 from adapters.http import keys
 from adapters.http.app import create_app
-from adapters.memory.clock import SystemClock
 from adapters.memory.mail import InMemoryMailer
 from adapters.postgres.uow import PostgresUnitOfWork
-from momentic_core.errors import Unavailable
 from momentic_core.model.accounts import Role
-from momentic_core.ports import Clock
 
 PASSWORD = "correct horse battery"
 RECEIVE = 15.0  # hang guard for one frame or one batch of requests, not a timing assertion
@@ -357,27 +354,8 @@ async def test_a_ban_on_one_instance_closes_the_sockets_on_the_other(
 # ------------------------------------------------------------------------- rolled back
 
 
-class Switch:
-    def __init__(self) -> None:
-        self.on = False
-        self.emitted: list[str] = []  # events NOTIFYed while on
-
-
-class _NotificationsFail:
-    """A notification repository whose ``add`` fails as a lost connection does."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def add(self, notification: Any) -> Any:
-        raise Unavailable("The database does not answer.")
-
-
 class _RecordingOutbox:
-    """The real outbox (NOTIFY in the transaction), noting what it sent."""
+    """The real outbox (NOTIFY in the transaction), noting what it was given."""
 
     def __init__(self, inner: Any, into: list[str]) -> None:
         self._inner = inner
@@ -388,31 +366,11 @@ class _RecordingOutbox:
         self._into.append(event.type)
 
 
-class FailingNotificationsUnitOfWork(PostgresUnitOfWork):
-    """The real unit of work, except that storing a notification fails while the switch
-    is on: a comment's ``comment.created`` has been NOTIFYed by then, in the transaction
-    that rolls back."""
-
-    def __init__(
-        self, pool: asyncpg.Pool, *, clock: Clock, switch: Switch, read_only: bool = False
-    ) -> None:
-        super().__init__(pool, clock=clock, read_only=read_only)
-        self._switch = switch
-
-    async def __aenter__(self) -> PostgresUnitOfWork:
-        await super().__aenter__()
-        if self._switch.on:
-            self.notifications = _NotificationsFail(self.notifications)
-            self.events = _RecordingOutbox(self.events, self._switch.emitted)
-        return self
-
-
-def storage_with_failing_notifications(
-    pool: asyncpg.Pool, database_url: str, switch: Switch
-) -> Storage:
-    clock = SystemClock()
-    uow = functools.partial(FailingNotificationsUnitOfWork, pool, clock=clock, switch=switch)
-    return postgres_storage(pool, database_url, clock, uow)
+def _failing_notifications(uow: PostgresUnitOfWork, switch: Switch) -> None:
+    """Storing a notification fails: a comment's ``comment.created`` has been emitted by
+    then, in the transaction that rolls back."""
+    uow.notifications = Fails(uow.notifications, "add")
+    uow.events = _RecordingOutbox(uow.events, switch.emitted)
 
 
 async def test_a_rolled_back_write_sends_nothing(
@@ -422,7 +380,7 @@ async def test_a_rolled_back_write_sends_nothing(
     switch = Switch()
     # B's writes fail on cue; A is the plain app.
     env = await make_cluster(b_overrides={
-        "storage": storage_with_failing_notifications(clean_pg_pool, database_url, switch)})
+        "storage": storage_with(clean_pg_pool, database_url, switch, _failing_notifications)})
     ann, bob = await env.signup("ann"), await env.signup("bob")
     video = await env.ready_video(ann, sample_clips["silent"])
     watchers = [await env.a.connect(ann), await env.b.connect(ann)]
@@ -441,7 +399,7 @@ async def test_a_rolled_back_write_sends_nothing(
     )
     assert r.status == 503, await r.text()
     switch.on = False
-    assert switch.emitted == ["comment.created"], "NOTIFYed, then rolled back"
+    assert switch.emitted == ["comment.created"], "emitted, then rolled back"
     assert await clean_pg_pool.fetchval("SELECT count(*) FROM comments") == 0
 
     r = await env.b.client.post(

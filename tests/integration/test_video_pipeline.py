@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 import aiohttp
 import asyncpg
 import pytest
+from failure_support import Fails, Switch, storage_with
 from PIL import Image
 
 from adapters.config import Settings
-from adapters.container import Backend, Storage, postgres_storage
+from adapters.container import Backend
 from adapters.http.app import create_app
 from adapters.memory.clock import ManualClock, SystemClock
 from adapters.memory.mail import InMemoryMailer
@@ -241,46 +242,9 @@ class FlakyBlobStore:
         await self._inner.delete(key)
 
 
-class _VideoInsertFails:
-    """A video repository whose ``add`` fails as a lost database connection does."""
+def _failing_video_insert(uow: PostgresUnitOfWork, switch: Switch) -> None:
+    uow.videos = Fails(uow.videos, "add")
 
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def add(self, video: Any) -> Any:
-        raise Unavailable("The database does not answer.")
-
-
-class Switch:
-    """Turns the injected database failure on and off."""
-
-    def __init__(self) -> None:
-        self.on = False
-
-
-class BrokenVideoInsertUnitOfWork(PostgresUnitOfWork):
-    """The real unit of work, except that inserting a video fails while ``switch.on``."""
-
-    def __init__(
-        self, pool: asyncpg.Pool, *, clock: Clock, switch: Switch, read_only: bool = False
-    ) -> None:
-        super().__init__(pool, clock=clock, read_only=read_only)
-        self._switch = switch
-
-    async def __aenter__(self) -> PostgresUnitOfWork:
-        await super().__aenter__()
-        if self._switch.on:
-            self.videos = _VideoInsertFails(self.videos)
-        return self
-
-
-def storage_with_broken_insert(pool: asyncpg.Pool, database_url: str, switch: Switch) -> Storage:
-    clock = SystemClock()
-    uow = functools.partial(BrokenVideoInsertUnitOfWork, pool, clock=clock, switch=switch)
-    return postgres_storage(pool, database_url, clock, uow)
 
 
 async def assert_ready_and_playable(
@@ -456,9 +420,8 @@ async def test_database_failure_after_the_blob_is_stored_leaves_no_orphan(
 ) -> None:
     switch = Switch()  # off: signing up needs the database
     flaky = FlakyBlobStore(s3_store, fail_deletes=not cleanup_works)
-    env = await make_env(
-        blobs=flaky, storage=storage_with_broken_insert(clean_pg_pool, database_url, switch)
-    )
+    storage = storage_with(clean_pg_pool, database_url, switch, _failing_video_insert)
+    env = await make_env(blobs=flaky, storage=storage)
     auth = await env.signup()
     switch.on = True
 
@@ -495,7 +458,8 @@ async def test_completing_again_after_a_database_failure_creates_the_video(
     """The first complete joined the parts, then the row could not be written: the retry
     finds the joined blob instead of the multipart upload and finishes the job."""
     switch = Switch()
-    env = await make_env(storage=storage_with_broken_insert(clean_pg_pool, database_url, switch))
+    storage = storage_with(clean_pg_pool, database_url, switch, _failing_video_insert)
+    env = await make_env(storage=storage)
     auth = await env.signup()
     data = sample_clips["playable"].read_bytes()
     upload = await (
