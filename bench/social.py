@@ -55,7 +55,15 @@ import asyncpg
 import bench_server
 import psutil
 from bench_server import Run, Server, bench_settings, timed
-from feeds import ADMIN_URL, USER_COLUMNS, VIDEO_COLUMNS, create_database, drop_database, percentile
+from feeds import (
+    ADMIN_URL,
+    COUNTERS_DRIFT,
+    USER_COLUMNS,
+    VIDEO_COLUMNS,
+    create_database,
+    drop_database,
+    percentile,
+)
 
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.postgres.migrate import apply_migrations
@@ -199,23 +207,10 @@ async def database_counters(url: str, name: str) -> dict[str, int]:
 
 
 async def counters_drift(url: str) -> int:
-    """Videos whose counters differ from their reaction rows (must be 0)."""
+    """Videos and comments whose counters differ from their rows (must be 0)."""
     conn = await asyncpg.connect(url)
     try:
-        return int(await conn.fetchval(
-            """
-            SELECT count(*) FROM videos v
-            LEFT JOIN (SELECT video_id,
-                              count(*) FILTER (WHERE kind = 'heart') AS heart,
-                              count(*) FILTER (WHERE kind = 'flame') AS flame,
-                              count(*) FILTER (WHERE kind = 'funny') AS funny,
-                              count(*) FILTER (WHERE kind = 'angry') AS angry
-                       FROM reactions GROUP BY video_id) r ON r.video_id = v.id
-            WHERE (v.heart_count, v.flame_count, v.funny_count, v.angry_count)
-               <> (coalesce(r.heart, 0), coalesce(r.flame, 0), coalesce(r.funny, 0),
-                   coalesce(r.angry, 0))
-            """
-        ))
+        return int(await conn.fetchval(COUNTERS_DRIFT))
     finally:
         await conn.close()
 
