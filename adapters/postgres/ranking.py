@@ -233,12 +233,14 @@ class PostgresRankingRepository(Repository):
         days = sorted(day_points)
         await self._execute(
             """
-            WITH gone AS (DELETE FROM rating_points WHERE user_id = $1),
+            WITH gone AS (DELETE FROM rating_points
+                          WHERE user_id = $1 AND day <> ALL($7::date[])),
                  u AS (UPDATE users SET rating = $2, current_streak = $3, max_streak = $4,
                                         last_post_day = $5, max_reactions = $6
                        WHERE id = $1 RETURNING id)
             INSERT INTO rating_points (user_id, day, points)
             SELECT u.id, d.day, d.points FROM u, unnest($7::date[], $8::int[]) AS d(day, points)
+            ON CONFLICT (user_id, day) DO UPDATE SET points = EXCLUDED.points
             """,
             user_id,
             rating,

@@ -118,6 +118,27 @@ async def test_store_replaces_everything(backend: Backend) -> None:
         assert await tx.ranking.key_of(user.id, T0 - timedelta(days=5)) == BoardKey(12, user.id)
 
 
+async def test_store_over_points_of_the_same_days(backend: Backend) -> None:
+    """A rebuild keeps days that already have points (the usual case: the user earned
+    points today and one of them is taken back), and running it twice changes nothing."""
+    user = await add_user(backend)
+    today, before = T0.date(), (T0 - timedelta(days=1)).date()
+    async with backend.uow() as tx:
+        await tx.ranking.add_points(user.id, 5, T0)
+        await tx.ranking.add_points(user.id, 7, T0 - timedelta(days=1))
+        await tx.ranking.add_points(user.id, 9, T0 - timedelta(days=4))
+    for _ in range(2):
+        async with backend.uow() as tx:
+            await tx.ranking.store(
+                user.id, 6, {today: 2, before: 4}, StreakState(0, 0, None), max_reactions=0
+            )
+    async with backend.uow() as tx:
+        assert (await tx.users.get(user.id)).rating == 6
+        assert await tx.ranking.key_of(user.id, T0) == BoardKey(2, user.id)
+        assert await tx.ranking.key_of(user.id, T0 - timedelta(days=1)) == BoardKey(6, user.id)
+        assert await tx.ranking.key_of(user.id, T0 - timedelta(days=6)) == BoardKey(6, user.id)
+
+
 async def test_boards_rank_by_points_then_id(backend: Backend, clock: ManualClock) -> None:
     users = [await add_user(backend) for _ in range(5)]
     points = [10, 30, 10, 20, 0]
