@@ -28,6 +28,7 @@ from momentic_core.model.accounts import (
 )
 from momentic_core.model.engagement import (
     Comment,
+    CommentLike,
     CommentView,
     LiveEvent,
     Notification,
@@ -35,6 +36,7 @@ from momentic_core.model.engagement import (
     ReactionChange,
     ReactionKind,
     Reactor,
+    UserReaction,
 )
 from momentic_core.model.moderation import (
     Appeal,
@@ -158,6 +160,11 @@ class SessionRepository(Protocol):
 
     async def list_for_user(self, user_id: int) -> list[Session]:
         """Sessions not revoked, most recently used first."""
+        ...
+
+    async def page_for_user(self, user_id: int, after_id: int | None, limit: int) -> list[Session]:
+        """Every session of the user, revoked ones too, by id after ``after_id`` (a data
+        export's keyset page)."""
         ...
 
     async def touch(self, session_id: int, at: datetime, ip: str | None) -> None: ...
@@ -436,6 +443,13 @@ class ReactionRepository(Protocol):
         """The user's reactions to these videos (one query), by video id."""
         ...
 
+    async def by_user(
+        self, user_id: int, after_video_id: int | None, limit: int
+    ) -> list[UserReaction]:
+        """The user's reactions by video id after ``after_video_id`` (a data export's
+        keyset page): to every video, whoever may see it now."""
+        ...
+
     async def list(
         self, video_id: int, viewer: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[Reactor]:
@@ -477,6 +491,21 @@ class CommentRepository(Protocol):
         it was gone already)."""
         ...
 
+    async def by_author(
+        self, author_id: int, after_id: int | None, limit: int
+    ) -> list[CommentView]:
+        """The author's comments and replies by id after ``after_id`` (a data export's
+        keyset page), hidden ones too, on every video; ``liked_by_me`` is the author's
+        own like."""
+        ...
+
+    async def likes_by_user(
+        self, user_id: int, after_comment_id: int | None, limit: int
+    ) -> list[CommentLike]:
+        """The user's comment likes by comment id after ``after_comment_id`` (a data
+        export's keyset page), hidden comments too."""
+        ...
+
     async def list(
         self,
         video_id: int,
@@ -512,7 +541,8 @@ class NotificationRepository(Protocol):
         self, user_id: int, before_id: int | None, limit: int
     ) -> list[NotificationView]:
         """Newest first (by id), with each actor; an actor who is gone, banned or
-        suspended shows as None."""
+        suspended, or blocked either way, shows as None, and so does the text of a comment
+        or reply notification from them (their words), or about a hidden comment."""
         ...
 
     async def unread_count(self, user_id: int) -> int: ...
@@ -687,6 +717,13 @@ class ModerationRepository(Protocol):
         """How many reports the user made since ``since``."""
         ...
 
+    async def reports_by(
+        self, reporter_id: int, after_id: int | None, limit: int
+    ) -> list[tuple[Report, Case]]:
+        """The reporter's reports by id after ``after_id`` (a data export's keyset page),
+        each with its case."""
+        ...
+
     async def add_appeal(self, appeal: Appeal) -> Appeal:
         """Raises Conflict(code="appeal_exists"): one appeal per case."""
         ...
@@ -703,6 +740,10 @@ class ModerationRepository(Protocol):
         """Oldest first, by id after ``after_id``."""
         ...
 
+    async def appeals_by(self, user_id: int, after_id: int | None, limit: int) -> list[Appeal]:
+        """The user's own appeals by id after ``after_id`` (a data export's keyset page)."""
+        ...
+
     async def add_strike(self, user_id: int, case_id: int, at: datetime) -> None: ...
 
     async def remove_strike(self, case_id: int) -> None: ...
@@ -717,6 +758,15 @@ class AuditRepository(Protocol):
     deletes)."""
 
     async def add(self, entry: AuditEntry) -> AuditEntry: ...
+
+    async def about_user(
+        self, user_id: int, after_id: int | None, limit: int
+    ) -> list[AuditEntry]:
+        """Oldest first (by id), strictly after ``after_id`` (a data export's keyset
+        page): the entries whose actor is the user (their own staff actions), or whose
+        target is the user, one of their videos or comments, a case about them, or the
+        target of such a case (so entries about content deleted since stay theirs)."""
+        ...
 
     async def list(
         self, where: AuditFilter, before_id: int | None, limit: int

@@ -21,6 +21,7 @@ import attrs
 from momentic_core.errors import NotFound
 from momentic_core.model.engagement import (
     Comment,
+    CommentLike,
     CommentView,
     LiveEvent,
     Notification,
@@ -29,6 +30,7 @@ from momentic_core.model.engagement import (
     ReactionChange,
     ReactionKind,
     Reactor,
+    UserReaction,
 )
 
 if TYPE_CHECKING:
@@ -170,6 +172,19 @@ class InMemoryReactionRepository:
         rows = self._s.reactions
         return {v: rows[(v, user_id)].kind for v in video_ids if (v, user_id) in rows}
 
+    async def by_user(
+        self, user_id: int, after_video_id: int | None, limit: int
+    ) -> list[UserReaction]:
+        found = sorted(
+            (
+                UserReaction(vid, row.kind, row.created_at)
+                for (vid, uid), row in self._s.reactions.items()
+                if uid == user_id and (after_video_id is None or vid > after_video_id)
+            ),
+            key=lambda r: r.video_id,
+        )
+        return found[: max(0, limit)]
+
     async def list(
         self, video_id: int, viewer: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[Reactor]:
@@ -238,6 +253,34 @@ class InMemoryCommentRepository:
         ids = _with_replies(self._s, {comment_id})
         _drop_comments(self._s, ids)
         return len(ids)
+
+    async def by_author(
+        self, author_id: int, after_id: int | None, limit: int
+    ) -> list[CommentView]:
+        s = self._s
+        found = sorted(
+            (c for c in s.comments.values()
+             if c.author_id == author_id and (after_id is None or c.id > after_id)),
+            key=lambda c: c.id,
+        )
+        return [
+            CommentView(c, s.users[author_id], (c.id, author_id) in s.comment_likes)
+            for c in found[: max(0, limit)]
+        ]
+
+    async def likes_by_user(
+        self, user_id: int, after_comment_id: int | None, limit: int
+    ) -> list[CommentLike]:
+        s = self._s
+        found = sorted(
+            (
+                CommentLike(cid, s.comments[cid].video_id, at)
+                for (cid, uid), at in s.comment_likes.items()
+                if uid == user_id and (after_comment_id is None or cid > after_comment_id)
+            ),
+            key=lambda like: like.comment_id,
+        )
+        return found[: max(0, limit)]
 
     async def list(
         self,
@@ -311,7 +354,7 @@ class InMemoryNotificationRepository:
             reverse=True,
         )[: max(0, limit)]
         # A hidden comment's preview (a moderation notice keeps its reason) and a blocked
-        # (either way), banned or suspended actor are not shown.
+        # (either way), banned or suspended actor are not shown, nor that actor's words.
         views = []
         for n in found:
             actor = s.users.get(n.actor_id) if n.actor_id is not None else None
@@ -322,9 +365,10 @@ class InMemoryNotificationRepository:
             ):
                 actor = None
             comment = s.comments.get(n.comment_id) if n.comment_id is not None else None
-            if comment is not None and comment.hidden and n.kind in (
-                NotificationKind.COMMENT, NotificationKind.REPLY
-            ):
+            unshown = (comment is not None and comment.hidden) or (
+                n.actor_id is not None and actor is None
+            )
+            if unshown and n.kind in (NotificationKind.COMMENT, NotificationKind.REPLY):
                 n = attrs.evolve(n, text=None)
             views.append(NotificationView(n, actor))
         return views

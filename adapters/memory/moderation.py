@@ -150,6 +150,17 @@ class InMemoryModerationRepository:
         return sum(1 for r in self._s.reports.values()
                    if r.reporter_id == reporter_id and r.created_at >= since)
 
+    async def reports_by(
+        self, reporter_id: int, after_id: int | None, limit: int
+    ) -> list[tuple[Report, Case]]:
+        s = self._s
+        found = sorted(
+            (r for r in s.reports.values()
+             if r.reporter_id == reporter_id and (after_id is None or r.id > after_id)),
+            key=lambda r: r.id,
+        )
+        return [(r, s.cases[r.case_id]) for r in found[: max(0, limit)]]
+
     async def add_appeal(self, appeal: Appeal) -> Appeal:
         s = self._s
         if any(a.case_id == appeal.case_id for a in s.appeals.values()):
@@ -181,6 +192,14 @@ class InMemoryModerationRepository:
         )
         return found[: max(0, limit)]
 
+    async def appeals_by(self, user_id: int, after_id: int | None, limit: int) -> list[Appeal]:
+        found = sorted(
+            (a for a in self._s.appeals.values()
+             if a.user_id == user_id and (after_id is None or a.id > after_id)),
+            key=lambda a: a.id,
+        )
+        return found[: max(0, limit)]
+
     async def add_strike(self, user_id: int, case_id: int, at: datetime) -> None:
         self._s.strikes[case_id] = (user_id, at)
 
@@ -204,6 +223,28 @@ class InMemoryAuditRepository:
         entry = attrs.evolve(entry, id=next(self._s.ids))
         self._s.audit[entry.id] = entry
         return entry
+
+    async def about_user(
+        self, user_id: int, after_id: int | None, limit: int
+    ) -> list[AuditEntry]:
+        s = self._s
+        owned = [c for c in s.cases.values() if c.owner_id == user_id]
+        targets = {
+            ("user", user_id),
+            *(("video", v.id) for v in s.videos.values() if v.author_id == user_id),
+            *(("comment", c.id) for c in s.comments.values() if c.author_id == user_id),
+            *(("case", c.id) for c in owned),
+            *((c.target_type.value, c.target_id) for c in owned),
+        }
+        found = sorted(
+            (
+                e for e in s.audit.values()
+                if (after_id is None or e.id > after_id)
+                and (e.actor_id == user_id or (e.target_type, e.target_id) in targets)
+            ),
+            key=lambda e: e.id,
+        )
+        return found[: max(0, limit)]
 
     async def list(
         self, where: AuditFilter, before_id: int | None, limit: int

@@ -265,6 +265,14 @@ class InMemorySessionRepository:
         live = [s for s in self._s.sessions.values() if s.user_id == user_id and not s.revoked_at]
         return sorted(live, key=lambda s: (s.last_used_at, s.id), reverse=True)
 
+    async def page_for_user(self, user_id: int, after_id: int | None, limit: int) -> list[Session]:
+        found = sorted(
+            (s for s in self._s.sessions.values()
+             if s.user_id == user_id and (after_id is None or s.id > after_id)),
+            key=lambda s: s.id,
+        )
+        return found[: max(0, limit)]
+
     async def touch(self, session_id: int, at: datetime, ip: str | None) -> None:
         if (s := self._s.sessions.get(session_id)) is not None:
             self._s.sessions[session_id] = attrs.evolve(s, last_used_at=at, ip=ip or s.ip)

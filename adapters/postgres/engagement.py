@@ -31,6 +31,7 @@ import attrs
 from momentic_core.errors import NotFound
 from momentic_core.model.engagement import (
     Comment,
+    CommentLike,
     CommentView,
     LiveEvent,
     Notification,
@@ -39,6 +40,7 @@ from momentic_core.model.engagement import (
     ReactionChange,
     ReactionKind,
     Reactor,
+    UserReaction,
 )
 from momentic_core.ports import Clock
 
@@ -188,6 +190,25 @@ class PostgresReactionRepository(Repository):
         )
         return {r["video_id"]: ReactionKind(r["kind"]) for r in rows}
 
+    async def by_user(
+        self, user_id: int, after_video_id: int | None, limit: int
+    ) -> list[UserReaction]:
+        # A range of reactions_user_id_idx (user_id, video_id).
+        rows = await self._fetch(
+            """
+            SELECT video_id, kind, created_at FROM reactions
+            WHERE user_id = $1 AND video_id > $2
+            ORDER BY video_id
+            LIMIT $3
+            """,
+            user_id,
+            after_video_id or 0,
+            max(0, limit),
+        )
+        return [
+            UserReaction(r["video_id"], ReactionKind(r["kind"]), r["created_at"]) for r in rows
+        ]
+
     async def list(
         self, video_id: int, viewer: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[Reactor]:
@@ -303,6 +324,44 @@ class PostgresCommentRepository(Repository):
             "DELETE FROM comments WHERE id = $1 RETURNING reply_count", comment_id
         )
         return 0 if replies is None else 1 + int(replies)
+
+    async def by_author(
+        self, author_id: int, after_id: int | None, limit: int
+    ) -> list[CommentView]:
+        rows = await self._fetch(
+            f"""
+            SELECT {_C}, {_U},
+                   EXISTS (SELECT 1 FROM comment_likes l
+                           WHERE l.comment_id = c.id AND l.user_id = $1) AS liked_by_me
+            FROM comments c
+            JOIN users u ON u.id = c.author_id
+            WHERE c.author_id = $1 AND c.id > $2
+            ORDER BY c.id
+            LIMIT $3
+            """,
+            author_id,
+            after_id or 0,
+            max(0, limit),
+        )
+        return [_comment_view(row) for row in rows]
+
+    async def likes_by_user(
+        self, user_id: int, after_comment_id: int | None, limit: int
+    ) -> list[CommentLike]:
+        rows = await self._fetch(
+            """
+            SELECT l.comment_id, c.video_id, l.created_at
+            FROM comment_likes l
+            JOIN comments c ON c.id = l.comment_id
+            WHERE l.user_id = $1 AND l.comment_id > $2
+            ORDER BY l.comment_id
+            LIMIT $3
+            """,
+            user_id,
+            after_comment_id or 0,
+            max(0, limit),
+        )
+        return [CommentLike(r["comment_id"], r["video_id"], r["created_at"]) for r in rows]
 
     async def list(
         self,
@@ -450,11 +509,14 @@ class PostgresNotificationRepository(Repository):
             *args,
         )
         # A hidden comment's preview (a moderation notice keeps its reason) and a blocked
-        # (either way), banned or suspended actor are not shown.
+        # (either way), banned or suspended actor are not shown, nor that actor's words.
         views = []
         for row in rows:
             n = _notification(cast(asyncpg.Record, _Prefixed(row, "n")))
-            if row["comment_hidden"] and n.kind in PREVIEW_KINDS:
+            unshown = row["comment_hidden"] or (
+                n.actor_id is not None and not row["actor_shown"]
+            )
+            if unshown and n.kind in PREVIEW_KINDS:
                 n = attrs.evolve(n, text=None)
             views.append(NotificationView(n, _author(row) if row["actor_shown"] else None))
         return views

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -45,7 +45,8 @@ from momentic_core.model.moderation import (
     TargetType,
 )
 
-from .repositories import Repository
+from .repositories import Repository, aliased
+from .social import _Prefixed
 
 _CASE_COLUMNS = (
     "id, target_type, target_id, owner_id, status, report_count, reasons, held, "
@@ -297,6 +298,26 @@ class PostgresModerationRepository(Repository):
         )
         return int(count)
 
+    async def reports_by(
+        self, reporter_id: int, after_id: int | None, limit: int
+    ) -> list[tuple[Report, Case]]:
+        rows = await self._fetch(
+            f"""
+            SELECT {aliased(_REPORT_COLUMNS, "r", "")}, {aliased(_CASE_COLUMNS, "k", "k_")}
+            FROM reports r
+            JOIN cases k ON k.id = r.case_id
+            WHERE r.reporter_id = $1 AND r.id > $2
+            ORDER BY r.id
+            LIMIT $3
+            """,
+            reporter_id,
+            after_id or 0,
+            max(0, limit),
+        )
+        return [
+            (_report(row), _case(cast(asyncpg.Record, _Prefixed(row, "k")))) for row in rows
+        ]
+
     async def add_appeal(self, appeal: Appeal) -> Appeal:
         """Raises Conflict(code="appeal_exists"), NotFound(code="case_not_found" |
         "user_not_found")."""
@@ -347,6 +368,20 @@ class PostgresModerationRepository(Repository):
         rows = await self._fetch(
             f"SELECT {_APPEAL_COLUMNS} FROM appeals WHERE {q.sql()} ORDER BY id LIMIT $1",
             *q.args,
+        )
+        return [_appeal(row) for row in rows]
+
+    async def appeals_by(self, user_id: int, after_id: int | None, limit: int) -> list[Appeal]:
+        rows = await self._fetch(
+            f"""
+            SELECT {_APPEAL_COLUMNS} FROM appeals
+            WHERE user_id = $1 AND id > $2
+            ORDER BY id
+            LIMIT $3
+            """,
+            user_id,
+            after_id or 0,
+            max(0, limit),
         )
         return [_appeal(row) for row in rows]
 
@@ -411,6 +446,43 @@ class PostgresAuditRepository(Repository):
         )
         assert row is not None
         return _audit(row)
+
+    async def about_user(
+        self, user_id: int, after_id: int | None, limit: int
+    ) -> list[AuditEntry]:
+        # One branch per way an entry is about the user, each a range of an audit_log
+        # index (actor_id, id) or (target_type, target_id, id) cut to the page; UNION
+        # drops an entry that several branches find (a decision on my video is about my
+        # video and about my case's target).
+        rows = await self._fetch(
+            f"""
+            WITH mine AS (
+                SELECT 'user'::text AS target_type, $1::bigint AS target_id
+                UNION SELECT 'video', id FROM videos WHERE author_id = $1
+                UNION SELECT 'comment', id FROM comments WHERE author_id = $1
+                UNION SELECT 'case', id FROM cases WHERE owner_id = $1
+                UNION SELECT target_type, target_id FROM cases WHERE owner_id = $1
+            ), page AS (
+                (SELECT id FROM audit_log
+                 WHERE actor_id = $1 AND id > $2 ORDER BY id LIMIT $3)
+                UNION
+                SELECT a.id FROM mine m CROSS JOIN LATERAL (
+                    SELECT id FROM audit_log
+                    WHERE target_type = m.target_type AND target_id = m.target_id
+                      AND id > $2
+                    ORDER BY id LIMIT $3
+                ) a
+            )
+            SELECT {_AUDIT_COLUMNS} FROM audit_log
+            WHERE id IN (SELECT id FROM page)
+            ORDER BY id
+            LIMIT $3
+            """,
+            user_id,
+            after_id or 0,
+            max(0, limit),
+        )
+        return [_audit(row) for row in rows]
 
     async def list(
         self, where: AuditFilter, before_id: int | None, limit: int

@@ -419,6 +419,20 @@ class PostgresSessionRepository(Repository):
         )
         return [_session(row) for row in rows]
 
+    async def page_for_user(self, user_id: int, after_id: int | None, limit: int) -> list[Session]:
+        rows = await self._fetch(
+            f"""
+            SELECT {_SESSION_COLUMNS} FROM sessions
+            WHERE user_id = $1 AND id > $2
+            ORDER BY id
+            LIMIT $3
+            """,
+            user_id,
+            after_id or 0,
+            max(0, limit),
+        )
+        return [_session(row) for row in rows]
+
     async def touch(self, session_id: int, at: datetime, ip: str | None) -> None:
         # An empty or missing ip keeps the one we had, as the memory adapter does.
         await self._execute(

@@ -35,6 +35,15 @@ class Reactor:
 
 
 @attrs.frozen
+class UserReaction:
+    """A reaction as its user made it: to which video, how, and when."""
+
+    video_id: int
+    kind: ReactionKind
+    created_at: datetime
+
+
+@attrs.frozen
 class ReactionChange:
     """What setting or removing a reaction did: the kind before, and the video's counts
     after (read under the video's row lock, so they are the committed truth)."""
@@ -63,6 +72,15 @@ class CommentView:
     comment: Comment
     author: User
     liked_by_me: bool = False
+
+
+@attrs.frozen
+class CommentLike:
+    """A like as its user gave it: which comment (of which video), and when."""
+
+    comment_id: int
+    video_id: int
+    created_at: datetime
 
 
 class NotificationKind(enum.StrEnum):
