@@ -238,12 +238,31 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = problem(
             500, "internal_error", "Internal error", "Something went wrong on our side."
         )
-    decision: RateDecision | None = request.get(keys.RATE)
-    if decision is not None and "X-RateLimit-Limit" not in response.headers:
-        response.headers["X-RateLimit-Limit"] = str(decision.limit)
-        response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
-        response.headers["X-RateLimit-Reset"] = str(decision.reset_after)
+    if "X-RateLimit-Limit" not in response.headers:
+        response.headers.update(rate_limit_headers(request))
     return response
+
+
+def rate_limit_headers(request: web.Request) -> dict[str, str]:
+    """The caller's rate-limit standing (``X-RateLimit-*``), once a limit was counted."""
+    decision: RateDecision | None = request.get(keys.RATE)
+    if decision is None:
+        return {}
+    return {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(decision.reset_after),
+    }
+
+
+def streamed_headers(request: web.Request) -> dict[str, str]:
+    """What the middlewares add to an answer once its handler returns (X-Request-Id, the
+    rate limit), for a handler that sends its headers itself (``StreamResponse.prepare``),
+    before the middlewares see the response."""
+    headers = rate_limit_headers(request)
+    if (rid := request_id_var.get()) is not None:
+        headers["X-Request-Id"] = rid
+    return headers
 
 
 @web.middleware

@@ -183,20 +183,6 @@ SCHEMAS: Json = {
         },
     ),
     "SessionList": _obj(["items"], {"items": {"type": "array", "items": _ref("Session")}}),
-    "Export": _obj(
-        ["account", "sessions", "linked_identities"],
-        {
-            "account": _ref("Me"),
-            "sessions": {"type": "array", "items": _ref("Session")},
-            "linked_identities": {
-                "type": "array",
-                "items": _obj(
-                    ["provider", "email", "linked_at"],
-                    {"provider": _S, "email": _SN, "linked_at": _TIME},
-                ),
-            },
-        },
-    ),
     "LegacyStatus": _obj(["success", "message"], {"success": {"type": "boolean"}, "message": _S}),
     "LegacyTokens": _obj(["access", "refresh"], {"access": _S, "refresh": _S}),
     "LegacyVerified": _obj(
@@ -240,11 +226,6 @@ EXAMPLES: Json = {
     "LegacyVerified": {"success": True, "message": "Email verified.",
                        "token": {"access": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
                                  "refresh": "q8V4m1xv0b2vS9cK"}},
-}
-EXAMPLES["Export"] = {
-    "account": EXAMPLES["Me"],
-    "sessions": EXAMPLES["SessionList"]["items"],
-    "linked_identities": [{"provider": "apple", "email": "alex@bsu.by", "linked_at": TIME}],
 }
 
 _PROBLEM_EXAMPLE = {
@@ -441,9 +422,23 @@ def _paths() -> Json:
                            required=False),
             ),
         },
-        "/v1/me/export": {"get": _op(
-            "Everything held about me, as one JSON document.", me,
-            {"200": _json("Export", "The export.")}, auth=True)},
+        "/v1/me/export": {"get": dict(_op(
+            "Everything held about me, as one JSON document (a download).", me,
+            {"200": dict(_json("Export", "The export, streamed."), headers={
+                "Content-Disposition": {
+                    "description": "attachment; filename=\"momentic-export.json\"",
+                    "schema": _S}})},
+            auth=True, errors={"429": _problem(
+                f"More than {DEFAULT_LIMITS['export:user'].count} exports in "
+                f"{int(DEFAULT_LIMITS['export:user'].window.total_seconds()) // 60} minutes "
+                "(rate limit export:user).", "rate_limited", 429)}),
+            description="The account, then every section, each an array in a fixed order "
+            "(the schema describes every field). The document is written as it is read, "
+            "page by page, so it starts at once and holds any amount; a failure after the "
+            "first byte cuts the connection (a broken download, never a short document "
+            "that looks whole). It holds what I made and what is recorded about me, not "
+            "other people's private data: others appear as their public card (or only "
+            "their id, in a report or audit entry).")},
         "/v1/me/password": {"post": _op(
             "Change my password; my other sessions are revoked.", me, {"204": _NO_CONTENT},
             auth=True,
@@ -549,7 +544,10 @@ SCHEMAS.update({
         "description": _S,
         "visibility": {"type": "string", "enum": ["friends", "public"]},
         "status": {"type": "string",
-                   "enum": ["uploading", "processing", "ready", "rejected", "failed"]},
+                   "enum": ["uploading", "processing", "ready", "rejected", "failed", "held",
+                            "removed"],
+                   "description": "held (reported past the threshold) and removed (by a "
+                                  "moderator) only ever reach the author."},
         "status_reason": dict(_SN, description="Why a video was rejected or failed: "
                               "undecodable, too_long, ..."),
         "duration_seconds": _NUM_N,
@@ -1666,6 +1664,88 @@ EXAMPLES.update({
     "AuditPage": {"items": [_AUDIT_EXAMPLE], "next_cursor": paging.encode("audit", 880)},
     "Settings": _SETTINGS_EXAMPLE,
 })
+
+
+# GET /v1/me/export: one document, every section an array of the API's own item shapes
+# where one fits (momentic_core.services.profiles EXPORT_SECTIONS; a test checks both
+# name the same sections, in the order the server writes them).
+def _array(items: Json, description: str) -> Json:
+    return {"type": "array", "items": items, "description": description}
+
+
+_CONTACT = _obj(["user", "since"], {"user": _ref("UserCard"), "since": _TIME})
+_EXPORT_SECTIONS: Json = {
+    "exported_at": dict(_TIME, description="When the export began. Sections are read one "
+                        "page after another, not in one snapshot: an item made or removed "
+                        "while the export runs may or may not be in it."),
+    "account": _ref("Me"),
+    "videos": _array(_ref("Video"), "Every video I posted, in every status (rejected, held "
+                     "and removed ones too), newest first; playback and thumbnail URLs "
+                     "only while ready, as GET /v1/videos/{id} gives them."),
+    "comments": _array(_ref("ExportComment"), "Every comment and reply I wrote, oldest "
+                       "first (by id), on anyone's video."),
+    "reactions": _array(_obj(["video_id", "kind", "created_at"], {
+        "video_id": _INT, "kind": {"type": "string", "enum": _REACTION_KINDS},
+        "created_at": dict(_TIME, description="When I first reacted to it.")}),
+        "My reaction to each video, by video id."),
+    "comment_likes": _array(_obj(["comment_id", "video_id", "created_at"], {
+        "comment_id": _INT, "video_id": dict(_INT, description="The comment's video."),
+        "created_at": _TIME}), "The comments I like, by comment id."),
+    "friends": _array(_CONTACT, "My friends, newest friendship first (as GET /v1/friends: "
+                      "banned or suspended accounts left out)."),
+    "friend_requests_sent": _array(_CONTACT, "Friend requests I sent that wait for an "
+                                   "answer, newest first."),
+    "friend_requests_received": _array(_CONTACT, "Friend requests to me that wait for my "
+                                       "answer, newest first."),
+    "blocks": _array(_CONTACT, "The users I blocked, newest first (who blocked me is not "
+                     "mine to see)."),
+    "reports": _array(_ref("FiledReport"), "The reports I filed, by id."),
+    "appeals": _array(_ref("Appeal"), "The appeals I wrote, by id."),
+    "notifications": _array(_ref("Notification"), "My notifications, newest first, as GET "
+                            "/v1/notifications shows them."),
+    "sessions": _array(_ref("ExportSession"), "Every session of mine (a sign-in on a "
+                       "device), signed-out ones too, by id."),
+    "linked_identities": _array(_obj(["provider", "email", "linked_at"], {
+        "provider": {"type": "string", "enum": ["apple", "google"]}, "email": _SN,
+        "linked_at": _TIME}), "Apple and Google accounts linked to mine."),
+    "audit": _array(_ref("AuditEntry"), "Entries of the audit trail about me (my account, "
+                    "my videos and comments, cases about me), and staff actions I took, by "
+                    "id."),
+}
+SCHEMAS.update({
+    "ExportComment": _obj([*_COMMENT_EXAMPLE, "hidden"], {
+        **SCHEMAS["Comment"]["properties"],
+        "hidden": {"type": "boolean", "description": "Hidden by moderation (held or "
+                   "removed)."}}),
+    "FiledReport": _obj([*_REPORT_EXAMPLE, "target_type", "target_id"], {
+        **SCHEMAS["Report"]["properties"],
+        "target_type": {"type": "string", "enum": _TARGET_TYPES},
+        "target_id": dict(_INT, description="What I reported.")}),
+    "ExportSession": _obj(["id", "device_name", "ip", "created_at", "last_used_at", "current",
+                           "revoked_at"], {
+        **SCHEMAS["Session"]["properties"],
+        "revoked_at": dict(_TIME_N, description="When it was signed out or revoked.")}),
+    "Export": dict(_obj(list(_EXPORT_SECTIONS), _EXPORT_SECTIONS),
+                   additionalProperties=False),
+})
+EXAMPLES["Export"] = {
+    "exported_at": TIME,
+    "account": EXAMPLES["Me"],
+    "videos": [_VIDEO_EXAMPLE],
+    "comments": [dict(_COMMENT_EXAMPLE, hidden=False)],
+    "reactions": [{"video_id": 1001, "kind": "heart", "created_at": TIME}],
+    "comment_likes": [{"comment_id": 501, "video_id": 1001, "created_at": TIME}],
+    "friends": [{"user": _CARD_EXAMPLE, "since": TIME}],
+    "friend_requests_sent": [],
+    "friend_requests_received": [{"user": _CARD_EXAMPLE, "since": TIME}],
+    "blocks": [],
+    "reports": [dict(_REPORT_EXAMPLE, target_type="video", target_id=1001)],
+    "appeals": [_APPEAL_EXAMPLE],
+    "notifications": [_NOTIFICATION_EXAMPLE],
+    "sessions": [dict(EXAMPLES["SessionList"]["items"][0], revoked_at=None)],
+    "linked_identities": [{"provider": "apple", "email": "alex@bsu.by", "linked_at": TIME}],
+    "audit": [_AUDIT_EXAMPLE],
+}
 
 _ADMIN_ONLY = {"403": _problem("Needs the admin role (insufficient_role); or the account "
                                 "is banned or suspended.", "insufficient_role", 403)}

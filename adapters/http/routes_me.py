@@ -1,9 +1,15 @@
-"""v1 profile and sessions: my account, others' public profiles."""
+"""v1 profile and sessions: my account, others' public profiles, my data export."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from typing import Any
+
+import orjson
 from aiohttp import web
 
+from adapters.http.app import streamed_headers
 from adapters.http.common import (
     bool_query,
     int_param,
@@ -13,7 +19,7 @@ from adapters.http.common import (
     read_json,
     services,
 )
-from adapters.http.converter import structure
+from adapters.http.converter import structure, unstructure
 from adapters.http.views import (
     ChangePasswordBody,
     DeleteAccountBody,
@@ -22,10 +28,11 @@ from adapters.http.views import (
     PublicUserView,
     SessionList,
     SessionView,
-    export_document,
+    export_views,
 )
 from momentic_core.services.profiles import ProfileChanges
 
+log = logging.getLogger("momentic.http")
 routes = web.RouteTableDef()
 
 
@@ -62,13 +69,56 @@ async def delete_me(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def _json(value: Any) -> bytes:
+    return orjson.dumps(unstructure(value))
+
+
 @routes.get("/v1/me/export")
-async def export_me(request: web.Request) -> web.Response:
+async def export_me(request: web.Request) -> web.StreamResponse:
+    """Everything about me as one JSON document, written as it is read: the account, then
+    each section (``EXPORT_SECTIONS``) as an array, one write per page read, so memory
+    stays bounded whatever the account holds. Errors before the first byte (rate limit,
+    token) are problem+json; once the status is out, a failure cuts the connection, so a
+    client never takes a cut-off export for a complete one."""
     who = await principal(request)
-    export = await services(request).profiles.export(who)
-    response = json_response(export_document(export, who.session_id, services(request).media_url))
-    response.headers["Content-Disposition"] = 'attachment; filename="momentic-export.json"'
-    response.headers["Cache-Control"] = "no-store"
+    svc = services(request)
+    export = await svc.profiles.export(who)
+    views = export_views(export.user, who.session_id, svc.media_url)
+    response = web.StreamResponse(headers={
+        "Content-Type": "application/json",
+        "Content-Disposition": 'attachment; filename="momentic-export.json"',
+        "Cache-Control": "no-store",
+        **streamed_headers(request),
+    })
+    await response.prepare(request)
+    try:
+        async with contextlib.aclosing(export.batches) as batches:
+            head = [b'{"exported_at":', _json(export.exported_at),
+                    b',"account":', _json(MeView.of(export.user, svc.media_url))]
+            await response.write(b"".join(head))
+            section: str | None = None
+            async for batch in batches:
+                parts: list[bytes] = []
+                if batch.section != section:
+                    parts.append(b"]," if section is not None else b",")
+                    parts += [_json(batch.section), b":["]
+                    first, section = True, batch.section
+                view = views[batch.section]
+                for item in batch.items:
+                    parts.append(_json(view(item)) if first else b"," + _json(view(item)))
+                    first = False
+                await response.write(b"".join(parts))
+            await response.write(b"]}" if section is not None else b"}")
+        await response.write_eof()
+    except Exception as exc:
+        # The status and headers are out: no problem+json can follow. Drop the connection
+        # instead of ending the body, so the download reads as broken, not as complete.
+        if isinstance(exc, ConnectionError):
+            log.info("export: the client went away", extra={"user_id": who.user_id})
+        else:
+            log.exception("export failed mid-stream", extra={"user_id": who.user_id})
+        if request.transport is not None:
+            request.transport.abort()
     return response
 
 

@@ -9,7 +9,14 @@ from typing import Any
 import attrs
 
 from momentic_core.model.accounts import ExternalIdentity, Session, TokenPair, User
-from momentic_core.model.engagement import CommentView, NotificationView, Reactor
+from momentic_core.model.engagement import (
+    CommentLike,
+    CommentView,
+    NotificationView,
+    ReactionKind,
+    Reactor,
+    UserReaction,
+)
 from momentic_core.model.moderation import (
     Appeal,
     AuditEntry,
@@ -26,11 +33,11 @@ from momentic_core.model.ranking import (
     StatsPoint,
     UserStats,
 )
-from momentic_core.model.social import FeedItem
+from momentic_core.model.social import Contact, FeedItem
 from momentic_core.model.videos import Video, VideoStatus
 from momentic_core.policies.moments import late_by_seconds
 from momentic_core.services.config import Effective
-from momentic_core.services.profiles import UNSET, AccountExport
+from momentic_core.services.profiles import EXPORT_SECTIONS, UNSET
 from momentic_core.services.social import Profile
 from momentic_core.services.throttle import DEFAULT_LIMITS
 
@@ -228,19 +235,6 @@ class SessionList:
 class Accepted:
     status: str
     message: str
-
-
-def export_document(
-    export: AccountExport, current_session: int, media_url: MediaUrl
-) -> dict[str, Any]:
-    def identity(i: ExternalIdentity) -> dict[str, Any]:
-        return {"provider": i.provider, "email": i.email, "linked_at": i.created_at}
-
-    return {
-        "account": MeView.of(export.user, media_url),
-        "sessions": [SessionView.of(s, current_session) for s in export.sessions],
-        "linked_identities": [identity(i) for i in export.identities],
-    }
 
 
 # ---------------------------------------------------------------- videos
@@ -1013,3 +1007,108 @@ class SettingsOut:
         defaults = {name: (limit.count, int(limit.window.total_seconds()))
                     for name, limit in DEFAULT_LIMITS.items()}
         return cls(values(effective), values(stored), _limits(defaults))
+
+
+# ---------------------------------------------------------------- data export
+# GET /v1/me/export: the item views of each section (momentic_core.services.profiles
+# EXPORT_SECTIONS), the shared views where one fits.
+
+
+@attrs.frozen
+class ExportSessionOut(SessionView):
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, s: Session, current_id: int) -> ExportSessionOut:
+        return cls(revoked_at=s.revoked_at, **attrs.asdict(SessionView.of(s, current_id)))
+
+
+@attrs.frozen
+class IdentityOut:
+    provider: str
+    email: str | None
+    linked_at: datetime
+
+    @classmethod
+    def of(cls, i: ExternalIdentity) -> IdentityOut:
+        return cls(i.provider, i.email, i.created_at)
+
+
+@attrs.frozen
+class ExportCommentOut(CommentOut):
+    hidden: bool  # by moderation: held past the report threshold, or removed
+
+    @classmethod
+    def of(cls, view: CommentView, media_url: MediaUrl) -> ExportCommentOut:
+        shared = CommentOut.of(view, media_url)
+        return cls(hidden=view.comment.hidden,
+                   **{f.name: getattr(shared, f.name) for f in attrs.fields(CommentOut)})
+
+
+@attrs.frozen
+class UserReactionOut:
+    video_id: int
+    kind: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: UserReaction) -> UserReactionOut:
+        return cls(r.video_id, r.kind.value, r.created_at)
+
+
+@attrs.frozen
+class CommentLikeOut:
+    comment_id: int
+    video_id: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, like: CommentLike) -> CommentLikeOut:
+        return cls(like.comment_id, like.video_id, like.created_at)
+
+
+@attrs.frozen
+class FiledReportOut(ReportOut):
+    """A report I filed, with what it was about (not the case: others' reports)."""
+
+    target_type: str
+    target_id: int
+
+    @classmethod
+    def of(  # type: ignore[override]
+        cls, r: Report, case: Case
+    ) -> FiledReportOut:
+        return cls(target_type=case.target_type.value, target_id=case.target_id,
+                   **attrs.asdict(ReportOut.of(r)))
+
+
+def export_views(
+    user: User, current_session: int, media_url: MediaUrl
+) -> dict[str, Callable[[Any], Any]]:
+    """Section name -> the view of one of its items, for ``user``'s export."""
+
+    def video(item: tuple[Video, ReactionKind | None]) -> VideoOut:
+        v, mine = item
+        return VideoOut.of(v, user, media_url, my_reaction=mine.value if mine else None)
+
+    def contact(c: Contact) -> ContactOut:
+        return ContactOut(UserCard.of(c.user, media_url), c.since)
+
+    views: dict[str, Callable[[Any], Any]] = {
+        "videos": video,
+        "comments": lambda view: ExportCommentOut.of(view, media_url),
+        "reactions": UserReactionOut.of,
+        "comment_likes": CommentLikeOut.of,
+        "friends": contact,
+        "friend_requests_sent": contact,
+        "friend_requests_received": contact,
+        "blocks": contact,
+        "reports": lambda pair: FiledReportOut.of(*pair),
+        "appeals": AppealOut.of,
+        "notifications": lambda view: NotificationOut.of(view, media_url),
+        "sessions": lambda s: ExportSessionOut.of(s, current_session),
+        "linked_identities": IdentityOut.of,
+        "audit": AuditOut.of,
+    }
+    assert tuple(views) == EXPORT_SECTIONS, "one view per export section, in order"
+    return views

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import attrs
 
 from momentic_core.errors import Conflict, NotFound, Unauthenticated
-from momentic_core.model.accounts import ExternalIdentity, Principal, Role, Session, User
+from momentic_core.model.accounts import Principal, Role, User
 from momentic_core.model.engagement import LiveEvent, user_channel
 from momentic_core.policies import permissions, rules
-from momentic_core.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from momentic_core.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services.ranking import Scorer
 from momentic_core.services.throttle import Throttle
 
@@ -34,13 +36,113 @@ class ProfileChanges:
     time_zone: str = UNSET
 
 
+EXPORT_PAGE = 500  # items per page read (one round trip each)
+
+
+@attrs.frozen
+class ExportBatch:
+    """One page of one section of an export (``EXPORT_SECTIONS`` says its items)."""
+
+    section: str
+    items: list[Any]
+
+
 @attrs.frozen
 class AccountExport:
-    """Everything held about one user."""
+    """Everything held about one user: the account, read when the export began, then
+    ``batches``: every section of ``EXPORT_SECTIONS`` in that order, each as one or more
+    batches (the first may be empty), read page by page as the caller iterates."""
 
     user: User
-    sessions: list[Session]
-    identities: list[ExternalIdentity]
+    exported_at: datetime
+    batches: AsyncGenerator[ExportBatch, None]
+
+
+# A section's page read: (unit of work, user id, keyset after which to start or None,
+# limit) -> items; and the keyset of an item, where the next page starts.
+_Fetch = Callable[[UnitOfWork, int, Any, int], Awaitable[list[Any]]]
+_Key = Callable[[Any], Any]
+
+
+async def _videos(tx: UnitOfWork, user_id: int, before: Any, limit: int) -> list[Any]:
+    found = await tx.videos.list_by_author(
+        user_id, ready_only=False, public_only=False, before=before, limit=limit
+    )
+    mine = await tx.reactions.mine(user_id, [v.id for v in found]) if found else {}
+    return [(v, mine.get(v.id)) for v in found]
+
+
+def _contacts(kind: str) -> _Fetch:
+    async def fetch(tx: UnitOfWork, user_id: int, after: Any, limit: int) -> list[Any]:
+        return list(await tx.social.list_contacts(user_id, kind, after, limit))
+
+    return fetch
+
+
+async def _identities(tx: UnitOfWork, user_id: int, after: Any, limit: int) -> list[Any]:
+    # Not paged: a user links an account or two.
+    return [] if after is not None else list(await tx.identities.list_for_user(user_id))
+
+
+def _newest(contact: Any) -> Any:
+    return (contact.since, contact.user.id)
+
+
+# The sections of a data export after the account itself, in the order they come: how a
+# page is read, and what its items are (momentic_core.model types), in what order.
+_SECTIONS: dict[str, tuple[_Fetch, _Key]] = {
+    # (Video, my ReactionKind | None), every status, newest first
+    "videos": (_videos, lambda item: (item[0].created_at, item[0].id)),
+    # CommentView: the comments and replies I wrote, hidden ones too, by id
+    "comments": (
+        lambda tx, me, after, n: tx.comments.by_author(me, after, n),
+        lambda view: view.comment.id,
+    ),
+    # UserReaction, by video id
+    "reactions": (
+        lambda tx, me, after, n: tx.reactions.by_user(me, after, n),
+        lambda reaction: reaction.video_id,
+    ),
+    # CommentLike, by comment id
+    "comment_likes": (
+        lambda tx, me, after, n: tx.comments.likes_by_user(me, after, n),
+        lambda like: like.comment_id,
+    ),
+    # Contact, newest first (as the app's lists: banned or suspended users left out)
+    "friends": (_contacts("friends"), _newest),
+    "friend_requests_sent": (_contacts("outgoing"), _newest),
+    "friend_requests_received": (_contacts("incoming"), _newest),
+    # Contact: the users I blocked, newest first
+    "blocks": (_contacts("blocked"), _newest),
+    # (Report, Case): the reports I filed, by id
+    "reports": (
+        lambda tx, me, after, n: tx.moderation.reports_by(me, after, n),
+        lambda pair: pair[0].id,
+    ),
+    # Appeal: the appeals I wrote, by id
+    "appeals": (
+        lambda tx, me, after, n: tx.moderation.appeals_by(me, after, n),
+        lambda appeal: appeal.id,
+    ),
+    # NotificationView, newest first
+    "notifications": (
+        lambda tx, me, before, n: tx.notifications.list(me, before, n),
+        lambda view: view.notification.id,
+    ),
+    # Session, revoked ones too, by id
+    "sessions": (
+        lambda tx, me, after, n: tx.sessions.page_for_user(me, after, n),
+        lambda session: session.id,
+    ),
+    # ExternalIdentity
+    "linked_identities": (_identities, lambda identity: identity.subject),
+    # AuditEntry about me (my account, content or cases), or by me as staff, by id
+    "audit": (
+        lambda tx, me, after, n: tx.audit.about_user(me, after, n),
+        lambda entry: entry.id,
+    ),
+}
+EXPORT_SECTIONS: tuple[str, ...] = tuple(_SECTIONS)
 
 
 class Profiles:
@@ -52,12 +154,14 @@ class Profiles:
         hasher: PasswordHasher,
         throttle: Throttle,
         scorer: Scorer | None = None,
+        export_page: int = EXPORT_PAGE,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._hasher = hasher
         self._throttle = throttle
         self._scorer = scorer or Scorer(clock=clock)
+        self.export_page = max(1, export_page)  # items per page an export reads
 
     async def me(self, who: Principal) -> User:
         async with self._uow() as tx:
@@ -123,8 +227,41 @@ class Profiles:
             )
 
     async def export(self, who: Principal) -> AccountExport:
-        async with self._uow() as tx:
+        """Everything the caller made or that is recorded about them, for them to download.
+        Costly, so rate limited ("export:user"): raises RateLimited before anything is
+        read. The account is read now; the sections are read as ``batches`` is iterated.
+
+        Memory stays bounded whatever the account holds: each section is read in keyset
+        pages of ``export_page`` items, each page in a read-only unit of work of its own
+        that ends before the page is handed over, so nothing is held while the caller
+        writes it out (to a client that may read slowly).
+
+        No snapshot across pages, by choice. One REPEATABLE READ READ ONLY transaction
+        for the whole export would make the sections agree, but it would hold a pooled
+        connection (and on PostgreSQL the oldest snapshot, which stops vacuum
+        everywhere) for as long as the slowest client takes to download, and on a
+        streaming replica, where read-only units of work may go, a long snapshot is
+        cancelled by replay conflicts; the in-memory store would even stop every other
+        request, as a unit of work holds its lock. What holds instead: each page is
+        one consistent read; each section's keyset is unique and stable (ids, or
+        (time, id) newest first), so an item that exists for the whole export appears
+        exactly once; an item made or removed meanwhile may or may not appear, and two
+        sections may disagree about it (a comment on a video deleted a moment later).
+        ``exported_at`` says when the export began."""
+        await self._throttle.check("export:user", str(who.user_id))
+        async with self._uow(read_only=True) as tx:
             user = await tx.users.get(who.user_id)
-            sessions = await tx.sessions.list_for_user(who.user_id)
-            identities = await tx.identities.list_for_user(who.user_id)
-        return AccountExport(user=user, sessions=sessions, identities=identities)
+        return AccountExport(
+            user=user, exported_at=self._clock.now(), batches=self._batches(user.id)
+        )
+
+    async def _batches(self, user_id: int) -> AsyncGenerator[ExportBatch, None]:
+        for name, (fetch, key) in _SECTIONS.items():
+            after: Any = None
+            while True:
+                async with self._uow(read_only=True) as tx:
+                    items = await fetch(tx, user_id, after, self.export_page)
+                yield ExportBatch(name, items)
+                if len(items) < self.export_page:
+                    break
+                after = key(items[-1])

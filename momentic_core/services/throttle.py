@@ -40,6 +40,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "avatar:user": Limit(20, _m(60)),
     "reaction:user": Limit(300, _m(1)),
     "comment:user": Limit(30, _m(1)),
+    "export:user": Limit(3, _m(60)),  # GET /v1/me/export reads everything of an account
     "api:user": Limit(600, _m(1)),
     "api:ip": Limit(1200, _m(1)),
 }

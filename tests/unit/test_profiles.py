@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -20,8 +21,15 @@ from momentic_core.model.accounts import (
     TokenPair,
     User,
 )
+from momentic_core.ports import UnitOfWorkFactory
 from momentic_core.services.accounts import Accounts, DeviceInfo
-from momentic_core.services.profiles import UNSET, ProfileChanges, Profiles
+from momentic_core.services.profiles import (
+    EXPORT_SECTIONS,
+    UNSET,
+    AccountExport,
+    ProfileChanges,
+    Profiles,
+)
 
 from .conftest import FakeIdTokenVerifier
 
@@ -289,6 +297,19 @@ async def test_a_social_only_account_is_deleted_without_a_password(
 # ---------------------------------------------------------------------------- export
 
 
+async def _collect(export: AccountExport) -> dict[str, list[Any]]:
+    """Every section's items, checking each section comes once, whole, in order."""
+    sections: dict[str, list[Any]] = {}
+    async for batch in export.batches:
+        if batch.section not in sections:
+            assert list(sections) == list(EXPORT_SECTIONS[: len(sections)])
+            sections[batch.section] = []
+        assert list(sections)[-1] == batch.section, "a section's batches come together"
+        sections[batch.section] += batch.items
+    assert tuple(sections) == EXPORT_SECTIONS
+    return sections
+
+
 async def test_export_holds_the_user_sessions_and_identities(
     profiles: Profiles,
     accounts: Accounts,
@@ -301,19 +322,57 @@ async def test_export_holds_the_user_sessions_and_identities(
     laptop = await accounts.login("ann@example.com", PASSWORD, DEVICE)
     id_tokens.issue("t1", subject="apple-ann", email="ann@example.com", provider="apple")
     await accounts.sign_in_with_provider("apple", "t1", None, DEVICE)
+    await accounts.logout(await accounts.authenticate(laptop.access_token))
 
     export = await profiles.export(ann)
+    sections = await _collect(export)
 
     assert export.user == await profiles.me(ann)
     assert export.user.bio == "I film sunsets"
-    assert {s.user_id for s in export.sessions} == {ann.user_id}
-    assert ann.session_id in {s.id for s in export.sessions}
-    assert laptop.session_id in {s.id for s in export.sessions}
-    assert len(export.sessions) == 3
-    assert [(i.provider, i.subject, i.user_id) for i in export.identities] == [
+    sessions = sections["sessions"]
+    assert {s.user_id for s in sessions} == {ann.user_id}
+    assert ann.session_id in {s.id for s in sessions}
+    # Signed-out devices too: where and when the account was used is held about it.
+    assert [s.revoked_at is not None for s in sessions if s.id == laptop.session_id] == [True]
+    assert len(sessions) == 3
+    assert [(i.provider, i.subject, i.user_id) for i in sections["linked_identities"]] == [
         ("apple", "apple-ann", ann.user_id)
     ]
-    assert bob.user_id not in {s.user_id for s in export.sessions}
+    assert bob.user_id not in {s.user_id for s in sessions}
+
+
+async def test_an_export_reads_each_section_in_pages_of_the_given_size(
+    uow: UnitOfWorkFactory,
+    clock: ManualClock,
+    hasher: Any,
+    throttle: Any,
+    accounts: Accounts,
+    ann: Principal,
+    store: MemoryStore,
+) -> None:
+    for n in range(4):
+        await accounts.login("ann@example.com", PASSWORD, DeviceInfo(ip=None, name=f"d{n}"))
+    small = Profiles(uow=uow, clock=clock, hasher=hasher, throttle=throttle, export_page=2)
+    seen: list[tuple[str, int]] = []
+
+    export = await small.export(ann)
+    async for batch in export.batches:
+        assert len(batch.items) <= 2
+        seen.append((batch.section, len(batch.items)))
+
+    # 5 sessions: pages of 2, 2 and 1; an empty section is one empty page.
+    assert [n for name, n in seen if name == "sessions"] == [2, 2, 1]
+    assert ("videos", 0) in seen
+    assert all(n == 0 for name, n in seen if name != "sessions")
+
+
+async def test_an_export_is_rate_limited_before_it_reads(
+    profiles: Profiles, ann: Principal
+) -> None:
+    for _ in range(3):
+        await _collect(await profiles.export(ann))
+    with pytest.raises(RateLimited):
+        await profiles.export(ann)
 
 
 async def test_the_last_admin_cannot_delete_their_account(accounts, profiles) -> None:
