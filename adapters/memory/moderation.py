@@ -3,6 +3,8 @@ the PostgreSQL adapters' semantics (see momentic_core.ports)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -55,11 +57,16 @@ def search_users(store: MemoryStore, where: UserFilter, after_id: int | None,
 def forget_moderation_of(store: MemoryStore, user_id: int) -> None:
     """What ON DELETE CASCADE does when a user goes: cases about them (with their reports
     and appeals), their own reports, appeals and strikes; a case assigned to them is
-    unassigned (ON DELETE SET NULL). Who decided keeps the bare id, report counts stay,
-    and the audit trail stays."""
+    unassigned (ON DELETE SET NULL). A case's report_count follows its reports (the
+    reports_count trigger); who decided keeps the bare id, and the audit trail stays."""
     gone = {k for k, c in store.cases.items() if c.owner_id == user_id}
+    lost = Counter(r.case_id for r in store.reports.values() if r.reporter_id == user_id)
     store.cases = {
-        k: attrs.evolve(c, assignee_id=None) if c.assignee_id == user_id else c
+        k: attrs.evolve(
+            c,
+            assignee_id=None if c.assignee_id == user_id else c.assignee_id,
+            report_count=c.report_count - lost[k],
+        )
         for k, c in store.cases.items() if k not in gone
     }
     store.reports = {

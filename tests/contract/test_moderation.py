@@ -636,8 +636,9 @@ async def test_deleting_users_takes_their_moderation_rows_but_not_the_audit_trai
         remaining = (await tx.moderation.reports([about_bystander.id]))[about_bystander.id]
         assert [r.reporter_id for r in remaining] == [reporter.id]  # their report went
         kept = await tx.moderation.get_case(about_bystander.id)
-        # The count is what the reports said when made; it is not lowered.
-        assert (kept.report_count, kept.assignee_id) == (2, mod.id)
+        # The count follows the reports (the queue says "1 report" and shows one).
+        assert (kept.report_count, kept.assignee_id) == (1, mod.id)
+        assert kept.reasons == (ReportReason.HATE, ReportReason.SPAM)  # what was said
         assert await tx.moderation.get_appeal(bystander_appeal.id) == bystander_appeal
         assert await tx.moderation.reports_today(owner.id, T0) == 0
         assert await tx.audit.list(AuditFilter(), None, 10) == list(reversed(trail))
@@ -647,7 +648,7 @@ async def test_deleting_users_takes_their_moderation_rows_but_not_the_audit_trai
         await tx.users.delete(reporter.id)
     async with backend.uow() as tx:
         kept = await tx.moderation.get_case(about_bystander.id)
-        assert kept.assignee_id is None  # unassigned, not gone
+        assert (kept.assignee_id, kept.report_count) == (None, 0)  # unassigned, not gone
         assert await tx.moderation.reports([about_bystander.id]) == {}
         assert await tx.moderation.list_cases(CaseFilter(), None, 10) == [kept]
         assert await tx.audit.list(AuditFilter(actor_id=mod.id), None, 10) == [trail[0]]

@@ -1,0 +1,2 @@
+DROP TRIGGER reports_count ON reports;
+DROP FUNCTION reports_count();
