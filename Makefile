@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-browser screenshot chromium lint fmt clean bench soak bench-upload bench-feeds bench-social
+.PHONY: run test test-deep test-browser screenshot chromium lint fmt clean bench soak bench-upload bench-feeds bench-social
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --ignore=tests/browser
+
+# The user-lives state machine (tests/lives) with random lives for LIVES_MINUTES (not in make test).
+LIVES_MINUTES ?= 20
+test-deep: $(STAMP)
+	LIVES_PROFILE=deep LIVES_MINUTES=$(LIVES_MINUTES) $(BIN)/python -m pytest -q -s tests/lives
 
 # The admin dashboard in headless Chromium: Debian's package, installed when missing.
 chromium:

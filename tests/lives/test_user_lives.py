@@ -1,0 +1,771 @@
+"""Whole user lives, on both adapters at once (ARCHITECTURE.md, convention 11).
+
+A hypothesis state machine signs people up and lets them post (on time and late, public
+and friends-only), react, comment, reply, like, edit and delete, befriend, unfriend and
+block, change time zones, report, and be moderated (hold, remove, warn, suspend, ban,
+appeal), while admins change ranking weights and the clock runs across days. Every step
+runs the same use case, through the composition root as the HTTP layer does, on the
+in-memory adapters and on PostgreSQL, and after every step:
+
+- the step answered alike in both worlds, and with no error but the domain errors the
+  rules allow for it (a 409 from a delete is a failure);
+- both worlds hold the same rows (users, videos, comments, reactions, likes, friends,
+  requests, blocks, points by day, notifications, cases, reports), in logical ids;
+- every counter equals the rows it counts (reactions by kind, comments, replies, likes);
+- every rating, streak and day's points equal a full recompute from the rows;
+- feeds, comment lists, reactors, leaderboards and notifications answer alike in both
+  worlds and never show what the viewer may not see (blocked either way, deleted, held
+  or removed, banned or suspended authors, friends-only videos of strangers).
+
+``make test`` runs a bounded number of examples (the ``default`` profile); ``make
+test-deep`` runs the ``deep`` profile for as long as it is given (``LIVES_MINUTES``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from adapters.memory.clock import ManualClock
+from momentic_core.errors import MomenticError, Unauthenticated
+from momentic_core.model.accounts import Principal, Role
+from momentic_core.model.moderation import CaseFilter, CaseStatus
+from momentic_core.model.ranking import Period, Scope
+from momentic_core.services.accounts import DeviceInfo
+from momentic_core.services.profiles import ProfileChanges
+
+from .worlds import World, Worlds
+
+PASSWORD = "correct horse battery"
+DEVICE = DeviceInfo(ip="198.51.100.9", name="lives")
+ZONES = ("UTC", "Europe/Minsk", "America/Bogota", "Asia/Tokyo", "Pacific/Kiritimati")
+REACTIONS = ("heart", "flame", "funny", "angry")
+# Errors any step by a user may meet: their account was deleted, banned or suspended.
+GONE = {"token_revoked", "invalid_credentials", "account_banned", "account_suspended"}
+PROFILES = {
+    # (examples, steps): make test stays within a minute or two on a 2-core machine
+    "default": (12, 30),
+    "deep": (100_000, 60),
+}
+
+
+class LivesMachine(RuleBasedStateMachine):
+    worlds_: Worlds  # set by the test
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock: ManualClock
+        self.clock, self.worlds = self.worlds_.run(self.worlds_.fresh())
+        self.users: list[int] = []  # logical ids of the users who are not staff
+        self.people_made = 0
+        self.gone: list[int] = []  # deleted: they only fail from now on
+        self.rows: dict[str, Any] = {"videos": []}  # as of the last check
+        self.videos: list[int] = []
+        self.comments: list[int] = []
+        self.admin = self.moderator = -1
+
+    def teardown(self) -> None:
+        for world in self.worlds:
+            self.worlds_.run(world.stop())
+
+    # ------------------------------------------------------------------ plumbing
+
+    def both(
+        self,
+        op: Callable[[World], Awaitable[Any]],
+        allowed: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> Any:
+        """Run ``op`` in each world; both must answer alike (a value in logical terms, or
+        the same error code), and an error must be one the step allows. Then every due
+        job runs, as the worker would."""
+        answers = []
+        for world in self.worlds:
+            try:
+                answers.append(("ok", self.worlds_.run(op(world))))
+            except MomenticError as exc:
+                answers.append(("error", exc.code))
+            self.worlds_.run(world.run_jobs())
+        memory, postgres = answers
+        step = op.__qualname__.split(".")[1]
+        LivesMachine.outcomes[(step, memory[1] if memory[0] == "error" else "ok")] += 1
+        assert memory == postgres, f"memory answered {memory}, postgres {postgres}"
+        if memory[0] == "error":
+            assert memory[1] in allowed, f"unexpected error {memory[1]!r}"
+            return None
+        LivesMachine.total_steps += 1
+        return memory[1]
+
+    @staticmethod
+    async def who(world: World, user: int) -> Principal:
+        """The user's principal from their token; one revoked (a ban, a restore) makes
+        them sign in again, as the app does."""
+        accounts = world.services.accounts
+        try:
+            return await accounts.authenticate(world.tokens[user])
+        except Unauthenticated as exc:
+            if exc.code != "token_revoked":
+                raise
+        pair = await accounts.login(f"user{user}@bsu.by", PASSWORD, DEVICE)
+        world.tokens[user] = pair.access_token
+        return await accounts.authenticate(pair.access_token)
+
+    def pick(self, items: list[int], i: int) -> int:
+        return items[i % len(items)]
+
+    # ------------------------------------------------------------------ people
+
+    @initialize()
+    def people(self) -> None:
+        """An admin and a moderator (staff, who never leave), and three users."""
+        self.admin = self._sign_up(Role.ADMIN)
+        self.moderator = self._sign_up(Role.MODERATOR)
+        for _ in range(3):
+            self.users.append(self._sign_up())
+
+    def _sign_up(self, role: Role = Role.USER) -> int:
+        logical = self.people_made
+        self.people_made += 1
+        email = f"user{logical}@bsu.by"
+
+        async def op(w: World) -> int:
+            await w.services.accounts.register(email, PASSWORD, DEVICE)
+            await w.backend.deliver_mail()
+            pair = await w.services.accounts.verify_email(
+                email, await w.mailer.wait_code(email), PASSWORD, DEVICE
+            )
+            w.tokens[logical] = pair.access_token
+            user = await w.services.accounts.find_by_email(email)
+            w.bind("user", logical, user.id)
+            if role is not Role.USER:
+                await w.services.accounts.set_role(user.id, role)
+                w.tokens[logical] = (
+                    await w.services.accounts.login(email, PASSWORD, DEVICE)
+                ).access_token
+            return logical
+
+        made: int = self.both(op)
+        return made
+
+    @precondition(lambda self: len(self.users) < 6)
+    @rule()
+    def sign_up(self) -> None:
+        self.users.append(self._sign_up())
+
+    @rule(u=st.integers(0, 50), zone=st.sampled_from(ZONES))
+    def change_time_zone(self, u: int, zone: str) -> None:
+        user = self.pick(self.users, u)
+
+        async def op(w: World) -> str:
+            me = await w.services.profiles.update_me(
+                await self.who(w, user), ProfileChanges(time_zone=zone)
+            )
+            return me.time_zone
+
+        self.both(op, GONE)
+
+    @precondition(lambda self: len(self.users) > 2)
+    @rule(u=st.integers(0, 50))
+    def delete_account(self, u: int) -> None:
+        user = self.pick(self.users, u)
+
+        async def op(w: World) -> bool:
+            await w.services.profiles.delete_me(await self.who(w, user), PASSWORD)
+            return True
+
+        if self.both(op, GONE):
+            self.users.remove(user)
+            self.gone.append(user)
+
+    @rule(a=st.integers(0, 50), b=st.integers(0, 50), accept=st.booleans())
+    def befriend(self, a: int, b: int, accept: bool) -> None:
+        one, other = self.pick(self.users, a), self.pick(self.users, b)
+
+        async def op(w: World) -> str:
+            relation = await w.services.friends.request(
+                await self.who(w, one), w.real("user", other)
+            )
+            if accept:
+                await w.services.friends.accept(await self.who(w, other), w.real("user", one))
+            return relation.value
+
+        self.both(
+            op,
+            GONE
+            | {
+                "cannot_target_self",
+                "user_not_found",
+                "already_friends",
+                "request_exists",
+                "user_blocked",
+                "request_not_found",
+            },
+        )
+
+    @rule(a=st.integers(0, 50), b=st.integers(0, 50))
+    def unfriend(self, a: int, b: int) -> None:
+        one, other = self.pick(self.users, a), self.pick(self.users, b)
+
+        async def op(w: World) -> None:
+            await w.services.friends.unfriend(await self.who(w, one), w.real("user", other))
+
+        self.both(op, GONE | {"not_friends", "cannot_target_self", "user_not_found"})
+
+    @rule(a=st.integers(0, 50), b=st.integers(0, 50), unblock=st.booleans())
+    def block(self, a: int, b: int, unblock: bool) -> None:
+        one, other = self.pick(self.users, a), self.pick(self.users, b)
+
+        async def op(w: World) -> None:
+            who = await self.who(w, one)
+            if unblock:
+                await w.services.friends.unblock(who, w.real("user", other))
+            else:
+                await w.services.friends.block(who, w.real("user", other))
+
+        self.both(op, GONE | {"cannot_target_self", "user_not_found", "not_blocked"})
+
+    # ------------------------------------------------------------------ time
+
+    @rule(hours=st.integers(1, 30), minutes=st.integers(0, 59))
+    def time_passes(self, hours: int, minutes: int) -> None:
+        self.clock.advance(timedelta(hours=hours, minutes=minutes))
+        for world in self.worlds:
+            self.worlds_.run(world.hourly())
+
+    @rule(u=st.integers(0, 50), late=st.booleans())
+    def wait_for_the_moment(self, u: int, late: bool) -> None:
+        """Move the clock to a user's moment of today (within its window, or just after)."""
+        user = self.pick(self.users, u)
+
+        async def op(w: World) -> tuple[Any, str]:
+            moment, state = await w.services.ranking.moment_today(await self.who(w, user))
+            return moment.at, state
+
+        answer = self.both(op, GONE)
+        if answer is not None and answer[1] == "upcoming":
+            after = timedelta(minutes=5) if late else timedelta(seconds=30)
+            self.clock.advance(answer[0] + after - self.clock.now())
+            for world in self.worlds:
+                self.worlds_.run(world.hourly())
+
+    # ------------------------------------------------------------------ videos
+
+    @precondition(lambda self: len(self.videos) < 14)
+    @rule(u=st.integers(0, 50), public=st.booleans())
+    def post(self, u: int, public: bool) -> None:
+        author = self.pick(self.users, u)
+        logical = len(self.videos)
+        clip = self.clip
+
+        async def op(w: World) -> int:
+            who = await self.who(w, author)
+
+            async def chunks() -> Any:
+                yield clip
+
+            staged = await w.services.videos.stage(who, chunks())
+            video = await w.services.videos.publish(
+                who, staged, f"video {logical}", "public" if public else "friends"
+            )
+            w.bind("video", logical, video.id)
+            return logical
+
+        if self.both(op, GONE) is not None:
+            self.videos.append(logical)
+
+    @precondition(lambda self: self.videos)
+    @rule(u=st.integers(0, 50), v=st.integers(0, 50))
+    def edit_video(self, u: int, v: int) -> None:
+        user, video = self.pick(self.users, u), self.pick(self.videos, v)
+
+        async def op(w: World) -> str:
+            done = await w.services.videos.update_description(
+                await self.who(w, user), w.real("video", video), f"edited by {user}"
+            )
+            return done.description
+
+        if self.both(op, GONE | {"video_not_found", "not_author", "video_moderated"}):
+            status = {r[0]: r[3] for r in self.rows["videos"]}.get(video)
+            assert status not in ("held", "removed"), f"a {status} video was edited"
+
+    @precondition(lambda self: self.videos)
+    @rule(u=st.integers(0, 50), v=st.integers(0, 50))
+    def delete_video(self, u: int, v: int) -> None:
+        user, video = self.pick(self.users, u), self.pick(self.videos, v)
+
+        async def op(w: World) -> None:
+            await w.services.videos.delete(await self.who(w, user), w.real("video", video))
+
+        self.both(op, GONE | {"video_not_found", "not_author", "insufficient_role"})
+
+    # ------------------------------------------------------------------ engagement
+
+    ENGAGE = GONE | {"video_not_found", "video_not_ready", "moment_locked"}
+
+    @precondition(lambda self: self.videos)
+    @rule(u=st.integers(0, 50), v=st.integers(0, 50), kind=st.sampled_from((*REACTIONS, None)))
+    def react(self, u: int, v: int, kind: str | None) -> None:
+        user, video = self.pick(self.users, u), self.pick(self.videos, v)
+
+        async def op(w: World) -> dict[str, int]:
+            who = await self.who(w, user)
+            if kind is None:
+                return await w.services.engagement.unreact(who, w.real("video", video))
+            return await w.services.engagement.react(who, w.real("video", video), kind)
+
+        self.both(op, self.ENGAGE)
+
+    @precondition(lambda self: self.videos and len(self.comments) < 30)
+    @rule(u=st.integers(0, 50), v=st.integers(0, 50), reply_to=st.none() | st.integers(0, 50))
+    def comment(self, u: int, v: int, reply_to: int | None) -> None:
+        user, video = self.pick(self.users, u), self.pick(self.videos, v)
+        parent = (
+            None if reply_to is None or not self.comments else self.pick(self.comments, reply_to)
+        )
+        logical = len(self.comments)
+
+        async def op(w: World) -> int:
+            view = await w.services.engagement.comment(
+                await self.who(w, user),
+                w.real("video", video),
+                f"comment {logical}",
+                None if parent is None else w.real("comment", parent),
+            )
+            w.bind("comment", logical, view.comment.id)
+            return logical
+
+        made = self.both(op, self.ENGAGE | {"comment_not_found", "reply_depth", "comment_held"})
+        if made is not None:
+            self.comments.append(made)
+
+    @precondition(lambda self: self.comments)
+    @rule(u=st.integers(0, 50), c=st.integers(0, 50), liked=st.booleans())
+    def like(self, u: int, c: int, liked: bool) -> None:
+        user, comment = self.pick(self.users, u), self.pick(self.comments, c)
+
+        async def op(w: World) -> int:
+            return await w.services.engagement.like(
+                await self.who(w, user), w.real("comment", comment), liked
+            )
+
+        self.both(op, self.ENGAGE | {"comment_not_found"})
+
+    @precondition(lambda self: self.comments)
+    @rule(u=st.integers(0, 50), c=st.integers(0, 50))
+    def edit_comment(self, u: int, c: int) -> None:
+        user, comment = self.pick(self.users, u), self.pick(self.comments, c)
+
+        async def op(w: World) -> str:
+            view = await w.services.engagement.edit_comment(
+                await self.who(w, user), w.real("comment", comment), f"edited {comment}"
+            )
+            return view.comment.body
+
+        self.both(op, self.ENGAGE | {"comment_not_found", "not_author"})
+
+    @precondition(lambda self: self.comments)
+    @rule(u=st.integers(0, 50), c=st.integers(0, 50))
+    def delete_comment(self, u: int, c: int) -> None:
+        user, comment = self.pick(self.users, u), self.pick(self.comments, c)
+
+        async def op(w: World) -> None:
+            await w.services.engagement.delete_comment(
+                await self.who(w, user), w.real("comment", comment)
+            )
+
+        self.both(op, self.ENGAGE | {"comment_not_found", "not_author"})
+
+    @precondition(lambda self: self.gone)
+    @rule(u=st.integers(0, 50), v=st.integers(0, 50))
+    def the_deleted_try_again(self, u: int, v: int) -> None:
+        user = self.pick(self.gone, u)
+
+        async def op(w: World) -> None:
+            await self.who(w, user)
+
+        self.both(op, {"invalid_credentials"})
+
+    @rule(u=st.integers(0, 50))
+    def read_notifications(self, u: int) -> None:
+        user = self.pick(self.users, u)
+
+        async def op(w: World) -> int:
+            return await w.services.notifications.mark_all_read(await self.who(w, user))
+
+        self.both(op, GONE)
+
+    # ------------------------------------------------------------------ moderation
+
+    @rule(
+        u=st.integers(0, 50),
+        kind=st.sampled_from(("video", "comment", "user")),
+        t=st.integers(0, 50),
+        reason=st.sampled_from(("spam", "harassment")),
+    )
+    def report(self, u: int, kind: str, t: int, reason: str) -> None:
+        target = kind
+        user = self.pick(self.users, u)
+        pool = {"video": self.videos, "comment": self.comments, "user": self.users}[target]
+        if not pool:
+            return
+        item = self.pick(pool, t)
+
+        async def op(w: World) -> str:
+            report = await w.services.moderation.report(
+                await self.who(w, user), target, w.real(target, item), reason
+            )
+            return report.reason.value
+
+        self.both(
+            op,
+            GONE
+            | {
+                "video_not_found",
+                "comment_not_found",
+                "user_not_found",
+                "report_exists",
+                "cannot_report_self",
+                "moment_locked",
+                "video_not_ready",
+            },
+        )
+
+    @rule(
+        c=st.integers(0, 50),
+        action=st.sampled_from(("dismiss", "remove", "warn", "suspend", "ban")),
+        by_admin=st.booleans(),
+    )
+    def decide_case(self, c: int, action: str, by_admin: bool) -> None:
+        staff = self.admin if by_admin else self.moderator
+
+        async def op(w: World) -> Any:
+            actor = await self.who(w, staff)
+            cases = await w.services.moderation.cases(
+                actor, CaseFilter(status=CaseStatus.OPEN), None, 50
+            )
+            if not cases:
+                return None
+            case = cases[c % len(cases)].case
+            done = await w.services.moderation.resolve(
+                actor, case.id, action, "decided by the machine", timedelta(hours=3)
+            )
+            return done.action.value if done.action else None
+
+        self.both(op, GONE | {"insufficient_role", "invalid_action", "case_closed"})
+
+    @rule(u=st.integers(0, 50), accept=st.booleans())
+    def appeal(self, u: int, accept: bool) -> None:
+        """The owner appeals their newest decision; the other staff member decides."""
+        user = self.pick(self.users, u)
+
+        async def op(w: World) -> Any:
+            admin = await self.who(w, self.admin)
+            cases = await w.services.moderation.cases(
+                admin, CaseFilter(status=CaseStatus.RESOLVED), None, 100
+            )
+            mine = [x.case for x in cases if x.case.owner_id == w.real("user", user)]
+            if not mine:
+                return None
+            case = max(mine, key=lambda x: x.id)
+            appellant = await w.services.accounts.appellant(f"user{user}@bsu.by", PASSWORD, DEVICE)
+            appeal = await w.services.moderation.appeal(appellant, case.id, "it was fine")
+            judge = self.moderator if case.decided_by == admin.user_id else self.admin
+            done = await w.services.moderation.decide_appeal(
+                await self.who(w, judge), appeal.id, accept, "looked again"
+            )
+            return done.status.value
+
+        self.both(
+            op,
+            GONE
+            | {
+                "not_appealable",
+                "appeal_exists",
+                "same_moderator",
+                "invalid_credentials",
+                "case_not_found",
+            },
+        )
+
+    @rule(u=st.integers(0, 50), ban=st.booleans())
+    def ban_or_unban(self, u: int, ban: bool) -> None:
+        user = self.pick(self.users, u)
+
+        async def op(w: World) -> str:
+            actor = await self.who(w, self.moderator)
+            if ban:
+                done = await w.services.moderation.ban(actor, w.real("user", user), "spam")
+            else:
+                done = await w.services.moderation.unban(actor, w.real("user", user))
+            return done.status.value
+
+        self.both(
+            op, GONE | {"insufficient_role", "user_not_found", "not_banned", "cannot_target_self"}
+        )
+
+    @rule(
+        reaction=st.integers(0, 5),
+        comment=st.integers(0, 5),
+        on_time=st.integers(0, 20),
+        streak_day=st.integers(0, 5),
+    )
+    def change_weights(self, reaction: int, comment: int, on_time: int, streak_day: int) -> None:
+        async def op(w: World) -> Any:
+            weights = await w.services.ranking.set_weights(
+                await self.who(w, self.admin),
+                {
+                    "heart": reaction,
+                    "flame": reaction + 1,
+                    "comment": comment,
+                    "on_time": on_time,
+                    "streak_day": streak_day,
+                },
+            )
+            return weights
+
+        self.both(op, GONE)
+
+    # The common acts of a day happen more often than the rare ones.
+    post_again = rule(u=st.integers(0, 50), public=st.booleans())(
+        precondition(lambda self: len(self.videos) < 14)(
+            lambda self, u, public: self.post(u, public)
+        )
+    )
+    react_again = rule(u=st.integers(0, 50), v=st.integers(0, 50), kind=st.sampled_from(REACTIONS))(
+        precondition(lambda self: self.videos)(lambda self, u, v, kind: self.react(u, v, kind))
+    )
+    comment_again = rule(
+        u=st.integers(0, 50), v=st.integers(0, 50), reply_to=st.none() | st.integers(0, 50)
+    )(
+        precondition(lambda self: self.videos and len(self.comments) < 30)(
+            lambda self, u, v, reply_to: self.comment(u, v, reply_to)
+        )
+    )
+    befriend_again = rule(a=st.integers(0, 50), b=st.integers(0, 50), accept=st.just(True))(
+        lambda self, a, b, accept: self.befriend(a, b, accept)
+    )
+
+    # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def everything_holds(self) -> None:
+        self.worlds_agree_and_counters_match_rows()
+        self.ratings_equal_a_recompute()
+        self.nobody_sees_what_they_may_not()
+
+    def worlds_agree_and_counters_match_rows(self) -> None:
+        memory, postgres = (self.worlds_.run(w.rows()) for w in self.worlds)
+        for name in memory:
+            assert memory[name] == postgres[name], f"{name}: memory and postgres differ"
+        check_counters(memory)
+        self.rows = memory
+
+    def ratings_equal_a_recompute(self) -> None:
+        rows = self.rows
+        for world in self.worlds:
+            self.worlds_.run(world.services.ranking.recompute_all())
+        after = self.worlds_.run(self.worlds[0].rows())
+        assert after["users"] == rows["users"], "a recompute changed ratings or streaks"
+        assert after["points"] == rows["points"], "a recompute changed points by day"
+
+    def nobody_sees_what_they_may_not(self) -> None:
+        rows = self.rows
+        for user in [self.admin, self.moderator, *self.users]:
+            answers = [self.worlds_.run(self._views(w, user, rows)) for w in self.worlds]
+            assert answers[0] == answers[1], f"user {user}'s views differ between worlds"
+
+    async def _views(self, w: World, user: int, rows: dict[str, Any]) -> Any:
+        try:
+            who = await self.who(w, user)
+        except MomenticError as exc:
+            return exc.code
+        oracle = Oracle(rows, user, self.clock.now())
+        v = lambda i: w.logical("video", i)  # noqa: E731
+        c = lambda i: w.logical("comment", i)  # noqa: E731
+        u = lambda i: w.logical("user", i)  # noqa: E731
+        services = w.services
+        global_ = await services.feeds.global_(who, None, False, 50)
+        seen_global = [(v(i.video.id), i.locked, i.comment_count) for i in global_.items]
+        for video, _, _ in seen_global:
+            assert oracle.may_see(video, friends_only=False), f"global feed shows {video}"
+        day, friends = await services.feeds.friends(who, None, None, False, 50)
+        seen_friends = [(v(i.video.id), i.locked) for i in friends.items]
+        for video, _locked in seen_friends:
+            assert oracle.may_see(video, friends_only=True), f"friends feed shows {video}"
+        comments = {}
+        for video, _, _ in seen_global:
+            try:
+                listed = await services.engagement.comments(
+                    who, w.real("video", video), None, None, 100
+                )
+            except MomenticError as exc:
+                comments[video] = exc.code
+                continue
+            comments[video] = [c(x.comment.id) for x in listed]
+            for x in listed:
+                assert oracle.may_see_comment(c(x.comment.id)), f"{video} lists {x.comment.id}"
+        notes, unread = await services.notifications.list(who, None, 100)
+        board = await services.ranking.leaderboard(who, Scope.GLOBAL, Period.ALL, None, 50)
+        standings = [(u(s.user.id), s.points) for s in board.items]
+        for other, _ in standings:
+            assert oracle.in_good_standing(other), f"leaderboard shows {other}"
+        return {
+            "global": seen_global,
+            "friends": (day, seen_friends),
+            "comments": comments,
+            "notifications": (
+                sorted(
+                    (
+                        (n.notification.kind.value, u(n.actor.id) if n.actor else None)
+                        for n in notes
+                    ),
+                    key=repr,
+                ),
+                unread,
+            ),
+            "board": standings,
+        }
+
+    clip: bytes = b""
+    total_steps = 0
+    outcomes: Counter[tuple[str, str]] = Counter()
+
+
+def check_counters(rows: dict[str, Any]) -> None:
+    """Every counter equals the rows it counts."""
+    reactions: dict[tuple[Any, str], int] = {}
+    for video, _, kind in rows["reactions"]:
+        reactions[(video, kind)] = reactions.get((video, kind), 0) + 1
+    comments_of: dict[Any, int] = {}
+    replies_of: dict[Any, int] = {}
+    for _cid, video, _, parent, *_ in rows["comments"]:
+        comments_of[video] = comments_of.get(video, 0) + 1
+        if parent is not None:
+            replies_of[parent] = replies_of.get(parent, 0) + 1
+    likes_of: dict[Any, int] = {}
+    for cid, _ in rows["likes"]:
+        likes_of[cid] = likes_of.get(cid, 0) + 1
+    for vid, _, _, _, _, heart, flame, funny, angry, comment_count, _ in rows["videos"]:
+        counts = dict(zip(REACTIONS, (heart, flame, funny, angry), strict=True))
+        for kind, n in counts.items():
+            assert n == reactions.get((vid, kind), 0), f"video {vid}: {kind} count {n}"
+        assert comment_count == comments_of.get(vid, 0), f"video {vid}: comment count"
+    for cid, _, _, _, _, like_count, reply_count, *_ in rows["comments"]:
+        assert like_count == likes_of.get(cid, 0), f"comment {cid}: like count"
+        assert reply_count == replies_of.get(cid, 0), f"comment {cid}: reply count"
+
+
+class Oracle:
+    """What one viewer may see, judged from the rows (not from the queries under test)."""
+
+    def __init__(self, rows: dict[str, Any], viewer: int, now: Any) -> None:
+        self.viewer = viewer
+        self.now = now
+        self.users = {r[0]: r for r in rows["users"]}
+        self.videos = {r[0]: r for r in rows["videos"]}
+        self.comments = {r[0]: r for r in rows["comments"]}
+        self.friends = {b for a, b in rows["friendships"] if a == viewer}
+        self.blocked = {b for a, b in rows["blocks"] if a == viewer} | {
+            a for a, b in rows["blocks"] if b == viewer
+        }
+
+    def in_good_standing(self, user: Any) -> bool:
+        row = self.users.get(user)
+        if row is None:
+            return False
+        status, until = row[2], row[9]
+        return status == "active" or (
+            status == "suspended" and until is not None and until <= self.now
+        )
+
+    def may_see(self, video: Any, friends_only: bool) -> bool:
+        row = self.videos.get(video)
+        if row is None or row[3] != "ready":
+            return False
+        author = row[1]
+        if author == self.viewer:
+            return True
+        if author in self.blocked or not self.in_good_standing(author):
+            return False
+        if friends_only:
+            return author in self.friends
+        return row[2] == "public" or author in self.friends
+
+    def may_see_comment(self, comment: Any) -> bool:
+        row = self.comments.get(comment)
+        if row is None or row[7]:  # hidden
+            return False
+        author = row[2]
+        return author == self.viewer or (
+            author not in self.blocked and self.in_good_standing(author)
+        )
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def worlds(
+    database_url: str,
+    _pg_reset_script: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    clip_factory: Any,
+) -> Iterator[Worlds]:
+    made = Worlds(database_url, _pg_reset_script, tmp_path_factory.mktemp("lives"))
+    clip = clip_factory(
+        tmp_path_factory.mktemp("lives-clip") / "tiny.mp4",
+        seconds=0.25,
+        width=64,
+        height=48,
+        fps=4,
+        audio=False,
+    )
+    LivesMachine.clip = Path(clip).read_bytes()
+    yield made
+    made.close()
+
+
+def test_user_lives_on_both_adapters(worlds: Worlds) -> None:
+    """``LIVES_PROFILE=deep LIVES_MINUTES=20`` (make test-deep): random lives, batch after
+    batch, until the minutes are up; the steps run are printed."""
+    profile = os.environ.get("LIVES_PROFILE", "default")
+    examples, steps = PROFILES[profile]
+    minutes = float(os.environ.get("LIVES_MINUTES", "0"))
+    LivesMachine.worlds_ = worlds
+    LivesMachine.total_steps = 0
+    deadline = time.monotonic() + minutes * 60
+    batches = 0
+    while True:
+        run_state_machine_as_test(
+            LivesMachine,
+            settings=settings(
+                max_examples=examples if not minutes else 25,
+                stateful_step_count=steps,
+                deadline=None,
+                derandomize=not minutes,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+        batches += 1
+        if time.monotonic() >= deadline:
+            break
+    print(f"\nuser lives: {batches} batches, {LivesMachine.total_steps} steps answered")
+    for (step, outcome), n in sorted(LivesMachine.outcomes.items()):
+        print(f"  {step:28} {outcome:24} {n}")
