@@ -87,7 +87,8 @@ class Scorer:
         if comment.author_id == video.author_id:
             return
         weights = await tx.ranking.weights()
-        await tx.ranking.add_points(video.author_id, weights.comment, comment.created_at)
+        if weights.comment:  # no row for 0 points, as a recompute stores none
+            await tx.ranking.add_points(video.author_id, weights.comment, comment.created_at)
 
     async def video_ready(self, tx: UnitOfWork, video: Video) -> None:
         """The author's streak moves on, and an on-time post earns its points."""
