@@ -48,6 +48,7 @@ from momentic_core.model.moderation import (
     CaseKey,
     Report,
     RuntimeConfig,
+    TargetContent,
     TargetType,
     UserFilter,
 )
@@ -701,6 +702,11 @@ class ModerationRepository(Protocol):
     async def add_report(self, report: Report) -> Case:
         """Store a report on its case; the case's report_count and reasons follow.
         Raises Conflict(code="report_exists") when the reporter has one on that case."""
+        ...
+
+    async def contents(self, cases: list[Case]) -> dict[int, TargetContent]:
+        """What each case's target holds now (with its owner), by case id, in one round
+        trip; a case whose target is gone has no entry."""
         ...
 
     async def reports(self, case_ids: list[int]) -> dict[int, list[Report]]:

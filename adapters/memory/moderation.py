@@ -4,7 +4,6 @@ the PostgreSQL adapters' semantics (see momentic_core.ports)."""
 from __future__ import annotations
 
 from collections import Counter
-
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from momentic_core.model.moderation import (
     CaseStatus,
     Report,
     RuntimeConfig,
+    TargetContent,
     TargetType,
     UserFilter,
 )
@@ -129,6 +129,31 @@ class InMemoryModerationRepository:
         case = attrs.evolve(case, report_count=case.report_count + 1, reasons=reasons)
         s.cases[case.id] = case
         return case
+
+    async def contents(self, cases: list[Case]) -> dict[int, TargetContent]:
+        s, out = self._s, {}
+        for case in cases:
+            if case.target_type is TargetType.VIDEO and case.target_id in s.videos:
+                v = s.videos[case.target_id]
+                out[case.id] = TargetContent(
+                    type=case.target_type, id=v.id, owner=s.users.get(v.author_id),
+                    text=v.description, status=v.status.value, video_id=v.id,
+                    thumbnail_key=v.thumbnail_key,
+                )
+            elif case.target_type is TargetType.COMMENT and case.target_id in s.comments:
+                c = s.comments[case.target_id]
+                out[case.id] = TargetContent(
+                    type=case.target_type, id=c.id, owner=s.users.get(c.author_id),
+                    text=c.body, status="hidden" if c.hidden else "visible",
+                    video_id=c.video_id,
+                )
+            elif case.target_type is TargetType.USER and case.target_id in s.users:
+                u = s.users[case.target_id]
+                out[case.id] = TargetContent(
+                    type=case.target_type, id=u.id, owner=u, text=u.bio,
+                    status=u.status.value,
+                )
+        return out
 
     async def reports(self, case_ids: list[int]) -> dict[int, list[Report]]:
         wanted = set(case_ids)

@@ -42,10 +42,11 @@ from momentic_core.model.moderation import (
     Report,
     ReportReason,
     RuntimeConfig,
+    TargetContent,
     TargetType,
 )
 
-from .repositories import Repository, aliased
+from .repositories import _USER_COLUMNS, Repository, _user, aliased
 from .social import _Prefixed
 
 _CASE_COLUMNS = (
@@ -247,6 +248,47 @@ class PostgresModerationRepository(Repository):
         if row is None:  # the case went between the insert's check and the update
             raise _no_case()
         return _case(row)
+
+    async def contents(self, cases: list[Case]) -> dict[int, TargetContent]:
+        rows = await self._fetch(
+            f"""
+            SELECT t.case_id, t.kind, v.id AS v_id, v.description, v.status AS v_status,
+                   v.thumbnail_key, c.id AS c_id, c.body, c.hidden, c.video_id AS c_video_id,
+                   {aliased(_USER_COLUMNS, "u", "")}
+            FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS t(case_id, kind, target_id)
+            LEFT JOIN videos v ON t.kind = 'video' AND v.id = t.target_id
+            LEFT JOIN comments c ON t.kind = 'comment' AND c.id = t.target_id
+            JOIN users u ON u.id = CASE t.kind WHEN 'video' THEN v.author_id
+                                               WHEN 'comment' THEN c.author_id
+                                               ELSE t.target_id END
+            """,
+            [c.id for c in cases],
+            [c.target_type.value for c in cases],
+            [c.target_id for c in cases],
+        )
+        out: dict[int, TargetContent] = {}
+        for row in rows:
+            owner = _user(row)
+            kind = TargetType(row["kind"])
+            if kind is TargetType.VIDEO:
+                content = TargetContent(
+                    type=kind, id=row["v_id"], owner=owner, text=row["description"],
+                    status=row["v_status"], video_id=row["v_id"],
+                    thumbnail_key=row["thumbnail_key"],
+                )
+            elif kind is TargetType.COMMENT:
+                content = TargetContent(
+                    type=kind, id=row["c_id"], owner=owner, text=row["body"],
+                    status="hidden" if row["hidden"] else "visible",
+                    video_id=row["c_video_id"],
+                )
+            else:
+                content = TargetContent(
+                    type=kind, id=owner.id, owner=owner, text=owner.bio,
+                    status=owner.status.value,
+                )
+            out[row["case_id"]] = content
+        return out
 
     async def reports(self, case_ids: list[int]) -> dict[int, list[Report]]:
         rows = await self._fetch(

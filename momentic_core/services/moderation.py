@@ -47,7 +47,6 @@ from momentic_core.model.moderation import (
     CaseView,
     Report,
     ReportReason,
-    TargetContent,
     TargetType,
     UserFilter,
 )
@@ -266,32 +265,6 @@ class Moderation:
             if comment.hidden:
                 await tx.comments.set_hidden(comment.id, False)
 
-    async def _content(self, tx: UnitOfWork, case: Case) -> TargetContent | None:
-        try:
-            if case.target_type is TargetType.VIDEO:
-                video = await tx.videos.get(case.target_id)
-                return TargetContent(
-                    type=case.target_type, id=video.id,
-                    owner=await tx.users.get(video.author_id), text=video.description,
-                    status=video.status.value, video_id=video.id,
-                    thumbnail_key=video.thumbnail_key,
-                )
-            if case.target_type is TargetType.COMMENT:
-                comment = await tx.comments.get(case.target_id)
-                return TargetContent(
-                    type=case.target_type, id=comment.id,
-                    owner=await tx.users.get(comment.author_id), text=comment.body,
-                    status="hidden" if comment.hidden else "visible",
-                    video_id=comment.video_id,
-                )
-            user = await tx.users.get(case.target_id)
-            return TargetContent(
-                type=case.target_type, id=user.id, owner=user, text=user.bio,
-                status=user.status.value,
-            )
-        except NotFound:
-            return None
-
     # ------------------------------------------------------------------ the queue
 
     async def cases(
@@ -304,10 +277,9 @@ class Moderation:
             where = attrs.evolve(where, not_owner=actor.user_id)
         async with self._uow() as tx:
             cases = await tx.moderation.list_cases(where, after, limit)
+            contents = await tx.moderation.contents(cases)
             reports = await tx.moderation.reports([c.id for c in cases])
-            return [
-                CaseView(c, await self._content(tx, c), reports.get(c.id, [])) for c in cases
-            ]
+            return [CaseView(c, contents.get(c.id), reports.get(c.id, [])) for c in cases]
 
     async def case(self, actor: Principal, case_id: int) -> CaseView:
         permissions.require_role(actor.role, Role.MODERATOR)
@@ -315,8 +287,9 @@ class Moderation:
             case = await tx.moderation.get_case(case_id)
             if case.owner_id == actor.user_id:
                 raise _no_case()  # the reports about me (and who made them) stay hidden
+            contents = await tx.moderation.contents([case])
             reports = await tx.moderation.reports([case_id])
-            return CaseView(case, await self._content(tx, case), reports.get(case_id, []))
+            return CaseView(case, contents.get(case_id), reports.get(case_id, []))
 
     async def assign(self, actor: Principal, case_id: int) -> Case:
         """Take an open case. Raises Conflict(code="case_closed" | "case_assigned")."""

@@ -708,3 +708,31 @@ async def test_the_stats_series_counts_cases_opened_and_resolved_and_the_median(
     assert week[0].median_resolve_seconds == 150
     assert [(p.reports_opened, p.reports_resolved, p.median_resolve_seconds)
             for p in before] == [(0, 0, None)]
+
+
+async def test_case_contents_come_for_a_whole_page_at_once(backend: Backend) -> None:
+    author, fan = await add_user(backend), await add_user(backend)
+    video = await add_video(backend, author.id, description="look")
+    async with backend.uow() as tx:
+        comment = await tx.comments.add(Comment(
+            id=0, video_id=video.id, author_id=fan.id, body="rude", created_at=T0,
+        ))
+        await tx.comments.set_hidden(comment.id, True)
+    cases = [
+        await open_case(backend, VIDEO, video.id, author.id),
+        await open_case(backend, COMMENT, comment.id, fan.id),
+        await open_case(backend, USER, fan.id, fan.id),
+        await open_case(backend, VIDEO, 10_000, author.id),  # its target is gone
+    ]
+    async with backend.uow() as tx:
+        contents = await tx.moderation.contents(cases)
+        owners = {k: v.owner.id if v.owner else None for k, v in contents.items()}
+        assert sorted(contents) == sorted(c.id for c in cases[:3])
+        assert owners == {cases[0].id: author.id, cases[1].id: fan.id, cases[2].id: fan.id}
+        on_video, on_comment, on_user = (contents[c.id] for c in cases[:3])
+        assert (on_video.type, on_video.id, on_video.text, on_video.status,
+                on_video.video_id) == (VIDEO, video.id, "look", video.status.value, video.id)
+        assert (on_comment.type, on_comment.id, on_comment.text, on_comment.status,
+                on_comment.video_id) == (COMMENT, comment.id, "rude", "hidden", video.id)
+        assert (on_user.type, on_user.id, on_user.status) == (USER, fan.id, "active")
+        assert await tx.moderation.contents([]) == {}
