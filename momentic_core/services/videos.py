@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from momentic_core.errors import (
+    Conflict,
     Forbidden,
     Invalid,
     MomenticError,
@@ -461,6 +462,9 @@ class Videos:
     # ------------------------------------------------------------------ managing
 
     async def update_description(self, who: Principal, video_id: int, description: str) -> Video:
+        """The author changes the description. Raises NotFound(code="video_not_found"),
+        Forbidden(code="not_author"), Conflict(code="video_moderated") while the video is
+        held or removed."""
         text = self.check_description(description)
         async with self._uow() as tx:
             video = await tx.videos.get_for_update(video_id)
@@ -469,6 +473,11 @@ class Videos:
                 if not await visibility.may_see(tx, self._clock.now(), who, video, author):
                     raise NotFound("No such video.", code="video_not_found")
                 raise Forbidden("Only the author edits a video.", code="not_author")
+            if video.status in (VideoStatus.HELD, VideoStatus.REMOVED):
+                # What moderators judge (or judged) stays as it was reported.
+                raise Conflict(
+                    "A held or removed video cannot be edited.", code="video_moderated"
+                )
             return await tx.videos.update(
                 attrs.evolve(video, description=text, updated_at=self._clock.now())
             )
