@@ -47,7 +47,6 @@ from adapters.postgres.videos import PostgresJobRunner
 from adapters.push.logging import LoggingPushSender
 from momentic_core.errors import MomenticError, Unavailable
 from momentic_core.model.social import FeedSettings
-from momentic_core.model.videos import MediaLimits
 from momentic_core.policies.moments import MomentRules
 from momentic_core.ports import (
     BlobStore,
@@ -221,13 +220,6 @@ def _media_url(settings: Settings, blobs: BlobStore) -> Callable[[str], str]:
     )
 
 
-def _limits(settings: Settings) -> MediaLimits:
-    return MediaLimits(
-        max_video_bytes=settings.max_video_bytes,
-        max_duration_seconds=settings.max_video_seconds,
-    )
-
-
 def _pyav() -> MediaProcessor:
     # Imported here: only a process that runs the job worker needs FFmpeg (about 20 MB of
     # resident memory that the HTTP workers are spared).
@@ -249,7 +241,7 @@ def _worker(
 ) -> Worker:
     processing = Processing(
         uow=storage.uow, blobs=blobs, media=media, clock=clock, notifier=Notifier(push),
-        limits=_limits(settings), config=config,
+        config=config,
     )
     kinds = video_job_kinds(processing, janitor) | ranking_job_kinds(ranking)
     return Worker(
@@ -273,18 +265,19 @@ def _ranking(
     )
 
 
-def _config(settings: Settings, storage: Storage, clock: Clock) -> Config:
-    """Runtime settings: the environment's values, under what admins store."""
+def runtime_config(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> Config:
+    """Runtime settings: the environment's values (the only place their defaults are
+    written is ``Settings``), under what admins store."""
     defaults = Effective(
         allowed_email_domains=Settings.split(settings.allowed_email_domains),
         max_video_bytes=settings.max_video_bytes,
         max_video_seconds=settings.max_video_seconds,
         bereal_lock=settings.bereal_lock,
         report_threshold=settings.report_threshold,
+        rate_limits={},
     )
-    return Config(
-        uow=storage.uow, clock=clock, defaults=defaults, limit_names=tuple(DEFAULT_LIMITS)
-    )
+    return Config(uow=uow, clock=clock, defaults=defaults, limit_names=tuple(DEFAULT_LIMITS))
+
 
 
 def _secret(settings: Settings) -> bytes:
@@ -379,7 +372,6 @@ def _services(
         throttle=throttle,
         id_tokens=id_tokens,
         settings=AccountSettings(
-            allowed_email_domains=Settings.split(settings.allowed_email_domains),
             session_ttl=timedelta(days=settings.session_ttl_days),
             code_secret=secret,
         ),
@@ -392,19 +384,12 @@ def _services(
         images=images,
         clock=clock,
         throttle=throttle,
-        limits=_limits(settings),
-        bereal_lock=settings.bereal_lock,
         moments=Moments(ranking.moment_rules),
         config=config,
     )
     return Services(
         friends=Friends(uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier),
-        feeds=Feeds(
-            uow=storage.uow,
-            clock=clock,
-            settings=FeedSettings(bereal_lock=settings.bereal_lock),
-            config=config,
-        ),
+        feeds=Feeds(uow=storage.uow, clock=clock, config=config),
         accounts=accounts,
         profiles=profiles,
         throttle=throttle,
@@ -414,13 +399,10 @@ def _services(
         media_url=_media_url(settings, blobs),
         signed_media=blobs if isinstance(blobs, InMemoryBlobStore | LocalBlobStore) else None,
         engagement=Engagement(
-            uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier,
-            bereal_lock=settings.bereal_lock, config=config,
+            uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier, config=config,
         ),
         notifications=Notifications(uow=storage.uow, clock=clock),
-        live=Live(
-            uow=storage.uow, clock=clock, bereal_lock=settings.bereal_lock, config=config
-        ),
+        live=Live(uow=storage.uow, clock=clock, config=config),
         moderation=Moderation(uow=storage.uow, clock=clock, notifier=notifier, config=config),
         config=config,
         live_events=storage.live,
@@ -451,7 +433,10 @@ class Container(containers.DeclarativeContainer):
     images = providers.Singleton(PillowImageProcessor)
     push = providers.Singleton(LoggingPushSender)
     ranking = providers.Singleton(_ranking, settings, storage, clock, secret, push)
-    config = providers.Singleton(_config, settings, storage, clock)
+    config = providers.Singleton(
+        lambda settings, storage, clock: runtime_config(settings, storage.uow, clock),
+        settings, storage, clock,
+    )
     services = providers.Singleton(
         _services, settings, storage, clock, hasher, tokens, mail_queued, id_tokens, secret,
         blobs, images, push, ranking, config,

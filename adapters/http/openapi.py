@@ -524,8 +524,8 @@ _VIDEO_EXAMPLE = {
     "on_time": False,
     "late_by_seconds": 754,
 }
-# The limits a deployment runs with by default (Settings.max_video_bytes may raise the
-# size; GET /v1/config tells a client the ones in force).
+# The fixed limits (the largest and longest video are runtime settings: GET /v1/config
+# tells a client the ones in force).
 _LIMITS = MediaLimits()
 # A cursor the server issues: opaque to clients (base64url of the last item's position).
 _CURSOR_EXAMPLE = paging.encode("vid", TIME, 1001)
@@ -684,7 +684,10 @@ def _video_paths() -> Json:
     upload_id = [_path_id("upload_id")]
     return {
         "/v1/config": {"get": _op(
-            "Upload limits: sizes, duration, formats, description length.", videos,
+            "Upload limits: sizes, duration, formats, description length. "
+            "max_video_bytes and max_video_seconds are the runtime settings in force (an "
+            "admin's change shows here within 5 seconds on every instance, as the uploads "
+            "and the processing apply it).", videos,
             {"200": _json("Config", "The limits.")})},
         "/v1/videos": {"post": _op(
             "Upload a video in one request (multipart, streamed to storage). It is "
@@ -724,7 +727,6 @@ def _video_paths() -> Json:
             {"201": _json("Upload", "The upload and its part URLs.")}, auth=True,
             body=_body(_obj(["size_bytes", "content_type"], {
                 "size_bytes": {"type": "integer", "minimum": 1,
-                               "maximum": _LIMITS.max_video_bytes,
                                "description": "Larger than max_video_bytes (GET /v1/config) "
                                               "is 413 video_too_large."},
                 "content_type": {"type": "string", "enum": list(_LIMITS.accepted_types),
@@ -750,8 +752,8 @@ def _video_paths() -> Json:
                 "schema": {"type": "string", "contentMediaType": "application/octet-stream"},
                 "example": "(binary)"}}},
             errors={"404": _problem("No such upload of mine.", "upload_not_found", 404),
-                    "413": _problem("Longer than the part (up front when Content-Length "
-                                    "is over max_video_bytes).", "part_too_large", 413)})},
+                    "413": _problem("Longer than the part (up front when its "
+                                    "Content-Length is).", "part_too_large", 413)})},
         "/v1/uploads/{upload_id}/complete": {"post": _op(
             "Join the parts and create the video; idempotent.", videos,
             {"200": _json("Video", "The video (processing).")}, auth=True, params=upload_id,

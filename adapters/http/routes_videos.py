@@ -94,7 +94,8 @@ async def receive_video(
     """Stream the ``video_file`` part of a multipart form to storage; read the text fields
     (before or after the file). The caller publishes or discards the staged file."""
     svc = services(request)
-    _check_length(request, svc.videos.limits.max_video_bytes + 64 * 1024)
+    # The runtime limit, as the core caps the stream with (64 KiB for the form around it).
+    _check_length(request, (await svc.config.current()).max_video_bytes + 64 * 1024)
     if not request.content_type.startswith("multipart/"):
         raise UnsupportedMedia("Send multipart/form-data with a video_file part.",
                                code="multipart_required")
@@ -167,11 +168,13 @@ def upload_out(request: web.Request, state: UploadState) -> UploadOut:
 
 @routes.get("/v1/config")
 async def config(request: web.Request) -> web.Response:
-    limits = services(request).videos.limits
+    svc = services(request)
+    limits = svc.videos.limits
+    now = await svc.config.current()  # what the uploads and the worker enforce
     return json_response(
         ConfigOut(
-            max_video_bytes=limits.max_video_bytes,
-            max_video_seconds=limits.max_duration_seconds,
+            max_video_bytes=now.max_video_bytes,
+            max_video_seconds=now.max_video_seconds,
             accepted_video_types=list(limits.accepted_types),
             description_max_length=limits.description_max,
             visibilities=["friends", "public"],
@@ -268,13 +271,12 @@ async def get_upload(request: web.Request) -> web.Response:
 @routes.put("/v1/uploads/{upload_id}/parts/{part}")
 async def put_part(request: web.Request) -> web.Response:
     who = await principal(request)
-    # No part is longer than the largest video; the core cuts a part off at its own length.
-    _check_length(request, services(request).videos.limits.max_video_bytes, "part_too_large")
     part = await services(request).videos.put_part(
         who,
         int_param(request, "upload_id"),
         int_param(request, "part"),
         request.content.iter_chunked(CHUNK),
+        declared=request.content_length,
     )
     return web.json_response({"number": part.number, "size_bytes": part.size,
                               "etag": part.etag}, headers={"ETag": part.etag})

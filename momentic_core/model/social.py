@@ -73,7 +73,6 @@ class RankedPage:
 class FeedSettings:
     """Feed rules. Weights of the For-You score (see policies.ranking)."""
 
-    bereal_lock: bool = True
     weight_freshness: float = 1.0
     weight_engagement: float = 1.0
     weight_friends: float = 2.0

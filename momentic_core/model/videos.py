@@ -152,8 +152,9 @@ class Job:
 
 @attrs.frozen
 class MediaLimits:
-    max_video_bytes: int = 100 * 1000 * 1000
-    max_duration_seconds: float = 60.0
+    """Fixed limits of media (the largest and longest video are runtime settings:
+    services.config)."""
+
     description_max: int = 70
     accepted_types: tuple[str, ...] = (
         "video/mp4",

@@ -57,7 +57,9 @@ log = logging.getLogger(__name__)
 
 @attrs.frozen
 class AccountSettings:
-    allowed_email_domains: tuple[str, ...] = ()
+    """Fixed for the life of the process (the allowed email domains are runtime settings:
+    services.config)."""
+
     code_ttl: timedelta = timedelta(minutes=15)
     code_max_attempts: int = 5
     session_ttl: timedelta = timedelta(days=60)  # a session unused this long is dead
@@ -116,16 +118,16 @@ class Accounts:
         tokens: TokenSigner,
         clock: Clock,
         throttle: Throttle,
+        config: Config,
         id_tokens: IdTokenVerifier | None = None,
         settings: AccountSettings | None = None,
-        config: Config | None = None,
         mail_queued: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         """``mail_queued`` is awaited after every request that may have queued mail,
         whether or not it did (so timing says nothing): wake a mail worker, or (tests, the
         in-memory backend) deliver right away."""
         self._mail_queued = mail_queued
-        self._config = config  # admins' settings (allowed domains) over ``settings``
+        self._config = config  # the allowed email domains
         self._active_day: date | None = None
         self._active_users: set[int] = set()
         self._uow = uow
@@ -506,9 +508,7 @@ class Accounts:
     # ------------------------------------------------------------------ internals
 
     async def _domains(self) -> tuple[str, ...]:
-        if self._config is not None:
-            return (await self._config.current()).allowed_email_domains
-        return self.settings.allowed_email_domains
+        return (await self._config.current()).allowed_email_domains
 
     def _session_expired(self, session: Session, now: datetime) -> bool:
         return session.last_used_at + self.settings.session_ttl < now

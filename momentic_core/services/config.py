@@ -2,7 +2,8 @@
 
 The deployment (environment) gives the defaults; what an admin sets is stored and wins.
 Each instance keeps the merged values for ``TTL``, so a change reaches every instance
-within that time (the instance that made it at once).
+within that time (the instance that made it at once). Every service that applies one of
+these settings, and every route that publishes one, reads it from the same ``Config``.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-
 
 @attrs.frozen
 class Effective:
-    """The settings in force: stored values over the deployment's."""
+    """The settings in force: stored values over the deployment's (which the composition
+    root reads from the environment; there are no defaults here)."""
 
-    allowed_email_domains: tuple[str, ...] = ()
-    max_video_bytes: int = 100_000_000
-    max_video_seconds: float = 60.0
-    bereal_lock: bool = True
-    report_threshold: int = 3
-    rate_limits: dict[str, tuple[int, int]] = attrs.Factory(dict)  # overrides only
+    allowed_email_domains: tuple[str, ...]
+    max_video_bytes: int
+    max_video_seconds: float
+    bereal_lock: bool
+    report_threshold: int
+    rate_limits: dict[str, tuple[int, int]]  # overrides of services.throttle's limits only
 
 
 def _bad(name: str, message: str) -> Invalid:
@@ -100,12 +102,14 @@ class Config:
         *,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        defaults: Effective | None = None,
-        limit_names: tuple[str, ...] = (),
+        defaults: Effective,
+        limit_names: tuple[str, ...],
     ) -> None:
+        """``defaults``: the deployment's values; ``limit_names``: the rate limits an
+        admin may override."""
         self._uow = uow
         self._clock = clock
-        self.defaults = defaults or Effective()
+        self.defaults = defaults
         self.limit_names = limit_names
         self._cached: tuple[datetime, Effective] | None = None
 

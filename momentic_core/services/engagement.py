@@ -127,22 +127,18 @@ class Engagement:
         clock: Clock,
         throttle: Throttle,
         notifier: Notifier,
+        config: Config,
         scorer: Scorer | None = None,
-        bereal_lock: bool = True,
-        config: Config | None = None,
     ) -> None:
-        self._config = config  # admins' bereal_lock over ``bereal_lock``
+        self._config = config  # the BeReal lock
         self._uow = uow
         self._clock = clock
         self._throttle = throttle
         self._notifier = notifier
         self._scorer = scorer or Scorer(clock=clock)
-        self.bereal_lock = bereal_lock
 
     async def _lock(self) -> bool:
         """Call before the unit of work: the settings may be read from the store."""
-        if self._config is None:
-            return self.bereal_lock
         return (await self._config.current()).bereal_lock
 
     async def _open(
@@ -422,13 +418,11 @@ class Live:
         *,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        bereal_lock: bool = True,
-        config: Config | None = None,
+        config: Config,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self.bereal_lock = bereal_lock
-        self._config = config
+        self._config = config  # the BeReal lock
 
     async def blocked_ids(self, who: Principal) -> set[int]:
         """Users blocked either way with ``who``: their events are not delivered."""
@@ -454,9 +448,7 @@ class Live:
             if number != who.user_id:
                 raise Forbidden("Only your own user channel.", code="channel_forbidden")
             return user_channel(number)
-        lock = (
-            (await self._config.current()).bereal_lock if self._config else self.bereal_lock
-        )
+        lock = (await self._config.current()).bereal_lock
         async with self._uow() as tx:
             await visibility.readable_video(tx, self._clock.now(), who, number, lock)
         return video_channel(number)

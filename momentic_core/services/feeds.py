@@ -62,13 +62,13 @@ class Feeds:
         *,
         uow: UnitOfWorkFactory,
         clock: Clock,
+        config: Config,
         settings: FeedSettings | None = None,
-        config: Config | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self.settings = settings or FeedSettings()
-        self._config = config  # admins' bereal_lock over ``settings``
+        self._config = config  # the BeReal lock
 
     async def friends(
         self,
@@ -82,11 +82,7 @@ class Feeds:
 
         With the BeReal lock on, today's items are locked until I have posted today."""
         now = self._clock.now()
-        bereal_lock = (
-            (await self._config.current()).bereal_lock
-            if self._config is not None
-            else self.settings.bereal_lock
-        )
+        bereal_lock = (await self._config.current()).bereal_lock
         async with self._uow(read_only=True) as tx:
             me = await tx.users.get(who.user_id)
             today = now.astimezone(ZoneInfo(me.time_zone)).date()

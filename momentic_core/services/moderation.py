@@ -64,7 +64,6 @@ NOTE_MAX = 500
 APPEAL_MAX = 1000
 REPORTS_PER_DAY = 20
 MAX_SUSPENSION = timedelta(days=365)
-DEFAULT_THRESHOLD = 3
 _RANK = {Role.USER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
 
 
@@ -100,9 +99,9 @@ class Moderation:
         *,
         uow: UnitOfWorkFactory,
         clock: Clock,
+        config: Config,
         notifier: Notifier | None = None,
         scorer: Scorer | None = None,
-        config: Config | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -111,8 +110,6 @@ class Moderation:
         self._config = config
 
     async def _threshold(self) -> int:
-        if self._config is None:
-            return DEFAULT_THRESHOLD
         return (await self._config.current()).report_threshold
 
     async def _audit(

@@ -21,7 +21,6 @@ from momentic_core.errors import Invalid, MomenticError, NotFound
 from momentic_core.model.engagement import Notification, NotificationKind, NotificationView
 from momentic_core.model.videos import (
     Job,
-    MediaLimits,
     MultipartInfo,
     Video,
     VideoStatus,
@@ -56,19 +55,17 @@ class Processing:
         blobs: BlobStore,
         media: MediaProcessor,
         clock: Clock,
+        config: Config,
         notifier: Notifier | None = None,
         scorer: Scorer | None = None,
-        limits: MediaLimits | None = None,
-        config: Config | None = None,
     ) -> None:
-        self._config = config  # admins' max_video_seconds over ``limits``
+        self._config = config  # the longest video
         self._uow = uow
         self._blobs = blobs
         self._media = media
         self._notifier = notifier or Notifier()
         self._scorer = scorer or Scorer(clock=clock)
         self._clock = clock
-        self.limits = limits or MediaLimits()
 
     async def process(self, payload: dict[str, Any]) -> None:
         """Idempotent: a video no longer processing is left alone."""
@@ -89,12 +86,7 @@ class Processing:
             except Invalid as exc:
                 await self._reject(video, exc.code)
                 return
-            longest = (
-                (await self._config.current()).max_video_seconds
-                if self._config is not None
-                else self.limits.max_duration_seconds
-            )
-            if info.duration_seconds > longest:
+            if info.duration_seconds > (await self._config.current()).max_video_seconds:
                 await self._reject(video, "too_long")
                 return
             thumb = work / "thumb.jpg"

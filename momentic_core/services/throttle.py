@@ -52,9 +52,10 @@ class Throttle:
     def __init__(
         self,
         limiter: RateLimiter,
+        *,
+        config: Config,
         limits: dict[str, Limit] | None = None,
         multiplier: float = 1.0,
-        config: Config | None = None,
     ) -> None:
         self._limiter = limiter
         self._multiplier = multiplier
@@ -66,11 +67,10 @@ class Throttle:
 
     async def limit(self, name: str) -> Limit:
         """The limit in force: an admin's override, else the default (both scaled)."""
-        if self._config is not None:
-            override = (await self._config.current()).rate_limits.get(name)
-            if override is not None:
-                count, seconds = override
-                return Limit(max(1, int(count * self._multiplier)), timedelta(seconds=seconds))
+        override = (await self._config.current()).rate_limits.get(name)
+        if override is not None:
+            count, seconds = override
+            return Limit(max(1, int(count * self._multiplier)), timedelta(seconds=seconds))
         return self.limits[name]
 
     async def allow(self, name: str, key: str) -> bool:

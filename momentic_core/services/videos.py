@@ -120,14 +120,14 @@ class Videos:
         images: ImageProcessor,
         clock: Clock,
         throttle: Throttle,
+        config: Config,
         limits: MediaLimits | None = None,
-        bereal_lock: bool = True,
         moments: Moments | None = None,
         scorer: Scorer | None = None,
-        config: Config | None = None,
     ) -> None:
-        self._config = config  # admins' settings over ``limits`` and ``bereal_lock``
-        self.bereal_lock = bereal_lock
+        """``config``: the runtime settings (largest video, BeReal lock); ``limits``: the
+        fixed ones."""
+        self._config = config
         self._moments = moments
         self._scorer = scorer or Scorer(clock=clock)
         self._uow = uow
@@ -165,7 +165,7 @@ class Videos:
                 "Upload an MP4, MOV or WebM video.", accepted=list(self.limits.accepted_types)
             )
         key = new_key("videos", "source")
-        cap = (await self.current_limits()).max_video_bytes
+        cap = (await self._config.current()).max_video_bytes
         size = await self._blobs.put_stream(key, self._capped(head, stream, cap), _TYPES[kind])
         return StagedBlob(key=key, size=size, container=kind)
 
@@ -181,20 +181,7 @@ class Videos:
                 )
             yield chunk
 
-    async def current_limits(self) -> MediaLimits:
-        """The limits in force: admins' settings over the deployment's."""
-        if self._config is None:
-            return self.limits
-        now = await self._config.current()
-        return attrs.evolve(
-            self.limits,
-            max_video_bytes=now.max_video_bytes,
-            max_duration_seconds=now.max_video_seconds,
-        )
-
     async def _lock(self) -> bool:
-        if self._config is None:
-            return self.bereal_lock
         return (await self._config.current()).bereal_lock
 
     async def publish(
@@ -255,14 +242,15 @@ class Videos:
         visibility: str,
     ) -> UploadState:
         await self._throttle.check("upload:user", str(who.user_id))
-        limits = await self.current_limits()
+        limits = self.limits
+        largest = (await self._config.current()).max_video_bytes
         if size <= 0:
             raise Invalid("size must be positive.", code="invalid_size", field="size")
-        if size > limits.max_video_bytes:
+        if size > largest:
             raise TooLarge(
-                f"A video may have at most {limits.max_video_bytes} bytes.",
+                f"A video may have at most {largest} bytes.",
                 code="video_too_large",
-                limit=limits.max_video_bytes,
+                limit=largest,
             )
         if content_type not in limits.accepted_types:
             raise UnsupportedMedia(
@@ -326,9 +314,16 @@ class Videos:
         return UploadState(upload=upload, parts=tickets, received=received)
 
     async def put_part(
-        self, who: Principal, upload_id: int, number: int, chunks: AsyncIterable[bytes]
+        self,
+        who: Principal,
+        upload_id: int,
+        number: int,
+        chunks: AsyncIterable[bytes],
+        declared: int | None = None,
     ) -> PartInfo:
-        """Take one part through the app (stores without direct part URLs)."""
+        """Take one part through the app (stores without direct part URLs). ``declared``:
+        the length the client announced (Content-Length), refused before anything is read
+        when it is over the part's. Raises TooLarge(code="part_too_large")."""
         upload = await self._own_upload(who, upload_id)
         if upload.completed_at is not None:
             raise Invalid("The upload is complete.", code="upload_complete")
@@ -337,6 +332,8 @@ class Videos:
                 f"Parts are numbered 1 to {upload.part_count}.", code="invalid_part", field="part"
             )
         expected = upload.part_length(number)
+        if declared is not None and declared > expected:
+            raise _part_too_large(expected)
         part = await self._blobs.put_part(
             upload.key, upload.backend_id, number, _capped(chunks, expected)
         )
@@ -552,5 +549,9 @@ async def _capped(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[byt
     async for chunk in chunks:
         total += len(chunk)
         if total > limit:
-            raise TooLarge(f"This part may have at most {limit} bytes.", code="part_too_large")
+            raise _part_too_large(limit)
         yield chunk
+
+
+def _part_too_large(limit: int) -> TooLarge:
+    return TooLarge(f"This part may have at most {limit} bytes.", code="part_too_large")

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import attrs
 import pytest
+from config_support import runtime_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -276,7 +277,7 @@ async def test_the_service_pages_the_global_feed_with_prev_and_next(
     old = [
         await add_video(backend, author.id, created_at=T0 - timedelta(minutes=i)) for i in range(5)
     ]
-    feeds = Feeds(uow=backend.uow, clock=clock)
+    feeds = Feeds(uow=backend.uow, clock=clock, config=runtime_config(backend.uow, clock))
     me = Principal(user_id=viewer.id, role=Role.USER, session_id=1)
     first = await feeds.global_(me, None, False, 2)
     assert ids(first.items) == newest_first(old)[:2]
@@ -611,7 +612,7 @@ async def test_the_service_pages_for_you_through_one_snapshot(
     videos = [
         await add_video(backend, author.id, created_at=T0 - timedelta(minutes=i)) for i in range(5)
     ]
-    feeds = Feeds(uow=backend.uow, clock=clock)
+    feeds = Feeds(uow=backend.uow, clock=clock, config=runtime_config(backend.uow, clock))
     me = Principal(user_id=viewer.id, role=Role.USER, session_id=1)
     first = await feeds.for_you(me, None, 2)
     await add_video(backend, author.id, created_at=T0)  # would rank first now

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from config_support import runtime_config
 
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
@@ -35,12 +36,15 @@ def mailer() -> InMemoryMailer:
 @pytest.fixture
 def accounts(clean_pg_pool: asyncpg.Pool, mailer: InMemoryMailer) -> Accounts:
     clock = ManualClock()
+    uow = functools.partial(PostgresUnitOfWork, clean_pg_pool)
+    config = runtime_config(uow, clock)
     return Accounts(
-        uow=functools.partial(PostgresUnitOfWork, clean_pg_pool),
+        uow=uow,
         hasher=Argon2PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
         tokens=JoseTokenSigner(load_or_create_key(None, None)),
         clock=clock,
-        throttle=Throttle(InMemoryRateLimiter(clock), multiplier=100),
+        throttle=Throttle(InMemoryRateLimiter(clock), multiplier=100, config=config),
+        config=config,
         mail_queued=MailOutbox(PostgresJobRunner(clean_pg_pool, clock), mailer, clock).deliver_due,
     )
 

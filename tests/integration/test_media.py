@@ -15,6 +15,7 @@ import av
 import pytest
 from PIL import Image, ImageCms, ImageFile
 
+from adapters.config import Settings
 from adapters.media.images import PillowImageProcessor
 from adapters.media.video import PyAvMediaProcessor
 from momentic_core.errors import Invalid, UnsupportedMedia
@@ -86,7 +87,7 @@ async def test_the_file_name_does_not_matter(sample_clips: dict[str, Path], tmp_
 
 async def test_the_long_clip_is_over_the_limit(sample_clips: dict[str, Path]) -> None:
     info = await media.probe(sample_clips["long"])
-    assert info.duration_seconds > LIMITS.max_duration_seconds
+    assert info.duration_seconds > Settings().max_video_seconds
 
 
 async def test_h264_outside_mp4_or_with_opus_is_not_playable(

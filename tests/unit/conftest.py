@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
+from config_support import runtime_config
 
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
@@ -24,6 +25,7 @@ from momentic_core.errors import Invalid, Unauthenticated
 from momentic_core.model.accounts import Role, TokenPair, User, VerifiedIdToken
 from momentic_core.ports import UnitOfWorkFactory
 from momentic_core.services.accounts import Accounts, AccountSettings, DeviceInfo
+from momentic_core.services.config import Config
 from momentic_core.services.mail import MailOutbox
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.throttle import Throttle
@@ -105,8 +107,13 @@ def limiter(clock: ManualClock) -> InMemoryRateLimiter:
 
 
 @pytest.fixture
-def throttle(limiter: InMemoryRateLimiter) -> Throttle:
-    return Throttle(limiter)
+def config(uow: UnitOfWorkFactory, clock: ManualClock) -> Config:
+    return runtime_config(uow, clock)
+
+
+@pytest.fixture
+def throttle(limiter: InMemoryRateLimiter, config: Config) -> Throttle:
+    return Throttle(limiter, config=config)
 
 
 @pytest.fixture
@@ -123,17 +130,20 @@ def make_accounts(
     mailer: InMemoryMailer,
     clock: ManualClock,
     throttle: Throttle,
+    config: Config,
     id_tokens: FakeIdTokenVerifier,
 ) -> Callable[..., Accounts]:
-    """``Accounts`` on the shared store, with ``AccountSettings`` fields overridden."""
+    """``Accounts`` on the shared store, with ``AccountSettings`` fields overridden (and
+    other runtime settings: ``config=runtime_config(...)``)."""
 
-    def make(**settings: Any) -> Accounts:
+    def make(config: Config = config, **settings: Any) -> Accounts:
         return Accounts(
             uow=uow,
             hasher=hasher,
             tokens=signer,
             clock=clock,
             throttle=throttle,
+            config=config,
             id_tokens=id_tokens,
             settings=AccountSettings(**settings),
             # Queued mail goes out as the request ends, so a test reads the code at once.

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import attrs
+from config_support import runtime_config
 
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.media.images import PillowImageProcessor
@@ -17,6 +18,7 @@ from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, Memor
 from momentic_core.model.accounts import AccountStatus, Principal, Role, User
 from momentic_core.model.videos import StagedBlob, Video, VideoStatus
 from momentic_core.policies.moments import MomentRules
+from momentic_core.services.config import Config
 from momentic_core.services.engagement import Engagement, Notifier
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.ranking import Moments, Ranking, Scorer, Stats
@@ -40,6 +42,7 @@ class World:
     stats: Stats
     profiles: Profiles
     moments: Moments
+    config: Config
 
     def uow(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.store, clock=self.clock)
@@ -93,7 +96,9 @@ def make_world(start: datetime = T0, rules: MomentRules = RULES) -> World:
     store = MemoryStore()
     clock = ManualClock(start)
     uow = functools.partial(InMemoryUnitOfWork, store, clock=clock)
-    throttle = Throttle(InMemoryRateLimiter(clock), multiplier=1000)
+    # The BeReal lock off: these tests react to friends' moments without posting first.
+    config = runtime_config(uow, clock, bereal_lock=False)
+    throttle = Throttle(InMemoryRateLimiter(clock), multiplier=1000, config=config)
     scorer = Scorer(clock=clock)
     moments = Moments(rules)
     return World(
@@ -102,12 +107,12 @@ def make_world(start: datetime = T0, rules: MomentRules = RULES) -> World:
         scorer=scorer,
         engagement=Engagement(
             uow=uow, clock=clock, throttle=throttle, notifier=Notifier(), scorer=scorer,
-            bereal_lock=False,
+            config=config,
         ),
         videos=Videos(
             uow=uow, blobs=InMemoryBlobStore("http://media.test", b"blob secret", clock=clock),
             images=PillowImageProcessor(), clock=clock, throttle=throttle, moments=moments,
-            scorer=scorer,
+            scorer=scorer, config=config,
         ),
         ranking=Ranking(uow=uow, clock=clock, scorer=scorer, moment_rules=rules),
         stats=Stats(uow=uow, clock=clock),
@@ -117,4 +122,5 @@ def make_world(start: datetime = T0, rules: MomentRules = RULES) -> World:
             throttle=throttle, scorer=scorer,
         ),
         moments=moments,
+        config=config,
     )

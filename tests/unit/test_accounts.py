@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
+from config_support import runtime_config
 
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
@@ -33,6 +34,7 @@ from momentic_core.model.accounts import (
 )
 from momentic_core.ports import UnitOfWorkFactory
 from momentic_core.services.accounts import Accounts, DeviceInfo
+from momentic_core.services.config import Config
 from momentic_core.services.throttle import Throttle
 
 from .conftest import FakeIdTokenVerifier
@@ -102,10 +104,14 @@ async def test_register_allows_only_configured_domains(
     make_accounts: Callable[..., Accounts],
     mailer: InMemoryMailer,
     store: MemoryStore,
+    uow: UnitOfWorkFactory,
+    clock: ManualClock,
     email: str,
     allowed: bool,
 ) -> None:
-    accounts = make_accounts(allowed_email_domains=("*.edu", "bsu.by"))
+    accounts = make_accounts(
+        config=runtime_config(uow, clock, allowed_email_domains="*.edu,bsu.by")
+    )
     if allowed:
         await accounts.register(email, PASSWORD, DEVICE)
         assert [m.to for m in mailer.sent] == [email]
@@ -1280,9 +1286,13 @@ async def test_social_sign_in_with_a_bad_token(
 
 
 async def test_social_sign_in_respects_the_allowed_domains(
-    make_accounts: Callable[..., Accounts], id_tokens: FakeIdTokenVerifier, store: MemoryStore
+    make_accounts: Callable[..., Accounts],
+    id_tokens: FakeIdTokenVerifier,
+    store: MemoryStore,
+    uow: UnitOfWorkFactory,
+    clock: ManualClock,
 ) -> None:
-    accounts = make_accounts(allowed_email_domains=("*.edu",))
+    accounts = make_accounts(config=runtime_config(uow, clock, allowed_email_domains="*.edu"))
     id_tokens.issue("t1", subject="g-1", email="carol@gmail.com")
     with pytest.raises(Invalid) as err:
         await accounts.sign_in_with_provider("google", "t1", None, DEVICE)
@@ -1313,8 +1323,11 @@ async def test_social_sign_in_when_not_configured(
     signer: JoseTokenSigner,
     clock: ManualClock,
     throttle: Throttle,
+    config: Config,
 ) -> None:
-    accounts = Accounts(uow=uow, hasher=hasher, tokens=signer, clock=clock, throttle=throttle)
+    accounts = Accounts(
+        uow=uow, hasher=hasher, tokens=signer, clock=clock, throttle=throttle, config=config
+    )
     with pytest.raises(Invalid) as err:
         await accounts.sign_in_with_provider("google", "t1", None, DEVICE)
     assert err.value.code == "unknown_provider"

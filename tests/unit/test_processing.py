@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from config_support import runtime_config
 
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import ManualClock
@@ -81,6 +82,7 @@ async def test_a_file_undecodable_past_the_probe_is_rejected_and_leaves_no_blob(
         blobs=blobs,
         media=ScriptedMedia(playable=playable, fail_in=fail_in),
         clock=clock,
+        config=runtime_config(uow, clock),
     )
 
     await processing.process({"video_id": video.id})  # no exception: nothing to retry

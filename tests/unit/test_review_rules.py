@@ -9,6 +9,7 @@ import functools
 
 import attrs
 import pytest
+from config_support import runtime_config
 
 from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork
 from momentic_core.errors import Forbidden, NotFound
@@ -25,15 +26,16 @@ from .ranking_support import World, make_world
 
 def _moderation(world: World) -> Moderation:
     uow = functools.partial(InMemoryUnitOfWork, world.store, clock=world.clock)
-    return Moderation(uow=uow, clock=world.clock, scorer=world.scorer)
+    return Moderation(uow=uow, clock=world.clock, scorer=world.scorer, config=world.config)
 
 
 def _locked_engagement(world: World) -> tuple[Engagement, Live]:
     uow = functools.partial(InMemoryUnitOfWork, world.store, clock=world.clock)
-    throttle = Throttle(InMemoryRateLimiter(world.clock), multiplier=1000)
+    config = runtime_config(uow, world.clock, bereal_lock=True)
+    throttle = Throttle(InMemoryRateLimiter(world.clock), multiplier=1000, config=config)
     engagement = Engagement(uow=uow, clock=world.clock, throttle=throttle,
-                            notifier=Notifier(), scorer=world.scorer, bereal_lock=True)
-    return engagement, Live(uow=uow, clock=world.clock, bereal_lock=True)
+                            notifier=Notifier(), scorer=world.scorer, config=config)
+    return engagement, Live(uow=uow, clock=world.clock, config=config)
 
 
 async def _reported_video(world: World, owner: Principal, mod: Moderation) -> int:
@@ -153,7 +155,7 @@ async def test_blocks_and_unfriends_tell_both_sockets() -> None:
     world.store.listeners.append(heard.append)
     uow = functools.partial(InMemoryUnitOfWork, world.store, clock=world.clock)
     friends = Friends(uow=uow, clock=world.clock,
-                      throttle=Throttle(InMemoryRateLimiter(world.clock)))
+                      throttle=Throttle(InMemoryRateLimiter(world.clock), config=world.config))
     ann, bob = await world.add_user("ann"), await world.add_user("bob")
     await world.befriend(ann.user_id, bob.user_id)
     await friends.unfriend(ann, bob.user_id)
@@ -161,5 +163,5 @@ async def test_blocks_and_unfriends_tell_both_sockets() -> None:
     changes = [(e.channel, e.data["user_id"]) for e in heard if e.type == "relation.changed"]
     pair = [(f"user:{ann.user_id}", bob.user_id), (f"user:{bob.user_id}", ann.user_id)]
     assert changes == pair * 2
-    live = Live(uow=uow, clock=world.clock)
+    live = Live(uow=uow, clock=world.clock, config=world.config)
     assert await live.blocked_ids(bob) == {ann.user_id}
