@@ -51,7 +51,10 @@ class Settings:
     access_token_ttl_seconds: int = _setting(900, "Lifetime of an access token.")
     session_ttl_days: int = _setting(60, "A session unused this long can no longer refresh.")
     allowed_email_domains: str = _setting(
-        "", "Comma-separated domains allowed to register (bsu.by, *.edu). Empty: any."
+        "", "Comma-separated email domains allowed to register, case-insensitive: bsu.by "
+        "admits bsu.by only (not sub.bsu.by), *.bsu.by every subdomain of it (not bsu.by "
+        "itself), * any domain. Empty: any. Admins override it at run time (an empty list "
+        "is refused there; null restores this one)."
     )
     smtp_host: str = _setting("", "SMTP server. Empty: mail (codes) is written to the log.")
     smtp_port: int = _setting(587, "SMTP port.")

@@ -267,9 +267,10 @@ def _ranking(
 
 def runtime_config(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> Config:
     """Runtime settings: the environment's values (the only place their defaults are
-    written is ``Settings``), under what admins store."""
+    written is ``Settings``), under what admins store. An empty domain list in the
+    environment admits any domain."""
     defaults = Effective(
-        allowed_email_domains=Settings.split(settings.allowed_email_domains),
+        allowed_email_domains=Settings.split(settings.allowed_email_domains) or ("*",),
         max_video_bytes=settings.max_video_bytes,
         max_video_seconds=settings.max_video_seconds,
         bereal_lock=settings.bereal_lock,

@@ -1526,8 +1526,12 @@ _RATE_LIMITS: Json = {"type": "object", "additionalProperties": _RATE_LIMIT,
                       "propertyNames": {"enum": sorted(DEFAULT_LIMITS)}}
 _RATE_LIMITS_OUT: Json = {"type": "object", "additionalProperties": _obj(
     ["count", "window_seconds"], {"count": _INT, "window_seconds": _INT})}
-_DOMAINS_DOC = ("Domains allowed to register (bsu.by, or *.edu for every subdomain), "
-                "case-insensitive; empty: any.")
+_DOMAINS_DOC = (
+    "Email domains allowed to register, case-insensitive: bsu.by admits addresses at bsu.by "
+    "only (not at sub.bsu.by); *.bsu.by admits every subdomain of bsu.by (not bsu.by "
+    "itself; list both for both); [\"*\"] admits any domain. An empty list is 422 "
+    "invalid_setting; null resets to the deployment's list (MOMENTIC_ALLOWED_EMAIL_DOMAINS, "
+    "whose empty value admits any domain).")
 
 
 def _settings_schema(nullable: bool) -> Json:
@@ -1783,10 +1787,10 @@ def _setting_changes() -> Json:
         "description": "Settings to change; null resets one to the deployment's value.",
         "properties": {
             "allowed_email_domains": nullable({
-                "type": "array", "maxItems": 200, "description": _DOMAINS_DOC,
+                "type": "array", "minItems": 1, "maxItems": 200, "description": _DOMAINS_DOC,
                 "items": {"type": "string", "pattern": (
-                    r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-                    r"[A-Za-z0-9-]{1,63}$")}}),
+                    r"^(\*|(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                    r"[A-Za-z0-9-]{1,63})$")}}),
             "max_video_bytes": nullable({"type": "integer", "minimum": 1_000_000,
                                          "maximum": 5_000_000_000}),
             "max_video_seconds": nullable({"type": "number", "minimum": 1, "maximum": 600}),

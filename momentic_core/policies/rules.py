@@ -38,21 +38,25 @@ def normalize_email(email: str) -> str:
 
 
 def check_email_domain(email: str, allowed: tuple[str, ...]) -> None:
-    """``allowed`` holds domains (``bsu.by``) and wildcards (``*.edu``); empty allows all.
+    """Whether ``email`` (normalized) may register. ``allowed`` holds domains and
+    wildcards: ``bsu.by`` admits that domain only (not ``sub.bsu.by``), ``*.edu`` admits
+    every domain under edu (``mit.edu``, ``cs.mit.edu``; not ``edu`` itself), ``*`` admits
+    any. An empty tuple admits nobody.
 
     Raises Invalid(code="email_domain_not_allowed")."""
-    if not allowed:
-        return
     domain = email.rsplit("@", 1)[1]
     for pattern in allowed:
         pattern = pattern.strip().lower()
+        if pattern == "*":
+            return
         if pattern.startswith("*."):
             if domain.endswith(pattern[1:]):
                 return
         elif domain == pattern:
             return
     raise Invalid(
-        "Sign-up is open to these email domains only: " + ", ".join(allowed) + ".",
+        "Sign-up is open to these email domains only: " + ", ".join(allowed) + "."
+        if allowed else "Sign-up is closed.",
         code="email_domain_not_allowed",
         field="email",
     )

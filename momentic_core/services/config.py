@@ -4,6 +4,11 @@ The deployment (environment) gives the defaults; what an admin sets is stored an
 Each instance keeps the merged values for ``TTL``, so a change reaches every instance
 within that time (the instance that made it at once). Every service that applies one of
 these settings, and every route that publishes one, reads it from the same ``Config``.
+
+Allowed email domains: ``bsu.by`` admits addresses at bsu.by only (not sub.bsu.by);
+``*.bsu.by`` admits every subdomain of bsu.by (not bsu.by itself); ``*`` admits any domain.
+An empty list is refused (it would admit nobody, or, read carelessly, everybody); ``None``
+resets the setting to the deployment's list.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ class Effective:
     """The settings in force: stored values over the deployment's (which the composition
     root reads from the environment; there are no defaults here)."""
 
-    allowed_email_domains: tuple[str, ...]
+    allowed_email_domains: tuple[str, ...]  # patterns (see the module); ("*",): any
     max_video_bytes: int
     max_video_seconds: float
     bereal_lock: bool
@@ -59,10 +64,13 @@ def check_value(name: str, value: Any, limit_names: tuple[str, ...]) -> Any:
     if value is None:
         return {} if name == "rate_limits" else None
     if name == "allowed_email_domains":
-        if not isinstance(value, list) or len(value) > 200 or not all(
-            isinstance(d, str) and _DOMAIN.fullmatch(d.strip().lower()) for d in value
+        if not isinstance(value, list) or not 1 <= len(value) <= 200 or not all(
+            isinstance(d, str) and (d.strip() == "*" or _DOMAIN.fullmatch(d.strip().lower()))
+            for d in value
         ):
-            raise _bad(name, "A list of up to 200 domains such as bsu.by or *.edu.")
+            raise _bad(
+                name, 'A list of 1 to 200 domains such as bsu.by or *.edu; ["*"]: any domain.'
+            )
         return tuple(dict.fromkeys(d.strip().lower() for d in value))
     if name == "max_video_bytes":
         return _int(name, value, 1_000_000, 5_000_000_000)

@@ -490,7 +490,7 @@ async def test_settings_apply_at_once_and_are_audited(
     shown = await _json(await c.get("/v1/admin/settings", headers=boss.auth), 200, "Settings")
     assert shown["effective"]["report_threshold"] == 3
     assert shown["effective"]["bereal_lock"] is True
-    assert shown["effective"]["allowed_email_domains"] == []
+    assert shown["effective"]["allowed_email_domains"] == ["*"]  # the environment's: any
     assert shown["stored"] == {
         "allowed_email_domains": None, "max_video_bytes": None, "max_video_seconds": None,
         "bereal_lock": None, "report_threshold": None, "rate_limits": {}}
@@ -501,7 +501,7 @@ async def test_settings_apply_at_once_and_are_audited(
         await _problem(await c.patch("/v1/admin/settings", json={
             "changes": {"bereal_lock": False}}, headers=who.auth), 403, "insufficient_role")
     for changes in ({}, {"report_threshold": 0}, {"report_threshold": True}, {"nope": 1},
-                    {"allowed_email_domains": ["not a domain"]},
+                    {"allowed_email_domains": ["not a domain"]}, {"allowed_email_domains": []},
                     {"rate_limits": {"nope:ip": {"count": 1, "window_seconds": 1}}}):
         await _problem(await c.patch("/v1/admin/settings", json={"changes": changes},
                                      headers=boss.auth), 422, "invalid_setting")
@@ -538,7 +538,7 @@ async def test_settings_apply_at_once_and_are_audited(
     shown = await settings(env, boss, {"rate_limits": limits, "allowed_email_domains": None})
     assert shown["effective"]["rate_limits"] == limits
     assert shown["stored"]["allowed_email_domains"] is None
-    assert shown["effective"]["allowed_email_domains"] == []
+    assert shown["effective"]["allowed_email_domains"] == ["*"]
 
     trail = await audit(env, boss, "?action=settings.update")
     assert [(e["actor_id"], e["target_type"], e["reason"]) for e in trail][-1] == (
@@ -549,3 +549,45 @@ async def test_settings_apply_at_once_and_are_audited(
         {"bereal_lock": False},
         {"report_threshold": 1},
     ]
+
+
+async def test_allowed_email_domains_any_is_explicit_and_null_restores_the_environment(
+    make_video_env: Any,
+) -> None:
+    env = await make_video_env(rate_limit_multiplier=1000, allowed_email_domains="bsu.by,*.edu")
+    c = env.client
+    boss = await admin(env)
+
+    async def admits(*emails: str) -> list[bool]:
+        answers = []
+        for email in emails:
+            r = await c.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
+            body = await r.json() if r.status != 202 else {}
+            assert r.status == 202 or body["code"] == "email_domain_not_allowed", body
+            answers.append(r.status == 202)
+        return answers
+
+    shown = await _json(await c.get("/v1/admin/settings", headers=boss.auth), 200, "Settings")
+    assert shown["effective"]["allowed_email_domains"] == ["bsu.by", "*.edu"]
+    # bsu.by is that domain only; *.edu every domain under edu.
+    assert await admits("a@bsu.by", "a@fpmi.bsu.by", "a@cs.mit.edu", "a@gmail.com") == [
+        True, False, True, False]
+
+    # An empty list would admit nobody (or, read carelessly, everybody): refused.
+    body = await _problem(await c.patch("/v1/admin/settings", json={
+        "changes": {"allowed_email_domains": []}}, headers=boss.auth), 422, "invalid_setting")
+    assert "*" in body["detail"]
+    assert await admits("b@gmail.com") == [False]
+
+    changed = await settings(env, boss, {"allowed_email_domains": ["*.BSU.by"]})
+    assert changed["effective"]["allowed_email_domains"] == ["*.bsu.by"]
+    assert await admits("b@fpmi.bsu.by", "b@bsu.by", "b@cs.mit.edu") == [True, False, False]
+
+    changed = await settings(env, boss, {"allowed_email_domains": ["*"]})
+    assert changed["effective"]["allowed_email_domains"] == ["*"]
+    assert await admits("c@gmail.com", "c@bsu.by") == [True, True]
+
+    changed = await settings(env, boss, {"allowed_email_domains": None})
+    assert changed["stored"]["allowed_email_domains"] is None
+    assert changed["effective"]["allowed_email_domains"] == ["bsu.by", "*.edu"]
+    assert await admits("d@gmail.com", "d@bsu.by") == [False, True]

@@ -123,6 +123,37 @@ async def test_register_allows_only_configured_domains(
         assert store.users == {}
 
 
+async def test_any_domain_is_explicit_and_an_empty_list_is_refused(
+    make_accounts: Callable[..., Accounts],
+    mailer: InMemoryMailer,
+    uow: UnitOfWorkFactory,
+    clock: ManualClock,
+) -> None:
+    config = runtime_config(uow, clock, allowed_email_domains="bsu.by")
+    accounts = make_accounts(config=config)
+
+    async def admitted(email: str) -> bool:
+        try:
+            await accounts.register(email, PASSWORD, DEVICE)
+        except Invalid as err:
+            assert err.code == "email_domain_not_allowed"
+            return False
+        return True
+
+    with pytest.raises(Invalid) as err:
+        await config.update(None, {"allowed_email_domains": []})
+    assert err.value.code == "invalid_setting"
+    assert err.value.extra == {"field": "allowed_email_domains"}
+    assert not await admitted("ann@gmail.com")
+    await config.update(None, {"allowed_email_domains": ["*"]})
+    assert await admitted("bob@gmail.com")
+    await config.update(None, {"allowed_email_domains": None})  # the environment's again
+    assert not await admitted("cat@gmail.com")
+    assert await admitted("cat@bsu.by")
+    # An empty environment variable admits any domain.
+    assert (await runtime_config(uow, clock).current()).allowed_email_domains == ("*",)
+
+
 @pytest.mark.parametrize(
     ("password", "code"),
     [

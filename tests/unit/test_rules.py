@@ -113,7 +113,12 @@ def test_normalize_email_refuses(raw: str) -> None:
         ("a@bsu.by", (" BSU.by ",), True),
         ("a@fpmi.bsu.by", ("bsu.by",), False),
         ("a@notbsu.by", ("bsu.by",), False),
-        ("a@anything.org", (), True),
+        ("a@fpmi.bsu.by", ("*.bsu.by",), True),
+        ("a@bsu.by", ("*.bsu.by",), False),  # a wildcard is subdomains only
+        ("a@bsu.by", ("*.bsu.by", "bsu.by"), True),
+        ("a@anything.org", ("*",), True),
+        ("a@anything.org", ("bsu.by", "*"), True),
+        ("a@anything.org", (), False),  # an empty list admits nobody, never everybody
     ],
 )
 def test_check_email_domain(email: str, allowed: tuple[str, ...], ok: bool) -> None:
