@@ -194,7 +194,7 @@ class PostgresReactionRepository(Repository):
         self, user_id: int, after_video_id: int | None, limit: int
     ) -> list[UserReaction]:
         # A range of reactions_user_id_idx (user_id, video_id).
-        rows = await self._fetch(
+        rows = await self._keyset_page(
             """
             SELECT video_id, kind, created_at FROM reactions
             WHERE user_id = $1 AND video_id > $2
@@ -202,8 +202,8 @@ class PostgresReactionRepository(Repository):
             LIMIT $3
             """,
             user_id,
-            after_video_id or 0,
-            max(0, limit),
+            after_video_id,
+            limit,
         )
         return [
             UserReaction(r["video_id"], ReactionKind(r["kind"]), r["created_at"]) for r in rows
@@ -328,7 +328,7 @@ class PostgresCommentRepository(Repository):
     async def by_author(
         self, author_id: int, after_id: int | None, limit: int
     ) -> list[CommentView]:
-        rows = await self._fetch(
+        rows = await self._keyset_page(
             f"""
             SELECT {_C}, {_U},
                    EXISTS (SELECT 1 FROM comment_likes l
@@ -340,15 +340,15 @@ class PostgresCommentRepository(Repository):
             LIMIT $3
             """,
             author_id,
-            after_id or 0,
-            max(0, limit),
+            after_id,
+            limit,
         )
         return [_comment_view(row) for row in rows]
 
     async def likes_by_user(
         self, user_id: int, after_comment_id: int | None, limit: int
     ) -> list[CommentLike]:
-        rows = await self._fetch(
+        rows = await self._keyset_page(
             """
             SELECT l.comment_id, c.video_id, l.created_at
             FROM comment_likes l
@@ -358,8 +358,8 @@ class PostgresCommentRepository(Repository):
             LIMIT $3
             """,
             user_id,
-            after_comment_id or 0,
-            max(0, limit),
+            after_comment_id,
+            limit,
         )
         return [CommentLike(r["comment_id"], r["video_id"], r["created_at"]) for r in rows]
 

@@ -343,7 +343,7 @@ class PostgresModerationRepository(Repository):
     async def reports_by(
         self, reporter_id: int, after_id: int | None, limit: int
     ) -> list[tuple[Report, Case]]:
-        rows = await self._fetch(
+        rows = await self._keyset_page(
             f"""
             SELECT {aliased(_REPORT_COLUMNS, "r", "")}, {aliased(_CASE_COLUMNS, "k", "k_")}
             FROM reports r
@@ -353,8 +353,8 @@ class PostgresModerationRepository(Repository):
             LIMIT $3
             """,
             reporter_id,
-            after_id or 0,
-            max(0, limit),
+            after_id,
+            limit,
         )
         return [
             (_report(row), _case(cast(asyncpg.Record, _Prefixed(row, "k")))) for row in rows
@@ -414,7 +414,7 @@ class PostgresModerationRepository(Repository):
         return [_appeal(row) for row in rows]
 
     async def appeals_by(self, user_id: int, after_id: int | None, limit: int) -> list[Appeal]:
-        rows = await self._fetch(
+        rows = await self._keyset_page(
             f"""
             SELECT {_APPEAL_COLUMNS} FROM appeals
             WHERE user_id = $1 AND id > $2
@@ -422,8 +422,8 @@ class PostgresModerationRepository(Repository):
             LIMIT $3
             """,
             user_id,
-            after_id or 0,
-            max(0, limit),
+            after_id,
+            limit,
         )
         return [_appeal(row) for row in rows]
 
@@ -496,7 +496,7 @@ class PostgresAuditRepository(Repository):
         # index (actor_id, id) or (target_type, target_id, id) cut to the page; UNION
         # drops an entry that several branches find (a decision on my video is about my
         # video and about my case's target).
-        rows = await self._fetch(
+        rows = await self._keyset_page(
             f"""
             WITH mine AS (
                 SELECT 'user'::text AS target_type, $1::bigint AS target_id
@@ -521,8 +521,8 @@ class PostgresAuditRepository(Repository):
             LIMIT $3
             """,
             user_id,
-            after_id or 0,
-            max(0, limit),
+            after_id,
+            limit,
         )
         return [_audit(row) for row in rows]
 

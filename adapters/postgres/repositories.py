@@ -164,6 +164,13 @@ class Repository:
         with translate_errors():
             return await self._conn.fetch(sql, *args)
 
+    async def _keyset_page(
+        self, sql: str, owner_id: int, after: int | None, limit: int
+    ) -> Sequence[asyncpg.Record]:
+        """A keyset page of one owner's rows: ``sql`` takes the owner as $1, the last key
+        seen as $2 (0: from the start) and the page size as $3."""
+        return await self._fetch(sql, owner_id, after or 0, max(0, limit))
+
     async def _fetchval(self, sql: str, *args: Any) -> Any:
         with translate_errors():
             return await self._conn.fetchval(sql, *args)
@@ -420,7 +427,7 @@ class PostgresSessionRepository(Repository):
         return [_session(row) for row in rows]
 
     async def page_for_user(self, user_id: int, after_id: int | None, limit: int) -> list[Session]:
-        rows = await self._fetch(
+        rows = await self._keyset_page(
             f"""
             SELECT {_SESSION_COLUMNS} FROM sessions
             WHERE user_id = $1 AND id > $2
@@ -428,8 +435,8 @@ class PostgresSessionRepository(Repository):
             LIMIT $3
             """,
             user_id,
-            after_id or 0,
-            max(0, limit),
+            after_id,
+            limit,
         )
         return [_session(row) for row in rows]
 
