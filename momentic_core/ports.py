@@ -461,8 +461,9 @@ class ReactionRepository(Protocol):
 
 class CommentRepository(Protocol):
     """Comments and one level of replies, with comment likes. ``Video.comment_count``
-    (every comment and reply), ``Comment.reply_count`` and ``Comment.like_count`` change
-    in the same transaction as the rows."""
+    (the comments a reader can reach: visible top-level comments and the visible replies
+    of visible ones), ``Comment.reply_count`` (visible replies) and ``Comment.like_count``
+    change in the same transaction as the rows, hiding and showing included."""
 
     async def add(self, comment: Comment) -> Comment:
         """Store it (its ``id`` is ignored) and return it with its id.
@@ -484,7 +485,8 @@ class CommentRepository(Protocol):
         ...
 
     async def set_hidden(self, comment_id: int, hidden: bool) -> None:
-        """Hide a comment (and so its replies) from every list, or show it again."""
+        """Hide a comment (and so its replies) from every list and count, or show it
+        again. Raises NotFound(code="comment_not_found")."""
         ...
 
     async def delete(self, comment_id: int) -> int:

@@ -2027,9 +2027,9 @@ only after access returns.
 Events: on `video:<id>` `comment.created`, `comment.edited` (data: a comment with \
 `author` {id, nickname, name, surname, avatar_url} and, on create, the video's \
 `comment_count`), `comment.deleted` {id, video_id, parent_id, comment_count}, \
-`comment.liked` {id, video_id, like_count}, `comment.hidden` {id, video_id, parent_id} \
-(moderation held or removed it), `video.hidden` {video_id} (held or removed; only its \
-author and staff stay subscribed), `reactions.changed` {video_id, reactions}; \
+`comment.liked` {id, video_id, like_count}, `comment.hidden` {id, video_id, parent_id, \
+comment_count} (moderation held or removed it), `video.hidden` {video_id} (held or \
+removed; only its author and staff stay subscribed), `reactions.changed` {video_id, reactions}; \
 on `user:<id>` `notification.created` (a Notification, actor with avatar_url) and \
 `video.status` {video_id, status, reason}. Comments and notifications of users \
 blocked either way with me are not delivered.

@@ -12,6 +12,7 @@ commits, in commit order (the store's lock makes units of work serial).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -64,31 +65,42 @@ def _bump_reactions(store: MemoryStore, video_id: int, kind: str, by: int) -> No
         store.videos[video_id] = attrs.evolve(video, reactions=counts)
 
 
-def _bump_comments(store: MemoryStore, video_id: int, by: int) -> None:
-    video = store.videos.get(video_id)
-    if video is not None:
-        store.videos[video_id] = attrs.evolve(video, comment_count=video.comment_count + by)
+def _recount_comments(store: MemoryStore, video_ids: set[int]) -> None:
+    """What the comments_count trigger keeps in PostgreSQL: a video counts its visible
+    top-level comments and their visible replies; a comment counts its visible replies."""
+    for video_id in video_ids:
+        comments = [c for c in store.comments.values() if c.video_id == video_id]
+        shown = {c.id for c in comments if not c.hidden}
+        visible_replies = Counter(
+            c.parent_id for c in comments if c.parent_id is not None and c.id in shown
+        )
+        for c in comments:
+            replies = visible_replies[c.id]
+            if c.reply_count != replies:
+                store.comments[c.id] = attrs.evolve(c, reply_count=replies)
+        video = store.videos.get(video_id)
+        if video is not None:
+            count = sum(
+                1 for c in comments
+                if c.id in shown and (c.parent_id is None or c.parent_id in shown)
+            )
+            store.videos[video_id] = attrs.evolve(video, comment_count=count)
 
 
-def _bump_comment(store: MemoryStore, comment_id: int, *, replies: int = 0, likes: int = 0) -> None:
+def _bump_comment(store: MemoryStore, comment_id: int, *, likes: int) -> None:
     comment = store.comments.get(comment_id)
     if comment is not None:
         store.comments[comment_id] = attrs.evolve(
-            comment,
-            reply_count=comment.reply_count + replies,
-            like_count=comment.like_count + likes,
+            comment, like_count=comment.like_count + likes
         )
 
 
 def _drop_comments(store: MemoryStore, ids: set[int]) -> None:
     """Delete comments (with their likes and notifications), keeping counters in step."""
+    videos = {store.comments[cid].video_id for cid in ids if cid in store.comments}
     for cid in ids:
-        comment = store.comments.pop(cid, None)
-        if comment is None:
-            continue
-        _bump_comments(store, comment.video_id, -1)
-        if comment.parent_id is not None:
-            _bump_comment(store, comment.parent_id, replies=-1)
+        store.comments.pop(cid, None)
+    _recount_comments(store, videos)
     store.comment_likes = {k: v for k, v in store.comment_likes.items() if k[0] not in ids}
     store.notifications = {
         k: n for k, n in store.notifications.items() if n.comment_id not in ids
@@ -216,10 +228,8 @@ class InMemoryCommentRepository:
             comment, id=next(s.ids), like_count=0, reply_count=0, hidden=False
         )
         s.comments[comment.id] = comment
-        _bump_comments(s, comment.video_id, 1)
-        if comment.parent_id is not None:
-            _bump_comment(s, comment.parent_id, replies=1)
-        return comment
+        _recount_comments(s, {comment.video_id})
+        return s.comments[comment.id]
 
     async def get(self, comment_id: int) -> Comment:
         try:
@@ -246,6 +256,7 @@ class InMemoryCommentRepository:
     async def set_hidden(self, comment_id: int, hidden: bool) -> None:
         comment = await self.get(comment_id)
         self._s.comments[comment_id] = attrs.evolve(comment, hidden=hidden)
+        _recount_comments(self._s, {comment.video_id})
 
     async def delete(self, comment_id: int) -> int:
         if comment_id not in self._s.comments:

@@ -4,7 +4,8 @@
 event outbox, bound to the connection of a ``PostgresUnitOfWork``.
 
 The counters (``Video.reactions``, ``Video.comment_count``, ``Comment.reply_count``,
-``Comment.like_count``) are kept by the triggers of migration 20261127_04, in the same
+``Comment.like_count``) are kept by the triggers of migrations 20261127_04 and
+20261207_03 (hidden comments count nowhere), in the same
 transaction as the rows, whatever path changes them; nothing here writes a counter.
 
 Where a method reports a previous state and the counts after it (``ReactionChange``,
@@ -308,8 +309,8 @@ class PostgresCommentRepository(Repository):
         return _comment(row)
 
     async def set_hidden(self, comment_id: int, hidden: bool) -> None:
-        """Raises NotFound(code="comment_not_found"). The counters stay: a hidden comment
-        still counts on its video and its parent."""
+        """Raises NotFound(code="comment_not_found"). The comments_count trigger moves the
+        counters with it (20261207_03_hidden_comments_uncounted)."""
         status = await self._execute(
             "UPDATE comments SET hidden = $2 WHERE id = $1", comment_id, hidden
         )
@@ -317,13 +318,22 @@ class PostgresCommentRepository(Repository):
             raise _no_comment()
 
     async def delete(self, comment_id: int) -> int:
-        # Replies, likes and notifications go by ON DELETE CASCADE. The deleted version is
-        # the newest committed one (DELETE waits for concurrent writers), so its
-        # reply_count, kept by the trigger, is how many replies went with it.
-        replies = await self._fetchval(
-            "DELETE FROM comments WHERE id = $1 RETURNING reply_count", comment_id
+        # Replies, likes and notifications go by ON DELETE CASCADE; reply_count leaves
+        # hidden replies out, so they are counted here. The row lock first (a new reply's
+        # foreign-key check waits on it), then a statement whose snapshot follows it.
+        if await self._fetchval(
+            "SELECT true FROM comments WHERE id = $1 FOR UPDATE", comment_id
+        ) is None:
+            return 0
+        gone = await self._fetchval(
+            """
+            WITH replies AS (SELECT count(*) AS n FROM comments WHERE parent_id = $1),
+                 deleted AS (DELETE FROM comments WHERE id = $1 RETURNING id)
+            SELECT count(*) + (SELECT n FROM replies) FROM deleted
+            """,
+            comment_id,
         )
-        return 0 if replies is None else 1 + int(replies)
+        return int(gone)
 
     async def by_author(
         self, author_id: int, after_id: int | None, limit: int

@@ -238,10 +238,11 @@ class Moderation:
                 return
             if not comment.hidden:
                 await tx.comments.set_hidden(comment.id, True)
+                count = (await tx.videos.get(comment.video_id)).comment_count
                 await tx.events.emit(LiveEvent(
                     video_channel(comment.video_id), "comment.hidden",
                     {"id": comment.id, "video_id": comment.video_id,
-                     "parent_id": comment.parent_id},
+                     "parent_id": comment.parent_id, "comment_count": count},
                 ))
 
     async def _show(self, tx: UnitOfWork, case: Case) -> None:

@@ -80,10 +80,14 @@ WHERE v.heart_count <> (SELECT count(*) FROM reactions r
                         WHERE r.video_id = v.id AND r.kind = 'funny')
    OR v.angry_count <> (SELECT count(*) FROM reactions r
                         WHERE r.video_id = v.id AND r.kind = 'angry')
-   OR v.comment_count <> (SELECT count(*) FROM comments c WHERE c.video_id = v.id)
+   OR v.comment_count <> (SELECT count(*) FROM comments c
+                          LEFT JOIN comments p ON p.id = c.parent_id
+                          WHERE c.video_id = v.id AND NOT c.hidden
+                            AND NOT coalesce(p.hidden, false))
 UNION ALL
 SELECT 'comment ' || c.id FROM comments c
-WHERE c.reply_count <> (SELECT count(*) FROM comments x WHERE x.parent_id = c.id)
+WHERE c.reply_count <> (SELECT count(*) FROM comments x
+                        WHERE x.parent_id = c.id AND NOT x.hidden)
    OR c.like_count <> (SELECT count(*) FROM comment_likes l WHERE l.comment_id = c.id)
 """
 
@@ -110,7 +114,8 @@ async def assert_counters_match_rows(
 ) -> None:
     """Recount through the public ports, over every user, video and comment the test
     made (gone ones included: a row of theirs that lingers shows up as a mismatch):
-    each video's reactions by kind and comments, each comment's replies and likes.
+    each video's reactions by kind and reachable comments (hidden ones and the replies of
+    hidden ones count nowhere), each comment's visible replies and likes.
     With ``pool`` (PostgreSQL), also check every counter in the database by SQL."""
     live_videos = await _existing(backend, videos, "videos")
     live_comments = await _existing(backend, comments, "comments")
@@ -121,10 +126,16 @@ async def assert_counters_match_rows(
                 kind = await tx.reactions.get(user_id, video_id)
                 if kind is not None:
                     counts[kind.value] += 1
-            on_video = [c for c in live_comments.values() if c.video_id == video_id]
+            on_video = [
+                c for c in live_comments.values()
+                if c.video_id == video_id and not c.hidden
+                and (c.parent_id is None or not live_comments[c.parent_id].hidden)
+            ]
             assert (video.reactions, video.comment_count) == (counts, len(on_video)), video_id
         for comment_id, stored in live_comments.items():
-            replies = [c for c in live_comments.values() if c.parent_id == comment_id]
+            replies = [
+                c for c in live_comments.values() if c.parent_id == comment_id and not c.hidden
+            ]
             likes = 0
             for user_id in users:
                 likes += (await tx.comments.view(comment_id, user_id)).liked_by_me

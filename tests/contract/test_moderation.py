@@ -31,6 +31,7 @@ from momentic_core.model.moderation import (
     UserFilter,
 )
 
+from .engagement_support import assert_counters_match_rows
 from .support import T0, Backend, add_user, add_video
 
 VIDEO, COMMENT, USER = TargetType.VIDEO, TargetType.COMMENT, TargetType.USER
@@ -575,19 +576,77 @@ async def test_hidden_comments_leave_the_lists_and_come_back(backend: Backend) -
     async with backend.uow() as tx:
         assert (await tx.comments.get(second.id)).hidden
         assert (await tx.comments.get_for_update(reply.id)).hidden
-        assert (await tx.videos.get(video.id)).comment_count == 3  # still counted
-        assert (await tx.comments.get(first.id)).reply_count == 1
+        assert (await tx.videos.get(video.id)).comment_count == 1  # what a reader reaches
+        assert (await tx.comments.get(first.id)).reply_count == 0
         await tx.comments.set_hidden(second.id, True)  # again: no change
         await tx.comments.set_hidden(reply.id, False)
     assert await listed(None) == [first.id]
     assert await listed(first.id) == [reply.id]
     async with backend.uow() as tx:
+        assert (await tx.videos.get(video.id)).comment_count == 2
+        assert (await tx.comments.get(first.id)).reply_count == 1
         await tx.comments.set_hidden(second.id, False)
     assert await listed(None) == [first.id, second.id]
+    async with backend.uow() as tx:
+        assert (await tx.videos.get(video.id)).comment_count == 3
     async with backend.uow() as tx:
         with pytest.raises(NotFound) as gone:
             await tx.comments.set_hidden(999_999, True)
     assert gone.value.code == "comment_not_found"
+
+
+async def test_hidden_comments_count_nowhere_whatever_happens_next(
+    backend: Backend, request: pytest.FixtureRequest
+) -> None:
+    """A hidden top-level comment takes its visible replies out of the video's count and
+    brings them back when shown; replies added, hidden or deleted meanwhile, and the
+    deletion of the hidden comment itself, keep every counter equal to its rows."""
+    author, fan = await add_user(backend), await add_user(backend)
+    video = await add_video(backend, author.id)
+
+    async def add(parent: int | None) -> Comment:
+        async with backend.uow() as tx:
+            return await tx.comments.add(Comment(
+                id=0, video_id=video.id, author_id=fan.id, body="c",
+                created_at=T0, parent_id=parent,
+            ))
+
+    async def counts(*ids: int) -> tuple[int, ...]:
+        async with backend.uow() as tx:
+            video_count = (await tx.videos.get(video.id)).comment_count
+            return (video_count, *[(await tx.comments.get(i)).reply_count for i in ids])
+
+    top, other = await add(None), await add(None)
+    r1, r2, r3 = await add(top.id), await add(top.id), await add(top.id)
+    assert await counts(top.id) == (5, 3)
+    async with backend.uow() as tx:
+        await tx.comments.set_hidden(r1.id, True)
+    assert await counts(top.id) == (4, 2)
+    async with backend.uow() as tx:
+        await tx.comments.set_hidden(top.id, True)
+    assert await counts(top.id) == (1, 2)  # the thread left with its head
+    r4 = await add(top.id)  # a reply that lands meanwhile counts on its parent only
+    assert await counts(top.id) == (1, 3)
+    async with backend.uow() as tx:
+        assert await tx.comments.delete(r2.id) == 1
+    assert await counts(top.id) == (1, 2)
+    async with backend.uow() as tx:
+        await tx.comments.set_hidden(top.id, False)
+    assert await counts(top.id) == (4, 2)  # top, r3, r4 and other; r1 stays hidden
+    async with backend.uow() as tx:
+        await tx.comments.set_hidden(top.id, True)
+    async with backend.uow() as tx:
+        assert await tx.comments.delete(top.id) == 4  # itself, r1, r3 and r4
+    assert await counts(other.id) == (1, 0)
+    async with backend.uow() as tx:
+        await tx.comments.set_hidden(other.id, True)
+        assert await tx.comments.delete(other.id) == 1
+    assert await counts() == (0,)
+    await assert_counters_match_rows(
+        backend, [author.id, fan.id], [video.id],
+        [top.id, other.id, r1.id, r2.id, r3.id, r4.id],
+        request.getfixturevalue("clean_pg_pool") if backend.name == "postgres" else None,
+    )
 
 
 # ---------------------------------------------------------------- deleting users

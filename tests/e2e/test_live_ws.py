@@ -322,7 +322,8 @@ async def test_a_held_video_drops_strangers_but_not_its_author(
     assert r.status == 201, await r.text()
     for ws in (anns, bobs):
         hidden = await _event(ws, "comment.hidden")
-        assert hidden["data"] == {"id": comment, "video_id": video, "parent_id": None}
+        assert hidden["data"] == {"id": comment, "video_id": video, "parent_id": None,
+                                   "comment_count": 0}
 
     r = await c.post("/v1/reports", json={"target_type": "video", "target_id": video,
                                           "reason": "spam"}, headers=bob.auth)

@@ -648,14 +648,19 @@ class LivesMachine(RuleBasedStateMachine):
 
 
 def check_counters(rows: dict[str, Any]) -> None:
-    """Every counter equals the rows it counts."""
+    """Every counter equals the rows it counts (the visible ones, for comments)."""
     reactions: dict[tuple[Any, str], int] = {}
     for video, _, kind in rows["reactions"]:
         reactions[(video, kind)] = reactions.get((video, kind), 0) + 1
+    # Hidden comments count nowhere; a hidden comment's replies leave the video's count.
+    shown = {row[0] for row in rows["comments"] if not row[7]}
     comments_of: dict[Any, int] = {}
     replies_of: dict[Any, int] = {}
-    for _cid, video, _, parent, *_ in rows["comments"]:
-        comments_of[video] = comments_of.get(video, 0) + 1
+    for cid, video, _, parent, *_ in rows["comments"]:
+        if cid not in shown:
+            continue
+        if parent is None or parent in shown:
+            comments_of[video] = comments_of.get(video, 0) + 1
         if parent is not None:
             replies_of[parent] = replies_of.get(parent, 0) + 1
     likes_of: dict[Any, int] = {}
