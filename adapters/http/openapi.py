@@ -667,6 +667,10 @@ _UPLOAD_ERRORS: Json = {
 }
 _NO_VIDEO = {"404": _problem("No such video (or not yours to see).", "video_not_found", 404)}
 _NOT_AUTHOR = {"403": _problem("Not the author.", "not_author", 403)}
+_NOT_YOURS_TO_DELETE = {"403": _problem(
+    "Not the author (not_author); staff remove someone else's content through a case "
+    "(moderation_required: report it, then resolve the case with remove).",
+    "moderation_required", 403)}
 _IMAGE_BODY: Json = {
     "required": True,
     "content": {t: {"schema": {"type": "string", "contentMediaType": t},
@@ -704,9 +708,11 @@ def _video_paths() -> Json:
                          body=_body(_obj(["description"], {"description": _DESCRIPTION}),
                                     {"description": "Sunset, take two"}),
                          errors={**_NO_VIDEO, **_NOT_AUTHOR}),
-            "delete": _op("Delete the video and its files (the author, a moderator or an "
-                          "admin).", videos, {"204": _NO_CONTENT}, auth=True,
-                          params=[_path_id("video_id")], errors={**_NO_VIDEO, **_NOT_AUTHOR}),
+            "delete": _op("Delete the video and its files (the author only: staff remove "
+                          "someone else's video through a moderation case, which is audited, "
+                          "tells the author and can be appealed).", videos,
+                          {"204": _NO_CONTENT}, auth=True, params=[_path_id("video_id")],
+                          errors={**_NO_VIDEO, **_NOT_YOURS_TO_DELETE}),
         },
         "/v1/users/{user_id}/videos": {"get": _op(
             "A user's videos, newest first (others see ready public ones).", videos,
@@ -788,9 +794,9 @@ def _video_paths() -> Json:
                          body=_body(_obj(["description"], {"description": _DESCRIPTION}),
                                     {"description": "Sunset, take two"}),
                          errors={**_NO_VIDEO, **_NOT_AUTHOR}),
-            "delete": _op("Legacy app: delete a video.", legacy, {"204": _NO_CONTENT},
-                          auth=True, params=[_path_id("video_id")],
-                          errors={**_NO_VIDEO, **_NOT_AUTHOR}),
+            "delete": _op("Legacy app: delete a video (the author only).", legacy,
+                          {"204": _NO_CONTENT}, auth=True, params=[_path_id("video_id")],
+                          errors={**_NO_VIDEO, **_NOT_YOURS_TO_DELETE}),
         },
         "/user/avatar/": {"patch": _op(
             "Legacy app: set the avatar from raw JPEG bytes.", legacy,
@@ -1165,11 +1171,12 @@ def _engagement_paths() -> Json:
                         "403": _problem("Only the author edits a comment.", "not_author",
                                         403)}),
             "delete": _op(
-                "Delete a comment with its replies: its author, the video's author, a "
-                "moderator or an admin.", engagement, {"204": _NO_CONTENT}, auth=True,
-                params=cid,
+                "Delete a comment with its replies: its author or the video's author "
+                "(staff remove someone else's comment through a moderation case).",
+                engagement, {"204": _NO_CONTENT}, auth=True, params=cid,
                 errors={**_NO_COMMENT,
-                        "403": _problem("Not the author, the video's author or staff.",
+                        "403": _problem("Not the author nor the video's author (not_author); "
+                                        "staff: through a case (moderation_required).",
                                         "not_author", 403)}),
         },
         "/v1/comments/{comment_id}/replies": {"get": _op(

@@ -21,3 +21,18 @@ def require_role(role: Role, needed: Role) -> None:
 def can_see_hidden_accounts(role: Role) -> bool:
     """Moderators and admins see banned and suspended accounts; others do not."""
     return at_least(role, Role.MODERATOR)
+
+
+def not_yours_to_delete(role: Role, what: str, who_may: str) -> Forbidden:
+    """The refusal of a delete of someone else's ``what``. Staff are sent to moderation:
+    a case resolved with ``remove`` keeps the rank rule (never an equal or higher rank),
+    the audit trail, the author's notification and an appeal, and the content stays
+    restorable; a hard delete would have none of these. Everyone else is not the author
+    (``who_may`` says who is)."""
+    if at_least(role, Role.MODERATOR):
+        return Forbidden(
+            f"Staff remove someone else's {what} through moderation: report it "
+            "(POST /v1/reports), then resolve its case with remove.",
+            code="moderation_required",
+        )
+    return Forbidden(f"Only {who_may} deletes a {what}.", code="not_author")

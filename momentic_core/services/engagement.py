@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from momentic_core.errors import Conflict, Forbidden, Invalid, NotFound
-from momentic_core.model.accounts import Principal, Role, User
+from momentic_core.model.accounts import Principal, User
 from momentic_core.model.engagement import (
     Comment,
     CommentView,
@@ -309,20 +309,19 @@ class Engagement:
         return view
 
     async def delete_comment(self, who: Principal, comment_id: int) -> None:
-        """The author, the video's author, a moderator or an admin deletes a comment (and
-        its replies). Raises Forbidden(code="not_author"), NotFound."""
+        """The author or the video's author deletes a comment (and its replies). Staff
+        remove someone else's comment through moderation (a report, then its case resolved
+        with remove), never here. Raises Forbidden(code="not_author" |
+        "moderation_required"), NotFound."""
         lock = await self._lock()
         async with self._uow() as tx:
             comment = await tx.comments.get(comment_id)
             video = await tx.videos.get(comment.video_id)
             # Ownership first: a block since does not stop either author cleaning up.
-            if who.user_id not in (comment.author_id, video.author_id) and not (
-                permissions.at_least(who.role, Role.MODERATOR)
-            ):
+            if who.user_id not in (comment.author_id, video.author_id):
                 await self._visible_comment(tx, who, comment_id, lock)
-                raise Forbidden(
-                    "Only the author, the video's author or a moderator deletes a comment.",
-                    code="not_author",
+                raise permissions.not_yours_to_delete(
+                    who.role, "comment", "its author or the video's author"
                 )
             await tx.comments.get_for_update(comment_id)
             await tx.comments.delete(comment_id)

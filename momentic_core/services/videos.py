@@ -24,7 +24,7 @@ from momentic_core.errors import (
     TooLarge,
     UnsupportedMedia,
 )
-from momentic_core.model.accounts import Principal, Role, User
+from momentic_core.model.accounts import Principal, User
 from momentic_core.model.engagement import LiveEvent, ReactionKind, user_channel
 from momentic_core.model.social import Relation
 from momentic_core.model.videos import (
@@ -480,17 +480,17 @@ class Videos:
             )
 
     async def delete(self, who: Principal, video_id: int) -> None:
-        """The author, a moderator or an admin removes the video, its rows and its blobs."""
+        """The author deletes the video, its rows and its blobs. Staff remove someone
+        else's video through moderation (a report, then its case resolved with remove),
+        never here. Raises NotFound(code="video_not_found"), Forbidden(code="not_author"
+        | "moderation_required")."""
         async with self._uow() as tx:
             video = await tx.videos.get_for_update(video_id)
-            if video.author_id != who.user_id and not permissions.at_least(
-                who.role, Role.MODERATOR
-            ):
+            if video.author_id != who.user_id:
                 author = await tx.users.get(video.author_id)
                 if not await visibility.may_see(tx, self._clock.now(), who, video, author):
                     raise NotFound("No such video.", code="video_not_found")
-                raise Forbidden("Only the author or a moderator removes a video.",
-                                code="not_author")
+                raise permissions.not_yours_to_delete(who.role, "video", "the author")
             await tx.videos.delete(video_id)
             await self._scorer.recompute(tx, [video.author_id])
         await self._delete_blobs(video.blob_keys())

@@ -190,7 +190,10 @@ async def test_who_deletes_a_comment(video_env: Any, sample_clips: dict[str, Pat
     await _problem(await c.get(f"/v1/comments/{reply}", headers=bob.auth), 404,
                    "comment_not_found")
     by_cat = await comment(cat, "cat again")
-    assert (await c.delete(f"/v1/comments/{by_cat}", headers=mod.auth)).status == 204
+    # Staff remove someone else's comment through a case (audited, notified, appealable).
+    await _problem(await c.delete(f"/v1/comments/{by_cat}", headers=mod.auth), 403,
+                   "moderation_required")
+    assert (await c.delete(f"/v1/comments/{by_cat}", headers=cat.auth)).status == 204
     await _problem(await c.delete(f"/v1/comments/{by_cat}", headers=mod.auth), 404,
                    "comment_not_found")
     video_json = await _json(await c.get(f"/v1/videos/{video}", headers=ann.auth), 200)

@@ -394,6 +394,33 @@ async def test_the_queue_orders_filters_and_pages(
         422, "invalid_id")
 
 
+async def test_staff_remove_others_videos_through_a_case_not_a_delete(
+    env: Any, sample_clips: dict[str, Path]
+) -> None:
+    """A moderator's DELETE of a user's video (and an admin's of a moderator's) is
+    refused in favour of the moderation route, which ranks, audits, notifies and can be
+    appealed; the video stays until a case removes it."""
+    c = env.client
+    ann, mod, boss = await user(env, "ann"), await moderator(env, "mod"), await admin(env)
+    video = await ready_video(env, ann, sample_clips["silent"])
+    modded = await ready_video(env, mod, sample_clips["silent"])
+    for who, target in ((mod, video), (boss, video), (boss, modded)):
+        for path in (f"/v1/videos/{target}", f"/videos/{target}"):
+            await _problem(await c.delete(path, headers=who.auth), 403, "moderation_required")
+    assert await audit(env, boss) == []
+    assert video in await global_feed(env, ann)
+
+    case = (await report(env, mod, "video", video))["case_id"]
+    await _json(await c.post(f"/v1/mod/cases/{case}/resolve", json={
+        "action": "remove", "reason": "Spam"}, headers=mod.auth), 200)
+    assert video not in await global_feed(env, boss)
+    assert [(e["action"], e["actor_id"], e["target_id"]) for e in await audit(env, boss)] == [
+        ("case.resolve", mod.id, video)]
+    assert await notes(env, ann) == ["remove: Spam"]
+    await _json(await c.post("/v1/appeals", json={"case_id": case, "body": "It was mine."},
+                             headers=ann.auth), 201)
+
+
 async def test_reports_per_day_are_limited(env: Any) -> None:
     svc = env.client.app[keys.SERVICES]
     bob = await user(env, "bob")

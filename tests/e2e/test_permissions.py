@@ -91,11 +91,12 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("GET", "/v1/feed/for-you"):                            (401, 200, NA,  200, 200),
     ("GET", "/v1/moments/today"):                           (401, 200, NA,  200, 200),
     ("GET", "/v1/ranking"):                                 (401, 200, NA,  200, 200),
-    # videos and uploads ({video_id}: the owner's public video)
+    # videos and uploads ({video_id}: the owner's public video; staff remove others'
+    # videos and comments through a case, never by DELETE: 403 moderation_required)
     ("POST", "/v1/videos"):                                 (401, 201, NA,  201, 201),
     ("GET", "/v1/videos/{video_id}"):                       (401, 200, 200, 200, 200),
     ("PATCH", "/v1/videos/{video_id}"):                     (401, 403, 200, 403, 403),
-    ("DELETE", "/v1/videos/{video_id}"):                    (401, 403, 204, 204, 204),
+    ("DELETE", "/v1/videos/{video_id}"):                    (401, 403, 204, 403, 403),
     ("POST", "/v1/videos/{video_id}/view"):                 (401, 204, 204, 204, 204),
     ("POST", "/v1/uploads"):                                (401, 201, NA,  201, 201),
     ("GET", "/v1/uploads/{upload_id}"):                     (401, 404, 200, 404, 404),
@@ -103,7 +104,7 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("POST", "/v1/uploads/{upload_id}/complete"):           (401, 404, 200, 404, 404),
     ("POST", "/videos"):                                    (401, 201, NA,  201, 201),
     ("PATCH", "/videos/{video_id}"):                        (401, 403, 204, 403, 403),
-    ("DELETE", "/videos/{video_id}"):                       (401, 403, 204, 204, 204),
+    ("DELETE", "/videos/{video_id}"):                       (401, 403, 204, 403, 403),
     # reactions, comments ({comment_id}: the owner's comment on their video)
     ("PUT", "/v1/videos/{video_id}/reaction"):              (401, 200, 200, 200, 200),
     ("DELETE", "/v1/videos/{video_id}/reaction"):           (401, 200, 200, 200, 200),
@@ -112,7 +113,7 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("GET", "/v1/videos/{video_id}/comments"):              (401, 200, 200, 200, 200),
     ("GET", "/v1/comments/{comment_id}"):                   (401, 200, 200, 200, 200),
     ("PATCH", "/v1/comments/{comment_id}"):                 (401, 403, 200, 403, 403),
-    ("DELETE", "/v1/comments/{comment_id}"):                (401, 403, 204, 204, 204),
+    ("DELETE", "/v1/comments/{comment_id}"):                (401, 403, 204, 403, 403),
     ("GET", "/v1/comments/{comment_id}/replies"):           (401, 200, 200, 200, 200),
     ("PUT", "/v1/comments/{comment_id}/like"):              (401, 200, 200, 200, 200),
     ("DELETE", "/v1/comments/{comment_id}/like"):           (401, 200, 200, 200, 200),

@@ -17,7 +17,7 @@ from momentic_core.model.accounts import Principal, Role
 from momentic_core.model.engagement import LiveEvent
 from momentic_core.model.moderation import CaseFilter
 from momentic_core.services.engagement import Engagement, Live, Notifier
-from momentic_core.services.moderation import Moderation
+from momentic_core.services.moderation import REPORTS_PER_DAY, Moderation
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 
@@ -165,3 +165,52 @@ async def test_blocks_and_unfriends_tell_both_sockets() -> None:
     assert changes == pair * 2
     live = Live(uow=uow, clock=world.clock, config=world.config)
     assert await live.blocked_ids(bob) == {ann.user_id}
+
+
+async def test_staff_remove_someone_elses_content_through_a_case_only() -> None:
+    """A staff DELETE of someone else's video or comment is refused (moderation_required):
+    a hard delete would skip the rank rule, the audit trail, the author's notification and
+    the appeal. The case does all of these; the content stays, removed and restorable."""
+    world = make_world()
+    mod = _moderation(world)
+    ann, bob = await world.add_user("ann"), await world.add_user("bob")
+    staff = await world.add_user("staff", role=Role.MODERATOR)
+    boss = await world.add_user("boss", role=Role.ADMIN)
+    video = await world.ready_post(ann)
+    comment = await world.engagement.comment(bob, video.id, "rude")
+    for actor in (staff, boss):
+        for attempt in (world.videos.delete(actor, video.id),
+                        world.engagement.delete_comment(actor, comment.comment.id)):
+            with pytest.raises(Forbidden) as caught:
+                await attempt
+            assert caught.value.code == "moderation_required"
+    assert video.id in world.store.videos and comment.comment.id in world.store.comments
+    assert world.store.audit == {}
+
+    # The moderation route: a report, then the case resolved with remove.
+    await mod.report(staff, "video", video.id, "spam")
+    [view] = await mod.cases(boss, CaseFilter(), None, 10)
+    await mod.resolve(boss, view.case.id, "remove", "spam")
+    assert world.store.videos[video.id].status.value == "removed"
+    assert [e.action for e in world.store.audit.values()] == ["case.resolve"]
+    assert [n.text for n in world.store.notifications.values()
+            if n.user_id == ann.user_id and n.kind.value == "moderation"] == ["remove: spam"]
+    await mod.appeal(ann, view.case.id, "it was fine")
+
+    # Staff still delete what is theirs, and a video's author any comment on it.
+    mine = await world.ready_post(staff)
+    await world.videos.delete(staff, mine.id)
+    await world.engagement.delete_comment(ann, comment.comment.id)
+    assert mine.id not in world.store.videos and world.store.comments == {}
+
+
+async def test_staff_reports_are_not_capped() -> None:
+    """Staff open cases by reporting (their deletes go through cases): the daily report
+    cap is for users."""
+    world = make_world()
+    mod = _moderation(world)
+    staff = await world.add_user("staff", role=Role.MODERATOR)
+    targets = [await world.add_user(f"t{n}") for n in range(REPORTS_PER_DAY + 1)]
+    for target in targets:
+        await mod.report(staff, "user", target.user_id, "spam")
+    assert len(world.store.reports) == REPORTS_PER_DAY + 1
