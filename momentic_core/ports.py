@@ -316,6 +316,13 @@ class JobRunner(Protocol):
 class SocialRepository(Protocol):
     """Friendships (stored both ways), friend requests and blocks."""
 
+    async def lock_pair(self, a: int, b: int) -> None:
+        """Hold the lock of the pair {a, b} (either order names it) until the unit of work
+        ends: requests, acceptances, unfriends and blocks between two users run one after
+        the other, so two mutual requests at once make one friendship. Take it first, before
+        any row lock."""
+        ...
+
     async def relation(self, me: int, other: int) -> Relation:
         """How ``other`` stands to ``me``; BLOCKED only when I blocked them."""
         ...
@@ -335,7 +342,7 @@ class SocialRepository(Protocol):
         ...
 
     async def add_friendship(self, a: int, b: int, at: datetime) -> None:
-        """Idempotent."""
+        """Idempotent. Removes any friend request between the two, either way."""
         ...
 
     async def remove_friendship(self, a: int, b: int) -> bool: ...

@@ -102,12 +102,17 @@ class InMemorySocialRepository:
     async def delete_request(self, from_id: int, to_id: int) -> bool:
         return self._s.friend_requests.pop((from_id, to_id), None) is not None
 
+    async def lock_pair(self, a: int, b: int) -> None:
+        """A unit of work holds the whole store: nothing else runs meanwhile."""
+
     async def add_friendship(self, a: int, b: int, at: datetime) -> None:
         if a == b:
             raise ValueError("a friendship needs two users")
         _check_user(self._s, a, b)
         self._s.friendships.setdefault((a, b), at)
         self._s.friendships.setdefault((b, a), at)
+        self._s.friend_requests.pop((a, b), None)
+        self._s.friend_requests.pop((b, a), None)
 
     async def remove_friendship(self, a: int, b: int) -> bool:
         one = self._s.friendships.pop((a, b), None)

@@ -472,9 +472,25 @@ class PostgresSocialRepository(Repository):
         )
         return _affected(status) > 0
 
+    async def lock_pair(self, a: int, b: int) -> None:
+        # A transaction-level advisory lock on a hash of the unordered pair: it needs no
+        # row (a request may not exist yet) and conflicts with nothing else. Two pairs
+        # sharing a hash only wait for each other.
+        await self._execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended("
+            "'friends:' || least($1::bigint, $2::bigint) || ':' || greatest($1, $2), 0))",
+            a,
+            b,
+        )
+
     async def add_friendship(self, a: int, b: int, at: datetime) -> None:
+        # One statement: the friendship both ways, and the end of any request between us.
         await self._execute(
             """
+            WITH unrequest AS (
+                DELETE FROM friend_requests
+                WHERE (from_id = $1 AND to_id = $2) OR (from_id = $2 AND to_id = $1)
+            )
             INSERT INTO friendships (user_id, friend_id, created_at)
             VALUES ($1, $2, $3), ($2, $1, $3)
             ON CONFLICT (user_id, friend_id) DO NOTHING

@@ -2,6 +2,10 @@
 
 A block hides each user from the other everywhere; to the blocked user the blocker looks
 like no one (NotFound), never like a blocker.
+
+Every change between two users (a request, an acceptance, a cancel, an unfriend, a block)
+runs under the pair's lock, so concurrent ones happen one after the other: two mutual
+requests at once make one friendship, never two pending requests.
 """
 
 from __future__ import annotations
@@ -98,12 +102,15 @@ class Friends:
         return user.id
 
     async def request(self, who: Principal, user_id: int) -> Relation:
-        """Send a friend request; if they had asked me already, we become friends.
+        """Send a friend request; if they had asked me already (a moment ago, at the same
+        time), this accepts theirs and we become friends.
 
-        Raises Conflict(code="already_friends" | "request_exists"), NotFound."""
+        Raises Conflict(code="already_friends" | "request_exists" | "user_blocked"),
+        NotFound."""
         await self._throttle.check("friend_request:user", str(who.user_id))
         now = self._clock.now()
         async with self._uow() as tx:
+            await tx.social.lock_pair(who.user_id, user_id)
             await self._target(tx, who, user_id)
             relation = await tx.social.relation(who.user_id, user_id)
             if relation is Relation.FRIENDS:
@@ -113,8 +120,7 @@ class Friends:
             if relation is Relation.BLOCKED:
                 raise Conflict("Unblock them first.", code="user_blocked")
             if relation is Relation.REQUEST_RECEIVED:
-                await tx.social.delete_request(user_id, who.user_id)
-                await tx.social.add_friendship(who.user_id, user_id, now)
+                await tx.social.add_friendship(who.user_id, user_id, now)  # ends theirs
                 sent = await self._notify(tx, user_id, who.user_id,
                                           NotificationKind.FRIEND_ACCEPTED)
                 result = Relation.FRIENDS
@@ -127,8 +133,10 @@ class Friends:
         return result
 
     async def accept(self, who: Principal, from_id: int) -> None:
-        """Raises NotFound(code="request_not_found")."""
+        """We become friends; no request is left between us, either way. Raises
+        NotFound(code="request_not_found")."""
         async with self._uow() as tx:
+            await tx.social.lock_pair(who.user_id, from_id)
             if not await tx.social.delete_request(from_id, who.user_id):
                 raise NotFound("No such friend request.", code="request_not_found")
             await tx.social.add_friendship(who.user_id, from_id, self._clock.now())
@@ -137,16 +145,19 @@ class Friends:
 
     async def decline(self, who: Principal, from_id: int) -> None:
         async with self._uow() as tx:
+            await tx.social.lock_pair(who.user_id, from_id)
             if not await tx.social.delete_request(from_id, who.user_id):
                 raise NotFound("No such friend request.", code="request_not_found")
 
     async def cancel(self, who: Principal, to_id: int) -> None:
         async with self._uow() as tx:
+            await tx.social.lock_pair(who.user_id, to_id)
             if not await tx.social.delete_request(who.user_id, to_id):
                 raise NotFound("No such friend request.", code="request_not_found")
 
     async def unfriend(self, who: Principal, user_id: int) -> None:
         async with self._uow() as tx:
+            await tx.social.lock_pair(who.user_id, user_id)
             if not await tx.social.remove_friendship(who.user_id, user_id):
                 raise NotFound("You are not friends.", code="not_friends")
             await _relation_changed(tx, who.user_id, user_id)
@@ -156,12 +167,14 @@ class Friends:
         if user_id == who.user_id:
             raise Invalid("That is you.", code="cannot_target_self")
         async with self._uow() as tx:
+            await tx.social.lock_pair(who.user_id, user_id)
             await tx.users.get(user_id)
             await tx.social.add_block(who.user_id, user_id, self._clock.now())
             await _relation_changed(tx, who.user_id, user_id)
 
     async def unblock(self, who: Principal, user_id: int) -> None:
         async with self._uow() as tx:
+            await tx.social.lock_pair(who.user_id, user_id)
             if not await tx.social.remove_block(who.user_id, user_id):
                 raise NotFound("You have not blocked them.", code="not_blocked")
             await _relation_changed(tx, who.user_id, user_id)

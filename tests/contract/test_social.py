@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -130,6 +131,52 @@ async def test_unfriending_works_from_either_side_once(backend: Backend) -> None
 
 
 # ---------------------------------------------------------------- blocks
+
+
+async def test_a_friendship_ends_every_request_between_the_two(backend: Backend) -> None:
+    """Accepting leaves no stale request: not the accepted one, not one the other way."""
+    a, b, c = await add_user(backend), await add_user(backend), await add_user(backend)
+    await request(backend, a.id, b.id)
+    await request(backend, b.id, a.id)
+    await request(backend, c.id, a.id)
+    await befriend(backend, b.id, a.id)
+    async with backend.uow() as tx:
+        assert await tx.social.relation(a.id, b.id) is Relation.FRIENDS
+        assert await tx.social.relation(b.id, a.id) is Relation.FRIENDS
+        for me in (a.id, b.id):
+            assert await tx.social.list_contacts(me, "outgoing", None, 10) == []
+        assert await tx.social.list_contacts(b.id, "incoming", None, 10) == []
+        assert [x.user.id for x in await tx.social.list_contacts(a.id, "incoming", None, 10)] \
+            == [c.id], "a request of someone else stays"
+        assert await tx.social.delete_request(a.id, b.id) is False
+        assert await tx.social.delete_request(b.id, a.id) is False
+
+
+async def test_lock_pair_runs_two_units_of_work_on_one_pair_one_after_the_other(
+    backend: Backend,
+) -> None:
+    """Two mutual requests at once: under the pair's lock, the second sees the first's
+    request and accepts it, whichever way round the pair is named."""
+    a, b = await add_user(backend), await add_user(backend)
+    seen: list[Relation] = []
+
+    async def ask(me: int, other: int) -> None:
+        async with backend.uow() as tx:
+            await tx.social.lock_pair(me, other)
+            relation = await tx.social.relation(me, other)
+            seen.append(relation)
+            await asyncio.sleep(0.05)  # hold the lock a while: the other one is waiting
+            if relation is Relation.REQUEST_RECEIVED:
+                await tx.social.add_friendship(me, other, T0)
+            else:
+                await tx.social.add_request(FriendRequest(me, other, T0))
+
+    await asyncio.gather(ask(a.id, b.id), ask(b.id, a.id))
+    assert sorted(r.value for r in seen) == ["none", "request_received"]
+    async with backend.uow() as tx:
+        assert await tx.social.relation(a.id, b.id) is Relation.FRIENDS
+        assert await tx.social.list_contacts(a.id, "incoming", None, 10) == []
+        assert await tx.social.list_contacts(b.id, "incoming", None, 10) == []
 
 
 async def test_a_block_ends_friendship_and_requests_both_ways(backend: Backend) -> None:

@@ -81,6 +81,42 @@ def test_rollback_leaves_an_empty_database_and_apply_works_again(
     assert ACCOUNT_TABLES <= _tables(url)
 
 
+def test_crossed_friend_requests_settle_into_a_friendship(
+    make_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """20261207_20: two users who asked each other become friends; no request is left
+    between friends, nor between users blocked either way; other requests stay."""
+    url = make_database()
+    earlier = tmp_path / "migrations"
+    earlier.mkdir()
+    for path in MIGRATIONS_DIR.glob("*.sql"):
+        if path.name < "20261207_20_friend_requests_settle":
+            (earlier / path.name).write_bytes(path.read_bytes())
+    apply_migrations(url, earlier)
+    with psycopg.connect(url) as conn:
+        ids = [conn.execute(
+            "INSERT INTO users (email, nickname, created_at) VALUES (%s, %s, now()) "
+            "RETURNING id", (f"u{n}@bsu.by", f"u{n}")).fetchone()[0] for n in range(6)]
+        a, b, c, d, e, f = ids
+        conn.execute(
+            "INSERT INTO friend_requests (from_id, to_id, created_at) VALUES "
+            "(%s, %s, now() - interval '1 hour'), (%s, %s, now()),"  # a and b crossed
+            "(%s, %s, now()),"  # c asked d, who is a friend already
+            "(%s, %s, now()),"  # e asked f, who blocked e
+            "(%s, %s, now())",  # a asked c: pending, stays
+            (a, b, b, a, c, d, e, f, a, c))
+        conn.execute("INSERT INTO friendships (user_id, friend_id, created_at) VALUES "
+                     "(%s, %s, now()), (%s, %s, now())", (c, d, d, c))
+        conn.execute("INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES "
+                     "(%s, %s, now())", (f, e))
+    assert "20261207_20_friend_requests_settle" in apply_migrations(url)
+    with psycopg.connect(url) as conn:
+        requests = conn.execute("SELECT from_id, to_id FROM friend_requests").fetchall()
+        friends = set(conn.execute("SELECT user_id, friend_id FROM friendships").fetchall())
+    assert requests == [(a, c)]
+    assert friends == {(a, b), (b, a), (c, d), (d, c)}
+
+
 def test_every_name_the_error_translation_relies_on_exists(database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(

@@ -1,0 +1,81 @@
+"""Caps and pairings under concurrent requests, over real HTTP on real PostgreSQL: what the
+in-memory unit of work (serial by construction) cannot show. Each test fires its requests
+at once (one ``asyncio.gather``) and then counts rows behind the app's back.
+
+- Two friend requests that cross make one friendship and leave no request row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from adapters.config import Settings
+from adapters.container import Backend
+from adapters.http import keys
+from adapters.http.app import create_app
+from momentic_core.model.accounts import Role
+
+PASSWORD = "correct horse battery"
+
+
+class Person:
+    def __init__(self, id: int, token: str) -> None:
+        self.id = id
+        self.auth = {"Authorization": f"Bearer {token}"}
+
+
+class App:
+    def __init__(self, client: Any, pool: asyncpg.Pool) -> None:
+        self.client = client
+        self.pool = pool
+
+    async def person(self, role: Role = Role.USER) -> Person:
+        """Made as `momentic users create` makes one, signed in over HTTP."""
+        accounts = self.client.app[keys.SERVICES].accounts
+        email = f"u-{uuid.uuid4().hex[:10]}@bsu.by"
+        made = await accounts.create_user(email, PASSWORD, role)
+        r = await self.client.post("/v1/auth/token", json={
+            "grant_type": "password", "email": email, "password": PASSWORD})
+        assert r.status == 200, await r.text()
+        return Person(made.id, (await r.json())["access_token"])
+
+
+@pytest.fixture
+def make_app(
+    aiohttp_client: Any, database_url: str, clean_pg_pool: asyncpg.Pool, tmp_path: Path
+) -> Any:
+    async def make() -> App:
+        settings = Settings(
+            database_url=database_url, storage="local", data_dir=str(tmp_path),
+            secret="races-secret", rate_limit_multiplier=1000, db_pool_min=1, db_pool_max=8,
+            argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1,
+        )
+        client = await aiohttp_client(create_app(Backend(settings)))
+        return App(client, clean_pg_pool)
+
+    return make
+
+
+async def test_crossing_friend_requests_make_one_friendship_and_leave_no_request(
+    make_app: Any,
+) -> None:
+    app = await make_app()
+    pairs = [(await app.person(), await app.person()) for _ in range(8)]
+    answers = await asyncio.gather(*(
+        app.client.post("/v1/friend-requests", json={"user_id": b.id}, headers=a.auth)
+        for one, other in pairs for a, b in ((one, other), (other, one))
+    ))
+    relations = [(r.status, (await r.json())["relation"]) for r in answers]
+    for i in range(0, len(relations), 2):
+        assert sorted(relations[i:i + 2]) == [(201, "friends"), (201, "request_sent")], relations
+    ids = [p.id for pair in pairs for p in pair]
+    assert await app.pool.fetchval(
+        "SELECT count(*) FROM friend_requests WHERE from_id = ANY($1)", ids) == 0
+    assert await app.pool.fetchval(
+        "SELECT count(*) FROM friendships WHERE user_id = ANY($1)", ids) == len(ids)
