@@ -892,8 +892,11 @@ def _social_paths() -> Json:
             errors={"404": _problem("Not friends.", "not_friends", 404)})},
         "/v1/friend-requests": {
             "post": _op(
-                "Send a friend request by user_id or nickname; if they asked me already, "
-                "we become friends.", friends, {"201": _json("Relation", "Sent, or friends.")},
+                "Send a friend request by user_id or nickname; if they asked me already "
+                "(a moment ago, or at the same time), we become friends. The recipient is "
+                "notified of one sender's requests once a day (UTC): asking, cancelling and "
+                "asking again does not notify again.", friends,
+                {"201": _json("Relation", "Sent, or friends.")},
                 auth=True,
                 body=_body(_obj([], {"user_id": _ID, "nickname": _S}), {"nickname": "sam"}),
                 errors={**_NO_USER, "409": _problem("Already friends or asked.",

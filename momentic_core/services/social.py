@@ -10,7 +10,7 @@ requests at once make one friendship, never two pending requests.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 
@@ -67,13 +67,14 @@ class Friends:
         self._notifier = notifier or Notifier()
 
     async def _notify(
-        self, tx: UnitOfWork, to: int, actor: int, kind: NotificationKind
+        self, tx: UnitOfWork, to: int, actor: int, kind: NotificationKind,
+        dedupe_key: str | None = None,
     ) -> NotificationView | None:
         me = await tx.users.get(actor)
         return await self._notifier.add(
             tx,
             Notification(id=0, user_id=to, kind=kind, created_at=self._clock.now(),
-                         actor_id=actor),
+                         actor_id=actor, dedupe_key=dedupe_key),
             me,
         )
 
@@ -105,8 +106,9 @@ class Friends:
         """Send a friend request; if they had asked me already (a moment ago, at the same
         time), this accepts theirs and we become friends.
 
-        Raises Conflict(code="already_friends" | "request_exists" | "user_blocked"),
-        NotFound."""
+        A request notifies its recipient once a day (UTC) per sender: asking, cancelling
+        and asking again does not notify again. Raises Conflict(code="already_friends" |
+        "request_exists" | "user_blocked"), NotFound."""
         await self._throttle.check("friend_request:user", str(who.user_id))
         now = self._clock.now()
         async with self._uow() as tx:
@@ -126,8 +128,10 @@ class Friends:
                 result = Relation.FRIENDS
             else:
                 await tx.social.add_request(FriendRequest(who.user_id, user_id, now))
-                sent = await self._notify(tx, user_id, who.user_id,
-                                          NotificationKind.FRIEND_REQUEST)
+                sent = await self._notify(
+                    tx, user_id, who.user_id, NotificationKind.FRIEND_REQUEST,
+                    dedupe_key=f"friend_request:{who.user_id}:{now.astimezone(UTC).date()}",
+                )
                 result = Relation.REQUEST_SENT
         await self._notifier.push([sent])
         return result
