@@ -323,21 +323,38 @@ def client_ip(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+def _authenticates(request: web.Request) -> bool:
+    """Whether the matched operation takes a bearer token (its ``security`` in the OpenAPI
+    document): its handler then asks who calls (``common.principal``) before anything else.
+    An unknown path or method, and every other route, never does."""
+    route = request.match_info.route
+    if route.resource is None:
+        return False
+    method = "GET" if route.method == "HEAD" else route.method
+    return (method, route.resource.canonical) in request.app[keys.AUTHENTICATED]
+
+
 @web.middleware
 async def ip_rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Counts the per-IP limit. A request with a bearer token has it counted by
-    ``common.principal`` together with the per-user one, in one statement; a route that
-    never asks who calls gets it counted here when it is done."""
+    """Counts the per-IP limit, and refuses a request over it before its handler runs. A
+    request with a bearer token to an operation that authenticates has it counted by
+    ``common.principal`` together with the per-user one, in one statement (and refused
+    there, valid token or not). Any other request is counted here, up front, whatever its
+    Authorization header says: a header alone never takes a request out of the per-IP
+    bucket."""
     if request.path.startswith(_QUIET_PATHS) or request.method == "OPTIONS":
         return await handler(request)
     throttle = request.app[keys.SERVICES].throttle
-    if not request.headers.get("Authorization", "").lower().startswith("bearer "):
+    bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
+    if not (bearer and _authenticates(request)):
         request[keys.RATE] = await throttle.check("api:ip", client_ip(request))
         return await handler(request)
     request[keys.IP_PENDING] = client_ip(request)
     try:
         return await handler(request)
     finally:
+        # Left pending only by a handler that failed before it asked who calls: counted,
+        # as every request is.
         ip = request.pop(keys.IP_PENDING, None)
         if ip is not None:
             await throttle.allow("api:ip", ip)
@@ -435,6 +452,7 @@ def create_app(
     )
     from adapters.http.live import Hub
     from adapters.http.live import routes as routes_live
+    from adapters.http.openapi import document
 
     options = options or HttpOptions()
     app = web.Application(
@@ -448,6 +466,12 @@ def create_app(
         client_max_size=options.max_body_bytes,
     )
     app[keys.OPTIONS] = options
+    app[keys.AUTHENTICATED] = frozenset(
+        (method.upper(), path)
+        for path, operations in document()["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    )
     app.on_response_prepare.append(response_hygiene)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

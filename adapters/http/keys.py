@@ -14,6 +14,9 @@ if TYPE_CHECKING:  # the keys name these types in strings only
 SERVICES = web.AppKey["Services"]("services")
 OPTIONS = web.AppKey["HttpOptions"]("options")
 HUB = web.AppKey["Hub"]("hub")
+# (METHOD, path template) of the operations that take a bearer token, from the OpenAPI
+# document: where the per-IP count may wait for the per-user one (app.ip_rate_limit_middleware).
+AUTHENTICATED = web.AppKey[frozenset[tuple[str, str]]]("authenticated")
 
 PRINCIPAL = web.RequestKey["Principal"]("principal")
 USER_ID = web.RequestKey[int]("user_id")

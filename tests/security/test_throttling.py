@@ -33,6 +33,7 @@ from signup_support import FAST_HASH, PASSWORD, Api
 from adapters.config import Settings
 from adapters.container import Backend
 from adapters.crypto.passwords import Argon2PasswordHasher
+from adapters.http import keys
 from adapters.http.app import HttpOptions, create_app
 from adapters.memory.mail import InMemoryMailer
 
@@ -245,3 +246,42 @@ async def test_a_login_for_an_unknown_email_still_hashes(env: Env) -> None:
             "email": email, "code": "000000", "password": PASSWORD})
         await _problem(r, 422, "invalid_code")
         assert len(env.hasher.verified) == 1, (email, env.hasher.verified)
+
+
+# ---------------------------------------------------------------- the per-IP limit
+
+
+async def test_a_bearer_header_never_takes_a_request_out_of_the_per_ip_limit(
+    aiohttp_client: Any,
+) -> None:
+    """Routes that never ask who calls (the config, the token endpoint, an unknown path)
+    count the per-IP limit before they run, whatever Authorization says: a junk bearer,
+    and a valid one, are refused (429) once the address is over it, as no header is.
+    Routes that authenticate count it with the per-user one: a junk bearer there is
+    refused too."""
+    mailer = InMemoryMailer()
+    backend = Backend(Settings(memory=True, **FAST_HASH), mailer=mailer)
+    app = create_app(backend, HttpOptions(max_body_bytes=64 * 1024, trusted_proxies=1))
+    client = await aiohttp_client(app)
+    env = Env(client, mailer, SpyHasher())
+    token = (await env.signup("known@bsu.by"))["access_token"]
+    limit = (await app[keys.SERVICES].throttle.limit("api:ip")).count
+    junk = {"Authorization": "Bearer junk"}
+    valid = {"Authorization": f"Bearer {token}"}
+    calls = [
+        ("GET", "/v1/config", junk, None),
+        ("POST", "/v1/auth/token", junk, {"grant_type": "bogus"}),
+        ("GET", "/v1/nowhere", junk, None),
+        ("GET", "/v1/config", valid, None),
+        ("GET", "/v1/me", junk, None),
+    ]
+    for method, path, headers, body in calls:
+        address = ip()
+        for _ in range(limit):
+            r = await client.request(method, path, json=body, headers={**headers, **address})
+            assert r.status != 429, (path, headers, await r.text())
+        r = await client.request(method, path, json=body, headers={**headers, **address})
+        await _problem(r, 429, "rate_limited")
+        # the same address with no header at all is over its limit too: one bucket
+        r = await client.get("/v1/config", headers=address)
+        await _problem(r, 429, "rate_limited")
