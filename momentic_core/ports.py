@@ -728,8 +728,12 @@ class ModerationRepository(Protocol):
         """Most reports first, then the oldest, then by id; strictly after ``after``."""
         ...
 
-    async def reports_today(self, reporter_id: int, since: datetime) -> int:
-        """How many reports the user made since ``since``."""
+    async def reports_today(
+        self, reporter_id: int, since: datetime, *, for_update: bool = False
+    ) -> int:
+        """How many reports the user made since ``since``. ``for_update``: and hold the
+        reporter's lock until the unit of work ends, so that the reports one user makes at
+        once are counted (and added) one after the other, and a cap on the count holds."""
         ...
 
     async def reports_by(

@@ -120,6 +120,14 @@ class UpgradeRequired(MomenticError):
     title = "Upgrade required"
 
 
+def nul_character(field: str) -> Invalid:
+    """Text holding U+0000, which no PostgreSQL text or jsonb value can hold and nobody
+    types: refused wherever text comes in (body, query, path, form field)."""
+    return Invalid(
+        "Text may not contain the NUL character (U+0000).", code="nul_character", field=field
+    )
+
+
 STATUS: dict[type[MomenticError], int] = {
     MalformedBody: 400,
     UpgradeRequired: 426,
@@ -360,6 +368,21 @@ async def ip_rate_limit_middleware(request: web.Request, handler: Handler) -> we
             await throttle.allow("api:ip", ip)
 
 
+@web.middleware
+async def text_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The path and the query string are text like any other: one holding a NUL character
+    is 422 ``nul_character`` (naming the path parameter or query parameter), before any
+    handler reads it. Bodies are checked where they are parsed (``common.read_json``, the
+    video form's fields)."""
+    if "\x00" in request.path:
+        names = [name for name, value in request.match_info.items() if "\x00" in value]
+        raise nul_character(names[0] if names else "path")
+    for name, value in request.query.items():
+        if "\x00" in name or "\x00" in value:
+            raise nul_character(name)
+    return await handler(request)
+
+
 # What every response carries unless its route set its own (the /docs page and the /admin
 # dashboard bring their own Content-Security-Policy).
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -462,6 +485,7 @@ def create_app(
             problem_middleware,
             body_deadline_middleware,
             ip_rate_limit_middleware,
+            text_middleware,
         ],
         client_max_size=options.max_body_bytes,
     )

@@ -260,6 +260,10 @@ class Hub:
         self._channels: dict[str, set[Socket]] = {}
         self._users: dict[int, set[Socket]] = {}
         self._sockets: set[Socket] = set()
+        # Handshakes under way, by user: each holds one of the user's socket slots from
+        # its check until its socket is attached (or it fails), so that handshakes at
+        # once cannot all pass the check and then all attach.
+        self._claims: dict[int, int] = {}
         # Bumped by every event that re-checks access: a check that was running across
         # one (a subscribe, a connect) is repeated.
         self.changes = 0
@@ -296,9 +300,28 @@ class Hub:
     # -------------------------------------------------------------- bookkeeping
 
     def sockets_of(self, user_id: int) -> int:
-        return len(self._users.get(user_id, ()))
+        """The user's sockets on this instance, handshakes under way included."""
+        return len(self._users.get(user_id, ())) + self._claims.get(user_id, 0)
+
+    def claim(self, user_id: int) -> bool:
+        """Take one of the user's socket slots, or False when all are taken: the check and
+        the take are one step (no await between them). ``attach`` turns the claim into the
+        socket; a handshake that fails before it gives it back with ``unclaim``."""
+        if self.sockets_of(user_id) >= self.options.max_sockets_per_user:
+            return False
+        self._claims[user_id] = self._claims.get(user_id, 0) + 1
+        return True
+
+    def unclaim(self, user_id: int) -> None:
+        left = self._claims.get(user_id, 0) - 1
+        if left > 0:
+            self._claims[user_id] = left
+        else:
+            self._claims.pop(user_id, None)
 
     def attach(self, sock: Socket) -> None:
+        """Attach a socket whose handshake claimed its slot."""
+        self.unclaim(sock.who.user_id)
         self._sockets.add(sock)
         self._users.setdefault(sock.who.user_id, set()).add(sock)
 
@@ -427,27 +450,33 @@ async def serve(
     options = hub.options
     if hub.closing:
         raise Unavailable("The server is shutting down.", code="shutting_down")
-    if hub.sockets_of(who.user_id) >= options.max_sockets_per_user:
+    # The slot is taken at the check: the awaits below (reads, the upgrade) would let
+    # every concurrent handshake of the user pass a check that only counted.
+    if not hub.claim(who.user_id):
         raise RateLimited("Too many open sockets; close one first.", retry_after=5,
                           limit=options.max_sockets_per_user, code="too_many_sockets")
-    svc = services(request)
-    changes = hub.changes
-    initial = await channels(who)
-    blocked = await svc.live.blocked_ids(who)
-    ws = web.WebSocketResponse(
-        protocols=("bearer",),
-        heartbeat=options.heartbeat_seconds,
-        max_msg_size=options.max_message_bytes,
-        timeout=options.close_timeout_seconds,
-        compress=False,  # frames are rendered once for all; no per-socket deflate
-    )
-    if not ws.can_prepare(request).ok:
-        raise UpgradeRequired("This is a WebSocket endpoint: send a WebSocket handshake.")
-    await ws.prepare(request)
-    raw = request.transport.get_extra_info("socket") if request.transport else None
-    if raw is not None and options.send_buffer_bytes is not None:
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, options.send_buffer_bytes)
-    sock = Socket(hub, ws, who, flavor, svc, blocked)
+    try:
+        svc = services(request)
+        changes = hub.changes
+        initial = await channels(who)
+        blocked = await svc.live.blocked_ids(who)
+        ws = web.WebSocketResponse(
+            protocols=("bearer",),
+            heartbeat=options.heartbeat_seconds,
+            max_msg_size=options.max_message_bytes,
+            timeout=options.close_timeout_seconds,
+            compress=False,  # frames are rendered once for all; no per-socket deflate
+        )
+        if not ws.can_prepare(request).ok:
+            raise UpgradeRequired("This is a WebSocket endpoint: send a WebSocket handshake.")
+        await ws.prepare(request)
+        raw = request.transport.get_extra_info("socket") if request.transport else None
+        if raw is not None and options.send_buffer_bytes is not None:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, options.send_buffer_bytes)
+        sock = Socket(hub, ws, who, flavor, svc, blocked)
+    except BaseException:
+        hub.unclaim(who.user_id)
+        raise
     hub.attach(sock)
     for channel in initial:
         hub.subscribe(sock, channel)

@@ -2156,12 +2156,53 @@ def _add_links(paths: Json) -> None:
             links[target] = {"operationId": target, "parameters": params}
 
 
+# Text anywhere (path, query, JSON body and its keys, form fields) may not hold U+0000:
+# no PostgreSQL text or jsonb value can, and nobody types it (adapters/http/app.py
+# nul_character). Every free string of a request says so, and every 422 names the code.
+_NO_NUL = "^[^\x00]*$"
+_NUL_NOTE = (" Text holding a NUL character (U+0000), in the path, the query, a body field "
+             "or key, or a form field, is 422 nul_character (with `field`).")
+_SCHEMA_VALUES = ("example", "examples", "default", "enum", "const", "not")
+
+
+def _refuse_nul(schema: Any) -> Any:
+    """A copy of a request schema whose free strings (no pattern, enum or media type of
+    their own) refuse the NUL character."""
+    if isinstance(schema, list):
+        return [_refuse_nul(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: v if k in _SCHEMA_VALUES else _refuse_nul(v) for k, v in schema.items()}
+    kind = schema.get("type")
+    text = kind == "string" or (isinstance(kind, list) and "string" in kind)
+    if text and not {"pattern", "enum", "const", "contentMediaType"} & schema.keys():
+        out["pattern"] = _NO_NUL
+    return out
+
+
+def _text_rules(op: Json) -> None:
+    """What every operation refuses in text: its request schemas and its 422 say it."""
+    if "parameters" in op:
+        op["parameters"] = [{**p, "schema": _refuse_nul(p["schema"])} for p in op["parameters"]]
+    if "requestBody" in op:
+        body = op["requestBody"]
+        op["requestBody"] = {**body, "content": {
+            media: {**content, "schema": _refuse_nul(content["schema"])}
+            for media, content in body["content"].items()
+        }}
+    unprocessable = op["responses"]["422"]
+    if "nul_character" not in unprocessable["description"]:
+        op["responses"]["422"] = {**unprocessable,
+                                  "description": unprocessable["description"] + _NUL_NOTE}
+
+
 @functools.cache
 def document() -> Json:
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
              **_ranking_paths(), **_moderation_paths(), **_live_paths()}
     for path, operations in paths.items():
         for method, op in operations.items():
+            _text_rules(op)
             slug = path.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "root"
             if path.endswith("/") and path.rstrip("/") in paths:
                 slug += "_slash"  # a legacy path served with and without the slash

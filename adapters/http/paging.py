@@ -30,7 +30,8 @@ def encode(kind: str, *values: Any) -> str:
 
 
 def decode(token: str, kind: str, arity: int) -> list[Any]:
-    """The values of a cursor of ``kind``; raises Invalid(code="invalid_cursor")."""
+    """The values of a cursor of ``kind``; raises Invalid(code="invalid_cursor"), also
+    for text no query can carry."""
     try:
         if len(token) > 512:
             raise ValueError
@@ -40,7 +41,21 @@ def decode(token: str, kind: str, arity: int) -> list[Any]:
         raise _bad() from None
     if not isinstance(value, list) or len(value) != arity + 1 or value[0] != kind:
         raise _bad()
+    if any(isinstance(v, str) and not _storable(v) for v in value):
+        raise _bad()
     return value[1:]
+
+
+def _storable(text: str) -> bool:
+    """Text a query can carry: no NUL character (no PostgreSQL text holds one) and no lone
+    surrogate (not UTF-8), which only a forged cursor's \\u escapes put there."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _int(value: Any) -> int:

@@ -11,6 +11,7 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from adapters.http import paging
+from adapters.http.app import nul_character
 from adapters.http.common import int_param, json_response, principal, read_body, services
 from adapters.http.views import (
     ConfigOut,
@@ -76,10 +77,13 @@ async def _field(part: BodyPartReader) -> str:
             raise Invalid(f"The {part.name} field is too long.", code="field_too_long",
                           field=part.name)
     try:
-        return data.decode()
+        text = data.decode()
     except UnicodeDecodeError:
         raise Invalid(f"{part.name} is not UTF-8.", code="validation_failed",
                       field=part.name) from None
+    if "\x00" in text:
+        raise nul_character(part.name or "")
+    return text
 
 
 def _check_length(request: web.Request, limit: int, code: str = "video_too_large") -> None:

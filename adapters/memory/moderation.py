@@ -178,7 +178,10 @@ class InMemoryModerationRepository:
         found.sort(key=_case_key)
         return found[: max(0, limit)]
 
-    async def reports_today(self, reporter_id: int, since: datetime) -> int:
+    async def reports_today(
+        self, reporter_id: int, since: datetime, *, for_update: bool = False
+    ) -> int:
+        # (for_update: a unit of work holds the whole store already)
         return sum(1 for r in self._s.reports.values()
                    if r.reporter_id == reporter_id and r.created_at >= since)
 

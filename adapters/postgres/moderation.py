@@ -332,7 +332,17 @@ class PostgresModerationRepository(Repository):
         )
         return [_case(row) for row in rows]
 
-    async def reports_today(self, reporter_id: int, since: datetime) -> int:
+    async def reports_today(
+        self, reporter_id: int, since: datetime, *, for_update: bool = False
+    ) -> int:
+        if for_update:
+            # An advisory lock on the reporter (a row lock on users would also queue behind
+            # every update of their row): a second report of theirs waits here for the
+            # first to commit, then counts it.
+            await self._execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('reports:' || $1::bigint, 0))",
+                reporter_id,
+            )
         count = await self._fetchval(
             "SELECT count(*) FROM reports WHERE reporter_id = $1 AND created_at >= $2",
             reporter_id,

@@ -201,8 +201,9 @@ class Moderation:
         threshold = await self._threshold()
         capped = not permissions.at_least(who.role, Role.MODERATOR)
         async with self._uow() as tx:
+            # Counted under the reporter's lock: reports made at once count one by one.
             if capped and await tx.moderation.reports_today(
-                who.user_id, now - timedelta(days=1)
+                who.user_id, now - timedelta(days=1), for_update=True
             ) >= REPORTS_PER_DAY:
                 raise RateLimited(
                     "You reported a lot today; try again tomorrow.",

@@ -243,6 +243,30 @@ async def test_reports_today_counts_the_reporters_reports_since(backend: Backend
         assert await tx.moderation.reports_today(owner.id, T0 - timedelta(days=1)) == 0
 
 
+async def test_reports_today_for_update_counts_one_reporters_reports_one_by_one(
+    backend: Backend,
+) -> None:
+    """Under the reporter's lock, a count that is followed by an insert sees the insert
+    of the unit of work that counted before it: a cap on the count holds at once."""
+    owner, someone, other = (await add_user(backend), await add_user(backend),
+                             await add_user(backend))
+    cases = [await open_case(backend, VIDEO, 200 + n, owner.id) for n in range(4)]
+    counted: list[int] = []
+
+    async def count_then_report(case: Case, reporter: int) -> None:
+        async with backend.uow() as tx:
+            counted.append(await tx.moderation.reports_today(
+                reporter, T0 - timedelta(days=1), for_update=True))
+            await asyncio.sleep(0.05)  # hold the lock a while: the others are waiting
+            await tx.moderation.add_report(Report(
+                id=0, case_id=case.id, reporter_id=reporter, reason=ReportReason.SPAM,
+                created_at=T0))
+
+    await asyncio.gather(*(count_then_report(c, someone.id) for c in cases[:3]),
+                         count_then_report(cases[3], other.id))
+    assert sorted(counted) == [0, 0, 1, 2], "someone's three counted 0, 1, 2; other's 0"
+
+
 async def test_the_queue_orders_by_reports_then_age_then_id_and_pages_by_keyset(
     backend: Backend,
 ) -> None:

@@ -58,3 +58,40 @@ async def test_served_document_and_local_swagger_ui(client: Any) -> None:
     assert "http" not in page.replace("http-equiv", ""), "no CDN links"
     r = await client.get("/docs/assets/swagger-ui-bundle.js")
     assert r.status == 200 and len(await r.read()) > 100_000
+
+
+def _strings(schema: object) -> list[dict[str, object]]:
+    """The string schemas in a request schema (not under ``not``)."""
+    found: list[dict[str, object]] = []
+    if isinstance(schema, list):
+        for item in schema:
+            found += _strings(item)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind == "string" or (isinstance(kind, list) and "string" in kind):
+            found.append(schema)
+        for key, value in schema.items():
+            if key not in ("not", "example", "examples", "default", "enum", "const"):
+                found += _strings(value)
+    return found
+
+
+async def test_text_with_a_nul_character_is_documented_as_refused_everywhere() -> None:
+    """Every operation may answer 422 nul_character (the path, the query and any body are
+    text), and every free string a request takes says it cannot hold U+0000, so that a
+    generator from the document never sends what the server must refuse."""
+    import re
+
+    for path, ops in document()["paths"].items():
+        for method, op in ops.items():
+            assert "nul_character" in op["responses"]["422"]["description"], (method, path)
+            schemas = [p["schema"] for p in op.get("parameters", [])] + [
+                media["schema"] for media in op.get("requestBody", {}).get("content", {}).values()
+            ]
+            for schema in schemas:
+                for text in _strings(schema):
+                    if {"enum", "const", "contentMediaType"} & text.keys():
+                        continue
+                    pattern = text.get("pattern")
+                    assert isinstance(pattern, str), (method, path, text)
+                    assert not re.search(pattern, "a\x00b"), (method, path, text)

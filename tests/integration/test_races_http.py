@@ -2,6 +2,8 @@
 in-memory unit of work (serial by construction) cannot show. Each test fires its requests
 at once (one ``asyncio.gather``) and then counts rows behind the app's back.
 
+- A cap that counts and then inserts holds: 30 reports at once from one user, 20 stored;
+  36 WebSocket handshakes at once for one user, at most 16 sockets open.
 - Two friend requests that cross make one friendship and leave no request row.
 """
 
@@ -12,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -19,7 +22,9 @@ from adapters.config import Settings
 from adapters.container import Backend
 from adapters.http import keys
 from adapters.http.app import create_app
+from adapters.http.live import LiveOptions
 from momentic_core.model.accounts import Role
+from momentic_core.services.moderation import REPORTS_PER_DAY
 
 PASSWORD = "correct horse battery"
 
@@ -50,16 +55,63 @@ class App:
 def make_app(
     aiohttp_client: Any, database_url: str, clean_pg_pool: asyncpg.Pool, tmp_path: Path
 ) -> Any:
-    async def make() -> App:
+    async def make(live: LiveOptions | None = None) -> App:
         settings = Settings(
             database_url=database_url, storage="local", data_dir=str(tmp_path),
             secret="races-secret", rate_limit_multiplier=1000, db_pool_min=1, db_pool_max=8,
             argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1,
         )
-        client = await aiohttp_client(create_app(Backend(settings)))
+        client = await aiohttp_client(create_app(Backend(settings), live=live))
         return App(client, clean_pg_pool)
 
     return make
+
+
+async def test_concurrent_reports_of_one_user_stop_at_the_daily_cap(make_app: Any) -> None:
+    app = await make_app()
+    reporter = await app.person()
+    targets = [await app.person() for _ in range(REPORTS_PER_DAY + 10)]
+    answers = await asyncio.gather(*(
+        app.client.post("/v1/reports", json={
+            "target_type": "user", "target_id": t.id, "reason": "spam"}, headers=reporter.auth)
+        for t in targets
+    ))
+    statuses = sorted(r.status for r in answers)
+    assert statuses == [201] * REPORTS_PER_DAY + [429] * 10, statuses
+    for r in answers:
+        if r.status == 429:
+            assert (await r.json())["code"] == "too_many_reports"
+    stored = await app.pool.fetchval(
+        "SELECT count(*) FROM reports WHERE reporter_id = $1", reporter.id)
+    assert stored == REPORTS_PER_DAY
+
+
+async def test_concurrent_handshakes_of_one_user_stop_at_the_socket_cap(make_app: Any) -> None:
+    cap = LiveOptions().max_sockets_per_user
+    app = await make_app()
+    me = await app.person()
+
+    async def connect() -> aiohttp.ClientWebSocketResponse | int:
+        try:
+            return await app.client.ws_connect("/v1/ws", headers=me.auth)
+        except aiohttp.WSServerHandshakeError as exc:
+            return exc.status
+
+    got = await asyncio.gather(*(connect() for _ in range(cap + 20)))
+    opened = [g for g in got if not isinstance(g, int)]
+    refused = [g for g in got if isinstance(g, int)]
+    assert len(opened) == cap and refused == [429] * 20, (len(opened), refused)
+    hub = app.client.app[keys.HUB]
+    assert hub.sockets_of(me.id) == cap
+    for ws in opened:
+        await ws.close()
+    for _ in range(200):  # the handlers finish on their own loop turns
+        if hub.sockets_of(me.id) == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert hub.sockets_of(me.id) == 0, "a refused or closed handshake keeps no slot"
+    ws = await app.client.ws_connect("/v1/ws", headers=me.auth)
+    await ws.close()
 
 
 async def test_crossing_friend_requests_make_one_friendship_and_leave_no_request(
