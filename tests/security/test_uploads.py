@@ -332,9 +332,11 @@ async def test_the_media_route_refuses_traversal(env: Env) -> None:
         for target in (f"/media/{raw}?exp={exp}&sig=x", f"/media/{raw}?{query}",
                        _forged_media_url(key, exp), f"/media/x/{raw}?{query}"):
             status, headers, body = await env.raw_get(target)
-            assert status in (400, 404), (target, status, body[:200])
+            # a key holding a NUL character is refused as any text holding one is
+            expected = (422,) if "\x00" in key and "%00" in target else (400, 404)
+            assert status in expected, (target, status, body[:200])
             assert SENTINEL not in body and b"root:" not in body, target
-            if status == 404:
+            if status in (404, 422):
                 assert headers["Content-Type"].startswith("application/problem+json")
     # the control: the genuine URL is served; its signature opens no other key
     status, _, _ = await env.fetch(good)
