@@ -99,7 +99,7 @@ class PartTicket:
 class UploadState:
     upload: Upload
     parts: list[PartTicket]
-    received: list[PartInfo]
+    received: list[PartInfo]  # the parts complete would take: each of its exact size
 
 
 def parse_visibility(value: str) -> Visibility:
@@ -305,7 +305,13 @@ class Videos:
         received: list[PartInfo] = []
         if upload.completed_at is None:
             try:
-                received = await self._blobs.list_parts(upload.key, upload.backend_id)
+                stored = await self._blobs.list_parts(upload.key, upload.backend_id)
+                # What complete would take: a part of another size (sent straight to a
+                # presigned URL, which checks no size) is as good as missing.
+                received = [
+                    p for p in stored
+                    if p.number <= upload.part_count and p.size == upload.part_length(p.number)
+                ]
             except NotFound:
                 if await self._blobs.stat(upload.key) is None:
                     raise
@@ -334,15 +340,13 @@ class Videos:
         expected = upload.part_length(number)
         if declared is not None and declared > expected:
             raise _part_too_large(expected)
+        # A part of the wrong size fails the stream itself, so the blob store keeps
+        # nothing of it (nor drops a part accepted before under the same number).
         part = await self._blobs.put_part(
-            upload.key, upload.backend_id, number, _capped(chunks, expected)
+            upload.key, upload.backend_id, number, _exactly(chunks, expected, number)
         )
         if part.size != expected:
-            raise Invalid(
-                f"Part {number} must have {expected} bytes; it had {part.size}.",
-                code="invalid_part_size",
-                field="part",
-            )
+            raise _wrong_part_size(number, expected, part.size)
         return part
 
     async def complete_upload(self, who: Principal, upload_id: int) -> Video:
@@ -544,13 +548,27 @@ async def _prepend(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[byt
 _TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
 
 
-async def _capped(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+async def _exactly(
+    chunks: AsyncIterable[bytes], size: int, number: int
+) -> AsyncIterator[bytes]:
+    """``chunks``, failing (TooLarge once past ``size``, Invalid at the end when short)
+    unless they make exactly ``size`` bytes."""
     total = 0
     async for chunk in chunks:
         total += len(chunk)
-        if total > limit:
-            raise _part_too_large(limit)
+        if total > size:
+            raise _part_too_large(size)
         yield chunk
+    if total != size:
+        raise _wrong_part_size(number, size, total)
+
+
+def _wrong_part_size(number: int, expected: int, got: int) -> Invalid:
+    return Invalid(
+        f"Part {number} must have {expected} bytes; it had {got}.",
+        code="invalid_part_size",
+        field="part",
+    )
 
 
 def _part_too_large(limit: int) -> TooLarge:
