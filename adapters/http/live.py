@@ -15,10 +15,12 @@ revoked (``session.revoked``), or when its account is banned, suspended or delet
 Access is checked again while a socket lives: a block, unblock or unfriend
 (``relation.changed`` on a user's channel, never forwarded) reloads that user's blocked
 set and re-checks their video subscriptions; a held or removed video (``video.hidden``)
-re-checks its subscribers. The checks run in one task per socket, off the delivery path;
-a subscription that fails is dropped with an ``unsubscribed`` frame (reason
-``access_changed``). Engagement events whose actor is blocked either way with the
-socket's user are not delivered to it.
+re-checks its subscribers; a user whose post that opened friends' moments went (deleted,
+held or removed: ``access.changed`` on their channel, never forwarded) has their video
+subscriptions re-checked, so a moment locked again stops reaching them. The checks run
+in one task per socket, off the delivery path; a subscription that fails is dropped with
+an ``unsubscribed`` frame (reason ``access_changed``). Engagement events whose actor is
+blocked either way with the socket's user are not delivered to it.
 """
 
 from __future__ import annotations
@@ -40,7 +42,12 @@ from adapters.http.app import Services, UpgradeRequired
 from adapters.http.common import bearer_token, principal, services
 from momentic_core.errors import Invalid, MomenticError, RateLimited, Unavailable
 from momentic_core.model.accounts import Principal
-from momentic_core.model.engagement import LiveEvent, user_channel, video_channel
+from momentic_core.model.engagement import (
+    ACCESS_CHANGED,
+    LiveEvent,
+    user_channel,
+    video_channel,
+)
 
 log = logging.getLogger("momentic.live")
 
@@ -55,6 +62,7 @@ CLOSE_TOO_SLOW = 4408  # the client did not read its frames fast enough
 ACCOUNT_CLOSED = "account.closed"
 SESSION_REVOKED = "session.revoked"
 RELATION_CHANGED = "relation.changed"  # {"user_id": other}: blocks, unblocks, unfriends
+# ACCESS_CHANGED (``access.changed``, the core's): my post went, the lock may close again.
 # Forwarded, and its subscribers' access is checked again (authors and staff keep it).
 VIDEO_HIDDEN = "video.hidden"
 _CLOSED_REASONS = {
@@ -359,8 +367,8 @@ class Hub:
             if event.type in (ACCOUNT_CLOSED, SESSION_REVOKED):
                 self._control(event)
                 return
-            if event.type == RELATION_CHANGED:
-                self._relation_changed(event)
+            if event.type in (RELATION_CHANGED, ACCESS_CHANGED):
+                self._relation_changed(event, reload_blocked=event.type == RELATION_CHANGED)
                 return
             if event.type == VIDEO_HIDDEN:
                 self.changes += 1
@@ -384,13 +392,15 @@ class Hub:
         except Exception:  # one malformed event must not stop the source
             log.exception("live event could not be delivered", extra={"type": event.type})
 
-    def _relation_changed(self, event: LiveEvent) -> None:
+    def _relation_changed(self, event: LiveEvent, reload_blocked: bool) -> None:
+        """Re-check the video subscriptions of the channel's user (and reload their blocked
+        set when a relation changed)."""
         kind, _, raw = event.channel.partition(":")
         if kind != "user" or not raw.isdigit():
             return
         self.changes += 1
         for sock in list(self._users.get(int(raw), ())):
-            sock.recheck(sock.channels, reload_blocked=True)
+            sock.recheck(sock.channels, reload_blocked=reload_blocked)
 
     def _control(self, event: LiveEvent) -> None:
         kind, _, raw = event.channel.partition(":")

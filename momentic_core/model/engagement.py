@@ -145,6 +145,16 @@ def user_channel(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+ACCESS_CHANGED = "access.changed"
+
+
+def access_changed(user_id: int) -> LiveEvent:
+    """Tells the user's sockets that what they may read changed on their side: their post
+    that opened friends' moments went (deleted, held or removed), so the BeReal lock may
+    close again. Their video subscriptions are checked again; never forwarded."""
+    return LiveEvent(user_channel(user_id), ACCESS_CHANGED, {})
+
+
 def brief(user: User) -> dict[str, Any]:
     """The public fields of a user that live events carry."""
     return {

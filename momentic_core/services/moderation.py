@@ -31,6 +31,7 @@ from momentic_core.model.engagement import (
     Notification,
     NotificationKind,
     NotificationView,
+    access_changed,
     user_channel,
     video_channel,
 )
@@ -237,6 +238,8 @@ class Moderation:
                 await tx.events.emit(LiveEvent(
                     video_channel(video.id), "video.hidden", {"video_id": video.id}
                 ))
+                if video.status is VideoStatus.READY:  # it may have opened friends' moments
+                    await tx.events.emit(access_changed(video.author_id))
         elif case.target_type is TargetType.COMMENT:
             try:
                 comment = await tx.comments.get_for_update(case.target_id)

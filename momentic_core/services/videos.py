@@ -25,7 +25,12 @@ from momentic_core.errors import (
     UnsupportedMedia,
 )
 from momentic_core.model.accounts import Principal, User
-from momentic_core.model.engagement import LiveEvent, ReactionKind, user_channel
+from momentic_core.model.engagement import (
+    LiveEvent,
+    ReactionKind,
+    access_changed,
+    user_channel,
+)
 from momentic_core.model.social import Relation
 from momentic_core.model.videos import (
     MediaLimits,
@@ -497,6 +502,8 @@ class Videos:
                 raise permissions.not_yours_to_delete(who.role, "video", "the author")
             await tx.videos.delete(video_id)
             await self._scorer.recompute(tx, [video.author_id])
+            if video.status is VideoStatus.READY:  # it may have opened friends' moments
+                await tx.events.emit(access_changed(video.author_id))
         await self._delete_blobs(video.blob_keys())
 
     async def _delete_blobs(self, keys: list[str]) -> None:

@@ -270,6 +270,44 @@ async def test_an_unfriend_drops_a_friends_only_subscription(
     await bobs.close()
 
 
+async def test_deleting_my_moment_relocks_a_friends_moment_on_my_socket(
+    make_video_env: Any, sample_clips: dict[str, Path]
+) -> None:
+    """The BeReal lock closes again when my post of today goes (I delete it, or a case
+    holds it): REST answers moment_locked, and my socket's subscription to the friend's
+    moment is dropped (access_changed) before any of its new comments reaches me."""
+    env = await make_video_env(rate_limit_multiplier=1000, report_threshold=1)
+    c = env.client
+    ann, bob, cat = await user(env, "ann"), await user(env, "bob"), await user(env, "cat")
+    await befriend(env, ann, bob)
+    moment = await ready_video(env, ann, sample_clips["silent"], "friends")
+    channel = f"video:{moment}"
+    for undo in ("delete", "hold"):
+        mine = await ready_video(env, bob, sample_clips["silent"])
+        bobs = await _connect(env, bob)
+        assert (await _send(bobs, op="subscribe", channel=channel))["type"] == "subscribed"
+        if undo == "delete":
+            r = await c.delete(f"/v1/videos/{mine}", headers=bob.auth)
+            assert r.status == 204, await r.text()
+        else:
+            r = await c.post("/v1/reports", json={"target_type": "video", "target_id": mine,
+                                                  "reason": "spam"}, headers=cat.auth)
+            assert r.status == 201, await r.text()
+        assert await _until_unsubscribed(bobs) == {
+            "type": "unsubscribed", "channel": channel, "reason": "access_changed"}
+        r = await c.get(f"/v1/videos/{moment}/comments", headers=bob.auth)
+        assert (r.status, (await r.json())["code"]) == (403, "moment_locked")
+        r = await c.post(f"/v1/videos/{moment}/comments", json={"body": "unseen"},
+                         headers=ann.auth)
+        assert r.status == 201, await r.text()
+        heard = await _heard_until_pong(bobs)
+        assert [f for f in heard if f.get("channel") == channel] == [], heard
+        assert not any(f.get("event") == "access.changed" for f in heard), "never forwarded"
+        answer = await _send(bobs, op="subscribe", channel=channel)
+        assert answer["code"] == "moment_locked", answer
+        await bobs.close()
+
+
 async def _checked(env: Any, who: Any) -> None:
     """Wait for the access checks of ``who``'s sockets to finish."""
     hub = env.client.app[keys.HUB]
