@@ -1021,6 +1021,8 @@ class MediaProcessor(Protocol):
 class ImageProcessor(Protocol):
     async def avatar(self, data: bytes, size: int, max_pixels: int) -> bytes:
         """Decode JPEG/PNG/WebP and re-encode a ``size``x``size`` JPEG without metadata.
+        ``max_pixels``: the most pixels it may decode to, checked before decoding. Decodes
+        run off the event loop, a bounded number at a time.
 
         Raises UnsupportedMedia(code="unsupported_image"), Invalid(code="image_too_large")."""
         ...

@@ -680,6 +680,11 @@ _IMAGE_BODY: Json = {
 _IMAGE_ERRORS: Json = {
     "413": _problem("Over 5 MB.", "avatar_too_large", 413),
     "415": _problem("Not a JPEG, PNG or WebP image.", "unsupported_image", 415),
+    "422": _problem(f"The image decodes to more than {MediaLimits().avatar_max_pixels:,} "
+                    "pixels (a JPEG counts at the 1/2, 1/4 or 1/8 scale it is decoded at; "
+                    "`limit` says how many), "
+                    "whatever its file size; or a field breaks a rule (validation_failed).",
+                    "image_too_large", 422),
 }
 
 

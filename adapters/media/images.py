@@ -1,22 +1,31 @@
 """Avatars with Pillow: decode JPEG, PNG or WebP and re-encode a square JPEG.
 
-The format comes from the bytes, never from a declared type. The pixel count is checked
-from the header before anything is decoded, so a small file that claims a huge image (a
-pixel flood) costs nothing. Re-encoding from pixels drops EXIF (GPS included), ICC
-profiles, comments and anything else hidden in the file; the EXIF orientation is applied
-first so the picture stays upright. The work runs in a thread, off the event loop.
+The format comes from the bytes, never from a declared type. What an image costs is what
+it decodes to, not its file size (a 60 KB PNG can hold 16 million blank pixels), so the
+pixel count that would be decoded is checked from the header before anything is: a JPEG is
+decoded at the smallest of its 1/2, 1/4 and 1/8 scales that still covers the avatar
+(``draft``), and that reduced size is what counts; a PNG or WebP decodes whole. Re-encoding
+from pixels drops EXIF (GPS included), ICC profiles, comments and anything else hidden in
+the file; the EXIF orientation is applied first so the picture stays upright.
+
+The work runs off the event loop on a small pool of its own (``AVATAR_WORKERS`` threads),
+not the default executor that video processing also uses: concurrent uploads queue for a
+decoder instead of decoding at once, so the memory they take is bounded by the pool size
+times the largest decode.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image, ImageOps
 
 from momentic_core.errors import Invalid, UnsupportedMedia
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+AVATAR_WORKERS = 2  # decodes at once, per process
 JPEG_QUALITY = 85
 _BACKGROUND = (255, 255, 255)
 
@@ -36,13 +45,20 @@ def _too_large(max_pixels: int) -> Invalid:
 
 
 class PillowImageProcessor:
-    """``ImageProcessor`` with Pillow."""
+    """``ImageProcessor`` with Pillow, decoding on ``workers`` threads of its own."""
+
+    def __init__(self, workers: int = AVATAR_WORKERS) -> None:
+        self.workers = workers
+        # Threads start on the first decode, not here.
+        self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="avatar")
 
     async def avatar(self, data: bytes, size: int, max_pixels: int) -> bytes:
         """Decode JPEG/PNG/WebP and re-encode a ``size``x``size`` JPEG without metadata.
+        ``max_pixels``: the most pixels it may decode to (a JPEG at its reduced scale).
 
         Raises UnsupportedMedia(code="unsupported_image"), Invalid(code="image_too_large")."""
-        return await asyncio.to_thread(_avatar, data, size, max_pixels)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, _avatar, data, size, max_pixels)
 
 
 def _avatar(data: bytes, size: int, max_pixels: int) -> bytes:
@@ -53,11 +69,13 @@ def _avatar(data: bytes, size: int, max_pixels: int) -> bytes:
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise _unsupported()
+            if image.format == "JPEG":
+                # Decode at a reduced scale when the image is much bigger than needed:
+                # nothing is decoded yet, and ``size`` becomes the size it will decode to.
+                image.draft("RGB", (size, size))
+                width, height = image.size
             if width * height > max_pixels:
                 raise _too_large(max_pixels)
-            if image.format == "JPEG":
-                # Decode at a reduced scale when the image is much bigger than needed.
-                image.draft("RGB", (size, size))
             image.load()
             upright = ImageOps.exif_transpose(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -166,5 +166,7 @@ class MediaLimits:
     max_parts: int = 10_000
     upload_ttl: timedelta = timedelta(hours=24)
     avatar_max_bytes: int = 5 * 1000 * 1000
-    avatar_max_pixels: int = 16_000_000  # ~64 MB decoded as RGBA: no pixel floods
+    # The most pixels an avatar decodes to (a JPEG at its reduced scale): 8 MP, a 4K
+    # screenshot, ~32 MB as RGBA. No pixel floods: a 60 KB PNG of 4000x4000 is refused.
+    avatar_max_pixels: int = 4096 * 2048
     avatar_size: int = 512

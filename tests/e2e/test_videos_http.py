@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from PIL import Image
 
+from momentic_core.model.videos import MediaLimits
+
 
 def _form(data: bytes, *, description: str | None = "Sunset", visibility: str | None = None,
           file_first: bool = False, filename: str = "clip.mp4") -> aiohttp.FormData:
@@ -221,6 +223,21 @@ async def test_visibility_edit_delete_and_listing(
     gone = before - set(await env.blob_keys())
     assert any(k.endswith("thumb.jpg") for k in gone) and any(k.endswith("source") for k in gone)
     assert (await env.client.get(f"/v1/videos/{public['id']}", headers=owner)).status == 404
+
+
+async def test_an_avatar_of_too_many_pixels_is_422_whatever_its_file_size(
+    video_env: Any,
+) -> None:
+    env = video_env
+    auth = env.api.auth(await env.api.signup())
+    buf = io.BytesIO()
+    Image.new("L", (4000, 4000)).save(buf, "PNG")  # ~50 KB of blank pixels
+    r = await env.client.put("/v1/me/avatar", data=buf.getvalue(), headers=auth)
+    assert r.status == 422, await r.text()
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    body = await r.json()
+    assert (body["code"], body["limit"]) == ("image_too_large", MediaLimits().avatar_max_pixels)
+    assert [k for k in await env.blob_keys() if k.startswith("avatars/")] == []
 
 
 async def test_avatar(video_env: Any) -> None:

@@ -5,8 +5,11 @@ PyAvMediaProcessor probes, thumbnails and transcodes; PillowImageProcessor makes
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
+import threading
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -409,6 +412,70 @@ async def test_pixel_floods_are_refused_before_decoding(
     with pytest.raises(Invalid) as caught:
         await images.avatar(data, 512, LIMITS.avatar_max_pixels)
     assert caught.value.code == "image_too_large"
+
+
+async def test_a_small_png_of_many_pixels_is_refused_before_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real, valid PNG of 4000x4000 blank pixels is a few dozen KB: what it costs is
+    what it decodes to, so the cap is on pixels, checked from the header."""
+    def no_decoding(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("the image was decoded")
+
+    data = encode(Image.new("L", (4000, 4000)), "PNG")
+    assert len(data) < 100_000
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    with pytest.raises(Invalid) as caught:
+        await images.avatar(data, 512, LIMITS.avatar_max_pixels)
+    assert caught.value.code == "image_too_large"
+
+
+async def test_a_large_photo_is_decoded_at_a_reduced_scale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A phone's JPEG of 12 MP (over the cap as declared) decodes at 1/4 scale: the cap is
+    on what is decoded, and that is 0.76 MP."""
+    decoded: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def spy(self: ImageFile.ImageFile) -> object:
+        decoded.append(self.size)
+        return load(self)
+
+    data = encode(halves((4032, 3024)), "JPEG", quality=80)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    avatar = assert_clean_square_jpeg(await images.avatar(data, 512, 4032 * 3024 - 1))
+    assert decoded and max(w * h for w, h in decoded) <= 1008 * 756, decoded
+    assert near(avatar.getpixel((100, 256)), RED)
+
+
+async def test_avatars_decode_on_a_small_pool_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At most ``workers`` decodes at once, on threads of their own (not the default pool
+    that video processing uses): concurrent uploads wait instead of decoding at once."""
+    import adapters.media.images as module
+
+    running, peak, names = 0, 0, set()
+    guard = threading.Lock()
+
+    def slow(data: bytes, size: int, max_pixels: int) -> bytes:
+        nonlocal running, peak
+        with guard:
+            running += 1
+            peak = max(peak, running)
+            names.add(threading.current_thread().name)
+        time.sleep(0.05)
+        with guard:
+            running -= 1
+        return b"jpeg"
+
+    monkeypatch.setattr(module, "_avatar", slow)
+    processor = PillowImageProcessor()
+    assert await asyncio.gather(*(processor.avatar(b"", 512, 1) for _ in range(12))) == [
+        b"jpeg"] * 12
+    assert peak == processor.workers == module.AVATAR_WORKERS, peak
+    assert names and all(name.startswith("avatar") for name in names), names
 
 
 async def test_a_real_image_over_max_pixels_is_refused() -> None:
