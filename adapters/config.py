@@ -50,6 +50,12 @@ class Settings:
     jwt_audience: str = _setting("momentic-api", "The aud claim of access tokens.")
     access_token_ttl_seconds: int = _setting(900, "Lifetime of an access token.")
     session_ttl_days: int = _setting(60, "A session unused this long can no longer refresh.")
+    refresh_grace_seconds: float = _setting(
+        10.0, "A spent refresh token presented again this soon after its first use (a double "
+        "submit, an answer lost on a flaky network) gets the same successor again, while "
+        "that successor is unused, instead of closing the session (RFC 9700 4.14.2). Later, "
+        "or once the successor was used, it is a reuse: the session is revoked. 0: no grace."
+    )
     allowed_email_domains: str = _setting(
         "", "Comma-separated email domains allowed to register, case-insensitive: bsu.by "
         "admits bsu.by only (not sub.bsu.by), *.bsu.by every subdomain of it (not bsu.by "

@@ -374,6 +374,7 @@ def _services(
         id_tokens=id_tokens,
         settings=AccountSettings(
             session_ttl=timedelta(days=settings.session_ttl_days),
+            refresh_grace=timedelta(seconds=settings.refresh_grace_seconds),
             code_secret=secret,
         ),
         config=config,

@@ -180,11 +180,19 @@ class SessionRepository(Protocol):
 
     async def add_refresh_token(self, token_hash: str, session_id: int, at: datetime) -> None: ...
 
-    async def use_refresh_token(self, token_hash: str, at: datetime) -> RefreshUse | None:
-        """Spend a refresh token atomically.
+    async def use_refresh_token(
+        self, token_hash: str, at: datetime, nonce: str | None = None
+    ) -> RefreshUse | None:
+        """Spend a refresh token atomically, keeping ``at`` and ``nonce`` with it.
 
         Returns None for an unknown token. Of several concurrent calls with one token,
-        exactly one sees ``already_used=False``."""
+        exactly one sees ``already_used=False``; every call sees the ``used_at`` and
+        ``nonce`` of that first spend."""
+        ...
+
+    async def find_refresh_token(self, token_hash: str) -> RefreshUse | None:
+        """A refresh token's state, without spending it (``already_used``: it was spent);
+        None for an unknown token."""
         ...
 
 

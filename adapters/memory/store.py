@@ -73,6 +73,7 @@ class _RefreshRow:
     session_id: int
     created_at: datetime
     used_at: datetime | None = None
+    nonce: str | None = None
 
 
 @attrs.define
@@ -291,14 +292,22 @@ class InMemorySessionRepository:
     async def add_refresh_token(self, token_hash: str, session_id: int, at: datetime) -> None:
         self._s.refresh_tokens[token_hash] = _RefreshRow(session_id=session_id, created_at=at)
 
-    async def use_refresh_token(self, token_hash: str, at: datetime) -> RefreshUse | None:
+    async def use_refresh_token(
+        self, token_hash: str, at: datetime, nonce: str | None = None
+    ) -> RefreshUse | None:
         row = self._s.refresh_tokens.get(token_hash)
         if row is None:
             return None
         if row.used_at is not None:
-            return RefreshUse(session_id=row.session_id, already_used=True)
-        row.used_at = at
-        return RefreshUse(session_id=row.session_id, already_used=False)
+            return RefreshUse(row.session_id, True, row.used_at, row.nonce)
+        row.used_at, row.nonce = at, nonce
+        return RefreshUse(row.session_id, False, at, nonce)
+
+    async def find_refresh_token(self, token_hash: str) -> RefreshUse | None:
+        row = self._s.refresh_tokens.get(token_hash)
+        if row is None:
+            return None
+        return RefreshUse(row.session_id, row.used_at is not None, row.used_at, row.nonce)
 
 
 class InMemoryIdentityRepository:

@@ -479,26 +479,42 @@ class PostgresSessionRepository(Repository):
             at,
         )
 
-    async def use_refresh_token(self, token_hash: str, at: datetime) -> RefreshUse | None:
+    async def use_refresh_token(
+        self, token_hash: str, at: datetime, nonce: str | None = None
+    ) -> RefreshUse | None:
         # The conditional UPDATE is the atomic step: a concurrent caller blocks on the row
-        # lock, then re-checks "used_at IS NULL", finds it false and updates nothing.
+        # lock, then re-checks "used_at IS NULL", finds it false and updates nothing; its
+        # read below then sees what the winner committed.
         session_id = await self._fetchval(
             """
-            UPDATE refresh_tokens SET used_at = $2
+            UPDATE refresh_tokens SET used_at = $2, rotation_nonce = $3
             WHERE token_hash = $1 AND used_at IS NULL
             RETURNING session_id
             """,
             token_hash,
             at,
+            nonce,
         )
         if session_id is not None:
-            return RefreshUse(session_id=session_id, already_used=False)
-        session_id = await self._fetchval(
-            "SELECT session_id FROM refresh_tokens WHERE token_hash = $1", token_hash
-        )
-        if session_id is None:
+            return RefreshUse(session_id, False, at, nonce)
+        found = await self.find_refresh_token(token_hash)
+        if found is None:
             return None
-        return RefreshUse(session_id=session_id, already_used=True)
+        return RefreshUse(found.session_id, True, found.used_at, found.nonce)
+
+    async def find_refresh_token(self, token_hash: str) -> RefreshUse | None:
+        row = await self._fetchrow(
+            """
+            SELECT session_id, used_at, rotation_nonce FROM refresh_tokens
+            WHERE token_hash = $1
+            """,
+            token_hash,
+        )
+        if row is None:
+            return None
+        return RefreshUse(
+            row["session_id"], row["used_at"] is not None, row["used_at"], row["rotation_nonce"]
+        )
 
 
 class PostgresIdentityRepository(Repository):

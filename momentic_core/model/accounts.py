@@ -84,10 +84,14 @@ class Session:
 
 @attrs.frozen
 class RefreshUse:
-    """The outcome of presenting a refresh token: its session, and whether it was spent."""
+    """A refresh token's state: its session, whether it was spent (before this call, when
+    presenting it), and when and with which nonce it was first spent (None: not spent, or
+    spent before rotations kept a nonce). Its successor derives from that nonce."""
 
     session_id: int
     already_used: bool
+    used_at: datetime | None = None
+    nonce: str | None = None
 
 
 @attrs.frozen

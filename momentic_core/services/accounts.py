@@ -8,6 +8,7 @@ on the mail server, and a mail server that is down loses no code.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -31,6 +32,7 @@ from momentic_core.model.accounts import (
     ExternalIdentity,
     Mail,
     Principal,
+    RefreshUse,
     Role,
     Session,
     TokenPair,
@@ -63,6 +65,8 @@ class AccountSettings:
     code_ttl: timedelta = timedelta(minutes=15)
     code_max_attempts: int = 5
     session_ttl: timedelta = timedelta(days=60)  # a session unused this long is dead
+    # A spent refresh token presented again this soon is a retry, not a theft (refresh).
+    refresh_grace: timedelta = timedelta(seconds=10)
     code_secret: bytes = b"change-me"
 
 
@@ -76,6 +80,14 @@ class DeviceInfo:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _successor(token: str, nonce: str) -> str:
+    """The refresh token that replaces ``token``: HMAC-SHA256 keyed by ``token`` over the
+    nonce its rotation stored. A retry of ``token`` derives the same one again; nobody
+    without ``token`` can (the store keeps token hashes only)."""
+    digest = hmac.new(token.encode(), nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _invalid_code() -> Invalid:
@@ -312,18 +324,27 @@ class Accounts:
             return await self._open_session(tx, user, device)
 
     async def refresh(self, refresh_token: str, device: DeviceInfo) -> TokenPair:
-        """Rotate a refresh token. Presenting a spent one revokes its whole session.
+        """Rotate a refresh token: the pair answered carries its successor, and the token
+        is spent. Presenting a spent token again revokes its whole session (whoever holds
+        a stolen copy loses it with the owner), but for a retry (RFC 9700 4.14.2): within
+        ``settings.refresh_grace`` of the first use, while that successor is unspent, a
+        double-submitted or resent refresh (a flaky network) gets the same successor
+        again, with a new access token, and nothing is revoked. Once the successor was used,
+        or the grace has passed, the spent token is a reuse.
 
         Raises Unauthenticated(code="invalid_refresh_token" | "refresh_token_reused")."""
         await self._throttle.check("refresh:ip", device.ip)
         now = self._clock.now()
+        nonce = secrets.token_urlsafe(16)
         error: MomenticError | None = None
         async with self._uow() as tx:
-            use = await tx.sessions.use_refresh_token(_token_hash(refresh_token), now)
+            use = await tx.sessions.use_refresh_token(_token_hash(refresh_token), now, nonce)
             session = await tx.sessions.get(use.session_id) if use else None
             if use is None or session is None:
                 error = Unauthenticated("Unknown refresh token.", code="invalid_refresh_token")
-            elif use.already_used:
+            elif use.already_used and not await self._retried(
+                tx, refresh_token, use, session.id, now
+            ):
                 await tx.sessions.revoke(session.id, now)
                 await announce_revoked(tx, session.user_id, session.id)
                 log.warning("refresh token reused; session revoked", extra={"session": session.id})
@@ -336,12 +357,33 @@ class Accounts:
             else:
                 user = await tx.users.get(session.user_id)
                 check_not_blocked(user, now)
-                token = secrets.token_urlsafe(32)
-                await tx.sessions.add_refresh_token(_token_hash(token), session.id, now)
+                token = _successor(refresh_token, use.nonce or nonce)
+                if not use.already_used:  # a retry's successor is stored already
+                    await tx.sessions.add_refresh_token(_token_hash(token), session.id, now)
                 await tx.sessions.touch(session.id, now, device.ip)
                 access = self._tokens.issue_access(user, session.id, now)
                 return self._pair(access, token, session.id)
         raise error
+
+    async def _retried(
+        self, tx: UnitOfWork, refresh_token: str, use: RefreshUse, session_id: int,
+        now: datetime,
+    ) -> bool:
+        """Whether presenting this spent token again is a retry of its rotation: within
+        the grace of its first use, and the successor that rotation stored is unspent."""
+        grace = self.settings.refresh_grace
+        if (
+            grace <= timedelta(0) or use.nonce is None or use.used_at is None
+            or now - use.used_at > grace
+        ):
+            return False
+        successor = await tx.sessions.find_refresh_token(
+            _token_hash(_successor(refresh_token, use.nonce))
+        )
+        return (
+            successor is not None and successor.session_id == session_id
+            and not successor.already_used
+        )
 
     async def authenticate(self, access_token: str) -> Principal:
         """Who holds this access token, checked against the current user and session.

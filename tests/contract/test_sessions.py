@@ -131,17 +131,29 @@ async def test_a_refresh_token_is_spent_once(backend: Backend) -> None:
     async with backend.uow() as tx:
         await tx.sessions.add_refresh_token("hash-a", session.id, T0)
         await tx.sessions.add_refresh_token("hash-b", session.id, T0)
+    later = T0 + timedelta(seconds=3)
     async with backend.uow() as tx:
-        assert await tx.sessions.use_refresh_token("unknown", T0) is None
-        assert await tx.sessions.use_refresh_token("hash-a", T0) == RefreshUse(
+        assert await tx.sessions.use_refresh_token("unknown", T0, "n") is None
+        assert await tx.sessions.find_refresh_token("unknown") is None
+        assert await tx.sessions.find_refresh_token("hash-a") == RefreshUse(
             session_id=session.id, already_used=False
         )
-    async with backend.uow() as tx:
-        assert await tx.sessions.use_refresh_token("hash-a", T0) == RefreshUse(
-            session_id=session.id, already_used=True
+        assert await tx.sessions.use_refresh_token("hash-a", T0, "nonce-a") == RefreshUse(
+            session_id=session.id, already_used=False, used_at=T0, nonce="nonce-a"
         )
-        assert await tx.sessions.use_refresh_token("hash-b", T0) == RefreshUse(
-            session_id=session.id, already_used=False
+    async with backend.uow() as tx:
+        # a second spend sees the first one's time and nonce, and changes neither
+        assert await tx.sessions.use_refresh_token("hash-a", later, "other") == RefreshUse(
+            session_id=session.id, already_used=True, used_at=T0, nonce="nonce-a"
+        )
+        assert await tx.sessions.find_refresh_token("hash-a") == RefreshUse(
+            session_id=session.id, already_used=True, used_at=T0, nonce="nonce-a"
+        )
+        assert await tx.sessions.use_refresh_token("hash-b", later) == RefreshUse(
+            session_id=session.id, already_used=False, used_at=later
+        )
+        assert await tx.sessions.use_refresh_token("hash-b", later, "n") == RefreshUse(
+            session_id=session.id, already_used=True, used_at=later
         )
 
 
@@ -157,8 +169,11 @@ async def test_a_rolled_back_spend_leaves_the_token_fresh(backend: Backend) -> N
     except RuntimeError:
         pass
     async with backend.uow() as tx:
+        assert await tx.sessions.find_refresh_token("hash-r") == RefreshUse(
+            session_id=session.id, already_used=False
+        )
         use = await tx.sessions.use_refresh_token("hash-r", T0)
-    assert use == RefreshUse(session_id=session.id, already_used=False)
+    assert use == RefreshUse(session_id=session.id, already_used=False, used_at=T0)
 
 
 async def test_concurrent_spends_of_one_token_have_exactly_one_winner(backend: Backend) -> None:
@@ -167,12 +182,14 @@ async def test_concurrent_spends_of_one_token_have_exactly_one_winner(backend: B
     async with backend.uow() as tx:
         await tx.sessions.add_refresh_token("contested", session.id, T0)
 
-    async def spend() -> RefreshUse | None:
+    async def spend(n: int) -> RefreshUse | None:
         async with backend.uow() as tx:
-            use = await tx.sessions.use_refresh_token("contested", T0)
+            use = await tx.sessions.use_refresh_token("contested", T0, f"nonce-{n}")
             await asyncio.sleep(0.01)  # hold the transaction open while others try
             return use
 
-    uses = await asyncio.gather(*(spend() for _ in range(10)))
+    uses = await asyncio.gather(*(spend(n) for n in range(10)))
     assert all(u is not None and u.session_id == session.id for u in uses)
     assert sum(1 for u in uses if u is not None and not u.already_used) == 1
+    # every loser saw the winner's nonce: the one its successor derives from
+    assert len({u.nonce for u in uses if u is not None}) == 1

@@ -71,17 +71,22 @@ async def test_refresh_rotation_and_reuse(client: Any, api: Any) -> None:
     assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
     rotated = await r.json()
     assert rotated["refresh_token"] != tokens["refresh_token"]
-    r = await client.post(
-        "/v1/auth/token", json={"grant_type": "refresh_token",
-                                "refresh_token": tokens["refresh_token"]}
-    )
+
+    async def refresh(token: str) -> Any:
+        return await client.post(
+            "/v1/auth/token", json={"grant_type": "refresh_token", "refresh_token": token})
+
+    r = await refresh(tokens["refresh_token"])  # a retry at once: the same successor
+    assert r.status == 200, await r.text()
+    assert (await r.json())["refresh_token"] == rotated["refresh_token"]
+    r = await refresh(rotated["refresh_token"])
+    assert r.status == 200, await r.text()
+    newest = await r.json()
+    r = await refresh(tokens["refresh_token"])  # its successor was used: a reuse
     assert (await r.json())["code"] == "refresh_token_reused"
-    r = await client.post(
-        "/v1/auth/token", json={"grant_type": "refresh_token",
-                                "refresh_token": rotated["refresh_token"]}
-    )
+    r = await refresh(newest["refresh_token"])
     assert r.status == 401, "the whole family is revoked"
-    r = await client.get("/v1/me", headers=api.auth(rotated))
+    r = await client.get("/v1/me", headers=api.auth(newest))
     assert r.status == 401
 
 

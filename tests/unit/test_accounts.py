@@ -664,6 +664,71 @@ async def test_login_of_a_banned_or_suspended_user_is_refused(
 # ---------------------------------------------------------------------------- refresh
 
 
+async def test_a_retried_refresh_within_the_grace_gets_the_same_successor(
+    accounts: Accounts, signup: Signup, store: MemoryStore, clock: ManualClock
+) -> None:
+    """A double submit, or a resend after a lost answer: the retry of a just-rotated token
+    answers the same new refresh token (a new access token), and nothing is revoked."""
+    first = await signup()
+    second = await accounts.refresh(first.refresh_token, DEVICE)
+    clock.advance(accounts.settings.refresh_grace)  # the last instant of the grace
+    again = await accounts.refresh(first.refresh_token, DEVICE)
+
+    assert again.refresh_token == second.refresh_token
+    assert again.session_id == second.session_id
+    assert again.access_token != second.access_token
+    assert store.sessions[first.session_id].revoked_at is None
+    await accounts.authenticate(second.access_token)
+    await accounts.authenticate(again.access_token)
+    third = await accounts.refresh(again.refresh_token, DEVICE)  # the family goes on
+    assert third.refresh_token not in (first.refresh_token, second.refresh_token)
+
+    # once its successor was used, the spent token is a reuse, grace or not
+    with pytest.raises(Unauthenticated) as reused:
+        await accounts.refresh(first.refresh_token, DEVICE)
+    assert reused.value.code == "refresh_token_reused"
+    assert store.sessions[first.session_id].revoked_at is not None
+    with pytest.raises(Unauthenticated):
+        await accounts.authenticate(third.access_token)
+
+
+async def test_a_retried_refresh_after_the_grace_revokes_the_session(
+    accounts: Accounts, signup: Signup, store: MemoryStore, clock: ManualClock
+) -> None:
+    first = await signup()
+    second = await accounts.refresh(first.refresh_token, DEVICE)
+    clock.advance(accounts.settings.refresh_grace + timedelta(microseconds=1))
+    with pytest.raises(Unauthenticated) as reused:
+        await accounts.refresh(first.refresh_token, DEVICE)
+    assert reused.value.code == "refresh_token_reused"
+    with pytest.raises(Unauthenticated):
+        await accounts.refresh(second.refresh_token, DEVICE)
+    with pytest.raises(Unauthenticated):
+        await accounts.authenticate(second.access_token)
+
+
+async def test_no_grace_when_it_is_zero(
+    make_accounts: Callable[..., Accounts], signup: Signup, store: MemoryStore
+) -> None:
+    accounts = make_accounts(refresh_grace=timedelta(0))
+    first = await signup()
+    await accounts.refresh(first.refresh_token, DEVICE)
+    with pytest.raises(Unauthenticated) as reused:
+        await accounts.refresh(first.refresh_token, DEVICE)  # at the same instant
+    assert reused.value.code == "refresh_token_reused"
+    assert store.sessions[first.session_id].revoked_at is not None
+
+
+async def test_no_grace_for_a_revoked_session(
+    accounts: Accounts, signup: Signup
+) -> None:
+    first = await signup()
+    second = await accounts.refresh(first.refresh_token, DEVICE)
+    await accounts.logout(await accounts.authenticate(second.access_token))
+    with pytest.raises(Unauthenticated):
+        await accounts.refresh(first.refresh_token, DEVICE)
+
+
 async def test_refresh_rotates_the_token(accounts: Accounts, signup: Signup) -> None:
     first = await signup()
 
@@ -678,11 +743,12 @@ async def test_refresh_rotates_the_token(accounts: Accounts, signup: Signup) -> 
 
 
 async def test_reusing_a_rotated_token_revokes_the_session(
-    accounts: Accounts, signup: Signup, store: MemoryStore
+    accounts: Accounts, signup: Signup, store: MemoryStore, clock: ManualClock
 ) -> None:
     first = await signup()
     second = await accounts.refresh(first.refresh_token, DEVICE)
     other = await accounts.login("ann@example.com", PASSWORD, LAPTOP)
+    clock.advance(accounts.settings.refresh_grace + timedelta(seconds=1))
 
     with pytest.raises(Unauthenticated) as reused:
         await accounts.refresh(first.refresh_token, DEVICE)
