@@ -130,7 +130,7 @@ class UserRepository(Protocol):
 
     async def search(self, where: UserFilter, after_id: int | None, limit: int) -> list[User]:
         """Users by id, after ``after_id``; ``where.query`` matches the start of the email
-        or the nickname, case-insensitively."""
+        (unless ``where.by_email`` is False) or the nickname, case-insensitively."""
         ...
 
     async def count_with_role(self, role: Role) -> int: ...

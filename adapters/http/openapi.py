@@ -1627,7 +1627,9 @@ SCHEMAS.update({
     "AppealPage": _obj(["items", "next_cursor"], {
         "items": {"type": "array", "items": _ref("Appeal")}, "next_cursor": _SN}),
     "AdminUser": _obj(list(_ADMIN_USER_EXAMPLE), {
-        "id": _INT, "email": _S, "email_verified": {"type": "boolean"}, "nickname": _S,
+        "id": _INT, "email": dict(_SN, description="null for moderators: only admins see "
+                                                   "email addresses"),
+        "email_verified": {"type": "boolean"}, "nickname": _S,
         "name": _SN, "surname": _SN, "avatar_url": _SN,
         "role": {"type": "string", "enum": _ROLES},
         "status": {"type": "string", "enum": _ACCOUNT_STATUSES},
@@ -1934,13 +1936,16 @@ def _moderation_paths() -> Json:
                     "409": _problem("Decided already.", "appeal_decided", 409)})},
         "/v1/admin/users": {"get": _op(
             "Staff (moderators and admins): accounts by id, with their strike counts; "
-            "search by a prefix of the email or the nickname, filter by role and status. "
+            "search by a prefix of the email (admins) or the nickname, filter by role and "
+            "status. Only admins see emails: a moderator's rows have email null, and their "
+            "q matches nicknames only. "
             "Ban, suspend and unban with /v1/mod/users/{user_id}/ban, /suspend and /unban.",
             admin, {"200": _json("AdminUserPage", "One page.")}, auth=True,
             params=[
                 {"name": "q", "in": "query", "required": False,
                  "schema": {"type": "string", "pattern": "^[^\\x00-\\x20\\x7f]{1,254}$"},
-                 "description": "A prefix of the email or the nickname (case-insensitive).",
+                 "description": "A prefix of the email (admins only) or the nickname "
+                                "(case-insensitive).",
                  "example": "ale"},
                 {"name": "role", "in": "query", "required": False,
                  "schema": {"type": "string", "enum": _ROLES}, "example": "moderator"},

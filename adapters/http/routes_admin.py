@@ -95,8 +95,8 @@ async def users(request: web.Request) -> web.Response:
     found = await svc.moderation.users(who, where, after, limit + 1)
     more, found = len(found) > limit, found[:limit]
     return json_response(AdminUserPage(
-        items=[AdminUserOut.of(u, strikes, svc.media_url) for u, strikes in found],
-        next_cursor=paging.encode("admin-user", found[-1][0].id) if more and found else None,
+        items=[AdminUserOut.of(row, svc.media_url) for row in found],
+        next_cursor=paging.encode("admin-user", found[-1].user.id) if more and found else None,
     ))
 
 

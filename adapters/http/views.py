@@ -24,6 +24,7 @@ from momentic_core.model.moderation import (
     CaseView,
     Report,
     RuntimeConfig,
+    StaffUserView,
 )
 from momentic_core.model.ranking import (
     Leaderboard,
@@ -919,7 +920,7 @@ class SettingsPatchBody:
 @attrs.frozen
 class AdminUserOut:
     id: int
-    email: str
+    email: str | None  # None for moderators: only admins see addresses
     email_verified: bool
     nickname: str
     name: str | None
@@ -932,13 +933,14 @@ class AdminUserOut:
     created_at: datetime
 
     @classmethod
-    def of(cls, u: User, strikes: int, media_url: MediaUrl) -> AdminUserOut:
+    def of(cls, row: StaffUserView, media_url: MediaUrl) -> AdminUserOut:
+        u = row.user
         return cls(
-            id=u.id, email=u.email, email_verified=u.email_verified, nickname=u.nickname,
+            id=u.id, email=row.email, email_verified=u.email_verified, nickname=u.nickname,
             name=u.name, surname=u.surname,
             avatar_url=media_url(u.avatar_key) if u.avatar_key else None,
             role=u.role.value, status=u.status.value, suspended_until=u.suspended_until,
-            strikes=strikes, created_at=u.created_at,
+            strikes=row.strikes, created_at=u.created_at,
         )
 
 

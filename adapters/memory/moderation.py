@@ -45,7 +45,7 @@ def search_users(store: MemoryStore, where: UserFilter, after_id: int | None,
     found = [
         u for u in store.users.values()
         if (after_id is None or u.id > after_id)
-        and (not query or u.email.lower().startswith(query)
+        and (not query or (where.by_email and u.email.lower().startswith(query))
              or u.nickname.lower().startswith(query))
         and (where.role is None or u.role.value == where.role)
         and (where.status is None or u.status.value == where.status)

@@ -303,16 +303,13 @@ class PostgresUserRepository(Repository):
             # Until the unit of work ends (its other statements just plan each time too).
             await self._execute("SET LOCAL plan_cache_mode = force_custom_plan")
             low, high = param(query), _prefix_end(query)
+            columns = ("email", "nickname") if where.by_email else ("nickname",)
             if high is None:
-                conditions.append(
-                    f"(starts_with(lower(email), {low}) OR starts_with(lower(nickname), {low}))"
-                )
+                matches = [f"starts_with(lower({c}), {low})" for c in columns]
             else:
                 up = param(high)
-                conditions.append(
-                    f"((lower(email) ~>=~ {low} AND lower(email) ~<~ {up})"
-                    f" OR (lower(nickname) ~>=~ {low} AND lower(nickname) ~<~ {up}))"
-                )
+                matches = [f"(lower({c}) ~>=~ {low} AND lower({c}) ~<~ {up})" for c in columns]
+            conditions.append(f"({' OR '.join(matches)})")
         rows = await self._fetch(
             f"SELECT {_USER_COLUMNS} FROM users WHERE {' AND '.join(conditions)} "
             "ORDER BY id LIMIT $1",

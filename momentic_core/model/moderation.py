@@ -152,9 +152,20 @@ class CaseKey:
 
 @attrs.frozen
 class UserFilter:
-    query: str | None = None  # a prefix of the email or the nickname
+    query: str | None = None  # a prefix of the email (when by_email) or the nickname
     role: str | None = None
     status: str | None = None
+    by_email: bool = True  # False: the query matches nicknames only (who may not see emails)
+
+
+@attrs.frozen
+class StaffUserView:
+    """A user in the staff's user list, as the viewer may see them: ``email`` is None for
+    a viewer who may not see addresses (moderators; admins do)."""
+
+    user: User
+    strikes: int
+    email: str | None
 
 
 @attrs.frozen

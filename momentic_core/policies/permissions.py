@@ -23,6 +23,12 @@ def can_see_hidden_accounts(role: Role) -> bool:
     return at_least(role, Role.MODERATOR)
 
 
+def can_see_emails(role: Role) -> bool:
+    """Only admins see (and search by) users' email addresses; moderators judge content
+    and conduct, which needs no one's address."""
+    return at_least(role, Role.ADMIN)
+
+
 def not_yours_to_delete(role: Role, what: str, who_may: str) -> Forbidden:
     """The refusal of a delete of someone else's ``what``. Staff are sent to moderation:
     a case resolved with ``remove`` keeps the rank rule (never an equal or higher rank),

@@ -48,6 +48,7 @@ from momentic_core.model.moderation import (
     CaseView,
     Report,
     ReportReason,
+    StaffUserView,
     TargetType,
     UserFilter,
 )
@@ -543,9 +544,13 @@ class Moderation:
 
     async def users(
         self, actor: Principal, where: UserFilter, after_id: int | None, limit: int
-    ) -> list[tuple[User, int]]:
-        """Users (with their strike count) by id; staff only."""
+    ) -> list[StaffUserView]:
+        """Users (with their strike count) by id; staff only. Only admins see emails and
+        search by them: a moderator's query matches nicknames, and their rows carry no
+        email (judging content and conduct needs no one's address)."""
         permissions.require_role(actor.role, Role.MODERATOR)
+        emails = permissions.can_see_emails(actor.role)
+        where = attrs.evolve(where, by_email=emails)
         if where.query is not None and not 1 <= len(where.query.strip()) <= 254:
             raise Invalid("q has 1 to 254 characters.", code="invalid_query", field="q")
         if where.role is not None:
@@ -555,7 +560,8 @@ class Moderation:
         async with self._uow() as tx:
             found = await tx.users.search(where, after_id, limit)
             strikes = await tx.moderation.strikes([u.id for u in found])
-        return [(u, strikes.get(u.id, 0)) for u in found]
+        return [StaffUserView(u, strikes.get(u.id, 0), u.email if emails else None)
+                for u in found]
 
     async def audit(
         self, actor: Principal, where: AuditFilter, before_id: int | None, limit: int

@@ -519,6 +519,24 @@ async def test_settings_saved_in_a_rolled_back_unit_of_work_are_not_kept(
 # ---------------------------------------------------------------- user search
 
 
+async def test_user_search_without_emails_matches_nicknames_only(backend: Backend) -> None:
+    """What moderators search with: an email's prefix finds no one (no oracle for
+    addresses), a nickname's still does."""
+    alice = await add_user(backend, email="alice@example.com", nickname="wonder")
+    alfred = await add_user(backend, email="fred@example.org", nickname="alfred")
+
+    async def ids(where: UserFilter) -> list[int]:
+        async with backend.uow() as tx:
+            return [u.id for u in await tx.users.search(where, None, 50)]
+
+    assert await ids(UserFilter(query="al")) == [alice.id, alfred.id]
+    assert await ids(UserFilter(query="al", by_email=False)) == [alfred.id]
+    assert await ids(UserFilter(query="alice@", by_email=False)) == []
+    assert await ids(UserFilter(query="fred", by_email=False)) == []
+    assert await ids(UserFilter(query="WON", by_email=False)) == [alice.id]
+    assert await ids(UserFilter(by_email=False)) == [alice.id, alfred.id]
+
+
 async def test_user_search_by_prefix_role_and_status_pages_by_id(backend: Backend) -> None:
     alice = await add_user(backend, email="Alice@Example.com", nickname="wonder")
     alfred = await add_user(backend, email="fred@example.org", nickname="AlFred")

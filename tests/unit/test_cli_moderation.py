@@ -129,7 +129,7 @@ def test_cases_list_and_resolve_as_the_operator(
         ann = await s.accounts.find_by_email("ann@bsu.by")
         assert ann.status.value == "suspended"
         users = await s.moderation.users(w["boss"], UserFilter(query="bob"), None, 10)
-        assert [(u.email, strikes) for u, strikes in users] == [("bob@bsu.by", 1)]
+        assert [(u.email, u.strikes) for u in users] == [("bob@bsu.by", 1)]
         trail = await s.moderation.audit(w["boss"], AuditFilter(action="case.resolve"), None, 10)
         assert [(e.actor_id, e.target_id) for e in trail] == [
             (None, w["bob"].user_id), (None, w["ann"].user_id)], "the operator: no actor"
