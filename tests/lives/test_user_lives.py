@@ -519,6 +519,27 @@ class LivesMachine(RuleBasedStateMachine):
             op, GONE | {"insufficient_role", "user_not_found", "not_banned", "cannot_target_self"}
         )
 
+    @precondition(lambda self: self.videos or self.comments)
+    @rule(t=st.integers(0, 50), comment=st.booleans(), by_admin=st.booleans())
+    def staff_delete(self, t: int, comment: bool, by_admin: bool) -> None:
+        """Staff never hard-delete someone else's video or comment (they remove it through
+        a case, audited and appealable): the delete is refused and every row stays."""
+        pool = self.comments if comment else self.videos
+        if not pool:
+            return
+        item, staff = self.pick(pool, t), self.admin if by_admin else self.moderator
+
+        async def op(w: World) -> bool:
+            who = await self.who(w, staff)
+            if comment:
+                await w.services.engagement.delete_comment(who, w.real("comment", item))
+            else:
+                await w.services.videos.delete(who, w.real("video", item))
+            return True
+
+        deleted = self.both(op, {"moderation_required", "video_not_found", "comment_not_found"})
+        assert deleted is None, f"staff deleted someone else's {'comment' if comment else 'video'}"
+
     @rule(
         reaction=st.integers(0, 5),
         comment=st.integers(0, 5),
