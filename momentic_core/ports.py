@@ -178,6 +178,11 @@ class SessionRepository(Protocol):
         """Revoke every live session of the user but ``keep``; return how many."""
         ...
 
+    async def used_from(self, user_id: int, ip: str) -> bool:
+        """Whether a session of the user, revoked and expired ones too, was last used from
+        ``ip`` (exactly as the edge gave it)."""
+        ...
+
     async def add_refresh_token(self, token_hash: str, session_id: int, at: datetime) -> None: ...
 
     async def use_refresh_token(

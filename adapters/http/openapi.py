@@ -360,7 +360,9 @@ def _paths() -> Json:
         )},
         "/v1/auth/token": {"post": _op(
             "OAuth 2.0-style token endpoint: grant_type password (log in) or refresh_token "
-            "(rotate; a reused refresh token revokes its session).", auth,
+            "(rotate; a spent refresh token presented again revokes its session, unless it "
+            "is a retry within MOMENTIC_REFRESH_GRACE_SECONDS of its first use while its "
+            "successor is unused: that answers the same successor again).", auth,
             {"200": _json("Token", "Tokens (RFC 6749 section 5.1).")},
             body=_body({"oneOf": [
                 _obj(["grant_type", "email", "password"], {
@@ -372,7 +374,12 @@ def _paths() -> Json:
             ]},
                 {"grant_type": "password", "email": "alex@bsu.by",
                  "password": "correct horse battery", "device_name": "iPhone 15"}),
-            errors=_BAD_LOGIN,
+            errors={**_BAD_LOGIN, "429": _problem(
+                "Rate limited; see Retry-After. Sign-in guesses count per address, per "
+                "account and address (10 wrong ones lock that address out of that account "
+                "only), and per account from everywhere: past that ceiling only the right "
+                "password from an address the account signed in from before gets in. "
+                "Unknown and known emails are answered alike.", "rate_limited", 429)},
         )},
         "/v1/auth/social/{provider}": {"post": _op(
             "Sign in with Apple or Google: post the provider's ID token.", auth,

@@ -289,6 +289,9 @@ class InMemorySessionRepository:
             await self.revoke(sid, at)
         return len(ids)
 
+    async def used_from(self, user_id: int, ip: str) -> bool:
+        return any(s.user_id == user_id and s.ip == ip for s in self._s.sessions.values())
+
     async def add_refresh_token(self, token_hash: str, session_id: int, at: datetime) -> None:
         self._s.refresh_tokens[token_hash] = _RefreshRow(session_id=session_id, created_at=at)
 

@@ -468,6 +468,14 @@ class PostgresSessionRepository(Repository):
         )
         return _affected(status)
 
+    async def used_from(self, user_id: int, ip: str) -> bool:
+        # Through sessions_user_id_idx: one account holds few sessions.
+        return bool(await self._fetchval(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND ip = $2)",
+            user_id,
+            ip,
+        ))
+
     async def add_refresh_token(self, token_hash: str, session_id: int, at: datetime) -> None:
         await self._execute(
             "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",

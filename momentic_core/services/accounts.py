@@ -52,7 +52,7 @@ from momentic_core.ports import (
 )
 from momentic_core.services.config import Config
 from momentic_core.services.mail import queue_mail
-from momentic_core.services.throttle import Throttle
+from momentic_core.services.throttle import Throttle, refuse
 
 log = logging.getLogger(__name__)
 
@@ -256,25 +256,47 @@ class Accounts:
         return Principal(user_id=user.id, role=user.role, session_id=0)
 
     async def _check_password(self, email: str, password: str, device: DeviceInfo) -> User:
+        """Who these credentials are. Throttled so that guessing locks out the guesser, not
+        the owner: per address (``login:ip``), per account and address
+        (``login:account_ip``: ten wrong guesses lock that address out of that account
+        only), and per account from everywhere (``login:account``, a higher ceiling: past
+        it, only the right password from an address the account signed in from before
+        passes). Unknown and known emails are counted, hashed and answered alike."""
         try:
             email = rules.normalize_email(email)
         except Invalid:
             await self._throttle.check("login:ip", device.ip)
             await self._hasher.dummy_verify()
             raise _invalid_credentials() from None
-        await self._throttle.check_many([("login:ip", device.ip), ("login:account", email)])
+        by_ip, by_pair, by_account = await self._throttle.count_many([
+            ("login:ip", device.ip),
+            ("login:account_ip", f"{email} {device.ip}"),
+            ("login:account", email),
+        ])
+        refuse(by_ip)
+        refuse(by_pair)
         async with self._uow(read_only=True) as tx:
             user = await tx.users.find_by_email(email)
         if user is None or user.password_hash is None:
             await self._hasher.dummy_verify()
+            refuse(by_account)
             raise _invalid_credentials()
-        if not await self._hasher.verify(user.password_hash, password):
+        good = await self._hasher.verify(user.password_hash, password)
+        if not by_account.allowed and not (good and await self._known_address(user, device)):
+            refuse(by_account)
+        if not good:
             raise _invalid_credentials()
         if not user.email_verified:
             raise Forbidden(
                 "Verify your email address first; we sent you a code.", code="email_not_verified"
             )
         return user
+
+    async def _known_address(self, user: User, device: DeviceInfo) -> bool:
+        """Whether the account has signed in from this address before (a session of it
+        was last used from there, revoked or expired ones too)."""
+        async with self._uow(read_only=True) as tx:
+            return await tx.sessions.used_from(user.id, device.ip)
 
     async def sign_in_with_provider(
         self, provider: str, id_token: str, nonce: str | None, device: DeviceInfo
@@ -456,7 +478,7 @@ class Accounts:
     async def change_password(self, who: Principal, current: str, new: str) -> None:
         """Revokes every other session. Raises Unauthenticated(code="invalid_credentials")."""
         rules.check_password(new)
-        await self._throttle.check("login:account", f"user:{who.user_id}")
+        await self._throttle.check("password:user", f"user:{who.user_id}")
         async with self._uow() as tx:
             user = await tx.users.get(who.user_id)
         if user.password_hash is None or not await self._hasher.verify(user.password_hash, current):

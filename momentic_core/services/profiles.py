@@ -206,7 +206,7 @@ class Profiles:
         with its password. The last admin cannot leave. Raises Unauthenticated(code=
         "invalid_credentials"), Conflict(code="last_admin"), RateLimited. Blobs of the
         account's videos and avatar are left to the janitor (nothing points at them)."""
-        await self._throttle.check("login:account", f"user:{who.user_id}")
+        await self._throttle.check("password:user", f"user:{who.user_id}")
         async with self._uow() as tx:
             user = await tx.users.get(who.user_id)
         if user.password_hash is not None and (

@@ -26,7 +26,13 @@ def _m(n: int) -> timedelta:
 DEFAULT_LIMITS: dict[str, Limit] = {
     "register:ip": Limit(20, _m(60)),
     "login:ip": Limit(30, _m(5)),
-    "login:account": Limit(10, _m(15)),
+    # Sign-in guesses at one account count per address, so whoever guesses locks out their
+    # own address, not the owner; and per account from everywhere, with a higher ceiling
+    # past which only an address the account signed in from before gets in (with the
+    # right password: services.accounts).
+    "login:account_ip": Limit(10, _m(15)),
+    "login:account": Limit(50, _m(15)),
+    "password:user": Limit(10, _m(15)),  # the current password, to change it or leave
     "verify:ip": Limit(30, _m(15)),
     "verify:account": Limit(10, _m(15)),
     "resend:ip": Limit(20, _m(60)),
@@ -85,16 +91,26 @@ class Throttle:
     async def check_many(self, events: Sequence[tuple[str, str]]) -> list[RateDecision]:
         """``check`` for several (name, key) events at once: all are counted, then the
         first one over its limit raises."""
+        decisions = await self.count_many(events)
+        for decision in decisions:
+            refuse(decision)
+        return decisions
+
+    async def count_many(self, events: Sequence[tuple[str, str]]) -> list[RateDecision]:
+        """Count several (name, key) events at once and say how each stands, without
+        raising: the caller decides (``refuse``) which of them refuse what."""
         hits = []
         for name, key in events:
             limit = await self.limit(name)
             hits.append((f"{name}:{key}", limit.count, limit.window))
-        decisions = await self._limiter.hit_many(hits)
-        for decision in decisions:
-            if not decision.allowed:
-                raise RateLimited(
-                    "Too many attempts; try again later.",
-                    retry_after=max(1, decision.reset_after),
-                    limit=decision.limit,
-                )
-        return decisions
+        return await self._limiter.hit_many(hits)
+
+
+def refuse(decision: RateDecision) -> None:
+    """Raises RateLimited(code="rate_limited") when ``decision`` is over its limit."""
+    if not decision.allowed:
+        raise RateLimited(
+            "Too many attempts; try again later.",
+            retry_after=max(1, decision.reset_after),
+            limit=decision.limit,
+        )

@@ -193,3 +193,24 @@ async def test_concurrent_spends_of_one_token_have_exactly_one_winner(backend: B
     assert sum(1 for u in uses if u is not None and not u.already_used) == 1
     # every loser saw the winner's nonce: the one its successor derives from
     assert len({u.nonce for u in uses if u is not None}) == 1
+
+
+async def test_used_from_knows_every_session_of_the_user_and_its_last_address(
+    backend: Backend,
+) -> None:
+    user = await add_user(backend)
+    other = await add_user(backend)
+    live = await add_session(backend, user.id, ip="2001:db8::1")
+    gone = await add_session(backend, user.id, ip="192.0.2.10")
+    await add_session(backend, other.id, ip="198.51.100.9")
+    await add_session(backend, user.id, ip=None)
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(gone.id, T0)
+        await tx.sessions.touch(live.id, T0 + timedelta(minutes=1), "2001:db8::2")
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.sessions.used_from(user.id, "2001:db8::2")  # its last address
+        assert not await tx.sessions.used_from(user.id, "2001:db8::1")
+        assert await tx.sessions.used_from(user.id, "192.0.2.10")  # revoked ones count
+        assert not await tx.sessions.used_from(user.id, "198.51.100.9")  # someone else's
+        assert not await tx.sessions.used_from(user.id, "")
+        assert not await tx.sessions.used_from(987654, "2001:db8::2")

@@ -7,9 +7,11 @@ and X-RateLimit-* (tests/e2e/test_http_conventions.py), equal bodies for unknown
 known emails on login, register, resend and reset (tests/security/test_inputs.py), the
 core's per-account limits (tests/unit/test_accounts.py). Added here, over HTTP:
 
-- per account across addresses: 10 wrong passwords from 10 addresses lock that email
-  (429 problem+json with Retry-After) for everyone, the right password included, while
-  another account signs in from the same addresses; an unknown email locks alike;
+- the guesser, not the owner: 10 wrong passwords from one address lock that address out
+  of the account (429 problem+json with Retry-After, the right password included) while
+  the owner signs in from another; past the account's ceiling (wrong passwords from many
+  addresses) no new address gets in, but the right password from an address the account
+  signed in from before does; an unknown email locks and answers alike;
 - a verification code burns after 5 wrong tries (the right one is then refused) and
   verify is 429 after 10 tries across addresses;
 - reset requests are 429 after 3 for one email across addresses, a reset code burns
@@ -116,16 +118,52 @@ _CLOCK: dict[int, list[int]] = {}
 # ---------------------------------------------------------------- sign-in
 
 
-async def test_wrong_passwords_lock_the_account_across_addresses(env: Env) -> None:
+async def test_wrong_passwords_lock_out_the_guesser_not_the_owner(env: Env) -> None:
+    """Ten wrong passwords from one address lock that address out of the account, the
+    right password included; the owner, from any other address, signs in."""
     await env.signup("known@bsu.by")
-    await env.signup("other@bsu.by")
+    attacker = ip()
+
+    async def login(password: str, address: dict[str, str]) -> Any:
+        return await env.client.post("/v1/auth/token", headers=address, json={
+            "grant_type": "password", "email": "known@bsu.by", "password": password})
+
     for _ in range(10):
-        await _problem(await env.login("known@bsu.by", WRONG), 401, "invalid_credentials")
-    await _problem(await env.login("known@bsu.by", WRONG), 429, "rate_limited")
-    # the owner too: no guess is checked while the lock lasts
+        await _problem(await login(WRONG, attacker), 401, "invalid_credentials")
+    await _problem(await login(WRONG, attacker), 429, "rate_limited")
+    await _problem(await login(PASSWORD, attacker), 429, "rate_limited")
+    r = await env.login("known@bsu.by", PASSWORD)  # the owner, from a new address
+    assert r.status == 200, await r.text()
+
+
+async def test_past_the_account_ceiling_a_known_address_still_signs_in(env: Env) -> None:
+    """Wrong passwords from many addresses (a botnet) reach the account's ceiling: then
+    no new address may try, the right password included, but an address the account
+    signed in from before still gets in with it. An unknown email is throttled and
+    answered alike: same statuses, bodies and headers."""
+    home = ip()
+    r = await env.client.post("/v1/auth/register", headers=home, json={
+        "email": "known@bsu.by", "password": PASSWORD})
+    assert r.status == 202
+    r = await env.client.post("/v1/auth/verify", headers=home, json={
+        "email": "known@bsu.by", "code": env.mailer.last_code("known@bsu.by"),
+        "password": PASSWORD})
+    assert r.status == 200, await r.text()  # a session from home
+    ceiling = (await env.client.app[keys.SERVICES].throttle.limit("login:account")).count
+    _CLOCK.clear()
+    known, unknown = [], []
+    for _ in range(ceiling + 2):
+        known.append(await _shape(await env.login("known@bsu.by", WRONG)))
+        unknown.append(await _shape(await env.login("nobody@bsu.by", WRONG)))
+    assert [status for status, _, _ in known] == [401] * ceiling + [429] * 2
+    assert known == unknown
+    assert max(_CLOCK[429]) - min(_CLOCK[429]) <= 1, _CLOCK[429]
     await _problem(await env.login("known@bsu.by", PASSWORD), 429, "rate_limited")
-    await _problem(await env.login("KNOWN@bsu.by ", PASSWORD), 429, "rate_limited")
-    r = await env.login("other@bsu.by", PASSWORD)  # another account is not affected
+    r = await env.client.post("/v1/auth/token", headers=home, json={
+        "grant_type": "password", "email": "known@bsu.by", "password": WRONG})
+    await _problem(r, 429, "rate_limited")  # no more guesses from home either
+    r = await env.client.post("/v1/auth/token", headers=home, json={
+        "grant_type": "password", "email": "known@bsu.by", "password": PASSWORD})
     assert r.status == 200, await r.text()
 
 
@@ -133,9 +171,13 @@ async def test_an_unknown_email_is_throttled_and_answered_like_a_known_one(env: 
     await env.signup("known@bsu.by")
     _CLOCK.clear()
     known, unknown = [], []
+    one, other = ip(), ip()  # each from one address: the per-address limit of an account
     for _ in range(12):
-        known.append(await _shape(await env.login("known@bsu.by", WRONG)))
-        unknown.append(await _shape(await env.login("nobody@bsu.by", WRONG)))
+        for email, address, shapes in (("known@bsu.by", one, known),
+                                       ("nobody@bsu.by", other, unknown)):
+            r = await env.client.post("/v1/auth/token", headers=address, json={
+                "grant_type": "password", "email": email, "password": WRONG})
+            shapes.append(await _shape(r))
     assert [s for s, _, _ in known] == [401] * 10 + [429] * 2
     assert known == unknown
     assert max(_CLOCK[429]) - min(_CLOCK[429]) <= 1, _CLOCK[429]

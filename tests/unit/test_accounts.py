@@ -621,22 +621,52 @@ async def test_unverified_login_is_refused_only_with_the_right_password(
     assert good.value.code == "email_not_verified"
 
 
-async def test_login_is_rate_limited_per_account(
+async def test_wrong_passwords_lock_out_their_address_not_the_owner(
     accounts: Accounts, signup: Signup, clock: ManualClock
 ) -> None:
+    """Ten wrong passwords from one address lock that address out of the account (the
+    right password too); the owner signing in from elsewhere is not affected."""
     await signup()
+    attacker = DeviceInfo(ip="192.0.2.66", name="bot")
     for _ in range(10):
         with pytest.raises(Unauthenticated):
-            await accounts.login("ann@example.com", OTHER_PASSWORD, DEVICE)
-
+            await accounts.login("ann@example.com", OTHER_PASSWORD, attacker)
     with pytest.raises(RateLimited) as err:
-        await accounts.login("ann@example.com", PASSWORD, LAPTOP)
-
+        await accounts.login("ann@example.com", PASSWORD, attacker)
     assert err.value.retry_after > 0
+
+    await accounts.login("ann@example.com", PASSWORD, LAPTOP)  # the owner elsewhere
     await signup("bob@example.com")
-    await accounts.login("bob@example.com", PASSWORD, LAPTOP)  # another account is not limited
+    await accounts.login("bob@example.com", PASSWORD, attacker)  # another account is not limited
     clock.advance(timedelta(minutes=15))
-    await accounts.login("ann@example.com", PASSWORD, LAPTOP)
+    await accounts.login("ann@example.com", PASSWORD, attacker)
+
+
+async def test_past_the_account_ceiling_only_a_known_address_gets_in(
+    accounts: Accounts, signup: Signup, clock: ManualClock, throttle: Throttle
+) -> None:
+    """Guesses from many addresses: past the account's ceiling no address may guess any
+    more, but the right password from an address the account signed in from before (a
+    session's, revoked ones too) still passes. An unknown email is throttled alike."""
+    await signup()  # signs in from DEVICE
+    ceiling = (await throttle.limit("login:account")).count
+    for n in range(ceiling):
+        bot = DeviceInfo(ip=f"192.0.2.{n % 250}", name="bot")
+        for email in ("ann@example.com", "nobody@example.com"):
+            with pytest.raises(Unauthenticated):
+                await accounts.login(email, OTHER_PASSWORD, bot)
+    for email in ("ann@example.com", "nobody@example.com"):
+        with pytest.raises(RateLimited):
+            await accounts.login(email, OTHER_PASSWORD, DeviceInfo(ip="198.18.0.1"))
+    with pytest.raises(RateLimited):  # the right password from an address never seen
+        await accounts.login("ann@example.com", PASSWORD, DeviceInfo(ip="198.18.0.2"))
+    with pytest.raises(RateLimited):  # a wrong one from the known address
+        await accounts.login("ann@example.com", OTHER_PASSWORD, DEVICE)
+    pair = await accounts.login("ann@example.com", PASSWORD, DEVICE)  # the owner
+    await accounts.logout(await accounts.authenticate(pair.access_token))
+    await accounts.login("ann@example.com", PASSWORD, DEVICE)  # a revoked session counts
+    clock.advance(timedelta(minutes=15))
+    await accounts.login("ann@example.com", PASSWORD, DeviceInfo(ip="198.18.0.2"))
 
 
 async def test_login_of_a_banned_or_suspended_user_is_refused(
