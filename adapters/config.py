@@ -130,6 +130,11 @@ class Settings:
         "API from: exact matches get Access-Control-Allow-Origin and preflight answers. "
         "Empty: no CORS headers at all."
     )
+    docs: bool = _setting(
+        True, "Serve the API document at /openapi.json and Swagger UI at /docs (on for "
+        "development). Off: both answer 404 like any unknown path, for a deployment that "
+        "keeps its API description to itself."
+    )
     hsts_seconds: int = _setting(
         0, "Strict-Transport-Security max-age sent on every response. Set it (e.g. 31536000) "
         "only when clients reach the app over HTTPS (TLS here or at the proxy). 0: no header."

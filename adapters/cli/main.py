@@ -157,6 +157,7 @@ def _serve(settings: Settings, *, job_worker: bool, announce: bool, reuse_port: 
             hsts_seconds=settings.hsts_seconds,
             body_timeout_seconds=settings.body_timeout_seconds,
             body_min_rate=settings.body_min_rate,
+            docs=settings.docs,
         ),
     )
     base = f"http://{settings.host}:{settings.port}"
@@ -173,8 +174,9 @@ def _serve(settings: Settings, *, job_worker: bool, announce: bool, reuse_port: 
             store = "PostgreSQL at MOMENTIC_DATABASE_URL"
         else:
             store = f"embedded PostgreSQL in {settings.data_path}"
+        docs = f"{base}/docs" if settings.docs else "off (MOMENTIC_DOCS)"
         print(
-            f"\nMomentic is up.\n  API:   {base}/v1\n  Docs:  {base}/docs\n"
+            f"\nMomentic is up.\n  API:   {base}/v1\n  Docs:  {docs}\n"
             f"  Data:  {store}\n  Mail:  {mail}\n",
             file=sys.stderr,
             flush=True,

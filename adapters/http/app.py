@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
-from aiohttp import web
+from aiohttp import web, web_response
 
 from adapters.http import keys
 from adapters.logs import request_id_var
@@ -97,6 +97,7 @@ class HttpOptions:
     hsts_seconds: int = 0  # Strict-Transport-Security max-age; 0 = no header (plain HTTP)
     body_timeout_seconds: float = 20.0  # a body's first bytes' grace; 0 = no body deadline
     body_min_rate: int = 500  # bytes/s that extend the body deadline (1 s per this many)
+    docs: bool = True  # serve /openapi.json and Swagger UI at /docs
 
 
 class MalformedBody(MomenticError):
@@ -120,6 +121,14 @@ class UpgradeRequired(MomenticError):
     title = "Upgrade required"
 
 
+class UnsupportedEncoding(MomenticError):
+    """A request body in a Content-Encoding other than identity: bodies are taken as sent,
+    never inflated (no decompression bombs, no codec the server lacks)."""
+
+    code = "unsupported_encoding"
+    title = "Unsupported content encoding"
+
+
 def nul_character(field: str) -> Invalid:
     """Text holding U+0000, which no PostgreSQL text or jsonb value can hold and nobody
     types: refused wherever text comes in (body, query, path, form field)."""
@@ -131,6 +140,7 @@ def nul_character(field: str) -> Invalid:
 STATUS: dict[type[MomenticError], int] = {
     MalformedBody: 400,
     UpgradeRequired: 426,
+    UnsupportedEncoding: 415,
     BodyTimeout: 408,
     TooLarge: 413,
     UnsupportedMedia: 415,
@@ -186,6 +196,8 @@ def error_response(exc: MomenticError) -> web.Response:
     if isinstance(exc, UpgradeRequired):
         headers["Upgrade"] = "websocket"
         headers["Connection"] = "Upgrade"
+    if isinstance(exc, UnsupportedEncoding):
+        headers["Accept-Encoding"] = "identity"  # RFC 9110 15.5.16: the codings we take
     return problem(status, exc.code, exc.title, exc.detail, headers=headers, **exc.extra)
 
 
@@ -369,6 +381,21 @@ async def ip_rate_limit_middleware(request: web.Request, handler: Handler) -> we
 
 
 @web.middleware
+async def encoding_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A body in any Content-Encoding but identity is 415 ``unsupported_encoding`` before a
+    byte of it is read. aiohttp's own inflating is off (``create_app``): it would inflate
+    gzip and deflate, and answer br or zstd from its parser, before any middleware, with a
+    text/plain 400 naming the library to install."""
+    if request.body_exists:
+        codings = request.headers.get("Content-Encoding", "")
+        if any(c.strip().lower() not in ("", "identity") for c in codings.split(",")):
+            raise UnsupportedEncoding(
+                "Send the body as it is: no Content-Encoding but identity is accepted."
+            )
+    return await handler(request)
+
+
+@web.middleware
 async def text_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The path and the query string are text like any other: one holding a NUL character
     is 422 ``nul_character`` (naming the path parameter or query parameter), before any
@@ -431,10 +458,15 @@ async def cors_preflight_middleware(
     return await handler(request)
 
 
+# What the Server header says: the product, no software or version to look up flaws of.
+SERVER = "momentic"
+
+
 async def response_hygiene(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: runs for every response the app sends (handlers, problem+json
     errors, static files, WebSocket handshakes), so no path can miss the headers."""
     headers = response.headers
+    headers["Server"] = SERVER
     for name, value in SECURITY_HEADERS.items():
         headers.setdefault(name, value)
     options = request.app[keys.OPTIONS]
@@ -478,6 +510,10 @@ def create_app(
     from adapters.http.openapi import document
 
     options = options or HttpOptions()
+    # The answers aiohttp's HTTP server gives before any app code (a request it cannot
+    # parse: a header too long, a bad method) carry its default Server header,
+    # "Python/3.x aiohttp/3.y.z", the one thing response_hygiene cannot reach.
+    web_response.SERVER_SOFTWARE = SERVER
     app = web.Application(
         middlewares=[
             request_id_middleware,
@@ -485,9 +521,11 @@ def create_app(
             problem_middleware,
             body_deadline_middleware,
             ip_rate_limit_middleware,
+            encoding_middleware,
             text_middleware,
         ],
         client_max_size=options.max_body_bytes,
+        handler_args={"auto_decompress": False},  # see encoding_middleware
     )
     app[keys.OPTIONS] = options
     app[keys.AUTHENTICATED] = frozenset(
@@ -513,5 +551,7 @@ def create_app(
         routes_mod, routes_admin, routes_ranking, routes_legacy,
     ):
         app.router.add_routes(module.routes)
+    if options.docs:
+        app.router.add_routes(routes_system.docs_routes)
     app.router.add_routes(routes_live)
     return app

@@ -2197,8 +2197,15 @@ def _refuse_nul(schema: Any) -> Any:
     return out
 
 
-def _text_rules(op: Json) -> None:
-    """What every operation refuses in text: its request schemas and its 422 say it."""
+_ENCODING_NOTE = ("A body in any Content-Encoding but identity (gzip, br, ...) is 415 "
+                  "unsupported_encoding, with Accept-Encoding: identity: bodies are never "
+                  "inflated.")
+
+
+def _edge_rules(op: Json) -> None:
+    """What every operation refuses at the edge (adapters/http/app.py), said in its
+    request schemas and responses: text holding a NUL character (its 422), and a body in
+    a content coding (the 415 of every operation that takes one)."""
     if "parameters" in op:
         op["parameters"] = [{**p, "schema": _refuse_nul(p["schema"])} for p in op["parameters"]]
     if "requestBody" in op:
@@ -2211,6 +2218,14 @@ def _text_rules(op: Json) -> None:
     if "nul_character" not in unprocessable["description"]:
         op["responses"]["422"] = {**unprocessable,
                                   "description": unprocessable["description"] + _NUL_NOTE}
+    if "requestBody" in op:
+        unsupported = op["responses"].get("415")
+        if unsupported is None:
+            op["responses"]["415"] = _problem(_ENCODING_NOTE, "unsupported_encoding", 415)
+        elif "unsupported_encoding" not in unsupported["description"]:
+            op["responses"]["415"] = {
+                **unsupported, "description": f"{unsupported['description']} {_ENCODING_NOTE}"
+            }
 
 
 @functools.cache
@@ -2219,7 +2234,7 @@ def document() -> Json:
              **_ranking_paths(), **_moderation_paths(), **_live_paths()}
     for path, operations in paths.items():
         for method, op in operations.items():
-            _text_rules(op)
+            _edge_rules(op)
             slug = path.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "root"
             if path.endswith("/") and path.rstrip("/") in paths:
                 slug += "_slash"  # a legacy path served with and without the slash

@@ -1,4 +1,5 @@
-"""Probes, the OpenAPI document and Swagger UI (served from local assets, no CDN)."""
+"""Probes; the OpenAPI document and Swagger UI (served from local assets, no CDN), in
+``docs_routes``: the app serves them unless ``HttpOptions.docs`` is off."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from adapters.http.openapi import document
 from momentic_core.errors import MomenticError
 
 routes = web.RouteTableDef()
+docs_routes = web.RouteTableDef()
 
 _DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Momentic API</title>
@@ -46,21 +48,21 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-@routes.get("/openapi.json")
+@docs_routes.get("/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(document())
 
 
-@routes.get("/docs")
+@docs_routes.get("/docs")
 async def docs(request: web.Request) -> web.Response:
     response = web.Response(text=_DOCS_PAGE, content_type="text/html")
     response.headers["Content-Security-Policy"] = DOCS_CSP
     return response
 
 
-@routes.get("/docs/assets/swagger-init.js")
+@docs_routes.get("/docs/assets/swagger-init.js")
 async def docs_init(request: web.Request) -> web.Response:
     return web.Response(text=_DOCS_INIT, content_type="application/javascript")
 
 
-routes.static("/docs/assets", swagger_ui_bundle.swagger_ui_path)
+docs_routes.static("/docs/assets", swagger_ui_bundle.swagger_ui_path)

@@ -95,3 +95,11 @@ async def test_text_with_a_nul_character_is_documented_as_refused_everywhere() -
                     pattern = text.get("pattern")
                     assert isinstance(pattern, str), (method, path, text)
                     assert not re.search(pattern, "a\x00b"), (method, path, text)
+
+
+async def test_a_compressed_body_is_documented_as_415_wherever_a_body_is_taken() -> None:
+    for path, ops in document()["paths"].items():
+        for method, op in ops.items():
+            if "requestBody" in op:
+                assert "unsupported_encoding" in op["responses"]["415"]["description"], (
+                    method, path)

@@ -362,3 +362,71 @@ async def test_cors_origins_setting() -> None:
     settings = Settings.from_env({"MOMENTIC_CORS_ORIGINS": f"{ALLOWED}, http://localhost:5173,"})
     assert Settings.split(settings.cors_origins) == (ALLOWED, "http://localhost:5173")
     assert Settings().cors_origins == "" and Settings().hsts_seconds == 0
+
+
+# ---------------------------------------------------------------- what the server says of itself
+
+
+async def _raw(client: Any, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """One request written by hand on its own connection: status, headers, body."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        answer = await reader.read()
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+async def test_the_server_header_names_no_software_or_version(env: Env) -> None:
+    c = env.client
+    for r in (await c.get("/healthz"), await c.get("/v1/me"), await c.get("/v1/nowhere"),
+              await c.post("/v1/auth/register", data=b"{", headers={
+                  "Content-Type": "application/json"})):
+        assert r.headers["Server"] == "momentic", (r.url.path, r.headers)
+    # what aiohttp's HTTP parser answers itself, before any middleware (a header too long)
+    status, headers, _ = await _raw(c.server, b"GET /v1/me HTTP/1.1\r\nHost: x\r\n"
+                                    b"X-Long: " + b"a" * 9000 + b"\r\nConnection: close\r\n\r\n")
+    assert status == 400
+    assert headers["server"] == "momentic", headers
+    assert not any("python" in v.lower() or "aiohttp" in v.lower() for v in headers.values())
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "gzip", "deflate", "compress", "x-gzip",
+                                      "gzip, br", "identity, br", "snappy"])
+async def test_compressed_request_bodies_are_415_problems(env: Env, encoding: str) -> None:
+    """Request bodies travel as they are (identity): any other Content-Encoding is refused
+    before a byte of the body is read, on JSON, form and raw-media routes alike, with the
+    codings we take in Accept-Encoding (RFC 9110 15.5.16)."""
+    auth = await env.signup_auth()
+    for method, path, content_type in (
+        ("POST", "/v1/auth/register", "application/json"),
+        ("POST", "/v1/videos", "multipart/form-data; boundary=x"),
+        ("PUT", "/v1/me/avatar", "image/png"),
+    ):
+        r = await env.client.request(method, path, data=b'{"email": "a@bsu.by"}', headers={
+            **auth, "Content-Type": content_type, "Content-Encoding": encoding})
+        await _problem(r, 415, "unsupported_encoding")
+        assert r.headers["Accept-Encoding"] == "identity"
+        _hygienic(r)
+    # identity is what every body is anyway
+    r = await env.client.post("/v1/auth/register", json={"email": "x"}, headers={
+        "Content-Encoding": "identity"})
+    await _problem(r, 422, "validation_failed")
+
+
+async def test_the_api_document_and_swagger_ui_can_be_turned_off(aiohttp_client: Any) -> None:
+    on = await _env(aiohttp_client)
+    off = await _env(aiohttp_client, docs=False)
+    for path in ("/openapi.json", "/docs", "/docs/assets/swagger-init.js",
+                 "/docs/assets/swagger-ui.css"):
+        assert (await on.client.get(path)).status == 200, path
+        await _problem(await off.client.get(path), 404, "route_not_found")
+    assert (await off.client.get("/healthz")).status == 200
+    assert Settings().docs is True  # on by default (development)
