@@ -18,6 +18,7 @@ import attrs
 from aiohttp import web, web_response
 
 from adapters.http import keys
+from adapters.http.converter import nul_character
 from adapters.logs import request_id_var
 from momentic_core.errors import (
     Conflict,
@@ -127,14 +128,6 @@ class UnsupportedEncoding(MomenticError):
 
     code = "unsupported_encoding"
     title = "Unsupported content encoding"
-
-
-def nul_character(field: str) -> Invalid:
-    """Text holding U+0000, which no PostgreSQL text or jsonb value can hold and nobody
-    types: refused wherever text comes in (body, query, path, form field)."""
-    return Invalid(
-        "Text may not contain the NUL character (U+0000).", code="nul_character", field=field
-    )
 
 
 STATUS: dict[type[MomenticError], int] = {
@@ -399,7 +392,7 @@ async def encoding_middleware(request: web.Request, handler: Handler) -> web.Str
 async def text_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The path and the query string are text like any other: one holding a NUL character
     is 422 ``nul_character`` (naming the path parameter or query parameter), before any
-    handler reads it. Bodies are checked where they are parsed (``common.read_json``, the
+    handler reads it. Bodies are checked where they are read (``converter.structure``, the
     video form's fields)."""
     if "\x00" in request.path:
         names = [name for name, value in request.match_info.items() if "\x00" in value]

@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 
 from adapters.http import keys
-from adapters.http.app import MalformedBody, Services, client_ip, nul_character
+from adapters.http.app import MalformedBody, Services, client_ip
 from adapters.http.converter import structure, unstructure
 from momentic_core.errors import Invalid, MomenticError, Unauthenticated
 from momentic_core.model.accounts import Principal
@@ -32,8 +32,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 async def read_json(request: web.Request) -> Any:
     """The parsed JSON body. Raises MalformedBody(code="malformed_json") for what is not
     JSON text (including lone surrogates, which no store or hash can encode, and nesting
-    deeper than the parser's limit), Invalid(code="body_required" | "nul_character": a
-    NUL character in any string or key, which no PostgreSQL text can hold); a body over the limit
+    deeper than the parser's limit), Invalid(code="body_required"); a body over the limit
     answers 413, up front when Content-Length says so, else while reading."""
     limit = request.app[keys.OPTIONS].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -48,29 +47,7 @@ async def read_json(request: web.Request) -> Any:
         raise MalformedBody("The body is not valid JSON.") from None
     if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
         raise MalformedBody("The body holds a \\u escape of an unpaired surrogate.")
-    if b"\\u0000" in raw and (field := _nul_field(value)) is not None:
-        raise nul_character(field)
     return value
-
-
-def _nul_field(value: Any) -> str | None:
-    """Where a NUL character (only a \\u0000 escape puts one in parsed JSON) is, as a
-    dotted path of keys and indexes; None when there is none."""
-    pending: list[tuple[str, Any]] = [("", value)]
-    while pending:
-        where, item = pending.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return where or "$"
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                path = f"{where}.{key}" if where else key
-                if "\x00" in key:
-                    return path
-                pending.append((path, child))
-        elif isinstance(item, list):
-            pending.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
-    return None
 
 
 def _not_json(constant: str) -> Any:

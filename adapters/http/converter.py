@@ -7,6 +7,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.v import transform_error
 
@@ -47,14 +48,51 @@ converter = make_converter()
 
 
 def structure(data: Any, cls: type[T]) -> T:
-    """Structure a request body; raises Invalid(code="validation_failed") listing each problem."""
+    """Structure a request body; raises Invalid(code="validation_failed") listing each
+    problem, Invalid(code="nul_character") for text the body's fields hold with U+0000
+    (keys and values the class does not take are ignored, as ever)."""
     if not isinstance(data, dict):
         raise Invalid("The body must be a JSON object.", errors=["expected an object @ $"])
     try:
-        return converter.structure(data, cls)
+        value = converter.structure(data, cls)
     except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
         errors = transform_error(exc) if isinstance(exc, cattrs.BaseValidationError) else [str(exc)]
         raise Invalid("The request body is not valid.", errors=errors) from None
+    if (field := nul_field(value)) is not None:
+        raise nul_character(field)
+    return value
+
+
+def nul_character(field: str) -> Invalid:
+    """Text holding U+0000, which no PostgreSQL text or jsonb value can hold and nobody
+    types: refused wherever text comes in (body fields, query, path, form fields)."""
+    return Invalid(
+        "Text may not contain the NUL character (U+0000).", code="nul_character", field=field
+    )
+
+
+def nul_field(value: Any) -> str | None:
+    """Where a NUL character is in a structured body (attrs fields, dicts with their keys,
+    lists), as a dotted path; None when there is none."""
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return where or "$"
+        elif attrs.has(type(item)):
+            for field in attrs.fields(type(item)):
+                path = f"{where}.{field.name}" if where else field.name
+                pending.append((path, getattr(item, field.name)))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                path = f"{where}.{key}" if where else str(key)
+                if isinstance(key, str) and "\x00" in key:
+                    return path
+                pending.append((path, child))
+        elif isinstance(item, list | tuple):
+            pending.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
+    return None
 
 
 def unstructure(value: Any) -> Any:

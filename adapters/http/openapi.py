@@ -2173,12 +2173,12 @@ def _add_links(paths: Json) -> None:
             links[target] = {"operationId": target, "parameters": params}
 
 
-# Text anywhere (path, query, JSON body and its keys, form fields) may not hold U+0000:
+# Text anywhere (path, query, JSON body fields, form fields) may not hold U+0000:
 # no PostgreSQL text or jsonb value can, and nobody types it (adapters/http/app.py
 # nul_character). Every free string of a request says so, and every 422 names the code.
 _NO_NUL = "^[^\x00]*$"
 _NUL_NOTE = (" Text holding a NUL character (U+0000), in the path, the query, a body field "
-             "or key, or a form field, is 422 nul_character (with `field`).")
+             "or a form field, is 422 nul_character (with `field`).")
 _SCHEMA_VALUES = ("example", "examples", "default", "enum", "const", "not")
 
 

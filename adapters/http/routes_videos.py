@@ -11,8 +11,8 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from adapters.http import paging
-from adapters.http.app import nul_character
 from adapters.http.common import int_param, json_response, principal, read_body, services
+from adapters.http.converter import nul_character
 from adapters.http.views import (
     ConfigOut,
     PartOut,

@@ -1,5 +1,5 @@
 """NUL characters (U+0000) on real PostgreSQL, whose text and jsonb cannot hold them: every
-way text comes in (a JSON body, its keys too, a query parameter, a path, a form field, a
+way text comes in (a JSON body's fields, a query parameter, a path, a form field, a
 cursor) answers 422 before anything reaches the database, never a 500.
 
 A body, query, path or form field is refused with ``nul_character`` (naming the field); a
@@ -71,7 +71,6 @@ async def test_nul_characters_are_422_on_every_way_in(pg: Any) -> None:
          "refresh_token"),
         ("POST", "/v1/auth/password-reset", {"email": NUL}, "email"),
         ("PATCH", "/v1/me", {"nickname": NUL}, "nickname"),
-        ("PATCH", "/v1/me", {"bio": "hi", NUL: 1}, NUL),
         ("POST", "/v1/reports", {"target_type": "video", "target_id": 1, "reason": "spam",
                                  "note": NUL}, "note"),
         ("POST", "/auth/login/", {"email": NUL, "password": PASSWORD}, "email"),
@@ -105,6 +104,9 @@ async def test_nul_characters_are_422_on_every_way_in(pg: Any) -> None:
         r = await pg.get(path, headers=auth)
         problem = await r.json()
         assert (r.status, problem["code"]) == (422, "invalid_cursor"), (path, problem)
+    # a key or value the body's class does not take is ignored, as any unknown field
+    r = await pg.patch("/v1/me", json={"bio": "hi", NUL: 1, "extra": {"x": NUL}}, headers=auth)
+    assert r.status == 200, await r.text()
     # and the same routes still answer ordinary text
     r = await pg.get(f"/v1/users/search?q=a&cursor={_cursor('nick', 'ab')}", headers=auth)
     assert r.status == 200, await r.text()
