@@ -108,7 +108,7 @@ class Settings:
         "this while the job runs); a job whose worker died is taken again once it passes."
     )
     bereal_lock: bool = _setting(
-        True, "Friends' moments of today stay locked until I post mine."
+        True, "Friends' moments stay locked until I post after their moment (at most 24 h)."
     )
     report_threshold: int = _setting(
         3, "Distinct reports that hide a video or comment until a moderator decides."

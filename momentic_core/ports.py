@@ -509,6 +509,11 @@ class CommentRepository(Protocol):
         again. Raises NotFound(code="comment_not_found")."""
         ...
 
+    async def visible_count(self, video_id: int, author_id: int) -> int:
+        """How many comments and replies not hidden by moderation ``author_id`` has on
+        the video (a comment's points are earned once per commenter and video)."""
+        ...
+
     async def delete(self, comment_id: int) -> int:
         """Remove the comment with its replies and likes; how many comments went (0 when
         it was gone already)."""

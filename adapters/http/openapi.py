@@ -418,7 +418,10 @@ def _paths() -> Json:
                     "bio": _text(rules.BIO_MAX),
                     "time_zone": _time_zone()}),
                     {"nickname": "alex", "bio": "Film student", "time_zone": "Europe/Minsk"}),
-                errors={"409": _problem("The nickname is taken.", "nickname_taken", 409)},
+                errors={"409": _problem("The nickname is taken.", "nickname_taken", 409),
+                        "429": _problem(
+                            "The time zone changed twice in the last 24 hours already; "
+                            "see Retry-After.", "time_zone_change_limited", 429)},
             ),
             "delete": _op(
                 "Delete my account and everything it owns. Password accounts confirm with "

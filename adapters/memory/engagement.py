@@ -258,6 +258,12 @@ class InMemoryCommentRepository:
         self._s.comments[comment_id] = attrs.evolve(comment, hidden=hidden)
         _recount_comments(self._s, {comment.video_id})
 
+    async def visible_count(self, video_id: int, author_id: int) -> int:
+        return sum(
+            1 for c in self._s.comments.values()
+            if c.video_id == video_id and c.author_id == author_id and not c.hidden
+        )
+
     async def delete(self, comment_id: int) -> int:
         if comment_id not in self._s.comments:
             return 0

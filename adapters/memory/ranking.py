@@ -108,9 +108,14 @@ class InMemoryRankingRepository:
             for (vid, uid), row in s.reactions.items():
                 if vid in mine and uid != user_id:
                     reactions[_utc_day(row.created_at)][row.kind.value] += 1
+            # One commenter's visible comments on one video earn once, on the first's day.
+            first: dict[tuple[int, int], datetime] = {}
             for c in s.comments.values():
-                if c.video_id in mine and c.author_id != user_id:
-                    comments[_utc_day(c.created_at)] += 1
+                if c.video_id in mine and c.author_id != user_id and not c.hidden:
+                    pair = (c.video_id, c.author_id)
+                    first[pair] = min(first.get(pair, c.created_at), c.created_at)
+            for at in first.values():
+                comments[_utc_day(at)] += 1
             for vid in mine:
                 v = s.videos[vid]
                 if v.status is VideoStatus.READY and v.on_time:

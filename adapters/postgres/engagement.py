@@ -317,6 +317,13 @@ class PostgresCommentRepository(Repository):
         if _affected(status) == 0:
             raise _no_comment()
 
+    async def visible_count(self, video_id: int, author_id: int) -> int:
+        return int(await self._fetchval(  # comments_author_id_idx (author_id, video_id)
+            "SELECT count(*) FROM comments"
+            " WHERE author_id = $1 AND video_id = $2 AND NOT hidden",
+            author_id, video_id,
+        ))
+
     async def delete(self, comment_id: int) -> int:
         # Replies, likes and notifications go by ON DELETE CASCADE; reply_count leaves
         # hidden replies out, so they are counted here. The row lock first (a new reply's

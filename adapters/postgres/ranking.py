@@ -167,11 +167,14 @@ class PostgresRankingRepository(Repository):
         )
         comments = await self._fetch(
             """
-            SELECT v.author_id, (c.created_at AT TIME ZONE 'UTC')::date AS day,
-                   count(*)::int AS n
-            FROM videos v JOIN comments c ON c.video_id = v.id
-            WHERE v.author_id = ANY($1::bigint[]) AND v.status = 'ready'
-              AND c.author_id <> v.author_id
+            SELECT author_id, (first_at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS n
+            FROM (  -- one commenter's visible comments on one video earn once
+                SELECT v.author_id, min(c.created_at) AS first_at
+                FROM videos v JOIN comments c ON c.video_id = v.id
+                WHERE v.author_id = ANY($1::bigint[]) AND v.status = 'ready'
+                  AND c.author_id <> v.author_id AND NOT c.hidden
+                GROUP BY v.author_id, v.id, c.author_id
+            ) firsts
             GROUP BY 1, 2
             """,
             ids,

@@ -124,8 +124,8 @@ class DayFacts:
     """What a user's posts earned on one UTC day, before weights."""
 
     reactions: dict[str, int] = attrs.Factory(dict)  # from others, by kind
-    comments: int = 0  # from others
-    on_time: int = 0  # ready videos posted on time
+    comments: int = 0  # (video, other commenter) pairs whose first visible comment is that day
+    on_time: int = 0  # ready videos posted on time (policies.rating caps what they earn)
 
 
 @attrs.frozen

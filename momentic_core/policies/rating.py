@@ -1,12 +1,15 @@
 """The rating: points for what a user's posts earn, with weights kept in the database.
 
-    rating = sum over reactions others gave to my videos   of weights[kind]
-           + sum over comments others wrote on my videos   of weights.comment
-           + sum over my ready videos posted on time       of weights.on_time
+    rating = sum over reactions others gave to my videos       of weights[kind]
+           + sum over (video, other commenter) pairs           of weights.comment
+           + sum over UTC days with an on-time ready video     of weights.on_time
            + weights.streak_day * current_streak
 
-Reactions and comments of the author on their own videos earn nothing, and only ready
-videos earn (a video held or removed by moderation loses its points until restored). Every event is
+A commenter's comments on one video earn once (on the day of the first that is not
+hidden by moderation), however many they write; on-time posts earn at most
+``ON_TIME_PER_DAY`` per UTC day, however many zones the author tries. Reactions and
+comments of the author on their own videos earn nothing, and only ready videos earn (a
+video held or removed by moderation loses its points until restored). Every event is
 dated (the reaction's, the comment's or the video's creation time), so a period's
 leaderboard sums the points of events in the period (UTC days); the streak term counts
 for the all-time rating only. Points are integers; weights are 0..1000.
@@ -18,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 
 from momentic_core.errors import Invalid
 from momentic_core.model.ranking import WEIGHT_FIELDS, WEIGHT_MAX, Period, RankingWeights
+
+ON_TIME_PER_DAY = 1  # on-time posts that earn, per UTC day
 
 
 def check_weights(values: dict[str, object], base: RankingWeights) -> RankingWeights:

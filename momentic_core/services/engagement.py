@@ -276,7 +276,7 @@ class Engagement:
         hidden = NotFound("No such comment.", code="comment_not_found")
         if not await visibility.may_see(tx, now, who, video, video_author):
             raise hidden
-        if await visibility.locked_today(tx, now, who, [video], lock):
+        if await visibility.behind_lock(tx, now, who, [video], lock):
             raise Forbidden("Post your moment of today first.", code="moment_locked")
         if comment.hidden and not permissions.can_see_hidden_accounts(who.role):
             raise hidden

@@ -24,6 +24,7 @@ from momentic_core.model.social import (
 )
 from momentic_core.model.videos import VideoStatus, Visibility
 from momentic_core.ports import Clock, UnitOfWorkFactory
+from momentic_core.services import visibility
 from momentic_core.services.config import Config
 
 
@@ -80,7 +81,8 @@ class Feeds:
     ) -> tuple[date, FeedPage]:
         """My friends' videos of ``day`` (default: today in my time zone), newest first.
 
-        With the BeReal lock on, today's items are locked until I have posted today."""
+        With the BeReal lock on, friends-only items stay locked until I post after the
+        moment they answer, for 24 hours at most (``visibility.behind_lock``)."""
         now = self._clock.now()
         bereal_lock = (await self._config.current()).bereal_lock
         async with self._uow(read_only=True) as tx:
@@ -91,12 +93,14 @@ class Feeds:
             items = await tx.feeds.friends_feed(
                 who.user_id, since, until, cursor, newer, limit + 1
             )
-            locked = False
-            if bereal_lock and day == today:
-                locked = not await tx.feeds.has_posted(who.user_id, since, until)
-        page = _page(items, cursor, newer, limit)
+            page = _page(items, cursor, newer, limit)
+            locked = await visibility.behind_lock(
+                tx, now, who, [i.video for i in page.items], bereal_lock
+            )
         if locked:
-            page = attrs.evolve(page, items=[attrs.evolve(i, locked=True) for i in page.items])
+            page = attrs.evolve(page, items=[
+                attrs.evolve(i, locked=i.video.id in locked) for i in page.items
+            ])
         return day, page
 
     async def global_(

@@ -248,6 +248,8 @@ class Moderation:
                 return
             if not comment.hidden:
                 await tx.comments.set_hidden(comment.id, True)
+                video = await tx.videos.get(comment.video_id)
+                await self._scorer.recompute(tx, [video.author_id])  # it earns no more
                 count = (await tx.videos.get(comment.video_id)).comment_count
                 await tx.events.emit(LiveEvent(
                     video_channel(comment.video_id), "comment.hidden",
@@ -272,6 +274,8 @@ class Moderation:
                 return
             if comment.hidden:
                 await tx.comments.set_hidden(comment.id, False)
+                video = await tx.videos.get(comment.video_id)
+                await self._scorer.recompute(tx, [video.author_id])
 
     # ------------------------------------------------------------------ the queue
 

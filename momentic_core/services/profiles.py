@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from momentic_core.errors import Conflict, NotFound, Unauthenticated
+from momentic_core.errors import Conflict, NotFound, RateLimited, Unauthenticated
 from momentic_core.model.accounts import Principal, Role, User
 from momentic_core.model.engagement import LiveEvent, user_channel
 from momentic_core.policies import permissions, rules
@@ -168,7 +168,8 @@ class Profiles:
             return await tx.users.get(who.user_id)
 
     async def update_me(self, who: Principal, changes: ProfileChanges) -> User:
-        """Raises Invalid (per field) and Conflict(code="nickname_taken")."""
+        """Raises Invalid (per field), Conflict(code="nickname_taken") and
+        RateLimited(code="time_zone_change_limited")."""
         values: dict[str, Any] = {}
         if changes.nickname is not UNSET:
             values["nickname"] = rules.check_nickname(changes.nickname)
@@ -180,6 +181,11 @@ class Profiles:
             values["bio"] = rules.check_text(changes.bio, "bio", rules.BIO_MAX)
         if changes.time_zone is not UNSET:
             values["time_zone"] = rules.check_time_zone(changes.time_zone)
+        if "time_zone" in values:  # counted before the unit of work, as every limit is
+            async with self._uow(read_only=True) as tx:
+                current = (await tx.users.get(who.user_id)).time_zone
+            if values["time_zone"] != current:
+                await self._zone_change_allowed(who.user_id)
         async with self._uow() as tx:
             user = await tx.users.get_for_update(who.user_id)
             if not values:
@@ -189,6 +195,17 @@ class Profiles:
                 await self._scorer.recompute(tx, [user.id])
                 updated = await tx.users.get(user.id)
             return updated
+
+    async def _zone_change_allowed(self, user_id: int) -> None:
+        """Counts a change of time zone. Raises RateLimited(code="time_zone_change_limited")
+        past the ``time_zone:user`` limit (two a day)."""
+        try:
+            await self._throttle.check("time_zone:user", f"user:{user_id}")
+        except RateLimited as over:
+            raise RateLimited(
+                "Your time zone can change twice a day; try again later.",
+                retry_after=over.retry_after, limit=over.limit, code="time_zone_change_limited",
+            ) from None
 
     async def get_user(self, who: Principal | None, user_id: int) -> User:
         """A profile as ``who`` may see it. Banned and suspended accounts are hidden from

@@ -50,7 +50,7 @@ def day_points(weights: RankingWeights, facts: DayFacts) -> int:
     return (
         sum(weights.reaction(kind) * n for kind, n in facts.reactions.items())
         + weights.comment * facts.comments
-        + weights.on_time * facts.on_time
+        + weights.on_time * min(facts.on_time, rating.ON_TIME_PER_DAY)
     )
 
 
@@ -84,10 +84,13 @@ class Scorer:
             await tx.ranking.raise_max_reactions(video.author_id, total)
 
     async def comment(self, tx: UnitOfWork, video: Video, comment: Comment) -> None:
+        """After a comment was added: the video's author earns once per commenter."""
         if comment.author_id == video.author_id:
             return
         weights = await tx.ranking.weights()
-        if weights.comment:  # no row for 0 points, as a recompute stores none
+        if not weights.comment:  # no row for 0 points, as a recompute stores none
+            return
+        if await tx.comments.visible_count(video.id, comment.author_id) == 1:
             await tx.ranking.add_points(video.author_id, weights.comment, comment.created_at)
 
     async def video_ready(self, tx: UnitOfWork, video: Video) -> None:
@@ -104,7 +107,8 @@ class Scorer:
         if delta:
             await tx.ranking.add_points(author.id, delta, None)
         if video.on_time and weights.on_time:
-            await tx.ranking.add_points(author.id, weights.on_time, video.created_at)
+            # At most ON_TIME_PER_DAY on-time posts earn per UTC day: a rebuild counts them.
+            await self.recompute(tx, [author.id])
 
     async def recompute(self, tx: UnitOfWork, user_ids: list[int]) -> int:
         """Rebuild these users' ratings, points by day, streaks and max_reactions from

@@ -425,7 +425,7 @@ class Videos:
             author = await tx.users.get(video.author_id)
             if not await visibility.may_see(tx, self._clock.now(), who, video, author):
                 raise NotFound("No such video.", code="video_not_found")
-            locked = await visibility.locked_today(
+            locked = await visibility.behind_lock(
                 tx, self._clock.now(), who, [video], bereal_lock
             )
             my_reaction = await tx.reactions.get(who.user_id, video.id)
@@ -459,7 +459,7 @@ class Videos:
                 before=before,
                 limit=limit,
             )
-            locked = await visibility.locked_today(
+            locked = await visibility.behind_lock(
                 tx, self._clock.now(), who, videos, bereal_lock
             )
             mine = await tx.reactions.mine(who.user_id, [v.id for v in videos])

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from momentic_core.errors import Conflict, Forbidden, NotFound
 from momentic_core.model.accounts import Principal, User
@@ -11,7 +10,6 @@ from momentic_core.model.social import Relation, VideoForViewer
 from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.policies import permissions
 from momentic_core.ports import UnitOfWork
-from momentic_core.services.feeds import day_bounds
 
 
 def no_video() -> NotFound:
@@ -47,25 +45,47 @@ def _sees(
     return video.visibility is Visibility.PUBLIC or friends
 
 
-async def locked_today(
+LOCK_LASTS = timedelta(hours=24)
+
+
+def lock_anchor(video: Video) -> datetime:
+    """The daily moment the video answers (stamped when it was posted, in its author's
+    time zone then), or its creation time when it has none: a post of mine since then
+    unlocks it."""
+    return video.moment_at or video.created_at
+
+
+async def behind_lock(
     tx: UnitOfWork, now: datetime, who: Principal, videos: list[Video], bereal_lock: bool
 ) -> set[int]:
-    """Ids of friends' friends-only videos of my today while I have not posted today:
-    the same BeReal lock as the friends feed, so no other route lifts it."""
+    """Ids of friends' friends-only videos behind the BeReal lock for me: posted less than
+    ``LOCK_LASTS`` ago, answering a moment I have not posted since (no ready video of mine
+    created at or after it). Everything is judged on times stamped when the videos were
+    posted, never on my current time zone, so changing it unlocks nothing; the friends
+    feed, profiles, comments, reactors, reactions and live channels all ask here."""
     if not bereal_lock or permissions.can_see_hidden_accounts(who.role):
         return set()
-    candidates = [
-        v for v in videos if v.author_id != who.user_id and v.visibility is Visibility.FRIENDS
+    fresh = [
+        v for v in videos
+        if v.author_id != who.user_id and v.visibility is Visibility.FRIENDS
+        and now < v.created_at + LOCK_LASTS
     ]
-    if not candidates:
+    if not fresh:
         return set()
-    me = await tx.users.get(who.user_id)
-    today = now.astimezone(ZoneInfo(me.time_zone)).date()
-    since, until = day_bounds(today, me.time_zone)
-    todays = [v for v in candidates if since <= v.created_at < until]
-    if not todays or await tx.feeds.has_posted(who.user_id, since, until):
-        return set()
-    return {v.id for v in todays}
+    # "I posted since A" holds for every anchor up to some point and for none after it:
+    # find that point among the distinct anchors by bisection (one query per step).
+    anchors = sorted({lock_anchor(v) for v in fresh})
+    lo, hi = 0, len(anchors)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if await tx.feeds.has_posted(who.user_id, anchors[mid], now + LOCK_LASTS):
+            lo = mid + 1
+        else:
+            hi = mid
+    open_until = anchors[lo - 1] if lo else None  # anchors[:lo] are answered
+    return {
+        v.id for v in fresh if open_until is None or lock_anchor(v) > open_until
+    }
 
 
 async def readable_video(
@@ -78,7 +98,7 @@ async def readable_video(
     video = found.video
     if not _sees(now, who, video, found.author, blocked=found.blocked, friends=found.friends):
         raise no_video()
-    if await locked_today(tx, now, who, [video], bereal_lock):
+    if await behind_lock(tx, now, who, [video], bereal_lock):
         raise Forbidden("Post your moment of today first.", code="moment_locked")
     return found
 

@@ -11,11 +11,16 @@ in-memory adapters and on PostgreSQL, and after every step:
   rules allow for it (a 409 from a delete is a failure);
 - both worlds hold the same rows (users, videos, comments, reactions, likes, friends,
   requests, blocks, points by day, notifications, cases, reports), in logical ids;
-- every counter equals the rows it counts (reactions by kind, comments, replies, likes);
-- every rating, streak and day's points equal a full recompute from the rows;
+- every counter equals the rows it counts (visible reactions by kind, comments, replies,
+  likes);
+- every rating, streak and day's points equal a full recompute from the rows, and every
+  rating is what the rules of the game give, counted here from the rows (one comment's
+  points per video and commenter, one on-time bonus per UTC day);
 - feeds, comment lists, reactors, leaderboards and notifications answer alike in both
   worlds and never show what the viewer may not see (blocked either way, deleted, held
-  or removed, banned or suspended authors, friends-only videos of strangers).
+  or removed, banned or suspended authors, friends-only videos of strangers), and the
+  friends feed locks exactly what the BeReal lock says from stamped times alone, so a
+  change of time zone (at most two a day) unlocks nothing.
 
 ``make test`` runs a bounded number of examples (the ``default`` profile); ``make
 test-deep`` runs the ``deep`` profile for as long as it is given (``LIVES_MINUTES``).
@@ -27,7 +32,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +85,7 @@ class LivesMachine(RuleBasedStateMachine):
         self.videos: list[int] = []
         self.comments: list[int] = []
         self.admin = self.moderator = -1
+        self.weights = dict(DEFAULT_WEIGHTS)  # as the admin last set them
 
     def teardown(self) -> None:
         for world in self.worlds:
@@ -178,7 +184,7 @@ class LivesMachine(RuleBasedStateMachine):
             )
             return me.time_zone
 
-        self.both(op, GONE)
+        self.both(op, GONE | {"time_zone_change_limited"})
 
     @precondition(lambda self: len(self.users) > 2)
     @rule(u=st.integers(0, 50))
@@ -560,7 +566,11 @@ class LivesMachine(RuleBasedStateMachine):
             )
             return weights
 
-        self.both(op, GONE)
+        if self.both(op, GONE) is not None:
+            self.weights.update(
+                heart=reaction, flame=reaction + 1, comment=comment, on_time=on_time,
+                streak_day=streak_day,
+            )
 
     # The common acts of a day happen more often than the rare ones.
     post_again = rule(u=st.integers(0, 50), public=st.booleans())(
@@ -604,6 +614,7 @@ class LivesMachine(RuleBasedStateMachine):
         after = self.worlds_.run(self.worlds[0].rows())
         assert after["users"] == rows["users"], "a recompute changed ratings or streaks"
         assert after["points"] == rows["points"], "a recompute changed points by day"
+        check_the_rules_of_the_game(rows, self.weights)
 
     def nobody_sees_what_they_may_not(self) -> None:
         rows = self.rows
@@ -627,8 +638,9 @@ class LivesMachine(RuleBasedStateMachine):
             assert oracle.may_see(video, friends_only=False), f"global feed shows {video}"
         day, friends = await services.feeds.friends(who, None, None, False, 50)
         seen_friends = [(v(i.video.id), i.locked) for i in friends.items]
-        for video, _locked in seen_friends:
+        for video, locked in seen_friends:
             assert oracle.may_see(video, friends_only=True), f"friends feed shows {video}"
+            assert locked == oracle.locked(video), f"friends feed: {video} locked={locked}"
         comments = {}
         for video, _, _ in seen_global:
             try:
@@ -687,7 +699,7 @@ def check_counters(rows: dict[str, Any]) -> None:
     likes_of: dict[Any, int] = {}
     for cid, _ in rows["likes"]:
         likes_of[cid] = likes_of.get(cid, 0) + 1
-    for vid, _, _, _, _, heart, flame, funny, angry, comment_count, _ in rows["videos"]:
+    for vid, _, _, _, _, heart, flame, funny, angry, comment_count, *_ in rows["videos"]:
         counts = dict(zip(REACTIONS, (heart, flame, funny, angry), strict=True))
         for kind, n in counts.items():
             assert n == reactions.get((vid, kind), 0), f"video {vid}: {kind} count {n}"
@@ -695,6 +707,34 @@ def check_counters(rows: dict[str, Any]) -> None:
     for cid, _, _, _, _, like_count, reply_count, *_ in rows["comments"]:
         assert like_count == likes_of.get(cid, 0), f"comment {cid}: like count"
         assert reply_count == replies_of.get(cid, 0), f"comment {cid}: reply count"
+
+
+DEFAULT_WEIGHTS = {"heart": 2, "flame": 3, "funny": 2, "angry": 0, "comment": 3,
+                   "on_time": 10, "streak_day": 5}
+
+
+def check_the_rules_of_the_game(rows: dict[str, Any], weights: dict[str, int]) -> None:
+    """Every rating is what the README's rules say, counted here from the rows (not by
+    the code under test): others' reactions on my ready videos, one comment's points per
+    (video, other commenter) with a comment moderation has not hidden, one on-time
+    bonus per UTC day, and the streak term."""
+    ready = {r[0]: r for r in rows["videos"] if r[3] == "ready"}
+    expected: dict[Any, int] = {r[0]: 0 for r in rows["users"]}
+    for video, user, kind in rows["reactions"]:
+        if video in ready and user != ready[video][1]:
+            expected[ready[video][1]] += weights[kind]
+    pairs = {
+        (video, author) for _, video, author, _, _, _, _, hidden, _ in rows["comments"]
+        if video in ready and author != ready[video][1] and not hidden
+    }
+    for video, _ in pairs:
+        expected[ready[video][1]] += weights["comment"]
+    on_time_days = {(r[1], r[11].astimezone(UTC).date()) for r in ready.values() if r[10]}
+    for author, _ in on_time_days:
+        expected[author] += weights["on_time"]
+    for user in rows["users"]:
+        total = expected[user[0]] + weights["streak_day"] * user[5]
+        assert user[4] == total, f"user {user[0]}: rating {user[4]}, the rules say {total}"
 
 
 class Oracle:
@@ -707,6 +747,7 @@ class Oracle:
         self.videos = {r[0]: r for r in rows["videos"]}
         self.comments = {r[0]: r for r in rows["comments"]}
         self.friends = {b for a, b in rows["friendships"] if a == viewer}
+        self.staff = viewer in self.users and self.users[viewer][1] in ("moderator", "admin")
         self.blocked = {b for a, b in rows["blocks"] if a == viewer} | {
             a for a, b in rows["blocks"] if b == viewer
         }
@@ -732,6 +773,22 @@ class Oracle:
         if friends_only:
             return author in self.friends
         return row[2] == "public" or author in self.friends
+
+    def locked(self, video: Any) -> bool:
+        """The BeReal lock from the stamped times alone (no time zone): a friend's
+        friends-only video of the last 24 hours is locked until the viewer has a ready
+        video created at or after the moment it answers."""
+        row = self.videos[video]
+        author, visibility, created_at, moment_at = row[1], row[2], row[11], row[12]
+        if author == self.viewer or visibility != "friends" or self.staff:
+            return False
+        if self.now >= created_at + timedelta(hours=24):
+            return False
+        anchor = moment_at or created_at
+        return not any(
+            r[1] == self.viewer and r[3] == "ready" and r[11] >= anchor
+            for r in self.videos.values()
+        )
 
     def may_see_comment(self, comment: Any) -> bool:
         row = self.comments.get(comment)

@@ -177,6 +177,8 @@ class World:
                         *(x.reactions[k] for k in ("heart", "flame", "funny", "angry")),
                         x.comment_count,
                         x.on_time,
+                        x.created_at,
+                        x.moment_at,
                     )
                     for x in s.videos.values()
                 ],
@@ -242,7 +244,8 @@ class World:
             "users": "SELECT id, role, status, time_zone, rating, current_streak, max_streak,"
             " max_reactions, last_post_day, suspended_until FROM users",
             "videos": "SELECT id, author_id, visibility, status, description, heart_count,"
-            " flame_count, funny_count, angry_count, comment_count, on_time FROM videos",
+            " flame_count, funny_count, angry_count, comment_count, on_time, created_at,"
+            " moment_at FROM videos",
             "comments": "SELECT id, video_id, author_id, parent_id, body, like_count,"
             " reply_count, hidden, edited_at IS NOT NULL FROM comments",
             "reactions": "SELECT video_id, user_id, kind FROM reactions",

@@ -89,13 +89,15 @@ def from_rows(
         for (vid, reactor), row in s.reactions.items():
             if vid in mine and reactor != uid:
                 points[(uid, utc_day(row.created_at))] += getattr(weights, row.kind.value)
-        for c in s.comments.values():
-            if c.video_id in mine and c.author_id != uid:
-                points[(uid, utc_day(c.created_at))] += weights.comment
+        first: dict[tuple[int, int], Any] = {}  # one commenter on one video earns once
+        for c in sorted(s.comments.values(), key=lambda c: c.created_at):
+            if c.video_id in mine and c.author_id != uid and not c.hidden:
+                first.setdefault((c.video_id, c.author_id), c.created_at)
+        for at in first.values():
+            points[(uid, utc_day(at))] += weights.comment
         ready = [v for v in mine.values() if v.status is VideoStatus.READY]
-        for v in ready:
-            if v.on_time:
-                points[(uid, utc_day(v.created_at))] += weights.on_time
+        for day in {utc_day(v.created_at) for v in ready if v.on_time}:  # once a UTC day
+            points[(uid, day)] += weights.on_time
         tz = ZoneInfo(user.time_zone)
         days = {v.created_at.astimezone(tz).date() for v in ready}
         today = now.astimezone(tz).date()
