@@ -20,6 +20,7 @@ from momentic_core.model.videos import StagedBlob, Video, VideoStatus
 from momentic_core.policies.moments import MomentRules
 from momentic_core.services.config import Config
 from momentic_core.services.engagement import Engagement, Notifier
+from momentic_core.services.feeds import Feeds
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.ranking import Moments, Ranking, Scorer, Stats
 from momentic_core.services.throttle import Throttle
@@ -43,6 +44,7 @@ class World:
     profiles: Profiles
     moments: Moments
     config: Config
+    feeds: Feeds
 
     def uow(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.store, clock=self.clock)
@@ -92,13 +94,19 @@ class World:
             await tx.social.add_friendship(a, b, self.clock.now())
 
 
-def make_world(start: datetime = T0, rules: MomentRules = RULES) -> World:
+def make_world(
+    start: datetime = T0, rules: MomentRules = RULES, *, bereal_lock: bool = False,
+    throttle_multiplier: float = 1000,
+) -> World:
     store = MemoryStore()
     clock = ManualClock(start)
     uow = functools.partial(InMemoryUnitOfWork, store, clock=clock)
-    # The BeReal lock off: these tests react to friends' moments without posting first.
-    config = runtime_config(uow, clock, bereal_lock=False)
-    throttle = Throttle(InMemoryRateLimiter(clock), multiplier=1000, config=config)
+    # The BeReal lock off by default: these tests react to friends' moments without
+    # posting first.
+    config = runtime_config(uow, clock, bereal_lock=bereal_lock)
+    throttle = Throttle(
+        InMemoryRateLimiter(clock), multiplier=throttle_multiplier, config=config
+    )
     scorer = Scorer(clock=clock)
     moments = Moments(rules)
     return World(
@@ -123,4 +131,5 @@ def make_world(start: datetime = T0, rules: MomentRules = RULES) -> World:
         ),
         moments=moments,
         config=config,
+        feeds=Feeds(uow=uow, clock=clock, config=config),
     )
