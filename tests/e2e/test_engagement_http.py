@@ -119,7 +119,7 @@ async def test_comments_replies_edit_and_pages(
     await _problem(await c.post(comments, json={"body": "Deeper", "parent_id": reply["id"]},
                                 headers=cat.auth), 422, "reply_depth")
     for body, code in (("   ", "comment_empty"), ("x" * 501, "comment_too_long"),
-                       ("bad\u202eone", "control_characters"), ("nul\x00", "control_characters")):
+                       ("bad\u202eone", "control_characters"), ("nul\x00", "nul_character")):
         await _problem(await c.post(comments, json={"body": body}, headers=bob.auth), 422, code)
     for n in range(3):
         await _json(await c.post(comments, json={"body": f"more {n}"}, headers=cat.auth), 201)
