@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -299,3 +301,71 @@ def test_only_staff_see_hidden_accounts() -> None:
     assert not permissions.can_see_hidden_accounts(Role.USER)
     assert permissions.can_see_hidden_accounts(Role.MODERATOR)
     assert permissions.can_see_hidden_accounts(Role.ADMIN)
+
+
+@pytest.mark.parametrize(
+    ("role", "code"),
+    [
+        (Role.USER, "not_author"),
+        (Role.MODERATOR, "moderation_required"),
+        (Role.ADMIN, "moderation_required"),
+    ],
+)
+def test_a_refused_delete_sends_staff_to_moderation_and_others_away(
+    role: Role, code: str
+) -> None:
+    refusal = permissions.not_yours_to_delete(role, "comment", "its author")
+    assert isinstance(refusal, Forbidden)
+    assert refusal.code == code
+
+
+# ---------------------------------------------------------------------------- fields
+
+
+def _longest_address() -> str:
+    """A valid address of exactly 254 characters (the most an address may have)."""
+    address = "a" * 64 + "@" + ".".join(["b" * 63, "c" * 63, "d" * 61])
+    assert len(address) == 254
+    return address
+
+
+@pytest.mark.parametrize(
+    ("check", "code", "field"),
+    [
+        (lambda: rules.normalize_email("not an address"), "invalid_email", "email"),
+        (lambda: rules.normalize_email(_longest_address() + "d"), "invalid_email", "email"),
+        (lambda: rules.check_email_domain("a@x.org", ("bsu.by",)),
+         "email_domain_not_allowed", "email"),
+        (lambda: rules.check_email_domain("a@x.org", ()), "email_domain_not_allowed", "email"),
+        (lambda: rules.check_password("short"), "password_too_short", "password"),
+        (lambda: rules.check_nickname("-no"), "invalid_nickname", "nickname"),
+        (lambda: rules.check_text("x" * 51, "name", 50), "name_too_long", "name"),
+        (lambda: rules.check_text("bom\ufeff", "bio", 100), "control_characters", "bio"),
+        (lambda: rules.check_time_zone("Mars/Olympus"), "invalid_time_zone", "time_zone"),
+        (lambda: rules.check_comment(" "), "comment_empty", "body"),
+        (lambda: rules.check_comment("x" * 501), "comment_too_long", "body"),
+        (lambda: rules.check_comment("\x00"), "control_characters", "body"),
+    ],
+)
+def test_every_refusal_names_its_code_and_the_field_at_fault(
+    check: Callable[[], object], code: str, field: str
+) -> None:
+    # Clients switch on the code and put the message next to the field it names.
+    with pytest.raises(Invalid) as err:
+        check()
+    assert (err.value.code, err.value.extra) == (code, {"field": field})
+
+
+def test_an_address_of_254_characters_is_the_longest_accepted() -> None:
+    longest = _longest_address()
+    assert rules.normalize_email(longest.upper()) == longest
+    with pytest.raises(Invalid):
+        rules.normalize_email(longest + "d")
+
+
+def test_comments_keep_line_breaks_and_refuse_other_controls() -> None:
+    assert rules.check_comment(" a\r\nb\n ") == "a\nb"
+    assert rules.check_comment("x" * 500) == "x" * 500
+    assert rules.check_comment("hi \U0001f468\u200d\U0001f469\u200d\U0001f467") == (
+        "hi \U0001f468\u200d\U0001f469\u200d\U0001f467"
+    )
