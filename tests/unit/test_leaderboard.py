@@ -18,6 +18,7 @@ from momentic_core.policies.rating import period_start
 from momentic_core.services.ranking import parse_period, parse_scope
 
 from .ranking_support import World, make_world
+from .server_zone import server_time_zone
 
 PROPERTY = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -75,6 +76,25 @@ def test_period_start_is_the_utc_day_iso_week_or_month(
     now: datetime, period: Period, since: datetime | None
 ) -> None:
     assert period_start(period, now) == since
+
+
+@pytest.mark.parametrize("period", [Period.DAY, Period.WEEK, Period.MONTH])
+def test_period_start_is_the_same_utc_midnight_whatever_the_servers_zone(
+    period: Period,
+) -> None:
+    # 23:59:59.999999 UTC on Tuesday 31 March is 1 April at UTC+9: the day, the
+    # week and the month start at UTC midnight, to the microsecond, on any server.
+    now = datetime(2026, 3, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+    expected = {
+        Period.DAY: datetime(2026, 3, 31, tzinfo=UTC),
+        Period.WEEK: datetime(2026, 3, 30, tzinfo=UTC),
+        Period.MONTH: datetime(2026, 3, 1, tzinfo=UTC),
+    }[period]
+    with server_time_zone("JST-9"):
+        start = period_start(period, now)
+    assert start == expected
+    assert start is not None and start.utcoffset() == timedelta(0)
+    assert start.microsecond == 0
 
 
 def test_scope_and_period_parse_or_are_invalid() -> None:

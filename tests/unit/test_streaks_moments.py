@@ -20,6 +20,8 @@ from momentic_core.policies import moments, streaks
 from momentic_core.policies.moments import MomentRules
 from momentic_core.services.ranking import Moments
 
+from .server_zone import server_time_zone
+
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 ZONES = (
@@ -477,3 +479,61 @@ def test_moments_stamp_a_new_post_in_its_authors_zone() -> None:
         attrs.evolve(video, created_at=moment.at + timedelta(minutes=5)), user
     )
     assert (late.moment_at, late.on_time) == (moment.at, False)
+
+
+@pytest.mark.parametrize(
+    ("day", "zone", "at"),
+    [
+        # 09:00 local plus HMAC-SHA256(secret, "day|zone") mod 12 h: for Minsk on
+        # 2026-03-10, 24 732 s, so 15:52:12 local (UTC+3).
+        (date(2026, 3, 10), "Europe/Minsk", datetime(2026, 3, 10, 12, 52, 12, tzinfo=UTC)),
+        (date(2026, 7, 4), "America/New_York", datetime(2026, 7, 4, 19, 38, 19, tzinfo=UTC)),
+        (date(2026, 12, 31), "UTC", datetime(2026, 12, 31, 14, 8, 7, tzinfo=UTC)),
+    ],
+)
+def test_the_moment_of_a_day_is_the_same_in_every_release(
+    day: date, zone: str, at: datetime
+) -> None:
+    # Every instance must agree, an old one and a new one during a rolling deploy too,
+    # and stamped posts keep the moment they answered: the draw may not change silently.
+    assert moments.moment_of(RULES, day, zone).at == at
+
+
+def test_moments_spread_over_the_whole_window_in_every_zone() -> None:
+    # Determinism and the window are not enough: a moment stuck at 09:00 every day has
+    # both. Over four years of days in each zone (no DST change falls in 09-21), each of
+    # the twelve hours gets its share, and the earliest and latest moments come within
+    # minutes of the window's ends.
+    days = [date(2024, 1, 1) + n * ONE_DAY for n in range(4 * 365)]
+    for zone in ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu"):
+        seconds = []
+        for day in days:
+            local = wall(moments.moment_of(RULES, day, zone).at, zone)
+            seconds.append((local - datetime.combine(day, time(9))).total_seconds())
+        assert all(0 <= s < 12 * 3600 for s in seconds), zone
+        assert all(s == int(s) for s in seconds), zone  # whole seconds
+        per_hour = [sum(1 for s in seconds if h * 3600 <= s < (h + 1) * 3600) for h in range(12)]
+        share = len(days) / 12  # about 122
+        assert all(0.6 * share < n < 1.4 * share for n in per_hour), (zone, per_hour)
+        assert min(seconds) < 600 and max(seconds) > 12 * 3600 - 600, zone
+        assert len(set(seconds)) > 0.95 * len(days), zone
+
+
+def test_a_one_hour_window_is_never_overrun() -> None:
+    # With a one-hour window, a moment drawn one second too wide would land at 10:00:00
+    # on about one day in 3 600; 30 years of days in two zones would show it.
+    rules = MomentRules(secret=b"narrow", start_hour=9, end_hour=10)
+    first = date(2000, 1, 1)
+    for zone in ("UTC", "Asia/Tokyo"):
+        latest = max(
+            wall(moments.moment_of(rules, first + n * ONE_DAY, zone).at, zone).time()
+            for n in range(30 * 365)
+        )
+        assert time(9, 59, 0) <= latest < time(10), zone
+
+
+def test_moments_are_in_utc_whatever_the_servers_own_zone() -> None:
+    with server_time_zone("JST-9"):
+        moment = moments.moment_of(RULES, date(2026, 6, 1), "Europe/Berlin")
+        assert moment.at.utcoffset() == timedelta(0)
+        assert moment.at.tzinfo is UTC
