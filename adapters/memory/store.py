@@ -112,6 +112,7 @@ class MemoryStore:
     listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
+    holder: asyncio.Task[Any] | None = None  # the task whose unit of work holds ``lock``
 
     _TABLES = (
         "users",
@@ -360,7 +361,13 @@ class InMemoryUnitOfWork:
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:
+        task = asyncio.current_task()
+        if self._store.lock.locked() and self._store.holder is task:
+            # On PostgreSQL this would be a second transaction; here it would wait on
+            # itself for ever. Fail at once instead of hanging the caller.
+            raise RuntimeError("a unit of work was opened inside another in the same task")
         await self._store.lock.acquire()
+        self._store.holder = task
         self._snapshot = self._store.snapshot()
         self.events.pending.clear()
         return self
@@ -387,6 +394,7 @@ class InMemoryUnitOfWork:
         finally:
             self.events.pending = []
             self._snapshot = None
+            self._store.holder = None
             self._store.lock.release()
 
 
