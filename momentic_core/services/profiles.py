@@ -8,13 +8,13 @@ from typing import Any
 
 import attrs
 
-from momentic_core.errors import Conflict, NotFound, RateLimited, Unauthenticated
+from momentic_core.errors import Conflict, NotFound, Unauthenticated
 from momentic_core.model.accounts import Principal, Role, User
 from momentic_core.model.engagement import LiveEvent, user_channel
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services.ranking import Scorer
-from momentic_core.services.throttle import Throttle
+from momentic_core.services.throttle import Throttle, refuse
 
 
 class _Unset:
@@ -198,14 +198,14 @@ class Profiles:
 
     async def _zone_change_allowed(self, user_id: int) -> None:
         """Counts a change of time zone. Raises RateLimited(code="time_zone_change_limited")
-        past the ``time_zone:user`` limit (two a day)."""
-        try:
-            await self._throttle.check("time_zone:user", f"user:{user_id}")
-        except RateLimited as over:
-            raise RateLimited(
-                "Your time zone can change twice a day; try again later.",
-                retry_after=over.retry_after, limit=over.limit, code="time_zone_change_limited",
-            ) from None
+        past the ``time_zone:user`` limit (throttle.DEFAULT_LIMITS)."""
+        limit = await self._throttle.limit("time_zone:user")
+        [decision] = await self._throttle.count_many([("time_zone:user", f"user:{user_id}")])
+        refuse(
+            decision, code="time_zone_change_limited",
+            detail=f"Your time zone can change {limit.count} times in "
+            f"{limit.window.total_seconds() / 3600:g} hours; try again later.",
+        )
 
     async def get_user(self, who: Principal | None, user_id: int) -> User:
         """A profile as ``who`` may see it. Banned and suspended accounts are hidden from

@@ -96,6 +96,11 @@ class Scorer:
     async def video_ready(self, tx: UnitOfWork, video: Video) -> None:
         """The author's streak moves on, and an on-time post earns its points."""
         weights = await tx.ranking.weights()
+        if video.on_time and weights.on_time:
+            # At most ON_TIME_PER_DAY on-time posts earn per UTC day: a rebuild counts
+            # them, and moves the streak with the rest.
+            await self.recompute(tx, [video.author_id])
+            return
         author = await tx.users.get_for_update(video.author_id)
         before = StreakState(author.current_streak, author.max_streak, author.last_post_day)
         after = streaks.extend(before, streaks.local_day(video.created_at, author.time_zone))
@@ -106,9 +111,6 @@ class Scorer:
         delta = weights.streak_day * (after.current - before.current)
         if delta:
             await tx.ranking.add_points(author.id, delta, None)
-        if video.on_time and weights.on_time:
-            # At most ON_TIME_PER_DAY on-time posts earn per UTC day: a rebuild counts them.
-            await self.recompute(tx, [author.id])
 
     async def recompute(self, tx: UnitOfWork, user_ids: list[int]) -> int:
         """Rebuild these users' ratings, points by day, streaks and max_reactions from

@@ -109,11 +109,15 @@ class Throttle:
         return await self._limiter.hit_many(hits)
 
 
-def refuse(decision: RateDecision) -> None:
-    """Raises RateLimited(code="rate_limited") when ``decision`` is over its limit."""
+def refuse(
+    decision: RateDecision, *, detail: str | None = None, code: str | None = None
+) -> None:
+    """Raises RateLimited(code="rate_limited", or ``code``, with ``detail``) when
+    ``decision`` is over its limit."""
     if not decision.allowed:
         raise RateLimited(
-            "Too many attempts; try again later.",
+            detail or "Too many attempts; try again later.",
             retry_after=max(1, decision.reset_after),
             limit=decision.limit,
+            code=code,
         )
