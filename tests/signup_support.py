@@ -4,8 +4,10 @@ the in-memory mailer got), for the tests that drive create_app() through a test 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from adapters.http import keys
 from adapters.memory.mail import InMemoryMailer
 
 # a cheap password hash for the tests' Settings
@@ -48,3 +50,14 @@ class Api:
     @staticmethod
     def auth(tokens: dict[str, Any]) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def new_user_auth(client: Any) -> dict[str, str]:
+    """A verified user made through the services (no mail), signed in over HTTP: their
+    bearer header."""
+    email = f"u{uuid.uuid4().hex[:10]}@bsu.by"
+    await client.app[keys.SERVICES].accounts.create_user(email, PASSWORD)
+    r = await client.post("/v1/auth/token", json={
+        "grant_type": "password", "email": email, "password": PASSWORD})
+    assert r.status == 200, await r.text()
+    return Api.auth(await r.json())

@@ -11,20 +11,18 @@ from __future__ import annotations
 import base64
 import io
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from signup_support import PASSWORD, new_user_auth
 
 from adapters.config import Settings
 from adapters.container import Backend
-from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.memory.mail import InMemoryMailer
 
-PASSWORD = "correct horse battery"
 NUL = "a\u0000b"
 
 
@@ -43,15 +41,6 @@ async def pg(aiohttp_client: Any, database_url: str, clean_pg_pool: Any, tmp_pat
     return await aiohttp_client(create_app(Backend(settings, mailer=InMemoryMailer())))
 
 
-async def _user(client: Any) -> dict[str, str]:
-    email = f"u{uuid.uuid4().hex[:10]}@bsu.by"
-    await client.app[keys.SERVICES].accounts.create_user(email, PASSWORD)
-    r = await client.post("/v1/auth/token", json={
-        "grant_type": "password", "email": email, "password": PASSWORD})
-    assert r.status == 200, await r.text()
-    return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
-
-
 def _form() -> aiohttp.FormData:
     form = aiohttp.FormData()
     form.add_field("video_file", io.BytesIO(b"\0\0\0\x18ftypmp42" + bytes(500)),
@@ -61,7 +50,7 @@ def _form() -> aiohttp.FormData:
 
 
 async def test_nul_characters_are_422_on_every_way_in(pg: Any) -> None:
-    auth = await _user(pg)
+    auth = await new_user_auth(pg)
     bodies: list[tuple[str, str, Any, str]] = [
         ("POST", "/v1/friend-requests", {"nickname": NUL}, "nickname"),
         ("POST", "/v1/auth/register", {"email": f"{NUL}@bsu.by", "password": PASSWORD}, "email"),

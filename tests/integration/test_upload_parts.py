@@ -6,20 +6,18 @@ was accepted before."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from signup_support import new_user_auth
 
 from adapters.config import Settings
 from adapters.container import Backend
-from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.memory.mail import InMemoryMailer
 
-PASSWORD = "correct horse battery"
 SIZE = 5000
 MP4 = b"\0\0\0\x18ftypmp42" + bytes(SIZE - 12)
 
@@ -39,15 +37,6 @@ async def client(request: pytest.FixtureRequest, aiohttp_client: Any, tmp_path: 
     return await aiohttp_client(create_app(Backend(settings, mailer=InMemoryMailer())))
 
 
-async def _auth(client: Any) -> dict[str, str]:
-    email = f"u{uuid.uuid4().hex[:10]}@bsu.by"
-    await client.app[keys.SERVICES].accounts.create_user(email, PASSWORD)
-    r = await client.post("/v1/auth/token", json={
-        "grant_type": "password", "email": email, "password": PASSWORD})
-    assert r.status == 200, await r.text()
-    return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
-
-
 async def _chunked(data: bytes) -> AsyncIterator[bytes]:
     """A body without Content-Length: the server learns its size only as it reads."""
     for i in range(0, len(data), 1000):
@@ -55,7 +44,7 @@ async def _chunked(data: bytes) -> AsyncIterator[bytes]:
 
 
 async def test_a_refused_part_is_not_received(client: Any) -> None:
-    auth = await _auth(client)
+    auth = await new_user_auth(client)
     r = await client.post("/v1/uploads", headers=auth, json={
         "size_bytes": SIZE, "content_type": "video/mp4", "visibility": "public"})
     assert r.status == 201, await r.text()
