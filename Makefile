@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-deep test-browser screenshot chromium lint fmt clean bench soak bench-upload bench-feeds bench-social mutation
+.PHONY: run test test-deep test-browser screenshot chromium lint fmt clean bench soak bench-upload bench-feeds bench-social mutation openapi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test-browser: $(STAMP) chromium
 
 screenshot: $(STAMP) chromium
 	MOMENTIC_SCREENSHOT=docs/dashboard.png $(BIN)/python -m pytest -q tests/browser -k every_series
+
+# The OpenAPI document, as the app serves it at /openapi.json, for client generators.
+openapi: $(STAMP)
+	$(BIN)/python -m adapters.http.openapi > openapi.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check momentic_core adapters tests

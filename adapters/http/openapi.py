@@ -2231,6 +2231,25 @@ def _edge_rules(op: Json) -> None:
             }
 
 
+# The areas operations are tagged with, in the order a reader meets them.
+TAGS: list[Json] = [
+    {"name": "system", "description": "Liveness, readiness and this document."},
+    {"name": "auth", "description": "Sign-up, email verification, tokens, password reset."},
+    {"name": "profile", "description": "My account, sessions, export; public profiles."},
+    {"name": "videos", "description": "Uploads (one request or in parts), videos, limits."},
+    {"name": "friends", "description": "Friend requests, friends, blocks, user search."},
+    {"name": "feeds", "description": "The friends, global and For-You feeds."},
+    {"name": "engagement", "description": "Reactions, comments, likes, views."},
+    {"name": "notifications", "description": "My notifications."},
+    {"name": "ranking", "description": "Daily moments, leaderboards, stats, ranking weights."},
+    {"name": "moderation", "description": "Reports, cases, appeals, bans and suspensions."},
+    {"name": "admin", "description": "Roles, runtime settings, audit log, dashboard data."},
+    {"name": "media", "description": "Signed media served by the app itself (local storage)."},
+    {"name": "live", "description": "WebSocket updates."},
+    {"name": "legacy mobile", "description": "The first mobile app's routes, kept working."},
+]
+
+
 @functools.cache
 def document() -> Json:
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
@@ -2253,6 +2272,7 @@ def document() -> Json:
             "Rate-limited responses carry `Retry-After` and `X-RateLimit-*`.",
         },
         "servers": [{"url": "/"}],
+        "tags": TAGS,
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
@@ -2260,3 +2280,9 @@ def document() -> Json:
         },
         "paths": paths,
     }
+
+
+if __name__ == "__main__":  # make openapi: the document as /openapi.json serves it
+    import json
+
+    print(json.dumps(document(), indent=2, ensure_ascii=False))

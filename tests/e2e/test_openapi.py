@@ -103,3 +103,28 @@ async def test_a_compressed_body_is_documented_as_415_wherever_a_body_is_taken()
             if "requestBody" in op:
                 assert "unsupported_encoding" in op["responses"]["415"]["description"], (
                     method, path)
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    errors = [str(e) for e in OpenAPIV31SpecValidator(document()).iter_errors()]
+    assert errors == []
+
+
+def test_every_operation_has_one_area_tag_that_the_document_describes() -> None:
+    doc = document()
+    described = {tag["name"] for tag in doc["tags"]}
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            assert len(op["tags"]) == 1 and op["tags"][0] in described, (method, path)
+
+
+def test_make_openapi_writes_the_served_document(tmp_path: Any) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "adapters.http.openapi"], check=True,
+                         capture_output=True, text=True).stdout
+    assert json.loads(out) == json.loads(json.dumps(document()))
