@@ -139,6 +139,12 @@ class Settings:
         0, "Strict-Transport-Security max-age sent on every response. Set it (e.g. 31536000) "
         "only when clients reach the app over HTTPS (TLS here or at the proxy). 0: no header."
     )
+    redis_url: str = _setting(
+        "", "Redis URL (redis://host:6379/0) for the rate-limit counters, shared exactly by "
+        "every instance and worker. Empty: limits counted on every request (api:user, "
+        "api:ip) are kept per worker process, so no read writes to the database, and the "
+        "others (sign-ins, codes, writes) in PostgreSQL."
+    )
     rate_limit_multiplier: float = _setting(
         1.0, "Scales every rate limit (tests and load benchmarks raise it)."
     )

@@ -14,7 +14,7 @@ import hmac
 import inspect
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -46,6 +46,7 @@ from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
 from adapters.push.logging import LoggingPushSender
 from momentic_core.errors import MomenticError, Unavailable
+from momentic_core.model.accounts import RateDecision
 from momentic_core.model.social import FeedSettings
 from momentic_core.policies.moments import MomentRules
 from momentic_core.ports import (
@@ -83,7 +84,7 @@ from momentic_core.services.ranking import (
     schedule_ranking,
 )
 from momentic_core.services.social import Friends
-from momentic_core.services.throttle import DEFAULT_LIMITS, Throttle
+from momentic_core.services.throttle import DEFAULT_LIMITS, PER_REQUEST_LIMITS, Throttle
 from momentic_core.services.videos import Videos
 
 log = logging.getLogger("momentic")
@@ -161,6 +162,58 @@ def postgres_storage(
         live=PostgresLiveEventSource(url),
         database_url=url,
     )
+
+
+class SplitRateLimiter:
+    """The limits counted on every request (``PER_REQUEST_LIMITS``) in this process, the
+    others in the shared store: a read then writes nothing to the database. Per process
+    means a client can reach each limit once per worker process that serves it."""
+
+    def __init__(self, local: RateLimiter, shared: RateLimiter) -> None:
+        self._local = local
+        self._shared = shared
+
+    @staticmethod
+    def _is_local(key: str) -> bool:
+        return any(key.startswith(name + ":") for name in PER_REQUEST_LIMITS)
+
+    async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
+        return (await self.hit_many([(key, limit, window)]))[0]
+
+    async def hit_many(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
+        local = [hit for hit in hits if self._is_local(hit[0])]
+        shared = [hit for hit in hits if not self._is_local(hit[0])]
+        answers = dict(
+            zip((key for key, _, _ in local), await self._local.hit_many(local), strict=True)
+        )
+        if shared:
+            decided = await self._shared.hit_many(shared)
+            answers.update(zip((key for key, _, _ in shared), decided, strict=True))
+        return [answers[key] for key, _, _ in hits]
+
+
+async def _rate_limiter(
+    settings: Settings, storage: Storage, clock: Clock
+) -> AsyncIterator[RateLimiter]:
+    """Redis when configured (every limit shared by every instance, exactly); else the
+    storage's own limiter, with the per-request limits kept per process on PostgreSQL."""
+    if settings.redis_url:
+        import redis.asyncio as redis  # only where it is used
+
+        from adapters.redis.rate_limiter import RedisRateLimiter
+
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=settings.db_timeout_seconds,
+            socket_connect_timeout=settings.db_timeout_seconds,
+        )
+        try:
+            yield RedisRateLimiter(client, clock)
+        finally:
+            await client.aclose()
+    elif settings.memory:
+        yield storage.rate_limiter
+    else:
+        yield SplitRateLimiter(InMemoryRateLimiter(clock), storage.rate_limiter)
 
 
 async def _id_tokens(settings: Settings) -> AsyncIterator[oidc.JwksIdTokenVerifier]:
@@ -348,6 +401,7 @@ def _mail_queued(
 def _services(
     settings: Settings,
     storage: Storage,
+    rate_limiter: RateLimiter,
     clock: Clock,
     hasher: Argon2PasswordHasher,
     tokens: JoseTokenSigner,
@@ -362,7 +416,7 @@ def _services(
 ) -> Services:
     notifier = Notifier(push)
     throttle = Throttle(
-        storage.rate_limiter, multiplier=settings.rate_limit_multiplier, config=config
+        rate_limiter, multiplier=settings.rate_limit_multiplier, config=config
     )
     accounts = Accounts(
         uow=storage.uow,
@@ -417,6 +471,7 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     clock = providers.Singleton(SystemClock)
     storage = providers.Resource(_storage, settings, clock)
+    rate_limiter = providers.Resource(_rate_limiter, settings, storage, clock)
     id_tokens = providers.Resource(_id_tokens, settings)
     secret = providers.Singleton(_secret, settings)
     tokens = providers.Singleton(_signer, settings)
@@ -440,8 +495,8 @@ class Container(containers.DeclarativeContainer):
         settings, storage, clock,
     )
     services = providers.Singleton(
-        _services, settings, storage, clock, hasher, tokens, mail_queued, id_tokens, secret,
-        blobs, images, push, ranking, config,
+        _services, settings, storage, rate_limiter, clock, hasher, tokens, mail_queued,
+        id_tokens, secret, blobs, images, push, ranking, config,
     )
     janitor = providers.Singleton(
         lambda storage, blobs, clock: Janitor(

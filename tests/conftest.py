@@ -16,6 +16,7 @@ Fixtures:
 - ``make_database`` (session): ``make_database() -> url`` makes a fresh, empty database
   (no migrations) that is dropped at the end of the run.
 - ``database_url`` (session): URL of this run's own database, migrations applied.
+- ``redis_url`` (session): a Redis server for the run (the local one, else one started).
 - ``pg_pool`` (session): an asyncpg pool (``adapters.postgres.db.create_pool``) on it.
 - ``clean_pg_pool`` (function): the same pool, after every application table has been
   emptied and every sequence restarted (the effect of ``TRUNCATE ... RESTART IDENTITY
@@ -215,6 +216,52 @@ async def clean_pg_pool(pg_pool: asyncpg.Pool, _pg_reset_script: str) -> asyncpg
 #   and open multipart uploads) and removed afterwards.
 # moto accepts any credentials (it checks no signatures); region us-east-1.
 # ---------------------------------------------------------------------------------------
+
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Redis on 127.0.0.1:6379 when one answers (these machines run one), else a
+    ``redis-server`` started for the run on a free port, keeping nothing on disk. Tests
+    keep to keys of their own (a fresh prefix), so a shared server is safe."""
+    if _redis_answers("127.0.0.1", 6379):
+        yield LOCAL_REDIS_URL
+        return
+    import shutil
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    assert binary, "no Redis answers on 127.0.0.1:6379 and redis-server is not installed"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",
+         "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            if _redis_answers("127.0.0.1", port):
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(10)
+
 
 S3_REGION = "us-east-1"
 S3_ACCESS_KEY_ID = "testing"

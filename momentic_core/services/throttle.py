@@ -46,13 +46,18 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "avatar:user": Limit(20, _m(60)),
     "reaction:user": Limit(300, _m(1)),
     "comment:user": Limit(30, _m(1)),
-    "export:user": Limit(3, _m(60)),
+    "export:user": Limit(3, _m(60)),  # GET /v1/me/export reads everything of an account
     # A time zone changes twice a day at most: each zone has its own daily moment, and
     # trying zones one after another would find an open window (README: ranking).
-    "time_zone:user": Limit(2, _m(60 * 24)),  # GET /v1/me/export reads everything of an account
+    "time_zone:user": Limit(2, _m(60 * 24)),
     "api:user": Limit(600, _m(1)),
     "api:ip": Limit(1200, _m(1)),
 }
+
+# Counted on every request, reads included. No read may write to the database, so a
+# deployment without a shared counter store (Redis) keeps these per process, and every
+# other limit (sign-ins, codes, writes) in the database (README: rate limits).
+PER_REQUEST_LIMITS = frozenset({"api:user", "api:ip"})
 
 
 class Throttle:

@@ -1,27 +1,58 @@
-"""RateLimiter contract: fixed windows, memory and PostgreSQL alike."""
+"""RateLimiter contract: fixed windows, memory, PostgreSQL and Redis alike."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
 import asyncpg
 import attrs
+import pytest
+import redis.asyncio as redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.memory.clock import ManualClock
+from adapters.memory.store import InMemoryRateLimiter
 from adapters.postgres.rate_limiter import PostgresRateLimiter
+from adapters.redis.rate_limiter import RedisRateLimiter
 from momentic_core.model.accounts import RateDecision
-
-from .support import Backend
+from momentic_core.ports import Clock, RateLimiter
 
 MINUTE = timedelta(minutes=1)
 
 
-async def test_allows_up_to_the_limit_then_refuses(backend: Backend, clock: ManualClock) -> None:
-    limiter = backend.rate_limiter(clock)
+@attrs.frozen
+class Store:
+    name: str
+    make: Callable[[Clock], RateLimiter]  # limiters made by one store share its counts
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(params=["memory", "postgres", "redis"])
+def store(request: pytest.FixtureRequest) -> Store:
+    if request.param == "memory":
+        return Store("memory", InMemoryRateLimiter)
+    if request.param == "postgres":
+        pool = request.getfixturevalue("clean_pg_pool")
+        return Store("postgres", lambda clock: PostgresRateLimiter(pool, clock))
+    client = request.getfixturevalue("redis_client")
+    prefix = f"test:{uuid.uuid4()}:"  # this test's keys only, on a shared server
+    return Store("redis", lambda clock: RedisRateLimiter(client, clock, prefix=prefix))
+
+
+async def test_allows_up_to_the_limit_then_refuses(store: Store, clock: ManualClock) -> None:
+    limiter = store.make(clock)
     decisions = [await limiter.hit("login:ip:1", 3, MINUTE) for _ in range(5)]
     assert decisions == [
         RateDecision(allowed=True, limit=3, remaining=2, reset_after=60),
@@ -33,9 +64,9 @@ async def test_allows_up_to_the_limit_then_refuses(backend: Backend, clock: Manu
 
 
 async def test_the_window_is_fixed_and_resets_when_it_runs_out(
-    backend: Backend, clock: ManualClock
+    store: Store, clock: ManualClock
 ) -> None:
-    limiter = backend.rate_limiter(clock)
+    limiter = store.make(clock)
     assert (await limiter.hit("k", 2, MINUTE)).allowed
     clock.advance(timedelta(seconds=20.5))
     second = await limiter.hit("k", 2, MINUTE)
@@ -48,8 +79,8 @@ async def test_the_window_is_fixed_and_resets_when_it_runs_out(
     assert fourth == RateDecision(allowed=True, limit=2, remaining=1, reset_after=60)
 
 
-async def test_keys_count_separately(backend: Backend, clock: ManualClock) -> None:
-    limiter = backend.rate_limiter(clock)
+async def test_keys_count_separately(store: Store, clock: ManualClock) -> None:
+    limiter = store.make(clock)
     assert (await limiter.hit("a", 1, MINUTE)).allowed
     assert not (await limiter.hit("a", 1, MINUTE)).allowed
     assert (await limiter.hit("b", 1, MINUTE)).allowed
@@ -57,27 +88,27 @@ async def test_keys_count_separately(backend: Backend, clock: ManualClock) -> No
 
 
 async def test_limiters_on_one_store_share_their_counts(
-    backend: Backend, clock: ManualClock
+    store: Store, clock: ManualClock
 ) -> None:
-    if backend.name == "memory":
+    if store.name == "memory":
         return  # the memory limiter is per process by design; nothing to share
-    one, two = backend.rate_limiter(clock), backend.rate_limiter(clock)
+    one, two = store.make(clock), store.make(clock)
     assert (await one.hit("shared", 2, MINUTE)).allowed
     assert (await two.hit("shared", 2, MINUTE)).allowed
     assert not (await one.hit("shared", 2, MINUTE)).allowed
 
 
-async def test_concurrent_hits_are_all_counted(backend: Backend, clock: ManualClock) -> None:
-    limiter = backend.rate_limiter(clock)
+async def test_concurrent_hits_are_all_counted(store: Store, clock: ManualClock) -> None:
+    limiter = store.make(clock)
     decisions = await asyncio.gather(*(limiter.hit("burst", 5, MINUTE) for _ in range(15)))
     assert sum(d.allowed for d in decisions) == 5
     assert sorted(d.remaining for d in decisions) == [0] * 11 + [1, 2, 3, 4]
 
 
 async def test_hit_many_counts_each_key_in_its_own_window(
-    backend: Backend, clock: ManualClock
+    store: Store, clock: ManualClock
 ) -> None:
-    limiter = backend.rate_limiter(clock)
+    limiter = store.make(clock)
     await limiter.hit("user:1", 2, MINUTE)
     clock.advance(timedelta(seconds=30))
     first = await limiter.hit_many([("user:1", 2, MINUTE), ("ip:9", 5, 10 * MINUTE)])
@@ -97,11 +128,11 @@ async def test_hit_many_counts_each_key_in_its_own_window(
 
 
 async def test_concurrent_hit_many_on_crossed_keys_loses_nothing(
-    backend: Backend, clock: ManualClock
+    store: Store, clock: ManualClock
 ) -> None:
     """Batches naming the same keys in opposite orders run at once: no deadlock, no lost
     count (the statement locks keys in sorted order)."""
-    limiter = backend.rate_limiter(clock)
+    limiter = store.make(clock)
     batches = [
         [("x", 1000, MINUTE), ("y", 1000, MINUTE)] if i % 2 else
         [("y", 1000, MINUTE), ("x", 1000, MINUTE)]
@@ -151,11 +182,11 @@ _steps = st.lists(
     steps=_steps,
 )
 async def test_matches_the_reference_and_never_allows_more_than_the_limit_per_window(
-    backend: Backend, limit: int, window_s: int, steps: list[int | None]
+    store: Store, limit: int, window_s: int, steps: list[int | None]
 ) -> None:
     clock = ManualClock()
-    limiter = backend.rate_limiter(clock)
-    key = f"prop:{uuid.uuid4()}"  # examples share the backend, so each takes its own key
+    limiter = store.make(clock)
+    key = f"prop:{uuid.uuid4()}"  # examples share the store, so each takes its own key
     window = timedelta(seconds=window_s)
     model = ReferenceWindow(limit=limit, window=window)
     allowed_per_window: dict[datetime | None, int] = {}

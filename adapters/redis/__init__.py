@@ -1,0 +1,1 @@
+"""Redis adapters: the shared store for counters (rate limits) across app instances."""
