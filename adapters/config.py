@@ -113,6 +113,10 @@ class Settings:
     report_threshold: int = _setting(
         3, "Distinct reports that hide a video or comment until a moderator decides."
     )
+    max_devices_per_user: int = _setting(
+        10, "Push devices (phones) one account may register; a further one is refused "
+        "(409 too_many_devices) until one is removed. Published in GET /v1/config."
+    )
     moment_start_hour: int = _setting(9, "The daily moment falls at or after this local hour.")
     moment_end_hour: int = _setting(21, "... and before this local hour.")
     moment_window_seconds: int = _setting(

@@ -63,6 +63,7 @@ from momentic_core.ports import (
 )
 from momentic_core.services.accounts import Accounts, AccountSettings
 from momentic_core.services.config import Config, Effective
+from momentic_core.services.devices import Devices, NotificationPreferences
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
 from momentic_core.services.feeds import Feeds
 from momentic_core.services.mail import MailOutbox
@@ -216,6 +217,16 @@ async def _rate_limiter(
         yield SplitRateLimiter(InMemoryRateLimiter(clock), storage.rate_limiter)
 
 
+async def _hasher(settings: Settings) -> AsyncIterator[Argon2PasswordHasher]:
+    hasher = Argon2PasswordHasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
+    try:
+        yield hasher
+    finally:
+        await hasher.close()  # its hashing processes end with this worker
+
+
 async def _id_tokens(settings: Settings) -> AsyncIterator[oidc.JwksIdTokenVerifier]:
     verifier = oidc.from_settings(
         google_client_ids=settings.google_client_ids,
@@ -329,6 +340,7 @@ def runtime_config(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> 
         bereal_lock=settings.bereal_lock,
         report_threshold=settings.report_threshold,
         rate_limits={},
+        max_devices_per_user=settings.max_devices_per_user,
     )
     return Config(uow=uow, clock=clock, defaults=defaults, limit_names=tuple(DEFAULT_LIMITS))
 
@@ -464,6 +476,8 @@ def _services(
         live_events=storage.live,
         ranking=ranking,
         stats=Stats(uow=storage.uow, clock=clock),
+        devices=Devices(uow=storage.uow, clock=clock, config=config),
+        notification_preferences=NotificationPreferences(uow=storage.uow),
     )
 
 
@@ -479,12 +493,7 @@ class Container(containers.DeclarativeContainer):
     outbox = providers.Singleton(_outbox, settings, storage, mailer, clock)
     mail_wake = providers.Singleton(asyncio.Event)
     mail_queued = providers.Singleton(_mail_queued, settings, outbox, mail_wake)
-    hasher = providers.Singleton(
-        lambda s: Argon2PasswordHasher(
-            s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism
-        ),
-        settings,
-    )
+    hasher = providers.Resource(_hasher, settings)
     blobs = providers.Resource(_blobs, settings, secret)
     media = providers.Singleton(_pyav)
     images = providers.Singleton(PillowImageProcessor)

@@ -26,6 +26,7 @@ from momentic_core.model.accounts import (
     VerificationCode,
     VerifiedIdToken,
 )
+from momentic_core.model.devices import Device, NotificationSettings
 from momentic_core.model.engagement import (
     Comment,
     CommentLike,
@@ -825,6 +826,45 @@ class ConfigRepository(Protocol):
     async def save(self, config: RuntimeConfig) -> None: ...
 
 
+class DeviceRepository(Protocol):
+    """Push devices. A token is unique: registering it moves it to the new owner."""
+
+    async def register(self, device: Device) -> tuple[Device, int | None]:
+        """Store the device (``id`` ignored) or, when its token is stored already, give
+        that row this device's user, session and details (``created_at`` kept when the
+        owner stays). Returns the stored device and the token's previous owner (None:
+        the token was new). Idempotent on the token. Raises NotFound(code=
+        "user_not_found") when the user or session is gone."""
+        ...
+
+    async def list_for_user(self, user_id: int) -> list[Device]:
+        """Oldest first (by id)."""
+        ...
+
+    async def count_for_user(self, user_id: int) -> int: ...
+
+    async def delete(self, user_id: int, device_id: int) -> bool:
+        """False when the user has no such device. Idempotent."""
+        ...
+
+    async def delete_token(self, token: str) -> bool:
+        """Forget a token the push service called invalid. Idempotent."""
+        ...
+
+    # Also gone without a call: a session's devices when the session is revoked
+    # (SessionRepository.revoke, revoke_all), all of a user's when the user is deleted.
+
+
+class NotificationSettingsRepository(Protocol):
+    async def get(self, user_id: int) -> NotificationSettings:
+        """The defaults (``NotificationSettings()``) until the user saves some."""
+        ...
+
+    async def save(self, user_id: int, settings: NotificationSettings) -> None:
+        """Raises NotFound(code="user_not_found") when the user is gone."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block normally commits; an exception rolls back."""
 
@@ -881,6 +921,12 @@ class UnitOfWork(Protocol):
 
     @property
     def config(self) -> ConfigRepository: ...
+
+    @property
+    def devices(self) -> DeviceRepository: ...
+
+    @property
+    def notification_settings(self) -> NotificationSettingsRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import secrets
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -190,6 +191,16 @@ class World:
             return int((await r.json())["items"][0]["id"])
         return await self._once("notification", make)  # type: ignore[no-any-return]
 
+    async def device(self) -> int:
+        """One of the owner's push devices (an iPhone of theirs)."""
+        async def make() -> int:
+            owner = await self.owner()
+            made = await self.post(owner, "/v1/me/devices", 201, json={
+                "platform": "ios", "token": secrets.token_hex(32),
+                "apns_environment": "production"})
+            return int(made["id"])
+        return await self._once("device", make)  # type: ignore[no-any-return]
+
     async def registered(self) -> tuple[str, str]:
         """A fresh sign-up waiting for its code: (email, the code mailed)."""
         email = self.email("new")
@@ -226,6 +237,7 @@ PATH_VALUES: dict[str, PathValue] = {
     "upload_id": lambda w: w.upload(),
     "session_id": _session_id,
     "notification_id": lambda w: w.notification(),
+    "device_id": lambda w: w.device(),
     "part": lambda w: _constant(1),
     "provider": lambda w: _constant("apple"),
     "name": lambda w: _constant("admin.js"),

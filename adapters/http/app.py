@@ -36,6 +36,7 @@ from momentic_core.model.accounts import RateDecision
 from momentic_core.ports import BlobStore, LiveEventSource
 from momentic_core.services.accounts import Accounts
 from momentic_core.services.config import Config
+from momentic_core.services.devices import Devices, NotificationPreferences
 from momentic_core.services.engagement import Engagement, Live, Notifications
 from momentic_core.services.feeds import Feeds
 from momentic_core.services.moderation import Moderation
@@ -76,6 +77,8 @@ class Services:
     ranking: Ranking
     stats: Stats
     config: Config
+    devices: Devices
+    notification_preferences: NotificationPreferences
 
 
 class SignedMedia(Protocol):
@@ -489,6 +492,7 @@ def create_app(
     from adapters.http import (
         routes_admin,
         routes_auth,
+        routes_devices,
         routes_engagement,
         routes_legacy,
         routes_me,
@@ -541,7 +545,7 @@ def create_app(
     # routes_social first: /v1/users/search before /v1/users/{user_id}
     for module in (
         routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,
-        routes_mod, routes_admin, routes_ranking, routes_legacy,
+        routes_mod, routes_admin, routes_ranking, routes_legacy, routes_devices,
     ):
         app.router.add_routes(module.routes)
     if options.docs:

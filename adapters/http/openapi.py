@@ -615,13 +615,13 @@ SCHEMAS.update({
     "Config": _obj(
         ["max_video_bytes", "max_video_seconds", "accepted_video_types",
          "description_max_length", "visibilities", "avatar_max_bytes", "avatar_types",
-         "upload_part_size"],
+         "upload_part_size", "max_devices_per_user"],
         {"max_video_bytes": _INT, "max_video_seconds": {"type": "number"},
          "accepted_video_types": {"type": "array", "items": _S},
          "description_max_length": _INT,
          "visibilities": {"type": "array", "items": _S},
          "avatar_max_bytes": _INT, "avatar_types": {"type": "array", "items": _S},
-         "upload_part_size": _INT},
+         "upload_part_size": _INT, "max_devices_per_user": _INT},
     ),
     "AvatarUrl": _obj(["avatar_url"], {"avatar_url": _SN}),
     "LegacyUpload": _obj(["video_id", "filepath", "message"],
@@ -651,7 +651,7 @@ EXAMPLES.update({
                                  "video/x-matroska"],
         "description_max_length": 70, "visibilities": ["friends", "public"],
         "avatar_max_bytes": 5000000, "avatar_types": ["image/jpeg", "image/png", "image/webp"],
-        "upload_part_size": 8388608,
+        "upload_part_size": 8388608, "max_devices_per_user": 10,
     },
     "AvatarUrl": {"avatar_url": "http://127.0.0.1:8080/media/avatars/1c9e/avatar.jpg?exp=1796000000&sig=..."},
     "LegacyUpload": {"video_id": 1001, "filepath": "videos/3f2a9c/source",
@@ -2240,7 +2240,8 @@ TAGS: list[Json] = [
     {"name": "friends", "description": "Friend requests, friends, blocks, user search."},
     {"name": "feeds", "description": "The friends, global and For-You feeds."},
     {"name": "engagement", "description": "Reactions, comments, likes, views."},
-    {"name": "notifications", "description": "My notifications."},
+    {"name": "notifications", "description": "My notifications, push devices and what is "
+     "pushed to me."},
     {"name": "ranking", "description": "Daily moments, leaderboards, stats, ranking weights."},
     {"name": "moderation", "description": "Reports, cases, appeals, bans and suspensions."},
     {"name": "admin", "description": "Roles, runtime settings, audit log, dashboard data."},
@@ -2252,8 +2253,13 @@ TAGS: list[Json] = [
 
 @functools.cache
 def document() -> Json:
+    import sys
+
+    from adapters.http import openapi_devices  # issue 17's routes (see that module)
+
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
-             **_ranking_paths(), **_moderation_paths(), **_live_paths()}
+             **_ranking_paths(), **_moderation_paths(), **_live_paths(),
+             **openapi_devices.paths(sys.modules[__name__])}
     for path, operations in paths.items():
         for method, op in operations.items():
             _edge_rules(op)

@@ -185,6 +185,7 @@ async def config(request: web.Request) -> web.Response:
             avatar_max_bytes=limits.avatar_max_bytes,
             avatar_types=list(AVATAR_TYPES),
             upload_part_size=limits.part_size,
+            max_devices_per_user=now.max_devices_per_user,
         )
     )
 

@@ -363,6 +363,7 @@ class ConfigOut:
     avatar_max_bytes: int
     avatar_types: list[str]
     upload_part_size: int
+    max_devices_per_user: int  # push devices per account (POST /v1/me/devices)
 
 
 # ---------------------------------------------------------------- friends and feeds

@@ -27,6 +27,7 @@ from momentic_core.model.accounts import (
     User,
     VerificationCode,
 )
+from momentic_core.model.devices import Device, NotificationSettings
 from momentic_core.model.engagement import Comment, LiveEvent, Notification
 from momentic_core.model.moderation import (
     Appeal,
@@ -41,6 +42,12 @@ from momentic_core.model.videos import Upload, Video
 from momentic_core.ports import RANKING_FIELDS, Clock
 
 from .clock import SystemClock
+from .devices import (
+    InMemoryDeviceRepository,
+    InMemoryNotificationSettingsRepository,
+    forget_devices_of,
+    forget_session,
+)
 from .engagement import (
     InMemoryCommentRepository,
     InMemoryEventOutbox,
@@ -108,6 +115,9 @@ class MemoryStore:
     strikes: dict[int, tuple[int, datetime]] = attrs.Factory(dict)  # case -> (user, at)
     audit: dict[int, AuditEntry] = attrs.Factory(dict)
     config: dict[int, RuntimeConfig] = attrs.Factory(dict)  # one row, key 1
+    # Push tables (adapters.memory.devices).
+    devices: dict[int, Device] = attrs.Factory(dict)
+    notification_settings: dict[int, NotificationSettings] = attrs.Factory(dict)
     # Who hears committed live events (InMemoryLiveEventSource); not a table.
     listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
@@ -141,6 +151,8 @@ class MemoryStore:
         "strikes",
         "audit",
         "config",
+        "devices",
+        "notification_settings",
     )
 
     def snapshot(self) -> dict[str, Any]:
@@ -221,6 +233,7 @@ class InMemoryUserRepository:
         s.rating_points = {k: v for k, v in s.rating_points.items() if k[0] != user_id}
         s.activity = {k: v for k, v in s.activity.items() if k[0] != user_id}
         forget_moderation_of(s, user_id)
+        forget_devices_of(s, user_id)
 
     async def search(self, where: UserFilter, after_id: int | None, limit: int) -> list[User]:
         return search_users(self._s, where, after_id, limit)
@@ -283,6 +296,7 @@ class InMemorySessionRepository:
         s = self._s.sessions.get(session_id)
         if s is not None and s.revoked_at is None:
             self._s.sessions[session_id] = attrs.evolve(s, revoked_at=at)
+            forget_session(self._s, session_id)
 
     async def revoke_all(self, user_id: int, at: datetime, keep: int | None = None) -> int:
         ids = [s.id for s in await self.list_for_user(user_id) if s.id != keep]
@@ -358,6 +372,8 @@ class InMemoryUnitOfWork:
         self.moderation = InMemoryModerationRepository(store)
         self.audit = InMemoryAuditRepository(store)
         self.config = InMemoryConfigRepository(store)
+        self.devices = InMemoryDeviceRepository(store)
+        self.notification_settings = InMemoryNotificationSettingsRepository(store)
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:

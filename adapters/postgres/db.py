@@ -43,6 +43,9 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str, dict[str, Any]]] = {
 MISSING_PARENTS: dict[str, str] = {
     "verification_codes_user_id_fkey": "user_not_found",
     "sessions_user_id_fkey": "user_not_found",
+    "push_devices_user_id_fkey": "user_not_found",
+    "push_devices_session_id_fkey": "session_not_found",
+    "notification_settings_user_id_fkey": "user_not_found",
     "external_identities_user_id_fkey": "user_not_found",
     "refresh_tokens_session_id_fkey": "session_not_found",
     "videos_author_id_fkey": "user_not_found",

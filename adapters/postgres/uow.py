@@ -32,12 +32,14 @@ from momentic_core.ports import (
     CodeRepository,
     CommentRepository,
     ConfigRepository,
+    DeviceRepository,
     EventOutbox,
     FeedRepository,
     IdentityRepository,
     JobQueue,
     ModerationRepository,
     NotificationRepository,
+    NotificationSettingsRepository,
     RankingRepository,
     ReactionRepository,
     SessionRepository,
@@ -49,6 +51,7 @@ from momentic_core.ports import (
 )
 
 from .db import connect_error, translate_error
+from .devices import PostgresDeviceRepository, PostgresNotificationSettingsRepository
 from .engagement import (
     PostgresCommentRepository,
     PostgresEventOutbox,
@@ -98,6 +101,8 @@ class PostgresUnitOfWork:
     moderation: ModerationRepository
     audit: AuditRepository
     config: ConfigRepository
+    devices: DeviceRepository
+    notification_settings: NotificationSettingsRepository
 
     def __init__(
         self,
@@ -165,10 +170,13 @@ class PostgresUnitOfWork:
         audit = PostgresAuditRepository(conn)
         config = PostgresConfigRepository(conn)
         self.moderation, self.audit, self.config = moderation, audit, config
+        devices = PostgresDeviceRepository(conn)
+        notification_settings = PostgresNotificationSettingsRepository(conn)
+        self.devices, self.notification_settings = devices, notification_settings
         self._repositories = [
             users, codes, sessions, identities, videos, uploads, jobs, social, feeds,
             reactions, comments, notifications, events, ranking, stats, moderation, audit,
-            config,
+            config, devices, notification_settings,
         ]
         return self
 

@@ -41,6 +41,7 @@ class Effective:
     bereal_lock: bool
     report_threshold: int
     rate_limits: dict[str, tuple[int, int]]  # overrides of services.throttle's limits only
+    max_devices_per_user: int  # push devices (deployment only: not an admin setting)
 
 
 def _bad(name: str, message: str) -> Invalid:

@@ -66,6 +66,12 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("GET", "/v1/me/sessions"):                             (401, 200, NA,  200, 200),
     ("DELETE", "/v1/me/sessions"):                          (401, 204, NA,  204, 204),
     ("DELETE", "/v1/me/sessions/{session_id}"):             (401, 404, 204, 404, 404),
+    # push devices and what is pushed (issue 17): mine only
+    ("POST", "/v1/me/devices"):                             (401, 201, NA,  201, 201),
+    ("GET", "/v1/me/devices"):                              (401, 200, NA,  200, 200),
+    ("DELETE", "/v1/me/devices/{device_id}"):               (401, 404, 204, 404, 404),
+    ("GET", "/v1/me/notification-settings"):                (401, 200, NA,  200, 200),
+    ("PATCH", "/v1/me/notification-settings"):              (401, 200, NA,  200, 200),
     ("PUT", "/v1/me/avatar"):                               (401, 200, NA,  200, 200),
     ("PATCH", "/user/profile/"):                            (401, 204, NA,  204, 204),
     ("PATCH", "/user/avatar/"):                             (401, 200, NA,  200, 200),

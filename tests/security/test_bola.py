@@ -8,9 +8,9 @@ route): a route with an ``{..._id}`` in its path and no row here fails
 ``test_every_id_route_has_rows``, and a row without such a route fails too.
 
 The people: the owner of the object (the video's or comment's author, the user themself,
-the holder of the upload, session or notification, the subject of the case or appeal), a
-stranger (no relation to the owner), a friend of the owner, a moderator and an admin. The
-objects, one row each:
+the holder of the upload, session, push device or notification, the subject of the case
+or appeal), a stranger (no relation to the owner), a friend of the owner, a moderator and
+an admin. The objects, one row each:
 
 - ``public``: the owner's public video (a comment: the owner's, on it); for ``{user_id}``
   the owner's account; for the rest the owner's upload, session, notification, case, appeal.
@@ -189,6 +189,7 @@ EXPECTED: dict[tuple[str, str, str], tuple[int, ...]] = {
     ("GET", "/v1/users/{user_id}/videos", BLK):                     (404, 404, 200, 200, 200),
     # the owner's own things: nobody else's, staff included (404, not 403: no oracle)
     ("DELETE", "/v1/me/sessions/{session_id}", PUB):                (404, 404, 204, 404, 404),
+    ("DELETE", "/v1/me/devices/{device_id}", PUB):                  (404, 404, 204, 404, 404),
     ("POST", "/v1/notifications/{notification_id}/read", PUB):      (404, 404, 204, 404, 404),
     ("GET", "/v1/uploads/{upload_id}", PUB):                        (404, 404, 200, 404, 404),
     ("POST", "/v1/uploads/{upload_id}/complete", PUB):              (404, 404, 200, 404, 404),

@@ -1,0 +1,129 @@
+# ruff: noqa: S608 -- queries interpolate only this module's column-list constant.
+"""PostgreSQL push devices and notification settings (migration 20261207_50).
+
+A revoked session's devices are deleted by a trigger on ``sessions`` (whichever statement
+revokes it); a deleted user's or session's by the foreign keys' cascades."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from momentic_core.model.devices import (
+    ApnsEnvironment,
+    Device,
+    NotificationSettings,
+    Platform,
+    PushKind,
+)
+
+from .repositories import Repository
+
+_COLUMNS = (
+    "id, user_id, session_id, platform, token, app_version, locale, apns_environment, "
+    "created_at, last_seen_at"
+)
+
+
+def _device(row: asyncpg.Record | dict[str, Any]) -> Device:
+    env = row["apns_environment"]
+    return Device(
+        id=row["id"],
+        user_id=row["user_id"],
+        session_id=row["session_id"],
+        platform=Platform(row["platform"]),
+        token=row["token"],
+        app_version=row["app_version"],
+        locale=row["locale"],
+        apns_environment=None if env is None else ApnsEnvironment(env),
+        created_at=row["created_at"],
+        last_seen_at=row["last_seen_at"],
+    )
+
+
+class PostgresDeviceRepository(Repository):
+    async def register(self, device: Device) -> tuple[Device, int | None]:
+        # The CTE reads the row as it was before this statement: its owner, if any.
+        row = await self._fetchrow(
+            f"""
+            WITH before AS (SELECT user_id FROM push_devices WHERE token = $4)
+            INSERT INTO push_devices (user_id, session_id, platform, token, app_version,
+                                      locale, apns_environment, created_at, last_seen_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (token) DO UPDATE SET
+                user_id = EXCLUDED.user_id,
+                session_id = EXCLUDED.session_id,
+                platform = EXCLUDED.platform,
+                app_version = EXCLUDED.app_version,
+                locale = EXCLUDED.locale,
+                apns_environment = EXCLUDED.apns_environment,
+                created_at = CASE WHEN push_devices.user_id = EXCLUDED.user_id
+                                  THEN push_devices.created_at
+                                  ELSE EXCLUDED.created_at END,
+                last_seen_at = EXCLUDED.last_seen_at
+            RETURNING {_COLUMNS}, (SELECT user_id FROM before) AS previous_owner
+            """,
+            device.user_id,
+            device.session_id,
+            device.platform.value,
+            device.token,
+            device.app_version,
+            device.locale,
+            None if device.apns_environment is None else device.apns_environment.value,
+            device.created_at,
+            device.last_seen_at,
+        )
+        assert row is not None
+        return _device(row), row["previous_owner"]
+
+    async def list_for_user(self, user_id: int) -> list[Device]:
+        rows = await self._fetch(
+            f"SELECT {_COLUMNS} FROM push_devices WHERE user_id = $1 ORDER BY id", user_id
+        )
+        return [_device(r) for r in rows]
+
+    async def count_for_user(self, user_id: int) -> int:
+        count = await self._fetchval(
+            "SELECT count(*) FROM push_devices WHERE user_id = $1", user_id
+        )
+        return int(count)
+
+    async def delete(self, user_id: int, device_id: int) -> bool:
+        status = await self._execute(
+            "DELETE FROM push_devices WHERE id = $1 AND user_id = $2", device_id, user_id
+        )
+        return status != "DELETE 0"
+
+    async def delete_token(self, token: str) -> bool:
+        status = await self._execute("DELETE FROM push_devices WHERE token = $1", token)
+        return status != "DELETE 0"
+
+
+class PostgresNotificationSettingsRepository(Repository):
+    async def get(self, user_id: int) -> NotificationSettings:
+        row = await self._fetchrow(
+            "SELECT disabled, quiet_start, quiet_end FROM notification_settings "
+            "WHERE user_id = $1",
+            user_id,
+        )
+        if row is None:
+            return NotificationSettings()
+        off = {PushKind(k) for k in row["disabled"] if k in PushKind.__members__.values()}
+        return NotificationSettings(
+            enabled=frozenset(PushKind) - off,
+            quiet_start=row["quiet_start"],
+            quiet_end=row["quiet_end"],
+        )
+
+    async def save(self, user_id: int, settings: NotificationSettings) -> None:
+        disabled = sorted(k.value for k in frozenset(PushKind) - settings.enabled)
+        await self._execute(
+            """
+            INSERT INTO notification_settings (user_id, disabled, quiet_start, quiet_end)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (user_id) DO UPDATE SET disabled = EXCLUDED.disabled,
+                quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end
+            """,
+            user_id, disabled, settings.quiet_start, settings.quiet_end,
+        )

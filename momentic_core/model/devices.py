@@ -1,0 +1,81 @@
+"""Push devices (a phone's APNs or FCM token) and notification preferences.
+
+A token belongs to one account at a time and to the session it was registered with:
+signing out of that session, deleting or banning the account removes it.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+
+import attrs
+
+from momentic_core.model.engagement import NotificationKind
+
+
+class Platform(enum.StrEnum):
+    IOS = "ios"  # APNs
+    ANDROID = "android"  # FCM
+
+
+class ApnsEnvironment(enum.StrEnum):
+    SANDBOX = "sandbox"  # development builds (api.sandbox.push.apple.com)
+    PRODUCTION = "production"
+
+
+@attrs.frozen
+class Device:
+    id: int
+    user_id: int
+    session_id: int
+    platform: Platform
+    token: str
+    created_at: datetime
+    last_seen_at: datetime
+    app_version: str | None = None
+    locale: str | None = None  # BCP 47 (en, ru-BY); None: the app did not say
+    apns_environment: ApnsEnvironment | None = None  # iOS only
+
+
+class PushKind(enum.StrEnum):
+    """What a user switches pushes on and off by (the in-app list keeps everything)."""
+
+    MOMENT = "moment"
+    REACTIONS = "reactions"
+    COMMENTS = "comments"  # comments on my videos and replies to mine
+    FRIEND_REQUESTS = "friend_requests"  # requests and acceptances
+    MODERATION = "moderation"  # decisions about me and my videos
+    VIDEOS = "videos"  # my video is ready, or was rejected
+
+
+# Each notification kind is pushed under one switch.
+PUSH_KIND_OF: dict[NotificationKind, PushKind] = {
+    NotificationKind.FRIEND_REQUEST: PushKind.FRIEND_REQUESTS,
+    NotificationKind.FRIEND_ACCEPTED: PushKind.FRIEND_REQUESTS,
+    NotificationKind.REACTION: PushKind.REACTIONS,
+    NotificationKind.COMMENT: PushKind.COMMENTS,
+    NotificationKind.REPLY: PushKind.COMMENTS,
+    NotificationKind.VIDEO_READY: PushKind.VIDEOS,
+    NotificationKind.VIDEO_REJECTED: PushKind.VIDEOS,
+    NotificationKind.MODERATION: PushKind.MODERATION,
+}
+
+
+@attrs.frozen
+class NotificationSettings:
+    """A user's push preferences; a user who never set them has these defaults."""
+
+    enabled: frozenset[PushKind] = frozenset(PushKind)
+    # Quiet hours, in the user's time zone: from ``quiet_start`` until ``quiet_end``
+    # (across midnight when start > end). Both None: none.
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+
+    def in_quiet_hours(self, local: time) -> bool:
+        if self.quiet_start is None or self.quiet_end is None:
+            return False
+        start, end = self.quiet_start, self.quiet_end
+        if start <= end:
+            return start <= local < end
+        return local >= start or local < end

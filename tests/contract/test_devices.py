@@ -1,0 +1,164 @@
+"""DeviceRepository and NotificationSettingsRepository contracts: memory and PostgreSQL
+alike. A token is unique and moves between accounts; a revoked session's devices go, and
+a deleted user's."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from momentic_core.errors import NotFound
+from momentic_core.model.devices import (
+    ApnsEnvironment,
+    Device,
+    NotificationSettings,
+    Platform,
+    PushKind,
+)
+
+from .support import T0, Backend, add_session, add_user
+
+APNS = "ab" * 32
+
+
+def _device(user_id: int, session_id: int, **fields: Any) -> Device:
+    values: dict[str, Any] = dict(
+        id=0, user_id=user_id, session_id=session_id, platform=Platform.IOS, token=APNS,
+        created_at=T0, last_seen_at=T0, app_version="1.4.0", locale="ru-BY",
+        apns_environment=ApnsEnvironment.SANDBOX,
+    )
+    values.update(fields)
+    return Device(**values)
+
+
+async def _owner(backend: Backend) -> tuple[int, int]:
+    user = await add_user(backend)
+    session = await add_session(backend, user.id)
+    return user.id, session.id
+
+
+async def test_register_stores_then_refreshes_the_same_token(backend: Backend) -> None:
+    uid, sid = await _owner(backend)
+    async with backend.uow() as tx:
+        stored, previous = await tx.devices.register(_device(uid, sid))
+    assert previous is None and stored.id > 0
+    assert stored == attrs.evolve(_device(uid, sid), id=stored.id)
+    later = T0 + timedelta(days=1)
+    async with backend.uow() as tx:
+        again, previous = await tx.devices.register(_device(
+            uid, sid, created_at=later, last_seen_at=later, app_version="1.5.0", locale=None,
+        ))
+    assert previous == uid
+    assert again == attrs.evolve(stored, last_seen_at=later, app_version="1.5.0", locale=None)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.list_for_user(uid) == [again]
+        assert await tx.devices.count_for_user(uid) == 1
+
+
+async def test_a_token_registered_by_another_account_moves(backend: Backend) -> None:
+    a, a_session = await _owner(backend)
+    b, b_session = await _owner(backend)
+    async with backend.uow() as tx:
+        await tx.devices.register(_device(a, a_session))
+    later = T0 + timedelta(hours=2)
+    async with backend.uow() as tx:
+        moved, previous = await tx.devices.register(
+            _device(b, b_session, created_at=later, last_seen_at=later)
+        )
+    assert previous == a
+    assert moved.user_id == b and moved.session_id == b_session and moved.created_at == later
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.list_for_user(a) == []
+        assert await tx.devices.list_for_user(b) == [moved]
+
+
+async def test_list_is_mine_oldest_first_and_delete_only_mine(backend: Backend) -> None:
+    uid, sid = await _owner(backend)
+    other, other_sid = await _owner(backend)
+    fcm = "f" * 40 + ":APA91b" + "x" * 100
+    async with backend.uow() as tx:
+        one, _ = await tx.devices.register(_device(uid, sid))
+        two, _ = await tx.devices.register(_device(
+            uid, sid, platform=Platform.ANDROID, token=fcm, apns_environment=None,
+        ))
+        theirs, _ = await tx.devices.register(_device(other, other_sid, token="cd" * 32))
+    async with backend.uow() as tx:
+        assert await tx.devices.list_for_user(uid) == [one, two]
+        assert not await tx.devices.delete(uid, theirs.id)
+        assert await tx.devices.delete(uid, one.id)
+        assert not await tx.devices.delete(uid, one.id)
+        assert await tx.devices.list_for_user(uid) == [two]
+        assert await tx.devices.delete_token(theirs.token)
+        assert not await tx.devices.delete_token(theirs.token)
+        assert await tx.devices.list_for_user(other) == []
+
+
+async def test_revoking_a_session_removes_its_devices_only(backend: Backend) -> None:
+    uid, phone = await _owner(backend)
+    tablet = (await add_session(backend, uid)).id
+    third = (await add_session(backend, uid)).id
+    async with backend.uow() as tx:
+        await tx.devices.register(_device(uid, phone))
+        kept, _ = await tx.devices.register(_device(uid, tablet, token="cd" * 32))
+        await tx.devices.register(_device(uid, third, token="ef" * 32))
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(phone, T0)
+    async with backend.uow(read_only=True) as tx:
+        assert [d.session_id for d in await tx.devices.list_for_user(uid)] == [tablet, third]
+    async with backend.uow() as tx:
+        await tx.sessions.revoke_all(uid, T0, keep=tablet)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.list_for_user(uid) == [kept]
+
+
+async def test_deleting_the_user_removes_devices_and_settings(backend: Backend) -> None:
+    uid, sid = await _owner(backend)
+    async with backend.uow() as tx:
+        await tx.devices.register(_device(uid, sid))
+        await tx.notification_settings.save(uid, NotificationSettings(enabled=frozenset()))
+    async with backend.uow() as tx:
+        await tx.users.delete(uid)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.list_for_user(uid) == []
+        assert await tx.notification_settings.get(uid) == NotificationSettings()
+    again, again_sid = await _owner(backend)
+    async with backend.uow() as tx:  # the token is free again
+        _, previous = await tx.devices.register(_device(again, again_sid))
+    assert previous is None
+
+
+async def test_register_for_a_missing_user_or_session_is_not_found(backend: Backend) -> None:
+    uid, sid = await _owner(backend)
+    with pytest.raises(NotFound) as missing_user:
+        async with backend.uow() as tx:
+            await tx.devices.register(_device(987654, sid))
+    assert missing_user.value.code == "user_not_found"
+    with pytest.raises(NotFound) as missing_session:
+        async with backend.uow() as tx:
+            await tx.devices.register(_device(uid, 987654))
+    assert missing_session.value.code == "session_not_found"
+
+
+async def test_notification_settings_default_then_saved(backend: Backend) -> None:
+    uid, _ = await _owner(backend)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.notification_settings.get(uid) == NotificationSettings()
+    quiet = NotificationSettings(
+        enabled=frozenset({PushKind.MOMENT, PushKind.COMMENTS}),
+        quiet_start=time(22, 30), quiet_end=time(7, 0),
+    )
+    async with backend.uow() as tx:
+        await tx.notification_settings.save(uid, quiet)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.notification_settings.get(uid) == quiet
+    async with backend.uow() as tx:
+        await tx.notification_settings.save(uid, NotificationSettings())
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.notification_settings.get(uid) == NotificationSettings()
+    with pytest.raises(NotFound) as gone:
+        async with backend.uow() as tx:
+            await tx.notification_settings.save(987654, quiet)
+    assert gone.value.code == "user_not_found"
