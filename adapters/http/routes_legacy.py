@@ -122,12 +122,17 @@ class LegacyDescription:
 
 @routes.post("/videos")
 async def upload_video(request: web.Request) -> web.Response:
-    """Multipart ``video_file`` and ``description``; a legacy upload is for friends."""
+    """Multipart ``video_file`` and ``description``; a legacy upload is for friends.
+
+    The app decodes ``filepath`` as a string; the earlier server put its storage path
+    there. It is the video's path on this API (GET it for the playback URL once the
+    video is ready), never the storage key of the upload."""
     who = await principal(request)
     staged, description, visibility = await receive_video(request, who, "friends")
     video = await services(request).videos.publish(who, staged, description, visibility)
     return web.json_response(
-        {"video_id": video.id, "filepath": video.source_key, "message": "Video uploaded."},
+        {"video_id": video.id, "filepath": f"/v1/videos/{video.id}",
+         "message": "Video uploaded."},
         status=201,
     )
 

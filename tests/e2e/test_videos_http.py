@@ -277,6 +277,14 @@ async def test_legacy_video_routes(video_env: Any, sample_clips: dict[str, Path]
     assert r.status == 201, await r.text()
     body = await r.json()
     assert set(body) == {"video_id", "filepath", "message"}
+    # filepath (the app decodes a string) is the video's path on this API, never the
+    # storage key of its upload (issue 15): nothing in the answer names a blob.
+    assert body["filepath"] == f"/v1/videos/{body['video_id']}"
+    stored = await env.blob_keys()
+    text = await r.text()
+    assert stored and not any(key in text for key in stored)
+    r = await env.client.get(body["filepath"], headers=auth)
+    assert r.status == 200 and (await r.json())["id"] == body["video_id"]
     r = await env.client.patch(f"/videos/{body['video_id']}", json={"description": "New"},
                                headers=auth)
     assert r.status == 204
