@@ -26,7 +26,7 @@ from momentic_core.model.accounts import (
     VerificationCode,
     VerifiedIdToken,
 )
-from momentic_core.model.devices import Device, NotificationSettings
+from momentic_core.model.devices import Device, NotificationSettings, PushMessage, PushResult
 from momentic_core.model.engagement import (
     Comment,
     CommentLike,
@@ -418,9 +418,21 @@ class FeedRepository(Protocol):
         ...
 
     async def save_snapshot(
-        self, viewer: int, video_ids: list[int], at: datetime
+        self, viewer: int, video_ids: list[int], at: datetime, *, keep: int
     ) -> int:
-        """Keep a ranking for paging; return its id."""
+        """Keep a ranking for paging; return its id. The viewer's older snapshots beyond
+        the newest ``keep`` (this one included) are deleted. Raises
+        NotFound(code="user_not_found") for an unknown viewer."""
+        ...
+
+    async def latest_snapshot(self, viewer: int, after: datetime) -> int | None:
+        """The id of the viewer's newest snapshot made after ``after``, or None."""
+        ...
+
+    async def lock_snapshots(self, viewer: int) -> None:
+        """Hold the lock of the viewer's snapshots until the unit of work ends, so that
+        concurrent first pages of one viewer save one snapshot (a transaction advisory
+        lock on PostgreSQL; the store's own lock in memory)."""
         ...
 
     async def snapshot_page(
@@ -706,8 +718,11 @@ class StatsRepository(Protocol):
         """Buckets of ``interval_days`` from ``start`` up to ``end`` (inclusive), UTC."""
         ...
 
-    async def user_totals(self, user_id: int) -> tuple[int, dict[str, int], int, int]:
-        """(ready videos, reactions received by kind, comments received, on-time posts)."""
+    async def user_totals(
+        self, user_id: int, *, public_only: bool
+    ) -> tuple[int, dict[str, int], int, int]:
+        """(ready videos, reactions received by kind, comments received, on-time posts),
+        of the user's public videos only when ``public_only``."""
         ...
 
 
@@ -1101,6 +1116,16 @@ class LiveEventSource(Protocol):
         ...
 
     async def stop(self) -> None: ...
+
+
+class PushGateway(Protocol):
+    """The push services themselves (APNs, FCM; the log in development)."""
+
+    async def deliver(self, message: PushMessage) -> PushResult:
+        """Send one push. Never raises for what the service answers or for a network
+        failure: those are outcomes (RETRY for 5xx, 429, timeouts and lost connections;
+        INVALID_TOKEN for a dead token; REFUSED for other permanent refusals)."""
+        ...
 
 
 class PushSender(Protocol):

@@ -52,7 +52,7 @@ def _no_comment() -> NotFound:
 
 def _visible_user(store: MemoryStore, viewer: int, user_id: int, now: datetime) -> bool:
     user = store.users.get(user_id)
-    if user is None or user.is_blocked_at(now):
+    if user is None or user.hidden_at(now):
         return False
     return (viewer, user_id) not in store.blocks and (user_id, viewer) not in store.blocks
 
@@ -376,7 +376,7 @@ class InMemoryNotificationRepository:
         for n in found:
             actor = s.users.get(n.actor_id) if n.actor_id is not None else None
             if actor is not None and (
-                actor.is_blocked_at(now)
+                actor.hidden_at(now)
                 or (user_id, actor.id) in s.blocks
                 or (actor.id, user_id) in s.blocks
             ):

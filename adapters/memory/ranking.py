@@ -23,7 +23,7 @@ from momentic_core.model.ranking import (
     StatsPoint,
     StreakState,
 )
-from momentic_core.model.videos import VideoStatus
+from momentic_core.model.videos import VideoStatus, Visibility
 
 if TYPE_CHECKING:
     from .store import MemoryStore
@@ -186,7 +186,7 @@ class InMemoryRankingRepository:
         now = self._now()
         return sorted(
             u.id for u in self._s.users.values()
-            if u.time_zone == time_zone and u.id > after and not u.is_blocked_at(now)
+            if u.time_zone == time_zone and u.id > after and not u.hidden_at(now)
         )[: max(0, limit)]
 
     # ------------------------------------------------------------------ boards
@@ -197,7 +197,7 @@ class InMemoryRankingRepository:
         s, now = self._s, self._now()
         users = [
             u for u in s.users.values()
-            if not u.is_blocked_at(now)
+            if not u.hidden_at(now)
             and (viewer, u.id) not in s.blocks and (u.id, viewer) not in s.blocks
         ]
         if scope is Scope.FRIENDS:
@@ -306,9 +306,12 @@ class InMemoryStatsRepository:
             b = last + timedelta(days=1)
         return points
 
-    async def user_totals(self, user_id: int) -> tuple[int, dict[str, int], int, int]:
+    async def user_totals(
+        self, user_id: int, *, public_only: bool
+    ) -> tuple[int, dict[str, int], int, int]:
         videos = [v for v in self._s.videos.values()
-                  if v.author_id == user_id and v.status is VideoStatus.READY]
+                  if v.author_id == user_id and v.status is VideoStatus.READY
+                  and (not public_only or v.visibility is Visibility.PUBLIC)]
         reactions = no_reactions()
         for v in videos:
             for kind, n in v.reactions.items():

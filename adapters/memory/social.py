@@ -150,7 +150,7 @@ class InMemorySocialRepository:
         found = [
             Contact(user=s.users[other], since=since)
             for other, since in pairs.items()
-            if kind == "blocked" or not s.users[other].is_blocked_at(now)
+            if kind == "blocked" or not s.users[other].hidden_at(now)
         ]
         found = [c for c in found if after is None or (c.since, c.user.id) < after]
         found.sort(key=lambda c: (c.since, c.user.id), reverse=True)
@@ -170,7 +170,7 @@ class InMemorySocialRepository:
             if u.nickname.lower().startswith(value)
             and (start is None or u.nickname.lower() > start)
             and u.id != viewer
-            and not u.is_blocked_at(now)
+            and not u.hidden_at(now)
             and not _blocked_either_way(s, viewer, u.id)
         ]
         # Code point order: what the text_pattern_ops index gives PostgreSQL.
@@ -210,7 +210,7 @@ class InMemoryFeedRepository:
         author = s.users.get(video.author_id)
         if author is None or video.status is not VideoStatus.READY:
             return None
-        if author.is_blocked_at(now) or _blocked_either_way(s, viewer, author.id):
+        if author.hidden_at(now) or _blocked_either_way(s, viewer, author.id):
             return None
         if (
             video.visibility is not Visibility.PUBLIC
@@ -307,11 +307,26 @@ class InMemoryFeedRepository:
         scored.sort(reverse=True)  # best score first; ties: newest id first
         return [video_id for _, video_id in scored[: max(0, settings.candidate_limit)]]
 
-    async def save_snapshot(self, viewer: int, video_ids: list[int], at: datetime) -> int:
-        _check_user(self._s, viewer)
-        snapshot_id = next(self._s.ids)
-        self._s.feed_snapshots[snapshot_id] = SnapshotRow(viewer, at, tuple(video_ids))
+    async def save_snapshot(
+        self, viewer: int, video_ids: list[int], at: datetime, *, keep: int
+    ) -> int:
+        s = self._s
+        _check_user(s, viewer)
+        snapshot_id = next(s.ids)
+        s.feed_snapshots[snapshot_id] = SnapshotRow(viewer, at, tuple(video_ids))
+        mine = sorted((k for k, v in s.feed_snapshots.items() if v.user_id == viewer),
+                      reverse=True)
+        for k in mine[max(1, keep):]:
+            del s.feed_snapshots[k]
         return snapshot_id
+
+    async def latest_snapshot(self, viewer: int, after: datetime) -> int | None:
+        mine = [k for k, v in self._s.feed_snapshots.items()
+                if v.user_id == viewer and v.created_at > after]
+        return max(mine, default=None)
+
+    async def lock_snapshots(self, viewer: int) -> None:
+        """A unit of work holds the whole store: nothing else runs meanwhile."""
 
     async def snapshot_page(
         self, snapshot_id: int, viewer: int, after_rank: int, limit: int

@@ -37,10 +37,10 @@ from momentic_core.model.ranking import (
 )
 from momentic_core.ports import Clock
 
-from .repositories import _USER_COLUMNS, Repository, _user
+from .repositories import _USER_COLUMNS, SHOWN_USER, Repository, _user
 
 WEIGHTS_LOCK = 0x6D6F6D656E74  # "moment": the advisory lock key of the weights
-_ACTIVE = "(u.status = 'active' OR (u.status = 'suspended' AND u.suspended_until <= {now}))"
+_ACTIVE = SHOWN_USER  # verified, neither banned nor suspended
 _TOTAL = "(v.heart_count + v.flame_count + v.funny_count + v.angry_count)"
 _U = ", ".join(f"u.{c.strip()}" for c in _USER_COLUMNS.split(","))
 
@@ -493,7 +493,9 @@ class PostgresStatsRepository(Repository):
             for s in starts
         ]
 
-    async def user_totals(self, user_id: int) -> tuple[int, dict[str, int], int, int]:
+    async def user_totals(
+        self, user_id: int, *, public_only: bool
+    ) -> tuple[int, dict[str, int], int, int]:
         row = await self._fetchrow(
             """
             SELECT count(*)::int AS videos,
@@ -504,8 +506,10 @@ class PostgresStatsRepository(Repository):
                    coalesce(sum(comment_count), 0)::int AS comments,
                    (count(*) FILTER (WHERE on_time))::int AS on_time
             FROM videos WHERE author_id = $1 AND status = 'ready'
+              AND (NOT $2 OR visibility = 'public')
             """,
             user_id,
+            public_only,
         )
         assert row is not None
         reactions = no_reactions()

@@ -34,6 +34,14 @@ from momentic_core.model.moderation import UserFilter
 
 from .db import translate_errors
 
+# The user ``u`` is someone to other users at the time in the given parameter: verified,
+# and neither banned nor suspended then. The SQL of momentic_core's User.hidden_at (its
+# negation); every list of other users filters on it.
+SHOWN_USER = (
+    "(u.email_verified AND (u.status = 'active'"
+    " OR (u.status = 'suspended' AND u.suspended_until <= {now})))"
+)
+
 _USER_COLUMNS = (
     "id, email, nickname, password_hash, email_verified, role, status, suspended_until, "
     "token_version, name, surname, bio, time_zone, avatar_key, rating, current_streak, "

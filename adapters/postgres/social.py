@@ -50,7 +50,7 @@ from momentic_core.model.social import (
 from momentic_core.model.videos import Video
 from momentic_core.ports import Clock
 
-from .repositories import _USER_COLUMNS, Repository, _affected, _user
+from .repositories import _USER_COLUMNS, SHOWN_USER, Repository, _affected, _user
 from .videos import _VIDEO_ROW, UtcClock, _video
 
 
@@ -82,8 +82,8 @@ def _feed_video(row: asyncpg.Record) -> Video:
 _U = _select(_USER_COLUMNS, "u")
 _V = _select(_VIDEO_ROW, "v")
 
-# The author ``u`` is neither banned nor suspended at the time in the given parameter.
-_ACTIVE = "(u.status = 'active' OR (u.status = 'suspended' AND u.suspended_until <= {now}))"
+# The author ``u`` is someone to others (verified, neither banned nor suspended) then.
+_ACTIVE = SHOWN_USER
 
 # Neither of the viewer and ``other`` blocked the other. Two NOT EXISTS (not one with
 # an OR) so that each is an anti-join on a primary key or the blocked_id index.
@@ -593,7 +593,9 @@ class PostgresFeedRepository(Repository):
         sql, args = rank_for_you_query(viewer, as_of, settings)
         return [int(row["id"]) for row in await self._fetch(sql, *args)]
 
-    async def save_snapshot(self, viewer: int, video_ids: list[int], at: datetime) -> int:
+    async def save_snapshot(
+        self, viewer: int, video_ids: list[int], at: datetime, *, keep: int
+    ) -> int:
         """Raises NotFound(code="user_not_found") for an unknown viewer."""
         snapshot_id = await self._fetchval(
             """
@@ -605,7 +607,32 @@ class PostgresFeedRepository(Repository):
             at,
             list(video_ids),
         )
+        # feed_snapshots_user_id_idx: a handful of rows per viewer.
+        await self._execute(
+            """
+            DELETE FROM feed_snapshots
+            WHERE user_id = $1 AND id NOT IN (
+                SELECT id FROM feed_snapshots WHERE user_id = $1 ORDER BY id DESC LIMIT $2)
+            """,
+            viewer,
+            max(1, keep),
+        )
         return int(snapshot_id)
+
+    async def latest_snapshot(self, viewer: int, after: datetime) -> int | None:
+        found = await self._fetchval(
+            "SELECT max(id) FROM feed_snapshots WHERE user_id = $1 AND created_at > $2",
+            viewer,
+            after,
+        )
+        return None if found is None else int(found)
+
+    async def lock_snapshots(self, viewer: int) -> None:
+        # A transaction-level advisory lock: it needs no row and ends with the unit of work.
+        await self._execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('for_you:' || $1::bigint, 0))",
+            viewer,
+        )
 
     async def snapshot_page(
         self, snapshot_id: int, viewer: int, after_rank: int, limit: int

@@ -56,6 +56,15 @@ class User:
             return self.suspended_until is None or self.suspended_until > now
         return False
 
+    def hidden_at(self, now: datetime) -> bool:
+        """True when the account is no one to other users (all but itself and staff,
+        ``permissions.can_see_hidden_accounts``): a sign-up whose email is not verified
+        yet, or a ban or suspension in force (``is_blocked_at``). Profiles, stats, videos,
+        search, boards, friend lists and requests, comments, reactors and notifications
+        all leave it out or answer as for an unknown user. PostgreSQL's SQL says the same
+        in ``adapters/postgres/repositories.SHOWN_USER``."""
+        return not self.email_verified or self.is_blocked_at(now)
+
 
 @attrs.frozen
 class VerificationCode:

@@ -83,6 +83,10 @@ class FeedSettings:
     candidate_pool: int = 5000  # only the newest N public videos are scored
     candidate_window: timedelta = timedelta(days=7)
     snapshot_ttl: timedelta = timedelta(hours=2)
+    # A first page within this long of my newest ranking pages that ranking again
+    # instead of writing a new one; a reused ranking still has ttl - reuse to be paged.
+    snapshot_reuse: timedelta = timedelta(minutes=10)
+    snapshots_per_user: int = 3  # saving a ranking drops my older ones beyond this many
 
 
 @attrs.frozen

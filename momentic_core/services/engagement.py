@@ -33,6 +33,7 @@ from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services import visibility
 from momentic_core.services.config import Config
+from momentic_core.services.push import Pushes
 from momentic_core.services.ranking import Scorer
 from momentic_core.services.throttle import Throttle
 
@@ -87,10 +88,13 @@ def parse_reaction(kind: str) -> ReactionKind:
 
 
 class Notifier:
-    """Stores a notification with the live event that announces it; pushes after commit."""
+    """Stores a notification with the live event that announces it, and with ``queue``
+    its push job (services.push) in the same unit of work. Without a queue, ``push``
+    hands committed notifications to ``push`` directly (best effort)."""
 
-    def __init__(self, push: PushSender | None = None) -> None:
+    def __init__(self, push: PushSender | None = None, *, queue: Pushes | None = None) -> None:
         self._push = push
+        self._queue = queue
 
     async def add(
         self, tx: UnitOfWork, notification: Notification, actor: User | None
@@ -102,6 +106,8 @@ class Notifier:
         if stored is None:
             return None
         view = NotificationView(stored, actor)
+        if self._queue is not None:
+            await self._queue.enqueue_notification(tx, stored)
         await tx.events.emit(
             LiveEvent(user_channel(stored.user_id), "notification.created",
                       notification_data(view))
@@ -110,7 +116,7 @@ class Notifier:
 
     async def push(self, views: Iterable[NotificationView | None]) -> None:
         """Call after the unit of work committed."""
-        if self._push is None:
+        if self._push is None or self._queue is not None:
             return
         for view in views:
             if view is not None:
@@ -282,7 +288,7 @@ class Engagement:
             raise hidden
         if comment.author_id != who.user_id and not permissions.can_see_hidden_accounts(who.role):
             author = await tx.users.get(comment.author_id)
-            if author.is_blocked_at(now) or await tx.social.blocked_either_way(
+            if author.hidden_at(now) or await tx.social.blocked_either_way(
                 who.user_id, comment.author_id
             ):
                 raise hidden

@@ -113,17 +113,37 @@ class Feeds:
     async def for_you(
         self, who: Principal, snapshot: tuple[int, int] | None, limit: int
     ) -> RankedPage:
-        """A page of the ranked stream. The first call ranks and keeps a snapshot; the
-        cursor (snapshot id, last rank) pages through exactly that ranking."""
+        """A page of the ranked stream; the cursor (snapshot id, last rank) pages through
+        exactly one ranking, kept as a snapshot.
+
+        A first page (no cursor) reuses my newest snapshot while it is younger than
+        ``settings.snapshot_reuse`` and writes nothing; only then does it rank and save a
+        new one, under my snapshots' lock, so first pages asked at once save one. Saving
+        keeps my newest ``settings.snapshots_per_user`` and drops the rest."""
         now = self._clock.now()
-        async with self._uow(read_only=snapshot is not None) as tx:
-            if snapshot is None:
-                ids = await tx.feeds.rank_for_you(who.user_id, now, self.settings)
-                snapshot_id = await tx.feeds.save_snapshot(who.user_id, ids, now)
-                after = 0
-            else:
+        fresh_since = now - self.settings.snapshot_reuse
+        after = 0
+        async with self._uow(read_only=True) as tx:
+            if snapshot is not None:
                 snapshot_id, after = snapshot
-            rows = await tx.feeds.snapshot_page(snapshot_id, who.user_id, after, limit + 1)
+                found: int | None = snapshot_id
+            else:
+                found = await tx.feeds.latest_snapshot(who.user_id, fresh_since)
+            rows = (
+                await tx.feeds.snapshot_page(found, who.user_id, after, limit + 1)
+                if found is not None else []
+            )
+        if found is None:
+            async with self._uow() as tx:
+                await tx.feeds.lock_snapshots(who.user_id)
+                found = await tx.feeds.latest_snapshot(who.user_id, fresh_since)
+                if found is None:  # nobody saved one while I waited
+                    ids = await tx.feeds.rank_for_you(who.user_id, now, self.settings)
+                    found = await tx.feeds.save_snapshot(
+                        who.user_id, ids, now, keep=self.settings.snapshots_per_user
+                    )
+                rows = await tx.feeds.snapshot_page(found, who.user_id, 0, limit + 1)
+        snapshot_id = found
         more = len(rows) > limit
         rows = rows[:limit]
         return RankedPage(
@@ -142,9 +162,9 @@ class Feeds:
                 or await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
             )
             if visible and video.author_id != who.user_id:
-                # A banned or suspended author's videos are hidden, as on every other route.
+                # A hidden author's videos are hidden, as on every other route.
                 author = await tx.users.get(video.author_id)
-                visible = not author.is_blocked_at(self._clock.now())
+                visible = not author.hidden_at(self._clock.now())
             if not visible or await tx.social.blocked_either_way(who.user_id, video.author_id):
                 raise NotFound("No such video.", code="video_not_found")
             return await tx.feeds.record_view(who.user_id, video_id, self._clock.now())

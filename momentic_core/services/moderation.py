@@ -166,14 +166,14 @@ class Moderation:
                 comment.hidden
                 or video.status is not VideoStatus.READY
                 or not await visibility.may_see(tx, now, who, video, author)
-                or commenter.is_blocked_at(now)
+                or commenter.hidden_at(now)
                 or await tx.social.blocked_either_way(who.user_id, comment.author_id)
             ):
                 raise NotFound("No such comment.", code="comment_not_found")
             owner = comment.author_id
         else:
             user = await tx.users.get(target_id)
-            if user.is_blocked_at(now) or await tx.social.blocked_either_way(
+            if user.hidden_at(now) or await tx.social.blocked_either_way(
                 who.user_id, target_id
             ):
                 raise NotFound("No such user.", code="user_not_found")

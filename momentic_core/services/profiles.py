@@ -208,13 +208,14 @@ class Profiles:
         )
 
     async def get_user(self, who: Principal | None, user_id: int) -> User:
-        """A profile as ``who`` may see it. Banned and suspended accounts are hidden from
-        everyone but moderators, admins and themselves. Raises NotFound(code="user_not_found")."""
+        """A profile as ``who`` may see it. Hidden accounts (``User.hidden_at``: not verified
+        yet, banned, suspended) are no one to everyone but moderators, admins and
+        themselves. Raises NotFound(code="user_not_found")."""
         async with self._uow() as tx:
             user = await tx.users.get(user_id)
         own = who is not None and who.user_id == user_id
         staff = who is not None and permissions.can_see_hidden_accounts(who.role)
-        if user.is_blocked_at(self._clock.now()) and not (own or staff):
+        if user.hidden_at(self._clock.now()) and not (own or staff):
             raise NotFound("No such user.", code="user_not_found")
         return user
 

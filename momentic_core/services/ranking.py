@@ -33,6 +33,7 @@ from momentic_core.model.ranking import (
     StreakState,
     UserStats,
 )
+from momentic_core.model.social import Relation
 from momentic_core.model.videos import Video
 from momentic_core.policies import moments, permissions, rating, streaks
 from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
@@ -211,7 +212,7 @@ class Ranking:
     ) -> tuple[Standing | None, list[Standing]]:
         key = await tx.ranking.key_of(who.user_id, since)
         me_user = await tx.users.get(who.user_id)
-        if key is None or me_user.is_blocked_at(self._clock.now()):
+        if key is None or me_user.hidden_at(self._clock.now()):
             return None, []
         rank = await tx.ranking.rank(who.user_id, scope, since, key)
         above = await tx.ranking.above(who.user_id, scope, since, key, NEIGHBOURS)
@@ -222,18 +223,30 @@ class Ranking:
         return Standing(rank, me_user, key.points), neighbours
 
     async def user_stats(self, who: Principal, user_id: int) -> UserStats:
-        """Raises NotFound(code="user_not_found") for users the caller may not see."""
+        """A user's numbers, of the videos the caller may see (as their video list):
+        strangers count public videos only; friends, friends-only ones too; the user
+        themself and staff, every ready video. Raises NotFound(code="user_not_found")
+        for users the caller may not see."""
         now = self._clock.now()
         async with self._uow() as tx:
             user = await tx.users.get(user_id)
-            if user_id != who.user_id and not permissions.can_see_hidden_accounts(who.role):
-                if user.is_blocked_at(now) or await tx.social.blocked_either_way(
+            everything = user_id == who.user_id or permissions.can_see_hidden_accounts(
+                who.role
+            )
+            if not everything:
+                if user.hidden_at(now) or await tx.social.blocked_either_way(
                     who.user_id, user_id
                 ):
                     raise NotFound("No such user.", code="user_not_found")
-            videos, reactions, comments, on_time = await tx.stats.user_totals(user_id)
+                # friends see friends-only videos too: every visibility there is
+                everything = (
+                    await tx.social.relation(who.user_id, user_id) is Relation.FRIENDS
+                )
+            videos, reactions, comments, on_time = await tx.stats.user_totals(
+                user_id, public_only=not everything
+            )
             rank = None
-            if not user.is_blocked_at(now):
+            if not user.hidden_at(now):
                 key = await tx.ranking.key_of(user_id, None)
                 if key is not None:
                     rank = await tx.ranking.rank(user_id, Scope.GLOBAL, None, key)

@@ -83,7 +83,7 @@ class Friends:
         if user_id == who.user_id:
             raise Invalid("That is you.", code="cannot_target_self")
         user = await tx.users.get(user_id)
-        if user.is_blocked_at(self._clock.now()):
+        if user.hidden_at(self._clock.now()):
             raise _no_user()
         if await tx.social.blocked_either_way(who.user_id, user_id):
             raise _no_user()
@@ -167,12 +167,17 @@ class Friends:
             await _relation_changed(tx, who.user_id, user_id)
 
     async def block(self, who: Principal, user_id: int) -> None:
-        """Idempotent. Ends any friendship and request between us."""
+        """Idempotent. Ends any friendship and request between us. Raises
+        NotFound(code="user_not_found")."""
         if user_id == who.user_id:
             raise Invalid("That is you.", code="cannot_target_self")
         async with self._uow() as tx:
             await tx.social.lock_pair(who.user_id, user_id)
-            await tx.users.get(user_id)
+            user = await tx.users.get(user_id)
+            # A banned or suspended user can be blocked (so they stay blocked after);
+            # a sign-up not verified yet is no one, as everywhere (User.hidden_at).
+            if not user.email_verified:
+                raise _no_user()
             await tx.social.add_block(who.user_id, user_id, self._clock.now())
             await _relation_changed(tx, who.user_id, user_id)
 

@@ -447,7 +447,7 @@ class Videos:
             author = await tx.users.get(user_id)
             friend = False
             if not (own or staff):
-                if author.is_blocked_at(self._clock.now()) or await tx.social.blocked_either_way(
+                if author.hidden_at(self._clock.now()) or await tx.social.blocked_either_way(
                     who.user_id, user_id
                 ):
                     raise NotFound("No such user.", code="user_not_found")

@@ -40,7 +40,7 @@ def _sees(
 ) -> bool:
     if who.user_id == video.author_id or permissions.can_see_hidden_accounts(who.role):
         return True
-    if video.status is not VideoStatus.READY or author.is_blocked_at(now) or blocked:
+    if video.status is not VideoStatus.READY or author.hidden_at(now) or blocked:
         return False
     return video.visibility is Visibility.PUBLIC or friends
 

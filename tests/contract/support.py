@@ -41,6 +41,7 @@ def new_user(**fields: Any) -> User:
         "nickname": f"person{n}",
         "created_at": T0,
         "password_hash": "$argon2id$fake",
+        "email_verified": True,  # a sign-up not verified yet is no one to others
     }
     values.update(fields)
     return User(**values)

@@ -642,7 +642,7 @@ async def test_feed_items_carry_the_counts_and_my_reaction(backend: Backend) -> 
     async with backend.uow() as tx:
         stored = await tx.videos.get(video.id)
         friends = await tx.feeds.friends_feed(viewer.id, T0 - DAY, T0 + DAY, None, False, 9)
-        snapshot = await tx.feeds.save_snapshot(viewer.id, [video.id, quiet.id], T0)
+        snapshot = await tx.feeds.save_snapshot(viewer.id, [video.id, quiet.id], T0, keep=3)
         ranked = await tx.feeds.snapshot_page(snapshot, viewer.id, 0, 9)
         public = await tx.feeds.global_feed(fan.id, None, False, 9)
     expected = FeedItem(

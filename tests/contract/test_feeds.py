@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import attrs
@@ -532,7 +533,7 @@ async def test_a_snapshot_pages_in_its_own_order_even_as_new_videos_arrive(
         ranked = await tx.feeds.rank_for_you(viewer.id, T0, FeedSettings())
         assert ranked == [v.id for v in videos]
         order = [ranked[i] for i in (3, 0, 5, 1, 4, 2)]  # any order the ranking made
-        snapshot = await tx.feeds.save_snapshot(viewer.id, order, T0)
+        snapshot = await tx.feeds.save_snapshot(viewer.id, order, T0, keep=3)
     for _ in range(3):
         await add_video(backend, author.id, created_at=T0 + timedelta(minutes=1))
     pages: list[list[tuple[int, int]]] = []
@@ -567,7 +568,7 @@ async def test_a_snapshot_shows_only_what_is_still_visible_keeping_ranks(
     v.append(await add_video(backend, stranger.id))
     v.append(await add_video(backend, viewer.id, visibility=Visibility.FRIENDS))
     async with backend.uow() as tx:
-        snapshot = await tx.feeds.save_snapshot(viewer.id, [x.id for x in v], T0)
+        snapshot = await tx.feeds.save_snapshot(viewer.id, [x.id for x in v], T0, keep=3)
         await tx.videos.update(attrs.evolve(v[1], visibility=Visibility.FRIENDS))  # a friend
         await tx.videos.update(attrs.evolve(v[2], visibility=Visibility.FRIENDS))  # not
         await tx.videos.delete(v[4].id)
@@ -585,8 +586,8 @@ async def test_a_snapshot_is_its_owners_only_and_expires(backend: Backend) -> No
     viewer, other = await add_user(backend), await add_user(backend)
     video = await add_video(backend, other.id)
     async with backend.uow() as tx:
-        old = await tx.feeds.save_snapshot(viewer.id, [video.id], T0 - timedelta(hours=3))
-        new = await tx.feeds.save_snapshot(viewer.id, [], T0)
+        old = await tx.feeds.save_snapshot(viewer.id, [video.id], T0 - timedelta(hours=3), keep=3)
+        new = await tx.feeds.save_snapshot(viewer.id, [], T0, keep=3)
     assert old != new
     for snapshot, who in ((old, other.id), (old + new + 1000, viewer.id)):
         with pytest.raises(NotFound) as caught:
@@ -672,3 +673,54 @@ async def test_has_posted_counts_ready_videos_only(backend: Backend) -> None:
     other = await add_user(backend)
     async with backend.uow() as tx:
         assert not await tx.feeds.has_posted(other.id, since, until)
+
+
+async def _snapshot_rows(backend: Backend) -> int:
+    """How many snapshot rows there are (deleting them all, which ends the test's use)."""
+    async with backend.uow() as tx:
+        return await tx.feeds.delete_snapshots(T0 + timedelta(days=365))
+
+
+async def test_first_for_you_pages_reuse_one_snapshot(
+    backend: Backend, clock: ManualClock
+) -> None:
+    """A read writes nothing it need not: the first pages one viewer asks for within
+    ``snapshot_reuse`` page one ranking, whether asked one after the other or at once."""
+    viewer, author = await add_user(backend), await add_user(backend)
+    for i in range(3):
+        await add_video(backend, author.id, created_at=T0 - timedelta(minutes=i))
+    feeds = Feeds(uow=backend.uow, clock=clock, config=runtime_config(backend.uow, clock))
+    me = Principal(user_id=viewer.id, role=Role.USER, session_id=1)
+    first = await feeds.for_you(me, None, 2)
+    again = [await feeds.for_you(me, None, 2) for _ in range(20)]
+    at_once = await asyncio.gather(*(feeds.for_you(me, None, 2) for _ in range(10)))
+    assert {p.snapshot_id for p in [*again, *at_once]} == {first.snapshot_id}
+    assert all(ids(p.items) == ids(first.items) for p in [*again, *at_once])
+    rest = await feeds.for_you(me, (first.snapshot_id, first.next_rank or 0), 2)
+    assert len(ids(first.items) + ids(rest.items)) == 3
+    assert await _snapshot_rows(backend) == 1
+
+
+async def test_a_new_ranking_after_the_reuse_window_and_rows_bounded_per_viewer(
+    backend: Backend, clock: ManualClock
+) -> None:
+    viewer, other, author = [await add_user(backend) for _ in range(3)]
+    await add_video(backend, author.id, created_at=T0 - timedelta(minutes=1))
+    settings_ = FeedSettings()
+    feeds = Feeds(uow=backend.uow, clock=clock, config=runtime_config(backend.uow, clock))
+    me = Principal(user_id=viewer.id, role=Role.USER, session_id=1)
+    them = Principal(user_id=other.id, role=Role.USER, session_id=2)
+    await feeds.for_you(them, None, 2)  # someone else's snapshot is never touched
+    seen = []
+    for _ in range(settings_.snapshots_per_user + 3):
+        seen.append((await feeds.for_you(me, None, 2)).snapshot_id)
+        clock.advance(settings_.snapshot_reuse)  # the next first page ranks anew
+    assert len(set(seen)) == len(seen)
+    # The newest ones still page; older ones are gone.
+    kept = seen[-settings_.snapshots_per_user:]
+    for snapshot in kept:
+        await feeds.for_you(me, (snapshot, 0), 2)
+    with pytest.raises(NotFound) as caught:
+        await feeds.for_you(me, (seen[0], 0), 2)
+    assert caught.value.code == "snapshot_expired"
+    assert await _snapshot_rows(backend) == settings_.snapshots_per_user + 1

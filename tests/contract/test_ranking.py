@@ -12,7 +12,7 @@ from adapters.memory.clock import ManualClock
 from momentic_core.model.accounts import AccountStatus
 from momentic_core.model.engagement import Comment, ReactionKind
 from momentic_core.model.ranking import BoardKey, RankingWeights, Scope, StreakState
-from momentic_core.model.videos import VideoStatus
+from momentic_core.model.videos import VideoStatus, Visibility
 
 from .support import T0, Backend, add_user, add_video
 
@@ -231,7 +231,7 @@ async def test_stats_series_and_totals(backend: Backend) -> None:
     async with backend.uow() as tx:
         days = await tx.stats.series(date(2026, 1, 5), date(2026, 1, 6), 1)
         week = await tx.stats.series(date(2026, 1, 5), date(2026, 1, 6), 7)
-        totals = await tx.stats.user_totals(author.id)
+        totals = await tx.stats.user_totals(author.id, public_only=False)
     assert [(p.start, p.new_users, p.uploads, p.reactions, p.comments) for p in days] == [
         (date(2026, 1, 5), 1, 1, 0, 0),
         (date(2026, 1, 6), 1, 0, 1, 1),
@@ -259,3 +259,19 @@ async def test_boards_leave_out_users_blocked_either_way(backend: Backend) -> No
         assert await tx.ranking.rank(me.id, Scope.GLOBAL, None, key) == 2
         period = await tx.ranking.board(other.id, Scope.GLOBAL, T0, None, 10)
         assert [u.id for _, u in period] == [blocked.id, blocker.id, other.id, me.id]
+
+
+async def test_user_totals_of_public_videos_only(backend: Backend) -> None:
+    author, fan = await add_user(backend), await add_user(backend)
+    public = await add_video(backend, author.id, on_time=True)
+    friends = await add_video(backend, author.id, visibility=Visibility.FRIENDS, on_time=True)
+    await add_video(backend, author.id, status=VideoStatus.PROCESSING)
+    async with backend.uow() as tx:
+        for video in (public, friends):
+            await tx.reactions.set(fan.id, video.id, ReactionKind.HEART, T0)
+            await tx.comments.add(Comment(0, video.id, fan.id, "wow", T0))
+    async with backend.uow() as tx:
+        everything = await tx.stats.user_totals(author.id, public_only=False)
+        shown = await tx.stats.user_totals(author.id, public_only=True)
+    assert (everything[0], everything[1]["heart"], everything[2], everything[3]) == (2, 2, 2, 2)
+    assert (shown[0], shown[1]["heart"], shown[2], shown[3]) == (1, 1, 1, 1)

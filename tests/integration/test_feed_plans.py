@@ -42,8 +42,8 @@ END = datetime(2026, 1, 31, tzinfo=UTC)  # the newest video
 VIEWER = 7
 
 SEED = f"""
-INSERT INTO users (email, nickname, created_at, status, suspended_until)
-SELECT 'u' || g || '@example.com', 'user' || g, timestamptz '2026-01-01',
+INSERT INTO users (email, nickname, created_at, email_verified, status, suspended_until)
+SELECT 'u' || g || '@example.com', 'user' || g, timestamptz '2026-01-01', true,
        CASE WHEN g % 97 = 0 THEN 'banned' WHEN g % 89 = 0 THEN 'suspended' ELSE 'active' END,
        CASE WHEN g % 89 = 0 THEN timestamptz '2030-01-01' END
 FROM generate_series(1, {USERS}) g;

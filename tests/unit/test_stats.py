@@ -12,6 +12,7 @@ from adapters.memory.clock import ManualClock
 from adapters.memory.store import MemoryStore
 from momentic_core.errors import Forbidden, Invalid
 from momentic_core.model.accounts import Principal, Role, TokenPair
+from momentic_core.model.ranking import UserStats
 from momentic_core.ports import UnitOfWorkFactory
 from momentic_core.services.accounts import Accounts
 from momentic_core.services.ranking import MAX_SERIES_POINTS, Stats
@@ -162,3 +163,29 @@ async def test_authenticating_records_the_user_as_active_once_a_day(
     stats = Stats(uow=uow, clock=clock)
     series = await stats.series(None, today - ONE_DAY, today, "day")
     assert [(p.dau, p.wau, p.mau) for p in series] == [(0, 0, 0), (1, 1, 1)]
+
+
+async def test_a_users_numbers_count_only_the_videos_the_viewer_may_see() -> None:
+    """Strangers count public videos; friends, friends-only ones too; the owner and
+    staff, every ready video. The numbers never reveal a video its list would not."""
+    world = make_world()
+    ann = await world.add_user("ann")
+    friend, stranger = await world.add_user("fay"), await world.add_user("sam")
+    mod = await world.add_user("mod", role=Role.MODERATOR)
+    await world.befriend(ann.user_id, friend.user_id)
+    public = await world.ready_post(ann, "public")
+    hidden = await world.ready_post(ann, "friends")
+    await world.post(ann, "friends")  # still processing: counted by no one
+    for video in (public, hidden):
+        await world.engagement.react(friend, video.id, "heart")
+        await world.engagement.comment(friend, video.id, "nice")
+
+    def numbers(stats: UserStats) -> tuple[int, int, int]:
+        return stats.videos, stats.reactions["heart"], stats.comments
+
+    assert numbers(await world.ranking.user_stats(stranger, ann.user_id)) == (1, 1, 1)
+    assert numbers(await world.ranking.user_stats(friend, ann.user_id)) == (2, 2, 2)
+    assert numbers(await world.ranking.user_stats(ann, ann.user_id)) == (2, 2, 2)
+    assert numbers(await world.ranking.user_stats(mod, ann.user_id)) == (2, 2, 2)
+    listed = await world.videos.list_by_user(stranger, ann.user_id, None, 10)
+    assert [v.id for v in listed.videos] == [public.id]
