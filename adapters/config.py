@@ -117,6 +117,26 @@ class Settings:
         10, "Push devices (phones) one account may register; a further one is refused "
         "(409 too_many_devices) until one is removed. Published in GET /v1/config."
     )
+    apns_key: str = _setting(
+        "", "APNs token-auth key: the .p8 file's PEM text, or a path to the file. Empty: iOS "
+        "pushes are written to the log."
+    )
+    apns_key_id: str = _setting("", "The APNs key's id (10 characters, Apple Developer).")
+    apns_team_id: str = _setting("", "The Apple Developer team id (the JWT's iss).")
+    apns_topic: str = _setting("", "The iOS app's bundle id (apns-topic).")
+    apns_url: str = _setting("https://api.push.apple.com", "APNs for production builds.")
+    apns_sandbox_url: str = _setting(
+        "https://api.sandbox.push.apple.com", "APNs for development builds (sandbox)."
+    )
+    fcm_service_account: str = _setting(
+        "", "Firebase service-account key: its JSON text, or a path to the file. Empty: "
+        "Android pushes are written to the log."
+    )
+    fcm_url: str = _setting("https://fcm.googleapis.com", "The FCM HTTP v1 API.")
+    push_timeout_seconds: float = _setting(10.0, "Timeout of one push request.")
+    push_moment_ignores_quiet_hours: bool = _setting(
+        True, "The daily moment is pushed during a user's quiet hours too (off: it is not)."
+    )
     moment_start_hour: int = _setting(9, "The daily moment falls at or after this local hour.")
     moment_end_hour: int = _setting(21, "... and before this local hour.")
     moment_window_seconds: int = _setting(

@@ -12,10 +12,12 @@ import functools
 import hashlib
 import hmac
 import inspect
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -45,8 +47,10 @@ from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
 from adapters.push.logging import LoggingPushSender
+from adapters.push.router import PlatformPushGateway
 from momentic_core.errors import MomenticError, Unavailable
 from momentic_core.model.accounts import RateDecision
+from momentic_core.model.devices import Platform
 from momentic_core.model.social import FeedSettings
 from momentic_core.policies.moments import MomentRules
 from momentic_core.ports import (
@@ -57,6 +61,7 @@ from momentic_core.ports import (
     LiveEventSource,
     Mailer,
     MediaProcessor,
+    PushGateway,
     PushSender,
     RateLimiter,
     UnitOfWorkFactory,
@@ -76,6 +81,7 @@ from momentic_core.services.processing import (
     video_job_kinds,
 )
 from momentic_core.services.profiles import Profiles
+from momentic_core.services.push import Pushes, push_job_kinds
 from momentic_core.services.ranking import (
     Moments,
     Ranking,
@@ -273,6 +279,47 @@ async def _blobs(settings: Settings, secret: bytes) -> AsyncIterator[BlobStore]:
         raise SystemExit(f"MOMENTIC_STORAGE: unknown storage {kind!r} (s3, local, memory)")
 
 
+def _secret_text(value: str) -> str:
+    """A key given inline, or the path of the file holding it."""
+    if value.lstrip().startswith(("-----BEGIN", "{")):
+        return value
+    return Path(value).expanduser().read_text(encoding="utf-8")
+
+
+async def _push_gateway(settings: Settings) -> AsyncIterator[PushGateway]:
+    """APNs for iOS when its key is set, FCM for Android when its service account is;
+    the log for a platform without credentials."""
+    gateways: dict[Platform, PushGateway] = {}
+    if settings.apns_key:
+        from adapters.push.apns import ApnsPushGateway
+
+        gateways[Platform.IOS] = ApnsPushGateway(
+            key_pem=_secret_text(settings.apns_key), key_id=settings.apns_key_id,
+            team_id=settings.apns_team_id, topic=settings.apns_topic,
+            production_url=settings.apns_url, sandbox_url=settings.apns_sandbox_url,
+            timeout=settings.push_timeout_seconds,
+        )
+    if settings.fcm_service_account:
+        from adapters.push.fcm import FcmPushGateway
+
+        gateways[Platform.ANDROID] = FcmPushGateway(
+            json.loads(_secret_text(settings.fcm_service_account)),
+            fcm_url=settings.fcm_url, timeout=settings.push_timeout_seconds,
+        )
+    router = PlatformPushGateway(gateways, LoggingPushSender())
+    try:
+        yield router
+    finally:
+        await router.close()
+
+
+def _pushes(settings: Settings, storage: Storage, clock: Clock, gateway: PushGateway) -> Pushes:
+    return Pushes(
+        uow=storage.uow, clock=clock, gateway=gateway,
+        moment_overrides_quiet_hours=settings.push_moment_ignores_quiet_hours,
+    )
+
+
 def _media_url(settings: Settings, blobs: BlobStore) -> Callable[[str], str]:
     if settings.media_base_url:
         base = settings.media_base_url.rstrip("/")
@@ -297,17 +344,19 @@ def _worker(
     storage: Storage,
     blobs: BlobStore,
     media: MediaProcessor,
-    push: PushSender,
+    push: Pushes,
     clock: Clock,
     janitor: Janitor,
     ranking: Ranking,
     config: Config,
 ) -> Worker:
     processing = Processing(
-        uow=storage.uow, blobs=blobs, media=media, clock=clock, notifier=Notifier(push),
-        config=config,
+        uow=storage.uow, blobs=blobs, media=media, clock=clock,
+        notifier=Notifier(queue=push), config=config,
     )
-    kinds = video_job_kinds(processing, janitor) | ranking_job_kinds(ranking)
+    kinds = (
+        video_job_kinds(processing, janitor) | ranking_job_kinds(ranking) | push_job_kinds(push)
+    )
     return Worker(
         runner=storage.runner, kinds=kinds, clock=clock,
         lease=timedelta(seconds=settings.job_lease_seconds),
@@ -422,11 +471,11 @@ def _services(
     secret: bytes,
     blobs: BlobStore,
     images: ImageProcessor,
-    push: PushSender,
+    push: Pushes,
     ranking: Ranking,
     config: Config,
 ) -> Services:
-    notifier = Notifier(push)
+    notifier = Notifier(queue=push)
     throttle = Throttle(
         rate_limiter, multiplier=settings.rate_limit_multiplier, config=config
     )
@@ -497,7 +546,8 @@ class Container(containers.DeclarativeContainer):
     blobs = providers.Resource(_blobs, settings, secret)
     media = providers.Singleton(_pyav)
     images = providers.Singleton(PillowImageProcessor)
-    push = providers.Singleton(LoggingPushSender)
+    push_gateway = providers.Resource(_push_gateway, settings)
+    push = providers.Singleton(_pushes, settings, storage, clock, push_gateway)
     ranking = providers.Singleton(_ranking, settings, storage, clock, secret, push)
     config = providers.Singleton(
         lambda settings, storage, clock: runtime_config(settings, storage.uow, clock),

@@ -79,3 +79,33 @@ class NotificationSettings:
         if start <= end:
             return start <= local < end
         return local >= start or local < end
+
+
+@attrs.frozen
+class PushMessage:
+    """One push to one device, rendered: what an APNs or FCM adapter sends."""
+
+    device_id: int
+    platform: Platform
+    token: str
+    title: str
+    body: str
+    apns_environment: ApnsEnvironment | None = None
+    badge: int | None = None  # the unread notifications (iOS shows it on the icon)
+    collapse_id: str | None = None  # a newer push with the same id replaces this one
+    # What the app deep-links from: kind, notification_id, video_id, comment_id (strings:
+    # FCM data values are strings).
+    data: dict[str, str] = attrs.Factory(dict)
+
+
+class PushOutcome(enum.StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # 5xx, 429, a timeout or a lost connection: try again later
+    INVALID_TOKEN = "invalid_token"  # the service says the token is dead: forget it
+    REFUSED = "refused"  # a permanent refusal of this message: never retried
+
+
+@attrs.frozen
+class PushResult:
+    outcome: PushOutcome
+    reason: str | None = None  # the service's reason (BadDeviceToken, UNREGISTERED, ...)

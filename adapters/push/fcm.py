@@ -1,0 +1,131 @@
+"""FCM HTTP v1 with a service-account key, on aiohttp.
+
+The access token comes from the OAuth2 JWT bearer grant (RFC 7523): a JWT signed with
+the service account's RSA key (RS256; ``iss``: the account's email, ``scope``:
+firebase.messaging, ``aud``: its token URI), exchanged at ``token_uri`` through authlib's
+``JWTBearerGrant``; kept until a minute before it expires. Answers: 200 sent; 404, or the
+error detail ``UNREGISTERED`` (or 400 INVALID_ARGUMENT about the token): dead token; 429,
+5xx, timeouts: try again (401: the token is renewed first); other 4xx: refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import aiohttp
+from authlib.oauth2.rfc7523 import JWTBearerGrant
+from joserfc.jwk import RSAKey
+
+from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
+
+SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+FCM_URL = "https://fcm.googleapis.com"
+
+
+def fcm_message(m: PushMessage) -> dict[str, Any]:
+    android: dict[str, Any] = {"priority": "HIGH",
+                               "notification": {"title": m.title, "body": m.body}}
+    if m.collapse_id:
+        android["collapse_key"] = m.collapse_id
+        android["notification"]["tag"] = m.collapse_id
+    if m.badge is not None:
+        android["notification"]["notification_count"] = m.badge
+    return {"message": {"token": m.token, "notification": {"title": m.title, "body": m.body},
+                        "data": dict(m.data), "android": android}}
+
+
+def _error_codes(body: Any) -> set[str]:
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    codes = {str(error.get("status", ""))}
+    for detail in error.get("details", []) or []:
+        if isinstance(detail, dict) and "errorCode" in detail:
+            codes.add(str(detail["errorCode"]))
+    return codes
+
+
+class FcmPushGateway:
+    def __init__(
+        self,
+        service_account: dict[str, Any],
+        *,
+        fcm_url: str = FCM_URL,
+        timeout: float = 10.0,
+        clock: Any = time.time,
+    ) -> None:
+        self._account = service_account
+        self._key = RSAKey.import_key(service_account["private_key"])
+        self._project = service_account["project_id"]
+        self._token_uri = service_account["token_uri"]
+        self._url = fcm_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._clock = clock
+        self._access: tuple[float, str] | None = None  # (expires at, token)
+        self._lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def assertion(self) -> str:
+        now = int(self._clock())
+        signed = JWTBearerGrant.sign(
+            self._key, issuer=self._account["client_email"],
+            audience=self._token_uri, subject=None, issued_at=now, expires_at=now + 3600,
+            claims={"scope": SCOPE}, header={"alg": "RS256",
+                                             "kid": self._account.get("private_key_id")},
+        )
+        return signed.decode() if isinstance(signed, bytes) else str(signed)  # by version
+
+    async def access_token(self) -> str:
+        async with self._lock:
+            if self._access is not None and self._clock() < self._access[0] - 60:
+                return self._access[1]
+            async with self._http().post(self._token_uri, data={
+                "grant_type": JWTBearerGrant.GRANT_TYPE, "assertion": self.assertion(),
+            }) as r:
+                body = await r.json(content_type=None)
+                if r.status != 200:
+                    raise aiohttp.ClientResponseError(
+                        r.request_info, (), status=r.status, message=str(body)[:200])
+            self._access = (self._clock() + float(body.get("expires_in", 3600)),
+                            str(body["access_token"]))
+            return self._access[1]
+
+    async def deliver(self, message: PushMessage) -> PushResult:
+        url = f"{self._url}/v1/projects/{self._project}/messages:send"
+        try:
+            token = await self.access_token()
+            async with self._http().post(
+                url, data=json.dumps(fcm_message(message)),
+                headers={"Authorization": f"Bearer {token}",
+                         "Content-Type": "application/json"},
+            ) as r:
+                status = r.status
+                try:
+                    body = await r.json(content_type=None)
+                except ValueError:
+                    body = {}
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return PushResult(PushOutcome.RETRY, type(exc).__name__)
+        if status == 200:
+            return PushResult(PushOutcome.SENT)
+        codes = _error_codes(body)
+        reason = ",".join(sorted(c for c in codes if c)) or f"HTTP {status}"
+        if status == 404 or "UNREGISTERED" in codes:
+            return PushResult(PushOutcome.INVALID_TOKEN, reason)
+        if status == 401:
+            self._access = None
+            return PushResult(PushOutcome.RETRY, reason)
+        if status == 429 or status >= 500:
+            return PushResult(PushOutcome.RETRY, reason)
+        return PushResult(PushOutcome.REFUSED, reason)

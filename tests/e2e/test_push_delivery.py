@@ -1,0 +1,153 @@
+"""Durable push delivery end to end: the app on the memory backend, configured for APNs
+and FCM against the local fakes (tests/push_support.py). A notification's push job
+commits with it; the worker fans it out to the user's devices in their language, retries
+a 503 with backoff, forgets a token the service calls dead, and pushes nothing the user
+switched off or that falls in their quiet hours (the in-app list keeps it all)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from push_support import FakeApns, FakeFcm, p8_key
+from signup_support import new_user_auth
+
+from adapters.memory.clock import ManualClock
+
+IOS = "ab" * 32
+ANDROID = "dQw4w9WgXcQ:APA91b" + "Z9y8_x7-W6" * 12
+TOPIC = "app.momentic.ios"
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeApns, FakeFcm]]:
+    key = p8_key()
+    apns = await FakeApns(key, "KEY1234567", "TEAM123456", TOPIC).start()
+    fcm = await FakeFcm().start()
+    yield apns, fcm
+    await apns.stop()
+    await fcm.stop()
+
+
+async def _env(make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]) -> tuple[Any, ManualClock]:
+    import json
+    apns, fcm = fakes
+    clock = ManualClock(datetime(2026, 12, 7, 12, 0, tzinfo=UTC))  # 15:00 in Minsk
+    env = await make_video_env(
+        overrides={"clock": clock}, access_token_ttl_seconds=7 * 86400,
+        apns_key=apns.key_pem, apns_key_id="KEY1234567", apns_team_id="TEAM123456",
+        apns_topic=TOPIC, apns_sandbox_url=apns.url, apns_url=apns.url,
+        fcm_service_account=json.dumps(fcm.account()), fcm_url=fcm.url,
+    )
+    return env, clock
+
+
+async def _me(env: Any, auth: dict[str, str]) -> dict[str, Any]:
+    return dict(await (await env.client.get("/v1/me", headers=auth)).json())
+
+
+async def _befriend(env: Any, auth: dict[str, str], target_id: int) -> None:
+    r = await env.client.post("/v1/friend-requests", json={"user_id": target_id}, headers=auth)
+    assert r.status == 201, await r.text()
+
+
+async def _devices(env: Any, auth: dict[str, str]) -> list[str]:
+    r = await env.client.get("/v1/me/devices", headers=auth)
+    return [d["token"] for d in (await r.json())["items"]]
+
+
+async def test_a_notification_reaches_both_phones_durably(
+    make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]
+) -> None:
+    apns, fcm = fakes
+    env, clock = await _env(make_video_env, fakes)
+    client = env.client
+    alex = await new_user_auth(client)
+    await client.patch("/v1/me", json={"time_zone": "Europe/Minsk"}, headers=alex)
+    r = await client.post("/v1/me/devices", headers=alex, json={
+        "platform": "ios", "token": IOS, "locale": "ru-BY", "apns_environment": "sandbox"})
+    assert r.status == 201
+    r = await client.post("/v1/me/devices", headers=alex, json={
+        "platform": "android", "token": ANDROID, "locale": "en-US"})
+    assert r.status == 201
+    alex_id = (await _me(env, alex))["id"]
+
+    sam = await new_user_auth(client)
+    sam_nick = (await _me(env, sam))["nickname"]
+    await _befriend(env, sam, alex_id)
+    assert apns.received == [] and fcm.received == [], "nothing is sent inside the request"
+    await env.run_jobs()
+    [ios] = apns.received
+    assert ios["payload"]["aps"]["alert"] == {
+        "title": "Новая заявка в друзья", "body": f"{sam_nick} хочет добавить вас в друзья."}
+    assert ios["payload"]["aps"]["badge"] == 1
+    assert ios["payload"]["kind"] == "friend_request"
+    assert ios["headers"]["apns-collapse-id"].startswith("friend_request-")
+    [android] = fcm.received
+    assert android["notification"] == {"title": "New friend request",
+                                       "body": f"{sam_nick} wants to be friends."}
+
+    # a 503 is retried with backoff, not lost
+    apns.answers[IOS] = (503, "ServiceUnavailable")
+    kim = await new_user_auth(client)
+    await _befriend(env, kim, alex_id)
+    await env.run_jobs()
+    assert len(apns.received) == 1 and len(fcm.received) == 2
+    del apns.answers[IOS]
+    await env.run_jobs()
+    assert len(apns.received) == 1, "not before its backoff"
+    clock.advance(timedelta(seconds=6))
+    await env.run_jobs()
+    assert len(apns.received) == 2 and apns.received[1]["payload"]["aps"]["badge"] == 2
+
+    # a dead token is forgotten, never retried
+    apns.answers[IOS] = (410, "Unregistered")
+    lee = await new_user_auth(client)
+    await _befriend(env, lee, alex_id)
+    await env.run_jobs()
+    assert await _devices(env, alex) == [ANDROID]
+    requests = apns.requests
+    clock.advance(timedelta(minutes=10))
+    await env.run_jobs()
+    assert apns.requests == requests
+    fcm.answers[ANDROID] = (404, "UNREGISTERED")
+    ray = await new_user_auth(client)
+    await _befriend(env, ray, alex_id)
+    await env.run_jobs()
+    assert await _devices(env, alex) == []
+    r = await client.get("/v1/notifications", headers=alex)
+    assert len((await r.json())["items"]) == 4, "the in-app list has every notification"
+
+
+async def test_switched_off_kinds_and_quiet_hours_push_nothing(
+    make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]
+) -> None:
+    apns, _ = fakes
+    env, clock = await _env(make_video_env, fakes)
+    client = env.client
+    alex = await new_user_auth(client)
+    await client.patch("/v1/me", json={"time_zone": "Europe/Minsk"}, headers=alex)
+    await client.post("/v1/me/devices", headers=alex, json={
+        "platform": "ios", "token": IOS, "apns_environment": "production"})
+    alex_id = (await _me(env, alex))["id"]
+    r = await client.patch("/v1/me/notification-settings", headers=alex,
+                           json={"friend_requests": False})
+    assert r.status == 200
+    await _befriend(env, await new_user_auth(client), alex_id)
+    await env.run_jobs()
+    assert apns.received == []
+    # quiet from 14:00 to 16:00 Minsk time: it is 15:00 there
+    await client.patch("/v1/me/notification-settings", headers=alex, json={
+        "friend_requests": True, "quiet_hours": {"start": "14:00", "end": "16:00"}})
+    await _befriend(env, await new_user_auth(client), alex_id)
+    await env.run_jobs()
+    assert apns.received == []
+    clock.advance(timedelta(hours=1, minutes=1))  # 16:01: quiet hours are over
+    await _befriend(env, await new_user_auth(client), alex_id)
+    await env.run_jobs()
+    assert len(apns.received) == 1 and apns.received[0]["payload"]["aps"]["badge"] == 3
+    assert apns.received[0]["payload"]["aps"]["alert"]["title"] == "New friend request"
+    r = await client.get("/v1/notifications", headers=alex)
+    assert len((await r.json())["items"]) == 3

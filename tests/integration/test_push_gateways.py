@@ -1,0 +1,145 @@
+# ruff: noqa: RUF001 -- Russian texts are Cyrillic on purpose.
+"""The APNs and FCM gateways against local fakes of the services (tests/push_support.py):
+real HTTP/2 and the real OAuth2 JWT bearer grant, every answer mapped to its outcome."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import pytest
+from push_support import FakeApns, FakeFcm, p8_key
+
+from adapters.push.apns import ApnsPushGateway
+from adapters.push.fcm import FcmPushGateway
+from momentic_core.model.devices import ApnsEnvironment, Platform, PushMessage, PushOutcome
+
+TOPIC = "app.momentic.ios"
+IOS = "ab" * 32
+ANDROID = "fcm:" + "x" * 140
+
+
+def _message(token: str = IOS, platform: Platform = Platform.IOS) -> PushMessage:
+    return PushMessage(
+        device_id=7, platform=platform, token=token, title="Новая реакция",
+        body="sam отреагировал(а) на ваше видео.",
+        apns_environment=ApnsEnvironment.SANDBOX if platform is Platform.IOS else None,
+        badge=3, collapse_id="reaction-1001",
+        data={"kind": "reaction", "notification_id": "55", "video_id": "1001"},
+    )
+
+
+@pytest.fixture
+async def apns() -> AsyncIterator[tuple[FakeApns, ApnsPushGateway]]:
+    key = p8_key()
+    fake = await FakeApns(key, "KEY1234567", "TEAM123456", TOPIC).start()
+    gateway = ApnsPushGateway(key_pem=key, key_id="KEY1234567", team_id="TEAM123456",
+                              topic=TOPIC, production_url="http://127.0.0.1:9",
+                              sandbox_url=fake.url, timeout=5)
+    yield fake, gateway
+    await gateway.close()
+    await fake.stop()
+
+
+async def test_apns_sends_over_http2_with_the_token_topic_and_payload(apns: Any) -> None:
+    fake, gateway = apns
+    assert (await gateway.deliver(_message())).outcome is PushOutcome.SENT
+    assert (await gateway.deliver(_message())).outcome is PushOutcome.SENT
+    first, second = fake.received
+    assert first["token"] == IOS and first["headers"]["apns-topic"] == TOPIC
+    assert first["headers"]["apns-collapse-id"] == "reaction-1001"
+    assert first["headers"]["apns-push-type"] == "alert"
+    assert first["payload"]["aps"]["alert"] == {
+        "title": "Новая реакция", "body": "sam отреагировал(а) на ваше видео."}
+    assert first["payload"]["aps"]["badge"] == 3
+    assert first["payload"]["video_id"] == "1001" and first["payload"]["kind"] == "reaction"
+    assert first["headers"]["authorization"] == second["headers"]["authorization"], (
+        "the provider token is reused, not signed per push")
+
+
+@pytest.mark.parametrize(("status", "reason", "outcome"), [
+    (410, "Unregistered", PushOutcome.INVALID_TOKEN),
+    (400, "BadDeviceToken", PushOutcome.INVALID_TOKEN),
+    (400, "BadCollapseId", PushOutcome.REFUSED),
+    (413, "PayloadTooLarge", PushOutcome.REFUSED),
+    (429, "TooManyRequests", PushOutcome.RETRY),
+    (503, "ServiceUnavailable", PushOutcome.RETRY),
+    (500, "InternalServerError", PushOutcome.RETRY),
+])
+async def test_apns_answers_map_to_outcomes(
+    apns: Any, status: int, reason: str, outcome: PushOutcome
+) -> None:
+    fake, gateway = apns
+    fake.answers[IOS] = (status, reason)
+    result = await gateway.deliver(_message())
+    assert (result.outcome, result.reason) == (outcome, reason)
+
+
+async def test_apns_with_a_wrong_key_or_topic_is_refused(apns: Any) -> None:
+    fake, _ = apns
+    stranger = ApnsPushGateway(key_pem=p8_key(), key_id="KEY1234567", team_id="TEAM123456",
+                               topic=TOPIC, sandbox_url=fake.url)
+    wrong_topic = ApnsPushGateway(key_pem=fake.key_pem, key_id="KEY1234567",
+                                  team_id="TEAM123456", topic="other", sandbox_url=fake.url)
+    try:
+        result = await stranger.deliver(_message())
+        assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "InvalidProviderToken")
+        result = await wrong_topic.deliver(_message())
+        assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "TopicDisallowed")
+    finally:
+        await stranger.close()
+        await wrong_topic.close()
+    assert fake.received == []
+
+
+async def test_apns_unreachable_is_a_retry(apns: Any) -> None:
+    _, gateway = apns
+    message = attrs.evolve(_message(), apns_environment=ApnsEnvironment.PRODUCTION)
+    assert (await gateway.deliver(message)).outcome is PushOutcome.RETRY  # port 9: refused
+
+
+@pytest.fixture
+async def fcm() -> AsyncIterator[tuple[FakeFcm, FcmPushGateway, list[float]]]:
+    fake = await FakeFcm().start()
+    now = [time.time()]
+    gateway = FcmPushGateway(fake.account(), fcm_url=fake.url, timeout=5,
+                             clock=lambda: now[0])
+    yield fake, gateway, now
+    await gateway.close()
+    await fake.stop()
+
+
+async def test_fcm_gets_a_token_by_jwt_bearer_grant_and_keeps_it(fcm: Any) -> None:
+    fake, gateway, now = fcm
+    now[0] = time.time()
+    for _ in range(3):
+        assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
+            is PushOutcome.SENT
+    assert fake.token_requests == 1, "the access token is cached until it expires"
+    sent = fake.received[0]
+    assert sent["token"] == ANDROID
+    assert sent["notification"]["title"] == "Новая реакция"
+    assert sent["data"] == {"kind": "reaction", "notification_id": "55", "video_id": "1001"}
+    assert sent["android"]["collapse_key"] == "reaction-1001"
+    now[0] += 3600  # expired: a new one
+    assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
+        is PushOutcome.SENT
+    assert fake.token_requests == 2
+
+
+@pytest.mark.parametrize(("status", "code", "outcome"), [
+    (404, "UNREGISTERED", PushOutcome.INVALID_TOKEN),
+    (400, "INVALID_ARGUMENT", PushOutcome.REFUSED),
+    (503, "UNAVAILABLE", PushOutcome.RETRY),
+    (429, "QUOTA_EXCEEDED", PushOutcome.RETRY),
+])
+async def test_fcm_answers_map_to_outcomes(
+    fcm: Any, status: int, code: str, outcome: PushOutcome
+) -> None:
+    fake, gateway, now = fcm
+    now[0] = time.time()
+    fake.answers[ANDROID] = (status, code)
+    result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
+    assert result.outcome is outcome and code in (result.reason or "")
