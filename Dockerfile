@@ -35,6 +35,7 @@ FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MOMENTIC_CONTAINER=1 \
     MOMENTIC_HOST=0.0.0.0 \
     MOMENTIC_PORT=8080 \
     MOMENTIC_DATA_DIR=/var/lib/momentic

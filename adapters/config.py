@@ -6,16 +6,41 @@ are checked against this list by tests. Nothing here connects to anything.
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
+# MOMENTIC_* variables read by the test suite and the benchmarks, never by the server.
+TOOL_VARIABLES = frozenset(
+    {"MOMENTIC_TEST_DATABASE_URL", "MOMENTIC_SCREENSHOT", "MOMENTIC_BENCH_ADMIN_URL"}
+)
 
-def _setting(default: Any, help: str) -> Any:
-    return attrs.field(default=default, metadata={"help": help})
+
+class ConfigError(SystemExit):
+    """A setting that cannot be used. Raised from ``Settings`` itself, so every entry
+    point refuses it before anything starts; as a SystemExit, ``momentic`` prints the
+    one-line message (no traceback) and exits with status 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _setting(
+    default: Any, help: str, choices: Mapping[str, str] | None = None
+) -> Any:
+    """``choices`` maps every accepted spelling (lower case; matched case-insensitively)
+    to the canonical value; the canonical values are the only ones a Settings holds."""
+    metadata: dict[str, Any] = {"help": help}
+    if choices is not None:
+        metadata["choices"] = dict(choices)
+    return attrs.field(default=default, metadata=metadata)
 
 
 def _env_name(field: attrs.Attribute[Any]) -> str:
@@ -66,7 +91,13 @@ class Settings:
     smtp_port: int = _setting(587, "SMTP port.")
     smtp_username: str = _setting("", "SMTP login, if the server wants one.")
     smtp_password: str = _setting("", "SMTP password.")
-    smtp_security: str = _setting("starttls", "none, starttls or tls.")
+    smtp_security: str = _setting(
+        "starttls", "none (plain text: a local relay only), starttls (upgrade on connect, "
+        "port 587) or tls (TLS from the first byte, port 465; ssl and smtps mean the same), "
+        "in any case. Anything else is refused at startup.",
+        choices={"none": "none", "starttls": "starttls", "start_tls": "starttls",
+                 "start-tls": "starttls", "tls": "tls", "ssl": "tls", "smtps": "tls"},
+    )
     mail_from: str = _setting("Momentic <no-reply@momentic.app>", "Sender of outgoing mail.")
     google_client_ids: str = _setting("", "Comma-separated Google OAuth client ids (aud).")
     apple_client_ids: str = _setting("", "Comma-separated Apple service/bundle ids (aud).")
@@ -76,7 +107,8 @@ class Settings:
     apple_jwks_url: str = _setting("https://appleid.apple.com/auth/keys", "Apple's signing keys.")
     storage: str = _setting(
         "", "Blob storage: s3, local or memory. Empty: s3 when MOMENTIC_S3_BUCKET is set, "
-        "memory with MOMENTIC_MEMORY, else local files under data_dir/media."
+        "memory with MOMENTIC_MEMORY, else local files under data_dir/media.",
+        choices={"": "", "s3": "s3", "local": "local", "memory": "memory"},
     )
     s3_bucket: str = _setting("", "S3 bucket for media (checked at startup).")
     s3_endpoint_url: str = _setting(
@@ -193,12 +225,39 @@ class Settings:
         500, "Bytes per second a request body must keep up once its first "
         "MOMENTIC_BODY_TIMEOUT_SECONDS have passed (video uploads included)."
     )
-    log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR.")
-    log_format: str = _setting("json", "json (one object per line) or text.")
+    log_level: str = _setting(
+        "INFO", "DEBUG, INFO, WARNING or ERROR, in any case.",
+        choices={"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR"},
+    )
+    log_format: str = _setting(
+        "json", "json (one object per line) or text.",
+        choices={"json": "json", "text": "text"},
+    )
+    container: bool = _setting(
+        False, "Set by the Docker image: the process runs in a container, whose files are "
+        "lost with it, so the embedded database is refused there."
+    )
+    allow_embedded_database: bool = _setting(
+        False, "Let the embedded database start (no MOMENTIC_DATABASE_URL) although the "
+        "process runs in the container image or binds a non-loopback address; off, that "
+        "is refused at startup (a misspelt or forgotten database URL must not lose data)."
+    )
+
+    def __attrs_post_init__(self) -> None:
+        problems = _problems(self)
+        if problems:
+            raise ConfigError("; ".join(problems))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
+        known = {_env_name(field) for field in attrs.fields(cls)}
+        for name in sorted(env):
+            if name.startswith("MOMENTIC_") and name not in known | TOOL_VARIABLES:
+                suffixes = sorted(known_name[len("MOMENTIC_"):] for known_name in known)
+                close = difflib.get_close_matches(name[len("MOMENTIC_"):], suffixes, n=1)
+                hint = f" (did you mean MOMENTIC_{close[0]}?)" if close else ""
+                raise ConfigError(f"{name}: no such setting{hint}")
         values: dict[str, Any] = {}
         for field in attrs.fields(cls):
             raw = env.get(_env_name(field))
@@ -218,6 +277,12 @@ class Settings:
 
 
 def _parse(field: attrs.Attribute[Any], raw: str) -> Any:
+    choices = field.metadata.get("choices")
+    if choices is not None:
+        canonical = choices.get(raw.strip().lower())
+        if canonical is None:
+            raise ConfigError(f"{_env_name(field)}: {raw!r} is not one of {_listed(field)}")
+        return canonical
     kind: Any = type(field.default)
     try:
         if kind is bool:
@@ -228,7 +293,110 @@ def _parse(field: attrs.Attribute[Any], raw: str) -> Any:
             raise ValueError(raw)
         return kind(raw)
     except ValueError:
-        raise SystemExit(f"{_env_name(field)}: cannot read {raw!r} as {kind.__name__}") from None
+        raise ConfigError(f"{_env_name(field)}: cannot read {raw!r} as {kind.__name__}") from None
+
+
+def _listed(field: attrs.Attribute[Any]) -> str:
+    values = dict.fromkeys(v for v in field.metadata["choices"].values() if v)
+    return ", ".join(values)
+
+
+# (setting, smallest allowed value): counts, sizes and durations that must be positive
+# (1) or may be zero (0, which the setting's help gives a meaning).
+_AT_LEAST: dict[str, float] = {
+    "http_workers": 0, "db_pool_min": 1, "db_pool_max": 1, "db_timeout_seconds": 0.001,
+    "access_token_ttl_seconds": 1, "session_ttl_days": 1, "refresh_grace_seconds": 0,
+    "media_url_ttl_seconds": 1, "max_video_bytes": 1, "max_video_seconds": 0.001,
+    "job_lease_seconds": 0.001, "report_threshold": 1, "moment_window_seconds": 1,
+    "argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1,
+    "trusted_proxies": 0, "hsts_seconds": 0, "rate_limit_multiplier": 0.001,
+    "max_body_bytes": 1, "keepalive_timeout_seconds": 0.001, "listen_backlog": 1,
+    "body_timeout_seconds": 0, "body_min_rate": 0,
+}
+# URL settings and the schemes each accepts (an empty value means "not set").
+_SCHEMES: dict[str, tuple[str, ...]] = {
+    "database_url": ("postgres", "postgresql"),
+    "public_url": ("http", "https"),
+    "google_jwks_url": ("http", "https"),
+    "apple_jwks_url": ("http", "https"),
+    "s3_endpoint_url": ("http", "https"),
+    "s3_public_endpoint_url": ("http", "https"),
+    "media_base_url": ("http", "https"),
+}
+
+
+def _problems(s: Settings) -> list[str]:
+    """Every reason ``s`` cannot run, one short sentence each naming its variable."""
+    problems: list[str] = []
+    fields = {f.name: f for f in attrs.fields(Settings)}
+
+    def bad(name: str, why: str) -> None:
+        problems.append(f"{_env_name(fields[name])}: {why}")
+
+    for f in fields.values():
+        choices = f.metadata.get("choices")
+        if choices is not None and getattr(s, f.name) not in choices.values():
+            bad(f.name, f"{getattr(s, f.name)!r} is not one of {_listed(f)}")
+    for name, least in _AT_LEAST.items():
+        value = getattr(s, name)
+        if isinstance(value, bool) or value < least:
+            bad(name, f"{value!r} is below {least:g}")
+    for name in ("port", "smtp_port"):
+        if not 1 <= getattr(s, name) <= 65535:
+            bad(name, f"{getattr(s, name)!r} is not a port (1-65535)")
+    if s.db_pool_max < s.db_pool_min:
+        bad("db_pool_max", f"{s.db_pool_max} is below MOMENTIC_DB_POOL_MIN ({s.db_pool_min})")
+    if not 0 <= s.moment_start_hour < s.moment_end_hour <= 24:
+        bad("moment_start_hour", f"moment hours {s.moment_start_hour}..{s.moment_end_hour} "
+            "are not 0 <= MOMENTIC_MOMENT_START_HOUR < MOMENTIC_MOMENT_END_HOUR <= 24")
+    for name, schemes in _SCHEMES.items():
+        value = getattr(s, name)
+        if value and not _url_ok(value, schemes):
+            bad(name, f"{_redacted(value)!r} is not a {' or '.join(schemes)} URL with a host")
+    if s.storage == "s3" and not s.s3_bucket:
+        bad("storage", "s3 needs MOMENTIC_S3_BUCKET")
+    if not s.memory and not s.database_url and not s.allow_embedded_database:
+        if s.container:
+            bad("database_url", "not set, and the embedded database is refused in the "
+                "container image (its data would be lost with the container); set "
+                "MOMENTIC_DATABASE_URL, or MOMENTIC_ALLOW_EMBEDDED_DATABASE=1")
+        elif not _loopback(s.host):
+            bad("database_url", f"not set, and the embedded database is refused when "
+                f"serving on {s.host} (not loopback); set MOMENTIC_DATABASE_URL, or "
+                "MOMENTIC_ALLOW_EMBEDDED_DATABASE=1")
+    return problems
+
+
+def _url_ok(value: str, schemes: tuple[str, ...]) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in schemes:
+        return False
+    # libpq reads a socket directory from ?host=; every other URL needs a host.
+    return bool(parts.netloc) or "host=" in parts.query
+
+
+def _redacted(url: str) -> str:
+    """``url`` without its password, fit for an error message."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unreadable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def documented_settings() -> list[tuple[str, Any, str]]:

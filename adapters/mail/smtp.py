@@ -26,6 +26,9 @@ class SmtpMailer:
         self._sender = sender
         self._username = username
         self._password = password
+        if security not in ("none", "starttls", "tls"):
+            # Anything else would have meant neither TLS nor STARTTLS: credentials in clear.
+            raise ValueError(f"SMTP security {security!r}: none, starttls or tls")
         self._security = security
         self._timeout = timeout
 
