@@ -400,7 +400,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
         return 0
     table = Table("setting", "in force", "stored", title="runtime settings")
     for name, value in view.effective.items():
-        table.add_row(name, json.dumps(value), json.dumps(view.stored[name]))
+        table.add_row(name, json.dumps(value), json.dumps(view.stored.get(name)))
     Console().print(table)
     if changes:
         print("changed; in force at once here, within seconds on running servers")

@@ -1009,7 +1009,10 @@ class SettingsOut:
 
         defaults = {name: (limit.count, int(limit.window.total_seconds()))
                     for name, limit in DEFAULT_LIMITS.items()}
-        return cls(values(effective), values(stored), _limits(defaults))
+        # The admin settings only: deployment-only values (max_devices_per_user) are
+        # published where they apply (GET /v1/config).
+        now = {k: v for k, v in values(effective).items() if k in values(stored)}
+        return cls(now, values(stored), _limits(defaults))
 
 
 # ---------------------------------------------------------------- data export

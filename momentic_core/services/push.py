@@ -142,7 +142,10 @@ class Pushes:
 
     @staticmethod
     async def enqueue_notification(tx: UnitOfWork, notification: Notification) -> None:
-        """Call in the unit of work that stores the notification."""
+        """Call in the unit of work that stores the notification. A user with no device
+        gets no job (a device registered later does not get old notifications)."""
+        if not await tx.devices.count_for_user(notification.user_id):
+            return
         await tx.jobs.enqueue(
             PUSH_NOTIFICATION,
             {"user_id": notification.user_id, "notification_id": notification.id},
