@@ -42,6 +42,39 @@ def app_routes(app: web.Application) -> list[tuple[str, str]]:
     return sorted(found)
 
 
+def slash_twin(path: str) -> str:
+    """The same path with its trailing slash taken off, or with one added."""
+    return path.rstrip("/") if path.endswith("/") else path + "/"
+
+
+def legacy_routes(app: web.Application) -> list[tuple[str, str]]:
+    """(method, path) of every route whose handler is one of the old app's
+    (adapters/http/routes_legacy.py), as the app's router has them: both spellings."""
+    from adapters.http import routes_legacy
+
+    found = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter")
+        handler = getattr(route.handler, "__module__", None)
+        if route.method != "HEAD" and path and handler == routes_legacy.__name__:
+            found.add((route.method, path))
+    return sorted(found)
+
+
+def with_slash_twins(rows: dict[Any, Any], legacy: list[tuple[str, str]]) -> dict[Any, Any]:
+    """``rows`` keyed by (method, path, ...) with each legacy route's row given to its
+    twin spelling as well: a legacy route answers alike with and without the slash."""
+    out = dict(rows)
+    legacy_set = set(legacy)
+    for key, row in rows.items():
+        method, path, *rest = key
+        twin = (method, slash_twin(path), *rest)
+        if (method, path) in legacy_set and (method, twin[1]) in legacy_set:
+            out.setdefault(twin, row)
+    return out
+
+
 # ---------------------------------------------------------------- a fresh world per call
 
 
@@ -481,8 +514,18 @@ async def status_of(
     w: World, method: str, path: str, specials: Mapping[tuple[str, str], Special] = SPECIAL
 ) -> int:
     """The status of one valid-looking call of ``method path`` as ``w.caller()``."""
+    status, _ = await answer_of(w, method, path, specials)
+    return status
+
+
+async def answer_of(
+    w: World, method: str, path: str, specials: Mapping[tuple[str, str], Special] = SPECIAL
+) -> tuple[int, Any]:
+    """The status and body (JSON, else None) of one valid-looking call of ``method path``
+    as ``w.caller()``."""
     me = await w.caller()
-    special = specials.get((method, path))
+    # a legacy route's twin spelling is called as its path is
+    special = specials.get((method, path)) or specials.get((method, slash_twin(path)))
     call = await (special(w, me, path) if special else _default(w, me, method, path))
     headers = {**(me.auth if me else {}), **call.headers}
     kw: dict[str, Any] = {"headers": headers}
@@ -492,4 +535,5 @@ async def status_of(
         kw["data"] = call.data
     r = await w.client.request(method, call.path, **kw)
     await r.read()
-    return int(r.status)
+    body = await r.json() if r.content_type.endswith("json") else None
+    return int(r.status), body

@@ -478,27 +478,27 @@ def _paths() -> Json:
             params=[_path_id("user_id")],
             errors={"404": _problem("No such user.", "user_not_found", 404)},
         )},
-        "/auth/register/": {"post": _op(
+        **_legacy_both("/auth/register/", {"post": _op(
             "Legacy app: register.", legacy, {"201": _json("LegacyStatus", "Code sent.")},
-            body=_body(_CREDENTIALS, _CRED_EXAMPLE))},
-        "/auth/verify-code/": {"post": _op(
+            body=_body(_CREDENTIALS, _CRED_EXAMPLE))}),
+        **_legacy_both("/auth/verify-code/", {"post": _op(
             "Legacy app: verify the email code and sign in.", legacy,
             {"200": _json("LegacyVerified", "Verified.")},
             body=_body(_obj(["email", "password", "code"],
                             {"email": _EMAIL, "password": _S, "code": _CODE}),
                        {"email": "alex@bsu.by", "password": "correct horse battery",
-                        "code": "123456"}))},
-        "/auth/resend-verify-code/": {"post": _op(
+                        "code": "123456"}))}),
+        **_legacy_both("/auth/resend-verify-code/", {"post": _op(
             "Legacy app: resend the code.", legacy, {"200": _json("LegacyStatus", "Sent.")},
-            body=_body(_obj(["email"], {"email": _EMAIL}), {"email": "alex@bsu.by"}))},
-        "/auth/login/": {"post": _op(
+            body=_body(_obj(["email"], {"email": _EMAIL}), {"email": "alex@bsu.by"}))}),
+        **_legacy_both("/auth/login/", {"post": _op(
             "Legacy app: log in.", legacy, {"200": _json("LegacyTokens", "Tokens.")},
-            body=_body(_CREDENTIALS, _CRED_EXAMPLE), errors=_BAD_LOGIN)},
-        "/auth/refresh/": {"post": _op(
+            body=_body(_CREDENTIALS, _CRED_EXAMPLE), errors=_BAD_LOGIN)}),
+        **_legacy_both("/auth/refresh/", {"post": _op(
             "Legacy app: rotate the refresh token.", legacy,
             {"200": _json("LegacyTokens", "Tokens.")},
-            body=_body(_obj(["refresh"], {"refresh": _S}), {"refresh": "q8V4m1xv0b2vS9cK"}))},
-        "/user/profile/": {"patch": _op(
+            body=_body(_obj(["refresh"], {"refresh": _S}), {"refresh": "q8V4m1xv0b2vS9cK"}))}),
+        **_legacy_both("/user/profile/", {"patch": _op(
             "Legacy app: edit the profile (a `token` body field is ignored).", legacy,
             {"204": _NO_CONTENT}, auth=True,
             body=_body(_obj([], {"name": _text(rules.NAME_MAX),
@@ -506,7 +506,7 @@ def _paths() -> Json:
                                  "bio": _text(rules.BIO_MAX),
                                  "token": dict(_SN, description="Ignored: identity comes "
                                                "from the bearer token.")}),
-                       {"name": "Alex", "surname": "Ivanov", "bio": None}))},
+                       {"name": "Alex", "surname": "Ivanov", "bio": None}))}),
     }
 
 
@@ -799,11 +799,11 @@ def _video_paths() -> Json:
                     {"name": "sig", "in": "query", "required": True, "schema": _S,
                      "example": "kR1x..."}],
             errors={"404": _problem("Unknown, or the link expired.", "media_not_found", 404)})},
-        "/videos": {"post": _op(
+        **_legacy_both("/videos", {"post": _op(
             "Legacy app: upload a video (multipart video_file, description).", legacy,
             {"201": _json("LegacyUpload", "Stored; processing.")}, auth=True,
-            body=_MULTIPART_VIDEO, errors=_UPLOAD_ERRORS)},
-        "/videos/{video_id}": {
+            body=_MULTIPART_VIDEO, errors=_UPLOAD_ERRORS)}),
+        **_legacy_both("/videos/{video_id}", {
             "patch": _op("Legacy app: change the description.", legacy, {"204": _NO_CONTENT},
                          auth=True, params=[_path_id("video_id")],
                          body=_body(_obj(["description"], {"description": _DESCRIPTION}),
@@ -812,11 +812,11 @@ def _video_paths() -> Json:
             "delete": _op("Legacy app: delete a video (the author only).", legacy,
                           {"204": _NO_CONTENT}, auth=True, params=[_path_id("video_id")],
                           errors={**_NO_VIDEO, **_NOT_YOURS_TO_DELETE}),
-        },
-        "/user/avatar/": {"patch": _op(
+        }),
+        **_legacy_both("/user/avatar/", {"patch": _op(
             "Legacy app: set the avatar from raw JPEG bytes.", legacy,
             {"200": _json("AvatarUrl", "The new avatar.")}, auth=True, body=_IMAGE_BODY,
-            errors=_IMAGE_ERRORS)},
+            errors=_IMAGE_ERRORS)}),
     }
 
 
@@ -968,10 +968,10 @@ def _social_paths() -> Json:
         "/v1/videos/{video_id}/view": {"post": _op(
             "Record that I saw a video (once per video); For-You skips seen videos.", feeds,
             {"204": _NO_CONTENT}, auth=True, params=[_path_id("video_id")], errors=_NO_VIDEO)},
-        "/users/{user_id}/friends/videos": {"get": _op(
+        **_legacy_both("/users/{user_id}/friends/videos", {"get": _op(
             "Legacy app: my friends' videos of today (my own user id only).", legacy,
             {"200": _json("LegacyFriendVideos", "Newest first.")}, auth=True, params=uid,
-            errors={"403": _problem("Not your user id.", "not_you", 403)})},
+            errors={"403": _problem("Not your user id.", "not_you", 403)})}),
     }
 
 

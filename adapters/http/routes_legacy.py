@@ -22,6 +22,23 @@ from momentic_core.services.profiles import UNSET, ProfileChanges
 routes = web.RouteTableDef()
 
 
+def _both(path: str) -> list[str]:
+    """The app's path and the same without (or with) the trailing slash."""
+    return [path, path.rstrip("/")] if path.endswith("/") else [path, path + "/"]
+
+
+def _legacy(method: str, path: str) -> Any:
+    """Register ``handler`` for the path with and without its trailing slash: the app adds
+    slashes, and every legacy route answers the same either way (one handler)."""
+
+    def register(handler: Any) -> Any:
+        for variant in _both(path):
+            routes.route(method, variant)(handler)
+        return handler
+
+    return register
+
+
 @attrs.frozen
 class LegacyCredentials:
     email: str
@@ -53,7 +70,7 @@ class LegacyProfile:
     token: str | None = None  # sent by the app, ignored: identity comes from the bearer token
 
 
-@routes.post("/auth/register/")
+@_legacy("POST", "/auth/register/")
 async def register(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyCredentials)
     await services(request).accounts.register(body.email, body.password, device(request))
@@ -62,7 +79,7 @@ async def register(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/auth/verify-code/")
+@_legacy("POST", "/auth/verify-code/")
 async def verify_code(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyVerify)
     pair = await services(request).accounts.verify_email(
@@ -79,7 +96,7 @@ async def verify_code(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/auth/resend-verify-code/")
+@_legacy("POST", "/auth/resend-verify-code/")
 async def resend(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyEmail)
     await services(request).accounts.resend_code(body.email, device(request))
@@ -88,7 +105,7 @@ async def resend(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/auth/login/")
+@_legacy("POST", "/auth/login/")
 async def login(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyCredentials)
     pair = await services(request).accounts.login(body.email, body.password, device(request))
@@ -97,7 +114,7 @@ async def login(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/auth/refresh/")
+@_legacy("POST", "/auth/refresh/")
 async def refresh(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyRefresh)
     pair = await services(request).accounts.refresh(body.refresh, device(request))
@@ -106,7 +123,7 @@ async def refresh(request: web.Request) -> web.Response:
     )
 
 
-@routes.patch("/user/profile/")
+@_legacy("PATCH", "/user/profile/")
 async def profile(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, LegacyProfile)
@@ -120,7 +137,7 @@ class LegacyDescription:
     description: str
 
 
-@routes.post("/videos")
+@_legacy("POST", "/videos")
 async def upload_video(request: web.Request) -> web.Response:
     """Multipart ``video_file`` and ``description``; a legacy upload is for friends.
 
@@ -137,7 +154,7 @@ async def upload_video(request: web.Request) -> web.Response:
     )
 
 
-@routes.patch("/videos/{video_id}")
+@_legacy("PATCH", "/videos/{video_id}")
 async def edit_video(request: web.Request) -> web.Response:
     who = await principal(request)
     video_id = int_param(request, "video_id")
@@ -146,14 +163,14 @@ async def edit_video(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.delete("/videos/{video_id}")
+@_legacy("DELETE", "/videos/{video_id}")
 async def delete_video(request: web.Request) -> web.Response:
     who = await principal(request)
     await services(request).videos.delete(who, int_param(request, "video_id"))
     return web.Response(status=204)
 
 
-@routes.patch("/user/avatar/")
+@_legacy("PATCH", "/user/avatar/")
 async def avatar(request: web.Request) -> web.Response:
     """Raw JPEG bytes (the app sends Content-Type: image/jpeg)."""
     who = await principal(request)
@@ -162,7 +179,7 @@ async def avatar(request: web.Request) -> web.Response:
     return web.json_response({"avatar_url": url})
 
 
-@routes.get("/users/{user_id}/friends/videos")
+@_legacy("GET", "/users/{user_id}/friends/videos")
 async def friends_videos(request: web.Request) -> web.Response:
     """Today's videos of my friends, newest first (my own user id only)."""
     who = await principal(request)
@@ -194,20 +211,6 @@ async def friends_videos(request: web.Request) -> web.Response:
 # The app reads a whole list at once; it gets the first this many (oldest first for
 # comments, as a chat reads; newest first for reactions).
 LEGACY_LIST_MAX = 200
-
-
-def _both(path: str) -> list[str]:
-    """The app's path and the same without (or with) the trailing slash."""
-    return [path, path.rstrip("/")] if path.endswith("/") else [path, path + "/"]
-
-
-def _legacy(method: str, path: str) -> Any:
-    def register(handler: Any) -> Any:
-        for variant in _both(path):
-            routes.route(method, variant)(handler)
-        return handler
-
-    return register
 
 
 @attrs.frozen
