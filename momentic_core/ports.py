@@ -866,6 +866,12 @@ class DeviceRepository(Protocol):
         """Forget a token the push service called invalid. Idempotent."""
         ...
 
+    async def claim(self, keys: list[str], at: datetime) -> set[str]:
+        """Mark each key as done (a fan-out of pushes) and return those this call marked.
+        Of concurrent units of work claiming one key, exactly one gets it; the mark goes
+        with the unit of work (a rollback leaves the key free)."""
+        ...
+
     # Also gone without a call: a session's devices when the session is revoked
     # (SessionRepository.revoke, revoke_all), all of a user's when the user is deleted.
 

@@ -4,6 +4,7 @@ what the PostgreSQL trigger on revoked sessions and the cascades from users do."
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import attrs
@@ -62,6 +63,13 @@ class InMemoryDeviceRepository:
         for k in found:
             del self._s.devices[k]
         return bool(found)
+
+
+    async def claim(self, keys: list[str], at: datetime) -> set[str]:
+        fresh = {k for k in keys if k not in self._s.push_claims}
+        for k in fresh:
+            self._s.push_claims[k] = at
+        return fresh
 
 
 class InMemoryNotificationSettingsRepository:

@@ -118,6 +118,7 @@ class MemoryStore:
     # Push tables (adapters.memory.devices).
     devices: dict[int, Device] = attrs.Factory(dict)
     notification_settings: dict[int, NotificationSettings] = attrs.Factory(dict)
+    push_claims: dict[str, datetime] = attrs.Factory(dict)
     # Who hears committed live events (InMemoryLiveEventSource); not a table.
     listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
@@ -153,6 +154,7 @@ class MemoryStore:
         "config",
         "devices",
         "notification_settings",
+        "push_claims",
     )
 
     def snapshot(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ revokes it); a deleted user's or session's by the foreign keys' cascades."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -98,6 +99,20 @@ class PostgresDeviceRepository(Repository):
     async def delete_token(self, token: str) -> bool:
         status = await self._execute("DELETE FROM push_devices WHERE token = $1", token)
         return status != "DELETE 0"
+
+
+    async def claim(self, keys: list[str], at: datetime) -> set[str]:
+        # ON CONFLICT waits for a concurrent claimer's commit, then skips its keys.
+        rows = await self._fetch(
+            """
+            INSERT INTO push_claims (key, created_at)
+            SELECT DISTINCT k, $2::timestamptz FROM unnest($1::text[]) AS k
+            ON CONFLICT (key) DO NOTHING
+            RETURNING key
+            """,
+            keys, at,
+        )
+        return {r["key"] for r in rows}
 
 
 class PostgresNotificationSettingsRepository(Repository):

@@ -14,9 +14,12 @@ A notification's push job is queued in the unit of work that stores the notifica
   until ``max_attempts``; a permanent refusal is logged and never retried; a token the
   service calls invalid is deleted.
 
-Delivery is at least once: a worker that dies after the service accepted a push but
-before the job settled sends it again when the lease runs out; the collapse id makes the
-phone show it once.
+A fan-out happens once: it claims its key (``moment:<user>:<day>``, ``n:<notification>``)
+in the unit of work that queues its deliveries, so a retried fan-out, or the same page
+taken by two instances, queues nothing twice, and a crash before the commit leaves the
+key free for the retry. A delivery is at least once: a worker that dies after the
+service accepted a push but before the job settled sends it again when the lease runs
+out; the collapse id makes the phone show it once.
 """
 
 from __future__ import annotations
@@ -194,7 +197,10 @@ class Pushes:
         ):
             return PushCounts(skipped=1)
         messages = [render_notification(view, d, badge) for d in devices]
-        return PushCounts(queued=await self._queue(messages, f"n{notification_id}"))
+        async with self._uow() as tx:
+            if not await tx.devices.claim([f"n:{notification_id}"], self._clock.now()):
+                return PushCounts(skipped=1)  # fanned out already (a retried job)
+            return PushCounts(queued=await self._queue(tx, messages))
 
     async def fan_out_moment(self, payload: dict[str, Any]) -> PushCounts:
         from datetime import timedelta
@@ -207,9 +213,15 @@ class Pushes:
         )
         now = self._clock.now()
         messages: list[PushMessage] = []
-        skipped = 0
-        async with self._uow(read_only=True) as tx:
-            for user_id in payload["user_ids"]:
+        ids = [int(u) for u in payload["user_ids"]]
+        # Claimed in the unit of work that queues the deliveries: once per user and day,
+        # whichever job, worker or instance gets there first.
+        async with self._uow() as tx:
+            keys = {f"moment:{u}:{moment.day.isoformat()}": u for u in ids}
+            claimed = await tx.devices.claim(list(keys), now)
+            mine = [u for k, u in keys.items() if k in claimed]
+            skipped = len(ids) - len(mine)
+            for user_id in mine:
                 settings = await tx.notification_settings.get(int(user_id))
                 if PushKind.MOMENT not in settings.enabled or (
                     not self.moment_overrides_quiet_hours and quiet_now(settings, zone, now)
@@ -222,19 +234,15 @@ class Pushes:
                     continue
                 badge = await tx.notifications.unread_count(int(user_id))
                 messages += [render_moment(moment, d, badge) for d in devices]
-        queued = await self._queue(messages, f"m{moment.day.isoformat()}")
+            queued = await self._queue(tx, messages)
         return PushCounts(queued=queued, skipped=skipped)
 
-    async def _queue(self, messages: list[PushMessage], key: str) -> int:
-        queued = 0
-        async with self._uow() as tx:
-            for m in messages:
-                job = await tx.jobs.enqueue(
-                    PUSH_DELIVER, message_payload(m), max_attempts=DELIVER_ATTEMPTS,
-                    dedupe_key=f"push:{key}:{m.device_id}",
-                )
-                queued += job is not None
-        return queued
+    @staticmethod
+    async def _queue(tx: UnitOfWork, messages: list[PushMessage]) -> int:
+        for m in messages:
+            await tx.jobs.enqueue(PUSH_DELIVER, message_payload(m),
+                                  max_attempts=DELIVER_ATTEMPTS)
+        return len(messages)
 
     # ------------------------------------------------------------ delivery
 

@@ -162,3 +162,55 @@ async def test_notification_settings_default_then_saved(backend: Backend) -> Non
         async with backend.uow() as tx:
             await tx.notification_settings.save(987654, quiet)
     assert gone.value.code == "user_not_found"
+
+
+async def test_claim_marks_each_key_once_and_goes_with_the_unit_of_work(
+    backend: Backend,
+) -> None:
+    async with backend.uow() as tx:
+        assert await tx.devices.claim(["a", "b", "a"], T0) == {"a", "b"}
+    async with backend.uow() as tx:
+        assert await tx.devices.claim(["b", "c"], T0) == {"c"}
+    with pytest.raises(RuntimeError):
+        async with backend.uow() as tx:
+            assert await tx.devices.claim(["d"], T0) == {"d"}
+            raise RuntimeError("rolled back")
+    async with backend.uow() as tx:
+        assert await tx.devices.claim(["d"], T0) == {"d"}, "a rollback leaves it free"
+
+
+async def test_a_moment_page_fanned_out_twice_at_once_queues_each_device_once(
+    backend: Backend,
+) -> None:
+    """Two workers (or instances) take the same page of the same moment: every device
+    gets one delivery job, and a third try later queues none."""
+    import asyncio
+
+    from adapters.memory.clock import ManualClock
+    from adapters.push.logging import LoggingPushSender
+    from momentic_core.services.push import PUSH_DELIVER, Pushes
+
+    clock = ManualClock(T0)
+    users = []
+    for n in range(5):
+        uid, sid = await _owner(backend)
+        async with backend.uow() as tx:
+            await tx.devices.register(_device(uid, sid, token=f"{n:02x}" * 32))
+        users.append(uid)
+    async with backend.uow() as tx:  # one of them switched the moment off
+        await tx.notification_settings.save(
+            users[0], NotificationSettings(enabled=frozenset(PushKind) - {PushKind.MOMENT}))
+    pushes = Pushes(uow=backend.uow, clock=clock, gateway=LoggingPushSender())
+    payload = {"user_ids": users, "zone": "Europe/Minsk", "day": "2026-01-05",
+               "at": T0.isoformat(), "window": 120.0}
+    first, second = await asyncio.gather(
+        pushes.fan_out_moment(payload), pushes.fan_out_moment(payload))
+    assert sorted([first.queued, second.queued]) == [0, 4]
+    assert (await pushes.fan_out_moment(payload)).queued == 0
+    runner = backend.job_runner(clock)
+    tokens = []
+    while (job := await runner.claim([PUSH_DELIVER], timedelta(minutes=1))) is not None:
+        tokens.append(job.payload["token"])
+        assert job.payload["data"]["kind"] == "moment"
+        await runner.complete(job.id, attempt=job.attempts)
+    assert sorted(tokens) == [f"{n:02x}" * 32 for n in range(1, 5)]

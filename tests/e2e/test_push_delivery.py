@@ -6,15 +6,20 @@ switched off or that falls in their quiet hours (the in-app list keeps it all)."
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from push_support import FakeApns, FakeFcm, p8_key
 from signup_support import new_user_auth
 
+from adapters.http import keys
 from adapters.memory.clock import ManualClock
+from momentic_core.policies import moments
+from momentic_core.services.ranking import ANNOUNCE_MOMENT
 
 IOS = "ab" * 32
 ANDROID = "dQw4w9WgXcQ:APA91b" + "Z9y8_x7-W6" * 12
@@ -32,7 +37,6 @@ async def fakes() -> AsyncIterator[tuple[FakeApns, FakeFcm]]:
 
 
 async def _env(make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]) -> tuple[Any, ManualClock]:
-    import json
     apns, fcm = fakes
     clock = ManualClock(datetime(2026, 12, 7, 12, 0, tzinfo=UTC))  # 15:00 in Minsk
     env = await make_video_env(
@@ -151,3 +155,33 @@ async def test_switched_off_kinds_and_quiet_hours_push_nothing(
     assert apns.received[0]["payload"]["aps"]["alert"]["title"] == "New friend request"
     r = await client.get("/v1/notifications", headers=alex)
     assert len((await r.json())["items"]) == 3
+
+
+async def test_the_moment_is_pushed_at_its_time_once_per_user(
+    make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]
+) -> None:
+    apns, _ = fakes
+    env, clock = await _env(make_video_env, fakes)
+    client = env.client
+    alex = await new_user_auth(client)
+    await client.patch("/v1/me", json={"time_zone": "Asia/Tokyo"}, headers=alex)
+    await client.post("/v1/me/devices", headers=alex, json={
+        "platform": "ios", "token": IOS, "locale": "ru", "apns_environment": "sandbox"})
+    svc = client.app[keys.SERVICES]
+    clock.advance(timedelta(hours=6))  # 03:00 in Tokyo: the moment is still to come
+    await svc.ranking.schedule_moments()
+    await env.run_jobs()
+    assert apns.received == [], "not before the moment"
+    zone_day = clock.now().astimezone(ZoneInfo("Asia/Tokyo")).date()
+    at = moments.moment_of(svc.ranking.moment_rules, zone_day, "Asia/Tokyo").at
+    clock.advance(at - clock.now() + timedelta(seconds=1))
+    await env.run_jobs()
+    [push] = apns.received
+    assert push["payload"]["aps"]["alert"]["title"] == "Время Momentic!"
+    assert push["payload"]["kind"] == "moment" and push["payload"]["day"] == zone_day.isoformat()
+    # the same moment announced again (another instance, a retried job): nobody twice
+    async with svc.devices._uow() as tx:
+        await tx.jobs.enqueue(ANNOUNCE_MOMENT, {"zone": "Asia/Tokyo",
+                                                "day": zone_day.isoformat()})
+    await env.run_jobs()
+    assert len(apns.received) == 1
