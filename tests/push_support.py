@@ -61,8 +61,8 @@ class FakeApns:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
 
-    async def start(self) -> FakeApns:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> FakeApns:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
         return self
 
     async def stop(self) -> None:
@@ -155,13 +155,13 @@ class FakeFcm:
         self.client_email = account["client_email"]
         return account
 
-    async def start(self) -> FakeFcm:
+    async def start(self, port: int = 0) -> FakeFcm:
         app = web.Application()
         app.router.add_post("/token", self._token)
         app.router.add_post("/v1/projects/{project}/messages:send", self._send)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}"
