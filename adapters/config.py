@@ -116,7 +116,7 @@ class Settings:
     )
     s3_public_endpoint_url: str = _setting(
         "", "Endpoint put in presigned URLs when clients reach S3 by another host than "
-        "the app (compose: http://localhost:9000). Empty: s3_endpoint_url."
+        "the app (compose: http://localhost:8333). Empty: s3_endpoint_url."
     )
     s3_region: str = _setting("us-east-1", "S3 region.")
     s3_access_key_id: str = _setting("", "S3 access key. Empty: the default AWS chain.")
