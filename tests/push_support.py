@@ -53,6 +53,7 @@ class FakeApns:
         self.answers: dict[str, tuple[int, str | None]] = {}  # token -> (status, reason)
         self.received: list[dict[str, Any]] = []  # accepted pushes: headers, token, payload
         self.requests = 0
+        self.delay = 0.0  # seconds before each answer (a slow service)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -120,6 +121,8 @@ class FakeApns:
                     elif isinstance(event, h2.events.StreamEnded):
                         headers, body = streams.pop(event.stream_id)
                         self.requests += 1
+                        if self.delay:
+                            await asyncio.sleep(self.delay)
                         status, reason = self._check(headers, bytes(body))
                         out = b"" if status == 200 else json.dumps({"reason": reason}).encode()
                         conn.send_headers(event.stream_id, [
