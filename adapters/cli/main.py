@@ -39,9 +39,9 @@ from adapters.config import Settings
 from adapters.container import Backend, migrate, prepare_workers
 from adapters.http.app import HttpOptions, Services, create_app
 from adapters.http.converter import unstructure
-from adapters.http.views import CaseDetailOut, CaseOut, SettingsOut
+from adapters.http.views import AdminUserOut, CaseDetailOut, CaseOut, SettingsOut
 from momentic_core.errors import MomenticError
-from momentic_core.model.accounts import Role, User
+from momentic_core.model.accounts import AccountStatus, Role, User
 from momentic_core.model.moderation import (
     Action,
     Case,
@@ -49,6 +49,7 @@ from momentic_core.model.moderation import (
     CaseStatus,
     ReportReason,
     TargetType,
+    UserFilter,
 )
 from momentic_core.model.ranking import RankingWeights
 
@@ -286,12 +287,41 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 
 
 def cmd_users_set_role(args: argparse.Namespace) -> int:
-    async def work(s: Services) -> Any:
+    async def work(s: Services) -> tuple[User, User]:
         user = await s.accounts.find_by_email(args.email)
-        return await s.accounts.set_role(user.id, Role(args.role))
+        return user, await s.accounts.set_role(user.id, Role(args.role))
 
-    user = _with_services(args, work)
+    before, user = _with_services(args, work)
     print(f"user {user.id} <{user.email}> is now {user.role}")
+    if user.token_version != before.token_version:
+        print(f"a demotion from {before.role}: signed out of every device")
+    elif user.role is not before.role:
+        print("their sessions go on; their next request has the new role")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    """Users by id, as the operator (emails included), with the filters of
+    GET /v1/admin/users; --after pages on from a user id."""
+    where = UserFilter(query=args.query, role=args.role, status=args.status)
+
+    async def work(s: Services) -> list[AdminUserOut]:
+        rows = await s.moderation.users(None, where, args.after, args.limit)
+        return [AdminUserOut.of(row, s.media_url) for row in rows]
+
+    users = _with_services(args, work)
+    if args.json:
+        _print_json(unstructure(users))
+        return 0
+    table = Table("id", "email", "nickname", "role", "status", "verified", "strikes",
+                  "created", title="users")
+    for u in users:
+        status = u.status + (f" until {u.suspended_until.isoformat()}"
+                             if u.suspended_until else "")
+        table.add_row(str(u.id), u.email or "", u.nickname, u.role, status,
+                      "yes" if u.email_verified else "no", str(u.strikes),
+                      u.created_at.isoformat(timespec="seconds"))
+    Console().print(table)
     return 0
 
 
@@ -510,7 +540,19 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--password", help="prompted for when omitted")
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
     create.set_defaults(func=cmd_users_create)
-    set_role = users.add_parser("set-role", help="change a user's role")
+    listing = users.add_parser("list", help="users by id, with their strikes")
+    listing.add_argument("--role", choices=[r.value for r in Role])
+    listing.add_argument("--status", choices=[s.value for s in AccountStatus])
+    listing.add_argument("--query", help="a prefix of the email or the nickname")
+    listing.add_argument("--after", type=int, help="list users after this id")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=cmd_users_list)
+    set_role = users.add_parser(
+        "set-role",
+        help="change a user's role (a promotion keeps their sessions; a demotion signs "
+        "them out of every device)",
+    )
     set_role.add_argument("--email", required=True)
     set_role.add_argument("--role", choices=[r.value for r in Role], required=True)
     set_role.set_defaults(func=cmd_users_set_role)

@@ -1968,8 +1968,10 @@ def _moderation_paths() -> Json:
                                                   "status, or a bad cursor.",
                                                   "invalid_query", 422)})},
         "/v1/admin/users/{user_id}/role": {"put": _op(
-            "Admins: set an account's role (takes effect on its next request: its tokens "
-            "carry the old role and are refused). The last admin stays admin. Audited.",
+            "Admins: set an account's role, in effect on its next request. A promotion "
+            "keeps its sessions (the token it holds has the new role); a demotion refuses "
+            "its older access tokens and closes its sockets. The last admin stays admin. "
+            "Audited.",
             admin, {"200": _json("UserRole", "The account's role.")}, auth=True,
             params=[_path_id("user_id")],
             body=_body(_obj(["role"], {"role": {"type": "string", "enum": _ROLES}}),

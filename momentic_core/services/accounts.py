@@ -547,7 +547,11 @@ class Accounts:
     async def set_role(self, user_id: int, role: Role, actor: Principal | None = None) -> User:
         """Admins (or the operator, ``actor`` None) set roles; the last admin stays admin.
 
-        Takes effect on the user's next request. Raises Conflict(code="last_admin")."""
+        Takes effect on the user's next request: each request reads the role from the
+        user's row. A promotion keeps the user's sessions and tokens; a change that lowers
+        privileges revokes every access token (``token_version``) and closes their live
+        sockets, so nothing signed with the higher role outlives it (a refresh gets a token
+        of the new role). Raises Conflict(code="last_admin")."""
         if actor is not None:
             permissions.require_role(actor.role, Role.ADMIN)
         async with self._uow() as tx:
@@ -559,15 +563,17 @@ class Accounts:
                 return user
             if user.role is Role.ADMIN and admins <= 1:
                 raise Conflict("The last admin cannot be demoted.", code="last_admin")
-            await announce_revoked(tx, user.id)  # their tokens carry the old role
+            demoted = not permissions.at_least(role, user.role)
+            if demoted:
+                await announce_revoked(tx, user.id)  # their tokens carry the higher role
             await tx.audit.add(AuditEntry(
                 id=0, actor_id=actor.user_id if actor else None, action="user.set_role",
                 target_type="user", target_id=user.id, reason=None,
                 created_at=self._clock.now(), data={"from": user.role.value, "to": role.value},
             ))
-            return await tx.users.update(
-                attrs.evolve(user, role=role, token_version=user.token_version + 1)
-            )
+            return await tx.users.update(attrs.evolve(
+                user, role=role, token_version=user.token_version + (1 if demoted else 0)
+            ))
 
     # ------------------------------------------------------------------ internals
 

@@ -547,13 +547,15 @@ class Moderation:
     # ------------------------------------------------------------------ administration
 
     async def users(
-        self, actor: Principal, where: UserFilter, after_id: int | None, limit: int
+        self, actor: Principal | None, where: UserFilter, after_id: int | None, limit: int
     ) -> list[StaffUserView]:
-        """Users (with their strike count) by id; staff only. Only admins see emails and
-        search by them: a moderator's query matches nicknames, and their rows carry no
-        email (judging content and conduct needs no one's address)."""
-        permissions.require_role(actor.role, Role.MODERATOR)
-        emails = permissions.can_see_emails(actor.role)
+        """Users (with their strike count) by id; staff only (``actor`` None: the operator,
+        who sees what an admin sees). Only admins see emails and search by them: a
+        moderator's query matches nicknames, and their rows carry no email (judging
+        content and conduct needs no one's address)."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.MODERATOR)
+        emails = actor is None or permissions.can_see_emails(actor.role)
         where = attrs.evolve(where, by_email=emails)
         if where.query is not None and not 1 <= len(where.query.strip()) <= 254:
             raise Invalid("q has 1 to 254 characters.", code="invalid_query", field="q")

@@ -461,16 +461,23 @@ async def test_users_roles_and_the_audit_trail(env: Any) -> None:
     await _problem(await c.get("/v1/admin/users?role=owner", headers=mod.auth), 422,
                    "validation_failed")
 
-    # Roles: admins only; a new role refuses the old tokens; the last admin stays.
+    # Roles: admins only; a promotion keeps the user's token (their next request has the
+    # new role), a demotion refuses the old tokens; the last admin stays.
     await _problem(await c.put(f"/v1/admin/users/{bob.id}/role", json={"role": "moderator"},
                                headers=mod.auth), 403, "insufficient_role")
     made = await _json(await c.put(f"/v1/admin/users/{bob.id}/role",
                                    json={"role": "moderator"}, headers=boss.auth), 200,
                          "UserRole")
     assert made == {"user_id": bob.id, "role": "moderator"}
-    await _problem(await c.get("/v1/me", headers=bob.auth), 401, "token_revoked")
-    bob.auth = env.api.auth(await login(env, "bob@bsu.by"))
     assert (await _json(await c.get("/v1/me", headers=bob.auth), 200))["role"] == "moderator"
+    await _json(await c.get("/v1/mod/cases", headers=bob.auth), 200)  # the same token
+    await _json(await c.put(f"/v1/admin/users/{mod.id}/role", json={"role": "user"},
+                            headers=boss.auth), 200, "UserRole")
+    await _problem(await c.get("/v1/me", headers=mod.auth), 401, "token_revoked")
+    mod.auth = env.api.auth(await login(env, "mod@bsu.by"))
+    await _problem(await c.get("/v1/mod/cases", headers=mod.auth), 403, "insufficient_role")
+    await _json(await c.put(f"/v1/admin/users/{mod.id}/role", json={"role": "moderator"},
+                            headers=boss.auth), 200, "UserRole")
     await _problem(await c.put(f"/v1/admin/users/{boss.id}/role", json={"role": "user"},
                                headers=boss.auth), 409, "last_admin")
     await _problem(await c.put(f"/v1/admin/users/{bob.id}/role", json={"role": "owner"},
@@ -491,17 +498,21 @@ async def test_users_roles_and_the_audit_trail(env: Any) -> None:
     assert [(e["action"], e["actor_id"], e["target_id"]) for e in trail] == [
         ("user.unban", boss.id, ann.id),
         ("user.suspend", mod.id, ann.id),
+        ("user.set_role", boss.id, mod.id),
+        ("user.set_role", boss.id, mod.id),
         ("user.set_role", boss.id, bob.id),
     ]
-    assert trail[2]["data"] == {"from": "user", "to": "moderator"}
+    assert [e["data"] for e in trail[2:]] == [
+        {"from": "user", "to": "moderator"}, {"from": "moderator", "to": "user"},
+        {"from": "user", "to": "moderator"}]
     assert [e["action"] for e in await audit(env, boss, f"?actor_id={mod.id}")] == [
         "user.suspend"]
     assert [e["action"] for e in await audit(env, boss, "?action=user.set_role")] == [
-        "user.set_role"]
+        "user.set_role"] * 3
     assert len(await audit(env, boss, f"?target_type=user&target_id={ann.id}")) == 2
     assert await audit(env, boss, "?to=2000-01-01T00:00:00Z") == []
-    assert len(await audit(env, boss, "?from=2000-01-01T00:00:00z&to=9999-12-31T23:59:59Z")) == 3
-    assert len(await audit(env, boss, "?from=0001-01-01T00:00:00-05:00")) == 3
+    assert len(await audit(env, boss, "?from=2000-01-01T00:00:00z&to=9999-12-31T23:59:59Z")) == 5
+    assert len(await audit(env, boss, "?from=0001-01-01T00:00:00-05:00")) == 5
     first = await _json(await c.get("/v1/admin/audit?limit=2", headers=boss.auth), 200)
     older = await _json(await c.get(f"/v1/admin/audit?cursor={first['next_cursor']}",
                                     headers=boss.auth), 200)

@@ -13,6 +13,7 @@ import pytest
 from adapters.cli.main import main
 from adapters.config import Settings
 from adapters.container import Backend
+from momentic_core.errors import MomenticError
 from momentic_core.services.accounts import DeviceInfo
 
 
@@ -106,3 +107,61 @@ def test_moderation_and_settings_commands(
     assert json.loads(capsys.readouterr().out)["effective"]["report_threshold"] == 2
     assert main(["settings", "set", "report_threshold=0"]) == 2
     assert "invalid_setting" in capsys.readouterr().err
+
+
+def test_users_list_filters_and_role_changes_that_keep_or_end_sessions(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    for email, role in (("ann@bsu.by", "user"), ("bob@bsu.by", "user"),
+                        ("boss@bsu.by", "admin"), ("mod@bsu.by", "moderator")):
+        assert main(["users", "create", "--email", email, "--password",
+                     "correct horse battery", "--role", role]) == 0
+    assert main(["users", "ban", "--email", "bob@bsu.by", "--reason", "Spam"]) == 0
+    capsys.readouterr()
+
+    def listed(*flags: str) -> list[dict[str, object]]:
+        assert main(["users", "list", "--json", *flags]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert isinstance(rows, list)
+        return rows
+
+    everyone = listed()
+    assert [u["email"] for u in everyone] == [
+        "ann@bsu.by", "bob@bsu.by", "boss@bsu.by", "mod@bsu.by"], "by id, emails shown"
+    assert set(everyone[0]) >= {"id", "email", "nickname", "role", "status", "strikes",
+                                "email_verified", "created_at"}
+    assert [u["email"] for u in listed("--role", "user")] == ["ann@bsu.by", "bob@bsu.by"]
+    assert [u["email"] for u in listed("--status", "banned")] == ["bob@bsu.by"]
+    assert [u["email"] for u in listed("--query", "BO")] == ["bob@bsu.by", "boss@bsu.by"]
+    assert [u["email"] for u in listed("--limit", "2")] == ["ann@bsu.by", "bob@bsu.by"]
+    assert [u["email"] for u in listed("--after", str(everyone[1]["id"]), "--limit", "1")
+            ] == ["boss@bsu.by"]
+    with pytest.raises(SystemExit):  # argparse refuses a role that does not exist
+        main(["users", "list", "--role", "owner"])
+    assert "invalid choice" in capsys.readouterr().err
+    assert main(["users", "list"]) == 0
+    table = capsys.readouterr().out
+    assert "banned" in table and "moderat" in table  # (rich wraps long cells)
+
+    async def signed_in(email: str) -> str:
+        async with Backend(Settings.from_env()) as s:
+            pair = await s.accounts.login(email, "correct horse battery",
+                                          DeviceInfo(ip="127.0.0.1"))
+            return pair.access_token
+
+    async def role_of(token: str) -> str:
+        async with Backend(Settings.from_env()) as s:
+            try:
+                return (await s.accounts.authenticate(token)).role.value
+            except MomenticError as error:
+                return error.code
+
+    token = asyncio.run(signed_in("ann@bsu.by"))
+    assert main(["users", "set-role", "--email", "ann@bsu.by", "--role", "moderator"]) == 0
+    out = capsys.readouterr().out
+    assert "is now moderator" in out and "sessions go on" in out
+    assert asyncio.run(role_of(token)) == "moderator", "a promotion keeps the session"
+    assert main(["users", "set-role", "--email", "ann@bsu.by", "--role", "user"]) == 0
+    assert "signed out of every device" in capsys.readouterr().out
+    assert asyncio.run(role_of(token)) == "token_revoked", "a demotion ends it"

@@ -891,20 +891,42 @@ async def test_after_logout_the_access_token_is_revoked(accounts: Accounts, sign
     await accounts.authenticate(other.access_token)
 
 
-async def test_a_role_change_revokes_older_access_tokens(
+async def test_a_promotion_keeps_the_sessions_and_the_next_request_has_the_new_role(
     accounts: Accounts, signup: Signup, store: MemoryStore
 ) -> None:
     pair = await signup()
     user = user_by_email(store, "ann@example.com")
 
     updated = await accounts.set_role(user.id, Role.MODERATOR)
+    assert updated.token_version == user.token_version
+    assert (await accounts.authenticate(pair.access_token)).role is Role.MODERATOR
+    admin = await accounts.set_role(user.id, Role.ADMIN)
+    assert admin.token_version == user.token_version
+    assert (await accounts.authenticate(pair.access_token)).role is Role.ADMIN
+    fresh = await accounts.refresh(pair.refresh_token, DEVICE)
+    assert (await accounts.authenticate(fresh.access_token)).role is Role.ADMIN
 
-    assert updated.token_version == user.token_version + 1
+
+@pytest.mark.parametrize(("high", "low"), [
+    (Role.MODERATOR, Role.USER), (Role.ADMIN, Role.MODERATOR), (Role.ADMIN, Role.USER)])
+async def test_a_demotion_revokes_older_access_tokens(
+    accounts: Accounts, signup: Signup, store: MemoryStore, admin: MakeAdmin,
+    high: Role, low: Role,
+) -> None:
+    await admin()  # someone else stays admin
+    pair = await signup()
+    user = user_by_email(store, "ann@example.com")
+    promoted = await accounts.set_role(user.id, high)
+    assert (await accounts.authenticate(pair.access_token)).role is high
+
+    updated = await accounts.set_role(user.id, low)
+
+    assert updated.token_version == promoted.token_version + 1
     with pytest.raises(Unauthenticated) as err:
         await accounts.authenticate(pair.access_token)
     assert err.value.code == "token_revoked"
     fresh = await accounts.refresh(pair.refresh_token, DEVICE)
-    assert (await accounts.authenticate(fresh.access_token)).role is Role.MODERATOR
+    assert (await accounts.authenticate(fresh.access_token)).role is low
 
 
 async def test_an_expired_access_token(
