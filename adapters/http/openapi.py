@@ -654,7 +654,7 @@ EXAMPLES.update({
         "upload_part_size": 8388608, "max_devices_per_user": 10,
     },
     "AvatarUrl": {"avatar_url": "http://127.0.0.1:8080/media/avatars/1c9e/avatar.jpg?exp=1796000000&sig=..."},
-    "LegacyUpload": {"video_id": 1001, "filepath": "videos/3f2a9c/source",
+    "LegacyUpload": {"video_id": 1001, "filepath": "/v1/videos/1001",
                      "message": "Video uploaded."},
 })
 
