@@ -1,13 +1,9 @@
 # Momentic API image: `docker build -t momentic .`, run with docker-compose.yml.
 #
-# Why an editable install: adapters/postgres/migrate.py finds the yoyo files at
-# Path(__file__).resolve().parents[2] / "migrations", i.e. next to the packages in the
-# source tree. A plain `pip install /app` would copy the packages into site-packages,
-# where parents[2] is .../lib/python3.11 and there are no migrations. So the source tree
-# lives at /app (packages and migrations/ side by side) and `pip install --no-deps -e /app`
-# only adds the `momentic` console script and an import hook pointing at /app. Both the
-# venv and /app are built here and copied to the same paths in the runtime stage, so the
-# absolute paths the editable install recorded stay true.
+# The builder installs the hashed runtime lock (requirements/runtime.txt: no dev tools, no
+# embedded PostgreSQL), builds the project's wheel and installs it: the wheel carries the
+# migrations (as adapters/postgres/migrations) and the admin page's static files, so the
+# runtime stage needs nothing but the venv. No source tree, no editable install.
 
 FROM python:3.11-slim AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -15,20 +11,22 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-WORKDIR /app
+WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so a code change reuses this layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install --upgrade pip setuptools \
- && pip install -r /tmp/requirements.txt
+# Dependencies first, from the lock alone, so a code change reuses this layer.
+COPY requirements/runtime.txt ./requirements/
+RUN pip install --upgrade pip \
+ && pip install --require-hashes -r requirements/runtime.txt
 
+COPY pyproject.toml setup.py ./
 COPY momentic_core ./momentic_core
 COPY adapters ./adapters
 COPY migrations ./migrations
-RUN pip install --no-deps -e /app \
- && python -m compileall -q /app/momentic_core /app/adapters \
- && momentic --help > /dev/null
+RUN pip wheel --no-deps --wheel-dir /wheels . \
+ && pip install --no-deps /wheels/momentic-*.whl \
+ && cd / \
+ && momentic --help > /dev/null \
+ && python -c "from adapters.postgres.migrate import MIGRATIONS_DIR as d; assert 'site-packages' in str(d) and any(d.glob('*.sql')), d"
 
 
 FROM python:3.11-slim AS runtime
@@ -45,10 +43,9 @@ RUN groupadd --system --gid 10001 momentic \
         --no-create-home --shell /usr/sbin/nologin momentic \
  && install -d -o momentic -g momentic -m 0750 /var/lib/momentic
 
-# Code and venv stay owned by root: the app user can read them, not change them.
+# The venv (code included) stays owned by root: the app user can read it, not change it.
 COPY --from=builder /opt/venv /opt/venv
-COPY --from=builder /app /app
-WORKDIR /app
+WORKDIR /var/lib/momentic
 
 USER momentic:momentic
 EXPOSE 8080

@@ -4,13 +4,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-deep test-browser screenshot chromium lint fmt clean bench soak bench-upload bench-feeds bench-social mutation openapi
+.PHONY: run test test-deep test-browser screenshot chromium lint fmt clean bench soak bench-upload bench-feeds bench-social mutation openapi lock
 
-$(STAMP): pyproject.toml
+# Installs come from the hashed lock files in requirements/ (make lock refreshes them):
+# dev.txt for .venv (CI runs this too), runtime.txt for the image (no embedded database,
+# no dev tools). The project itself is then an editable install without dependencies.
+LOCK := requirements/dev.txt
+$(STAMP): pyproject.toml setup.py $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve both lock files from pyproject.toml (the newest versions it allows), for
+# every platform, with the hashes of every file. Commit the result after make test.
+UV_STAMP := $(VENV)/.uv-installed
+$(UV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet 'uv>=0.5'
+	touch $(UV_STAMP)
+
+LOCK_ARGS := --quiet --universal --python-version 3.11 --generate-hashes \
+	--index-url https://pypi.org/simple
+lock: $(UV_STAMP)
+	$(BIN)/uv pip compile $(LOCK_ARGS) pyproject.toml -o requirements/runtime.txt
+	$(BIN)/uv pip compile $(LOCK_ARGS) --extra dev pyproject.toml -o requirements/dev.txt
 
 run: $(STAMP)
 	$(BIN)/momentic serve
@@ -43,9 +61,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Fixes what make lint checks, nothing more. The tree is not `ruff format`ted (yet), so
+# this does not run it: formatting everything is a separate, whole-tree change.
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix momentic_core adapters tests
-	$(BIN)/ruff format momentic_core adapters tests
 
 # The benchmark suite (not part of make test): bench/README.md says how to read it.
 # BENCH_ARGS: e.g. --size both, --quick, --only global,reactions

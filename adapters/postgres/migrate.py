@@ -17,7 +17,16 @@ from yoyo.backends import DatabaseBackend
 
 from momentic_core.errors import Unavailable
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+def _migrations_dir() -> Path:
+    """An installed wheel carries them as adapters/postgres/migrations (setup.py); a source
+    tree (and its editable install) keeps them at the top, beside the packages."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "migrations"
+    return packaged if packaged.is_dir() else here.parents[1] / "migrations"
+
+
+MIGRATIONS_DIR = _migrations_dir()
 
 _SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 

@@ -301,6 +301,18 @@ def test_dockerfile_ships_the_migrations(dockerfile: list[tuple[str, str]]) -> N
     assert any(re.search(r"\bmigrations\b", args) for args in _args(dockerfile, "COPY"))
 
 
+def test_dockerfile_installs_the_locked_runtime_and_the_wheel(
+    dockerfile: list[tuple[str, str]],
+) -> None:
+    runs = " ".join(_args(dockerfile, "RUN"))
+    assert "--require-hashes -r requirements/runtime.txt" in runs
+    assert "pip wheel --no-deps" in runs and "pip install --no-deps /wheels/" in runs
+    assert " -e " not in runs, "an editable install in the image"
+    copied = " ".join(_args(dockerfile, "COPY"))
+    assert "--from=builder /opt/venv /opt/venv" in copied
+    assert "--from=builder /app" not in copied and "/src" not in copied.split("--from")[-1]
+
+
 def test_dockerignore_keeps_local_state_out() -> None:
     ignored = {
         line.strip().rstrip("/")
