@@ -510,7 +510,7 @@ def create_app(
     # The answers aiohttp's HTTP server gives before any app code (a request it cannot
     # parse: a header too long, a bad method) carry its default Server header,
     # "Python/3.x aiohttp/3.y.z", the one thing response_hygiene cannot reach.
-    web_response.SERVER_SOFTWARE = SERVER
+    web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]  # not re-exported
     app = web.Application(
         middlewares=[
             request_id_middleware,

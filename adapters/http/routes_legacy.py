@@ -6,7 +6,8 @@ its own. Identity comes from the access token only, never from a body field.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import attrs
 from aiohttp import web
@@ -27,11 +28,14 @@ def _both(path: str) -> list[str]:
     return [path, path.rstrip("/")] if path.endswith("/") else [path, path + "/"]
 
 
-def _legacy(method: str, path: str) -> Any:
+_H = TypeVar("_H", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
+
+
+def _legacy(method: str, path: str) -> Callable[[_H], _H]:
     """Register ``handler`` for the path with and without its trailing slash: the app adds
     slashes, and every legacy route answers the same either way (one handler)."""
 
-    def register(handler: Any) -> Any:
+    def register(handler: _H) -> _H:
         for variant in _both(path):
             routes.route(method, variant)(handler)
         return handler

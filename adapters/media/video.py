@@ -158,7 +158,7 @@ class PyAvMediaProcessor:
             scaled = frame.reformat(
                 width=width, height=height, format="rgb24", interpolation="LANCZOS"
             )
-            image = _rotate(scaled.to_image(), frame.rotation)
+            image = _rotate(scaled.to_image(), frame.rotation)  # type: ignore[no-untyped-call]
         _atomic_write(target, lambda tmp: image.save(tmp, "JPEG", quality=85, optimize=True))
 
     # ------------------------------------------------------------------ transcode

