@@ -36,7 +36,7 @@ from rich.table import Table
 
 from adapters import logs
 from adapters.config import Settings
-from adapters.container import Backend, migrate, prepare_workers
+from adapters.container import Backend, database_url, migrate, prepare_workers
 from adapters.http.app import HttpOptions, Services, create_app
 from adapters.http.converter import unstructure
 from adapters.http.views import AdminUserOut, CaseDetailOut, CaseOut, SettingsOut
@@ -264,8 +264,33 @@ def cmd_janitor(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    applied = migrate(_settings(args))
-    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    action = getattr(args, "migrate_command", None) or "up"
+    if action == "up":
+        applied = migrate(_settings(args))
+        print(f"applied {len(applied)} migration(s)"
+              + (": " + ", ".join(applied) if applied else ""))
+        return 0
+    from adapters.postgres.migrate import migration_status, rollback_latest
+
+    url = database_url(_settings(args))
+    if action == "status":
+        rows = migration_status(url)
+        if args.json:
+            _print_json([{"id": mid, "applied": done} for mid, done in rows])
+        else:
+            for mid, done in rows:
+                print(f"{'applied' if done else 'pending'}  {mid}")
+            print(f"{sum(a for _m, a in rows)} applied, {sum(not a for _m, a in rows)} pending")
+        return 0
+    if args.count < 1:
+        print("error: --count must be at least 1", file=sys.stderr)
+        return 2
+    if not args.yes:
+        print("error: rollback drops what those migrations made (tables, columns, their "
+              "data); run it again with --yes", file=sys.stderr)
+        return 2
+    undone = rollback_latest(url, args.count)
+    print(f"rolled back {len(undone)} migration(s)" + (": " + ", ".join(undone) if undone else ""))
     return 0
 
 
@@ -529,8 +554,17 @@ def parser() -> argparse.ArgumentParser:
     )
     jan.set_defaults(func=cmd_janitor)
 
-    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig = sub.add_parser("migrate", help="database migrations: up (the default), status, rollback")
     mig.set_defaults(func=cmd_migrate)
+    mig_sub = mig.add_subparsers(dest="migrate_command")
+    mig_sub.add_parser("up", help="apply every pending migration").set_defaults(func=cmd_migrate)
+    mig_status = mig_sub.add_parser("status", help="every migration, applied or pending")
+    mig_status.add_argument("--json", action="store_true", help="machine-readable output")
+    mig_status.set_defaults(func=cmd_migrate)
+    mig_back = mig_sub.add_parser("rollback", help="undo the newest applied migration(s)")
+    mig_back.add_argument("--count", type=int, default=1, help="how many (default 1)")
+    mig_back.add_argument("--yes", action="store_true", help="yes, drop what they made")
+    mig_back.set_defaults(func=cmd_migrate)
 
     users = sub.add_parser("users", help="manage users").add_subparsers(
         dest="users_command", required=True

@@ -82,3 +82,34 @@ def rollback_all(database_url: str, migrations_dir: Path = MIGRATIONS_DIR) -> li
         return [m.id for m in applied]
     finally:
         backend.connection.close()
+
+
+def migration_status(
+    database_url: str, migrations_dir: Path = MIGRATIONS_DIR
+) -> list[tuple[str, bool]]:
+    """(id, applied) for every migration, oldest first. Blocking."""
+    backend = _backend(database_url)
+    try:
+        migrations = read_migrations(str(migrations_dir.resolve()))
+        pending = {m.id for m in backend.to_apply(migrations)}
+        return [(m.id, m.id not in pending) for m in migrations]
+    finally:
+        backend.connection.close()
+
+
+def rollback_latest(
+    database_url: str, count: int = 1, migrations_dir: Path = MIGRATIONS_DIR
+) -> list[str]:
+    """Roll back the ``count`` newest applied migrations (their .rollback.sql), newest
+    first, under yoyo's lock; return their ids. Blocking."""
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    backend = _backend(database_url)
+    try:
+        migrations = read_migrations(str(migrations_dir.resolve()))
+        with backend.lock():
+            latest = backend.to_rollback(migrations)[:count]
+            backend.rollback_migrations(latest)
+        return [m.id for m in latest]
+    finally:
+        backend.connection.close()
