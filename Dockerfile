@@ -50,7 +50,7 @@ WORKDIR /var/lib/momentic
 USER momentic:momentic
 EXPOSE 8080
 
-# /healthz answers while the process is alive; readiness (database) is /readyz.
+# /healthz answers while the process is alive; readiness (database, storage) is /readyz.
 # urlopen raises on a refused connection or a non-2xx status, so the exit code is not 0.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('MOMENTIC_PORT', '8080'), timeout=4)"]

@@ -459,6 +459,20 @@ def _mail_queued(
     return wake_worker
 
 
+async def _ready(storage: Storage, blobs: BlobStore) -> None:
+    """Readiness: the database answers, and so does the media storage (S3: its bucket is
+    there and these credentials may use it). Raises Unavailable naming which does not."""
+    await storage.ready()
+    check = getattr(blobs, "check_bucket", None)
+    if check is None:  # memory and local files: nothing to reach
+        return
+    try:
+        async with asyncio.timeout(2):
+            await check()
+    except TimeoutError as exc:
+        raise Unavailable("The media storage does not answer.") from exc
+
+
 def _services(
     settings: Settings,
     storage: Storage,
@@ -510,7 +524,7 @@ def _services(
         accounts=accounts,
         profiles=profiles,
         throttle=throttle,
-        ready=storage.ready,
+        ready=functools.partial(_ready, storage, blobs),
         videos=videos,
         blobs=blobs,
         media_url=_media_url(settings, blobs),

@@ -542,6 +542,7 @@ def create_app(
     hub = app[keys.HUB] = Hub(live)
     app.cleanup_ctx.append(hub.lifecycle)  # after the backend: it needs the services
     app.on_shutdown.append(hub.on_shutdown)  # sockets close before the server waits on them
+    routes_system.track_shutdown(app)  # /readyz turns 503 first thing on shutdown
     # routes_social first: /v1/users/search before /v1/users/{user_id}
     for module in (
         routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import swagger_ui_bundle
 from aiohttp import web
 
@@ -39,12 +41,31 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+# Set once the server starts shutting down (SIGTERM): /readyz answers 503 from then on, so
+# a load balancer stops sending new requests while the ones in flight finish.
+STOPPING = web.AppKey("stopping", asyncio.Event)
+
+
+def track_shutdown(app: web.Application) -> None:
+    """Called by create_app, before the app is frozen."""
+    stopping = app[STOPPING] = asyncio.Event()
+
+    async def mark(app: web.Application) -> None:
+        stopping.set()
+
+    app.on_shutdown.insert(0, mark)
+
+
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
+    stopping = request.app.get(STOPPING)
+    if stopping is not None and stopping.is_set():
+        return problem(503, "not_ready", "Not ready", "The server is shutting down.")
     try:
         await services(request).ready()
-    except (MomenticError, OSError, TimeoutError):
-        return problem(503, "not_ready", "Not ready", "The database cannot be reached.")
+    except (MomenticError, OSError, TimeoutError) as exc:
+        detail = exc.detail if isinstance(exc, MomenticError) else "The database cannot be reached."
+        return problem(503, "not_ready", "Not ready", detail)
     return web.json_response({"status": "ready"})
 
 
