@@ -70,7 +70,7 @@ from momentic_core.services.accounts import Accounts, AccountSettings
 from momentic_core.services.config import Config, Effective
 from momentic_core.services.devices import Devices, NotificationPreferences
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
-from momentic_core.services.feeds import Feeds
+from momentic_core.services.feeds import Feeds, feed_job_kinds, schedule_for_you_refresh
 from momentic_core.services.mail import MailOutbox
 from momentic_core.services.moderation import Moderation
 from momentic_core.services.processing import (
@@ -354,8 +354,10 @@ def _worker(
         uow=storage.uow, blobs=blobs, media=media, clock=clock,
         notifier=Notifier(queue=push), config=config,
     )
+    feeds = Feeds(uow=storage.uow, clock=clock, config=config)
     kinds = (
         video_job_kinds(processing, janitor) | ranking_job_kinds(ranking) | push_job_kinds(push)
+        | feed_job_kinds(feeds)
     )
     return Worker(
         runner=storage.runner, kinds=kinds, clock=clock,
@@ -590,7 +592,8 @@ class Backend:
     """What the HTTP app and the CLI start and stop. Overrides replace providers (tests).
 
     It always runs a mail worker (queued mail: codes go out even while the job worker
-    transcodes); with ``workers`` also a job worker, and it schedules the janitor hourly."""
+    transcodes); with ``workers`` also a job worker, and it schedules the janitor hourly
+    and the For-You candidate refresh every ``FeedSettings.candidate_refresh``."""
 
     JANITOR_EVERY = 3600.0
 
@@ -620,6 +623,7 @@ class Backend:
             self._tasks += [
                 asyncio.create_task(worker.run_forever(self._stop), name="momentic-worker"),
                 asyncio.create_task(self._janitor_clock(storage), name="momentic-janitor"),
+                asyncio.create_task(self._for_you_clock(storage), name="momentic-for-you"),
             ]
         return services
 
@@ -645,6 +649,19 @@ class Backend:
                 log.warning("could not schedule the janitor; will try again")
             try:
                 await asyncio.wait_for(self._stop.wait(), self.JANITOR_EVERY)
+            except TimeoutError:
+                pass
+
+    async def _for_you_clock(self, storage: Storage) -> None:
+        """Queue a refresh of the For-You candidates now and every candidate_refresh."""
+        every = FeedSettings().candidate_refresh.total_seconds()
+        while not self._stop.is_set():
+            try:
+                await schedule_for_you_refresh(storage.uow)
+            except MomenticError:
+                log.warning("could not schedule the For-You refresh; will try again")
+            try:
+                await asyncio.wait_for(self._stop.wait(), every)
             except TimeoutError:
                 pass
 

@@ -454,6 +454,28 @@ class FeedRepository(Protocol):
         ...
 
 
+class ForYouCandidateRepository(Protocol):
+    """The For-You ranking ahead of the request: the viewer-independent part of the score
+    (``policies.ranking.for_you_base``) of the candidate pool, measured at the last
+    refresh, in one table shared by every viewer."""
+
+    async def refresh(self, as_of: datetime, settings: FeedSettings) -> int:
+        """Replace the table with the newest ``settings.candidate_pool`` ready public
+        videos of ``settings.candidate_window`` before ``as_of``, each with its base score
+        at ``as_of``; return how many. Concurrent refreshes run one after the other."""
+        ...
+
+    async def rank(
+        self, viewer: int, now: datetime, settings: FeedSettings
+    ) -> list[int] | None:
+        """What ``FeedRepository.rank_for_you`` returns at the last refresh's time, from
+        the table: candidates the viewer has not seen and may see ``now`` (the feeds'
+        visibility rule), best ``base + weight_friends * friends who engaged`` first
+        (ties: newest id), at most ``settings.candidate_limit``. None when the table was
+        never refreshed or not since ``now - settings.candidate_stale_after``."""
+        ...
+
+
 class ReactionRepository(Protocol):
     """One reaction per user and video. The video's per-kind counters change in the same
     transaction as the row, under the video's row lock, so counts always equal rows."""
@@ -915,6 +937,9 @@ class UnitOfWork(Protocol):
 
     @property
     def feeds(self) -> FeedRepository: ...
+
+    @property
+    def candidates(self) -> ForYouCandidateRepository: ...
 
     @property
     def reactions(self) -> ReactionRepository: ...

@@ -186,12 +186,17 @@ def _engagement(
     return dict(video.reactions), mine.kind.value if mine else None, video.comment_count
 
 
+def friends_engaged(store: MemoryStore, viewer: int, video: Video) -> int:
+    """How many of the viewer's friends reacted to or commented on ``video``."""
+    people = {uid for (vid, uid) in store.reactions if vid == video.id}
+    people |= {c.author_id for c in store.comments.values() if c.video_id == video.id}
+    return sum(1 for uid in people if (viewer, uid) in store.friendships)
+
+
 def _signals(store: MemoryStore, viewer: int, video: Video) -> tuple[int, int, int]:
     """FOR-YOU SIGNALS of a candidate: reactions, comments, and how many of the viewer's
     friends reacted to or commented on it."""
-    people = {uid for (vid, uid) in store.reactions if vid == video.id}
-    people |= {c.author_id for c in store.comments.values() if c.video_id == video.id}
-    friends = sum(1 for uid in people if (viewer, uid) in store.friendships)
+    friends = friends_engaged(store, viewer, video)
     return sum(video.reactions.values()), video.comment_count, friends
 
 
@@ -279,12 +284,12 @@ class InMemoryFeedRepository:
         videos = (v for v in self._s.videos.values() if v.visibility is Visibility.PUBLIC)
         return self._page(viewer, videos, cursor, newer, limit)
 
-    async def rank_for_you(self, viewer: int, as_of: datetime, settings: FeedSettings) -> list[int]:
-        s = self._s
+    def for_you_pool(self, as_of: datetime, settings: FeedSettings) -> list[Video]:
+        """The candidates: the newest ``candidate_pool`` ready public videos of the window."""
         start = as_of - settings.candidate_window
-        pool = sorted(
+        return sorted(
             (
-                v for v in s.videos.values()
+                v for v in self._s.videos.values()
                 if v.status is VideoStatus.READY
                 and v.visibility is Visibility.PUBLIC
                 and start <= v.created_at <= as_of
@@ -292,13 +297,20 @@ class InMemoryFeedRepository:
             key=lambda v: (v.created_at, v.id),
             reverse=True,
         )[: max(0, settings.candidate_pool)]
+
+    def for_you_eligible(self, viewer: int, video: Video, at: datetime) -> bool:
+        """Not mine, not seen, and visible to the viewer at ``at`` (both rankings)."""
+        return not (
+            video.author_id == viewer
+            or (viewer, video.id) in self._s.video_views
+            or self._visible(viewer, video, at) is None
+        )
+
+    async def rank_for_you(self, viewer: int, as_of: datetime, settings: FeedSettings) -> list[int]:
+        s = self._s
         scored: list[tuple[float, int]] = []
-        for video in pool:
-            if (
-                video.author_id == viewer
-                or (viewer, video.id) in s.video_views
-                or self._visible(viewer, video, as_of) is None
-            ):
+        for video in self.for_you_pool(as_of, settings):
+            if not self.for_you_eligible(viewer, video, as_of):
                 continue
             reactions, comments, friends = _signals(s, viewer, video)
             age_hours = (as_of - video.created_at).total_seconds() / 3600.0

@@ -58,6 +58,7 @@ from .engagement import (
     forget_video,
     publish,
 )
+from .for_you import InMemoryForYouCandidates
 from .moderation import (
     InMemoryAuditRepository,
     InMemoryConfigRepository,
@@ -99,6 +100,8 @@ class MemoryStore:
     blocks: dict[tuple[int, int], datetime] = attrs.Factory(dict)
     video_views: dict[tuple[int, int], datetime] = attrs.Factory(dict)
     feed_snapshots: dict[int, SnapshotRow] = attrs.Factory(dict)
+    for_you_candidates: dict[int, float] = attrs.Factory(dict)  # video -> base score
+    for_you_refresh: dict[int, datetime] = attrs.Factory(dict)  # one row, key 1
     # Engagement tables (adapters.memory.engagement).
     reactions: dict[tuple[int, int], ReactionRow] = attrs.Factory(dict)  # (video, user)
     comments: dict[int, Comment] = attrs.Factory(dict)
@@ -139,6 +142,8 @@ class MemoryStore:
         "blocks",
         "video_views",
         "feed_snapshots",
+        "for_you_candidates",
+        "for_you_refresh",
         "reactions",
         "comments",
         "comment_likes",
@@ -364,6 +369,7 @@ class InMemoryUnitOfWork:
         # The clock also tells whether a suspension is in force (feeds, lists, search).
         self.social = InMemorySocialRepository(store, clock or SystemClock())
         self.feeds = InMemoryFeedRepository(store, clock or SystemClock())
+        self.candidates = InMemoryForYouCandidates(store, clock or SystemClock())
         now = (clock or SystemClock()).now
         self.reactions = InMemoryReactionRepository(store, now)
         self.comments = InMemoryCommentRepository(store, now)

@@ -121,24 +121,39 @@ FOR_YOU_SIGNALS = """
 # is about the friend's engagement of the window), joined to the pool. The cost follows
 # the friends' recent activity, not the candidates' popularity (probing every candidate
 # for every friend costs ~25x more at 5,000 engaged candidates).
-FRIENDS_ENGAGED = """
+def friends_engaged_sql(pool: str, key: str) -> str:
+    """FRIENDS_ENGAGED over the candidates ``pool`` (a CTE or table) keyed by ``key``."""
+    return f"""
     SELECT e.video_id, count(DISTINCT e.who) AS friends
     FROM (
         SELECT r.video_id, r.user_id AS who
         FROM friendships f
         JOIN reactions r ON r.user_id = f.friend_id
-                        AND r.video_id >= (SELECT min(id) FROM pool)
+                        AND r.video_id >= (SELECT min({key}) FROM {pool})
         WHERE f.user_id = $1
         UNION ALL
         SELECT c.video_id, c.author_id
         FROM friendships f
         JOIN comments c ON c.author_id = f.friend_id
-                       AND c.video_id >= (SELECT min(id) FROM pool)
+                       AND c.video_id >= (SELECT min({key}) FROM {pool})
         WHERE f.user_id = $1
     ) e
-    JOIN pool p ON p.id = e.video_id
+    JOIN {pool} p ON p.{key} = e.video_id
     GROUP BY e.video_id
 """
+
+
+FRIENDS_ENGAGED = friends_engaged_sql("pool", "id")
+
+# ---- FOR-YOU ELIGIBILITY of a candidate ------------------------------------------------
+# The feeds' visibility rule for a public candidate ``v`` by author ``u``, for the viewer
+# ($1) at {now}: not mine, not seen, the author someone to others and not blocked either
+# way. The one place both rankings (at request time and ahead of it) take it from.
+FOR_YOU_ELIGIBLE = (
+    "v.author_id <> $1"
+    " AND NOT EXISTS (SELECT 1 FROM video_views w WHERE w.user_id = $1 AND w.video_id = v.id)"
+    " AND " + _ACTIVE + " AND " + _UNBLOCKED.format(other="v.author_id")
+)
 
 _ITEM_COLUMNS = f"{_V}, {_U}, e.heart, e.flame, e.funny, e.angry, e.my_reaction, e.comment_count"
 
@@ -212,6 +227,22 @@ def global_feed_sql(*, cursor: bool, newer: bool) -> str:
     """
 
 
+# ---- FOR-YOU SCORE ------------------------------------------------------------------
+# policies.ranking.for_you_base term by term, with the same float operations in the same
+# order, for candidate ``v`` whose age is ``a.hours`` (FOR_YOU_AGE at {as_of}) and whose
+# signals are ``s`` (``reactions``, ``comments``); the weights are parameters. Adding the
+# friend term to it afterwards gives the very float of for_you_score.
+FOR_YOU_AGE = """
+    SELECT greatest(0.0::float8,
+                    extract(epoch FROM {as_of}::timestamptz - v.created_at)::float8 / 3600.0)
+           AS hours
+"""
+FOR_YOU_BASE = (
+    "{wf}::float8 * power(0.5::float8, a.hours / {half}::float8)"
+    " + {we}::float8 * (({rw}::float8 * s.reactions + {cw}::float8 * s.comments)"
+    " / (a.hours + 1.0))"
+)
+
 # $1 viewer, $2 as_of, $3 as_of - candidate_window, $4 candidate_limit, $5 weight_freshness,
 # $6 freshness_half_life_hours, $7 weight_engagement, $8 reaction_weight,
 # $9 comment_weight, $10 weight_friends. The score is policies.ranking.for_you_score, term
@@ -234,18 +265,10 @@ RANK_FOR_YOU_SQL = f"""
     JOIN users u ON u.id = v.author_id
     LEFT JOIN friends_engaged fe ON fe.video_id = v.id
     CROSS JOIN LATERAL ({FOR_YOU_SIGNALS}) s
-    CROSS JOIN LATERAL (
-        SELECT greatest(0.0::float8,
-                        extract(epoch FROM $2::timestamptz - v.created_at)::float8 / 3600.0)
-               AS hours
-    ) a
-    WHERE v.author_id <> $1
-      AND NOT EXISTS (SELECT 1 FROM video_views w WHERE w.user_id = $1 AND w.video_id = v.id)
-      AND {_ACTIVE.format(now="$2")}
-      AND {_UNBLOCKED.format(other="v.author_id")}
+    CROSS JOIN LATERAL ({FOR_YOU_AGE.format(as_of="$2")}) a
+    WHERE {FOR_YOU_ELIGIBLE.format(now="$2")}
     ORDER BY
-        $5::float8 * power(0.5::float8, a.hours / $6::float8)
-        + $7::float8 * (($8::float8 * s.reactions + $9::float8 * s.comments) / (a.hours + 1.0))
+        {FOR_YOU_BASE.format(wf="$5", half="$6", we="$7", rw="$8", cw="$9")}
         + $10::float8 * s.friend_interactions DESC,
         v.id DESC
     LIMIT $4

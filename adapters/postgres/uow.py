@@ -35,6 +35,7 @@ from momentic_core.ports import (
     DeviceRepository,
     EventOutbox,
     FeedRepository,
+    ForYouCandidateRepository,
     IdentityRepository,
     JobQueue,
     ModerationRepository,
@@ -58,6 +59,7 @@ from .engagement import (
     PostgresNotificationRepository,
     PostgresReactionRepository,
 )
+from .for_you import PostgresForYouCandidates
 from .moderation import (
     PostgresAuditRepository,
     PostgresConfigRepository,
@@ -92,6 +94,7 @@ class PostgresUnitOfWork:
     jobs: JobQueue
     social: SocialRepository
     feeds: FeedRepository
+    candidates: ForYouCandidateRepository
     reactions: ReactionRepository
     comments: CommentRepository
     notifications: NotificationRepository
@@ -154,6 +157,7 @@ class PostgresUnitOfWork:
         social = PostgresSocialRepository(conn, self._clock)
         feeds = PostgresFeedRepository(conn, self._clock)
         self.social, self.feeds = social, feeds
+        candidates = self.candidates = PostgresForYouCandidates(conn)
         # Their lists judge suspensions at the clock's time too.
         reactions = PostgresReactionRepository(conn, self._clock)
         comments = PostgresCommentRepository(conn, self._clock)
@@ -174,7 +178,7 @@ class PostgresUnitOfWork:
         notification_settings = PostgresNotificationSettingsRepository(conn)
         self.devices, self.notification_settings = devices, notification_settings
         self._repositories = [
-            users, codes, sessions, identities, videos, uploads, jobs, social, feeds,
+            users, codes, sessions, identities, videos, uploads, jobs, social, feeds, candidates,
             reactions, comments, notifications, events, ranking, stats, moderation, audit,
             config, devices, notification_settings,
         ]

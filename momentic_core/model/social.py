@@ -82,6 +82,11 @@ class FeedSettings:
     candidate_limit: int = 500
     candidate_pool: int = 5000  # only the newest N public videos are scored
     candidate_window: timedelta = timedelta(days=7)
+    # The ranked candidate table (the viewer-independent part of the score) is rebuilt
+    # this often by a job; a first page ranks from it while its refresh is younger than
+    # candidate_stale_after, and at request time (the same formula) otherwise.
+    candidate_refresh: timedelta = timedelta(seconds=60)
+    candidate_stale_after: timedelta = timedelta(minutes=5)
     snapshot_ttl: timedelta = timedelta(hours=2)
     # A first page within this long of my newest ranking pages that ranking again
     # instead of writing a new one; a reused ranking still has ttl - reuse to be paged.

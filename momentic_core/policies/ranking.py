@@ -8,6 +8,10 @@ suite checks both rank alike.
 
 ``age_hours`` is measured at the snapshot time (so a page sequence ranks one frozen
 moment), ``friend_interactions`` counts my friends who reacted to or commented on it.
+
+The first two terms do not depend on the viewer: ``for_you_base`` is them, computed
+ahead of requests into the ranked candidate table, and ``for_you_score`` adds the friend
+term to it, so ``base + friends`` is the same float whether summed at once or later.
 """
 
 from __future__ import annotations
@@ -15,14 +19,20 @@ from __future__ import annotations
 from momentic_core.model.social import FeedSettings
 
 
-def for_you_score(
-    s: FeedSettings, age_hours: float, reactions: int, comments: int, friend_interactions: int
-) -> float:
+def for_you_base(s: FeedSettings, age_hours: float, reactions: int, comments: int) -> float:
+    """The viewer-independent part of the score: freshness and engagement."""
     age = max(0.0, age_hours)
     freshness: float = 0.5 ** (age / s.freshness_half_life_hours)
     engagement = (s.reaction_weight * reactions + s.comment_weight * comments) / (age + 1)
-    return (
-        s.weight_freshness * freshness
-        + s.weight_engagement * engagement
-        + s.weight_friends * friend_interactions
-    )
+    return s.weight_freshness * freshness + s.weight_engagement * engagement
+
+
+def with_friends(s: FeedSettings, base: float, friend_interactions: int) -> float:
+    """The score from its base and the viewer's friend signal."""
+    return base + s.weight_friends * friend_interactions
+
+
+def for_you_score(
+    s: FeedSettings, age_hours: float, reactions: int, comments: int, friend_interactions: int
+) -> float:
+    return with_friends(s, for_you_base(s, age_hours, reactions, comments), friend_interactions)

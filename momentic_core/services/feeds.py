@@ -8,6 +8,7 @@ video while scores move.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -26,6 +27,9 @@ from momentic_core.model.videos import VideoStatus, Visibility
 from momentic_core.ports import Clock, UnitOfWorkFactory
 from momentic_core.services import visibility
 from momentic_core.services.config import Config
+from momentic_core.services.processing import JobKind
+
+REFRESH_FOR_YOU = "feeds.refresh_for_you"
 
 
 def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
@@ -119,7 +123,12 @@ class Feeds:
         A first page (no cursor) reuses my newest snapshot while it is younger than
         ``settings.snapshot_reuse`` and writes nothing; only then does it rank and save a
         new one, under my snapshots' lock, so first pages asked at once save one. Saving
-        keeps my newest ``settings.snapshots_per_user`` and drops the rest."""
+        keeps my newest ``settings.snapshots_per_user`` and drops the rest.
+
+        The ranking reads the candidate table that ``refresh_candidates`` keeps (the
+        viewer-independent part of the score, at most ``settings.candidate_refresh``
+        old): one statement filters it for me and adds my friends' signal. Without a
+        refresh in ``settings.candidate_stale_after`` it ranks at request time instead."""
         now = self._clock.now()
         fresh_since = now - self.settings.snapshot_reuse
         after = 0
@@ -138,7 +147,9 @@ class Feeds:
                 await tx.feeds.lock_snapshots(who.user_id)
                 found = await tx.feeds.latest_snapshot(who.user_id, fresh_since)
                 if found is None:  # nobody saved one while I waited
-                    ids = await tx.feeds.rank_for_you(who.user_id, now, self.settings)
+                    ids = await tx.candidates.rank(who.user_id, now, self.settings)
+                    if ids is None:  # no fresh candidate table: the job is not running
+                        ids = await tx.feeds.rank_for_you(who.user_id, now, self.settings)
                     found = await tx.feeds.save_snapshot(
                         who.user_id, ids, now, keep=self.settings.snapshots_per_user
                     )
@@ -151,6 +162,12 @@ class Feeds:
             snapshot_id=snapshot_id,
             next_rank=rows[-1][0] if more else None,
         )
+
+    async def refresh_candidates(self, payload: dict[str, Any] | None = None) -> int:
+        """Rebuild the For-You candidate table at the clock's time (the job
+        ``REFRESH_FOR_YOU``, queued every ``settings.candidate_refresh``)."""
+        async with self._uow() as tx:
+            return await tx.candidates.refresh(self._clock.now(), self.settings)
 
     async def record_view(self, who: Principal, video_id: int) -> bool:
         """Count one impression (once per user and video), so For-You skips it."""
@@ -168,3 +185,17 @@ class Feeds:
             if not visible or await tx.social.blocked_either_way(who.user_id, video.author_id):
                 raise NotFound("No such video.", code="video_not_found")
             return await tx.feeds.record_view(who.user_id, video_id, self._clock.now())
+
+
+def feed_job_kinds(feeds: Feeds) -> dict[str, Any]:
+    """The background jobs of this module, for the worker (processing.JobKind)."""
+    async def refresh(payload: dict[str, Any]) -> None:
+        await feeds.refresh_candidates(payload)
+
+    return {REFRESH_FOR_YOU: JobKind(run=refresh)}
+
+
+async def schedule_for_you_refresh(uow: UnitOfWorkFactory) -> None:
+    """Queue a refresh of the For-You candidates unless one is queued or running."""
+    async with uow() as tx:
+        await tx.jobs.enqueue(REFRESH_FOR_YOU, {}, dedupe_key=REFRESH_FOR_YOU, max_attempts=1)

@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from adapters.postgres.for_you import rank_query, refresh_query
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.social import (
     Query,
@@ -223,6 +224,35 @@ async def test_for_you_candidates_and_snapshot_pages_use_indexes(
     assert "Seq Scan" not in kinds, _summary(page)
     assert indexes == {"videos_pkey"}, _summary(page)
     assert _rows(page) > 0
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])
+async def test_for_you_ahead_reads_the_first_candidates_in_rank_order(
+    conn: asyncpg.Connection, generic: bool
+) -> None:
+    """The ranking ahead of the request (adapters/postgres/for_you.py) reads about
+    ``candidate_limit`` entries of for_you_candidates_rank_idx, not the whole pool, and
+    each candidate's video by its primary key."""
+    s = FeedSettings()
+    async with conn.transaction():
+        await conn.execute("DELETE FROM for_you_candidates")
+        sql, args = refresh_query(END, s)
+        await conn.execute(sql, *args)
+        await conn.execute(
+            "INSERT INTO for_you_refresh VALUES (true, $1) ON CONFLICT (id) DO UPDATE"
+            " SET refreshed_at = excluded.refreshed_at", END)
+    assert await conn.fetchval("SELECT count(*) FROM for_you_candidates") == s.candidate_pool
+    await conn.execute("ANALYZE for_you_candidates")
+    query = rank_query(VIEWER, END, s)
+    plan = await _explain(conn, query, generic)
+    kinds, indexes = _videos_access(plan)
+    assert "Seq Scan" not in kinds, _summary(plan)
+    assert indexes == {"videos_pkey"}, _summary(plan)
+    [top] = [n for n in _nodes(plan["Plan"])
+             if n.get("Index Name") == "for_you_candidates_rank_idx"]
+    assert top["Actual Rows"] * top["Actual Loops"] < 2 * s.candidate_limit, _summary(plan)
+    ids = await conn.fetchval(query[0], *query[1])
+    assert len(ids) == s.candidate_limit
 
 
 @pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])

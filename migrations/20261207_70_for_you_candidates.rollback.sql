@@ -1,0 +1,2 @@
+DROP TABLE for_you_refresh;
+DROP TABLE for_you_candidates;
