@@ -9,12 +9,18 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+import json
+import re
 import sys
 import unicodedata
 import zoneinfo
 from typing import Any
 
-from adapters.http import paging
+import attrs
+
+from adapters.http import paging, views
+from adapters.http.app import _HTTP_CODES, STATUS
+from momentic_core.errors import CATALOGUE, MomenticError
 from momentic_core.model.ranking import WEIGHT_FIELDS, WEIGHT_MAX, RankingWeights
 from momentic_core.model.videos import MediaLimits
 from momentic_core.policies import rules
@@ -88,8 +94,7 @@ def _text(maximum: int, description: str | None = None, *, nullable: bool = True
 
 
 def _time_zone() -> Json:
-    return {"type": "string", "enum": sorted(zoneinfo.available_timezones()),
-            "example": "Europe/Minsk"}
+    return _ref("TimeZone")
 
 
 def _device_name() -> Json:
@@ -105,13 +110,16 @@ SCHEMAS: Json = {
             "title": _S,
             "status": _INT,
             "detail": _S,
-            "code": _S,
+            "code": {"anyOf": [_ref("ErrorCode"), _S],
+                     "description": "Stable: switch on it (ErrorCode lists every one)."},
             "request_id": _S,
             "field": _S,
             "errors": {"type": "array", "items": _S},
             "until": _SN,
         },
     },
+    "TimeZone": {"type": "string", "enum": sorted(zoneinfo.available_timezones()),
+                 "description": "An IANA time zone name.", "example": "Europe/Minsk"},
     "Accepted": _obj(["status", "message"], {"status": _S, "message": _S}),
     "Token": _obj(
         ["access_token", "token_type", "expires_in", "refresh_token", "session_id"],
@@ -240,9 +248,12 @@ _PROBLEM_EXAMPLE = {
 
 
 def _problem(description: str, code: str, status: int) -> Json:
-    example = dict(_PROBLEM_EXAMPLE, code=code, status=status, detail=description,
-                   type=f"https://momentic.app/problems/{code}")
-    example.pop("errors")
+    # The example's detail is the catalogue's line for the code (the description says more).
+    entry = CATALOGUE.get(code)
+    example = {"type": f"https://momentic.app/problems/{code}",
+               "title": entry.kind.title if entry and entry.kind else "Error",
+               "status": status, "detail": entry.description if entry else description,
+               "code": code}
     return {
         "description": description,
         "content": {"application/problem+json": {"schema": _ref("Problem"), "example": example}},
@@ -2233,6 +2244,155 @@ def _edge_rules(op: Json) -> None:
             }
 
 
+# ---------------------------------------------------------------- error codes
+#
+# Each problem response lists the codes it may carry (``x-error-codes`` and its
+# description): the one of its example, the catalogued codes its description names, and
+# those declared below. Every code of the catalogue (momentic_core/errors.py) is under
+# the operations that can answer it; tests/e2e/test_openapi.py checks both ways.
+
+_TOKEN_CODES = ("missing_token", "invalid_token", "token_expired", "token_revoked",
+                "unauthenticated")
+_REFUSED_ACCOUNT = ("account_banned", "account_suspended")
+_NEW_PASSWORD = ("password_too_short", "password_too_long", "password_too_common")
+_SIGN_UP = ("invalid_email", "email_domain_not_allowed", *_NEW_PASSWORD)
+_PROFILE_TEXT = ("name_too_long", "surname_too_long", "bio_too_long", "control_characters")
+_UPLOAD = ("invalid_visibility", "description_too_long", "control_characters",
+           "malformed_multipart", "multipart_required", "storage_unavailable")
+_PARTS = ("invalid_part", "invalid_part_size", "part_too_large", "storage_unavailable",
+          "upload_complete")
+_COMMENT = ("comment_empty", "comment_too_long", "control_characters", "comment_held")
+_FRIEND_REQUEST = ("cannot_target_self", "already_friends", "request_exists", "user_blocked")
+_REASON = ("reason_too_long", "control_characters")
+_MOD_ACTION = (*_REASON, "own_case", "cannot_target_self", "concurrent_update")
+# operationId: the codes its use case can raise beyond those its responses name.
+CODES_BY_OPERATION: dict[str, tuple[str, ...]] = {
+    "post_v1_auth_register": _SIGN_UP,
+    "post_v1_auth_verify": ("invalid_code", "email_taken", "device_name_too_long",
+                            "control_characters"),
+    "post_v1_auth_resend_code": ("invalid_email",),
+    "post_v1_auth_token": ("invalid_grant", "unsupported_grant_type", "invalid_refresh_token",
+                           "refresh_token_reused", "device_name_too_long",
+                           *_REFUSED_ACCOUNT),
+    "post_v1_auth_social_provider": ("unknown_provider", "provider_unavailable",
+                                     "email_not_verified_by_provider", "identity_linked",
+                                     "email_taken", "device_name_too_long",
+                                     *_REFUSED_ACCOUNT),
+    "post_v1_auth_password_reset": ("invalid_email",),
+    "post_v1_auth_password_reset_confirm": ("invalid_code", *_NEW_PASSWORD),
+    "patch_v1_me": ("invalid_nickname", "invalid_time_zone", "concurrent_update",
+                    *_PROFILE_TEXT),
+    "delete_v1_me": ("invalid_credentials",),
+    "post_v1_me_password": ("invalid_credentials", *_NEW_PASSWORD),
+    "post_auth_register": _SIGN_UP,
+    "post_auth_verify_code": ("invalid_code", "email_taken"),
+    "post_auth_refresh": ("invalid_refresh_token", "refresh_token_reused"),
+    "patch_user_profile": _PROFILE_TEXT,
+    "post_v1_videos": (*_UPLOAD, "undecodable", "resolution_too_large"),
+    "post_videos": _UPLOAD,
+    "patch_v1_videos_video_id": ("video_moderated", "description_too_long",
+                                 "control_characters"),
+    "patch_videos_video_id": ("video_moderated", "description_too_long"),
+    "post_v1_uploads": ("invalid_size", "invalid_visibility", "description_too_long",
+                        "storage_unavailable"),
+    "put_v1_uploads_upload_id_parts_part": _PARTS,
+    "post_v1_uploads_upload_id_complete": ("upload_incomplete", "upload_complete",
+                                           "invalid_parts", "storage_unavailable"),
+    "put_v1_me_avatar": ("undecodable", "storage_unavailable"),
+    "patch_user_avatar": ("undecodable", "storage_unavailable"),
+    "get_media_key": ("invalid_key", "blob_not_found"),
+    "post_v1_friend_requests": _FRIEND_REQUEST,
+    "put_v1_blocks_user_id": ("cannot_target_self",),
+    "post_v1_videos_video_id_comments": (*_COMMENT, "reply_depth"),
+    "post_videos_video_id_comments": (*_COMMENT, "reply_depth"),
+    "post_videos_video_id_comments_slash": (*_COMMENT, "reply_depth"),
+    "patch_v1_comments_comment_id": _COMMENT,
+    "post_v1_reports": (*_REASON, "cannot_report_self"),
+    "post_v1_mod_cases_case_id_resolve": (*_MOD_ACTION, "note_too_long"),
+    "post_v1_mod_users_user_id_ban": _MOD_ACTION,
+    "post_v1_mod_users_user_id_suspend": _MOD_ACTION,
+    "post_v1_mod_users_user_id_unban": (*_REASON, "own_case"),
+    "post_v1_appeals": ("body_too_long", "control_characters"),
+    "post_v1_mod_appeals_appeal_id_decide": ("own_case", "same_moderator"),
+    "put_v1_admin_users_user_id_role": ("concurrent_update",),
+    "patch_v1_admin_settings": ("reason_too_long", "value_out_of_range"),
+}
+# Every operation with a JSON body (the body checks of common.read_json and structure).
+_BODY_CODES = ("body_required", "malformed_json", "nul_character", "field_too_long")
+# What any operation may answer (the edge: a request aiohttp refuses, a body too slow, a
+# storage conflict no one foresaw).
+_ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
+# Answered by the router for what no operation takes, so under no operation.
+OUTSIDE_OPERATIONS = {
+    "method_not_allowed": "a method the path does not take (Allow lists those it does)",
+    "error": "the base kind, never raised as it is",
+    "forbidden": "Forbidden's fallback code: every raise names a specific one",
+    "too_large": "TooLarge's fallback code: every raise names a specific one",
+    "not_found": "the PostgreSQL adapter's fallback for a foreign key MISSING_PARENTS does "
+                 "not name (each one is named there)",
+}
+# Sent in a WebSocket error frame of GET /v1/ws (its description), not as an HTTP answer.
+FRAME_CODES = ("invalid_frame", "unknown_op", "invalid_channel", "channel_forbidden",
+               "too_many_subscriptions", "validation_failed")
+
+
+def _status_of(code: str) -> str:
+    entry = CATALOGUE[code]
+    if entry.kind is None:  # the edge's: its own kinds, the router's answers, a 500
+        edge = {kind.code: s for kind, s in STATUS.items()} | {
+            c: s for s, c in _HTTP_CODES.items()}
+        return str(edge[code]) if code in edge else "default"
+    if entry.kind is MomenticError:
+        return "default"
+    return str(next(s for kind, s in STATUS.items() if issubclass(entry.kind, kind)))
+
+
+def _codes_named(text: str) -> set[str]:
+    """The codes a description names (one-word codes such as ``conflict`` are prose too)."""
+    return {word for word in re.findall(r"[a-z][a-z0-9]*_[a-z0-9_]+", text) if word in CATALOGUE}
+
+
+def _list_codes(op: Json, declared: tuple[str, ...]) -> None:
+    """Every problem response of ``op`` names the codes it may carry."""
+    codes = set(declared) | set(_ANY_CODES)
+    if "security" in op:
+        codes |= {*_TOKEN_CODES, *_REFUSED_ACCOUNT}
+    if any(p["in"] == "path" and p["schema"].get("type") == "integer"
+           for p in op.get("parameters", [])):
+        codes.add("invalid_id")
+    body = op.get("requestBody", {}).get("content", {})
+    if "application/json" in body:
+        codes |= set(_BODY_CODES)
+    if body:
+        codes |= {"body_timeout", "unsupported_encoding"}
+    by_status: dict[str, set[str]] = {}
+    responses = op["responses"]
+    for status, response in responses.items():
+        problem = response.get("content", {}).get("application/problem+json")
+        if problem is not None:
+            by_status.setdefault(status, set()).update(
+                {problem["example"]["code"]} | _codes_named(response["description"]))
+    # The operation's own codes first: a status it adds takes its example from the first.
+    for code in [*dict.fromkeys(declared), *sorted(codes - set(declared))]:
+        status = _status_of(code)
+        if status not in responses:
+            responses[status] = _problem(CATALOGUE[code].description, code, int(
+                500 if status == "default" else status))
+        by_status.setdefault(status, set()).add(code)
+    for status, named in by_status.items():
+        response = responses[status] = {**responses[status]}
+        response["x-error-codes"] = sorted(named)
+        response["description"] += " Codes: " + ", ".join(f"`{c}`" for c in sorted(named)) + "."
+
+
+def _error_code_schema() -> Json:
+    """The catalogue, as an enumeration with a line per code (clients switch on ``code``)."""
+    lines = [f"- `{c}` ({_status_of(c)}): {e.description}" for c, e in sorted(CATALOGUE.items())]
+    return {"type": "string", "enum": sorted(CATALOGUE),
+            "description": "Every stable problem code, its status and meaning. New codes "
+            "may be added: handle an unknown one by its HTTP status.\n\n" + "\n".join(lines)}
+
+
 # The areas operations are tagged with, in the order a reader meets them.
 TAGS: list[Json] = [
     {"name": "system", "description": "Liveness, readiness and this document."},
@@ -2253,6 +2413,62 @@ TAGS: list[Json] = [
 ]
 
 
+def _close_views(schemas: Json) -> Json:
+    """The components that name a view of adapters/http/views.py (adapters/http/schema.py
+    names them), closed: ``additionalProperties: false``. Their fields and required fields
+    must be the view's, else the document is not built (a field added to a view and not
+    here, or the other way round)."""
+    from adapters.http.schema import Components
+
+    generated = Components()
+    for value in vars(views).values():
+        if (isinstance(value, type) and attrs.has(value) and value.__module__ == views.__name__
+                and not value.__name__.endswith("Body")):
+            generated.ref(value)
+    closed = dict(schemas)
+    for name, view in generated.schemas.items():
+        if name not in schemas:
+            continue
+        hand = schemas[name]
+        if (set(hand["properties"]), set(hand["required"])) != (
+                set(view["properties"]), set(view["required"])):
+            raise AssertionError(f"components/schemas/{name} and its view differ")
+        closed[name] = {**hand, "additionalProperties": False}
+    return closed
+
+
+def _share_problems(paths: Json) -> Json:
+    """Problem responses that several operations give alike (the same codes and words)
+    become one component each, referenced from the operations. The 415 and 422 stay in
+    place: they carry each operation's own words."""
+    uses: dict[str, int] = {}
+    for operations in paths.values():
+        for op in operations.values():
+            for status, response in op["responses"].items():
+                if "x-error-codes" in response and status not in ("415", "422"):
+                    key = json.dumps(response, sort_keys=True)
+                    uses[key] = uses.get(key, 0) + 1
+    shared: Json = {}
+    names: dict[str, str] = {}
+    for operations in paths.values():
+        for op in operations.values():
+            for status, response in op["responses"].items():
+                key = json.dumps(response, sort_keys=True)
+                if uses.get(key, 0) < 2:
+                    continue
+                if key not in names:
+                    codes = response["x-error-codes"]
+                    base = f"{status}_{codes[0]}" + ("_etc" if len(codes) > 1 else "")
+                    name, n = base, 1
+                    while name in shared:
+                        n += 1
+                        name = f"{base}_{n}"
+                    names[key] = name
+                    shared[name] = response
+                op["responses"][status] = {"$ref": f"#/components/responses/{names[key]}"}
+    return shared
+
+
 @functools.cache
 def document() -> Json:
     import sys
@@ -2269,7 +2485,15 @@ def document() -> Json:
             if path.endswith("/") and path.rstrip("/") in paths:
                 slug += "_slash"  # a legacy path served with and without the slash
             op["operationId"] = f"{method}_{slug}".replace("-", "_").replace(".", "_")
+            _list_codes(op, CODES_BY_OPERATION.get(  # a legacy twin answers as its path
+                op["operationId"], CODES_BY_OPERATION.get(op["operationId"].removesuffix(
+                    "_slash"), ())))
+    switching = paths["/v1/ws"]["get"]["responses"]["101"]
+    switching["x-error-codes"] = sorted(FRAME_CODES)
+    switching["description"] += " Error frames carry codes: " + ", ".join(
+        f"`{c}`" for c in sorted(FRAME_CODES)) + "."
     _add_links(paths)
+    responses = _share_problems(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -2282,7 +2506,8 @@ def document() -> Json:
         "servers": [{"url": "/"}],
         "tags": TAGS,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**_close_views(SCHEMAS), "ErrorCode": _error_code_schema()},
+            "responses": responses,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},
         },
@@ -2291,6 +2516,4 @@ def document() -> Json:
 
 
 if __name__ == "__main__":  # make openapi: the document as /openapi.json serves it
-    import json
-
     print(json.dumps(document(), indent=2, ensure_ascii=False))

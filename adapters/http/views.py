@@ -333,6 +333,8 @@ class VideoPage:
 
 @attrs.frozen
 class PartOut:
+    __schema_name__ = "UploadPart"  # "Part" is the answer of PUT .../parts/{part}
+
     number: int
     size_bytes: int
     url: str

@@ -128,3 +128,75 @@ def test_make_openapi_writes_the_served_document(tmp_path: Any) -> None:
     out = subprocess.run([sys.executable, "-m", "adapters.http.openapi"], check=True,
                          capture_output=True, text=True).stdout
     assert json.loads(out) == json.loads(json.dumps(document()))
+
+
+def _response(doc: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in response:
+        shared: dict[str, Any] = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+        return shared
+    return response
+
+
+def test_every_catalogued_code_is_under_the_operations_that_can_answer_it() -> None:
+    """The error catalogue (momentic_core/errors.py) and the document: each code is listed
+    by a problem response of an operation (or a WebSocket error frame), at the status its
+    kind answers; each listed code is catalogued; the codes answered outside operations
+    say why."""
+    from adapters.http.openapi import CODES_BY_OPERATION, FRAME_CODES, OUTSIDE_OPERATIONS
+    from momentic_core.errors import CATALOGUE
+
+    doc = document()
+    listed: set[str] = set()
+    ids = set()
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            ids.add(op["operationId"])
+            for status, response in op["responses"].items():
+                codes = _response(doc, response).get("x-error-codes", [])
+                listed.update(codes)
+                for code in codes:
+                    kind = CATALOGUE[code].kind
+                    if status not in ("101", "default") and kind is not None:
+                        assert str(_status(kind)) == status, (op["operationId"], code)
+    assert set(FRAME_CODES) <= listed
+    assert listed - CATALOGUE.keys() == set(), "codes in the document the catalogue lacks"
+    assert CATALOGUE.keys() - listed - OUTSIDE_OPERATIONS.keys() == set(), (
+        "catalogued codes under no operation")
+    assert OUTSIDE_OPERATIONS.keys() <= CATALOGUE.keys()
+    assert OUTSIDE_OPERATIONS.keys().isdisjoint(listed)
+    assert CODES_BY_OPERATION.keys() <= ids
+    assert doc["components"]["schemas"]["ErrorCode"]["enum"] == sorted(CATALOGUE)
+
+
+def _status(kind: type) -> int:
+    from adapters.http.app import STATUS
+
+    return next(s for k, s in STATUS.items() if issubclass(kind, k))
+
+
+def test_the_time_zone_list_is_one_component() -> None:
+    import json
+
+    text = json.dumps(document())
+    assert text.count('"Europe/Minsk", "Europe/Monaco"') == 1
+
+
+def test_the_components_of_views_are_closed_and_have_the_views_fields() -> None:
+    """A field added to a view and not to the document (or the other way round) fails the
+    document's build (openapi._close_views); the views' components say no other field
+    comes, so schemathesis fails an answer that carries one."""
+    import attrs
+
+    from adapters.http import views
+    from adapters.http.schema import Components
+
+    schemas = document()["components"]["schemas"]
+    generated = Components()
+    for value in vars(views).values():
+        if isinstance(value, type) and attrs.has(value) and value.__module__ == views.__name__:
+            generated.ref(value)
+    paired = [name for name in generated.schemas if name in schemas]
+    assert {"Me", "Video", "Comment", "Notification", "CaseDetail"} <= set(paired)
+    for name in paired:
+        assert schemas[name]["additionalProperties"] is False, name
+        assert set(schemas[name]["properties"]) == set(generated.schemas[name]["properties"])
