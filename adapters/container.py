@@ -66,6 +66,7 @@ from momentic_core.ports import (
     RateLimiter,
     UnitOfWorkFactory,
 )
+from momentic_core.services.access import AccessCache
 from momentic_core.services.accounts import Accounts, AccountSettings
 from momentic_core.services.config import Config, Effective
 from momentic_core.services.devices import Devices, NotificationPreferences
@@ -205,18 +206,15 @@ async def _rate_limiter(
     """Redis when configured (every limit shared by every instance, exactly); else the
     storage's own limiter, with the per-request limits kept per process on PostgreSQL."""
     if settings.redis_url:
-        import redis.asyncio as redis  # only where it is used
+        from adapters.redis.rate_limiter import RedisRateLimiter  # redis only where used
 
-        from adapters.redis.rate_limiter import RedisRateLimiter
-
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=settings.db_timeout_seconds,
-            socket_connect_timeout=settings.db_timeout_seconds,
+        limiter = RedisRateLimiter.from_url(
+            settings.redis_url, clock, timeout=settings.db_timeout_seconds
         )
         try:
-            yield RedisRateLimiter(client, clock)
+            yield limiter
         finally:
-            await client.aclose()
+            await limiter.aclose()
     elif settings.memory:
         yield storage.rate_limiter
     else:
@@ -509,6 +507,7 @@ def _services(
             code_secret=secret,
         ),
         config=config,
+        access=AccessCache(storage.live.listening, clock),
     )
     profiles = Profiles(uow=storage.uow, clock=clock, hasher=hasher, throttle=throttle)
     videos = Videos(

@@ -1148,6 +1148,12 @@ class LiveEventSource(Protocol):
 
     async def stop(self) -> None: ...
 
+    def listening(self) -> int | None:
+        """While every committed event reaches ``deliver``: a number that changes each
+        time listening (re)starts. None before ``start``, after ``stop`` and while the
+        connection is lost (events committed then are never delivered)."""
+        ...
+
 
 class PushGateway(Protocol):
     """The push services themselves (APNs, FCM; the log in development)."""

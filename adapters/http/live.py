@@ -48,6 +48,11 @@ from momentic_core.model.engagement import (
     user_channel,
     video_channel,
 )
+from momentic_core.services.access import (
+    ACCOUNT_CHANGED,
+    ACCOUNT_CLOSED,
+    REVOKING,
+)
 
 log = logging.getLogger("momentic.live")
 
@@ -58,9 +63,8 @@ CLOSE_UNAUTHORIZED = 4401  # token expired, session revoked, account closed: sig
 CLOSE_NOT_FOUND = 4404  # legacy chat: the video is gone or not visible
 CLOSE_TOO_SLOW = 4408  # the client did not read its frames fast enough
 
-# Control events: they close sockets and are never forwarded.
-ACCOUNT_CLOSED = "account.closed"
-SESSION_REVOKED = "session.revoked"
+# Control events (ACCOUNT_CLOSED, SESSION_REVOKED: the core's) close sockets and are
+# never forwarded; ACCOUNT_CHANGED (a role raised) only refreshes the access cache.
 RELATION_CHANGED = "relation.changed"  # {"user_id": other}: blocks, unblocks, unfriends
 # ACCESS_CHANGED (``access.changed``, the core's): my post went, the lock may close again.
 # Forwarded, and its subscribers' access is checked again (authors and staff keep it).
@@ -265,6 +269,7 @@ class Hub:
         self.options = options or LiveOptions()
         self.closing = False
         self._media_url: Callable[[str], str] = _not_started
+        self._observe: Callable[[LiveEvent], None] = lambda _event: None
         self._channels: dict[str, set[Socket]] = {}
         self._users: dict[int, set[Socket]] = {}
         self._sockets: set[Socket] = set()
@@ -282,6 +287,7 @@ class Hub:
         """cleanup_ctx: listen once the services are up; stop listening on the way down."""
         svc = app[keys.SERVICES]
         self._media_url = svc.media_url
+        self._observe = svc.accounts.observe  # revocations reach the access cache
         self.closing = False
         await svc.live_events.start(self.deliver)
         try:
@@ -364,8 +370,10 @@ class Hub:
     def deliver(self, event: LiveEvent) -> None:
         """Called on the loop for every committed event; never waits."""
         try:
-            if event.type in (ACCOUNT_CLOSED, SESSION_REVOKED):
-                self._control(event)
+            if event.type in REVOKING:
+                self._observe(event)
+                if event.type != ACCOUNT_CHANGED:
+                    self._control(event)
                 return
             if event.type in (RELATION_CHANGED, ACCESS_CHANGED):
                 self._relation_changed(event, reload_blocked=event.type == RELATION_CHANGED)

@@ -438,6 +438,9 @@ class InMemoryLiveEventSource:
             self._s.listeners.remove(self._deliver)
         self._deliver = None
 
+    def listening(self) -> int | None:
+        return 1 if self._deliver is not None else None  # in process: nothing is lost
+
 
 def publish(store: MemoryStore, events: list[LiveEvent]) -> None:
     for event in events:

@@ -6,10 +6,11 @@ every app instance. ``PostgresLiveEventSource`` LISTENs on a connection of its o
 pooled one, which serves other requests and keeps no session state) and hands each event
 to ``deliver``.
 
-When that connection drops (a server restart, a network cut, found by a keepalive query
-when nothing says so), the source logs it and reconnects by itself with exponential
-backoff. Events committed while it was away are not replayed: live events are hints for
-connected sockets, and clients catch up from the API.
+When that connection drops (a server restart, a network cut, found within 10 s by a
+keepalive query every 5 s when nothing says so), the source logs it and reconnects by
+itself with exponential backoff. Events committed while it was away are not replayed:
+live events are hints for connected sockets, and clients catch up from the API; the
+access cache (services.access) trusts nothing it kept from before.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class PostgresLiveEventSource:
         *,
         min_backoff: float = 0.2,
         max_backoff: float = 30.0,
-        keepalive: float = 30.0,
+        keepalive: float = 5.0,
     ) -> None:
         self._url = url
         self._min_backoff = min_backoff
@@ -59,6 +60,7 @@ class PostgresLiveEventSource:
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._epoch = 0  # bumped by every connection that listens
 
     async def start(self, deliver: Callable[[LiveEvent], None]) -> None:
         """Listen before returning when the database answers; otherwise keep trying in
@@ -91,6 +93,15 @@ class PostgresLiveEventSource:
             conn.terminate()
             raise
         self._conn = conn
+        self._epoch += 1
+
+    def listening(self) -> int | None:
+        """Lost as soon as asyncpg sees the connection end; a silent cut (no packet says
+        so) at the next keepalive check."""
+        conn = self._conn
+        if conn is None or conn.is_closed() or self._lost.is_set() or self._deliver is None:
+            return None
+        return self._epoch
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
@@ -129,7 +140,7 @@ class PostgresLiveEventSource:
             await asyncio.wait_for(self._lost.wait(), self._keepalive)
         except TimeoutError:
             try:
-                await asyncio.wait_for(conn.fetchval("SELECT 1"), 10)
+                await asyncio.wait_for(conn.fetchval("SELECT 1"), 5)
             except Exception:
                 return False
             return True

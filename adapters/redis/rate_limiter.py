@@ -60,6 +60,17 @@ class RedisRateLimiter:
         self._prefix = prefix
         self._script = client.register_script(_HIT)
 
+    @classmethod
+    def from_url(cls, url: str, clock: Clock, *, timeout: float) -> RedisRateLimiter:
+        """A limiter on its own client of the Redis at ``url`` (closed by ``aclose``)."""
+        client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        return cls(client, clock)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
         """Raises Unavailable when Redis cannot be reached."""
         return (await self.hit_many([(key, limit, window)]))[0]

@@ -27,6 +27,7 @@ from momentic_core.errors import (
     Unauthenticated,
 )
 from momentic_core.model.accounts import (
+    AccessClaims,
     AccountStatus,
     CodePurpose,
     ExternalIdentity,
@@ -50,6 +51,7 @@ from momentic_core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from momentic_core.services.access import ACCOUNT_CHANGED, SESSION_REVOKED, AccessCache
 from momentic_core.services.config import Config
 from momentic_core.services.mail import queue_mail
 from momentic_core.services.throttle import Throttle, refuse
@@ -104,7 +106,7 @@ async def announce_revoked(
     """Tell live sockets that a session (``session_id``), or every session of the user but
     ``keep``, no longer holds: they close."""
     await tx.events.emit(
-        LiveEvent(user_channel(user_id), "session.revoked",
+        LiveEvent(user_channel(user_id), SESSION_REVOKED,
                   {"session_id": session_id, "keep": keep})
     )
 
@@ -134,10 +136,13 @@ class Accounts:
         id_tokens: IdTokenVerifier | None = None,
         settings: AccountSettings | None = None,
         mail_queued: Callable[[], Awaitable[object]] | None = None,
+        access: AccessCache | None = None,
     ) -> None:
         """``mail_queued`` is awaited after every request that may have queued mail,
         whether or not it did (so timing says nothing): wake a mail worker, or (tests, the
-        in-memory backend) deliver right away."""
+        in-memory backend) deliver right away. ``access`` spares ``authenticate`` its
+        lookup while it holds (services.access); without it every call looks up."""
+        self._access = access
         self._mail_queued = mail_queued
         self._config = config  # the allowed email domains
         self._active_day: date | None = None
@@ -408,12 +413,32 @@ class Accounts:
         )
 
     async def authenticate(self, access_token: str) -> Principal:
-        """Who holds this access token, checked against the current user and session.
+        """Who holds this access token, checked against the current user and session
+        (or a recent check of it that still holds: services.access).
 
         Raises Unauthenticated(code="invalid_token" | "token_expired" | "token_revoked"),
         Forbidden(code="account_banned" | "account_suspended")."""
         now = self._clock.now()
         claims = self._tokens.verify_access(access_token, now)
+        key = (claims.user_id, claims.session_id, claims.token_version)
+        role = self._access.get(key) if self._access is not None else None
+        if role is None:
+            role = await self._look_up(claims, now)
+        await self._active(claims.user_id, now)
+        return Principal(
+            user_id=claims.user_id, role=role, session_id=claims.session_id,
+            expires_at=claims.expires_at,
+        )
+
+    def observe(self, event: LiveEvent) -> None:
+        """Every committed event of every instance (the live channel) passes here: those
+        that change someone's access make the next check of their tokens look up."""
+        if self._access is not None:
+            self._access.observe(event)
+
+    async def _look_up(self, claims: AccessClaims, now: datetime) -> Role:
+        """The role the token's holder has now, from the user and session rows."""
+        mark = self._access.mark() if self._access is not None else 0
         async with self._uow(read_only=True) as tx:
             try:
                 user, session = await tx.users.get_with_session(
@@ -429,10 +454,11 @@ class Accounts:
         ):
             raise Unauthenticated("This token was revoked; sign in again.", code="token_revoked")
         check_not_blocked(user, now)
-        await self._active(user.id, now)
-        return Principal(
-            user_id=user.id, role=user.role, session_id=session.id, expires_at=claims.expires_at
-        )
+        if self._access is not None:
+            self._access.put(
+                (claims.user_id, claims.session_id, claims.token_version), user.role, mark
+            )
+        return user.role
 
     async def _active(self, user_id: int, now: datetime) -> None:
         """Record the user as active today (UTC), once per user and day per instance."""
@@ -566,6 +592,8 @@ class Accounts:
             demoted = not permissions.at_least(role, user.role)
             if demoted:
                 await announce_revoked(tx, user.id)  # their tokens carry the higher role
+            else:  # every instance reads the new role at the next request
+                await tx.events.emit(LiveEvent(user_channel(user.id), ACCOUNT_CHANGED, {}))
             await tx.audit.add(AuditEntry(
                 id=0, actor_id=actor.user_id if actor else None, action="user.set_role",
                 target_type="user", target_id=user.id, reason=None,

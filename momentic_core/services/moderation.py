@@ -56,6 +56,7 @@ from momentic_core.model.videos import VideoStatus
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services import visibility
+from momentic_core.services.access import ACCOUNT_CLOSED
 from momentic_core.services.accounts import announce_revoked
 from momentic_core.services.config import Config
 from momentic_core.services.engagement import Notifier
@@ -493,7 +494,7 @@ class Moderation:
         ))
         await tx.sessions.revoke_all(user.id, self._clock.now())
         await tx.events.emit(LiveEvent(
-            user_channel(user.id), "account.closed",
+            user_channel(user.id), ACCOUNT_CLOSED,
             {"status": status.value, "until": until.isoformat() if until else None},
         ))
         await announce_revoked(tx, user.id)

@@ -13,6 +13,7 @@ from momentic_core.model.accounts import Principal, Role, User
 from momentic_core.model.engagement import LiveEvent, user_channel
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from momentic_core.services.access import ACCOUNT_CLOSED
 from momentic_core.services.ranking import Scorer
 from momentic_core.services.throttle import Throttle, refuse
 
@@ -240,7 +241,7 @@ class Profiles:
             await tx.users.delete(who.user_id)
             await self._scorer.recompute(tx, engaged)
             await tx.events.emit(
-                LiveEvent(user_channel(who.user_id), "account.closed",
+                LiveEvent(user_channel(who.user_id), ACCOUNT_CLOSED,
                           {"status": "deleted", "until": None})
             )
 

@@ -15,6 +15,7 @@ import asyncio
 import io
 import json
 import random
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -520,3 +521,111 @@ async def test_concurrent_reactions_keep_every_count_equal_to_the_rows(
     for u in users[:6]:
         r = await instance_of(u).client.get(f"/v1/videos/{videos[0]}", headers=u.auth)
         assert (await r.json())["my_reaction"] == final[(u.id, videos[0])]
+
+
+# ------------------------------------------------------------------------- access cache
+
+REACH = 1.0  # seconds: a revocation holds on every instance within this
+
+
+async def _until(instance: Instance, who: User, status: int) -> float:
+    """Seconds until ``GET /v1/me`` with ``who``'s token answers ``status`` on
+    ``instance`` (polled; fails past REACH)."""
+    started = time.monotonic()
+    while True:
+        r = await instance.client.get("/v1/me", headers=who.auth)
+        if r.status == status:
+            return time.monotonic() - started
+        assert time.monotonic() - started < REACH, (instance.name, r.status, await r.text())
+        await asyncio.sleep(0.01)
+
+
+class _CountingUsers:
+    """The user repository of a unit of work, counting the token lookups."""
+
+    def __init__(self, inner: Any, seen: list[int]) -> None:
+        self._inner = inner
+        self._seen = seen
+
+    async def get_with_session(self, user_id: int, session_id: int) -> Any:
+        self._seen.append(user_id)
+        return await self._inner.get_with_session(user_id, session_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+async def test_a_token_checked_once_is_not_looked_up_again_while_the_channel_holds(
+    make_cluster: Any, database_url: str, clean_pg_pool: asyncpg.Pool,
+) -> None:
+    lookups: list[int] = []
+
+    def counting(uow: PostgresUnitOfWork, switch: Switch) -> None:
+        uow.users = _CountingUsers(uow.users, lookups)  # type: ignore[assignment]
+
+    switch = Switch()
+    switch.on = True
+    env = await make_cluster(b_overrides={
+        "storage": storage_with(clean_pg_pool, database_url, switch, counting)})
+    ann = await env.signup("ann")
+    for _ in range(20):
+        assert (await env.b.client.get("/v1/me", headers=ann.auth)).status == 200
+    assert lookups == [ann.id]
+
+
+async def test_a_sign_out_on_one_instance_holds_on_the_other_within_a_second(
+    make_cluster: Any,
+) -> None:
+    env = await make_cluster()
+    ann = await env.signup("ann")
+    await _until(env.b, ann, 200)  # B keeps its check of the token
+    r = await env.a.client.post("/v1/auth/logout", headers=ann.auth,
+                                json={"refresh_token": ann.tokens["refresh_token"]})
+    assert r.status == 204, await r.text()
+    await _until(env.b, ann, 401)
+    await _until(env.a, ann, 401)
+
+
+async def test_a_ban_and_a_promotion_reach_the_other_instance_within_a_second(
+    make_cluster: Any,
+) -> None:
+    env = await make_cluster()
+    ann, bob, mod = await env.signup("ann"), await env.signup("bob"), await env.moderator()
+    queue = "/v1/mod/cases"
+    assert (await env.b.client.get(queue, headers=ann.auth)).status == 403
+    accounts = env.a.client.app[keys.SERVICES].accounts
+    await accounts.set_role(ann.id, Role.MODERATOR)  # a promotion keeps the token...
+    started = time.monotonic()
+    while (r := await env.b.client.get(queue, headers=ann.auth)).status != 200:
+        assert time.monotonic() - started < REACH, (r.status, await r.text())
+        await asyncio.sleep(0.01)  # ...and B reads the new role
+    await _until(env.b, bob, 200)
+    r = await env.a.client.post(f"/v1/mod/users/{bob.id}/ban", json={"reason": "spam"},
+                                headers=mod.auth)
+    assert r.status == 200, await r.text()
+    await _until(env.b, bob, 401)
+
+
+async def test_an_instance_that_lost_its_channel_looks_every_caller_up(
+    make_cluster: Any,
+) -> None:
+    """Revocations sent while B's LISTEN connection is gone never reach B: it trusts none
+    of its kept checks until it listens again, and none from before then either."""
+    env = await make_cluster()
+    ann = await env.signup("ann")
+    await _until(env.b, ann, 200)
+    source = env.b.client.app[keys.SERVICES].live_events
+    epoch = source.listening()
+    assert epoch is not None
+    async with env.pool.acquire() as conn:  # cut B's channel (A's goes too: both listen)
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query LIKE 'LISTEN %' AND datname = current_database()"
+        )
+    started = time.monotonic()
+    while source.listening() == epoch:
+        assert time.monotonic() - started < RECEIVE
+        await asyncio.sleep(0.01)
+    async with env.pool.acquire() as conn:  # revoked behind every channel's back
+        await conn.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = $1", ann.id)
+    await _until(env.b, ann, 401)

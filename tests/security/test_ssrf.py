@@ -3,8 +3,9 @@ JWKS, at the configured URL.
 
 - Statically: the modules that can open a connection (an HTTP client, S3, SMTP, a
   database driver, raw sockets) are exactly the expected ones, and the only HTTP client
-  in the code is the JWKS fetch of adapters/oidc/verifier.py, whose URL comes from
-  settings. S3 and SMTP talk to configured endpoints; asyncpg to the configured database.
+  in the code for a request's sake is the JWKS fetch of adapters/oidc/verifier.py, whose
+  URL comes from settings. S3, SMTP, Redis, APNs and FCM talk to configured endpoints;
+  asyncpg to the configured database.
 - Dynamically, against create_app() on the in-memory backend: every string of every JSON
   body the OpenAPI document describes (plus url-ish fields no schema has, and the
   multipart description) is set to a URL of a local TCP listener, on real resources, as a
@@ -49,7 +50,8 @@ CLIENT_ID = "ssrf.apps.googleusercontent.com"
 # Imports that can open a network connection, and which modules may hold them.
 NETWORK_MODULES = {"aiohttp.client", "httpx", "requests", "urllib.request", "urllib3",
                    "http.client", "socket", "aiobotocore", "boto3", "botocore", "smtplib",
-                   "aiosmtplib", "asyncpg", "psycopg", "websockets", "ftplib", "telnetlib"}
+                   "aiosmtplib", "asyncpg", "psycopg", "websockets", "ftplib", "telnetlib",
+                   "redis"}
 HTTP_CLIENT_NAMES = {"ClientSession", "request", "TCPConnector", "ClientRequest"}
 EXPECTED = {
     # the JWKS fetch: the only HTTP client
@@ -58,6 +60,12 @@ EXPECTED = {
     ("adapters/s3/blob_store.py", "aiobotocore"),
     ("adapters/s3/blob_store.py", "botocore"),
     ("adapters/mail/smtp.py", "aiosmtplib"),
+    # push: APNs and FCM at the URLs of the settings (FCM's token URL from the configured
+    # service account); the payloads come from our notifications, never a URL of a user's
+    ("adapters/push/apns.py", "httpx"),
+    ("adapters/push/fcm.py", "aiohttp.ClientSession"),
+    # the rate-limit counters, at MOMENTIC_REDIS_URL
+    ("adapters/redis/rate_limiter.py", "redis"),
     # socket options of accepted WebSocket connections, no connection of its own
     ("adapters/http/live.py", "socket"),
 }
