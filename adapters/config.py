@@ -142,6 +142,10 @@ class Settings:
     bereal_lock: bool = _setting(
         True, "Friends' moments stay locked until I post after their moment (at most 24 h)."
     )
+    staff_mfa_required: bool = _setting(
+        False, "Admins and moderators must enrol in two-factor authentication before staff "
+        "routes answer them (403 mfa_enrolment_required); an admin setting overrides it."
+    )
     report_threshold: int = _setting(
         3, "Distinct reports that hide a video or comment until a moderator decides."
     )

@@ -26,6 +26,7 @@ from dependency_injector import containers, providers
 
 from adapters.config import Settings
 from adapters.crypto.passwords import Argon2PasswordHasher
+from adapters.crypto.sealer import FernetSealer
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
 from adapters.http.app import Services
 from adapters.local.blob_store import LocalBlobStore
@@ -73,6 +74,7 @@ from momentic_core.services.devices import Devices, NotificationPreferences
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
 from momentic_core.services.feeds import Feeds, feed_job_kinds, schedule_for_you_refresh
 from momentic_core.services.mail import MailOutbox
+from momentic_core.services.mfa import TwoFactor
 from momentic_core.services.moderation import Moderation
 from momentic_core.services.processing import (
     Janitor,
@@ -390,6 +392,7 @@ def runtime_config(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> 
         report_threshold=settings.report_threshold,
         rate_limits={},
         max_devices_per_user=settings.max_devices_per_user,
+        staff_mfa_required=settings.staff_mfa_required,
     )
     return Config(uow=uow, clock=clock, defaults=defaults, limit_names=tuple(DEFAULT_LIMITS))
 
@@ -542,6 +545,10 @@ def _services(
         stats=Stats(uow=storage.uow, clock=clock),
         devices=Devices(uow=storage.uow, clock=clock, config=config),
         notification_preferences=NotificationPreferences(uow=storage.uow),
+        two_factor=TwoFactor(
+            uow=storage.uow, clock=clock, throttle=throttle, config=config, hasher=hasher,
+            sealer=FernetSealer(secret), accounts=accounts, secret=secret,
+        ),
     )
 
 

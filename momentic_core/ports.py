@@ -39,6 +39,7 @@ from momentic_core.model.engagement import (
     Reactor,
     UserReaction,
 )
+from momentic_core.model.mfa import Totp
 from momentic_core.model.moderation import (
     Appeal,
     AppealStatus,
@@ -863,6 +864,44 @@ class ConfigRepository(Protocol):
     async def save(self, config: RuntimeConfig) -> None: ...
 
 
+class Sealer(Protocol):
+    """Authenticated symmetric encryption of small secrets kept in the store (TOTP
+    secrets): ``open(seal(x)) == x``; a tampered or foreign text raises ValueError."""
+
+    def seal(self, secret: str) -> str: ...
+
+    def open(self, sealed: str) -> str: ...
+
+
+class TotpRepository(Protocol):
+    """Authenticators (``model.mfa.Totp``), one per user at most; deleted with the user."""
+
+    async def get(self, user_id: int) -> Totp | None: ...
+
+    async def put_pending(self, totp: Totp) -> None:
+        """Store a pending authenticator, replacing a pending one of the user. The service
+        never calls it over a confirmed one."""
+        ...
+
+    async def confirm(
+        self, user_id: int, at: datetime, step: int, recovery: tuple[str, ...]
+    ) -> bool:
+        """Mark the pending authenticator confirmed with the step of the code that
+        confirmed it and the recovery code hashes; False when there is none pending."""
+        ...
+
+    async def use_step(self, user_id: int, step: int) -> bool:
+        """Record ``step`` as the last accepted one if it is later than the stored one,
+        atomically: of two sign-ins with one code only one gets True."""
+        ...
+
+    async def use_recovery_code(self, user_id: int, code_hash: str) -> bool:
+        """Spend one recovery code, atomically: True once per code."""
+        ...
+
+    async def delete(self, user_id: int) -> bool: ...
+
+
 class DeviceRepository(Protocol):
     """Push devices. A token is unique: registering it moves it to the new owner."""
 
@@ -973,6 +1012,9 @@ class UnitOfWork(Protocol):
 
     @property
     def notification_settings(self) -> NotificationSettingsRepository: ...
+
+    @property
+    def totp(self) -> TotpRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

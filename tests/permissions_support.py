@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import attrs
+import pyotp
 from aiohttp import web
 from PIL import Image
 
@@ -454,6 +455,38 @@ async def _banned(w: World, me: Account | None, path: str) -> Call:
     return Call(path.replace("{user_id}", str(owner.id)))
 
 
+async def _enrol(w: World, me: Account) -> str:
+    """Start two-factor enrolment for ``me``: the secret."""
+    return str((await w.post(me, "/v1/me/2fa", 201))["secret"])
+
+
+async def _two_factor_on(w: World, me: Account) -> list[str]:
+    """Turn two-factor authentication on for ``me``: the recovery codes."""
+    secret = await _enrol(w, me)
+    made = await w.post(me, "/v1/me/2fa/confirm", 200, json={"code": pyotp.TOTP(secret).now()})
+    return list(made["recovery_codes"])
+
+
+async def _mfa_confirm(w: World, me: Account | None, path: str) -> Call:
+    code = "123456" if me is None else pyotp.TOTP(await _enrol(w, me)).now()
+    return Call(path, json={"code": code})
+
+
+async def _mfa_disable(w: World, me: Account | None, path: str) -> Call:
+    code = "123456" if me is None else (await _two_factor_on(w, me))[0]
+    return Call(path, json={"password": PASSWORD, "code": code})
+
+
+async def _mfa_sign_in(w: World, me: Account | None, path: str) -> Call:
+    """The second step of the owner's sign-in (anyone may make it: no token is read)."""
+    owner = await w.owner()
+    codes = await _two_factor_on(w, owner)
+    r = await w.client.post("/v1/auth/token", json={
+        "grant_type": "password", "email": owner.email, "password": PASSWORD})
+    assert r.status == 403, await r.text()
+    return Call(path, json={"mfa_token": (await r.json())["mfa_token"], "code": codes[0]})
+
+
 async def _social(w: World, me: Account | None, path: str) -> Call:
     return Call(path.replace("{provider}", "apple"), json={"id_token": "not.a.token"})
 
@@ -497,6 +530,9 @@ SPECIAL: dict[tuple[str, str], Special] = {
     ("POST", "/v1/appeals"): _appeal,
     ("POST", "/v1/mod/cases/{case_id}/resolve"): _resolve,
     ("POST", "/v1/mod/users/{user_id}/unban"): _banned,
+    ("POST", "/v1/me/2fa/confirm"): _mfa_confirm,
+    ("DELETE", "/v1/me/2fa"): _mfa_disable,
+    ("POST", "/v1/auth/2fa"): _mfa_sign_in,
 }
 
 

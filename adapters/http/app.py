@@ -39,6 +39,7 @@ from momentic_core.services.config import Config
 from momentic_core.services.devices import Devices, NotificationPreferences
 from momentic_core.services.engagement import Engagement, Live, Notifications
 from momentic_core.services.feeds import Feeds
+from momentic_core.services.mfa import TwoFactor
 from momentic_core.services.moderation import Moderation
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.ranking import Ranking, Stats
@@ -79,6 +80,7 @@ class Services:
     config: Config
     devices: Devices
     notification_preferences: NotificationPreferences
+    two_factor: TwoFactor
 
 
 class SignedMedia(Protocol):
@@ -496,6 +498,7 @@ def create_app(
         routes_engagement,
         routes_legacy,
         routes_me,
+        routes_mfa,
         routes_mod,
         routes_ranking,
         routes_social,
@@ -520,6 +523,7 @@ def create_app(
             ip_rate_limit_middleware,
             encoding_middleware,
             text_middleware,
+            routes_mfa.staff_enrolment_middleware,  # innermost: errors render as problems
         ],
         client_max_size=options.max_body_bytes,
         handler_args={"auto_decompress": False},  # see encoding_middleware
@@ -546,7 +550,7 @@ def create_app(
     # routes_social first: /v1/users/search before /v1/users/{user_id}
     for module in (
         routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,
-        routes_mod, routes_admin, routes_ranking, routes_legacy, routes_devices,
+        routes_mod, routes_admin, routes_ranking, routes_legacy, routes_devices, routes_mfa,
     ):
         app.router.add_routes(module.routes)
     if options.docs:

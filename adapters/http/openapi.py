@@ -329,7 +329,12 @@ _CREDENTIALS = _obj(["email", "password"], {"email": _EMAIL, "password": _PASSWO
 _CRED_EXAMPLE = {"email": "alex@bsu.by", "password": "correct horse battery"}
 _NOT_VERIFIED = {"403": _problem("Verify the email first.", "email_not_verified", 403)}
 _BAD_LOGIN = {"401": _problem("Wrong email or password.", "invalid_credentials", 401),
-              **_NOT_VERIFIED}
+              "403": _problem(
+                  "email_not_verified: verify the email first. mfa_required: the account "
+                  "has two-factor authentication, so the right password gets no tokens but "
+                  "mfa_token (and expires_in, seconds): send it with a code to POST "
+                  "/v1/auth/2fa. Also account_banned, account_suspended.",
+                  "email_not_verified", 403)}
 
 
 def _paths() -> Json:
@@ -1577,7 +1582,7 @@ def _settings_schema(nullable: bool) -> Json:
         return dict(schema, type=[schema["type"], "null"])
 
     return _obj(["allowed_email_domains", "max_video_bytes", "max_video_seconds",
-                 "bereal_lock", "report_threshold", "rate_limits"], {
+                 "bereal_lock", "report_threshold", "staff_mfa_required", "rate_limits"], {
         "allowed_email_domains": maybe({"type": "array", "items": _S,
                                         "description": _DOMAINS_DOC}),
         "max_video_bytes": maybe({"type": "integer", "description": "Largest video upload."}),
@@ -1586,6 +1591,9 @@ def _settings_schema(nullable: bool) -> Json:
                                                                 "stay locked until I post."}),
         "report_threshold": maybe({"type": "integer", "description": "Distinct open reports "
                                    "that hide a video or comment until a moderator decides."}),
+        "staff_mfa_required": maybe({"type": "boolean", "description": "Admins and "
+                                     "moderators without two-factor authentication get 403 "
+                                     "mfa_enrolment_required from /v1/admin and /v1/mod."}),
         "rate_limits": dict(_RATE_LIMITS_OUT, description="Overrides by limit name; the "
                             "others keep rate_limit_defaults."),
     })
@@ -1594,9 +1602,11 @@ def _settings_schema(nullable: bool) -> Json:
 _SETTINGS_EXAMPLE = {
     "effective": {"allowed_email_domains": ["bsu.by", "*.edu"], "max_video_bytes": 100000000,
                   "max_video_seconds": 60.0, "bereal_lock": True, "report_threshold": 3,
+                  "staff_mfa_required": True,
                   "rate_limits": {"comment:user": {"count": 10, "window_seconds": 60}}},
     "stored": {"allowed_email_domains": ["bsu.by", "*.edu"], "max_video_bytes": None,
                "max_video_seconds": None, "bereal_lock": None, "report_threshold": None,
+               "staff_mfa_required": True,
                "rate_limits": {"comment:user": {"count": 10, "window_seconds": 60}}},
     "rate_limit_defaults": {"comment:user": {"count": 30, "window_seconds": 60},
                             "login:ip": {"count": 30, "window_seconds": 300}},
@@ -1834,6 +1844,7 @@ def _setting_changes() -> Json:
             "max_video_seconds": nullable({"type": "number", "minimum": 1, "maximum": 600}),
             "bereal_lock": nullable({"type": "boolean"}),
             "report_threshold": nullable({"type": "integer", "minimum": 1, "maximum": 1000}),
+            "staff_mfa_required": nullable({"type": "boolean"}),
             "rate_limits": nullable(dict(_RATE_LIMITS, description=(
                 "Merged over the stored overrides; names as in rate_limit_defaults (another "
                 "name is 422). null drops every override."))),
@@ -2323,7 +2334,13 @@ _BODY_CODES = ("body_required", "malformed_json", "nul_character", "field_too_lo
 # storage conflict no one foresaw).
 _ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
 # Answered by the router for what no operation takes, so under no operation.
+# The password and social sign-ins of a two-factor account (openapi_mfa, issue 21).
+for _signin in ("post_v1_auth_token", "post_v1_auth_social_provider", "post_auth_login"):
+    CODES_BY_OPERATION[_signin] = (*CODES_BY_OPERATION.get(_signin, ()), "mfa_required")
 OUTSIDE_OPERATIONS = {
+    "mfa_enrolment_required": "every /v1/admin and /v1/mod operation answers it to an admin "
+                              "or moderator without two-factor authentication while the "
+                              "runtime setting staff_mfa_required is on",
     "method_not_allowed": "a method the path does not take (Allow lists those it does)",
     "error": "the base kind, never raised as it is",
     "forbidden": "Forbidden's fallback code: every raise names a specific one",
@@ -2473,11 +2490,15 @@ def _share_problems(paths: Json) -> Json:
 def document() -> Json:
     import sys
 
-    from adapters.http import openapi_devices  # issue 17's routes (see that module)
+    from adapters.http import (
+        openapi_devices,  # issue 17's routes (see that module)
+        openapi_mfa,  # issue 21's two-factor routes (see that module)
+    )
 
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
              **_ranking_paths(), **_moderation_paths(), **_live_paths(),
-             **openapi_devices.paths(sys.modules[__name__])}
+             **openapi_devices.paths(sys.modules[__name__]),
+             **openapi_mfa.paths(sys.modules[__name__])}
     for path, operations in paths.items():
         for method, op in operations.items():
             _edge_rules(op)

@@ -29,6 +29,7 @@ from momentic_core.model.accounts import (
 )
 from momentic_core.model.devices import Device, NotificationSettings
 from momentic_core.model.engagement import Comment, LiveEvent, Notification
+from momentic_core.model.mfa import Totp
 from momentic_core.model.moderation import (
     Appeal,
     AuditEntry,
@@ -59,6 +60,7 @@ from .engagement import (
     publish,
 )
 from .for_you import InMemoryForYouCandidates
+from .mfa import InMemoryTotpRepository
 from .moderation import (
     InMemoryAuditRepository,
     InMemoryConfigRepository,
@@ -122,6 +124,7 @@ class MemoryStore:
     devices: dict[int, Device] = attrs.Factory(dict)
     notification_settings: dict[int, NotificationSettings] = attrs.Factory(dict)
     push_claims: dict[str, datetime] = attrs.Factory(dict)
+    totp: dict[int, Totp] = attrs.Factory(dict)  # adapters.memory.mfa, by user
     # Who hears committed live events (InMemoryLiveEventSource); not a table.
     listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
@@ -160,6 +163,7 @@ class MemoryStore:
         "devices",
         "notification_settings",
         "push_claims",
+        "totp",
     )
 
     def snapshot(self) -> dict[str, Any]:
@@ -241,6 +245,7 @@ class InMemoryUserRepository:
         s.activity = {k: v for k, v in s.activity.items() if k[0] != user_id}
         forget_moderation_of(s, user_id)
         forget_devices_of(s, user_id)
+        s.totp.pop(user_id, None)
 
     async def search(self, where: UserFilter, after_id: int | None, limit: int) -> list[User]:
         return search_users(self._s, where, after_id, limit)
@@ -382,6 +387,7 @@ class InMemoryUnitOfWork:
         self.config = InMemoryConfigRepository(store)
         self.devices = InMemoryDeviceRepository(store)
         self.notification_settings = InMemoryNotificationSettingsRepository(store)
+        self.totp = InMemoryTotpRepository(store)
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:

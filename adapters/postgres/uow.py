@@ -46,6 +46,7 @@ from momentic_core.ports import (
     SessionRepository,
     SocialRepository,
     StatsRepository,
+    TotpRepository,
     UploadRepository,
     UserRepository,
     VideoRepository,
@@ -60,6 +61,7 @@ from .engagement import (
     PostgresReactionRepository,
 )
 from .for_you import PostgresForYouCandidates
+from .mfa import PostgresTotpRepository
 from .moderation import (
     PostgresAuditRepository,
     PostgresConfigRepository,
@@ -106,6 +108,7 @@ class PostgresUnitOfWork:
     config: ConfigRepository
     devices: DeviceRepository
     notification_settings: NotificationSettingsRepository
+    totp: TotpRepository
 
     def __init__(
         self,
@@ -177,10 +180,11 @@ class PostgresUnitOfWork:
         devices = PostgresDeviceRepository(conn)
         notification_settings = PostgresNotificationSettingsRepository(conn)
         self.devices, self.notification_settings = devices, notification_settings
+        totp = self.totp = PostgresTotpRepository(conn)
         self._repositories = [
             users, codes, sessions, identities, videos, uploads, jobs, social, feeds, candidates,
             reactions, comments, notifications, events, ranking, stats, moderation, audit,
-            config, devices, notification_settings,
+            config, devices, notification_settings, totp,
         ]
         return self
 

@@ -178,6 +178,8 @@ class RuntimeConfig:
     max_video_seconds: float | None = None
     bereal_lock: bool | None = None
     report_threshold: int | None = None
+    # Admins and moderators must enrol in two-factor authentication to use staff routes.
+    staff_mfa_required: bool | None = None
     # limit name -> (count, window in seconds), overriding services.throttle's defaults
     rate_limits: dict[str, tuple[int, int]] = attrs.Factory(dict)
 

@@ -124,6 +124,10 @@ def check_not_blocked(user: User, now: datetime) -> None:
 class Accounts:
     """The account use cases. Every method that writes more than one row is one unit of work."""
 
+    # What a sign-in answers instead of tokens, if anything (services.mfa: 403 mfa_required
+    # with a challenge for an account with two-factor authentication). Set by TwoFactor.
+    second_factor: Callable[[UnitOfWork, User], Awaitable[MomenticError | None]] | None = None
+
     def __init__(
         self,
         *,
@@ -249,6 +253,22 @@ class Accounts:
         user = await self._check_password(email, password, device)
         check_not_blocked(user, self._clock.now())
         async with self._uow() as tx:
+            asked = await self._second_step(tx, user)
+            if asked is None:
+                return await self._open_session(tx, user, device)
+        raise asked
+
+    async def _second_step(self, tx: UnitOfWork, user: User) -> MomenticError | None:
+        """Raised instead of signing ``user`` in (after the unit of work, which commits
+        what the sign-in wrote): the two-factor challenge, if their account has it."""
+        return None if self.second_factor is None else await self.second_factor(tx, user)
+
+    async def open_session_for(self, user_id: int, device: DeviceInfo) -> TokenPair:
+        """Sign a user in whose credentials were checked (the second step of a two-factor
+        sign-in). Raises Forbidden(code="account_banned" | "account_suspended")."""
+        async with self._uow() as tx:
+            user = await tx.users.get(user_id)
+            check_not_blocked(user, self._clock.now())
             return await self._open_session(tx, user, device)
 
     async def appellant(self, email: str, password: str, device: DeviceInfo) -> Principal:
@@ -348,7 +368,10 @@ class Accounts:
                     )
                 )
             check_not_blocked(user, now)
-            return await self._open_session(tx, user, device)
+            asked = await self._second_step(tx, user)  # the link made above stays
+            if asked is None:
+                return await self._open_session(tx, user, device)
+        raise asked
 
     async def refresh(self, refresh_token: str, device: DeviceInfo) -> TokenPair:
         """Rotate a refresh token: the pair answered carries its successor, and the token

@@ -42,6 +42,7 @@ class Effective:
     report_threshold: int
     rate_limits: dict[str, tuple[int, int]]  # overrides of services.throttle's limits only
     max_devices_per_user: int  # push devices (deployment only: not an admin setting)
+    staff_mfa_required: bool  # staff routes need an enrolled authenticator (services.mfa)
 
 
 def _bad(name: str, message: str) -> Invalid:
@@ -81,9 +82,9 @@ def check_value(name: str, value: Any, limit_names: tuple[str, ...]) -> Any:
         ):
             raise _bad(name, "max_video_seconds is from 1 to 600.")
         return float(value)
-    if name == "bereal_lock":
+    if name in ("bereal_lock", "staff_mfa_required"):
         if not isinstance(value, bool):
-            raise _bad(name, "bereal_lock is true or false.")
+            raise _bad(name, f"{name} is true or false.")
         return value
     if name == "report_threshold":
         return _int(name, value, 1, 1000)

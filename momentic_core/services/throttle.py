@@ -33,6 +33,9 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "login:account_ip": Limit(10, _m(15)),
     "login:account": Limit(50, _m(15)),
     "password:user": Limit(10, _m(15)),  # the current password, to change it or leave
+    # Two-factor codes (services.mfa): per account, and per address at the sign-in step.
+    "mfa:user": Limit(10, _m(15)),
+    "mfa:ip": Limit(30, _m(5)),
     "verify:ip": Limit(30, _m(15)),
     "verify:account": Limit(10, _m(15)),
     "resend:ip": Limit(20, _m(60)),

@@ -72,6 +72,12 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("DELETE", "/v1/me/devices/{device_id}"):               (401, 404, 204, 404, 404),
     ("GET", "/v1/me/notification-settings"):                (401, 200, NA,  200, 200),
     ("PATCH", "/v1/me/notification-settings"):              (401, 200, NA,  200, 200),
+    # two-factor authentication (issue 21): mine; its second sign-in step is anyone's
+    ("GET", "/v1/me/2fa"):                                  (401, 200, NA,  200, 200),
+    ("POST", "/v1/me/2fa"):                                 (401, 201, NA,  201, 201),
+    ("POST", "/v1/me/2fa/confirm"):                         (401, 200, NA,  200, 200),
+    ("DELETE", "/v1/me/2fa"):                               (401, 204, NA,  204, 204),
+    ("POST", "/v1/auth/2fa"):                               (200, 200, NA,  200, 200),
     ("PUT", "/v1/me/avatar"):                               (401, 200, NA,  200, 200),
     ("PATCH", "/user/profile/"):                            (401, 204, NA,  204, 204),
     ("PATCH", "/user/avatar/"):                             (401, 200, NA,  200, 200),
