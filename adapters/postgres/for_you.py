@@ -7,12 +7,12 @@
 window) with ``FOR_YOU_BASE`` at the refresh time. Readers see the old table or the new
 one, never a mix (MVCC); refreshes take an advisory lock, so two never interleave.
 
-``rank`` is one statement: the candidates in index order (for_you_candidates_rank_idx)
-that pass ``FOR_YOU_ELIGIBLE`` and the video's own state now (still ready and public), up
-to the limit, united with every eligible candidate a friend engaged with (from the
-friends' side, ``friends_engaged_sql``), ordered by ``base + weight_friends * friends``.
-A candidate outside the first ``limit`` by base that no friend engaged with can never
-reach the top ``limit``, so the result is the full ranking's.
+``rank`` is one statement: the first ``limit`` candidates in index order
+(for_you_candidates_rank_idx) that pass ``FOR_YOU_ELIGIBLE`` and the video's own state
+now (still ready and public), united with every eligible candidate a friend engaged with
+(from the friends' side, ``friends_engaged_sql``), ordered by ``base + weight_friends *
+friends``. A candidate outside the first ``limit`` by base that no friend engaged with
+can never reach the top ``limit``, so the result is the full ranking's.
 """
 
 from __future__ import annotations
@@ -46,11 +46,17 @@ REFRESH_SQL = f"""
     CROSS JOIN LATERAL ({FOR_YOU_AGE.format(as_of="$1")}) a
 """
 
+# Candidate ``c`` passes, now: its video still ready and public and FOR_YOU_ELIGIBLE for
+# the viewer. A LATERAL with LIMIT 1 is never flattened into a join, so each candidate is
+# probed by primary keys as the index walk reaches it, and the walk stops at the limit
+# (a hash join would read every candidate's video first).
 _CANDIDATE_NOW = f"""
-    JOIN videos v ON v.id = c.video_id
-    JOIN users u ON u.id = v.author_id
-    WHERE v.status = 'ready' AND v.visibility = 'public'
-      AND {FOR_YOU_ELIGIBLE.format(now="$2")}
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM videos v JOIN users u ON u.id = v.author_id
+        WHERE v.id = c.video_id AND v.status = 'ready' AND v.visibility = 'public'
+          AND {FOR_YOU_ELIGIBLE.format(now="$2")}
+        LIMIT 1
+    ) ok
 """
 
 # $1 viewer, $2 now, $3 refreshed after (now - candidate_stale_after), $4 candidate_limit,
@@ -63,7 +69,6 @@ RANK_SQL = f"""
             SELECT c.video_id, c.base, 0 AS friends
             FROM for_you_candidates c
             {_CANDIDATE_NOW}
-              AND NOT EXISTS (SELECT 1 FROM friends_engaged fe WHERE fe.video_id = c.video_id)
             ORDER BY c.base DESC, c.video_id DESC
             LIMIT $4
         ), engaged AS (
@@ -74,7 +79,8 @@ RANK_SQL = f"""
         )
         SELECT x.video_id
         FROM (SELECT * FROM top UNION ALL SELECT * FROM engaged) x
-        ORDER BY x.base + $5::float8 * x.friends DESC, x.video_id DESC
+        GROUP BY x.video_id, x.base  -- a top candidate a friend engaged with: both rows
+        ORDER BY x.base + $5::float8 * max(x.friends) DESC, x.video_id DESC
         LIMIT $4
     ) END AS ids
     FROM for_you_refresh r
