@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from adapters.http import paging, views
+from adapters.http import openapi_mfa, paging, views
 from adapters.http.app import _HTTP_CODES, STATUS
 from momentic_core.errors import CATALOGUE, MomenticError
 from momentic_core.model.ranking import WEIGHT_FIELDS, WEIGHT_MAX, RankingWeights
@@ -120,7 +120,6 @@ SCHEMAS: Json = {
     },
     "TimeZone": {"type": "string", "enum": sorted(zoneinfo.available_timezones()),
                  "description": "An IANA time zone name.", "example": "Europe/Minsk"},
-    "Accepted": _obj(["status", "message"], {"status": _S, "message": _S}),
     "Token": _obj(
         ["access_token", "token_type", "expires_in", "refresh_token", "session_id"],
         {
@@ -190,7 +189,6 @@ SCHEMAS: Json = {
             "current": {"type": "boolean"},
         },
     ),
-    "SessionList": _obj(["items"], {"items": {"type": "array", "items": _ref("Session")}}),
     "LegacyStatus": _obj(["success", "message"], {"success": {"type": "boolean"}, "message": _S}),
     "LegacyTokens": _obj(["access", "refresh"], {"access": _S, "refresh": _S}),
     "LegacyVerified": _obj(
@@ -562,8 +560,6 @@ _REACTION_COUNTS: Json = _obj(_REACTION_KINDS, {k: _INT for k in _REACTION_KINDS
 _REACTION_N: Json = {"type": ["string", "null"], "enum": [*_REACTION_KINDS, None]}
 _INT_N: Json = {"type": ["integer", "null"]}
 SCHEMAS.update({
-    "Author": _obj(["id", "nickname", "avatar_url"],
-                   {"id": _INT, "nickname": _S, "avatar_url": _SN}),
     "Video": _obj(list(_VIDEO_EXAMPLE), {
         "id": _INT,
         "author": _ref("Author"),
@@ -628,17 +624,6 @@ SCHEMAS.update({
     ),
     "Part": _obj(["number", "size_bytes", "etag"],
                  {"number": _INT, "size_bytes": _INT, "etag": _S}),
-    "Config": _obj(
-        ["max_video_bytes", "max_video_seconds", "accepted_video_types",
-         "description_max_length", "visibilities", "avatar_max_bytes", "avatar_types",
-         "upload_part_size", "max_devices_per_user"],
-        {"max_video_bytes": _INT, "max_video_seconds": {"type": "number"},
-         "accepted_video_types": {"type": "array", "items": _S},
-         "description_max_length": _INT,
-         "visibilities": {"type": "array", "items": _S},
-         "avatar_max_bytes": _INT, "avatar_types": {"type": "array", "items": _S},
-         "upload_part_size": _INT, "max_devices_per_user": _INT},
-    ),
     "AvatarUrl": _obj(["avatar_url"], {"avatar_url": _SN}),
     "LegacyUpload": _obj(["video_id", "filepath", "message"],
                          {"video_id": _INT, "filepath": _S, "message": _S}),
@@ -847,14 +832,10 @@ _FEED_ITEM_EXAMPLE = {
     "created_at": TIME,
 }
 SCHEMAS.update({
-    "UserCard": _obj(["id", "nickname", "name", "surname", "avatar_url"], {
-        "id": _INT, "nickname": _S, "name": _SN, "surname": _SN, "avatar_url": _SN}),
     "ContactPage": _obj(["items", "next_cursor"], {
         "items": {"type": "array", "items": _obj(["user", "since"], {
             "user": _ref("UserCard"), "since": _TIME})},
         "next_cursor": _SN}),
-    "UserSearchPage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _ref("UserCard")}, "next_cursor": _SN}),
     "Relation": _obj(["relation"], {"relation": {"type": "string", "enum": [
         "request_sent", "friends"]}}),
     "FeedItem": _obj(list(_FEED_ITEM_EXAMPLE), {
@@ -878,8 +859,6 @@ SCHEMAS.update({
         "items": {"type": "array", "items": _ref("FeedItem")},
         "next_cursor": _SN, "prev_cursor": _SN,
     }),
-    "RankedPage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _ref("FeedItem")}, "next_cursor": _SN}),
     "LegacyFriendVideos": {"type": "array", "items": _obj(
         ["video_id", "user_id", "nickname", "description", "filepath", "thumbnail_url",
          "locked", "created_at"],
@@ -1054,10 +1033,6 @@ SCHEMAS.update({
         "reply_count": _INT,
         "liked_by_me": {"type": "boolean"},
     }),
-    "CommentPage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _ref("Comment")}, "next_cursor": _SN}),
-    "Like": _obj(["comment_id", "like_count", "liked_by_me"], {
-        "comment_id": _INT, "like_count": _INT, "liked_by_me": {"type": "boolean"}}),
     "Notification": _obj(list(_NOTIFICATION_EXAMPLE), {
         "id": _INT,
         "kind": {"type": "string", "enum": _NOTIFICATION_KINDS},
@@ -1071,10 +1046,6 @@ SCHEMAS.update({
         "text": dict(_SN, description="A preview of the comment, the reaction kind, or the "
                      "reason of a rejection or moderation."),
     }),
-    "NotificationPage": _obj(["items", "unread_count", "next_cursor"], {
-        "items": {"type": "array", "items": _ref("Notification")},
-        "unread_count": _INT,
-        "next_cursor": _SN}),
     "MarkedRead": _obj(["marked_read"], {"marked_read": dict(_INT, description="How many "
                                                              "were unread.")}),
     "AccountStatus": _obj(["user_id", "status", "suspended_until"], {
@@ -1648,15 +1619,11 @@ SCHEMAS.update({
         "decision_reason": _SN,
         "suspended_until": _TIME_N,
     }),
-    "CasePage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _ref("CaseDetail")}, "next_cursor": _SN}),
     "Appeal": _obj(list(_APPEAL_EXAMPLE), {
         "id": _INT, "case_id": _INT, "user_id": _INT, "body": _S,
         "status": {"type": "string", "enum": _APPEAL_STATUSES},
         "created_at": _TIME, "decided_by": _INT_N, "decided_at": _TIME_N,
         "decision_reason": _SN}),
-    "AppealPage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _ref("Appeal")}, "next_cursor": _SN}),
     "AdminUser": _obj(list(_ADMIN_USER_EXAMPLE), {
         "id": _INT, "email": dict(_SN, description="null for moderators: only admins see "
                                                    "email addresses"),
@@ -1667,8 +1634,6 @@ SCHEMAS.update({
         "suspended_until": _TIME_N,
         "strikes": dict(_INT, description="Warnings standing (an accepted appeal lifts one)."),
         "created_at": _TIME}),
-    "AdminUserPage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _ref("AdminUser")}, "next_cursor": _SN}),
     "UserRole": _obj(["user_id", "role"], {
         "user_id": _INT, "role": {"type": "string", "enum": _ROLES}}),
     "AuditEntry": _obj(list(_AUDIT_EXAMPLE), {
@@ -2430,19 +2395,30 @@ TAGS: list[Json] = [
 ]
 
 
+# The components built from their views alone (adapters/http/schema.py), with the views
+# they refer to; the other views' components are still written above, with the enums,
+# descriptions and bounds their views do not carry yet.
+FROM_VIEWS = (views.SessionList, views.Accepted, views.AuthorView, views.ConfigOut,
+              views.UserSearchPage, views.RankedPageOut, views.CommentPage, views.LikeOut,
+              views.NotificationPage, views.CasePage, views.AppealPage, views.AdminUserPage)
+
+
 def _close_views(schemas: Json) -> Json:
-    """The components that name a view of adapters/http/views.py (adapters/http/schema.py
-    names them), closed: ``additionalProperties: false``. Their fields and required fields
-    must be the view's, else the document is not built (a field added to a view and not
-    here, or the other way round)."""
+    """The components of FROM_VIEWS from their views, and the written components that name
+    a view, closed: ``additionalProperties: false``. A written one's fields and required
+    fields must be its view's, else the document is not built (a field added to a view and
+    not here, or the other way round)."""
     from adapters.http.schema import Components
 
+    built = Components()
+    for view in FROM_VIEWS:
+        built.ref(view)
     generated = Components()
     for value in vars(views).values():
         if (isinstance(value, type) and attrs.has(value) and value.__module__ == views.__name__
                 and not value.__name__.endswith("Body")):
             generated.ref(value)
-    closed = dict(schemas)
+    closed = {**{n: s for n, s in built.schemas.items() if n not in schemas}, **schemas}
     for name, view in generated.schemas.items():
         if name not in schemas:
             continue
