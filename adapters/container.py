@@ -71,6 +71,7 @@ from momentic_core.services.access import AccessCache
 from momentic_core.services.accounts import Accounts, AccountSettings
 from momentic_core.services.config import Config, Effective
 from momentic_core.services.devices import Devices, NotificationPreferences
+from momentic_core.services.email_change import EmailChange
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
 from momentic_core.services.feeds import Feeds, feed_job_kinds, schedule_for_you_refresh
 from momentic_core.services.mail import MailOutbox
@@ -548,6 +549,10 @@ def _services(
         two_factor=TwoFactor(
             uow=storage.uow, clock=clock, throttle=throttle, config=config, hasher=hasher,
             sealer=FernetSealer(secret), accounts=accounts, secret=secret,
+        ),
+        email_change=EmailChange(
+            uow=storage.uow, clock=clock, throttle=throttle, config=config, hasher=hasher,
+            settings=accounts.settings, mail_queued=mail_queued,
         ),
     )
 

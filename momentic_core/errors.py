@@ -291,6 +291,7 @@ _register_all(UnsupportedMedia, {
 _register_all(Invalid, {
     "invalid_mfa_code": "A wrong two-factor code, one outside the drift or of a step used "
                         "already, or a spent recovery code.",
+    "email_unchanged": "The new email address is the account's address already.",
 })
 _register_all(Unauthenticated, {
     "invalid_mfa_token": "A sign-in challenge (mfa_token) that is unknown, forged or expired.",

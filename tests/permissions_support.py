@@ -487,6 +487,15 @@ async def _mfa_sign_in(w: World, me: Account | None, path: str) -> Call:
     return Call(path, json={"mfa_token": (await r.json())["mfa_token"], "code": codes[0]})
 
 
+async def _email_confirm(w: World, me: Account | None, path: str) -> Call:
+    """The code of my email change, mailed to the new address."""
+    email = w.email("moved")
+    if me is None:
+        return Call(path, json={"email": email, "code": "123456"})
+    await w.post(me, "/v1/me/email", 202, json={"email": email, "password": PASSWORD})
+    return Call(path, json={"email": email, "code": w.env.api.mailer.last_code(email)})
+
+
 async def _social(w: World, me: Account | None, path: str) -> Call:
     return Call(path.replace("{provider}", "apple"), json={"id_token": "not.a.token"})
 
@@ -533,6 +542,7 @@ SPECIAL: dict[tuple[str, str], Special] = {
     ("POST", "/v1/me/2fa/confirm"): _mfa_confirm,
     ("DELETE", "/v1/me/2fa"): _mfa_disable,
     ("POST", "/v1/auth/2fa"): _mfa_sign_in,
+    ("POST", "/v1/me/email/confirm"): _email_confirm,
 }
 
 

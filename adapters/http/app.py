@@ -37,6 +37,7 @@ from momentic_core.ports import BlobStore, LiveEventSource
 from momentic_core.services.accounts import Accounts
 from momentic_core.services.config import Config
 from momentic_core.services.devices import Devices, NotificationPreferences
+from momentic_core.services.email_change import EmailChange
 from momentic_core.services.engagement import Engagement, Live, Notifications
 from momentic_core.services.feeds import Feeds
 from momentic_core.services.mfa import TwoFactor
@@ -81,6 +82,7 @@ class Services:
     devices: Devices
     notification_preferences: NotificationPreferences
     two_factor: TwoFactor
+    email_change: EmailChange
 
 
 class SignedMedia(Protocol):
@@ -495,6 +497,7 @@ def create_app(
         routes_admin,
         routes_auth,
         routes_devices,
+        routes_email,
         routes_engagement,
         routes_legacy,
         routes_me,
@@ -551,6 +554,7 @@ def create_app(
     for module in (
         routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,
         routes_mod, routes_admin, routes_ranking, routes_legacy, routes_devices, routes_mfa,
+        routes_email,
     ):
         app.router.add_routes(module.routes)
     if options.docs:

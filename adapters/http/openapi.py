@@ -2302,6 +2302,7 @@ _ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
 # The password and social sign-ins of a two-factor account (openapi_mfa, issue 21).
 for _signin in ("post_v1_auth_token", "post_v1_auth_social_provider", "post_auth_login"):
     CODES_BY_OPERATION[_signin] = (*CODES_BY_OPERATION.get(_signin, ()), "mfa_required")
+CODES_BY_OPERATION.update(openapi_mfa.CODES_BY_OPERATION)
 OUTSIDE_OPERATIONS = {
     "mfa_enrolment_required": "every /v1/admin and /v1/mod operation answers it to an admin "
                               "or moderator without two-factor authentication while the "

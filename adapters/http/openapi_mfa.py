@@ -1,4 +1,5 @@
-"""The OpenAPI entries of two-factor authentication (issue 21 item 1), kept apart from
+"""The OpenAPI entries of two-factor authentication and of changing the email address
+(issue 21 items 1 and 2), kept apart from
 ``openapi.py`` as ``openapi_devices`` is, until the document is generated from typed route
 declarations. ``openapi.document`` merges ``paths(openapi)``."""
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from momentic_core.services import mfa
+from momentic_core.services import email_change, mfa
 
 Json = dict[str, Any]
 
@@ -23,6 +24,14 @@ _STATUS = {"enabled": True, "pending": False, "recovery_codes_left": 9}
 _CODE_DOC = (
     "Six digits from the authenticator app (the current 30-second step, or one either "
     "side; each step once), or an unused recovery code (xxxxx-xxxxx).")
+
+
+# Codes beyond each response's own (openapi.CODES_BY_OPERATION takes them).
+CODES_BY_OPERATION = {
+    "post_v1_me_email": ("invalid_email", "email_domain_not_allowed",
+                         email_change.EMAIL_UNCHANGED, "invalid_credentials"),
+    "post_v1_me_email_confirm": ("invalid_code", "email_taken"),
+}
 
 
 def paths(o: Any) -> Json:
@@ -77,6 +86,31 @@ def paths(o: Any) -> Json:
             body=o._body(o._obj(["code"], {"code": code}), {"code": "123456"}),
             errors={"409": o._problem("No enrolment is pending.", mfa.MFA_NOT_PENDING, 409),
                     "422": bad_code}),
+        },
+        "/v1/me/email": {"post": o._op(
+            "Change my email address: a code goes to the new one (15 minutes, 5 tries). The "
+            "same answer whether or not the address has an account (one that has gets a "
+            "mail saying someone tried, and no code). My password is required (none for an "
+            "account made by social sign-in); the allowed email domains apply.", "profile",
+            {"202": o._json("Accepted", "Sent, if the address can receive a code.")},
+            auth=True,
+            body=o._body(o._obj(["email"], {"email": o._EMAIL, "password": o._SN}),
+                         {"email": "alex.new@bsu.by", "password": "correct horse battery"}),
+            errors={"401": o._problem("Wrong password.", "invalid_credentials", 401),
+                    "422": o._problem("Not an email address, a domain that is not allowed, "
+                                      "or my address already.", "email_domain_not_allowed",
+                                      422)}),
+        },
+        "/v1/me/email/confirm": {"post": o._op(
+            "Move my account to the new address with the code mailed there; the old address "
+            "is told by mail. My sessions stay.", "profile",
+            {"204": o._NO_CONTENT}, auth=True,
+            body=o._body(o._obj(["email", "code"], {"email": o._EMAIL, "code": o._S}),
+                         {"email": "alex.new@bsu.by", "code": "123456"}),
+            errors={"422": o._problem("A wrong, expired or spent code, or another address "
+                                      "than the code was sent to.", "invalid_code", 422),
+                    "409": o._problem("The address got an account since the code was sent.",
+                                      "email_taken", 409)}),
         },
         "/v1/auth/2fa": {"post": o._op(
             "The second step of a sign-in: a password (POST /v1/auth/token) or social "

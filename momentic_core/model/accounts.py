@@ -23,6 +23,7 @@ class AccountStatus(enum.StrEnum):
 class CodePurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"
+    CHANGE_EMAIL = "change_email"  # bound to the new address (services.email_change)
 
 
 @attrs.frozen

@@ -36,6 +36,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     # Two-factor codes (services.mfa): per account, and per address at the sign-in step.
     "mfa:user": Limit(10, _m(15)),
     "mfa:ip": Limit(30, _m(5)),
+    "email_change:user": Limit(5, _m(60)),  # each mails a code to a new address
     "verify:ip": Limit(30, _m(15)),
     "verify:account": Limit(10, _m(15)),
     "resend:ip": Limit(20, _m(60)),

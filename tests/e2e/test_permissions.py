@@ -78,6 +78,9 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("POST", "/v1/me/2fa/confirm"):                         (401, 200, NA,  200, 200),
     ("DELETE", "/v1/me/2fa"):                               (401, 204, NA,  204, 204),
     ("POST", "/v1/auth/2fa"):                               (200, 200, NA,  200, 200),
+    # changing my email address (issue 21): mine
+    ("POST", "/v1/me/email"):                               (401, 202, NA,  202, 202),
+    ("POST", "/v1/me/email/confirm"):                       (401, 204, NA,  204, 204),
     ("PUT", "/v1/me/avatar"):                               (401, 200, NA,  200, 200),
     ("PATCH", "/user/profile/"):                            (401, 204, NA,  204, 204),
     ("PATCH", "/user/avatar/"):                             (401, 200, NA,  200, 200),
