@@ -73,7 +73,9 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
+# The peaks (issue 19) come from Debian's wrk: apt-get install -y wrk
 bench: $(BENCH_STAMP)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # 10 minutes of mixed load at half of the peak (issue 9). SOAK_ARGS: e.g. --minutes 2

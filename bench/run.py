@@ -18,6 +18,11 @@ the peak gives its p99. The limits, measured in the same run:
 - ``direct S3 put``: aiobotocore multipart put of the same bytes to the same endpoint
   (``upload_memory.py``).
 
+Peaks (``--only peaks``, issue 19) come from wrk (``wrk.py``: C, one thread, 32
+connections, closed loop), a generator that leaves the cores to the server, beside the
+bare route measured the same way in the same run; each row carries wrk's CPU share and
+the server's, PostgreSQL's and the rest of the machine's during the run.
+
 Prints the table (scenario, figure, limit, ratio, target, pass/fail) and writes
 bench/results/bench-<size>.json. Exits 1 if a target fails.
 
@@ -47,8 +52,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 import loadgen
+import psutil
 import sqlcapture
 import upload_memory
+import wrk
 from bench_server import POOL_SIZE, Server, client_address, free_port, production_settings
 from feeds import (
     ADMIN_URL,
@@ -77,12 +84,15 @@ MB = 1_000_000
 # Scenarios in the order they run; those marked once run with the first size only
 # (they do not depend on the dataset).
 SCENARIOS = [
-    ("http", True), ("argon2", True), ("global", False), ("global_deep", False),
+    ("http", True), ("argon2", True), ("peaks", False), ("global", False), ("global_deep", False),
     ("friends_200", False), ("friends_2000", False), ("for_you", False),
     ("reactions", False), ("login", False), ("login_flood", False), ("fanout", True),
     ("memory", False), ("upload", True), ("upload_5", True),
 ]
 FEEDS = ("global", "global_deep", "friends_200", "friends_2000", "for_you")
+# The wrk peaks (``peaks``), in the order they run; their peaks are kept as "wrk:<name>".
+WRK_ROUTES = ("bare", "me", "global", "friends_200", "friends_2000", "for_you", "reactions")
+WRK_FEEDS = ("global", "friends_200", "friends_2000", "for_you")
 
 
 @dataclass
@@ -97,11 +107,13 @@ class Timing:
     max_steps: int = 12
     comments: int = 50
     upload_mb: int = 200
+    wrk: float = 10.0  # a wrk peak, per route
+    wrk_warmup: float = 2.0  # the same load before it, not counted
 
     @classmethod
     def quick(cls) -> Timing:
         return cls(probe=2.0, step=3.0, hold=5.0, pgbench=3.0, argon2=2.0, max_steps=7,
-                   comments=10, upload_mb=50)
+                   comments=10, upload_mb=50, wrk=3.0, wrk_warmup=1.0)
 
 
 @dataclass
@@ -323,6 +335,7 @@ def argon2_rate(seconds: float) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def bare_server() -> Any:
+    """bare_app.py with a worker per core; yields (base URL, pid of its supervisor)."""
     port = free_port()
     proc = subprocess.Popen(  # noqa: S603 (our own script)
         [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port", str(port),
@@ -339,10 +352,83 @@ def bare_server() -> Any:
                     break
             except OSError:
                 time.sleep(0.1)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# ---------------------------------------------------------------- who burns the CPU
+
+
+def _tree_cpu(pid: int) -> dict[int, float]:
+    out: dict[int, float] = {}
+    with contextlib.suppress(psutil.Error):
+        me = psutil.Process(pid)
+        for p in [me, *me.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+    return out
+
+
+def _postgres_cpu(database: str) -> tuple[dict[int, float], dict[int, float]]:
+    """CPU seconds so far of PostgreSQL's processes: the backends of ``database``, and
+    the others (background processes, other databases: other people's tests)."""
+    mine: dict[int, float] = {}
+    others: dict[int, float] = {}
+    for p in psutil.process_iter(["name", "cmdline"]):
+        if p.info["name"] not in ("postgres", "postmaster"):
+            continue
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            title = " ".join(p.info["cmdline"] or [])
+            (mine if f" {database} " in f" {title} " else others)[p.pid] = t.user + t.system
+    return mine, others
+
+
+def _busy_seconds() -> float:
+    t = psutil.cpu_times()
+    return float(t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
+                 + getattr(t, "steal", 0))
+
+
+class CpuShares:
+    """CPU used during a measured run, by whom, in % of one core (2 cores = 200%, as top
+    shows): the server (``server_pid`` and its children), PostgreSQL's backends of the
+    bench database, the rest of PostgreSQL, the whole machine; wrk's own share is
+    measured by ``wrk.run`` and the rest is ``others``."""
+
+    def __init__(self, server_pid: int, database: str) -> None:
+        self.server_pid, self.database = server_pid, database
+
+    def __enter__(self) -> CpuShares:
+        self.started = time.monotonic()
+        self.server = _tree_cpu(self.server_pid)
+        self.pg, self.pg_other = _postgres_cpu(self.database)
+        self.busy = _busy_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.monotonic() - self.started
+        self.server_after = _tree_cpu(self.server_pid)
+        self.pg_after, self.pg_other_after = _postgres_cpu(self.database)
+        self.busy_after = _busy_seconds()
+
+    def shares(self, wrk_cpu_seconds: float) -> dict[str, float]:
+        def delta(before: dict[int, float], after: dict[int, float]) -> float:
+            return sum(max(0.0, v - before.get(pid, 0.0)) for pid, v in after.items())
+
+        pct = 100 / self.wall if self.wall else 0.0
+        server = delta(self.server, self.server_after)
+        pg = delta(self.pg, self.pg_after)
+        pg_other = delta(self.pg_other, self.pg_other_after)
+        busy = self.busy_after - self.busy
+        others = max(0.0, busy - server - pg - pg_other - wrk_cpu_seconds)
+        return {"wrk": round(wrk_cpu_seconds * pct, 1), "server": round(server * pct, 1),
+                "postgres": round(pg * pct, 1), "postgres_other": round(pg_other * pct, 1),
+                "others": round(others * pct, 1), "machine": round(busy * pct, 1),
+                "cores": float(os.cpu_count() or 1)}
 
 
 # ---------------------------------------------------------------- scenarios
@@ -352,6 +438,8 @@ class Suite:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.t = Timing.quick() if args.quick else Timing()
+        if getattr(args, "wrk_seconds", None):
+            self.t.wrk = args.wrk_seconds
         self.rows: list[Row] = []
         self.details: dict[str, Any] = {}
         self.peaks: dict[str, float] = {}
@@ -382,7 +470,7 @@ class Suite:
                                                  "path": "/json"}], "tokens": []},
                                   tempfile.gettempdir())
         try:
-            with bare_server() as base:
+            with bare_server() as (base, _):
                 ladder = await self.ladder(base, spec, 50)
         finally:
             os.unlink(spec)
@@ -398,6 +486,76 @@ class Suite:
         self.details["argon2"] = result
         self.rows.append(Row("argon2id raw rate", result["rate"], "hashes/s",
                              note=f"t={result['time_cost']} m={result['memory_kib']} KiB"))
+
+    # -- peaks with wrk (issue 19)
+
+    async def wrk_peak(self, name: str, base: str, lua: str, server_pid: int,
+                       database: str) -> dict[str, Any]:
+        """A warm-up, then the measured wrk run, with who burned the CPU meanwhile."""
+        a = self.args
+        await asyncio.to_thread(wrk.run, base, self.t.wrk_warmup, lua=lua,
+                                connections=a.wrk_connections, threads=a.wrk_threads)
+        load = os.getloadavg()[0]
+        with CpuShares(server_pid, database) as cpu:
+            res = await asyncio.to_thread(wrk.run, base, self.t.wrk, lua=lua,
+                                          connections=a.wrk_connections, threads=a.wrk_threads)
+        shares = cpu.shares(res.cpu_seconds)
+        self.log(f"      {name:<13} {res.line()}; CPU (% of a core): server "
+                 f"{shares['server']:.0f}, PostgreSQL {shares['postgres']:.0f} (+"
+                 f"{shares['postgres_other']:.0f} other), others {shares['others']:.0f}")
+        out = {"wrk": res.as_dict(), "cpu_pct_of_a_core": shares, "loadavg_1m_before": load}
+        self.peaks[f"wrk:{name}"] = round(res.ok_rps, 1)
+        return out
+
+    async def wrk_peaks(self, env: Env) -> None:
+        """Scenario ``peaks``."""
+        a = self.args
+        self.log(f"   peaks with wrk: {a.wrk_threads} thread, {a.wrk_connections} connections, "
+                 f"{self.t.wrk:g} s per route (after {self.t.wrk_warmup:g} s of warm-up)")
+        db, server = env.name, env.server.proc.pid
+        runs: dict[str, dict[str, Any]] = {}
+        loads = [os.getloadavg()]
+        with bare_server() as (bare_base, bare_pid):
+            runs["bare"] = await self.wrk_peak("bare", bare_base, wrk.script(["/items"]),
+                                               bare_pid, db)
+        q = f"limit={PAGE}"
+        users = [VIEWER, *env.signed_in]
+        plan: dict[str, tuple[list[str], list[dict[str, str]]]] = {
+            "me": (["/v1/me"], [env.headers[u] for u in users]),
+            "global": ([f"/v1/feed/global?{q}"], [env.headers[VIEWER]]),
+            "friends_200": ([f"/v1/feed/friends?{q}"], [env.headers[MEDIUM]]),
+            "friends_2000": ([f"/v1/feed/friends?{q}"], [env.headers[HEAVY]]),
+            "for_you": ([f"/v1/feed/for-you?{q}"], [env.headers[VIEWER]]),
+        }
+        base = env.server.base
+        for name, (paths, headers) in plan.items():
+            runs[name] = await self.wrk_peak(name, base, wrk.script(paths, headers), server, db)
+        # Reactions: a random signed-in user, video (of the 20,000 all may see) and kind.
+        reaction_headers = [{**env.headers[u], "Content-Type": "application/json"}
+                            for u in env.signed_in]
+        lua = wrk.script([f"/v1/videos/{v}/reaction" for v in env.reaction_videos],
+                         reaction_headers, method="PUT", pick="random",
+                         bodies=[json.dumps({"kind": k}) for k in
+                                 ("heart", "flame", "funny", "angry")])
+        runs["reactions"] = await self.wrk_peak("reactions", base, lua, server, db)
+        loads.append(os.getloadavg())
+        # The global feed's p99 at half of its wrk peak: open loop, from k6.
+        half = None
+        global_peak = self.peaks["wrk:global"]
+        if not loadgen.K6.exists():
+            self.log(f"      no k6 ({loadgen.K6}): no p99 at half of the peak (make bench "
+                     "installs it)")
+        elif global_peak:
+            spec = env.spec([{"name": "global", "kind": "get", "path": f"/v1/feed/global?{q}",
+                              "token": 0}], [VIEWER])
+            half = await self.hold(base, spec, global_peak / 2)
+        self.details["peaks"] = {
+            "runs": runs, "threads": a.wrk_threads, "connections": a.wrk_connections,
+            "seconds": self.t.wrk, "warmup_seconds": self.t.wrk_warmup,
+            "loadavg_before_after": loads, "global_half_peak_k6": asdict(half) if half else None,
+            "synchronous_commit": env.postgres["synchronous_commit"],
+        }
+        self.rows += peak_rows(runs, half)
 
     async def pgbench(self, env: Env, name: str, method: str, path: str, user: int,
                       json_body: Any = None,
@@ -607,7 +765,7 @@ class Suite:
                     if name in FEEDS:
                         await self.feed(env, name)
                     else:
-                        await getattr(self, name)(env)
+                        await getattr(self, "wrk_peaks" if name == "peaks" else name)(env)
                 if any(n not in ("memory",) for n in needs_db) and "memory" not in names:
                     await self.memory(env)
                 self.details["seeding"] = env.seeding
@@ -617,6 +775,86 @@ class Suite:
         if "upload_5" in names:
             await self.upload(5)
         return {"rows": self.rows, "details": self.details, "peaks": dict(self.peaks)}
+
+
+PEAK_LABELS = {
+    "bare": "bare aiohttp route, 20 items",
+    "me": "GET /v1/me",
+    "global": "global feed, page 1",
+    "friends_200": "friends feed, 200 friends",
+    "friends_2000": "friends feed, 2,000 friends",
+    "for_you": "For-You, first page",
+    "reactions": "reactions (PUT, random user/video/kind)",
+}
+# Issue 19's targets: a share of the bare route's peak (or of the global feed's).
+PEAK_SHARE = {"me": 0.25, "global": 0.12, "friends_200": 0.10, "friends_2000": 0.05}
+REACTIONS_TARGET = 1500.0
+FOR_YOU_SHARE = 0.5
+
+
+def _peak_note(run: dict[str, Any]) -> str:
+    w, c = run["wrk"], run["cpu_pct_of_a_core"]
+    return (f"p50 {w['percentiles_ms'].get('50', float('nan')):.1f} ms, p99 "
+            f"{w['percentiles_ms'].get('99', float('nan')):.1f} ms, {w['errors']} errors; "
+            f"CPU % of a core: wrk {c['wrk']:.0f}, server {c['server']:.0f}, PostgreSQL "
+            f"{c['postgres']:.0f}, other PostgreSQL {c['postgres_other']:.0f}, "
+            f"others {c['others']:.0f}")
+
+
+def peak_rows(runs: dict[str, dict[str, Any]], half: loadgen.Step | None) -> list[Row]:
+    """The wrk rows against issue 19's targets: each route's good answers per second
+    (a run with 1% errors or more fails whatever its rate)."""
+    rps = {name: float(run["wrk"]["ok_rps"]) for name, run in runs.items()}
+    bare = rps.get("bare") or None
+    rows = []
+    for name, run in runs.items():
+        label = f"{PEAK_LABELS[name]}: wrk peak"
+        row = Row(label, rps[name], "req/s", note=_peak_note(run))
+        if name in PEAK_SHARE:
+            row.limit, row.limit_name = bare, "bare route"
+            at_least(row, PEAK_SHARE[name])
+        elif name == "for_you":
+            row.limit, row.limit_name = rps.get("global") or None, "global feed"
+            at_least(row, FOR_YOU_SHARE)
+        elif name == "reactions":
+            at_least_value(row, REACTIONS_TARGET, "/s")
+        elif bare:
+            row.limit, row.limit_name = bare, "bare route"
+        if row.passed is not None and run["wrk"]["error_rate"] >= wrk.MAX_ERROR_RATE:
+            row.passed = False
+            row.note = "errors >= 1%; " + row.note
+        rows.append(row)
+    if half is not None:
+        rows.append(at_most(Row("global feed: p99 at half of the wrk peak (k6)", half.p99_ms,
+                                "ms", note=f"{half.rate:.0f}/s open loop, "
+                                f"{half.error_rate * 100:.2f}% errors"), 50, "ms"))
+    return rows
+
+
+def peaks_markdown(details: dict[str, Any], rows: list[Row]) -> str:
+    """The peaks as the table of bench/README.md."""
+    runs = details["runs"]
+    by_label = {r.scenario: r for r in rows}
+    out = ["| route | req/s (wrk) | p50 | p99 | errors | ratio | target | | wrk CPU "
+           "(core / machine) | server | PostgreSQL (bench / other) | others |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, run in runs.items():
+        w, c = run["wrk"], run["cpu_pct_of_a_core"]
+        r = by_label[f"{PEAK_LABELS[name]}: wrk peak"]
+        ratio = f"{r.ratio:.3f} x {r.limit_name}" if r.ratio is not None else ""
+        result = "" if r.passed is None else ("PASS" if r.passed else "FAIL")
+        out.append(
+            f"| {PEAK_LABELS[name]} | {r.figure:,.0f} | {w['percentiles_ms'].get('50', 0):.1f} ms"
+            f" | {w['percentiles_ms'].get('99', 0):.1f} ms | {w['errors']} | {ratio} | "
+            f"{r.target} | {result} | {w['cpu_core_pct']:.0f}% / {w['cpu_machine_pct']:.0f}% | "
+            f"{c['server']:.0f}% | {c['postgres']:.0f}% / {c['postgres_other']:.0f}% | "
+            f"{c['others']:.0f}% |")
+    half = by_label.get("global feed: p99 at half of the wrk peak (k6)")
+    if half is not None:
+        out.append(f"| global feed at half of its peak (k6, open loop) | | | "
+                   f"{half.figure:.1f} ms | | | {half.target} | "
+                   f"{'PASS' if half.passed else 'FAIL'} | | | | |")
+    return "\n".join(out)
 
 
 def print_table(size: str, rows: list[Row]) -> None:
@@ -646,7 +884,7 @@ def growth_rows(results: dict[str, dict[str, Any]], suffix: str) -> list[Row]:
     if len(peaks) < 2:
         return []
     rows = []
-    for feed in FEEDS:
+    for feed in (*FEEDS, *(f"wrk:{f}" for f in WRK_FEEDS)):
         small, large = peaks["small"].get(feed), peaks["large"].get(feed)
         if small and large:
             rows.append(at_least(Row(f"cost growth: {feed} peak at 1M / at 10k", large,
@@ -670,6 +908,10 @@ async def main_async(args: argparse.Namespace) -> int:
         if i == len(names) - 1:
             rows += growth_rows(results, "-quick" if args.quick else "")
         print_table(name, rows)
+        peaks = results[name]["details"].get("peaks")
+        if peaks:
+            peaks["markdown"] = peaks_markdown(peaks, rows)
+            print(f"\npeaks with wrk ({name}):\n{peaks['markdown']}")
         failed = failed or any(r.passed is False for r in rows)
         report = {
             "size": name,
@@ -681,7 +923,8 @@ async def main_async(args: argparse.Namespace) -> int:
             "details": results[name]["details"],
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "platform": platform.platform()},
-            "note": "server, PostgreSQL and k6 share the machine's CPUs",
+            "note": "server, PostgreSQL and the load generator (k6, wrk) share the machine's "
+                    "CPUs",
         }
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         # A run of some scenarios (--only) does not replace the whole suite's results.
@@ -702,6 +945,10 @@ def main() -> int:
                         + ", ".join(n for n, _ in SCENARIOS))
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated data")
     parser.add_argument("--keep", action="store_true", help="keep the database(s)")
+    parser.add_argument("--wrk-seconds", type=float, default=None,
+                        help="seconds of each wrk peak (default 10, --quick 3)")
+    parser.add_argument("--wrk-connections", type=int, default=wrk.CONNECTIONS)
+    parser.add_argument("--wrk-threads", type=int, default=wrk.THREADS)
     parser.add_argument("--admin-url", default=os.environ.get("MOMENTIC_BENCH_ADMIN_URL",
                                                               ADMIN_URL))
     args = parser.parse_args()
