@@ -120,64 +120,6 @@ SCHEMAS: Json = {
     },
     "TimeZone": {"type": "string", "enum": sorted(zoneinfo.available_timezones()),
                  "description": "An IANA time zone name.", "example": "Europe/Minsk"},
-    "Token": _obj(
-        ["access_token", "token_type", "expires_in", "refresh_token", "session_id"],
-        {
-            "access_token": _S,
-            "token_type": {"type": "string", "enum": ["Bearer"]},
-            "expires_in": _INT,
-            "refresh_token": _S,
-            "session_id": _INT,
-        },
-    ),
-    "Me": _obj(
-        [
-            "id", "email", "email_verified", "nickname", "name", "surname", "bio", "time_zone",
-            "role", "status", "avatar_url", "rating", "current_streak", "max_streak",
-            "max_reactions", "created_at",
-        ],
-        {
-            "id": _INT,
-            "email": _S,
-            "email_verified": {"type": "boolean"},
-            "nickname": _S,
-            "name": _SN,
-            "surname": _SN,
-            "bio": _SN,
-            "time_zone": _S,
-            "role": {"type": "string", "enum": ["user", "moderator", "admin"]},
-            "status": {"type": "string", "enum": ["active", "suspended", "banned"]},
-            "avatar_url": _SN,
-            "rating": _INT,
-            "current_streak": _INT,
-            "max_streak": _INT,
-            "max_reactions": _INT,
-            "created_at": _TIME,
-        },
-    ),
-    "PublicUser": _obj(
-        [
-            "id", "nickname", "relation", "friend_count", "name", "surname", "bio",
-            "avatar_url", "rating", "current_streak", "max_streak", "max_reactions",
-            "created_at",
-        ],
-        {
-            "id": _INT,
-            "nickname": _S,
-            "relation": {"type": "string", "enum": [
-                "none", "self", "friends", "request_sent", "request_received", "blocked"]},
-            "friend_count": _INT,
-            "name": _SN,
-            "surname": _SN,
-            "bio": _SN,
-            "avatar_url": _SN,
-            "rating": _INT,
-            "current_streak": _INT,
-            "max_streak": _INT,
-            "max_reactions": _INT,
-            "created_at": _TIME,
-        },
-    ),
     "Session": _obj(
         ["id", "device_name", "ip", "created_at", "last_used_at", "current"],
         {
@@ -1048,10 +990,6 @@ SCHEMAS.update({
     }),
     "MarkedRead": _obj(["marked_read"], {"marked_read": dict(_INT, description="How many "
                                                              "were unread.")}),
-    "AccountStatus": _obj(["user_id", "status", "suspended_until"], {
-        "user_id": _INT,
-        "status": {"type": "string", "enum": ["active", "suspended", "banned"]},
-        "suspended_until": {"type": ["string", "null"], "format": "date-time"}}),
     "LegacyComments": {"type": "array", "items": _obj(
         ["comment_id", "video_id", "user_id", "nickname", "avatarURL", "content",
          "created_at"],
@@ -2399,7 +2337,8 @@ TAGS: list[Json] = [
 # The components built from their views alone (adapters/http/schema.py), with the views
 # they refer to; the other views' components are still written above, with the enums,
 # descriptions and bounds their views do not carry yet.
-FROM_VIEWS = (views.SessionList, views.Accepted, views.AuthorView, views.ConfigOut,
+FROM_VIEWS = (views.TokenView, views.MeView, views.PublicUserView, views.AccountStatusOut,
+              views.SessionList, views.Accepted, views.AuthorView, views.ConfigOut,
               views.UserSearchPage, views.RankedPageOut, views.CommentPage, views.LikeOut,
               views.NotificationPage, views.CasePage, views.AppealPage, views.AdminUserPage)
 

@@ -33,15 +33,20 @@ _SCALARS: dict[type, Json] = {
 }
 
 
-@attrs.frozen
 class Schema:
     """Keywords an ``Annotated`` type adds to its schema: ``Annotated[str, Schema(
     maxLength=rules.BIO_MAX)]``."""
 
-    keywords: Json
+    __slots__ = ("keywords",)
 
     def __init__(self, **keywords: Any) -> None:
-        self.__attrs_init__(keywords)  # type: ignore[attr-defined]
+        self.keywords: Json = keywords
+
+
+def one_of(kind: type[enum.Enum]) -> Schema:
+    """The values of ``kind`` for a field that holds them as strings:
+    ``role: Annotated[str, one_of(Role)]``."""
+    return Schema(enum=[member.value for member in kind])
 
 
 def component_name(cls: type) -> str:

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import attrs
 
-from momentic_core.model.accounts import ExternalIdentity, Session, TokenPair, User
+from adapters.http.schema import Schema, one_of
+from momentic_core.model.accounts import (
+    AccountStatus,
+    ExternalIdentity,
+    Role,
+    Session,
+    TokenPair,
+    User,
+)
 from momentic_core.model.engagement import (
     CommentLike,
     CommentView,
@@ -34,7 +42,7 @@ from momentic_core.model.ranking import (
     StatsPoint,
     UserStats,
 )
-from momentic_core.model.social import Contact, FeedItem
+from momentic_core.model.social import Contact, FeedItem, Relation
 from momentic_core.model.videos import Video, VideoStatus
 from momentic_core.policies.moments import late_by_seconds
 from momentic_core.services.config import Effective
@@ -117,7 +125,7 @@ class ProfilePatchBody:
 @attrs.frozen
 class TokenView:
     access_token: str
-    token_type: str
+    token_type: Annotated[str, Schema(enum=["Bearer"])]
     expires_in: int
     refresh_token: str
     session_id: int
@@ -154,7 +162,7 @@ def _profile_fields(u: User, media_url: MediaUrl) -> dict[str, Any]:
 class PublicUserView:
     id: int
     nickname: str
-    relation: str
+    relation: Annotated[str, one_of(Relation)]
     friend_count: int
     name: str | None
     surname: str | None
@@ -185,8 +193,8 @@ class MeView:
     surname: str | None
     bio: str | None
     time_zone: str
-    role: str
-    status: str
+    role: Annotated[str, one_of(Role)]
+    status: Annotated[str, one_of(AccountStatus)]
     avatar_url: str | None
     rating: int
     current_streak: int
@@ -603,7 +611,7 @@ class SuspendBody:
 @attrs.frozen
 class AccountStatusOut:
     user_id: int
-    status: str
+    status: Annotated[str, one_of(AccountStatus)]
     suspended_until: datetime | None
 
     @classmethod
