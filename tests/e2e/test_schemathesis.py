@@ -88,11 +88,16 @@ DESTRUCTIVE = {
 # sent is refused with 422 invalid_code, and no schema can say which code was mailed. The
 # same exception schemathesis makes for token endpoints ("a schema promises which requests
 # are well formed, not which credentials exist"), narrowed to the status the core answers:
-# schemathesis' default list plus 422, for these three operations only.
+# schemathesis' default list plus 422, for these operations only (email codes and
+# two-factor codes alike).
 CODE_OPERATIONS = [
     "post_v1_auth_verify",
     "post_v1_auth_password_reset_confirm",
     "post_auth_verify_code",
+    "post_v1_me_email_confirm",  # the code of an email change (issue 21)
+    "post_v1_me_2fa_confirm",  # a code of the authenticator app
+    "delete_v1_me_2fa",
+    "post_v1_auth_2fa",
 ]
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
