@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import attrs
+import pyotp
 import pytest
 
 from adapters.config import Settings
@@ -326,6 +327,32 @@ async def _report_threshold(env: Cluster, tools: Tools) -> Check:
 REPORT_THRESHOLD = Case(_report_threshold, deployment=(3, 3), steps=[(2, 2, 2)])
 
 
+# ------------------------------------------------------------------ staff_mfa_required
+
+
+async def _staff_mfa_required(env: Cluster, tools: Tools) -> Check:
+    """A moderator without two-factor authentication is refused the case queue while the
+    setting is on; the admin who reads the settings has it on (so is never refused)."""
+    assert env.admin is not None
+    _, made = await env.a.call("POST", "/v1/me/2fa", env.admin, status=201)
+    await env.a.call("POST", "/v1/me/2fa/confirm", env.admin, status=200,
+                     json={"code": pyotp.TOTP(made["secret"]).at(env.clock.now())})
+    moderator = await env.user(Role.MODERATOR)
+
+    async def check(on: Instance, required: bool) -> None:
+        r, body = await on.call("GET", "/v1/mod/cases", moderator)
+        if required:
+            assert (r.status, body["code"]) == (403, "mfa_enrolment_required"), on.name
+        else:
+            assert r.status == 200, (on.name, body)
+
+    return check
+
+
+STAFF_MFA_REQUIRED = Case(_staff_mfa_required, deployment=(False, False),
+                          steps=[(True, True, True), (None, False, False)])
+
+
 # ------------------------------------------------------------------ rate_limits
 
 _COMMENTS = "comment:user"
@@ -366,6 +393,7 @@ CASES: dict[str, Case] = {
     "max_video_seconds": VIDEO_SECONDS,
     "bereal_lock": BEREAL_LOCK,
     "report_threshold": REPORT_THRESHOLD,
+    "staff_mfa_required": STAFF_MFA_REQUIRED,
     "rate_limits": RATE_LIMITS,
 }
 
