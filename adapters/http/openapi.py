@@ -496,48 +496,11 @@ _LIMITS = MediaLimits()
 # A cursor the server issues: opaque to clients (base64url of the last item's position).
 _CURSOR_EXAMPLE = paging.encode("vid", TIME, 1001)
 _DESCRIPTION = _text(_LIMITS.description_max, "Trimmed; blank clears it.", nullable=False)
-_NUM_N: Json = {"type": ["number", "null"]}
 _REACTION_KINDS = ["heart", "flame", "funny", "angry"]
 _REACTION_COUNTS: Json = _obj(_REACTION_KINDS, {k: _INT for k in _REACTION_KINDS})
 _REACTION_N: Json = {"type": ["string", "null"], "enum": [*_REACTION_KINDS, None]}
 _INT_N: Json = {"type": ["integer", "null"]}
 SCHEMAS.update({
-    "Video": _obj(list(_VIDEO_EXAMPLE), {
-        "id": _INT,
-        "author": _ref("Author"),
-        "description": _S,
-        "visibility": {"type": "string", "enum": ["friends", "public"]},
-        "status": {"type": "string",
-                   "enum": ["uploading", "processing", "ready", "rejected", "failed", "held",
-                            "removed"],
-                   "description": "held (reported past the threshold) and removed (by a "
-                                  "moderator) only ever reach the author."},
-        "status_reason": dict(_SN, description="Why a video was rejected or failed: "
-                              "undecodable, too_long, ..."),
-        "duration_seconds": _NUM_N,
-        "size_bytes": _INT_N,
-        "width": _INT_N,
-        "height": _INT_N,
-        "playback_url": dict(_SN, description="Expiring signed URL (or CDN URL); only "
-                             "when ready."),
-        "thumbnail_url": _SN,
-        "created_at": _TIME,
-        "ready_at": {"type": ["string", "null"], "format": "date-time"},
-        "locked": dict({"type": "boolean"}, description="BeReal lock: a friend's moment of "
-                       "today before I posted mine; playback and thumbnail URLs are null."),
-        "reactions": _REACTION_COUNTS,
-        "comment_count": dict(_INT, description="Comments and replies."),
-        "my_reaction": dict(_REACTION_N, description="My reaction to it, or null."),
-        "moment_at": {"type": ["string", "null"], "format": "date-time",
-                      "description": "The daily moment the post answers: the latest moment "
-                                     "of the author's time zone at or before created_at."},
-        "on_time": {"type": "boolean",
-                    "description": "Posted within the moment's window (GET /v1/moments/today "
-                                   "window_seconds) after moment_at."},
-        "late_by_seconds": dict(_INT_N, minimum=0, description="Seconds from moment_at to "
-                                "created_at when late; null when on time (or moment_at is "
-                                "null)."),
-    }),
     "VideoPage": _obj(["items", "next_cursor"], {
         "items": {"type": "array", "items": _ref("Video")},
         "next_cursor": dict(_SN, description="Pass as ?cursor= for the next page; null at "
@@ -2338,6 +2301,7 @@ TAGS: list[Json] = [
 # they refer to; the other views' components are still written above, with the enums,
 # descriptions and bounds their views do not carry yet.
 FROM_VIEWS = (views.TokenView, views.MeView, views.PublicUserView, views.AccountStatusOut,
+              views.VideoOut,
               views.SessionList, views.Accepted, views.AuthorView, views.ConfigOut,
               views.UserSearchPage, views.RankedPageOut, views.CommentPage, views.LikeOut,
               views.NotificationPage, views.CasePage, views.AppealPage, views.AdminUserPage)

@@ -49,6 +49,12 @@ def one_of(kind: type[enum.Enum]) -> Schema:
     return Schema(enum=[member.value for member in kind])
 
 
+def counts_of(kind: type[enum.Enum]) -> Schema:
+    """A count for each value of ``kind``, every one present: ``{"heart": 3, ...}``."""
+    values = [member.value for member in kind]
+    return Schema(required=values, properties={v: {"type": "integer"} for v in values})
+
+
 def component_name(cls: type) -> str:
     name: str | None = getattr(cls, "__schema_name__", None)
     if name:
@@ -74,6 +80,8 @@ class Components:
             out = dict(self.schema(base))
             for extra in extras:
                 if isinstance(extra, Schema):
+                    if "properties" in extra.keywords:
+                        out.pop("additionalProperties", None)
                     out.update(extra.keywords)
             return out
         if tp in _SCALARS:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import attrs
 
-from adapters.http.schema import Schema, one_of
+from adapters.http.schema import Schema, counts_of, one_of
 from momentic_core.model.accounts import (
     AccountStatus,
     ExternalIdentity,
@@ -43,7 +43,7 @@ from momentic_core.model.ranking import (
     UserStats,
 )
 from momentic_core.model.social import Contact, FeedItem, Relation
-from momentic_core.model.videos import Video, VideoStatus
+from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.policies.moments import late_by_seconds
 from momentic_core.services.config import Effective
 from momentic_core.services.profiles import EXPORT_SECTIONS, UNSET
@@ -278,24 +278,37 @@ class VideoOut:
     id: int
     author: AuthorView
     description: str
-    visibility: str
-    status: str
-    status_reason: str | None
+    visibility: Annotated[str, one_of(Visibility)]
+    status: Annotated[str, one_of(VideoStatus)] = attrs.field(metadata={
+        "description": "held (reported past the threshold) and removed (by a moderator) only "
+                       "ever reach the author."})
+    status_reason: str | None = attrs.field(metadata={
+        "description": "Why a video was rejected or failed: undecodable, too_long, ..."})
     duration_seconds: float | None
     size_bytes: int | None
     width: int | None
     height: int | None
-    playback_url: str | None
+    playback_url: str | None = attrs.field(metadata={
+        "description": "Expiring signed URL (or CDN URL); only when ready."})
     thumbnail_url: str | None
     created_at: datetime
     ready_at: datetime | None
-    locked: bool
-    reactions: dict[str, int]
-    comment_count: int
-    my_reaction: str | None
-    moment_at: datetime | None  # the daily moment the post answers
-    on_time: bool
-    late_by_seconds: int | None  # null when on time (or not stamped)
+    locked: bool = attrs.field(metadata={
+        "description": "BeReal lock: a friend's moment of today before I posted mine; playback "
+                       "and thumbnail URLs are null."})
+    reactions: Annotated[dict[str, int], counts_of(ReactionKind)]
+    comment_count: int = attrs.field(metadata={"description": "Comments and replies."})
+    my_reaction: Annotated[str | None, Schema(enum=[*(k.value for k in ReactionKind), None])] = (
+        attrs.field(metadata={"description": "My reaction to it, or null."}))
+    moment_at: datetime | None = attrs.field(metadata={
+        "description": "The daily moment the post answers: the latest moment of the author's "
+                       "time zone at or before created_at."})
+    on_time: bool = attrs.field(metadata={
+        "description": "Posted within the moment's window (GET /v1/moments/today "
+                       "window_seconds) after moment_at."})
+    late_by_seconds: Annotated[int | None, Schema(minimum=0)] = attrs.field(metadata={
+        "description": "Seconds from moment_at to created_at when late; null when on time (or "
+                       "moment_at is null)."})
 
     @classmethod
     def of(

@@ -92,3 +92,13 @@ def test_every_view_has_a_schema() -> None:
         if isinstance(value, type) and attrs.has(value) and value.__module__ == views.__name__:
             c.ref(value)
     assert len(c.schemas) > 60
+
+
+def test_counts_of_an_enum_name_every_value() -> None:
+    from adapters.http.schema import counts_of
+    from momentic_core.model.engagement import ReactionKind
+
+    schema = Components().schema(Annotated[dict[str, int], counts_of(ReactionKind)])
+    assert schema == {"type": "object", "required": ["heart", "flame", "funny", "angry"],
+                      "properties": {k: {"type": "integer"} for k in
+                                     ("heart", "flame", "funny", "angry")}}
