@@ -372,7 +372,11 @@ def _paths() -> Json:
                     "name": _text(rules.NAME_MAX),
                     "surname": _text(rules.NAME_MAX),
                     "bio": _text(rules.BIO_MAX),
-                    "time_zone": _time_zone()}),
+                    "time_zone": _time_zone(),
+                    "private": {"type": "boolean", "description": (
+                        "My videos for my friends only, whatever each upload said (their "
+                        "visibility reads friends while it is on; off restores each "
+                        "upload's choice).")}}),
                     {"nickname": "alex", "bio": "Film student", "time_zone": "Europe/Minsk"}),
                 errors={"409": _problem("The nickname is taken.", "nickname_taken", 409),
                         "429": _problem(

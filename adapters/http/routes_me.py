@@ -53,6 +53,7 @@ async def patch_me(request: web.Request) -> web.Response:
         surname=body.surname,
         bio=body.bio,
         time_zone=body.time_zone,
+        private=body.private,
     )
     return json_response(MeView.of(
         await services(request).profiles.update_me(who, changes), services(request).media_url

@@ -117,6 +117,7 @@ class ProfilePatchBody:
     surname: str | None = attrs.field(default=UNSET)
     bio: str | None = attrs.field(default=UNSET)
     time_zone: str = attrs.field(default=UNSET)
+    private: bool = attrs.field(default=UNSET)
 
 
 # ---------------------------------------------------------------- responses
@@ -201,6 +202,7 @@ class MeView:
     max_streak: int
     max_reactions: int
     created_at: datetime
+    private: bool  # my videos are for my friends only, whatever each upload said
 
     @classmethod
     def of(cls, u: User, media_url: MediaUrl) -> MeView:
@@ -208,6 +210,7 @@ class MeView:
             email=u.email,
             email_verified=u.email_verified,
             time_zone=u.time_zone,
+            private=u.private,
             role=u.role.value,
             status=u.status.value,
             **_profile_fields(u, media_url),

@@ -39,7 +39,7 @@ from momentic_core.model.moderation import (
     UserFilter,
 )
 from momentic_core.model.ranking import RankingWeights
-from momentic_core.model.videos import Upload, Video
+from momentic_core.model.videos import Upload, Video, Visibility
 from momentic_core.ports import RANKING_FIELDS, Clock
 
 from .clock import SystemClock
@@ -75,6 +75,7 @@ from .videos import (
     InMemoryUploadRepository,
     InMemoryVideoRepository,
     JobRow,
+    in_force,
 )
 
 
@@ -125,6 +126,9 @@ class MemoryStore:
     notification_settings: dict[int, NotificationSettings] = attrs.Factory(dict)
     push_claims: dict[str, datetime] = attrs.Factory(dict)
     totp: dict[int, Totp] = attrs.Factory(dict)  # adapters.memory.mfa, by user
+    # What each video's upload (or last edit) chose; videos hold the visibility in force
+    # (a private author's are friends-only: adapters.memory.videos.in_force).
+    chosen_visibility: dict[int, Visibility] = attrs.Factory(dict)
     # Who hears committed live events (InMemoryLiveEventSource); not a table.
     listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
@@ -164,6 +168,7 @@ class MemoryStore:
         "notification_settings",
         "push_claims",
         "totp",
+        "chosen_visibility",
     )
 
     def snapshot(self) -> dict[str, Any]:
@@ -220,6 +225,9 @@ class InMemoryUserRepository:
         # Ratings and streaks belong to the ranking repository.
         user = attrs.evolve(user, **{f: getattr(stored, f) for f in RANKING_FIELDS})
         self._s.users[user.id] = user
+        if user.private != stored.private:  # what the trigger on users.private does
+            for video in [v for v in self._s.videos.values() if v.author_id == user.id]:
+                self._s.videos[video.id] = in_force(self._s, video, choose=False)
         return user
 
     async def delete(self, user_id: int) -> None:

@@ -51,6 +51,18 @@ def _check_user(store: MemoryStore, user_id: int) -> None:
         raise NotFound("The record it refers to does not exist.", code="user_not_found")
 
 
+def in_force(store: MemoryStore, video: Video, *, choose: bool) -> Video:
+    """``video`` with the visibility in force: friends for a private author, else what
+    was chosen (``choose``: its visibility is a new choice, kept in
+    ``store.chosen_visibility``). What migration 20261207_62's triggers do."""
+    if choose or video.id not in store.chosen_visibility:
+        store.chosen_visibility[video.id] = video.visibility
+    author = store.users.get(video.author_id)
+    private = author is not None and author.private
+    visibility = Visibility.FRIENDS if private else store.chosen_visibility[video.id]
+    return attrs.evolve(video, visibility=visibility)
+
+
 class InMemoryVideoRepository:
     def __init__(self, store: MemoryStore) -> None:
         self._s = store
@@ -60,7 +72,7 @@ class InMemoryVideoRepository:
         video = attrs.evolve(
             video, id=next(self._s.ids), reactions=no_reactions(), comment_count=0
         )
-        self._s.videos[video.id] = video
+        video = self._s.videos[video.id] = in_force(self._s, video, choose=True)
         return video
 
     async def get(self, video_id: int) -> Video:
@@ -92,10 +104,12 @@ class InMemoryVideoRepository:
         video = attrs.evolve(
             video, reactions=stored.reactions, comment_count=stored.comment_count
         )
-        self._s.videos[video.id] = video
+        choose = video.visibility is not stored.visibility  # a write of it is a choice
+        video = self._s.videos[video.id] = in_force(self._s, video, choose=choose)
         return video
 
     async def delete(self, video_id: int) -> None:
+        self._s.chosen_visibility.pop(video_id, None)
         if self._s.videos.pop(video_id, None) is None:
             return
         forget_video(self._s, video_id)

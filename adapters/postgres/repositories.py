@@ -45,7 +45,7 @@ SHOWN_USER = (
 _USER_COLUMNS = (
     "id, email, nickname, password_hash, email_verified, role, status, suspended_until, "
     "token_version, name, surname, bio, time_zone, avatar_key, rating, current_streak, "
-    "max_streak, max_reactions, created_at, last_post_day"
+    "max_streak, max_reactions, created_at, last_post_day, private"
 )
 _SESSION_COLUMNS = "id, user_id, created_at, last_used_at, device_name, ip, revoked_at"
 
@@ -85,6 +85,7 @@ def _user(row: asyncpg.Record, prefix: str = "") -> User:
         max_streak=row[prefix + "max_streak"],
         max_reactions=row[prefix + "max_reactions"],
         last_post_day=row[prefix + "last_post_day"],
+        private=row[prefix + "private"],
     )
 
 
@@ -270,13 +271,14 @@ class PostgresUserRepository(Repository):
             UPDATE users SET email = $2, nickname = $3, password_hash = $4,
                 email_verified = $5, role = $6, status = $7, suspended_until = $8,
                 token_version = $9, name = $10, surname = $11, bio = $12, time_zone = $13,
-                avatar_key = $14, created_at = $15
+                avatar_key = $14, created_at = $15, private = $16
             WHERE id = $1
             RETURNING {_USER_COLUMNS}
             """,
             user.id,
             *_user_values(user)[:13],  # not the ranking fields: the ranking repository's
             user.created_at,
+            user.private,
         )
         if row is None:
             raise NotFound(_NO_SUCH_USER, code="user_not_found")

@@ -48,6 +48,9 @@ class User:
     max_streak: int = 0
     max_reactions: int = 0
     last_post_day: date | None = None  # the last local day counted in the streak
+    # Private: my videos are visible to my friends only, whatever each upload said
+    # (services.visibility; the stores keep each video's visibility in force).
+    private: bool = False
 
     def is_blocked_at(self, now: datetime) -> bool:
         """True while a ban, or a suspension that has not run out, is in force."""

@@ -35,6 +35,7 @@ class ProfileChanges:
     surname: str | None = UNSET
     bio: str | None = UNSET
     time_zone: str = UNSET
+    private: bool = UNSET  # my videos for my friends only (services.visibility)
 
 
 EXPORT_PAGE = 500  # items per page read (one round trip each)
@@ -182,6 +183,8 @@ class Profiles:
             values["bio"] = rules.check_text(changes.bio, "bio", rules.BIO_MAX)
         if changes.time_zone is not UNSET:
             values["time_zone"] = rules.check_time_zone(changes.time_zone)
+        if changes.private is not UNSET:
+            values["private"] = changes.private  # the stores re-apply it to my videos
         if "time_zone" in values:  # counted before the unit of work, as every limit is
             async with self._uow(read_only=True) as tx:
                 current = (await tx.users.get(who.user_id)).time_zone

@@ -29,7 +29,7 @@ async def may_see(
     blocked = await tx.social.blocked_either_way(who.user_id, video.author_id)
     friends = (
         not blocked
-        and video.visibility is not Visibility.PUBLIC
+        and (video.visibility is not Visibility.PUBLIC or author.private)
         and await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
     )
     return _sees(now, who, video, author, blocked=blocked, friends=friends)
@@ -42,7 +42,9 @@ def _sees(
         return True
     if video.status is not VideoStatus.READY or author.hidden_at(now) or blocked:
         return False
-    return video.visibility is Visibility.PUBLIC or friends
+    # A private author's videos are for friends only, whatever the upload said (the
+    # stores also keep such a video's visibility at friends, for the readers in SQL).
+    return (video.visibility is Visibility.PUBLIC and not author.private) or friends
 
 
 LOCK_LASTS = timedelta(hours=24)
