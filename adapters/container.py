@@ -203,6 +203,29 @@ class SplitRateLimiter:
         return [answers[key] for key, _, _ in hits]
 
 
+class RedisOrLocalRateLimiter:
+    """Redis for every limit; while Redis does not answer, the per-request limits are
+    counted in this process instead, so an outage of the counters does not take the
+    API down with it. The others (sign-ins, codes, writes: what an attacker guesses at)
+    fail closed: Unavailable, a 503."""
+
+    def __init__(self, redis: RateLimiter, local: RateLimiter) -> None:
+        self._redis = redis
+        self._local = local
+
+    async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
+        return (await self.hit_many([(key, limit, window)]))[0]
+
+    async def hit_many(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
+        try:
+            return await self._redis.hit_many(hits)
+        except Unavailable:
+            if not all(SplitRateLimiter._is_local(key) for key, _, _ in hits):
+                raise
+            log.warning("rate limits: Redis does not answer; counting in this process")
+            return await self._local.hit_many(hits)
+
+
 async def _rate_limiter(
     settings: Settings, storage: Storage, clock: Clock
 ) -> AsyncIterator[RateLimiter]:
@@ -215,7 +238,7 @@ async def _rate_limiter(
             settings.redis_url, clock, timeout=settings.db_timeout_seconds
         )
         try:
-            yield limiter
+            yield RedisOrLocalRateLimiter(limiter, InMemoryRateLimiter(clock))
         finally:
             await limiter.aclose()
     elif settings.memory:

@@ -237,6 +237,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if _redis_answers("127.0.0.1", 6379):
         yield LOCAL_REDIS_URL
         return
+    yield from _own_redis(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def own_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A ``redis-server`` of this run's own, for tests whose app uses fixed key names
+    (two runs at once on one shared server would count each other's requests)."""
+    yield from _own_redis(tmp_path_factory)
+
+
+def _own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import shutil
     import subprocess
     import time

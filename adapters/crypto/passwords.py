@@ -26,6 +26,7 @@ import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 import argon2
@@ -138,7 +139,16 @@ class Argon2PasswordHasher:
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), functools.partial(fn, *args))
+        pool = self._pool()
+        try:
+            return await loop.run_in_executor(pool, functools.partial(fn, *args))
+        except BrokenProcessPool:
+            # A hashing process died (the OOM killer, an operator's kill): the pool is
+            # broken for good, so a new one takes over and the hash runs again there.
+            if self._executor is pool:
+                self._executor = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            return await loop.run_in_executor(self._pool(), functools.partial(fn, *args))
 
     async def hash(self, password: str) -> str:
         if self.in_processes:

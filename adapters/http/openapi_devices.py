@@ -33,7 +33,8 @@ _KINDS = ["moment", "reactions", "comments", "friend_requests", "moderation", "v
 def paths(o: Any) -> Json:
     """``o``: the ``openapi`` module building the document (its helpers and tables)."""
     s, sn, time_, boolean = o._S, o._SN, o._TIME, {"type": "boolean"}
-    quiet = o._obj(["start", "end"], {"start": _HHMM, "end": _HHMM})
+    quiet = {**o._obj(["start", "end"], {"start": _HHMM, "end": _HHMM}),
+             "additionalProperties": False}  # the core refuses any other key
     o.SCHEMAS.update({
         "Device": o._obj(list(_DEVICE_EXAMPLE), {
             "id": o._INT, "platform": {"type": "string", "enum": ["ios", "android"]},

@@ -129,6 +129,7 @@ class PostgresLiveEventSource:
             if await self._healthy():
                 continue
             log.warning("live events: connection lost; reconnecting")
+            self._lost.set()  # not listening from now on, while the close takes its time
             await self._close()
 
     async def _healthy(self) -> bool:

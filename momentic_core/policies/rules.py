@@ -104,19 +104,21 @@ def check_nickname(nickname: str) -> str:
 
 
 def check_text(value: str | None, field: str, maximum: int) -> str | None:
-    """Trim; empty becomes None; refuse control characters and overlong text."""
+    """Refuse control characters (at the ends too: a tab or a line break is not a blank
+    to trim away, as the API document says); trim; empty becomes None; refuse overlong
+    text."""
     if value is None:
         return None
+    if _has_control(value, allowed=TEXT_FORMAT_ALLOWED):
+        raise Invalid(
+            f"{field} may not contain control characters.", code="control_characters", field=field
+        )
     value = value.strip()
     if not value:
         return None
     if len(value) > maximum:
         raise Invalid(
             f"{field} may have at most {maximum} characters.", code=f"{field}_too_long", field=field
-        )
-    if _has_control(value, allowed=TEXT_FORMAT_ALLOWED):
-        raise Invalid(
-            f"{field} may not contain control characters.", code="control_characters", field=field
         )
     return value
 

@@ -59,15 +59,16 @@ class AccessCache:
             return None
         return role
 
-    def mark(self) -> int:
+    def mark(self) -> tuple[int, int | None]:
         """Taken before a lookup and handed to ``put``."""
-        return self._forgotten
+        return self._forgotten, self._listening()
 
-    def put(self, key: Key, role: Role, mark: int) -> None:
+    def put(self, key: Key, role: Role, mark: tuple[int, int | None]) -> None:
         """Keep a lookup's answer, unless some access changed while it ran (its answer
-        may predate that change) or the channel is down."""
+        may predate that change), or the channel was down or reconnected meanwhile (a
+        change may have gone by unheard)."""
         epoch = self._listening()
-        if epoch is None or mark != self._forgotten:
+        if epoch is None or mark != (self._forgotten, epoch):
             return
         if len(self._entries) >= self._size:
             self._drop(next(iter(self._entries)))

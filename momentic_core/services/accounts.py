@@ -461,7 +461,7 @@ class Accounts:
 
     async def _look_up(self, claims: AccessClaims, now: datetime) -> Role:
         """The role the token's holder has now, from the user and session rows."""
-        mark = self._access.mark() if self._access is not None else 0
+        mark = self._access.mark() if self._access is not None else (0, None)
         async with self._uow(read_only=True) as tx:
             try:
                 user, session = await tx.users.get_with_session(

@@ -9,7 +9,6 @@ per-process default does not (README: rate limits).
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +76,12 @@ async def test_a_round_of_reads_leaves_the_database_as_it_was(
 
 async def test_with_redis_two_instances_share_the_per_request_count_exactly(
     aiohttp_client: Any, database_url: str, clean_pg_pool: asyncpg.Pool, tmp_path: Path,
-    redis_url: str,
+    own_redis_url: str,
 ) -> None:
     # api:ip scaled down to 5 a minute; /v1/config counts it and nothing else.
     multiplier = 5 / DEFAULT_LIMITS["api:ip"].count
     before = await _fingerprint(clean_pg_pool)
-    db = 1 + uuid.uuid4().int % 15  # a Redis database of this test's own, emptied after
-    url = f"{redis_url.rsplit('/', 1)[0]}/{db}"
+    url = own_redis_url
     instances = [
         await aiohttp_client(create_app(Backend(
             _settings(database_url, tmp_path / str(n), redis_url=url,
@@ -115,3 +113,23 @@ async def test_without_redis_each_process_counts_on_its_own(
     ]
     answers = [(await instances[n % 2].get("/v1/config")).status for n in range(12)]
     assert answers == [200] * 10 + [429] * 2
+
+
+async def test_while_redis_is_down_reads_still_answer_and_sign_ins_fail_closed(
+    aiohttp_client: Any, database_url: str, clean_pg_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The per-request counts fall back to the process; a guessable limit (sign-in)
+    answers 503 rather than count nothing."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    client = await aiohttp_client(create_app(Backend(
+        _settings(database_url, tmp_path, redis_url=dead, db_timeout_seconds=1),
+        mailer=InMemoryMailer())))
+    r = await client.get("/v1/config")
+    assert r.status == 200, await r.text()
+    r = await client.post("/v1/auth/token", json={
+        "grant_type": "password", "email": "nobody@bsu.by", "password": "x" * 12})
+    assert r.status == 503 and (await r.json())["code"] == "unavailable", await r.text()

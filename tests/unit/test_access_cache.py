@@ -81,3 +81,16 @@ def test_the_cache_holds_at_most_its_size() -> None:
         cache.put((user, user, 1), Role.USER, cache.mark())
     kept = [user for user in range(1, 6) if cache.get((user, user, 1)) is not None]
     assert kept == [3, 4, 5]
+
+
+def test_a_lookup_that_ran_across_a_reconnect_is_not_kept() -> None:
+    """The channel dropped and came back while the row was read: a revocation may have
+    gone by unheard, so the answer is used once and not kept."""
+    cache, channel, _ = _cache()
+    mark = cache.mark()
+    channel.epoch = None
+    channel.epoch = 2
+    cache.put((1, 10, 1), Role.USER, mark)
+    assert cache.get((1, 10, 1)) is None
+    cache.put((1, 10, 1), Role.USER, cache.mark())
+    assert cache.get((1, 10, 1)) is Role.USER

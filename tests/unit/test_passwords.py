@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -128,3 +129,19 @@ async def test_cheap_hashes_stay_on_threads() -> None:
     await hasher.hash("x")
     assert not hasher.in_processes and hasher.process_ids() == []
     await hasher.close()
+
+
+async def test_a_hashing_process_that_dies_is_replaced() -> None:
+    """The OOM killer (or an operator) ends one hashing process: the next sign-ins still
+    hash, in a new pool, instead of failing until a restart."""
+    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8192)
+    try:
+        stored = await hasher.hash("correct horse battery")
+        first = hasher.process_ids()
+        os.kill(first[0], signal.SIGKILL)
+        assert await _all_gone(first[:1])
+        assert await hasher.verify(stored, "correct horse battery")
+        assert not await hasher.verify(stored, "wrong horse battery")
+        assert hasher.process_ids() and first[0] not in hasher.process_ids()
+    finally:
+        await hasher.close()
