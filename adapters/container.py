@@ -341,6 +341,7 @@ def _pushes(settings: Settings, storage: Storage, clock: Clock, gateway: PushGat
     return Pushes(
         uow=storage.uow, clock=clock, gateway=gateway,
         moment_overrides_quiet_hours=settings.push_moment_ignores_quiet_hours,
+        session_ttl=timedelta(days=settings.session_ttl_days),
     )
 
 

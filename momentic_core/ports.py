@@ -910,7 +910,9 @@ class DeviceRepository(Protocol):
         that row this device's user, session and details (``created_at`` kept when the
         owner stays). Returns the stored device and the token's previous owner (None:
         the token was new). Idempotent on the token. Raises NotFound(code=
-        "user_not_found") when the user or session is gone."""
+        "user_not_found") when the user is gone, NotFound(code="session_not_found") when
+        the session is gone, is not the user's or is revoked (checked in this statement,
+        so a revocation committing meanwhile either precedes it or removes the device)."""
         ...
 
     async def list_for_user(self, user_id: int) -> list[Device]:
@@ -923,8 +925,21 @@ class DeviceRepository(Protocol):
         """False when the user has no such device. Idempotent."""
         ...
 
-    async def delete_token(self, token: str) -> bool:
-        """Forget a token the push service called invalid. Idempotent."""
+    async def delete_token(self, device_id: int, token: str) -> bool:
+        """Forget a device whose token the push service called invalid: only that row
+        (id and token both match). Idempotent."""
+        ...
+
+    async def deliverable(
+        self, device_id: int, token: str, user_id: int, used_since: datetime
+    ) -> bool:
+        """Whether the device ``device_id`` still has this token and this user, and its
+        session is not revoked and was last used at or after ``used_since`` (a session
+        idle past its time to live is dead though never revoked)."""
+        ...
+
+    async def prune_claims(self, before: datetime) -> int:
+        """Delete the fan-out claims made before ``before``; return how many."""
         ...
 
     async def claim(self, keys: list[str], at: datetime) -> set[str]:

@@ -32,7 +32,8 @@ class InMemoryDeviceRepository:
     async def register(self, device: Device) -> tuple[Device, int | None]:
         if device.user_id not in self._s.users:
             raise NotFound("No such user.", code="user_not_found")
-        if device.session_id not in self._s.sessions:
+        session = self._s.sessions.get(device.session_id)
+        if session is None or session.user_id != device.user_id or session.revoked_at:
             raise NotFound("No such session.", code="session_not_found")
         old = next((d for d in self._s.devices.values() if d.token == device.token), None)
         if old is None:
@@ -58,12 +59,27 @@ class InMemoryDeviceRepository:
         del self._s.devices[device_id]
         return True
 
-    async def delete_token(self, token: str) -> bool:
-        found = [k for k, d in self._s.devices.items() if d.token == token]
-        for k in found:
-            del self._s.devices[k]
-        return bool(found)
+    async def delete_token(self, device_id: int, token: str) -> bool:
+        d = self._s.devices.get(device_id)
+        if d is None or d.token != token:
+            return False
+        del self._s.devices[device_id]
+        return True
 
+    async def deliverable(
+        self, device_id: int, token: str, user_id: int, used_since: datetime
+    ) -> bool:
+        d = self._s.devices.get(device_id)
+        if d is None or d.token != token or d.user_id != user_id:
+            return False
+        s = self._s.sessions.get(d.session_id)
+        return s is not None and s.revoked_at is None and s.last_used_at >= used_since
+
+    async def prune_claims(self, before: datetime) -> int:
+        old = [k for k, at in self._s.push_claims.items() if at < before]
+        for k in old:
+            del self._s.push_claims[k]
+        return len(old)
 
     async def claim(self, keys: list[str], at: datetime) -> set[str]:
         fresh = {k for k in keys if k not in self._s.push_claims}

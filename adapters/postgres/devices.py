@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from momentic_core.errors import NotFound
 from momentic_core.model.devices import (
     ApnsEnvironment,
     Device,
@@ -46,12 +47,18 @@ def _device(row: asyncpg.Record | dict[str, Any]) -> Device:
 class PostgresDeviceRepository(Repository):
     async def register(self, device: Device) -> tuple[Device, int | None]:
         # The CTE reads the row as it was before this statement: its owner, if any.
+        # Only for a live session of the user: FOR SHARE waits for a revocation being
+        # committed (and then finds the session revoked), or makes the revocation wait
+        # for this insert, whose row its trigger then deletes.
         row = await self._fetchrow(
             f"""
-            WITH before AS (SELECT user_id FROM push_devices WHERE token = $4)
+            WITH before AS (SELECT user_id FROM push_devices WHERE token = $4),
+            live AS (SELECT id FROM sessions
+                     WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL FOR SHARE)
             INSERT INTO push_devices (user_id, session_id, platform, token, app_version,
                                       locale, apns_environment, created_at, last_seen_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            SELECT $1::bigint, live.id, $3::text, $4::text, $5::text, $6::text, $7::text,
+                   $8::timestamptz, $9::timestamptz FROM live
             ON CONFLICT (token) DO UPDATE SET
                 user_id = EXCLUDED.user_id,
                 session_id = EXCLUDED.session_id,
@@ -75,7 +82,10 @@ class PostgresDeviceRepository(Repository):
             device.created_at,
             device.last_seen_at,
         )
-        assert row is not None
+        if row is None:
+            if await self._fetchval("SELECT 1 FROM users WHERE id = $1", device.user_id):
+                raise NotFound("No such session.", code="session_not_found")
+            raise NotFound("No such user.", code="user_not_found")
         return _device(row), row["previous_owner"]
 
     async def list_for_user(self, user_id: int) -> list[Device]:
@@ -96,10 +106,28 @@ class PostgresDeviceRepository(Repository):
         )
         return status != "DELETE 0"
 
-    async def delete_token(self, token: str) -> bool:
-        status = await self._execute("DELETE FROM push_devices WHERE token = $1", token)
+    async def delete_token(self, device_id: int, token: str) -> bool:
+        status = await self._execute(
+            "DELETE FROM push_devices WHERE id = $1 AND token = $2", device_id, token
+        )
         return status != "DELETE 0"
 
+    async def deliverable(
+        self, device_id: int, token: str, user_id: int, used_since: datetime
+    ) -> bool:
+        found = await self._fetchval(
+            """
+            SELECT 1 FROM push_devices d JOIN sessions s ON s.id = d.session_id
+            WHERE d.id = $1 AND d.token = $2 AND d.user_id = $3
+              AND s.revoked_at IS NULL AND s.last_used_at >= $4
+            """,
+            device_id, token, user_id, used_since,
+        )
+        return found is not None
+
+    async def prune_claims(self, before: datetime) -> int:
+        status = await self._execute("DELETE FROM push_claims WHERE created_at < $1", before)
+        return int(status.split()[-1])
 
     async def claim(self, keys: list[str], at: datetime) -> set[str]:
         # ON CONFLICT waits for a concurrent claimer's commit, then skips its keys.

@@ -3,9 +3,12 @@
 The provider token is an ES256 JWT signed with the team's ``.p8`` key (``kid``: key id,
 ``iss``: team id, ``iat``), reused for 50 minutes (Apple refuses tokens older than an hour
 and throttles fresh ones made more often than every 20 minutes). One HTTP/2 connection per
-environment carries every push concurrently. Answers: 200 sent; 410, or 400
-``BadDeviceToken`` / ``DeviceTokenNotForTopic``, or ``Unregistered``: the token is dead;
-429 and 5xx, timeouts and lost connections: try again; any other 4xx: refused.
+environment carries every push concurrently. Answers: 200 sent; 410 or ``Unregistered``:
+the token is dead (the app was removed); 429 and 5xx, timeouts and lost connections: try
+again; any other 4xx: refused, the device kept. ``BadDeviceToken`` (most often a sandbox
+token sent to production or the reverse) and ``DeviceTokenNotForTopic`` (a wrong
+MOMENTIC_APNS_TOPIC) are refusals too: one configuration mistake must not delete every
+registered device.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from momentic_core.model.devices import ApnsEnvironment, PushMessage, PushOutcom
 PRODUCTION_URL = "https://api.push.apple.com"
 SANDBOX_URL = "https://api.sandbox.push.apple.com"
 TOKEN_REUSE_SECONDS = 50 * 60
-DEAD_TOKEN_REASONS = frozenset({"BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered"})
+DEAD_TOKEN_REASONS = frozenset({"Unregistered"})
 
 
 def apns_payload(m: PushMessage) -> dict[str, Any]:

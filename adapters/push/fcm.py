@@ -3,9 +3,10 @@
 The access token comes from the OAuth2 JWT bearer grant (RFC 7523): a JWT signed with
 the service account's RSA key (RS256; ``iss``: the account's email, ``scope``:
 firebase.messaging, ``aud``: its token URI), exchanged at ``token_uri`` through authlib's
-``JWTBearerGrant``; kept until a minute before it expires. Answers: 200 sent; 404, or the
-error detail ``UNREGISTERED`` (or 400 INVALID_ARGUMENT about the token): dead token; 429,
-5xx, timeouts: try again (401: the token is renewed first); other 4xx: refused.
+``JWTBearerGrant``; kept until a minute before it expires. Answers: 200 sent; the error
+code ``UNREGISTERED`` (FcmError detail or status): dead token; 429, 5xx, timeouts: try
+again (401: the token is renewed first); any other 4xx, a bare 404 (a wrong project id)
+too: refused, the device kept.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ class FcmPushGateway:
             return PushResult(PushOutcome.SENT)
         codes = _error_codes(body)
         reason = ",".join(sorted(c for c in codes if c)) or f"HTTP {status}"
-        if status == 404 or "UNREGISTERED" in codes:
+        if "UNREGISTERED" in codes:
             return PushResult(PushOutcome.INVALID_TOKEN, reason)
         if status == 401:
             self._access = None

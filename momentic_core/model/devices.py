@@ -103,6 +103,7 @@ class PushOutcome(enum.StrEnum):
     RETRY = "retry"  # 5xx, 429, a timeout or a lost connection: try again later
     INVALID_TOKEN = "invalid_token"  # the service says the token is dead: forget it
     REFUSED = "refused"  # a permanent refusal of this message: never retried
+    DROPPED = "dropped"  # not sent: the device moved, was deleted or signed out
 
 
 @attrs.frozen

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from momentic_core.errors import Conflict, Invalid, NotFound
+from momentic_core.errors import Conflict, Invalid, NotFound, Unauthenticated
 from momentic_core.model.accounts import Principal
 from momentic_core.model.devices import (
     ApnsEnvironment,
@@ -96,7 +96,9 @@ class Devices:
         """Register (or refresh) this session's push token; (the device, whether it is new
         to this account). A token registered by another account moves to this one.
         Raises Invalid(code="invalid_push_token" | "invalid_device"),
-        Conflict(code="too_many_devices")."""
+        Conflict(code="too_many_devices"), Unauthenticated(code="token_revoked") when the
+        caller's session was revoked meanwhile (its devices are gone with it: none is
+        registered after the revocation)."""
         platform = _enum(Platform, "platform", reg.platform)
         token = check_token(platform, reg.token)
         env: ApnsEnvironment | None = None
@@ -121,11 +123,18 @@ class Devices:
                     f"At most {limit} devices per account; remove one first.",
                     code=TOO_MANY_DEVICES, limit=limit,
                 )
-            device, _ = await tx.devices.register(Device(
-                id=0, user_id=who.user_id, session_id=who.session_id, platform=platform,
-                token=token, app_version=reg.app_version, locale=locale,
-                apns_environment=env, created_at=now, last_seen_at=now,
-            ))
+            try:
+                device, _ = await tx.devices.register(Device(
+                    id=0, user_id=who.user_id, session_id=who.session_id, platform=platform,
+                    token=token, app_version=reg.app_version, locale=locale,
+                    apns_environment=env, created_at=now, last_seen_at=now,
+                ))
+            except NotFound as gone:
+                if gone.code != "session_not_found":
+                    raise
+                raise Unauthenticated(
+                    "This session was signed out; sign in again.", code="token_revoked"
+                ) from None
         return device, token not in mine
 
     async def list(self, who: Principal) -> list[Device]:

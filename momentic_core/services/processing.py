@@ -186,7 +186,8 @@ class Processing:
 
 class Janitor:
     """Removes abandoned uploads and blobs nothing points at, once they are old enough,
-    and For-You ranking snapshots past their time to live."""
+    and For-You ranking snapshots past their time to live, and push fan-out claims
+    older than ``claim_ttl`` (a fan-out job is retried for minutes, never days)."""
 
     PREFIXES = ("videos/", "avatars/")
 
@@ -198,12 +199,14 @@ class Janitor:
         clock: Clock,
         min_age: timedelta = timedelta(hours=24),
         snapshot_ttl: timedelta = timedelta(hours=2),
+        claim_ttl: timedelta = timedelta(days=3),
     ) -> None:
         self._uow = uow
         self._blobs = blobs
         self._clock = clock
         self.min_age = min_age
         self.snapshot_ttl = snapshot_ttl
+        self.claim_ttl = claim_ttl
 
     async def run(self, payload: dict[str, Any] | None = None) -> dict[str, int]:
         cutoff = self._clock.now() - self.min_age
@@ -231,7 +234,10 @@ class Janitor:
             blobs += await self._sweep(batch)
         async with self._uow() as tx:
             snapshots = await tx.feeds.delete_snapshots(self._clock.now() - self.snapshot_ttl)
-        counts = {"uploads": uploads, "blobs": blobs, "snapshots": snapshots}
+        async with self._uow() as tx:
+            claims = await tx.devices.prune_claims(self._clock.now() - self.claim_ttl)
+        counts = {"uploads": uploads, "blobs": blobs, "snapshots": snapshots,
+                  "push_claims": claims}
         if any(counts.values()):
             log.info("janitor swept", extra=counts)
         return counts

@@ -9,10 +9,15 @@ A notification's push job is queued in the unit of work that stores the notifica
   language (else English), with the unread count as the badge and a deep link;
 - ``push.moment``: the daily moment to a page of users of one zone (``send_moment``,
   which the hourly announcement calls per page);
-- ``push.deliver``: one message to one device through the ``PushGateway``. A passing
+- ``push.deliver``: one message to one device through the ``PushGateway``, sent only if
+  that device (id, token and user) is still registered and its session is neither
+  revoked nor idle past the session's time to live, looked up when it is sent: a token
+  that moved to another account (a shared phone), a signed-out session, an expired one
+  or a deleted device drops its queued and retrying pushes (logged). A passing
   failure (5xx, 429, timeout) raises, so the worker retries it with exponential backoff
   until ``max_attempts``; a permanent refusal is logged and never retried; a token the
-  service calls invalid is deleted.
+  service calls unregistered (APNs 410 / ``Unregistered``, FCM ``UNREGISTERED``) is
+  deleted with its device row (that id only).
 
 A fan-out happens once: it claims its key (``moment:<user>:<day>``, ``n:<notification>``)
 in the unit of work that queues its deliveries, so a retried fan-out, or the same page
@@ -25,7 +30,7 @@ out; the collapse id makes the phone show it once.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,9 +64,10 @@ class PushRetry(Exception):
     """A passing failure of the push service: the job is tried again later."""
 
 
-def message_payload(m: PushMessage) -> dict[str, Any]:
+def message_payload(m: PushMessage, user_id: int) -> dict[str, Any]:
     return {
-        "device_id": m.device_id, "platform": m.platform.value, "token": m.token,
+        "user_id": user_id, "device_id": m.device_id, "platform": m.platform.value,
+        "token": m.token,
         "title": m.title, "body": m.body,
         "apns_environment": None if m.apns_environment is None else m.apns_environment.value,
         "badge": m.badge, "collapse_id": m.collapse_id, "data": dict(m.data),
@@ -135,8 +141,10 @@ class Pushes:
         clock: Clock,
         gateway: PushGateway,
         moment_overrides_quiet_hours: bool = True,
+        session_ttl: timedelta = timedelta(days=60),
     ) -> None:
         self._uow = uow
+        self.session_ttl = session_ttl  # AccountSettings.session_ttl: idle past it is dead
         self._clock = clock
         self._gateway = gateway
         self.moment_overrides_quiet_hours = moment_overrides_quiet_hours
@@ -196,15 +204,13 @@ class Pushes:
             or quiet_now(settings, user.time_zone, self._clock.now())
         ):
             return PushCounts(skipped=1)
-        messages = [render_notification(view, d, badge) for d in devices]
+        messages = [(d.user_id, render_notification(view, d, badge)) for d in devices]
         async with self._uow() as tx:
             if not await tx.devices.claim([f"n:{notification_id}"], self._clock.now()):
                 return PushCounts(skipped=1)  # fanned out already (a retried job)
             return PushCounts(queued=await self._queue(tx, messages))
 
     async def fan_out_moment(self, payload: dict[str, Any]) -> PushCounts:
-        from datetime import timedelta
-
         zone = str(payload["zone"])
         moment = Moment(
             day=date.fromisoformat(payload["day"]), time_zone=zone,
@@ -212,7 +218,7 @@ class Pushes:
             window=timedelta(seconds=float(payload["window"])),
         )
         now = self._clock.now()
-        messages: list[PushMessage] = []
+        messages: list[tuple[int, PushMessage]] = []
         ids = [int(u) for u in payload["user_ids"]]
         # Claimed in the unit of work that queues the deliveries: once per user and day,
         # whichever job, worker or instance gets there first.
@@ -233,14 +239,14 @@ class Pushes:
                     skipped += 1
                     continue
                 badge = await tx.notifications.unread_count(int(user_id))
-                messages += [render_moment(moment, d, badge) for d in devices]
+                messages += [(d.user_id, render_moment(moment, d, badge)) for d in devices]
             queued = await self._queue(tx, messages)
         return PushCounts(queued=queued, skipped=skipped)
 
     @staticmethod
-    async def _queue(tx: UnitOfWork, messages: list[PushMessage]) -> int:
-        for m in messages:
-            await tx.jobs.enqueue(PUSH_DELIVER, message_payload(m),
+    async def _queue(tx: UnitOfWork, messages: list[tuple[int, PushMessage]]) -> int:
+        for user_id, m in messages:
+            await tx.jobs.enqueue(PUSH_DELIVER, message_payload(m, user_id),
                                   max_attempts=DELIVER_ATTEMPTS)
         return len(messages)
 
@@ -249,12 +255,21 @@ class Pushes:
     async def deliver(self, payload: dict[str, Any]) -> PushOutcome:
         """Raises PushRetry on a passing failure (the worker tries again later)."""
         message = message_of(payload)
+        user_id = payload.get("user_id")  # None: queued before deliveries carried it
+        async with self._uow(read_only=True) as tx:
+            live = user_id is not None and await tx.devices.deliverable(
+                message.device_id, message.token, int(user_id),
+                self._clock.now() - self.session_ttl)
+        if not live:
+            log.info("push dropped: its device is gone, moved or signed out",
+                     extra={"device": message.device_id})
+            return PushOutcome.DROPPED
         result = await self._gateway.deliver(message)
         if result.outcome is PushOutcome.RETRY:
             raise PushRetry(result.reason or "push service unavailable")
         if result.outcome is PushOutcome.INVALID_TOKEN:
             async with self._uow() as tx:
-                await tx.devices.delete_token(message.token)
+                await tx.devices.delete_token(message.device_id, message.token)
             log.info("push token invalid; device forgotten",
                      extra={"device": message.device_id, "reason": result.reason})
         elif result.outcome is PushOutcome.REFUSED:

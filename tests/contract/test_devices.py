@@ -91,8 +91,11 @@ async def test_list_is_mine_oldest_first_and_delete_only_mine(backend: Backend) 
         assert await tx.devices.delete(uid, one.id)
         assert not await tx.devices.delete(uid, one.id)
         assert await tx.devices.list_for_user(uid) == [two]
-        assert await tx.devices.delete_token(theirs.token)
-        assert not await tx.devices.delete_token(theirs.token)
+        assert not await tx.devices.delete_token(two.id, theirs.token), "id and token"
+        assert not await tx.devices.delete_token(theirs.id, two.token), "id and token"
+        assert await tx.devices.list_for_user(uid) == [two]
+        assert await tx.devices.delete_token(theirs.id, theirs.token)
+        assert not await tx.devices.delete_token(theirs.id, theirs.token)
         assert await tx.devices.list_for_user(other) == []
 
 
@@ -214,3 +217,166 @@ async def test_a_moment_page_fanned_out_twice_at_once_queues_each_device_once(
         assert job.payload["data"]["kind"] == "moment"
         await runner.complete(job.id, attempt=job.attempts)
     assert sorted(tokens) == [f"{n:02x}" * 32 for n in range(1, 5)]
+
+
+async def test_register_on_a_revoked_or_someone_elses_session_is_refused(
+    backend: Backend,
+) -> None:
+    """A request that passed its token check just before its session was revoked must
+    not leave a device behind the revocation (the trigger removed the session's devices
+    already): the live session is checked in the registering statement."""
+    uid, sid = await _owner(backend)
+    other, other_sid = await _owner(backend)
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(sid, T0)
+    for user, session in ((uid, sid), (uid, other_sid)):
+        with pytest.raises(NotFound) as refused:
+            async with backend.uow() as tx:
+                await tx.devices.register(_device(user, session))
+        assert refused.value.code == "session_not_found"
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.list_for_user(uid) == []
+        assert await tx.devices.list_for_user(other) == []
+
+
+async def test_deliverable_only_to_the_same_device_token_user_and_live_session(
+    backend: Backend,
+) -> None:
+    a, a_session = await _owner(backend)  # the session was last used at T0
+    b, b_session = await _owner(backend)
+    async with backend.uow() as tx:
+        device, _ = await tx.devices.register(_device(a, a_session))
+        other, _ = await tx.devices.register(_device(a, a_session, token="cd" * 32))
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.deliverable(device.id, APNS, a, T0)
+        assert not await tx.devices.deliverable(device.id, APNS, b, T0), "not b's"
+        assert not await tx.devices.deliverable(other.id, APNS, a, T0), "not that row's token"
+        cut_off = T0 + timedelta(seconds=1)
+        assert not await tx.devices.deliverable(device.id, APNS, a, cut_off), (
+            "a session idle since before the cut-off is dead")
+    async with backend.uow() as tx:  # a shared phone: b signs in and registers the token
+        moved, _ = await tx.devices.register(_device(b, b_session))
+    assert moved.id == device.id
+    async with backend.uow(read_only=True) as tx:
+        assert not await tx.devices.deliverable(device.id, APNS, a, T0), "moved to b"
+        assert await tx.devices.deliverable(device.id, APNS, b, T0)
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(b_session, T0)
+        await tx.sessions.revoke(a_session, T0)
+    async with backend.uow(read_only=True) as tx:
+        assert not await tx.devices.deliverable(device.id, APNS, b, T0)
+        assert not await tx.devices.deliverable(other.id, "cd" * 32, a, T0)
+
+
+async def test_prune_claims_deletes_only_the_older_ones(backend: Backend) -> None:
+    async with backend.uow() as tx:
+        await tx.devices.claim(["old", "older"], T0)
+        await tx.devices.claim(["new"], T0 + timedelta(days=3))
+    async with backend.uow() as tx:
+        assert await tx.devices.prune_claims(T0 + timedelta(days=3)) == 2
+    async with backend.uow() as tx:
+        assert await tx.devices.prune_claims(T0 + timedelta(days=3)) == 0
+        assert await tx.devices.claim(["old", "new"], T0) == {"old"}, "old is free again"
+
+
+async def test_the_janitor_prunes_push_claims_older_than_three_days(backend: Backend) -> None:
+    from adapters.memory.blobs import InMemoryBlobStore
+    from adapters.memory.clock import ManualClock
+    from momentic_core.services.processing import Janitor
+
+    async with backend.uow() as tx:
+        await tx.devices.claim(["moment:1:2026-01-05"], T0)
+        await tx.devices.claim(["n:7"], T0 + timedelta(days=2))
+    clock = ManualClock(T0 + timedelta(days=3, minutes=1))
+    blobs = InMemoryBlobStore("http://media.test", b"k", clock=clock)
+    janitor = Janitor(uow=backend.uow, blobs=blobs,
+                     clock=clock)
+    assert (await janitor.run())["push_claims"] == 1
+    async with backend.uow() as tx:
+        assert await tx.devices.claim(["moment:1:2026-01-05", "n:7"], T0) == {
+            "moment:1:2026-01-05"}
+
+
+async def test_a_queued_delivery_goes_only_to_the_device_it_was_queued_for(
+    backend: Backend,
+) -> None:
+    """Pushes.deliver looks the device up again at sending: a token that moved to another
+    account (a shared phone), a signed-out or idle-expired session drops the push."""
+    from adapters.memory.clock import ManualClock
+    from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
+    from momentic_core.services.push import Pushes, message_payload
+
+    sent: list[PushMessage] = []
+
+    class Recording:
+        async def deliver(self, message: PushMessage) -> PushResult:
+            sent.append(message)
+            return PushResult(PushOutcome.SENT)
+
+    clock = ManualClock(T0 + timedelta(days=1))
+    pushes = Pushes(uow=backend.uow, clock=clock, gateway=Recording(),
+                    session_ttl=timedelta(days=60))
+    a, a_session = await _owner(backend)
+    b, b_session = await _owner(backend)
+    async with backend.uow() as tx:
+        device, _ = await tx.devices.register(_device(a, a_session))
+    message = PushMessage(device_id=device.id, platform=Platform.IOS, token=APNS,
+                          title="t", body="b", apns_environment=ApnsEnvironment.SANDBOX)
+    for_a = message_payload(message, a)
+    assert await pushes.deliver(dict(for_a)) is PushOutcome.SENT
+    async with backend.uow() as tx:  # b signs in on the phone: the row is b's now
+        moved, _ = await tx.devices.register(_device(b, b_session))
+    assert moved.id == device.id
+    assert await pushes.deliver(dict(for_a)) is PushOutcome.DROPPED
+    for_b = message_payload(message, b)
+    assert await pushes.deliver(dict(for_b)) is PushOutcome.SENT
+    legacy = {k: v for k, v in for_a.items() if k != "user_id"}
+    assert await pushes.deliver(legacy) is PushOutcome.DROPPED
+    clock.advance(timedelta(days=60))  # b's session idle past its ttl, never revoked
+    assert await pushes.deliver(dict(for_b)) is PushOutcome.DROPPED
+    clock.advance(timedelta(days=-60))
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(b_session, clock.now())
+    assert await pushes.deliver(dict(for_b)) is PushOutcome.DROPPED
+    assert [m.device_id for m in sent] == [device.id, device.id]
+
+
+async def test_a_registration_racing_the_revocation_leaves_no_device(backend: Backend) -> None:
+    """The revocation is written, not yet committed, when the registration starts: the
+    registration waits for it and is refused, and a registration committed first is
+    removed by the revocation (whichever order, no device of a revoked session stays)."""
+    import asyncio
+
+    uid, sid = await _owner(backend)
+    revoked = asyncio.Event()
+    release = asyncio.Event()
+
+    async def revoke() -> None:
+        async with backend.uow() as tx:
+            await tx.sessions.revoke(sid, T0)
+            revoked.set()
+            await release.wait()
+
+    async def register() -> None:
+        await revoked.wait()
+        async with backend.uow() as tx:
+            await tx.devices.register(_device(uid, sid))
+
+    revoking = asyncio.create_task(revoke())
+    registering = asyncio.create_task(register())
+    await asyncio.sleep(0.2)
+    assert not registering.done(), "the registration waits for the revocation"
+    release.set()
+    await revoking
+    with pytest.raises(NotFound) as refused:
+        await registering
+    assert refused.value.code == "session_not_found"
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.list_for_user(uid) == []
+
+    other = (await add_session(backend, uid)).id
+    async with backend.uow() as tx:  # registered first: the revocation takes it along
+        await tx.devices.register(_device(uid, other))
+        await tx.sessions.revoke(other, T0)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.list_for_user(uid) == []

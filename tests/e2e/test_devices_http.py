@@ -153,7 +153,7 @@ async def test_signing_out_everywhere_and_deleting_the_account_remove_all(
 ) -> None:
     phone = await api.signup_auth()
     tablet = await _second_session(client, api)
-    await client.post("/v1/me/devices", json=_ios(), headers=phone)
+    kept = await (await client.post("/v1/me/devices", json=_ios(), headers=phone)).json()
     await client.post("/v1/me/devices", json=_ios("cd" * 32), headers=tablet)
     r = await client.delete("/v1/me/sessions?keep_current=true", headers=phone)
     assert r.status == 204
@@ -163,7 +163,8 @@ async def test_signing_out_everywhere_and_deleting_the_account_remove_all(
     assert r.status == 204, await r.text()
     store = client.app[keys.SERVICES]
     async with store.devices._uow() as tx:
-        assert await tx.devices.delete_token(APNS) is False, "the account's devices are gone"
+        assert await tx.devices.delete_token(kept["id"], APNS) is False, (
+            "the account's devices are gone")
 
 
 async def test_a_ban_removes_the_users_devices(client: Any, api: Api) -> None:
@@ -223,3 +224,27 @@ async def test_devices_and_settings_need_a_signed_in_user(client: Any) -> None:
                          ("PATCH", "/v1/me/notification-settings")]:
         r = await client.request(method, path, json={})
         assert r.status == 401, (method, path)
+
+
+async def test_a_request_racing_its_sign_out_registers_no_device(client: Any, api: Api) -> None:
+    """The token check passed (or was cached) just before the session was revoked: the
+    registration after the revocation is refused, leaving no device to push to forever."""
+    from momentic_core.errors import Unauthenticated
+    from momentic_core.model.accounts import Principal, Role
+    from momentic_core.services.devices import Registration
+
+    await api.signup_auth()
+    r = await client.post("/v1/auth/token", json={
+        "grant_type": "password", "email": "alex@bsu.by", "password": PASSWORD})
+    tokens = await r.json()
+    phone = api.auth(tokens)
+    me = await (await client.get("/v1/me", headers=phone)).json()
+    assert (await client.post("/v1/auth/logout", headers=phone)).status == 204
+    svc = client.app[keys.SERVICES]
+    who = Principal(user_id=me["id"], role=Role.USER, session_id=tokens["session_id"])
+    with pytest.raises(Unauthenticated) as refused:
+        await svc.devices.register(who, Registration(
+            platform="ios", token=APNS, apns_environment="sandbox"))
+    assert refused.value.code == "token_revoked"
+    async with svc.devices._uow() as tx:
+        assert await tx.devices.count_for_user(me["id"]) == 0

@@ -185,3 +185,107 @@ async def test_the_moment_is_pushed_at_its_time_once_per_user(
                                                 "day": zone_day.isoformat()})
     await env.run_jobs()
     assert len(apns.received) == 1
+
+
+async def test_a_shared_phone_never_shows_the_previous_accounts_pushes(
+    make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]
+) -> None:
+    """Alex's push is retrying (APNs 503) when alex signs out and bob signs in on the same
+    iPhone and registers its token (the row keeps its id, now bob's): alex's retry must
+    not reach bob's screen; bob's own pushes do."""
+    apns, _ = fakes
+    env, clock = await _env(make_video_env, fakes)
+    client = env.client
+    alex = await new_user_auth(client)
+    await client.post("/v1/me/devices", headers=alex, json={
+        "platform": "ios", "token": IOS, "apns_environment": "production"})
+    alex_id = (await _me(env, alex))["id"]
+    apns.answers[IOS] = (503, "ServiceUnavailable")
+    await _befriend(env, await new_user_auth(client), alex_id)
+    await env.run_jobs()
+    assert apns.requests == 1 and apns.received == []
+    assert (await client.post("/v1/auth/logout", headers=alex)).status == 204
+    bob = await new_user_auth(client)
+    r = await client.post("/v1/me/devices", headers=bob, json={
+        "platform": "ios", "token": IOS, "apns_environment": "production"})
+    assert r.status == 201
+    del apns.answers[IOS]
+    clock.advance(timedelta(minutes=10))
+    await env.run_jobs()
+    assert apns.received == [], "alex's push went to bob's screen"
+    assert apns.requests == 1
+    await _befriend(env, await new_user_auth(client), (await _me(env, bob))["id"])
+    await env.run_jobs()
+    [push] = apns.received
+    r = await client.get("/v1/notifications", headers=bob)
+    assert push["payload"]["notification_id"] == str((await r.json())["items"][0]["id"])
+
+
+async def test_signing_out_drops_the_sessions_queued_pushes(
+    make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]
+) -> None:
+    _, fcm = fakes
+    env, clock = await _env(make_video_env, fakes)
+    client = env.client
+    alex = await new_user_auth(client)
+    await client.post("/v1/me/devices", headers=alex, json={
+        "platform": "android", "token": ANDROID})
+    alex_id = (await _me(env, alex))["id"]
+    fcm.answers[ANDROID] = (503, "UNAVAILABLE")
+    await _befriend(env, await new_user_auth(client), alex_id)
+    await env.run_jobs()
+    assert (await client.post("/v1/auth/logout", headers=alex)).status == 204
+    del fcm.answers[ANDROID]
+    clock.advance(timedelta(minutes=10))
+    await env.run_jobs()
+    assert fcm.received == [], "a signed-out phone still got the push"
+
+
+async def test_a_session_idle_past_its_ttl_gets_no_pushes(
+    make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]
+) -> None:
+    """A session unused for longer than MOMENTIC_SESSION_TTL_DAYS is dead though never
+    revoked: its device is not pushed to."""
+    apns, _ = fakes
+    env, clock = await _env(make_video_env, fakes)
+    client = env.client
+    alex = await new_user_auth(client)
+    await client.post("/v1/me/devices", headers=alex, json={
+        "platform": "ios", "token": IOS, "apns_environment": "sandbox"})
+    alex_id = (await _me(env, alex))["id"]
+    clock.advance(timedelta(days=59))
+    await _befriend(env, await new_user_auth(client), alex_id)
+    await env.run_jobs()
+    assert len(apns.received) == 1, "within the session's ttl"
+    clock.advance(timedelta(days=2))
+    await _befriend(env, await new_user_auth(client), alex_id)
+    await env.run_jobs()
+    assert len(apns.received) == 1, "the idle session's phone still got pushes"
+
+
+async def test_configuration_refusals_keep_every_device(
+    make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]
+) -> None:
+    """A wrong topic (DeviceTokenNotForTopic), a sandbox token sent to production
+    (BadDeviceToken) or a bare FCM 404 are refusals: logged, not retried, and no device is
+    deleted. Only APNs 410 / Unregistered and FCM UNREGISTERED delete (the first test)."""
+    apns, fcm = fakes
+    env, clock = await _env(make_video_env, fakes)
+    client = env.client
+    alex = await new_user_auth(client)
+    await client.post("/v1/me/devices", headers=alex, json={
+        "platform": "ios", "token": IOS, "apns_environment": "sandbox"})
+    await client.post("/v1/me/devices", headers=alex, json={
+        "platform": "android", "token": ANDROID})
+    alex_id = (await _me(env, alex))["id"]
+    fcm.answers[ANDROID] = (404, "NOT_FOUND")
+    for reason in ("DeviceTokenNotForTopic", "BadDeviceToken"):
+        apns.answers[IOS] = (400, reason)
+        await _befriend(env, await new_user_auth(client), alex_id)
+        await env.run_jobs()
+        assert await _devices(env, alex) == [IOS, ANDROID], reason
+    requests = apns.requests
+    clock.advance(timedelta(minutes=10))
+    await env.run_jobs()
+    assert apns.requests == requests, "refusals are not retried"
+    assert apns.received == [] and fcm.received == []

@@ -61,7 +61,10 @@ async def test_apns_sends_over_http2_with_the_token_topic_and_payload(apns: Any)
 
 @pytest.mark.parametrize(("status", "reason", "outcome"), [
     (410, "Unregistered", PushOutcome.INVALID_TOKEN),
-    (400, "BadDeviceToken", PushOutcome.INVALID_TOKEN),
+    (400, "Unregistered", PushOutcome.INVALID_TOKEN),
+    # configuration mistakes (sandbox/production, the topic) are no dead tokens
+    (400, "BadDeviceToken", PushOutcome.REFUSED),
+    (400, "DeviceTokenNotForTopic", PushOutcome.REFUSED),
     (400, "BadCollapseId", PushOutcome.REFUSED),
     (413, "PayloadTooLarge", PushOutcome.REFUSED),
     (429, "TooManyRequests", PushOutcome.RETRY),
@@ -132,6 +135,8 @@ async def test_fcm_gets_a_token_by_jwt_bearer_grant_and_keeps_it(fcm: Any) -> No
 @pytest.mark.parametrize(("status", "code", "outcome"), [
     (404, "UNREGISTERED", PushOutcome.INVALID_TOKEN),
     (400, "INVALID_ARGUMENT", PushOutcome.REFUSED),
+    (404, "NOT_FOUND", PushOutcome.REFUSED),
+    (403, "SENDER_ID_MISMATCH", PushOutcome.REFUSED),
     (503, "UNAVAILABLE", PushOutcome.RETRY),
     (429, "QUOTA_EXCEEDED", PushOutcome.RETRY),
 ])
@@ -143,3 +148,16 @@ async def test_fcm_answers_map_to_outcomes(
     fake.answers[ANDROID] = (status, code)
     result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
     assert result.outcome is outcome and code in (result.reason or "")
+
+
+async def test_fcm_to_a_wrong_project_is_refused_not_a_dead_token(fcm: Any) -> None:
+    """A bare 404 (the project id is wrong: a configuration mistake) must not delete every
+    Android device."""
+    fake, _, _ = fcm
+    account = {**fake.account(), "project_id": "not-ours"}
+    wrong = FcmPushGateway(account, fcm_url=fake.url, timeout=5)
+    try:
+        result = await wrong.deliver(_message(ANDROID, Platform.ANDROID))
+    finally:
+        await wrong.close()
+    assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "NOT_FOUND")
