@@ -463,10 +463,7 @@ class InMemoryRateLimiter:
             start, count = now, 0
         count += 1
         self._windows[key] = (start, count, window)
-        reset = int((start + window - now).total_seconds() + 0.999)
-        return RateDecision(
-            allowed=count <= limit, limit=limit, remaining=max(0, limit - count), reset_after=reset
-        )
+        return RateDecision.of_window(count, limit, start + window - now, window)
 
     async def hit_many(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
         return [await self.hit(key, limit, window) for key, limit, window in hits]

@@ -13,7 +13,6 @@ Old rows are harmless but pile up; a janitor calls ``delete_expired`` now and th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -62,23 +61,12 @@ class PostgresRateLimiter:
             async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
                 rows = await conn.fetch(_HIT, keys, now, [window for _, _, window in hits])
         counted = {row["key"]: (row["window_start"], row["count"]) for row in rows}
-        decisions = []
-        for key, limit, window in hits:
-            start, count = counted[key]
-            # Whole seconds until the window ends, rounded up like the in-memory limiter;
-            # the clamp only matters when app clocks disagree (another instance started
-            # the window).
-            left = (start + window - now).total_seconds()
-            reset = min(max(0, int(left + 0.999)), math.ceil(window.total_seconds()))
-            decisions.append(
-                RateDecision(
-                    allowed=count <= limit,
-                    limit=limit,
-                    remaining=max(0, limit - count),
-                    reset_after=reset,
-                )
+        return [
+            RateDecision.of_window(
+                counted[key][1], limit, counted[key][0] + window - now, window
             )
-        return decisions
+            for key, limit, window in hits
+        ]
 
     async def delete_expired(self, older_than: datetime) -> int:
         """Delete counters whose window started before ``older_than`` (pass ``now`` minus

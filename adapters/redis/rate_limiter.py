@@ -12,7 +12,6 @@ hash to one slot: run a single Redis (or a primary with replicas) for this.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -87,19 +86,10 @@ class RedisRateLimiter:
             )
         except (RedisError, OSError) as exc:
             raise Unavailable("The rate-limit store does not answer.") from exc
-        decisions = []
-        for i, (_, limit, window) in enumerate(hits):
-            start, count = int(counted[2 * i]), int(counted[2 * i + 1])
-            # Whole seconds until the window ends, rounded up like the other limiters; the
-            # clamp only matters when app clocks disagree (another instance started it).
-            left = (start + _ms(window) - now) / 1000
-            reset = min(max(0, int(left + 0.999)), math.ceil(window.total_seconds()))
-            decisions.append(
-                RateDecision(
-                    allowed=count <= limit,
-                    limit=limit,
-                    remaining=max(0, limit - count),
-                    reset_after=reset,
-                )
+        return [
+            RateDecision.of_window(
+                int(counted[2 * i + 1]), limit,
+                timedelta(milliseconds=int(counted[2 * i]) + _ms(window) - now), window,
             )
-        return decisions
+            for i, (_, limit, window) in enumerate(hits)
+        ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+import math
+from datetime import date, datetime, timedelta
 
 import attrs
 
@@ -165,6 +166,16 @@ class RateDecision:
     limit: int
     remaining: int
     reset_after: int  # seconds until the window resets
+
+    @classmethod
+    def of_window(cls, count: int, limit: int, left: timedelta, window: timedelta) -> RateDecision:
+        """The ``count``-th event of a fixed window with ``left`` to run: whole seconds
+        until it ends, rounded up, never below 0 nor above the window (app clocks that
+        disagree: another instance started it)."""
+        seconds = left.total_seconds()
+        reset = min(max(0, int(seconds + 0.999)), math.ceil(window.total_seconds()))
+        return cls(allowed=count <= limit, limit=limit, remaining=max(0, limit - count),
+                   reset_after=reset)
 
 
 @attrs.frozen
