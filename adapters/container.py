@@ -609,10 +609,15 @@ class Container(containers.DeclarativeContainer):
         id_tokens, secret, blobs, images, push, ranking, config,
     )
     janitor = providers.Singleton(
-        lambda storage, blobs, clock: Janitor(
-            uow=storage.uow, blobs=blobs, clock=clock, snapshot_ttl=FeedSettings().snapshot_ttl
+        lambda settings, storage, blobs, clock: Janitor(
+            uow=storage.uow, blobs=blobs, clock=clock, snapshot_ttl=FeedSettings().snapshot_ttl,
+            session_ttl=timedelta(days=settings.session_ttl_days),
+            prune_rate_limits=(
+                storage.rate_limiter.delete_expired
+                if isinstance(storage.rate_limiter, PostgresRateLimiter) else None
+            ),
         ),
-        storage, blobs, clock,
+        settings, storage, blobs, clock,
     )
     worker = providers.Singleton(
         _worker, settings, storage, blobs, media, push, clock, janitor, ranking, config

@@ -180,6 +180,12 @@ class SessionRepository(Protocol):
         """Revoke every live session of the user but ``keep``; return how many."""
         ...
 
+    async def delete_ended(self, revoked_before: datetime, idle_before: datetime) -> int:
+        """Delete sessions revoked before ``revoked_before`` or unused since before
+        ``idle_before`` (long past refreshing), with their refresh tokens and devices;
+        return how many."""
+        ...
+
     async def used_from(self, user_id: int, ip: str) -> bool:
         """Whether a session of the user, revoked and expired ones too, was last used from
         ``ip`` (exactly as the edge gave it)."""
@@ -290,6 +296,11 @@ class JobQueue(Protocol):
         dedupe_key: str | None = None,
     ) -> int | None:
         """Add a job; with ``dedupe_key``, None when one with that key is queued or running."""
+        ...
+
+    async def delete_finished(self, done_before: datetime, dead_before: datetime) -> int:
+        """Delete done jobs last changed before ``done_before`` and dead ones before
+        ``dead_before`` (kept longer, for the operator to read); return how many."""
         ...
 
 

@@ -324,6 +324,20 @@ class InMemorySessionRepository:
             await self.revoke(sid, at)
         return len(ids)
 
+    async def delete_ended(self, revoked_before: datetime, idle_before: datetime) -> int:
+        gone = {
+            s.id for s in self._s.sessions.values()
+            if (s.revoked_at is not None and s.revoked_at < revoked_before)
+            or s.last_used_at < idle_before
+        }
+        for sid in gone:
+            del self._s.sessions[sid]
+            forget_session(self._s, sid)  # ON DELETE CASCADE, as on PostgreSQL
+        self._s.refresh_tokens = {
+            h: row for h, row in self._s.refresh_tokens.items() if row.session_id not in gone
+        }
+        return len(gone)
+
     async def used_from(self, user_id: int, ip: str) -> bool:
         return any(s.user_id == user_id and s.ip == ip for s in self._s.sessions.values())
 

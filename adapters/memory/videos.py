@@ -238,6 +238,16 @@ class InMemoryJobQueue:
         )
         return job.id
 
+    async def delete_finished(self, done_before: datetime, dead_before: datetime) -> int:
+        gone = [
+            job_id for job_id, row in self._s.jobs.items()
+            if (row.job.status == "done" and row.updated_at < done_before)
+            or (row.job.status == "dead" and row.updated_at < dead_before)
+        ]
+        for job_id in gone:
+            del self._s.jobs[job_id]
+        return len(gone)
+
 
 def _copy(payload: dict[str, Any]) -> dict[str, Any]:
     """A deep copy, as a JSON round trip through the database would make."""

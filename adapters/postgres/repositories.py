@@ -480,6 +480,15 @@ class PostgresSessionRepository(Repository):
         )
         return _affected(status)
 
+    async def delete_ended(self, revoked_before: datetime, idle_before: datetime) -> int:
+        # Their refresh tokens and devices go by ON DELETE CASCADE.
+        status = await self._execute(
+            "DELETE FROM sessions WHERE revoked_at < $1 OR last_used_at < $2",
+            revoked_before,
+            idle_before,
+        )
+        return int(status.rsplit(" ", 1)[-1])
+
     async def used_from(self, user_id: int, ip: str) -> bool:
         # Through sessions_user_id_idx: one account holds few sessions.
         return bool(await self._fetchval(

@@ -410,6 +410,15 @@ class PostgresJobQueue(Repository):
         )
         return None if job_id is None else int(job_id)
 
+    async def delete_finished(self, done_before: datetime, dead_before: datetime) -> int:
+        status = await self._execute(
+            "DELETE FROM jobs WHERE (status = 'done' AND updated_at < $1) "
+            "OR (status = 'dead' AND updated_at < $2)",
+            done_before,
+            dead_before,
+        )
+        return int(status.rsplit(" ", 1)[-1])
+
 
 _CLAIM = f"""
 UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $3,

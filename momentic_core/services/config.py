@@ -30,6 +30,10 @@ REASON_MAX = 500
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
 
+# The longest window an admin may give a rate limit (the defaults' longest is a day).
+MAX_RATE_WINDOW = timedelta(days=7)
+
+
 @attrs.frozen
 class Effective:
     """The settings in force: stored values over the deployment's (which the composition
@@ -99,7 +103,7 @@ def check_value(name: str, value: Any, limit_names: tuple[str, ...]) -> Any:
             raise _bad(name, "Each rate limit is {count, window_seconds}.")
         limits[limit] = (
             _int(name, spec["count"], 1, 1_000_000),
-            _int(name, spec["window_seconds"], 1, 7 * 86400),
+            _int(name, spec["window_seconds"], 1, int(MAX_RATE_WINDOW.total_seconds())),
         )
     return limits
 

@@ -33,12 +33,15 @@ from momentic_core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from momentic_core.services.config import Config
+from momentic_core.services.config import MAX_RATE_WINDOW, Config
 from momentic_core.services.engagement import Notifier
 from momentic_core.services.ranking import Scorer
 from momentic_core.services.videos import PROCESS_VIDEO, status_event
 
 log = logging.getLogger(__name__)
+
+# A rate-limit counter whose window started this long ago counts for nothing.
+RATE_COUNTER_TTL = MAX_RATE_WINDOW + timedelta(days=1)
 
 JANITOR = "janitor"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -187,7 +190,11 @@ class Processing:
 class Janitor:
     """Removes abandoned uploads and blobs nothing points at, once they are old enough,
     and For-You ranking snapshots past their time to live, and push fan-out claims
-    older than ``claim_ttl`` (a fan-out job is retried for minutes, never days)."""
+    older than ``claim_ttl`` (a fan-out job is retried for minutes, never days), done jobs
+    after ``job_ttl`` and dead ones after ``dead_job_ttl``, sessions (with their refresh
+    tokens and devices) ``session_retention`` after they were revoked or could last
+    refresh (``session_ttl`` idle), and, with ``prune_rate_limits``, rate-limit counters
+    whose windows ended long ago."""
 
     PREFIXES = ("videos/", "avatars/")
 
@@ -200,6 +207,11 @@ class Janitor:
         min_age: timedelta = timedelta(hours=24),
         snapshot_ttl: timedelta = timedelta(hours=2),
         claim_ttl: timedelta = timedelta(days=3),
+        job_ttl: timedelta = timedelta(days=7),
+        dead_job_ttl: timedelta = timedelta(days=30),
+        session_ttl: timedelta = timedelta(days=60),
+        session_retention: timedelta = timedelta(days=30),
+        prune_rate_limits: Callable[[datetime], Awaitable[int]] | None = None,
     ) -> None:
         self._uow = uow
         self._blobs = blobs
@@ -207,6 +219,9 @@ class Janitor:
         self.min_age = min_age
         self.snapshot_ttl = snapshot_ttl
         self.claim_ttl = claim_ttl
+        self.job_ttl, self.dead_job_ttl = job_ttl, dead_job_ttl
+        self.session_ttl, self.session_retention = session_ttl, session_retention
+        self._prune_rate_limits = prune_rate_limits
 
     async def run(self, payload: dict[str, Any] | None = None) -> dict[str, int]:
         cutoff = self._clock.now() - self.min_age
@@ -236,8 +251,19 @@ class Janitor:
             snapshots = await tx.feeds.delete_snapshots(self._clock.now() - self.snapshot_ttl)
         async with self._uow() as tx:
             claims = await tx.devices.prune_claims(self._clock.now() - self.claim_ttl)
+        now = self._clock.now()
+        async with self._uow() as tx:
+            jobs = await tx.jobs.delete_finished(now - self.job_ttl, now - self.dead_job_ttl)
+        async with self._uow() as tx:
+            sessions = await tx.sessions.delete_ended(
+                now - self.session_retention, now - self.session_ttl - self.session_retention
+            )
+        counters = 0
+        if self._prune_rate_limits is not None:
+            counters = await self._prune_rate_limits(now - RATE_COUNTER_TTL)
         counts = {"uploads": uploads, "blobs": blobs, "snapshots": snapshots,
-                  "push_claims": claims}
+                  "push_claims": claims, "jobs": jobs, "sessions": sessions,
+                  "rate_limits": counters}
         if any(counts.values()):
             log.info("janitor swept", extra=counts)
         return counts

@@ -524,7 +524,8 @@ async def test_janitor_removes_old_orphans_and_keeps_referenced_and_young_blobs(
     assert env.objects() == sorted([*kept, orphan])
     later = ManualClock(datetime.now(UTC) + timedelta(hours=2))
     assert await janitor(later).run() == {
-        "uploads": 0, "blobs": 1, "snapshots": 0, "push_claims": 0}
+        "uploads": 0, "blobs": 1, "snapshots": 0, "push_claims": 0,
+        "jobs": 0, "sessions": 0, "rate_limits": 0}
     assert env.objects() == kept
     await assert_ready_and_playable(env, auth, video["id"], sample_clips["playable"].read_bytes())
 
@@ -547,11 +548,13 @@ async def test_janitor_aborts_a_resumable_upload_abandoned_for_a_day(
     janitor = await env.backend.janitor()
 
     clock.advance(timedelta(hours=23))
-    assert await janitor.run() == {"uploads": 0, "blobs": 0, "snapshots": 0, "push_claims": 0}
+    assert await janitor.run() == {"uploads": 0, "blobs": 0, "snapshots": 0, "push_claims": 0,
+        "jobs": 0, "sessions": 0, "rate_limits": 0}
     assert len(env.open_multipart()) == 1 and await env.rows("uploads") == 1
 
     clock.advance(timedelta(hours=2))
-    assert await janitor.run() == {"uploads": 1, "blobs": 0, "snapshots": 0, "push_claims": 0}
+    assert await janitor.run() == {"uploads": 1, "blobs": 0, "snapshots": 0, "push_claims": 0,
+        "jobs": 0, "sessions": 0, "rate_limits": 0}
     await env.assert_nothing_kept()
 
 
