@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,23 +12,6 @@ from adapters.config import Settings
 from adapters.container import Backend
 from momentic_core.errors import MomenticError
 from momentic_core.services.accounts import DeviceInfo
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch, make_database: Callable[[], str], tmp_path: Path
-) -> Iterator[str]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level  # main() configures logging; put it back
-    url = make_database()
-    monkeypatch.setenv("MOMENTIC_DATABASE_URL", url)
-    monkeypatch.setenv("MOMENTIC_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("MOMENTIC_SECRET", "cli-test-secret")
-    monkeypatch.setenv("MOMENTIC_ARGON2_MEMORY_KIB", "1024")
-    monkeypatch.setenv("MOMENTIC_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("MOMENTIC_LOG_FORMAT", "text")
-    yield url
-    root.handlers[:], root.level = handlers, level
 
 
 def test_migrate_create_admin_and_set_roles(

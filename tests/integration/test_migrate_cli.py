@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,21 +10,6 @@ from adapters.cli.main import main
 from adapters.postgres.migrate import MIGRATIONS_DIR
 
 IDS = sorted(p.stem for p in MIGRATIONS_DIR.glob("*.sql") if not p.stem.endswith(".rollback"))
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch, make_database: Callable[[], str], tmp_path: Path
-) -> Iterator[str]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level  # main() configures logging; put it back
-    url = make_database()
-    monkeypatch.setenv("MOMENTIC_DATABASE_URL", url)
-    monkeypatch.setenv("MOMENTIC_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("MOMENTIC_SECRET", "cli-test-secret")
-    monkeypatch.setenv("MOMENTIC_LOG_FORMAT", "text")
-    yield url
-    root.handlers[:], root.level = handlers, level
 
 
 def _status(capsys: pytest.CaptureFixture[str]) -> dict[str, bool]:
