@@ -14,15 +14,17 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
 # Dependencies first, from the lock alone, so a code change reuses this layer.
-COPY requirements/runtime.txt ./requirements/
-RUN pip install --upgrade pip \
+# build.txt pins pip and setuptools; the wheel is then built without build isolation, so
+# no tool is fetched unpinned.
+COPY requirements/build.txt requirements/runtime.txt ./requirements/
+RUN pip install --require-hashes -r requirements/build.txt \
  && pip install --require-hashes -r requirements/runtime.txt
 
 COPY pyproject.toml setup.py ./
 COPY momentic_core ./momentic_core
 COPY adapters ./adapters
 COPY migrations ./migrations
-RUN pip wheel --no-deps --wheel-dir /wheels . \
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
  && pip install --no-deps /wheels/momentic-*.whl \
  && cd / \
  && momentic --help > /dev/null \

@@ -8,13 +8,16 @@ STAMP := $(VENV)/.installed
 
 # Installs come from the hashed lock files in requirements/ (make lock refreshes them):
 # dev.txt for .venv (CI runs this too), runtime.txt for the image (no embedded database,
-# no dev tools). The project itself is then an editable install without dependencies.
+# no dev tools). build.txt pins pip and setuptools, installed first, and the project is
+# built without build isolation, so no unpinned tool is fetched: the project itself is then
+# an editable install without dependencies.
 LOCK := requirements/dev.txt
-$(STAMP): pyproject.toml setup.py $(LOCK)
+BUILD_LOCK := requirements/build.txt
+$(STAMP): pyproject.toml setup.py $(LOCK) $(BUILD_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(BUILD_LOCK)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # Re-resolve both lock files from pyproject.toml (the newest versions it allows), for
@@ -29,6 +32,7 @@ LOCK_ARGS := --quiet --universal --python-version 3.11 --generate-hashes \
 lock: $(UV_STAMP)
 	$(BIN)/uv pip compile $(LOCK_ARGS) pyproject.toml -o requirements/runtime.txt
 	$(BIN)/uv pip compile $(LOCK_ARGS) --extra dev pyproject.toml -o requirements/dev.txt
+	$(BIN)/uv pip compile $(LOCK_ARGS) requirements/build.in -o $(BUILD_LOCK)
 
 run: $(STAMP)
 	$(BIN)/momentic serve

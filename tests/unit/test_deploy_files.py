@@ -306,11 +306,49 @@ def test_dockerfile_installs_the_locked_runtime_and_the_wheel(
 ) -> None:
     runs = " ".join(_args(dockerfile, "RUN"))
     assert "--require-hashes -r requirements/runtime.txt" in runs
-    assert "pip wheel --no-deps" in runs and "pip install --no-deps /wheels/" in runs
+    assert "pip wheel --no-deps --no-build-isolation" in runs
+    assert "pip install --no-deps /wheels/" in runs
     assert " -e " not in runs, "an editable install in the image"
     copied = " ".join(_args(dockerfile, "COPY"))
     assert "--from=builder /opt/venv /opt/venv" in copied
     assert "--from=builder /app" not in copied and "/src" not in copied.split("--from")[-1]
+
+
+def _pip_installs(command: str) -> list[str]:
+    parts = re.split(r"&&|;|\n", command)
+    return [part for part in parts if re.search(r"\bpip install\b", part)]
+
+
+def _bootstrap_recipe() -> str:
+    """The recipe of make's `$(STAMP)` target: what `make run` and `make test` install."""
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("$(STAMP):"))
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line)
+    return "\n".join(recipe)
+
+
+@pytest.mark.parametrize("where", ["Dockerfile", "Makefile"], ids=["image", "make bootstrap"])
+def test_every_install_is_pinned_by_hash(where: str) -> None:
+    # pip, setuptools and the project's build tools included: nothing unpinned is fetched,
+    # so a new upstream release cannot change a build (requirements/build.txt pins them).
+    if where == "Makefile":
+        text = _bootstrap_recipe()
+    else:
+        text = re.sub(r"\\\n", " ", (ROOT / where).read_text(encoding="utf-8"))
+    installs = _pip_installs(text)
+    assert installs, f"no pip install in {where}"
+    for install in installs:
+        pinned = "--require-hashes -r requirements/" in install or "$(BUILD_LOCK)" in install
+        pinned = pinned or ("--require-hashes -r $(LOCK)" in install)
+        local = "--no-deps" in install and ("/wheels/" in install or "-e ." in install)
+        assert pinned or local, f"unpinned install in {where}: {install.strip()}"
+        if "-e ." in install:
+            assert "--no-build-isolation" in install, "an isolated build fetches setuptools"
+    assert "--upgrade pip" not in text
 
 
 def test_dockerignore_keeps_local_state_out() -> None:
