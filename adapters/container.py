@@ -74,13 +74,13 @@ from momentic_core.services.devices import Devices, NotificationPreferences
 from momentic_core.services.email_change import EmailChange
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
 from momentic_core.services.feeds import Feeds, feed_job_kinds, schedule_for_you_refresh
+from momentic_core.services.jobs import Worker
 from momentic_core.services.mail import MailOutbox
 from momentic_core.services.mfa import TwoFactor
 from momentic_core.services.moderation import Moderation
 from momentic_core.services.processing import (
     Janitor,
     Processing,
-    Worker,
     schedule_janitor,
     video_job_kinds,
 )

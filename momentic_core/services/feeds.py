@@ -27,7 +27,7 @@ from momentic_core.model.videos import VideoStatus, Visibility
 from momentic_core.ports import Clock, UnitOfWorkFactory
 from momentic_core.services import visibility
 from momentic_core.services.config import Config
-from momentic_core.services.processing import JobKind
+from momentic_core.services.jobs import JobKind
 
 REFRESH_FOR_YOU = "feeds.refresh_for_you"
 
@@ -187,8 +187,8 @@ class Feeds:
             return await tx.feeds.record_view(who.user_id, video_id, self._clock.now())
 
 
-def feed_job_kinds(feeds: Feeds) -> dict[str, Any]:
-    """The background jobs of this module, for the worker (processing.JobKind)."""
+def feed_job_kinds(feeds: Feeds) -> dict[str, JobKind]:
+    """The background jobs of this module, for the worker (jobs.JobKind)."""
     async def refresh(payload: dict[str, Any]) -> None:
         await feeds.refresh_candidates(payload)
 

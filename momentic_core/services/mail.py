@@ -16,7 +16,7 @@ from typing import Any
 from momentic_core.errors import MomenticError, Unavailable
 from momentic_core.model.accounts import Mail
 from momentic_core.ports import Clock, JobRunner, Mailer, UnitOfWork
-from momentic_core.services.processing import JobKind, Worker
+from momentic_core.services.jobs import JobKind, Worker
 
 SEND_MAIL = "send_mail"
 # Backoff 5 s doubling: the 12th try comes about 2 h 50 min after the first.

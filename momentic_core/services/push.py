@@ -51,6 +51,7 @@ from momentic_core.model.engagement import Notification, NotificationView
 from momentic_core.model.ranking import Moment
 from momentic_core.policies import push_text
 from momentic_core.ports import Clock, PushGateway, UnitOfWork, UnitOfWorkFactory
+from momentic_core.services.jobs import JobKind
 
 log = logging.getLogger(__name__)
 
@@ -278,11 +279,9 @@ class Pushes:
         return result.outcome
 
 
-def push_job_kinds(pushes: Pushes) -> dict[str, Any]:
-    """The worker's job kinds of pushes (``processing.JobKind``s). A delivery's payload
+def push_job_kinds(pushes: Pushes) -> dict[str, JobKind]:
+    """The worker's job kinds of pushes (``jobs.JobKind``s). A delivery's payload
     (a friend's name, the device token) is cleared once the job is settled."""
-    from momentic_core.services.processing import JobKind
-
     return {
         PUSH_NOTIFICATION: JobKind(run=pushes.fan_out_notification),
         PUSH_MOMENT: JobKind(run=pushes.fan_out_moment),

@@ -37,6 +37,7 @@ from momentic_core.model.social import Relation
 from momentic_core.model.videos import Video
 from momentic_core.policies import moments, permissions, rating, streaks
 from momentic_core.ports import Clock, PushSender, UnitOfWork, UnitOfWorkFactory
+from momentic_core.services.jobs import JobKind
 
 log = logging.getLogger(__name__)
 
@@ -426,9 +427,8 @@ class Moments:
         return attrs.evolve(video, moment_at=moment_at, on_time=on_time)
 
 
-def ranking_job_kinds(ranking: Ranking) -> dict[str, Any]:
-    """The background jobs of this module, for the worker (processing.JobKind)."""
-    from momentic_core.services.processing import JobKind  # processing imports this module
+def ranking_job_kinds(ranking: Ranking) -> dict[str, JobKind]:
+    """The background jobs of this module, for the worker (jobs.JobKind)."""
 
     async def recompute(payload: dict[str, Any]) -> None:
         await ranking.recompute_all()

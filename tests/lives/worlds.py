@@ -28,7 +28,7 @@ from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
 from adapters.memory.store import MemoryStore
 from adapters.postgres.db import create_pool
-from momentic_core.services.processing import Worker
+from momentic_core.services.jobs import Worker
 from momentic_core.services.ranking import schedule_ranking
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # a Monday, before any moment

@@ -10,7 +10,7 @@ from typing import Any
 from adapters.memory.clock import ManualClock
 from adapters.memory.store import InMemoryUnitOfWork, MemoryStore
 from adapters.memory.videos import InMemoryJobRunner
-from momentic_core.services.processing import JobKind, Worker
+from momentic_core.services.jobs import JobKind, Worker
 
 LEASE = timedelta(minutes=10)
 

@@ -1,0 +1,137 @@
+"""The job machinery: the worker that runs background jobs, and how a kind of job is declared.
+
+Jobs live in the database (the ``JobRunner`` port): any worker of any instance takes them,
+a job whose worker died is taken again when its lease runs out, failures are retried with
+exponential backoff, and after ``max_attempts`` a job is dead with its reason kept. Each
+service module that has jobs declares them (``JobKind``s, by name); the composition root
+gives the worker all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from momentic_core.errors import MomenticError
+from momentic_core.model.videos import Job
+from momentic_core.ports import Clock, JobRunner
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+DeadHandler = Callable[[dict[str, Any], str], Awaitable[None]]
+
+
+@attrs.frozen
+class JobKind:
+    run: Handler
+    on_dead: DeadHandler | None = None
+    # The payload holds a secret (a mailed code): cleared once the job is done or dead.
+    secret: bool = False
+
+
+class Worker:
+    """Takes due jobs one at a time and settles them."""
+
+    def __init__(
+        self,
+        *,
+        runner: JobRunner,
+        kinds: dict[str, JobKind],
+        clock: Clock,
+        lease: timedelta = timedelta(minutes=10),
+        backoff: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self._runner = runner
+        self._kinds = kinds
+        self._clock = clock
+        self.lease = lease
+        self.backoff = backoff
+
+    async def run_once(self) -> Job | None:
+        """Take and run one due job; None when there was none."""
+        job = await self._runner.claim(list(self._kinds), self.lease)
+        if job is None:
+            return None
+        kind = self._kinds[job.kind]
+        if job.attempts > job.max_attempts:
+            # Its workers died (lease ran out) on every attempt: a poison pill, not run again.
+            await self._bury(job, kind, f"lease expired {job.max_attempts} times; worker died")
+            return job
+        heartbeat = asyncio.create_task(self._heartbeat(job))
+        try:
+            await kind.run(job.payload)
+        except asyncio.CancelledError:
+            raise  # the lease runs out and another worker takes it again
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            if job.attempts >= job.max_attempts:
+                await self._bury(job, kind, reason)
+            else:
+                delay = self.backoff * (2 ** (job.attempts - 1))
+                log.warning("job failed; retrying", extra={"job": job.id, "reason": reason})
+                await self._runner.retry(
+                    job.id, reason, self._clock.now() + delay, attempt=job.attempts
+                )
+            return job
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+        await self._runner.complete(job.id, attempt=job.attempts, forget=kind.secret)
+        return job
+
+    async def _heartbeat(self, job: Job) -> None:
+        """Renew the lease while the job runs, so a long transcode is not taken twice."""
+        every = max(0.05, self.lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if not await self._runner.extend(job.id, job.attempts, self.lease):
+                    log.warning("job lease lost to another worker", extra={"job": job.id})
+                    return
+            except MomenticError:
+                log.warning("could not renew a job lease; will try again")
+
+    async def _bury(self, job: Job, kind: JobKind, reason: str) -> None:
+        log.error("job dead", extra={"job": job.id, "kind": job.kind, "reason": reason})
+        await self._runner.bury(job.id, reason, attempt=job.attempts, forget=kind.secret)
+        if kind.on_dead is not None:
+            await kind.on_dead(job.payload, reason)
+
+    async def run_forever(
+        self, stop: asyncio.Event, idle: float = 1.0, wake: asyncio.Event | None = None
+    ) -> None:
+        """Work until ``stop`` is set; a failing store pauses the loop, never ends it.
+
+        Idle, it looks again after ``idle`` seconds, or as soon as ``wake`` is set."""
+        while not stop.is_set():
+            if wake is not None:
+                wake.clear()  # before looking: a job queued while we look wakes us again
+            try:
+                job = await self.run_once()
+            except MomenticError:
+                log.warning("worker cannot reach the job store; waiting")
+                job = None
+            except Exception:
+                # An untranslated driver error or a failing on_dead hook must not end the
+                # only worker of an instance silently.
+                log.exception("worker loop failed; waiting")
+                job = None
+            if job is None:
+                await _idle(idle, stop, wake)
+
+
+async def _idle(seconds: float, *events: asyncio.Event | None) -> None:
+    """Wait ``seconds`` or until one of ``events`` is set."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events if e is not None]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
