@@ -37,7 +37,9 @@ from adapters.media_urls import RecentUrls
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import SystemClock
 from adapters.memory.engagement import InMemoryLiveEventSource
-from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
+from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
 from adapters.oidc import verifier as oidc
 from adapters.postgres.db import create_pool

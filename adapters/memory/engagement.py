@@ -34,16 +34,12 @@ from momentic_core.model.engagement import (
     UserReaction,
 )
 
+from .store import ReactionRow
+
 if TYPE_CHECKING:
     from .store import MemoryStore
 
 log = logging.getLogger(__name__)
-
-
-@attrs.frozen
-class ReactionRow:
-    kind: ReactionKind
-    created_at: datetime
 
 
 def _no_comment() -> NotFound:

@@ -18,8 +18,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import attrs
-
 from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.accounts import User
 from momentic_core.model.social import (
@@ -34,16 +32,11 @@ from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.policies.ranking import for_you_score
 from momentic_core.ports import Clock
 
+from .store import SnapshotRow
+
 if TYPE_CHECKING:
     from .store import MemoryStore
 
-
-
-@attrs.frozen
-class SnapshotRow:
-    user_id: int
-    created_at: datetime
-    video_ids: tuple[int, ...]
 
 
 def _check_user(store: MemoryStore, *user_ids: int) -> None:

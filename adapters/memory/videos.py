@@ -29,21 +29,12 @@ from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibili
 from momentic_core.ports import Clock
 
 from .engagement import forget_video
+from .store import JobRow
 
 if TYPE_CHECKING:
     from .store import MemoryStore
 
 _LIVE = ("queued", "running")
-
-
-@attrs.frozen
-class JobRow:
-    """A stored job with the bookkeeping the model does not show."""
-
-    job: Job
-    locked_until: datetime | None
-    dedupe_key: str | None
-    updated_at: datetime
 
 
 def _check_user(store: MemoryStore, user_id: int) -> None:

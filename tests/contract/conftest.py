@@ -14,7 +14,9 @@ import pytest
 
 from adapters.memory.clock import ManualClock
 from adapters.memory.engagement import InMemoryLiveEventSource
-from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
+from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
 from adapters.postgres.live import PostgresLiveEventSource
 from adapters.postgres.rate_limiter import PostgresRateLimiter

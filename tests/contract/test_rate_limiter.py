@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.memory.clock import ManualClock
-from adapters.memory.store import InMemoryRateLimiter
+from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.redis.rate_limiter import RedisRateLimiter
 from momentic_core.model.accounts import RateDecision

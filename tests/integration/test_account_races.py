@@ -16,7 +16,7 @@ from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
 from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
-from adapters.memory.store import InMemoryRateLimiter
+from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
 from momentic_core.errors import Invalid, MomenticError

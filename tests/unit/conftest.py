@@ -19,7 +19,9 @@ from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
 from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
-from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
+from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
 from momentic_core.errors import Invalid, Unauthenticated
 from momentic_core.model.accounts import Role, TokenPair, User, VerifiedIdToken

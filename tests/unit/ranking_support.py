@@ -14,7 +14,9 @@ from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.media.images import PillowImageProcessor
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import ManualClock
-from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
+from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import InMemoryUnitOfWork
 from momentic_core.model.accounts import AccountStatus, Principal, Role, User
 from momentic_core.model.videos import StagedBlob, Video, VideoStatus
 from momentic_core.policies.moments import MomentRules

@@ -18,7 +18,9 @@ from adapters.container import Backend, Storage
 from adapters.http.app import Services
 from adapters.memory.clock import SystemClock
 from adapters.memory.engagement import InMemoryLiveEventSource
-from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork, MemoryStore
+from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
 from momentic_core.errors import Invalid
 from momentic_core.model.accounts import Principal, Role

@@ -7,7 +7,8 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork
+from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.uow import InMemoryUnitOfWork
 from momentic_core.model.engagement import NotificationKind
 from momentic_core.model.social import FriendRequest, Relation
 from momentic_core.services.social import Friends

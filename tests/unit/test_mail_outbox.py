@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
-from adapters.memory.store import InMemoryUnitOfWork, MemoryStore
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
 from momentic_core.errors import Unavailable
 from momentic_core.model.accounts import Mail

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from adapters.memory.clock import ManualClock
-from adapters.memory.store import InMemoryRateLimiter
+from adapters.memory.rate_limiter import InMemoryRateLimiter
 
 MINUTE = timedelta(minutes=1)
 

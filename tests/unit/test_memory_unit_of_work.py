@@ -8,7 +8,8 @@ import asyncio
 
 import pytest
 
-from adapters.memory.store import InMemoryUnitOfWork, MemoryStore
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import InMemoryUnitOfWork
 
 
 def test_a_nested_unit_of_work_fails_instead_of_hanging() -> None:

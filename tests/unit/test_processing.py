@@ -12,7 +12,8 @@ from config_support import runtime_config
 
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import ManualClock
-from adapters.memory.store import InMemoryUnitOfWork, MemoryStore
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import InMemoryUnitOfWork
 from momentic_core.errors import Invalid
 from momentic_core.model.accounts import User
 from momentic_core.model.videos import MediaInfo, Video, VideoStatus, Visibility

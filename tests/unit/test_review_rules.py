@@ -11,7 +11,8 @@ import attrs
 import pytest
 from config_support import runtime_config
 
-from adapters.memory.store import InMemoryRateLimiter, InMemoryUnitOfWork
+from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.uow import InMemoryUnitOfWork
 from momentic_core.errors import Forbidden, NotFound
 from momentic_core.model.accounts import Principal, Role
 from momentic_core.model.engagement import LiveEvent

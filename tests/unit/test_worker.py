@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.memory.clock import ManualClock
-from adapters.memory.store import InMemoryUnitOfWork, MemoryStore
+from adapters.memory.store import MemoryStore
+from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
 from momentic_core.services.jobs import JobKind, Worker
 
