@@ -307,3 +307,7 @@ _register_all(Conflict, {
     "mfa_not_pending": "No two-factor enrolment is waiting for confirmation.",
     "mfa_not_enabled": "Two-factor authentication is off.",
 })
+_register_all(Conflict, {
+    "account_private": "A private account's videos are for friends only: make the account "
+                       "public before making a video public.",
+})

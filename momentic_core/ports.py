@@ -80,6 +80,7 @@ from momentic_core.model.videos import (
     PartInfo,
     Upload,
     Video,
+    Visibility,
 )
 
 
@@ -242,6 +243,12 @@ class VideoRepository(Protocol):
         Raises NotFound(code="video_not_found")."""
         ...
 
+    async def set_visibility(self, video_id: int, visibility: Visibility, at: datetime) -> Video:
+        """The author's choice of visibility, kept even when it equals the one in force
+        (which stays friends while the author's account is private); ``updated_at`` is
+        ``at``. Raises NotFound(code="video_not_found")."""
+        ...
+
     async def delete(self, video_id: int) -> None:
         """Idempotent."""
         ...
@@ -379,11 +386,27 @@ class SocialRepository(Protocol):
 
     async def remove_block(self, blocker: int, blocked: int) -> bool: ...
 
+    async def add_mute(self, muter: int, muted: int, at: datetime) -> None:
+        """Idempotent (the first time stays). Touches nothing else between the two: a
+        muted friend stays a friend. Raises NotFound(code="user_not_found")."""
+        ...
+
+    async def remove_mute(self, muter: int, muted: int) -> bool:
+        """True when there was one."""
+        ...
+
+    async def muted_ids(self, user_id: int) -> set[int]:
+        """Everyone the user muted (never who muted them)."""
+        ...
+
+    async def has_muted(self, muter: int, muted: int) -> bool: ...
+
     async def list_contacts(
         self, user_id: int, kind: str, after: tuple[datetime, int] | None, limit: int
     ) -> list[Contact]:
-        """``kind``: friends | incoming | outgoing | blocked. Newest first, keyset on
-        (since, user id); banned and suspended users left out (but for blocked)."""
+        """``kind``: friends | incoming | outgoing | blocked | muted. Newest first, keyset
+        on (since, user id); banned and suspended users left out (but for blocked and
+        muted, which one may undo whatever became of them)."""
         ...
 
     async def friend_count(self, user_id: int) -> int: ...
@@ -398,8 +421,8 @@ class SocialRepository(Protocol):
 
 class FeedRepository(Protocol):
     """Reads that assemble feed items in one query per page. Every query leaves out
-    videos that are not ready, authors blocked either way, banned or suspended authors,
-    and friends-only videos of non-friends."""
+    videos that are not ready, authors blocked either way or muted by the viewer, banned
+    or suspended authors, and friends-only videos of non-friends."""
 
     async def friends_feed(
         self,

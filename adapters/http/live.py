@@ -14,13 +14,15 @@ revoked (``session.revoked``), or when its account is banned, suspended or delet
 
 Access is checked again while a socket lives: a block, unblock or unfriend
 (``relation.changed`` on a user's channel, never forwarded) reloads that user's blocked
-set and re-checks their video subscriptions; a held or removed video (``video.hidden``)
-re-checks its subscribers; a user whose post that opened friends' moments went (deleted,
+set and re-checks their video subscriptions; a held or removed video (``video.hidden``),
+or one whose author changed its visibility (``video.visibility_changed``), re-checks its
+subscribers; a user whose post that opened friends' moments went (deleted,
 held or removed: ``access.changed`` on their channel, never forwarded) has their video
 subscriptions re-checked, so a moment locked again stops reaching them. The checks run
 in one task per socket, off the delivery path; a subscription that fails is dropped with
 an ``unsubscribed`` frame (reason ``access_changed``). Engagement events whose actor is
-blocked either way with the socket's user are not delivered to it.
+blocked either way with the socket's user, or muted by them, are not delivered to it (a
+mute or unmute is a ``relation.changed`` on the muter's channel only).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from momentic_core.services.access import (
     ACCOUNT_CLOSED,
     REVOKING,
 )
+from momentic_core.services.videos import VISIBILITY_CHANGED
 
 log = logging.getLogger("momentic.live")
 
@@ -69,6 +72,8 @@ RELATION_CHANGED = "relation.changed"  # {"user_id": other}: blocks, unblocks, u
 # ACCESS_CHANGED (``access.changed``, the core's): my post went, the lock may close again.
 # Forwarded, and its subscribers' access is checked again (authors and staff keep it).
 VIDEO_HIDDEN = "video.hidden"
+# Re-check a video's subscribers as a hold does: held or removed, or made friends-only.
+RECHECK_VIDEO = frozenset({VIDEO_HIDDEN, VISIBILITY_CHANGED})
 _CLOSED_REASONS = {
     "banned": "account_banned",
     "suspended": "account_suspended",
@@ -175,7 +180,8 @@ class Socket:
         self.flavor = flavor
         self.services = services
         self.channels: set[str] = set()
-        self.blocked: set[int] = set(blocked or ())  # users blocked either way with mine
+        # Users blocked either way with mine, and those mine muted: their events are dropped.
+        self.blocked: set[int] = set(blocked or ())
         self.checker: asyncio.Task[None] | None = None
         self._check_channels: set[str] = set()
         self._reload_blocked = False
@@ -378,12 +384,12 @@ class Hub:
             if event.type in (RELATION_CHANGED, ACCESS_CHANGED):
                 self._relation_changed(event, reload_blocked=event.type == RELATION_CHANGED)
                 return
-            if event.type == VIDEO_HIDDEN:
+            if event.type in RECHECK_VIDEO:
                 self.changes += 1
             listeners = self._channels.get(event.channel)
             if not listeners:
                 return
-            if event.type == VIDEO_HIDDEN:
+            if event.type in RECHECK_VIDEO:
                 for sock in list(listeners):
                     sock.recheck([event.channel])
             actor = actor_id(event)

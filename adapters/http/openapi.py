@@ -627,12 +627,25 @@ def _video_paths() -> Json:
             "get": _op("A video, with signed playback and thumbnail URLs when ready.", videos,
                        {"200": _json("Video", "The video.")}, auth=True,
                        params=[_path_id("video_id")], errors=_NO_VIDEO),
-            "patch": _op("Change the description (the author).", videos,
+            "patch": _op("Change the description and/or the visibility (the author; an "
+                         "absent or null field stays as it is). Feeds, For-You, profiles "
+                         "and live subscriptions follow at once. A private account's "
+                         "videos stay friends-only: public is 409 account_private there "
+                         "(make the account public first); friends is kept as the video's "
+                         "own choice, so it stays friends-only when the account turns "
+                         "public.", videos,
                          {"200": _json("Video", "The video.")}, auth=True,
                          params=[_path_id("video_id")],
-                         body=_body(_obj(["description"], {"description": _DESCRIPTION}),
-                                    {"description": "Sunset, take two"}),
-                         errors={**_NO_VIDEO, **_NOT_AUTHOR}),
+                         body=_body(_obj([], {
+                             "description": _text(_LIMITS.description_max,
+                                                  "Trimmed; blank clears it; null: unchanged."),
+                             "visibility": {"type": ["string", "null"],
+                                            "enum": ["friends", "public", None]}}),
+                                    {"description": "Sunset, take two",
+                                     "visibility": "public"}),
+                         errors={**_NO_VIDEO, **_NOT_AUTHOR, "409": _problem(
+                             "The video is held or removed, or public was asked of a "
+                             "private account's video.", "account_private", 409)}),
             "delete": _op("Delete the video and its files (the author only: staff remove "
                           "someone else's video through a moderation case, which is audited, "
                           "tells the author and can be appealed).", videos,
@@ -2172,7 +2185,8 @@ CODES_BY_OPERATION: dict[str, tuple[str, ...]] = {
     "post_v1_videos": (*_UPLOAD, "undecodable", "resolution_too_large"),
     "post_videos": _UPLOAD,
     "patch_v1_videos_video_id": ("video_moderated", "description_too_long",
-                                 "control_characters"),
+                                 "control_characters", "invalid_visibility",
+                                 "account_private"),
     "patch_videos_video_id": ("video_moderated", "description_too_long"),
     "post_v1_uploads": ("invalid_size", "invalid_visibility", "description_too_long",
                         "storage_unavailable"),

@@ -214,7 +214,8 @@ async def patch_video(request: web.Request) -> web.Response:
     video_id = int_param(request, "video_id")
     body = await read_body(request, VideoPatchBody)
     svc = services(request).videos
-    video = await svc.update_description(who, video_id, body.description)
+    video = await svc.edit(who, video_id, description=body.description,
+                           visibility=body.visibility)
     return json_response(video_out(request, await svc.get(who, video.id)))
 
 

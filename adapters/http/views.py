@@ -254,7 +254,8 @@ class Accepted:
 
 @attrs.frozen
 class VideoPatchBody:
-    description: str
+    description: str | None = None  # None (or absent): unchanged
+    visibility: str | None = None
 
 
 @attrs.frozen

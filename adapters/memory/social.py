@@ -5,7 +5,8 @@ classes are the repositories over them, with the PostgreSQL adapters' semantics:
 friendships are kept in both directions, foreign keys are checked (NotFound
 "user_not_found" / "video_not_found"), deleting a user drops their rows
 (``forget_user``), and feeds leave out videos that are not ready, authors blocked either
-way, banned or suspended authors and friends-only videos of non-friends.
+way or muted by the viewer, banned or suspended authors and friends-only videos of
+non-friends.
 
 ``_engagement`` and ``_signals`` are the one place each that reads reactions and
 comments. For-You scores come from
@@ -50,6 +51,7 @@ def forget_user(store: MemoryStore, user_id: int) -> None:
     s.friendships = {k: v for k, v in s.friendships.items() if user_id not in k}
     s.friend_requests = {k: v for k, v in s.friend_requests.items() if user_id not in k}
     s.blocks = {k: v for k, v in s.blocks.items() if user_id not in k}
+    s.mutes = {k: v for k, v in s.mutes.items() if user_id not in k}
     s.video_views = {k: v for k, v in s.video_views.items() if k[0] != user_id and k[1] in s.videos}
     s.feed_snapshots = {k: v for k, v in s.feed_snapshots.items() if v.user_id != user_id}
 
@@ -124,6 +126,21 @@ class InMemorySocialRepository:
     async def remove_block(self, blocker: int, blocked: int) -> bool:
         return self._s.blocks.pop((blocker, blocked), None) is not None
 
+    async def add_mute(self, muter: int, muted: int, at: datetime) -> None:
+        if muter == muted:
+            raise ValueError("a mute needs two users")
+        _check_user(self._s, muter, muted)
+        self._s.mutes.setdefault((muter, muted), at)
+
+    async def remove_mute(self, muter: int, muted: int) -> bool:
+        return self._s.mutes.pop((muter, muted), None) is not None
+
+    async def muted_ids(self, user_id: int) -> set[int]:
+        return {b for a, b in self._s.mutes if a == user_id}
+
+    async def has_muted(self, muter: int, muted: int) -> bool:
+        return (muter, muted) in self._s.mutes
+
     async def list_contacts(
         self, user_id: int, kind: str, after: tuple[datetime, int] | None, limit: int
     ) -> list[Contact]:
@@ -137,13 +154,15 @@ class InMemorySocialRepository:
             pairs = {b: at for (a, b), at in s.friend_requests.items() if a == user_id}
         elif kind == "blocked":
             pairs = {b: at for (a, b), at in s.blocks.items() if a == user_id}
+        elif kind == "muted":
+            pairs = {b: at for (a, b), at in s.mutes.items() if a == user_id}
         else:
             raise ValueError(f"unknown contact list {kind!r}")
         now = self._clock.now()
         found = [
             Contact(user=s.users[other], since=since)
             for other, since in pairs.items()
-            if kind == "blocked" or not s.users[other].hidden_at(now)
+            if kind in ("blocked", "muted") or not s.users[other].hidden_at(now)
         ]
         found = [c for c in found if after is None or (c.since, c.user.id) < after]
         found.sort(key=lambda c: (c.since, c.user.id), reverse=True)
@@ -209,6 +228,8 @@ class InMemoryFeedRepository:
         if author is None or video.status is not VideoStatus.READY:
             return None
         if author.hidden_at(now) or _blocked_either_way(s, viewer, author.id):
+            return None
+        if (viewer, author.id) in s.mutes:  # muted: out of my feeds, still a friend
             return None
         if (
             video.visibility is not Visibility.PUBLIC

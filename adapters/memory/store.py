@@ -76,6 +76,7 @@ class MemoryStore:
     friendships: dict[tuple[int, int], datetime] = attrs.Factory(dict)  # both directions
     friend_requests: dict[tuple[int, int], datetime] = attrs.Factory(dict)
     blocks: dict[tuple[int, int], datetime] = attrs.Factory(dict)
+    mutes: dict[tuple[int, int], datetime] = attrs.Factory(dict)  # (muter, muted)
     video_views: dict[tuple[int, int], datetime] = attrs.Factory(dict)
     feed_snapshots: dict[int, SnapshotRow] = attrs.Factory(dict)
     for_you_candidates: dict[int, float] = attrs.Factory(dict)  # video -> base score
@@ -122,6 +123,7 @@ class MemoryStore:
         "friendships",
         "friend_requests",
         "blocks",
+        "mutes",
         "video_views",
         "feed_snapshots",
         "for_you_candidates",

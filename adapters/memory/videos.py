@@ -99,6 +99,13 @@ class InMemoryVideoRepository:
         video = self._s.videos[video.id] = in_force(self._s, video, choose=choose)
         return video
 
+    async def set_visibility(self, video_id: int, visibility: Visibility, at: datetime) -> Video:
+        stored = await self.get(video_id)
+        self._s.chosen_visibility[video_id] = visibility  # a choice, whatever is in force
+        video = attrs.evolve(stored, updated_at=at)
+        video = self._s.videos[video_id] = in_force(self._s, video, choose=False)
+        return video
+
     async def delete(self, video_id: int) -> None:
         self._s.chosen_visibility.pop(video_id, None)
         if self._s.videos.pop(video_id, None) is None:

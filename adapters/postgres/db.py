@@ -57,6 +57,8 @@ MISSING_PARENTS: dict[str, str] = {
     "friend_requests_to_id_fkey": "user_not_found",
     "blocks_blocker_id_fkey": "user_not_found",
     "blocks_blocked_id_fkey": "user_not_found",
+    "mutes_muter_id_fkey": "user_not_found",
+    "mutes_muted_id_fkey": "user_not_found",
     "video_views_user_id_fkey": "user_not_found",
     "video_views_video_id_fkey": "video_not_found",
     "feed_snapshots_user_id_fkey": "user_not_found",

@@ -8,9 +8,9 @@ statement that also deletes the friendship and the requests between the two user
 
 Every feed page is one statement that joins the author (no N+1) and leaves out videos that
 are not ready, authors blocked either way, banned authors and authors whose suspension is
-in force, and friends-only videos of non-friends. Lists are keyset-paginated on
-(created_at, id), newest first; a page of newer items (``newer=True``) is fetched
-ascending from the cursor and handed back newest first.
+in force, authors the viewer muted, and friends-only videos of non-friends. Lists are
+keyset-paginated on (created_at, id), newest first; a page of newer items
+(``newer=True``) is fetched ascending from the cursor and handed back newest first.
 
 The statements are module constants (or built by the ``*_sql`` helpers from fixed
 fragments, so that the planner sees plain conditions: a keyset becomes a range on an
@@ -93,6 +93,12 @@ _UNBLOCKED = (
     "(SELECT 1 FROM blocks b WHERE b.blocker_id = {other} AND b.blocked_id = $1)"
 )
 
+# The viewer ($1) has not muted ``other``: an anti-join on mutes_pkey. Feeds only (a
+# muted user is still found by search, and still a friend).
+_UNMUTED = (
+    "NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = {other})"
+)
+
 # ---- ENGAGEMENT of a feed item -------------------------------------------------------
 # Reaction counts per kind, the viewer's ($1) reaction and the comment count of video
 # ``v``: the counters of its row, and my reaction by a reactions_pkey lookup.
@@ -153,6 +159,7 @@ FOR_YOU_ELIGIBLE = (
     "v.author_id <> $1"
     " AND NOT EXISTS (SELECT 1 FROM video_views w WHERE w.user_id = $1 AND w.video_id = v.id)"
     " AND " + _ACTIVE + " AND " + _UNBLOCKED.format(other="v.author_id")
+    + " AND " + _UNMUTED.format(other="v.author_id")
 )
 
 _ITEM_COLUMNS = f"{_V}, {_U}, e.heart, e.flame, e.funny, e.angry, e.my_reaction, e.comment_count"
@@ -204,6 +211,7 @@ def friends_feed_sql(*, cursor: bool, newer: bool) -> str:
         WHERE f.user_id = $1
           AND {_ACTIVE.format(now="$5")}
           AND {_UNBLOCKED.format(other="f.friend_id")}
+          AND {_UNMUTED.format(other="f.friend_id")}
         ORDER BY {order}
         LIMIT $4
     """
@@ -222,6 +230,7 @@ def global_feed_sql(*, cursor: bool, newer: bool) -> str:
           {keyset}
           AND {_ACTIVE.format(now="$3")}
           AND {_UNBLOCKED.format(other="v.author_id")}
+          AND {_UNMUTED.format(other="v.author_id")}
         ORDER BY {order}
         LIMIT $2
     """
@@ -291,6 +300,7 @@ SNAPSHOT_PAGE_SQL = f"""
                 SELECT 1 FROM friendships f WHERE f.user_id = $1 AND f.friend_id = v.author_id))
           AND {_ACTIVE.format(now="$5")}
           AND {_UNBLOCKED.format(other="v.author_id")}
+          AND {_UNMUTED.format(other="v.author_id")}
         ORDER BY r.n
         LIMIT $4
     ) i ON true
@@ -303,16 +313,18 @@ _CONTACT_TABLES = {
     "incoming": ("friend_requests", "to_id", "from_id"),
     "outgoing": ("friend_requests", "from_id", "to_id"),
     "blocked": ("blocks", "blocker_id", "blocked_id"),
+    "muted": ("mutes", "muter_id", "muted_id"),
 }
+_SHOWS_HIDDEN = ("blocked", "muted")  # lists that keep banned and suspended users
 
 
 def contacts_sql(kind: str, *, after: bool) -> str:
     """$1 user, $2 limit, [$3 since, $4 user id of the keyset], then (but for the blocked
-    list, which shows banned users too) the time a suspension is judged at."""
+    and muted lists, which show banned users too) the time a suspension is judged at."""
     table, owner, other = _CONTACT_TABLES[kind]
     keyset = f"AND (c.created_at, c.{other}) < ($3, $4)" if after else ""
     now = "$5" if after else "$3"
-    active = "" if kind == "blocked" else f"AND {_ACTIVE.format(now=now)}"
+    active = "" if kind in _SHOWS_HIDDEN else f"AND {_ACTIVE.format(now=now)}"
     return f"""
         SELECT c.created_at AS since, {_U}
         FROM {table} c
@@ -559,6 +571,37 @@ class PostgresSocialRepository(Repository):
         )
         return _affected(status) > 0
 
+    async def add_mute(self, muter: int, muted: int, at: datetime) -> None:
+        """Raises NotFound(code="user_not_found")."""
+        await self._execute(
+            """
+            INSERT INTO mutes (muter_id, muted_id, created_at) VALUES ($1, $2, $3)
+            ON CONFLICT (muter_id, muted_id) DO NOTHING
+            """,
+            muter,
+            muted,
+            at,
+        )
+
+    async def remove_mute(self, muter: int, muted: int) -> bool:
+        status = await self._execute(
+            "DELETE FROM mutes WHERE muter_id = $1 AND muted_id = $2", muter, muted
+        )
+        return _affected(status) > 0
+
+    async def muted_ids(self, user_id: int) -> set[int]:
+        rows = await self._fetch("SELECT muted_id FROM mutes WHERE muter_id = $1", user_id)
+        return {r["muted_id"] for r in rows}
+
+    async def has_muted(self, muter: int, muted: int) -> bool:
+        return bool(
+            await self._fetchval(
+                "SELECT EXISTS (SELECT 1 FROM mutes WHERE muter_id = $1 AND muted_id = $2)",
+                muter,
+                muted,
+            )
+        )
+
     async def list_contacts(
         self, user_id: int, kind: str, after: tuple[datetime, int] | None, limit: int
     ) -> list[Contact]:
@@ -567,7 +610,7 @@ class PostgresSocialRepository(Repository):
         args: list[Any] = [user_id, max(0, limit)]
         if after is not None:
             args += [after[0], after[1]]
-        if kind != "blocked":
+        if kind not in _SHOWS_HIDDEN:
             args.append(self._clock.now())
         rows = await self._fetch(contacts_sql(kind, after=after is not None), *args)
         return [Contact(user=_author(row), since=row["since"]) for row in rows]

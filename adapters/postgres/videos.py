@@ -251,6 +251,23 @@ class PostgresVideoRepository(Repository):
             raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
         return _video(row)
 
+    async def set_visibility(self, video_id: int, visibility: Visibility, at: datetime) -> Video:
+        # A write of chosen_visibility is a choice (migration 20261207_74's trigger keeps
+        # it); the trigger puts the visibility in force beside it.
+        row = await self._fetchrow(
+            f"""
+            UPDATE videos SET chosen_visibility = $2, visibility = $2, updated_at = $3
+            WHERE id = $1
+            RETURNING {_VIDEO_ROW}
+            """,
+            video_id,
+            visibility.value,
+            at,
+        )
+        if row is None:
+            raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
+        return _video(row)
+
     async def delete(self, video_id: int) -> None:
         # Uploads that made the video keep their row; their video_id goes NULL (FK).
         await self._execute("DELETE FROM videos WHERE id = $1", video_id)

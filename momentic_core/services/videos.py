@@ -30,6 +30,7 @@ from momentic_core.model.engagement import (
     ReactionKind,
     access_changed,
     user_channel,
+    video_channel,
 )
 from momentic_core.model.social import Relation
 from momentic_core.model.videos import (
@@ -51,6 +52,7 @@ from momentic_core.ports import (
     UnitOfWorkFactory,
 )
 from momentic_core.services import visibility
+from momentic_core.services import visibility as visibility_rules
 from momentic_core.services.config import Config
 from momentic_core.services.ranking import Moments, Scorer
 from momentic_core.services.throttle import Throttle
@@ -67,6 +69,20 @@ def status_event(video: Video) -> LiveEvent:
         user_channel(video.author_id),
         "video.status",
         {"video_id": video.id, "status": video.status.value, "reason": video.status_reason},
+    )
+
+
+ACCOUNT_PRIVATE = "account_private"
+# On the video's channel: its visibility in force changed. Its subscribers' access is
+# checked again (adapters/http/live.py), so one who may no longer read it is dropped.
+VISIBILITY_CHANGED = "video.visibility_changed"
+
+
+def visibility_event(video: Video) -> LiveEvent:
+    return LiveEvent(
+        video_channel(video.id),
+        VISIBILITY_CHANGED,
+        {"video_id": video.id, "visibility": video.visibility.value},
     )
 
 
@@ -468,15 +484,34 @@ class Videos:
     # ------------------------------------------------------------------ managing
 
     async def update_description(self, who: Principal, video_id: int, description: str) -> Video:
-        """The author changes the description. Raises NotFound(code="video_not_found"),
-        Forbidden(code="not_author"), Conflict(code="video_moderated") while the video is
-        held or removed."""
-        text = self.check_description(description)
+        """The author changes the description (``edit`` with a description only)."""
+        return await self.edit(who, video_id, description=description)
+
+    async def edit(
+        self,
+        who: Principal,
+        video_id: int,
+        *,
+        description: str | None = None,
+        visibility: str | None = None,
+    ) -> Video:
+        """The author changes the description and/or the visibility (None: unchanged), in
+        one unit of work. A new visibility is the author's choice: every reader follows
+        it at once (feeds, For-You, profiles, live subscriptions, which are checked
+        again: ``VISIBILITY_CHANGED``). A private account's videos stay friends-only:
+        asking for public there is refused (make the account public first); asking for
+        friends is kept, so turning the account public later keeps that video for
+        friends. Raises Invalid(code="invalid_visibility"), NotFound(code=
+        "video_not_found"), Forbidden(code="not_author"), Conflict(code="video_moderated"
+        while the video is held or removed | "account_private")."""
+        text = None if description is None else self.check_description(description)
+        vis = None if visibility is None else parse_visibility(visibility)
+        now = self._clock.now()
         async with self._uow() as tx:
             video = await tx.videos.get_for_update(video_id)
             if video.author_id != who.user_id:
                 author = await tx.users.get(video.author_id)
-                if not await visibility.may_see(tx, self._clock.now(), who, video, author):
+                if not await visibility_rules.may_see(tx, now, who, video, author):
                     raise NotFound("No such video.", code="video_not_found")
                 raise Forbidden("Only the author edits a video.", code="not_author")
             if video.status in (VideoStatus.HELD, VideoStatus.REMOVED):
@@ -484,9 +519,21 @@ class Videos:
                 raise Conflict(
                     "A held or removed video cannot be edited.", code="video_moderated"
                 )
-            return await tx.videos.update(
-                attrs.evolve(video, description=text, updated_at=self._clock.now())
-            )
+            if vis is Visibility.PUBLIC and (await tx.users.get(who.user_id)).private:
+                raise Conflict(
+                    "Your account is private: its videos are for friends only. Make the "
+                    "account public first.", code=ACCOUNT_PRIVATE,
+                )
+            if text is not None:
+                video = await tx.videos.update(
+                    attrs.evolve(video, description=text, updated_at=now)
+                )
+            if vis is not None:
+                before = video.visibility
+                video = await tx.videos.set_visibility(video_id, vis, now)
+                if video.visibility is not before:
+                    await tx.events.emit(visibility_event(video))
+            return video
 
     async def delete(self, who: Principal, video_id: int) -> None:
         """The author deletes the video, its rows and its blobs. Staff remove someone
