@@ -20,6 +20,7 @@ import attrs
 
 from adapters.http import openapi_mfa, paging, views
 from adapters.http.app import _HTTP_CODES, STATUS
+from adapters.http.routes_ranking import ASSETS
 from momentic_core.errors import CATALOGUE, MomenticError
 from momentic_core.model.ranking import WEIGHT_FIELDS, WEIGHT_MAX, RankingWeights
 from momentic_core.model.videos import MediaLimits
@@ -1385,18 +1386,20 @@ def _ranking_paths() -> Json:
                     "invalid_weights", 422)}),
         },
         "/admin": {"get": _op(
-            "The admin dashboard: a static page (no CDN; a strict Content-Security-Policy) "
-            "that signs an admin in and charts GET /v1/admin/stats.", admin,
+            "The staff web interface: a static page of ES modules (no build step, no CDN; "
+            "a strict Content-Security-Policy) that signs a moderator or admin in and calls "
+            "this API with their token: the case queue, appeals, users, roles, runtime "
+            "settings, rating weights, the audit trail and the statistics.", admin,
             {"200": {"description": "HTML page.", "content": {"text/html": {
                 "schema": _S, "example": "<!doctype html>..."}}}})},
         "/admin/{name}": {"get": _op(
-            "The dashboard's script and style sheet.", admin,
+            "The staff interface's scripts (ES modules) and style sheet.", admin,
             {"200": {"description": "The file.", "content": {
                 "text/javascript": dashboard_file, "text/css": dashboard_file}}},
             params=[{"name": "name", "in": "path", "required": True,
-                     "schema": {"type": "string", "enum": ["admin.js", "admin.css"]},
+                     "schema": {"type": "string", "enum": list(ASSETS)},
                      "example": "admin.js"}],
-            errors={"404": _problem("Not one of the dashboard's files.", "route_not_found",
+            errors={"404": _problem("Not one of the interface's files.", "route_not_found",
                                     404)})},
     }
 

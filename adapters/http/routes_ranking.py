@@ -1,5 +1,5 @@
 """v1 daily moment, leaderboards, user statistics, admin statistics and rating weights;
-and the admin dashboard (a static page that uses these routes)."""
+and the staff web interface at /admin (static ES modules that call the REST API)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ DASHBOARD_CSP = (
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+# The page's scripts and style sheets: every .js and .css file in static/admin, no more.
+ASSETS = tuple(sorted(p.name for p in DASHBOARD.iterdir() if p.suffix in (".js", ".css")))
 
 
 @routes.get("/v1/moments/today")
@@ -129,6 +131,9 @@ async def dashboard(request: web.Request) -> web.Response:
     return _asset("index.html")
 
 
-@routes.get("/admin/{name:admin\\.(?:js|css)}")
+@routes.get("/admin/{name:[a-z_]+\\.(?:js|css)}")
 async def dashboard_asset(request: web.Request) -> web.Response:
-    return _asset(request.match_info["name"])
+    name = request.match_info["name"]
+    if name not in ASSETS:
+        raise web.HTTPNotFound()  # the error middleware answers route_not_found
+    return _asset(name)

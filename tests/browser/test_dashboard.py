@@ -1,5 +1,6 @@
-"""The admin dashboard in headless Chromium (Debian's chromium, driven by Playwright):
-an admin signs in and every chart draws the seeded series; others are turned away.
+"""The statistics screen of the staff interface in headless Chromium (Debian's chromium,
+driven by Playwright): an admin signs in and every chart draws the seeded series; users
+who are not staff are turned away. tests/browser/test_staff.py walks the other screens.
 
 Run by ``make test-browser`` (which installs chromium when it is missing); ``make
 screenshot`` runs it with MOMENTIC_SCREENSHOT set and keeps the picture in docs/.
@@ -8,12 +9,11 @@ screenshot`` runs it with MOMENTIC_SCREENSHOT set and keeps the picture in docs/
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from adapters.config import Settings
 from adapters.container import Backend, resolve
@@ -21,9 +21,9 @@ from adapters.http.app import HttpOptions, create_app
 from momentic_core.model.accounts import Role
 
 from .seed import seed
+from .support import FAST_HASH
+from .support import sign_in as _sign_in
 
-FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ADMIN = ("admin@bsu.by", "correct horse battery")
 USER = ("someone@bsu.by", "correct horse battery")
 
@@ -40,34 +40,10 @@ async def site(aiohttp_client: Any) -> Any:
     return client, counts
 
 
-@pytest.fixture
-async def browser() -> Any:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: make test-browser does"
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        yield chromium
-        await chromium.close()
-
-
-async def _sign_in(browser: Browser, url: str, email: str, password: str) -> Any:
-    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    await page.goto(url)
-    await page.fill("#email", email)
-    await page.fill("#password", password)
-    await page.click("#login button[type=submit]")
-    return page, errors
-
-
 async def test_an_admin_sees_every_series_drawn(site: Any, browser: Browser) -> None:
     client, counts = site
     page, errors = await _sign_in(browser, str(client.make_url("/admin")), *ADMIN)
+    await page.click("#nav button[data-view=stats]")
     await page.wait_for_selector("#charts[data-rendered]")
     assert await page.get_attribute("#charts", "data-rendered") == "30"
     titles = await page.locator(".chart h3").all_inner_texts()
@@ -99,15 +75,15 @@ async def test_an_admin_sees_every_series_drawn(site: Any, browser: Browser) -> 
     assert errors == []
 
 
-async def test_a_user_who_is_not_an_admin_is_turned_away(site: Any, browser: Browser) -> None:
+async def test_a_user_who_is_not_staff_is_turned_away(site: Any, browser: Browser) -> None:
     client, _ = site
     page, _ = await _sign_in(browser, str(client.make_url("/admin")), *USER)
-    await page.wait_for_selector("#login-error:has-text('not an admin')")
-    assert await page.is_hidden("#dashboard")
+    await page.wait_for_selector("#login-error:has-text('not a moderator or an admin')")
+    assert await page.is_hidden("#app")
 
 
 async def test_a_wrong_password_shows_the_error(site: Any, browser: Browser) -> None:
     client, _ = site
     page, _ = await _sign_in(browser, str(client.make_url("/admin")), ADMIN[0], "wrong password")
     await page.wait_for_selector("#login-error:has-text('Wrong email or password')")
-    assert await page.is_hidden("#dashboard")
+    assert await page.is_hidden("#app")

@@ -410,9 +410,9 @@ async def test_the_dashboard_and_its_assets(client: Any) -> None:
     assert r.headers["Content-Security-Policy"] == DASHBOARD_CSP
     assert "default-src 'none'" in DASHBOARD_CSP and "frame-ancestors 'none'" in DASHBOARD_CSP
     page = await r.text()
-    assert '<script src="/admin/admin.js"></script>' in page
+    assert '<script type="module" src="/admin/admin.js"></script>' in page
     assert "http" not in page, "no CDN or other origin"
-    for name, content_type, marker in (("admin.js", "text/javascript", "/v1/admin/stats"),
+    for name, content_type, marker in (("stats.js", "text/javascript", "/v1/admin/stats"),
                                        ("admin.css", "text/css", "{")):
         r = await client.get(f"/admin/{name}")
         assert r.status == 200 and r.content_type == content_type, (name, r.content_type)

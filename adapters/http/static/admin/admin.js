@@ -1,160 +1,126 @@
-// The admin dashboard: signs in with an admin's credentials, reads /v1/admin/stats and
-// draws each group of series as an SVG line chart. No libraries, no CDN.
-"use strict";
+// The staff web interface: signs a moderator or admin in (with the two-factor step when
+// the account has it), then shows the screens their role may use. Plain ES modules
+// served by the app: no build step, no libraries, no CDN; the page's CSP allows no
+// inline script or style. Every screen calls the same REST API as the apps and the CLI,
+// which decides what each role may do; the page only hides what the role cannot use.
+import { ApiError, api, confirmSignIn, forget, hasToken, signIn, signOut } from "./api.js";
+import { $, say } from "./dom.js";
+import * as appeals from "./appeals.js";
+import * as queue from "./queue.js";
+import * as settings from "./settings.js";
+import * as stats from "./stats.js";
+import * as users from "./users.js";
 
-const COLORS = ["#ff375f", "#0a84ff", "#30d158", "#ff9f0a", "#bf5af2"];
-const CHARTS = [
-  { title: "Active users", series: ["dau", "wau", "mau"] },
-  { title: "New users", series: ["new_users"] },
-  { title: "Content", series: ["uploads", "reactions", "comments"] },
-  { title: "Reports", series: ["reports_opened", "reports_resolved"] },
-  { title: "Median time to resolve (s)", series: ["median_resolve_seconds"] },
-];
-const SVG = "http://www.w3.org/2000/svg";
-const $ = (id) => document.getElementById(id);
-let token = sessionStorage.getItem("momentic-admin-token");
+const VIEWS = { queue, appeals, users, settings, stats };
+const ADMIN_ONLY = new Set(["settings", "stats"]);
+let challenge = null;
 
-async function api(path, options = {}) {
-  const headers = { "Content-Type": "application/json", ...(options.headers || {}) };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(path, { ...options, headers });
-  const body = response.status === 204 ? null : await response.json();
-  if (!response.ok) {
-    const error = new Error((body && (body.detail || body.title)) || response.statusText);
-    error.status = response.status;
-    throw error;
-  }
-  return body;
-}
-
-async function signIn(event) {
-  event.preventDefault();
-  $("login-error").textContent = "";
-  try {
-    const pair = await api("/v1/auth/token", {
-      method: "POST",
-      body: JSON.stringify({
-        grant_type: "password", email: $("email").value, password: $("password").value,
-        device_name: "admin dashboard",
-      }),
-    });
-    token = pair.access_token;
-    const me = await api("/v1/me");
-    if (me.role !== "admin") {
-      token = null;
-      throw new Error("This account is not an admin.");
+const session = {
+  me: null,
+  // What a failed call shows: a lost session signs out, a staff account without
+  // two-factor authentication (when it is required) is told so, the rest is said
+  // where it happened.
+  failed(error, where) {
+    if (error instanceof ApiError && error.status === 401) {
+      leave("Your session has ended: sign in again.");
+      return;
     }
-    sessionStorage.setItem("momentic-admin-token", token);
-    show();
-  } catch (error) {
-    $("login-error").textContent = error.message;
-  }
-}
+    if (error.code === "mfa_enrolment_required") {
+      say($("notice"), "Staff accounts must turn on two-factor authentication first "
+        + "(in the app: Settings, Two-factor authentication).", true);
+      $("notice").hidden = false;
+    }
+    if (where) say(where, error.message, true);
+  },
+  openCase(id) {
+    go("queue", false);
+    queue.open(id);
+  },
+};
 
-function signOut() {
-  api("/v1/auth/logout", { method: "POST" }).catch(() => {});
-  token = null;
-  sessionStorage.removeItem("momentic-admin-token");
-  $("dashboard").hidden = true;
+function leave(message = "") {
+  forget();
+  session.me = null;
+  $("app").hidden = true;
   $("logout").hidden = true;
+  $("whoami").textContent = "";
+  $("mfa").hidden = true;
   $("login").hidden = false;
+  say($("login-error"), message, Boolean(message));
 }
 
-function isoDay(date) {
-  return date.toISOString().slice(0, 10);
+function go(name, load = true) {
+  for (const button of $("nav").querySelectorAll("button")) {
+    button.setAttribute("aria-current", String(button.dataset.view === name));
+  }
+  for (const view of Object.keys(VIEWS)) $(`view-${view}`).hidden = view !== name;
+  if (load) VIEWS[name].show(session);
 }
 
-function show() {
+async function enter() {
+  const me = await api("/v1/me");
+  if (me.role !== "moderator" && me.role !== "admin") {
+    await signOut();
+    throw new Error("This account is not a moderator or an admin.");
+  }
+  session.me = me;
+  document.body.dataset.role = me.role;
+  $("whoami").textContent = `@${me.nickname} · ${me.role}`;
+  for (const button of $("nav").querySelectorAll("button")) {
+    // Admin-only screens are not there for a moderator (the API refuses them anyway).
+    button.hidden = ADMIN_ONLY.has(button.dataset.view) && me.role !== "admin";
+  }
   $("login").hidden = true;
-  $("dashboard").hidden = false;
+  $("mfa").hidden = true;
+  $("app").hidden = false;
   $("logout").hidden = false;
-  if (!$("to").value) {
-    const today = new Date();
-    $("to").value = isoDay(today);
-    $("from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
-  }
-  load();
+  go("queue");
 }
 
-async function load(event) {
-  if (event) event.preventDefault();
-  $("status").textContent = "Loading…";
-  const query = new URLSearchParams({
-    from: $("from").value, to: $("to").value, interval: $("interval").value,
-  });
+async function onSignIn(event) {
+  event.preventDefault();
+  say($("login-error"), "");
   try {
-    const stats = await api(`/v1/admin/stats?${query}`);
-    draw(stats.points);
-    $("status").textContent = `${stats.points.length} ${stats.interval}(s)`;
-  } catch (error) {
-    if (error.status === 401) return signOut();
-    $("status").textContent = error.message;
-  }
-}
-
-function el(name, attrs = {}, parent = null) {
-  const node = document.createElementNS(SVG, name);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function chart(spec, points) {
-  const W = 560, H = 220, L = 44, R = 12, T = 10, B = 28;
-  const box = document.createElement("div");
-  box.className = "chart";
-  box.dataset.chart = spec.title;
-  const title = document.createElement("h3");
-  title.textContent = spec.title;
-  box.appendChild(title);
-  const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": spec.title });
-  const values = spec.series.flatMap((s) => points.map((p) => p[s] ?? 0));
-  const top = Math.max(4, Math.ceil(Math.max(...values) / 4) * 4); // whole-number ticks
-  const x = (i) => L + (points.length < 2 ? (W - L - R) / 2 : (i * (W - L - R)) / (points.length - 1));
-  const y = (v) => T + (H - T - B) * (1 - v / top);
-  for (let k = 0; k <= 4; k++) {
-    const v = (top * k) / 4;
-    el("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }, svg);
-    el("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, svg).textContent =
-      Number.isInteger(v) ? v : v.toFixed(1);
-  }
-  el("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }, svg);
-  el("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }, svg);
-  const step = Math.max(1, Math.ceil(points.length / 6));
-  points.forEach((p, i) => {
-    if (i % step === 0) {
-      el("text", { x: x(i), y: H - 8, "text-anchor": "middle" }, svg).textContent =
-        p.start.slice(5);
+    challenge = await signIn($("email").value, $("password").value);
+    if (challenge) {
+      $("login").hidden = true;
+      $("mfa").hidden = false;
+      $("mfa-code").value = "";
+      $("mfa-code").focus();
+      return;
     }
-  });
-  const legend = document.createElement("div");
-  legend.className = "legend";
-  spec.series.forEach((name, n) => {
-    const color = COLORS[n % COLORS.length];
-    el("polyline", {
-      stroke: color,
-      "data-series": name,
-      "data-total": points.reduce((sum, p) => sum + (p[name] ?? 0), 0),
-      points: points.map((p, i) => `${x(i).toFixed(1)},${y(p[name] ?? 0).toFixed(1)}`).join(" "),
-    }, svg);
-    const item = document.createElement("span");
-    const swatch = document.createElement("i");
-    swatch.style.background = color; // CSSOM, allowed by the page's CSP (no inline styles)
-    item.append(swatch, name.replaceAll("_", " "));
-    legend.appendChild(item);
-  });
-  box.append(svg, legend);
-  return box;
+    await enter();
+  } catch (error) {
+    say($("login-error"), error.message, true);
+  }
 }
 
-function draw(points) {
-  const charts = $("charts");
-  charts.replaceChildren(...CHARTS.filter((spec) => spec.series.some((s) => s in (points[0] || {})))
-    .map((spec) => chart(spec, points)));
-  charts.dataset.rendered = String(points.length);
+async function onCode(event) {
+  event.preventDefault();
+  say($("mfa-error"), "");
+  try {
+    await confirmSignIn(challenge.mfa_token, $("mfa-code").value.trim());
+    challenge = null;
+    await enter();
+  } catch (error) {
+    if (error.code === "invalid_mfa_token") {
+      leave("The sign-in took too long: start again.");
+      return;
+    }
+    say($("mfa-error"), error.message, true);
+  }
 }
 
-$("login").addEventListener("submit", signIn);
-$("range").addEventListener("submit", load);
-$("logout").addEventListener("click", signOut);
-if (token) show();
+$("login").addEventListener("submit", onSignIn);
+$("mfa").addEventListener("submit", onCode);
+$("mfa-cancel").addEventListener("click", () => leave());
+$("logout").addEventListener("click", async () => {
+  await signOut();
+  leave();
+});
+$("nav").addEventListener("click", (event) => {
+  const view = event.target.closest("button")?.dataset.view;
+  if (view) go(view);
+});
+for (const view of Object.values(VIEWS)) view.mount(session);
+if (hasToken()) enter().catch((error) => leave(error.message));
