@@ -99,6 +99,7 @@ from momentic_core.services.ranking import (
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import DEFAULT_LIMITS, PER_REQUEST_LIMITS, Throttle
 from momentic_core.services.videos import Videos
+from momentic_core.services.views import Views
 
 log = logging.getLogger("momentic")
 
@@ -552,6 +553,7 @@ def _services(
     return Services(
         friends=Friends(uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier),
         feeds=Feeds(uow=storage.uow, clock=clock, config=config),
+        views=Views(uow=storage.uow, clock=clock, config=config, throttle=throttle),
         accounts=accounts,
         profiles=profiles,
         throttle=throttle,

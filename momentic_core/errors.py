@@ -168,6 +168,8 @@ _register_all(Invalid, {
     "invalid_cursor": "A cursor the server did not issue for this list.",
     "invalid_key": "A media key of the wrong form.",
     "invalid_visibility": "Not a visibility (friends, public).",
+    "invalid_watched_seconds": "Watched seconds below 0 or past the video's end (more than "
+                               "a second over its duration).",
     "invalid_size": "An upload size out of range.",
     "invalid_part": "A part number the upload does not have.",
     "invalid_part_size": "A part of another size than the upload asked for.",

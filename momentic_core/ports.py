@@ -82,6 +82,7 @@ from momentic_core.model.videos import (
     Video,
     Visibility,
 )
+from momentic_core.model.views import ViewRecord, ViewResult, WatchTotals
 
 
 class Clock(Protocol):
@@ -267,6 +268,22 @@ class VideoRepository(Protocol):
 
     async def referenced_keys(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` a video, an upload or an avatar still points at."""
+        ...
+
+
+class ViewRepository(Protocol):
+    """Views: one row per viewer, video and UTC day. The video's ``view_count``,
+    ``completed_views`` and ``watched_ms`` change in the same transaction as the rows
+    (a trigger on PostgreSQL), so counts always equal rows, a deleted viewer's included."""
+
+    async def record(self, view: ViewRecord) -> ViewResult:
+        """Add the viewer's view of the day, or raise the day's row to the most watched
+        and reached end so far (never lower: idempotent). Raises
+        NotFound(code="video_not_found" | "user_not_found")."""
+        ...
+
+    async def author_totals(self, author_id: int) -> WatchTotals:
+        """Views, completed views and watched time over the author's ready videos."""
         ...
 
 
@@ -1016,6 +1033,9 @@ class UnitOfWork(Protocol):
 
     @property
     def uploads(self) -> UploadRepository: ...
+
+    @property
+    def views(self) -> ViewRepository: ...
 
     @property
     def jobs(self) -> JobQueue: ...

@@ -47,6 +47,7 @@ from momentic_core.services.ranking import Ranking, Stats
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.videos import Videos
+from momentic_core.services.views import Views
 
 if TYPE_CHECKING:
     from adapters.http.live import LiveOptions
@@ -68,6 +69,7 @@ class Services:
     videos: Videos
     friends: Friends
     feeds: Feeds
+    views: Views  # POST /v1/videos/{id}/view
     blobs: BlobStore
     media_url: Callable[[str], str]  # key -> URL a client can fetch (signed, or CDN)
     signed_media: SignedMedia | None  # set when the app itself serves media (/media/...)

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from adapters.http import openapi_mfa, paging, views
+from adapters.http import openapi_mfa, openapi_views, paging, views
 from adapters.http.app import _HTTP_CODES, STATUS
 from adapters.http.routes_ranking import ASSETS
 from momentic_core.errors import CATALOGUE, MomenticError
@@ -489,6 +489,7 @@ _VIDEO_EXAMPLE = {
     "locked": False,
     "reactions": {"heart": 3, "flame": 1, "funny": 0, "angry": 0},
     "comment_count": 2,
+    "view_count": 57,
     "my_reaction": "heart",
     # Posted 12 min 34 s after the day's moment, past its 2-minute window.
     "moment_at": "2026-11-27T08:17:26+00:00",
@@ -883,9 +884,6 @@ def _social_paths() -> Json:
             auth=True, params=[_CURSOR, _LIMIT],
             errors={"404": _problem("The ranking expired; start again without a cursor.",
                                     "snapshot_expired", 404)})},
-        "/v1/videos/{video_id}/view": {"post": _op(
-            "Record that I saw a video (once per video); For-You skips seen videos.", feeds,
-            {"204": _NO_CONTENT}, auth=True, params=[_path_id("video_id")], errors=_NO_VIDEO)},
         **_legacy_both("/users/{user_id}/friends/videos", {"get": _op(
             "Legacy app: my friends' videos of today (my own user id only).", legacy,
             {"200": _json("LegacyFriendVideos", "Newest first.")}, auth=True, params=uid,
@@ -2225,6 +2223,7 @@ _ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
 for _signin in ("post_v1_auth_token", "post_v1_auth_social_provider", "post_auth_login"):
     CODES_BY_OPERATION[_signin] = (*CODES_BY_OPERATION.get(_signin, ()), "mfa_required")
 CODES_BY_OPERATION.update(openapi_mfa.CODES_BY_OPERATION)
+CODES_BY_OPERATION.update(openapi_views.CODES_BY_OPERATION)
 OUTSIDE_OPERATIONS = {
     "mfa_enrolment_required": "every /v1/admin and /v1/mod operation answers it to an admin "
                               "or moderator without two-factor authentication while the "
@@ -2399,7 +2398,8 @@ def document() -> Json:
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
              **_ranking_paths(), **_moderation_paths(), **_live_paths(),
              **openapi_devices.paths(sys.modules[__name__]),
-             **openapi_mfa.paths(sys.modules[__name__])}
+             **openapi_mfa.paths(sys.modules[__name__]),
+             **openapi_views.paths(sys.modules[__name__])}
     for path, operations in paths.items():
         for method, op in operations.items():
             _edge_rules(op)

@@ -19,6 +19,8 @@ from adapters.http.views import (
     RelationOut,
     UserCard,
     UserSearchPage,
+    ViewBody,
+    ViewOut,
 )
 from momentic_core.errors import Invalid
 from momentic_core.model.social import Contact, FeedPage
@@ -187,5 +189,8 @@ async def for_you(request: web.Request) -> web.Response:
 @routes.post("/v1/videos/{video_id}/view")
 async def view(request: web.Request) -> web.Response:
     who = await principal(request)
-    await services(request).feeds.record_view(who, int_param(request, "video_id"))
-    return web.Response(status=204)
+    video_id = int_param(request, "video_id")
+    body = await read_body(request, ViewBody)
+    seen = await services(request).views.record(who, video_id, body.watched_seconds)
+    return json_response(ViewOut(seen.video_id, seen.counted, seen.watched_seconds,
+                                 seen.completed, seen.view_count))

@@ -302,6 +302,9 @@ class VideoOut:
                        "and thumbnail URLs are null."})
     reactions: Annotated[dict[str, int], counts_of(ReactionKind)]
     comment_count: int = attrs.field(metadata={"description": "Comments and replies."})
+    view_count: int = attrs.field(metadata={
+        "description": "Views: one per viewer and UTC day (POST /v1/videos/{id}/view), the "
+                       "author's never."})
     my_reaction: Annotated[str | None, Schema(enum=[*(k.value for k in ReactionKind), None])] = (
         attrs.field(metadata={"description": "My reaction to it, or null."}))
     moment_at: datetime | None = attrs.field(metadata={
@@ -343,6 +346,7 @@ class VideoOut:
             locked=locked,
             reactions=dict(v.reactions),
             comment_count=v.comment_count,
+            view_count=v.view_count,
             my_reaction=my_reaction,
             moment_at=v.moment_at,
             on_time=v.on_time,
@@ -354,6 +358,22 @@ class VideoOut:
 class VideoPage:
     items: list[VideoOut]
     next_cursor: str | None
+
+
+@attrs.frozen
+class ViewBody:
+    watched_seconds: float
+
+
+@attrs.frozen
+class ViewOut:
+    __schema_name__ = "ViewRecorded"
+
+    video_id: int
+    counted: bool
+    watched_seconds: float | None
+    completed: bool
+    view_count: int
 
 
 @attrs.frozen

@@ -29,6 +29,7 @@ from .moderation import forget_moderation_of, search_users
 from .social import forget_user
 from .store import MemoryStore, RefreshRow
 from .videos import in_force
+from .views import forget_video_views, forget_views_of
 
 
 class InMemoryUserRepository:
@@ -89,10 +90,12 @@ class InMemoryUserRepository:
         s.refresh_tokens = {k: v for k, v in s.refresh_tokens.items() if v.session_id not in gone}
         s.identities = {k: v for k, v in s.identities.items() if v.user_id != user_id}
         forget_engagement_of(s, user_id)
+        forget_views_of(s, user_id)
         videos = {vid for vid, v in s.videos.items() if v.author_id == user_id}
         s.videos = {k: v for k, v in s.videos.items() if k not in videos}
         for vid in videos:
             forget_video(s, vid)
+            forget_video_views(s, vid)
         s.uploads = {
             k: attrs.evolve(u, video_id=None) if u.video_id in videos else u
             for k, u in s.uploads.items()

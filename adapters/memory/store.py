@@ -54,6 +54,16 @@ class JobRow:
     updated_at: datetime
 
 
+@attrs.frozen
+class ViewRow:
+    """One viewer's view of a video on one UTC day (adapters.memory.views)."""
+
+    watched_ms: int
+    completed: bool
+    first_at: datetime
+    last_at: datetime
+
+
 @attrs.define
 class RefreshRow:
     session_id: int
@@ -78,6 +88,8 @@ class MemoryStore:
     blocks: dict[tuple[int, int], datetime] = attrs.Factory(dict)
     mutes: dict[tuple[int, int], datetime] = attrs.Factory(dict)  # (muter, muted)
     video_views: dict[tuple[int, int], datetime] = attrs.Factory(dict)
+    # (video, viewer, UTC day) -> the day's view (adapters.memory.views)
+    daily_views: dict[tuple[int, int, date], ViewRow] = attrs.Factory(dict)
     feed_snapshots: dict[int, SnapshotRow] = attrs.Factory(dict)
     for_you_candidates: dict[int, float] = attrs.Factory(dict)  # video -> base score
     for_you_refresh: dict[int, datetime] = attrs.Factory(dict)  # one row, key 1
@@ -125,6 +137,7 @@ class MemoryStore:
         "blocks",
         "mutes",
         "video_views",
+        "daily_views",
         "feed_snapshots",
         "for_you_candidates",
         "for_you_refresh",

@@ -39,6 +39,7 @@ from .repositories import (
 from .social import InMemoryFeedRepository, InMemorySocialRepository
 from .store import MemoryStore
 from .videos import InMemoryJobQueue, InMemoryUploadRepository, InMemoryVideoRepository
+from .views import InMemoryViewRepository
 
 
 class InMemoryUnitOfWork:
@@ -53,6 +54,7 @@ class InMemoryUnitOfWork:
         self.identities = InMemoryIdentityRepository(store)
         self.videos = InMemoryVideoRepository(store)
         self.uploads = InMemoryUploadRepository(store)
+        self.views = InMemoryViewRepository(store)
         # The clock stamps enqueued jobs: pass the one the job runner uses.
         self.jobs = InMemoryJobQueue(store, clock or SystemClock())
         # The clock also tells whether a suspension is in force (feeds, lists, search).

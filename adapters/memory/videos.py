@@ -30,6 +30,7 @@ from momentic_core.ports import Clock
 
 from .engagement import forget_video
 from .store import JobRow
+from .views import forget_video_views
 
 if TYPE_CHECKING:
     from .store import MemoryStore
@@ -61,7 +62,8 @@ class InMemoryVideoRepository:
     async def add(self, video: Video) -> Video:
         _check_user(self._s, video.author_id)
         video = attrs.evolve(
-            video, id=next(self._s.ids), reactions=no_reactions(), comment_count=0
+            video, id=next(self._s.ids), reactions=no_reactions(), comment_count=0,
+            view_count=0, completed_views=0, watched_ms=0,
         )
         video = self._s.videos[video.id] = in_force(self._s, video, choose=True)
         return video
@@ -93,7 +95,9 @@ class InMemoryVideoRepository:
         _check_user(self._s, video.author_id)
         # The counters belong to the reaction and comment repositories.
         video = attrs.evolve(
-            video, reactions=stored.reactions, comment_count=stored.comment_count
+            video, reactions=stored.reactions, comment_count=stored.comment_count,
+            view_count=stored.view_count, completed_views=stored.completed_views,
+            watched_ms=stored.watched_ms,
         )
         choose = video.visibility is not stored.visibility  # a write of it is a choice
         video = self._s.videos[video.id] = in_force(self._s, video, choose=choose)
@@ -111,6 +115,7 @@ class InMemoryVideoRepository:
         if self._s.videos.pop(video_id, None) is None:
             return
         forget_video(self._s, video_id)
+        forget_video_views(self._s, video_id)
         for upload in list(self._s.uploads.values()):
             if upload.video_id == video_id:
                 self._s.uploads[upload.id] = attrs.evolve(upload, video_id=None)

@@ -61,6 +61,8 @@ MISSING_PARENTS: dict[str, str] = {
     "mutes_muted_id_fkey": "user_not_found",
     "video_views_user_id_fkey": "user_not_found",
     "video_views_video_id_fkey": "video_not_found",
+    "video_daily_views_video_id_fkey": "video_not_found",
+    "video_daily_views_viewer_id_fkey": "user_not_found",
     "feed_snapshots_user_id_fkey": "user_not_found",
     "reactions_video_id_fkey": "video_not_found",
     "reactions_user_id_fkey": "user_not_found",

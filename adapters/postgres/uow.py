@@ -50,6 +50,7 @@ from momentic_core.ports import (
     UploadRepository,
     UserRepository,
     VideoRepository,
+    ViewRepository,
 )
 
 from .db import connect_error, translate_error
@@ -82,6 +83,7 @@ from .videos import (
     PostgresVideoRepository,
     UtcClock,
 )
+from .views import PostgresViewRepository
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ class PostgresUnitOfWork:
     identities: IdentityRepository
     videos: VideoRepository
     uploads: UploadRepository
+    views: ViewRepository
     jobs: JobQueue
     social: SocialRepository
     feeds: FeedRepository
@@ -156,6 +159,7 @@ class PostgresUnitOfWork:
         uploads = PostgresUploadRepository(conn)
         jobs = PostgresJobQueue(conn, self._clock)
         self.videos, self.uploads, self.jobs = videos, uploads, jobs
+        views = self.views = PostgresViewRepository(conn)
         # The clock also tells whether a suspension is in force (feeds, lists, search).
         social = PostgresSocialRepository(conn, self._clock)
         feeds = PostgresFeedRepository(conn, self._clock)
@@ -184,7 +188,7 @@ class PostgresUnitOfWork:
         self._repositories = [
             users, codes, sessions, identities, videos, uploads, jobs, social, feeds, candidates,
             reactions, comments, notifications, events, ranking, stats, moderation, audit,
-            config, devices, notification_settings, totp,
+            config, devices, notification_settings, totp, views,
         ]
         return self
 

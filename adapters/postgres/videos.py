@@ -45,7 +45,10 @@ _VIDEO_COLUMNS = (
 )
 # The counters the engagement triggers keep (migration 20261127_04): read with every
 # video, never written here.
-_COUNTER_COLUMNS = "heart_count, flame_count, funny_count, angry_count, comment_count"
+_COUNTER_COLUMNS = (
+    "heart_count, flame_count, funny_count, angry_count, comment_count, "
+    "view_count, completed_views, watched_ms"  # the views' (migration 20261207_71)
+)
 # What a video row reads as: its own columns, then the counters.
 _VIDEO_ROW = f"{_VIDEO_COLUMNS}, {_COUNTER_COLUMNS}"
 _VIDEO_ROW_JOINED = aliased(_VIDEO_ROW, "videos", "")  # the same, in a join
@@ -88,6 +91,9 @@ def _video(row: asyncpg.Record) -> Video:
         ready_at=row["ready_at"],
         reactions={kind: row[f"{kind}_count"] for kind in REACTION_KINDS},
         comment_count=row["comment_count"],
+        view_count=row["view_count"],
+        completed_views=row["completed_views"],
+        watched_ms=row["watched_ms"],
         moment_at=row["moment_at"],
         on_time=row["on_time"],
     )

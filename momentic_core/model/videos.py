@@ -57,6 +57,11 @@ class Video:
     # The daily moment this post answers, and whether it came within its window.
     moment_at: datetime | None = None
     on_time: bool = False
+    # Views (one per viewer and UTC day, the author's never), kept by the view repository
+    # with its rows like the counters above; ``update`` never writes them either.
+    view_count: int = 0
+    completed_views: int = 0  # the views that reached the end (policies.views)
+    watched_ms: int = 0  # the sum of the views' watched time
 
     def blob_keys(self) -> list[str]:
         keys = [self.source_key, self.playback_key, self.thumbnail_key]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from momentic_core.errors import Invalid, NotFound
+from momentic_core.errors import Invalid
 from momentic_core.model.accounts import Principal
 from momentic_core.model.social import (
     FeedItem,
@@ -21,9 +21,7 @@ from momentic_core.model.social import (
     FeedSettings,
     Keyset,
     RankedPage,
-    Relation,
 )
-from momentic_core.model.videos import VideoStatus, Visibility
 from momentic_core.ports import Clock, UnitOfWorkFactory
 from momentic_core.services import visibility
 from momentic_core.services.config import Config
@@ -168,23 +166,6 @@ class Feeds:
         ``REFRESH_FOR_YOU``, queued every ``settings.candidate_refresh``)."""
         async with self._uow() as tx:
             return await tx.candidates.refresh(self._clock.now(), self.settings)
-
-    async def record_view(self, who: Principal, video_id: int) -> bool:
-        """Count one impression (once per user and video), so For-You skips it."""
-        async with self._uow() as tx:
-            video = await tx.videos.get(video_id)
-            visible = video.status is VideoStatus.READY and (
-                video.author_id == who.user_id
-                or video.visibility is Visibility.PUBLIC
-                or await tx.social.relation(who.user_id, video.author_id) is Relation.FRIENDS
-            )
-            if visible and video.author_id != who.user_id:
-                # A hidden author's videos are hidden, as on every other route.
-                author = await tx.users.get(video.author_id)
-                visible = not author.hidden_at(self._clock.now())
-            if not visible or await tx.social.blocked_either_way(who.user_id, video.author_id):
-                raise NotFound("No such video.", code="video_not_found")
-            return await tx.feeds.record_view(who.user_id, video_id, self._clock.now())
 
 
 def feed_job_kinds(feeds: Feeds) -> dict[str, JobKind]:

@@ -50,6 +50,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "avatar:user": Limit(20, _m(60)),
     "reaction:user": Limit(300, _m(1)),
     "comment:user": Limit(30, _m(1)),
+    "view:user": Limit(300, _m(1)),  # POST /v1/videos/{id}/view, as reactions
     "export:user": Limit(3, _m(60)),  # GET /v1/me/export reads everything of an account
     # A time zone changes twice a day at most: each zone has its own daily moment, and
     # trying zones one after another would find an open window (README: ranking).
