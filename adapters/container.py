@@ -96,6 +96,7 @@ from momentic_core.services.ranking import (
     ranking_job_kinds,
     schedule_ranking,
 )
+from momentic_core.services.search import Search
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import DEFAULT_LIMITS, PER_REQUEST_LIMITS, Throttle
 from momentic_core.services.videos import Videos
@@ -574,6 +575,7 @@ def _services(
         stats=Stats(uow=storage.uow, clock=clock),
         devices=Devices(uow=storage.uow, clock=clock, config=config),
         notification_preferences=NotificationPreferences(uow=storage.uow),
+        search=Search(uow=storage.uow, clock=clock, config=config, throttle=throttle),
         two_factor=TwoFactor(
             uow=storage.uow, clock=clock, throttle=throttle, config=config, hasher=hasher,
             sealer=FernetSealer(secret), accounts=accounts, secret=secret,

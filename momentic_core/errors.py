@@ -313,3 +313,7 @@ _register_all(Conflict, {
     "account_private": "A private account's videos are for friends only: make the account "
                        "public before making a video public.",
 })
+_register_all(Invalid, {  # search and hashtags (issue 20 item 5)
+    "invalid_hashtag": "Not a hashtag: letters, digits and _ (at least one letter), up to "
+                       "the maximum length.",
+})

@@ -63,6 +63,7 @@ from momentic_core.model.ranking import (
     StatsPoint,
     StreakState,
 )
+from momentic_core.model.search import TrendingTag, UserKeyset, UserMatch
 from momentic_core.model.social import (
     Contact,
     FeedItem,
@@ -433,6 +434,44 @@ class SocialRepository(Protocol):
     ) -> list[User]:
         """Users whose nickname starts with ``prefix``, by nickname, after ``after``;
         no one blocked either way, banned or suspended, nor the viewer."""
+        ...
+
+
+class SearchRepository(Protocol):
+    """Hashtag pages, trending tags and text search, each page one query. Videos follow
+    the feeds' rule (``FeedRepository``): ready, the author someone to others and not
+    blocked either way, public or the viewer's own or a friend's; newest first, paged by
+    a ``Keyset`` like ``global_feed``. The BeReal lock is the caller's
+    (``services.visibility.behind_lock``)."""
+
+    async def hashtag_videos(
+        self, viewer: int, tag: str, cursor: Keyset | None, newer: bool, limit: int
+    ) -> list[FeedItem]:
+        """Videos whose description has the (folded) hashtag ``tag``."""
+        ...
+
+    async def videos(
+        self, viewer: int, words: tuple[str, ...], cursor: Keyset | None, newer: bool,
+        limit: int,
+    ) -> list[FeedItem]:
+        """Videos whose description has, for every one of ``words``, a search word it
+        begins (``policies.search.matches``)."""
+        ...
+
+    async def users(
+        self, viewer: int, query: str, after: UserKeyset | None, limit: int
+    ) -> list[UserMatch]:
+        """Users other than the viewer, someone to others and not blocked either way,
+        whose nickname matches ``query`` (``policies.search.nickname_matches``); best
+        score first, then by nickname; after ``after`` (score, nickname) when given."""
+        ...
+
+    async def trending(
+        self, viewer: int, since: datetime, until: datetime, limit: int
+    ) -> list[TrendingTag]:
+        """The tags of the most ready public videos created in [since, until) whose
+        authors are someone to others and not blocked either way with the viewer;
+        counted by distinct videos, most first, then by tag (code point order)."""
         ...
 
 
@@ -1084,6 +1123,9 @@ class UnitOfWork(Protocol):
 
     @property
     def totp(self) -> TotpRepository: ...
+
+    @property
+    def search(self) -> SearchRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -274,6 +274,7 @@ PATH_VALUES: dict[str, PathValue] = {
     "device_id": lambda w: w.device(),
     "part": lambda w: _constant(1),
     "provider": lambda w: _constant("apple"),
+    "tag": lambda w: _constant("sunset"),
     "name": lambda w: _constant("admin.js"),
 }
 
@@ -518,6 +519,7 @@ SPECIAL: dict[tuple[str, str], Special] = {
     ("PATCH", "/user/profile/"): _profile,
     ("PATCH", "/v1/me"): _me,
     ("GET", "/v1/users/search"): _search,
+    ("GET", "/v1/search"): _search,
     ("POST", "/v1/uploads"): _new_upload,
     ("PUT", "/v1/me/avatar"): _avatar,
     ("PATCH", "/user/avatar/"): _avatar,

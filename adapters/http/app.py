@@ -44,6 +44,7 @@ from momentic_core.services.mfa import TwoFactor
 from momentic_core.services.moderation import Moderation
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.ranking import Ranking, Stats
+from momentic_core.services.search import Search
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.videos import Videos
@@ -84,6 +85,7 @@ class Services:
     devices: Devices
     notification_preferences: NotificationPreferences
     two_factor: TwoFactor
+    search: Search  # hashtags and search (issue 20 item 5)
     email_change: EmailChange
 
 
@@ -506,6 +508,7 @@ def create_app(
         routes_mfa,
         routes_mod,
         routes_ranking,
+        routes_search,
         routes_social,
         routes_system,
         routes_videos,
@@ -559,6 +562,7 @@ def create_app(
         routes_email,
     ):
         app.router.add_routes(module.routes)
+    app.router.add_routes(routes_search.routes)
     if options.docs:
         app.router.add_routes(routes_system.docs_routes)
     app.router.add_routes(routes_live)

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from adapters.http import openapi_mfa, openapi_views, paging, views
+from adapters.http import openapi_mfa, openapi_search, openapi_views, paging, views
 from adapters.http.app import _HTTP_CODES, STATUS
 from adapters.http.routes_ranking import ASSETS
 from momentic_core.errors import CATALOGUE, MomenticError
@@ -2223,6 +2223,7 @@ _ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
 for _signin in ("post_v1_auth_token", "post_v1_auth_social_provider", "post_auth_login"):
     CODES_BY_OPERATION[_signin] = (*CODES_BY_OPERATION.get(_signin, ()), "mfa_required")
 CODES_BY_OPERATION.update(openapi_mfa.CODES_BY_OPERATION)
+CODES_BY_OPERATION.update(openapi_search.CODES_BY_OPERATION)
 CODES_BY_OPERATION.update(openapi_views.CODES_BY_OPERATION)
 OUTSIDE_OPERATIONS = {
     "mfa_enrolment_required": "every /v1/admin and /v1/mod operation answers it to an admin "
@@ -2312,6 +2313,7 @@ TAGS: list[Json] = [
     {"name": "moderation", "description": "Reports, cases, appeals, bans and suspensions."},
     {"name": "admin", "description": "Roles, runtime settings, audit log, dashboard data."},
     {"name": "media", "description": "Signed media served by the app itself (local storage)."},
+    openapi_search.TAG,
     {"name": "live", "description": "WebSocket updates."},
     {"name": "legacy mobile", "description": "The first mobile app's routes, kept working."},
 ]
@@ -2399,6 +2401,7 @@ def document() -> Json:
              **_ranking_paths(), **_moderation_paths(), **_live_paths(),
              **openapi_devices.paths(sys.modules[__name__]),
              **openapi_mfa.paths(sys.modules[__name__]),
+             **openapi_search.paths(sys.modules[__name__]),
              **openapi_views.paths(sys.modules[__name__])}
     for path, operations in paths.items():
         for method, op in operations.items():

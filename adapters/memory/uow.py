@@ -36,6 +36,7 @@ from .repositories import (
     InMemorySessionRepository,
     InMemoryUserRepository,
 )
+from .search import InMemorySearchRepository
 from .social import InMemoryFeedRepository, InMemorySocialRepository
 from .store import MemoryStore
 from .videos import InMemoryJobQueue, InMemoryUploadRepository, InMemoryVideoRepository
@@ -74,6 +75,7 @@ class InMemoryUnitOfWork:
         self.devices = InMemoryDeviceRepository(store)
         self.notification_settings = InMemoryNotificationSettingsRepository(store)
         self.totp = InMemoryTotpRepository(store)
+        self.search = InMemorySearchRepository(store, clock or SystemClock())
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:

@@ -43,6 +43,7 @@ from momentic_core.ports import (
     NotificationSettingsRepository,
     RankingRepository,
     ReactionRepository,
+    SearchRepository,
     SessionRepository,
     SocialRepository,
     StatsRepository,
@@ -76,6 +77,7 @@ from .repositories import (
     PostgresUserRepository,
     Repository,
 )
+from .search import PostgresSearchRepository
 from .social import PostgresFeedRepository, PostgresSocialRepository
 from .videos import (
     PostgresJobQueue,
@@ -112,6 +114,7 @@ class PostgresUnitOfWork:
     devices: DeviceRepository
     notification_settings: NotificationSettingsRepository
     totp: TotpRepository
+    search: SearchRepository
 
     def __init__(
         self,
@@ -185,11 +188,13 @@ class PostgresUnitOfWork:
         notification_settings = PostgresNotificationSettingsRepository(conn)
         self.devices, self.notification_settings = devices, notification_settings
         totp = self.totp = PostgresTotpRepository(conn)
+        search = self.search = PostgresSearchRepository(conn, self._clock)
         self._repositories = [
             users, codes, sessions, identities, videos, uploads, jobs, social, feeds, candidates,
             reactions, comments, notifications, events, ranking, stats, moderation, audit,
             config, devices, notification_settings, totp, views,
         ]
+        self._repositories.append(search)
         return self
 
     async def __aexit__(

@@ -37,6 +37,7 @@ from momentic_core.ports import Clock
 
 from .db import translate_errors
 from .repositories import _USER_COLUMNS, Repository, _user, aliased
+from .search_index import index_description
 
 _VIDEO_COLUMNS = (
     "id, author_id, description, visibility, status, status_reason, source_key, "
@@ -193,7 +194,9 @@ class PostgresVideoRepository(Repository):
             *_video_values(video),
         )
         assert row is not None
-        return _video(row)
+        added = _video(row)
+        await index_description(self, added)  # in this unit of work
+        return added
 
     async def get(self, video_id: int) -> Video:
         return await self._get(video_id, "")
@@ -255,7 +258,9 @@ class PostgresVideoRepository(Repository):
         )
         if row is None:
             raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
-        return _video(row)
+        updated = _video(row)
+        await index_description(self, updated)  # in this unit of work
+        return updated
 
     async def set_visibility(self, video_id: int, visibility: Visibility, at: datetime) -> Video:
         # A write of chosen_visibility is a choice (migration 20261207_74's trigger keeps

@@ -165,3 +165,17 @@ def check_comment(body: str) -> str:
             field="body",
         )
     return value
+
+
+# Hashtags and search (momentic_core.policies.search): a tag has at most HASHTAG_MAX
+# characters (case-folded), a video at most HASHTAGS_PER_VIDEO tags (the first ones); a
+# search query at most SEARCH_QUERY_MAX characters and SEARCH_TERMS_MAX words, a word at
+# most SEARCH_TERM_MAX; a nickname matches fuzzily from TRIGRAM_THRESHOLD similarity on
+# (pg_trgm's default); trending counts the last TRENDING_HOURS.
+HASHTAG_MAX = 50
+HASHTAGS_PER_VIDEO = 10
+SEARCH_QUERY_MAX = 100
+SEARCH_TERMS_MAX = 8
+SEARCH_TERM_MAX = 100
+TRIGRAM_THRESHOLD = 0.3
+TRENDING_HOURS = 24

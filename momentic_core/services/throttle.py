@@ -52,6 +52,8 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "comment:user": Limit(30, _m(1)),
     "view:user": Limit(300, _m(1)),  # POST /v1/videos/{id}/view, as reactions
     "export:user": Limit(3, _m(60)),  # GET /v1/me/export reads everything of an account
+    # GET /v1/search tells which nicknames exist and what descriptions say: guessable.
+    "search:user": Limit(60, _m(1)),
     # A time zone changes twice a day at most: each zone has its own daily moment, and
     # trying zones one after another would find an open window (README: ranking).
     "time_zone:user": Limit(2, _m(60 * 24)),

@@ -104,6 +104,10 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("GET", "/v1/feed/friends"):                            (401, 200, NA,  200, 200),
     ("GET", "/v1/feed/global"):                             (401, 200, NA,  200, 200),
     ("GET", "/v1/feed/for-you"):                            (401, 200, NA,  200, 200),
+    # hashtags and search (issue 20 item 5): any signed-in user, each sees what they may
+    ("GET", "/v1/hashtags/trending"):                       (401, 200, NA,  200, 200),
+    ("GET", "/v1/hashtags/{tag}/videos"):                   (401, 200, NA,  200, 200),
+    ("GET", "/v1/search"):                                  (401, 200, NA,  200, 200),
     ("GET", "/v1/moments/today"):                           (401, 200, NA,  200, 200),
     ("GET", "/v1/ranking"):                                 (401, 200, NA,  200, 200),
     # videos and uploads ({video_id}: the owner's public video; staff remove others'

@@ -132,6 +132,10 @@ SELF_TARGET_OPERATIONS = ["put_v1_blocks_user_id", "post_v1_friend_requests", "p
 # A range of days is refused past 400 points (from and to, each a valid date, can lie
 # centuries apart): 422 invalid_query, documented; no schema ties one parameter to another.
 RANGE_OPERATIONS = ["get_v1_admin_stats"]
+# A hashtag is Unicode letters, digits and _ with a letter among them (policies.search):
+# JSON Schema's patterns cannot name Unicode categories, so a schema-valid tag of other
+# characters is 422 invalid_hashtag, documented.
+HASHTAG_OPERATIONS = ["get_v1_hashtags_tag_videos"]
 # The WebSocket handshakes. An HTTP client cannot open a socket (a 101 switches protocols
 # away from HTTP), so a schema-valid plain GET with a good token is answered 426
 # upgrade_required, as documented; the sockets themselves are tested in test_live_ws.py.
@@ -170,6 +174,12 @@ CONFIG: dict[str, Any] = {
         },
         {
             "include-operation-id": SELF_TARGET_OPERATIONS,
+            "checks": {
+                "positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "422"]}
+            },
+        },
+        {
+            "include-operation-id": HASHTAG_OPERATIONS,
             "checks": {
                 "positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "422"]}
             },
