@@ -190,6 +190,10 @@ class Settings:
         "API from: exact matches get Access-Control-Allow-Origin and preflight answers. "
         "Empty: no CORS headers at all."
     )
+    metrics_token: str = _setting(
+        "", "Bearer token a Prometheus scrape of /metrics must send. Empty: /metrics answers "
+        "only clients connected from the loopback address (404 to anyone else)."
+    )
     docs: bool = _setting(
         True, "Serve the API document at /openapi.json and Swagger UI at /docs (on for "
         "development). Off: both answer 404 like any unknown path, for a deployment that "

@@ -29,6 +29,7 @@ from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.sealer import FernetSealer
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
 from adapters.http.app import Services
+from adapters.http.metrics import Backlog, Gauges, PoolUse
 from adapters.local.blob_store import LocalBlobStore
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.smtp import SmtpMailer
@@ -113,6 +114,7 @@ class Storage:
     ready: Callable[[], Awaitable[None]]
     live: LiveEventSource
     database_url: str | None = None
+    pool_use: Callable[[], PoolUse] | None = None  # this process's connections (metrics)
 
 
 def database_url(settings: Settings) -> str:
@@ -176,6 +178,11 @@ def postgres_storage(
         ready=ready,
         live=PostgresLiveEventSource(url),
         database_url=url,
+        pool_use=lambda: PoolUse(
+            size=pool.get_size(),
+            in_use=pool.get_size() - pool.get_idle_size(),
+            max_size=pool.get_max_size(),
+        ),
     )
 
 
@@ -491,6 +498,16 @@ def _mail_queued(
     return wake_worker
 
 
+def _gauges(storage: Storage) -> Gauges:
+    async def backlog() -> Backlog:
+        jobs = await storage.runner.backlog()
+        async with storage.uow(read_only=True) as tx:
+            uploads = await tx.uploads.count_open()
+        return Backlog(jobs=tuple(jobs), open_uploads=uploads)
+
+    return Gauges(backlog=backlog, pool=storage.pool_use)
+
+
 async def _ready(storage: Storage, blobs: BlobStore) -> None:
     """Readiness: the database answers, and so does the media storage (S3: its bucket is
     there and these credentials may use it). Raises Unavailable naming which does not."""
@@ -559,6 +576,7 @@ def _services(
         profiles=profiles,
         throttle=throttle,
         ready=functools.partial(_ready, storage, blobs),
+        gauges=_gauges(storage),
         videos=videos,
         blobs=blobs,
         media_url=_media_url(settings, blobs),

@@ -76,6 +76,7 @@ from momentic_core.model.social import (
 from momentic_core.model.videos import (
     BlobInfo,
     Job,
+    JobBacklog,
     MediaInfo,
     MultipartInfo,
     PartInfo,
@@ -307,6 +308,10 @@ class UploadRepository(Protocol):
         """Uploads never completed and created before the given time."""
         ...
 
+    async def count_open(self) -> int:
+        """Uploads begun and not completed (nor yet swept as abandoned): metrics."""
+        ...
+
 
 class JobQueue(Protocol):
     """Background jobs. ``enqueue`` inside a unit of work commits with it."""
@@ -362,6 +367,10 @@ class JobRunner(Protocol):
         ...
 
     async def get(self, job_id: int) -> Job | None: ...
+
+    async def backlog(self) -> list[JobBacklog]:
+        """Every kind with a queued, running or dead job, sorted by kind (metrics)."""
+        ...
 
 
 class SocialRepository(Protocol):

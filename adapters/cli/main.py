@@ -15,11 +15,14 @@ import json
 import logging
 import os
 import resource
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -39,6 +42,7 @@ from adapters.config import Settings
 from adapters.container import Backend, database_url, migrate, prepare_workers
 from adapters.http.app import HttpOptions, Services, create_app
 from adapters.http.converter import unstructure
+from adapters.http.metrics import forget_process, use_multiprocess
 from adapters.http.views import AdminUserOut, CaseDetailOut, CaseOut, SettingsOut
 from momentic_core.errors import MomenticError
 from momentic_core.model.accounts import AccountStatus, Role, User
@@ -114,6 +118,9 @@ def _supervise(settings: Settings, count: int) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
+    # Every worker writes its metrics here; whichever answers a scrape adds them all up.
+    metrics_dir = Path(tempfile.mkdtemp(prefix="momentic-metrics-"))
+    use_multiprocess(metrics_dir)
     children = {start(index): index for index in range(count)}
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -124,6 +131,7 @@ def _supervise(settings: Settings, count: int) -> int:
         except ChildProcessError:
             break
         index = children.pop(pid, None)
+        forget_process(pid)
         if index is None or stopping:
             continue
         log.error(
@@ -134,6 +142,7 @@ def _supervise(settings: Settings, count: int) -> int:
         time.sleep(1.0)
         if not stopping:
             children[start(index)] = index
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -159,6 +168,7 @@ def _serve(settings: Settings, *, job_worker: bool, announce: bool, reuse_port: 
             body_timeout_seconds=settings.body_timeout_seconds,
             body_min_rate=settings.body_min_rate,
             docs=settings.docs,
+            metrics_token=settings.metrics_token,
         ),
     )
     base = f"http://{settings.host}:{settings.port}"

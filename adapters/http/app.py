@@ -19,6 +19,7 @@ from aiohttp import web, web_response
 
 from adapters.http import keys
 from adapters.http.converter import nul_character
+from adapters.http.metrics import Gauges, Metrics, metrics_handler, metrics_middleware
 from adapters.logs import request_id_var
 from momentic_core.errors import (
     Conflict,
@@ -67,6 +68,7 @@ class Services:
     profiles: Profiles
     throttle: Throttle
     ready: Callable[[], Awaitable[None]]
+    gauges: Gauges  # what /metrics reads of storage
     videos: Videos
     friends: Friends
     feeds: Feeds
@@ -110,6 +112,7 @@ class HttpOptions:
     body_timeout_seconds: float = 20.0  # a body's first bytes' grace; 0 = no body deadline
     body_min_rate: int = 500  # bytes/s that extend the body deadline (1 s per this many)
     docs: bool = True  # serve /openapi.json and Swagger UI at /docs
+    metrics_token: str = ""  # bearer token of /metrics; empty: loopback clients only
 
 
 class MalformedBody(MomenticError):
@@ -159,7 +162,7 @@ STATUS: dict[type[MomenticError], int] = {
 
 PROBLEM_TYPE = "https://momentic.app/problems/"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-_QUIET_PATHS = ("/healthz", "/readyz", "/docs", "/openapi.json")
+_QUIET_PATHS = ("/healthz", "/readyz", "/docs", "/openapi.json", "/metrics")
 
 
 def problem(
@@ -524,6 +527,7 @@ def create_app(
     web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]  # not re-exported
     app = web.Application(
         middlewares=[
+            metrics_middleware,  # outermost: every answer counts
             request_id_middleware,
             cors_preflight_middleware,
             problem_middleware,
@@ -537,6 +541,7 @@ def create_app(
         handler_args={"auto_decompress": False},  # see encoding_middleware
     )
     app[keys.OPTIONS] = options
+    app[keys.METRICS] = Metrics()
     app[keys.AUTHENTICATED] = frozenset(
         (method.upper(), path)
         for path, operations in document()["paths"].items()
@@ -566,4 +571,5 @@ def create_app(
     if options.docs:
         app.router.add_routes(routes_system.docs_routes)
     app.router.add_routes(routes_live)
+    app.router.add_get("/metrics", metrics_handler(options.metrics_token))
     return app

@@ -9,11 +9,13 @@ from aiohttp import web
 if TYPE_CHECKING:  # the keys name these types in strings only
     from adapters.http.app import HttpOptions, Services  # noqa: F401
     from adapters.http.live import Hub  # noqa: F401
+    from adapters.http.metrics import Metrics  # noqa: F401
     from momentic_core.model.accounts import Principal, RateDecision  # noqa: F401
 
 SERVICES = web.AppKey["Services"]("services")
 OPTIONS = web.AppKey["HttpOptions"]("options")
 HUB = web.AppKey["Hub"]("hub")
+METRICS = web.AppKey["Metrics"]("metrics")
 # (METHOD, path template) of the operations that take a bearer token, from the OpenAPI
 # document: where the per-IP count may wait for the per-user one (app.ip_rate_limit_middleware).
 AUTHENTICATED = web.AppKey[frozenset[tuple[str, str]]]("authenticated")

@@ -276,6 +276,7 @@ class Hub:
         self.closing = False
         self._media_url: Callable[[str], str] = _not_started
         self._observe: Callable[[LiveEvent], None] = lambda _event: None
+        self._counted: Callable[[int], None] = lambda _open: None  # the metrics' gauge
         self._channels: dict[str, set[Socket]] = {}
         self._users: dict[int, set[Socket]] = {}
         self._sockets: set[Socket] = set()
@@ -294,6 +295,7 @@ class Hub:
         svc = app[keys.SERVICES]
         self._media_url = svc.media_url
         self._observe = svc.accounts.observe  # revocations reach the access cache
+        self._counted = app[keys.METRICS].websockets.set
         self.closing = False
         await svc.live_events.start(self.deliver)
         try:
@@ -343,6 +345,7 @@ class Hub:
         """Attach a socket whose handshake claimed its slot."""
         self.unclaim(sock.who.user_id)
         self._sockets.add(sock)
+        self._counted(len(self._sockets))
         self._users.setdefault(sock.who.user_id, set()).add(sock)
 
     def subscribe(self, sock: Socket, channel: str) -> None:
@@ -370,6 +373,7 @@ class Hub:
     def forget(self, sock: Socket) -> None:
         self.detach(sock)
         self._sockets.discard(sock)
+        self._counted(len(self._sockets))
 
     # -------------------------------------------------------------- fan-out
 

@@ -2393,6 +2393,7 @@ def document() -> Json:
     import sys
 
     from adapters.http import (
+        metrics,  # GET /metrics (issue 18)
         openapi_devices,  # issue 17's routes (see that module)
         openapi_mfa,  # issue 21's two-factor routes (see that module)
     )
@@ -2400,6 +2401,7 @@ def document() -> Json:
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
              **_ranking_paths(), **_moderation_paths(), **_live_paths(),
              **openapi_devices.paths(sys.modules[__name__]),
+             **metrics.openapi_paths(sys.modules[__name__]),
              **openapi_mfa.paths(sys.modules[__name__]),
              **openapi_search.paths(sys.modules[__name__]),
              **openapi_views.paths(sys.modules[__name__])}

@@ -25,7 +25,7 @@ import attrs
 from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.engagement import no_reactions
 from momentic_core.model.social import VideoForViewer
-from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibility
+from momentic_core.model.videos import Job, JobBacklog, Upload, Video, VideoStatus, Visibility
 from momentic_core.ports import Clock
 
 from .engagement import forget_video
@@ -196,6 +196,9 @@ class InMemoryUploadRepository:
     async def delete(self, upload_id: int) -> None:
         self._s.uploads.pop(upload_id, None)
 
+    async def count_open(self) -> int:
+        return sum(1 for u in self._s.uploads.values() if u.completed_at is None)
+
     async def list_abandoned(self, created_before: datetime, limit: int) -> list[Upload]:
         stale = [
             u
@@ -327,6 +330,27 @@ class InMemoryJobRunner:
         self, job_id: int, error: str, attempt: int | None = None, *, forget: bool = False
     ) -> None:
         await self._settle(job_id, attempt, status="dead", last_error=error, **_forgotten(forget))
+
+    async def backlog(self) -> list[JobBacklog]:
+        now = self._clock.now()
+        kinds: dict[str, list[JobRow]] = {}
+        for row in self._s.jobs.values():
+            if row.job.status in ("queued", "running", "dead"):
+                kinds.setdefault(row.job.kind, []).append(row)
+        result = []
+        for kind in sorted(kinds):
+            rows = [r.job for r in kinds[kind]]
+            due = [j.run_at for j in rows if j.status == "queued" and j.run_at <= now]
+            result.append(
+                JobBacklog(
+                    kind=kind,
+                    queued=sum(j.status == "queued" for j in rows),
+                    running=sum(j.status == "running" for j in rows),
+                    dead=sum(j.status == "dead" for j in rows),
+                    oldest_due_seconds=(now - min(due)).total_seconds() if due else 0.0,
+                )
+            )
+        return result
 
     async def get(self, job_id: int) -> Job | None:
         row = self._s.jobs.get(job_id)

@@ -32,7 +32,7 @@ import asyncpg
 from momentic_core.errors import NotFound
 from momentic_core.model.engagement import REACTION_KINDS
 from momentic_core.model.social import VideoForViewer
-from momentic_core.model.videos import Job, Upload, Video, VideoStatus, Visibility
+from momentic_core.model.videos import Job, JobBacklog, Upload, Video, VideoStatus, Visibility
 from momentic_core.ports import Clock
 
 from .db import translate_errors
@@ -388,6 +388,10 @@ class PostgresUploadRepository(Repository):
     async def delete(self, upload_id: int) -> None:
         await self._execute("DELETE FROM uploads WHERE id = $1", upload_id)
 
+    async def count_open(self) -> int:
+        # uploads_abandoned_idx covers exactly these rows.
+        return int(await self._fetchval("SELECT count(*) FROM uploads WHERE completed_at IS NULL"))
+
     async def list_abandoned(self, created_before: datetime, limit: int) -> list[Upload]:
         rows = await self._fetch(
             f"""
@@ -553,3 +557,36 @@ class PostgresJobRunner:
     async def get(self, job_id: int) -> Job | None:
         row = await self._fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
         return None if row is None else _job(row)
+
+    async def backlog(self) -> list[JobBacklog]:
+        # Each status read through its partial index (done jobs, the bulk, are never read).
+        with translate_errors():
+            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                rows = await conn.fetch(_BACKLOG, self._clock.now())
+        return [
+            JobBacklog(
+                kind=row["kind"],
+                queued=row["queued"],
+                running=row["running"],
+                dead=row["dead"],
+                oldest_due_seconds=max(0.0, float(row["oldest_due_seconds"] or 0.0)),
+            )
+            for row in rows
+        ]
+
+
+_BACKLOG = """
+SELECT kind,
+    count(*) FILTER (WHERE status = 'queued')::int AS queued,
+    count(*) FILTER (WHERE status = 'running')::int AS running,
+    count(*) FILTER (WHERE status = 'dead')::int AS dead,
+    EXTRACT(EPOCH FROM $1 - min(run_at) FILTER (WHERE status = 'queued' AND run_at <= $1))
+        AS oldest_due_seconds
+FROM (
+    SELECT kind, status, run_at FROM jobs WHERE status = 'queued'
+    UNION ALL SELECT kind, status, run_at FROM jobs WHERE status = 'running'
+    UNION ALL SELECT kind, status, run_at FROM jobs WHERE status = 'dead'
+) AS live
+GROUP BY kind
+ORDER BY kind
+"""

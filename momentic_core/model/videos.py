@@ -156,6 +156,19 @@ class Job:
 
 
 @attrs.frozen
+class JobBacklog:
+    """One job kind's standing, for operators: jobs queued (due now or later), running
+    (leased) and dead (given up on, kept until pruned), and how long the oldest job that
+    is due has waited (0 when none waits)."""
+
+    kind: str
+    queued: int
+    running: int
+    dead: int
+    oldest_due_seconds: float
+
+
+@attrs.frozen
 class MediaLimits:
     """Fixed limits of media (the largest and longest video are runtime settings:
     services.config)."""
