@@ -55,6 +55,7 @@ test-browser: $(STAMP) chromium
 
 screenshot: $(STAMP) chromium
 	MOMENTIC_SCREENSHOT=docs/dashboard.png $(BIN)/python -m pytest -q tests/browser -k every_series
+	MOMENTIC_SCREENSHOT=docs/share.png $(BIN)/python -m pytest -q tests/browser/test_share_page.py -k video_plays
 	MOMENTIC_SCREENSHOT=docs/staff-queue.png $(BIN)/python -m pytest -q tests/browser -k removes_a_reported_video
 
 # The OpenAPI document, as the app serves it at /openapi.json, for client generators.

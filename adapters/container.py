@@ -57,6 +57,7 @@ from momentic_core.model.accounts import RateDecision
 from momentic_core.model.devices import Platform
 from momentic_core.model.social import FeedSettings
 from momentic_core.policies.moments import MomentRules
+from momentic_core.policies.share_links import ShareSlugs
 from momentic_core.ports import (
     BlobStore,
     Clock,
@@ -98,6 +99,7 @@ from momentic_core.services.ranking import (
     schedule_ranking,
 )
 from momentic_core.services.search import Search
+from momentic_core.services.shares import Shares
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import DEFAULT_LIMITS, PER_REQUEST_LIMITS, Throttle
 from momentic_core.services.videos import Videos
@@ -568,6 +570,10 @@ def _services(
         moments=Moments(ranking.moment_rules),
         config=config,
     )
+    shares = Shares(uow=storage.uow, clock=clock, throttle=throttle, slugs=ShareSlugs(
+        # A key of its own, derived from the server secret (policies.share_links).
+        hmac.new(secret, b"share-links", hashlib.sha256).digest()))
+    share_base = settings.public_url.rstrip("/") + "/v/"
     return Services(
         friends=Friends(uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier),
         feeds=Feeds(uow=storage.uow, clock=clock, config=config),
@@ -598,6 +604,8 @@ def _services(
             uow=storage.uow, clock=clock, throttle=throttle, config=config, hasher=hasher,
             sealer=FernetSealer(secret), accounts=accounts, secret=secret,
         ),
+        shares=shares,
+        share_url=lambda video_id: share_base + shares.slug(video_id),
         email_change=EmailChange(
             uow=storage.uow, clock=clock, throttle=throttle, config=config, hasher=hasher,
             settings=accounts.settings, mail_queued=mail_queued,

@@ -261,6 +261,11 @@ async def _constant(value: Any) -> Any:
     return value
 
 
+async def _slug(w: World) -> str:
+    """The share-link slug of the owner's public, ready video."""
+    return str(w.svc.share_url(await w.video())).rsplit("/", 1)[1]
+
+
 # (through the methods, not World.video itself: a subclass's override is what is called)
 PATH_VALUES: dict[str, PathValue] = {
     "video_id": lambda w: w.video(),
@@ -276,6 +281,7 @@ PATH_VALUES: dict[str, PathValue] = {
     "provider": lambda w: _constant("apple"),
     "tag": lambda w: _constant("sunset"),
     "name": lambda w: _constant("admin.js"),
+    "slug": _slug,
 }
 
 

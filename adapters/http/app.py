@@ -46,6 +46,7 @@ from momentic_core.services.moderation import Moderation
 from momentic_core.services.profiles import Profiles
 from momentic_core.services.ranking import Ranking, Stats
 from momentic_core.services.search import Search
+from momentic_core.services.shares import Shares
 from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.videos import Videos
@@ -88,6 +89,8 @@ class Services:
     notification_preferences: NotificationPreferences
     two_factor: TwoFactor
     search: Search  # hashtags and search (issue 20 item 5)
+    shares: Shares  # share links (/v/{slug}) opened by guests
+    share_url: Callable[[int], str]  # video id -> its share link (public_url/v/{slug})
     email_change: EmailChange
 
 
@@ -512,6 +515,7 @@ def create_app(
         routes_mod,
         routes_ranking,
         routes_search,
+        routes_share,
         routes_social,
         routes_system,
         routes_videos,
@@ -565,6 +569,7 @@ def create_app(
         routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,
         routes_mod, routes_admin, routes_ranking, routes_legacy, routes_devices, routes_mfa,
         routes_email,
+        routes_share,
     ):
         app.router.add_routes(module.routes)
     app.router.add_routes(routes_search.routes)

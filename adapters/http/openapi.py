@@ -484,6 +484,7 @@ _VIDEO_EXAMPLE = {
     "height": 1280,
     "playback_url": "https://media.momentic.app/videos/3f2a/source?X-Amz-Signature=...",
     "thumbnail_url": "https://media.momentic.app/videos/3f2a/thumb.jpg?X-Amz-Signature=...",
+    "share_url": None,  # friends-only; a public video's: https://momentic.app/v/<slug>
     "created_at": TIME,
     "ready_at": TIME,
     "locked": False,
@@ -2396,11 +2397,13 @@ def document() -> Json:
         metrics,  # GET /metrics (issue 18)
         openapi_devices,  # issue 17's routes (see that module)
         openapi_mfa,  # issue 21's two-factor routes (see that module)
+        openapi_share,  # issue 20's share pages (see that module)
     )
 
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
              **_ranking_paths(), **_moderation_paths(), **_live_paths(),
              **openapi_devices.paths(sys.modules[__name__]),
+             **openapi_share.paths(sys.modules[__name__]),
              **metrics.openapi_paths(sys.modules[__name__]),
              **openapi_mfa.paths(sys.modules[__name__]),
              **openapi_search.paths(sys.modules[__name__]),

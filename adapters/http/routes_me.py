@@ -84,7 +84,7 @@ async def export_me(request: web.Request) -> web.StreamResponse:
     who = await principal(request)
     svc = services(request)
     export = await svc.profiles.export(who)
-    views = export_views(export.user, who.session_id, svc.media_url)
+    views = export_views(export.user, who.session_id, svc.media_url, svc.share_url)
     response = web.StreamResponse(headers={
         "Content-Type": "application/json",
         "Content-Disposition": 'attachment; filename="momentic-export.json"',

@@ -142,8 +142,8 @@ async def search(request: web.Request) -> web.Response:
 
 def _feed_out(request: web.Request, page: FeedPage) -> tuple[list[FeedItemOut], str | None,
                                                             str | None]:
-    url = services(request).media_url
-    items = [FeedItemOut.of(i, url) for i in page.items]
+    url, share = services(request).media_url, services(request).share_url
+    items = [FeedItemOut.of(i, url, share) for i in page.items]
     nxt = paging.keyset_cursor(page.next, newer=False) if page.next else None
     prev = paging.keyset_cursor(page.prev, newer=True) if page.prev else None
     return items, nxt, prev
@@ -181,9 +181,10 @@ async def for_you(request: web.Request) -> web.Response:
     who = await principal(request)
     snapshot = paging.read_pair(request, "rank")
     page = await services(request).feeds.for_you(who, snapshot, paging.limit(request))
-    url = services(request).media_url
+    url, share = services(request).media_url, services(request).share_url
     nxt = paging.encode("rank", page.snapshot_id, page.next_rank) if page.next_rank else None
-    return json_response(RankedPageOut([FeedItemOut.of(i, url) for i in page.items], nxt))
+    return json_response(RankedPageOut([FeedItemOut.of(i, url, share) for i in page.items],
+                                       nxt))
 
 
 @routes.post("/v1/videos/{video_id}/view")

@@ -40,7 +40,9 @@ AVATAR_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 def video_out(request: web.Request, view: VideoView) -> VideoOut:
     mine = view.my_reaction.value if view.my_reaction else None
-    return VideoOut.of(view.video, view.author, services(request).media_url, view.locked, mine)
+    svc = services(request)
+    return VideoOut.of(view.video, view.author, svc.media_url, view.locked, mine,
+                       share_url=svc.share_url)
 
 
 # What aiohttp's multipart reader raises for a body that is not a well-formed form (no or
@@ -236,7 +238,7 @@ async def user_videos(request: web.Request) -> web.Response:
     videos = page.videos[:limit]
     items = [
         VideoOut.of(v, page.author, svc.media_url, v.id in page.locked,
-                    my_reaction=_kind(page.my_reactions.get(v.id)))
+                    my_reaction=_kind(page.my_reactions.get(v.id)), share_url=svc.share_url)
         for v in videos
     ]
     return json_response(

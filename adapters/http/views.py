@@ -49,8 +49,10 @@ from momentic_core.services.config import Effective
 from momentic_core.services.profiles import EXPORT_SECTIONS, UNSET
 from momentic_core.services.social import Profile
 from momentic_core.services.throttle import DEFAULT_LIMITS
+from momentic_core.services.visibility import shareable
 
 MediaUrl = Callable[[str], str]
+ShareUrl = Callable[[int], str]  # video id -> its share link (Services.share_url)
 
 # ---------------------------------------------------------------- requests
 
@@ -295,6 +297,10 @@ class VideoOut:
     playback_url: str | None = attrs.field(metadata={
         "description": "Expiring signed URL (or CDN URL); only when ready."})
     thumbnail_url: str | None
+    share_url: str | None = attrs.field(metadata={
+        "description": "The video's web page, for anyone with the link (GET /v/{slug}: "
+                       "the player and a link preview): only while the video is public "
+                       "and ready; null otherwise."})
     created_at: datetime
     ready_at: datetime | None
     locked: bool = attrs.field(metadata={
@@ -325,6 +331,8 @@ class VideoOut:
         media_url: MediaUrl,
         locked: bool = False,
         my_reaction: str | None = None,
+        *,
+        share_url: ShareUrl | None = None,
     ) -> VideoOut:
         # BeReal: a locked moment shows who and when, not what (no media URLs).
         ready = v.status is VideoStatus.READY and not locked
@@ -341,6 +349,8 @@ class VideoOut:
             height=v.height,
             playback_url=media_url(v.playback_key) if ready and v.playback_key else None,
             thumbnail_url=media_url(v.thumbnail_key) if ready and v.thumbnail_key else None,
+            share_url=(share_url(v.id) if share_url and ready and shareable(v, author)
+                       else None),
             created_at=v.created_at,
             ready_at=v.ready_at,
             locked=locked,
@@ -469,9 +479,11 @@ class FeedItemOut:
     created_at: datetime
 
     @classmethod
-    def of(cls, item: FeedItem, media_url: MediaUrl) -> FeedItemOut:
+    def of(
+        cls, item: FeedItem, media_url: MediaUrl, share_url: ShareUrl | None = None
+    ) -> FeedItemOut:
         video = VideoOut.of(item.video, item.author, media_url, locked=item.locked,
-                            my_reaction=item.my_reaction)
+                            my_reaction=item.my_reaction, share_url=share_url)
         return cls(
             video=video,
             reactions=dict(item.reactions),
@@ -1136,13 +1148,15 @@ class FiledReportOut(ReportOut):
 
 
 def export_views(
-    user: User, current_session: int, media_url: MediaUrl
+    user: User, current_session: int, media_url: MediaUrl,
+    share_url: ShareUrl | None = None,
 ) -> dict[str, Callable[[Any], Any]]:
     """Section name -> the view of one of its items, for ``user``'s export."""
 
     def video(item: tuple[Video, ReactionKind | None]) -> VideoOut:
         v, mine = item
-        return VideoOut.of(v, user, media_url, my_reaction=mine.value if mine else None)
+        return VideoOut.of(v, user, media_url, my_reaction=mine.value if mine else None,
+                           share_url=share_url)
 
     def contact(c: Contact) -> ContactOut:
         return ContactOut(UserCard.of(c.user, media_url), c.since)

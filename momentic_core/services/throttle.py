@@ -59,12 +59,13 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "time_zone:user": Limit(2, _m(60 * 24)),
     "api:user": Limit(600, _m(1)),
     "api:ip": Limit(1200, _m(1)),
+    "share:ip": Limit(120, _m(1)),  # share pages opened by guests (services.shares)
 }
 
 # Counted on every request, reads included. No read may write to the database, so a
 # deployment without a shared counter store (Redis) keeps these per process, and every
 # other limit (sign-ins, codes, writes) in the database (README: rate limits).
-PER_REQUEST_LIMITS = frozenset({"api:user", "api:ip"})
+PER_REQUEST_LIMITS = frozenset({"api:user", "api:ip", "share:ip"})
 
 
 class Throttle:

@@ -115,3 +115,20 @@ async def open_video(
     if found.video.status is not VideoStatus.READY:
         raise Conflict("The video is not ready yet.", code="video_not_ready")
     return found
+
+
+def shareable(video: Video, author: User) -> bool:
+    """Whether the video has a share link (``/v/{slug}``, services.shares): ready and
+    public in force (not of a private account)."""
+    return (
+        video.status is VideoStatus.READY
+        and video.visibility is Visibility.PUBLIC
+        and not author.private
+    )
+
+
+def guest_may_see(now: datetime, video: Video, author: User) -> bool:
+    """What a guest (no account, no token) may see: a shareable video of an author who is
+    someone to others (not hidden: verified, neither banned nor suspended). Friends-only
+    videos (so every BeReal-locked one), held, removed and unready ones never."""
+    return shareable(video, author) and not author.hidden_at(now)

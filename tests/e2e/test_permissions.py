@@ -40,6 +40,9 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("GET", "/admin"):                                      (200, 200, NA,  200, 200),
     ("GET", "/admin/{name}"):                               (200, 200, NA,  200, 200),
     ("GET", "/media/{key}"):                                (200, 200, NA,  200, 200),
+    # share links (issue 20): a public video's page, for anyone (no token is read)
+    ("GET", "/v/{slug}"):                                   (200, 200, 200, 200, 200),
+    ("GET", "/v/share.css"):                                (200, 200, NA,  200, 200),
     ("GET", "/v1/config"):                                  (200, 200, NA,  200, 200),
     # sign-up and sign-in: anyone (a token is not looked at)
     ("POST", "/v1/auth/register"):                          (202, 202, NA,  202, 202),

@@ -1,0 +1,130 @@
+"""Share links: ``GET /v/{slug}``, a public video's web page for anyone (no token is
+read), server-rendered from ``static/share/``: the player (an HTML5 video of the MP4, and
+the HLS playlist first where there is one), the author's nickname and avatar, the
+description, and the OpenGraph and Twitter card tags a messenger's link preview reads.
+
+Whatever a guest may not see (services.shares) and every unknown slug answer the same
+sign-in prompt, byte for byte: 404, the same headers. No script at all; the page loads its
+one style sheet from this origin and media only from the origins of the URLs it names
+(signed and expiring, or the CDN's), under a Content-Security-Policy as strict as the
+admin dashboard's. Text is HTML-escaped wherever it goes (element or attribute)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from string import Template
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from adapters.http.app import client_ip
+from adapters.http.common import services
+from adapters.http.views import MediaUrl
+from momentic_core.services.shares import SharedVideo
+
+routes = web.RouteTableDef()
+
+STATIC = Path(__file__).parent / "static" / "share"
+_PAGE = Template((STATIC / "page.html").read_text(encoding="utf-8"))
+SIGN_IN = (STATIC / "signin.html").read_bytes()
+STYLE = (STATIC / "share.css").read_bytes()
+
+# As strict as the dashboard's (routes_ranking.DASHBOARD_CSP), and no script at all.
+_CSP = ("default-src 'none'; style-src 'self'; img-src data:{images}; media-src{media}; "
+        "form-action 'none'; base-uri 'none'; frame-ancestors 'none'")
+SIGN_IN_CSP = _CSP.format(images="", media=" 'none'")
+STYLE_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Not kept by browsers or shared caches: the page names expiring media URLs, and a video
+# made friends-only must stop showing at once.
+_NO_CACHE = "no-cache"
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _sources(out: list[tuple[str, str]]) -> str:
+    return "".join(f'    <source src="{_e(url)}" type="{kind}">\n' for url, kind in out)
+
+
+def render(
+    shared: SharedVideo, page_url: str, media_url: MediaUrl, hls_url: str | None = None
+) -> tuple[str, str]:
+    """The page of ``shared`` (at ``page_url``) and its Content-Security-Policy."""
+    video, author = shared.video, shared.author
+    assert video.playback_key is not None  # a ready video has its playback rendition
+    mp4 = media_url(video.playback_key)
+    thumb = media_url(video.thumbnail_key) if video.thumbnail_key else None
+    avatar = media_url(author.avatar_key) if author.avatar_key else None
+    title = f"{author.nickname} on Momentic"
+    description = video.description or f"A video by {author.nickname} on Momentic."
+    attributes = ""
+    if thumb:
+        attributes += f' poster="{_e(thumb)}"'
+    if video.width and video.height:
+        attributes += f' width="{video.width}" height="{video.height}"'
+    # Safari and the phones play HLS themselves and pick the first source they can; the
+    # others take the MP4.
+    sources = ([(hls_url, "application/vnd.apple.mpegurl")] if hls_url else []) + [
+        (mp4, "video/mp4")]
+    og = [f'<meta property="og:video" content="{_e(mp4)}">\n']
+    if mp4.startswith("https:"):
+        og.append(f'<meta property="og:video:secure_url" content="{_e(mp4)}">\n')
+    og.append('<meta property="og:video:type" content="video/mp4">\n')
+    if video.width and video.height:
+        og.append(f'<meta property="og:video:width" content="{video.width}">\n'
+                  f'<meta property="og:video:height" content="{video.height}">\n')
+    if thumb:
+        og.insert(0, f'<meta property="og:image" content="{_e(thumb)}">\n')
+    text = _PAGE.substitute(
+        title=_e(title),
+        share_url=_e(page_url),
+        description=_e(description),
+        description_text=_e(video.description),
+        nickname=_e(author.nickname),
+        og_media="".join(og),
+        twitter_image=(f'<meta name="twitter:image" content="{_e(thumb)}">\n' if thumb else ""),
+        video_attributes=attributes,
+        sources=_sources(sources),
+        mp4_url=_e(mp4),
+        avatar=(f'<img class="avatar" src="{_e(avatar)}" alt="" width="40" height="40">'
+                if avatar else '<span class="avatar"></span>'),
+    )
+    images = sorted({_origin(u) for u in (thumb, avatar) if u})
+    media = sorted({_origin(u) for u in (mp4, hls_url) if u})
+    csp = _CSP.format(images="".join(f" {o}" for o in images),
+                      media="".join(f" {o}" for o in media))
+    return text, csp
+
+
+def _page(body: bytes | str, status: int, csp: str) -> web.Response:
+    response = web.Response(status=status, body=body.encode() if isinstance(body, str) else body,
+                            content_type="text/html", charset="utf-8")
+    response.headers["Content-Security-Policy"] = csp
+    response.headers["Cache-Control"] = _NO_CACHE
+    return response
+
+
+@routes.get("/v/share.css")
+async def style(request: web.Request) -> web.Response:
+    response = web.Response(body=STYLE, content_type="text/css", charset="utf-8")
+    response.headers["Content-Security-Policy"] = STYLE_CSP
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@routes.get("/v/{slug}")
+async def share_page(request: web.Request) -> web.Response:
+    svc = services(request)
+    slug = request.match_info["slug"]
+    shared = await svc.shares.open(slug, client_ip(request))
+    if shared is None:
+        return _page(SIGN_IN, 404, SIGN_IN_CSP)
+    text, csp = render(shared, svc.share_url(shared.video.id), svc.media_url)
+    return _page(text, 200, csp)
