@@ -1,40 +1,27 @@
 // Appeals (moderators and admins): the users' appeals of decisions, accepted (the
 // content and the account come back) or rejected, with a reason.
 import { api } from "./api.js";
-import { $, fill, h, options, pager, say, when } from "./dom.js";
+import { $, fill, h, listing, options, say, when } from "./dom.js";
 import { APPEAL_STATUSES } from "./enums.js";
 
 let session;
-let more;
+let reload;
 
 export function mount(s) {
   session = s;
   fill($("appeal-status"), options([...APPEAL_STATUSES, "all"], "pending"));
-  $("appeal-filter").addEventListener("submit", (event) => {
-    event.preventDefault();
-    load(null);
+  reload = listing({
+    form: $("appeal-filter"), more: $("appeals-more"), line: $("appeal-line"),
+    rows: $("appeals"), render: item, failed: session.failed,
+    load: (cursor) => api("/v1/mod/appeals", {
+      query: { status: $("appeal-status").value, cursor },
+    }),
+    counted: (n) => (n ? `${n} appeal(s)` : "No appeals."),
   });
-  more = pager($("appeals-more"), load);
 }
 
 export function show() {
-  load(null);
-}
-
-async function load(cursor) {
-  const list = $("appeals");
-  say($("appeal-line"), "Loading…");
-  try {
-    const page = await api("/v1/mod/appeals", {
-      query: { status: $("appeal-status").value, cursor },
-    });
-    if (!cursor) list.replaceChildren();
-    list.append(...page.items.map(item));
-    more(page.next_cursor);
-    say($("appeal-line"), list.children.length ? `${list.children.length} appeal(s)` : "No appeals.");
-  } catch (error) {
-    session.failed(error, $("appeal-line"));
-  }
+  return reload();
 }
 
 function item(a) {
@@ -49,7 +36,7 @@ function item(a) {
       const done = await api(`/v1/mod/appeals/${a.id}/decide`, {
         method: "POST", body: { accept, reason: reason.value },
       });
-      await load(null);
+      await reload();
       say($("appeal-line"), `Appeal #${done.id} ${done.status}.`);
     } catch (error) {
       session.failed(error, line);

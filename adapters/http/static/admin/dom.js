@@ -50,12 +50,28 @@ export function say(node, message, error = false) {
   node.classList.toggle("error", error);
 }
 
-// A "More" button that appends the next keyset page of a list.
-export function pager(button, load) {
+// A filtered, keyset-paginated list: the first page when `form` is sent (or on the
+// returned reload()), the next one from the `more` button; `load(cursor)` fetches a page,
+// `render(item)` makes its row, `counted(n)` says how many are shown.
+export function listing({ form, more, line, rows, load, render, counted, failed }) {
   let cursor = null;
-  button.addEventListener("click", () => load(cursor));
-  return (next) => {
-    cursor = next;
-    button.hidden = !next;
+  const run = async (next) => {
+    say(line, "Loading…");
+    try {
+      const page = await load(next);
+      if (!next) rows.replaceChildren();
+      rows.append(...page.items.map(render));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      say(line, counted(rows.children.length));
+    } catch (error) {
+      failed(error, line);
+    }
   };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    run(null);
+  });
+  more.addEventListener("click", () => run(cursor));
+  return () => run(null);
 }

@@ -1,46 +1,32 @@
 // The case queue (moderators and admins): filter, assign to me, open a case with the
 // reported content and its reports, decide it with a reason.
 import { api } from "./api.js";
-import { $, fill, h, options, pager, say, when } from "./dom.js";
+import { $, fill, h, listing, options, say, when } from "./dom.js";
 import { ACTIONS, CASE_STATUSES, REPORT_REASONS, TARGET_TYPES } from "./enums.js";
 
 let session;
-let more;
+let reload;
 
 export function mount(s) {
   session = s;
   fill($("queue-status"), options([...CASE_STATUSES, "all"], "open"));
   fill($("queue-type"), options(["all", ...TARGET_TYPES], "all"));
   fill($("queue-reason"), options(["all", ...REPORT_REASONS], "all"));
-  $("queue-filter").addEventListener("submit", (event) => {
-    event.preventDefault();
-    load(null);
-  });
-  more = pager($("cases-more"), load);
-}
-
-export function show() {
-  load(null);
-}
-
-async function load(cursor) {
-  const body = $("cases").tBodies[0];
-  say($("queue-line"), "Loading…");
-  try {
-    const page = await api("/v1/mod/cases", {
+  reload = listing({
+    form: $("queue-filter"), more: $("cases-more"), line: $("queue-line"),
+    rows: $("cases").tBodies[0], render: row, failed: session.failed,
+    load: (cursor) => api("/v1/mod/cases", {
       query: {
         status: $("queue-status").value, target_type: $("queue-type").value,
         reason: $("queue-reason").value, cursor,
       },
-    });
-    if (!cursor) body.replaceChildren();
-    body.append(...page.items.map(row));
-    more(page.next_cursor);
-    const n = body.rows.length;
-    say($("queue-line"), n ? `${n} case(s)` : "No cases.");
-  } catch (error) {
-    session.failed(error, $("queue-line"));
-  }
+    }),
+    counted: (n) => (n ? `${n} case(s)` : "No cases."),
+  });
+}
+
+export function show() {
+  return reload();
 }
 
 function who(id) {
@@ -74,7 +60,7 @@ function preview(c) {
 async function take(id) {
   try {
     await api(`/v1/mod/cases/${id}/assign`, { method: "POST" });
-    await load(null);
+    await reload();
     say($("queue-line"), `Case #${id} is yours.`);
     if ($("case").dataset.case === String(id)) await open(id);
   } catch (error) {
@@ -164,7 +150,7 @@ function actForm(c) {
       if (action.value === "suspend") body.duration_seconds = Math.round(Number(hours.value) * 3600);
       try {
         const done = await api(`/v1/mod/cases/${c.id}/resolve`, { method: "POST", body });
-        await load(null);
+        await reload();
         say($("queue-line"), `Case #${done.id} resolved: ${done.action}.`);
         await open(c.id);
       } catch (error) {

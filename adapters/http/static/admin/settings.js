@@ -2,26 +2,26 @@
 // value in force and the one stored over the deployment's; a change or a reset is
 // audited, and the entries show beside the table they change.
 import { api } from "./api.js";
-import { $, fill, h, options, pager, say, when } from "./dom.js";
+import { $, fill, h, listing, options, say, when } from "./dom.js";
 
 let session;
-let moreAudit;
+let loadAudit;
 
 export function mount(s) {
   session = s;
   fill($("audit-action"), options(Object.keys(AUDIT_ACTIONS), "", AUDIT_ACTIONS));
-  $("audit-filter").addEventListener("submit", (event) => {
-    event.preventDefault();
-    loadAudit(null);
+  loadAudit = listing({
+    form: $("audit-filter"), more: $("audit-more"), line: $("audit-line"),
+    rows: $("audit").tBodies[0], render: entry, failed: session.failed, load: auditPage,
+    counted: (n) => (n ? `${n} entr${n === 1 ? "y" : "ies"}` : "No entries."),
   });
-  moreAudit = pager($("audit-more"), loadAudit);
   $("weights-form").addEventListener("submit", saveWeights);
 }
 
 export function show() {
   loadSettings();
   loadWeights();
-  loadAudit(null);
+  loadAudit();
 }
 
 // ---------------------------------------------------------------- settings
@@ -88,7 +88,7 @@ async function change(name, value) {
       method: "PATCH", body: reason ? { changes, reason } : { changes },
     }));
     say($("settings-line"), `${name} ${changes[name] === null ? "reset" : "saved"}.`);
-    loadAudit(null);
+    loadAudit();
   } catch (error) {
     session.failed(error, $("settings-line"));
   }
@@ -122,7 +122,7 @@ async function saveWeights(event) {
     await api("/v1/admin/ranking/weights", { method: "PATCH", body: changed });
     say($("weights-line"), "Saved: every rating is being recomputed.");
     await loadWeights();
-    loadAudit(null);
+    loadAudit();
   } catch (error) {
     session.failed(error, $("weights-line"));
   }
@@ -137,22 +137,16 @@ const AUDIT_ACTIONS = {
   "user.ban": "bans", "user.suspend": "suspensions", "user.unban": "unbans",
 };
 
-async function loadAudit(cursor) {
-  const body = $("audit").tBodies[0];
+// The API filters by one action; settings and weights together are the latest 20 of
+// each, merged (pick one action to page further back).
+async function auditPage(cursor) {
   const choice = $("audit-action").value;
-  // The API filters by one action; settings and weights together are two lists merged.
-  const actions = choice === "" ? ["settings.update", "ranking.weights"] : [choice === "all" ? "" : choice];
-  try {
-    const pages = await Promise.all(actions.map((action) =>
-      api("/v1/admin/audit", { query: { action, cursor: actions.length > 1 ? null : cursor, limit: 20 } })));
-    const items = pages.flatMap((p) => p.items).sort((a, b) => b.id - a.id);
-    if (!cursor) body.replaceChildren();
-    body.append(...items.map(entry));
-    moreAudit(actions.length > 1 ? null : pages[0].next_cursor);
-    say($("audit-line"), body.rows.length ? `${body.rows.length} entr${body.rows.length === 1 ? "y" : "ies"}` : "No entries.");
-  } catch (error) {
-    session.failed(error, $("audit-line"));
+  if (choice !== "") {
+    return api("/v1/admin/audit", { query: { action: choice === "all" ? "" : choice, cursor } });
   }
+  const pages = await Promise.all(["settings.update", "ranking.weights"].map((action) =>
+    api("/v1/admin/audit", { query: { action, limit: 20 } })));
+  return { items: pages.flatMap((p) => p.items).sort((a, b) => b.id - a.id), next_cursor: null };
 }
 
 function entry(e) {

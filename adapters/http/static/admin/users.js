@@ -1,47 +1,34 @@
 // Users (moderators and admins): search with strikes; ban, suspend and lift them for
 // accounts of a lower role; admins also see email addresses and change roles.
 import { api } from "./api.js";
-import { $, fill, h, options, pager, say, when } from "./dom.js";
+import { $, fill, h, listing, options, say, when } from "./dom.js";
 import { ACCOUNT_STATUSES, ROLES, rank } from "./enums.js";
 
 let session;
-let more;
+let reload;
 
 export function mount(s) {
   session = s;
   fill($("user-role"), options(["", ...ROLES], "", { "": "any" }));
   fill($("user-status"), options(["", ...ACCOUNT_STATUSES], "", { "": "any" }));
-  $("user-filter").addEventListener("submit", (event) => {
-    event.preventDefault();
-    load(null);
-  });
-  more = pager($("users-more"), load);
-}
-
-export function show() {
-  load(null);
-}
-
-const isAdmin = () => session.me.role === "admin";
-
-async function load(cursor) {
-  const body = $("users").tBodies[0];
-  say($("user-line"), "Loading…");
-  try {
-    const page = await api("/v1/admin/users", {
+  reload = listing({
+    form: $("user-filter"), more: $("users-more"), line: $("user-line"),
+    rows: $("users").tBodies[0], render: row, failed: session.failed,
+    load: (cursor) => api("/v1/admin/users", {
       query: {
         q: $("user-q").value.trim(), role: $("user-role").value,
         status: $("user-status").value, cursor,
       },
-    });
-    if (!cursor) body.replaceChildren();
-    body.append(...page.items.map(row));
-    more(page.next_cursor);
-    say($("user-line"), body.rows.length ? `${body.rows.length} user(s)` : "Nobody found.");
-  } catch (error) {
-    session.failed(error, $("user-line"));
-  }
+    }),
+    counted: (n) => (n ? `${n} user(s)` : "Nobody found."),
+  });
 }
+
+export function show() {
+  return reload();
+}
+
+const isAdmin = () => session.me.role === "admin";
 
 function row(u) {
   const name = [u.name, u.surname].filter(Boolean).join(" ");
@@ -90,7 +77,7 @@ function accountForm(u) {
       if (action.value === "suspend") body.duration_seconds = Math.round(Number(hours.value) * 3600);
       try {
         const done = await api(`/v1/mod/users/${u.id}/${action.value}`, { method: "POST", body });
-        await load(null);
+        await reload();
         say($("user-line"), `@${u.nickname} is ${done.status}.`);
         panel().hidden = true;
       } catch (error) {
@@ -115,7 +102,7 @@ function roleForm(u) {
         const done = await api(`/v1/admin/users/${u.id}/role`, {
           method: "PUT", body: { role: role.value },
         });
-        await load(null);
+        await reload();
         say($("user-line"), `@${u.nickname} is now ${done.role}.`);
         panel().hidden = true;
       } catch (error) {
