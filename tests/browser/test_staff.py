@@ -2,7 +2,8 @@
 app (memory adapters): a moderator works the case queue and the reported video leaves
 the global feed; an admin changes a runtime setting, a rating weight and a role and sees
 the audit entries; an appeal is accepted and the video comes back; a two-factor account
-signs in with its code; text from users shows as text, never as markup. Every result is
+signs in with its code, and a moderator turns two-factor on when staff must have it;
+text from users shows as text, never as markup. Every result is
 checked through the REST API too, not only on the page.
 
 ``make screenshot`` runs the moderator's test with MOMENTIC_SCREENSHOT set and keeps the
@@ -270,6 +271,49 @@ async def test_an_account_with_two_factor_signs_in_with_its_code(
     expected = ("status of 403 (Forbidden)", "status of 422 (Unprocessable Entity)")
     assert [e for e in errors if not e.endswith(expected)] == []
     assert len(errors) == 2
+
+
+async def test_staff_turn_on_two_factor_when_it_is_required(
+    site: Site, browser: Browser
+) -> None:
+    await site.services.config.update(None, {"staff_mfa_required": True})
+    page, errors = await sign_in(browser, site.url, *MOD)
+    # The queue is refused (403 mfa_enrolment_required): the page says what to do.
+    await page.wait_for_selector("#notice:visible")
+    assert await page.locator("#cases tbody tr").count() == 0
+    await page.click("#notice-enrol")
+    await page.wait_for_selector("#mfa-status:has-text('Off')")
+    await page.click("#enrol-start")
+    await page.wait_for_selector("#enrol-form:visible")
+    secret = await _text(page, "#enrol-secret")
+    assert (await _text(page, "#enrol-uri")).startswith("otpauth://totp/")
+    assert secret in await _text(page, "#enrol-uri")
+    await page.fill("#enrol-code", pyotp.TOTP(secret).now())
+    await page.click("#enrol-form button[type=submit]")
+    await page.wait_for_selector("#enrol-done:visible")
+    codes = await page.locator("#recovery-codes li").all_inner_texts()
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert await page.is_hidden("#notice")
+    await page.click("#enrol-continue")
+    await page.wait_for_selector("#cases tbody tr")  # the staff routes answer now
+    status = await site.get("/v1/me/2fa", await _mfa_token(site, MOD[0], codes[0]))
+    assert status == {"enabled": True, "pending": False, "recovery_codes_left": 9}
+    expected = "status of 403 (Forbidden)"  # the refused queue, once
+    assert [e for e in errors if not e.endswith(expected)] == [] and len(errors) == 1
+
+
+async def _mfa_token(site: Site, email: str, code: str) -> dict[str, str]:
+    """Signs in with a password and the second step (a recovery code here)."""
+    r = await site.client.post("/v1/auth/token", json={
+        "grant_type": "password", "email": email, "password": PASSWORD,
+    })
+    challenge = await r.json()
+    assert challenge["code"] == "mfa_required", challenge
+    r = await site.client.post("/v1/auth/2fa", json={
+        "mfa_token": challenge["mfa_token"], "code": code,
+    })
+    assert r.status == 200, await r.text()
+    return {"Authorization": f"Bearer {(await r.json())['access_token']}"}
 
 
 XSS_NAME = "<script>alert('name')</script>"

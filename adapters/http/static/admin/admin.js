@@ -6,12 +6,13 @@
 import { ApiError, api, confirmSignIn, forget, hasToken, signIn, signOut } from "./api.js";
 import { $, say } from "./dom.js";
 import * as appeals from "./appeals.js";
+import * as mfa from "./mfa.js";
 import * as queue from "./queue.js";
 import * as settings from "./settings.js";
 import * as stats from "./stats.js";
 import * as users from "./users.js";
 
-const VIEWS = { queue, appeals, users, settings, stats };
+const VIEWS = { queue, appeals, users, settings, stats, mfa };
 const ADMIN_ONLY = new Set(["settings", "stats"]);
 let challenge = null;
 
@@ -25,12 +26,11 @@ const session = {
       leave("Your session has ended: sign in again.");
       return;
     }
-    if (error.code === "mfa_enrolment_required") {
-      say($("notice"), "Staff accounts must turn on two-factor authentication first "
-        + "(in the app: Settings, Two-factor authentication).", true);
-      $("notice").hidden = false;
-    }
+    if (error.code === "mfa_enrolment_required") $("notice").hidden = false;
     if (where) say(where, error.message, true);
+  },
+  home() {
+    go("queue");
   },
   openCase(id) {
     go("queue", false);
@@ -72,6 +72,7 @@ async function enter() {
   }
   $("login").hidden = true;
   $("mfa").hidden = true;
+  $("notice").hidden = true;
   $("app").hidden = false;
   $("logout").hidden = false;
   go("queue");
@@ -118,6 +119,7 @@ $("logout").addEventListener("click", async () => {
   await signOut();
   leave();
 });
+$("notice-enrol").addEventListener("click", () => go("mfa"));
 $("nav").addEventListener("click", (event) => {
   const view = event.target.closest("button")?.dataset.view;
   if (view) go(view);
