@@ -2073,8 +2073,10 @@ _LINKS: list[tuple[str, str, tuple[str, ...], dict[str, str]]] = [
 
 
 def _add_links(paths: Json) -> None:
+    from adapters.http import openapi_mutes  # issue 21's mutes (see that module)
+
     by_id = {op["operationId"]: op for ops in paths.values() for op in ops.values()}
-    for source, status, targets, parameters in _LINKS:
+    for source, status, targets, parameters in [*_LINKS, *openapi_mutes.LINKS]:
         responses = by_id[source]["responses"]
         # A copy: response objects such as _NO_CONTENT are shared between operations.
         responses[status] = response = {**responses[status]}
@@ -2397,6 +2399,7 @@ def document() -> Json:
         metrics,  # GET /metrics (issue 18)
         openapi_devices,  # issue 17's routes (see that module)
         openapi_mfa,  # issue 21's two-factor routes (see that module)
+        openapi_mutes,  # issue 21's mutes (see that module)
         openapi_share,  # issue 20's share pages (see that module)
     )
 
@@ -2406,6 +2409,7 @@ def document() -> Json:
              **openapi_share.paths(sys.modules[__name__]),
              **metrics.openapi_paths(sys.modules[__name__]),
              **openapi_mfa.paths(sys.modules[__name__]),
+             **openapi_mutes.paths(sys.modules[__name__]),
              **openapi_search.paths(sys.modules[__name__]),
              **openapi_views.paths(sys.modules[__name__])}
     for path, operations in paths.items():

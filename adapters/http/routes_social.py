@@ -1,4 +1,4 @@
-"""v1 friends, blocks, user search and the three feeds."""
+"""v1 friends, blocks, mutes, user search and the three feeds."""
 
 from __future__ import annotations
 
@@ -118,6 +118,25 @@ async def block(request: web.Request) -> web.Response:
 async def unblock(request: web.Request) -> web.Response:
     who = await principal(request)
     await services(request).friends.unblock(who, int_param(request, "user_id"))
+    return web.Response(status=204)
+
+
+@routes.get("/v1/me/mutes")
+async def list_mutes(request: web.Request) -> web.Response:
+    return await _list(request, "muted")
+
+
+@routes.post("/v1/users/{user_id}/mute")
+async def mute(request: web.Request) -> web.Response:
+    who = await principal(request)
+    await services(request).friends.mute(who, int_param(request, "user_id"))
+    return web.Response(status=204)
+
+
+@routes.delete("/v1/users/{user_id}/mute")
+async def unmute(request: web.Request) -> web.Response:
+    who = await principal(request)
+    await services(request).friends.unmute(who, int_param(request, "user_id"))
     return web.Response(status=204)
 
 

@@ -43,6 +43,7 @@ from .social import (
     _ITEM_COLUMNS,
     _U,
     _UNBLOCKED,
+    _UNMUTED,
     ITEM_ENGAGEMENT,
     Query,
     _author,
@@ -52,12 +53,13 @@ from .social import (
 from .videos import UtcClock
 
 # Video ``v`` by author ``u`` is one the viewer ($1) may find, judged at {now}: the feeds'
-# rule (SNAPSHOT_PAGE_SQL's, for any visibility).
+# rule (SNAPSHOT_PAGE_SQL's, for any visibility; authors the viewer muted left out).
 _FINDABLE = (
     "v.status = 'ready'"
     " AND (v.visibility = 'public' OR v.author_id = $1 OR EXISTS ("
     "SELECT 1 FROM friendships f WHERE f.user_id = $1 AND f.friend_id = v.author_id))"
     " AND " + _ACTIVE + " AND " + _UNBLOCKED.format(other="v.author_id")
+    + " AND " + _UNMUTED.format(other="v.author_id")
 )
 
 

@@ -99,8 +99,13 @@ class Notifier:
     async def add(
         self, tx: UnitOfWork, notification: Notification, actor: User | None
     ) -> NotificationView | None:
-        """None when it is about oneself, or a duplicate of one already sent."""
-        if notification.actor_id is not None and notification.actor_id == notification.user_id:
+        """None when it is about oneself, caused by someone its user muted (nothing is
+        stored, pushed or sent live), or a duplicate of one already sent."""
+        actor_id = notification.actor_id
+        if actor_id is not None and (
+            actor_id == notification.user_id
+            or await tx.social.has_muted(notification.user_id, actor_id)
+        ):
             return None
         stored = await tx.notifications.add(notification)
         if stored is None:
@@ -258,9 +263,14 @@ class Engagement:
             preview = text[:PREVIEW_MAX]
             sent = []
             if parent is not None:
+                # No preview for someone the video is behind the BeReal lock for again
+                # (their post that opened it went): a locked moment shows nothing of itself.
+                replied = await tx.users.get(parent.author_id)
+                shut = await visibility.behind_lock_for(tx, now, replied, [video], lock)
                 sent.append(await self._notifier.add(tx, Notification(
                     id=0, user_id=parent.author_id, kind=NotificationKind.REPLY, created_at=now,
-                    actor_id=who.user_id, video_id=video_id, comment_id=comment.id, text=preview,
+                    actor_id=who.user_id, video_id=video_id, comment_id=comment.id,
+                    text=None if shut else preview,
                 ), me))
             if parent is None or parent.author_id != video.author_id:
                 sent.append(await self._notifier.add(tx, Notification(
@@ -430,9 +440,12 @@ class Live:
         self._config = config  # the BeReal lock
 
     async def blocked_ids(self, who: Principal) -> set[int]:
-        """Users blocked either way with ``who``: their events are not delivered."""
+        """Users blocked either way with ``who``, and those ``who`` muted: their events
+        are not delivered to ``who``."""
         async with self._uow() as tx:
-            return await tx.social.blocked_ids(who.user_id)
+            return await tx.social.blocked_ids(who.user_id) | await tx.social.muted_ids(
+                who.user_id
+            )
 
     async def authorize(self, who: Principal, channel: str) -> str:
         """The channel, normalized, when ``who`` may subscribe to it: their own user

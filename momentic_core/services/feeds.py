@@ -22,6 +22,7 @@ from momentic_core.model.social import (
     Keyset,
     RankedPage,
 )
+from momentic_core.model.videos import Visibility
 from momentic_core.ports import Clock, UnitOfWorkFactory
 from momentic_core.services import visibility
 from momentic_core.services.config import Config
@@ -101,7 +102,7 @@ class Feeds:
             )
         if locked:
             page = attrs.evolve(page, items=[
-                attrs.evolve(i, locked=i.video.id in locked) for i in page.items
+                visibility.sealed_item(i) if i.video.id in locked else i for i in page.items
             ])
         return day, page
 
@@ -155,11 +156,24 @@ class Feeds:
         snapshot_id = found
         more = len(rows) > limit
         rows = rows[:limit]
+        # A friend's video made friends-only after the ranking stays in my snapshot (I
+        # may see it), behind the BeReal lock as in the friends feed.
+        locked = await self._locked(who, now, [item for _, item in rows])
         return RankedPage(
-            items=[item for _, item in rows],
+            items=[visibility.sealed_item(item) if item.video.id in locked else item
+                   for _, item in rows],
             snapshot_id=snapshot_id,
             next_rank=rows[-1][0] if more else None,
         )
+
+    async def _locked(self, who: Principal, now: datetime, items: list[FeedItem]) -> set[int]:
+        if not any(i.video.visibility is Visibility.FRIENDS for i in items):
+            return set()  # (no settings read, no unit of work)
+        bereal_lock = (await self._config.current()).bereal_lock
+        async with self._uow(read_only=True) as tx:
+            return await visibility.behind_lock(
+                tx, now, who, [i.video for i in items], bereal_lock
+            )
 
     async def refresh_candidates(self, payload: dict[str, Any] | None = None) -> int:
         """Rebuild the For-You candidate table at the clock's time (the job

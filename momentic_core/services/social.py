@@ -1,7 +1,9 @@
 """Friends and blocks: requests, acceptance, unfriending, blocking, lists and search.
 
 A block hides each user from the other everywhere; to the blocked user the blocker looks
-like no one (NotFound), never like a blocker.
+like no one (NotFound), never like a blocker. A mute is one-sided and silent: the muted
+user leaves my feeds, my notifications and my live events, stays my friend if they were,
+and nothing of theirs changes (no notification, no event on their channel).
 
 Every change between two users (a request, an acceptance, a cancel, an unfriend, a block)
 runs under the pair's lock, so concurrent ones happen one after the other: two mutual
@@ -29,7 +31,7 @@ from momentic_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services.engagement import Notifier
 from momentic_core.services.throttle import Throttle
 
-CONTACT_KINDS = ("friends", "incoming", "outgoing", "blocked")
+CONTACT_KINDS = ("friends", "incoming", "outgoing", "blocked", "muted")
 
 
 def _no_user() -> NotFound:
@@ -43,6 +45,12 @@ async def _relation_changed(tx: UnitOfWork, a: int, b: int) -> None:
         await tx.events.emit(
             LiveEvent(user_channel(me), "relation.changed", {"user_id": other})
         )
+
+
+async def _mutes_changed(tx: UnitOfWork, muter: int, muted: int) -> None:
+    """Tell the muter's sockets only (they reload whom to drop events of); the muted user
+    hears nothing."""
+    await tx.events.emit(LiveEvent(user_channel(muter), "relation.changed", {"user_id": muted}))
 
 
 @attrs.frozen
@@ -187,6 +195,27 @@ class Friends:
             if not await tx.social.remove_block(who.user_id, user_id):
                 raise NotFound("You have not blocked them.", code="not_blocked")
             await _relation_changed(tx, who.user_id, user_id)
+
+    async def mute(self, who: Principal, user_id: int) -> None:
+        """Idempotent. Raises Invalid(code="cannot_target_self"),
+        NotFound(code="user_not_found")."""
+        if user_id == who.user_id:
+            raise Invalid("That is you.", code="cannot_target_self")
+        async with self._uow() as tx:
+            user = await tx.users.get(user_id)
+            # A banned or suspended user can be muted (so they stay muted after); a
+            # sign-up not verified yet is no one, as everywhere (User.hidden_at).
+            if not user.email_verified:
+                raise _no_user()
+            if not await tx.social.has_muted(who.user_id, user_id):
+                await tx.social.add_mute(who.user_id, user_id, self._clock.now())
+                await _mutes_changed(tx, who.user_id, user_id)
+
+    async def unmute(self, who: Principal, user_id: int) -> None:
+        """Idempotent: unmuting someone not muted (or unknown) changes nothing."""
+        async with self._uow() as tx:
+            if await tx.social.remove_mute(who.user_id, user_id):
+                await _mutes_changed(tx, who.user_id, user_id)
 
     async def contacts(
         self, who: Principal, kind: str, after: tuple[datetime, int] | None, limit: int

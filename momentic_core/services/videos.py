@@ -444,8 +444,10 @@ class Videos:
             locked = await visibility.behind_lock(
                 tx, self._clock.now(), who, [video], bereal_lock
             )
+            if locked:  # who and when only (visibility.sealed)
+                return VideoView(video=visibility.sealed(video), author=author, locked=True)
             my_reaction = await tx.reactions.get(who.user_id, video.id)
-        return VideoView(video=video, author=author, locked=bool(locked), my_reaction=my_reaction)
+        return VideoView(video=video, author=author, locked=False, my_reaction=my_reaction)
 
     async def list_by_user(
         self,
@@ -478,7 +480,10 @@ class Videos:
             locked = await visibility.behind_lock(
                 tx, self._clock.now(), who, videos, bereal_lock
             )
-            mine = await tx.reactions.mine(who.user_id, [v.id for v in videos])
+            mine = await tx.reactions.mine(
+                who.user_id, [v.id for v in videos if v.id not in locked]
+            )
+        videos = [visibility.sealed(v) if v.id in locked else v for v in videos]
         return UserVideos(author, videos, locked, mine)
 
     # ------------------------------------------------------------------ managing

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import attrs
+
 from momentic_core.errors import Conflict, Forbidden, NotFound
 from momentic_core.model.accounts import Principal, User
-from momentic_core.model.social import Relation, VideoForViewer
+from momentic_core.model.engagement import no_reactions
+from momentic_core.model.social import FeedItem, Relation, VideoForViewer
 from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.policies import permissions
 from momentic_core.ports import UnitOfWork
@@ -57,6 +60,42 @@ def lock_anchor(video: Video) -> datetime:
     return video.moment_at or video.created_at
 
 
+def sealed(video: Video) -> Video:
+    """A video behind the BeReal lock as every answer gives it: who posted it and when
+    (author, times, the moment it answers), nothing of what it is: no description,
+    media, size, duration or frame, no counts. The one place that says so: the feeds,
+    profiles, the single video and everything built on them (the legacy routes) seal a
+    locked video here before any view renders it."""
+    return attrs.evolve(
+        video,
+        description="",
+        source_key=None,
+        playback_key=None,
+        thumbnail_key=None,
+        status_reason=None,
+        size_bytes=None,
+        duration_seconds=None,
+        width=None,
+        height=None,
+        container=None,
+        video_codec=None,
+        audio_codec=None,
+        reactions=no_reactions(),
+        comment_count=0,
+        view_count=0,
+        completed_views=0,
+        watched_ms=0,
+    )
+
+
+def sealed_item(item: FeedItem) -> FeedItem:
+    """A feed item behind the lock: its video sealed, no counts, no reaction of mine."""
+    return attrs.evolve(
+        item, video=sealed(item.video), reactions=no_reactions(), my_reaction=None,
+        comment_count=0, locked=True,
+    )
+
+
 async def behind_lock(
     tx: UnitOfWork, now: datetime, who: Principal, videos: list[Video], bereal_lock: bool
 ) -> set[int]:
@@ -88,6 +127,14 @@ async def behind_lock(
     return {
         v.id for v in fresh if open_until is None or lock_anchor(v) > open_until
     }
+
+
+async def behind_lock_for(
+    tx: UnitOfWork, now: datetime, user: User, videos: list[Video], bereal_lock: bool
+) -> set[int]:
+    """``behind_lock`` for someone who is not the caller (whom a notification is for)."""
+    who = Principal(user_id=user.id, role=user.role, session_id=0)
+    return await behind_lock(tx, now, who, videos, bereal_lock)
 
 
 async def readable_video(

@@ -1,7 +1,8 @@
 """Mutes (issue 21 item 2), memory and PostgreSQL alike: a mute is one row of mine;
 every feed (friends, global, For-You ranked at request time or from the candidate table,
-a snapshot ranked before the mute) leaves the muted author out for me only; a muted
-friend stays a friend, and nothing changes on their side."""
+a snapshot ranked before the mute, hashtag pages and video search) leaves the muted
+author out for me only; a muted friend stays a friend, and nothing changes on their
+side."""
 
 from __future__ import annotations
 
@@ -68,6 +69,27 @@ async def test_a_mute_hides_the_author_from_my_feeds_only(backend: Backend) -> N
         assert await tx.social.remove_mute(me.id, friend.id) is False
         assert await tx.social.muted_ids(me.id) == set()
     assert await _feeds(backend, me.id) == before
+
+
+async def test_hashtag_pages_and_video_search_leave_muted_authors_out(
+    backend: Backend,
+) -> None:
+    me, sam, kim = [await add_user(backend) for _ in range(3)]
+    theirs = await add_video(backend, sam.id, description="sunset #golden")
+    other = await add_video(backend, kim.id, description="sunset #golden",
+                            created_at=T0 - timedelta(minutes=1))
+
+    async def found(viewer: int) -> tuple[list[int], list[int]]:
+        async with backend.uow() as tx:
+            tagged = await tx.search.hashtag_videos(viewer, "golden", None, False, 10)
+            words = await tx.search.videos(viewer, ("sunset",), None, False, 10)
+        return [i.video.id for i in tagged], [i.video.id for i in words]
+
+    assert await found(me.id) == ([theirs.id, other.id], [theirs.id, other.id])
+    async with backend.uow() as tx:
+        await tx.social.add_mute(me.id, sam.id, T0)
+    assert await found(me.id) == ([other.id], [other.id])
+    assert await found(kim.id) == ([theirs.id, other.id], [theirs.id, other.id])
 
 
 async def test_my_mutes_page_newest_first_banned_included(backend: Backend) -> None:

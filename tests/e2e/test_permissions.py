@@ -102,6 +102,10 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("GET", "/v1/blocks"):                                  (401, 200, NA,  200, 200),
     ("PUT", "/v1/blocks/{user_id}"):                        (401, 204, 422, 204, 204),
     ("DELETE", "/v1/blocks/{user_id}"):                     (401, 204, 404, 204, 204),
+    # mutes (issue 21): mine; muting myself is 422, unmuting is idempotent
+    ("GET", "/v1/me/mutes"):                                (401, 200, NA,  200, 200),
+    ("POST", "/v1/users/{user_id}/mute"):                   (401, 204, 422, 204, 204),
+    ("DELETE", "/v1/users/{user_id}/mute"):                 (401, 204, 204, 204, 204),
     ("GET", "/users/{user_id}/friends/videos"):             (401, 403, 200, 403, 403),
     # feeds and the ranking
     ("GET", "/v1/feed/friends"):                            (401, 200, NA,  200, 200),

@@ -128,7 +128,7 @@ DECLARED_MEDIA_OPERATIONS = ["post_v1_uploads"]
 # cannot_target_self, as documented.
 SELF_TARGET_OPERATIONS = ["put_v1_blocks_user_id", "post_v1_friend_requests", "post_v1_reports",
                           "post_v1_mod_users_user_id_ban", "post_v1_mod_users_user_id_suspend",
-                          "post_v1_mod_users_user_id_unban"]
+                          "post_v1_mod_users_user_id_unban", "post_v1_users_user_id_mute"]
 # A range of days is refused past 400 points (from and to, each a valid date, can lie
 # centuries apart): 422 invalid_query, documented; no schema ties one parameter to another.
 RANGE_OPERATIONS = ["get_v1_admin_stats"]

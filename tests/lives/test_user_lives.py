@@ -3,9 +3,10 @@
 A hypothesis state machine signs people up and lets them post (on time and late, public
 and friends-only), react, comment, reply, like, edit and delete, befriend, unfriend and
 block, change time zones, report, and be moderated (hold, remove, warn, suspend, ban,
-appeal), while admins change ranking weights and the clock runs across days. Every step
-runs the same use case, through the composition root as the HTTP layer does, on the
-in-memory adapters and on PostgreSQL, and after every step:
+appeal), mute and unmute, change a video's visibility, while admins change ranking
+weights and the clock runs across days. Every step runs the same use case, through the
+composition root as the HTTP layer does, on the in-memory adapters and on PostgreSQL, and
+after every step:
 
 - the step answered alike in both worlds, and with no error but the domain errors the
   rules allow for it (a 409 from a delete is a failure);
@@ -18,9 +19,9 @@ in-memory adapters and on PostgreSQL, and after every step:
   points per video and commenter, one on-time bonus per UTC day);
 - feeds, comment lists, reactors, leaderboards and notifications answer alike in both
   worlds and never show what the viewer may not see (blocked either way, deleted, held
-  or removed, banned or suspended authors, friends-only videos of strangers), and the
-  friends feed locks exactly what the BeReal lock says from stamped times alone, so a
-  change of time zone (at most two a day) unlocks nothing.
+  or removed, banned or suspended authors, friends-only videos of strangers, in feeds
+  the authors they muted), and the friends feed locks exactly what the BeReal lock says
+  from stamped times alone, so a change of time zone (at most two a day) unlocks nothing.
 
 ``make test`` runs a bounded number of examples (the ``default`` profile); ``make
 test-deep`` runs the ``deep`` profile for as long as it is given (``LIVES_MINUTES``).
@@ -246,6 +247,19 @@ class LivesMachine(RuleBasedStateMachine):
 
         self.both(op, GONE | {"cannot_target_self", "user_not_found", "not_blocked"})
 
+    @rule(a=st.integers(0, 50), b=st.integers(0, 50), unmute=st.booleans())
+    def mute(self, a: int, b: int, unmute: bool) -> None:
+        one, other = self.pick(self.users, a), self.pick(self.users, b)
+
+        async def op(w: World) -> None:
+            who = await self.who(w, one)
+            if unmute:
+                await w.services.friends.unmute(who, w.real("user", other))
+            else:
+                await w.services.friends.mute(who, w.real("user", other))
+
+        self.both(op, GONE | {"cannot_target_self", "user_not_found"})
+
     # ------------------------------------------------------------------ time
 
     @rule(hours=st.integers(1, 30), minutes=st.integers(0, 59))
@@ -296,15 +310,17 @@ class LivesMachine(RuleBasedStateMachine):
             self.videos.append(logical)
 
     @precondition(lambda self: self.videos)
-    @rule(u=st.integers(0, 50), v=st.integers(0, 50))
-    def edit_video(self, u: int, v: int) -> None:
+    @rule(u=st.integers(0, 50), v=st.integers(0, 50),
+          visibility=st.sampled_from((None, "public", "friends")))
+    def edit_video(self, u: int, v: int, visibility: str | None) -> None:
         user, video = self.pick(self.users, u), self.pick(self.videos, v)
 
-        async def op(w: World) -> str:
-            done = await w.services.videos.update_description(
-                await self.who(w, user), w.real("video", video), f"edited by {user}"
+        async def op(w: World) -> tuple[str, str]:
+            done = await w.services.videos.edit(
+                await self.who(w, user), w.real("video", video),
+                description=f"edited by {user}", visibility=visibility,
             )
-            return done.description
+            return done.description, done.visibility.value
 
         if self.both(op, GONE | {"video_not_found", "not_author", "video_moderated"}):
             status = {r[0]: r[3] for r in self.rows["videos"]}.get(video)
@@ -636,10 +652,12 @@ class LivesMachine(RuleBasedStateMachine):
         seen_global = [(v(i.video.id), i.locked, i.comment_count) for i in global_.items]
         for video, _, _ in seen_global:
             assert oracle.may_see(video, friends_only=False), f"global feed shows {video}"
+            assert oracle.in_my_feeds(video), f"global feed shows {video} of a muted author"
         day, friends = await services.feeds.friends(who, None, None, False, 50)
         seen_friends = [(v(i.video.id), i.locked) for i in friends.items]
         for video, locked in seen_friends:
             assert oracle.may_see(video, friends_only=True), f"friends feed shows {video}"
+            assert oracle.in_my_feeds(video), f"friends feed shows {video} of a muted author"
             assert locked == oracle.locked(video), f"friends feed: {video} locked={locked}"
         comments = {}
         for video, _, _ in seen_global:
@@ -751,6 +769,7 @@ class Oracle:
         self.blocked = {b for a, b in rows["blocks"] if a == viewer} | {
             a for a, b in rows["blocks"] if b == viewer
         }
+        self.muted = {b for a, b in rows["mutes"] if a == viewer}
 
     def in_good_standing(self, user: Any) -> bool:
         row = self.users.get(user)
@@ -773,6 +792,10 @@ class Oracle:
         if friends_only:
             return author in self.friends
         return row[2] == "public" or author in self.friends
+
+    def in_my_feeds(self, video: Any) -> bool:
+        """Nobody sees a muted author in their feeds (the video stays readable)."""
+        return self.videos[video][1] not in self.muted
 
     def locked(self, video: Any) -> bool:
         """The BeReal lock from the stamped times alone (no time zone): a friend's

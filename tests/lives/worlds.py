@@ -128,6 +128,7 @@ class World:
             "friendships": _sorted((u(a), u(b)) for a, b in raw["friendships"]),
             "requests": _sorted((u(a), u(b)) for a, b in raw["requests"]),
             "blocks": _sorted((u(a), u(b)) for a, b in raw["blocks"]),
+            "mutes": _sorted((u(a), u(b)) for a, b in raw["mutes"]),
             # A day's 0 points and no row for the day are the same fact.
             "points": _sorted((u(r[0]), r[1], r[2]) for r in raw["points"] if r[2]),
             "notifications": _sorted(
@@ -201,6 +202,7 @@ class World:
                 "friendships": list(s.friendships),
                 "requests": list(s.friend_requests),
                 "blocks": list(s.blocks),
+                "mutes": list(s.mutes),
                 "points": [(uid, d, p) for (uid, d), p in s.rating_points.items()],
                 "notifications": [
                     (
@@ -253,6 +255,7 @@ class World:
             "friendships": "SELECT user_id, friend_id FROM friendships",
             "requests": "SELECT from_id, to_id FROM friend_requests",
             "blocks": "SELECT blocker_id, blocked_id FROM blocks",
+            "mutes": "SELECT muter_id, muted_id FROM mutes",
             "points": "SELECT user_id, day, points FROM rating_points",
             "notifications": "SELECT user_id, kind, actor_id, video_id, comment_id, text,"
             " read_at FROM notifications",

@@ -181,6 +181,11 @@ EXPECTED: dict[tuple[str, str, str], tuple[int, ...]] = {
     ("DELETE", "/v1/blocks/{user_id}", BLK):                        (404, 404, 404, 404, 404),
     ("PUT", "/v1/blocks/{user_id}", PUB):                           (204, 204, 422, 204, 204),
     ("PUT", "/v1/blocks/{user_id}", BLK):                           (204, 204, 422, 204, 204),
+    # (a mute is mine alone: whoever the owner blocked, muting or unmuting them is mine)
+    ("POST", "/v1/users/{user_id}/mute", PUB):                      (204, 204, 422, 204, 204),
+    ("POST", "/v1/users/{user_id}/mute", BLK):                      (204, 204, 422, 204, 204),
+    ("DELETE", "/v1/users/{user_id}/mute", PUB):                    (204, 204, 204, 204, 204),
+    ("DELETE", "/v1/users/{user_id}/mute", BLK):                    (204, 204, 204, 204, 204),
     ("DELETE", "/v1/friend-requests/{user_id}", PUB):               (404, 404, 404, 404, 404),
     ("DELETE", "/v1/friend-requests/{user_id}", BLK):               (404, 404, 404, 404, 404),
     ("POST", "/v1/friend-requests/{user_id}/accept", PUB):          (404, 404, 404, 404, 404),
