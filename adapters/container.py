@@ -28,8 +28,7 @@ from adapters.config import Settings
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.sealer import FernetSealer
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
-from adapters.http.app import Services
-from adapters.http.metrics import Backlog, Gauges, PoolUse
+from adapters.http.keys import Backlog, Gauges, PoolUse, Services
 from adapters.local.blob_store import LocalBlobStore
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.smtp import SmtpMailer

@@ -113,7 +113,8 @@ async def in_process_app(environ: dict[str, str]) -> AsyncIterator[TestClient]: 
     served in this process (one worker), its pool's queries logged."""
     from adapters.config import Settings
     from adapters.container import Backend
-    from adapters.http.app import HttpOptions, create_app
+    from adapters.http.app import create_app
+    from adapters.http.keys import HttpOptions
 
     settings = Settings.from_env(environ)
     with _logged_pools():

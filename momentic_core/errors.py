@@ -128,7 +128,7 @@ def _register_all(kind: type[MomenticError], codes: dict[str, str]) -> None:
 TEXT_FIELDS = ("name", "surname", "bio", "description", "device_name", "reason", "note", "body")
 
 _register_all(MomenticError, {"error": "An error of no more specific kind."})
-# The HTTP edge's own (adapters/http/app.py: its error kinds, and what the router answers).
+# The HTTP edge's own (adapters/http/problems.py: its error kinds, and what the router answers).
 for _code, _description in {
     "malformed_json": "The body is not JSON (or not UTF-8, a lone surrogate, nested too deep).",
     "body_timeout": "The body did not arrive in time.",

@@ -40,8 +40,9 @@ from rich.table import Table
 from adapters import logs
 from adapters.config import Settings
 from adapters.container import Backend, database_url, migrate, prepare_workers
-from adapters.http.app import HttpOptions, Services, create_app
+from adapters.http.app import create_app
 from adapters.http.converter import unstructure
+from adapters.http.keys import HttpOptions, Services
 from adapters.http.metrics import forget_process, use_multiprocess
 from adapters.http.views import AdminUserOut, CaseDetailOut, CaseOut, SettingsOut
 from momentic_core.errors import MomenticError

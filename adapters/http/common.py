@@ -11,8 +11,10 @@ import orjson
 from aiohttp import web
 
 from adapters.http import keys
-from adapters.http.app import MalformedBody, Services, client_ip
 from adapters.http.converter import structure, unstructure
+from adapters.http.keys import Services
+from adapters.http.middlewares import client_ip
+from adapters.http.problems import MalformedBody
 from momentic_core.errors import Invalid, MomenticError, Unauthenticated
 from momentic_core.model.accounts import Principal
 from momentic_core.policies.rules import CONTROL_CATEGORIES, DEVICE_NAME_MAX
@@ -116,7 +118,7 @@ async def principal(request: web.Request, token: str | None = None) -> Principal
     if cached is not None:
         return cached
     svc = services(request)
-    ip = request.pop(keys.IP_PENDING, None)  # see app.ip_rate_limit_middleware
+    ip = request.pop(keys.IP_PENDING, None)  # see middlewares.ip_rate_limit_middleware
     try:
         who = await svc.accounts.authenticate(
             token if token is not None else bearer_token(request)

@@ -40,8 +40,10 @@ import attrs
 from aiohttp import WSMsgType, web
 
 from adapters.http import keys
-from adapters.http.app import Services, UpgradeRequired
 from adapters.http.common import bearer_token, principal, services
+from adapters.http.keys import Services
+from adapters.http.metrics import METRICS
+from adapters.http.problems import UpgradeRequired
 from momentic_core.errors import Invalid, MomenticError, RateLimited, Unavailable
 from momentic_core.model.accounts import Principal
 from momentic_core.model.engagement import (
@@ -295,7 +297,7 @@ class Hub:
         svc = app[keys.SERVICES]
         self._media_url = svc.media_url
         self._observe = svc.accounts.observe  # revocations reach the access cache
-        self._counted = app[keys.METRICS].websockets.set
+        self._counted = app[METRICS].websockets.set
         self.closing = False
         await svc.live_events.start(self.deliver)
         try:
@@ -437,6 +439,10 @@ class Hub:
                 sock.end(CLOSE_UNAUTHORIZED, "session_revoked")
 
 
+# The app's hub (set by app.create_app).
+HUB = web.AppKey("hub", Hub)
+
+
 # ---------------------------------------------------------------- serving a socket
 
 
@@ -472,7 +478,7 @@ async def serve(
 ) -> web.WebSocketResponse:
     """Authenticate, check the handshake, then run one socket until it ends.
     ``channels`` are the ones it listens to from the start (checked before the upgrade)."""
-    hub = request.app[keys.HUB]
+    hub = request.app[HUB]
     token = _handshake_token(request)
     who = await principal(request, token)
     options = hub.options

@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 from aiohttp import web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -42,35 +41,13 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from adapters.http import keys
-from momentic_core.model.videos import JobBacklog
+from adapters.http.keys import Backlog, Gauges, PoolUse
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Seconds; from a cached read (a few ms) to a slow upload part or a long poll.
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-
-
-@attrs.frozen
-class Backlog:
-    jobs: tuple[JobBacklog, ...]
-    open_uploads: int
-
-
-@attrs.frozen
-class PoolUse:
-    size: int
-    in_use: int
-    max_size: int
-
-
-@attrs.frozen
-class Gauges:
-    """What storage can tell about itself: the backlog (one query, at scrape time) and
-    this process's connection pool (None on the memory adapters)."""
-
-    backlog: Callable[[], Awaitable[Backlog]]
-    pool: Callable[[], PoolUse] | None = None
 
 
 def use_multiprocess(directory: Path) -> None:
@@ -126,6 +103,10 @@ class Metrics:
         self.pool.labels("max").set(use.max_size)
 
 
+# The app's instruments (set by app.create_app).
+METRICS = web.AppKey("metrics", Metrics)
+
+
 def route_label(request: web.Request) -> str:
     """The route's template (``/v1/videos/{video_id}``): never the raw path, so the label
     set stays as small as the route table. Unmatched paths share one label."""
@@ -136,7 +117,7 @@ def route_label(request: web.Request) -> str:
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Outermost: counts every answer, problems and rejected requests included."""
-    metrics = request.app[keys.METRICS]
+    metrics = request.app[METRICS]
     started = time.perf_counter()
     status = 500
     metrics.in_flight.inc()
@@ -218,7 +199,7 @@ def metrics_handler(token: str) -> Handler:
     async def scrape(request: web.Request) -> web.Response:
         if not _allowed(request, token):
             raise web.HTTPNotFound()
-        metrics = request.app[keys.METRICS]
+        metrics = request.app[METRICS]
         if _multiprocess():
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from adapters.http import openapi_mfa, openapi_search, openapi_views, paging, views
-from adapters.http.app import _HTTP_CODES, STATUS
+from adapters.http.problems import HTTP_CODES, STATUS
 from adapters.http.routes_ranking import ASSETS
 from momentic_core.errors import CATALOGUE, MomenticError
 from momentic_core.model.ranking import WEIGHT_FIELDS, WEIGHT_MAX, RankingWeights
@@ -2088,7 +2088,7 @@ def _add_links(paths: Json) -> None:
 
 
 # Text anywhere (path, query, JSON body fields, form fields) may not hold U+0000:
-# no PostgreSQL text or jsonb value can, and nobody types it (adapters/http/app.py
+# no PostgreSQL text or jsonb value can, and nobody types it (adapters/http/middlewares.py
 # nul_character). Every free string of a request says so, and every 422 names the code.
 _NO_NUL = "^[^\x00]*$"
 _NUL_NOTE = (" Text holding a NUL character (U+0000), in the path, the query, a body field "
@@ -2117,7 +2117,7 @@ _ENCODING_NOTE = ("A body in any Content-Encoding but identity (gzip, br, ...) i
 
 
 def _edge_rules(op: Json) -> None:
-    """What every operation refuses at the edge (adapters/http/app.py), said in its
+    """What every operation refuses at the edge (adapters/http/middlewares.py), said in its
     request schemas and responses: text holding a NUL character (its 422), and a body in
     a content coding (the 415 of every operation that takes one)."""
     if "parameters" in op:
@@ -2248,7 +2248,7 @@ def _status_of(code: str) -> str:
     entry = CATALOGUE[code]
     if entry.kind is None:  # the edge's: its own kinds, the router's answers, a 500
         edge = {kind.code: s for kind, s in STATUS.items()} | {
-            c: s for s, c in _HTTP_CODES.items()}
+            c: s for s, c in HTTP_CODES.items()}
         return str(edge[code]) if code in edge else "default"
     if entry.kind is MomenticError:
         return "default"

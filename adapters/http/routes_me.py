@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from adapters.http.app import streamed_headers
 from adapters.http.common import (
     bool_query,
     int_param,
@@ -20,6 +19,7 @@ from adapters.http.common import (
     services,
 )
 from adapters.http.converter import structure, unstructure
+from adapters.http.middlewares import streamed_headers
 from adapters.http.views import (
     ChangePasswordBody,
     DeleteAccountBody,

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from adapters.http.app import client_ip
 from adapters.http.common import services
+from adapters.http.middlewares import client_ip
 from adapters.http.views import MediaUrl
 from momentic_core.services.shares import SharedVideo
 

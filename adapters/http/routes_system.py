@@ -8,9 +8,9 @@ import asyncio
 import swagger_ui_bundle
 from aiohttp import web
 
-from adapters.http.app import problem
 from adapters.http.common import services
 from adapters.http.openapi import document
+from adapters.http.problems import problem
 from momentic_core.errors import MomenticError
 
 routes = web.RouteTableDef()

@@ -17,7 +17,8 @@ from playwright.async_api import Browser
 
 from adapters.config import Settings
 from adapters.container import Backend, resolve
-from adapters.http.app import HttpOptions, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions
 from momentic_core.model.accounts import Role
 
 from .seed import seed

@@ -24,7 +24,8 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from adapters.config import Settings
 from adapters.container import Backend, resolve
-from adapters.http.app import HttpOptions, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions
 from momentic_core.model.accounts import Role
 
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}

@@ -24,7 +24,8 @@ from playwright.async_api import Browser, Page
 
 from adapters.config import Settings
 from adapters.container import Backend, resolve
-from adapters.http.app import HttpOptions, Services, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions, Services
 from momentic_core.model.accounts import Principal, Role, User
 
 from .seed_staff import Seeded, seed_cases

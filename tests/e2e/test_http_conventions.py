@@ -154,7 +154,8 @@ async def test_the_client_ip_behind_trusted_proxies(
     """Behind two proxies of ours, the client is the second entry from the right; what
     the client itself wrote further left is ignored. Sessions show it."""
     from adapters.container import Backend
-    from adapters.http.app import HttpOptions, create_app
+    from adapters.http.app import create_app
+    from adapters.http.keys import HttpOptions
 
     app = create_app(Backend(fast_settings, mailer=mailer), HttpOptions(trusted_proxies=2))
     client = await aiohttp_client(app)

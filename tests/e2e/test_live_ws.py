@@ -18,7 +18,7 @@ from engagement_support import befriend, login, moderator, ready_video, user
 from ws_support import HANDSHAKE, frames, masked, stalled_subscriber
 
 from adapters.http import keys
-from adapters.http.live import LiveOptions
+from adapters.http.live import HUB, LiveOptions
 
 RECEIVE = 10.0  # hang guard for one frame, not a timing assertion
 
@@ -310,7 +310,7 @@ async def test_deleting_my_moment_relocks_a_friends_moment_on_my_socket(
 
 async def _checked(env: Any, who: Any) -> None:
     """Wait for the access checks of ``who``'s sockets to finish."""
-    hub = env.client.app[keys.HUB]
+    hub = env.client.app[HUB]
     for sock in list(hub._users.get(who.id, ())):
         if sock.checker is not None:
             await asyncio.wait_for(asyncio.shield(sock.checker), RECEIVE)
@@ -373,7 +373,7 @@ async def test_a_held_video_drops_strangers_but_not_its_author(
     assert (chat.close_code, msg.extra) == (4404, "video_not_found")
     assert (await _event(anns, "video.hidden"))["data"] == {"video_id": video}
     await _checked(env, ann)
-    assert f"video:{video}" in next(iter(env.client.app[keys.HUB]._users[ann.id])).channels
+    assert f"video:{video}" in next(iter(env.client.app[HUB]._users[ann.id])).channels
     heard = await _heard_until_pong(anns)
     assert not any(f["type"] == "unsubscribed" for f in heard), "the author keeps it"
     for ws in (anns, bobs):
@@ -445,7 +445,7 @@ async def test_a_slow_consumer_is_dropped_and_others_keep_up(
                                rate_limit_multiplier=1000)
     ann, slow, fast = await user(env, "ann"), await user(env, "slow"), await user(env, "fast")
     video = await ready_video(env, ann, sample_clips["silent"])
-    hub = env.client.app[keys.HUB]
+    hub = env.client.app[HUB]
     loop = asyncio.get_running_loop()
 
     # The slow client: a raw socket with a tiny receive buffer that stops reading after

@@ -13,7 +13,8 @@ from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
 from adapters.container import Backend
-from adapters.http.app import HttpOptions, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions
 from adapters.http.metrics import _allowed
 from adapters.memory.mail import InMemoryMailer
 

@@ -169,7 +169,7 @@ def test_every_catalogued_code_is_under_the_operations_that_can_answer_it() -> N
 
 
 def _status(kind: type) -> int:
-    from adapters.http.app import STATUS
+    from adapters.http.problems import STATUS
 
     return next(s for k, s in STATUS.items() if issubclass(kind, k))
 

@@ -16,7 +16,8 @@ import pytest
 from adapters.cli.main import main
 from adapters.config import Settings
 from adapters.container import Backend
-from adapters.http.app import HttpOptions, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions
 
 PG_DUMP = shutil.which("pg_dump")
 PG_RESTORE = shutil.which("pg_restore")

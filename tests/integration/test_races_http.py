@@ -22,7 +22,7 @@ from adapters.config import Settings
 from adapters.container import Backend
 from adapters.http import keys
 from adapters.http.app import create_app
-from adapters.http.live import LiveOptions
+from adapters.http.live import HUB, LiveOptions
 from momentic_core.model.accounts import Role
 from momentic_core.services.moderation import REPORTS_PER_DAY
 
@@ -101,7 +101,7 @@ async def test_concurrent_handshakes_of_one_user_stop_at_the_socket_cap(make_app
     opened = [g for g in got if not isinstance(g, int)]
     refused = [g for g in got if isinstance(g, int)]
     assert len(opened) == cap and refused == [429] * 20, (len(opened), refused)
-    hub = app.client.app[keys.HUB]
+    hub = app.client.app[HUB]
     assert hub.sockets_of(me.id) == cap
     for ws in opened:
         await ws.close()

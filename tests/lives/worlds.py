@@ -23,7 +23,7 @@ import asyncpg
 
 from adapters.config import Settings
 from adapters.container import Backend, postgres_storage, resolve
-from adapters.http.app import Services
+from adapters.http.keys import Services
 from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
 from adapters.memory.store import MemoryStore

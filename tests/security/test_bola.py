@@ -46,7 +46,8 @@ from permissions_support import (
 
 from adapters.config import Settings
 from adapters.container import Backend
-from adapters.http.app import HttpOptions, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.model.accounts import Role
 

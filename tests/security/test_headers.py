@@ -16,7 +16,9 @@ from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
 from adapters.container import Backend
-from adapters.http.app import API_CSP, HttpOptions, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions
+from adapters.http.middlewares import API_CSP
 from adapters.http.routes_ranking import DASHBOARD_CSP
 from adapters.http.routes_system import DOCS_CSP
 from adapters.memory.mail import InMemoryMailer

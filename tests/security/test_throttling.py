@@ -36,7 +36,8 @@ from adapters.config import Settings
 from adapters.container import Backend
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.http import keys
-from adapters.http.app import HttpOptions, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions
 from adapters.memory.mail import InMemoryMailer
 
 WRONG = "wrong horse battery"

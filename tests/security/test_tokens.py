@@ -27,7 +27,8 @@ from signup_support import FAST_HASH, PASSWORD, Api
 from adapters.config import Settings
 from adapters.container import Backend
 from adapters.http import keys
-from adapters.http.app import HttpOptions, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.model.accounts import Role
 

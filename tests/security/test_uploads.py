@@ -37,7 +37,8 @@ from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
 from adapters.container import Backend, resolve
-from adapters.http.app import HttpOptions, create_app
+from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions
 from adapters.memory.mail import InMemoryMailer
 
 SECRET = "uploads-test-secret-0123456789abcdef"

@@ -15,7 +15,7 @@ import pytest
 from adapters.cli import main as cli
 from adapters.config import Settings
 from adapters.container import Backend, Storage
-from adapters.http.app import Services
+from adapters.http.keys import Services
 from adapters.memory.clock import SystemClock
 from adapters.memory.engagement import InMemoryLiveEventSource
 from adapters.memory.rate_limiter import InMemoryRateLimiter

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from adapters.http.app import _HTTP_CODES
+from adapters.http.problems import HTTP_CODES
 from adapters.postgres.db import MISSING_PARENTS, UNIQUE_CONFLICTS
 from momentic_core import errors
 from momentic_core.errors import CATALOGUE, TEXT_FIELDS
@@ -149,7 +149,7 @@ def test_every_catalogued_code_is_raised_somewhere() -> None:
     raised, _ = _raised()
     codes = {code for _, _, code in raised}
     codes |= {code for code, _, _ in UNIQUE_CONFLICTS.values()} | set(MISSING_PARENTS.values())
-    codes |= {*_HTTP_CODES.values(), "internal_error"}  # what app.problem_middleware answers
+    codes |= {*HTTP_CODES.values(), "internal_error"}  # what middlewares.problem_middleware answers
     assert CATALOGUE.keys() - codes == set()
 
 
