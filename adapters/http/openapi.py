@@ -1,6 +1,9 @@
 """The OpenAPI 3.1 document: every route, request and response, with examples.
 
-tests/e2e/test_openapi.py checks that routes and document match both ways, and
+The schemas come from the attrs classes of the wire (adapters/http/schema.py): response
+views from views*.py, each request body from the class its handler parses through the
+converter. What is written here is prose, examples, parameters, links and the WebSocket
+section. tests/e2e/test_openapi.py checks that routes and document match both ways, and
 schemathesis runs against the app with this document.
 """
 
@@ -8,23 +11,28 @@ from __future__ import annotations
 
 import copy
 import functools
-import itertools
 import json
 import re
-import sys
-import unicodedata
-import zoneinfo
 from typing import Any
 
-import attrs
-
-from adapters.http import openapi_mfa, openapi_search, openapi_views, paging, views
+from adapters.http import (
+    openapi_mfa,
+    openapi_search,
+    openapi_views,
+    paging,
+    views,
+    views_devices,
+    views_legacy,
+    views_mfa,
+)
 from adapters.http.problems import HTTP_CODES, STATUS
 from adapters.http.routes_ranking import ASSETS
+from adapters.http.schema import Components, refuse_nul
 from momentic_core.errors import CATALOGUE, MomenticError
-from momentic_core.model.ranking import WEIGHT_FIELDS, WEIGHT_MAX, RankingWeights
+from momentic_core.model.accounts import AccountStatus, Role
+from momentic_core.model.moderation import AppealStatus, CaseStatus, ReportReason, TargetType
+from momentic_core.model.ranking import WEIGHT_FIELDS, Period, RankingWeights, Scope
 from momentic_core.model.videos import MediaLimits
-from momentic_core.policies import rules
 from momentic_core.services.throttle import DEFAULT_LIMITS
 
 Json = dict[str, Any]
@@ -36,115 +44,27 @@ def _ref(name: str) -> Json:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+# Parameter schemas (the request types of item 2 of issue 16 will carry these too).
+_S: Json = {"type": "string"}
+_INT: Json = {"type": "integer"}
+
+
 def _obj(required: list[str], props: Json) -> Json:
+    """For a module documenting routes of its own whose answers are not views yet."""
     return {"type": "object", "required": required, "properties": props}
 
 
-_S: Json = {"type": "string"}
-_SN: Json = {"type": ["string", "null"]}
-_INT: Json = {"type": "integer"}
-_ID: Json = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1, "example": 42}  # a row id
-_TIME: Json = {"type": "string", "format": "date-time"}
-_EMAIL: Json = {"type": "string", "format": "email", "maxLength": 254, "example": "alex@bsu.by"}
-_PASSWORD: Json = {"type": "string", "minLength": rules.PASSWORD_MIN,
-                   "maxLength": rules.PASSWORD_MAX,
-                   "description": "A new password may not be a commonly used one "
-                                  "(422 password_too_common)."}
-_CODE: Json = {"type": "string", "pattern": "^[0-9]{6}$", "example": "123456"}
+_INT_PARAM: Json = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 
-
-@functools.cache
-def _refused_characters() -> dict[str, str]:
-    """The characters the core refuses in text (rules.CONTROL_CATEGORIES less
-    rules.TEXT_FORMAT_ALLOWED), as regex class ranges by Unicode category. Lone surrogates
-    (Cs) are left out: a pattern cannot hold them, and UTF-8 JSON cannot carry them
-    unescaped."""
-    refused = rules.CONTROL_CATEGORIES - {"Cs"}
-
-    def kind(cp: int) -> str | None:
-        category = unicodedata.category(chr(cp))
-        if category not in refused or chr(cp) in rules.TEXT_FORMAT_ALLOWED:
-            return None
-        return category
-
-    ranges: dict[str, str] = dict.fromkeys(sorted(refused), "")
-    start = 0
-    for category, run in itertools.groupby(map(kind, range(sys.maxunicode + 1))):
-        size = sum(1 for _ in run)
-        if category is not None:
-            ranges[category] += f"{chr(start)}-{chr(start + size - 1)}"
-        start += size
-    return ranges
-
-
-def _text(maximum: int, description: str | None = None, *, nullable: bool = True) -> Json:
-    """Free text, trimmed (blank, or null where ``nullable``, clears it), without control,
-    format or private-use characters (the joiners and flag tags of
-    rules.TEXT_FORMAT_ALLOWED are kept). Private use is a `not`, as a negated class of its
-    137k code points makes test-data generators expand them all."""
-    ranges = _refused_characters()
-    schema: Json = {
-        "type": ["string", "null"] if nullable else "string",
-        "maxLength": maximum,
-        "pattern": f"^[^{ranges['Cc']}{ranges['Cf']}]*$",
-        "not": {"type": "string", "pattern": f"[{ranges['Co']}]"},
-    }
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _time_zone() -> Json:
-    return _ref("TimeZone")
-
-
-def _device_name() -> Json:
-    return _text(rules.DEVICE_NAME_MAX, "Shown in the session list; the User-Agent when absent.")
-
-SCHEMAS: Json = {
-    "Problem": {
-        "type": "object",
-        "description": "RFC 9457 problem details; `code` is stable, switch on it.",
-        "required": ["type", "title", "status", "detail", "code"],
-        "properties": {
-            "type": _S,
-            "title": _S,
-            "status": _INT,
-            "detail": _S,
-            "code": {"anyOf": [_ref("ErrorCode"), _S],
-                     "description": "Stable: switch on it (ErrorCode lists every one)."},
-            "request_id": _S,
-            "field": _S,
-            "errors": {"type": "array", "items": _S},
-            "until": _SN,
-        },
-    },
-    "TimeZone": {"type": "string", "enum": sorted(zoneinfo.available_timezones()),
-                 "description": "An IANA time zone name.", "example": "Europe/Minsk"},
-    "Session": _obj(
-        ["id", "device_name", "ip", "created_at", "last_used_at", "current"],
-        {
-            "id": _INT,
-            "device_name": _SN,
-            "ip": _SN,
-            "created_at": _TIME,
-            "last_used_at": _TIME,
-            "current": {"type": "boolean"},
-        },
-    ),
-    "LegacyStatus": _obj(["success", "message"], {"success": {"type": "boolean"}, "message": _S}),
-    "LegacyTokens": _obj(["access", "refresh"], {"access": _S, "refresh": _S}),
-    "LegacyVerified": _obj(
-        ["success", "message", "token"],
-        {
-            "success": {"type": "boolean"},
-            "message": _S,
-            "token": {"oneOf": [_ref("LegacyTokens"), {"type": "null"}]},
-        },
-    ),
-}
+# The request bodies met while the paths are written: each a component generated from
+# the class its handler parses (open, as the converter ignores other keys; free strings
+# refuse U+0000 as converter.structure does).
+_REQUESTS = Components(closed=False, requests=True)
+# Written schemas merged by modules that document routes of their own (none now).
+SCHEMAS: Json = {}
 
 EXAMPLES: Json = {
+    "Status": {"status": "ok"},
     "Accepted": {"status": "pending_verification", "message": "If the address can receive a "
                  "code, one is on its way."},
     "Token": {
@@ -216,19 +136,24 @@ _AUTH_ERRORS: Json = {
 }
 
 
-def _json(schema_name: str, description: str) -> Json:
+def _json(schema_name: str, description: str, example: Any = None) -> Json:
+    """A JSON answer of the component ``schema_name`` (a view of VIEWS or LISTS)."""
     return {
         "description": description,
         "content": {"application/json": {
-            "schema": _ref(schema_name), "example": EXAMPLES[schema_name],
+            "schema": _ref(schema_name),
+            "example": EXAMPLES[schema_name] if example is None else example,
         }},
     }
 
 
-def _body(schema: Json, example: Json, required: bool = True) -> Json:
+def _body(cls: Any, example: Json, required: bool = True,
+          media: str = "application/json") -> Json:
+    """A request body of the class ``cls`` (its component), or of a written schema."""
+    schema = _REQUESTS.ref(cls) if isinstance(cls, type) else cls
     return {
         "required": required,
-        "content": {"application/json": {"schema": schema, "example": example}},
+        "content": {media: {"schema": schema, "example": example}},
     }
 
 
@@ -262,11 +187,10 @@ def _op(
 
 
 def _path_id(name: str) -> Json:
-    return {"name": name, "in": "path", "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, "example": 42}
+    return {"name": name, "in": "path", "required": True, "schema": dict(_INT_PARAM),
+            "example": 42}
 
 
-_CREDENTIALS = _obj(["email", "password"], {"email": _EMAIL, "password": _PASSWORD})
 _CRED_EXAMPLE = {"email": "alex@bsu.by", "password": "correct horse battery"}
 _NOT_VERIFIED = {"403": _problem("Verify the email first.", "email_not_verified", 403)}
 _BAD_LOGIN = {"401": _problem("Wrong email or password.", "invalid_credentials", 401),
@@ -282,12 +206,10 @@ def _paths() -> Json:
     auth, me, legacy, system = "auth", "profile", "legacy mobile", "system"
     return {
         "/healthz": {"get": _op("The process is alive.", system, {
-            "200": {"description": "Alive.", "content": {"application/json": {
-                "schema": _obj(["status"], {"status": _S}), "example": {"status": "ok"}}}},
+            "200": _json("Status", "Alive."),
         })},
         "/readyz": {"get": _op("The database answers.", system, {
-            "200": {"description": "Ready.", "content": {"application/json": {
-                "schema": _obj(["status"], {"status": _S}), "example": {"status": "ready"}}}},
+            "200": _json("Status", "Ready.", {"status": "ready"}),
         })},
         "/openapi.json": {"get": _op("This document.", system, {
             "200": {"description": "OpenAPI 3.1.", "content": {"application/json": {
@@ -300,20 +222,19 @@ def _paths() -> Json:
         "/v1/auth/register": {"post": _op(
             "Start a sign-up; a 6-digit code is emailed. Same answer for known addresses.",
             auth, {"202": _json("Accepted", "Accepted.")},
-            body=_body(_CREDENTIALS, _CRED_EXAMPLE),
+            body=_body(views.RegisterBody, _CRED_EXAMPLE),
         )},
         "/v1/auth/verify": {"post": _op(
             "Verify the email with its code and the sign-up password; signs this device in.",
             auth, {"200": _json("Token", "Signed in.")},
-            body=_body(_obj(["email", "code", "password"], {
-                "email": _EMAIL, "code": _CODE, "password": _S, "device_name": _device_name()}),
-                {"email": "alex@bsu.by", "code": "123456", "password": "correct horse battery",
-                 "device_name": "iPhone 15"}),
+            body=_body(views.VerifyBody,
+                       {"email": "alex@bsu.by", "code": "123456",
+                        "password": "correct horse battery", "device_name": "iPhone 15"}),
         )},
         "/v1/auth/resend-code": {"post": _op(
             "Send a new verification code. Same answer for any address.", auth,
             {"202": _json("Accepted", "Accepted.")},
-            body=_body(_obj(["email"], {"email": _EMAIL}), {"email": "alex@bsu.by"}),
+            body=_body(views.EmailBody, {"email": "alex@bsu.by"}),
         )},
         "/v1/auth/token": {"post": _op(
             "OAuth 2.0-style token endpoint: grant_type password (log in) or refresh_token "
@@ -321,16 +242,9 @@ def _paths() -> Json:
             "is a retry within MOMENTIC_REFRESH_GRACE_SECONDS of its first use while its "
             "successor is unused: that answers the same successor again).", auth,
             {"200": _json("Token", "Tokens (RFC 6749 section 5.1).")},
-            body=_body({"oneOf": [
-                _obj(["grant_type", "email", "password"], {
-                    "grant_type": {"type": "string", "const": "password"},
-                    "email": _EMAIL, "password": _PASSWORD, "device_name": _device_name()}),
-                _obj(["grant_type", "refresh_token"], {
-                    "grant_type": {"type": "string", "const": "refresh_token"},
-                    "refresh_token": _S}),
-            ]},
-                {"grant_type": "password", "email": "alex@bsu.by",
-                 "password": "correct horse battery", "device_name": "iPhone 15"}),
+            body=_body(views.TokenBody,
+                       {"grant_type": "password", "email": "alex@bsu.by",
+                        "password": "correct horse battery", "device_name": "iPhone 15"}),
             errors={**_BAD_LOGIN, "429": _problem(
                 "Rate limited; see Retry-After. Sign-in guesses count per address, per "
                 "account and address (10 wrong ones lock that address out of that account "
@@ -344,22 +258,21 @@ def _paths() -> Json:
             params=[{"name": "provider", "in": "path", "required": True,
                      "schema": {"type": "string", "enum": ["apple", "google"]},
                      "example": "apple"}],
-            body=_body(_obj(["id_token"], {"id_token": _S, "nonce": _SN,
-                                              "device_name": _device_name()}),
+            body=_body(views.SocialBody,
                        {"id_token": "eyJraWQiOiJ...", "nonce": "n-0S6_WzA2Mj"}),
             errors={"401": _problem("The ID token is not valid.", "invalid_id_token", 401)},
         )},
         "/v1/auth/password-reset": {"post": _op(
             "Email a password reset code. Same answer for any address.", auth,
             {"202": _json("Accepted", "Accepted.")},
-            body=_body(_obj(["email"], {"email": _EMAIL}), {"email": "alex@bsu.by"}),
+            body=_body(views.EmailBody, {"email": "alex@bsu.by"}),
         )},
         "/v1/auth/password-reset/confirm": {"post": _op(
             "Set a new password with the emailed code; every session is revoked.", auth,
             {"204": _NO_CONTENT},
-            body=_body(_obj(["email", "code", "new_password"], {
-                "email": _EMAIL, "code": _CODE, "new_password": _PASSWORD}),
-                {"email": "alex@bsu.by", "code": "123456", "new_password": "new horse battery"}),
+            body=_body(views.ResetConfirmBody,
+                       {"email": "alex@bsu.by", "code": "123456",
+                        "new_password": "new horse battery"}),
         )},
         "/v1/auth/logout": {"post": _op(
             "Revoke this session.", auth, {"204": _NO_CONTENT}, auth=True)},
@@ -368,17 +281,9 @@ def _paths() -> Json:
             "patch": _op(
                 "Change my profile; absent fields stay, null clears name, surname or bio.", me,
                 {"200": _json("Me", "The updated account.")}, auth=True,
-                body=_body(_obj([], {
-                    "nickname": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.]{2,29}$"},
-                    "name": _text(rules.NAME_MAX),
-                    "surname": _text(rules.NAME_MAX),
-                    "bio": _text(rules.BIO_MAX),
-                    "time_zone": _time_zone(),
-                    "private": {"type": "boolean", "description": (
-                        "My videos for my friends only, whatever each upload said (their "
-                        "visibility reads friends while it is on; off restores each "
-                        "upload's choice).")}}),
-                    {"nickname": "alex", "bio": "Film student", "time_zone": "Europe/Minsk"}),
+                body=_body(views.ProfilePatchBody,
+                           {"nickname": "alex", "bio": "Film student",
+                            "time_zone": "Europe/Minsk"}),
                 errors={"409": _problem("The nickname is taken.", "nickname_taken", 409),
                         "429": _problem(
                             "The time zone changed twice in the last 24 hours already; "
@@ -387,9 +292,7 @@ def _paths() -> Json:
             "delete": _op(
                 "Delete my account and everything it owns. Password accounts confirm with "
                 "the password.", me, {"204": _NO_CONTENT}, auth=True,
-                body=_body(_obj([], {"password": dict(_SN, description="Required for accounts "
-                                                      "with a password.")}),
-                           {"password": "correct horse battery"},
+                body=_body(views.DeleteAccountBody, {"password": "correct horse battery"},
                            required=False),
             ),
         },
@@ -413,10 +316,9 @@ def _paths() -> Json:
         "/v1/me/password": {"post": _op(
             "Change my password; my other sessions are revoked.", me, {"204": _NO_CONTENT},
             auth=True,
-            body=_body(_obj(["current_password", "new_password"], {
-                "current_password": _S, "new_password": _PASSWORD}),
-                {"current_password": "correct horse battery",
-                 "new_password": "new horse battery"}),
+            body=_body(views.ChangePasswordBody,
+                       {"current_password": "correct horse battery",
+                        "new_password": "new horse battery"}),
         )},
         "/v1/me/sessions": {
             "get": _op("My signed-in devices.", me,
@@ -441,32 +343,27 @@ def _paths() -> Json:
         )},
         **_legacy_both("/auth/register/", {"post": _op(
             "Legacy app: register.", legacy, {"201": _json("LegacyStatus", "Code sent.")},
-            body=_body(_CREDENTIALS, _CRED_EXAMPLE))}),
+            body=_body(views_legacy.LegacyCredentials, _CRED_EXAMPLE))}),
         **_legacy_both("/auth/verify-code/", {"post": _op(
             "Legacy app: verify the email code and sign in.", legacy,
             {"200": _json("LegacyVerified", "Verified.")},
-            body=_body(_obj(["email", "password", "code"],
-                            {"email": _EMAIL, "password": _S, "code": _CODE}),
+            body=_body(views_legacy.LegacyVerify,
                        {"email": "alex@bsu.by", "password": "correct horse battery",
                         "code": "123456"}))}),
         **_legacy_both("/auth/resend-verify-code/", {"post": _op(
             "Legacy app: resend the code.", legacy, {"200": _json("LegacyStatus", "Sent.")},
-            body=_body(_obj(["email"], {"email": _EMAIL}), {"email": "alex@bsu.by"}))}),
+            body=_body(views_legacy.LegacyEmail, {"email": "alex@bsu.by"}))}),
         **_legacy_both("/auth/login/", {"post": _op(
             "Legacy app: log in.", legacy, {"200": _json("LegacyTokens", "Tokens.")},
-            body=_body(_CREDENTIALS, _CRED_EXAMPLE), errors=_BAD_LOGIN)}),
+            body=_body(views_legacy.LegacyCredentials, _CRED_EXAMPLE), errors=_BAD_LOGIN)}),
         **_legacy_both("/auth/refresh/", {"post": _op(
             "Legacy app: rotate the refresh token.", legacy,
             {"200": _json("LegacyTokens", "Tokens.")},
-            body=_body(_obj(["refresh"], {"refresh": _S}), {"refresh": "q8V4m1xv0b2vS9cK"}))}),
+            body=_body(views_legacy.LegacyRefresh, {"refresh": "q8V4m1xv0b2vS9cK"}))}),
         **_legacy_both("/user/profile/", {"patch": _op(
             "Legacy app: edit the profile (a `token` body field is ignored).", legacy,
             {"204": _NO_CONTENT}, auth=True,
-            body=_body(_obj([], {"name": _text(rules.NAME_MAX),
-                                 "surname": _text(rules.NAME_MAX),
-                                 "bio": _text(rules.BIO_MAX),
-                                 "token": dict(_SN, description="Ignored: identity comes "
-                                               "from the bearer token.")}),
+            body=_body(views_legacy.LegacyProfile,
                        {"name": "Alex", "surname": "Ivanov", "bio": None}))}),
     }
 
@@ -502,44 +399,6 @@ _VIDEO_EXAMPLE = {
 _LIMITS = MediaLimits()
 # A cursor the server issues: opaque to clients (base64url of the last item's position).
 _CURSOR_EXAMPLE = paging.encode("vid", TIME, 1001)
-_DESCRIPTION = _text(_LIMITS.description_max, "Trimmed; blank clears it.", nullable=False)
-_REACTION_KINDS = ["heart", "flame", "funny", "angry"]
-_REACTION_COUNTS: Json = _obj(_REACTION_KINDS, {k: _INT for k in _REACTION_KINDS})
-_REACTION_N: Json = {"type": ["string", "null"], "enum": [*_REACTION_KINDS, None]}
-_INT_N: Json = {"type": ["integer", "null"]}
-SCHEMAS.update({
-    "VideoPage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _ref("Video")},
-        "next_cursor": dict(_SN, description="Pass as ?cursor= for the next page; null at "
-                            "the end."),
-    }),
-    "Upload": _obj(
-        ["id", "status", "size_bytes", "content_type", "part_size", "parts", "video_id",
-         "created_at", "expires_at"],
-        {
-            "id": _INT,
-            "status": {"type": "string", "enum": ["open", "complete"]},
-            "size_bytes": _INT,
-            "content_type": _S,
-            "part_size": _INT,
-            "parts": {"type": "array", "items": _obj(
-                ["number", "size_bytes", "url", "method", "received"],
-                {"number": _INT, "size_bytes": _INT,
-                 "url": dict(_S, description="Absolute (direct to storage: send no "
-                             "Authorization) or relative to the API (send the bearer token)."),
-                 "method": {"type": "string", "enum": ["PUT"]},
-                 "received": {"type": "boolean"}})},
-            "video_id": _INT_N,
-            "created_at": _TIME,
-            "expires_at": _TIME,
-        },
-    ),
-    "Part": _obj(["number", "size_bytes", "etag"],
-                 {"number": _INT, "size_bytes": _INT, "etag": _S}),
-    "AvatarUrl": _obj(["avatar_url"], {"avatar_url": _SN}),
-    "LegacyUpload": _obj(["video_id", "filepath", "message"],
-                         {"video_id": _INT, "filepath": _S, "message": _S}),
-})
 EXAMPLES.update({
     "Video": _VIDEO_EXAMPLE,
     "VideoPage": {"items": [_VIDEO_EXAMPLE],
@@ -571,19 +430,9 @@ EXAMPLES.update({
                      "message": "Video uploaded."},
 })
 
-_MULTIPART_VIDEO: Json = {
-    "required": True,
-    "content": {"multipart/form-data": {
-        "schema": _obj(["video_file"], {
-            "video_file": {"type": "string", "contentMediaType": "video/mp4",
-                           "description": "MP4, MOV or WebM; sniffed from its first bytes."},
-            "description": _DESCRIPTION,
-            "visibility": {"type": "string", "enum": ["friends", "public"]},
-        }),
-        "example": {"video_file": "(binary)", "description": "Sunset over the campus",
-                    "visibility": "public"},
-    }},
-}
+_MULTIPART_VIDEO: Json = _body(
+    views.VideoForm, {"video_file": "(binary)", "description": "Sunset over the campus",
+                      "visibility": "public"}, media="multipart/form-data")
 _UPLOAD_ERRORS: Json = {
     "413": _problem("Over the size limit; nothing is kept.", "video_too_large", 413),
     "415": _problem("Not an MP4, MOV or WebM video.", "unsupported_media_type", 415),
@@ -639,11 +488,7 @@ def _video_paths() -> Json:
                          "public.", videos,
                          {"200": _json("Video", "The video.")}, auth=True,
                          params=[_path_id("video_id")],
-                         body=_body(_obj([], {
-                             "description": _text(_LIMITS.description_max,
-                                                  "Trimmed; blank clears it; null: unchanged."),
-                             "visibility": {"type": ["string", "null"],
-                                            "enum": ["friends", "public", None]}}),
+                         body=_body(views.VideoPatchBody,
                                     {"description": "Sunset, take two",
                                      "visibility": "public"}),
                          errors={**_NO_VIDEO, **_NOT_AUTHOR, "409": _problem(
@@ -672,18 +517,9 @@ def _video_paths() -> Json:
         "/v1/uploads": {"post": _op(
             "Start a resumable upload: PUT each part to its URL, then complete.", videos,
             {"201": _json("Upload", "The upload and its part URLs.")}, auth=True,
-            body=_body(_obj(["size_bytes", "content_type"], {
-                "size_bytes": {"type": "integer", "minimum": 1,
-                               "description": "Larger than max_video_bytes (GET /v1/config) "
-                                              "is 413 video_too_large."},
-                "content_type": {"type": "string", "enum": list(_LIMITS.accepted_types),
-                                 "description": "Any other type is 415 "
-                                                "unsupported_media_type."},
-                "description": _text(_LIMITS.description_max,
-                                     "Trimmed; null or blank leaves it empty."),
-                "visibility": {"type": "string", "enum": ["friends", "public"]}}),
-                {"size_bytes": 20971520, "content_type": "video/mp4",
-                 "description": "Sunset", "visibility": "friends"}),
+            body=_body(views.UploadBody,
+                       {"size_bytes": 20971520, "content_type": "video/mp4",
+                        "description": "Sunset", "visibility": "friends"}),
             errors={**_UPLOAD_ERRORS, "413": _problem(
                 "size_bytes is over max_video_bytes (video_too_large), or the JSON body "
                 "is larger than allowed (body_too_large).", "video_too_large", 413)})},
@@ -732,7 +568,7 @@ def _video_paths() -> Json:
         **_legacy_both("/videos/{video_id}", {
             "patch": _op("Legacy app: change the description.", legacy, {"204": _NO_CONTENT},
                          auth=True, params=[_path_id("video_id")],
-                         body=_body(_obj(["description"], {"description": _DESCRIPTION}),
+                         body=_body(views_legacy.LegacyDescription,
                                     {"description": "Sunset, take two"}),
                          errors={**_NO_VIDEO, **_NOT_AUTHOR}),
             "delete": _op("Legacy app: delete a video (the author only).", legacy,
@@ -756,41 +592,6 @@ _FEED_ITEM_EXAMPLE = {
     "locked": False,
     "created_at": TIME,
 }
-SCHEMAS.update({
-    "ContactPage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _obj(["user", "since"], {
-            "user": _ref("UserCard"), "since": _TIME})},
-        "next_cursor": _SN}),
-    "Relation": _obj(["relation"], {"relation": {"type": "string", "enum": [
-        "request_sent", "friends"]}}),
-    "FeedItem": _obj(list(_FEED_ITEM_EXAMPLE), {
-        "video": _ref("Video"),
-        "reactions": {"type": "object", "additionalProperties": _INT},
-        "my_reaction": dict(_SN, enum=["heart", "flame", "funny", "angry", None]),
-        "comment_count": _INT,
-        "locked": dict({"type": "boolean"}, description="BeReal lock: post today to unlock "
-                       "(playback and thumbnail URLs are null while locked)."),
-        "created_at": _TIME,
-    }),
-    "FeedPage": _obj(["items", "next_cursor", "prev_cursor"], {
-        "items": {"type": "array", "items": _ref("FeedItem")},
-        "next_cursor": dict(_SN, description="Older items: pass as ?cursor=."),
-        "prev_cursor": dict(_SN, description="Newer items that arrived since: pass as "
-                            "?cursor= to pull them."),
-    }),
-    "FriendsFeed": _obj(["day", "locked", "items", "next_cursor", "prev_cursor"], {
-        "day": {"type": "string", "format": "date"},
-        "locked": {"type": "boolean"},
-        "items": {"type": "array", "items": _ref("FeedItem")},
-        "next_cursor": _SN, "prev_cursor": _SN,
-    }),
-    "LegacyFriendVideos": {"type": "array", "items": _obj(
-        ["video_id", "user_id", "nickname", "description", "filepath", "thumbnail_url",
-         "locked", "created_at"],
-        {"video_id": _INT, "user_id": _INT, "nickname": _S, "description": _S,
-         "filepath": _SN, "thumbnail_url": _SN, "locked": {"type": "boolean"},
-         "created_at": _TIME})},
-})
 EXAMPLES.update({
     "ContactPage": {"items": [{"user": _CARD_EXAMPLE, "since": TIME}], "next_cursor": None},
     "UserSearchPage": {"items": [_CARD_EXAMPLE], "next_cursor": None},
@@ -833,7 +634,7 @@ def _social_paths() -> Json:
                 "asking again does not notify again.", friends,
                 {"201": _json("Relation", "Sent, or friends.")},
                 auth=True,
-                body=_body(_obj([], {"user_id": _ID, "nickname": _S}), {"nickname": "sam"}),
+                body=_body(views.FriendRequestBody, {"nickname": "sam"}),
                 errors={**_NO_USER, "409": _problem("Already friends or asked.",
                                                     "request_exists", 409)}),
             "get": _op("Friend requests to me (incoming) or from me (outgoing).", friends,
@@ -895,30 +696,6 @@ def _social_paths() -> Json:
 # ---------------------------------------------------------------- engagement
 
 
-def _comment_text() -> Json:
-    """A comment body: 1 to 500 characters after trimming, line breaks (LF or CRLF) kept,
-    other control, format and private-use characters refused (as _text)."""
-    ranges = _refused_characters()
-    refused = ranges["Cc"].replace("\x00-\x1f", "\x00-\x09\x0b-\x1f")
-    assert refused != ranges["Cc"], "the Cc ranges changed shape"
-    return {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": rules.COMMENT_MAX,
-        "pattern": f"^(?:[^{refused}{ranges['Cf']}]|\r\n)*$",
-        "not": {"type": "string", "pattern": f"[{ranges['Co']}]"},
-        "allOf": [{"pattern": r"\S"}],
-        "description": "1 to 500 characters after trimming; line breaks are kept. Blank is "
-                       "422 comment_empty, control characters 422 control_characters.",
-    }
-
-
-def _reason() -> Json:
-    text = _text(500, "Why; shown to the user in their notification.", nullable=False)
-    text["allOf"] = [{"pattern": r"\S"}]
-    return text
-
-
 _COMMENT_EXAMPLE = {
     "id": 501, "video_id": 1001, "parent_id": None, "author": _CARD_EXAMPLE,
     "body": "What a sunset!", "created_at": TIME, "edited_at": None, "like_count": 4,
@@ -928,65 +705,10 @@ _NOTIFICATION_EXAMPLE = {
     "id": 90, "kind": "comment", "created_at": TIME, "read_at": None, "actor": _CARD_EXAMPLE,
     "video_id": 1001, "comment_id": 501, "text": "What a sunset!",
 }
-_NOTIFICATION_KINDS = ["friend_request", "friend_accepted", "reaction", "comment", "reply",
-                       "video_ready", "video_rejected", "moderation"]
 _CHAT_MESSAGE_EXAMPLE = {
     "id": "501", "author": "sam", "text": "What a sunset!", "avatar_url": None,
     "created_at": TIME, "like_count": 0, "liked_by_me": False,
 }
-SCHEMAS.update({
-    "ReactionState": _obj(["video_id", "reactions", "my_reaction"], {
-        "video_id": _INT, "reactions": _REACTION_COUNTS, "my_reaction": _REACTION_N}),
-    "ReactorPage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _obj(["user", "kind", "created_at"], {
-            "user": _ref("UserCard"),
-            "kind": {"type": "string", "enum": _REACTION_KINDS},
-            "created_at": _TIME})},
-        "next_cursor": _SN}),
-    "Comment": _obj(list(_COMMENT_EXAMPLE), {
-        "id": _INT,
-        "video_id": _INT,
-        "parent_id": dict(_INT_N, description="The top-level comment this replies to."),
-        "author": _ref("UserCard"),
-        "body": _S,
-        "created_at": _TIME,
-        "edited_at": {"type": ["string", "null"], "format": "date-time"},
-        "like_count": _INT,
-        "reply_count": _INT,
-        "liked_by_me": {"type": "boolean"},
-    }),
-    "Notification": _obj(list(_NOTIFICATION_EXAMPLE), {
-        "id": _INT,
-        "kind": {"type": "string", "enum": _NOTIFICATION_KINDS},
-        "created_at": _TIME,
-        "read_at": {"type": ["string", "null"], "format": "date-time"},
-        "actor": {"oneOf": [_ref("UserCard"), {"type": "null"}],
-                  "description": "Who caused it; null for the system (or an actor who is "
-                                 "gone, banned or suspended)."},
-        "video_id": _INT_N,
-        "comment_id": _INT_N,
-        "text": dict(_SN, description="A preview of the comment, the reaction kind, or the "
-                     "reason of a rejection or moderation."),
-    }),
-    "MarkedRead": _obj(["marked_read"], {"marked_read": dict(_INT, description="How many "
-                                                             "were unread.")}),
-    "LegacyComments": {"type": "array", "items": _obj(
-        ["comment_id", "video_id", "user_id", "nickname", "avatarURL", "content",
-         "created_at"],
-        {"comment_id": _INT, "video_id": _INT, "user_id": _INT, "nickname": _S,
-         "avatarURL": _SN, "content": _S, "created_at": _TIME})},
-    "LegacyChatMessage": _obj(list(_CHAT_MESSAGE_EXAMPLE), {
-        "id": _S, "author": dict(_S, description="The author's nickname."), "text": _S,
-        "avatar_url": _SN, "created_at": _TIME, "like_count": _INT,
-        "liked_by_me": {"type": "boolean"}}),
-    "LegacyReactionSet": _obj(["video_id", "reaction_kind", "reactions"], {
-        "video_id": _INT, "reaction_kind": {"type": "string", "enum": _REACTION_KINDS},
-        "reactions": _REACTION_COUNTS}),
-    "LegacyReactors": {"type": "array", "items": _obj(
-        ["user_id", "nickname", "reaction_kind"],
-        {"user_id": _INT, "nickname": _S,
-         "reaction_kind": {"type": "string", "enum": _REACTION_KINDS}})},
-})
 EXAMPLES.update({
     "ReactionState": {"video_id": 1001, "reactions": _FEED_ITEM_EXAMPLE["reactions"],
                       "my_reaction": "heart"},
@@ -1049,9 +771,7 @@ def _engagement_paths() -> Json:
                 "author hears of the first one, once.", engagement,
                 {"200": _json("ReactionState", "The counts after it, and mine.")}, auth=True,
                 params=vid,
-                body=_body(_obj(["kind"], {"kind": {"type": "string",
-                                                    "enum": _REACTION_KINDS}}),
-                           {"kind": "heart"}),
+                body=_body(views.ReactionBody, {"kind": "heart"}),
                 errors={**_NO_VIDEO, **_NOT_READY, **_LOCKED,
                         "422": _problem("kind is not heart, flame, funny or angry.",
                                         "invalid_reaction", 422)}),
@@ -1070,10 +790,7 @@ def _engagement_paths() -> Json:
                 "one level of replies).", engagement,
                 {"201": _json("Comment", "The comment (Location: /v1/comments/{id}).")},
                 auth=True, params=vid,
-                body=_body(_obj(["body"], {"body": _comment_text(),
-                                           "parent_id": dict(_ID, description="Reply to "
-                                                             "this top-level comment.")}),
-                           {"body": "What a sunset!", "parent_id": None}),
+                body=_body(views.CommentBody, {"body": "What a sunset!", "parent_id": None}),
                 errors={"404": _problem("No such video, or no such comment on it.",
                                         "video_not_found", 404),
                         **_NOT_READY, **_LOCKED, **_COMMENT_LIMITS}),
@@ -1088,8 +805,7 @@ def _engagement_paths() -> Json:
             "patch": _op(
                 "Edit my comment (edited_at is set).", engagement,
                 {"200": _json("Comment", "The comment.")}, auth=True, params=cid,
-                body=_body(_obj(["body"], {"body": _comment_text()}),
-                           {"body": "What a sunset, again!"}),
+                body=_body(views.CommentPatchBody, {"body": "What a sunset, again!"}),
                 errors={**_NO_COMMENT, **_COMMENT_LIMITS,
                         "403": _problem("Only the author edits a comment.", "not_author",
                                         403)}),
@@ -1131,18 +847,12 @@ def _engagement_paths() -> Json:
             "Ban an account until an unban: its sessions are revoked, its sockets closed "
             "(4401), it is told why. Moderators and admins, on lower roles.", mod,
             {"200": _json("AccountStatus", "The account's status.")}, auth=True, params=uid,
-            body=_body(_obj(["reason"], {"reason": _reason()}), {"reason": "Spam"}),
+            body=_body(views.BanBody, {"reason": "Spam"}),
             errors=_MOD_ERRORS)},
         "/v1/mod/users/{user_id}/suspend": {"post": _op(
             "Suspend an account for a while (1 minute to 365 days); as a ban otherwise.", mod,
             {"200": _json("AccountStatus", "The account's status.")}, auth=True, params=uid,
-            body=_body(_obj(["reason", "duration_seconds"], {
-                "reason": _reason(),
-                "duration_seconds": {"type": "integer", "minimum": 60,
-                                     "maximum": 365 * 86400,
-                                     "description": "Outside 60 s to 365 days: 422 "
-                                                    "invalid_duration."}}),
-                {"reason": "Harassment", "duration_seconds": 604800}),
+            body=_body(views.SuspendBody, {"reason": "Harassment", "duration_seconds": 604800}),
             errors=_MOD_ERRORS)},
         "/v1/mod/users/{user_id}/unban": {"post": _op(
             "Lift a ban or suspension.", mod,
@@ -1158,13 +868,9 @@ def _engagement_paths() -> Json:
                 "Legacy app: comment. Only text is used; the author is the token's.", legacy,
                 {"201": _json("LegacyChatMessage", "The comment as a chat message.")},
                 auth=True, params=vid,
-                body=_body(_obj(["text"], {
-                    "text": _comment_text(),
-                    "author": dict(_SN, description="Ignored."),
-                    "avatarURL": dict(_SN, description="Ignored."),
-                    "createdAt": dict(_SN, description="Ignored.")}),
-                    {"author": "sam", "text": "What a sunset!", "avatarURL": None,
-                     "createdAt": TIME}),
+                body=_body(views_legacy.LegacyComment,
+                           {"author": "sam", "text": "What a sunset!", "avatarURL": None,
+                            "createdAt": TIME}),
                 errors={**_NO_VIDEO, **_NOT_READY, **_LOCKED, **_COMMENT_LIMITS}),
         }),
         **_legacy_both("/videos/{video_id}/reactions", {
@@ -1172,9 +878,7 @@ def _engagement_paths() -> Json:
                 "Legacy app: set or replace my reaction.", legacy,
                 {"200": _json("LegacyReactionSet", "The counts after it.")}, auth=True,
                 params=vid,
-                body=_body(_obj(["reaction_kind"], {
-                    "reaction_kind": {"type": "string", "enum": _REACTION_KINDS}}),
-                    {"reaction_kind": "flame"}),
+                body=_body(views_legacy.LegacyReaction, {"reaction_kind": "flame"}),
                 errors={**_NO_VIDEO, **_NOT_READY, **_LOCKED,
                         "422": _problem("Not heart, flame, funny or angry.",
                                         "invalid_reaction", 422)}),
@@ -1200,84 +904,9 @@ _STATS_POINT_EXAMPLE = {
     "start": "2026-11-26", "new_users": 14, "dau": 310, "wau": 820, "mau": 1900,
     "uploads": 240, "reactions": 1800, "comments": 420,
 }
-_BOARD_SCOPES = ["global", "friends"]
-_BOARD_PERIODS = ["all", "month", "week", "day"]
+_BOARD_SCOPES = [s.value for s in Scope]
+_BOARD_PERIODS = [p.value for p in Period]
 _DAY: Json = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
-SCHEMAS.update({
-    "Moment": _obj(list(_MOMENT_EXAMPLE), {
-        "day": dict(_DAY, description="Today in my time zone."),
-        "time_zone": dict(_S, description="My time zone (PATCH /v1/me)."),
-        "status": {"type": "string", "enum": ["upcoming", "open", "closed"],
-                   "description": "upcoming: the moment has not come (its time stays secret); "
-                                  "open: within the window, a post now is on time; closed: "
-                                  "the window has passed, a post now is late."},
-        "moment_at": {"type": ["string", "null"], "format": "date-time",
-                      "description": "null while upcoming."},
-        "window_ends_at": {"type": ["string", "null"], "format": "date-time",
-                           "description": "null while upcoming."},
-        "window_seconds": dict(_INT, description="How long after the moment a post is on "
-                               "time (MOMENTIC_MOMENT_WINDOW_SECONDS)."),
-    }),
-    "Standing": _obj(["rank", "points", "user"], {
-        "rank": dict(_INT, minimum=1, description="1 for the most points; ties are ranked "
-                     "by user id."),
-        "points": _INT,
-        "user": _ref("UserCard"),
-    }),
-    "Leaderboard": _obj(
-        ["scope", "period", "since", "items", "next_cursor", "me", "neighbours"], {
-            "scope": {"type": "string", "enum": _BOARD_SCOPES},
-            "period": {"type": "string", "enum": _BOARD_PERIODS},
-            "since": {"type": ["string", "null"], "format": "date-time",
-                      "description": "The period's start (UTC midnight: today, this ISO "
-                                     "week's Monday, the 1st of the month); null for all."},
-            "items": {"type": "array", "items": _ref("Standing")},
-            "next_cursor": dict(_SN, description="Pass as ?cursor= for the next page; null "
-                                "at the end."),
-            "me": {"oneOf": [_ref("Standing"), {"type": "null"}],
-                   "description": "My standing; null when I have no points in the period."},
-            "neighbours": {"type": "array", "items": _ref("Standing"),
-                           "description": "Up to two just above me and two just below, "
-                                          "best first; empty when me is null."},
-        }),
-    "UserStats": _obj(
-        ["user_id", "videos", "reactions", "comments", "on_time_posts", "current_streak",
-         "max_streak", "max_reactions", "rating", "rank"], {
-            "user_id": _INT,
-            "videos": dict(_INT, description="Ready videos."),
-            "reactions": dict(_REACTION_COUNTS, description="Received on those videos, by "
-                              "kind."),
-            "comments": dict(_INT, description="Comments and replies received."),
-            "on_time_posts": _INT,
-            "current_streak": dict(_INT, description="Consecutive local days with a post, "
-                                   "up to today or yesterday; 0 once a day is missed."),
-            "max_streak": _INT,
-            "max_reactions": dict(_INT, description="The most reactions on one video."),
-            "rating": _INT,
-            "rank": dict(_INT_N, description="On the global all-time leaderboard; null for "
-                         "a banned or suspended account."),
-        }),
-    "StatsPoint": _obj(list(_STATS_POINT_EXAMPLE), {
-        "start": dict(_DAY, description="The bucket's first day (UTC); a bucket is one day "
-                      "or seven."),
-        "new_users": _INT,
-        "dau": dict(_INT, description="Active users per day, averaged over the bucket."),
-        "wau": dict(_INT, description="Distinct active users in the 7 days ending on the "
-                    "bucket's last day."),
-        "mau": dict(_INT, description="... in the 30 days ending on it."),
-        "uploads": _INT,
-        "reactions": _INT,
-        "comments": _INT,
-    }),
-    "Stats": _obj(["interval", "points"], {
-        "interval": {"type": "string", "enum": ["day", "week"]},
-        "points": {"type": "array", "items": _ref("StatsPoint")},
-    }),
-    "Weights": _obj(list(WEIGHT_FIELDS), {
-        name: {"type": "integer", "minimum": 0, "maximum": WEIGHT_MAX}
-        for name in WEIGHT_FIELDS
-    }),
-})
 EXAMPLES.update({
     "Moment": _MOMENT_EXAMPLE,
     "Leaderboard": {
@@ -1374,12 +1003,7 @@ def _ranking_paths() -> Json:
                 "Admins: change some weights. A background job then recomputes every rating "
                 "from the rows with them.", admin,
                 {"200": _json("Weights", "All the weights after the change.")}, auth=True,
-                body=_body({"type": "object", "minProperties": 1,
-                            "additionalProperties": False,
-                            "properties": {name: {"type": "integer", "minimum": 0,
-                                                  "maximum": WEIGHT_MAX}
-                                           for name in WEIGHT_FIELDS}},
-                           {"heart": 3, "streak_day": 4}),
+                body=_body(views.WeightsPatchBody, {"heart": 3, "streak_day": 4}),
                 errors={**_NOT_ADMIN, "422": _problem(
                     "Not an object of known weights, each a whole number from 0 to 1000.",
                     "invalid_weights", 422)}),
@@ -1405,14 +1029,12 @@ def _ranking_paths() -> Json:
 
 # ---------------------------------------------------------------- moderation and administration
 
-_TARGET_TYPES = ["video", "comment", "user"]
-_REPORT_REASONS = ["spam", "nudity", "violence", "harassment", "hate", "self_harm", "illegal",
-                   "other"]
-_ACTIONS = ["dismiss", "remove", "warn", "suspend", "ban"]
-_APPEAL_STATUSES = ["pending", "accepted", "rejected"]
-_ROLES = ["user", "moderator", "admin"]
-_ACCOUNT_STATUSES = ["active", "suspended", "banned"]
-_TIME_N: Json = {"type": ["string", "null"], "format": "date-time"}
+_TARGET_TYPES = [t.value for t in TargetType]
+_REPORT_REASONS = [r.value for r in ReportReason]
+_CASE_STATUSES = [s.value for s in CaseStatus]
+_APPEAL_STATUSES = [s.value for s in AppealStatus]
+_ROLES = [r.value for r in Role]
+_ACCOUNT_STATUSES = [s.value for s in AccountStatus]
 _REPORT_EXAMPLE = {"id": 7001, "case_id": 700, "reporter_id": 43, "reason": "spam",
                    "note": "Same clip posted ten times.", "created_at": TIME}
 _CASE_EXAMPLE = {
@@ -1449,47 +1071,6 @@ _AUDIT_EXAMPLE = {
     "data": {"case_id": 700, "decision": "suspend",
              "suspended_until": "2026-12-04T09:10:00+00:00"},
 }
-_RATE_LIMIT: Json = {**_obj(["count", "window_seconds"], {
-    "count": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-    "window_seconds": {"type": "integer", "minimum": 1, "maximum": 7 * 86400}}),
-    "additionalProperties": False}  # anything else is 422 invalid_setting
-# Only the limits the server has (another name is 422 invalid_setting).
-_RATE_LIMITS: Json = {"type": "object", "additionalProperties": _RATE_LIMIT,
-                      "propertyNames": {"enum": sorted(DEFAULT_LIMITS)}}
-_RATE_LIMITS_OUT: Json = {"type": "object", "additionalProperties": _obj(
-    ["count", "window_seconds"], {"count": _INT, "window_seconds": _INT})}
-_DOMAINS_DOC = (
-    "Email domains allowed to register, case-insensitive: bsu.by admits addresses at bsu.by "
-    "only (not at sub.bsu.by); *.bsu.by admits every subdomain of bsu.by (not bsu.by "
-    "itself; list both for both); [\"*\"] admits any domain. An empty list is 422 "
-    "invalid_setting; null resets to the deployment's list (MOMENTIC_ALLOWED_EMAIL_DOMAINS, "
-    "whose empty value admits any domain).")
-
-
-def _settings_schema(nullable: bool) -> Json:
-    def maybe(schema: Json) -> Json:
-        if not nullable:
-            return schema
-        return dict(schema, type=[schema["type"], "null"])
-
-    return _obj(["allowed_email_domains", "max_video_bytes", "max_video_seconds",
-                 "bereal_lock", "report_threshold", "staff_mfa_required", "rate_limits"], {
-        "allowed_email_domains": maybe({"type": "array", "items": _S,
-                                        "description": _DOMAINS_DOC}),
-        "max_video_bytes": maybe({"type": "integer", "description": "Largest video upload."}),
-        "max_video_seconds": maybe({"type": "number", "description": "Longest video."}),
-        "bereal_lock": maybe({"type": "boolean", "description": "Friends' moments of today "
-                                                                "stay locked until I post."}),
-        "report_threshold": maybe({"type": "integer", "description": "Distinct open reports "
-                                   "that hide a video or comment until a moderator decides."}),
-        "staff_mfa_required": maybe({"type": "boolean", "description": "Admins and "
-                                     "moderators without two-factor authentication get 403 "
-                                     "mfa_enrolment_required from /v1/admin and /v1/mod."}),
-        "rate_limits": dict(_RATE_LIMITS_OUT, description="Overrides by limit name; the "
-                            "others keep rate_limit_defaults."),
-    })
-
-
 _SETTINGS_EXAMPLE = {
     "effective": {"allowed_email_domains": ["bsu.by", "*.edu"], "max_video_bytes": 100000000,
                   "max_video_seconds": 60.0, "bereal_lock": True, "report_threshold": 3,
@@ -1502,91 +1083,6 @@ _SETTINGS_EXAMPLE = {
     "rate_limit_defaults": {"comment:user": {"count": 30, "window_seconds": 60},
                             "login:ip": {"count": 30, "window_seconds": 300}},
 }
-SCHEMAS.update({
-    "Report": _obj(list(_REPORT_EXAMPLE), {
-        "id": _INT, "case_id": _INT, "reporter_id": _INT,
-        "reason": {"type": "string", "enum": _REPORT_REASONS},
-        "note": _SN, "created_at": _TIME}),
-    "CaseTarget": _obj(["type", "id", "owner", "text", "status", "video_id", "thumbnail_url"], {
-        "type": {"type": "string", "enum": _TARGET_TYPES},
-        "id": _INT,
-        "owner": {"oneOf": [_ref("UserCard"), {"type": "null"}],
-                  "description": "The video's or comment's author, or the user reported."},
-        "text": dict(_SN, description="The video's description, the comment's body or the "
-                     "user's bio."),
-        "status": dict(_S, description="A video's status (ready, held, removed, ...), "
-                       "visible or hidden for a comment, the account's status for a user."),
-        "video_id": dict(_INT_N, description="The video, or the comment's video."),
-        "thumbnail_url": dict(_SN, description="A video's thumbnail, even while held."),
-    }),
-    "Case": _obj(list(_CASE_EXAMPLE), {
-        "id": _INT,
-        "target_type": {"type": "string", "enum": _TARGET_TYPES},
-        "target_id": _INT,
-        "owner_id": dict(_INT, description="Who answers for the target."),
-        "status": {"type": "string", "enum": ["open", "resolved"]},
-        "report_count": dict(_INT, description="Distinct reporters."),
-        "reasons": {"type": "array", "items": {"type": "string", "enum": _REPORT_REASONS},
-                    "description": "Every reason given, once each."},
-        "held": {"type": "boolean", "description": "Hidden from everyone until decided (the "
-                 "report threshold was reached)."},
-        "assignee_id": _INT_N,
-        "opened_at": _TIME,
-        "action": {"type": ["string", "null"], "enum": [*_ACTIONS, None]},
-        "decided_by": dict(_INT_N, description="null while open, or when the operator "
-                           "decided (momentic cases resolve)."),
-        "decided_at": _TIME_N,
-        "decision_reason": _SN,
-        "suspended_until": _TIME_N,
-    }),
-    "Appeal": _obj(list(_APPEAL_EXAMPLE), {
-        "id": _INT, "case_id": _INT, "user_id": _INT, "body": _S,
-        "status": {"type": "string", "enum": _APPEAL_STATUSES},
-        "created_at": _TIME, "decided_by": _INT_N, "decided_at": _TIME_N,
-        "decision_reason": _SN}),
-    "AdminUser": _obj(list(_ADMIN_USER_EXAMPLE), {
-        "id": _INT, "email": dict(_SN, description="null for moderators: only admins see "
-                                                   "email addresses"),
-        "email_verified": {"type": "boolean"}, "nickname": _S,
-        "name": _SN, "surname": _SN, "avatar_url": _SN,
-        "role": {"type": "string", "enum": _ROLES},
-        "status": {"type": "string", "enum": _ACCOUNT_STATUSES},
-        "suspended_until": _TIME_N,
-        "strikes": dict(_INT, description="Warnings standing (an accepted appeal lifts one)."),
-        "created_at": _TIME}),
-    "UserRole": _obj(["user_id", "role"], {
-        "user_id": _INT, "role": {"type": "string", "enum": _ROLES}}),
-    "AuditEntry": _obj(list(_AUDIT_EXAMPLE), {
-        "id": _INT,
-        "actor_id": dict(_INT_N, description="null: the operator (the momentic command)."),
-        "action": dict(_S, description="case.assign, case.resolve, appeal.accept, "
-                       "appeal.reject, user.ban, user.suspend, user.unban, user.set_role, "
-                       "settings.update."),
-        "target_type": dict(_SN, description="video, comment, user, case or settings."),
-        "target_id": _INT_N,
-        "reason": _SN,
-        "created_at": _TIME,
-        "data": {"type": "object", "description": "What changed, by action."}}),
-    "AuditPage": _obj(["items", "next_cursor"], {
-        "items": {"type": "array", "items": _ref("AuditEntry")}, "next_cursor": _SN}),
-    "Settings": _obj(["effective", "stored", "rate_limit_defaults"], {
-        "effective": dict(_settings_schema(False), description="In force now (stored values "
-                          "over the deployment's MOMENTIC_* ones)."),
-        "stored": dict(_settings_schema(True), description="What admins set; null: the "
-                       "deployment's value."),
-        "rate_limit_defaults": dict(_RATE_LIMITS_OUT, description="Every rate limit an "
-                                    "override may replace, with its default. Both are scaled "
-                                    "alike by MOMENTIC_RATE_LIMIT_MULTIPLIER (tests and load "
-                                    "benchmarks raise it)."),
-    }),
-})
-SCHEMAS["CaseDetail"] = _obj([*_CASE_EXAMPLE, "target", "reports"], {
-    **SCHEMAS["Case"]["properties"],
-    "target": {"oneOf": [_ref("CaseTarget"), {"type": "null"}],
-               "description": "What was reported, read now; null once it is gone."},
-    "reports": {"type": "array", "items": _ref("Report"),
-                "description": "Oldest first, with the reporters' notes."},
-})
 EXAMPLES.update({
     "Report": _REPORT_EXAMPLE,
     "Case": _CASE_DECIDED_EXAMPLE,
@@ -1608,65 +1104,6 @@ EXAMPLES.update({
 # GET /v1/me/export: one document, every section an array of the API's own item shapes
 # where one fits (momentic_core.services.profiles EXPORT_SECTIONS; a test checks both
 # name the same sections, in the order the server writes them).
-def _array(items: Json, description: str) -> Json:
-    return {"type": "array", "items": items, "description": description}
-
-
-_CONTACT = _obj(["user", "since"], {"user": _ref("UserCard"), "since": _TIME})
-_EXPORT_SECTIONS: Json = {
-    "exported_at": dict(_TIME, description="When the export began. Sections are read one "
-                        "page after another, not in one snapshot: an item made or removed "
-                        "while the export runs may or may not be in it."),
-    "account": _ref("Me"),
-    "videos": _array(_ref("Video"), "Every video I posted, in every status (rejected, held "
-                     "and removed ones too), newest first; playback and thumbnail URLs "
-                     "only while ready, as GET /v1/videos/{id} gives them."),
-    "comments": _array(_ref("ExportComment"), "Every comment and reply I wrote, oldest "
-                       "first (by id), on anyone's video."),
-    "reactions": _array(_obj(["video_id", "kind", "created_at"], {
-        "video_id": _INT, "kind": {"type": "string", "enum": _REACTION_KINDS},
-        "created_at": dict(_TIME, description="When I first reacted to it.")}),
-        "My reaction to each video, by video id."),
-    "comment_likes": _array(_obj(["comment_id", "video_id", "created_at"], {
-        "comment_id": _INT, "video_id": dict(_INT, description="The comment's video."),
-        "created_at": _TIME}), "The comments I like, by comment id."),
-    "friends": _array(_CONTACT, "My friends, newest friendship first (as GET /v1/friends: "
-                      "banned or suspended accounts left out)."),
-    "friend_requests_sent": _array(_CONTACT, "Friend requests I sent that wait for an "
-                                   "answer, newest first."),
-    "friend_requests_received": _array(_CONTACT, "Friend requests to me that wait for my "
-                                       "answer, newest first."),
-    "blocks": _array(_CONTACT, "The users I blocked, newest first (who blocked me is not "
-                     "mine to see)."),
-    "reports": _array(_ref("FiledReport"), "The reports I filed, by id."),
-    "appeals": _array(_ref("Appeal"), "The appeals I wrote, by id."),
-    "notifications": _array(_ref("Notification"), "My notifications, newest first, as GET "
-                            "/v1/notifications shows them."),
-    "sessions": _array(_ref("ExportSession"), "Every session of mine (a sign-in on a "
-                       "device), signed-out ones too, by id."),
-    "linked_identities": _array(_obj(["provider", "email", "linked_at"], {
-        "provider": {"type": "string", "enum": ["apple", "google"]}, "email": _SN,
-        "linked_at": _TIME}), "Apple and Google accounts linked to mine."),
-    "audit": _array(_ref("AuditEntry"), "Entries of the audit trail about me (my account, "
-                    "my videos and comments, cases about me), and staff actions I took, by "
-                    "id."),
-}
-SCHEMAS.update({
-    "ExportComment": _obj([*_COMMENT_EXAMPLE, "hidden"], {
-        **SCHEMAS["Comment"]["properties"],
-        "hidden": {"type": "boolean", "description": "Hidden by moderation (held or "
-                   "removed)."}}),
-    "FiledReport": _obj([*_REPORT_EXAMPLE, "target_type", "target_id"], {
-        **SCHEMAS["Report"]["properties"],
-        "target_type": {"type": "string", "enum": _TARGET_TYPES},
-        "target_id": dict(_INT, description="What I reported.")}),
-    "ExportSession": _obj(["id", "device_name", "ip", "created_at", "last_used_at", "current",
-                           "revoked_at"], {
-        **SCHEMAS["Session"]["properties"],
-        "revoked_at": dict(_TIME_N, description="When it was signed out or revoked.")}),
-    "Export": dict(_obj(list(_EXPORT_SECTIONS), _EXPORT_SECTIONS),
-                   additionalProperties=False),
-})
 EXAMPLES["Export"] = {
     "exported_at": TIME,
     "account": EXAMPLES["Me"],
@@ -1705,46 +1142,6 @@ def _choice(name: str, values: list[str], default: str | None, example: str) -> 
             "example": example}
 
 
-def _appeal_text() -> Json:
-    text = _text(1000, "Why the decision was wrong; 1 to 1000 characters.", nullable=False)
-    text["allOf"] = [{"pattern": r"\S"}]
-    return text
-
-
-def _setting_changes() -> Json:
-    def nullable(schema: Json) -> Json:
-        return dict(schema, type=[schema["type"], "null"])
-
-    return {
-        "type": "object", "minProperties": 1, "additionalProperties": False,
-        "description": "Settings to change; null resets one to the deployment's value.",
-        "properties": {
-            "allowed_email_domains": nullable({
-                "type": "array", "minItems": 1, "maxItems": 200, "description": _DOMAINS_DOC,
-                "items": {"type": "string", "pattern": (
-                    r"^(\*|(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-                    r"[A-Za-z0-9-]{1,63})$")}}),
-            "max_video_bytes": nullable({"type": "integer", "minimum": 1_000_000,
-                                         "maximum": 5_000_000_000}),
-            "max_video_seconds": nullable({"type": "number", "minimum": 1, "maximum": 600}),
-            "bereal_lock": nullable({"type": "boolean"}),
-            "report_threshold": nullable({"type": "integer", "minimum": 1, "maximum": 1000}),
-            "staff_mfa_required": nullable({"type": "boolean"}),
-            "rate_limits": nullable(dict(_RATE_LIMITS, description=(
-                "Merged over the stored overrides; names as in rate_limit_defaults (another "
-                "name is 422). null drops every override."))),
-        },
-    }
-
-
-def _suspend_needs_duration(schema: Json) -> Json:
-    """A suspend decision without a duration is 422 invalid_duration: say so in the schema,
-    so that a body it calls valid is one the server takes."""
-    return {**schema, "if": {"required": ["action"], "properties": {"action": {
-        "const": "suspend"}}}, "then": {"required": ["duration_seconds"], "properties": {
-            "duration_seconds": {"type": "integer"}}}}
-
-
 def _moderation_paths() -> Json:
     mod, admin = "moderation", "admin"
     case_id, appeal_id = [_path_id("case_id")], [_path_id("appeal_id")]
@@ -1754,12 +1151,8 @@ def _moderation_paths() -> Json:
         "in, sends its email and password in the body instead. A moderator other than the "
         "one who decided judges it.", mod,
         {"201": _json("Appeal", "The appeal, pending.")}, auth=True,
-        body=_body(_obj(["case_id", "body"], {
-            "case_id": dict(_ID, maximum=2**63 - 1),
-            "body": _appeal_text(),
-            "email": dict(_EMAIL, description="Without a token only: the account's email."),
-            "password": dict(_S, description="Without a token only: its password.")}),
-            {"case_id": 700, "body": "It was a different clip each time."}),
+        body=_body(views.AppealBody,
+                   {"case_id": 700, "body": "It was a different clip each time."}),
         errors={"401": _problem("No token and no credentials, a bad token, or wrong "
                                 "credentials (invalid_credentials).", "missing_token", 401),
                 "403": _problem("The email is not verified.", "email_not_verified", 403),
@@ -1775,13 +1168,9 @@ def _moderation_paths() -> Json:
             "from every feed and from everyone but its author and staff until a moderator "
             "decides. At most 20 reports a day.", mod,
             {"201": _json("Report", "The report, in its case.")}, auth=True,
-            body=_body(_obj(["target_type", "target_id", "reason"], {
-                "target_type": {"type": "string", "enum": _TARGET_TYPES},
-                "target_id": dict(_ID, maximum=2**63 - 1),
-                "reason": {"type": "string", "enum": _REPORT_REASONS},
-                "note": _text(500, "What the moderator should know.")}),
-                {"target_type": "video", "target_id": 1001, "reason": "spam",
-                 "note": "Same clip posted ten times."}),
+            body=_body(views.ReportBody,
+                       {"target_type": "video", "target_id": 1001, "reason": "spam",
+                        "note": "Same clip posted ten times."}),
             errors={"404": _problem("No such video, comment or user that I can see.",
                                     "video_not_found", 404),
                     "409": _problem("I reported it already.", "report_exists", 409),
@@ -1793,7 +1182,7 @@ def _moderation_paths() -> Json:
             "Moderators: the case queue, most reports first, then the oldest. Each case "
             "carries its target's content and its reports.", mod,
             {"200": _json("CasePage", "One page.")}, auth=True,
-            params=[_choice("status", ["open", "resolved"], "open", "open"),
+            params=[_choice("status", _CASE_STATUSES, "open", "open"),
                     _choice("reason", _REPORT_REASONS, None, "spam"),
                     _choice("target_type", _TARGET_TYPES, None, "video"),
                     _cursor("case", 3, TIME, 700), _LIMIT],
@@ -1816,14 +1205,8 @@ def _moderation_paths() -> Json:
             "content. The owner is told the decision and its reason, the reporters the "
             "outcome. Audited.", mod,
             {"200": _json("Case", "The case, resolved.")}, auth=True, params=case_id,
-            body=_body(_suspend_needs_duration(_obj(["action", "reason"], {
-                "action": {"type": "string", "enum": _ACTIONS},
-                "reason": _reason(),
-                "duration_seconds": {"type": ["integer", "null"], "minimum": 60,
-                                     "maximum": 365 * 86400,
-                                     "description": "For suspend: 60 s to 365 days "
-                                                    "(else 422 invalid_duration)."}})),
-                {"action": "suspend", "reason": "Spam, again.", "duration_seconds": 604800}),
+            body=_body(views.ResolveBody, {"action": "suspend", "reason": "Spam, again.",
+                                           "duration_seconds": 604800}),
             errors={"403": _problem("Needs the moderator role, and an owner of a lower role "
                                     "to warn, suspend or ban.", "insufficient_role", 403),
                     **_NO_CASE, **_CASE_TAKEN,
@@ -1843,9 +1226,7 @@ def _moderation_paths() -> Json:
             "restores the content, lifts the strike and reopens the account. The appellant "
             "is told. Audited.", mod,
             {"200": _json("Appeal", "The appeal, decided.")}, auth=True, params=appeal_id,
-            body=_body(_obj(["accept", "reason"], {"accept": {"type": "boolean"},
-                                                   "reason": _reason()}),
-                       {"accept": True, "reason": "Different clips; a mistake."}),
+            body=_body(views.DecideBody, {"accept": True, "reason": "Different clips; a mistake."}),
             errors={"403": _problem("Needs the moderator role (insufficient_role); the "
                                     "decision appealed is mine (same_moderator).",
                                     "same_moderator", 403),
@@ -1881,8 +1262,7 @@ def _moderation_paths() -> Json:
             "Audited.",
             admin, {"200": _json("UserRole", "The account's role.")}, auth=True,
             params=[_path_id("user_id")],
-            body=_body(_obj(["role"], {"role": {"type": "string", "enum": _ROLES}}),
-                       {"role": "moderator"}),
+            body=_body(views.RoleBody, {"role": "moderator"}),
             errors={**_ADMIN_ONLY, **_NO_USER,
                     "409": _problem("The last admin cannot be demoted.", "last_admin", 409)})},
         "/v1/admin/audit": {"get": _op(
@@ -1924,11 +1304,10 @@ def _moderation_paths() -> Json:
                 "Admins: change settings; they apply at once on this instance and within "
                 "5 s on the others. Audited (with the reason).", admin,
                 {"200": _json("Settings", "The settings after the change.")}, auth=True,
-                body=_body(_obj(["changes"], {
-                    "changes": _setting_changes(),
-                    "reason": _text(500, "Why; kept in the audit trail.")}),
-                    {"changes": {"report_threshold": 5, "allowed_email_domains": ["bsu.by"]},
-                     "reason": "Exam week"}),
+                body=_body(views.SettingsPatchBody,
+                           {"changes": {"report_threshold": 5,
+                                        "allowed_email_domains": ["bsu.by"]},
+                            "reason": "Exam week"}),
                 errors={**_ADMIN_ONLY, "422": _problem(
                     "An unknown setting or rate limit, or a value out of range.",
                     "invalid_setting", 422)}),
@@ -2090,25 +1469,9 @@ def _add_links(paths: Json) -> None:
 # Text anywhere (path, query, JSON body fields, form fields) may not hold U+0000:
 # no PostgreSQL text or jsonb value can, and nobody types it (adapters/http/middlewares.py
 # nul_character). Every free string of a request says so, and every 422 names the code.
-_NO_NUL = "^[^\x00]*$"
 _NUL_NOTE = (" Text holding a NUL character (U+0000), in the path, the query, a body field "
              "or a form field, is 422 nul_character (with `field`).")
-_SCHEMA_VALUES = ("example", "examples", "default", "enum", "const", "not")
-
-
-def _refuse_nul(schema: Any) -> Any:
-    """A copy of a request schema whose free strings (no pattern, enum or media type of
-    their own) refuse the NUL character."""
-    if isinstance(schema, list):
-        return [_refuse_nul(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: v if k in _SCHEMA_VALUES else _refuse_nul(v) for k, v in schema.items()}
-    kind = schema.get("type")
-    text = kind == "string" or (isinstance(kind, list) and "string" in kind)
-    if text and not {"pattern", "enum", "const", "contentMediaType"} & schema.keys():
-        out["pattern"] = _NO_NUL
-    return out
+_refuse_nul = refuse_nul
 
 
 _ENCODING_NOTE = ("A body in any Content-Encoding but identity (gzip, br, ...) is 415 "
@@ -2322,41 +1685,49 @@ TAGS: list[Json] = [
 ]
 
 
-# The components built from their views alone (adapters/http/schema.py), with the views
-# they refer to; the other views' components are still written above, with the enums,
-# descriptions and bounds their views do not carry yet.
-FROM_VIEWS = (views.TokenView, views.MeView, views.PublicUserView, views.AccountStatusOut,
-              views.VideoOut,
-              views.SessionList, views.Accepted, views.AuthorView, views.ConfigOut,
-              views.UserSearchPage, views.RankedPageOut, views.CommentPage, views.LikeOut,
-              views.NotificationPage, views.CasePage, views.AppealPage, views.AdminUserPage)
+# The answers of the operations, by component: every view a response names (the views
+# they refer to come along). Each is generated from its class and closed.
+VIEWS: tuple[type, ...] = (
+    views.ProblemView, views.StatusOut, views.TokenView, views.MeView, views.PublicUserView,
+    views.AccountStatusOut, views.VideoOut, views.VideoPage, views.SessionList,
+    views.Accepted, views.ConfigOut, views.UploadOut, views.StoredPartOut,
+    views.AvatarUrlOut, views.ContactPage, views.UserSearchPage, views.RelationOut,
+    views.FeedPageOut, views.FriendsFeedOut, views.RankedPageOut, views.ReactionsOut,
+    views.ReactorPage, views.CommentOut, views.CommentPage, views.LikeOut,
+    views.NotificationOut, views.NotificationPage, views.MarkedRead, views.MomentOut,
+    views.LeaderboardOut, views.UserStatsOut, views.StatsOut, views.WeightsOut,
+    views.ReportOut, views.CaseOut, views.CaseDetailOut, views.CasePage, views.AppealOut,
+    views.AppealPage, views.AdminUserOut, views.AdminUserPage, views.RoleOut,
+    views.AuditOut, views.AuditPage, views.SettingsOut, views.ExportOut,
+    views_devices.DeviceView, views_devices.DeviceList,
+    views_devices.NotificationSettingsView, views_mfa.EnrolmentView,
+    views_mfa.RecoveryCodesView, views_mfa.MfaStatusView, views_legacy.LegacyStatus,
+    views_legacy.LegacyTokens, views_legacy.LegacyVerified, views_legacy.LegacyUpload,
+    views_legacy.LegacyChatMessage, views_legacy.LegacyReactionSet,
+)
+# Answers that are arrays (the legacy app reads bare lists), by component name.
+LISTS: dict[str, Any] = {
+    "LegacyFriendVideos": list[views_legacy.LegacyFriendVideo],
+    "LegacyComments": list[views_legacy.LegacyCommentRow],
+    "LegacyReactors": list[views_legacy.LegacyReactor],
+}
 
 
-def _close_views(schemas: Json) -> Json:
-    """The components of FROM_VIEWS from their views, and the written components that name
-    a view, closed: ``additionalProperties: false``. A written one's fields and required
-    fields must be its view's, else the document is not built (a field added to a view and
-    not here, or the other way round)."""
-    from adapters.http.schema import Components
-
+def _components() -> Json:
+    """Every schema of the document: the views' (closed), the request bodies' met while
+    writing the paths (open), and the error codes. A name two classes would share with
+    different schemas stops the build."""
     built = Components()
-    for view in FROM_VIEWS:
+    for view in VIEWS:
         built.ref(view)
-    generated = Components()
-    for value in vars(views).values():
-        if (isinstance(value, type) and attrs.has(value) and value.__module__ == views.__name__
-                and not value.__name__.endswith("Body")):
-            generated.ref(value)
-    closed = {**{n: s for n, s in built.schemas.items() if n not in schemas}, **schemas}
-    for name, view in generated.schemas.items():
-        if name not in schemas:
-            continue
-        hand = schemas[name]
-        if (set(hand["properties"]), set(hand["required"])) != (
-                set(view["properties"]), set(view["required"])):
-            raise AssertionError(f"components/schemas/{name} and its view differ")
-        closed[name] = {**hand, "additionalProperties": False}
-    return closed
+    for name, tp in LISTS.items():
+        built.schemas[name] = built.schema(tp)
+    schemas: Json = dict(built.schemas)
+    for source in (_REQUESTS.schemas, SCHEMAS):
+        for name, schema in source.items():
+            if schemas.setdefault(name, schema) != schema:
+                raise AssertionError(f"two schemas named {name}")
+    return {**schemas, "ErrorCode": _error_code_schema()}
 
 
 def _share_problems(paths: Json) -> Json:
@@ -2440,7 +1811,7 @@ def document() -> Json:
         "servers": [{"url": "/"}],
         "tags": TAGS,
         "components": {
-            "schemas": {**_close_views(SCHEMAS), "ErrorCode": _error_code_schema()},
+            "schemas": _components(),
             "responses": responses,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "bearerFormat": "JWT"}},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.http import views_mfa
 from momentic_core.services import email_change, mfa
 
 Json = dict[str, Any]
@@ -21,10 +22,6 @@ _CODES = {"recovery_codes": ["k7m2p-x9q4r", "a3b4c-d5e6f", "g7h8j-k9m2n", "p3q4r
                              "v7w8x-y9z2a", "b3c4d-e5f6g", "h7j8k-m9n2p", "q3r4s-t5u6v",
                              "w7x8y-z9a2b", "c3d4e-f5g6h"]}
 _STATUS = {"enabled": True, "pending": False, "recovery_codes_left": 9}
-_CODE_DOC = (
-    "Six digits from the authenticator app (the current 30-second step, or one either "
-    "side; each step once), or an unused recovery code (xxxxx-xxxxx).")
-
 
 # Codes beyond each response's own (openapi.CODES_BY_OPERATION takes them).
 CODES_BY_OPERATION = {
@@ -36,23 +33,9 @@ CODES_BY_OPERATION = {
 
 def paths(o: Any) -> Json:
     """``o``: the ``openapi`` module building the document (its helpers and tables)."""
-    boolean = {"type": "boolean"}
-    o.SCHEMAS.update({
-        "MfaEnrolment": o._obj(list(_ENROLMENT), {
-            "secret": dict(o._S, description="Base32; shown this once, never again."),
-            "otpauth_uri": dict(o._S, description="For a QR code (Key URI Format)."),
-            "digits": o._INT, "period": o._INT}),
-        "MfaRecoveryCodes": o._obj(["recovery_codes"], {"recovery_codes": {
-            "type": "array", "minItems": mfa.RECOVERY_CODES, "maxItems": mfa.RECOVERY_CODES,
-            "items": {"type": "string", "pattern": f"^{mfa.RECOVERY_CODE.pattern}$"},
-            "description": "Each works once in place of a code; shown this once."}}),
-        "MfaStatus": o._obj(list(_STATUS), {"enabled": boolean, "pending": boolean,
-                                            "recovery_codes_left": o._INT}),
-    })
     o.EXAMPLES.update({"MfaEnrolment": _ENROLMENT, "MfaRecoveryCodes": _CODES,
                        "MfaStatus": _STATUS})
     tag = "auth"
-    code = {"type": "string", "minLength": 1, "maxLength": 64, "description": _CODE_DOC}
     bad_code = o._problem("The code is wrong, outside the drift, of a step used already, or "
                           "a spent recovery code.", mfa.INVALID_MFA_CODE, 422)
     return {
@@ -72,7 +55,7 @@ def paths(o: Any) -> Json:
                 "Turn two-factor authentication off: my password (none for an account "
                 "made by social sign-in) and a code or a recovery code.", tag,
                 {"204": o._NO_CONTENT}, auth=True,
-                body=o._body(o._obj(["code"], {"code": code, "password": o._SN}),
+                body=o._body(views_mfa.DisableBody,
                              {"code": "123456", "password": "correct horse battery"}),
                 errors={"409": o._problem("Two-factor authentication is off.",
                                           mfa.MFA_NOT_ENABLED, 409),
@@ -83,7 +66,7 @@ def paths(o: Any) -> Json:
             "codes, this once (stored hashed).", tag,
             {"200": o._json("MfaRecoveryCodes", "On; keep these somewhere safe.")},
             auth=True,
-            body=o._body(o._obj(["code"], {"code": code}), {"code": "123456"}),
+            body=o._body(views_mfa.CodeBody, {"code": "123456"}),
             errors={"409": o._problem("No enrolment is pending.", mfa.MFA_NOT_PENDING, 409),
                     "422": bad_code}),
         },
@@ -94,7 +77,7 @@ def paths(o: Any) -> Json:
             "account made by social sign-in); the allowed email domains apply.", "profile",
             {"202": o._json("Accepted", "Sent, if the address can receive a code.")},
             auth=True,
-            body=o._body(o._obj(["email"], {"email": o._EMAIL, "password": o._SN}),
+            body=o._body(views_mfa.EmailChangeBody,
                          {"email": "alex.new@bsu.by", "password": "correct horse battery"}),
             errors={"401": o._problem("Wrong password.", "invalid_credentials", 401),
                     "422": o._problem("Not an email address, a domain that is not allowed, "
@@ -105,7 +88,7 @@ def paths(o: Any) -> Json:
             "Move my account to the new address with the code mailed there; the old address "
             "is told by mail. My sessions stay.", "profile",
             {"204": o._NO_CONTENT}, auth=True,
-            body=o._body(o._obj(["email", "code"], {"email": o._EMAIL, "code": o._S}),
+            body=o._body(views_mfa.EmailConfirmBody,
                          {"email": "alex.new@bsu.by", "code": "123456"}),
             errors={"422": o._problem("A wrong, expired or spent code, or another address "
                                       "than the code was sent to.", "invalid_code", 422),
@@ -120,10 +103,9 @@ def paths(o: Any) -> Json:
             "it may be retried with another code within the rate limits (mfa:ip, "
             "mfa:user).", tag,
             {"200": o._json("Token", "Signed in.")},
-            body=o._body(o._obj(["mfa_token", "code"], {
-                "mfa_token": o._S, "code": code, "device_name": o._device_name()}),
-                {"mfa_token": "eyJ1IjoxLCJlIjoxNzk0MDAwMDAwLCJwIjoiYWJjIn0.c2ln",
-                 "code": "123456", "device_name": "iPhone 15"}),
+            body=o._body(views_mfa.MfaSignInBody, {
+                "mfa_token": "eyJ1IjoxLCJlIjoxNzk0MDAwMDAwLCJwIjoiYWJjIn0.c2ln",
+                "code": "123456", "device_name": "iPhone 15"}),
             errors={"401": o._problem("The challenge is unknown, forged or expired: sign in "
                                       "again.", mfa.INVALID_MFA_TOKEN, 401),
                     "403": o._problem("The account is banned or suspended.",

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.http import views
 from momentic_core.policies import views as rules
 
 Json = dict[str, Any]
 
 _RECORDED = {"video_id": 1001, "counted": True, "watched_seconds": 11.2, "completed": True,
              "view_count": 58}
-_WATCHED_DOC = (
-    "Seconds of the video I watched, from 0 to its duration_seconds (up to "
-    f"{rules.TOLERANCE_SECONDS:g} s more is taken as the whole video; more than that is 422 "
-    "invalid_watched_seconds). Report as playback goes on: the day's view keeps the most "
-    "reported.")
 
 # Codes beyond each response's own (openapi.CODES_BY_OPERATION takes them).
 CODES_BY_OPERATION = {"post_v1_videos_video_id_view": ("invalid_watched_seconds",)}
@@ -41,8 +37,6 @@ def paths(o: Any) -> Json:
         }),
     })
     o.EXAMPLES.update({"ViewRecorded": _RECORDED})
-    body = o._obj(["watched_seconds"], {"watched_seconds": {
-        "type": "number", "minimum": 0, "maximum": 86_400, "description": _WATCHED_DOC}})
     return {
         "/v1/videos/{video_id}/view": {"post": o._op(
             "Record that I watched a video, with the seconds watched. A view counts once per "
@@ -52,7 +46,7 @@ def paths(o: Any) -> Json:
             "lock). For-You skips what I have viewed. Rate limit view:user.", "engagement",
             {"200": o._json("ViewRecorded", "The view of the day, and the count.")},
             auth=True, params=[o._path_id("video_id")],
-            body=o._body(body, {"watched_seconds": 0.4}),
+            body=o._body(views.ViewBody, {"watched_seconds": 0.4}),
             errors={**o._NO_VIDEO, **o._NOT_READY, **o._LOCKED,
                     "422": o._problem("watched_seconds below 0 or past the video's end.",
                                       "invalid_watched_seconds", 422)})},

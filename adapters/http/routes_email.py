@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import attrs
 from aiohttp import web
 
 from adapters.http.common import json_response, principal, read_body
 from adapters.http.common import services as _services
 from adapters.http.views import Accepted
+from adapters.http.views_mfa import EmailChangeBody, EmailConfirmBody
 
 routes = web.RouteTableDef()
 
 _SENT = "If the address can receive a code, one is on its way."
-
-
-@attrs.frozen
-class EmailChangeBody:
-    email: str
-    password: str | None = None
-
-
-@attrs.frozen
-class EmailConfirmBody:
-    email: str
-    code: str
 
 
 @routes.post("/v1/me/email")

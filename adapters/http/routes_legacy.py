@@ -7,18 +7,37 @@ its own. Identity comes from the access token only, never from a body field.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import attrs
 from aiohttp import web
 
 from adapters.http import live
 from adapters.http.common import device, int_param, no_store, principal, read_body, services
+from adapters.http.converter import unstructure
 from adapters.http.routes_videos import receive_video, set_avatar
+from adapters.http.views import AvatarUrlOut
+from adapters.http.views_legacy import (
+    LegacyComment,
+    LegacyCommentRow,
+    LegacyCredentials,
+    LegacyDescription,
+    LegacyEmail,
+    LegacyFriendVideo,
+    LegacyProfile,
+    LegacyReaction,
+    LegacyReactionSet,
+    LegacyReactor,
+    LegacyRefresh,
+    LegacyStatus,
+    LegacyTokens,
+    LegacyUpload,
+    LegacyVerified,
+    LegacyVerify,
+)
 from momentic_core.errors import Forbidden
 from momentic_core.model.engagement import CommentView
 from momentic_core.services.engagement import comment_data
-from momentic_core.services.profiles import UNSET, ProfileChanges
+from momentic_core.services.profiles import ProfileChanges
 
 routes = web.RouteTableDef()
 
@@ -43,44 +62,12 @@ def _legacy(method: str, path: str) -> Callable[[_H], _H]:
     return register
 
 
-@attrs.frozen
-class LegacyCredentials:
-    email: str
-    password: str
-
-
-@attrs.frozen
-class LegacyVerify:
-    email: str
-    code: str
-    password: str
-
-
-@attrs.frozen
-class LegacyEmail:
-    email: str
-
-
-@attrs.frozen
-class LegacyRefresh:
-    refresh: str
-
-
-@attrs.frozen
-class LegacyProfile:
-    name: str | None = attrs.field(default=UNSET)
-    surname: str | None = attrs.field(default=UNSET)
-    bio: str | None = attrs.field(default=UNSET)
-    token: str | None = None  # sent by the app, ignored: identity comes from the bearer token
-
-
 @_legacy("POST", "/auth/register/")
 async def register(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyCredentials)
     await services(request).accounts.register(body.email, body.password, device(request))
-    return web.json_response(
-        {"success": True, "message": "Check your email for the verification code."}, status=201
-    )
+    return web.json_response(unstructure(
+        LegacyStatus(True, "Check your email for the verification code.")), status=201)
 
 
 @_legacy("POST", "/auth/verify-code/")
@@ -90,13 +77,8 @@ async def verify_code(request: web.Request) -> web.Response:
         body.email, body.code, body.password, device(request)
     )
     return no_store(
-        web.json_response(
-            {
-                "success": True,
-                "message": "Email verified.",
-                "token": {"access": pair.access_token, "refresh": pair.refresh_token},
-            }
-        )
+        web.json_response(unstructure(LegacyVerified(
+            True, "Email verified.", LegacyTokens(pair.access_token, pair.refresh_token))))
     )
 
 
@@ -104,27 +86,24 @@ async def verify_code(request: web.Request) -> web.Response:
 async def resend(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyEmail)
     await services(request).accounts.resend_code(body.email, device(request))
-    return web.json_response(
-        {"success": True, "message": "If the address can receive a code, one is on its way."}
-    )
+    return web.json_response(unstructure(
+        LegacyStatus(True, "If the address can receive a code, one is on its way.")))
 
 
 @_legacy("POST", "/auth/login/")
 async def login(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyCredentials)
     pair = await services(request).accounts.login(body.email, body.password, device(request))
-    return no_store(
-        web.json_response({"access": pair.access_token, "refresh": pair.refresh_token})
-    )
+    return no_store(web.json_response(unstructure(
+        LegacyTokens(pair.access_token, pair.refresh_token))))
 
 
 @_legacy("POST", "/auth/refresh/")
 async def refresh(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyRefresh)
     pair = await services(request).accounts.refresh(body.refresh, device(request))
-    return no_store(
-        web.json_response({"access": pair.access_token, "refresh": pair.refresh_token})
-    )
+    return no_store(web.json_response(unstructure(
+        LegacyTokens(pair.access_token, pair.refresh_token))))
 
 
 @_legacy("PATCH", "/user/profile/")
@@ -134,11 +113,6 @@ async def profile(request: web.Request) -> web.Response:
     changes = ProfileChanges(name=body.name, surname=body.surname, bio=body.bio)
     await services(request).profiles.update_me(who, changes)
     return web.Response(status=204)
-
-
-@attrs.frozen
-class LegacyDescription:
-    description: str
 
 
 @_legacy("POST", "/videos")
@@ -151,11 +125,8 @@ async def upload_video(request: web.Request) -> web.Response:
     who = await principal(request)
     staged, description, visibility = await receive_video(request, who, "friends")
     video = await services(request).videos.publish(who, staged, description, visibility)
-    return web.json_response(
-        {"video_id": video.id, "filepath": f"/v1/videos/{video.id}",
-         "message": "Video uploaded."},
-        status=201,
-    )
+    return web.json_response(unstructure(
+        LegacyUpload(video.id, f"/v1/videos/{video.id}", "Video uploaded.")), status=201)
 
 
 @_legacy("PATCH", "/videos/{video_id}")
@@ -180,7 +151,7 @@ async def avatar(request: web.Request) -> web.Response:
     who = await principal(request)
     user = await set_avatar(request, who)
     url = services(request).media_url(user.avatar_key) if user.avatar_key else None
-    return web.json_response({"avatar_url": url})
+    return web.json_response(unstructure(AvatarUrlOut(url)))
 
 
 @_legacy("GET", "/users/{user_id}/friends/videos")
@@ -195,19 +166,19 @@ async def friends_videos(request: web.Request) -> web.Response:
     for item in page.items:
         v = item.video
         ready = not item.locked and v.playback_key is not None
-        out.append({
-            "video_id": v.id,
-            "user_id": item.author.id,
-            "nickname": item.author.nickname,
-            "description": v.description,
-            "filepath": svc.media_url(v.playback_key) if ready and v.playback_key else None,
-            "thumbnail_url": (
+        out.append(LegacyFriendVideo(
+            video_id=v.id,
+            user_id=item.author.id,
+            nickname=item.author.nickname,
+            description=v.description,
+            filepath=svc.media_url(v.playback_key) if ready and v.playback_key else None,
+            thumbnail_url=(
                 svc.media_url(v.thumbnail_key) if ready and v.thumbnail_key else None
             ),
-            "locked": item.locked,
-            "created_at": v.created_at.isoformat(),
-        })
-    return web.json_response(out)
+            locked=item.locked,
+            created_at=v.created_at.isoformat(),
+        ))
+    return web.json_response(unstructure(out))
 
 
 # ---------------------------------------------------------------- comments and reactions
@@ -217,33 +188,18 @@ async def friends_videos(request: web.Request) -> web.Response:
 LEGACY_LIST_MAX = 200
 
 
-@attrs.frozen
-class LegacyComment:
-    """What the app posts; only ``text`` is used (the author comes from the token)."""
-
-    text: str
-    author: str | None = None
-    avatarURL: str | None = None
-    createdAt: str | None = None
-
-
-@attrs.frozen
-class LegacyReaction:
-    reaction_kind: str
-
-
-def _comment_row(view: CommentView, request: web.Request) -> dict[str, Any]:
+def _comment_row(view: CommentView, request: web.Request) -> LegacyCommentRow:
     c, author = view.comment, view.author
     url = services(request).media_url
-    return {
-        "comment_id": c.id,
-        "video_id": c.video_id,
-        "user_id": author.id,
-        "nickname": author.nickname,
-        "avatarURL": url(author.avatar_key) if author.avatar_key else None,
-        "content": c.body,
-        "created_at": c.created_at.isoformat(),
-    }
+    return LegacyCommentRow(
+        comment_id=c.id,
+        video_id=c.video_id,
+        user_id=author.id,
+        nickname=author.nickname,
+        avatarURL=url(author.avatar_key) if author.avatar_key else None,
+        content=c.body,
+        created_at=c.created_at.isoformat(),
+    )
 
 
 @_legacy("GET", "/videos/{video_id}/comments/")
@@ -252,7 +208,7 @@ async def list_comments(request: web.Request) -> web.Response:
     views = await services(request).engagement.comments(
         who, int_param(request, "video_id"), None, None, LEGACY_LIST_MAX
     )
-    return web.json_response([_comment_row(v, request) for v in views])
+    return web.json_response(unstructure([_comment_row(v, request) for v in views]))
 
 
 @_legacy("POST", "/videos/{video_id}/comments/")
@@ -273,9 +229,7 @@ async def react(request: web.Request) -> web.Response:
     video_id = int_param(request, "video_id")
     body = await read_body(request, LegacyReaction)
     counts = await services(request).engagement.react(who, video_id, body.reaction_kind)
-    return web.json_response(
-        {"video_id": video_id, "reaction_kind": body.reaction_kind, "reactions": counts}
-    )
+    return web.json_response(unstructure(LegacyReactionSet(video_id, body.reaction_kind, counts)))
 
 
 @_legacy("DELETE", "/videos/{video_id}/reactions")
@@ -291,10 +245,8 @@ async def reactions(request: web.Request) -> web.Response:
     reactors = await services(request).engagement.reactors(
         who, int_param(request, "video_id"), None, LEGACY_LIST_MAX
     )
-    return web.json_response([
-        {"user_id": r.user.id, "nickname": r.user.nickname, "reaction_kind": r.kind.value}
-        for r in reactors
-    ])
+    return web.json_response(unstructure(
+        [LegacyReactor(r.user.id, r.user.nickname, r.kind.value) for r in reactors]))
 
 
 @_legacy("GET", "/ws/chat")

@@ -6,55 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import attrs
 from aiohttp import web
 
 from adapters.http.common import device, json_response, no_store, principal, read_body
 from adapters.http.common import services as _services
 from adapters.http.routes_auth import token_response
+from adapters.http.views_mfa import (
+    CodeBody,
+    DisableBody,
+    EnrolmentView,
+    MfaSignInBody,
+    MfaStatusView,
+    RecoveryCodesView,
+)
 
 routes = web.RouteTableDef()
 
 # The staff surface: the enrolment requirement applies here (and nowhere else).
 STAFF_PREFIXES = ("/v1/admin/", "/v1/mod/")
-
-
-@attrs.frozen
-class CodeBody:
-    code: str
-
-
-@attrs.frozen
-class DisableBody:
-    code: str
-    password: str | None = None
-
-
-@attrs.frozen
-class MfaSignInBody:
-    mfa_token: str
-    code: str
-    device_name: str | None = None
-
-
-@attrs.frozen
-class EnrolmentView:
-    secret: str
-    otpauth_uri: str
-    digits: int
-    period: int
-
-
-@attrs.frozen
-class RecoveryCodesView:
-    recovery_codes: list[str]
-
-
-@attrs.frozen
-class MfaStatusView:
-    enabled: bool
-    pending: bool
-    recovery_codes_left: int
 
 
 @routes.get("/v1/me/2fa")

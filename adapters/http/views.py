@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import attrs
 
-from adapters.http.schema import Schema, counts_of, one_of
+from adapters.http.schema import (
+    ID_MAX,
+    Named,
+    Schema,
+    comment_text,
+    counts_of,
+    filled_text,
+    one_of,
+    text,
+)
 from momentic_core.model.accounts import (
     AccountStatus,
     ExternalIdentity,
@@ -20,64 +30,164 @@ from momentic_core.model.accounts import (
 from momentic_core.model.engagement import (
     CommentLike,
     CommentView,
+    NotificationKind,
     NotificationView,
     ReactionKind,
     Reactor,
     UserReaction,
 )
 from momentic_core.model.moderation import (
+    Action,
     Appeal,
+    AppealStatus,
     AuditEntry,
     Case,
+    CaseStatus,
     CaseView,
     Report,
+    ReportReason,
     RuntimeConfig,
     StaffUserView,
+    TargetType,
 )
 from momentic_core.model.ranking import (
+    WEIGHT_MAX,
     Leaderboard,
     Moment,
+    Period,
     RankingWeights,
+    Scope,
     Standing,
     StatsPoint,
     UserStats,
 )
 from momentic_core.model.social import Contact, FeedItem, Relation
-from momentic_core.model.videos import Video, VideoStatus, Visibility
+from momentic_core.model.videos import MediaLimits, Video, VideoStatus, Visibility
+from momentic_core.policies import rules
+from momentic_core.policies import views as view_rules
 from momentic_core.policies.moments import late_by_seconds
-from momentic_core.services.config import Effective
+from momentic_core.services.config import MAX_RATE_WINDOW, Effective
+from momentic_core.services.moderation import (
+    APPEAL_MAX,
+    MAX_SUSPENSION,
+    NOTE_MAX,
+    REASON_MAX,
+)
 from momentic_core.services.profiles import EXPORT_SECTIONS, UNSET
 from momentic_core.services.social import Profile
 from momentic_core.services.throttle import DEFAULT_LIMITS
 from momentic_core.services.visibility import shareable
 
 MediaUrl = Callable[[str], str]
+
+# ---------------------------------------------------------------- the field types the wire
+# shares; their bounds come from the rules and settings (schema.py turns them into JSON
+# Schema for the OpenAPI document).
+
+_LIMITS = MediaLimits()  # the fixed ones (GET /v1/config publishes those in force)
+_ID = Schema(minimum=1, maximum=ID_MAX, example=42)
+Id = Annotated[int, _ID]  # a row id in a body
+_EMAIL = Schema(format="email", maxLength=254, example="alex@bsu.by")
+Email = Annotated[str, _EMAIL]
+NewPassword = Annotated[str, Schema(
+    minLength=rules.PASSWORD_MIN, maxLength=rules.PASSWORD_MAX,
+    description="A new password may not be a commonly used one (422 password_too_common).")]
+EmailCode = Annotated[str, Schema(pattern="^[0-9]{6}$", example="123456")]
+DeviceName = Annotated[str | None, text(
+    rules.DEVICE_NAME_MAX, "Shown in the session list; the User-Agent when absent.")]
+TimeZone = Annotated[str, Named(
+    "TimeZone", enum=sorted(zoneinfo.available_timezones()),
+    description="An IANA time zone name.", example="Europe/Minsk")]
+Description = Annotated[str, text(_LIMITS.description_max, "Trimmed; blank clears it.")]
+Reason = Annotated[str, filled_text(REASON_MAX, "Why; shown to the user in their notification.")]
+ReactionName = Annotated[str, one_of(ReactionKind)]
+MyReaction = Annotated[str | None, Schema(enum=[*(k.value for k in ReactionKind), None])]
+Day = Annotated[str, Schema(format="date", pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+NextCursor = Annotated[str | None, Schema(
+    description="Pass as ?cursor= for the next page; null at the end.")]
+Suspension = Schema(minimum=60, maximum=int(MAX_SUSPENSION.total_seconds()))
+
+
+def _present(kind: str, *schemas: Schema, **keywords: Any) -> Schema:
+    # An optional body field that, when sent, is of ``kind`` (the converter takes null as
+    # absent; the document says what to send).
+    out: dict[str, Any] = {}
+    for schema in schemas:
+        out.update(schema.keywords)
+    return Schema(**out, **keywords, type=kind)
 ShareUrl = Callable[[int], str]  # video id -> its share link (Services.share_url)
+
+# ---------------------------------------------------------------- problems and system
+
+
+@attrs.frozen
+class ProblemView:
+    """RFC 9457 problem details; `code` is stable, switch on it."""
+
+    __schema_name__ = "Problem"
+    # Open: some problems carry members of their own (limit, mfa_token, expires_in, ...).
+    __schema__ = Schema(additionalProperties=True)
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: Annotated[str, Schema(
+        anyOf=[{"$ref": "#/components/schemas/ErrorCode"}, {"type": "string"}],
+        description="Stable: switch on it (ErrorCode lists every one).")]
+    request_id: Annotated[str | None, _present("string")] = None
+    field: Annotated[str | None, _present("string")] = None
+    errors: Annotated[list[str] | None, _present("array")] = None
+    until: str | None = None
+
+
+@attrs.frozen
+class StatusOut:
+    status: str
+
 
 # ---------------------------------------------------------------- requests
 
 
 @attrs.frozen
 class RegisterBody:
-    email: str
-    password: str
+    email: Email
+    password: NewPassword
 
 
 @attrs.frozen
 class VerifyBody:
-    email: str
-    code: str
+    email: Email
+    code: EmailCode
     password: str
-    device_name: str | None = None
+    device_name: DeviceName = None
 
 
 @attrs.frozen
 class EmailBody:
-    email: str
+    email: Email
+
+
+@attrs.frozen
+class PasswordGrantBody:
+    grant_type: Literal["password"]
+    email: Email
+    password: NewPassword
+    device_name: DeviceName = None
+
+
+@attrs.frozen
+class RefreshGrantBody:
+    grant_type: Literal["refresh_token"]
+    refresh_token: str
 
 
 @attrs.frozen
 class TokenBody:
+    # One of two grants; parsed as one class, the core telling the grants apart (an
+    # unknown grant_type is its 400 unsupported_grant_type, not a shape error).
+    __schema_variants__ = (PasswordGrantBody, RefreshGrantBody)
+
     grant_type: str
     email: str | None = None
     password: str | None = None
@@ -89,37 +199,41 @@ class TokenBody:
 class SocialBody:
     id_token: str
     nonce: str | None = None
-    device_name: str | None = None
+    device_name: DeviceName = None
 
 
 @attrs.frozen
 class ResetConfirmBody:
-    email: str
-    code: str
-    new_password: str
+    email: Email
+    code: EmailCode
+    new_password: NewPassword
 
 
 @attrs.frozen
 class ChangePasswordBody:
     current_password: str
-    new_password: str
+    new_password: NewPassword
 
 
 @attrs.frozen
 class DeleteAccountBody:
-    password: str | None = None
+    password: Annotated[str | None, Schema(
+        description="Required for accounts with a password.")] = None
 
 
 @attrs.frozen
 class ProfilePatchBody:
     """Absent fields stay as they are; ``null`` clears name, surname or bio."""
 
-    nickname: str = attrs.field(default=UNSET)
-    name: str | None = attrs.field(default=UNSET)
-    surname: str | None = attrs.field(default=UNSET)
-    bio: str | None = attrs.field(default=UNSET)
-    time_zone: str = attrs.field(default=UNSET)
-    private: bool = attrs.field(default=UNSET)
+    nickname: Annotated[str, Schema(pattern=rules.NICKNAME_RE.pattern)] = attrs.field(
+        default=UNSET)
+    name: Annotated[str | None, text(rules.NAME_MAX)] = attrs.field(default=UNSET)
+    surname: Annotated[str | None, text(rules.NAME_MAX)] = attrs.field(default=UNSET)
+    bio: Annotated[str | None, text(rules.BIO_MAX)] = attrs.field(default=UNSET)
+    time_zone: TimeZone = attrs.field(default=UNSET)
+    private: bool = attrs.field(default=UNSET, metadata={"description": (
+        "My videos for my friends only, whatever each upload said (their visibility reads "
+        "friends while it is on; off restores each upload's choice).")})
 
 
 # ---------------------------------------------------------------- responses
@@ -256,16 +370,33 @@ class Accepted:
 
 @attrs.frozen
 class VideoPatchBody:
-    description: str | None = None  # None (or absent): unchanged
-    visibility: str | None = None
+    description: Annotated[str | None, text(
+        _LIMITS.description_max, "Trimmed; blank clears it; null: unchanged.")] = None
+    visibility: Annotated[str | None, Schema(
+        enum=[*(v.value for v in Visibility), None])] = None  # None (or absent): unchanged
 
 
 @attrs.frozen
 class UploadBody:
-    size_bytes: int
-    content_type: str
-    description: str | None = None
-    visibility: str = "friends"
+    size_bytes: Annotated[int, Schema(minimum=1, description=(
+        "Larger than max_video_bytes (GET /v1/config) is 413 video_too_large."))]
+    content_type: Annotated[str, Schema(
+        enum=list(_LIMITS.accepted_types),
+        description="Any other type is 415 unsupported_media_type.")]
+    description: Annotated[str | None, text(
+        _LIMITS.description_max, "Trimmed; null or blank leaves it empty.")] = None
+    visibility: Annotated[str, one_of(Visibility)] = "friends"
+
+
+@attrs.frozen
+class VideoForm:
+    """A video in one request (multipart/form-data, streamed to storage as it comes)."""
+
+    video_file: Annotated[str, Schema(
+        contentMediaType="video/mp4",
+        description="MP4, MOV or WebM; sniffed from its first bytes.")]
+    description: Description = ""
+    visibility: Annotated[str, one_of(Visibility)] = "friends"
 
 
 @attrs.frozen
@@ -367,12 +498,16 @@ class VideoOut:
 @attrs.frozen
 class VideoPage:
     items: list[VideoOut]
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 @attrs.frozen
 class ViewBody:
-    watched_seconds: float
+    watched_seconds: Annotated[float, Schema(minimum=0, maximum=86_400, description=(
+        "Seconds of the video I watched, from 0 to its duration_seconds (up to "
+        f"{view_rules.TOLERANCE_SECONDS:g} s more is taken as the whole video; more than that "
+        "is 422 invalid_watched_seconds). Report as playback goes on: the day's view keeps "
+        "the most reported."))]
 
 
 @attrs.frozen
@@ -392,15 +527,31 @@ class PartOut:
 
     number: int
     size_bytes: int
-    url: str
-    method: str
+    url: str = attrs.field(metadata={"description": (
+        "Absolute (direct to storage: send no Authorization) or relative to the API (send "
+        "the bearer token).")})
+    method: Annotated[str, Schema(enum=["PUT"])]
     received: bool
+
+
+@attrs.frozen
+class StoredPartOut:
+    __schema_name__ = "Part"
+
+    number: int
+    size_bytes: int
+    etag: str
+
+
+@attrs.frozen
+class AvatarUrlOut:
+    avatar_url: str | None
 
 
 @attrs.frozen
 class UploadOut:
     id: int
-    status: str  # open | complete
+    status: Annotated[str, Schema(enum=["open", "complete"])]
     size_bytes: int
     content_type: str
     part_size: int
@@ -428,8 +579,8 @@ class ConfigOut:
 
 @attrs.frozen
 class FriendRequestBody:
-    user_id: int | None = None
-    nickname: str | None = None
+    user_id: Annotated[int | None, _present("integer", _ID)] = None
+    nickname: Annotated[str | None, _present("string")] = None
 
 
 @attrs.frozen
@@ -455,27 +606,29 @@ class ContactOut:
 @attrs.frozen
 class ContactPage:
     items: list[ContactOut]
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 @attrs.frozen
 class UserSearchPage:
     items: list[UserCard]
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 @attrs.frozen
 class RelationOut:
-    relation: str
+    relation: Annotated[str, Schema(enum=[Relation.REQUEST_SENT.value, Relation.FRIENDS.value])]
 
 
 @attrs.frozen
 class FeedItemOut:
     video: VideoOut
     reactions: dict[str, int]
-    my_reaction: str | None
+    my_reaction: MyReaction
     comment_count: int
-    locked: bool
+    locked: bool = attrs.field(metadata={"description": (
+        "BeReal lock: post today to unlock (playback and thumbnail URLs are null while "
+        "locked).")})
     created_at: datetime
 
     @classmethod
@@ -497,13 +650,14 @@ class FeedItemOut:
 @attrs.frozen
 class FeedPageOut:
     items: list[FeedItemOut]
-    next_cursor: str | None
-    prev_cursor: str | None
+    next_cursor: Annotated[str | None, Schema(description="Older items: pass as ?cursor=.")]
+    prev_cursor: Annotated[str | None, Schema(
+        description="Newer items that arrived since: pass as ?cursor= to pull them.")]
 
 
 @attrs.frozen
 class FriendsFeedOut:
-    day: str
+    day: Annotated[str, Schema(format="date")]
     locked: bool
     items: list[FeedItemOut]
     next_cursor: str | None
@@ -513,7 +667,7 @@ class FriendsFeedOut:
 @attrs.frozen
 class RankedPageOut:
     items: list[FeedItemOut]
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 # ---------------------------------------------------------------- reactions and comments
@@ -521,20 +675,22 @@ class RankedPageOut:
 
 @attrs.frozen
 class ReactionBody:
-    kind: str
+    kind: ReactionName
 
 
 @attrs.frozen
 class ReactionsOut:
+    __schema_name__ = "ReactionState"
+
     video_id: int
-    reactions: dict[str, int]
-    my_reaction: str | None
+    reactions: Annotated[dict[str, int], counts_of(ReactionKind)]
+    my_reaction: MyReaction
 
 
 @attrs.frozen
 class ReactorOut:
     user: UserCard
-    kind: str
+    kind: ReactionName
     created_at: datetime
 
     @classmethod
@@ -548,22 +704,29 @@ class ReactorPage:
     next_cursor: str | None
 
 
+CommentText = Annotated[str, comment_text(rules.COMMENT_MAX, (
+    f"1 to {rules.COMMENT_MAX} characters after trimming; line breaks are kept. Blank is 422 "
+    "comment_empty, control characters 422 control_characters."))]
+
+
 @attrs.frozen
 class CommentBody:
-    body: str
-    parent_id: int | None = None
+    body: CommentText
+    parent_id: Annotated[int | None, _present(
+        "integer", _ID, description="Reply to this top-level comment.")] = None
 
 
 @attrs.frozen
 class CommentPatchBody:
-    body: str
+    body: CommentText
 
 
 @attrs.frozen
 class CommentOut:
     id: int
     video_id: int
-    parent_id: int | None
+    parent_id: Annotated[int | None, Schema(
+        description="The top-level comment this replies to.")]
     author: UserCard
     body: str
     created_at: datetime
@@ -608,13 +771,17 @@ class LikeOut:
 @attrs.frozen
 class NotificationOut:
     id: int
-    kind: str
+    kind: Annotated[str, one_of(NotificationKind)]
     created_at: datetime
     read_at: datetime | None
-    actor: UserCard | None
+    actor: UserCard | None = attrs.field(metadata={"description": (
+        "Who caused it; null for the system (or an actor who is gone, banned or "
+        "suspended).")})
     video_id: int | None
     comment_id: int | None
-    text: str | None
+    text: str | None = attrs.field(metadata={"description": (
+        "A preview of the comment, the reaction kind, or the reason of a rejection or "
+        "moderation.")})
 
     @classmethod
     def of(cls, view: NotificationView, media_url: MediaUrl) -> NotificationOut:
@@ -640,7 +807,7 @@ class NotificationPage:
 
 @attrs.frozen
 class MarkedRead:
-    marked_read: int
+    marked_read: int = attrs.field(metadata={"description": "How many were unread."})
 
 
 # ---------------------------------------------------------------- moderation
@@ -648,13 +815,14 @@ class MarkedRead:
 
 @attrs.frozen
 class BanBody:
-    reason: str
+    reason: Reason
 
 
 @attrs.frozen
 class SuspendBody:
-    reason: str
-    duration_seconds: int
+    reason: Reason
+    duration_seconds: Annotated[int, Suspension, Schema(
+        description="Outside 60 s to 365 days: 422 invalid_duration.")]
 
 
 @attrs.frozen
@@ -673,12 +841,16 @@ class AccountStatusOut:
 
 @attrs.frozen
 class MomentOut:
-    day: str
-    time_zone: str
-    status: str  # upcoming | open | closed
-    moment_at: datetime | None  # null while upcoming: the time stays secret until then
-    window_ends_at: datetime | None
-    window_seconds: int
+    day: Annotated[Day, Schema(description="Today in my time zone.")]
+    time_zone: Annotated[str, Schema(description="My time zone (PATCH /v1/me).")]
+    status: Annotated[str, Schema(enum=["upcoming", "open", "closed"], description=(
+        "upcoming: the moment has not come (its time stays secret); open: within the "
+        "window, a post now is on time; closed: the window has passed, a post now is "
+        "late."))]
+    moment_at: Annotated[datetime | None, Schema(description="null while upcoming.")]
+    window_ends_at: Annotated[datetime | None, Schema(description="null while upcoming.")]
+    window_seconds: Annotated[int, Schema(description=(
+        "How long after the moment a post is on time (MOMENTIC_MOMENT_WINDOW_SECONDS)."))]
 
     @classmethod
     def of(cls, m: Moment, status: str) -> MomentOut:
@@ -695,7 +867,8 @@ class MomentOut:
 
 @attrs.frozen
 class StandingOut:
-    rank: int
+    rank: Annotated[int, Schema(
+        minimum=1, description="1 for the most points; ties are ranked by user id.")]
     points: int
     user: UserCard
 
@@ -706,13 +879,17 @@ class StandingOut:
 
 @attrs.frozen
 class LeaderboardOut:
-    scope: str
-    period: str
-    since: datetime | None
+    scope: Annotated[str, one_of(Scope)]
+    period: Annotated[str, one_of(Period)]
+    since: Annotated[datetime | None, Schema(description=(
+        "The period's start (UTC midnight: today, this ISO week's Monday, the 1st of the "
+        "month); null for all."))]
     items: list[StandingOut]
-    next_cursor: str | None
-    me: StandingOut | None
-    neighbours: list[StandingOut]
+    next_cursor: NextCursor
+    me: Annotated[StandingOut | None, Schema(
+        description="My standing; null when I have no points in the period.")]
+    neighbours: Annotated[list[StandingOut], Schema(description=(
+        "Up to two just above me and two just below, best first; empty when me is null."))]
 
     @classmethod
     def of(cls, b: Leaderboard, next_cursor: str | None, media_url: MediaUrl) -> LeaderboardOut:
@@ -730,15 +907,19 @@ class LeaderboardOut:
 @attrs.frozen
 class UserStatsOut:
     user_id: int
-    videos: int
-    reactions: dict[str, int]
-    comments: int
+    videos: Annotated[int, Schema(description="Ready videos.")]
+    reactions: Annotated[dict[str, int], counts_of(ReactionKind), Schema(
+        description="Received on those videos, by kind.")]
+    comments: Annotated[int, Schema(description="Comments and replies received.")]
     on_time_posts: int
-    current_streak: int
+    current_streak: Annotated[int, Schema(description=(
+        "Consecutive local days with a post, up to today or yesterday; 0 once a day is "
+        "missed."))]
     max_streak: int
-    max_reactions: int
+    max_reactions: Annotated[int, Schema(description="The most reactions on one video.")]
     rating: int
-    rank: int | None
+    rank: Annotated[int | None, Schema(description=(
+        "On the global all-time leaderboard; null for a banned or suspended account."))]
 
     @classmethod
     def of(cls, s: UserStats) -> UserStatsOut:
@@ -758,11 +939,13 @@ class UserStatsOut:
 
 @attrs.frozen
 class StatsPointOut:
-    start: str
+    start: Annotated[Day, Schema(
+        description="The bucket's first day (UTC); a bucket is one day or seven.")]
     new_users: int
-    dau: int
-    wau: int
-    mau: int
+    dau: Annotated[int, Schema(description="Active users per day, averaged over the bucket.")]
+    wau: Annotated[int, Schema(description=(
+        "Distinct active users in the 7 days ending on the bucket's last day."))]
+    mau: Annotated[int, Schema(description="... in the 30 days ending on it.")]
     uploads: int
     reactions: int
     comments: int
@@ -778,23 +961,42 @@ class StatsPointOut:
 
 @attrs.frozen
 class StatsOut:
-    interval: str
+    interval: Annotated[str, Schema(enum=["day", "week"])]
     points: list[StatsPointOut]
+
+
+Weight = Annotated[int, Schema(minimum=0, maximum=WEIGHT_MAX)]
 
 
 @attrs.frozen
 class WeightsOut:
-    heart: int
-    flame: int
-    funny: int
-    angry: int
-    comment: int
-    on_time: int
-    streak_day: int
+    heart: Weight
+    flame: Weight
+    funny: Weight
+    angry: Weight
+    comment: Weight
+    on_time: Weight
+    streak_day: Weight
 
     @classmethod
     def of(cls, w: RankingWeights) -> WeightsOut:
         return cls(**attrs.asdict(w))
+
+
+@attrs.frozen
+class WeightsPatchBody:
+    """Some of the weights; the others stay. Checked by the core as it comes (422
+    invalid_weights for anything else), so the handler passes the object on."""
+
+    __schema__ = Schema(minProperties=1, additionalProperties=False)
+
+    heart: Weight = UNSET
+    flame: Weight = UNSET
+    funny: Weight = UNSET
+    angry: Weight = UNSET
+    comment: Weight = UNSET
+    on_time: Weight = UNSET
+    streak_day: Weight = UNSET
 
 
 # ---------------------------------------------------------------- reports, cases, appeals
@@ -802,33 +1004,45 @@ class WeightsOut:
 
 @attrs.frozen
 class ReportBody:
-    target_type: str
-    target_id: int
-    reason: str
-    note: str | None = None
+    target_type: Annotated[str, one_of(TargetType)]
+    target_id: Id
+    reason: Annotated[str, one_of(ReportReason)]
+    note: Annotated[str | None, text(NOTE_MAX, "What the moderator should know.")] = None
 
 
 @attrs.frozen
 class ResolveBody:
-    action: str
-    reason: str
-    duration_seconds: int | None = None
+    # A suspend decision without a duration is 422 invalid_duration: the schema says so, so
+    # that a body it calls valid is one the server takes.
+    __schema__ = Schema(**{
+        "if": {"required": ["action"], "properties": {"action": {"const": "suspend"}}},
+        "then": {"required": ["duration_seconds"],
+                 "properties": {"duration_seconds": {"type": "integer"}}}})
+
+    action: Annotated[str, one_of(Action)]
+    reason: Reason
+    duration_seconds: Annotated[int | None, Suspension, Schema(
+        description="For suspend: 60 s to 365 days (else 422 invalid_duration).")] = None
 
 
 @attrs.frozen
 class AppealBody:
     """``email`` and ``password`` stand in for the token of a banned or suspended account."""
 
-    case_id: int
-    body: str
-    email: str | None = None
-    password: str | None = None
+    case_id: Id
+    body: Annotated[str, filled_text(
+        APPEAL_MAX, f"Why the decision was wrong; 1 to {APPEAL_MAX} characters.")]
+    email: Annotated[str | None, _present(
+        "string", _EMAIL,
+        description="Without a token only: the account's email.")] = None
+    password: Annotated[str | None, _present(
+        "string", description="Without a token only: its password.")] = None
 
 
 @attrs.frozen
 class DecideBody:
     accept: bool
-    reason: str
+    reason: Reason
 
 
 @attrs.frozen
@@ -836,7 +1050,7 @@ class ReportOut:
     id: int
     case_id: int
     reporter_id: int
-    reason: str
+    reason: Annotated[str, one_of(ReportReason)]
     note: str | None
     created_at: datetime
 
@@ -847,13 +1061,20 @@ class ReportOut:
 
 @attrs.frozen
 class TargetOut:
-    type: str
+    __schema_name__ = "CaseTarget"
+
+    type: Annotated[str, one_of(TargetType)]
     id: int
-    owner: UserCard | None
-    text: str | None
-    status: str
-    video_id: int | None
-    thumbnail_url: str | None
+    owner: Annotated[UserCard | None, Schema(
+        description="The video's or comment's author, or the user reported.")]
+    text: Annotated[str | None, Schema(
+        description="The video's description, the comment's body or the user's bio.")]
+    status: Annotated[str, Schema(description=(
+        "A video's status (ready, held, removed, ...), visible or hidden for a comment, the "
+        "account's status for a user."))]
+    video_id: Annotated[int | None, Schema(description="The video, or the comment's video.")]
+    thumbnail_url: Annotated[str | None, Schema(
+        description="A video's thumbnail, even while held.")]
 
 
 def _case_fields(c: Case) -> dict[str, Any]:
@@ -880,17 +1101,20 @@ def _case_fields(c: Case) -> dict[str, Any]:
 @attrs.frozen
 class CaseOut:
     id: int
-    target_type: str
+    target_type: Annotated[str, one_of(TargetType)]
     target_id: int
-    owner_id: int
-    status: str
-    report_count: int
-    reasons: list[str]
-    held: bool
+    owner_id: Annotated[int, Schema(description="Who answers for the target.")]
+    status: Annotated[str, one_of(CaseStatus)]
+    report_count: Annotated[int, Schema(description="Distinct reporters.")]
+    reasons: Annotated[list[Annotated[str, one_of(ReportReason)]], Schema(
+        description="Every reason given, once each.")]
+    held: Annotated[bool, Schema(description=(
+        "Hidden from everyone until decided (the report threshold was reached)."))]
     assignee_id: int | None
     opened_at: datetime
-    action: str | None
-    decided_by: int | None
+    action: Annotated[str | None, Schema(enum=[*(a.value for a in Action), None])]
+    decided_by: Annotated[int | None, Schema(description=(
+        "null while open, or when the operator decided (momentic cases resolve)."))]
     decided_at: datetime | None
     decision_reason: str | None
     suspended_until: datetime | None
@@ -904,8 +1128,10 @@ class CaseOut:
 class CaseDetailOut(CaseOut):
     """A case with what a moderator needs to judge it."""
 
-    target: TargetOut | None  # null once the target is gone
-    reports: list[ReportOut]
+    target: Annotated[TargetOut | None, Schema(
+        description="What was reported, read now; null once it is gone.")]
+    reports: Annotated[list[ReportOut], Schema(
+        description="Oldest first, with the reporters' notes.")]
 
     @classmethod
     def of(  # type: ignore[override]
@@ -942,7 +1168,7 @@ class AppealOut:
     case_id: int
     user_id: int
     body: str
-    status: str
+    status: Annotated[str, one_of(AppealStatus)]
     created_at: datetime
     decided_by: int | None
     decided_at: datetime | None
@@ -968,28 +1194,74 @@ class AppealPage:
 
 @attrs.frozen
 class RoleBody:
-    role: str
+    role: Annotated[str, one_of(Role)]
+
+
+_DOMAINS_DOC = (
+    "Email domains allowed to register, case-insensitive: bsu.by admits addresses at bsu.by "
+    "only (not at sub.bsu.by); *.bsu.by admits every subdomain of bsu.by (not bsu.by "
+    "itself; list both for both); [\"*\"] admits any domain. An empty list is 422 "
+    "invalid_setting; null resets to the deployment's list (MOMENTIC_ALLOWED_EMAIL_DOMAINS, "
+    "whose empty value admits any domain).")
+_DOMAIN = (r"^(\*|(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+           r"[A-Za-z0-9-]{1,63})$")
+
+
+@attrs.frozen
+class RateLimitBody:
+    """Anything else is 422 invalid_setting."""
+
+    __schema__ = Schema(additionalProperties=False)
+
+    count: Annotated[int, Schema(minimum=1, maximum=1_000_000)]
+    window_seconds: Annotated[int, Schema(
+        minimum=1, maximum=int(MAX_RATE_WINDOW.total_seconds()))]
+
+
+@attrs.frozen
+class SettingChangesBody:
+    """Settings to change; null resets one to the deployment's value."""
+
+    __schema__ = Schema(minProperties=1, additionalProperties=False)
+
+    allowed_email_domains: Annotated[
+        list[Annotated[str, Schema(pattern=_DOMAIN)]] | None,
+        Schema(minItems=1, maxItems=200, description=_DOMAINS_DOC)] = UNSET
+    max_video_bytes: Annotated[int | None, Schema(
+        minimum=1_000_000, maximum=5_000_000_000)] = UNSET
+    max_video_seconds: Annotated[float | None, Schema(minimum=1, maximum=600)] = UNSET
+    bereal_lock: bool | None = UNSET
+    report_threshold: Annotated[int | None, Schema(minimum=1, maximum=1000)] = UNSET
+    staff_mfa_required: bool | None = UNSET
+    rate_limits: Annotated[dict[str, RateLimitBody] | None, Schema(
+        propertyNames={"enum": sorted(DEFAULT_LIMITS)},
+        description=("Merged over the stored overrides; names as in rate_limit_defaults "
+                     "(another name is 422). null drops every override."))] = UNSET
 
 
 @attrs.frozen
 class SettingsPatchBody:
-    changes: dict[str, Any]
-    reason: str | None = None
+    # The changes go to the core as they come: it checks each setting (422
+    # invalid_setting); SettingChangesBody says what it takes.
+    changes: Annotated[dict[str, Any], SettingChangesBody]
+    reason: Annotated[str | None, text(REASON_MAX, "Why; kept in the audit trail.")] = None
 
 
 @attrs.frozen
 class AdminUserOut:
     id: int
-    email: str | None  # None for moderators: only admins see addresses
+    email: Annotated[str | None, Schema(
+        description="null for moderators: only admins see email addresses")]
     email_verified: bool
     nickname: str
     name: str | None
     surname: str | None
     avatar_url: str | None
-    role: str
-    status: str
+    role: Annotated[str, one_of(Role)]
+    status: Annotated[str, one_of(AccountStatus)]
     suspended_until: datetime | None
-    strikes: int
+    strikes: Annotated[int, Schema(
+        description="Warnings standing (an accepted appeal lifts one).")]
     created_at: datetime
 
     @classmethod
@@ -1012,8 +1284,10 @@ class AdminUserPage:
 
 @attrs.frozen
 class RoleOut:
+    __schema_name__ = "UserRole"
+
     user_id: int
-    role: str
+    role: Annotated[str, one_of(Role)]
 
     @classmethod
     def of(cls, u: User) -> RoleOut:
@@ -1022,14 +1296,20 @@ class RoleOut:
 
 @attrs.frozen
 class AuditOut:
+    __schema_name__ = "AuditEntry"
+
     id: int
-    actor_id: int | None  # null: the operator (the momentic command)
-    action: str
-    target_type: str | None
+    actor_id: Annotated[int | None, Schema(
+        description="null: the operator (the momentic command).")]
+    action: Annotated[str, Schema(description=(
+        "case.assign, case.resolve, appeal.accept, appeal.reject, user.ban, user.suspend, "
+        "user.unban, user.set_role, settings.update."))]
+    target_type: Annotated[str | None, Schema(
+        description="video, comment, user, case or settings.")]
     target_id: int | None
     reason: str | None
     created_at: datetime
-    data: dict[str, Any]
+    data: Annotated[dict[str, Any], Schema(description="What changed, by action.")]
 
     @classmethod
     def of(cls, e: AuditEntry) -> AuditOut:
@@ -1043,8 +1323,53 @@ class AuditPage:
     next_cursor: str | None
 
 
-def _limits(limits: dict[str, tuple[int, int]]) -> dict[str, dict[str, int]]:
-    return {name: {"count": c, "window_seconds": s} for name, (c, s) in sorted(limits.items())}
+@attrs.frozen
+class RateLimitOut:
+    count: int
+    window_seconds: int
+
+
+def _limits(limits: dict[str, tuple[int, int]]) -> dict[str, RateLimitOut]:
+    return {name: RateLimitOut(c, s) for name, (c, s) in sorted(limits.items())}
+
+
+_SETTING = {name: Schema(description=text) for name, text in {
+    "allowed_email_domains": _DOMAINS_DOC,
+    "max_video_bytes": "Largest video upload.",
+    "max_video_seconds": "Longest video.",
+    "bereal_lock": "Friends' moments of today stay locked until I post.",
+    "report_threshold": ("Distinct open reports that hide a video or comment until a "
+                         "moderator decides."),
+    "staff_mfa_required": ("Admins and moderators without two-factor authentication get 403 "
+                           "mfa_enrolment_required from /v1/admin and /v1/mod."),
+    "rate_limits": "Overrides by limit name; the others keep rate_limit_defaults.",
+}.items()}
+
+
+@attrs.frozen
+class EffectiveSettingsOut:
+    """In force now (stored values over the deployment's MOMENTIC_* ones)."""
+
+    allowed_email_domains: Annotated[list[str], _SETTING["allowed_email_domains"]]
+    max_video_bytes: Annotated[int, _SETTING["max_video_bytes"]]
+    max_video_seconds: Annotated[float, _SETTING["max_video_seconds"]]
+    bereal_lock: Annotated[bool, _SETTING["bereal_lock"]]
+    report_threshold: Annotated[int, _SETTING["report_threshold"]]
+    staff_mfa_required: Annotated[bool, _SETTING["staff_mfa_required"]]
+    rate_limits: Annotated[dict[str, RateLimitOut], _SETTING["rate_limits"]]
+
+
+@attrs.frozen
+class StoredSettingsOut:
+    """What admins set; null: the deployment's value."""
+
+    allowed_email_domains: Annotated[list[str] | None, _SETTING["allowed_email_domains"]]
+    max_video_bytes: Annotated[int | None, _SETTING["max_video_bytes"]]
+    max_video_seconds: Annotated[float | None, _SETTING["max_video_seconds"]]
+    bereal_lock: Annotated[bool | None, _SETTING["bereal_lock"]]
+    report_threshold: Annotated[int | None, _SETTING["report_threshold"]]
+    staff_mfa_required: Annotated[bool | None, _SETTING["staff_mfa_required"]]
+    rate_limits: Annotated[dict[str, RateLimitOut], _SETTING["rate_limits"]]
 
 
 @attrs.frozen
@@ -1053,9 +1378,13 @@ class SettingsOut:
     and the rate limits an override replaces (both before MOMENTIC_RATE_LIMIT_MULTIPLIER,
     which scales them alike)."""
 
-    effective: dict[str, Any]
-    stored: dict[str, Any]
-    rate_limit_defaults: dict[str, dict[str, int]]
+    # Dicts of the settings as the core holds them (one key per setting), documented by
+    # the classes above.
+    effective: Annotated[dict[str, Any], EffectiveSettingsOut]
+    stored: Annotated[dict[str, Any], StoredSettingsOut]
+    rate_limit_defaults: Annotated[dict[str, RateLimitOut], Schema(description=(
+        "Every rate limit an override may replace, with its default. Both are scaled alike "
+        "by MOMENTIC_RATE_LIMIT_MULTIPLIER (tests and load benchmarks raise it)."))]
 
     @classmethod
     def of(cls, effective: Effective, stored: RuntimeConfig) -> SettingsOut:
@@ -1081,7 +1410,8 @@ class SettingsOut:
 
 @attrs.frozen
 class ExportSessionOut(SessionView):
-    revoked_at: datetime | None
+    revoked_at: Annotated[datetime | None, Schema(
+        description="When it was signed out or revoked.")]
 
     @classmethod
     def of(cls, s: Session, current_id: int) -> ExportSessionOut:
@@ -1090,7 +1420,7 @@ class ExportSessionOut(SessionView):
 
 @attrs.frozen
 class IdentityOut:
-    provider: str
+    provider: Annotated[str, Schema(enum=["apple", "google"])]
     email: str | None
     linked_at: datetime
 
@@ -1101,7 +1431,7 @@ class IdentityOut:
 
 @attrs.frozen
 class ExportCommentOut(CommentOut):
-    hidden: bool  # by moderation: held past the report threshold, or removed
+    hidden: Annotated[bool, Schema(description="Hidden by moderation (held or removed).")]
 
     @classmethod
     def of(cls, view: CommentView, media_url: MediaUrl) -> ExportCommentOut:
@@ -1113,8 +1443,8 @@ class ExportCommentOut(CommentOut):
 @attrs.frozen
 class UserReactionOut:
     video_id: int
-    kind: str
-    created_at: datetime
+    kind: ReactionName
+    created_at: Annotated[datetime, Schema(description="When I first reacted to it.")]
 
     @classmethod
     def of(cls, r: UserReaction) -> UserReactionOut:
@@ -1124,7 +1454,7 @@ class UserReactionOut:
 @attrs.frozen
 class CommentLikeOut:
     comment_id: int
-    video_id: int
+    video_id: Annotated[int, Schema(description="The comment's video.")]
     created_at: datetime
 
     @classmethod
@@ -1136,8 +1466,8 @@ class CommentLikeOut:
 class FiledReportOut(ReportOut):
     """A report I filed, with what it was about (not the case: others' reports)."""
 
-    target_type: str
-    target_id: int
+    target_type: Annotated[str, one_of(TargetType)]
+    target_id: Annotated[int, Schema(description="What I reported.")]
 
     @classmethod
     def of(  # type: ignore[override]
@@ -1145,6 +1475,48 @@ class FiledReportOut(ReportOut):
     ) -> FiledReportOut:
         return cls(target_type=case.target_type.value, target_id=case.target_id,
                    **attrs.asdict(ReportOut.of(r)))
+
+
+@attrs.frozen
+class ExportOut:
+    """GET /v1/me/export, written section by section as it is read (this class declares
+    the document; export_views renders its items)."""
+
+    exported_at: Annotated[datetime, Schema(description=(
+        "When the export began. Sections are read one page after another, not in one "
+        "snapshot: an item made or removed while the export runs may or may not be in "
+        "it."))]
+    account: MeView
+    videos: Annotated[list[VideoOut], Schema(description=(
+        "Every video I posted, in every status (rejected, held and removed ones too), "
+        "newest first; playback and thumbnail URLs only while ready, as GET "
+        "/v1/videos/{id} gives them."))]
+    comments: Annotated[list[ExportCommentOut], Schema(description=(
+        "Every comment and reply I wrote, oldest first (by id), on anyone's video."))]
+    reactions: Annotated[list[UserReactionOut], Schema(
+        description="My reaction to each video, by video id.")]
+    comment_likes: Annotated[list[CommentLikeOut], Schema(
+        description="The comments I like, by comment id.")]
+    friends: Annotated[list[ContactOut], Schema(description=(
+        "My friends, newest friendship first (as GET /v1/friends: banned or suspended "
+        "accounts left out)."))]
+    friend_requests_sent: Annotated[list[ContactOut], Schema(
+        description="Friend requests I sent that wait for an answer, newest first.")]
+    friend_requests_received: Annotated[list[ContactOut], Schema(
+        description="Friend requests to me that wait for my answer, newest first.")]
+    blocks: Annotated[list[ContactOut], Schema(description=(
+        "The users I blocked, newest first (who blocked me is not mine to see)."))]
+    reports: Annotated[list[FiledReportOut], Schema(description="The reports I filed, by id.")]
+    appeals: Annotated[list[AppealOut], Schema(description="The appeals I wrote, by id.")]
+    notifications: Annotated[list[NotificationOut], Schema(description=(
+        "My notifications, newest first, as GET /v1/notifications shows them."))]
+    sessions: Annotated[list[ExportSessionOut], Schema(description=(
+        "Every session of mine (a sign-in on a device), signed-out ones too, by id."))]
+    linked_identities: Annotated[list[IdentityOut], Schema(
+        description="Apple and Google accounts linked to mine.")]
+    audit: Annotated[list[AuditOut], Schema(description=(
+        "Entries of the audit trail about me (my account, my videos and comments, cases "
+        "about me), and staff actions I took, by id."))]
 
 
 def export_views(
@@ -1178,4 +1550,5 @@ def export_views(
         "audit": AuditOut.of,
     }
     assert tuple(views) == EXPORT_SECTIONS, "one view per export section, in order"
+    assert tuple(attrs.fields_dict(ExportOut))[2:] == EXPORT_SECTIONS, "ExportOut, in order"
     return views

@@ -617,9 +617,9 @@ def test_stateful(role: Role, seeded_servers: dict[Role, LiveServer]) -> None:
 def _body_schema(method: str, path: str) -> Any:
     import jsonschema
 
-    op = document()["paths"][path][method]
-    return jsonschema.Draft202012Validator(
-        op["requestBody"]["content"]["application/json"]["schema"])
+    doc = document()
+    schema = doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator({**schema, "components": doc["components"]})
 
 
 def test_found_suspend_needs_a_duration(seeded_servers: dict[Role, LiveServer]) -> None:
