@@ -149,6 +149,10 @@ class Settings:
     report_threshold: int = _setting(
         3, "Distinct reports that hide a video or comment until a moderator decides."
     )
+    for_you_completion_weight: float = _setting(
+        0.0, "Weight of completion (the share of a video's views watched to the end) in the "
+        "For-You score, 0 to 100; 0 leaves it out. An admin setting overrides it."
+    )
     max_devices_per_user: int = _setting(
         10, "Push devices (phones) one account may register; a further one is refused "
         "(409 too_many_devices) until one is removed. Published in GET /v1/config."

@@ -430,6 +430,7 @@ def runtime_config(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> 
         rate_limits={},
         max_devices_per_user=settings.max_devices_per_user,
         staff_mfa_required=settings.staff_mfa_required,
+        for_you_completion_weight=settings.for_you_completion_weight,
     )
     return Config(uow=uow, clock=clock, defaults=defaults, limit_names=tuple(DEFAULT_LIMITS))
 

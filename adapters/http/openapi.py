@@ -929,6 +929,7 @@ EXAMPLES.update({
                                                    "angry": 1},
         "comments": 12, "on_time_posts": 9, "current_streak": 3, "max_streak": 9,
         "max_reactions": 41, "rating": 120, "rank": 3,
+        "views": 1520, "watched_seconds": 9307.25, "completion_rate": 0.64,
     },
     "Stats": {"interval": "day", "points": [
         _STATS_POINT_EXAMPLE,
@@ -1074,11 +1075,11 @@ _AUDIT_EXAMPLE = {
 _SETTINGS_EXAMPLE = {
     "effective": {"allowed_email_domains": ["bsu.by", "*.edu"], "max_video_bytes": 100000000,
                   "max_video_seconds": 60.0, "bereal_lock": True, "report_threshold": 3,
-                  "staff_mfa_required": True,
+                  "staff_mfa_required": True, "for_you_completion_weight": 0.0,
                   "rate_limits": {"comment:user": {"count": 10, "window_seconds": 60}}},
     "stored": {"allowed_email_domains": ["bsu.by", "*.edu"], "max_video_bytes": None,
                "max_video_seconds": None, "bereal_lock": None, "report_threshold": None,
-               "staff_mfa_required": True,
+               "staff_mfa_required": True, "for_you_completion_weight": None,
                "rate_limits": {"comment:user": {"count": 10, "window_seconds": 60}}},
     "rate_limit_defaults": {"comment:user": {"count": 30, "window_seconds": 60},
                             "login:ip": {"count": 30, "window_seconds": 300}},

@@ -66,7 +66,7 @@ from momentic_core.model.videos import MediaLimits, Video, VideoStatus, Visibili
 from momentic_core.policies import rules
 from momentic_core.policies import views as view_rules
 from momentic_core.policies.moments import late_by_seconds
-from momentic_core.services.config import MAX_RATE_WINDOW, Effective
+from momentic_core.services.config import FOR_YOU_WEIGHT_MAX, MAX_RATE_WINDOW, Effective
 from momentic_core.services.moderation import (
     APPEAL_MAX,
     MAX_SUSPENSION,
@@ -920,6 +920,14 @@ class UserStatsOut:
     rating: int
     rank: Annotated[int | None, Schema(description=(
         "On the global all-time leaderboard; null for a banned or suspended account."))]
+    views: Annotated[int | None, Schema(description=(
+        "Views of my ready videos (one per viewer and UTC day); null in anyone else's "
+        "stats."))]
+    watched_seconds: Annotated[float | None, Schema(description=(
+        "Total watch time of those views; null in anyone else's stats."))]
+    completion_rate: Annotated[float | None, Schema(minimum=0, maximum=1, description=(
+        "The share of those views that reached the end; null without views and in anyone "
+        "else's stats."))]
 
     @classmethod
     def of(cls, s: UserStats) -> UserStatsOut:
@@ -934,6 +942,9 @@ class UserStatsOut:
             max_reactions=s.user.max_reactions,
             rating=s.user.rating,
             rank=s.rank,
+            views=s.watch.views if s.watch else None,
+            watched_seconds=s.watch.watched_ms / 1000 if s.watch else None,
+            completion_rate=s.watch.completion_rate if s.watch else None,
         )
 
 
@@ -1233,6 +1244,8 @@ class SettingChangesBody:
     bereal_lock: bool | None = UNSET
     report_threshold: Annotated[int | None, Schema(minimum=1, maximum=1000)] = UNSET
     staff_mfa_required: bool | None = UNSET
+    for_you_completion_weight: Annotated[float | None, Schema(
+        minimum=0, maximum=FOR_YOU_WEIGHT_MAX)] = UNSET
     rate_limits: Annotated[dict[str, RateLimitBody] | None, Schema(
         propertyNames={"enum": sorted(DEFAULT_LIMITS)},
         description=("Merged over the stored overrides; names as in rate_limit_defaults "
@@ -1342,6 +1355,8 @@ _SETTING = {name: Schema(description=text) for name, text in {
                          "moderator decides."),
     "staff_mfa_required": ("Admins and moderators without two-factor authentication get 403 "
                            "mfa_enrolment_required from /v1/admin and /v1/mod."),
+    "for_you_completion_weight": ("Weight of completion (the share of a video's views "
+                                  "watched to the end) in the For-You score; 0: left out."),
     "rate_limits": "Overrides by limit name; the others keep rate_limit_defaults.",
 }.items()}
 
@@ -1356,6 +1371,7 @@ class EffectiveSettingsOut:
     bereal_lock: Annotated[bool, _SETTING["bereal_lock"]]
     report_threshold: Annotated[int, _SETTING["report_threshold"]]
     staff_mfa_required: Annotated[bool, _SETTING["staff_mfa_required"]]
+    for_you_completion_weight: Annotated[float, _SETTING["for_you_completion_weight"]]
     rate_limits: Annotated[dict[str, RateLimitOut], _SETTING["rate_limits"]]
 
 
@@ -1369,6 +1385,7 @@ class StoredSettingsOut:
     bereal_lock: Annotated[bool | None, _SETTING["bereal_lock"]]
     report_threshold: Annotated[int | None, _SETTING["report_threshold"]]
     staff_mfa_required: Annotated[bool | None, _SETTING["staff_mfa_required"]]
+    for_you_completion_weight: Annotated[float | None, _SETTING["for_you_completion_weight"]]
     rate_limits: Annotated[dict[str, RateLimitOut], _SETTING["rate_limits"]]
 
 

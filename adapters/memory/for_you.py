@@ -30,7 +30,8 @@ class InMemoryForYouCandidates:
         for video in self._feeds.for_you_pool(as_of, settings):
             age_hours = (as_of - video.created_at).total_seconds() / 3600.0
             table[video.id] = for_you_base(
-                settings, age_hours, sum(video.reactions.values()), video.comment_count
+                settings, age_hours, sum(video.reactions.values()), video.comment_count,
+                video.view_count, video.completed_views,
             )
         self._s.for_you_candidates = table
         self._s.for_you_refresh = {1: as_of}

@@ -328,7 +328,8 @@ class InMemoryFeedRepository:
                 continue
             reactions, comments, friends = _signals(s, viewer, video)
             age_hours = (as_of - video.created_at).total_seconds() / 3600.0
-            score = for_you_score(settings, age_hours, reactions, comments, friends)
+            score = for_you_score(settings, age_hours, reactions, comments, friends,
+                                  video.view_count, video.completed_views)
             scored.append((score, video.id))
         scored.sort(reverse=True)  # best score first; ties: newest id first
         return [video_id for _, video_id in scored[: max(0, settings.candidate_limit)]]

@@ -26,13 +26,16 @@ from .repositories import Repository
 from .social import FOR_YOU_AGE, FOR_YOU_BASE, FOR_YOU_ELIGIBLE, Query, friends_engaged_sql
 
 # $1 as_of, $2 as_of - candidate_window, $3 candidate_pool, $4 weight_freshness,
-# $5 freshness_half_life_hours, $6 weight_engagement, $7 reaction_weight, $8 comment_weight.
+# $5 freshness_half_life_hours, $6 weight_engagement, $7 reaction_weight, $8 comment_weight,
+# $9 weight_completion.
 REFRESH_SQL = f"""
     INSERT INTO for_you_candidates (video_id, base)
-    SELECT v.id, {FOR_YOU_BASE.format(wf="$4", half="$5", we="$6", rw="$7", cw="$8")}
+    SELECT v.id,
+        {FOR_YOU_BASE.format(wf="$4", half="$5", we="$6", rw="$7", cw="$8", wc="$9")}
     FROM (
         SELECT id, created_at,
-               heart_count, flame_count, funny_count, angry_count, comment_count
+               heart_count, flame_count, funny_count, angry_count, comment_count,
+               view_count, completed_views
         FROM videos
         WHERE status = 'ready' AND visibility = 'public'
           AND created_at >= $2 AND created_at <= $1
@@ -41,7 +44,8 @@ REFRESH_SQL = f"""
     ) v
     CROSS JOIN LATERAL (
         SELECT v.heart_count + v.flame_count + v.funny_count + v.angry_count AS reactions,
-               v.comment_count AS comments
+               v.comment_count AS comments,
+               v.view_count AS views, v.completed_views AS completed
     ) s
     CROSS JOIN LATERAL ({FOR_YOU_AGE.format(as_of="$1")}) a
 """
@@ -97,6 +101,7 @@ def refresh_query(as_of: datetime, settings: FeedSettings) -> Query:
         float(settings.weight_engagement),
         float(settings.reaction_weight),
         float(settings.comment_weight),
+        float(settings.weight_completion),
     ]
 
 

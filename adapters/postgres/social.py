@@ -117,6 +117,7 @@ ITEM_ENGAGEMENT = """
 FOR_YOU_SIGNALS = """
     SELECT v.heart_count + v.flame_count + v.funny_count + v.angry_count AS reactions,
            v.comment_count AS comments,
+           v.view_count AS views, v.completed_views AS completed,
            coalesce(fe.friends, 0) AS friend_interactions
 """
 
@@ -239,8 +240,9 @@ def global_feed_sql(*, cursor: bool, newer: bool) -> str:
 # ---- FOR-YOU SCORE ------------------------------------------------------------------
 # policies.ranking.for_you_base term by term, with the same float operations in the same
 # order, for candidate ``v`` whose age is ``a.hours`` (FOR_YOU_AGE at {as_of}) and whose
-# signals are ``s`` (``reactions``, ``comments``); the weights are parameters. Adding the
-# friend term to it afterwards gives the very float of for_you_score.
+# signals are ``s`` (``reactions``, ``comments``, ``views``, ``completed``); the weights
+# are parameters. Adding the friend term to it afterwards gives the very float of
+# for_you_score.
 FOR_YOU_AGE = """
     SELECT greatest(0.0::float8,
                     extract(epoch FROM {as_of}::timestamptz - v.created_at)::float8 / 3600.0)
@@ -250,17 +252,20 @@ FOR_YOU_BASE = (
     "{wf}::float8 * power(0.5::float8, a.hours / {half}::float8)"
     " + {we}::float8 * (({rw}::float8 * s.reactions + {cw}::float8 * s.comments)"
     " / (a.hours + 1.0))"
+    " + {wc}::float8 * (s.completed::float8 / (s.views::float8 + 1.0))"
 )
 
 # $1 viewer, $2 as_of, $3 as_of - candidate_window, $4 candidate_limit, $5 weight_freshness,
 # $6 freshness_half_life_hours, $7 weight_engagement, $8 reaction_weight,
-# $9 comment_weight, $10 weight_friends. The score is policies.ranking.for_you_score, term
+# $9 comment_weight, $10 weight_friends, $11 candidate_pool, $12 weight_completion. The
+# score is policies.ranking.for_you_score, term
 # by term: age_hours = seconds / 3600 (as timedelta.total_seconds() / 3600 in Python).
 RANK_FOR_YOU_SQL = f"""
     WITH pool AS MATERIALIZED (  -- the newest public videos, read off the partial index,
         -- with the counters FOR_YOU_SIGNALS reads
         SELECT id, author_id, created_at,
-               heart_count, flame_count, funny_count, angry_count, comment_count
+               heart_count, flame_count, funny_count, angry_count, comment_count,
+               view_count, completed_views
         FROM videos
         WHERE status = 'ready' AND visibility = 'public'
           AND created_at >= $3 AND created_at <= $2
@@ -277,7 +282,7 @@ RANK_FOR_YOU_SQL = f"""
     CROSS JOIN LATERAL ({FOR_YOU_AGE.format(as_of="$2")}) a
     WHERE {FOR_YOU_ELIGIBLE.format(now="$2")}
     ORDER BY
-        {FOR_YOU_BASE.format(wf="$5", half="$6", we="$7", rw="$8", cw="$9")}
+        {FOR_YOU_BASE.format(wf="$5", half="$6", we="$7", rw="$8", cw="$9", wc="$12")}
         + $10::float8 * s.friend_interactions DESC,
         v.id DESC
     LIMIT $4
@@ -415,6 +420,7 @@ def rank_for_you_query(viewer: int, as_of: datetime, settings: FeedSettings) -> 
         float(settings.comment_weight),
         float(settings.weight_friends),
         max(0, settings.candidate_pool),
+        float(settings.weight_completion),
     ]
 
 

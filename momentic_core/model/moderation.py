@@ -180,6 +180,8 @@ class RuntimeConfig:
     report_threshold: int | None = None
     # Admins and moderators must enrol in two-factor authentication to use staff routes.
     staff_mfa_required: bool | None = None
+    # The weight of completion (the share of views watched to the end) in For-You's score.
+    for_you_completion_weight: float | None = None
     # limit name -> (count, window in seconds), overriding services.throttle's defaults
     rate_limits: dict[str, tuple[int, int]] = attrs.Factory(dict)
 

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import attrs
 
 from momentic_core.model.accounts import User
+from momentic_core.model.views import WatchTotals
 
 
 @attrs.frozen
@@ -100,6 +101,7 @@ class UserStats:
     current_streak: int
     max_streak: int
     rank: int | None  # on the global all-time board
+    watch: WatchTotals | None = None  # the views of their ready videos: the user's own only
 
 
 @attrs.frozen

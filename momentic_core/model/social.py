@@ -76,6 +76,9 @@ class FeedSettings:
     weight_freshness: float = 1.0
     weight_engagement: float = 1.0
     weight_friends: float = 2.0
+    # The share of views that reached the end (policies.ranking); the runtime setting
+    # for_you_completion_weight replaces it (services.feeds).
+    weight_completion: float = 0.0
     reaction_weight: float = 1.0
     comment_weight: float = 2.0
     freshness_half_life_hours: float = 24.0

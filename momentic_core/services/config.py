@@ -32,6 +32,8 @@ _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-
 
 # The longest window an admin may give a rate limit (the defaults' longest is a day).
 MAX_RATE_WINDOW = timedelta(days=7)
+# The most weight For-You may give completion (freshness weighs 1, a friend 2).
+FOR_YOU_WEIGHT_MAX = 100
 
 
 @attrs.frozen
@@ -47,6 +49,7 @@ class Effective:
     rate_limits: dict[str, tuple[int, int]]  # overrides of services.throttle's limits only
     max_devices_per_user: int  # push devices (deployment only: not an admin setting)
     staff_mfa_required: bool  # staff routes need an enrolled authenticator (services.mfa)
+    for_you_completion_weight: float  # policies.ranking: the completion term's weight
 
 
 def _bad(name: str, message: str) -> Invalid:
@@ -85,6 +88,12 @@ def check_value(name: str, value: Any, limit_names: tuple[str, ...]) -> Any:
             math.isfinite(value) and 1 <= value <= 600
         ):
             raise _bad(name, "max_video_seconds is from 1 to 600.")
+        return float(value)
+    if name == "for_you_completion_weight":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            math.isfinite(value) and 0 <= value <= FOR_YOU_WEIGHT_MAX
+        ):
+            raise _bad(name, f"{name} is from 0 to {FOR_YOU_WEIGHT_MAX}.")
         return float(value)
     if name in ("bereal_lock", "staff_mfa_required"):
         if not isinstance(value, bool):

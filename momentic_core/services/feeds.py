@@ -128,6 +128,7 @@ class Feeds:
         viewer-independent part of the score, at most ``settings.candidate_refresh``
         old): one statement filters it for me and adds my friends' signal. Without a
         refresh in ``settings.candidate_stale_after`` it ranks at request time instead."""
+        settings = await self._ranking()  # (before the units of work: it may read)
         now = self._clock.now()
         fresh_since = now - self.settings.snapshot_reuse
         after = 0
@@ -146,9 +147,9 @@ class Feeds:
                 await tx.feeds.lock_snapshots(who.user_id)
                 found = await tx.feeds.latest_snapshot(who.user_id, fresh_since)
                 if found is None:  # nobody saved one while I waited
-                    ids = await tx.candidates.rank(who.user_id, now, self.settings)
+                    ids = await tx.candidates.rank(who.user_id, now, settings)
                     if ids is None:  # no fresh candidate table: the job is not running
-                        ids = await tx.feeds.rank_for_you(who.user_id, now, self.settings)
+                        ids = await tx.feeds.rank_for_you(who.user_id, now, settings)
                     found = await tx.feeds.save_snapshot(
                         who.user_id, ids, now, keep=self.settings.snapshots_per_user
                     )
@@ -177,9 +178,16 @@ class Feeds:
 
     async def refresh_candidates(self, payload: dict[str, Any] | None = None) -> int:
         """Rebuild the For-You candidate table at the clock's time (the job
-        ``REFRESH_FOR_YOU``, queued every ``settings.candidate_refresh``)."""
+        ``REFRESH_FOR_YOU``, queued every ``settings.candidate_refresh``). A change of
+        the completion weight reaches the table's scores here (at request time at once)."""
+        settings = await self._ranking()
         async with self._uow() as tx:
-            return await tx.candidates.refresh(self._clock.now(), self.settings)
+            return await tx.candidates.refresh(self._clock.now(), settings)
+
+    async def _ranking(self) -> FeedSettings:
+        """The For-You rules with the admins' weight of completion (runtime setting)."""
+        weight = (await self._config.current()).for_you_completion_weight
+        return attrs.evolve(self.settings, weight_completion=weight)
 
 
 def feed_job_kinds(feeds: Feeds) -> dict[str, JobKind]:

@@ -246,6 +246,8 @@ class Ranking:
             videos, reactions, comments, on_time = await tx.stats.user_totals(
                 user_id, public_only=not everything
             )
+            # Watch time and completion: the author's own figures, for nobody else.
+            watch = await tx.views.author_totals(user_id) if user_id == who.user_id else None
             rank = None
             if not user.hidden_at(now):
                 key = await tx.ranking.key_of(user_id, None)
@@ -262,6 +264,7 @@ class Ranking:
             current_streak=streaks.current_at(state, today),
             max_streak=user.max_streak,
             rank=rank,
+            watch=watch,
         )
 
     # ------------------------------------------------------------------ weights

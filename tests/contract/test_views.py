@@ -16,6 +16,7 @@ from config_support import runtime_config
 from adapters.memory.clock import ManualClock
 from momentic_core.errors import Conflict, Forbidden, Invalid, NotFound
 from momentic_core.model.accounts import AccountStatus, Principal, Role
+from momentic_core.model.social import FeedSettings
 from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.model.views import ViewRecord
 from momentic_core.services.throttle import Throttle
@@ -197,3 +198,22 @@ async def test_concurrent_reports_count_one_view(backend: Backend, clock: Manual
         *(views.record(_who(viewer.id), video.id, float(s)) for s in range(1, 9)))
     assert sum(o.counted for o in outcomes) == 1
     assert await _counters(backend, video.id) == (1, 0, 8000)
+
+
+async def test_for_you_weighs_completion_when_asked(backend: Backend, clock: ManualClock) -> None:
+    """Both rankings (at request time and from the candidate table) add the completion
+    term, damped for few views: off (weight 0) the newer video leads, on the completed
+    one does."""
+    author, viewer, fan = [await add_user(backend) for _ in range(3)]
+    now = clock.now()
+    completed = await add_video(backend, author.id, duration_seconds=4.0, created_at=now)
+    newer = await add_video(backend, author.id, duration_seconds=4.0, created_at=now)
+    async with backend.uow() as tx:
+        await tx.views.record(attrs.evolve(_record(completed, fan.id, 4000, True),
+                                           day=now.date(), at=now))
+    for weight, expected in ((0.0, [newer.id, completed.id]), (3.0, [completed.id, newer.id])):
+        settings = FeedSettings(weight_completion=weight)
+        async with backend.uow() as tx:
+            assert await tx.feeds.rank_for_you(viewer.id, now, settings) == expected
+            await tx.candidates.refresh(now, settings)
+            assert await tx.candidates.rank(viewer.id, now, settings) == expected

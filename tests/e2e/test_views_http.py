@@ -48,6 +48,17 @@ async def test_views_count_once_a_day_and_show_everywhere(
     mine = await (await env.client.get(f"/v1/users/{ann.id}/videos", headers=ann.auth)).json()
     assert [v["view_count"] for v in mine["items"]] == [2]
 
+    # The author's stats: watch time and completion rate (bob's view completed, cat's not).
+    stats = await (await env.client.get(f"/v1/users/{ann.id}/stats", headers=ann.auth)).json()
+    assert (stats["views"], stats["completion_rate"]) == (2, 0.5)
+    assert stats["watched_seconds"] == again["watched_seconds"] + 0.5
+    theirs = await (await env.client.get(f"/v1/users/{ann.id}/stats",
+                                         headers=bob.auth)).json()
+    assert (theirs["views"], theirs["watched_seconds"], theirs["completion_rate"]) == (
+        None, None, None)
+    none = await (await env.client.get(f"/v1/users/{cat.id}/stats", headers=cat.auth)).json()
+    assert (none["views"], none["watched_seconds"], none["completion_rate"]) == (0, 0, None)
+
 
 async def test_refusals(video_env: Any, sample_clips: dict[str, Path]) -> None:
     env = video_env

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -353,6 +353,35 @@ STAFF_MFA_REQUIRED = Case(_staff_mfa_required, deployment=(False, False),
                           steps=[(True, True, True), (None, False, False)])
 
 
+# ------------------------------------------------------------------ for_you_completion_weight
+
+
+async def _completion_weight(env: Cluster, tools: Tools) -> Check:
+    """Two public videos posted at the same time (so ranked newest first by default), the
+    older one viewed to the end: with a weight, it comes first. A fresh viewer each time
+    (a first page is a new ranking), past the candidate table's staleness (ranked at
+    request time, where a change applies at once; the table follows at its refresh)."""
+    author = await env.user()
+    watched = await _ready(env.a, author, tools.clips["playable"])
+    newer = await _ready(env.a, author, tools.clips["rotated"])
+    _, seen = await env.a.call("POST", f"/v1/videos/{watched}/view", await env.user(),
+                               status=200, json={"watched_seconds": 1.0})
+    assert seen["completed"], seen
+    env.clock.advance(timedelta(minutes=6))
+
+    async def check(on: Instance, first: str) -> None:
+        _, page = await on.call("GET", "/v1/feed/for-you", await env.user(), status=200)
+        order = [i["video"]["id"] for i in page["items"]]
+        expected = [watched, newer] if first == "watched" else [newer, watched]
+        assert order == expected, (on.name, first, order)
+
+    return check
+
+
+COMPLETION_WEIGHT = Case(_completion_weight, deployment=(0.0, "newer"),
+                         steps=[(10, 10.0, "watched"), (None, 0.0, "newer")])
+
+
 # ------------------------------------------------------------------ rate_limits
 
 _COMMENTS = "comment:user"
@@ -394,6 +423,7 @@ CASES: dict[str, Case] = {
     "bereal_lock": BEREAL_LOCK,
     "report_threshold": REPORT_THRESHOLD,
     "staff_mfa_required": STAFF_MFA_REQUIRED,
+    "for_you_completion_weight": COMPLETION_WEIGHT,
     "rate_limits": RATE_LIMITS,
 }
 
