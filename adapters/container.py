@@ -33,7 +33,7 @@ from adapters.local.blob_store import LocalBlobStore
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.media.images import PillowImageProcessor
-from adapters.media_urls import RecentUrls
+from adapters.media_urls import MediaTokens, MediaUrls, RecentUrls
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import SystemClock
 from adapters.memory.engagement import InMemoryLiveEventSource
@@ -357,14 +357,25 @@ def _pushes(settings: Settings, storage: Storage, clock: Clock, gateway: PushGat
     )
 
 
-def _media_url(settings: Settings, blobs: BlobStore) -> Callable[[str], str]:
+def _media_tokens(settings: Settings, secret: bytes) -> MediaTokens:
+    # A key of its own, derived from the server secret.
+    return MediaTokens(hmac.new(secret, b"media-tokens", hashlib.sha256).digest())
+
+
+def _media_url(settings: Settings, blobs: BlobStore, tokens: MediaTokens) -> MediaUrls:
+    ttl = timedelta(seconds=settings.media_url_ttl_seconds)
+    plain: Callable[[str], str]
     if settings.media_base_url:
         base = settings.media_base_url.rstrip("/")
-        return lambda key: f"{base}/{key}"
-    ttl = timedelta(seconds=settings.media_url_ttl_seconds)
-    # Reused for up to a quarter of their lifetime (at most 5 minutes).
-    return RecentUrls(
-        lambda key: blobs.signed_url(key, ttl), reuse=min(300.0, ttl.total_seconds() / 4)
+        plain = lambda key: f"{base}/{key}"  # noqa: E731
+    else:
+        # Reused for up to a quarter of their lifetime (at most 5 minutes).
+        plain = RecentUrls(
+            lambda key: blobs.signed_url(key, ttl), reuse=min(300.0, ttl.total_seconds() / 4)
+        )
+    return MediaUrls(
+        plain, tokens=tokens, hls_base=settings.public_url.rstrip("/") + "/media",
+        ttl=ttl.total_seconds(), cdn=bool(settings.media_base_url),
     )
 
 
@@ -585,7 +596,8 @@ def _services(
         gauges=_gauges(storage),
         videos=videos,
         blobs=blobs,
-        media_url=_media_url(settings, blobs),
+        media_url=_media_url(settings, blobs, _media_tokens(settings, secret)),
+        media_tokens=_media_tokens(settings, secret),
         signed_media=blobs if isinstance(blobs, InMemoryBlobStore | LocalBlobStore) else None,
         engagement=Engagement(
             uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier, config=config,

@@ -1,6 +1,8 @@
 """Expiring HMAC-signed media URLs for the stores the app serves itself (local, memory):
-``{base_url}/media/{key}?exp=<unix seconds>&sig=<HMAC-SHA256>``; and ``RecentUrls``, which
-reuses any store's signed URL of a key for a while."""
+``{base_url}/media/{key}?exp=<unix seconds>&sig=<HMAC-SHA256>``; ``MediaTokens``, expiring
+tokens in the path that cover a whole folder (a video's HLS presentation, whose playlists
+name their files by relative URIs, which carry a path but never a query); and
+``RecentUrls``, which reuses any store's signed URL of a key for a while."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from momentic_core.errors import Invalid
+from momentic_core.model.videos import Video
 from momentic_core.policies.media import check_blob_key
 
 _CONTEXT = b"momentic media url v1\n"
@@ -80,3 +83,111 @@ class RecentUrls:
             del self._urls[next(iter(self._urls))]
         self._urls[key] = (url, now)
         return url
+
+
+_TOKEN_CONTEXT = b"momentic media token v1\n"
+TOKEN_PREFIX = "s"  # a token path: s/<exp>/<sig>/<key>; no stored key starts with "s/"
+
+
+def token_scope(key: str) -> str:
+    """What a token covers: the key's first two segments (``videos/<random>/``: one
+    video's folder, with its HLS files; ``avatars/<random>/``)."""
+    parts = key.split("/")
+    if len(parts) < 3:
+        raise Invalid("This blob key is not allowed.", code="invalid_key")
+    return f"{parts[0]}/{parts[1]}/"
+
+
+class MediaTokens:
+    """``s/<exp>/<sig>/<key>``: ``sig`` is the unpadded base64url HMAC-SHA256, under
+    ``secret``, of ``"<exp>\\n<scope>"`` (``token_scope``); it admits every key of the scope
+    until ``exp`` (unix seconds). What an edge (a Cloudflare Worker: README) verifies
+    with nothing but the secret, and the app's /media route too."""
+
+    def __init__(self, secret: bytes) -> None:
+        if not secret:
+            raise ValueError("a signing secret is required")
+        self._secret = secret
+
+    def _sign(self, scope: str, exp: int) -> str:
+        message = str(exp).encode() + b"\n" + scope.encode()
+        digest = hmac.new(self._secret, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def path(self, key: str, exp: int) -> str:
+        """The token path of ``key`` until ``exp`` (appended to a media base URL)."""
+        check_blob_key(key)
+        scope = token_scope(key)
+        return f"{TOKEN_PREFIX}/{exp}/{self._sign(scope, exp)}/{quote(key, safe='/')}"
+
+    def parse(self, path: str, now: datetime | float) -> tuple[str, int] | None:
+        """The key and expiry of a token path (``s/<exp>/<sig>/<key>``) that is signed
+        and not expired at ``now``; None otherwise. Constant-time; never raises."""
+        parts = path.split("/", 3)
+        if len(parts) != 4 or parts[0] != TOKEN_PREFIX:
+            return None
+        _, exp_text, sig, key = parts
+        try:
+            if not (exp_text.isascii() and exp_text.isdigit()) or len(exp_text) > 19:
+                return None
+            exp = int(exp_text)
+            check_blob_key(key)
+            expected = self._sign(token_scope(key), exp).encode()
+            given = sig.encode("utf-8")
+            current = now.timestamp() if isinstance(now, datetime) else float(now)
+        except (Invalid, TypeError, ValueError, AttributeError, UnicodeError):
+            return None
+        if hmac.compare_digest(expected, given) and current < exp:
+            return key, exp
+        return None
+
+
+def served_cache_control(stored: str | None, seconds_left: float) -> str:
+    """The Cache-Control of a blob served at an expiring URL: kept by the one client
+    (``private``: no shared cache keeps what the URL stops giving), at most as long as
+    the URL lasts, ``immutable`` if the stored object is."""
+    age = max(0, int(seconds_left))
+    immutable = ", immutable" if stored and "immutable" in stored else ""
+    return f"private, max-age={age}{immutable}"
+
+
+class MediaUrls:
+    """``Services.media_url``: the URL of a stored key (``plain``: the CDN's base + key,
+    or the store's expiring signed URL, reused for a while), and of a video's HLS master
+    playlist. Behind a CDN that is the CDN's URL of the key (its relative URIs resolve
+    there); otherwise a token path on the app's own /media route (``hls_base``), which
+    serves the playlists and the files they name (or sends the client to the store's
+    signed URL of each)."""
+
+    def __init__(
+        self,
+        plain: Callable[[str], str],
+        *,
+        tokens: MediaTokens,
+        hls_base: str,
+        ttl: float,
+        cdn: bool,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._plain = plain
+        self._tokens = tokens
+        self._hls_base = hls_base.rstrip("/")
+        self._cdn = cdn
+        self._clock = clock
+        self._hls = RecentUrls(
+            lambda key: f"{self._hls_base}/{tokens.path(key, int(clock() + ttl))}",
+            reuse=min(300.0, ttl / 4),
+        )
+
+    def __call__(self, key: str, /) -> str:
+        return self._plain(key)
+
+    def of_video(self, key: str, video: Video) -> str:
+        return self._plain(key)
+
+    def hls(self, video: Video) -> str | None:
+        if video.hls_key is None:
+            return None
+        if self._cdn:
+            return self._plain(video.hls_key)
+        return self._hls(video.hls_key)

@@ -1289,6 +1289,14 @@ class MediaProcessor(Protocol):
         """Write H.264/AAC MP4 with the index at the front (faststart)."""
         ...
 
+    async def hls(self, playback: Path, target: Path) -> list[str]:
+        """Package a playable MP4 as HLS in the directory ``target``: a master playlist
+        ``policies.media.HLS_MASTER`` naming two renditions (the MP4's own, and a low one
+        of about 480p at about 1 Mbps), each with its media playlist, an fMP4
+        initialization segment and segments of a few seconds; URIs relative. Returns
+        the files written, relative to ``target``. Raises Invalid(code="undecodable")."""
+        ...
+
 
 class ImageProcessor(Protocol):
     async def avatar(self, data: bytes, size: int, max_pixels: int) -> bytes:

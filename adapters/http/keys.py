@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 from aiohttp import web
@@ -33,6 +33,10 @@ from momentic_core.services.social import Friends
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.videos import Videos
 from momentic_core.services.views import Views
+
+if TYPE_CHECKING:
+    from adapters.http.views import MediaUrl
+    from adapters.media_urls import MediaTokens
 
 
 @attrs.frozen
@@ -71,7 +75,8 @@ class Services:
     feeds: Feeds
     views: Views  # POST /v1/videos/{id}/view
     blobs: BlobStore
-    media_url: Callable[[str], str]  # key -> URL a client can fetch (signed, or CDN)
+    media_url: MediaUrl  # key -> URL a client can fetch (signed, or CDN); HLS playlists
+    media_tokens: MediaTokens  # what /media/s/<exp>/<sig>/<key> is verified with
     signed_media: SignedMedia | None  # set when the app itself serves media (/media/...)
     engagement: Engagement
     notifications: Notifications

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -22,6 +22,7 @@ from adapters.http.views import (
     VideoPage,
     VideoPatchBody,
 )
+from adapters.media_urls import TOKEN_PREFIX, served_cache_control
 from momentic_core.errors import Invalid, NotFound, TooLarge, UnsupportedMedia
 from momentic_core.model.accounts import Principal, User
 from momentic_core.model.engagement import ReactionKind
@@ -323,25 +324,42 @@ async def set_avatar(request: web.Request, who: Principal) -> User:
 
 @routes.get("/media/{key:.+}")
 async def media(request: web.Request) -> web.StreamResponse:
-    """Blobs of the local and in-memory stores, at expiring signed URLs, with Range."""
+    """Blobs of the local and in-memory stores, at expiring signed URLs, with Range; and
+    at token paths (``/media/s/<exp>/<sig>/<key>``, adapters.media_urls.MediaTokens) any
+    key of the token's folder: HLS playlists and the files they name. With S3 the app
+    serves only the playlists and answers the rest with a redirect to S3's signed URL."""
     svc = services(request)
     key = request.match_info["key"]
-    signer = svc.signed_media
-    exp, sig = request.query.get("exp", ""), request.query.get("sig", "")
     now = datetime.now(UTC)
-    if (
-        signer is None
-        or not (exp.isascii() and exp.isdigit())
-        or len(exp) > 19  # before int(), which refuses over 4300 digits
-        or not signer.verify_signature(key, int(exp), sig, now)
-    ):
-        raise NotFound("No such media, or the link expired.", code="media_not_found")
+    gone = NotFound("No such media, or the link expired.", code="media_not_found")
+    if key.startswith(f"{TOKEN_PREFIX}/"):
+        found = svc.media_tokens.parse(key, now)
+        if found is None:
+            raise gone
+        key, expires = found
+        left = expires - now.timestamp()
+        if svc.signed_media is None and not key.endswith(".m3u8"):
+            raise web.HTTPFound(
+                svc.blobs.signed_url(key, timedelta(seconds=left)),
+                headers={"Cache-Control": "private, no-store"},
+            )
+    else:
+        signer = svc.signed_media
+        exp, sig = request.query.get("exp", ""), request.query.get("sig", "")
+        if (
+            signer is None
+            or not (exp.isascii() and exp.isdigit())
+            or len(exp) > 19  # before int(), which refuses over 4300 digits
+            or not signer.verify_signature(key, int(exp), sig, now)
+        ):
+            raise gone
+        left = int(exp) - now.timestamp()
     info = await svc.blobs.stat(key)
     if info is None:
-        raise NotFound("No such media, or the link expired.", code="media_not_found")
+        raise gone
     headers = {
         "ETag": info.etag,
-        "Cache-Control": "private, max-age=31536000, immutable",
+        "Cache-Control": served_cache_control(info.cache_control, left),
         "Accept-Ranges": "bytes",
         "Content-Type": info.content_type,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 import zoneinfo
 from collections.abc import Callable
 from datetime import datetime
@@ -78,7 +79,23 @@ from momentic_core.services.social import Profile
 from momentic_core.services.throttle import DEFAULT_LIMITS
 from momentic_core.services.visibility import shareable
 
-MediaUrl = Callable[[str], str]
+
+class MediaUrl(typing.Protocol):
+    """URLs clients fetch stored media by (``Services.media_url``: an
+    ``adapters.media_urls.MediaUrls``)."""
+
+    def __call__(self, key: str, /) -> str:
+        """Any key, at a URL for whoever may see what it belongs to."""
+        ...
+
+    def of_video(self, key: str, video: Video) -> str:
+        """A file of ``video`` (its MP4, its thumbnail), as its visibility allows."""
+        ...
+
+    def hls(self, video: Video) -> str | None:
+        """Its HLS master playlist; None for a video without one."""
+        ...
+
 
 # ---------------------------------------------------------------- the field types the wire
 # shares; their bounds come from the rules and settings (schema.py turns them into JSON
@@ -427,6 +444,11 @@ class VideoOut:
     height: int | None
     playback_url: str | None = attrs.field(metadata={
         "description": "Expiring signed URL (or CDN URL); only when ready."})
+    hls_url: str | None = attrs.field(metadata={
+        "description": "HLS master playlist (two renditions: the MP4's and about 480p at "
+                       "about 1 Mbps; fMP4 segments), at an expiring URL whose token is in "
+                       "the path, so the playlists' relative URIs carry it; only when ready "
+                       "(null for videos processed before HLS)."})
     thumbnail_url: str | None
     share_url: str | None = attrs.field(metadata={
         "description": "The video's web page, for anyone with the link (GET /v/{slug}: "
@@ -478,8 +500,11 @@ class VideoOut:
             size_bytes=v.size_bytes,
             width=v.width,
             height=v.height,
-            playback_url=media_url(v.playback_key) if ready and v.playback_key else None,
-            thumbnail_url=media_url(v.thumbnail_key) if ready and v.thumbnail_key else None,
+            playback_url=(media_url.of_video(v.playback_key, v) if ready and v.playback_key
+                          else None),
+            hls_url=media_url.hls(v) if ready else None,
+            thumbnail_url=(media_url.of_video(v.thumbnail_key, v) if ready and v.thumbnail_key
+                           else None),
             share_url=(share_url(v.id) if share_url and ready and shareable(v, author)
                        else None),
             created_at=v.created_at,

@@ -43,7 +43,7 @@ from typing import IO
 from adapters.media_urls import MediaUrlSigner
 from momentic_core.errors import Invalid, NotFound
 from momentic_core.model.videos import BlobInfo, MultipartInfo, PartInfo
-from momentic_core.policies.media import check_blob_key
+from momentic_core.policies.media import cache_control, check_blob_key
 from momentic_core.ports import Clock
 
 CHUNK = 1024 * 1024
@@ -317,8 +317,10 @@ class LocalBlobStore:
         return size
 
     async def _set_content_type(self, key: str, content_type: str) -> None:
+        """The blob's metadata file: its content type, and on a second line its
+        Cache-Control (``policies.media.cache_control``)."""
         meta = self._meta_path(key)
-        data = (content_type or DEFAULT_CONTENT_TYPE).encode()
+        data = f"{content_type or DEFAULT_CONTENT_TYPE}\n{cache_control(key)}\n".encode()
         await self._write_atomic(meta, _one(data), create_dirs=True)
 
     def _scan(self, directory: Path, prefix: str) -> tuple[list[BlobInfo], list[Path]]:
@@ -351,15 +353,19 @@ class LocalBlobStore:
         if not stat.S_ISREG(st.st_mode):
             return None
         try:
-            content_type = self._meta_path(key).read_text().strip() or DEFAULT_CONTENT_TYPE
+            meta = self._meta_path(key).read_text().splitlines()
         except (FileNotFoundError, NotADirectoryError):
-            content_type = DEFAULT_CONTENT_TYPE
+            meta = []
+        # Files written before Cache-Control was stored have the content type alone.
+        content_type = (meta[0].strip() if meta else "") or DEFAULT_CONTENT_TYPE
+        control = meta[1].strip() if len(meta) > 1 and meta[1].strip() else None
         return BlobInfo(
             key=key,
             size=st.st_size,
             etag=_etag(st),
             content_type=content_type,
             modified=datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
+            cache_control=control,
         )
 
     def _delete(self, path: Path, meta: Path) -> None:

@@ -3,6 +3,11 @@
 Every entry point runs in a worker thread (``asyncio.to_thread``); the event loop never
 waits on FFmpeg. A cancelled call asks its thread to stop at the next packet.
 
+``hls`` packages a playable MP4 as HLS: the MP4's own streams copied into fMP4 segments
+(the high rendition), a low rendition encoded from it with key frames at the same
+instants (so both cut at the same points), a media playlist for each and a master
+playlist naming both with BANDWIDTH, RESOLUTION and CODECS.
+
 Only MP4/MOV (ISO BMFF) and WebM/Matroska files are opened: the family is recognised
 from the first bytes and its demuxer named explicitly, with file access only. FFmpeg's
 other demuxers (playlists that fetch URLs or read local files, image sequences, ...)
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import math
 import os
 import threading
@@ -20,19 +26,20 @@ import uuid
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import av
 from av.audio.frame import AudioFrame
 from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
 from av.container import InputContainer, OutputContainer
-from av.video.frame import VideoFrame
+from av.video.frame import PictureType, VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image
 
 from momentic_core.errors import Invalid
 from momentic_core.model.videos import MediaInfo
+from momentic_core.policies.media import HLS_MASTER
 
 T = TypeVar("T")
 
@@ -40,6 +47,13 @@ _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 # Top-level boxes an ISO BMFF / QuickTime file may start with.
 _BMFF_FIRST_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"})
 _PLAYABLE_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})  # 8-bit 4:2:0
+# What every iPhone and Android decodes in hardware. Not High 10, High 4:2:2 or High
+# 4:4:4 (Predictive): a lossless x264 file is High 4:4:4 Predictive even in 8-bit 4:2:0.
+_PLAYABLE_H264_PROFILES = frozenset({"Baseline", "Constrained Baseline", "Main", "High"})
+_PLAYABLE_AAC_PROFILES = frozenset({"LC"})
+# A source whose key frames are further apart is transcoded: its HLS segments (cut at
+# key frames) would be too long, and seeking in it slow.
+_MAX_KEY_FRAME_GAP = 5.0
 _MAX_PACKETS_BEFORE_FRAME = 600
 _MAX_BAD_PACKETS = 200
 _AUDIO_RATE = 48_000
@@ -59,7 +73,12 @@ class PyAvMediaProcessor:
 
     ``max_pixels`` bounds the frame size a file may declare (a guard against absurd
     inputs); ``max_side`` and ``thumbnail_side`` bound the long side of transcoded video
-    and thumbnails; ``crf`` and ``preset`` are libx264's quality and speed knobs."""
+    and thumbnails; ``crf`` and ``preset`` are libx264's quality and speed knobs.
+    ``low_side`` bounds the short side of the low HLS rendition, ``low_bit_rate`` caps
+    its video bit rate (libx264's crf + 3 under a VBV cap; ``low_audio_bit_rate`` is its
+    sound's); ``segment_seconds`` is the HLS
+    segment duration aimed at (segments are cut at key frames, every 2 s in what we
+    encode)."""
 
     def __init__(
         self,
@@ -71,6 +90,10 @@ class PyAvMediaProcessor:
         crf: int = 23,
         preset: str = "veryfast",
         audio_bit_rate: int = 128_000,
+        low_side: int = 480,
+        low_bit_rate: int = 1_000_000,
+        low_audio_bit_rate: int = 96_000,
+        segment_seconds: int = 4,
     ) -> None:
         self.max_pixels = max_pixels
         self.max_side = max_side
@@ -79,6 +102,10 @@ class PyAvMediaProcessor:
         self.crf = crf
         self.preset = preset
         self.audio_bit_rate = audio_bit_rate
+        self.low_side = low_side
+        self.low_bit_rate = low_bit_rate
+        self.low_audio_bit_rate = low_audio_bit_rate
+        self.segment_seconds = segment_seconds
 
     async def probe(self, path: Path) -> MediaInfo:
         """Container, duration, display size and codecs; a video frame is decoded to be
@@ -95,6 +122,15 @@ class PyAvMediaProcessor:
         the source has sound) MP4 with the index at the front; ``target`` appears whole or
         not at all."""
         await _in_thread(lambda stop: self._transcode(source, target, stop))
+
+    async def hls(self, playback: Path, target: Path) -> list[str]:
+        """Package ``playback`` (a playable MP4: the source, or what ``transcode`` wrote)
+        as HLS under the directory ``target``: ``master.m3u8``, and for each rendition
+        (``hi``: the MP4's streams copied; ``lo``: about 480p at about 1 Mbps, H.264 Main
+        + AAC-LC) ``<name>/index.m3u8``, ``<name>/init.mp4`` and ``<name>/NNN.m4s``.
+        URIs in the playlists are relative. Returns the paths written, relative to
+        ``target``, the master first."""
+        return await _in_thread(lambda stop: self._hls(playback, target, stop))
 
     # ------------------------------------------------------------------ probe
 
@@ -115,8 +151,16 @@ class PyAvMediaProcessor:
             playable = (
                 demuxer == "mov"
                 and video_codec == "h264"
+                and video.codec_context.profile in _PLAYABLE_H264_PROFILES
                 and frame.format.name in _PLAYABLE_PIXEL_FORMATS
-                and audio_codec in (None, "aac")
+                and (
+                    audio is None
+                    or (
+                        audio_codec == "aac"
+                        and audio.codec_context.profile in _PLAYABLE_AAC_PROFILES
+                    )
+                )
+                and _key_frame_gap(container, video, stop) <= _MAX_KEY_FRAME_GAP
             )
             return MediaInfo(
                 container=_container_name(demuxer, head),
@@ -183,15 +227,98 @@ class PyAvMediaProcessor:
                     container_options={"movflags": "+faststart"},
                 ) as out,
             ):
-                self._convert(inp, out, first, stop)
+                self._convert(inp, out, first, self._playback_encoding(), stop)
 
         _atomic_write(target, write)
+
+    def _playback_encoding(self) -> _Encoding:
+        return _Encoding(
+            fit=lambda width, height: _fit(width, height, self.max_side, even=True),
+            options={"crf": str(self.crf), "preset": self.preset, "profile": "high"},
+            audio_bit_rate=self.audio_bit_rate,
+        )
+
+    def _low_encoding(self) -> _Encoding:
+        def fit(width: int, height: int) -> tuple[int, int]:
+            # The short side at most low_side, the long side at most max_side.
+            scale = min(1.0, self.low_side / min(width, height), self.max_side / max(width, height))
+            return max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
+
+        rate = self.low_bit_rate
+        return _Encoding(
+            fit=fit,
+            # Capped quality: simple pictures cost less than the cap, none more.
+            options={
+                "crf": str(self.crf + 3),
+                "preset": self.preset,
+                "profile": "main",
+                "maxrate": str(rate),
+                "bufsize": str(rate * 2),
+                # Key frames only where the high rendition has them (forced, as IDR), so
+                # both renditions are cut at the same instants.
+                "forced-idr": "1",
+                "x264-params": "scenecut=0",
+            },
+            audio_bit_rate=self.low_audio_bit_rate,
+            follow_key_frames=True,
+        )
+
+    # ------------------------------------------------------------------ HLS
+
+    def _hls(self, playback: Path, target: Path, stop: threading.Event) -> list[str]:
+        demuxer, _ = _sniff(playback)
+        with _open(playback, demuxer) as container:
+            video = _video_stream(container)
+            first = _frame_at(container, video, None, stop)
+        display = _display_size(first.width, first.height, video.sample_aspect_ratio)
+        turned = _quarter_turns(first.rotation) % 2 == 1
+        written: list[str] = []
+        variants: list[str] = []
+        for name in ("hi", "lo"):
+            folder = target / name
+            folder.mkdir(parents=True, exist_ok=True)
+            with (
+                _open(playback, demuxer) as inp,
+                av.open(
+                    str(folder / "index.m3u8"),
+                    mode="w",
+                    format="hls",
+                    options={
+                        "hls_time": str(self.segment_seconds),
+                        "hls_playlist_type": "vod",
+                        "hls_segment_type": "fmp4",
+                        "hls_fmp4_init_filename": "init.mp4",
+                        "hls_segment_filename": str(folder / "%03d.m4s"),
+                        "hls_flags": "independent_segments",
+                    },
+                ) as out,
+            ):
+                if name == "hi":
+                    size = display
+                    _copy(inp, out, stop)
+                else:
+                    encoding = self._low_encoding()
+                    size = encoding.fit(*display)
+                    self._convert(inp, out, first, encoding, stop)
+            files, bandwidth, average = _media_playlist(folder)
+            codecs = _codecs(folder / files[1], folder / files[2])
+            written += [f"{name}/{f}" for f in files]
+            width, height = (size[1], size[0]) if turned else size
+            variants.append(
+                f"#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},AVERAGE-BANDWIDTH={average},"
+                f'RESOLUTION={width}x{height},CODECS="{",".join(codecs)}"\n'
+                f"{name}/index.m3u8\n"
+            )
+        master = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n" + "".join(variants)
+        (target / HLS_MASTER).write_text(master, encoding="ascii")
+        return [HLS_MASTER, *written]
 
     def _convert(
         self,
         inp: InputContainer,
         out: OutputContainer,
         first: VideoFrame,
+        encoding: _Encoding,
         stop: threading.Event,
     ) -> None:
         in_video = _video_stream(inp)
@@ -200,22 +327,23 @@ class PyAvMediaProcessor:
         if in_audio is not None and in_audio.codec_context is None:
             in_audio = None  # no decoder for it: the copy is silent rather than failed
         display = _display_size(first.width, first.height, in_video.sample_aspect_ratio)
-        width, height = _fit(*display, self.max_side, even=True)
+        width, height = encoding.fit(*display)
 
         rate = in_video.average_rate or in_video.guessed_rate
         if rate is None or not 0 < rate <= 240:
             rate = Fraction(30)
         video_tb = in_video.time_base or Fraction(1, 90_000)
-        out_video = out.add_stream(
-            "libx264",
-            rate=rate,
-            options={"crf": str(self.crf), "preset": self.preset, "profile": "high"},
-        )
+        out_video = out.add_stream("libx264", rate=rate, options=dict(encoding.options))
         out_video.width = width
         out_video.height = height
         out_video.pix_fmt = "yuv420p"
         out_video.codec_context.time_base = video_tb
-        out_video.codec_context.gop_size = max(1, round(2 * rate))  # a key frame every ~2 s
+        if encoding.follow_key_frames:
+            # Only the forced ones (and one after 10 s without, which a playable input
+            # never lacks for so long).
+            out_video.codec_context.gop_size = max(1, round(10 * rate))
+        else:
+            out_video.codec_context.gop_size = max(1, round(2 * rate))  # a key frame every ~2 s
         if _quarter_turns(first.rotation):
             out_video.set_display_rotation(first.rotation)
 
@@ -224,7 +352,7 @@ class PyAvMediaProcessor:
         if in_audio is not None:
             out_audio = out.add_stream("aac", rate=_AUDIO_RATE)
             out_audio.layout = "stereo"
-            out_audio.bit_rate = self.audio_bit_rate
+            out_audio.bit_rate = encoding.audio_bit_rate
             resampler = AudioResampler(
                 format="fltp", layout="stereo", rate=_AUDIO_RATE, frame_size=_AAC_FRAME_SIZE
             )
@@ -266,6 +394,8 @@ class PyAvMediaProcessor:
                     scaled = frame.reformat(width=width, height=height, format="yuv420p")
                     scaled.pts = pts
                     scaled.time_base = video_tb
+                    if encoding.follow_key_frames and frame.key_frame:
+                        scaled.pict_type = PictureType.I
                     out.mux(out_video.encode(scaled))
                 elif isinstance(frame, AudioFrame) and resampler is not None:
                     if audio_next is None:
@@ -281,6 +411,73 @@ class PyAvMediaProcessor:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+class _Encoding(NamedTuple):
+    """How ``_convert`` encodes: the output size from the display size, libx264's
+    options, the sound's bit rate, and whether key frames are put only where the input
+    has them."""
+
+    fit: Callable[[int, int], tuple[int, int]]
+    options: dict[str, str]
+    audio_bit_rate: int
+    follow_key_frames: bool = False
+
+
+def _copy(inp: InputContainer, out: OutputContainer, stop: threading.Event) -> None:
+    """Copy the first video and audio streams' packets."""
+    video = _video_stream(inp)
+    audio = _audio_stream(inp)
+    streams = [s for s in (video, audio) if s is not None]
+    outs = {s.index: out.add_stream_from_template(s) for s in streams}
+    for packet in inp.demux(*streams):
+        if stop.is_set():
+            raise _Stopped
+        if packet.dts is None:
+            continue  # the demuxer's flush packet
+        packet.stream = outs[packet.stream.index]
+        out.mux(packet)
+
+
+def _codecs(init: Path, segment: Path) -> list[str]:
+    """The RFC 6381 codec names (CODECS) of a rendition, read back from what was written:
+    ``avc1.PPCCLL`` from the avcC record (profile, constraint flags, level), and
+    ``mp4a.40.2`` (AAC-LC, the only sound written) when there is sound."""
+    data = init.read_bytes() + segment.read_bytes()
+    with av.open(io.BytesIO(data), mode="r", format="mp4") as written:
+        extradata = written.streams.video[0].codec_context.extradata
+        sound = bool(written.streams.audio)
+    if not extradata or len(extradata) < 4 or extradata[0] != 1:
+        raise _undecodable("the H.264 stream has no decoder configuration")
+    codecs = [f"avc1.{extradata[1:4].hex().upper()}"]
+    if sound:
+        codecs.append("mp4a.40.2")
+    return codecs
+
+
+def _media_playlist(folder: Path) -> tuple[list[str], int, int]:
+    """The files a media playlist and its segments make up (the playlist first), and
+    the peak and average bit rates of its segments (what BANDWIDTH and
+    AVERAGE-BANDWIDTH declare)."""
+    files = ["index.m3u8"]
+    peak, total_bits, total_seconds = 0.0, 0, 0.0
+    duration: float | None = None
+    for line in (folder / "index.m3u8").read_text(encoding="ascii").splitlines():
+        if line.startswith("#EXT-X-MAP:URI="):
+            files.append(line.split('"')[1])
+        elif line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:") :].split(",")[0])
+        elif line and not line.startswith("#"):
+            bits = 8 * (folder / line).stat().st_size
+            seconds = max(duration or 0.0, 0.001)
+            peak = max(peak, bits / seconds)
+            total_bits += bits
+            total_seconds += seconds
+            files.append(line)
+            duration = None
+    if total_seconds <= 0:
+        raise _undecodable("no segment could be written")
+    return files, math.ceil(peak), math.ceil(total_bits / total_seconds)
 
 
 async def _in_thread(work: Callable[[threading.Event], T]) -> T:
@@ -385,6 +582,33 @@ def _frame_at(
     if chosen is None:
         raise _undecodable("no video frame could be decoded")
     return chosen
+
+
+def _key_frame_gap(container: InputContainer, video: VideoStream, stop: threading.Event) -> float:
+    """The longest time between two key frames of the video stream, or from the last one
+    to the end (packets only: nothing is decoded)."""
+    container.seek(0)
+    tb = video.time_base or Fraction(1, 90_000)
+    last_key: float | None = None
+    end = 0.0
+    gap = 0.0
+    try:
+        for packet in container.demux(video):
+            if stop.is_set():
+                raise _Stopped
+            if packet.pts is None:
+                continue
+            at = float(packet.pts * tb)
+            end = max(end, at + float((packet.duration or 0) * tb))
+            if packet.is_keyframe:
+                if last_key is not None:
+                    gap = max(gap, at - last_key)
+                last_key = at if last_key is None else max(last_key, at)
+    except av.FFmpegError:
+        pass  # a damaged tail: the decode further on decides
+    if last_key is None:
+        return math.inf
+    return max(gap, end - last_key)
 
 
 def _duration(container: InputContainer, video: VideoStream, stop: threading.Event) -> float:

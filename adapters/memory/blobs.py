@@ -21,7 +21,7 @@ import attrs
 from adapters.media_urls import MediaUrlSigner
 from momentic_core.errors import Invalid, NotFound
 from momentic_core.model.videos import BlobInfo, MultipartInfo, PartInfo
-from momentic_core.policies.media import check_blob_key
+from momentic_core.policies.media import cache_control, check_blob_key
 from momentic_core.ports import Clock
 
 CHUNK = 64 * 1024
@@ -35,6 +35,7 @@ class _Blob:
     content_type: str
     etag: str
     modified: datetime
+    cache_control: str | None = None
 
 
 @attrs.define
@@ -79,13 +80,13 @@ class InMemoryBlobStore:
         buffer = bytearray()
         async for chunk in chunks:
             buffer += chunk
-        self._blobs[key] = self._blob(bytes(buffer), content_type)
+        self._blobs[key] = self._blob(bytes(buffer), content_type, cache_control(key))
         return len(buffer)
 
     async def put_file(self, key: str, path: Path, content_type: str) -> int:
         check_blob_key(key)
         data = await asyncio.to_thread(Path(path).read_bytes)
-        self._blobs[key] = self._blob(data, content_type)
+        self._blobs[key] = self._blob(data, content_type, cache_control(key))
         return len(data)
 
     async def download(self, key: str, path: Path) -> None:
@@ -172,7 +173,9 @@ class InMemoryBlobStore:
             if stored.etag != info.etag:
                 raise Invalid(f"Part {info.number} has another ETag.", code="invalid_parts")
             pieces.append(stored.data)
-        self._blobs[key] = self._blob(b"".join(pieces), upload.content_type)
+        self._blobs[key] = self._blob(
+            b"".join(pieces), upload.content_type, cache_control(key)
+        )
         del self._uploads[upload_id]
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:
@@ -191,13 +194,14 @@ class InMemoryBlobStore:
     def _now(self) -> datetime:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)
 
-    def _blob(self, data: bytes, content_type: str) -> _Blob:
+    def _blob(self, data: bytes, content_type: str, control: str | None = None) -> _Blob:
         etag = '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
         return _Blob(
             data=data,
             content_type=content_type or DEFAULT_CONTENT_TYPE,
             etag=etag,
             modified=self._now(),
+            cache_control=control,
         )
 
     def _get(self, key: str) -> _Blob:
@@ -222,4 +226,5 @@ def _info(key: str, blob: _Blob) -> BlobInfo:
         etag=blob.etag,
         content_type=blob.content_type,
         modified=blob.modified,
+        cache_control=blob.cache_control,
     )

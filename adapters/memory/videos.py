@@ -26,6 +26,7 @@ from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.engagement import no_reactions
 from momentic_core.model.social import VideoForViewer
 from momentic_core.model.videos import Job, JobBacklog, Upload, Video, VideoStatus, Visibility
+from momentic_core.policies.media import hls_master_of
 from momentic_core.ports import Clock
 
 from .engagement import forget_video
@@ -144,6 +145,8 @@ class InMemoryVideoRepository:
         """Keys a video, an upload still in progress or an avatar points at."""
         wanted = set(keys)
         used: set[str] = set()
+        masters = {v.hls_key for v in self._s.videos.values() if v.hls_key}
+        used.update(k for k in wanted if hls_master_of(k) in masters)
         for video in self._s.videos.values():
             used.update(
                 k

@@ -33,6 +33,7 @@ from momentic_core.errors import NotFound
 from momentic_core.model.engagement import REACTION_KINDS
 from momentic_core.model.social import VideoForViewer
 from momentic_core.model.videos import Job, JobBacklog, Upload, Video, VideoStatus, Visibility
+from momentic_core.policies.media import hls_master_of
 from momentic_core.ports import Clock
 
 from .db import translate_errors
@@ -42,7 +43,8 @@ from .search_index import index_description
 _VIDEO_COLUMNS = (
     "id, author_id, description, visibility, status, status_reason, source_key, "
     "playback_key, thumbnail_key, size_bytes, duration_seconds, width, height, container, "
-    "video_codec, audio_codec, created_at, updated_at, ready_at, moment_at, on_time"
+    "video_codec, audio_codec, created_at, updated_at, ready_at, moment_at, on_time, "
+    "hls_key"  # migration 20261207_75
 )
 # The counters the engagement triggers keep (migration 20261127_04): read with every
 # video, never written here.
@@ -81,6 +83,7 @@ def _video(row: asyncpg.Record) -> Video:
         source_key=row["source_key"],
         playback_key=row["playback_key"],
         thumbnail_key=row["thumbnail_key"],
+        hls_key=row["hls_key"],
         status_reason=row["status_reason"],
         size_bytes=row["size_bytes"],
         duration_seconds=row["duration_seconds"],
@@ -123,6 +126,7 @@ def _video_values(video: Video) -> tuple[Any, ...]:
         video.ready_at,
         video.moment_at,
         video.on_time,
+        video.hls_key,
     )
 
 
@@ -186,9 +190,9 @@ class PostgresVideoRepository(Repository):
             INSERT INTO videos (author_id, description, visibility, status, status_reason,
                 source_key, playback_key, thumbnail_key, size_bytes, duration_seconds,
                 width, height, container, video_codec, audio_codec, created_at, updated_at,
-                ready_at, moment_at, on_time)
+                ready_at, moment_at, on_time, hls_key)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                $17, $18, $19, $20)
+                $17, $18, $19, $20, $21)
             RETURNING {_VIDEO_ROW}
             """,
             *_video_values(video),
@@ -249,7 +253,8 @@ class PostgresVideoRepository(Repository):
                 status_reason = $6, source_key = $7, playback_key = $8, thumbnail_key = $9,
                 size_bytes = $10, duration_seconds = $11, width = $12, height = $13,
                 container = $14, video_codec = $15, audio_codec = $16, created_at = $17,
-                updated_at = $18, ready_at = $19, moment_at = $20, on_time = $21
+                updated_at = $18, ready_at = $19, moment_at = $20, on_time = $21,
+                hls_key = $22
             WHERE id = $1
             RETURNING {_VIDEO_ROW}
             """,
@@ -317,11 +322,14 @@ class PostgresVideoRepository(Repository):
         return [_video(row) for row in rows]
 
     async def referenced_keys(self, keys: list[str]) -> set[str]:
-        """Keys a video (source, playback or thumbnail), an upload still in progress or
-        an avatar points at. A completed upload has handed its key to its video, so once
-        that video is gone the key is free."""
+        """Keys a video (source, playback or thumbnail; any file of its HLS presentation,
+        whose master playlist it names), an upload still in progress or an avatar points
+        at. A completed upload has handed its key to its video, so once that video is
+        gone the key is free."""
         if not keys:
             return set()
+        masters = [(key, hls_master_of(key)) for key in keys]
+        in_hls = [(k, m) for k, m in masters if m is not None]
         rows = await self._fetch(
             """
             SELECT source_key AS key FROM videos WHERE source_key = ANY($1::text[])
@@ -330,11 +338,16 @@ class PostgresVideoRepository(Repository):
             UNION
             SELECT thumbnail_key FROM videos WHERE thumbnail_key = ANY($1::text[])
             UNION
+            SELECT f.key FROM unnest($2::text[], $3::text[]) AS f (key, master)
+            WHERE EXISTS (SELECT 1 FROM videos WHERE hls_key = f.master)
+            UNION
             SELECT key FROM uploads WHERE key = ANY($1::text[]) AND completed_at IS NULL
             UNION
             SELECT avatar_key FROM users WHERE avatar_key = ANY($1::text[])
             """,
             list(keys),
+            [k for k, _ in in_hls],
+            [m for _, m in in_hls],
         )
         return {row["key"] for row in rows}
 

@@ -41,6 +41,7 @@ from aiobotocore.credentials import AioRefreshableCredentials
 
 from momentic_core.errors import Invalid, MomenticError, NotFound, Unavailable
 from momentic_core.model.videos import BlobInfo, MultipartInfo, PartInfo
+from momentic_core.policies.media import cache_control
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,8 @@ class S3BlobStore:
                 with self._errors(), part:
                     part.seek(0)
                     await self._api.put_object(
-                        Bucket=self.bucket, Key=key, Body=part, ContentType=content_type
+                        Bucket=self.bucket, Key=key, Body=part, ContentType=content_type,
+                        CacheControl=cache_control(key),
                     )
                 return total
             if part.size:
@@ -334,6 +336,7 @@ class S3BlobStore:
             etag=str(head["ETag"]),
             content_type=str(head.get("ContentType") or "application/octet-stream"),
             modified=_utc(head["LastModified"]),
+            cache_control=head.get("CacheControl"),
         )
 
     async def delete(self, key: str) -> None:
@@ -530,7 +533,8 @@ class S3BlobStore:
     async def _create_upload(self, key: str, content_type: str) -> str:
         with self._errors():
             response = await self._api.create_multipart_upload(
-                Bucket=self.bucket, Key=key, ContentType=content_type
+                Bucket=self.bucket, Key=key, ContentType=content_type,
+                CacheControl=cache_control(key),
             )
         return str(response["UploadId"])
 

@@ -41,6 +41,8 @@ class Video:
     source_key: str | None = None
     playback_key: str | None = None
     thumbnail_key: str | None = None
+    # The HLS master playlist; every file of the presentation is in its folder.
+    hls_key: str | None = None
     status_reason: str | None = None
     size_bytes: int | None = None
     duration_seconds: float | None = None
@@ -64,8 +66,13 @@ class Video:
     watched_ms: int = 0  # the sum of the views' watched time
 
     def blob_keys(self) -> list[str]:
-        keys = [self.source_key, self.playback_key, self.thumbnail_key]
+        """The keys the row names (the HLS presentation by its master playlist)."""
+        keys = [self.source_key, self.playback_key, self.thumbnail_key, self.hls_key]
         return list(dict.fromkeys(k for k in keys if k))
+
+    def blob_folders(self) -> list[str]:
+        """Folders whose every blob is the video's (``<folder>/``: its HLS files)."""
+        return [self.hls_key.rsplit("/", 1)[0] + "/"] if self.hls_key else []
 
 
 @attrs.frozen
@@ -120,6 +127,7 @@ class BlobInfo:
     etag: str
     content_type: str
     modified: datetime
+    cache_control: str | None = None  # as stored (policies.media.cache_control)
 
 
 @attrs.frozen
@@ -139,7 +147,9 @@ class MediaInfo:
     height: int
     video_codec: str
     audio_codec: str | None
-    playable: bool  # H.264 (+AAC) in MP4: plays on iOS and Android as it is
+    # H.264 (Baseline, Main or High; 8-bit 4:2:0) with AAC-LC or no sound, in MP4, with
+    # key frames a few seconds apart: plays on iOS and Android as it is.
+    playable: bool
 
 
 @attrs.frozen

@@ -39,3 +39,48 @@ def check_blob_key(key: str) -> None:
     )
     if bad:
         raise Invalid("This blob key is not allowed.", code="invalid_key")
+
+
+# ------------------------------------------------------------------ stored media
+
+# Every object is written once under a key made for it (a fresh random folder per video
+# or avatar; a video's derived files under that folder) and never rewritten in place:
+# browsers and CDNs may keep any of them for a year without asking again.
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+HLS_FOLDER = "hls"
+HLS_MASTER = "master.m3u8"
+
+_MEDIA_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+}
+
+
+def cache_control(key: str) -> str:
+    """The ``Cache-Control`` an object is stored (and served) with."""
+    return CACHE_CONTROL
+
+
+def media_type(name: str) -> str:
+    """The content type of a file the processing writes, from its name's suffix."""
+    dot = name.rfind(".")
+    return _MEDIA_TYPES.get(name[dot:] if dot >= 0 else "", "application/octet-stream")
+
+
+def hls_master_key(folder: str) -> str:
+    """The master playlist's key of the HLS presentation of the video stored under
+    ``folder`` (``videos/<random>``); every file of it is under ``<folder>/hls/``."""
+    return f"{folder}/{HLS_FOLDER}/{HLS_MASTER}"
+
+
+def hls_master_of(key: str) -> str | None:
+    """The master playlist's key of the HLS presentation ``key`` belongs to, or None
+    when it belongs to none."""
+    parts = key.split("/")
+    if HLS_FOLDER not in parts[1:-1]:
+        return None
+    at = parts.index(HLS_FOLDER, 1)
+    return hls_master_key("/".join(parts[:at]))

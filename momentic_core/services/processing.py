@@ -21,6 +21,7 @@ from momentic_core.model.videos import (
     Video,
     VideoStatus,
 )
+from momentic_core.policies.media import hls_master_key, media_type
 from momentic_core.ports import (
     BlobStore,
     Clock,
@@ -91,20 +92,26 @@ class Processing:
             thumb_key = f"{base}/thumb.jpg"
             playback_key = video.source_key
             size = video.size_bytes
+            playback = source if info.playable else work / "playback.mp4"
+            hls = work / "hls"
             try:
                 # A file can probe well and still fail to decode further on: that is the
                 # file's fault (rejected now), not a passing failure to retry.
                 await self._media.thumbnail(source, thumb)
                 if not info.playable:
-                    out = work / "playback.mp4"
-                    await self._media.transcode(source, out)
+                    await self._media.transcode(source, playback)
+                hls_files = await self._media.hls(playback, hls)
             except Invalid as exc:
                 await self._reject(video, exc.code)
                 return
             await self._blobs.put_file(thumb_key, thumb, "image/jpeg")
             if not info.playable:
                 playback_key = f"{base}/playback.mp4"
-                size = await self._blobs.put_file(playback_key, out, "video/mp4")
+                size = await self._blobs.put_file(playback_key, playback, "video/mp4")
+            hls_key = hls_master_key(base)
+            folder = hls_key.rsplit("/", 1)[0]
+            for name in hls_files:
+                await self._blobs.put_file(f"{folder}/{name}", hls / name, media_type(name))
         now = self._clock.now()
         async with self._uow() as tx:
             current = await tx.videos.get_for_update(video_id)
@@ -116,6 +123,7 @@ class Processing:
                     status=VideoStatus.READY,
                     playback_key=playback_key,
                     thumbnail_key=thumb_key,
+                    hls_key=hls_key,
                     size_bytes=size,
                     duration_seconds=round(info.duration_seconds, 3),
                     width=info.width,

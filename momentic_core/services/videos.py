@@ -557,6 +557,13 @@ class Videos:
             if video.status is VideoStatus.READY:  # it may have opened friends' moments
                 await tx.events.emit(access_changed(video.author_id))
         await self._delete_blobs(video.blob_keys())
+        for folder in video.blob_folders():  # its HLS presentation
+            try:
+                keys = [info.key async for info in self._blobs.list_blobs(folder)]
+            except MomenticError:
+                log.warning("blobs not deleted; the janitor will", extra={"key": folder})
+                continue
+            await self._delete_blobs(keys)
 
     async def _delete_blobs(self, keys: list[str]) -> None:
         for key in keys:

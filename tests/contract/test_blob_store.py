@@ -28,6 +28,7 @@ from adapters.memory.blobs import InMemoryBlobStore
 from adapters.s3 import MIN_PART_SIZE, S3BlobStore
 from momentic_core.errors import Invalid, NotFound, TooLarge, Unavailable, UnsupportedMedia
 from momentic_core.model.videos import PartInfo
+from momentic_core.policies.media import CACHE_CONTROL, cache_control
 from momentic_core.ports import BlobStore
 
 KiB = 1024
@@ -257,6 +258,30 @@ async def test_put_file_and_download(blobs: Blobs, tmp_path: Path) -> None:
     await blobs.port.download(key, target)
     assert target.read_bytes() == data
     assert [p.name for p in target.parent.iterdir()] == ["copy.mp4"]  # no temporary left
+
+
+async def test_every_object_is_stored_with_its_cache_control(
+    blobs: Blobs, tmp_path: Path
+) -> None:
+    """One object, a streamed multipart one, a file and a completed multipart upload:
+    each keeps ``policies.media.cache_control`` of its key, and S3 says so to a GET."""
+    source = tmp_path / "seg.m4s"
+    source.write_bytes(payload(10 * KiB))
+    await blobs.port.put_stream("videos/cc/source", chunked(payload(100 * KiB)), "video/mp4")
+    await blobs.port.put_stream("videos/cc/big", chunked(payload(11 * MiB)), "video/mp4")
+    await blobs.port.put_file("videos/cc/hls/hi/000.m4s", source, "video/iso.segment")
+    upload_id = await blobs.port.start_multipart("videos/cc/parts", "video/mp4")
+    part = await send_part(blobs, "videos/cc/parts", upload_id, 1, payload(KiB))
+    await blobs.port.complete_multipart("videos/cc/parts", upload_id, [part])
+    for key in ("videos/cc/source", "videos/cc/big", "videos/cc/hls/hi/000.m4s",
+                "videos/cc/parts"):
+        info = await blobs.port.stat(key)
+        assert info is not None and info.cache_control == cache_control(key) == CACHE_CONTROL
+    if blobs.name == "s3":
+        url = blobs.port.signed_url("videos/cc/hls/hi/000.m4s", timedelta(minutes=5))
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            assert resp.headers["Cache-Control"] == CACHE_CONTROL
+            assert resp.headers["Content-Type"] == "video/iso.segment"
 
 
 # ---------------------------------------------------------------------- multipart

@@ -61,7 +61,8 @@ PROBES = {
     "rotated": MediaInfo("mp4", 1.0, 240, 320, "h264", "aac", playable=True),
     "not_playable": MediaInfo("webm", 1.0, 320, 240, "vp8", "opus", playable=False),
     "mov_mpeg4": MediaInfo("mov", 1.0, 320, 240, "mpeg4", "aac", playable=False),
-    "long": MediaInfo("mp4", 61.0, 64, 48, "h264", None, playable=True),
+    # One key frame in 61 s (HLS would have one segment): transcoded, were it not too long.
+    "long": MediaInfo("mp4", 61.0, 64, 48, "h264", None, playable=False),
 }
 
 

@@ -508,7 +508,9 @@ async def test_janitor_removes_old_orphans_and_keeps_referenced_and_young_blobs(
     video = await r.json()
     assert await env.run_jobs() == 1
     kept = env.objects()
-    assert len(kept) == 2  # source (also the playback file) and thumbnail
+    # source (also the playback file), thumbnail, and the HLS master playlist with two
+    # renditions of a media playlist, an init segment and one segment each
+    assert len(kept) == 9
     orphan = f"videos/{uuid.uuid4().hex}/source"
     s3_admin.put_object(Bucket=s3_bucket, Key=orphan, Body=b"left behind")
 

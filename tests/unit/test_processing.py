@@ -1,6 +1,6 @@
 """Processing a video on the in-memory adapters with a scripted media processor: a file
-that probes well but cannot be decoded later (thumbnail, transcode) is rejected with its
-reason at once, not retried and then failed."""
+that probes well but cannot be decoded later (thumbnail, transcode, HLS packaging) is
+rejected with its reason at once, not retried and then failed."""
 
 from __future__ import annotations
 
@@ -38,12 +38,21 @@ class ScriptedMedia:
             raise Invalid("too many damaged packets", code="undecodable")
         target.write_bytes(b"mp4")
 
+    async def hls(self, playback: Path, target: Path) -> list[str]:
+        if self.fail_in == "hls":
+            raise Invalid("no decoder configuration", code="undecodable")
+        target.mkdir()
+        (target / "master.m3u8").write_text("#EXTM3U\n")
+        return ["master.m3u8"]
+
 
 async def _one(data: bytes):  # type: ignore[no-untyped-def]
     yield data
 
 
-@pytest.mark.parametrize(("playable", "fail_in"), [(True, "thumbnail"), (False, "transcode")])
+@pytest.mark.parametrize(
+    ("playable", "fail_in"), [(True, "thumbnail"), (False, "transcode"), (True, "hls")]
+)
 async def test_a_file_undecodable_past_the_probe_is_rejected_and_leaves_no_blob(
     playable: bool, fail_in: str
 ) -> None:
