@@ -139,6 +139,10 @@ class Settings:
         600.0, "How long a worker holds a job between renewals (it renews every third of "
         "this while the job runs); a job whose worker died is taken again once it passes."
     )
+    job_stop_grace_seconds: float = _setting(
+        20.0, "On SIGTERM a running job may finish for this long; then it is stopped and "
+        "handed back (queued, due now), so another worker takes it at once. 0: at once."
+    )
     bereal_lock: bool = _setting(
         True, "Friends' moments stay locked until I post after their moment (at most 24 h)."
     )
@@ -319,7 +323,8 @@ _AT_LEAST: dict[str, float] = {
     "http_workers": 0, "db_pool_min": 1, "db_pool_max": 1, "db_timeout_seconds": 0.001,
     "access_token_ttl_seconds": 1, "session_ttl_days": 1, "refresh_grace_seconds": 0,
     "media_url_ttl_seconds": 1, "max_video_bytes": 1, "max_video_seconds": 0.001,
-    "job_lease_seconds": 0.001, "report_threshold": 1, "moment_window_seconds": 1,
+    "job_lease_seconds": 0.001, "job_stop_grace_seconds": 0,
+    "report_threshold": 1, "moment_window_seconds": 1,
     "argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1,
     "trusted_proxies": 0, "hsts_seconds": 0, "rate_limit_multiplier": 0.001,
     "max_body_bytes": 1, "keepalive_timeout_seconds": 0.001, "listen_backlog": 1,

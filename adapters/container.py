@@ -44,7 +44,7 @@ from adapters.memory.videos import InMemoryJobRunner
 from adapters.oidc import verifier as oidc
 from adapters.postgres.db import create_pool
 from adapters.postgres.embedded import start_embedded
-from adapters.postgres.live import PostgresLiveEventSource
+from adapters.postgres.live import PostgresJobSignal, PostgresLiveEventSource
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
@@ -78,7 +78,7 @@ from momentic_core.services.email_change import EmailChange
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
 from momentic_core.services.feeds import Feeds, feed_job_kinds, schedule_for_you_refresh
 from momentic_core.services.jobs import Worker
-from momentic_core.services.mail import MailOutbox
+from momentic_core.services.mail import SEND_MAIL, MailOutbox
 from momentic_core.services.mfa import TwoFactor
 from momentic_core.services.moderation import Moderation
 from momentic_core.services.processing import (
@@ -116,6 +116,9 @@ class Storage:
     live: LiveEventSource
     database_url: str | None = None
     pool_use: Callable[[], PoolUse] | None = None  # this process's connections (metrics)
+    # Wakes the workers when a job is queued on any instance (PostgreSQL NOTIFY); memory
+    # has none: its workers look every second.
+    job_signal: PostgresJobSignal | None = None
 
 
 def database_url(settings: Settings) -> str:
@@ -179,6 +182,7 @@ def postgres_storage(
         ready=ready,
         live=PostgresLiveEventSource(url),
         database_url=url,
+        job_signal=PostgresJobSignal(url),
         pool_use=lambda: PoolUse(
             size=pool.get_size(),
             in_use=pool.get_size() - pool.get_idle_size(),
@@ -680,6 +684,7 @@ class Backend:
     and the For-You candidate refresh every ``FeedSettings.candidate_refresh``."""
 
     JANITOR_EVERY = 3600.0
+    SIGNALLED_IDLE = 5.0  # seconds between looks for due jobs while NOTIFY wakes workers
 
     def __init__(self, settings: Settings, *, workers: bool = False, **overrides: Any) -> None:
         self.settings = settings
@@ -689,6 +694,7 @@ class Backend:
         self._workers = workers
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._signal: PostgresJobSignal | None = None
 
     async def start(self) -> Services:
         await resolve(self.container.init_resources())
@@ -696,16 +702,35 @@ class Backend:
         self._stop.clear()
         outbox: MailOutbox = await resolve(self.container.outbox())
         wake: asyncio.Event = await resolve(self.container.mail_wake())
+        storage: Storage = await resolve(self.container.storage())
+        job_wake = asyncio.Event()
+        # With the signal, workers look for jobs that become due later every few seconds;
+        # a job queued now wakes them at once (mail its own worker, "" after a reconnect both).
+        idle = 1.0
+        if storage.job_signal is not None and self._signal is None:
+            self._signal = storage.job_signal
+
+            def woke(kind: str) -> None:
+                if kind in (SEND_MAIL, ""):
+                    wake.set()
+                if kind != SEND_MAIL:
+                    job_wake.set()
+
+            await self._signal.start(woke)
+            idle = self.SIGNALLED_IDLE
         self._tasks = [
             asyncio.create_task(
-                outbox.worker.run_forever(self._stop, wake=wake), name="momentic-mail"
+                outbox.worker.run_forever(self._stop, idle=idle, wake=wake),
+                name="momentic-mail",
             )
         ]
         if self._workers:
             worker = await self.worker()
-            storage: Storage = await resolve(self.container.storage())
             self._tasks += [
-                asyncio.create_task(worker.run_forever(self._stop), name="momentic-worker"),
+                asyncio.create_task(
+                    worker.run_forever(self._stop, idle=idle, wake=job_wake),
+                    name="momentic-worker",
+                ),
                 asyncio.create_task(self._janitor_clock(storage), name="momentic-janitor"),
                 asyncio.create_task(self._for_you_clock(storage), name="momentic-for-you"),
             ]
@@ -752,8 +777,19 @@ class Backend:
     async def stop(self) -> None:
         self._stop.set()
         if self._tasks:
+            # A job that does not end within the grace (a transcode) is cancelled: the
+            # worker hands it back (JobRunner.release) for another to take at once.
+            grace = self.settings.job_stop_grace_seconds
+            running = set(self._tasks)
+            if grace > 0:
+                _done, running = await asyncio.wait(running, timeout=grace)
+            for task in running:
+                task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks = []
+        if self._signal is not None:
+            signal, self._signal = self._signal, None
+            await signal.stop()
         await resolve(self.container.shutdown_resources())
 
     async def __aenter__(self) -> Services:

@@ -368,6 +368,12 @@ class JobRunner(Protocol):
 
     async def get(self, job_id: int) -> Job | None: ...
 
+    async def release(self, job_id: int, attempt: int) -> None:
+        """Hand a running job back at once (its worker is stopping): queued and due now,
+        this attempt not counted, so another worker takes it without waiting out the
+        lease. Acts only on that claim, like the settling calls."""
+        ...
+
     async def backlog(self) -> list[JobBacklog]:
         """Every kind with a queued, running or dead job, sorted by kind (metrics)."""
         ...

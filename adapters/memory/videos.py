@@ -334,6 +334,15 @@ class InMemoryJobRunner:
     ) -> None:
         await self._settle(job_id, attempt, status="dead", last_error=error, **_forgotten(forget))
 
+    async def release(self, job_id: int, attempt: int) -> None:
+        async with self._s.lock:
+            row = self._s.jobs.get(job_id)
+            if row is None or row.job.status != "running" or row.job.attempts != attempt:
+                return
+            now = self._clock.now()
+            job = attrs.evolve(row.job, status="queued", attempts=attempt - 1, run_at=now)
+            self._s.jobs[job_id] = attrs.evolve(row, job=job, locked_until=None, updated_at=now)
+
     async def backlog(self) -> list[JobBacklog]:
         now = self._clock.now()
         kinds: dict[str, list[JobRow]] = {}

@@ -1,4 +1,4 @@
-"""PostgreSQL LISTEN/NOTIFY for live events.
+"""PostgreSQL LISTEN/NOTIFY: live events, and the signal that wakes job workers.
 
 ``PostgresEventOutbox`` (``adapters.postgres.engagement``) NOTIFYs on ``CHANNEL`` inside
 the unit of work's transaction, so only committed events go out, in commit order, to
@@ -11,6 +11,11 @@ keepalive query every 5 s when nothing says so), the source logs it and reconnec
 itself with exponential backoff. Events committed while it was away are not replayed:
 live events are hints for connected sockets, and clients catch up from the API; the
 access cache (services.access) trusts nothing it kept from before.
+
+``PostgresJobSignal`` is the same listener on ``JOB_CHANNEL``, which the jobs table's
+triggers (migration 20261207_78) notify with a job's kind when one is queued and due: the
+workers of every instance wake at once instead of at their next look. After a reconnect it
+wakes them once, for what was queued while it was away.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
@@ -29,6 +34,8 @@ from momentic_core.model.engagement import LiveEvent
 log = logging.getLogger(__name__)
 
 CHANNEL = "momentic_live"
+JOB_CHANNEL = "momentic_jobs"
+T = TypeVar("T")
 
 
 def encode(event: LiveEvent, seq: int) -> str:
@@ -43,7 +50,19 @@ def decode(payload: str) -> LiveEvent:
     return LiveEvent.from_json(raw)
 
 
-class PostgresLiveEventSource:
+class _Listener(Generic[T]):
+    """LISTENs on ``channel`` on a connection of its own and hands what arrives, decoded,
+    to ``deliver``; reconnects by itself (see the module's docstring)."""
+
+    channel = CHANNEL
+    what = "live events"  # in the log
+
+    def decode(self, payload: str) -> T:
+        raise NotImplementedError
+
+    def _reconnected(self) -> None:
+        """Called when listening again after a lost connection."""
+
     def __init__(
         self,
         url: str,
@@ -56,23 +75,23 @@ class PostgresLiveEventSource:
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
         self._keepalive = keepalive
-        self._deliver: Callable[[LiveEvent], None] | None = None
+        self._deliver: Callable[[T], None] | None = None
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._epoch = 0  # bumped by every connection that listens
 
-    async def start(self, deliver: Callable[[LiveEvent], None]) -> None:
+    async def start(self, deliver: Callable[[T], None]) -> None:
         """Listen before returning when the database answers; otherwise keep trying in
         the background (the app starts without live events rather than not at all)."""
         if self._task is not None:
-            raise RuntimeError("this live event source is running already")
+            raise RuntimeError(f"this listener ({self.what}) is running already")
         self._deliver = deliver
         try:
             await self._connect()
         except Exception:
-            log.warning("live events: cannot listen yet; retrying", exc_info=True)
-        self._task = asyncio.create_task(self._supervise(), name="live-events")
+            log.warning("%s: cannot listen yet; retrying", self.what, exc_info=True)
+        self._task = asyncio.create_task(self._supervise(), name=self.what.replace(" ", "-"))
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -88,7 +107,7 @@ class PostgresLiveEventSource:
         try:
             self._lost = asyncio.Event()
             conn.add_termination_listener(lambda _conn: self._lost.set())
-            await conn.add_listener(CHANNEL, self._on_notify)
+            await conn.add_listener(self.channel, self._on_notify)
         except BaseException:
             conn.terminate()
             raise
@@ -119,16 +138,17 @@ class PostgresLiveEventSource:
                 try:
                     await self._connect()
                 except Exception as exc:
-                    log.warning("live events: reconnecting failed (%s); next try in %.1f s",
-                                exc.__class__.__name__, backoff)
+                    log.warning("%s: reconnecting failed (%s); next try in %.1f s",
+                                self.what, exc.__class__.__name__, backoff)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
-                log.info("live events: listening again")
+                log.info("%s: listening again", self.what)
                 backoff = self._min_backoff
+                self._reconnected()
             if await self._healthy():
                 continue
-            log.warning("live events: connection lost; reconnecting")
+            log.warning("%s: connection lost; reconnecting", self.what)
             self._lost.set()  # not listening from now on, while the close takes its time
             await self._close()
 
@@ -152,11 +172,30 @@ class PostgresLiveEventSource:
         if deliver is None:
             return
         try:
-            event = decode(payload)
+            event = self.decode(payload)
         except (ValueError, KeyError, TypeError):
-            log.error("live events: dropped a malformed payload")
+            log.error("%s: dropped a malformed payload", self.what)
             return
         try:
             deliver(event)
         except Exception:  # a broken listener must not stop the others
-            log.exception("live event listener failed")
+            log.exception("%s: listener failed", self.what)
+
+
+class PostgresLiveEventSource(_Listener[LiveEvent]):
+    def decode(self, payload: str) -> LiveEvent:
+        return decode(payload)
+
+
+class PostgresJobSignal(_Listener[str]):
+    """Hands on the kind of each job queued and due (``""`` after a reconnect: any)."""
+
+    channel = JOB_CHANNEL
+    what = "job signal"
+
+    def decode(self, payload: str) -> str:
+        return payload
+
+    def _reconnected(self) -> None:
+        if self._deliver is not None:
+            self._deliver("")

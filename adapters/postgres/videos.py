@@ -571,6 +571,19 @@ class PostgresJobRunner:
         row = await self._fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = $1", job_id)
         return None if row is None else _job(row)
 
+    async def release(self, job_id: int, attempt: int) -> None:
+        now = self._clock.now()
+        await self._fetchrow(
+            f"""
+            UPDATE jobs SET status = 'queued', attempts = attempts - 1, run_at = $3,
+                locked_until = NULL, updated_at = $3
+            WHERE {self._MINE}
+            """,
+            job_id,
+            attempt,
+            now,
+        )
+
     async def backlog(self) -> list[JobBacklog]:
         # Each status read through its partial index (done jobs, the bulk, are never read).
         with translate_errors():

@@ -10,6 +10,7 @@ gives the worker all of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -67,7 +68,11 @@ class Worker:
         try:
             await kind.run(job.payload)
         except asyncio.CancelledError:
-            raise  # the lease runs out and another worker takes it again
+            # Stopping (SIGTERM): the job goes back now, not when its lease runs out. If
+            # this fails too (the database is gone), the lease still runs out.
+            with contextlib.suppress(MomenticError, OSError):
+                await self._runner.release(job.id, job.attempts)
+            raise
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"[:500]
             if job.attempts >= job.max_attempts:

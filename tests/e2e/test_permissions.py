@@ -35,6 +35,8 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
     ("GET", "/healthz"):                                    (200, 200, NA,  200, 200),
     ("GET", "/readyz"):                                     (200, 200, NA,  200, 200),
     ("GET", "/openapi.json"):                               (200, 200, NA,  200, 200),
+    # to a loopback client, any role (no token set); the rest in tests/e2e/test_metrics_http
+    ("GET", "/metrics"):                                    (200, 200, NA,  200, 200),
     ("GET", "/docs"):                                       (200, 200, NA,  200, 200),
     ("GET", "/docs/assets/swagger-init.js"):                (200, 200, NA,  200, 200),
     ("GET", "/admin"):                                      (200, 200, NA,  200, 200),
