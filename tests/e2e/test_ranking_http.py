@@ -264,7 +264,7 @@ async def test_user_stats_of_me_others_and_the_hidden(make_video_env: Any) -> No
         "user_id": ann.id, "videos": 0,
         "reactions": {"heart": 0, "flame": 0, "funny": 0, "angry": 0}, "comments": 0,
         "on_time_posts": 0, "current_streak": 0, "max_streak": 0, "max_reactions": 0,
-        "rating": 35, "rank": 2,
+        "rating": 35, "rank": 2, "views": 0, "watched_seconds": 0.0, "completion_rate": None,
     }
     theirs = await _json(await c.get(f"/v1/users/{bob.id}/stats", headers=ann.auth), 200)
     assert (theirs["user_id"], theirs["rating"], theirs["rank"]) == (bob.id, 50, 1)
