@@ -457,8 +457,9 @@ class VideoOut:
     created_at: datetime
     ready_at: datetime | None
     locked: bool = attrs.field(metadata={
-        "description": "BeReal lock: a friend's moment of today before I posted mine; playback "
-                       "and thumbnail URLs are null."})
+        "description": "BeReal lock: a friend's moment of today before I posted mine. It "
+                       "shows who and when only: description empty, counts 0, my_reaction, "
+                       "sizes, duration and every URL null."})
     reactions: Annotated[dict[str, int], counts_of(ReactionKind)]
     comment_count: int = attrs.field(metadata={"description": "Comments and replies."})
     view_count: int = attrs.field(metadata={
