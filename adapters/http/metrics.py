@@ -200,37 +200,22 @@ def metrics_handler(token: str) -> Handler:
         if not _allowed(request, token):
             raise web.HTTPNotFound()
         metrics = request.app[METRICS]
+        # A registry for this scrape only: the instruments (every worker's, or this app's)
+        # plus this scrape's readings; the app's own registry is never changed.
+        registry = CollectorRegistry(auto_describe=False)
         if _multiprocess():
-            registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         else:
-            registry = metrics.registry
+            registry.register(metrics.registry)
         gauges = _gauges(request.app)
         if gauges is not None:
             if gauges.pool is not None:
                 metrics.observe_pool(gauges.pool())
-            registry = _with(registry, _Readings(await gauges.backlog()))
+            registry.register(_Readings(await gauges.backlog()))
         body = generate_latest(registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return scrape
-
-
-class _Both(Collector):
-    def __init__(self, *collectors: Collector) -> None:
-        self._collectors = collectors
-
-    def collect(self) -> Iterator[Metric]:
-        for collector in self._collectors:
-            yield from collector.collect()
-
-
-def _with(registry: CollectorRegistry, readings: Collector) -> CollectorRegistry:
-    """A registry for this scrape: the instruments plus this scrape's readings (the app's
-    own registry is never changed, so two scrapes at once cannot collide)."""
-    both = CollectorRegistry(auto_describe=False)
-    both.register(_Both(registry, readings))
-    return both
 
 
 def openapi_paths(o: Any) -> dict[str, Any]:
