@@ -13,7 +13,7 @@ from aiohttp import web, web_response
 
 from adapters.http import keys
 from adapters.http.keys import HttpOptions, Services
-from adapters.http.metrics import METRICS, Metrics, metrics_handler, metrics_middleware
+from adapters.http.metrics import METRICS, Metrics, metrics_middleware, metrics_routes
 from adapters.http.middlewares import (
     SERVER,
     body_deadline_middleware,
@@ -86,9 +86,10 @@ def create_app(
     )
     app[keys.OPTIONS] = options
     app[METRICS] = Metrics()
+    app[keys.DOCUMENT] = document()
     app[keys.AUTHENTICATED] = frozenset(
         (method.upper(), path)
-        for path, operations in document()["paths"].items()
+        for path, operations in app[keys.DOCUMENT]["paths"].items()
         for method, operation in operations.items()
         if operation.get("security")
     )
@@ -116,5 +117,5 @@ def create_app(
     if options.docs:
         app.router.add_routes(routes_system.docs_routes)
     app.router.add_routes(routes_live)
-    app.router.add_get("/metrics", metrics_handler(options.metrics_token))
+    app.router.add_routes(metrics_routes(options.metrics_token))
     return app

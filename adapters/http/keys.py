@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 from aiohttp import web
@@ -113,6 +113,8 @@ class HttpOptions:
 
 SERVICES = web.AppKey("services", Services)
 OPTIONS = web.AppKey("options", HttpOptions)
+# The OpenAPI document the app serves at /openapi.json (adapters/http/openapi.py).
+DOCUMENT = web.AppKey[dict[str, Any]]("document")
 # (METHOD, path template) of the operations that take a bearer token, from the OpenAPI
 # document: where the per-IP count may wait for the per-user one
 # (middlewares.ip_rate_limit_middleware).

@@ -24,7 +24,6 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -41,6 +40,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from adapters.http import keys
+from adapters.http.contract import content, contract
 from adapters.http.keys import Backlog, Gauges, PoolUse
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -195,7 +195,30 @@ def _allowed(request: web.Request, token: str) -> bool:
         return False
 
 
+_DECLARED = contract(
+    "Prometheus metrics, for operators: requests by route and status, latency "
+    "histograms, requests in flight, open WebSockets, database pool use, and the job "
+    "backlog per kind (queued, running, dead, oldest due age) with open uploads. "
+    "Summed over every HTTP worker. With MOMENTIC_METRICS_TOKEN set, send it as "
+    "`Authorization: Bearer <token>`; without it only a client connected directly "
+    "from loopback is answered. Anyone else gets 404 route_not_found.",
+    "system",
+    {200: content("Prometheus text exposition format.", {
+        "text/plain": {"schema": {"type": "string"}, "example": (
+            "# TYPE momentic_jobs_queued gauge\n"
+            'momentic_jobs_queued{kind="send_mail"} 0.0\n')}})},
+)
+
+
+def metrics_routes(token: str) -> web.RouteTableDef:
+    """GET /metrics, answered to ``token`` (empty: loopback clients only)."""
+    routes = web.RouteTableDef()
+    routes.get("/metrics")(metrics_handler(token))
+    return routes
+
+
 def metrics_handler(token: str) -> Handler:
+    @_DECLARED
     async def scrape(request: web.Request) -> web.Response:
         if not _allowed(request, token):
             raise web.HTTPNotFound()
@@ -216,20 +239,3 @@ def metrics_handler(token: str) -> Handler:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return scrape
-
-
-def openapi_paths(o: Any) -> dict[str, Any]:
-    """The document's entry (``o``: the ``openapi`` module, its helpers)."""
-    return {"/metrics": {"get": o._op(
-        "Prometheus metrics, for operators: requests by route and status, latency "
-        "histograms, requests in flight, open WebSockets, database pool use, and the job "
-        "backlog per kind (queued, running, dead, oldest due age) with open uploads. "
-        "Summed over every HTTP worker. With MOMENTIC_METRICS_TOKEN set, send it as "
-        "`Authorization: Bearer <token>`; without it only a client connected directly "
-        "from loopback is answered. Anyone else gets 404 route_not_found.",
-        "system",
-        {"200": {"description": "Prometheus text exposition format.", "content": {
-            "text/plain": {"schema": {"type": "string"}, "example": (
-                "# TYPE momentic_jobs_queued gauge\n"
-                'momentic_jobs_queued{kind="send_mail"} 0.0\n')}}}},
-    )}}

@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any
 
+from aiohttp import web
+
 from adapters.http import (
     openapi_mfa,
     openapi_search,
@@ -25,6 +27,7 @@ from adapters.http import (
     views_legacy,
     views_mfa,
 )
+from adapters.http.contract import DEFAULT, Answer, Contract, declared
 from adapters.http.problems import HTTP_CODES, STATUS
 from adapters.http.routes_ranking import ASSETS
 from adapters.http.schema import Components, refuse_nul
@@ -60,6 +63,8 @@ _INT_PARAM: Json = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 # the class its handler parses (open, as the converter ignores other keys; free strings
 # refuse U+0000 as converter.structure does).
 _REQUESTS = Components(closed=False, requests=True)
+# The answers met while the operations are built: each view a component (closed).
+_VIEWS = Components()
 # Written schemas merged by modules that document routes of their own (none now).
 SCHEMAS: Json = {}
 
@@ -203,22 +208,8 @@ _BAD_LOGIN = {"401": _problem("Wrong email or password.", "invalid_credentials",
 
 
 def _paths() -> Json:
-    auth, me, legacy, system = "auth", "profile", "legacy mobile", "system"
+    auth, me, legacy = "auth", "profile", "legacy mobile"
     return {
-        "/healthz": {"get": _op("The process is alive.", system, {
-            "200": _json("Status", "Alive."),
-        })},
-        "/readyz": {"get": _op("The database answers.", system, {
-            "200": _json("Status", "Ready.", {"status": "ready"}),
-        })},
-        "/openapi.json": {"get": _op("This document.", system, {
-            "200": {"description": "OpenAPI 3.1.", "content": {"application/json": {
-                "schema": {"type": "object"}, "example": {"openapi": "3.1.0"}}}},
-        })},
-        "/docs": {"get": _op("Swagger UI.", system, {
-            "200": {"description": "HTML page.", "content": {"text/html": {
-                "schema": _S, "example": "<!doctype html>..."}}},
-        })},
         "/v1/auth/register": {"post": _op(
             "Start a sign-up; a 6-digit code is emailed. Same answer for known addresses.",
             auth, {"202": _json("Accepted", "Accepted.")},
@@ -1724,7 +1715,7 @@ def _components() -> Json:
     for name, tp in LISTS.items():
         built.schemas[name] = built.schema(tp)
     schemas: Json = dict(built.schemas)
-    for source in (_REQUESTS.schemas, SCHEMAS):
+    for source in (_VIEWS.schemas, _REQUESTS.schemas, SCHEMAS):
         for name, schema in source.items():
             if schemas.setdefault(name, schema) != schema:
                 raise AssertionError(f"two schemas named {name}")
@@ -1763,12 +1754,103 @@ def _share_problems(paths: Json) -> Json:
     return shared
 
 
+def _tables() -> list[web.RouteTableDef]:
+    """Every route table the app serves (adapters/http/app.py), /metrics with its own."""
+    from adapters.http import (
+        live,
+        metrics,
+        routes_admin,
+        routes_auth,
+        routes_devices,
+        routes_email,
+        routes_engagement,
+        routes_legacy,
+        routes_me,
+        routes_mfa,
+        routes_mod,
+        routes_ranking,
+        routes_search,
+        routes_share,
+        routes_social,
+        routes_system,
+        routes_videos,
+    )
+
+    return [
+        routes_system.routes, routes_system.docs_routes, routes_auth.routes,
+        routes_social.routes, routes_me.routes, routes_videos.routes,
+        routes_engagement.routes, routes_mod.routes, routes_admin.routes,
+        routes_ranking.routes, routes_legacy.routes, routes_devices.routes,
+        routes_mfa.routes, routes_email.routes, routes_share.routes, routes_search.routes,
+        live.routes, metrics.metrics_routes(""),
+    ]
+
+
+# The files of Swagger UI, served with /docs: not operations.
+DOCS_ASSETS = "/docs/assets/"
+
+
+def route_path(route: web.RouteDef) -> str:
+    """The path template of a route as the document writes it (``{key}``, not
+    ``{key:.+}``)."""
+    return re.sub(r"\{(\w+):[^{}]*\}", r"{\1}", route.path)
+
+
+def _declarations() -> list[tuple[str, str, Contract]]:
+    """(path, method, declaration) of every route whose handler declares its contract.
+    A legacy route served with and without its trailing slash is two routes of one
+    handler, so both are documented alike."""
+    found = []
+    for table in _tables():
+        for route in table:
+            if not isinstance(route, web.RouteDef) or route.path.startswith(DOCS_ASSETS):
+                continue
+            declaration = declared(route.handler)
+            if declaration is not None:
+                found.append((route_path(route), route.method.lower(), declaration))
+    return found
+
+
+def _answer(answer: Answer) -> Json:
+    out: Json = {"description": answer.description}
+    if answer.content is not None:
+        out["content"] = answer.content
+    elif answer.view is not None:
+        schema = _VIEWS.schema(answer.view)
+        name = schema["$ref"].rsplit("/", 1)[1]
+        out["content"] = {"application/json": {
+            "schema": schema,
+            "example": EXAMPLES[name] if answer.example is DEFAULT else answer.example,
+        }}
+    if answer.headers is not None:
+        out["headers"] = answer.headers
+    return out
+
+
+def _operation(c: Contract) -> Json:
+    """The operation a handler's declaration describes."""
+    body: Json | None = None
+    if c.body is not None:
+        body = ({"required": c.body.required, "content": c.body.content}
+                if c.body.content is not None
+                else _body(c.body.cls, c.body.example, c.body.required, c.body.media))
+    op = _op(c.summary, c.tag, {str(s): _answer(a) for s, a in c.responses.items()},
+             body=body, auth=c.auth, params=[copy.deepcopy(p) for p in c.params],
+             errors={p.status: _problem(p.description, p.code,
+                                        500 if p.status == "default" else int(p.status))
+                     for p in c.problems})
+    if c.token_optional:
+        op["security"] = [{"bearer": []}, {}]
+    if c.description is not None:
+        op["description"] = c.description
+    return op
+
+
 @functools.cache
 def document() -> Json:
     import sys
 
     from adapters.http import (
-        metrics,  # GET /metrics (issue 18)
         openapi_devices,  # issue 17's routes (see that module)
         openapi_mfa,  # issue 21's two-factor routes (see that module)
         openapi_mutes,  # issue 21's mutes (see that module)
@@ -1779,11 +1861,14 @@ def document() -> Json:
              **_ranking_paths(), **_moderation_paths(), **_live_paths(),
              **openapi_devices.paths(sys.modules[__name__]),
              **openapi_share.paths(sys.modules[__name__]),
-             **metrics.openapi_paths(sys.modules[__name__]),
              **openapi_mfa.paths(sys.modules[__name__]),
              **openapi_mutes.paths(sys.modules[__name__]),
              **openapi_search.paths(sys.modules[__name__]),
              **openapi_views.paths(sys.modules[__name__])}
+    declared_codes: dict[tuple[str, str], tuple[str, ...]] = {}
+    for path, method, declaration in _declarations():
+        paths.setdefault(path, {})[method] = _operation(declaration)
+        declared_codes[path, method] = declaration.codes
     for path, operations in paths.items():
         for method, op in operations.items():
             _edge_rules(op)
@@ -1791,9 +1876,12 @@ def document() -> Json:
             if path.endswith("/") and path.rstrip("/") in paths:
                 slug += "_slash"  # a legacy path served with and without the slash
             op["operationId"] = f"{method}_{slug}".replace("-", "_").replace(".", "_")
-            _list_codes(op, CODES_BY_OPERATION.get(  # a legacy twin answers as its path
-                op["operationId"], CODES_BY_OPERATION.get(op["operationId"].removesuffix(
-                    "_slash"), ())))
+            codes = declared_codes.get((path, method))
+            if codes is None:
+                codes = CODES_BY_OPERATION.get(  # a legacy twin answers as its path
+                    op["operationId"], CODES_BY_OPERATION.get(op["operationId"].removesuffix(
+                        "_slash"), ()))
+            _list_codes(op, codes)
     switching = paths["/v1/ws"]["get"]["responses"]["101"]
     switching["x-error-codes"] = sorted(FRAME_CODES)
     switching["description"] += " Error frames carry codes: " + ", ".join(

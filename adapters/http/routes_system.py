@@ -8,9 +8,11 @@ import asyncio
 import swagger_ui_bundle
 from aiohttp import web
 
+from adapters.http import keys
 from adapters.http.common import services
-from adapters.http.openapi import document
+from adapters.http.contract import STRING, content, contract, json
 from adapters.http.problems import problem
+from adapters.http.views import StatusOut
 from momentic_core.errors import MomenticError
 
 routes = web.RouteTableDef()
@@ -37,6 +39,7 @@ _DOCS_INIT = (
 
 
 @routes.get("/healthz")
+@contract("The process is alive.", "system", {200: json(StatusOut, "Alive.")})
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -57,6 +60,8 @@ def track_shutdown(app: web.Application) -> None:
 
 
 @routes.get("/readyz")
+@contract("The database answers.", "system",
+          {200: json(StatusOut, "Ready.", {"status": "ready"})})
 async def readyz(request: web.Request) -> web.Response:
     stopping = request.app.get(STOPPING)
     if stopping is not None and stopping.is_set():
@@ -70,11 +75,15 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 @docs_routes.get("/openapi.json")
+@contract("This document.", "system", {200: content("OpenAPI 3.1.", {"application/json": {
+    "schema": {"type": "object"}, "example": {"openapi": "3.1.0"}}})})
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(document())
+    return web.json_response(request.app[keys.DOCUMENT])
 
 
 @docs_routes.get("/docs")
+@contract("Swagger UI.", "system", {200: content("HTML page.", {"text/html": {
+    "schema": STRING, "example": "<!doctype html>..."}})})
 async def docs(request: web.Request) -> web.Response:
     response = web.Response(text=_DOCS_PAGE, content_type="text/html")
     response.headers["Content-Security-Policy"] = DOCS_CSP
