@@ -18,7 +18,6 @@ from typing import Any
 from aiohttp import web
 
 from adapters.http import (
-    openapi_mfa,
     openapi_search,
     openapi_views,
     paging,
@@ -36,7 +35,7 @@ from momentic_core.model.accounts import AccountStatus, Role
 from momentic_core.model.moderation import AppealStatus, CaseStatus, ReportReason, TargetType
 from momentic_core.model.ranking import WEIGHT_FIELDS, Period, RankingWeights, Scope
 from momentic_core.model.videos import MediaLimits
-from momentic_core.services.throttle import DEFAULT_LIMITS
+from momentic_core.services import mfa
 
 Json = dict[str, Any]
 
@@ -101,6 +100,20 @@ EXAMPLES: Json = {
                        "token": {"access": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
                                  "refresh": "q8V4m1xv0b2vS9cK"}},
 }
+
+_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+EXAMPLES.update({
+    "MfaEnrolment": {
+        "secret": _SECRET,
+        "otpauth_uri": f"otpauth://totp/Momentic:alex%40bsu.by?secret={_SECRET}"
+                       "&issuer=Momentic",
+        "digits": mfa.DIGITS, "period": mfa.STEP_SECONDS,
+    },
+    "MfaRecoveryCodes": {"recovery_codes": [
+        "k7m2p-x9q4r", "a3b4c-d5e6f", "g7h8j-k9m2n", "p3q4r-s5t6u", "v7w8x-y9z2a",
+        "b3c4d-e5f6g", "h7j8k-m9n2p", "q3r4s-t5u6v", "w7x8y-z9a2b", "c3d4e-f5g6h"]},
+    "MfaStatus": {"enabled": True, "pending": False, "recovery_codes_left": 9},
+})
 
 _PROBLEM_EXAMPLE = {
     "type": "https://momentic.app/problems/validation_failed",
@@ -208,130 +221,8 @@ _BAD_LOGIN = {"401": _problem("Wrong email or password.", "invalid_credentials",
 
 
 def _paths() -> Json:
-    auth, me, legacy = "auth", "profile", "legacy mobile"
+    legacy = "legacy mobile"
     return {
-        "/v1/auth/register": {"post": _op(
-            "Start a sign-up; a 6-digit code is emailed. Same answer for known addresses.",
-            auth, {"202": _json("Accepted", "Accepted.")},
-            body=_body(views.RegisterBody, _CRED_EXAMPLE),
-        )},
-        "/v1/auth/verify": {"post": _op(
-            "Verify the email with its code and the sign-up password; signs this device in.",
-            auth, {"200": _json("Token", "Signed in.")},
-            body=_body(views.VerifyBody,
-                       {"email": "alex@bsu.by", "code": "123456",
-                        "password": "correct horse battery", "device_name": "iPhone 15"}),
-        )},
-        "/v1/auth/resend-code": {"post": _op(
-            "Send a new verification code. Same answer for any address.", auth,
-            {"202": _json("Accepted", "Accepted.")},
-            body=_body(views.EmailBody, {"email": "alex@bsu.by"}),
-        )},
-        "/v1/auth/token": {"post": _op(
-            "OAuth 2.0-style token endpoint: grant_type password (log in) or refresh_token "
-            "(rotate; a spent refresh token presented again revokes its session, unless it "
-            "is a retry within MOMENTIC_REFRESH_GRACE_SECONDS of its first use while its "
-            "successor is unused: that answers the same successor again).", auth,
-            {"200": _json("Token", "Tokens (RFC 6749 section 5.1).")},
-            body=_body(views.TokenBody,
-                       {"grant_type": "password", "email": "alex@bsu.by",
-                        "password": "correct horse battery", "device_name": "iPhone 15"}),
-            errors={**_BAD_LOGIN, "429": _problem(
-                "Rate limited; see Retry-After. Sign-in guesses count per address, per "
-                "account and address (10 wrong ones lock that address out of that account "
-                "only), and per account from everywhere: past that ceiling only the right "
-                "password from an address the account signed in from before gets in. "
-                "Unknown and known emails are answered alike.", "rate_limited", 429)},
-        )},
-        "/v1/auth/social/{provider}": {"post": _op(
-            "Sign in with Apple or Google: post the provider's ID token.", auth,
-            {"200": _json("Token", "Signed in.")},
-            params=[{"name": "provider", "in": "path", "required": True,
-                     "schema": {"type": "string", "enum": ["apple", "google"]},
-                     "example": "apple"}],
-            body=_body(views.SocialBody,
-                       {"id_token": "eyJraWQiOiJ...", "nonce": "n-0S6_WzA2Mj"}),
-            errors={"401": _problem("The ID token is not valid.", "invalid_id_token", 401)},
-        )},
-        "/v1/auth/password-reset": {"post": _op(
-            "Email a password reset code. Same answer for any address.", auth,
-            {"202": _json("Accepted", "Accepted.")},
-            body=_body(views.EmailBody, {"email": "alex@bsu.by"}),
-        )},
-        "/v1/auth/password-reset/confirm": {"post": _op(
-            "Set a new password with the emailed code; every session is revoked.", auth,
-            {"204": _NO_CONTENT},
-            body=_body(views.ResetConfirmBody,
-                       {"email": "alex@bsu.by", "code": "123456",
-                        "new_password": "new horse battery"}),
-        )},
-        "/v1/auth/logout": {"post": _op(
-            "Revoke this session.", auth, {"204": _NO_CONTENT}, auth=True)},
-        "/v1/me": {
-            "get": _op("My account.", me, {"200": _json("Me", "My account.")}, auth=True),
-            "patch": _op(
-                "Change my profile; absent fields stay, null clears name, surname or bio.", me,
-                {"200": _json("Me", "The updated account.")}, auth=True,
-                body=_body(views.ProfilePatchBody,
-                           {"nickname": "alex", "bio": "Film student",
-                            "time_zone": "Europe/Minsk"}),
-                errors={"409": _problem("The nickname is taken.", "nickname_taken", 409),
-                        "429": _problem(
-                            "The time zone changed twice in the last 24 hours already; "
-                            "see Retry-After.", "time_zone_change_limited", 429)},
-            ),
-            "delete": _op(
-                "Delete my account and everything it owns. Password accounts confirm with "
-                "the password.", me, {"204": _NO_CONTENT}, auth=True,
-                body=_body(views.DeleteAccountBody, {"password": "correct horse battery"},
-                           required=False),
-            ),
-        },
-        "/v1/me/export": {"get": dict(_op(
-            "Everything held about me, as one JSON document (a download).", me,
-            {"200": dict(_json("Export", "The export, streamed."), headers={
-                "Content-Disposition": {
-                    "description": "attachment; filename=\"momentic-export.json\"",
-                    "schema": _S}})},
-            auth=True, errors={"429": _problem(
-                f"More than {DEFAULT_LIMITS['export:user'].count} exports in "
-                f"{int(DEFAULT_LIMITS['export:user'].window.total_seconds()) // 60} minutes "
-                "(rate limit export:user).", "rate_limited", 429)}),
-            description="The account, then every section, each an array in a fixed order "
-            "(the schema describes every field). The document is written as it is read, "
-            "page by page, so it starts at once and holds any amount; a failure after the "
-            "first byte cuts the connection (a broken download, never a short document "
-            "that looks whole). It holds what I made and what is recorded about me, not "
-            "other people's private data: others appear as their public card (or only "
-            "their id, in a report or audit entry).")},
-        "/v1/me/password": {"post": _op(
-            "Change my password; my other sessions are revoked.", me, {"204": _NO_CONTENT},
-            auth=True,
-            body=_body(views.ChangePasswordBody,
-                       {"current_password": "correct horse battery",
-                        "new_password": "new horse battery"}),
-        )},
-        "/v1/me/sessions": {
-            "get": _op("My signed-in devices.", me,
-                       {"200": _json("SessionList", "Sessions, most recently used first.")},
-                       auth=True),
-            "delete": _op(
-                "Revoke all my sessions (keep_current=true keeps this one).", me,
-                {"204": _NO_CONTENT}, auth=True,
-                params=[{"name": "keep_current", "in": "query", "required": False,
-                         "schema": {"type": "boolean"}, "example": True}]),
-        },
-        "/v1/me/sessions/{session_id}": {"delete": _op(
-            "Revoke one of my sessions.", me, {"204": _NO_CONTENT}, auth=True,
-            params=[_path_id("session_id")],
-            errors={"404": _problem("No such session of mine.", "session_not_found", 404)},
-        )},
-        "/v1/users/{user_id}": {"get": _op(
-            "A user's public profile (never the email).", me,
-            {"200": _json("PublicUser", "The profile.")}, auth=True,
-            params=[_path_id("user_id")],
-            errors={"404": _problem("No such user.", "user_not_found", 404)},
-        )},
         **_legacy_both("/auth/register/", {"post": _op(
             "Legacy app: register.", legacy, {"201": _json("LegacyStatus", "Code sent.")},
             body=_body(views_legacy.LegacyCredentials, _CRED_EXAMPLE))}),
@@ -1520,23 +1411,6 @@ _REASON = ("reason_too_long", "control_characters")
 _MOD_ACTION = (*_REASON, "own_case", "cannot_target_self", "concurrent_update")
 # operationId: the codes its use case can raise beyond those its responses name.
 CODES_BY_OPERATION: dict[str, tuple[str, ...]] = {
-    "post_v1_auth_register": _SIGN_UP,
-    "post_v1_auth_verify": ("invalid_code", "email_taken", "device_name_too_long",
-                            "control_characters"),
-    "post_v1_auth_resend_code": ("invalid_email",),
-    "post_v1_auth_token": ("invalid_grant", "unsupported_grant_type", "invalid_refresh_token",
-                           "refresh_token_reused", "device_name_too_long",
-                           *_REFUSED_ACCOUNT),
-    "post_v1_auth_social_provider": ("unknown_provider", "provider_unavailable",
-                                     "email_not_verified_by_provider", "identity_linked",
-                                     "email_taken", "device_name_too_long",
-                                     *_REFUSED_ACCOUNT),
-    "post_v1_auth_password_reset": ("invalid_email",),
-    "post_v1_auth_password_reset_confirm": ("invalid_code", *_NEW_PASSWORD),
-    "patch_v1_me": ("invalid_nickname", "invalid_time_zone", "concurrent_update",
-                    *_PROFILE_TEXT),
-    "delete_v1_me": ("invalid_credentials",),
-    "post_v1_me_password": ("invalid_credentials", *_NEW_PASSWORD),
     "post_auth_register": _SIGN_UP,
     "post_auth_verify_code": ("invalid_code", "email_taken"),
     "post_auth_refresh": ("invalid_refresh_token", "refresh_token_reused"),
@@ -1578,9 +1452,8 @@ _BODY_CODES = ("body_required", "malformed_json", "nul_character", "field_too_lo
 _ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
 # Answered by the router for what no operation takes, so under no operation.
 # The password and social sign-ins of a two-factor account (openapi_mfa, issue 21).
-for _signin in ("post_v1_auth_token", "post_v1_auth_social_provider", "post_auth_login"):
-    CODES_BY_OPERATION[_signin] = (*CODES_BY_OPERATION.get(_signin, ()), "mfa_required")
-CODES_BY_OPERATION.update(openapi_mfa.CODES_BY_OPERATION)
+CODES_BY_OPERATION["post_auth_login"] = (*CODES_BY_OPERATION.get("post_auth_login", ()),
+                                         "mfa_required")
 CODES_BY_OPERATION.update(openapi_search.CODES_BY_OPERATION)
 CODES_BY_OPERATION.update(openapi_views.CODES_BY_OPERATION)
 OUTSIDE_OPERATIONS = {
@@ -1852,7 +1725,6 @@ def document() -> Json:
 
     from adapters.http import (
         openapi_devices,  # issue 17's routes (see that module)
-        openapi_mfa,  # issue 21's two-factor routes (see that module)
         openapi_mutes,  # issue 21's mutes (see that module)
         openapi_share,  # issue 20's share pages (see that module)
     )
@@ -1861,7 +1733,6 @@ def document() -> Json:
              **_ranking_paths(), **_moderation_paths(), **_live_paths(),
              **openapi_devices.paths(sys.modules[__name__]),
              **openapi_share.paths(sys.modules[__name__]),
-             **openapi_mfa.paths(sys.modules[__name__]),
              **openapi_mutes.paths(sys.modules[__name__]),
              **openapi_search.paths(sys.modules[__name__]),
              **openapi_views.paths(sys.modules[__name__])}

@@ -18,11 +18,23 @@ from adapters.http.common import (
     read_json,
     services,
 )
+from adapters.http.contract import (
+    NEW_PASSWORD,
+    NO_CONTENT,
+    PROFILE_TEXT,
+    STRING,
+    body,
+    contract,
+    json,
+    path_id,
+    problem,
+)
 from adapters.http.converter import structure, unstructure
 from adapters.http.middlewares import streamed_headers
 from adapters.http.views import (
     ChangePasswordBody,
     DeleteAccountBody,
+    ExportOut,
     MeView,
     ProfilePatchBody,
     PublicUserView,
@@ -31,12 +43,15 @@ from adapters.http.views import (
     export_views,
 )
 from momentic_core.services.profiles import ProfileChanges
+from momentic_core.services.throttle import DEFAULT_LIMITS
 
 log = logging.getLogger("momentic.http")
 routes = web.RouteTableDef()
+_EXPORTS = DEFAULT_LIMITS["export:user"]
 
 
 @routes.get("/v1/me")
+@contract("My account.", "profile", {200: json(MeView, "My account.")}, auth=True)
 async def get_me(request: web.Request) -> web.Response:
     who = await principal(request)
     svc = services(request)
@@ -44,6 +59,15 @@ async def get_me(request: web.Request) -> web.Response:
 
 
 @routes.patch("/v1/me")
+@contract(
+    "Change my profile; absent fields stay, null clears name, surname or bio.", "profile",
+    {200: json(MeView, "The updated account.")}, auth=True,
+    body=body(ProfilePatchBody, {"nickname": "alex", "bio": "Film student",
+                                 "time_zone": "Europe/Minsk"}),
+    errors=(problem("The nickname is taken.", "nickname_taken"),
+            problem("The time zone changed twice in the last 24 hours already; see "
+                    "Retry-After.", "time_zone_change_limited"),
+            "invalid_nickname", "invalid_time_zone", "concurrent_update", *PROFILE_TEXT))
 async def patch_me(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, ProfilePatchBody)
@@ -61,6 +85,11 @@ async def patch_me(request: web.Request) -> web.Response:
 
 
 @routes.delete("/v1/me")
+@contract(
+    "Delete my account and everything it owns. Password accounts confirm with the "
+    "password.", "profile", {204: NO_CONTENT}, auth=True,
+    body=body(DeleteAccountBody, {"password": "correct horse battery"}, required=False),
+    errors=("invalid_credentials",))
 async def delete_me(request: web.Request) -> web.Response:
     who = await principal(request)
     body = DeleteAccountBody()
@@ -75,6 +104,20 @@ def _json(value: Any) -> bytes:
 
 
 @routes.get("/v1/me/export")
+@contract(
+    "Everything held about me, as one JSON document (a download).", "profile",
+    {200: json(ExportOut, "The export, streamed.", headers={"Content-Disposition": {
+        "description": "attachment; filename=\"momentic-export.json\"", "schema": STRING}})},
+    auth=True, errors=(problem(
+        f"More than {_EXPORTS.count} exports in "
+        f"{int(_EXPORTS.window.total_seconds()) // 60} minutes (rate limit export:user).",
+        "rate_limited"),),
+    description="The account, then every section, each an array in a fixed order (the "
+    "schema describes every field). The document is written as it is read, page by page, "
+    "so it starts at once and holds any amount; a failure after the first byte cuts the "
+    "connection (a broken download, never a short document that looks whole). It holds "
+    "what I made and what is recorded about me, not other people's private data: others "
+    "appear as their public card (or only their id, in a report or audit entry).")
 async def export_me(request: web.Request) -> web.StreamResponse:
     """Everything about me as one JSON document, written as it is read: the account, then
     each section (``EXPORT_SECTIONS``) as an array, one write per page read, so memory
@@ -124,6 +167,12 @@ async def export_me(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/v1/me/password")
+@contract(
+    "Change my password; my other sessions are revoked.", "profile", {204: NO_CONTENT},
+    auth=True,
+    body=body(ChangePasswordBody, {"current_password": "correct horse battery",
+                                   "new_password": "new horse battery"}),
+    errors=("invalid_credentials", *NEW_PASSWORD))
 async def change_password(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, ChangePasswordBody)
@@ -134,6 +183,8 @@ async def change_password(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/me/sessions")
+@contract("My signed-in devices.", "profile",
+          {200: json(SessionList, "Sessions, most recently used first.")}, auth=True)
 async def list_sessions(request: web.Request) -> web.Response:
     who = await principal(request)
     sessions = await services(request).accounts.list_sessions(who)
@@ -141,6 +192,11 @@ async def list_sessions(request: web.Request) -> web.Response:
 
 
 @routes.delete("/v1/me/sessions")
+@contract(
+    "Revoke all my sessions (keep_current=true keeps this one).", "profile",
+    {204: NO_CONTENT}, auth=True,
+    params=[{"name": "keep_current", "in": "query", "required": False,
+             "schema": {"type": "boolean"}, "example": True}])
 async def revoke_all_sessions(request: web.Request) -> web.Response:
     who = await principal(request)
     keep = bool_query(request, "keep_current")
@@ -149,6 +205,10 @@ async def revoke_all_sessions(request: web.Request) -> web.Response:
 
 
 @routes.delete("/v1/me/sessions/{session_id}")
+@contract(
+    "Revoke one of my sessions.", "profile", {204: NO_CONTENT}, auth=True,
+    params=[path_id("session_id")],
+    errors=(problem("No such session of mine.", "session_not_found"),))
 async def revoke_session(request: web.Request) -> web.Response:
     who = await principal(request)
     await services(request).accounts.revoke_session(who, int_param(request, "session_id"))
@@ -156,6 +216,10 @@ async def revoke_session(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/users/{user_id}")
+@contract(
+    "A user's public profile (never the email).", "profile",
+    {200: json(PublicUserView, "The profile.")}, auth=True, params=[path_id("user_id")],
+    errors=(problem("No such user.", "user_not_found"),))
 async def get_user(request: web.Request) -> web.Response:
     who = await principal(request)
     svc = services(request)

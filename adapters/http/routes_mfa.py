@@ -10,7 +10,9 @@ from aiohttp import web
 
 from adapters.http.common import device, json_response, no_store, principal, read_body
 from adapters.http.common import services as _services
+from adapters.http.contract import NO_CONTENT, body, contract, json, problem
 from adapters.http.routes_auth import token_response
+from adapters.http.views import TokenView
 from adapters.http.views_mfa import (
     CodeBody,
     DisableBody,
@@ -19,14 +21,21 @@ from adapters.http.views_mfa import (
     MfaStatusView,
     RecoveryCodesView,
 )
+from momentic_core.services import mfa
 
 routes = web.RouteTableDef()
+
+_BAD_CODE = problem("The code is wrong, outside the drift, of a step used already, or a spent "
+                    "recovery code.", mfa.INVALID_MFA_CODE)
 
 # The staff surface: the enrolment requirement applies here (and nowhere else).
 STAFF_PREFIXES = ("/v1/admin/", "/v1/mod/")
 
 
 @routes.get("/v1/me/2fa")
+@contract("Whether two-factor authentication is on, pending confirmation, and how many "
+          "recovery codes are left.", "auth",
+          {200: json(MfaStatusView, "My two-factor state.")}, auth=True)
 async def status(request: web.Request) -> web.Response:
     who = await principal(request)
     found = await _services(request).two_factor.status(who)
@@ -34,6 +43,12 @@ async def status(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/me/2fa")
+@contract(
+    "Start enrolling an authenticator app: a new secret and its otpauth:// URI, answered "
+    "this once (a pending enrolment is replaced). Nothing changes at sign-in until POST "
+    "/v1/me/2fa/confirm.", "auth",
+    {201: json(EnrolmentView, "The secret, pending confirmation.")}, auth=True,
+    errors=(problem("Two-factor authentication is on already.", mfa.MFA_ALREADY_ENABLED),))
 async def enrol(request: web.Request) -> web.Response:
     who = await principal(request)
     made = await _services(request).two_factor.enrol(who)
@@ -43,6 +58,12 @@ async def enrol(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/me/2fa/confirm")
+@contract(
+    "Turn the pending authenticator on with one of its codes; answers ten recovery codes, "
+    "this once (stored hashed).", "auth",
+    {200: json(RecoveryCodesView, "On; keep these somewhere safe.")}, auth=True,
+    body=body(CodeBody, {"code": "123456"}),
+    errors=(problem("No enrolment is pending.", mfa.MFA_NOT_PENDING), _BAD_CODE))
 async def confirm(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, CodeBody)
@@ -51,6 +72,11 @@ async def confirm(request: web.Request) -> web.Response:
 
 
 @routes.delete("/v1/me/2fa")
+@contract(
+    "Turn two-factor authentication off: my password (none for an account made by social "
+    "sign-in) and a code or a recovery code.", "auth", {204: NO_CONTENT}, auth=True,
+    body=body(DisableBody, {"code": "123456", "password": "correct horse battery"}),
+    errors=(problem("Two-factor authentication is off.", mfa.MFA_NOT_ENABLED), _BAD_CODE))
 async def disable(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, DisableBody)
@@ -59,6 +85,18 @@ async def disable(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/auth/2fa")
+@contract(
+    "The second step of a sign-in: a password (POST /v1/auth/token) or social sign-in of "
+    "an account with two-factor authentication answers 403 mfa_required with mfa_token; "
+    "post it here with a code for the tokens. The token lasts "
+    f"{int(mfa.CHALLENGE_TTL.total_seconds())} s and dies with a password change; it may "
+    "be retried with another code within the rate limits (mfa:ip, mfa:user).", "auth",
+    {200: json(TokenView, "Signed in.")},
+    body=body(MfaSignInBody, {"mfa_token": "eyJ1IjoxLCJlIjoxNzk0MDAwMDAwLCJwIjoiYWJjIn0.c2ln",
+                              "code": "123456", "device_name": "iPhone 15"}),
+    errors=(problem("The challenge is unknown, forged or expired: sign in again.",
+                    mfa.INVALID_MFA_TOKEN),
+            problem("The account is banned or suspended.", "account_banned"), _BAD_CODE))
 async def sign_in(request: web.Request) -> web.Response:
     body = await read_body(request, MfaSignInBody)
     pair = await _services(request).two_factor.sign_in(
