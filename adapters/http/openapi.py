@@ -343,106 +343,8 @@ _IMAGE_ERRORS: Json = {
 
 
 def _video_paths() -> Json:
-    videos, legacy = "videos", "legacy mobile"
-    upload_id = [_path_id("upload_id")]
+    legacy = "legacy mobile"
     return {
-        "/v1/config": {"get": _op(
-            "Upload limits: sizes, duration, formats, description length. "
-            "max_video_bytes and max_video_seconds are the runtime settings in force (an "
-            "admin's change shows here within 5 seconds on every instance, as the uploads "
-            "and the processing apply it).", videos,
-            {"200": _json("Config", "The limits.")})},
-        "/v1/videos": {"post": _op(
-            "Upload a video in one request (multipart, streamed to storage). It is "
-            "processed in the background: poll GET /v1/videos/{id} until status is ready.",
-            videos, {"201": _json("Video", "Stored; processing.")}, auth=True,
-            body=_MULTIPART_VIDEO, errors=_UPLOAD_ERRORS)},
-        "/v1/videos/{video_id}": {
-            "get": _op("A video, with signed playback and thumbnail URLs when ready.", videos,
-                       {"200": _json("Video", "The video.")}, auth=True,
-                       params=[_path_id("video_id")], errors=_NO_VIDEO),
-            "patch": _op("Change the description and/or the visibility (the author; an "
-                         "absent or null field stays as it is). Feeds, For-You, profiles "
-                         "and live subscriptions follow at once. A private account's "
-                         "videos stay friends-only: public is 409 account_private there "
-                         "(make the account public first); friends is kept as the video's "
-                         "own choice, so it stays friends-only when the account turns "
-                         "public.", videos,
-                         {"200": _json("Video", "The video.")}, auth=True,
-                         params=[_path_id("video_id")],
-                         body=_body(views.VideoPatchBody,
-                                    {"description": "Sunset, take two",
-                                     "visibility": "public"}),
-                         errors={**_NO_VIDEO, **_NOT_AUTHOR, "409": _problem(
-                             "The video is held or removed, or public was asked of a "
-                             "private account's video.", "account_private", 409)}),
-            "delete": _op("Delete the video and its files (the author only: staff remove "
-                          "someone else's video through a moderation case, which is audited, "
-                          "tells the author and can be appealed).", videos,
-                          {"204": _NO_CONTENT}, auth=True, params=[_path_id("video_id")],
-                          errors={**_NO_VIDEO, **_NOT_YOURS_TO_DELETE}),
-        },
-        "/v1/users/{user_id}/videos": {"get": _op(
-            "A user's videos, newest first (others see ready public ones).", videos,
-            {"200": _json("VideoPage", "One page.")}, auth=True,
-            params=[_path_id("user_id"),
-                    {"name": "cursor", "in": "query", "required": False, "schema": _S,
-                     "description": "next_cursor of the previous page, as it came; any "
-                                    "other value is 422 invalid_cursor.",
-                     "example": _CURSOR_EXAMPLE},
-                    {"name": "limit", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "default": 20},
-                     "description": "Page size; more than 50 is taken as 50. Not a positive "
-                                    "integer: 422 invalid_query.",
-                     "example": 20}],
-            errors={"404": _problem("No such user.", "user_not_found", 404)})},
-        "/v1/uploads": {"post": _op(
-            "Start a resumable upload: PUT each part to its URL, then complete.", videos,
-            {"201": _json("Upload", "The upload and its part URLs.")}, auth=True,
-            body=_body(views.UploadBody,
-                       {"size_bytes": 20971520, "content_type": "video/mp4",
-                        "description": "Sunset", "visibility": "friends"}),
-            errors={**_UPLOAD_ERRORS, "413": _problem(
-                "size_bytes is over max_video_bytes (video_too_large), or the JSON body "
-                "is larger than allowed (body_too_large).", "video_too_large", 413)})},
-        "/v1/uploads/{upload_id}": {"get": _op(
-            "Which parts arrived, to resume after a dropped connection.", videos,
-            {"200": _json("Upload", "The upload.")}, auth=True, params=upload_id,
-            errors={"404": _problem("No such upload of mine.", "upload_not_found", 404)})},
-        "/v1/uploads/{upload_id}/parts/{part}": {"put": _op(
-            "Send one part through the API (when its URL is relative).", videos,
-            {"200": _json("Part", "Stored.")}, auth=True,
-            params=[*upload_id, _path_id("part")],
-            body={"required": True, "content": {"application/octet-stream": {
-                "schema": {"type": "string", "contentMediaType": "application/octet-stream"},
-                "example": "(binary)"}}},
-            errors={"404": _problem("No such upload of mine.", "upload_not_found", 404),
-                    "413": _problem("Longer than the part (up front when its "
-                                    "Content-Length is).", "part_too_large", 413)})},
-        "/v1/uploads/{upload_id}/complete": {"post": _op(
-            "Join the parts and create the video; idempotent.", videos,
-            {"200": _json("Video", "The video (processing).")}, auth=True, params=upload_id,
-            errors={"404": _problem("No such upload of mine.", "upload_not_found", 404),
-                    "415": _UPLOAD_ERRORS["415"]})},
-        "/v1/me/avatar": {"put": _op(
-            "Set my avatar: JPEG, PNG or WebP up to 5 MB, stored as a 512x512 JPEG "
-            "without metadata.", "profile", {"200": _json("AvatarUrl", "The new avatar.")},
-            auth=True, body=_IMAGE_BODY, errors=_IMAGE_ERRORS)},
-        "/media/{key}": {"get": _op(
-            "Media of the local and in-memory stores, at expiring signed URLs (Range, ETag).",
-            "media",
-            {"200": {"description": "The bytes.", "content": {"application/octet-stream": {
-                "schema": {"type": "string"}, "example": "(binary)"}}},
-             "206": {"description": "A byte range.", "content": {"application/octet-stream": {
-                 "schema": {"type": "string"}, "example": "(binary)"}}},
-             "304": {"description": "Not modified (If-None-Match)."}},
-            params=[{"name": "key", "in": "path", "required": True, "schema": _S,
-                     "example": "videos/3f2a/thumb.jpg"},
-                    {"name": "exp", "in": "query", "required": True,
-                     "schema": {"type": "integer"}, "example": 1796000000},
-                    {"name": "sig", "in": "query", "required": True, "schema": _S,
-                     "example": "kR1x..."}],
-            errors={"404": _problem("Unknown, or the link expired.", "media_not_found", 404)})},
         **_legacy_both("/videos", {"post": _op(
             "Legacy app: upload a video (multipart video_file, description).", legacy,
             {"201": _json("LegacyUpload", "Stored; processing.")}, auth=True,
@@ -1415,20 +1317,9 @@ CODES_BY_OPERATION: dict[str, tuple[str, ...]] = {
     "post_auth_verify_code": ("invalid_code", "email_taken"),
     "post_auth_refresh": ("invalid_refresh_token", "refresh_token_reused"),
     "patch_user_profile": _PROFILE_TEXT,
-    "post_v1_videos": (*_UPLOAD, "undecodable", "resolution_too_large"),
     "post_videos": _UPLOAD,
-    "patch_v1_videos_video_id": ("video_moderated", "description_too_long",
-                                 "control_characters", "invalid_visibility",
-                                 "account_private"),
     "patch_videos_video_id": ("video_moderated", "description_too_long"),
-    "post_v1_uploads": ("invalid_size", "invalid_visibility", "description_too_long",
-                        "storage_unavailable"),
-    "put_v1_uploads_upload_id_parts_part": _PARTS,
-    "post_v1_uploads_upload_id_complete": ("upload_incomplete", "upload_complete",
-                                           "invalid_parts", "storage_unavailable"),
-    "put_v1_me_avatar": ("undecodable", "storage_unavailable"),
     "patch_user_avatar": ("undecodable", "storage_unavailable"),
-    "get_media_key": ("invalid_key", "blob_not_found"),
     "post_v1_friend_requests": _FRIEND_REQUEST,
     "put_v1_blocks_user_id": ("cannot_target_self",),
     "post_v1_videos_video_id_comments": (*_COMMENT, "reply_depth"),
@@ -1608,8 +1499,10 @@ def _share_problems(paths: Json) -> Json:
                     uses[key] = uses.get(key, 0) + 1
     shared: Json = {}
     names: dict[str, str] = {}
-    for operations in paths.values():
-        for op in operations.values():
+    # Named in the order of the paths, so that a name does not depend on the order the
+    # route tables list them in.
+    for _, operations in sorted(paths.items()):
+        for _, op in sorted(operations.items()):
             for status, response in op["responses"].items():
                 key = json.dumps(response, sort_keys=True)
                 if uses.get(key, 0) < 2:

@@ -12,12 +12,32 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from adapters.http import paging
 from adapters.http.common import int_param, json_response, principal, read_body, services
+from adapters.http.contract import (
+    NO_CONTENT,
+    NO_VIDEO,
+    NOT_AUTHOR,
+    NOT_YOURS_TO_DELETE,
+    STRING,
+    TIME,
+    UPLOAD,
+    Answer,
+    binary_body,
+    body,
+    content,
+    contract,
+    json,
+    path_id,
+    problem,
+)
 from adapters.http.converter import nul_character
 from adapters.http.views import (
+    AvatarUrlOut,
     ConfigOut,
     PartOut,
+    StoredPartOut,
     UploadBody,
     UploadOut,
+    VideoForm,
     VideoOut,
     VideoPage,
     VideoPatchBody,
@@ -26,7 +46,7 @@ from adapters.media_urls import TOKEN_PREFIX, served_cache_control
 from momentic_core.errors import Invalid, NotFound, TooLarge, UnsupportedMedia
 from momentic_core.model.accounts import Principal, User
 from momentic_core.model.engagement import ReactionKind
-from momentic_core.model.videos import StagedBlob
+from momentic_core.model.videos import MediaLimits, StagedBlob
 from momentic_core.services.videos import UploadState, VideoView
 
 routes = web.RouteTableDef()
@@ -172,8 +192,32 @@ def upload_out(request: web.Request, state: UploadState) -> UploadOut:
 
 # ---------------------------------------------------------------- routes
 
+# What the uploads of a video (here and the legacy app's) and of an avatar declare.
+MULTIPART_VIDEO = body(
+    VideoForm, {"video_file": "(binary)", "description": "Sunset over the campus",
+                "visibility": "public"}, media="multipart/form-data")
+UPLOAD_ERRORS = (
+    problem("Over the size limit; nothing is kept.", "video_too_large"),
+    problem("Not an MP4, MOV or WebM video.", "unsupported_media_type"),
+)
+IMAGE_BODY = binary_body("image/jpeg", "image/png", "image/webp")
+IMAGE_ERRORS = (
+    problem("Over 5 MB.", "avatar_too_large"),
+    problem("Not a JPEG, PNG or WebP image.", "unsupported_image"),
+    problem(f"The image decodes to more than {MediaLimits().avatar_max_pixels:,} pixels (a "
+            "JPEG counts at the 1/2, 1/4 or 1/8 scale it is decoded at; `limit` says how "
+            "many), whatever its file size; or a field breaks a rule (validation_failed).",
+            "image_too_large"),
+)
+_NO_UPLOAD = problem("No such upload of mine.", "upload_not_found")
+
 
 @routes.get("/v1/config")
+@contract(
+    "Upload limits: sizes, duration, formats, description length. max_video_bytes and "
+    "max_video_seconds are the runtime settings in force (an admin's change shows here "
+    "within 5 seconds on every instance, as the uploads and the processing apply it).",
+    "videos", {200: json(ConfigOut, "The limits.")})
 async def config(request: web.Request) -> web.Response:
     svc = services(request)
     limits = svc.videos.limits
@@ -194,6 +238,11 @@ async def config(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/videos")
+@contract(
+    "Upload a video in one request (multipart, streamed to storage). It is processed in "
+    "the background: poll GET /v1/videos/{id} until status is ready.", "videos",
+    {201: json(VideoOut, "Stored; processing.")}, auth=True, body=MULTIPART_VIDEO,
+    errors=(*UPLOAD_ERRORS, *UPLOAD, "undecodable", "resolution_too_large"))
 async def upload_video(request: web.Request) -> web.Response:
     who = await principal(request)
     staged, description, visibility = await receive_video(request, who, "friends")
@@ -205,6 +254,10 @@ async def upload_video(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/videos/{video_id}")
+@contract(
+    "A video, with signed playback and thumbnail URLs when ready.", "videos",
+    {200: json(VideoOut, "The video.")}, auth=True, params=[path_id("video_id")],
+    errors=(NO_VIDEO,))
 async def get_video(request: web.Request) -> web.Response:
     who = await principal(request)
     view = await services(request).videos.get(who, int_param(request, "video_id"))
@@ -212,6 +265,19 @@ async def get_video(request: web.Request) -> web.Response:
 
 
 @routes.patch("/v1/videos/{video_id}")
+@contract(
+    "Change the description and/or the visibility (the author; an absent or null field "
+    "stays as it is). Feeds, For-You, profiles and live subscriptions follow at once. A "
+    "private account's videos stay friends-only: public is 409 account_private there "
+    "(make the account public first); friends is kept as the video's own choice, so it "
+    "stays friends-only when the account turns public.", "videos",
+    {200: json(VideoOut, "The video.")}, auth=True, params=[path_id("video_id")],
+    body=body(VideoPatchBody, {"description": "Sunset, take two", "visibility": "public"}),
+    errors=(NO_VIDEO, NOT_AUTHOR, problem(
+        "The video is held or removed, or public was asked of a private account's video.",
+        "account_private"),
+        "video_moderated", "description_too_long", "control_characters",
+        "invalid_visibility", "account_private"))
 async def patch_video(request: web.Request) -> web.Response:
     who = await principal(request)
     video_id = int_param(request, "video_id")
@@ -223,6 +289,11 @@ async def patch_video(request: web.Request) -> web.Response:
 
 
 @routes.delete("/v1/videos/{video_id}")
+@contract(
+    "Delete the video and its files (the author only: staff remove someone else's video "
+    "through a moderation case, which is audited, tells the author and can be appealed).",
+    "videos", {204: NO_CONTENT}, auth=True, params=[path_id("video_id")],
+    errors=(NO_VIDEO, NOT_YOURS_TO_DELETE))
 async def delete_video(request: web.Request) -> web.Response:
     who = await principal(request)
     await services(request).videos.delete(who, int_param(request, "video_id"))
@@ -230,6 +301,20 @@ async def delete_video(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/users/{user_id}/videos")
+@contract(
+    "A user's videos, newest first (others see ready public ones).", "videos",
+    {200: json(VideoPage, "One page.")}, auth=True,
+    params=[path_id("user_id"),
+            {"name": "cursor", "in": "query", "required": False, "schema": STRING,
+             "description": "next_cursor of the previous page, as it came; any other value "
+                            "is 422 invalid_cursor.",
+             "example": paging.encode("vid", TIME, 1001)},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "default": 20},
+             "description": "Page size; more than 50 is taken as 50. Not a positive "
+                            "integer: 422 invalid_query.",
+             "example": 20}],
+    errors=(problem("No such user.", "user_not_found"),))
 async def user_videos(request: web.Request) -> web.Response:
     who = await principal(request)
     before, limit = paging.read_time_id(request, "vid"), paging.limit(request)
@@ -259,6 +344,16 @@ def _kind(kind: ReactionKind | None) -> str | None:
 
 
 @routes.post("/v1/uploads")
+@contract(
+    "Start a resumable upload: PUT each part to its URL, then complete.", "videos",
+    {201: json(UploadOut, "The upload and its part URLs.")}, auth=True,
+    body=body(UploadBody, {"size_bytes": 20971520, "content_type": "video/mp4",
+                           "description": "Sunset", "visibility": "friends"}),
+    errors=(*UPLOAD_ERRORS, problem(
+        "size_bytes is over max_video_bytes (video_too_large), or the JSON body is larger "
+        "than allowed (body_too_large).", "video_too_large"),
+        "invalid_size", "invalid_visibility", "description_too_long",
+        "storage_unavailable"))
 async def create_upload(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, UploadBody)
@@ -271,6 +366,10 @@ async def create_upload(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/uploads/{upload_id}")
+@contract(
+    "Which parts arrived, to resume after a dropped connection.", "videos",
+    {200: json(UploadOut, "The upload.")}, auth=True, params=[path_id("upload_id")],
+    errors=(_NO_UPLOAD,))
 async def get_upload(request: web.Request) -> web.Response:
     who = await principal(request)
     state = await services(request).videos.upload_state(who, int_param(request, "upload_id"))
@@ -278,6 +377,16 @@ async def get_upload(request: web.Request) -> web.Response:
 
 
 @routes.put("/v1/uploads/{upload_id}/parts/{part}")
+@contract(
+    "Send one part through the API (when its URL is relative).", "videos",
+    {200: json(StoredPartOut, "Stored.")}, auth=True,
+    params=[path_id("upload_id"), path_id("part")],
+    body=binary_body("application/octet-stream"),
+    errors=(_NO_UPLOAD,
+            problem("Longer than the part (up front when its Content-Length is).",
+                    "part_too_large"),
+            "invalid_part", "invalid_part_size", "part_too_large", "storage_unavailable",
+            "upload_complete"))
 async def put_part(request: web.Request) -> web.Response:
     who = await principal(request)
     part = await services(request).videos.put_part(
@@ -292,6 +401,12 @@ async def put_part(request: web.Request) -> web.Response:
 
 
 @routes.post("/v1/uploads/{upload_id}/complete")
+@contract(
+    "Join the parts and create the video; idempotent.", "videos",
+    {200: json(VideoOut, "The video (processing).")}, auth=True,
+    params=[path_id("upload_id")],
+    errors=(_NO_UPLOAD, UPLOAD_ERRORS[1], "upload_incomplete", "upload_complete",
+            "invalid_parts", "storage_unavailable"))
 async def complete_upload(request: web.Request) -> web.Response:
     who = await principal(request)
     svc = services(request).videos
@@ -300,6 +415,10 @@ async def complete_upload(request: web.Request) -> web.Response:
 
 
 @routes.put("/v1/me/avatar")
+@contract(
+    "Set my avatar: JPEG, PNG or WebP up to 5 MB, stored as a 512x512 JPEG without "
+    "metadata.", "profile", {200: json(AvatarUrlOut, "The new avatar.")}, auth=True,
+    body=IMAGE_BODY, errors=(*IMAGE_ERRORS, "undecodable", "storage_unavailable"))
 async def put_avatar(request: web.Request) -> web.Response:
     who = await principal(request)
     user = await set_avatar(request, who)
@@ -323,6 +442,22 @@ async def set_avatar(request: web.Request, who: Principal) -> User:
 
 
 @routes.get("/media/{key:.+}")
+@contract(
+    "Media of the local and in-memory stores, at expiring signed URLs (Range, ETag).",
+    "media",
+    {200: content("The bytes.", {"application/octet-stream": {
+        "schema": STRING, "example": "(binary)"}}),
+     206: content("A byte range.", {"application/octet-stream": {
+         "schema": STRING, "example": "(binary)"}}),
+     304: Answer("Not modified (If-None-Match).")},
+    params=[{"name": "key", "in": "path", "required": True, "schema": STRING,
+             "example": "videos/3f2a/thumb.jpg"},
+            {"name": "exp", "in": "query", "required": True, "schema": {"type": "integer"},
+             "example": 1796000000},
+            {"name": "sig", "in": "query", "required": True, "schema": STRING,
+             "example": "kR1x..."}],
+    errors=(problem("Unknown, or the link expired.", "media_not_found"), "invalid_key",
+            "blob_not_found"))
 async def media(request: web.Request) -> web.StreamResponse:
     """Blobs of the local and in-memory stores, at expiring signed URLs, with Range; and
     at token paths (``/media/s/<exp>/<sig>/<key>``, adapters.media_urls.MediaTokens) any
