@@ -19,7 +19,6 @@ from aiohttp import web
 
 from adapters.http import (
     openapi_search,
-    openapi_views,
     paging,
     views,
     views_devices,
@@ -308,6 +307,8 @@ EXAMPLES.update({
         "upload_part_size": 8388608, "max_devices_per_user": 10,
     },
     "AvatarUrl": {"avatar_url": "http://127.0.0.1:8080/media/avatars/1c9e/avatar.jpg?exp=1796000000&sig=..."},
+    "ViewRecorded": {"video_id": 1001, "counted": True, "watched_seconds": 11.2,
+                     "completed": True, "view_count": 58},
     "LegacyUpload": {"video_id": 1001, "filepath": "/v1/videos/1001",
                      "message": "Video uploaded."},
 })
@@ -401,75 +402,9 @@ _NO_USER = {"404": _problem("No such user (or hidden by a block).", "user_not_fo
 
 
 def _social_paths() -> Json:
-    friends, feeds, legacy = "friends", "feeds", "legacy mobile"
+    legacy = "legacy mobile"
     uid = [_path_id("user_id")]
     return {
-        "/v1/friends": {"get": _op("My friends, newest friendship first.", friends,
-                                   {"200": _json("ContactPage", "One page.")}, auth=True,
-                                   params=[_CURSOR, _LIMIT])},
-        "/v1/friends/{user_id}": {"delete": _op(
-            "Unfriend.", friends, {"204": _NO_CONTENT}, auth=True, params=uid,
-            errors={"404": _problem("Not friends.", "not_friends", 404)})},
-        "/v1/friend-requests": {
-            "post": _op(
-                "Send a friend request by user_id or nickname; if they asked me already "
-                "(a moment ago, or at the same time), we become friends. The recipient is "
-                "notified of one sender's requests once a day (UTC): asking, cancelling and "
-                "asking again does not notify again.", friends,
-                {"201": _json("Relation", "Sent, or friends.")},
-                auth=True,
-                body=_body(views.FriendRequestBody, {"nickname": "sam"}),
-                errors={**_NO_USER, "409": _problem("Already friends or asked.",
-                                                    "request_exists", 409)}),
-            "get": _op("Friend requests to me (incoming) or from me (outgoing).", friends,
-                       {"200": _json("ContactPage", "One page.")}, auth=True,
-                       params=[{"name": "direction", "in": "query", "required": False,
-                                "schema": {"type": "string",
-                                           "enum": ["incoming", "outgoing"]},
-                                "example": "incoming"}, _CURSOR, _LIMIT]),
-        },
-        "/v1/friend-requests/{user_id}": {"delete": _op(
-            "Cancel my request to this user.", friends, {"204": _NO_CONTENT}, auth=True,
-            params=uid, errors=_NO_REQUEST)},
-        "/v1/friend-requests/{user_id}/accept": {"post": _op(
-            "Accept this user's request.", friends, {"204": _NO_CONTENT}, auth=True,
-            params=uid, errors=_NO_REQUEST)},
-        "/v1/friend-requests/{user_id}/decline": {"post": _op(
-            "Decline this user's request.", friends, {"204": _NO_CONTENT}, auth=True,
-            params=uid, errors=_NO_REQUEST)},
-        "/v1/blocks": {"get": _op("Users I blocked.", friends,
-                                  {"200": _json("ContactPage", "One page.")}, auth=True,
-                                  params=[_CURSOR, _LIMIT])},
-        "/v1/blocks/{user_id}": {
-            "put": _op("Block: ends any friendship; each disappears from the other's feeds, "
-                       "profiles, comments, search and ranking.", friends,
-                       {"204": _NO_CONTENT}, auth=True, params=uid, errors=_NO_USER),
-            "delete": _op("Unblock.", friends, {"204": _NO_CONTENT}, auth=True, params=uid,
-                          errors={"404": _problem("Not blocked.", "not_blocked", 404)}),
-        },
-        "/v1/users/search": {"get": _op(
-            "Users by nickname prefix.", friends,
-            {"200": _json("UserSearchPage", "One page, by nickname.")}, auth=True,
-            params=[{"name": "q", "in": "query", "required": True,
-                     "schema": {"type": "string", "pattern": "^[a-zA-Z0-9_.]{1,30}$"},
-                     "example": "sa"}, _CURSOR, _LIMIT])},
-        "/v1/feed/friends": {"get": _op(
-            "My friends' videos of a day (default today, my time zone), newest first. "
-            "Locked until I post today (BeReal).", feeds,
-            {"200": _json("FriendsFeed", "One page.")}, auth=True,
-            params=[{"name": "day", "in": "query", "required": False,
-                     "schema": {"type": "string", "format": "date"},
-                     "example": "2026-11-27"}, _CURSOR, _LIMIT])},
-        "/v1/feed/global": {"get": _op(
-            "Public videos, newest first.", feeds, {"200": _json("FeedPage", "One page.")},
-            auth=True, params=[_CURSOR, _LIMIT])},
-        "/v1/feed/for-you": {"get": _op(
-            "Public videos ranked by freshness, engagement (decaying with age) and my "
-            "friends' interactions; unseen ones only. The cursor pins the ranking, so pages "
-            "neither repeat nor skip.", feeds, {"200": _json("RankedPage", "One page.")},
-            auth=True, params=[_CURSOR, _LIMIT],
-            errors={"404": _problem("The ranking expired; start again without a cursor.",
-                                    "snapshot_expired", 404)})},
         **_legacy_both("/users/{user_id}/friends/videos", {"get": _op(
             "Legacy app: my friends' videos of today (my own user id only).", legacy,
             {"200": _json("LegacyFriendVideos", "Newest first.")}, auth=True, params=uid,
@@ -1229,6 +1164,10 @@ _LINKS: list[tuple[str, str, tuple[str, ...], dict[str, str]]] = [
      {"appeal_id": "$response.body#/id"}),
     ("get_v1_mod_appeals", "200", ("post_v1_mod_appeals_appeal_id_decide",),
      {"appeal_id": "$response.body#/items/0/id"}),
+    ("post_v1_users_user_id_mute", "204", ("delete_v1_users_user_id_mute",),
+     {"user_id": "$request.path.user_id"}),
+    ("get_v1_me_mutes", "200", ("delete_v1_users_user_id_mute",),
+     {"user_id": "$response.body#/items/0/user/id"}),
     ("get_v1_admin_users", "200",
      ("put_v1_admin_users_user_id_role", "post_v1_mod_users_user_id_ban",
       "post_v1_mod_users_user_id_suspend", "post_v1_mod_users_user_id_unban"),
@@ -1237,10 +1176,8 @@ _LINKS: list[tuple[str, str, tuple[str, ...], dict[str, str]]] = [
 
 
 def _add_links(paths: Json) -> None:
-    from adapters.http import openapi_mutes  # issue 21's mutes (see that module)
-
     by_id = {op["operationId"]: op for ops in paths.values() for op in ops.values()}
-    for source, status, targets, parameters in [*_LINKS, *openapi_mutes.LINKS]:
+    for source, status, targets, parameters in _LINKS:
         responses = by_id[source]["responses"]
         # A copy: response objects such as _NO_CONTENT are shared between operations.
         responses[status] = response = {**responses[status]}
@@ -1320,8 +1257,6 @@ CODES_BY_OPERATION: dict[str, tuple[str, ...]] = {
     "post_videos": _UPLOAD,
     "patch_videos_video_id": ("video_moderated", "description_too_long"),
     "patch_user_avatar": ("undecodable", "storage_unavailable"),
-    "post_v1_friend_requests": _FRIEND_REQUEST,
-    "put_v1_blocks_user_id": ("cannot_target_self",),
     "post_v1_videos_video_id_comments": (*_COMMENT, "reply_depth"),
     "post_videos_video_id_comments": (*_COMMENT, "reply_depth"),
     "post_videos_video_id_comments_slash": (*_COMMENT, "reply_depth"),
@@ -1346,7 +1281,6 @@ _ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
 CODES_BY_OPERATION["post_auth_login"] = (*CODES_BY_OPERATION.get("post_auth_login", ()),
                                          "mfa_required")
 CODES_BY_OPERATION.update(openapi_search.CODES_BY_OPERATION)
-CODES_BY_OPERATION.update(openapi_views.CODES_BY_OPERATION)
 OUTSIDE_OPERATIONS = {
     "mfa_enrolment_required": "every /v1/admin and /v1/mod operation answers it to an admin "
                               "or moderator without two-factor authentication while the "
@@ -1593,6 +1527,12 @@ def _answer(answer: Answer) -> Json:
     return out
 
 
+def answer_types() -> list[Any]:
+    """Every view (or named list) a declared operation answers with."""
+    return [answer.view for _, _, declaration in _declarations()
+            for answer in declaration.responses.values() if answer.view is not None]
+
+
 def _operation(c: Contract) -> Json:
     """The operation a handler's declaration describes."""
     body: Json | None = None
@@ -1618,7 +1558,6 @@ def document() -> Json:
 
     from adapters.http import (
         openapi_devices,  # issue 17's routes (see that module)
-        openapi_mutes,  # issue 21's mutes (see that module)
         openapi_share,  # issue 20's share pages (see that module)
     )
 
@@ -1626,9 +1565,7 @@ def document() -> Json:
              **_ranking_paths(), **_moderation_paths(), **_live_paths(),
              **openapi_devices.paths(sys.modules[__name__]),
              **openapi_share.paths(sys.modules[__name__]),
-             **openapi_mutes.paths(sys.modules[__name__]),
-             **openapi_search.paths(sys.modules[__name__]),
-             **openapi_views.paths(sys.modules[__name__])}
+             **openapi_search.paths(sys.modules[__name__])}
     declared_codes: dict[tuple[str, str], tuple[str, ...]] = {}
     for path, method, declaration in _declarations():
         paths.setdefault(path, {})[method] = _operation(declaration)

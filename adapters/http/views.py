@@ -541,10 +541,16 @@ class ViewOut:
     __schema_name__ = "ViewRecorded"
 
     video_id: int
-    counted: bool
-    watched_seconds: float | None
-    completed: bool
-    view_count: int
+    counted: bool = attrs.field(metadata={"description": (
+        "This report added my view of the day (the first of the UTC day); false for later "
+        "reports that day, and always for the author, whose views never count.")})
+    watched_seconds: float | None = attrs.field(metadata={"description": (
+        "The most I reported watching today (milliseconds); null for the author.")})
+    completed: bool = attrs.field(metadata={"description": (
+        f"Today's view reached the end (at least {view_rules.COMPLETE_SHARE:.0%} of the "
+        "video).")})
+    view_count: int = attrs.field(metadata={"description": (
+        "The video's views after this report.")})
 
 
 @attrs.frozen
