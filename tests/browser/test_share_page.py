@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from clip_support import unique
 from PIL import Image, ImageDraw
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -82,7 +83,7 @@ async def site(
     made = {}
     for visibility in ("public", "friends"):
         form = aiohttp.FormData()
-        form.add_field("video_file", io.BytesIO(clip.read_bytes()), filename="clip.mp4",
+        form.add_field("video_file", io.BytesIO(unique(clip)), filename="clip.mp4",
                        content_type="video/mp4")
         form.add_field("description", DESCRIPTION)
         form.add_field("visibility", visibility)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from clip_support import unique
 
 from adapters.http import keys
 from momentic_core.model.accounts import Role
@@ -57,7 +58,7 @@ async def befriend(env: Any, a: User, b: User) -> None:
 
 async def ready_video(env: Any, who: User, clip: Path, visibility: str = "public") -> int:
     form = aiohttp.FormData()
-    form.add_field("video_file", io.BytesIO(clip.read_bytes()), filename="c.mp4",
+    form.add_field("video_file", io.BytesIO(unique(clip)), filename="c.mp4",
                    content_type="video/mp4")
     form.add_field("visibility", visibility)
     r = await env.client.post("/v1/videos", data=form, headers=who.auth)

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import jsonschema
 import pytest
+from clip_support import unique
 from engagement_support import User, befriend, moderator, ready_video, user
 from yarl import URL
 
@@ -210,7 +211,7 @@ async def test_a_large_account_streams_every_item_across_pages(
     made_videos = []
     for n in range(5):
         form = aiohttp.FormData()
-        form.add_field("video_file", sample_clips["silent"].read_bytes(), filename="c.mp4",
+        form.add_field("video_file", unique(sample_clips["silent"]), filename="c.mp4",
                        content_type="video/mp4")
         form.add_field("description", f"clip {n}")
         form.add_field("visibility", "public")

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
+from clip_support import unique
 from hls_support import play
 
 from momentic_core.policies.media import CACHE_CONTROL
@@ -25,7 +26,7 @@ def _path(url: str) -> str:
 async def _upload(env: Any, auth: dict[str, str], clip: Path, visibility: str) -> Any:
     form = aiohttp.FormData()
     form.add_field("visibility", visibility)
-    form.add_field("video_file", io.BytesIO(clip.read_bytes()), filename="clip",
+    form.add_field("video_file", io.BytesIO(unique(clip)), filename="clip",
                    content_type="video/mp4")
     r = await env.client.post("/v1/videos", data=form, headers=auth)
     assert r.status == 201, await r.text()

@@ -45,6 +45,7 @@ import pytest
 import requests
 import schemathesis
 from aiohttp import web
+from clip_support import unique
 from schemathesis.auths import AuthContext, set_on_case
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.config import SchemathesisConfig
@@ -399,7 +400,7 @@ def _seed(server: LiveServer, clip: Path) -> None:
         tokens[name] = str(r.json()["access_token"])
     ann, bob = server.auth(tokens["ann"]), server.auth(tokens["bob"])
     r = server.http.post(f"{server.url}/v1/videos", headers=ann,
-                         files={"video_file": ("clip.mp4", clip.read_bytes(), "video/mp4")},
+                         files={"video_file": ("clip.mp4", unique(clip), "video/mp4")},
                          data={"visibility": "public", "description": "Seeded"})
     assert r.status_code == 201, r.text
     video_id = r.json()["id"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from clip_support import unique
 from engagement_support import User, befriend, user
 
 from adapters.http import keys
@@ -24,7 +25,7 @@ from adapters.http import keys
 async def _video(env: Any, who: User, clip: Path, description: str,
                  visibility: str = "public") -> int:
     form = aiohttp.FormData()
-    form.add_field("video_file", io.BytesIO(clip.read_bytes()), filename="c.mp4",
+    form.add_field("video_file", io.BytesIO(unique(clip)), filename="c.mp4",
                    content_type="video/mp4")
     form.add_field("visibility", visibility)
     form.add_field("description", description)

@@ -12,6 +12,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from clip_support import unique
 from engagement_support import User, befriend, moderator, ready_video, user
 
 from adapters.http import keys
@@ -251,7 +252,7 @@ async def _upload(env: Any, who: User, clip: Path) -> int:
     import aiohttp
 
     form = aiohttp.FormData()
-    form.add_field("video_file", io.BytesIO(clip.read_bytes()), filename="c.mp4",
+    form.add_field("video_file", io.BytesIO(unique(clip)), filename="c.mp4",
                    content_type="video/mp4")
     form.add_field("visibility", "public")
     r = await env.client.post("/v1/videos", data=form, headers=who.auth)

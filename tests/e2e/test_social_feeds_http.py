@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from clip_support import unique
 
 
 async def _user(env: Any, email: str, nickname: str) -> tuple[dict[str, str], int]:
@@ -18,7 +19,7 @@ async def _user(env: Any, email: str, nickname: str) -> tuple[dict[str, str], in
 
 async def _post(env: Any, auth: dict[str, str], clip: Path, visibility: str) -> int:
     form = aiohttp.FormData()
-    form.add_field("video_file", io.BytesIO(clip.read_bytes()), filename="c.mp4",
+    form.add_field("video_file", io.BytesIO(unique(clip)), filename="c.mp4",
                    content_type="video/mp4")
     form.add_field("visibility", visibility)
     r = await env.client.post("/v1/videos", data=form, headers=auth)

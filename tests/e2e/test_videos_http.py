@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from clip_support import unique
 from PIL import Image
 
 from momentic_core.model.videos import MediaLimits
@@ -36,14 +37,17 @@ def _path(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-async def _upload(env: Any, auth: dict[str, str], clip: Path, **kw: Any) -> Any:
-    return await env.client.post("/v1/videos", data=_form(clip.read_bytes(), **kw), headers=auth)
+async def _upload(env: Any, auth: dict[str, str], clip: Path | bytes, **kw: Any) -> Any:
+    """Upload these bytes, or a copy of its own of a clip (clip_support.unique)."""
+    data = clip if isinstance(clip, bytes) else unique(clip)
+    return await env.client.post("/v1/videos", data=_form(data, **kw), headers=auth)
 
 
 async def test_upload_process_and_play(video_env: Any, sample_clips: dict[str, Path]) -> None:
     env = video_env
     auth = env.api.auth(await env.api.signup())
-    r = await _upload(env, auth, sample_clips["playable"], visibility="public", file_first=True)
+    data = sample_clips["playable"].read_bytes()
+    r = await _upload(env, auth, data, visibility="public", file_first=True)
     assert r.status == 201, await r.text()
     video = await r.json()
     assert video["status"] == "processing" and video["playback_url"] is None
@@ -60,10 +64,10 @@ async def test_upload_process_and_play(video_env: Any, sample_clips: dict[str, P
 
     r = await env.client.get(_path(ready["playback_url"]))
     body = await r.read()
-    assert r.status == 200 and body == sample_clips["playable"].read_bytes()
+    assert r.status == 200 and body == data
     assert "immutable" in r.headers["Cache-Control"] and r.headers["ETag"]
     r = await env.client.get(_path(ready["playback_url"]), headers={"Range": "bytes=4-11"})
-    assert r.status == 206 and await r.read() == sample_clips["playable"].read_bytes()[4:12]
+    assert r.status == 206 and await r.read() == data[4:12]
     assert r.headers["Content-Range"].startswith("bytes 4-11/")
     r2 = await env.client.get(_path(ready["playback_url"]),
                               headers={"If-None-Match": r.headers["ETag"]})
@@ -270,7 +274,7 @@ async def test_legacy_video_routes(video_env: Any, sample_clips: dict[str, Path]
     env = video_env
     auth = env.api.auth(await env.api.signup())
     form = aiohttp.FormData()
-    form.add_field("video_file", sample_clips["playable"].read_bytes(), filename="a.mp4",
+    form.add_field("video_file", unique(sample_clips["playable"]), filename="a.mp4",
                    content_type="video/mp4")
     form.add_field("description", "From the app")
     r = await env.client.post("/videos", data=form, headers=auth)

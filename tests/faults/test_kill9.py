@@ -53,6 +53,7 @@ import aiohttp
 import asyncpg
 import attrs
 import pytest
+from clip_support import unique
 
 from adapters.config import Settings
 from adapters.container import Backend
@@ -307,6 +308,7 @@ class Load:
         try:
             while not self.killed:
                 data, name, ctype = files[i % len(files)]
+                data = unique(data)  # each a new video, not a duplicate of the last
                 i += 1
                 status, body = await self.call(
                     "POST", "/v1/videos", auth=auth, data=video_form(data, name, ctype)
@@ -357,9 +359,10 @@ class Load:
     async def resume(self, auth: dict[str, str], data: bytes) -> None:
         try:
             while not self.killed:
-                upload = await self.start_upload(auth, data)
+                copy = unique(data)  # each a new video, not a duplicate of the last
+                upload = await self.start_upload(auth, copy)
                 for part in upload["parts"]:
-                    await self.put_part(part, data)
+                    await self.put_part(part, copy)
                 status, video = await self.call(
                     "POST", f"/v1/uploads/{upload['id']}/complete", auth=auth
                 )

@@ -26,6 +26,7 @@ import aiohttp
 import asyncpg
 import pytest
 from aiohttp import WSMsgType
+from clip_support import unique
 from failure_support import Fails, Switch, storage_with
 from PIL import Image
 
@@ -119,7 +120,7 @@ class Cluster:
         """Uploaded to instance A and processed by A's worker (the real PyAV pipeline)."""
         form = aiohttp.FormData()
         form.add_field(
-            "video_file", io.BytesIO(clip.read_bytes()), filename="c.mp4", content_type="video/mp4"
+            "video_file", io.BytesIO(unique(clip)), filename="c.mp4", content_type="video/mp4"
         )
         form.add_field("visibility", "public")
         r = await self.a.client.post("/v1/videos", data=form, headers=author.auth)

@@ -20,6 +20,7 @@ import aiohttp
 import attrs
 import pyotp
 import pytest
+from clip_support import unique
 
 from adapters.config import Settings
 from adapters.container import Backend
@@ -111,7 +112,7 @@ def _mp4(size: int) -> bytes:
 
 async def _ready(on: Instance, who: User, clip: Path, visibility: str = "public") -> int:
     _, video = await on.call("POST", "/v1/videos", who, status=201,
-                             data=_form(clip.read_bytes(), visibility))
+                             data=_form(unique(clip), visibility))
     await on.run_jobs()
     _, got = await on.call("GET", f"/v1/videos/{video['id']}", who, status=200)
     assert got["status"] == "ready", got
@@ -223,7 +224,7 @@ async def _video_seconds(env: Cluster, tools: Tools) -> Check:
         ids = {}
         for name, seconds in (("under", longest - 0.5), ("over", longest + 1)):
             _, video = await on.call("POST", "/v1/videos", author, status=201,
-                                     data=_form(clip(seconds).read_bytes()))
+                                     data=_form(unique(clip(seconds))))
             ids[name] = video["id"]
         await on.run_jobs()  # this instance's worker processes them
         for name, expected in (("under", ("ready", None)), ("over", ("rejected", "too_long"))):

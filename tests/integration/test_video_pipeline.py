@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import asyncpg
 import pytest
+from clip_support import unique
 from failure_support import Fails, Switch, storage_with
 from PIL import Image
 
@@ -279,6 +280,7 @@ async def test_a_clip_uploaded_both_ways_becomes_ready_and_plays_from_s3(
     env = await make_env()
     auth = await env.signup()
     data = padded(sample_clips["playable"].read_bytes(), 12 * MiB)  # two 8 MiB S3 parts
+    other = padded(unique(sample_clips["playable"]), 12 * MiB)  # not a duplicate of data
 
     # 1. Simple: one multipart/form-data POST, streamed to S3.
     r = await env.client.post("/v1/videos", data=form(data), headers=auth)
@@ -290,7 +292,7 @@ async def test_a_clip_uploaded_both_ways_becomes_ready_and_plays_from_s3(
     r = await env.client.post(
         "/v1/uploads",
         json={
-            "size_bytes": len(data),
+            "size_bytes": len(other),
             "content_type": "video/mp4",
             "description": "Resumed",
             "visibility": "public",
@@ -307,14 +309,14 @@ async def test_a_clip_uploaded_both_ways_becomes_ready_and_plays_from_s3(
     async with aiohttp.ClientSession() as plain:
         offset = 0
         for i, part in enumerate(parts):
-            chunk = data[offset : offset + part["size_bytes"]]
+            chunk = other[offset : offset + part["size_bytes"]]
             offset += part["size_bytes"]
             async with plain.put(part["url"], data=io.BytesIO(chunk)) as r:
                 assert r.status == 200, await r.text()
                 assert r.headers["ETag"]
             state = await (await env.client.get(f"/v1/uploads/{upload['id']}", headers=auth)).json()
             assert [p["received"] for p in state["parts"]] == [j <= i for j in range(2)]
-        assert offset == len(data)
+        assert offset == len(other)
     first = await env.client.post(f"/v1/uploads/{upload['id']}/complete", headers=auth)
     assert first.status == 200, await first.text()
     second = await env.client.post(f"/v1/uploads/{upload['id']}/complete", headers=auth)
@@ -324,8 +326,8 @@ async def test_a_clip_uploaded_both_ways_becomes_ready_and_plays_from_s3(
     assert env.open_multipart() == []
 
     assert await env.run_jobs() == 2
-    for video_id in (simple["id"], resumed["id"]):
-        await assert_ready_and_playable(env, auth, video_id, data)
+    for video_id, sent in ((simple["id"], data), (resumed["id"], other)):
+        await assert_ready_and_playable(env, auth, video_id, sent)
     assert await env.rows("videos") == 2
 
 

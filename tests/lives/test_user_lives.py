@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clip_support import unique
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -291,7 +292,7 @@ class LivesMachine(RuleBasedStateMachine):
     def post(self, u: int, public: bool) -> None:
         author = self.pick(self.users, u)
         logical = len(self.videos)
-        clip = self.clip
+        clip = unique(self.clip)  # each post a new file (the same one again is a duplicate)
 
         async def op(w: World) -> int:
             who = await self.who(w, author)

@@ -34,6 +34,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from clip_support import unique
 from permissions_support import (
     SPECIAL,
     Account,
@@ -295,7 +296,7 @@ class BolaWorld(World):
         """The owner's ready video: public, or friends-only for those rows."""
         async def make() -> int:
             form = aiohttp.FormData()
-            form.add_field("video_file", io.BytesIO(self.clips["silent"].read_bytes()),
+            form.add_field("video_file", io.BytesIO(unique(self.clips["silent"])),
                            filename="c.mp4", content_type="video/mp4")
             form.add_field("visibility",
                            "friends" if self.obj in (FO, FC) else "public")

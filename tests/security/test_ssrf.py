@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from clip_support import unique
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from signup_support import FAST_HASH, PASSWORD, Api
@@ -257,7 +258,7 @@ async def test_no_request_field_makes_the_server_fetch_a_url(
     other = await env.signup_auth("bob@bsu.by")
     admin = await env.staff("root@bsu.by", Role.ADMIN)
     form = aiohttp.FormData()
-    form.add_field("video_file", io.BytesIO(sample_clips["silent"].read_bytes()),
+    form.add_field("video_file", io.BytesIO(unique(sample_clips["silent"])),
                    filename="c.mp4", content_type="video/mp4")
     form.add_field("visibility", "public")
     form.add_field("description", listener.urls()[0])
