@@ -72,7 +72,7 @@ from momentic_core.ports import (
 )
 from momentic_core.services.access import AccessCache
 from momentic_core.services.accounts import Accounts, AccountSettings
-from momentic_core.services.config import Config, Effective
+from momentic_core.services.config import Config, SettingsInForce
 from momentic_core.services.devices import Devices, NotificationPreferences
 from momentic_core.services.email_change import EmailChange
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
@@ -436,7 +436,7 @@ def runtime_config(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> 
     """Runtime settings: the environment's values (the only place their defaults are
     written is ``Settings``), under what admins store. An empty domain list in the
     environment admits any domain."""
-    defaults = Effective(
+    defaults = SettingsInForce(
         allowed_email_domains=Settings.split(settings.allowed_email_domains) or ("*",),
         max_video_bytes=settings.max_video_bytes,
         max_video_seconds=settings.max_video_seconds,

@@ -67,7 +67,7 @@ from momentic_core.model.videos import MediaLimits, Video, VideoStatus, Visibili
 from momentic_core.policies import rules
 from momentic_core.policies import views as view_rules
 from momentic_core.policies.moments import late_by_seconds
-from momentic_core.services.config import FOR_YOU_WEIGHT_MAX, MAX_RATE_WINDOW, Effective
+from momentic_core.services.config import FOR_YOU_WEIGHT_MAX, MAX_RATE_WINDOW, SettingsInForce
 from momentic_core.services.moderation import (
     APPEAL_MAX,
     MAX_SUSPENSION,
@@ -1436,7 +1436,7 @@ class SettingsOut:
         "by MOMENTIC_RATE_LIMIT_MULTIPLIER (tests and load benchmarks raise it)."))]
 
     @classmethod
-    def of(cls, effective: Effective, stored: RuntimeConfig) -> SettingsOut:
+    def of(cls, effective: SettingsInForce, stored: RuntimeConfig) -> SettingsOut:
         def values(source: Any) -> dict[str, Any]:
             out = attrs.asdict(source, recurse=False)
             domains = out["allowed_email_domains"]

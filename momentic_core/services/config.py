@@ -37,7 +37,7 @@ FOR_YOU_WEIGHT_MAX = 100
 
 
 @attrs.frozen
-class Effective:
+class SettingsInForce:
     """The settings in force: stored values over the deployment's (which the composition
     root reads from the environment; there are no defaults here)."""
 
@@ -125,7 +125,7 @@ class Config:
         *,
         uow: UnitOfWorkFactory,
         clock: Clock,
-        defaults: Effective,
+        defaults: SettingsInForce,
         limit_names: tuple[str, ...],
     ) -> None:
         """``defaults``: the deployment's values; ``limit_names``: the rate limits an
@@ -134,9 +134,9 @@ class Config:
         self._clock = clock
         self.defaults = defaults
         self.limit_names = limit_names
-        self._cached: tuple[datetime, Effective] | None = None
+        self._cached: tuple[datetime, SettingsInForce] | None = None
 
-    def _merge(self, stored: RuntimeConfig) -> Effective:
+    def _merge(self, stored: RuntimeConfig) -> SettingsInForce:
         values = {
             name: getattr(stored, name)
             for name in CONFIG_KEYS
@@ -144,7 +144,7 @@ class Config:
         }
         return attrs.evolve(self.defaults, rate_limits=dict(stored.rate_limits), **values)
 
-    async def current(self) -> Effective:
+    async def current(self) -> SettingsInForce:
         now = self._clock.now()
         if self._cached is not None and now - self._cached[0] < self.TTL:
             return self._cached[1]
@@ -162,7 +162,7 @@ class Config:
 
     async def update(
         self, actor: Principal | None, changes: dict[str, Any], reason: str | None = None
-    ) -> Effective:
+    ) -> SettingsInForce:
         """Admins (or the operator, ``actor`` None) change settings; ``None`` resets one
         to the deployment's value. Audited. Raises Invalid(code="invalid_setting")."""
         if actor is not None:
