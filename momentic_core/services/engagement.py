@@ -148,7 +148,7 @@ class Engagement:
         self._notifier = notifier
         self._scorer = scorer or Scorer(clock=clock)
 
-    async def _lock(self) -> bool:
+    async def _bereal_lock_on(self) -> bool:
         """Call before the unit of work: the settings may be read from the store."""
         return (await self._config.current()).bereal_lock
 
@@ -167,7 +167,7 @@ class Engagement:
         reaction = parse_reaction(kind)
         await self._throttle.check("reaction:user", str(who.user_id))
         now = self._clock.now()
-        lock = await self._lock()
+        lock = await self._bereal_lock_on()
         async with self._uow() as tx:
             found = await self._open(tx, who, video_id, lock)
             video = found.video
@@ -220,7 +220,7 @@ class Engagement:
     async def reactors(
         self, who: Principal, video_id: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[Reactor]:
-        lock = await self._lock()
+        lock = await self._bereal_lock_on()
         async with self._uow(read_only=True) as tx:
             await visibility.readable_video(tx, self._clock.now(), who, video_id, lock)
             return await tx.reactions.list(video_id, who.user_id, after, limit)
@@ -238,7 +238,7 @@ class Engagement:
         text = rules.check_comment(body)
         await self._throttle.check("comment:user", str(who.user_id))
         now = self._clock.now()
-        lock = await self._lock()
+        lock = await self._bereal_lock_on()
         async with self._uow() as tx:
             found = await self._open(tx, who, video_id, lock)
             video, me = found.video, found.viewer
@@ -307,7 +307,7 @@ class Engagement:
     async def edit_comment(self, who: Principal, comment_id: int, body: str) -> CommentView:
         """The author edits their comment. Raises Forbidden(code="not_author"), NotFound."""
         text = rules.check_comment(body)
-        lock = await self._lock()
+        lock = await self._bereal_lock_on()
         async with self._uow() as tx:
             comment = await tx.comments.get(comment_id)
             if comment.author_id != who.user_id:  # (the author may, whatever blocks since)
@@ -329,7 +329,7 @@ class Engagement:
         remove someone else's comment through moderation (a report, then its case resolved
         with remove), never here. Raises Forbidden(code="not_author" |
         "moderation_required"), NotFound."""
-        lock = await self._lock()
+        lock = await self._bereal_lock_on()
         async with self._uow() as tx:
             comment = await tx.comments.get(comment_id)
             video = await tx.videos.get(comment.video_id)
@@ -352,7 +352,7 @@ class Engagement:
 
     async def like(self, who: Principal, comment_id: int, liked: bool) -> int:
         """Like or unlike a comment (idempotent); its like count after."""
-        lock = await self._lock()
+        lock = await self._bereal_lock_on()
         async with self._uow() as tx:
             comment = await self._visible_comment(tx, who, comment_id, lock)
             if liked:
@@ -377,7 +377,7 @@ class Engagement:
         limit: int,
     ) -> list[CommentView]:
         """Oldest first: a video's top-level comments, or the replies to one of them."""
-        lock = await self._lock()
+        lock = await self._bereal_lock_on()
         async with self._uow(read_only=True) as tx:
             await visibility.readable_video(tx, self._clock.now(), who, video_id, lock)
             return await tx.comments.list(video_id, parent_id, who.user_id, after, limit)
@@ -385,14 +385,14 @@ class Engagement:
     async def replies(
         self, who: Principal, comment_id: int, after: tuple[datetime, int] | None, limit: int
     ) -> list[CommentView]:
-        lock = await self._lock()
+        lock = await self._bereal_lock_on()
         async with self._uow(read_only=True) as tx:
             parent = await self._visible_comment(tx, who, comment_id, lock)
             return await tx.comments.list(parent.video_id, parent.id, who.user_id, after, limit)
 
     async def comment_view(self, who: Principal, comment_id: int) -> CommentView:
         """One comment as I see it."""
-        lock = await self._lock()
+        lock = await self._bereal_lock_on()
         async with self._uow(read_only=True) as tx:
             await self._visible_comment(tx, who, comment_id, lock)
             return await tx.comments.view(comment_id, who.user_id)

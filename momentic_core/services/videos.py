@@ -202,7 +202,7 @@ class Videos:
                 )
             yield chunk
 
-    async def _lock(self) -> bool:
+    async def _bereal_lock_on(self) -> bool:
         return (await self._config.current()).bereal_lock
 
     async def publish(
@@ -435,7 +435,8 @@ class Videos:
 
     async def get(self, who: Principal, video_id: int) -> VideoView:
         """Raises NotFound(code="video_not_found") for videos the caller may not see."""
-        bereal_lock = await self._lock()  # (before the unit of work: it may read settings)
+        # (before the unit of work: it may read settings)
+        bereal_lock = await self._bereal_lock_on()
         async with self._uow(read_only=True) as tx:
             video = await tx.videos.get(video_id)
             author = await tx.users.get(video.author_id)
@@ -460,7 +461,7 @@ class Videos:
         they are friends."""
         own = who.user_id == user_id
         staff = permissions.can_see_hidden_accounts(who.role)
-        bereal_lock = await self._lock()
+        bereal_lock = await self._bereal_lock_on()
         async with self._uow() as tx:
             author = await tx.users.get(user_id)
             friend = False
