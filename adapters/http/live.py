@@ -120,7 +120,7 @@ def _dump(frame: dict[str, Any]) -> str:
 
 
 @attrs.frozen
-class Flavor:
+class SocketKind:
     """What kind of socket: how it renders an event (None: not for it) and answers a
     client frame."""
 
@@ -173,13 +173,13 @@ class Socket:
     """One connected client: its identity, channels, bounded queue and close request."""
 
     def __init__(
-        self, hub: Hub, ws: web.WebSocketResponse, who: Principal, flavor: Flavor,
+        self, hub: Hub, ws: web.WebSocketResponse, who: Principal, kind: SocketKind,
         services: Services, blocked: set[int] | None = None,
     ) -> None:
         self.hub = hub
         self.ws = ws
         self.who = who
-        self.flavor = flavor
+        self.kind = kind
         self.services = services
         self.channels: set[str] = set()
         # Users blocked either way with mine, and those mine muted: their events are dropped.
@@ -247,7 +247,7 @@ class Socket:
     def lost(self, channel: str, exc: MomenticError) -> None:
         """Access to ``channel`` is gone: drop it and tell the client."""
         self.hub.unsubscribe(self, channel)
-        if self.flavor.name == "v1":
+        if self.kind.name == "v1":
             self.send(type="unsubscribed", channel=channel, reason="access_changed")
         else:  # the legacy chat has one channel and no such frame: as a refused move
             self.end(CLOSE_NOT_FOUND if exc.code == "video_not_found" else CLOSE_POLICY,
@@ -403,9 +403,9 @@ class Hub:
             for sock in list(listeners):
                 if actor is not None and actor in sock.blocked:
                     continue
-                name = sock.flavor.name
+                name = sock.kind.name
                 if name not in frames:
-                    frames[name] = sock.flavor.render(event, self._media_url)
+                    frames[name] = sock.kind.render(event, self._media_url)
                 frame = frames[name]
                 if frame is not None:
                     sock.offer(frame)
@@ -473,7 +473,7 @@ def query_id(request: web.Request, name: str) -> int | None:
 
 async def serve(
     request: web.Request,
-    flavor: Flavor,
+    kind: SocketKind,
     channels: Callable[[Principal], Awaitable[list[str]]],
 ) -> web.WebSocketResponse:
     """Authenticate, check the handshake, then run one socket until it ends.
@@ -507,7 +507,7 @@ async def serve(
         raw = request.transport.get_extra_info("socket") if request.transport else None
         if raw is not None and options.send_buffer_bytes is not None:
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, options.send_buffer_bytes)
-        sock = Socket(hub, ws, who, flavor, svc, blocked)
+        sock = Socket(hub, ws, who, kind, svc, blocked)
     except BaseException:
         hub.unclaim(who.user_id)
         raise
@@ -522,7 +522,7 @@ async def serve(
         await svc.accounts.authenticate(token)
     except MomenticError as exc:
         sock.end(CLOSE_UNAUTHORIZED, exc.code)
-    if flavor.name == "v1":
+    if kind.name == "v1":
         sock.send(type="hello", user_id=who.user_id, channels=sorted(sock.channels),
                   expires_at=who.expires_at.isoformat() if who.expires_at else None)
     loop = asyncio.get_running_loop()
@@ -581,12 +581,12 @@ async def _read(sock: Socket) -> None:
         async for msg in sock.ws:
             if msg.type is WSMsgType.TEXT:
                 if sock.allow_frame():
-                    await sock.flavor.on_text(sock, msg.data)
-                elif sock.flavor.name == "v1":
+                    await sock.kind.on_text(sock, msg.data)
+                elif sock.kind.name == "v1":
                     sock.send(type="error", code="rate_limited",
                               detail="Too many frames; slow down.")
             elif msg.type is WSMsgType.BINARY:
-                await sock.flavor.on_text(sock, "")  # a binary frame is no valid frame
+                await sock.kind.on_text(sock, "")  # a binary frame is no valid frame
     finally:
         sock.end(CLOSE_NORMAL, "")
 
@@ -671,7 +671,7 @@ async def _v1_frame(sock: Socket, text: str) -> None:
         sock.recheck([name])
 
 
-V1 = Flavor("v1", render_v1, _v1_frame)
+V1 = SocketKind("v1", render_v1, _v1_frame)
 
 
 async def v1_socket(request: web.Request) -> web.WebSocketResponse:
@@ -703,7 +703,7 @@ async def _chat_frame(sock: Socket, text: str) -> None:
         sock.recheck([name])
 
 
-CHAT = Flavor("chat", render_chat, _chat_frame)
+CHAT = SocketKind("chat", render_chat, _chat_frame)
 
 
 async def chat_socket(request: web.Request) -> web.WebSocketResponse:
