@@ -2,7 +2,8 @@
 
 Only this module knows several adapters; only the entry points (cli, tests) use it.
 Everything that connects (database pool, embedded server, HTTP clients) is a
-dependency-injector Resource: opened by ``Backend.start`` and closed by ``Backend.stop``.
+dependency-injector Resource: opened by ``Composition.start`` and closed by
+``Composition.stop``.
 """
 
 from __future__ import annotations
@@ -503,7 +504,7 @@ def _mail_queued(
     settings: Settings, outbox: MailOutbox, wake: asyncio.Event
 ) -> Callable[[], Awaitable[object]]:
     """What a request does after queuing mail. On PostgreSQL it wakes this instance's mail
-    worker (``Backend``): the mail goes out within moments, after the answer. The in-memory
+    worker (``Composition``): the mail goes out within moments, after the answer. The in-memory
     backend (development, tests) sends at once, so a test reads the code right after
     register; its jobs die with the process anyway."""
     if settings.memory:
@@ -676,8 +677,9 @@ async def resolve(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-class Backend:
-    """What the HTTP app and the CLI start and stop. Overrides replace providers (tests).
+class Composition:
+    """The composition root, started: what the HTTP app and the CLI start and stop.
+    Overrides replace providers (tests).
 
     It always runs a mail worker (queued mail: codes go out even while the job worker
     transcodes); with ``workers`` also a job worker, and it schedules the janitor hourly

@@ -1,6 +1,6 @@
 """The exact SQL an endpoint runs, captured, and replayed by ``pgbench -M prepared``.
 
-``capture`` runs the real app (``create_app`` on a ``Backend`` with the bench server's
+``capture`` runs the real app (``create_app`` on a ``Composition`` with the bench server's
 settings) in this process, on the bench database, with a query logger
 (``Connection.add_query_logger``) on every connection of its pool; a middleware marks the
 request being captured, so only the statements that request ran are kept (not the mail
@@ -112,14 +112,14 @@ async def in_process_app(environ: dict[str, str]) -> AsyncIterator[TestClient]: 
     """The app as ``momentic serve`` builds it, from the same ``MOMENTIC_*`` settings,
     served in this process (one worker), its pool's queries logged."""
     from adapters.config import Settings
-    from adapters.container import Backend
+    from adapters.container import Composition
     from adapters.http.app import create_app
     from adapters.http.keys import HttpOptions
 
     settings = Settings.from_env(environ)
     with _logged_pools():
         app = create_app(
-            Backend(settings, workers=False),
+            Composition(settings, workers=False),
             HttpOptions(trusted_proxies=settings.trusted_proxies),
         )
         app.middlewares.insert(0, _mark)

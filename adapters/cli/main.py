@@ -39,7 +39,7 @@ from rich.table import Table
 
 from adapters import logs
 from adapters.config import Settings
-from adapters.container import Backend, database_url, migrate, prepare_workers
+from adapters.container import Composition, database_url, migrate, prepare_workers
 from adapters.http.app import create_app
 from adapters.http.converter import unstructure
 from adapters.http.keys import HttpOptions, Services
@@ -158,7 +158,7 @@ def _die_with(parent: int) -> None:
 
 
 def _serve(settings: Settings, *, job_worker: bool, announce: bool, reuse_port: bool) -> None:
-    backend = Backend(settings, workers=job_worker)
+    backend = Composition(settings, workers=job_worker)
     app = create_app(
         backend,
         HttpOptions(
@@ -246,7 +246,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with Backend(_settings(args), workers=True):
+        async with Composition(_settings(args), workers=True):
             log.info("worker started")
             await stop.wait()
         log.info("worker stopped")
@@ -259,7 +259,7 @@ def cmd_janitor(args: argparse.Namespace) -> int:
     """Sweep abandoned uploads and orphan blobs now."""
 
     async def run() -> dict[str, int]:
-        backend = Backend(_settings(args))
+        backend = Composition(_settings(args))
         async with backend:
             janitor = await backend.janitor()
             if args.min_age_seconds is not None:
@@ -307,7 +307,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def _with_services(args: argparse.Namespace, work: Callable[[Services], Awaitable[Any]]) -> Any:
     async def run() -> Any:
-        async with Backend(_settings(args)) as services:
+        async with Composition(_settings(args)) as services:
             return await work(services)
 
     return asyncio.run(run())

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from adapters.http.live import LiveOptions
 
 
-class Backend(Protocol):
+class ServicesLifecycle(Protocol):
     """Opens and closes everything the services need (pools, clients)."""
 
     async def start(self) -> Services: ...
@@ -39,7 +39,7 @@ class Backend(Protocol):
 
 
 def create_app(
-    backend: Backend, options: HttpOptions | None = None, live: LiveOptions | None = None
+    backend: ServicesLifecycle, options: HttpOptions | None = None, live: LiveOptions | None = None
 ) -> web.Application:
     """The whole HTTP surface. ``backend`` opens pools on startup and closes them on cleanup;
     the live hub listens for events once it is up and closes its sockets on shutdown."""

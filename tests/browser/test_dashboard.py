@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Browser
 
 from adapters.config import Settings
-from adapters.container import Backend, resolve
+from adapters.container import Composition, resolve
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from momentic_core.model.accounts import Role
@@ -31,7 +31,7 @@ USER = ("someone@bsu.by", "correct horse battery")
 
 @pytest.fixture
 async def site(aiohttp_client: Any) -> Any:
-    backend = Backend(Settings(memory=True, **FAST_HASH))
+    backend = Composition(Settings(memory=True, **FAST_HASH))
     client = await aiohttp_client(create_app(backend, HttpOptions(max_body_bytes=64 * 1024)))
     services = await resolve(backend.container.services())
     await services.accounts.create_user(*ADMIN, Role.ADMIN)

@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 from playwright.async_api import Browser, Page, async_playwright
 
 from adapters.config import Settings
-from adapters.container import Backend, resolve
+from adapters.container import Composition, resolve
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from momentic_core.model.accounts import Role
@@ -65,7 +65,7 @@ async def site(
     """The app on a known port (its public_url: the media URLs of the page point there),
     with alex's public video and friends-only video, processed."""
     port = unused_tcp_port
-    backend = Backend(Settings(memory=True, public_url=f"http://127.0.0.1:{port}",
+    backend = Composition(Settings(memory=True, public_url=f"http://127.0.0.1:{port}",
                                **FAST_HASH))
     client = await aiohttp_client(create_app(backend, HttpOptions(max_body_bytes=64 * 1024)),
                                   server_kwargs={"port": port})

@@ -23,7 +23,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from adapters.config import Settings
-from adapters.container import Backend, resolve
+from adapters.container import Composition, resolve
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions, Services
 from momentic_core.model.accounts import Principal, Role, User
@@ -68,7 +68,7 @@ class Site:
 
 @pytest.fixture
 async def site(aiohttp_client: Any) -> Site:
-    backend = Backend(Settings(memory=True, **FAST_HASH))
+    backend = Composition(Settings(memory=True, **FAST_HASH))
     client = await aiohttp_client(create_app(backend, HttpOptions(max_body_bytes=64 * 1024)))
     services: Services = await resolve(backend.container.services())
     admin = await services.accounts.create_user(*ADMIN, Role.ADMIN)

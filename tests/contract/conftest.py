@@ -1,6 +1,6 @@
 """Every contract test runs twice: on the in-memory adapters and on the PostgreSQL ones.
 
-``backend`` is the one switch: it yields a ``Backend`` whose factories build the unit of
+``backend`` is the one switch: it yields a ``Adapters`` whose factories build the unit of
 work, the rate limiter, the job runner and the live event source of one implementation,
 on empty tables. Its units of work stamp enqueued jobs with the test's ``clock`` (a
 ManualClock).
@@ -23,14 +23,14 @@ from adapters.postgres.rate_limiter import PostgresRateLimiter
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
 
-from .support import Backend
+from .support import Adapters
 
 
 @pytest.fixture(params=["memory", "postgres"])
-def backend(request: pytest.FixtureRequest, clock: ManualClock) -> Backend:
+def backend(request: pytest.FixtureRequest, clock: ManualClock) -> Adapters:
     if request.param == "memory":
         store = MemoryStore()
-        return Backend(
+        return Adapters(
             name="memory",
             uow=functools.partial(InMemoryUnitOfWork, store, clock=clock),
             rate_limiter=InMemoryRateLimiter,
@@ -39,7 +39,7 @@ def backend(request: pytest.FixtureRequest, clock: ManualClock) -> Backend:
         )
     pool = request.getfixturevalue("clean_pg_pool")
     url = request.getfixturevalue("database_url")
-    return Backend(
+    return Adapters(
         name="postgres",
         uow=functools.partial(PostgresUnitOfWork, pool, clock=clock),
         rate_limiter=lambda c: PostgresRateLimiter(pool, c),

@@ -21,18 +21,18 @@ from momentic_core.model.engagement import (
     no_reactions,
 )
 
-from .support import T0, Backend
+from .support import T0, Adapters
 
 
 async def react(
-    backend: Backend, user_id: int, video_id: int, kind: ReactionKind, at: datetime = T0
+    backend: Adapters, user_id: int, video_id: int, kind: ReactionKind, at: datetime = T0
 ) -> ReactionChange:
     async with backend.uow() as tx:
         return await tx.reactions.set(user_id, video_id, kind, at)
 
 
 async def comment(
-    backend: Backend,
+    backend: Adapters,
     author_id: int,
     video_id: int,
     parent_id: int | None = None,
@@ -46,7 +46,7 @@ async def comment(
         )
 
 
-async def like(backend: Backend, comment_id: int, user_id: int) -> tuple[bool, int]:
+async def like(backend: Adapters, comment_id: int, user_id: int) -> tuple[bool, int]:
     async with backend.uow() as tx:
         return await tx.comments.like(comment_id, user_id, T0)
 
@@ -62,7 +62,7 @@ def new_notification(user_id: int, **fields: Any) -> Notification:
     return Notification(**values)
 
 
-async def notify(backend: Backend, user_id: int, **fields: Any) -> Notification | None:
+async def notify(backend: Adapters, user_id: int, **fields: Any) -> Notification | None:
     async with backend.uow() as tx:
         return await tx.notifications.add(new_notification(user_id, **fields))
 
@@ -92,7 +92,7 @@ WHERE c.reply_count <> (SELECT count(*) FROM comments x
 """
 
 
-async def _existing(backend: Backend, ids: list[int], getter: str) -> dict[int, Any]:
+async def _existing(backend: Adapters, ids: list[int], getter: str) -> dict[int, Any]:
     """The rows among ``ids`` that still exist, read one unit of work each (a NotFound
     ends a PostgreSQL transaction)."""
     found: dict[int, Any] = {}
@@ -106,7 +106,7 @@ async def _existing(backend: Backend, ids: list[int], getter: str) -> dict[int, 
 
 
 async def assert_counters_match_rows(
-    backend: Backend,
+    backend: Adapters,
     users: list[int],
     videos: list[int],
     comments: list[int],

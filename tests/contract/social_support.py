@@ -6,19 +6,19 @@ from datetime import datetime
 
 from momentic_core.model.social import FriendRequest
 
-from .support import T0, Backend
+from .support import T0, Adapters
 
 
-async def befriend(backend: Backend, a: int, b: int, at: datetime = T0) -> None:
+async def befriend(backend: Adapters, a: int, b: int, at: datetime = T0) -> None:
     async with backend.uow() as tx:
         await tx.social.add_friendship(a, b, at)
 
 
-async def block(backend: Backend, blocker: int, blocked: int, at: datetime = T0) -> None:
+async def block(backend: Adapters, blocker: int, blocked: int, at: datetime = T0) -> None:
     async with backend.uow() as tx:
         await tx.social.add_block(blocker, blocked, at)
 
 
-async def request(backend: Backend, from_id: int, to_id: int, at: datetime = T0) -> None:
+async def request(backend: Adapters, from_id: int, to_id: int, at: datetime = T0) -> None:
     async with backend.uow() as tx:
         await tx.social.add_request(FriendRequest(from_id, to_id, at))

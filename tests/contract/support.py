@@ -25,7 +25,9 @@ _serial = itertools.count(1)
 
 
 @attrs.frozen
-class Backend:
+class Adapters:
+    """One set of adapters the contract suites run against (memory or PostgreSQL)."""
+
     name: str
     uow: Callable[[], UnitOfWork]
     rate_limiter: Callable[[Clock], RateLimiter]
@@ -87,13 +89,13 @@ def new_identity(user_id: int, **fields: Any) -> ExternalIdentity:
     return ExternalIdentity(**values)
 
 
-async def add_user(backend: Backend, **fields: Any) -> User:
+async def add_user(backend: Adapters, **fields: Any) -> User:
     """Store a new user in its own committed unit of work."""
     async with backend.uow() as tx:
         return await tx.users.add(new_user(**fields))
 
 
-async def add_session(backend: Backend, user_id: int, **fields: Any) -> Session:
+async def add_session(backend: Adapters, user_id: int, **fields: Any) -> Session:
     async with backend.uow() as tx:
         return await tx.sessions.add(new_session(user_id, **fields))
 
@@ -132,11 +134,11 @@ def new_upload(user_id: int, **fields: Any) -> Upload:
     return Upload(**values)
 
 
-async def add_video(backend: Backend, author_id: int, **fields: Any) -> Video:
+async def add_video(backend: Adapters, author_id: int, **fields: Any) -> Video:
     async with backend.uow() as tx:
         return await tx.videos.add(new_video(author_id, **fields))
 
 
-async def add_upload(backend: Backend, user_id: int, **fields: Any) -> Upload:
+async def add_upload(backend: Adapters, user_id: int, **fields: Any) -> Upload:
     async with backend.uow() as tx:
         return await tx.uploads.add(new_upload(user_id, **fields))

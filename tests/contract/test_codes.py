@@ -8,10 +8,10 @@ import attrs
 
 from momentic_core.model.accounts import CodePurpose
 
-from .support import T0, Backend, add_user, new_code
+from .support import T0, Adapters, add_user, new_code
 
 
-async def test_put_then_get(backend: Backend) -> None:
+async def test_put_then_get(backend: Adapters) -> None:
     user = await add_user(backend)
     code = new_code(user.id, attempts=2)
     async with backend.uow() as tx:
@@ -21,7 +21,7 @@ async def test_put_then_get(backend: Backend) -> None:
         assert await tx.codes.get(user.id, CodePurpose.RESET_PASSWORD) is None
 
 
-async def test_put_replaces_the_code_of_the_same_purpose(backend: Backend) -> None:
+async def test_put_replaces_the_code_of_the_same_purpose(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.codes.put(new_code(user.id, code_hash="old", attempts=4))
@@ -40,7 +40,7 @@ async def test_put_replaces_the_code_of_the_same_purpose(backend: Backend) -> No
         assert reset is not None and reset.code_hash == "reset"
 
 
-async def test_record_failure_counts_and_persists(backend: Backend) -> None:
+async def test_record_failure_counts_and_persists(backend: Adapters) -> None:
     user = await add_user(backend)
     code = new_code(user.id)
     async with backend.uow() as tx:
@@ -54,7 +54,7 @@ async def test_record_failure_counts_and_persists(backend: Backend) -> None:
         )
 
 
-async def test_record_failure_without_a_code_is_zero(backend: Backend) -> None:
+async def test_record_failure_without_a_code_is_zero(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         assert await tx.codes.record_failure(user.id, CodePurpose.RESET_PASSWORD) == 0
@@ -62,7 +62,7 @@ async def test_record_failure_without_a_code_is_zero(backend: Backend) -> None:
         assert await tx.codes.record_failure(98765, CodePurpose.VERIFY_EMAIL) == 0
 
 
-async def test_a_replaced_code_starts_its_count_again(backend: Backend) -> None:
+async def test_a_replaced_code_starts_its_count_again(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.codes.put(new_code(user.id))
@@ -71,7 +71,7 @@ async def test_a_replaced_code_starts_its_count_again(backend: Backend) -> None:
         assert await tx.codes.record_failure(user.id, CodePurpose.VERIFY_EMAIL) == 1
 
 
-async def test_delete_is_idempotent_and_per_purpose(backend: Backend) -> None:
+async def test_delete_is_idempotent_and_per_purpose(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.codes.put(new_code(user.id))

@@ -19,7 +19,7 @@ from momentic_core.model.devices import (
     PushKind,
 )
 
-from .support import T0, Backend, add_session, add_user
+from .support import T0, Adapters, add_session, add_user
 
 APNS = "ab" * 32
 
@@ -34,13 +34,13 @@ def _device(user_id: int, session_id: int, **fields: Any) -> Device:
     return Device(**values)
 
 
-async def _owner(backend: Backend) -> tuple[int, int]:
+async def _owner(backend: Adapters) -> tuple[int, int]:
     user = await add_user(backend)
     session = await add_session(backend, user.id)
     return user.id, session.id
 
 
-async def test_register_stores_then_refreshes_the_same_token(backend: Backend) -> None:
+async def test_register_stores_then_refreshes_the_same_token(backend: Adapters) -> None:
     uid, sid = await _owner(backend)
     async with backend.uow() as tx:
         stored, previous = await tx.devices.register(_device(uid, sid))
@@ -58,7 +58,7 @@ async def test_register_stores_then_refreshes_the_same_token(backend: Backend) -
         assert await tx.devices.count_for_user(uid) == 1
 
 
-async def test_a_token_registered_by_another_account_moves(backend: Backend) -> None:
+async def test_a_token_registered_by_another_account_moves(backend: Adapters) -> None:
     a, a_session = await _owner(backend)
     b, b_session = await _owner(backend)
     async with backend.uow() as tx:
@@ -75,7 +75,7 @@ async def test_a_token_registered_by_another_account_moves(backend: Backend) -> 
         assert await tx.devices.list_for_user(b) == [moved]
 
 
-async def test_list_is_mine_oldest_first_and_delete_only_mine(backend: Backend) -> None:
+async def test_list_is_mine_oldest_first_and_delete_only_mine(backend: Adapters) -> None:
     uid, sid = await _owner(backend)
     other, other_sid = await _owner(backend)
     fcm = "f" * 40 + ":APA91b" + "x" * 100
@@ -99,7 +99,7 @@ async def test_list_is_mine_oldest_first_and_delete_only_mine(backend: Backend) 
         assert await tx.devices.list_for_user(other) == []
 
 
-async def test_revoking_a_session_removes_its_devices_only(backend: Backend) -> None:
+async def test_revoking_a_session_removes_its_devices_only(backend: Adapters) -> None:
     uid, phone = await _owner(backend)
     tablet = (await add_session(backend, uid)).id
     third = (await add_session(backend, uid)).id
@@ -117,7 +117,7 @@ async def test_revoking_a_session_removes_its_devices_only(backend: Backend) -> 
         assert await tx.devices.list_for_user(uid) == [kept]
 
 
-async def test_deleting_the_user_removes_devices_and_settings(backend: Backend) -> None:
+async def test_deleting_the_user_removes_devices_and_settings(backend: Adapters) -> None:
     uid, sid = await _owner(backend)
     async with backend.uow() as tx:
         await tx.devices.register(_device(uid, sid))
@@ -133,7 +133,7 @@ async def test_deleting_the_user_removes_devices_and_settings(backend: Backend) 
     assert previous is None
 
 
-async def test_register_for_a_missing_user_or_session_is_not_found(backend: Backend) -> None:
+async def test_register_for_a_missing_user_or_session_is_not_found(backend: Adapters) -> None:
     uid, sid = await _owner(backend)
     with pytest.raises(NotFound) as missing_user:
         async with backend.uow() as tx:
@@ -145,7 +145,7 @@ async def test_register_for_a_missing_user_or_session_is_not_found(backend: Back
     assert missing_session.value.code == "session_not_found"
 
 
-async def test_notification_settings_default_then_saved(backend: Backend) -> None:
+async def test_notification_settings_default_then_saved(backend: Adapters) -> None:
     uid, _ = await _owner(backend)
     async with backend.uow(read_only=True) as tx:
         assert await tx.notification_settings.get(uid) == NotificationSettings()
@@ -168,7 +168,7 @@ async def test_notification_settings_default_then_saved(backend: Backend) -> Non
 
 
 async def test_claim_marks_each_key_once_and_goes_with_the_unit_of_work(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     async with backend.uow() as tx:
         assert await tx.devices.claim(["a", "b", "a"], T0) == {"a", "b"}
@@ -183,7 +183,7 @@ async def test_claim_marks_each_key_once_and_goes_with_the_unit_of_work(
 
 
 async def test_a_moment_page_fanned_out_twice_at_once_queues_each_device_once(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     """Two workers (or instances) take the same page of the same moment: every device
     gets one delivery job, and a third try later queues none."""
@@ -220,7 +220,7 @@ async def test_a_moment_page_fanned_out_twice_at_once_queues_each_device_once(
 
 
 async def test_register_on_a_revoked_or_someone_elses_session_is_refused(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     """A request that passed its token check just before its session was revoked must
     not leave a device behind the revocation (the trigger removed the session's devices
@@ -240,7 +240,7 @@ async def test_register_on_a_revoked_or_someone_elses_session_is_refused(
 
 
 async def test_deliverable_only_to_the_same_device_token_user_and_live_session(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     a, a_session = await _owner(backend)  # the session was last used at T0
     b, b_session = await _owner(backend)
@@ -268,7 +268,7 @@ async def test_deliverable_only_to_the_same_device_token_user_and_live_session(
         assert not await tx.devices.deliverable(other.id, "cd" * 32, a, T0)
 
 
-async def test_prune_claims_deletes_only_the_older_ones(backend: Backend) -> None:
+async def test_prune_claims_deletes_only_the_older_ones(backend: Adapters) -> None:
     async with backend.uow() as tx:
         await tx.devices.claim(["old", "older"], T0)
         await tx.devices.claim(["new"], T0 + timedelta(days=3))
@@ -279,7 +279,7 @@ async def test_prune_claims_deletes_only_the_older_ones(backend: Backend) -> Non
         assert await tx.devices.claim(["old", "new"], T0) == {"old"}, "old is free again"
 
 
-async def test_the_janitor_prunes_push_claims_older_than_three_days(backend: Backend) -> None:
+async def test_the_janitor_prunes_push_claims_older_than_three_days(backend: Adapters) -> None:
     from adapters.memory.blobs import InMemoryBlobStore
     from adapters.memory.clock import ManualClock
     from momentic_core.services.processing import Janitor
@@ -298,7 +298,7 @@ async def test_the_janitor_prunes_push_claims_older_than_three_days(backend: Bac
 
 
 async def test_a_queued_delivery_goes_only_to_the_device_it_was_queued_for(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     """Pushes.deliver looks the device up again at sending: a token that moved to another
     account (a shared phone), a signed-out or idle-expired session drops the push."""
@@ -341,7 +341,7 @@ async def test_a_queued_delivery_goes_only_to_the_device_it_was_queued_for(
     assert [m.device_id for m in sent] == [device.id, device.id]
 
 
-async def test_a_registration_racing_the_revocation_leaves_no_device(backend: Backend) -> None:
+async def test_a_registration_racing_the_revocation_leaves_no_device(backend: Adapters) -> None:
     """The revocation is written, not yet committed, when the registration starts: the
     registration waits for it and is refused, and a registration committed first is
     removed by the revocation (whichever order, no device of a revoked session stays)."""

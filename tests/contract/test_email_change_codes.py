@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from momentic_core.model.accounts import CodePurpose
 
-from .support import Backend, add_user, new_code
+from .support import Adapters, add_user, new_code
 
 
-async def test_change_email_codes_live_beside_the_others(backend: Backend) -> None:
+async def test_change_email_codes_live_beside_the_others(backend: Adapters) -> None:
     user = await add_user(backend)
     change = new_code(user.id, CodePurpose.CHANGE_EMAIL, code_hash="change")
     reset = new_code(user.id, CodePurpose.RESET_PASSWORD, code_hash="reset")

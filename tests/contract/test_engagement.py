@@ -42,7 +42,7 @@ from .engagement_support import (
     react,
 )
 from .social_support import befriend, block
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 HEART, FLAME, FUNNY, ANGRY = ReactionKind
 DAY = timedelta(days=1)
@@ -53,7 +53,7 @@ def counts(**given: int) -> dict[str, int]:
 
 
 @pytest.fixture
-def pool(backend: Backend, request: pytest.FixtureRequest) -> asyncpg.Pool | None:
+def pool(backend: Adapters, request: pytest.FixtureRequest) -> asyncpg.Pool | None:
     """The PostgreSQL pool behind ``backend`` (None for memory), to check counters by SQL."""
     if backend.name != "postgres":
         return None
@@ -64,7 +64,7 @@ def pool(backend: Backend, request: pytest.FixtureRequest) -> asyncpg.Pool | Non
 
 
 async def test_set_replace_and_remove_report_the_previous_kind_and_the_counts(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     author, a, b = [await add_user(backend) for _ in range(3)]
     video = await add_video(backend, author.id)
@@ -99,7 +99,7 @@ async def test_set_replace_and_remove_report_the_previous_kind_and_the_counts(
         assert (await tx.videos.get(video.id)).reactions == counts(flame=1)
 
 
-async def test_a_reaction_needs_an_existing_video_and_user(backend: Backend) -> None:
+async def test_a_reaction_needs_an_existing_video_and_user(backend: Adapters) -> None:
     user = await add_user(backend)
     video = await add_video(backend, user.id)
     for user_id, video_id, code in (
@@ -113,7 +113,7 @@ async def test_a_reaction_needs_an_existing_video_and_user(backend: Backend) -> 
         assert (await tx.videos.get(video.id)).reactions == counts()
 
 
-async def test_a_rolled_back_reaction_leaves_rows_and_counts(backend: Backend) -> None:
+async def test_a_rolled_back_reaction_leaves_rows_and_counts(backend: Adapters) -> None:
     user = await add_user(backend)
     video = await add_video(backend, user.id)
     await react(backend, user.id, video.id, HEART)
@@ -128,7 +128,7 @@ async def test_a_rolled_back_reaction_leaves_rows_and_counts(backend: Backend) -
         assert await tx.reactions.get(user.id, video.id) is HEART
 
 
-async def test_updating_a_video_leaves_its_counters(backend: Backend) -> None:
+async def test_updating_a_video_leaves_its_counters(backend: Adapters) -> None:
     author, fan = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id)
     await react(backend, fan.id, video.id, FUNNY)
@@ -145,7 +145,7 @@ async def test_updating_a_video_leaves_its_counters(backend: Backend) -> None:
         assert await tx.videos.get(video.id) == updated
 
 
-async def test_reactors_page_newest_first_by_time_then_user(backend: Backend) -> None:
+async def test_reactors_page_newest_first_by_time_then_user(backend: Adapters) -> None:
     author = await add_user(backend)
     video = await add_video(backend, author.id)
     people = [await add_user(backend) for _ in range(7)]
@@ -174,7 +174,7 @@ async def test_reactors_page_newest_first_by_time_then_user(backend: Backend) ->
 
 
 async def test_reactors_leave_out_blocked_banned_and_suspended_users(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     viewer, author, fine, blocked, blocker = [await add_user(backend) for _ in range(5)]
     banned = await add_user(backend, status=AccountStatus.BANNED)
@@ -207,7 +207,7 @@ async def test_reactors_leave_out_blocked_banned_and_suspended_users(
 
 
 async def test_comments_and_replies_are_counted_on_the_video_and_the_parent(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     author, a, b = [await add_user(backend) for _ in range(3)]
     video = await add_video(backend, author.id)
@@ -229,7 +229,7 @@ async def test_comments_and_replies_are_counted_on_the_video_and_the_parent(
     assert (view.comment, view.author, view.liked_by_me) == (replies[0], b, False)
 
 
-async def test_a_comment_needs_its_video_author_and_parent(backend: Backend) -> None:
+async def test_a_comment_needs_its_video_author_and_parent(backend: Adapters) -> None:
     user = await add_user(backend)
     video = await add_video(backend, user.id)
     for fields, code in (
@@ -258,7 +258,7 @@ async def test_a_comment_needs_its_video_author_and_parent(backend: Backend) -> 
         assert (await tx.videos.get(video.id)).comment_count == 0
 
 
-async def test_editing_replaces_the_body_and_stamps_the_time(backend: Backend) -> None:
+async def test_editing_replaces_the_body_and_stamps_the_time(backend: Adapters) -> None:
     user = await add_user(backend)
     video = await add_video(backend, user.id)
     first = await comment(backend, user.id, video.id, body="tpyo")
@@ -272,7 +272,7 @@ async def test_editing_replaces_the_body_and_stamps_the_time(backend: Backend) -
 
 
 async def test_deleting_a_comment_takes_its_replies_likes_and_notifications(
-    backend: Backend, pool: asyncpg.Pool | None
+    backend: Adapters, pool: asyncpg.Pool | None
 ) -> None:
     author, a, b = [await add_user(backend) for _ in range(3)]
     video = await add_video(backend, author.id)
@@ -314,7 +314,7 @@ async def test_deleting_a_comment_takes_its_replies_likes_and_notifications(
     )
 
 
-async def test_like_and_unlike_are_idempotent_and_report_the_count(backend: Backend) -> None:
+async def test_like_and_unlike_are_idempotent_and_report_the_count(backend: Adapters) -> None:
     author, a, b = [await add_user(backend) for _ in range(3)]
     video = await add_video(backend, author.id)
     target = await comment(backend, author.id, video.id)
@@ -343,7 +343,7 @@ async def test_like_and_unlike_are_idempotent_and_report_the_count(backend: Back
         assert caught.value.code == code
 
 
-async def test_comments_page_oldest_first_each_thread_apart(backend: Backend) -> None:
+async def test_comments_page_oldest_first_each_thread_apart(backend: Adapters) -> None:
     author, viewer, other = [await add_user(backend) for _ in range(3)]
     video = await add_video(backend, author.id)
     elsewhere = await add_video(backend, author.id)
@@ -391,7 +391,7 @@ async def test_comments_page_oldest_first_each_thread_apart(backend: Backend) ->
 
 
 async def test_comments_leave_out_blocked_banned_and_suspended_authors(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     viewer, author, fine, blocked, blocker = [await add_user(backend) for _ in range(5)]
     banned = await add_user(backend, status=AccountStatus.BANNED)
@@ -425,7 +425,7 @@ async def test_comments_leave_out_blocked_banned_and_suspended_authors(
 # ---------------------------------------------------------------- notifications
 
 
-async def test_notifications_dedupe_per_user_and_key(backend: Backend) -> None:
+async def test_notifications_dedupe_per_user_and_key(backend: Adapters) -> None:
     me, you, actor = [await add_user(backend) for _ in range(3)]
     first = await notify(backend, me.id, kind=NotificationKind.REACTION, actor_id=actor.id,
                          text="heart", dedupe_key="reaction:1:2")
@@ -448,7 +448,7 @@ async def test_notifications_dedupe_per_user_and_key(backend: Backend) -> None:
 
 
 async def test_notifications_page_newest_first_with_their_actors(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     me, friend, other = [await add_user(backend) for _ in range(3)]
     banned = await add_user(backend, status=AccountStatus.BANNED)
@@ -479,7 +479,7 @@ async def test_notifications_page_newest_first_with_their_actors(
         assert await tx.notifications.list(me.id, None, 0) == []
 
 
-async def test_marking_read_once_or_all(backend: Backend) -> None:
+async def test_marking_read_once_or_all(backend: Adapters) -> None:
     me, you = await add_user(backend), await add_user(backend)
     mine = [await notify(backend, me.id) for _ in range(3)]
     yours = await notify(backend, you.id)
@@ -508,7 +508,7 @@ async def test_marking_read_once_or_all(backend: Backend) -> None:
 
 
 async def test_notifications_hide_blocked_actors_and_hidden_comment_previews(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     me, blocker, blocked, friend = [await add_user(backend) for _ in range(4)]
     video = await add_video(backend, me.id)
@@ -551,7 +551,7 @@ async def test_notifications_hide_blocked_actors_and_hidden_comment_previews(
 
 
 async def test_deleting_a_user_keeps_every_counter_equal_to_its_rows(
-    backend: Backend, pool: asyncpg.Pool | None
+    backend: Adapters, pool: asyncpg.Pool | None
 ) -> None:
     gone, author, b, c = [await add_user(backend) for _ in range(4)]
     theirs = await add_video(backend, author.id)
@@ -600,7 +600,7 @@ async def test_deleting_a_user_keeps_every_counter_equal_to_its_rows(
 
 
 async def test_deleting_a_video_takes_its_engagement_and_nothing_else(
-    backend: Backend, pool: asyncpg.Pool | None
+    backend: Adapters, pool: asyncpg.Pool | None
 ) -> None:
     author, fan = await add_user(backend), await add_user(backend)
     doomed, kept = await add_video(backend, author.id), await add_video(backend, author.id)
@@ -630,7 +630,7 @@ async def test_deleting_a_video_takes_its_engagement_and_nothing_else(
 # ---------------------------------------------------------------- feeds
 
 
-async def test_feed_items_carry_the_counts_and_my_reaction(backend: Backend) -> None:
+async def test_feed_items_carry_the_counts_and_my_reaction(backend: Adapters) -> None:
     viewer, author, fan = [await add_user(backend) for _ in range(3)]
     await befriend(backend, viewer.id, author.id)
     video = await add_video(backend, author.id, visibility=Visibility.FRIENDS)
@@ -656,7 +656,7 @@ async def test_feed_items_carry_the_counts_and_my_reaction(backend: Backend) -> 
     assert [i.video.id for i in public] == [quiet.id]  # friends-only for the fan
 
 
-async def test_for_you_scores_engagement_and_friends_who_engaged(backend: Backend) -> None:
+async def test_for_you_scores_engagement_and_friends_who_engaged(backend: Adapters) -> None:
     viewer, author, f1, f2, f3, stranger = [await add_user(backend) for _ in range(6)]
     for friend in (f1, f2, f3):
         await befriend(backend, viewer.id, friend.id)
@@ -708,7 +708,7 @@ def _channel() -> str:
 
 
 async def test_committed_events_are_heard_in_commit_order_rolled_back_ones_never(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     channel = _channel()
     heard = Heard()
@@ -740,7 +740,7 @@ async def test_committed_events_are_heard_in_commit_order_rolled_back_ones_never
 
 
 async def test_events_of_concurrent_units_of_work_arrive_in_commit_order(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     channel = _channel()
     heard = Heard()
@@ -769,7 +769,7 @@ async def test_events_of_concurrent_units_of_work_arrive_in_commit_order(
 
 
 async def _reaction_storm(
-    backend: Backend, videos: list[int], users: list[int], seed: int
+    backend: Adapters, videos: list[int], users: list[int], seed: int
 ) -> None:
     """Every user, all at once, sets, changes and removes reactions on the videos."""
     rng = random.Random(seed)
@@ -788,7 +788,7 @@ async def _reaction_storm(
 
 
 async def test_concurrent_reactions_keep_counts_equal_to_rows(
-    backend: Backend, pool: asyncpg.Pool | None
+    backend: Adapters, pool: asyncpg.Pool | None
 ) -> None:
     author = await add_user(backend)
     videos = [(await add_video(backend, author.id)).id for _ in range(3)]
@@ -803,7 +803,7 @@ async def test_concurrent_reactions_keep_counts_equal_to_rows(
     assert total == rows > 0
 
 
-async def test_two_first_reactions_of_one_user_at_once_both_succeed(backend: Backend) -> None:
+async def test_two_first_reactions_of_one_user_at_once_both_succeed(backend: Adapters) -> None:
     author, fan = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id)
     # PostgreSQL: both transactions are open before either sets (memory runs them in turn).
@@ -827,7 +827,7 @@ async def test_two_first_reactions_of_one_user_at_once_both_succeed(backend: Bac
 
 
 async def test_concurrent_likes_and_unlikes_keep_the_count(
-    backend: Backend, pool: asyncpg.Pool | None
+    backend: Adapters, pool: asyncpg.Pool | None
 ) -> None:
     author = await add_user(backend)
     video = await add_video(backend, author.id)
@@ -883,7 +883,7 @@ _ops = st.lists(
 )
 @given(ops=_ops)
 async def test_any_sequence_of_writes_keeps_every_counter_equal_to_its_rows(
-    backend: Backend,
+    backend: Adapters,
     pool: asyncpg.Pool | None,
     ops: list[tuple[str, int, int, ReactionKind, int, bool]],
 ) -> None:
@@ -977,7 +977,7 @@ async def test_the_triggers_count_hand_written_sql_too(
     from adapters.postgres.videos import PostgresJobRunner
 
     pool = clean_pg_pool
-    backend = Backend(
+    backend = Adapters(
         name="postgres",
         uow=functools.partial(PostgresUnitOfWork, pool),
         rate_limiter=lambda c: PostgresRateLimiter(pool, c),
@@ -1017,7 +1017,7 @@ async def test_the_triggers_count_hand_written_sql_too(
     assert (second.reactions, second.comment_count) == (counts(angry=1), 1)
 
 
-async def test_my_reactions_to_a_page_of_videos_in_one_call(backend: Backend) -> None:
+async def test_my_reactions_to_a_page_of_videos_in_one_call(backend: Adapters) -> None:
     me, author = await add_user(backend), await add_user(backend)
     videos = [await add_video(backend, author.id) for _ in range(3)]
     async with backend.uow() as tx:

@@ -24,13 +24,13 @@ from momentic_core.ports import UnitOfWork
 
 from .engagement_support import comment, like, notify, react
 from .social_support import block
-from .support import T0, Backend, add_session, add_user, add_video
+from .support import T0, Adapters, add_session, add_user, add_video
 from .test_moderation import audit, open_case, report
 
 Page = Callable[[UnitOfWork, Any, int], Awaitable[list[Any]]]
 
 
-async def pages(backend: Backend, fetch: Page, key: Callable[[Any], Any], size: int) -> list[Any]:
+async def pages(backend: Adapters, fetch: Page, key: Callable[[Any], Any], size: int) -> list[Any]:
     """Every item, page after page of ``size`` (each read-only), checking the page sizes."""
     found: list[Any] = []
     after = None
@@ -44,7 +44,7 @@ async def pages(backend: Backend, fetch: Page, key: Callable[[Any], Any], size: 
         after = key(page[-1])
 
 
-async def test_sessions_page_by_id_revoked_ones_too(backend: Backend) -> None:
+async def test_sessions_page_by_id_revoked_ones_too(backend: Adapters) -> None:
     ann, bob = await add_user(backend), await add_user(backend)
     mine = [await add_session(backend, ann.id, device_name=f"d{n}") for n in range(5)]
     await add_session(backend, bob.id)
@@ -64,7 +64,7 @@ async def test_sessions_page_by_id_revoked_ones_too(backend: Backend) -> None:
         assert await tx.sessions.page_for_user(ann.id, None, 0) == []
 
 
-async def test_reactions_page_by_video_whoever_may_see_the_video_now(backend: Backend) -> None:
+async def test_reactions_page_by_video_whoever_may_see_the_video_now(backend: Adapters) -> None:
     ann, bob, cat = await add_user(backend), await add_user(backend), await add_user(backend)
     videos = [await add_video(backend, bob.id) for _ in range(3)] + [
         await add_video(backend, ann.id)
@@ -88,7 +88,7 @@ async def test_reactions_page_by_video_whoever_may_see_the_video_now(backend: Ba
 
 
 async def test_comments_page_by_id_with_replies_hidden_ones_and_my_own_likes(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     ann, bob = await add_user(backend), await add_user(backend)
     video, other = await add_video(backend, bob.id), await add_video(backend, ann.id)
@@ -116,7 +116,7 @@ async def test_comments_page_by_id_with_replies_hidden_ones_and_my_own_likes(
     assert {v.author.id for v in found} == {ann.id}
 
 
-async def test_comment_likes_page_by_comment_with_their_video(backend: Backend) -> None:
+async def test_comment_likes_page_by_comment_with_their_video(backend: Adapters) -> None:
     ann, bob = await add_user(backend), await add_user(backend)
     v1, v2 = await add_video(backend, bob.id), await add_video(backend, bob.id)
     comments = [await comment(backend, bob.id, v.id) for v in (v1, v2, v1)]
@@ -132,7 +132,7 @@ async def test_comment_likes_page_by_comment_with_their_video(backend: Backend) 
     assert found == [CommentLike(c.id, c.video_id, T0) for c in comments]
 
 
-async def test_reports_page_by_id_each_with_its_case(backend: Backend) -> None:
+async def test_reports_page_by_id_each_with_its_case(backend: Adapters) -> None:
     ann, bob, cat = await add_user(backend), await add_user(backend), await add_user(backend)
     video = await add_video(backend, bob.id)
     on_video = await open_case(backend, TargetType.VIDEO, video.id, bob.id)
@@ -155,7 +155,7 @@ async def test_reports_page_by_id_each_with_its_case(backend: Backend) -> None:
     assert [r.case_id for r, _ in found] == [on_video.id, on_user.id]
 
 
-async def test_appeals_page_by_id_the_users_own(backend: Backend) -> None:
+async def test_appeals_page_by_id_the_users_own(backend: Adapters) -> None:
     ann, bob = await add_user(backend), await add_user(backend)
     video = await add_video(backend, ann.id)
     cases = [
@@ -181,7 +181,7 @@ async def test_appeals_page_by_id_the_users_own(backend: Backend) -> None:
 
 
 async def test_audit_about_a_user_their_account_content_cases_and_own_actions(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     ann, bob = await add_user(backend), await add_user(backend)
     video, bobs_video = await add_video(backend, ann.id), await add_video(backend, bob.id)
@@ -222,7 +222,7 @@ async def test_audit_about_a_user_their_account_content_cases_and_own_actions(
 
 
 async def test_notifications_leave_out_the_words_of_an_actor_not_shown(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     """A data export holds my notifications as the list shows them: the preview of a
     comment by someone I blocked (or who blocked me, or is banned) is their content."""

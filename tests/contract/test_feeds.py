@@ -20,7 +20,7 @@ from momentic_core.policies.ranking import for_you_score
 from momentic_core.services.feeds import Feeds
 
 from .social_support import befriend, block
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 DAY = timedelta(days=1)
 ZEROS = {"heart": 0, "flame": 0, "funny": 0, "angry": 0}
@@ -35,7 +35,7 @@ def newest_first(videos: list[Video]) -> list[int]:
 
 
 async def friends_feed(
-    backend: Backend,
+    backend: Adapters,
     viewer: int,
     since: datetime = T0 - DAY,
     until: datetime = T0 + DAY,
@@ -48,7 +48,7 @@ async def friends_feed(
 
 
 async def global_feed(
-    backend: Backend,
+    backend: Adapters,
     viewer: int,
     cursor: Keyset | None = None,
     newer: bool = False,
@@ -66,7 +66,7 @@ def key(item: FeedItem) -> Keyset:
 
 
 async def test_an_item_carries_the_video_its_author_and_zero_engagement(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     viewer = await add_user(backend)
     author = await add_user(backend, avatar_key="avatars/a.jpg", name="Ann")
@@ -94,7 +94,7 @@ async def test_an_item_carries_the_video_its_author_and_zero_engagement(
 
 
 async def test_the_friends_feed_shows_friends_ready_videos_of_the_window(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     viewer, friend, other_friend, stranger = [await add_user(backend) for _ in range(4)]
     await befriend(backend, viewer.id, friend.id)
@@ -126,7 +126,7 @@ async def test_the_friends_feed_shows_friends_ready_videos_of_the_window(
     assert ids(await friends_feed(backend, friend.id, since, until)) == [hidden[3].id]
 
 
-async def test_the_friends_feed_hides_blocks_both_ways(backend: Backend) -> None:
+async def test_the_friends_feed_hides_blocks_both_ways(backend: Adapters) -> None:
     viewer, a, b = [await add_user(backend) for _ in range(3)]
     va = await add_video(backend, a.id, visibility=Visibility.FRIENDS)
     vb = await add_video(backend, b.id)
@@ -145,7 +145,7 @@ async def test_the_friends_feed_hides_blocks_both_ways(backend: Backend) -> None
 
 
 async def test_feeds_hide_banned_and_suspended_authors(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     viewer = await add_user(backend)
     fine = await add_user(backend)
@@ -172,7 +172,7 @@ async def test_feeds_hide_banned_and_suspended_authors(
 
 
 async def test_the_global_feed_shows_ready_public_videos_of_everyone_visible(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     viewer, friend, stranger, blocked, blocker = [await add_user(backend) for _ in range(5)]
     await befriend(backend, viewer.id, friend.id)
@@ -195,7 +195,7 @@ async def test_the_global_feed_shows_ready_public_videos_of_everyone_visible(
     assert len(everyone) == 5  # the blocked and the blocker are hidden only from me
 
 
-async def test_ties_on_created_at_are_broken_by_id(backend: Backend) -> None:
+async def test_ties_on_created_at_are_broken_by_id(backend: Adapters) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     await befriend(backend, viewer.id, author.id)
     videos = [await add_video(backend, author.id, created_at=T0) for _ in range(5)]
@@ -223,7 +223,7 @@ async def test_ties_on_created_at_are_broken_by_id(backend: Backend) -> None:
 
 @pytest.mark.parametrize("feed", ["global", "friends"])
 async def test_cursors_go_both_ways_without_duplicates_or_gaps_while_videos_arrive(
-    backend: Backend, feed: str
+    backend: Adapters, feed: str
 ) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     await befriend(backend, viewer.id, author.id)
@@ -272,7 +272,7 @@ async def test_cursors_go_both_ways_without_duplicates_or_gaps_while_videos_arri
 
 
 async def test_the_service_pages_the_global_feed_with_prev_and_next(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     old = [
@@ -302,7 +302,7 @@ async def test_the_service_pages_the_global_feed_with_prev_and_next(
 
 
 async def _page(
-    backend: Backend, feed: str, viewer: int, cursor: Keyset | None, newer: bool, limit: int
+    backend: Adapters, feed: str, viewer: int, cursor: Keyset | None, newer: bool, limit: int
 ) -> list[FeedItem]:
     if feed == "global":
         return await global_feed(backend, viewer, cursor, newer, limit)
@@ -330,7 +330,7 @@ _feed_specs = st.lists(
     limits=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=8),
 )
 async def test_paging_with_any_limits_yields_exactly_the_visible_set_in_order(
-    backend: Backend,
+    backend: Adapters,
     specs: list[tuple[int, str, VideoStatus, Visibility]],
     limits: list[int],
 ) -> None:
@@ -411,7 +411,7 @@ async def test_paging_with_any_limits_yields_exactly_the_visible_set_in_order(
 # ---------------------------------------------------------------- For-You ranking
 
 
-async def _ranked_world(backend: Backend) -> tuple[User, list[Video]]:
+async def _ranked_world(backend: Adapters) -> tuple[User, list[Video]]:
     """A viewer and candidates of many ages (some tied) by two authors."""
     viewer = await add_user(backend)
     a, b = await add_user(backend), await add_user(backend)
@@ -445,7 +445,7 @@ def _expected_rank(videos: list[Video], as_of: datetime, s: FeedSettings) -> lis
     ],
 )
 async def test_for_you_ranks_by_the_documented_score(
-    backend: Backend, settings_: FeedSettings
+    backend: Adapters, settings_: FeedSettings
 ) -> None:
     viewer, videos = await _ranked_world(backend)
     async with backend.uow() as tx:
@@ -456,7 +456,7 @@ async def test_for_you_ranks_by_the_documented_score(
     assert ranked == newest_first(videos)[: settings_.candidate_limit]
 
 
-async def test_for_you_ties_go_to_the_newest_id(backend: Backend) -> None:
+async def test_for_you_ties_go_to_the_newest_id(backend: Adapters) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     videos = [await add_video(backend, author.id, created_at=T0 - DAY) for _ in range(4)]
     async with backend.uow() as tx:
@@ -464,7 +464,7 @@ async def test_for_you_ties_go_to_the_newest_id(backend: Backend) -> None:
     assert ranked == sorted((v.id for v in videos), reverse=True)
 
 
-async def test_for_you_scores_only_the_newest_pool(backend: Backend) -> None:
+async def test_for_you_scores_only_the_newest_pool(backend: Adapters) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     videos = [
         await add_video(backend, author.id, created_at=T0 - timedelta(hours=h)) for h in range(5)
@@ -478,7 +478,7 @@ async def test_for_you_scores_only_the_newest_pool(backend: Backend) -> None:
 
 
 async def test_for_you_takes_only_fresh_unseen_public_videos_of_others(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     viewer, friend, stranger = [await add_user(backend) for _ in range(3)]
     blocked, blocker = await add_user(backend), await add_user(backend)
@@ -523,7 +523,7 @@ async def test_for_you_takes_only_fresh_unseen_public_videos_of_others(
 
 
 async def test_a_snapshot_pages_in_its_own_order_even_as_new_videos_arrive(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     videos = [
@@ -560,7 +560,7 @@ async def test_a_snapshot_pages_in_its_own_order_even_as_new_videos_arrive(
 
 
 async def test_a_snapshot_shows_only_what_is_still_visible_keeping_ranks(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     viewer, friend, stranger, later_blocked = [await add_user(backend) for _ in range(4)]
     await befriend(backend, viewer.id, friend.id)
@@ -582,7 +582,7 @@ async def test_a_snapshot_shows_only_what_is_still_visible_keeping_ranks(
     ]
 
 
-async def test_a_snapshot_is_its_owners_only_and_expires(backend: Backend) -> None:
+async def test_a_snapshot_is_its_owners_only_and_expires(backend: Adapters) -> None:
     viewer, other = await add_user(backend), await add_user(backend)
     video = await add_video(backend, other.id)
     async with backend.uow() as tx:
@@ -607,7 +607,7 @@ async def test_a_snapshot_is_its_owners_only_and_expires(backend: Backend) -> No
 
 
 async def test_the_service_pages_for_you_through_one_snapshot(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     videos = [
@@ -628,7 +628,7 @@ async def test_the_service_pages_for_you_through_one_snapshot(
 # ---------------------------------------------------------------- views, has_posted
 
 
-async def test_record_view_is_idempotent(backend: Backend) -> None:
+async def test_record_view_is_idempotent(backend: Adapters) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id)
     async with backend.uow() as tx:
@@ -641,7 +641,7 @@ async def test_record_view_is_idempotent(backend: Backend) -> None:
     assert caught.value.code == "video_not_found"
 
 
-async def test_a_deleted_video_takes_its_views_along(backend: Backend) -> None:
+async def test_a_deleted_video_takes_its_views_along(backend: Adapters) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id)
     async with backend.uow() as tx:
@@ -652,7 +652,7 @@ async def test_a_deleted_video_takes_its_views_along(backend: Backend) -> None:
             await tx.feeds.record_view(viewer.id, video.id, T0)
 
 
-async def test_has_posted_counts_ready_videos_only(backend: Backend) -> None:
+async def test_has_posted_counts_ready_videos_only(backend: Adapters) -> None:
     me = await add_user(backend)
     since, until = T0, T0 + DAY
 
@@ -675,14 +675,14 @@ async def test_has_posted_counts_ready_videos_only(backend: Backend) -> None:
         assert not await tx.feeds.has_posted(other.id, since, until)
 
 
-async def _snapshot_rows(backend: Backend) -> int:
+async def _snapshot_rows(backend: Adapters) -> int:
     """How many snapshot rows there are (deleting them all, which ends the test's use)."""
     async with backend.uow() as tx:
         return await tx.feeds.delete_snapshots(T0 + timedelta(days=365))
 
 
 async def test_first_for_you_pages_reuse_one_snapshot(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     """A read writes nothing it need not: the first pages one viewer asks for within
     ``snapshot_reuse`` page one ranking, whether asked one after the other or at once."""
@@ -702,7 +702,7 @@ async def test_first_for_you_pages_reuse_one_snapshot(
 
 
 async def test_a_new_ranking_after_the_reuse_window_and_rows_bounded_per_viewer(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     viewer, other, author = [await add_user(backend) for _ in range(3)]
     await add_video(backend, author.id, created_at=T0 - timedelta(minutes=1))

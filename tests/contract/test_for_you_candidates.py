@@ -23,7 +23,7 @@ from momentic_core.services.feeds import Feeds
 
 from .engagement_support import comment, react
 from .social_support import befriend, block
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 KINDS = list(ReactionKind)
 
@@ -35,7 +35,7 @@ class World:
     videos: list[Video]
 
 
-async def _world(backend: Backend, seed: int = 7) -> World:
+async def _world(backend: Adapters, seed: int = 7) -> World:
     """Six viewers and eight authors (one banned, one blocked, one blocking) with friends
     among them, 60 videos over nine days (some friends-only, one processing, one held),
     random reactions and comments, and a few seen."""
@@ -89,7 +89,7 @@ SETTINGS = [
 
 @pytest.mark.parametrize("settings_", SETTINGS)
 async def test_the_ranking_ahead_is_todays_formula_at_the_refresh(
-    backend: Backend, settings_: FeedSettings
+    backend: Adapters, settings_: FeedSettings
 ) -> None:
     world = await _world(backend)
     async with backend.uow() as tx:
@@ -109,7 +109,7 @@ async def test_the_ranking_ahead_is_todays_formula_at_the_refresh(
 
 
 async def test_a_friends_signal_lifts_a_video_from_below_the_first_candidates(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     viewer, author, friend = [await add_user(backend) for _ in range(3)]
     await befriend(backend, viewer.id, friend.id)
@@ -126,7 +126,7 @@ async def test_a_friends_signal_lifts_a_video_from_below_the_first_candidates(
 
 
 async def test_the_request_filters_what_the_viewer_may_not_see_now(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     viewer, friend = await add_user(backend), await add_user(backend)
     authors = [await add_user(backend) for _ in range(5)]
@@ -159,7 +159,7 @@ async def test_the_request_filters_what_the_viewer_may_not_see_now(
                      videos[authors[4].id].id]
 
 
-async def test_new_videos_and_engagement_wait_for_the_next_refresh(backend: Backend) -> None:
+async def test_new_videos_and_engagement_wait_for_the_next_refresh(backend: Adapters) -> None:
     viewer, author, stranger = [await add_user(backend) for _ in range(3)]
     old = await add_video(backend, author.id, created_at=T0 - timedelta(hours=5))
     s = FeedSettings()
@@ -180,7 +180,7 @@ async def test_new_videos_and_engagement_wait_for_the_next_refresh(backend: Back
         assert await tx.feeds.rank_for_you(viewer.id, at, s) == [old.id, new.id]
 
 
-async def test_no_ranking_ahead_without_a_recent_refresh(backend: Backend) -> None:
+async def test_no_ranking_ahead_without_a_recent_refresh(backend: Adapters) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     await add_video(backend, author.id, created_at=T0)
     s = FeedSettings()
@@ -193,7 +193,7 @@ async def test_no_ranking_ahead_without_a_recent_refresh(backend: Backend) -> No
         assert await tx.candidates.rank(viewer.id, T0 + s.candidate_stale_after, s) is None
 
 
-async def test_refreshes_at_once_leave_one_table(backend: Backend) -> None:
+async def test_refreshes_at_once_leave_one_table(backend: Adapters) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     videos = [
         await add_video(backend, author.id, created_at=T0 - timedelta(hours=h)) for h in range(5)
@@ -210,7 +210,7 @@ async def test_refreshes_at_once_leave_one_table(backend: Backend) -> None:
 
 
 async def test_the_service_ranks_first_pages_from_the_table(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     viewer, author = await add_user(backend), await add_user(backend)
     me = Principal(user_id=viewer.id, role=Role.USER, session_id=1)

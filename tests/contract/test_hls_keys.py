@@ -13,7 +13,7 @@ from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import ManualClock
 from momentic_core.services.processing import Janitor
 
-from .support import Backend, add_user, add_video
+from .support import Adapters, add_user, add_video
 
 MASTER = "videos/h1/hls/master.m3u8"
 FILES = [MASTER, "videos/h1/hls/hi/index.m3u8", "videos/h1/hls/hi/init.mp4",
@@ -21,7 +21,7 @@ FILES = [MASTER, "videos/h1/hls/hi/index.m3u8", "videos/h1/hls/hi/init.mp4",
 
 
 async def test_the_master_key_is_kept_and_every_file_under_it_is_referenced(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     user = await add_user(backend)
     video = await add_video(backend, user.id, source_key="videos/h1/source")
@@ -41,7 +41,7 @@ async def test_the_master_key_is_kept_and_every_file_under_it_is_referenced(
 
 
 async def test_the_janitor_sweeps_the_files_of_a_video_no_row_names(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     blobs = InMemoryBlobStore("http://app.test", b"secret", clock=clock)
     user = await add_user(backend)

@@ -11,13 +11,13 @@ from adapters.memory.clock import ManualClock
 from momentic_core.model.devices import ApnsEnvironment, Device, Platform
 from momentic_core.services.processing import Janitor
 
-from .support import T0, Backend, add_session, add_user
+from .support import T0, Adapters, add_session, add_user
 
 DAY = timedelta(days=1)
 APNS = "ab" * 32
 
 
-async def _settled(backend: Backend, clock: ManualClock, kind: str, dead: bool) -> int:
+async def _settled(backend: Adapters, clock: ManualClock, kind: str, dead: bool) -> int:
     async with backend.uow() as tx:
         job_id = await tx.jobs.enqueue(kind, {}, max_attempts=1)
     assert job_id is not None
@@ -32,7 +32,7 @@ async def _settled(backend: Backend, clock: ManualClock, kind: str, dead: bool) 
 
 
 async def test_done_jobs_go_after_their_ttl_and_dead_ones_later(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     await _settled(backend, clock, "old.done", dead=False)
     await _settled(backend, clock, "old.dead", dead=True)
@@ -54,7 +54,7 @@ async def test_done_jobs_go_after_their_ttl_and_dead_ones_later(
 
 
 async def test_ended_sessions_go_with_their_refresh_tokens_and_devices(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     user = await add_user(backend)
     revoked_long_ago = await add_session(backend, user.id)
@@ -83,7 +83,7 @@ async def test_ended_sessions_go_with_their_refresh_tokens_and_devices(
         assert [d.session_id for d in await tx.devices.list_for_user(user.id)] == [live.id]
 
 
-async def test_the_janitor_reports_what_it_pruned(backend: Backend) -> None:
+async def test_the_janitor_reports_what_it_pruned(backend: Adapters) -> None:
     user = await add_user(backend)
     old = await add_session(backend, user.id, last_used_at=T0 - 100 * DAY)
     clock = ManualClock(T0)

@@ -8,10 +8,10 @@ import pytest
 
 from momentic_core.errors import Conflict
 
-from .support import T0, Backend, add_user, new_identity
+from .support import T0, Adapters, add_user, new_identity
 
 
-async def test_add_then_find(backend: Backend) -> None:
+async def test_add_then_find(backend: Adapters) -> None:
     user = await add_user(backend)
     identity = new_identity(user.id, provider="apple", subject="000123.abc", email=None)
     async with backend.uow() as tx:
@@ -22,7 +22,7 @@ async def test_add_then_find(backend: Backend) -> None:
         assert await tx.identities.find("apple", "000123.ABC") is None
 
 
-async def test_linking_a_linked_pair_conflicts(backend: Backend) -> None:
+async def test_linking_a_linked_pair_conflicts(backend: Adapters) -> None:
     user = await add_user(backend)
     other = await add_user(backend)
     async with backend.uow() as tx:
@@ -37,7 +37,7 @@ async def test_linking_a_linked_pair_conflicts(backend: Backend) -> None:
     assert found is not None and found.user_id == user.id
 
 
-async def test_same_subject_at_two_providers_is_two_identities(backend: Backend) -> None:
+async def test_same_subject_at_two_providers_is_two_identities(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.identities.add(new_identity(user.id, provider="google", subject="same"))
@@ -46,7 +46,7 @@ async def test_same_subject_at_two_providers_is_two_identities(backend: Backend)
         assert len(await tx.identities.list_for_user(user.id)) == 2
 
 
-async def test_list_for_user_lists_only_theirs(backend: Backend) -> None:
+async def test_list_for_user_lists_only_theirs(backend: Adapters) -> None:
     user = await add_user(backend)
     other = await add_user(backend)
     first = new_identity(user.id, provider="google", created_at=T0)

@@ -10,24 +10,24 @@ import attrs
 from adapters.memory.clock import ManualClock
 from momentic_core.model.videos import JobBacklog
 
-from .support import T0, Backend, add_upload, add_user
+from .support import T0, Adapters, add_upload, add_user
 
 LEASE = timedelta(minutes=10)
 
 
-async def _enqueue(backend: Backend, kind: str, **options: object) -> int:
+async def _enqueue(backend: Adapters, kind: str, **options: object) -> int:
     async with backend.uow() as tx:
         job_id = await tx.jobs.enqueue(kind, {}, **options)  # type: ignore[arg-type]
     assert job_id is not None
     return job_id
 
 
-async def test_nothing_queued_is_an_empty_backlog(backend: Backend, clock: ManualClock) -> None:
+async def test_nothing_queued_is_an_empty_backlog(backend: Adapters, clock: ManualClock) -> None:
     assert await backend.job_runner(clock).backlog() == []
 
 
 async def test_the_backlog_counts_each_kind_by_status(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
     for _ in range(3):
@@ -57,7 +57,7 @@ async def test_the_backlog_counts_each_kind_by_status(
 
 
 async def test_a_retried_job_waits_from_when_it_is_due(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
     await _enqueue(backend, "send_mail")
@@ -71,7 +71,7 @@ async def test_a_retried_job_waits_from_when_it_is_due(
     assert waiting.oldest_due_seconds == 120.0
 
 
-async def test_open_uploads_are_those_not_completed(backend: Backend) -> None:
+async def test_open_uploads_are_those_not_completed(backend: Adapters) -> None:
     user = await add_user(backend)
     first = await add_upload(backend, user.id, key="videos/a/source", created_at=T0)
     await add_upload(backend, user.id, key="videos/b/source", created_at=T0)

@@ -10,12 +10,12 @@ from typing import Any
 from adapters.memory.clock import ManualClock
 from momentic_core.services.jobs import JobKind, Worker
 
-from .support import Backend
+from .support import Adapters
 
 LEASE = timedelta(minutes=10)
 
 
-async def _enqueue(backend: Backend, kind: str = "process_video") -> int:
+async def _enqueue(backend: Adapters, kind: str = "process_video") -> int:
     async with backend.uow() as tx:
         job_id = await tx.jobs.enqueue(kind, {"video_id": 1}, max_attempts=2)
     assert job_id is not None
@@ -23,7 +23,7 @@ async def _enqueue(backend: Backend, kind: str = "process_video") -> int:
 
 
 async def test_a_released_job_is_due_again_at_once_and_its_attempt_not_counted(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
     job_id = await _enqueue(backend)
@@ -38,7 +38,7 @@ async def test_a_released_job_is_due_again_at_once_and_its_attempt_not_counted(
     assert again is not None and (again.id, again.attempts) == (job_id, 1)
 
 
-async def test_release_acts_only_on_that_claim(backend: Backend, clock: ManualClock) -> None:
+async def test_release_acts_only_on_that_claim(backend: Adapters, clock: ManualClock) -> None:
     runner = backend.job_runner(clock)
     job_id = await _enqueue(backend)
     first = await runner.claim(["process_video"], LEASE)
@@ -56,7 +56,7 @@ async def test_release_acts_only_on_that_claim(backend: Backend, clock: ManualCl
 
 
 async def test_a_worker_cancelled_mid_job_hands_it_back(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
     started = asyncio.Event()

@@ -17,18 +17,18 @@ import pytest
 from adapters.memory.clock import ManualClock
 from adapters.postgres.videos import PostgresJobRunner
 
-from .support import Backend, add_user, new_video
+from .support import Adapters, add_user, new_video
 
 LEASE = timedelta(minutes=10)
 
 
-async def enqueue(backend: Backend, kind: str = "process_video", **options: Any) -> int | None:
+async def enqueue(backend: Adapters, kind: str = "process_video", **options: Any) -> int | None:
     payload = options.pop("payload", {"video_id": 1})
     async with backend.uow() as tx:
         return await tx.jobs.enqueue(kind, payload, **options)
 
 
-async def test_an_enqueued_job_is_queued_and_due_now(backend: Backend, clock: ManualClock) -> None:
+async def test_an_enqueued_job_is_queued_and_due_now(backend: Adapters, clock: ManualClock) -> None:
     payload = {"video_id": 7, "nested": {"list": [1, 2.5, None, "é"]}, "flag": True}
     job_id = await enqueue(backend, payload=payload, max_attempts=3)
     assert job_id is not None
@@ -44,12 +44,12 @@ async def test_an_enqueued_job_is_queued_and_due_now(backend: Backend, clock: Ma
     assert job.run_at == job.created_at == clock.now()
 
 
-async def test_an_unknown_job_is_none(backend: Backend, clock: ManualClock) -> None:
+async def test_an_unknown_job_is_none(backend: Adapters, clock: ManualClock) -> None:
     assert await backend.job_runner(clock).get(424242) is None
 
 
 async def test_a_job_commits_and_rolls_back_with_its_unit_of_work(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
     user = await add_user(backend)
@@ -69,7 +69,7 @@ async def test_a_job_commits_and_rolls_back_with_its_unit_of_work(
     assert (claimed.id, claimed.payload) == (kept, {"video_id": video.id})
 
 
-async def test_a_dedupe_key_allows_one_live_job(backend: Backend, clock: ManualClock) -> None:
+async def test_a_dedupe_key_allows_one_live_job(backend: Adapters, clock: ManualClock) -> None:
     runner = backend.job_runner(clock)
     first = await enqueue(backend, "janitor", payload={}, dedupe_key="janitor")
     assert first is not None
@@ -90,7 +90,7 @@ async def test_a_dedupe_key_allows_one_live_job(backend: Backend, clock: ManualC
 
 
 async def test_a_dedupe_key_frees_up_when_the_job_dies(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
     first = await enqueue(backend, "janitor", payload={}, dedupe_key="janitor")
@@ -101,7 +101,7 @@ async def test_a_dedupe_key_frees_up_when_the_job_dies(
 
 
 async def test_a_dedupe_that_rolls_back_keeps_the_key_free(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     with pytest.raises(RuntimeError):
         async with backend.uow() as tx:
@@ -110,7 +110,9 @@ async def test_a_dedupe_that_rolls_back_keeps_the_key_free(
     assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is not None
 
 
-async def test_claim_takes_due_jobs_only_oldest_first(backend: Backend, clock: ManualClock) -> None:
+async def test_claim_takes_due_jobs_only_oldest_first(
+    backend: Adapters, clock: ManualClock
+) -> None:
     runner = backend.job_runner(clock)
     assert await runner.claim(["process_video"], LEASE) is None  # nothing queued
     later = await enqueue(backend, run_at=clock.now() + timedelta(minutes=5))
@@ -129,7 +131,7 @@ async def test_claim_takes_due_jobs_only_oldest_first(backend: Backend, clock: M
     assert [j.id for j in taken if j is not None] == [later, now_a, now_b]
 
 
-async def test_claim_takes_only_the_kinds_asked_for(backend: Backend, clock: ManualClock) -> None:
+async def test_claim_takes_only_the_kinds_asked_for(backend: Adapters, clock: ManualClock) -> None:
     runner = backend.job_runner(clock)
     janitor = await enqueue(backend, "janitor", payload={})
     video = await enqueue(backend, "process_video")
@@ -142,7 +144,7 @@ async def test_claim_takes_only_the_kinds_asked_for(backend: Backend, clock: Man
 
 
 async def test_a_claimed_job_is_taken_again_only_when_its_lease_runs_out(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     """A job killed mid-way is taken again after restart."""
     job_id = await enqueue(backend)
@@ -166,7 +168,7 @@ async def test_a_claimed_job_is_taken_again_only_when_its_lease_runs_out(
 
 
 async def test_retry_queues_the_job_again_at_its_time_with_the_reason(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
     job_id = await enqueue(backend, max_attempts=3)
@@ -190,7 +192,7 @@ async def test_retry_queues_the_job_again_at_its_time_with_the_reason(
 
 
 async def test_bury_keeps_the_reason_and_the_job_is_never_taken_again(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
     job_id = await enqueue(backend, max_attempts=1)
@@ -205,7 +207,7 @@ async def test_bury_keeps_the_reason_and_the_job_is_never_taken_again(
 
 
 async def test_forget_clears_the_payload_of_a_done_or_dead_job_only(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     """A job whose payload holds a secret (a mailed code) keeps it no longer than the job
     lives; other jobs keep theirs (``complete``/``bury`` without ``forget``)."""
@@ -227,7 +229,7 @@ async def test_forget_clears_the_payload_of_a_done_or_dead_job_only(
 
 
 async def test_settling_a_job_that_is_not_running_changes_nothing(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
     queued = await enqueue(backend)
@@ -241,7 +243,7 @@ async def test_settling_a_job_that_is_not_running_changes_nothing(
 
 
 async def test_concurrent_claimers_never_share_a_job_and_take_them_all(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     runners = [backend.job_runner(clock) for _ in range(10)]
     for round_ in range(4):
@@ -279,7 +281,7 @@ async def test_postgres_claim_skips_a_locked_job_instead_of_waiting(
 
 
 async def test_a_heartbeat_keeps_the_lease_and_a_lost_claim_cannot_settle(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     job_id = await enqueue(backend)
     first = backend.job_runner(clock)

@@ -32,13 +32,13 @@ from momentic_core.model.moderation import (
 )
 
 from .engagement_support import assert_counters_match_rows
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 VIDEO, COMMENT, USER = TargetType.VIDEO, TargetType.COMMENT, TargetType.USER
 
 
 async def open_case(
-    backend: Backend, target_type: TargetType, target_id: int, owner_id: int,
+    backend: Adapters, target_type: TargetType, target_id: int, owner_id: int,
     at: datetime = T0,
 ) -> Case:
     async with backend.uow() as tx:
@@ -46,7 +46,7 @@ async def open_case(
 
 
 async def report(
-    backend: Backend,
+    backend: Adapters,
     case_id: int,
     reporter_id: int,
     reason: ReportReason = ReportReason.SPAM,
@@ -61,7 +61,7 @@ async def report(
 
 
 async def resolve(
-    backend: Backend, case_id: int, by: int, at: datetime = T0, action: Action = Action.WARN
+    backend: Adapters, case_id: int, by: int, at: datetime = T0, action: Action = Action.WARN
 ) -> Case:
     async with backend.uow() as tx:
         case = await tx.moderation.get_case(case_id, for_update=True)
@@ -71,7 +71,7 @@ async def resolve(
         ))
 
 
-async def audit(backend: Backend, **fields: object) -> AuditEntry:
+async def audit(backend: Adapters, **fields: object) -> AuditEntry:
     values: dict[str, object] = {
         "id": 0, "actor_id": None, "action": "case.resolve", "target_type": "video",
         "target_id": 1, "reason": None, "created_at": T0,
@@ -85,7 +85,7 @@ async def audit(backend: Backend, **fields: object) -> AuditEntry:
 
 
 async def test_open_case_is_one_per_open_target_and_a_new_one_after_resolution(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     owner, mod = await add_user(backend), await add_user(backend)
     first = await open_case(backend, VIDEO, 10, owner.id)
@@ -109,7 +109,7 @@ async def test_open_case_is_one_per_open_target_and_a_new_one_after_resolution(
         assert (await tx.moderation.get_case(first.id)).status is CaseStatus.RESOLVED
 
 
-async def test_open_case_for_an_unknown_owner_and_unknown_cases(backend: Backend) -> None:
+async def test_open_case_for_an_unknown_owner_and_unknown_cases(backend: Adapters) -> None:
     with pytest.raises(NotFound) as missing_owner:
         await open_case(backend, USER, 999_999, 999_999)
     assert missing_owner.value.code == "user_not_found"
@@ -129,7 +129,7 @@ async def test_open_case_for_an_unknown_owner_and_unknown_cases(backend: Backend
     assert missing_report_case.value.code == "case_not_found"
 
 
-async def test_reports_count_reporters_and_gather_each_reason_once(backend: Backend) -> None:
+async def test_reports_count_reporters_and_gather_each_reason_once(backend: Adapters) -> None:
     owner = await add_user(backend)
     a, b, c = [await add_user(backend) for _ in range(3)]
     case = await open_case(backend, VIDEO, 1, owner.id)
@@ -160,7 +160,7 @@ async def test_reports_count_reporters_and_gather_each_reason_once(backend: Back
 
 
 async def test_update_case_leaves_the_report_count_and_reasons_to_the_reports(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     owner, reporter, mod = (await add_user(backend), await add_user(backend),
                             await add_user(backend))
@@ -186,7 +186,7 @@ async def test_update_case_leaves_the_report_count_and_reasons_to_the_reports(
     )
 
 
-async def test_concurrent_reporters_of_one_target_make_one_case(backend: Backend) -> None:
+async def test_concurrent_reporters_of_one_target_make_one_case(backend: Adapters) -> None:
     """Every reporter at once, each in its own unit of work: open the target's case
     (held until the end), then report on it. One case, one report each."""
     owner = await add_user(backend)
@@ -217,7 +217,7 @@ async def test_concurrent_reporters_of_one_target_make_one_case(backend: Backend
     assert [c.id for c in open_cases] == [case.id]
 
 
-async def test_concurrent_reports_on_one_case_are_all_counted(backend: Backend) -> None:
+async def test_concurrent_reports_on_one_case_are_all_counted(backend: Adapters) -> None:
     """add_report alone (no open_case lock first) still counts every report."""
     owner = await add_user(backend)
     reporters = [await add_user(backend) for _ in range(10)]
@@ -227,7 +227,7 @@ async def test_concurrent_reports_on_one_case_are_all_counted(backend: Backend) 
         assert (await tx.moderation.get_case(case.id)).report_count == len(reporters)
 
 
-async def test_reports_today_counts_the_reporters_reports_since(backend: Backend) -> None:
+async def test_reports_today_counts_the_reporters_reports_since(backend: Adapters) -> None:
     owner, someone, other = (await add_user(backend), await add_user(backend),
                              await add_user(backend))
     for n in range(3):
@@ -244,7 +244,7 @@ async def test_reports_today_counts_the_reporters_reports_since(backend: Backend
 
 
 async def test_reports_today_for_update_counts_one_reporters_reports_one_by_one(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     """Under the reporter's lock, a count that is followed by an insert sees the insert
     of the unit of work that counted before it: a cap on the count holds at once."""
@@ -268,7 +268,7 @@ async def test_reports_today_for_update_counts_one_reporters_reports_one_by_one(
 
 
 async def test_the_queue_orders_by_reports_then_age_then_id_and_pages_by_keyset(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     owner, mod = await add_user(backend), await add_user(backend)
     reporters = [await add_user(backend) for _ in range(3)]
@@ -325,7 +325,7 @@ async def test_the_queue_orders_by_reports_then_age_then_id_and_pages_by_keyset(
 # ---------------------------------------------------------------- appeals and strikes
 
 
-async def test_one_appeal_per_case_then_decided_and_listed(backend: Backend) -> None:
+async def test_one_appeal_per_case_then_decided_and_listed(backend: Adapters) -> None:
     owner, mod = await add_user(backend), await add_user(backend)
     cases = [await open_case(backend, VIDEO, n, owner.id) for n in range(1, 5)]
     appeals: list[Appeal] = []
@@ -380,7 +380,7 @@ async def test_one_appeal_per_case_then_decided_and_listed(backend: Backend) -> 
     assert accepted == [decided] and rejected == []
 
 
-async def test_strikes_are_one_per_case_and_counted_per_user(backend: Backend) -> None:
+async def test_strikes_are_one_per_case_and_counted_per_user(backend: Adapters) -> None:
     one, two, three = (await add_user(backend), await add_user(backend),
                        await add_user(backend))
     c1, c2, c3 = [await open_case(backend, USER, u.id, u.id) for u in (one, one, two)]
@@ -405,7 +405,7 @@ async def test_strikes_are_one_per_case_and_counted_per_user(backend: Backend) -
 
 
 async def test_the_audit_trail_lists_newest_first_with_filters_and_pages(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     admin, mod = await add_user(backend), await add_user(backend)
     entries = [
@@ -477,7 +477,7 @@ async def test_the_database_refuses_to_change_the_audit_trail(
 # ---------------------------------------------------------------- runtime settings
 
 
-async def test_runtime_settings_start_empty_and_round_trip(backend: Backend) -> None:
+async def test_runtime_settings_start_empty_and_round_trip(backend: Adapters) -> None:
     async with backend.uow() as tx:
         assert await tx.config.load() == RuntimeConfig()
     chosen = RuntimeConfig(
@@ -506,7 +506,7 @@ async def test_runtime_settings_start_empty_and_round_trip(backend: Backend) -> 
 
 
 async def test_settings_saved_in_a_rolled_back_unit_of_work_are_not_kept(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     with pytest.raises(RuntimeError):
         async with backend.uow() as tx:
@@ -519,7 +519,7 @@ async def test_settings_saved_in_a_rolled_back_unit_of_work_are_not_kept(
 # ---------------------------------------------------------------- user search
 
 
-async def test_user_search_without_emails_matches_nicknames_only(backend: Backend) -> None:
+async def test_user_search_without_emails_matches_nicknames_only(backend: Adapters) -> None:
     """What moderators search with: an email's prefix finds no one (no oracle for
     addresses), a nickname's still does."""
     alice = await add_user(backend, email="alice@example.com", nickname="wonder")
@@ -537,7 +537,7 @@ async def test_user_search_without_emails_matches_nicknames_only(backend: Backen
     assert await ids(UserFilter(by_email=False)) == [alice.id, alfred.id]
 
 
-async def test_user_search_by_prefix_role_and_status_pages_by_id(backend: Backend) -> None:
+async def test_user_search_by_prefix_role_and_status_pages_by_id(backend: Adapters) -> None:
     alice = await add_user(backend, email="Alice@Example.com", nickname="wonder")
     alfred = await add_user(backend, email="fred@example.org", nickname="AlFred")
     underscore = await add_user(backend, email="al_x@example.net", nickname="under")
@@ -590,7 +590,7 @@ async def test_user_search_by_prefix_role_and_status_pages_by_id(backend: Backen
 # ---------------------------------------------------------------- hidden comments
 
 
-async def test_hidden_comments_leave_the_lists_and_come_back(backend: Backend) -> None:
+async def test_hidden_comments_leave_the_lists_and_come_back(backend: Adapters) -> None:
     author, fan = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id)
 
@@ -638,7 +638,7 @@ async def test_hidden_comments_leave_the_lists_and_come_back(backend: Backend) -
 
 
 async def test_hidden_comments_count_nowhere_whatever_happens_next(
-    backend: Backend, request: pytest.FixtureRequest
+    backend: Adapters, request: pytest.FixtureRequest
 ) -> None:
     """A hidden top-level comment takes its visible replies out of the video's count and
     brings them back when shown; replies added, hidden or deleted meanwhile, and the
@@ -695,7 +695,7 @@ async def test_hidden_comments_count_nowhere_whatever_happens_next(
 
 
 async def test_deleting_users_takes_their_moderation_rows_but_not_the_audit_trail(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     owner, reporter, mod, bystander = (
         await add_user(backend), await add_user(backend), await add_user(backend),
@@ -755,7 +755,7 @@ async def test_deleting_users_takes_their_moderation_rows_but_not_the_audit_trai
         assert await tx.audit.list(AuditFilter(actor_id=mod.id), None, 10) == [trail[0]]
 
 
-async def test_a_decision_keeps_who_decided_after_they_are_gone(backend: Backend) -> None:
+async def test_a_decision_keeps_who_decided_after_they_are_gone(backend: Adapters) -> None:
     owner, mod = await add_user(backend), await add_user(backend)
     case = await open_case(backend, USER, owner.id, owner.id)
     decided = await resolve(backend, case.id, mod.id)
@@ -777,7 +777,7 @@ async def test_a_decision_keeps_who_decided_after_they_are_gone(backend: Backend
 
 
 async def test_the_stats_series_counts_cases_opened_and_resolved_and_the_median(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     owner, mod = await add_user(backend), await add_user(backend)
     day1, day2 = T0, T0 + timedelta(days=1)  # 2026-01-05 and -06, 12:00 UTC
@@ -811,7 +811,7 @@ async def test_the_stats_series_counts_cases_opened_and_resolved_and_the_median(
             for p in before] == [(0, 0, None)]
 
 
-async def test_case_contents_come_for_a_whole_page_at_once(backend: Backend) -> None:
+async def test_case_contents_come_for_a_whole_page_at_once(backend: Adapters) -> None:
     author, fan = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id, description="look")
     async with backend.uow() as tx:

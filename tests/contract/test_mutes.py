@@ -15,12 +15,12 @@ from momentic_core.model.accounts import AccountStatus
 from momentic_core.model.social import FeedSettings, Relation
 
 from .social_support import befriend
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 SETTINGS = FeedSettings()
 
 
-async def _feeds(backend: Backend, viewer: int) -> dict[str, list[int]]:
+async def _feeds(backend: Adapters, viewer: int) -> dict[str, list[int]]:
     async with backend.uow() as tx:
         friends = await tx.feeds.friends_feed(
             viewer, T0 - timedelta(days=1), T0 + timedelta(days=1), None, False, 50)
@@ -33,7 +33,7 @@ async def _feeds(backend: Backend, viewer: int) -> dict[str, list[int]]:
         }
 
 
-async def test_a_mute_hides_the_author_from_my_feeds_only(backend: Backend) -> None:
+async def test_a_mute_hides_the_author_from_my_feeds_only(backend: Adapters) -> None:
     me, friend, other = [await add_user(backend) for _ in range(3)]
     await befriend(backend, me.id, friend.id)
     await befriend(backend, other.id, friend.id)
@@ -72,7 +72,7 @@ async def test_a_mute_hides_the_author_from_my_feeds_only(backend: Backend) -> N
 
 
 async def test_hashtag_pages_and_video_search_leave_muted_authors_out(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     me, sam, kim = [await add_user(backend) for _ in range(3)]
     theirs = await add_video(backend, sam.id, description="sunset #golden")
@@ -92,7 +92,7 @@ async def test_hashtag_pages_and_video_search_leave_muted_authors_out(
     assert await found(kim.id) == ([theirs.id, other.id], [theirs.id, other.id])
 
 
-async def test_my_mutes_page_newest_first_banned_included(backend: Backend) -> None:
+async def test_my_mutes_page_newest_first_banned_included(backend: Adapters) -> None:
     me = await add_user(backend)
     others = [await add_user(backend) for _ in range(3)]
     banned = await add_user(backend, status=AccountStatus.BANNED)
@@ -106,7 +106,7 @@ async def test_my_mutes_page_newest_first_banned_included(backend: Backend) -> N
     assert [c.user.id for c in first + rest] == [banned.id, *[u.id for u in reversed(others)]]
 
 
-async def test_unknown_users_and_deleted_accounts(backend: Backend) -> None:
+async def test_unknown_users_and_deleted_accounts(backend: Adapters) -> None:
     me, other = await add_user(backend), await add_user(backend)
     async with backend.uow() as tx:
         with pytest.raises(NotFound) as caught:

@@ -9,27 +9,27 @@ import attrs
 
 from momentic_core.model.videos import Visibility
 
-from .support import Backend, add_user, add_video
+from .support import Adapters, add_user, add_video
 
 
-async def _global(backend: Backend, viewer: int) -> list[int]:
+async def _global(backend: Adapters, viewer: int) -> list[int]:
     async with backend.uow() as tx:
         return [i.video.id for i in await tx.feeds.global_feed(viewer, None, False, 50)]
 
 
-async def _visibility(backend: Backend, video_id: int) -> Visibility:
+async def _visibility(backend: Adapters, video_id: int) -> Visibility:
     async with backend.uow() as tx:
         return (await tx.videos.get(video_id)).visibility
 
 
-async def _set_private(backend: Backend, user_id: int, private: bool) -> None:
+async def _set_private(backend: Adapters, user_id: int, private: bool) -> None:
     async with backend.uow() as tx:
         user = await tx.users.get_for_update(user_id)
         updated = await tx.users.update(attrs.evolve(user, private=private))
     assert updated.private is private
 
 
-async def test_private_authors_videos_are_friends_only_and_come_back(backend: Backend) -> None:
+async def test_private_authors_videos_are_friends_only_and_come_back(backend: Adapters) -> None:
     author, stranger = await add_user(backend), await add_user(backend)
     public = await add_video(backend, author.id)
     friends = await add_video(backend, author.id, visibility=Visibility.FRIENDS)
@@ -51,7 +51,7 @@ async def test_private_authors_videos_are_friends_only_and_come_back(backend: Ba
     assert sorted(await _global(backend, stranger.id)) == sorted([public.id, later.id])
 
 
-async def test_an_edit_while_private_is_the_new_choice(backend: Backend) -> None:
+async def test_an_edit_while_private_is_the_new_choice(backend: Adapters) -> None:
     author = await add_user(backend)
     video = await add_video(backend, author.id, visibility=Visibility.FRIENDS)
     await _set_private(backend, author.id, True)

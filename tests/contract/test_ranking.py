@@ -14,7 +14,7 @@ from momentic_core.model.engagement import Comment, ReactionKind
 from momentic_core.model.ranking import BoardKey, RankingWeights, Scope, StreakState
 from momentic_core.model.videos import VideoStatus, Visibility
 
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 MIGRATION = Path(__file__).parents[2] / "migrations" / "20261127_05_ranking.sql"
 
@@ -27,7 +27,7 @@ def test_the_migration_seeds_the_default_weights() -> None:
     assert values == list(attrs.astuple(RankingWeights()))
 
 
-async def test_weights_default_and_change(backend: Backend) -> None:
+async def test_weights_default_and_change(backend: Adapters) -> None:
     async with backend.uow() as tx:
         assert await tx.ranking.weights() == RankingWeights()
         await tx.ranking.set_weights(RankingWeights(heart=7, streak_day=0))
@@ -35,7 +35,7 @@ async def test_weights_default_and_change(backend: Backend) -> None:
         assert await tx.ranking.weights() == RankingWeights(heart=7, streak_day=0)
 
 
-async def test_points_move_the_rating_and_the_day(backend: Backend) -> None:
+async def test_points_move_the_rating_and_the_day(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.ranking.add_points(user.id, 5, T0)
@@ -50,7 +50,7 @@ async def test_points_move_the_rating_and_the_day(backend: Backend) -> None:
         assert await tx.ranking.key_of(user.id, T0 + timedelta(days=2)) is None
 
 
-async def test_user_updates_leave_ranking_fields_alone(backend: Backend) -> None:
+async def test_user_updates_leave_ranking_fields_alone(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         stale = await tx.users.get_for_update(user.id)
@@ -63,7 +63,7 @@ async def test_user_updates_leave_ranking_fields_alone(backend: Backend) -> None
     assert fresh.last_post_day == date(2026, 1, 5)
 
 
-async def test_max_reactions_rises_and_is_refreshed(backend: Backend) -> None:
+async def test_max_reactions_rises_and_is_refreshed(backend: Adapters) -> None:
     author, fan = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id)
     async with backend.uow() as tx:
@@ -78,7 +78,7 @@ async def test_max_reactions_rises_and_is_refreshed(backend: Backend) -> None:
         assert (await tx.users.get(author.id)).max_reactions == 0
 
 
-async def test_facts_are_read_from_the_rows(backend: Backend) -> None:
+async def test_facts_are_read_from_the_rows(backend: Adapters) -> None:
     author = await add_user(backend, time_zone="America/New_York")
     fans = [await add_user(backend) for _ in range(3)]
     # 03:00 UTC on Jan 6 is still Jan 5 in New York.
@@ -105,7 +105,7 @@ async def test_facts_are_read_from_the_rows(backend: Backend) -> None:
     assert (f.days[jan6].comments, f.days[jan6].on_time) == (0, 0)
 
 
-async def test_store_replaces_everything(backend: Backend) -> None:
+async def test_store_replaces_everything(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.ranking.add_points(user.id, 50, T0 - timedelta(days=3))
@@ -118,7 +118,7 @@ async def test_store_replaces_everything(backend: Backend) -> None:
         assert await tx.ranking.key_of(user.id, T0 - timedelta(days=5)) == BoardKey(12, user.id)
 
 
-async def test_store_over_points_of_the_same_days(backend: Backend) -> None:
+async def test_store_over_points_of_the_same_days(backend: Adapters) -> None:
     """A rebuild keeps days that already have points (the usual case: the user earned
     points today and one of them is taken back), and running it twice changes nothing."""
     user = await add_user(backend)
@@ -139,7 +139,7 @@ async def test_store_over_points_of_the_same_days(backend: Backend) -> None:
         assert await tx.ranking.key_of(user.id, T0 - timedelta(days=6)) == BoardKey(6, user.id)
 
 
-async def test_boards_rank_by_points_then_id(backend: Backend, clock: ManualClock) -> None:
+async def test_boards_rank_by_points_then_id(backend: Adapters, clock: ManualClock) -> None:
     users = [await add_user(backend) for _ in range(5)]
     points = [10, 30, 10, 20, 0]
     async with backend.uow() as tx:
@@ -170,7 +170,7 @@ async def test_boards_rank_by_points_then_id(backend: Backend, clock: ManualCloc
 
 
 async def test_boards_leave_out_banned_and_keep_friends_scope(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     me, friend, stranger = [await add_user(backend) for _ in range(3)]
     banned = await add_user(backend, status=AccountStatus.BANNED)
@@ -188,7 +188,7 @@ async def test_boards_leave_out_banned_and_keep_friends_scope(
         assert [u.id for _, u in friends] == [me.id, friend.id]
 
 
-async def test_stale_streaks_and_zones(backend: Backend, clock: ManualClock) -> None:
+async def test_stale_streaks_and_zones(backend: Adapters, clock: ManualClock) -> None:
     kept = await add_user(backend, time_zone="Asia/Tokyo")
     broken = await add_user(backend, time_zone="America/Los_Angeles")
     await add_user(backend, time_zone="Asia/Tokyo", status=AccountStatus.BANNED)
@@ -204,7 +204,7 @@ async def test_stale_streaks_and_zones(backend: Backend, clock: ManualClock) -> 
         assert await tx.ranking.count_users() == 3
 
 
-async def test_engaged_authors_and_post_days(backend: Backend) -> None:
+async def test_engaged_authors_and_post_days(backend: Adapters) -> None:
     me, a, b, c = [await add_user(backend) for _ in range(4)]
     va, vb = await add_video(backend, a.id), await add_video(backend, b.id)
     mine = await add_video(backend, me.id, created_at=T0 + timedelta(days=2))
@@ -217,7 +217,7 @@ async def test_engaged_authors_and_post_days(backend: Backend) -> None:
         assert await tx.ranking.post_days(me.id, "UTC") == [date(2026, 1, 7)]
 
 
-async def test_stats_series_and_totals(backend: Backend) -> None:
+async def test_stats_series_and_totals(backend: Adapters) -> None:
     author = await add_user(backend, created_at=T0)
     fan = await add_user(backend, created_at=T0 + timedelta(days=1))
     video = await add_video(backend, author.id, created_at=T0, on_time=True)
@@ -244,7 +244,7 @@ async def test_stats_series_and_totals(backend: Backend) -> None:
     assert (videos, reactions["flame"], comments, on_time) == (1, 1, 1, 1)
 
 
-async def test_boards_leave_out_users_blocked_either_way(backend: Backend) -> None:
+async def test_boards_leave_out_users_blocked_either_way(backend: Adapters) -> None:
     me, blocked, blocker, other = [await add_user(backend) for _ in range(4)]
     async with backend.uow() as tx:
         await tx.social.add_block(me.id, blocked.id, T0)
@@ -261,7 +261,7 @@ async def test_boards_leave_out_users_blocked_either_way(backend: Backend) -> No
         assert [u.id for _, u in period] == [blocked.id, blocker.id, other.id, me.id]
 
 
-async def test_user_totals_of_public_videos_only(backend: Backend) -> None:
+async def test_user_totals_of_public_videos_only(backend: Adapters) -> None:
     author, fan = await add_user(backend), await add_user(backend)
     public = await add_video(backend, author.id, on_time=True)
     friends = await add_video(backend, author.id, visibility=Visibility.FRIENDS, on_time=True)

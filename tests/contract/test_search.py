@@ -18,42 +18,42 @@ from momentic_core.model.videos import VideoStatus, Visibility
 from momentic_core.policies import rules
 from momentic_core.policies.search import search_words, similarity
 
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 
 def _ids(items: list[FeedItem]) -> list[int]:
     return [i.video.id for i in items]
 
 
-async def _tag(backend: Backend, viewer: int, tag: str, limit: int = 50) -> list[int]:
+async def _tag(backend: Adapters, viewer: int, tag: str, limit: int = 50) -> list[int]:
     async with backend.uow() as tx:
         return _ids(await tx.search.hashtag_videos(viewer, tag, None, False, limit))
 
 
-async def _find(backend: Backend, viewer: int, q: str) -> list[int]:
+async def _find(backend: Adapters, viewer: int, q: str) -> list[int]:
     async with backend.uow() as tx:
         return _ids(await tx.search.videos(viewer, search_words(q), None, False, 50))
 
 
-async def _trending(backend: Backend, viewer: int) -> list[tuple[str, int]]:
+async def _trending(backend: Adapters, viewer: int) -> list[tuple[str, int]]:
     now = T0 + timedelta(hours=1)
     async with backend.uow() as tx:
         found = await tx.search.trending(viewer, now - timedelta(hours=24), now, 50)
     return [(t.tag, t.video_count) for t in found]
 
 
-async def _edit(backend: Backend, video_id: int, **fields: object) -> None:
+async def _edit(backend: Adapters, video_id: int, **fields: object) -> None:
     async with backend.uow() as tx:
         video = await tx.videos.get_for_update(video_id)
         await tx.videos.update(attrs.evolve(video, **fields))
 
 
-async def _friends(backend: Backend, a: int, b: int) -> None:
+async def _friends(backend: Adapters, a: int, b: int) -> None:
     async with backend.uow() as tx:
         await tx.social.add_friendship(a, b, T0)
 
 
-async def test_tags_follow_the_description_through_edits_and_deletion(backend: Backend) -> None:
+async def test_tags_follow_the_description_through_edits_and_deletion(backend: Adapters) -> None:
     author, viewer = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id, description="Sunset #Минск #travel_2026")
     assert await _tag(backend, viewer.id, "минск") == [video.id]
@@ -76,7 +76,7 @@ async def test_tags_follow_the_description_through_edits_and_deletion(backend: B
     assert await _find(backend, viewer.id, "sunrise") == []
 
 
-async def test_an_edit_rolled_back_leaves_the_old_tags(backend: Backend) -> None:
+async def test_an_edit_rolled_back_leaves_the_old_tags(backend: Adapters) -> None:
     author = await add_user(backend)
     video = await add_video(backend, author.id, description="#old")
     with pytest.raises(RuntimeError):
@@ -88,7 +88,7 @@ async def test_an_edit_rolled_back_leaves_the_old_tags(backend: Backend) -> None
     assert await _tag(backend, author.id, "new") == []
 
 
-async def test_a_tag_page_is_keyset_paged_newest_first(backend: Backend) -> None:
+async def test_a_tag_page_is_keyset_paged_newest_first(backend: Adapters) -> None:
     author, viewer = await add_user(backend), await add_user(backend)
     videos = [
         await add_video(backend, author.id, description=f"#daily {n}",
@@ -107,7 +107,7 @@ async def test_a_tag_page_is_keyset_paged_newest_first(backend: Backend) -> None
     assert _ids(newer) == newest_first[:2], "newer ones, newest first"
 
 
-async def test_results_leave_out_what_the_feeds_leave_out(backend: Backend) -> None:
+async def test_results_leave_out_what_the_feeds_leave_out(backend: Adapters) -> None:
     viewer = await add_user(backend)
     friend, stranger = await add_user(backend), await add_user(backend)
     await _friends(backend, viewer.id, friend.id)
@@ -142,7 +142,7 @@ async def test_results_leave_out_what_the_feeds_leave_out(backend: Backend) -> N
     assert await _trending(backend, viewer.id) == [("walk", 1)]
 
 
-async def test_search_needs_every_word_as_a_prefix_folded(backend: Backend) -> None:
+async def test_search_needs_every_word_as_a_prefix_folded(backend: Adapters) -> None:
     author = await add_user(backend)
     a = await add_video(backend, author.id, description="Straße Ёлка #Зима")
     b = await add_video(backend, author.id, description="street yolka")
@@ -153,7 +153,7 @@ async def test_search_needs_every_word_as_a_prefix_folded(backend: Backend) -> N
     assert await _find(backend, author.id, "treet") == [], "a prefix of a word, not a part"
 
 
-async def test_trending_counts_distinct_videos_in_the_window(backend: Backend) -> None:
+async def test_trending_counts_distinct_videos_in_the_window(backend: Adapters) -> None:
     a, b, viewer = await add_user(backend), await add_user(backend), await add_user(backend)
     await add_video(backend, a.id, description="#cats #dogs #cats")  # once per video
     await add_video(backend, b.id, description="#cats")
@@ -172,7 +172,7 @@ async def test_trending_counts_distinct_videos_in_the_window(backend: Backend) -
     assert [t.tag for t in top] == ["cats"]
 
 
-async def test_a_video_keeps_its_first_tags_only(backend: Backend) -> None:
+async def test_a_video_keeps_its_first_tags_only(backend: Adapters) -> None:
     author = await add_user(backend)
     tags = [f"t{n}x" for n in range(rules.HASHTAGS_PER_VIDEO + 2)]
     video = await add_video(backend, author.id, description=" ".join("#" + t for t in tags))
@@ -181,7 +181,7 @@ async def test_a_video_keeps_its_first_tags_only(backend: Backend) -> None:
     assert await _tag(backend, author.id, first_dropped) == []
 
 
-async def test_nicknames_match_by_prefix_or_similarity_best_first(backend: Backend) -> None:
+async def test_nicknames_match_by_prefix_or_similarity_best_first(backend: Adapters) -> None:
     viewer = await add_user(backend, nickname="viewer_one")
     names = ["alexander", "alex_ivanov", "alexa", "lex", "aleksei", "alx", "boris"]
     users = {n: await add_user(backend, nickname=n) for n in names}
@@ -219,7 +219,7 @@ async def test_nicknames_match_by_prefix_or_similarity_best_first(backend: Backe
 
 
 async def test_the_lock_is_the_callers_the_repository_lists_friends_moments(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     viewer, friend = await add_user(backend), await add_user(backend)
     await _friends(backend, viewer.id, friend.id)

@@ -10,10 +10,10 @@ import attrs
 from momentic_core.errors import NotFound
 from momentic_core.model.accounts import RefreshUse
 
-from .support import T0, Backend, add_session, add_user, new_session
+from .support import T0, Adapters, add_session, add_user, new_session
 
 
-async def test_add_then_get(backend: Backend) -> None:
+async def test_add_then_get(backend: Adapters) -> None:
     user = await add_user(backend)
     given = new_session(user.id, id=1234, device_name=None, ip="2001:db8::1")
     async with backend.uow() as tx:
@@ -25,7 +25,7 @@ async def test_add_then_get(backend: Backend) -> None:
         assert await tx.sessions.get(987654) is None
 
 
-async def test_get_with_session_reads_both_in_one_call(backend: Backend) -> None:
+async def test_get_with_session_reads_both_in_one_call(backend: Adapters) -> None:
     user = await add_user(backend)
     other = await add_user(backend)
     mine = await add_session(backend, user.id, ip="2001:db8::7")
@@ -48,7 +48,7 @@ async def test_get_with_session_reads_both_in_one_call(backend: Backend) -> None
 
 
 async def test_list_for_user_skips_revoked_and_puts_the_latest_used_first(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     user = await add_user(backend)
     other = await add_user(backend)
@@ -66,7 +66,7 @@ async def test_list_for_user_skips_revoked_and_puts_the_latest_used_first(
 
 
 async def test_touch_moves_last_used_and_keeps_the_ip_when_none_is_given(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     user = await add_user(backend)
     session = await add_session(backend, user.id, ip="192.0.2.1")
@@ -83,7 +83,7 @@ async def test_touch_moves_last_used_and_keeps_the_ip_when_none_is_given(
     assert (got.last_used_at, got.ip) == (later + timedelta(minutes=1), "198.51.100.7")
 
 
-async def test_revoke_is_idempotent_and_keeps_the_first_time(backend: Backend) -> None:
+async def test_revoke_is_idempotent_and_keeps_the_first_time(backend: Adapters) -> None:
     user = await add_user(backend)
     session = await add_session(backend, user.id)
     first = T0 + timedelta(minutes=1)
@@ -99,7 +99,7 @@ async def test_revoke_is_idempotent_and_keeps_the_first_time(backend: Backend) -
         assert await tx.sessions.list_for_user(user.id) == []
 
 
-async def test_revoke_all_keeps_one_and_counts_only_live_sessions(backend: Backend) -> None:
+async def test_revoke_all_keeps_one_and_counts_only_live_sessions(backend: Adapters) -> None:
     user = await add_user(backend)
     other = await add_user(backend)
     keep = await add_session(backend, user.id)
@@ -125,7 +125,7 @@ async def test_revoke_all_keeps_one_and_counts_only_live_sessions(backend: Backe
         assert await tx.sessions.list_for_user(user.id) == []
 
 
-async def test_a_refresh_token_is_spent_once(backend: Backend) -> None:
+async def test_a_refresh_token_is_spent_once(backend: Adapters) -> None:
     user = await add_user(backend)
     session = await add_session(backend, user.id)
     async with backend.uow() as tx:
@@ -157,7 +157,7 @@ async def test_a_refresh_token_is_spent_once(backend: Backend) -> None:
         )
 
 
-async def test_a_rolled_back_spend_leaves_the_token_fresh(backend: Backend) -> None:
+async def test_a_rolled_back_spend_leaves_the_token_fresh(backend: Adapters) -> None:
     user = await add_user(backend)
     session = await add_session(backend, user.id)
     async with backend.uow() as tx:
@@ -176,7 +176,7 @@ async def test_a_rolled_back_spend_leaves_the_token_fresh(backend: Backend) -> N
     assert use == RefreshUse(session_id=session.id, already_used=False, used_at=T0)
 
 
-async def test_concurrent_spends_of_one_token_have_exactly_one_winner(backend: Backend) -> None:
+async def test_concurrent_spends_of_one_token_have_exactly_one_winner(backend: Adapters) -> None:
     user = await add_user(backend)
     session = await add_session(backend, user.id)
     async with backend.uow() as tx:
@@ -196,7 +196,7 @@ async def test_concurrent_spends_of_one_token_have_exactly_one_winner(backend: B
 
 
 async def test_used_from_knows_every_session_of_the_user_and_its_last_address(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     user = await add_user(backend)
     other = await add_user(backend)

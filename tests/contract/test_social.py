@@ -13,12 +13,12 @@ from momentic_core.model.accounts import AccountStatus
 from momentic_core.model.social import FriendRequest, Relation, VideoForViewer
 
 from .social_support import befriend, block, request
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 # ---------------------------------------------------------------- relation
 
 
-async def test_relation_says_how_the_other_stands_to_me(backend: Backend) -> None:
+async def test_relation_says_how_the_other_stands_to_me(backend: Adapters) -> None:
     me, other = await add_user(backend), await add_user(backend)
     async with backend.uow() as tx:
         assert await tx.social.relation(me.id, me.id) is Relation.SELF
@@ -39,7 +39,7 @@ async def test_relation_says_how_the_other_stands_to_me(backend: Backend) -> Non
         assert await tx.social.relation(other.id, me.id) is Relation.NONE
 
 
-async def test_a_block_outranks_a_pending_request_of_theirs(backend: Backend) -> None:
+async def test_a_block_outranks_a_pending_request_of_theirs(backend: Adapters) -> None:
     me, other = await add_user(backend), await add_user(backend)
     async with backend.uow() as tx:
         await tx.social.add_block(me.id, other.id, T0)
@@ -53,7 +53,7 @@ async def test_a_block_outranks_a_pending_request_of_theirs(backend: Backend) ->
 # ---------------------------------------------------------------- requests
 
 
-async def test_a_request_is_stored_once_per_direction(backend: Backend) -> None:
+async def test_a_request_is_stored_once_per_direction(backend: Adapters) -> None:
     a, b = await add_user(backend), await add_user(backend)
     await request(backend, a.id, b.id)
     with pytest.raises(Conflict) as caught:
@@ -68,7 +68,7 @@ async def test_a_request_is_stored_once_per_direction(backend: Backend) -> None:
         assert await tx.social.relation(a.id, b.id) is Relation.NONE
 
 
-async def test_a_conflicting_request_leaves_the_first_one(backend: Backend) -> None:
+async def test_a_conflicting_request_leaves_the_first_one(backend: Adapters) -> None:
     a, b = await add_user(backend), await add_user(backend)
     await request(backend, a.id, b.id, at=T0)
     with pytest.raises(Conflict):
@@ -78,7 +78,7 @@ async def test_a_conflicting_request_leaves_the_first_one(backend: Backend) -> N
     assert (contact.user.id, contact.since) == (a.id, T0)
 
 
-async def test_requests_friendships_and_blocks_need_existing_users(backend: Backend) -> None:
+async def test_requests_friendships_and_blocks_need_existing_users(backend: Adapters) -> None:
     a = await add_user(backend)
     calls = [
         lambda tx: tx.social.add_request(FriendRequest(a.id, 999_999, T0)),
@@ -98,7 +98,7 @@ async def test_requests_friendships_and_blocks_need_existing_users(backend: Back
 
 
 async def test_a_friendship_is_mutual_idempotent_and_keeps_its_first_time(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     a, b, c = await add_user(backend), await add_user(backend), await add_user(backend)
     await befriend(backend, a.id, b.id, at=T0)
@@ -118,7 +118,7 @@ async def test_a_friendship_is_mutual_idempotent_and_keeps_its_first_time(
     assert of_b[0].user == a
 
 
-async def test_unfriending_works_from_either_side_once(backend: Backend) -> None:
+async def test_unfriending_works_from_either_side_once(backend: Adapters) -> None:
     a, b = await add_user(backend), await add_user(backend)
     await befriend(backend, a.id, b.id)
     async with backend.uow() as tx:
@@ -133,7 +133,7 @@ async def test_unfriending_works_from_either_side_once(backend: Backend) -> None
 # ---------------------------------------------------------------- blocks
 
 
-async def test_a_friendship_ends_every_request_between_the_two(backend: Backend) -> None:
+async def test_a_friendship_ends_every_request_between_the_two(backend: Adapters) -> None:
     """Accepting leaves no stale request: not the accepted one, not one the other way."""
     a, b, c = await add_user(backend), await add_user(backend), await add_user(backend)
     await request(backend, a.id, b.id)
@@ -153,7 +153,7 @@ async def test_a_friendship_ends_every_request_between_the_two(backend: Backend)
 
 
 async def test_lock_pair_runs_two_units_of_work_on_one_pair_one_after_the_other(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     """Two mutual requests at once: under the pair's lock, the second sees the first's
     request and accepts it, whichever way round the pair is named."""
@@ -179,7 +179,7 @@ async def test_lock_pair_runs_two_units_of_work_on_one_pair_one_after_the_other(
         assert await tx.social.list_contacts(b.id, "incoming", None, 10) == []
 
 
-async def test_a_block_ends_friendship_and_requests_both_ways(backend: Backend) -> None:
+async def test_a_block_ends_friendship_and_requests_both_ways(backend: Adapters) -> None:
     a, b, c = await add_user(backend), await add_user(backend), await add_user(backend)
     await befriend(backend, a.id, b.id)
     await request(backend, a.id, c.id)
@@ -201,7 +201,7 @@ async def test_a_block_ends_friendship_and_requests_both_ways(backend: Backend) 
         assert await tx.social.blocked_either_way(b.id, c.id) is False
 
 
-async def test_a_block_is_idempotent_and_keeps_its_first_time(backend: Backend) -> None:
+async def test_a_block_is_idempotent_and_keeps_its_first_time(backend: Adapters) -> None:
     a, b = await add_user(backend), await add_user(backend)
     await block(backend, a.id, b.id, at=T0)
     await block(backend, a.id, b.id, at=T0 + timedelta(days=1))
@@ -211,7 +211,7 @@ async def test_a_block_is_idempotent_and_keeps_its_first_time(backend: Backend) 
     assert (contact.user, contact.since) == (b, T0)
 
 
-async def test_blocks_are_directed_and_unblocking_restores_nothing(backend: Backend) -> None:
+async def test_blocks_are_directed_and_unblocking_restores_nothing(backend: Adapters) -> None:
     a, b = await add_user(backend), await add_user(backend)
     await befriend(backend, a.id, b.id)
     await block(backend, a.id, b.id)
@@ -228,7 +228,7 @@ async def test_blocks_are_directed_and_unblocking_restores_nothing(backend: Back
         assert await tx.social.relation(a.id, b.id) is Relation.NONE
 
 
-async def test_a_block_rolled_back_leaves_the_friendship(backend: Backend) -> None:
+async def test_a_block_rolled_back_leaves_the_friendship(backend: Adapters) -> None:
     a, b = await add_user(backend), await add_user(backend)
     await befriend(backend, a.id, b.id)
     await request(backend, b.id, a.id)
@@ -248,7 +248,7 @@ async def test_a_block_rolled_back_leaves_the_friendship(backend: Backend) -> No
 # ---------------------------------------------------------------- contact lists
 
 
-async def test_each_list_holds_its_own_people_newest_first(backend: Backend) -> None:
+async def test_each_list_holds_its_own_people_newest_first(backend: Adapters) -> None:
     me = await add_user(backend)
     f1, f2, inc, out, blk = [await add_user(backend) for _ in range(5)]
     await befriend(backend, me.id, f1.id, at=T0)
@@ -272,7 +272,7 @@ async def test_each_list_holds_its_own_people_newest_first(backend: Backend) -> 
 
 
 async def test_contact_lists_page_by_keyset_with_ties_broken_by_user_id(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     me = await add_user(backend)
     others = [await add_user(backend) for _ in range(7)]
@@ -297,7 +297,7 @@ async def test_contact_lists_page_by_keyset_with_ties_broken_by_user_id(
 
 
 async def test_banned_and_suspended_people_are_left_out_but_for_the_blocked_list(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     me = await add_user(backend)
     banned = await add_user(backend, status=AccountStatus.BANNED)
@@ -327,7 +327,7 @@ async def test_banned_and_suspended_people_are_left_out_but_for_the_blocked_list
 
 
 async def test_deleting_a_user_removes_their_friendships_requests_and_blocks(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     me, gone, other = await add_user(backend), await add_user(backend), await add_user(backend)
     await befriend(backend, me.id, gone.id)
@@ -348,7 +348,7 @@ async def test_deleting_a_user_removes_their_friendships_requests_and_blocks(
 # ---------------------------------------------------------------- search
 
 
-async def test_search_finds_a_prefix_in_byte_order_whatever_the_case(backend: Backend) -> None:
+async def test_search_finds_a_prefix_in_byte_order_whatever_the_case(backend: Adapters) -> None:
     me = await add_user(backend, nickname="searcher")
     names = ["ann.x", "Anna", "ann_1", "ann0", "annie", "an", "bob", "xann"]
     users = {n: await add_user(backend, nickname=n) for n in names}
@@ -365,7 +365,7 @@ async def test_search_finds_a_prefix_in_byte_order_whatever_the_case(backend: Ba
     assert nothing == []
 
 
-async def test_search_escapes_like_wildcards(backend: Backend) -> None:
+async def test_search_escapes_like_wildcards(backend: Adapters) -> None:
     me = await add_user(backend, nickname="searcher")
     for name in ("ab", "a_b", "a_", "axb", "a%b"):
         await add_user(backend, nickname=name)
@@ -380,7 +380,7 @@ async def test_search_escapes_like_wildcards(backend: Backend) -> None:
     assert backslash == []
 
 
-async def test_search_pages_after_a_nickname(backend: Backend) -> None:
+async def test_search_pages_after_a_nickname(backend: Adapters) -> None:
     me = await add_user(backend, nickname="searcher")
     names = ["cat", "cat.b", "cat1", "cat_a", "cata", "catb", "catc"]
     for name in names:
@@ -400,7 +400,7 @@ async def test_search_pages_after_a_nickname(backend: Backend) -> None:
 
 
 async def test_search_leaves_out_me_the_blocked_the_banned_and_the_suspended(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     me = await add_user(backend, nickname="dot.me")
     await add_user(backend, nickname="dot.fine")
@@ -427,7 +427,7 @@ async def test_search_leaves_out_me_the_blocked_the_banned_and_the_suspended(
 
 
 async def test_get_for_viewer_reads_the_video_its_author_and_the_relation(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     author = await add_user(backend)
     friend, blocker, blocked, stranger = [await add_user(backend) for _ in range(4)]

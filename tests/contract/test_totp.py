@@ -11,14 +11,14 @@ import attrs
 
 from momentic_core.model.mfa import Totp
 
-from .support import T0, Backend, add_user
+from .support import T0, Adapters, add_user
 
 
 def _pending(user_id: int, secret: str = "sealed-1") -> Totp:
     return Totp(user_id=user_id, secret=secret, created_at=T0)
 
 
-async def test_pending_then_confirmed(backend: Backend) -> None:
+async def test_pending_then_confirmed(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         assert await tx.totp.get(user.id) is None
@@ -38,13 +38,13 @@ async def test_pending_then_confirmed(backend: Backend) -> None:
     assert found.enabled
 
 
-async def test_confirm_without_pending_is_refused(backend: Backend) -> None:
+async def test_confirm_without_pending_is_refused(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         assert not await tx.totp.confirm(user.id, T0, 1, ())
 
 
-async def test_a_step_is_used_once_and_never_an_older_one(backend: Backend) -> None:
+async def test_a_step_is_used_once_and_never_an_older_one(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.totp.put_pending(_pending(user.id))
@@ -60,7 +60,7 @@ async def test_a_step_is_used_once_and_never_an_older_one(backend: Backend) -> N
         assert not await tx.totp.use_step(user.id + 1000, 500), "no such authenticator"
 
 
-async def test_two_uses_of_one_step_at_once_pass_once(backend: Backend) -> None:
+async def test_two_uses_of_one_step_at_once_pass_once(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.totp.put_pending(_pending(user.id))
@@ -75,7 +75,7 @@ async def test_two_uses_of_one_step_at_once_pass_once(backend: Backend) -> None:
     assert sorted(await asyncio.gather(use(), use())) == [False, True]
 
 
-async def test_recovery_codes_are_spent_once(backend: Backend) -> None:
+async def test_recovery_codes_are_spent_once(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.totp.put_pending(_pending(user.id))
@@ -90,7 +90,7 @@ async def test_recovery_codes_are_spent_once(backend: Backend) -> None:
     assert found is not None and found.recovery == ("h1", "h3")
 
 
-async def test_delete_and_the_users_deletion(backend: Backend) -> None:
+async def test_delete_and_the_users_deletion(backend: Adapters) -> None:
     alex, sam = await add_user(backend), await add_user(backend)
     async with backend.uow() as tx:
         for uid in (alex.id, sam.id):
@@ -104,7 +104,7 @@ async def test_delete_and_the_users_deletion(backend: Backend) -> None:
         assert await tx.totp.get(sam.id) is None
 
 
-async def test_a_rolled_back_enrolment_leaves_nothing(backend: Backend) -> None:
+async def test_a_rolled_back_enrolment_leaves_nothing(backend: Adapters) -> None:
     user = await add_user(backend)
     try:
         async with backend.uow() as tx:

@@ -8,10 +8,10 @@ import pytest
 from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.accounts import CodePurpose
 
-from .support import T0, Backend, add_user, new_code, new_identity, new_session, new_user
+from .support import T0, Adapters, add_user, new_code, new_identity, new_session, new_user
 
 
-async def test_entering_returns_the_unit_with_its_repositories(backend: Backend) -> None:
+async def test_entering_returns_the_unit_with_its_repositories(backend: Adapters) -> None:
     uow = backend.uow()
     async with uow as tx:
         assert tx is uow
@@ -19,7 +19,7 @@ async def test_entering_returns_the_unit_with_its_repositories(backend: Backend)
             assert getattr(tx, name) is not None
 
 
-async def test_a_clean_exit_commits(backend: Backend) -> None:
+async def test_a_clean_exit_commits(backend: Adapters) -> None:
     async with backend.uow() as tx:
         user = await tx.users.add(new_user(email="kept@example.com"))
         session = await tx.sessions.add(new_session(user.id))
@@ -35,7 +35,7 @@ async def test_a_clean_exit_commits(backend: Backend) -> None:
         assert use is not None and not use.already_used
 
 
-async def test_an_exception_rolls_back_every_write(backend: Backend) -> None:
+async def test_an_exception_rolls_back_every_write(backend: Adapters) -> None:
     existing = await add_user(backend, nickname="before")
     with pytest.raises(RuntimeError):
         async with backend.uow() as tx:
@@ -57,7 +57,7 @@ async def test_an_exception_rolls_back_every_write(backend: Backend) -> None:
         assert (await tx.users.get(existing.id)).nickname == "before"
 
 
-async def test_a_domain_error_passes_unchanged_and_rolls_back(backend: Backend) -> None:
+async def test_a_domain_error_passes_unchanged_and_rolls_back(backend: Adapters) -> None:
     await add_user(backend, email="taken@example.com")
     with pytest.raises(Conflict) as err:
         async with backend.uow() as tx:
@@ -68,7 +68,7 @@ async def test_a_domain_error_passes_unchanged_and_rolls_back(backend: Backend) 
         assert await tx.users.find_by_email("first-write@example.com") is None
 
 
-async def test_units_of_work_follow_each_other(backend: Backend) -> None:
+async def test_units_of_work_follow_each_other(backend: Adapters) -> None:
     for n in range(5):
         async with backend.uow() as tx:
             await tx.users.add(new_user(email=f"seq{n}@example.com"))
@@ -77,14 +77,14 @@ async def test_units_of_work_follow_each_other(backend: Backend) -> None:
             assert await tx.users.find_by_email(f"seq{n}@example.com") is not None
 
 
-async def test_a_read_only_unit_of_work_reads(backend: Backend) -> None:
+async def test_a_read_only_unit_of_work_reads(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow(read_only=True) as tx:
         assert await tx.users.get(user.id) == user
 
 
 async def test_a_write_in_a_read_only_unit_of_work_is_caught_in_memory(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     """PostgreSQL runs a read-only block without a transaction (each statement commits by
     itself), so a write there would not be atomic; the memory store, which every core

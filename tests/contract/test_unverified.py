@@ -7,10 +7,10 @@ from adapters.memory.clock import ManualClock
 from momentic_core.model.ranking import Scope
 
 from .social_support import befriend, request
-from .support import T0, Backend, add_user
+from .support import T0, Adapters, add_user
 
 
-async def test_search_leaves_out_unverified_sign_ups(backend: Backend) -> None:
+async def test_search_leaves_out_unverified_sign_ups(backend: Adapters) -> None:
     me = await add_user(backend, nickname="uv.me")
     await add_user(backend, nickname="uv.fine")
     await add_user(backend, nickname="uv.pending", email_verified=False)
@@ -21,7 +21,7 @@ async def test_search_leaves_out_unverified_sign_ups(backend: Backend) -> None:
     assert exact == []
 
 
-async def test_contact_lists_leave_out_unverified_sign_ups(backend: Backend) -> None:
+async def test_contact_lists_leave_out_unverified_sign_ups(backend: Adapters) -> None:
     me = await add_user(backend)
     fine = await add_user(backend)
     pending = [await add_user(backend, email_verified=False) for _ in range(3)]
@@ -38,7 +38,7 @@ async def test_contact_lists_leave_out_unverified_sign_ups(backend: Backend) -> 
 
 
 async def test_boards_ranks_and_zones_leave_out_unverified_sign_ups(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     me = await add_user(backend, time_zone="Europe/Minsk")
     other = await add_user(backend, time_zone="Europe/Minsk")

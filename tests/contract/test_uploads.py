@@ -10,10 +10,10 @@ import pytest
 from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.videos import Visibility
 
-from .support import T0, Backend, add_upload, add_user, add_video, new_upload
+from .support import T0, Adapters, add_upload, add_user, add_video, new_upload
 
 
-async def test_add_assigns_an_id_and_keeps_every_field(backend: Backend) -> None:
+async def test_add_assigns_an_id_and_keeps_every_field(backend: Adapters) -> None:
     user = await add_user(backend)
     given = new_upload(
         user.id,
@@ -37,7 +37,7 @@ async def test_add_assigns_an_id_and_keeps_every_field(backend: Backend) -> None
         assert await tx.uploads.get_for_update(stored.id) == stored
 
 
-async def test_unknown_uploads_are_not_found(backend: Backend) -> None:
+async def test_unknown_uploads_are_not_found(backend: Adapters) -> None:
     user = await add_user(backend)
     for call in ("get", "get_for_update"):
         async with backend.uow() as tx:
@@ -50,21 +50,21 @@ async def test_unknown_uploads_are_not_found(backend: Backend) -> None:
     assert err.value.code == "upload_not_found"
 
 
-async def test_an_upload_of_an_unknown_user_is_refused(backend: Backend) -> None:
+async def test_an_upload_of_an_unknown_user_is_refused(backend: Adapters) -> None:
     with pytest.raises(NotFound) as err:
         async with backend.uow() as tx:
             await tx.uploads.add(new_upload(424242))
     assert err.value.code == "user_not_found"
 
 
-async def test_a_key_belongs_to_one_upload(backend: Backend) -> None:
+async def test_a_key_belongs_to_one_upload(backend: Adapters) -> None:
     user = await add_user(backend)
     await add_upload(backend, user.id, key="videos/same/source")
     with pytest.raises(Conflict):
         await add_upload(backend, user.id, key="videos/same/source")
 
 
-async def test_completing_records_the_video(backend: Backend) -> None:
+async def test_completing_records_the_video(backend: Adapters) -> None:
     user = await add_user(backend)
     upload = await add_upload(backend, user.id)
     video = await add_video(backend, user.id, source_key=upload.key)
@@ -75,7 +75,7 @@ async def test_completing_records_the_video(backend: Backend) -> None:
         assert await tx.uploads.get(upload.id) == done
 
 
-async def test_completing_into_an_unknown_video_is_refused(backend: Backend) -> None:
+async def test_completing_into_an_unknown_video_is_refused(backend: Adapters) -> None:
     user = await add_user(backend)
     upload = await add_upload(backend, user.id)
     with pytest.raises(NotFound) as err:
@@ -86,7 +86,7 @@ async def test_completing_into_an_unknown_video_is_refused(backend: Backend) -> 
         assert await tx.uploads.get(upload.id) == upload
 
 
-async def test_deleting_the_video_keeps_the_upload_without_it(backend: Backend) -> None:
+async def test_deleting_the_video_keeps_the_upload_without_it(backend: Adapters) -> None:
     user = await add_user(backend)
     upload = await add_upload(backend, user.id)
     video = await add_video(backend, user.id, source_key=upload.key)
@@ -99,7 +99,7 @@ async def test_deleting_the_video_keeps_the_upload_without_it(backend: Backend) 
     assert (kept.video_id, kept.completed_at) == (None, T0)
 
 
-async def test_delete_is_idempotent(backend: Backend) -> None:
+async def test_delete_is_idempotent(backend: Adapters) -> None:
     user = await add_user(backend)
     upload = await add_upload(backend, user.id)
     async with backend.uow() as tx:
@@ -111,7 +111,7 @@ async def test_delete_is_idempotent(backend: Backend) -> None:
             await tx.uploads.get(upload.id)
 
 
-async def test_a_rolled_back_unit_of_work_keeps_no_upload(backend: Backend) -> None:
+async def test_a_rolled_back_unit_of_work_keeps_no_upload(backend: Adapters) -> None:
     user = await add_user(backend)
     with pytest.raises(RuntimeError):
         async with backend.uow() as tx:
@@ -123,7 +123,7 @@ async def test_a_rolled_back_unit_of_work_keeps_no_upload(backend: Backend) -> N
 
 
 async def test_abandoned_uploads_are_the_unfinished_ones_older_than_the_cutoff(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     user = await add_user(backend)
     cutoff = T0 + timedelta(hours=24)

@@ -12,10 +12,10 @@ from momentic_core.errors import Conflict, MomenticError, NotFound
 from momentic_core.model.accounts import AccountStatus, CodePurpose, Role
 from momentic_core.ports import RANKING_FIELDS
 
-from .support import T0, Backend, add_session, add_user, new_code, new_identity, new_user
+from .support import T0, Adapters, add_session, add_user, new_code, new_identity, new_user
 
 
-async def test_add_assigns_an_id_and_keeps_every_field(backend: Backend) -> None:
+async def test_add_assigns_an_id_and_keeps_every_field(backend: Adapters) -> None:
     given = new_user(
         id=999,
         email="full@example.com",
@@ -45,7 +45,7 @@ async def test_add_assigns_an_id_and_keeps_every_field(backend: Backend) -> None
         assert await tx.users.get_for_update(stored.id) == stored
 
 
-async def test_defaults_round_trip(backend: Backend) -> None:
+async def test_defaults_round_trip(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         got = await tx.users.get(user.id)
@@ -58,13 +58,13 @@ async def test_defaults_round_trip(backend: Backend) -> None:
     )
 
 
-async def test_ids_are_distinct(backend: Backend) -> None:
+async def test_ids_are_distinct(backend: Adapters) -> None:
     a = await add_user(backend)
     b = await add_user(backend)
     assert a.id != b.id
 
 
-async def test_get_unknown_is_not_found(backend: Backend) -> None:
+async def test_get_unknown_is_not_found(backend: Adapters) -> None:
     async with backend.uow() as tx:
         with pytest.raises(NotFound) as err:
             await tx.users.get(424242)
@@ -76,7 +76,7 @@ async def test_get_unknown_is_not_found(backend: Backend) -> None:
 
 
 @pytest.mark.parametrize("email", ["taken@example.com", "TAKEN@Example.COM"])
-async def test_add_with_a_taken_email_conflicts(backend: Backend, email: str) -> None:
+async def test_add_with_a_taken_email_conflicts(backend: Adapters, email: str) -> None:
     await add_user(backend, email="Taken@example.com")
     with pytest.raises(Conflict) as err:
         await add_user(backend, email=email)
@@ -84,14 +84,14 @@ async def test_add_with_a_taken_email_conflicts(backend: Backend, email: str) ->
 
 
 @pytest.mark.parametrize("nickname", ["Moon", "moon", "MOON"])
-async def test_add_with_a_taken_nickname_conflicts(backend: Backend, nickname: str) -> None:
+async def test_add_with_a_taken_nickname_conflicts(backend: Adapters, nickname: str) -> None:
     await add_user(backend, nickname="Moon")
     with pytest.raises(Conflict) as err:
         await add_user(backend, nickname=nickname)
     assert err.value.code == "nickname_taken"
 
 
-async def test_find_by_email_and_nickname_ignore_case(backend: Backend) -> None:
+async def test_find_by_email_and_nickname_ignore_case(backend: Adapters) -> None:
     user = await add_user(backend, email="Mixed.Case@Example.com", nickname="StarGazer")
     async with backend.uow() as tx:
         assert await tx.users.find_by_email("mixed.case@example.com") == user
@@ -102,7 +102,7 @@ async def test_find_by_email_and_nickname_ignore_case(backend: Backend) -> None:
         assert await tx.users.find_by_nickname("stargaze") is None
 
 
-async def test_update_writes_every_field_but_the_ranking_ones(backend: Backend) -> None:
+async def test_update_writes_every_field_but_the_ranking_ones(backend: Adapters) -> None:
     user = await add_user(backend)
     requested = attrs.evolve(
         user,
@@ -138,21 +138,21 @@ async def test_update_writes_every_field_but_the_ranking_ones(backend: Backend) 
         assert await tx.users.get(user.id) == cleared
 
 
-async def test_update_may_change_the_case_of_its_own_nickname(backend: Backend) -> None:
+async def test_update_may_change_the_case_of_its_own_nickname(backend: Adapters) -> None:
     user = await add_user(backend, nickname="quiet", email="quiet@example.com")
     async with backend.uow() as tx:
         updated = await tx.users.update(attrs.evolve(user, nickname="QUIET"))
     assert updated.nickname == "QUIET"
 
 
-async def test_update_unknown_is_not_found(backend: Backend) -> None:
+async def test_update_unknown_is_not_found(backend: Adapters) -> None:
     async with backend.uow() as tx:
         with pytest.raises(NotFound) as err:
             await tx.users.update(new_user(id=777777))
     assert err.value.code == "user_not_found"
 
 
-async def test_update_to_a_taken_nickname_or_email_conflicts(backend: Backend) -> None:
+async def test_update_to_a_taken_nickname_or_email_conflicts(backend: Adapters) -> None:
     await add_user(backend, nickname="first", email="first@example.com")
     second = await add_user(backend, nickname="second", email="second@example.com")
     with pytest.raises(Conflict) as err:
@@ -168,7 +168,7 @@ async def test_update_to_a_taken_nickname_or_email_conflicts(backend: Backend) -
         assert await tx.users.get(second.id) == second
 
 
-async def test_delete_removes_everything_the_user_owns(backend: Backend) -> None:
+async def test_delete_removes_everything_the_user_owns(backend: Adapters) -> None:
     user = await add_user(backend)
     other = await add_user(backend)
     mine = await add_session(backend, user.id)
@@ -204,7 +204,7 @@ async def test_delete_removes_everything_the_user_owns(backend: Backend) -> None
         assert await tx.identities.find("apple", "a-2") is not None
 
 
-async def test_delete_is_idempotent(backend: Backend) -> None:
+async def test_delete_is_idempotent(backend: Adapters) -> None:
     user = await add_user(backend)
     async with backend.uow() as tx:
         await tx.users.delete(user.id)
@@ -214,7 +214,7 @@ async def test_delete_is_idempotent(backend: Backend) -> None:
         await tx.users.delete(31337)
 
 
-async def test_a_freed_email_and_nickname_can_be_taken_again(backend: Backend) -> None:
+async def test_a_freed_email_and_nickname_can_be_taken_again(backend: Adapters) -> None:
     user = await add_user(backend, email="reuse@example.com", nickname="reuse")
     async with backend.uow() as tx:
         await tx.users.delete(user.id)
@@ -222,7 +222,7 @@ async def test_a_freed_email_and_nickname_can_be_taken_again(backend: Backend) -
     assert again.id != user.id
 
 
-async def test_count_with_role(backend: Backend) -> None:
+async def test_count_with_role(backend: Adapters) -> None:
     for role in (Role.ADMIN, Role.ADMIN, Role.MODERATOR, Role.USER, Role.USER, Role.USER):
         await add_user(backend, role=role)
     async with backend.uow() as tx:
@@ -231,7 +231,7 @@ async def test_count_with_role(backend: Backend) -> None:
         assert await tx.users.count_with_role(Role.USER) == 3
 
 
-async def test_two_concurrent_demotions_cannot_remove_the_last_admin(backend: Backend) -> None:
+async def test_two_concurrent_demotions_cannot_remove_the_last_admin(backend: Adapters) -> None:
     """Each transaction counts the admins, then demotes its own admin if another remains.
     Without count_with_role holding the counted rows, both would count two and demote."""
     a = await add_user(backend, role=Role.ADMIN)
@@ -253,7 +253,7 @@ async def test_two_concurrent_demotions_cannot_remove_the_last_admin(backend: Ba
         assert await tx.users.count_with_role(Role.ADMIN) == 1
 
 
-async def test_set_role_shaped_demotions_never_both_succeed(backend: Backend) -> None:
+async def test_set_role_shaped_demotions_never_both_succeed(backend: Adapters) -> None:
     """The order Accounts.set_role uses: lock the target, then count. On PostgreSQL the
     two transactions can deadlock; the loser then gets Conflict, never a lost admin."""
     a = await add_user(backend, role=Role.ADMIN)
@@ -277,7 +277,7 @@ async def test_set_role_shaped_demotions_never_both_succeed(backend: Backend) ->
         assert await tx.users.count_with_role(Role.ADMIN) == 1
 
 
-async def test_get_for_update_holds_the_row_until_the_end(backend: Backend) -> None:
+async def test_get_for_update_holds_the_row_until_the_end(backend: Adapters) -> None:
     """A second writer of the same row waits for the first unit of work to finish."""
     user = await add_user(backend, rating=0)
     order: list[str] = []

@@ -14,7 +14,7 @@ from momentic_core.model.videos import Video, VideoStatus, Visibility
 
 from .support import (
     T0,
-    Backend,
+    Adapters,
     add_upload,
     add_user,
     add_video,
@@ -22,7 +22,7 @@ from .support import (
 )
 
 
-async def test_add_assigns_an_id_and_keeps_every_field(backend: Backend) -> None:
+async def test_add_assigns_an_id_and_keeps_every_field(backend: Adapters) -> None:
     author = await add_user(backend)
     given = new_video(
         author.id,
@@ -54,7 +54,7 @@ async def test_add_assigns_an_id_and_keeps_every_field(backend: Backend) -> None
         assert await tx.videos.get_for_update(stored.id) == stored
 
 
-async def test_optional_fields_round_trip_as_none(backend: Backend) -> None:
+async def test_optional_fields_round_trip_as_none(backend: Adapters) -> None:
     author = await add_user(backend)
     given = Video(
         id=0,
@@ -71,14 +71,14 @@ async def test_optional_fields_round_trip_as_none(backend: Backend) -> None:
         assert await tx.videos.get(stored.id) == attrs.evolve(given, id=stored.id)
 
 
-async def test_ids_are_distinct(backend: Backend) -> None:
+async def test_ids_are_distinct(backend: Adapters) -> None:
     author = await add_user(backend)
     a = await add_video(backend, author.id)
     b = await add_video(backend, author.id)
     assert a.id != b.id
 
 
-async def test_unknown_videos_are_not_found(backend: Backend) -> None:
+async def test_unknown_videos_are_not_found(backend: Adapters) -> None:
     author = await add_user(backend)
     for call in ("get", "get_for_update"):
         async with backend.uow() as tx:
@@ -91,14 +91,14 @@ async def test_unknown_videos_are_not_found(backend: Backend) -> None:
     assert err.value.code == "video_not_found"
 
 
-async def test_a_video_of_an_unknown_author_is_refused(backend: Backend) -> None:
+async def test_a_video_of_an_unknown_author_is_refused(backend: Adapters) -> None:
     with pytest.raises(NotFound) as err:
         async with backend.uow() as tx:
             await tx.videos.add(new_video(424242))
     assert err.value.code == "user_not_found"
 
 
-async def test_update_writes_every_field(backend: Backend) -> None:
+async def test_update_writes_every_field(backend: Adapters) -> None:
     author = await add_user(backend)
     video = await add_video(backend, author.id, status=VideoStatus.PROCESSING)
     changed = attrs.evolve(
@@ -131,7 +131,7 @@ async def test_update_writes_every_field(backend: Backend) -> None:
         assert await tx.videos.get(video.id) == cleared
 
 
-async def test_delete_is_idempotent(backend: Backend) -> None:
+async def test_delete_is_idempotent(backend: Adapters) -> None:
     author = await add_user(backend)
     video = await add_video(backend, author.id)
     kept = await add_video(backend, author.id)
@@ -145,7 +145,7 @@ async def test_delete_is_idempotent(backend: Backend) -> None:
         assert await tx.videos.get(kept.id) == kept
 
 
-async def test_a_rolled_back_unit_of_work_keeps_no_video(backend: Backend) -> None:
+async def test_a_rolled_back_unit_of_work_keeps_no_video(backend: Adapters) -> None:
     author = await add_user(backend)
     existing = await add_video(backend, author.id, description="before")
     with pytest.raises(RuntimeError):
@@ -159,7 +159,7 @@ async def test_a_rolled_back_unit_of_work_keeps_no_video(backend: Backend) -> No
         assert (await tx.videos.get(existing.id)).description == "before"
 
 
-async def test_deleting_a_user_deletes_their_videos_and_uploads(backend: Backend) -> None:
+async def test_deleting_a_user_deletes_their_videos_and_uploads(backend: Adapters) -> None:
     user = await add_user(backend)
     other = await add_user(backend)
     mine = await add_video(backend, user.id)
@@ -187,7 +187,7 @@ async def test_deleting_a_user_deletes_their_videos_and_uploads(backend: Backend
 
 
 async def _list_all(
-    backend: Backend, author_id: int, *, ready_only: bool, public_only: bool, limit: int
+    backend: Adapters, author_id: int, *, ready_only: bool, public_only: bool, limit: int
 ) -> list[Video]:
     """Follow the keyset cursor page by page to the end."""
     pages: list[Video] = []
@@ -209,7 +209,7 @@ async def _list_all(
     raise AssertionError("pagination does not end")
 
 
-async def test_lists_newest_first_with_ties_broken_by_id(backend: Backend) -> None:
+async def test_lists_newest_first_with_ties_broken_by_id(backend: Adapters) -> None:
     author = await add_user(backend)
     other = await add_user(backend)
     older = await add_video(backend, author.id, created_at=T0)
@@ -225,7 +225,7 @@ async def test_lists_newest_first_with_ties_broken_by_id(backend: Backend) -> No
     assert listed[0] == newest
 
 
-async def test_the_filters_hide_unready_and_friends_only_videos(backend: Backend) -> None:
+async def test_the_filters_hide_unready_and_friends_only_videos(backend: Adapters) -> None:
     author = await add_user(backend)
     made = {}
     for n, (status, visibility) in enumerate(
@@ -266,7 +266,7 @@ async def test_the_filters_hide_unready_and_friends_only_videos(backend: Backend
             assert listed == expected, (ready_only, public_only)
 
 
-async def test_pages_over_equal_times_never_repeat_or_skip(backend: Backend) -> None:
+async def test_pages_over_equal_times_never_repeat_or_skip(backend: Adapters) -> None:
     author = await add_user(backend)
     videos = []
     async with backend.uow() as tx:
@@ -283,7 +283,7 @@ async def test_pages_over_equal_times_never_repeat_or_skip(backend: Backend) -> 
 
 
 async def test_the_cursor_is_exclusive_and_a_limit_of_zero_lists_nothing(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     author = await add_user(backend)
     a = await add_video(backend, author.id, created_at=T0)
@@ -339,7 +339,7 @@ _video_specs = st.lists(
     public_only=st.booleans(),
 )
 async def test_paging_returns_exactly_the_filtered_list_in_order(
-    backend: Backend,
+    backend: Adapters,
     specs: list[tuple[int, VideoStatus, Visibility]],
     limit: int,
     ready_only: bool,
@@ -378,7 +378,7 @@ async def test_paging_returns_exactly_the_filtered_list_in_order(
 
 
 async def test_referenced_keys_sees_videos_uploads_in_progress_and_avatars(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     user = await add_user(backend, avatar_key="avatars/1/avatar.jpg")
     await add_video(
@@ -404,7 +404,7 @@ async def test_referenced_keys_sees_videos_uploads_in_progress_and_avatars(
         assert await tx.videos.referenced_keys([]) == set()
 
 
-async def test_keys_are_free_once_their_rows_are_gone(backend: Backend) -> None:
+async def test_keys_are_free_once_their_rows_are_gone(backend: Adapters) -> None:
     user = await add_user(backend, avatar_key="avatars/2/avatar.jpg")
     video = await add_video(backend, user.id, source_key="videos/w/source")
     upload = await add_upload(backend, user.id, key="videos/w/source")

@@ -22,7 +22,7 @@ from momentic_core.model.views import ViewRecord
 from momentic_core.services.throttle import Throttle
 from momentic_core.services.views import Views
 
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 DAY = timedelta(days=1)
 
@@ -34,13 +34,13 @@ def _record(video: Video, viewer: int, watched_ms: int, completed: bool = False,
                       watched_ms=watched_ms, completed=completed, at=at)
 
 
-async def _counters(backend: Backend, video_id: int) -> tuple[int, int, int]:
+async def _counters(backend: Adapters, video_id: int) -> tuple[int, int, int]:
     async with backend.uow() as tx:
         v = await tx.videos.get(video_id)
     return v.view_count, v.completed_views, v.watched_ms
 
 
-async def test_a_view_counts_once_a_day_and_keeps_the_most_watched(backend: Backend) -> None:
+async def test_a_view_counts_once_a_day_and_keeps_the_most_watched(backend: Adapters) -> None:
     author, viewer = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id, duration_seconds=10.0)
     async with backend.uow() as tx:
@@ -60,7 +60,7 @@ async def test_a_view_counts_once_a_day_and_keeps_the_most_watched(backend: Back
 
 
 async def test_counters_follow_the_rows_when_a_viewer_or_the_video_goes(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     author, keeps, leaves = [await add_user(backend) for _ in range(3)]
     video = await add_video(backend, author.id, duration_seconds=10.0)
@@ -88,7 +88,7 @@ async def test_counters_follow_the_rows_when_a_viewer_or_the_video_goes(
             await tx.views.record(_record(video, keeps.id, 1000))
 
 
-async def test_author_totals_are_of_ready_videos(backend: Backend) -> None:
+async def test_author_totals_are_of_ready_videos(backend: Adapters) -> None:
     author, a, b = [await add_user(backend) for _ in range(3)]
     one = await add_video(backend, author.id, duration_seconds=10.0)
     two = await add_video(backend, author.id, duration_seconds=20.0)
@@ -111,7 +111,7 @@ async def test_author_totals_are_of_ready_videos(backend: Backend) -> None:
 # ---------------------------------------------------------------- the use case
 
 
-def _views(backend: Backend, clock: ManualClock, **settings: object) -> Views:
+def _views(backend: Adapters, clock: ManualClock, **settings: object) -> Views:
     config = runtime_config(backend.uow, clock, **settings)
     throttle = Throttle(backend.rate_limiter(clock), config=config)
     return Views(uow=backend.uow, clock=clock, config=config, throttle=throttle)
@@ -122,7 +122,7 @@ def _who(user_id: int, role: Role = Role.USER) -> Principal:
 
 
 async def test_only_who_may_watch_it_counts_and_never_the_author(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     views = _views(backend, clock, bereal_lock=False)
     author, friend, stranger, blocked = [await add_user(backend) for _ in range(4)]
@@ -160,7 +160,7 @@ async def test_only_who_may_watch_it_counts_and_never_the_author(
 
 
 async def test_watched_seconds_are_checked_against_the_video(
-    backend: Backend, clock: ManualClock
+    backend: Adapters, clock: ManualClock
 ) -> None:
     views = _views(backend, clock, bereal_lock=False)
     author, viewer = await add_user(backend), await add_user(backend)
@@ -176,7 +176,7 @@ async def test_watched_seconds_are_checked_against_the_video(
     assert (low.counted, low.watched_seconds) == (False, 10.0)
 
 
-async def test_a_locked_moment_is_not_viewed(backend: Backend, clock: ManualClock) -> None:
+async def test_a_locked_moment_is_not_viewed(backend: Adapters, clock: ManualClock) -> None:
     views = _views(backend, clock, bereal_lock=True)
     author, friend = await add_user(backend), await add_user(backend)
     async with backend.uow() as tx:
@@ -190,7 +190,7 @@ async def test_a_locked_moment_is_not_viewed(backend: Backend, clock: ManualCloc
     assert (await views.record(_who(friend.id), moment.id, 1.0)).counted is True
 
 
-async def test_concurrent_reports_count_one_view(backend: Backend, clock: ManualClock) -> None:
+async def test_concurrent_reports_count_one_view(backend: Adapters, clock: ManualClock) -> None:
     views = _views(backend, clock, bereal_lock=False)
     author, viewer = await add_user(backend), await add_user(backend)
     video = await add_video(backend, author.id, duration_seconds=30.0)
@@ -200,7 +200,7 @@ async def test_concurrent_reports_count_one_view(backend: Backend, clock: Manual
     assert await _counters(backend, video.id) == (1, 0, 8000)
 
 
-async def test_for_you_weighs_completion_when_asked(backend: Backend, clock: ManualClock) -> None:
+async def test_for_you_weighs_completion_when_asked(backend: Adapters, clock: ManualClock) -> None:
     """Both rankings (at request time and from the candidate table) add the completion
     term, damped for few views: off (weight 0) the newer video leads, on the completed
     one does."""

@@ -16,35 +16,35 @@ from momentic_core.model.social import FeedSettings
 from momentic_core.model.videos import Visibility
 
 from .social_support import befriend
-from .support import T0, Backend, add_user, add_video
+from .support import T0, Adapters, add_user, add_video
 
 SETTINGS = FeedSettings()
 
 
-async def _global(backend: Backend, viewer: int) -> list[int]:
+async def _global(backend: Adapters, viewer: int) -> list[int]:
     async with backend.uow() as tx:
         return [i.video.id for i in await tx.feeds.global_feed(viewer, None, False, 50)]
 
 
-async def _set(backend: Backend, video_id: int, visibility: Visibility) -> Visibility:
+async def _set(backend: Adapters, video_id: int, visibility: Visibility) -> Visibility:
     async with backend.uow() as tx:
         video = await tx.videos.set_visibility(video_id, visibility, T0 + timedelta(hours=1))
     assert video.updated_at == T0 + timedelta(hours=1)
     return video.visibility
 
 
-async def _set_private(backend: Backend, user_id: int, private: bool) -> None:
+async def _set_private(backend: Adapters, user_id: int, private: bool) -> None:
     async with backend.uow() as tx:
         user = await tx.users.get_for_update(user_id)
         await tx.users.update(attrs.evolve(user, private=private))
 
 
-async def _in_force(backend: Backend, video_id: int) -> Visibility:
+async def _in_force(backend: Adapters, video_id: int) -> Visibility:
     async with backend.uow() as tx:
         return (await tx.videos.get(video_id)).visibility
 
 
-async def test_the_choice_is_in_force_and_readers_follow(backend: Backend) -> None:
+async def test_the_choice_is_in_force_and_readers_follow(backend: Adapters) -> None:
     author, stranger, friend = [await add_user(backend) for _ in range(3)]
     await befriend(backend, author.id, friend.id)
     video = await add_video(backend, author.id, created_at=T0 - timedelta(minutes=5))
@@ -59,7 +59,7 @@ async def test_the_choice_is_in_force_and_readers_follow(backend: Backend) -> No
     assert await _global(backend, stranger.id) == [video.id]
 
 
-async def test_for_you_follows_without_a_refresh(backend: Backend) -> None:
+async def test_for_you_follows_without_a_refresh(backend: Adapters) -> None:
     author, friend, stranger = [await add_user(backend) for _ in range(3)]
     await befriend(backend, author.id, friend.id)
     video = await add_video(backend, author.id, created_at=T0 - timedelta(minutes=5))
@@ -90,7 +90,7 @@ async def test_for_you_follows_without_a_refresh(backend: Backend) -> None:
         assert await tx.candidates.rank(stranger.id, T0, SETTINGS) == [video.id]
 
 
-async def test_a_choice_equal_to_what_is_in_force_is_kept(backend: Backend) -> None:
+async def test_a_choice_equal_to_what_is_in_force_is_kept(backend: Adapters) -> None:
     """Uploaded public, the account made private (in force: friends), then the author
     chooses friends for it: once the account is public again it stays friends-only."""
     author = await add_user(backend)
@@ -110,7 +110,7 @@ async def test_a_choice_equal_to_what_is_in_force_is_kept(backend: Backend) -> N
 
 
 async def test_public_chosen_while_private_stays_friends_until_public(
-    backend: Backend,
+    backend: Adapters,
 ) -> None:
     author = await add_user(backend)
     video = await add_video(backend, author.id, visibility=Visibility.FRIENDS)
@@ -120,7 +120,7 @@ async def test_public_chosen_while_private_stays_friends_until_public(
     assert await _in_force(backend, video.id) is Visibility.PUBLIC
 
 
-async def test_an_unknown_video_is_not_found(backend: Backend) -> None:
+async def test_an_unknown_video_is_not_found(backend: Adapters) -> None:
     async with backend.uow() as tx:
         with pytest.raises(NotFound) as caught:
             await tx.videos.set_visibility(10**12, Visibility.PUBLIC, T0)

@@ -8,7 +8,7 @@ import pytest
 from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from adapters.http.live import LiveOptions
@@ -29,7 +29,7 @@ def mailer() -> InMemoryMailer:
 @pytest.fixture
 async def client(aiohttp_client: Any, mailer: InMemoryMailer) -> Any:
     settings = Settings(memory=True, **FAST_HASH)
-    app = create_app(Backend(settings, mailer=mailer), HttpOptions(max_body_bytes=64 * 1024))
+    app = create_app(Composition(settings, mailer=mailer), HttpOptions(max_body_bytes=64 * 1024))
     return await aiohttp_client(app)
 
 
@@ -41,7 +41,7 @@ def api(client: Any, mailer: InMemoryMailer) -> Api:
 class VideoEnv:
     """The in-memory app plus its backend, to run queued jobs by hand."""
 
-    def __init__(self, client: Any, backend: Backend, api: Api) -> None:
+    def __init__(self, client: Any, backend: Composition, api: Api) -> None:
         self.client = client
         self.backend = backend
         self.api = api
@@ -62,13 +62,13 @@ class VideoEnv:
 def make_video_env(aiohttp_client: Any, mailer: InMemoryMailer) -> Any:
     """``await make_video_env(live=LiveOptions(...), overrides={...}, **settings)``: a
     VideoEnv with other settings (e.g. a short access token TTL), live hub options, or
-    providers replaced (``overrides={"clock": ManualClock(...)}``, see Backend)."""
+    providers replaced (``overrides={"clock": ManualClock(...)}``, see Composition)."""
 
     async def make(
         live: LiveOptions | None = None, overrides: dict[str, Any] | None = None, **settings: Any
     ) -> VideoEnv:
         config = Settings(memory=True, **{"max_video_bytes": 2_000_000, **FAST_HASH, **settings})
-        backend = Backend(config, mailer=mailer, **(overrides or {}))
+        backend = Composition(config, mailer=mailer, **(overrides or {}))
         app = create_app(backend, HttpOptions(max_body_bytes=64 * 1024), live)
         client = await aiohttp_client(app)
         return VideoEnv(client, backend, Api(client, mailer))

@@ -153,11 +153,11 @@ async def test_the_client_ip_behind_trusted_proxies(
 ) -> None:
     """Behind two proxies of ours, the client is the second entry from the right; what
     the client itself wrote further left is ignored. Sessions show it."""
-    from adapters.container import Backend
+    from adapters.container import Composition
     from adapters.http.app import create_app
     from adapters.http.keys import HttpOptions
 
-    app = create_app(Backend(fast_settings, mailer=mailer), HttpOptions(trusted_proxies=2))
+    app = create_app(Composition(fast_settings, mailer=mailer), HttpOptions(trusted_proxies=2))
     client = await aiohttp_client(app)
     api = type(api)(client, mailer)  # the same helper, on this app
     tokens = await api.signup()

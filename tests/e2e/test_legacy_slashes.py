@@ -11,10 +11,10 @@ import pytest
 from permissions_support import World, answer_of, legacy_routes, slash_twin
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 
-_APP = create_app(Backend(Settings(memory=True)))
+_APP = create_app(Composition(Settings(memory=True)))
 LEGACY = legacy_routes(_APP)
 # Each route once, by the spelling the app uses (the contract's: mostly with the slash).
 CANONICAL = sorted({(m, p) for m, p in LEGACY if (m, slash_twin(p)) not in LEGACY

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from adapters.http.metrics import _allowed
@@ -42,9 +42,9 @@ async def scrape(client: Any, **headers: str) -> Samples:
 
 @pytest.fixture
 async def make_client(aiohttp_client: Any) -> Any:
-    async def make(**options: Any) -> tuple[Any, Backend, Api]:
+    async def make(**options: Any) -> tuple[Any, Composition, Api]:
         mailer = InMemoryMailer()
-        backend = Backend(Settings(memory=True, **FAST_HASH), mailer=mailer)
+        backend = Composition(Settings(memory=True, **FAST_HASH), mailer=mailer)
         client = await aiohttp_client(create_app(backend, HttpOptions(**options)))
         return client, backend, Api(client, mailer)
 

@@ -21,7 +21,7 @@ import pytest
 from permissions_support import World, app_routes, legacy_routes, status_of, with_slash_twins
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 
 ROLES = ("guest", "user", "owner", "moderator", "admin")
@@ -190,7 +190,7 @@ EXPECTED: dict[tuple[str, str], tuple[int | None, ...]] = {
 }
 # fmt: on
 
-_APP = create_app(Backend(Settings(memory=True)))
+_APP = create_app(Composition(Settings(memory=True)))
 ROUTES = app_routes(_APP)
 # A legacy route's row holds for it with and without the trailing slash.
 EXPECTED = with_slash_twins(EXPECTED, legacy_routes(_APP))

@@ -53,7 +53,7 @@ from schemathesis.generation.stateful import run_state_machine_as_test
 from schemathesis.specs.openapi.checks import use_after_free
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.http.openapi import document
@@ -359,7 +359,7 @@ def _live(role: Role, *, workers: bool = False, **changes: Any) -> Iterator[Live
         SETTINGS, google_jwks_url=f"{keys_url}/jwks", apple_jwks_url=f"{keys_url}/jwks",
         **changes,
     )
-    app = create_app(Backend(settings, mailer=mailer, workers=workers))
+    app = create_app(Composition(settings, mailer=mailer, workers=workers))
     sock, url = _listen()
     with requests.Session() as http, _serve((_provider_keys(), keys_sock), (app, sock)) as loop:
         server = LiveServer(url=url, mailer=mailer, http=http, role=role, loop=loop, app=app)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from momentic_core.errors import Invalid, Unauthenticated
 from momentic_core.model.accounts import VerifiedIdToken
@@ -25,7 +25,7 @@ class StaticVerifier:
 
 @pytest.fixture
 async def social_client(aiohttp_client: Any, fast_settings: Any) -> Any:
-    backend = Backend(fast_settings, id_tokens=StaticVerifier())
+    backend = Composition(fast_settings, id_tokens=StaticVerifier())
     return await aiohttp_client(create_app(backend))
 
 

@@ -56,7 +56,7 @@ import pytest
 from clip_support import unique
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.postgres.migrate import apply_migrations
 from momentic_core.model.accounts import Role
 from momentic_core.services.videos import PROCESS_VIDEO
@@ -395,7 +395,7 @@ async def _seed_users(url: str, data_dir: Path, count: int) -> list[int]:
         database_url=url, data_dir=str(data_dir), storage="memory", secret=SECRET,
         db_pool_min=1, db_pool_max=2, log_level="ERROR", **FAST_HASH,
     )
-    async with Backend(settings) as services:
+    async with Composition(settings) as services:
         return [
             (await services.accounts.create_user(f"kill9-{n}@bsu.by", PASSWORD, Role.USER)).id
             for n in range(count)

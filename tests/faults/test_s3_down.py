@@ -1,6 +1,6 @@
 """The S3 endpoint stops and comes back (issue 9).
 
-The app runs (``create_app(Backend(...))``) on this run's PostgreSQL database against a
+The app runs (``create_app(Composition(...))``) on this run's PostgreSQL database against a
 PRIVATE moto server that this test starts on its own free loopback port; the
 session-wide ``s3_server`` other tests use is never stopped.
 
@@ -54,7 +54,7 @@ from PIL import Image
 from werkzeug.serving import make_server
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.memory.mail import InMemoryMailer
 
@@ -231,7 +231,7 @@ async def test_s3_down_uploads_503_nothing_half_stored_reads_still_sign(
         rate_limit_multiplier=100.0,
         **FAST_HASH,
     )
-    backend = Backend(settings, mailer=mailer)
+    backend = Composition(settings, mailer=mailer)
     client = await aiohttp_client(create_app(backend))
     data = sample_clips["playable"].read_bytes()
 

@@ -61,7 +61,7 @@ import pytest
 from ws_support import frames, stalled_subscriber
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.postgres.migrate import apply_migrations
 from momentic_core.model.accounts import Role
 
@@ -175,7 +175,7 @@ async def server(make_database: Callable[[], str], tmp_path_factory: Any) -> Asy
     settings = Settings(database_url=url, data_dir=str(data_dir), storage="memory",
                         log_level="ERROR", **FAST_HASH)  # type: ignore[arg-type]
     ids: dict[str, int] = {}
-    async with Backend(settings) as services:
+    async with Composition(settings) as services:
         for name in ("good", "author", "slow", "fast"):
             made = await services.accounts.create_user(f"{name}@bsu.by", PASSWORD, Role.USER)
             ids[name] = made.id

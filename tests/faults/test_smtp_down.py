@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.memory.clock import ManualClock
 from momentic_core.services.mail import SEND_MAIL
@@ -61,7 +61,7 @@ async def test_codes_queued_while_smtp_is_down_go_out_once_each_when_it_is_back(
         argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1,
         rate_limit_multiplier=100,  # other tests sign up from 127.0.0.1 in this database
     )
-    backend = Backend(settings, clock=clock)
+    backend = Composition(settings, clock=clock)
     client = await aiohttp_client(create_app(backend))
     run = uuid.uuid4().hex[:8]
     addrs = [f"outage-{run}-{n}@bsu.by" for n in range(SIGNUPS)]

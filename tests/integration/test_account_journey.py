@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.memory.clock import ManualClock
 
@@ -31,7 +31,7 @@ def _settings(database_url: str, smtp_port: int, data_dir: Path) -> Settings:
 async def test_register_verify_login_refresh_reuse_sessions(
     aiohttp_client: Any, database_url: str, smtp_server: Any, tmp_path: Path
 ) -> None:
-    app = create_app(Backend(_settings(database_url, smtp_server.port, tmp_path)))
+    app = create_app(Composition(_settings(database_url, smtp_server.port, tmp_path)))
     client = await aiohttp_client(app)
     addr = f"journey-{uuid.uuid4().hex[:8]}@bsu.by"
     password = "correct horse battery"
@@ -100,7 +100,7 @@ async def test_concurrent_refreshes_with_one_token_share_one_successor(
     within the grace; all get the same successor and working access tokens, and the
     session holds. Presented after the grace, the spent token revokes the session."""
     clock = ManualClock(datetime.now(UTC))
-    backend = Backend(_settings(database_url, smtp_server.port, tmp_path), clock=clock)
+    backend = Composition(_settings(database_url, smtp_server.port, tmp_path), clock=clock)
     client = await aiohttp_client(create_app(backend))
     addr = f"race-{uuid.uuid4().hex[:8]}@bsu.by"
     await client.post("/v1/auth/register",
@@ -133,7 +133,7 @@ async def test_concurrent_refreshes_with_one_token_share_one_successor(
 async def test_registration_survives_a_dead_smtp_server(
     aiohttp_client: Any, database_url: str, tmp_path: Path
 ) -> None:
-    app = create_app(Backend(_settings(database_url, 1, tmp_path)))  # nothing listens on :1
+    app = create_app(Composition(_settings(database_url, 1, tmp_path)))  # nothing listens on :1
     client = await aiohttp_client(app)
     r = await client.post("/v1/auth/register",
                           json={"email": f"nomail-{uuid.uuid4().hex[:6]}@bsu.by",

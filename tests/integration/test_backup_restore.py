@@ -15,7 +15,7 @@ import pytest
 
 from adapters.cli.main import main
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 
@@ -72,7 +72,7 @@ async def test_a_dump_restores_into_a_new_database_that_serves(
     settings = Settings.from_env()
     assert settings.database_url == restored
     client = await aiohttp_client(
-        create_app(Backend(settings), HttpOptions(max_body_bytes=64 * 1024))
+        create_app(Composition(settings), HttpOptions(max_body_bytes=64 * 1024))
     )
     assert (await client.get("/readyz")).status == 200
     r = await client.post("/v1/auth/token", json={

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.cli.main import main
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from momentic_core.errors import MomenticError
 from momentic_core.services.accounts import DeviceInfo
 
@@ -54,7 +54,7 @@ def test_moderation_and_settings_commands(
     capsys.readouterr()
 
     async def report() -> tuple[int, int]:
-        async with Backend(Settings.from_env()) as s:
+        async with Composition(Settings.from_env()) as s:
             pair = await s.accounts.login("bob@bsu.by", "correct horse battery",
                                           DeviceInfo(ip="127.0.0.1"))
             bob = await s.accounts.authenticate(pair.access_token)
@@ -125,13 +125,13 @@ def test_users_list_filters_and_role_changes_that_keep_or_end_sessions(
     assert "banned" in table and "moderat" in table  # (rich wraps long cells)
 
     async def signed_in(email: str) -> str:
-        async with Backend(Settings.from_env()) as s:
+        async with Composition(Settings.from_env()) as s:
             pair = await s.accounts.login(email, "correct horse battery",
                                           DeviceInfo(ip="127.0.0.1"))
             return pair.access_token
 
     async def role_of(token: str) -> str:
-        async with Backend(Settings.from_env()) as s:
+        async with Composition(Settings.from_env()) as s:
             try:
                 return (await s.accounts.authenticate(token)).role.value
             except MomenticError as error:

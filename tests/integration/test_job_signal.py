@@ -1,6 +1,6 @@
 """Workers wake on NOTIFY (issue 18 item 5): the jobs table's triggers (migration
 20261207_78) tell every instance's PostgresJobSignal the kind of a job queued and due,
-when its transaction commits; a Backend's job worker then runs it without waiting for its
+when its transaction commits; a Composition's job worker then runs it without waiting for its
 next look (here: an hour away)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from adapters.config import Settings
-from adapters.container import Backend, postgres_storage
+from adapters.container import Composition, postgres_storage
 from adapters.memory.clock import ManualClock
 from adapters.postgres.live import PostgresJobSignal
 from adapters.postgres.uow import PostgresUnitOfWork
@@ -72,7 +72,7 @@ async def test_a_backend_worker_wakes_on_the_signal(
     clock = ManualClock()  # 2026-01-05: what it stamps is due by the server's now()
     storage = postgres_storage(clean_pg_pool, database_url, clock)
     worker = Worker(runner=storage.runner, kinds={"wake_test": JobKind(run=job)}, clock=clock)
-    backend = Backend(Settings(memory=True), workers=True, storage=storage, worker=worker)
+    backend = Composition(Settings(memory=True), workers=True, storage=storage, worker=worker)
     backend.SIGNALLED_IDLE = 3600.0  # only the signal can wake it in time
     await backend.start()
     try:
@@ -98,7 +98,7 @@ async def test_stopping_hands_a_long_job_back_after_the_grace(
     runner = storage.runner
     worker = Worker(runner=runner, kinds={"slow": JobKind(run=transcode)}, clock=clock)
     settings = Settings(memory=True, job_stop_grace_seconds=0.2)
-    backend = Backend(settings, workers=True, storage=storage, worker=worker)
+    backend = Composition(settings, workers=True, storage=storage, worker=worker)
     job_id = await _enqueue(clean_pg_pool, clock, "slow")
     await backend.start()
     await asyncio.wait_for(started.wait(), WAIT)

@@ -1,6 +1,6 @@
 """Live updates and counters over real HTTP, real WebSockets and real PostgreSQL.
 
-Two app instances (two ``create_app(Backend(...))``, each on its own loopback port) share
+Two app instances (two ``create_app(Composition(...))``, each on its own loopback port) share
 one database, as N instances behind a load balancer do: a write on one reaches sockets
 on the other only through PostgreSQL's LISTEN/NOTIFY. They share a data dir (the local
 blob store, the JWT signing key) and the server secret, so a token issued by one is good
@@ -31,7 +31,7 @@ from failure_support import Fails, Switch, storage_with
 from PIL import Image
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.memory.mail import InMemoryMailer
@@ -61,7 +61,7 @@ class User:
 class Instance:
     """One app instance: its test client (own loopback port) and its backend."""
 
-    def __init__(self, name: str, client: Any, backend: Backend) -> None:
+    def __init__(self, name: str, client: Any, backend: Composition) -> None:
         self.name = name
         self.client = client
         self.backend = backend
@@ -194,7 +194,7 @@ def make_cluster(
         instances = []
         for name in ("A", "B"):  # one after the other: A makes the signing key, B reads it
             overrides = (b_overrides or {}) if name == "B" else {}
-            backend = Backend(settings(database_url, tmp_path), mailer=mailer, **overrides)
+            backend = Composition(settings(database_url, tmp_path), mailer=mailer, **overrides)
             client = await aiohttp_client(create_app(backend))
             instances.append(Instance(name, client, backend))
         a, b = instances

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.smtp import SMTP
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.logs import JsonFormatter
 
@@ -68,7 +68,7 @@ async def test_the_log_holds_no_code_token_or_password(
         memory=True, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security="none",
         data_dir=str(tmp_path), argon2_time_cost=1, argon2_memory_kib=1024,
     )
-    client = await aiohttp_client(create_app(Backend(settings)))
+    client = await aiohttp_client(create_app(Composition(settings)))
     addr = "quiet@bsu.by"
 
     with caplog.at_level(logging.DEBUG):

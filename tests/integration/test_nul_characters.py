@@ -19,7 +19,7 @@ import pytest
 from signup_support import PASSWORD, new_user_auth
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.memory.mail import InMemoryMailer
 
@@ -38,7 +38,7 @@ async def pg(aiohttp_client: Any, database_url: str, clean_pg_pool: Any, tmp_pat
         secret="nul-secret", rate_limit_multiplier=1000, db_pool_min=1, db_pool_max=4,
         argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1,
     )
-    return await aiohttp_client(create_app(Backend(settings, mailer=InMemoryMailer())))
+    return await aiohttp_client(create_app(Composition(settings, mailer=InMemoryMailer())))
 
 
 def _form() -> aiohttp.FormData:

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.http.live import HUB, LiveOptions
@@ -61,7 +61,7 @@ def make_app(
             secret="races-secret", rate_limit_multiplier=1000, db_pool_min=1, db_pool_max=8,
             argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1,
         )
-        client = await aiohttp_client(create_app(Backend(settings), live=live))
+        client = await aiohttp_client(create_app(Composition(settings), live=live))
         return App(client, clean_pg_pool)
 
     return make

@@ -17,7 +17,7 @@ import redis.asyncio as redis
 from signup_support import FAST_HASH, new_user_auth
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.services.throttle import DEFAULT_LIMITS
@@ -60,7 +60,7 @@ async def _fingerprint(pool: asyncpg.Pool) -> dict[str, str | None]:
 async def test_a_round_of_reads_leaves_the_database_as_it_was(
     aiohttp_client: Any, database_url: str, clean_pg_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    client = await aiohttp_client(create_app(Backend(
+    client = await aiohttp_client(create_app(Composition(
         _settings(database_url, tmp_path), mailer=InMemoryMailer())))
     auth = await new_user_auth(client)
     assert (await client.get("/v1/me", headers=auth)).status == 200
@@ -83,7 +83,7 @@ async def test_with_redis_two_instances_share_the_per_request_count_exactly(
     before = await _fingerprint(clean_pg_pool)
     url = own_redis_url
     instances = [
-        await aiohttp_client(create_app(Backend(
+        await aiohttp_client(create_app(Composition(
             _settings(database_url, tmp_path / str(n), redis_url=url,
                       rate_limit_multiplier=multiplier),
             mailer=InMemoryMailer())))
@@ -106,7 +106,7 @@ async def test_without_redis_each_process_counts_on_its_own(
     the per-request limit once in each."""
     multiplier = 5 / DEFAULT_LIMITS["api:ip"].count
     instances = [
-        await aiohttp_client(create_app(Backend(
+        await aiohttp_client(create_app(Composition(
             _settings(database_url, tmp_path / str(n), rate_limit_multiplier=multiplier),
             mailer=InMemoryMailer())))
         for n in range(2)
@@ -125,7 +125,7 @@ async def test_while_redis_is_down_reads_still_answer_and_sign_ins_fail_closed(
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
-    client = await aiohttp_client(create_app(Backend(
+    client = await aiohttp_client(create_app(Composition(
         _settings(database_url, tmp_path, redis_url=dead, db_timeout_seconds=1),
         mailer=InMemoryMailer())))
     r = await client.get("/v1/config")

@@ -23,7 +23,7 @@ import pytest
 from clip_support import unique
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.memory.clock import ManualClock
@@ -49,7 +49,7 @@ class User:
 class Instance:
     name: str
     client: Any
-    backend: Backend
+    backend: Composition
 
     async def run_jobs(self) -> None:
         worker = await self.backend.worker()
@@ -452,7 +452,7 @@ def make_cluster(
         clock, mailer = ManualClock(noon), InMemoryMailer()
         instances = []
         for name in ("A", "B"):  # one after the other: A makes the signing key, B reads it
-            backend = Backend(settings, mailer=mailer, clock=clock)
+            backend = Composition(settings, mailer=mailer, clock=clock)
             instances.append(Instance(name, await aiohttp_client(create_app(backend)), backend))
         env = Cluster(*instances, clock=clock)
         env.admin = await env.user(Role.ADMIN)

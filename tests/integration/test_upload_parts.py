@@ -14,7 +14,7 @@ import pytest
 from signup_support import new_user_auth
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.memory.mail import InMemoryMailer
 
@@ -34,7 +34,7 @@ async def client(request: pytest.FixtureRequest, aiohttp_client: Any, tmp_path: 
         settings = Settings(database_url=request.getfixturevalue("database_url"),
                             storage="local", data_dir=str(tmp_path), db_pool_min=1,
                             db_pool_max=4, **common)
-    return await aiohttp_client(create_app(Backend(settings, mailer=InMemoryMailer())))
+    return await aiohttp_client(create_app(Composition(settings, mailer=InMemoryMailer())))
 
 
 async def _chunked(data: bytes) -> AsyncIterator[bytes]:

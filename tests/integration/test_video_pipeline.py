@@ -26,7 +26,7 @@ from failure_support import Fails, Switch, storage_with
 from PIL import Image
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.memory.clock import ManualClock, SystemClock
 from adapters.memory.mail import InMemoryMailer
@@ -93,7 +93,7 @@ class Env:
     def __init__(
         self,
         client: Any,
-        backend: Backend,
+        backend: Composition,
         mailer: InMemoryMailer,
         pool: asyncpg.Pool,
         s3: Any,
@@ -183,7 +183,7 @@ def make_env(
     async def make(settings: dict[str, Any] | None = None, **providers: Any) -> Env:
         mailer = InMemoryMailer()
         config = s3_settings(database_url, s3_server, s3_bucket, tmp_path, **(settings or {}))
-        backend = Backend(config, mailer=mailer, **providers)
+        backend = Composition(config, mailer=mailer, **providers)
         client = await aiohttp_client(create_app(backend))
         return Env(client, backend, mailer, clean_pg_pool, s3_admin, s3_bucket)
 
@@ -584,7 +584,7 @@ async def test_a_job_whose_worker_died_is_taken_again_after_a_restart(
     await env.client.close()  # the whole instance goes down
 
     # The restart: a new backend on the same database and bucket.
-    restarted = Backend(env.backend.settings, mailer=env.mailer, clock=clock)
+    restarted = Composition(env.backend.settings, mailer=env.mailer, clock=clock)
     env.client = await aiohttp_client(create_app(restarted))
     env.backend = restarted
     worker = await restarted.worker()

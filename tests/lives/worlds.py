@@ -1,4 +1,4 @@
-"""Two worlds for the model-based test: the same composition root (``Backend``) on the
+"""Two worlds for the model-based test: the same composition root (``Composition``) on the
 in-memory adapters and on PostgreSQL, sharing one manual clock and one server secret (so
 the daily moments fall alike).
 
@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 
 from adapters.config import Settings
-from adapters.container import Backend, postgres_storage, resolve
+from adapters.container import Composition, postgres_storage, resolve
 from adapters.http.keys import Services
 from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
@@ -58,7 +58,7 @@ def _sorted(rows: Any) -> list[Any]:
 class World:
     """One backend, its services, and the logical names of what the machine made."""
 
-    def __init__(self, name: str, backend: Backend, mailer: InMemoryMailer) -> None:
+    def __init__(self, name: str, backend: Composition, mailer: InMemoryMailer) -> None:
         self.name = name
         self.backend = backend
         self.mailer = mailer
@@ -303,7 +303,7 @@ class Worlds:
         memory_mail, pg_mail = InMemoryMailer(), InMemoryMailer()
         memory = World(
             "memory",
-            Backend(
+            Composition(
                 lives_settings(self.data_dir / f"m{n}", memory=True),
                 clock=clock,
                 mailer=memory_mail,
@@ -313,7 +313,7 @@ class Worlds:
         pg_settings = lives_settings(self.data_dir / f"p{n}", database_url=self.url)
         postgres = World(
             "postgres",
-            Backend(
+            Composition(
                 pg_settings,
                 clock=clock,
                 mailer=pg_mail,

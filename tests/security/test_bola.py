@@ -46,7 +46,7 @@ from permissions_support import (
 )
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from adapters.memory.mail import InMemoryMailer
@@ -224,7 +224,7 @@ EXPECTED: dict[tuple[str, str, str], tuple[int, ...]] = {
 # fmt: on
 
 ID_PARAM = re.compile(r"\{\w+_id\}")
-_APP = create_app(Backend(Settings(memory=True)))
+_APP = create_app(Composition(Settings(memory=True)))
 ID_ROUTES = [route for route in app_routes(_APP) if ID_PARAM.search(route[1])]
 # A legacy route's rows hold for it with and without the trailing slash.
 EXPECTED = with_slash_twins(EXPECTED, legacy_routes(_APP))
@@ -325,7 +325,7 @@ class BolaWorld(World):
 class Env:
     """What a World needs of its app: the client, the mailer, the job runner."""
 
-    def __init__(self, client: Any, backend: Backend, mailer: InMemoryMailer) -> None:
+    def __init__(self, client: Any, backend: Composition, mailer: InMemoryMailer) -> None:
         self.client = client
         self.backend = backend
         self.api = self  # (World reads the mailer as env.api.mailer)
@@ -340,7 +340,7 @@ class Env:
 @pytest.fixture
 async def env(aiohttp_client: Any) -> Env:
     mailer = InMemoryMailer()
-    backend = Backend(Settings(memory=True, max_video_bytes=2_000_000, bereal_lock=False,
+    backend = Composition(Settings(memory=True, max_video_bytes=2_000_000, bereal_lock=False,
                                rate_limit_multiplier=1000, **FAST_HASH), mailer=mailer)
     client = await aiohttp_client(create_app(backend, HttpOptions(max_body_bytes=64 * 1024)))
     return Env(client, backend, mailer)

@@ -15,7 +15,7 @@ from PIL import Image
 from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from adapters.http.middlewares import API_CSP
@@ -37,7 +37,7 @@ Env = Api  # the app's test client and the mailer its codes go to
 
 async def _env(aiohttp_client: Any, **options: Any) -> Env:
     mailer = InMemoryMailer()
-    backend = Backend(Settings(memory=True, **FAST_HASH), mailer=mailer)
+    backend = Composition(Settings(memory=True, **FAST_HASH), mailer=mailer)
     app = create_app(backend, HttpOptions(max_body_bytes=64 * 1024, **options))
     return Env(await aiohttp_client(app), mailer)
 
@@ -184,7 +184,7 @@ async def test_500_and_429_paths(aiohttp_client: Any) -> None:
     async def limited(request: web.Request) -> web.Response:
         raise RateLimited("Slow down.", retry_after=7, limit=10)
 
-    backend = Backend(Settings(memory=True, **FAST_HASH), mailer=InMemoryMailer())
+    backend = Composition(Settings(memory=True, **FAST_HASH), mailer=InMemoryMailer())
     app = create_app(backend, HttpOptions(cors_origins=(ALLOWED,)))
     app.router.add_get("/v1/test-boom", boom)
     app.router.add_get("/v1/test-limited", limited)

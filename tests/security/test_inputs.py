@@ -20,7 +20,7 @@ from clip_support import unique
 from signup_support import FAST_HASH, PASSWORD, Api
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
@@ -32,7 +32,7 @@ BODY_LIMIT = 64 * 1024
 
 
 class Env(Api):
-    def __init__(self, client: Any, mailer: InMemoryMailer, backend: Backend) -> None:
+    def __init__(self, client: Any, mailer: InMemoryMailer, backend: Composition) -> None:
         super().__init__(client, mailer)
         self.backend = backend
 
@@ -50,7 +50,7 @@ class Env(Api):
 @pytest.fixture
 async def env(aiohttp_client: Any) -> Env:
     mailer = InMemoryMailer()
-    backend = Backend(Settings(memory=True, max_video_bytes=2_000_000, **FAST_HASH),
+    backend = Composition(Settings(memory=True, max_video_bytes=2_000_000, **FAST_HASH),
                       mailer=mailer)
     app = create_app(backend, HttpOptions(max_body_bytes=BODY_LIMIT))
     return Env(await aiohttp_client(app), mailer, backend)

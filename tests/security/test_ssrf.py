@@ -35,7 +35,7 @@ from joserfc.jwk import RSAKey
 from signup_support import FAST_HASH, PASSWORD, Api
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
@@ -186,7 +186,7 @@ class Jwks:
 
 
 class Env(Api):
-    def __init__(self, client: Any, mailer: InMemoryMailer, backend: Backend) -> None:
+    def __init__(self, client: Any, mailer: InMemoryMailer, backend: Composition) -> None:
         super().__init__(client, mailer)
         self.backend = backend
 
@@ -216,7 +216,7 @@ async def env(aiohttp_client: Any, jwks: tuple[Jwks, str]) -> Env:
     settings = Settings(memory=True, max_video_bytes=2_000_000, google_client_ids=CLIENT_ID,
                         apple_client_ids="app.ssrf", google_jwks_url=jwks[1],
                         apple_jwks_url=jwks[1], rate_limit_multiplier=1000, **FAST_HASH)
-    backend = Backend(settings, mailer=mailer)
+    backend = Composition(settings, mailer=mailer)
     app = create_app(backend, HttpOptions(max_body_bytes=64 * 1024))
     return Env(await aiohttp_client(app), mailer, backend)
 

@@ -33,7 +33,7 @@ import pytest
 from signup_support import FAST_HASH, PASSWORD, Api
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.http import keys
 from adapters.http.app import create_app
@@ -79,7 +79,7 @@ class Env(Api):
 async def env(aiohttp_client: Any) -> Env:
     mailer = InMemoryMailer()
     hasher = SpyHasher()
-    backend = Backend(Settings(memory=True, **FAST_HASH), mailer=mailer, hasher=hasher)
+    backend = Composition(Settings(memory=True, **FAST_HASH), mailer=mailer, hasher=hasher)
     app = create_app(backend, HttpOptions(max_body_bytes=64 * 1024, trusted_proxies=1))
     return Env(await aiohttp_client(app), mailer, hasher)
 
@@ -303,7 +303,7 @@ async def test_a_bearer_header_never_takes_a_request_out_of_the_per_ip_limit(
     Routes that authenticate count it with the per-user one: a junk bearer there is
     refused too."""
     mailer = InMemoryMailer()
-    backend = Backend(Settings(memory=True, **FAST_HASH), mailer=mailer)
+    backend = Composition(Settings(memory=True, **FAST_HASH), mailer=mailer)
     app = create_app(backend, HttpOptions(max_body_bytes=64 * 1024, trusted_proxies=1))
     client = await aiohttp_client(app)
     env = Env(client, mailer, SpyHasher())

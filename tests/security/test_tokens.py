@@ -25,7 +25,7 @@ from joserfc.jwk import ECKey
 from signup_support import FAST_HASH, PASSWORD, Api
 
 from adapters.config import Settings
-from adapters.container import Backend
+from adapters.container import Composition
 from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
@@ -46,7 +46,7 @@ async def env(aiohttp_client: Any) -> Env:
     mailer = InMemoryMailer()
     settings = Settings(memory=True, jwt_private_key=KEY.as_pem(private=True).decode(),
                         **FAST_HASH)
-    app = create_app(Backend(settings, mailer=mailer), HttpOptions(max_body_bytes=64 * 1024))
+    app = create_app(Composition(settings, mailer=mailer), HttpOptions(max_body_bytes=64 * 1024))
     return Env(await aiohttp_client(app), mailer)
 
 

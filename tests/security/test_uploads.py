@@ -37,7 +37,7 @@ from PIL import Image
 from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
-from adapters.container import Backend, resolve
+from adapters.container import Composition, resolve
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from adapters.memory.mail import InMemoryMailer
@@ -60,7 +60,7 @@ HOSTILE_NAMES = ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "/etc/passwd",
 
 
 class Env(Api):
-    def __init__(self, client: Any, mailer: InMemoryMailer, backend: Backend, store: str,
+    def __init__(self, client: Any, mailer: InMemoryMailer, backend: Composition, store: str,
                  outside: Path | None) -> None:
         super().__init__(client, mailer)
         self.backend = backend
@@ -120,7 +120,7 @@ async def env(request: pytest.FixtureRequest, aiohttp_client: Any, tmp_path: Pat
             **S3_CREDENTIALS,
         )
     mailer = InMemoryMailer()
-    backend = Backend(Settings(**settings), mailer=mailer)
+    backend = Composition(Settings(**settings), mailer=mailer)
     client = await aiohttp_client(create_app(backend, HttpOptions(max_body_bytes=64 * 1024)))
     return Env(client, mailer, backend, store, outside)
 

@@ -14,7 +14,7 @@ import pytest
 
 from adapters.cli import main as cli
 from adapters.config import Settings
-from adapters.container import Backend, Storage
+from adapters.container import Composition, Storage
 from adapters.http.keys import Services
 from adapters.memory.clock import SystemClock
 from adapters.memory.engagement import InMemoryLiveEventSource
@@ -48,7 +48,7 @@ def storage(monkeypatch: pytest.MonkeyPatch) -> Iterator[Storage]:
         ready=_ready,
         live=InMemoryLiveEventSource(store),
     )
-    monkeypatch.setattr(cli, "Backend", functools.partial(Backend, storage=shared))
+    monkeypatch.setattr(cli, "Composition", functools.partial(Composition, storage=shared))
     for name, value in {"MEMORY": "1", "ARGON2_MEMORY_KIB": "1024", "ARGON2_TIME_COST": "1",
                         "LOG_FORMAT": "text", "SECRET": "cli-test-secret"}.items():
         monkeypatch.setenv(f"MOMENTIC_{name}", value)
@@ -61,7 +61,7 @@ def run(storage: Storage, work: Callable[[Services], Awaitable[Any]]) -> Any:
     """Use the services directly, on the shared store (to set the scene, and to check)."""
 
     async def go() -> Any:
-        async with Backend(Settings.from_env(), storage=storage) as services:
+        async with Composition(Settings.from_env(), storage=storage) as services:
             return await work(services)
 
     return asyncio.run(go())
