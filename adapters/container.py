@@ -25,6 +25,7 @@ import asyncpg
 import attrs
 from dependency_injector import containers, providers
 
+from adapters.clock import SystemClock
 from adapters.config import Settings
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.sealer import FernetSealer
@@ -36,7 +37,6 @@ from adapters.mail.smtp import SmtpMailer
 from adapters.media.images import PillowImageProcessor
 from adapters.media_urls import MediaTokens, MediaUrls, RecentUrls
 from adapters.memory.blobs import InMemoryBlobStore
-from adapters.memory.clock import SystemClock
 from adapters.memory.engagement import InMemoryLiveEventSource
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.store import MemoryStore

@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from adapters.clock import SystemClock
 from adapters.container import Storage, postgres_storage
-from adapters.memory.clock import SystemClock
 from adapters.postgres.uow import PostgresUnitOfWork
 from momentic_core.errors import Unavailable
 from momentic_core.ports import Clock

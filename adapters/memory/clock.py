@@ -1,13 +1,8 @@
-"""Clocks: the system clock and a hand-moved one for tests."""
+"""A hand-moved clock for tests (the real one is ``adapters.clock.SystemClock``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class ManualClock:

@@ -11,9 +11,9 @@ import asyncio
 from types import TracebackType
 from typing import Any
 
+from adapters.clock import SystemClock
 from momentic_core.ports import Clock
 
-from .clock import SystemClock
 from .devices import InMemoryDeviceRepository, InMemoryNotificationSettingsRepository
 from .engagement import (
     InMemoryCommentRepository,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from push_support import FakeApns, p8_key
 
-from adapters.memory.clock import SystemClock
+from adapters.clock import SystemClock
 from adapters.postgres.db import create_pool
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.uow import PostgresUnitOfWork

@@ -25,10 +25,11 @@ from clip_support import unique
 from failure_support import Fails, Switch, storage_with
 from PIL import Image
 
+from adapters.clock import SystemClock
 from adapters.config import Settings
 from adapters.container import Composition
 from adapters.http.app import create_app
-from adapters.memory.clock import ManualClock, SystemClock
+from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner

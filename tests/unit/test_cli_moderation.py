@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from adapters.cli import main as cli
+from adapters.clock import SystemClock
 from adapters.config import Settings
 from adapters.container import Composition, Storage
 from adapters.http.keys import Services
-from adapters.memory.clock import SystemClock
 from adapters.memory.engagement import InMemoryLiveEventSource
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.store import MemoryStore

@@ -124,7 +124,7 @@ async def test_an_unexpected_error_pauses_the_worker_loop_but_never_ends_it() ->
 async def test_a_long_job_keeps_its_lease_while_it_runs() -> None:
     """The worker's heartbeat renews the lease, so a second worker never takes a job that
     is still running, however long it runs."""
-    from adapters.memory.clock import SystemClock
+    from adapters.clock import SystemClock
 
     clock = SystemClock()
     store = MemoryStore()
