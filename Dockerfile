@@ -1,7 +1,8 @@
 # Momentic API image: `docker build -t momentic .`, run with docker-compose.yml.
 #
 # The builder installs the hashed runtime lock (requirements/runtime.txt: no dev tools, no
-# embedded PostgreSQL), builds the project's wheel and installs it: the wheel carries the
+# embedded PostgreSQL; the tracing extra, which stays off and unimported unless OTEL_*
+# variables switch it on), builds the project's wheel and installs it: the wheel carries the
 # migrations (as adapters/postgres/migrations) and the admin page's static files, so the
 # runtime stage needs nothing but the venv. No source tree, no editable install.
 

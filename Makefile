@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml setup.py $(LOCK) $(BUILD_LOCK)
 
 # Re-resolve both lock files from pyproject.toml (the newest versions it allows), for
 # every platform, with the hashes of every file. Commit the result after make test.
+# runtime.txt (the image) carries the tracing extra, off unless OTEL_* variables ask for it.
 UV_STAMP := $(VENV)/.uv-installed
 $(UV_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet 'uv>=0.5'
@@ -30,7 +31,7 @@ $(UV_STAMP): $(STAMP)
 LOCK_ARGS := --quiet --universal --python-version 3.11 --generate-hashes \
 	--index-url https://pypi.org/simple
 lock: $(UV_STAMP)
-	$(BIN)/uv pip compile $(LOCK_ARGS) pyproject.toml -o requirements/runtime.txt
+	$(BIN)/uv pip compile $(LOCK_ARGS) --extra tracing pyproject.toml -o requirements/runtime.txt
 	$(BIN)/uv pip compile $(LOCK_ARGS) --extra dev pyproject.toml -o requirements/dev.txt
 	$(BIN)/uv pip compile $(LOCK_ARGS) requirements/build.in -o $(BUILD_LOCK)
 

@@ -37,7 +37,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from adapters import logs
+from adapters import logs, tracing
 from adapters.config import Settings
 from adapters.container import Composition, database_url, migrate, prepare_workers
 from adapters.http.app import create_app
@@ -158,6 +158,17 @@ def _die_with(parent: int) -> None:
 
 
 def _serve(settings: Settings, *, job_worker: bool, announce: bool, reuse_port: bool) -> None:
+    traced = tracing.start()  # per process (after the fork), before the app and its pool
+    try:
+        _serve_app(settings, job_worker=job_worker, announce=announce, reuse_port=reuse_port)
+    finally:
+        if traced is not None:
+            traced.stop()  # what is left goes out
+
+
+def _serve_app(
+    settings: Settings, *, job_worker: bool, announce: bool, reuse_port: bool
+) -> None:
     backend = Composition(settings, workers=job_worker)
     app = create_app(
         backend,
@@ -251,7 +262,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await stop.wait()
         log.info("worker stopped")
 
-    asyncio.run(run())
+    traced = tracing.start()
+    try:
+        asyncio.run(run())
+    finally:
+        if traced is not None:
+            traced.stop()
     return 0
 
 
@@ -668,6 +684,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings.from_env()
+    tracing.exporters()  # a bad OTEL_* setting is refused now, as a MOMENTIC_* one is
     logs.configure(settings.log_level, settings.log_format)
     try:
         return int(args.func(args))

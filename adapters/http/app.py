@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web, web_response
 
+from adapters import tracing
 from adapters.http import keys
 from adapters.http.keys import HttpOptions, Services
 from adapters.http.metrics import METRICS, Metrics, metrics_middleware, metrics_routes
@@ -71,7 +72,8 @@ def create_app(
     web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]  # not re-exported
     app = web.Application(
         middlewares=[
-            metrics_middleware,  # outermost: every answer counts
+            *tracing.server_middlewares(),  # a span per request, when OTEL_* ask for it
+            metrics_middleware,  # outermost of ours: every answer counts
             request_id_middleware,
             cors_preflight_middleware,
             problem_middleware,

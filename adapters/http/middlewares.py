@@ -26,6 +26,7 @@ from adapters.http.problems import (
     problem,
 )
 from adapters.logs import request_id_var
+from adapters.tracing import tag_request
 from momentic_core.errors import MomenticError
 from momentic_core.model.accounts import RateDecision
 
@@ -43,6 +44,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     incoming = request.headers.get("X-Request-Id", "")
     rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
     token = request_id_var.set(rid)
+    tag_request(rid)  # on the request's span, when OTEL_* variables switch tracing on
     started = time.perf_counter()
     status = 500
     try:

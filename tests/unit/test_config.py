@@ -178,6 +178,15 @@ def test_other_prefixes_and_the_tool_variables_are_left_alone() -> None:
     assert not TOOL_VARIABLES & {env for env, _d, _h in documented_settings()}
 
 
+def test_the_standard_otel_variables_are_not_settings_and_are_accepted() -> None:
+    # Tracing (adapters/tracing.py) reads them; the settings neither refuse nor read them.
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+           "OTEL_TRACES_EXPORTER": "otlp", "OTEL_SERVICE_NAME": "momentic-api",
+           "OTEL_SDK_DISABLED": "false", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+           "OTEL_TRACES_SAMPLER_ARG": "0.1", "OTEL_RESOURCE_ATTRIBUTES": "env=prod"}
+    assert _load(**env) == _load()
+
+
 def test_every_setting_has_its_variable() -> None:
     for env, default, _help in documented_settings():
         raw = {True: "1", False: "0"}.get(default, str(default)) if default != "" else ""

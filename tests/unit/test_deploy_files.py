@@ -140,6 +140,20 @@ def test_behind_a_tunnel_the_urls_and_proxies_come_from_the_environment(
         assert env[name].startswith("${" + name + ":-"), name
 
 
+def test_tracing_is_off_until_the_operator_names_an_endpoint(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    from adapters import tracing
+
+    env = _environment(services["app"])
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
+    unset = {name: "" if value.startswith("${") and value.endswith(":-}") else value
+             for name, value in env.items() if name.startswith("OTEL_")}
+    assert tracing.exporters(unset) == ()
+    runtime = (ROOT / "requirements" / "runtime.txt").read_text(encoding="utf-8")
+    assert "\nopentelemetry-sdk==" in runtime, "the image lacks the tracing extra"
+
+
 def test_app_publishes_the_settings_port(services: dict[str, dict[str, Any]]) -> None:
     assert PORT == 8080
     assert PORT in _container_ports(services["app"])
