@@ -8,11 +8,14 @@ STAMP := $(VENV)/.installed
 
 # Installs come from the hashed lock files in requirements/ (make lock refreshes them):
 # dev.txt for .venv (CI runs this too), runtime.txt for the image (no embedded database,
-# no dev tools). build.txt pins pip and setuptools, installed first, and the project is
+# no dev tools), bench.txt and mutation.txt for make bench/soak and mutation (dev.txt plus
+# their extra). build.txt pins pip and setuptools, installed first, and the project is
 # built without build isolation, so no unpinned tool is fetched: the project itself is then
 # an editable install without dependencies.
 LOCK := requirements/dev.txt
 BUILD_LOCK := requirements/build.txt
+BENCH_LOCK := requirements/bench.txt
+MUTATION_LOCK := requirements/mutation.txt
 $(STAMP): pyproject.toml setup.py $(LOCK) $(BUILD_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(BUILD_LOCK)
@@ -20,9 +23,10 @@ $(STAMP): pyproject.toml setup.py $(LOCK) $(BUILD_LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Re-resolve both lock files from pyproject.toml (the newest versions it allows), for
-# every platform, with the hashes of every file. Commit the result after make test.
-# runtime.txt (the image) carries the tracing extra, off unless OTEL_* variables ask for it.
+# Re-resolve the lock files from pyproject.toml, for every platform, with the hashes of
+# every file: uv keeps a version a lock file already pins while pyproject.toml allows it
+# (delete the file, or add --upgrade to LOCK_ARGS, for the newest). Commit the result
+# after make test.
 UV_STAMP := $(VENV)/.uv-installed
 $(UV_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet 'uv>=0.5'
@@ -30,9 +34,16 @@ $(UV_STAMP): $(STAMP)
 
 LOCK_ARGS := --quiet --universal --python-version 3.11 --generate-hashes \
 	--index-url https://pypi.org/simple
+# runtime.txt (the image) carries the tracing extra, off unless OTEL_* variables ask for it.
+# bench.txt and mutation.txt are dev.txt (as a constraint: the same versions) plus the bench
+# or mutation extra, which make bench/soak and make mutation install over .venv.
 lock: $(UV_STAMP)
 	$(BIN)/uv pip compile $(LOCK_ARGS) --extra tracing pyproject.toml -o requirements/runtime.txt
 	$(BIN)/uv pip compile $(LOCK_ARGS) --extra dev pyproject.toml -o requirements/dev.txt
+	$(BIN)/uv pip compile $(LOCK_ARGS) --extra dev --extra bench -c $(LOCK) pyproject.toml \
+		-o $(BENCH_LOCK)
+	$(BIN)/uv pip compile $(LOCK_ARGS) --extra dev --extra mutation -c $(LOCK) pyproject.toml \
+		-o $(MUTATION_LOCK)
 	$(BIN)/uv pip compile $(LOCK_ARGS) requirements/build.in -o $(BUILD_LOCK)
 
 run: $(STAMP)
@@ -76,8 +87,8 @@ fmt: $(STAMP)
 # The benchmark suite (not part of make test): bench/README.md says how to read it.
 # BENCH_ARGS: e.g. --size both, --quick, --only global,reactions
 BENCH_STAMP := $(VENV)/.bench-installed
-$(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+$(BENCH_STAMP): $(STAMP) $(BENCH_LOCK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(BENCH_LOCK)
 	touch $(BENCH_STAMP)
 
 # The peaks (issue 19) come from Debian's wrk: apt-get install -y wrk
@@ -108,8 +119,8 @@ bench-social: $(STAMP)
 MUTATION_STAMP := $(VENV)/.mutation-installed
 MUTATION_MIN ?= 90
 MUTATION_JOBS ?= 2
-$(MUTATION_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
+$(MUTATION_STAMP): $(STAMP) $(MUTATION_LOCK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(MUTATION_LOCK)
 	touch $(MUTATION_STAMP)
 
 mutation: $(MUTATION_STAMP)

@@ -333,10 +333,11 @@ def _pip_installs(command: str) -> list[str]:
     return [part for part in parts if re.search(r"\bpip install\b", part)]
 
 
-def _bootstrap_recipe() -> str:
-    """The recipe of make's `$(STAMP)` target: what `make run` and `make test` install."""
+def _recipe(target: str = "$(STAMP)") -> str:
+    """The recipe of a make target; `$(STAMP)`: what `make run` and `make test` install,
+    `$(BENCH_STAMP)`: what make bench and soak add, `$(MUTATION_STAMP)`: make mutation."""
     lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("$(STAMP):"))
+    start = next(i for i, line in enumerate(lines) if line.startswith(target + ":"))
     recipe = []
     for line in lines[start + 1 :]:
         if not line.startswith("\t"):
@@ -345,24 +346,51 @@ def _bootstrap_recipe() -> str:
     return "\n".join(recipe)
 
 
-@pytest.mark.parametrize("where", ["Dockerfile", "Makefile"], ids=["image", "make bootstrap"])
+_LOCKS = {"$(LOCK)": "dev.txt", "$(BUILD_LOCK)": "build.txt", "$(BENCH_LOCK)": "bench.txt",
+          "$(MUTATION_LOCK)": "mutation.txt"}
+
+
+@pytest.mark.parametrize("where", ["Dockerfile", "$(STAMP)", "$(BENCH_STAMP)",
+                                   "$(MUTATION_STAMP)"],
+                         ids=["image", "make bootstrap", "make bench", "make mutation"])
 def test_every_install_is_pinned_by_hash(where: str) -> None:
     # pip, setuptools and the project's build tools included: nothing unpinned is fetched,
     # so a new upstream release cannot change a build (requirements/build.txt pins them).
-    if where == "Makefile":
-        text = _bootstrap_recipe()
+    if where != "Dockerfile":
+        text = _recipe(where)
     else:
         text = re.sub(r"\\\n", " ", (ROOT / where).read_text(encoding="utf-8"))
     installs = _pip_installs(text)
     assert installs, f"no pip install in {where}"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     for install in installs:
-        pinned = "--require-hashes -r requirements/" in install or "$(BUILD_LOCK)" in install
-        pinned = pinned or ("--require-hashes -r $(LOCK)" in install)
+        pinned = "--require-hashes -r requirements/" in install
+        for variable, lock in _LOCKS.items():
+            if f"--require-hashes -r {variable}" in install:
+                assert re.search(rf"^{re.escape(variable[2:-1])} := requirements/{lock}$",
+                                 makefile, re.M), variable
+                pinned = True
         local = "--no-deps" in install and ("/wheels/" in install or "-e ." in install)
         assert pinned or local, f"unpinned install in {where}: {install.strip()}"
         if "-e ." in install:
             assert "--no-build-isolation" in install, "an isolated build fetches setuptools"
     assert "--upgrade pip" not in text
+
+
+def _pins(lock: str) -> dict[str, str]:
+    text = (ROOT / "requirements" / lock).read_text(encoding="utf-8")
+    return dict(re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", text, re.M))
+
+
+@pytest.mark.parametrize(("lock", "extra"), [("bench.txt", "k6"), ("mutation.txt", "mutmut")])
+def test_the_bench_and_mutation_locks_add_to_the_dev_lock(lock: str, extra: str) -> None:
+    """make bench and make mutation install their lock over .venv's: every package the
+    dev lock has, at its version, so they change nothing that make test runs on."""
+    dev, pins = _pins("dev.txt"), _pins(lock)
+    assert extra in pins
+    changed = {name: (version, pins.get(name)) for name, version in dev.items()
+               if pins.get(name) != version}
+    assert not changed, f"{lock} and dev.txt disagree: {changed}; run make lock"
 
 
 def test_dockerignore_keeps_local_state_out() -> None:
