@@ -19,7 +19,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import attrs
@@ -104,6 +104,9 @@ from momentic_core.services.social import Friends
 from momentic_core.services.throttle import DEFAULT_LIMITS, PER_REQUEST_LIMITS, Throttle
 from momentic_core.services.videos import Videos
 from momentic_core.services.views import Views
+
+if TYPE_CHECKING:
+    from adapters.redis.rate_limiter import RedisRateLimiter  # imported where used
 
 log = logging.getLogger("momentic")
 
@@ -226,9 +229,14 @@ class RedisOrLocalRateLimiter:
     API down with it. The others (sign-ins, codes, writes: what an attacker guesses at)
     fail closed: Unavailable, a 503."""
 
-    def __init__(self, redis: RateLimiter, local: RateLimiter) -> None:
+    def __init__(self, redis: RedisRateLimiter, local: RateLimiter) -> None:
         self._redis = redis
         self._local = local
+
+    async def ready(self) -> None:
+        """Readiness: Redis answers (while it does not, sign-ins, codes and writes are
+        refused, so this instance is not ready although reads still serve)."""
+        await self._redis.ready()
 
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
         return (await self.hit_many([(key, limit, window)]))[0]
@@ -526,18 +534,25 @@ def _gauges(storage: Storage) -> Gauges:
     return Gauges(backlog=backlog, pool=storage.pool_use)
 
 
-async def _ready(storage: Storage, blobs: BlobStore) -> None:
-    """Readiness: the database answers, and so does the media storage (S3: its bucket is
-    there and these credentials may use it). Raises Unavailable naming which does not."""
+async def _ready(storage: Storage, blobs: BlobStore, rate_limiter: object = None) -> None:
+    """Readiness: the database answers, so does the media storage (S3: its bucket is
+    there and these credentials may use it), and so does Redis when the rate limits are
+    kept there (MOMENTIC_REDIS_URL). Raises Unavailable naming the first that does not."""
     await storage.ready()
     check = getattr(blobs, "check_bucket", None)
-    if check is None:  # memory and local files: nothing to reach
-        return
-    try:
-        async with asyncio.timeout(2):
-            await check()
-    except TimeoutError as exc:
-        raise Unavailable("The media storage does not answer.") from exc
+    if check is not None:  # memory and local files: nothing to reach
+        try:
+            async with asyncio.timeout(2):
+                await check()
+        except TimeoutError as exc:
+            raise Unavailable("The media storage does not answer.") from exc
+    limiter_ready = getattr(rate_limiter, "ready", None)
+    if limiter_ready is not None:  # Redis; the others live in the storage checked above
+        try:
+            async with asyncio.timeout(2):
+                await limiter_ready()
+        except TimeoutError as exc:
+            raise Unavailable("The rate-limit store (Redis) does not answer.") from exc
 
 
 def _services(
@@ -597,7 +612,7 @@ def _services(
         accounts=accounts,
         profiles=profiles,
         throttle=throttle,
-        ready=functools.partial(_ready, storage, blobs),
+        ready=functools.partial(_ready, storage, blobs, rate_limiter),
         gauges=_gauges(storage),
         videos=videos,
         blobs=blobs,

@@ -70,6 +70,13 @@ class RedisRateLimiter:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def ready(self) -> None:
+        """Readiness (/readyz): raises Unavailable when Redis does not answer a PING."""
+        try:
+            await self._client.ping()
+        except (RedisError, OSError) as exc:
+            raise Unavailable("The rate-limit store (Redis) does not answer.") from exc
+
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
         """Raises Unavailable when Redis cannot be reached."""
         return (await self.hit_many([(key, limit, window)]))[0]

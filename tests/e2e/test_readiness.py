@@ -1,14 +1,20 @@
-"""/readyz: the database and the media storage answer, and it turns 503 as soon as the
-server starts shutting down (issue 18 item 5)."""
+"""/readyz: the database, the media storage and (when the rate limits are kept there)
+Redis answer, and it turns 503 as soon as the server starts shutting down (issue 18
+item 5)."""
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.container import _ready
+from adapters.config import Settings
+from adapters.container import Composition, _ready
+from adapters.http.app import create_app
 from momentic_core.errors import Unavailable
+from tests.signup_support import FAST_HASH
 
 
 async def test_readyz_turns_503_once_shutdown_starts(client: Any) -> None:
@@ -74,3 +80,63 @@ async def test_readyz_names_what_is_not_ready(client: Any, monkeypatch: pytest.M
     r = await client.get("/readyz")
     assert r.status == 503
     assert (await r.json())["detail"] == "The S3 bucket 'media' does not exist."
+
+
+class _Limiter:
+    def __init__(self, down: bool) -> None:
+        self.down = down
+        self.checked = 0
+
+    async def ready(self) -> None:
+        self.checked += 1
+        if self.down:
+            raise Unavailable("The rate-limit store (Redis) does not answer.")
+
+
+async def test_ready_checks_redis_after_the_database_and_the_bucket() -> None:
+    up = _Limiter(down=False)
+    await _ready(_Storage(down=False), _Bucket(None), up)  # type: ignore[arg-type]
+    assert up.checked == 1
+
+    down = _Limiter(down=True)
+    with pytest.raises(Unavailable, match=r"rate-limit store \(Redis\)"):
+        await _ready(_Storage(down=False), _Bucket(None), down)  # type: ignore[arg-type]
+    with pytest.raises(Unavailable, match="bucket"):
+        await _ready(_Storage(down=False), _Bucket(Unavailable("bucket gone")),  # type: ignore[arg-type]
+                     down)
+    assert down.checked == 1  # the storage first
+    # Limits kept in PostgreSQL or in memory: the storage's check covers them.
+    await _ready(_Storage(down=False), object(), object())  # type: ignore[arg-type]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _redis_client(aiohttp_client: Any, tmp_path: Path, url: str) -> Any:
+    settings = Settings(memory=True, redis_url=url, data_dir=str(tmp_path),
+                        db_timeout_seconds=1.0, **FAST_HASH)
+    return await aiohttp_client(create_app(Composition(settings)))
+
+
+async def test_readyz_is_200_while_the_configured_redis_answers(
+    aiohttp_client: Any, tmp_path: Path, redis_url: str,
+) -> None:
+    client = await _redis_client(aiohttp_client, tmp_path, redis_url)
+    r = await client.get("/readyz")
+    assert r.status == 200, await r.text()
+
+
+async def test_readyz_is_503_while_the_configured_redis_does_not_answer(
+    aiohttp_client: Any, tmp_path: Path,
+) -> None:
+    client = await _redis_client(aiohttp_client, tmp_path,
+                                 f"redis://127.0.0.1:{_closed_port()}/0")
+    r = await client.get("/readyz")
+    assert r.status == 503
+    body = await r.json()
+    assert body["code"] == "not_ready"
+    assert body["detail"] == "The rate-limit store (Redis) does not answer."
+    assert (await client.get("/healthz")).status == 200  # alive: only not ready
