@@ -136,6 +136,16 @@ def query(name: str, schema: Json, example: Any, description: str | None = None,
     return param
 
 
+def filter_param(name: str, values: Sequence[str], default: str | None, example: str) -> Json:
+    """A filter of one of ``values``, or all."""
+    schema: Json = {"type": "string", "enum": [*values, "all"]}
+    if default is not None:
+        schema["default"] = default
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": "all: any." + ("" if default is None else f" Default {default}."),
+            "example": example}
+
+
 def cursor(kind: str, *values: Any) -> Json:
     return query("cursor", STRING, paging.encode(kind, *values), CURSOR_DOC)
 
@@ -160,6 +170,10 @@ NOT_YOURS_TO_DELETE = problem(
     "moderation_required")
 COMMENT_LIMITS = problem("Blank, over 500 characters, control characters, or a reply to a "
                          "reply.", "comment_empty")
+ADMIN_ONLY = problem("Needs the admin role (insufficient_role); or the account is banned or "
+                     "suspended.", "insufficient_role")
+NOT_STAFF = problem("Needs the moderator role (insufficient_role); or the account is banned "
+                    "or suspended.", "insufficient_role")
 BAD_LOGIN = (
     problem("Wrong email or password.", "invalid_credentials"),
     problem("email_not_verified: verify the email first. mfa_required: the account has "

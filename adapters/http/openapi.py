@@ -480,104 +480,9 @@ def _legacy_both(path: str, operations: Json) -> Json:
 
 
 def _engagement_paths() -> Json:
-    engagement, notes, mod, legacy = "engagement", "notifications", "moderation", "legacy mobile"
-    vid, cid = [_path_id("video_id")], [_path_id("comment_id")]
-    uid = [_path_id("user_id")]
+    legacy = "legacy mobile"
+    vid = [_path_id("video_id")]
     return {
-        "/v1/videos/{video_id}/reaction": {
-            "put": _op(
-                "Set or replace my reaction (one per user and video; idempotent). The "
-                "author hears of the first one, once.", engagement,
-                {"200": _json("ReactionState", "The counts after it, and mine.")}, auth=True,
-                params=vid,
-                body=_body(views.ReactionBody, {"kind": "heart"}),
-                errors={**_NO_VIDEO, **_NOT_READY, **_LOCKED,
-                        "422": _problem("kind is not heart, flame, funny or angry.",
-                                        "invalid_reaction", 422)}),
-            "delete": _op(
-                "Remove my reaction (idempotent).", engagement,
-                {"200": _json("ReactionState", "The counts after it (my_reaction null).")},
-                auth=True, params=vid, errors=_NO_VIDEO),
-        },
-        "/v1/videos/{video_id}/reactions": {"get": _op(
-            "Who reacted, newest first (keyset on time and user).", engagement,
-            {"200": _json("ReactorPage", "One page.")}, auth=True,
-            params=[*vid, _cursor("react", TIME, 43), _LIMIT], errors=_NO_VIDEO)},
-        "/v1/videos/{video_id}/comments": {
-            "post": _op(
-                "Comment on a video, or reply to one of its top-level comments (parent_id; "
-                "one level of replies).", engagement,
-                {"201": _json("Comment", "The comment (Location: /v1/comments/{id}).")},
-                auth=True, params=vid,
-                body=_body(views.CommentBody, {"body": "What a sunset!", "parent_id": None}),
-                errors={"404": _problem("No such video, or no such comment on it.",
-                                        "video_not_found", 404),
-                        **_NOT_READY, **_LOCKED, **_COMMENT_LIMITS}),
-            "get": _op(
-                "Top-level comments, oldest first.", engagement,
-                {"200": _json("CommentPage", "One page.")}, auth=True,
-                params=[*vid, _cursor("cmt", TIME, 501), _LIMIT], errors=_NO_VIDEO),
-        },
-        "/v1/comments/{comment_id}": {
-            "get": _op("One comment.", engagement, {"200": _json("Comment", "The comment.")},
-                       auth=True, params=cid, errors=_NO_COMMENT),
-            "patch": _op(
-                "Edit my comment (edited_at is set).", engagement,
-                {"200": _json("Comment", "The comment.")}, auth=True, params=cid,
-                body=_body(views.CommentPatchBody, {"body": "What a sunset, again!"}),
-                errors={**_NO_COMMENT, **_COMMENT_LIMITS,
-                        "403": _problem("Only the author edits a comment.", "not_author",
-                                        403)}),
-            "delete": _op(
-                "Delete a comment with its replies: its author or the video's author "
-                "(staff remove someone else's comment through a moderation case).",
-                engagement, {"204": _NO_CONTENT}, auth=True, params=cid,
-                errors={**_NO_COMMENT,
-                        "403": _problem("Not the author nor the video's author (not_author); "
-                                        "staff: through a case (moderation_required).",
-                                        "not_author", 403)}),
-        },
-        "/v1/comments/{comment_id}/replies": {"get": _op(
-            "Replies to a top-level comment, oldest first.", engagement,
-            {"200": _json("CommentPage", "One page.")}, auth=True,
-            params=[*cid, _cursor("reply", TIME, 502), _LIMIT], errors=_NO_COMMENT)},
-        "/v1/comments/{comment_id}/like": {
-            "put": _op("Like a comment (idempotent).", engagement,
-                       {"200": _json("Like", "The like count after it.")}, auth=True,
-                       params=cid, errors=_NO_COMMENT),
-            "delete": _op("Unlike a comment (idempotent).", engagement,
-                          {"200": _json("Like", "The like count after it.")}, auth=True,
-                          params=cid, errors=_NO_COMMENT),
-        },
-        "/v1/notifications": {"get": _op(
-            "My notifications, newest first, with the unread count. They also arrive live "
-            "on my user channel (GET /v1/ws).", notes,
-            {"200": _json("NotificationPage", "One page.")}, auth=True,
-            params=[_cursor("ntf", 90), _LIMIT])},
-        "/v1/notifications/{notification_id}/read": {"post": _op(
-            "Mark one notification read (idempotent).", notes, {"204": _NO_CONTENT},
-            auth=True, params=[_path_id("notification_id")],
-            errors={"404": _problem("No such notification of mine.",
-                                    "notification_not_found", 404)})},
-        "/v1/notifications/read-all": {"post": _op(
-            "Mark all my notifications read.", notes,
-            {"200": _json("MarkedRead", "How many were unread.")}, auth=True)},
-        "/v1/mod/users/{user_id}/ban": {"post": _op(
-            "Ban an account until an unban: its sessions are revoked, its sockets closed "
-            "(4401), it is told why. Moderators and admins, on lower roles.", mod,
-            {"200": _json("AccountStatus", "The account's status.")}, auth=True, params=uid,
-            body=_body(views.BanBody, {"reason": "Spam"}),
-            errors=_MOD_ERRORS)},
-        "/v1/mod/users/{user_id}/suspend": {"post": _op(
-            "Suspend an account for a while (1 minute to 365 days); as a ban otherwise.", mod,
-            {"200": _json("AccountStatus", "The account's status.")}, auth=True, params=uid,
-            body=_body(views.SuspendBody, {"reason": "Harassment", "duration_seconds": 604800}),
-            errors=_MOD_ERRORS)},
-        "/v1/mod/users/{user_id}/unban": {"post": _op(
-            "Lift a ban or suspension.", mod,
-            {"200": _json("AccountStatus", "The account's status.")}, auth=True, params=uid,
-            errors={**_MOD_ERRORS, "409": _problem("Not banned or suspended.", "not_banned",
-                                                    409)})},
         **_legacy_both("/videos/{video_id}/comments/", {
             "get": _op(
                 "Legacy app: a video's comments, oldest first (the first 200).", legacy,
@@ -862,179 +767,6 @@ def _choice(name: str, values: list[str], default: str | None, example: str) -> 
             "example": example}
 
 
-def _moderation_paths() -> Json:
-    mod, admin = "moderation", "admin"
-    case_id, appeal_id = [_path_id("case_id")], [_path_id("appeal_id")]
-    appeal_op = _op(
-        "Appeal a decision about me (a removal, a warning, a suspension or a ban), once. "
-        "Signed in, with the bearer token; a banned or suspended account, which cannot sign "
-        "in, sends its email and password in the body instead. A moderator other than the "
-        "one who decided judges it.", mod,
-        {"201": _json("Appeal", "The appeal, pending.")}, auth=True,
-        body=_body(views.AppealBody,
-                   {"case_id": 700, "body": "It was a different clip each time."}),
-        errors={"401": _problem("No token and no credentials, a bad token, or wrong "
-                                "credentials (invalid_credentials).", "missing_token", 401),
-                "403": _problem("The email is not verified.", "email_not_verified", 403),
-                "404": _problem("No decision about me with this id.", "case_not_found", 404),
-                "409": _problem("Nothing to appeal (dismissed or open: not_appealable), or "
-                                "appealed already (appeal_exists).", "appeal_exists", 409)})
-    appeal_op["security"] = [{"bearer": []}, {}]
-    return {
-        "/v1/reports": {"post": _op(
-            "Report a video, a comment or a user. One open report per reporter and target; "
-            "reports on one target form a case. Once report_threshold distinct users "
-            "(GET /v1/admin/settings) have reported a video or a comment, it is held: hidden "
-            "from every feed and from everyone but its author and staff until a moderator "
-            "decides. At most 20 reports a day.", mod,
-            {"201": _json("Report", "The report, in its case.")}, auth=True,
-            body=_body(views.ReportBody,
-                       {"target_type": "video", "target_id": 1001, "reason": "spam",
-                        "note": "Same clip posted ten times."}),
-            errors={"404": _problem("No such video, comment or user that I can see.",
-                                    "video_not_found", 404),
-                    "409": _problem("I reported it already.", "report_exists", 409),
-                    "422": _problem("An unknown target type or reason, a note too long, or "
-                                    "myself or my own content (cannot_report_self).",
-                                    "cannot_report_self", 422),
-                    "429": _problem("Too many reports today.", "too_many_reports", 429)})},
-        "/v1/mod/cases": {"get": _op(
-            "Moderators: the case queue, most reports first, then the oldest. Each case "
-            "carries its target's content and its reports.", mod,
-            {"200": _json("CasePage", "One page.")}, auth=True,
-            params=[_choice("status", _CASE_STATUSES, "open", "open"),
-                    _choice("reason", _REPORT_REASONS, None, "spam"),
-                    _choice("target_type", _TARGET_TYPES, None, "video"),
-                    _cursor("case", 3, TIME, 700), _LIMIT],
-            errors={**_NOT_STAFF, "422": _problem("A filter that is not one of its values, "
-                                                  "or a cursor this queue did not issue.",
-                                                  "invalid_query", 422)})},
-        "/v1/mod/cases/{case_id}": {"get": _op(
-            "Moderators: one case, with its target and reports.", mod,
-            {"200": _json("CaseDetail", "The case.")}, auth=True, params=case_id,
-            errors={**_NOT_STAFF, **_NO_CASE})},
-        "/v1/mod/cases/{case_id}/assign": {"post": _op(
-            "Moderators: take an open case (assign it to myself).", mod,
-            {"200": _json("Case", "The case, mine.")}, auth=True, params=case_id,
-            errors={**_NOT_STAFF, **_NO_CASE, **_CASE_TAKEN})},
-        "/v1/mod/cases/{case_id}/resolve": {"post": _op(
-            "Moderators: decide an open case. dismiss lifts the hold; remove hides the "
-            "content for good (restored if an appeal is accepted); warn records a strike "
-            "and lifts the hold; suspend (duration_seconds) and ban close the owner's "
-            "account at once (tokens refused, sockets closed with 4401) and remove the "
-            "content. The owner is told the decision and its reason, the reporters the "
-            "outcome. Audited.", mod,
-            {"200": _json("Case", "The case, resolved.")}, auth=True, params=case_id,
-            body=_body(views.ResolveBody, {"action": "suspend", "reason": "Spam, again.",
-                                           "duration_seconds": 604800}),
-            errors={"403": _problem("Needs the moderator role, and an owner of a lower role "
-                                    "to warn, suspend or ban.", "insufficient_role", 403),
-                    **_NO_CASE, **_CASE_TAKEN,
-                    "422": _problem("remove on a user (invalid_action), a suspension without "
-                                    "a duration in range (invalid_duration), or a blank "
-                                    "reason (reason_required).", "invalid_duration", 422)})},
-        "/v1/appeals": {"post": appeal_op},
-        "/v1/mod/appeals": {"get": _op(
-            "Moderators: appeals, oldest first.", mod,
-            {"200": _json("AppealPage", "One page.")}, auth=True,
-            params=[_choice("status", _APPEAL_STATUSES, "pending", "pending"),
-                    _cursor("appeal", 710), _LIMIT],
-            errors={**_NOT_STAFF, "422": _problem("A status that is not one of its values, "
-                                                  "or a bad cursor.", "invalid_query", 422)})},
-        "/v1/mod/appeals/{appeal_id}/decide": {"post": _op(
-            "Moderators: accept or reject an appeal; never of my own decision. Accepting "
-            "restores the content, lifts the strike and reopens the account. The appellant "
-            "is told. Audited.", mod,
-            {"200": _json("Appeal", "The appeal, decided.")}, auth=True, params=appeal_id,
-            body=_body(views.DecideBody, {"accept": True, "reason": "Different clips; a mistake."}),
-            errors={"403": _problem("Needs the moderator role (insufficient_role); the "
-                                    "decision appealed is mine (same_moderator).",
-                                    "same_moderator", 403),
-                    "404": _problem("No such appeal.", "appeal_not_found", 404),
-                    "409": _problem("Decided already.", "appeal_decided", 409)})},
-        "/v1/admin/users": {"get": _op(
-            "Staff (moderators and admins): accounts by id, with their strike counts; "
-            "search by a prefix of the email (admins) or the nickname, filter by role and "
-            "status. Only admins see emails: a moderator's rows have email null, and their "
-            "q matches nicknames only. "
-            "Ban, suspend and unban with /v1/mod/users/{user_id}/ban, /suspend and /unban.",
-            admin, {"200": _json("AdminUserPage", "One page.")}, auth=True,
-            params=[
-                {"name": "q", "in": "query", "required": False,
-                 "schema": {"type": "string", "pattern": "^[^\\x00-\\x20\\x7f]{1,254}$"},
-                 "description": "A prefix of the email (admins only) or the nickname "
-                                "(case-insensitive).",
-                 "example": "ale"},
-                {"name": "role", "in": "query", "required": False,
-                 "schema": {"type": "string", "enum": _ROLES}, "example": "moderator"},
-                {"name": "status", "in": "query", "required": False,
-                 "schema": {"type": "string", "enum": _ACCOUNT_STATUSES},
-                 "example": "banned"},
-                _cursor("admin-user", 42), _LIMIT],
-            errors={**_NOT_STAFF, "422": _problem("A q with spaces or over 254 characters "
-                                                  "(invalid_query), an unknown role or "
-                                                  "status, or a bad cursor.",
-                                                  "invalid_query", 422)})},
-        "/v1/admin/users/{user_id}/role": {"put": _op(
-            "Admins: set an account's role, in effect on its next request. A promotion "
-            "keeps its sessions (the token it holds has the new role); a demotion refuses "
-            "its older access tokens and closes its sockets. The last admin stays admin. "
-            "Audited.",
-            admin, {"200": _json("UserRole", "The account's role.")}, auth=True,
-            params=[_path_id("user_id")],
-            body=_body(views.RoleBody, {"role": "moderator"}),
-            errors={**_ADMIN_ONLY, **_NO_USER,
-                    "409": _problem("The last admin cannot be demoted.", "last_admin", 409)})},
-        "/v1/admin/audit": {"get": _op(
-            "Admins: the audit trail, newest first: every staff action (case decisions and "
-            "assignments, appeals, bans, suspensions, unbans, roles, settings) and "
-            "the operator's (actor_id null).", admin,
-            {"200": _json("AuditPage", "One page.")}, auth=True,
-            params=[
-                {"name": "actor_id", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-                 "example": 9},
-                {"name": "action", "in": "query", "required": False,
-                 "schema": {"type": "string", "pattern": "^[a-z_.]{1,64}$"},
-                 "example": "case.resolve"},
-                {"name": "target_type", "in": "query", "required": False,
-                 "schema": {"type": "string", "pattern": "^[a-z_.]{1,64}$"},
-                 "description": "video, comment, user, case or settings.",
-                 "example": "video"},
-                {"name": "target_id", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-                 "example": 1001},
-                {"name": "from", "in": "query", "required": False,
-                 "schema": {"type": "string", "format": "date-time"},
-                 "description": "At or after (RFC 3339, with an offset).",
-                 "example": "2026-11-01T00:00:00Z"},
-                {"name": "to", "in": "query", "required": False,
-                 "schema": {"type": "string", "format": "date-time"},
-                 "description": "Before.", "example": "2026-12-01T00:00:00Z"},
-                _cursor("audit", 880), _LIMIT],
-            errors={**_ADMIN_ONLY, "422": _problem("A filter of the wrong shape, or a bad "
-                                                  "cursor.", "invalid_query", 422)})},
-        "/v1/admin/settings": {
-            "get": _op(
-                "Admins: the runtime settings: what is in force, what admins stored over "
-                "the deployment's MOMENTIC_* values, and the default rate limits. Rating "
-                "weights have their own route: /v1/admin/ranking/weights.", admin,
-                {"200": _json("Settings", "The settings.")}, auth=True, errors=_ADMIN_ONLY),
-            "patch": _op(
-                "Admins: change settings; they apply at once on this instance and within "
-                "5 s on the others. Audited (with the reason).", admin,
-                {"200": _json("Settings", "The settings after the change.")}, auth=True,
-                body=_body(views.SettingsPatchBody,
-                           {"changes": {"report_threshold": 5,
-                                        "allowed_email_domains": ["bsu.by"]},
-                            "reason": "Exam week"}),
-                errors={**_ADMIN_ONLY, "422": _problem(
-                    "An unknown setting or rate limit, or a value out of range.",
-                    "invalid_setting", 422)}),
-        },
-    }
-
-
 # ---------------------------------------------------------------- WebSockets
 
 _WS_V1 = """\
@@ -1257,19 +989,8 @@ CODES_BY_OPERATION: dict[str, tuple[str, ...]] = {
     "post_videos": _UPLOAD,
     "patch_videos_video_id": ("video_moderated", "description_too_long"),
     "patch_user_avatar": ("undecodable", "storage_unavailable"),
-    "post_v1_videos_video_id_comments": (*_COMMENT, "reply_depth"),
     "post_videos_video_id_comments": (*_COMMENT, "reply_depth"),
     "post_videos_video_id_comments_slash": (*_COMMENT, "reply_depth"),
-    "patch_v1_comments_comment_id": _COMMENT,
-    "post_v1_reports": (*_REASON, "cannot_report_self"),
-    "post_v1_mod_cases_case_id_resolve": (*_MOD_ACTION, "note_too_long"),
-    "post_v1_mod_users_user_id_ban": _MOD_ACTION,
-    "post_v1_mod_users_user_id_suspend": _MOD_ACTION,
-    "post_v1_mod_users_user_id_unban": (*_REASON, "own_case"),
-    "post_v1_appeals": ("body_too_long", "control_characters"),
-    "post_v1_mod_appeals_appeal_id_decide": ("own_case", "same_moderator"),
-    "put_v1_admin_users_user_id_role": ("concurrent_update",),
-    "patch_v1_admin_settings": ("reason_too_long", "value_out_of_range"),
 }
 # Every operation with a JSON body (the body checks of common.read_json and structure).
 _BODY_CODES = ("body_required", "malformed_json", "nul_character", "field_too_long")
@@ -1562,7 +1283,7 @@ def document() -> Json:
     )
 
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
-             **_ranking_paths(), **_moderation_paths(), **_live_paths(),
+             **_ranking_paths(), **_live_paths(),
              **openapi_devices.paths(sys.modules[__name__]),
              **openapi_share.paths(sys.modules[__name__]),
              **openapi_search.paths(sys.modules[__name__])}

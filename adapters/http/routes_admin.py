@@ -10,6 +10,19 @@ from aiohttp import web
 
 from adapters.http import paging
 from adapters.http.common import int_param, json_response, principal, read_body, services
+from adapters.http.contract import (
+    ADMIN_ONLY,
+    ID,
+    LIMIT,
+    NO_USER,
+    NOT_STAFF,
+    body,
+    contract,
+    cursor,
+    json,
+    path_id,
+    problem,
+)
 from adapters.http.views import (
     AdminUserOut,
     AdminUserPage,
@@ -21,7 +34,7 @@ from adapters.http.views import (
     SettingsPatchBody,
 )
 from momentic_core.errors import Invalid
-from momentic_core.model.accounts import Role
+from momentic_core.model.accounts import AccountStatus, Role
 from momentic_core.model.moderation import AuditFilter, UserFilter
 from momentic_core.services.moderation import parse_enum
 
@@ -83,6 +96,26 @@ def _word_query(request: web.Request, name: str) -> str | None:
 
 
 @routes.get("/v1/admin/users")
+@contract(
+    "Staff (moderators and admins): accounts by id, with their strike counts; search by a "
+    "prefix of the email (admins) or the nickname, filter by role and status. Only admins "
+    "see emails: a moderator's rows have email null, and their q matches nicknames only. "
+    "Ban, suspend and unban with /v1/mod/users/{user_id}/ban, /suspend and /unban.",
+    "admin", {200: json(AdminUserPage, "One page.")}, auth=True,
+    params=[{"name": "q", "in": "query", "required": False,
+             "schema": {"type": "string", "pattern": "^[^\\x00-\\x20\\x7f]{1,254}$"},
+             "description": "A prefix of the email (admins only) or the nickname "
+                            "(case-insensitive).",
+             "example": "ale"},
+            {"name": "role", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": [r.value for r in Role]},
+             "example": "moderator"},
+            {"name": "status", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": [s.value for s in AccountStatus]},
+             "example": "banned"},
+            cursor("admin-user", 42), LIMIT],
+    errors=(NOT_STAFF, problem("A q with spaces or over 254 characters (invalid_query), an "
+                               "unknown role or status, or a bad cursor.", "invalid_query")))
 async def users(request: web.Request) -> web.Response:
     who = await principal(request)
     query = request.query.get("q")
@@ -101,6 +134,14 @@ async def users(request: web.Request) -> web.Response:
 
 
 @routes.put("/v1/admin/users/{user_id}/role")
+@contract(
+    "Admins: set an account's role, in effect on its next request. A promotion keeps its "
+    "sessions (the token it holds has the new role); a demotion refuses its older access "
+    "tokens and closes its sockets. The last admin stays admin. Audited.", "admin",
+    {200: json(RoleOut, "The account's role.")}, auth=True, params=[path_id("user_id")],
+    body=body(RoleBody, {"role": "moderator"}),
+    errors=(ADMIN_ONLY, NO_USER, problem("The last admin cannot be demoted.", "last_admin"),
+            "concurrent_update"))
 async def set_role(request: web.Request) -> web.Response:
     who = await principal(request)
     user_id = int_param(request, "user_id")
@@ -113,6 +154,31 @@ async def set_role(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/admin/audit")
+@contract(
+    "Admins: the audit trail, newest first: every staff action (case decisions and "
+    "assignments, appeals, bans, suspensions, unbans, roles, settings) and the operator's "
+    "(actor_id null).", "admin", {200: json(AuditPage, "One page.")}, auth=True,
+    params=[
+        {"name": "actor_id", "in": "query", "required": False, "schema": dict(ID),
+         "example": 9},
+        {"name": "action", "in": "query", "required": False,
+         "schema": {"type": "string", "pattern": "^[a-z_.]{1,64}$"},
+         "example": "case.resolve"},
+        {"name": "target_type", "in": "query", "required": False,
+         "schema": {"type": "string", "pattern": "^[a-z_.]{1,64}$"},
+         "description": "video, comment, user, case or settings.", "example": "video"},
+        {"name": "target_id", "in": "query", "required": False, "schema": dict(ID),
+         "example": 1001},
+        {"name": "from", "in": "query", "required": False,
+         "schema": {"type": "string", "format": "date-time"},
+         "description": "At or after (RFC 3339, with an offset).",
+         "example": "2026-11-01T00:00:00Z"},
+        {"name": "to", "in": "query", "required": False,
+         "schema": {"type": "string", "format": "date-time"},
+         "description": "Before.", "example": "2026-12-01T00:00:00Z"},
+        cursor("audit", 880), LIMIT],
+    errors=(ADMIN_ONLY, problem("A filter of the wrong shape, or a bad cursor.",
+                                "invalid_query")))
 async def audit(request: web.Request) -> web.Response:
     who = await principal(request)
     where = AuditFilter(
@@ -136,6 +202,11 @@ async def audit(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/admin/settings")
+@contract(
+    "Admins: the runtime settings: what is in force, what admins stored over the "
+    "deployment's MOMENTIC_* values, and the default rate limits. Rating weights have their "
+    "own route: /v1/admin/ranking/weights.", "admin", {200: json(SettingsOut, "The settings.")},
+    auth=True, errors=(ADMIN_ONLY,))
 async def get_settings(request: web.Request) -> web.Response:
     who = await principal(request)
     config = services(request).config
@@ -144,6 +215,15 @@ async def get_settings(request: web.Request) -> web.Response:
 
 
 @routes.patch("/v1/admin/settings")
+@contract(
+    "Admins: change settings; they apply at once on this instance and within 5 s on the "
+    "others. Audited (with the reason).", "admin",
+    {200: json(SettingsOut, "The settings after the change.")}, auth=True,
+    body=body(SettingsPatchBody, {"changes": {"report_threshold": 5,
+                                              "allowed_email_domains": ["bsu.by"]},
+                                  "reason": "Exam week"}),
+    errors=(ADMIN_ONLY, problem("An unknown setting or rate limit, or a value out of range.",
+                                "invalid_setting"), "reason_too_long", "value_out_of_range"))
 async def patch_settings(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, SettingsPatchBody)
