@@ -18,7 +18,6 @@ from typing import Any
 from aiohttp import web
 
 from adapters.http import (
-    openapi_search,
     paging,
     views,
     views_devices,
@@ -27,13 +26,13 @@ from adapters.http import (
 )
 from adapters.http.contract import DEFAULT, Answer, Contract, declared
 from adapters.http.problems import HTTP_CODES, STATUS
-from adapters.http.routes_ranking import ASSETS
 from adapters.http.schema import Components, refuse_nul
 from momentic_core.errors import CATALOGUE, MomenticError
 from momentic_core.model.accounts import AccountStatus, Role
 from momentic_core.model.moderation import AppealStatus, CaseStatus, ReportReason, TargetType
 from momentic_core.model.ranking import WEIGHT_FIELDS, Period, RankingWeights, Scope
 from momentic_core.model.videos import MediaLimits
+from momentic_core.policies.rules import TRENDING_HOURS
 from momentic_core.services import mfa
 
 Json = dict[str, Any]
@@ -100,6 +99,20 @@ EXAMPLES: Json = {
                                  "refresh": "q8V4m1xv0b2vS9cK"}},
 }
 
+_DEVICE_EXAMPLE = {
+    "id": 501, "platform": "ios", "token": "0f" * 32, "app_version": "1.4.0",
+    "locale": "ru-BY", "apns_environment": "production", "current_session": True,
+    "created_at": TIME, "last_seen_at": TIME,
+}
+EXAMPLES.update({
+    "Device": _DEVICE_EXAMPLE,
+    "DeviceList": {"items": [_DEVICE_EXAMPLE]},
+    "NotificationSettings": {
+        "moment": True, "reactions": False, "comments": True, "friend_requests": True,
+        "moderation": True, "videos": True, "quiet_hours": {"start": "22:30", "end": "07:00"},
+        "time_zone": "Europe/Minsk",
+    },
+})
 _SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 EXAMPLES.update({
     "MfaEnrolment": {
@@ -392,6 +405,17 @@ EXAMPLES.update({
                             "created_at": TIME}],
 })
 
+EXAMPLES.update({
+    "HashtagPage": {"tag": "минск", "items": [_FEED_ITEM_EXAMPLE],
+                    "next_cursor": paging.encode("older", TIME, 1001),
+                    "prev_cursor": paging.encode("newer", TIME, 1001)},
+    "Trending": {"window_hours": TRENDING_HOURS,
+                 "items": [{"tag": "sunset", "video_count": 12},
+                           {"tag": "минск", "video_count": 5}]},
+    "SearchResults": {"type": "videos", "videos": [_FEED_ITEM_EXAMPLE], "users": [],
+                      "next_cursor": paging.encode("older", TIME, 1001)},
+})
+
 _CURSOR = {"name": "cursor", "in": "query", "required": False, "schema": _S,
            "example": paging.encode("older", TIME, 1001)}
 _LIMIT = {"name": "limit", "in": "query", "required": False,
@@ -564,92 +588,6 @@ EXAMPLES.update({
 
 _NOT_ADMIN = {"403": _problem("Needs the admin role (insufficient_role); or the account is "
                               "banned or suspended.", "insufficient_role", 403)}
-
-
-def _ranking_paths() -> Json:
-    ranking, admin = "ranking", "admin"
-    dashboard_file = {"schema": _S, "example": "(the file)"}
-    return {
-        "/v1/moments/today": {"get": _op(
-            "Today's BeReal moment in my time zone: one random time a day between "
-            "MOMENTIC_MOMENT_START_HOUR and MOMENTIC_MOMENT_END_HOUR, the same for everyone "
-            "in the zone and kept secret until it comes. A post within window_seconds after "
-            "it is on time (videos carry moment_at, on_time and late_by_seconds).", ranking,
-            {"200": _json("Moment", "Where today's moment stands.")}, auth=True)},
-        "/v1/ranking": {"get": _op(
-            "A leaderboard: everyone (global) or me and my friends, by rating (all) or by "
-            "the points earned this month, week or day (UTC; only users with points in it); "
-            "best first, ties by user id. Banned and suspended accounts are left out. With "
-            "my standing and my neighbours.", ranking,
-            {"200": _json("Leaderboard", "One page.")}, auth=True,
-            params=[
-                {"name": "scope", "in": "query", "required": False,
-                 "schema": {"type": "string", "enum": _BOARD_SCOPES, "default": "global"},
-                 "example": "friends"},
-                {"name": "period", "in": "query", "required": False,
-                 "schema": {"type": "string", "enum": _BOARD_PERIODS, "default": "all"},
-                 "example": "week"},
-                _cursor("board:global:week", 205, 61), _LIMIT],
-            errors={"422": _problem(
-                "scope, period or limit is not one of its values (invalid_query), or the "
-                "cursor is not one this board issued (invalid_cursor).", "invalid_query",
-                422)})},
-        "/v1/users/{user_id}/stats": {"get": _op(
-            "A user's statistics: videos, reactions and comments received, on-time posts, "
-            "streaks, rating and global rank.", ranking,
-            {"200": _json("UserStats", "The statistics.")}, auth=True,
-            params=[_path_id("user_id")],
-            errors={"404": _problem("No such user, or hidden (banned, suspended, or a block "
-                                    "either way); staff see them.", "user_not_found", 404)})},
-        "/v1/admin/stats": {"get": _op(
-            "Admins: new users, active users (DAU averaged per bucket, WAU, MAU), uploads, "
-            "reactions and comments per day or week (UTC), at most 400 points. Default: the "
-            "30 buckets ending today.", admin,
-            {"200": _json("Stats", "One point per bucket, oldest first.")}, auth=True,
-            params=[
-                {"name": "from", "in": "query", "required": False,
-                 "schema": dict(_DAY, description="The first day; default: 30 buckets "
-                                "before to."), "example": "2026-10-29"},
-                {"name": "to", "in": "query", "required": False,
-                 "schema": dict(_DAY, description="The last day; default: today (UTC)."),
-                 "example": "2026-11-27"},
-                {"name": "interval", "in": "query", "required": False,
-                 "schema": {"type": "string", "enum": ["day", "week"], "default": "day"},
-                 "example": "day"}],
-            errors={**_NOT_ADMIN, "422": _problem(
-                "A date that is not YYYY-MM-DD, from after to, more than 400 points, or an "
-                "interval other than day or week.", "invalid_query", 422)})},
-        "/v1/admin/ranking/weights": {
-            "get": _op("Admins: the rating weights (points per reaction kind, comment, "
-                       "on-time post, and per day of the current streak).", admin,
-                       {"200": _json("Weights", "The weights.")}, auth=True,
-                       errors=_NOT_ADMIN),
-            "patch": _op(
-                "Admins: change some weights. A background job then recomputes every rating "
-                "from the rows with them.", admin,
-                {"200": _json("Weights", "All the weights after the change.")}, auth=True,
-                body=_body(views.WeightsPatchBody, {"heart": 3, "streak_day": 4}),
-                errors={**_NOT_ADMIN, "422": _problem(
-                    "Not an object of known weights, each a whole number from 0 to 1000.",
-                    "invalid_weights", 422)}),
-        },
-        "/admin": {"get": _op(
-            "The staff web interface: a static page of ES modules (no build step, no CDN; "
-            "a strict Content-Security-Policy) that signs a moderator or admin in and calls "
-            "this API with their token: the case queue, appeals, users, roles, runtime "
-            "settings, rating weights, the audit trail and the statistics.", admin,
-            {"200": {"description": "HTML page.", "content": {"text/html": {
-                "schema": _S, "example": "<!doctype html>..."}}}})},
-        "/admin/{name}": {"get": _op(
-            "The staff interface's scripts (ES modules) and style sheet.", admin,
-            {"200": {"description": "The file.", "content": {
-                "text/javascript": dashboard_file, "text/css": dashboard_file}}},
-            params=[{"name": "name", "in": "path", "required": True,
-                     "schema": {"type": "string", "enum": list(ASSETS)},
-                     "example": "admin.js"}],
-            errors={"404": _problem("Not one of the interface's files.", "route_not_found",
-                                    404)})},
-    }
 
 
 # ---------------------------------------------------------------- moderation and administration
@@ -1001,7 +939,6 @@ _ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
 # The password and social sign-ins of a two-factor account (openapi_mfa, issue 21).
 CODES_BY_OPERATION["post_auth_login"] = (*CODES_BY_OPERATION.get("post_auth_login", ()),
                                          "mfa_required")
-CODES_BY_OPERATION.update(openapi_search.CODES_BY_OPERATION)
 OUTSIDE_OPERATIONS = {
     "mfa_enrolment_required": "every /v1/admin and /v1/mod operation answers it to an admin "
                               "or moderator without two-factor authentication while the "
@@ -1090,7 +1027,8 @@ TAGS: list[Json] = [
     {"name": "moderation", "description": "Reports, cases, appeals, bans and suspensions."},
     {"name": "admin", "description": "Roles, runtime settings, audit log, dashboard data."},
     {"name": "media", "description": "Signed media served by the app itself (local storage)."},
-    openapi_search.TAG,
+    {"name": "search", "description": "Hashtags, trending hashtags, search over "
+     "descriptions and nicknames."},
     {"name": "live", "description": "WebSocket updates."},
     {"name": "legacy mobile", "description": "The first mobile app's routes, kept working."},
 ]
@@ -1275,18 +1213,10 @@ def _operation(c: Contract) -> Json:
 
 @functools.cache
 def document() -> Json:
-    import sys
-
-    from adapters.http import (
-        openapi_devices,  # issue 17's routes (see that module)
-        openapi_share,  # issue 20's share pages (see that module)
-    )
 
     paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
-             **_ranking_paths(), **_live_paths(),
-             **openapi_devices.paths(sys.modules[__name__]),
-             **openapi_share.paths(sys.modules[__name__]),
-             **openapi_search.paths(sys.modules[__name__])}
+             **_live_paths(),
+}
     declared_codes: dict[tuple[str, str], tuple[str, ...]] = {}
     for path, method, declaration in _declarations():
         paths.setdefault(path, {})[method] = _operation(declaration)

@@ -9,19 +9,35 @@ from aiohttp import web
 
 from adapters.http.common import int_param, json_response, principal, read_body, read_json
 from adapters.http.common import services as _services
+from adapters.http.contract import NO_CONTENT, body, contract, json, path_id, problem
 from adapters.http.views_devices import (
     DeviceBody,
     DeviceList,
     DeviceView,
+    NotificationSettingsPatchBody,
     NotificationSettingsView,
 )
 from momentic_core.errors import Invalid
+from momentic_core.services import devices as rules
 from momentic_core.services.devices import INVALID_NOTIFICATION_SETTINGS, Registration
 
 routes = web.RouteTableDef()
 
 
 @routes.post("/v1/me/devices")
+@contract(
+    "Register this phone's push token with my session (idempotent on the token; a token "
+    "another account registered moves to me).", "notifications",
+    {201: json(DeviceView, "Registered; new to my account."),
+     200: json(DeviceView, "A token of mine, refreshed.")},
+    auth=True,
+    body=body(DeviceBody, {"platform": "ios", "token": "0f" * 32, "app_version": "1.4.0",
+                           "locale": "ru-BY", "apns_environment": "production"}),
+    errors=(problem(f"{rules.INVALID_PUSH_TOKEN}: the token breaks its platform's format; "
+                    f"{rules.INVALID_DEVICE}: the platform, app version, locale or APNs "
+                    "environment; or a field of the wrong type.", rules.INVALID_PUSH_TOKEN),
+            problem("I have max_devices_per_user (GET /v1/config) devices already.",
+                    rules.TOO_MANY_DEVICES)))
 async def register_device(request: web.Request) -> web.Response:
     """201 for a token new to this account (Location: the device), 200 when it only
     refreshed one of mine."""
@@ -38,6 +54,8 @@ async def register_device(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/me/devices")
+@contract("My push devices, oldest first.", "notifications",
+          {200: json(DeviceList, "My devices.")}, auth=True)
 async def list_devices(request: web.Request) -> web.Response:
     who = await principal(request)
     found = await _services(request).devices.list(who)
@@ -45,6 +63,10 @@ async def list_devices(request: web.Request) -> web.Response:
 
 
 @routes.delete("/v1/me/devices/{device_id}")
+@contract(
+    "Forget one of my push devices.", "notifications", {204: NO_CONTENT}, auth=True,
+    params=[path_id("device_id")],
+    errors=(problem("No such device of mine.", rules.DEVICE_NOT_FOUND),))
 async def delete_device(request: web.Request) -> web.Response:
     who = await principal(request)
     await _services(request).devices.delete(who, int_param(request, "device_id"))
@@ -52,6 +74,9 @@ async def delete_device(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/me/notification-settings")
+@contract(
+    "What is pushed to me; the in-app list keeps everything.", "notifications",
+    {200: json(NotificationSettingsView, "My settings.")}, auth=True)
 async def get_notification_settings(request: web.Request) -> web.Response:
     who = await principal(request)
     settings, zone = await _services(request).notification_preferences.get(who)
@@ -59,6 +84,14 @@ async def get_notification_settings(request: web.Request) -> web.Response:
 
 
 @routes.patch("/v1/me/notification-settings")
+@contract(
+    "Switch pushes on or off by kind; set quiet hours (my time zone).", "notifications",
+    {200: json(NotificationSettingsView, "My settings now.")}, auth=True,
+    body=body(NotificationSettingsPatchBody, {"reactions": False, "quiet_hours": {
+        "start": "22:30", "end": "07:00"}}),
+    errors=(problem("An unknown switch, a value that is not true or false, or quiet hours "
+                    "that are not two different HH:MM times.",
+                    rules.INVALID_NOTIFICATION_SETTINGS),))
 async def patch_notification_settings(request: web.Request) -> web.Response:
     who = await principal(request)
     changes: Any = await read_json(request)

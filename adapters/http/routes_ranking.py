@@ -11,6 +11,18 @@ from aiohttp import web
 
 from adapters.http import paging
 from adapters.http.common import int_param, json_response, principal, read_json, services
+from adapters.http.contract import (
+    ADMIN_ONLY,
+    LIMIT,
+    STRING,
+    body,
+    content,
+    contract,
+    cursor,
+    json,
+    path_id,
+    problem,
+)
 from adapters.http.views import (
     LeaderboardOut,
     MomentOut,
@@ -18,9 +30,10 @@ from adapters.http.views import (
     StatsPointOut,
     UserStatsOut,
     WeightsOut,
+    WeightsPatchBody,
 )
 from momentic_core.errors import Invalid
-from momentic_core.model.ranking import BoardKey
+from momentic_core.model.ranking import BoardKey, Period, Scope
 from momentic_core.services.ranking import parse_period, parse_scope
 
 routes = web.RouteTableDef()
@@ -34,9 +47,17 @@ DASHBOARD_CSP = (
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 # The page's scripts and style sheets: every .js and .css file in static/admin, no more.
 ASSETS = tuple(sorted(p.name for p in DASHBOARD.iterdir() if p.suffix in (".js", ".css")))
+_FILE = {"schema": STRING, "example": "(the file)"}
+_DAY = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
 
 @routes.get("/v1/moments/today")
+@contract(
+    "Today's BeReal moment in my time zone: one random time a day between "
+    "MOMENTIC_MOMENT_START_HOUR and MOMENTIC_MOMENT_END_HOUR, the same for everyone in the "
+    "zone and kept secret until it comes. A post within window_seconds after it is on time "
+    "(videos carry moment_at, on_time and late_by_seconds).", "ranking",
+    {200: json(MomentOut, "Where today's moment stands.")}, auth=True)
 async def moment_today(request: web.Request) -> web.Response:
     who = await principal(request)
     moment, status = await services(request).ranking.moment_today(who)
@@ -44,6 +65,22 @@ async def moment_today(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/ranking")
+@contract(
+    "A leaderboard: everyone (global) or me and my friends, by rating (all) or by the "
+    "points earned this month, week or day (UTC; only users with points in it); best "
+    "first, ties by user id. Banned and suspended accounts are left out. With my standing "
+    "and my neighbours.", "ranking", {200: json(LeaderboardOut, "One page.")}, auth=True,
+    params=[
+        {"name": "scope", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": [s.value for s in Scope], "default": "global"},
+         "example": "friends"},
+        {"name": "period", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": [p.value for p in Period], "default": "all"},
+         "example": "week"},
+        cursor("board:global:week", 205, 61), LIMIT],
+    errors=(problem("scope, period or limit is not one of its values (invalid_query), or "
+                    "the cursor is not one this board issued (invalid_cursor).",
+                    "invalid_query"),))
 async def leaderboard(request: web.Request) -> web.Response:
     who = await principal(request)
     scope = parse_scope(request.query.get("scope", "global"))
@@ -61,6 +98,12 @@ async def leaderboard(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/users/{user_id}/stats")
+@contract(
+    "A user's statistics: videos, reactions and comments received, on-time posts, streaks, "
+    "rating and global rank.", "ranking", {200: json(UserStatsOut, "The statistics.")},
+    auth=True, params=[path_id("user_id")],
+    errors=(problem("No such user, or hidden (banned, suspended, or a block either way); "
+                    "staff see them.", "user_not_found"),))
 async def user_stats(request: web.Request) -> web.Response:
     who = await principal(request)
     stats = await services(request).ranking.user_stats(who, int_param(request, "user_id"))
@@ -85,6 +128,24 @@ def _day(request: web.Request, name: str) -> date | None:
 
 
 @routes.get("/v1/admin/stats")
+@contract(
+    "Admins: new users, active users (DAU averaged per bucket, WAU, MAU), uploads, "
+    "reactions and comments per day or week (UTC), at most 400 points. Default: the 30 "
+    "buckets ending today.", "admin",
+    {200: json(StatsOut, "One point per bucket, oldest first.")}, auth=True,
+    params=[
+        {"name": "from", "in": "query", "required": False,
+         "schema": dict(_DAY, description="The first day; default: 30 buckets before to."),
+         "example": "2026-10-29"},
+        {"name": "to", "in": "query", "required": False,
+         "schema": dict(_DAY, description="The last day; default: today (UTC)."),
+         "example": "2026-11-27"},
+        {"name": "interval", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": ["day", "week"], "default": "day"},
+         "example": "day"}],
+    errors=(ADMIN_ONLY, problem("A date that is not YYYY-MM-DD, from after to, more than 400 "
+                                "points, or an interval other than day or week.",
+                                "invalid_query")))
 async def admin_stats(request: web.Request) -> web.Response:
     who = await principal(request)
     interval = request.query.get("interval", "day")
@@ -95,12 +156,22 @@ async def admin_stats(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/admin/ranking/weights")
+@contract(
+    "Admins: the rating weights (points per reaction kind, comment, on-time post, and per "
+    "day of the current streak).", "admin", {200: json(WeightsOut, "The weights.")},
+    auth=True, errors=(ADMIN_ONLY,))
 async def get_weights(request: web.Request) -> web.Response:
     who = await principal(request)
     return json_response(WeightsOut.of(await services(request).ranking.weights(who)))
 
 
 @routes.patch("/v1/admin/ranking/weights")
+@contract(
+    "Admins: change some weights. A background job then recomputes every rating from the "
+    "rows with them.", "admin", {200: json(WeightsOut, "All the weights after the change.")},
+    auth=True, body=body(WeightsPatchBody, {"heart": 3, "streak_day": 4}),
+    errors=(ADMIN_ONLY, problem("Not an object of known weights, each a whole number from 0 "
+                                "to 1000.", "invalid_weights")))
 async def patch_weights(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_json(request)
@@ -127,11 +198,24 @@ def _asset(name: str) -> web.Response:
 
 
 @routes.get("/admin")
+@contract(
+    "The staff web interface: a static page of ES modules (no build step, no CDN; a strict "
+    "Content-Security-Policy) that signs a moderator or admin in and calls this API with "
+    "their token: the case queue, appeals, users, roles, runtime settings, rating weights, "
+    "the audit trail and the statistics.", "admin",
+    {200: content("HTML page.", {"text/html": {"schema": STRING,
+                                              "example": "<!doctype html>..."}})})
 async def dashboard(request: web.Request) -> web.Response:
     return _asset("index.html")
 
 
 @routes.get("/admin/{name:[a-z_]+\\.(?:js|css)}")
+@contract(
+    "The staff interface's scripts (ES modules) and style sheet.", "admin",
+    {200: content("The file.", {"text/javascript": _FILE, "text/css": _FILE})},
+    params=[{"name": "name", "in": "path", "required": True,
+             "schema": {"type": "string", "enum": list(ASSETS)}, "example": "admin.js"}],
+    errors=(problem("Not one of the interface's files.", "route_not_found"),))
 async def dashboard_asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in ASSETS:

@@ -19,9 +19,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from adapters.http.common import services
+from adapters.http.contract import content, contract, problem
 from adapters.http.middlewares import client_ip
 from adapters.http.views import MediaUrl
-from momentic_core.services.shares import SharedVideo
+from momentic_core.policies.share_links import SLUG_LENGTH
+from momentic_core.services.shares import SHARE_LIMIT, SharedVideo
+from momentic_core.services.throttle import DEFAULT_LIMITS
 
 routes = web.RouteTableDef()
 
@@ -38,6 +41,20 @@ STYLE_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Not kept by browsers or shared caches: the page names expiring media URLs, and a video
 # made friends-only must stop showing at once.
 _NO_CACHE = "no-cache"
+
+_LIMIT = DEFAULT_LIMITS[SHARE_LIMIT]
+_HTML = {"type": "string", "contentMediaType": "text/html"}
+_PAGE_EXAMPLE = (
+    '<!doctype html>\n<html lang="en">\n<head>\n<title>alex on Momentic</title>\n'
+    '<meta property="og:title" content="alex on Momentic">\n'
+    '<meta property="og:video" content="https://media.momentic.app/videos/3f2a/...">\n'
+    "...</head>\n<body>\n<main class=\"share\">\n"
+    '  <video id="player" controls playsinline preload="metadata" poster="...">...'
+)
+_SIGN_IN_EXAMPLE = (
+    '<!doctype html>\n<html lang="en">\n...<main class="share signin">\n'
+    "  <h1>Momentic</h1>\n  <p>Sign in to see this video.</p>\n..."
+)
 
 
 def _e(text: str) -> str:
@@ -112,6 +129,10 @@ def _page(body: bytes | str, status: int, csp: str) -> web.Response:
 
 
 @routes.get("/v/share.css")
+@contract(
+    "The style sheet of the share page and its sign-in prompt.", "videos",
+    {200: content("The file.", {"text/css": {"schema": {"type": "string"},
+                                             "example": ":root { color-scheme: dark; }"}})})
 async def style(request: web.Request) -> web.Response:
     response = web.Response(body=STYLE, content_type="text/css", charset="utf-8")
     response.headers["Content-Security-Policy"] = STYLE_CSP
@@ -120,6 +141,29 @@ async def style(request: web.Request) -> web.Response:
 
 
 @routes.get("/v/{slug}")
+@contract(
+    "A video's web page, for anyone with its link (a video's share_url): no token is read. "
+    "A public, ready video of a visible author gets the player (an HTML5 video of its MP4, "
+    "the HLS playlist first where there is one), the author's nickname and avatar, the "
+    "description, and the OpenGraph and Twitter card tags of a link preview (og:title, "
+    "og:description, og:image: the thumbnail, og:video; twitter:card "
+    "summary_large_image). Media URLs in it are the ones a client gets (signed and "
+    "expiring, or the CDN's). No script; a Content-Security-Policy allows the page's style "
+    "sheet and those media only.", "videos",
+    {200: content("The video's page.", {"text/html": {"schema": _HTML,
+                                                      "example": _PAGE_EXAMPLE}}),
+     404: content("Any other video (friends-only, a locked moment, processing, held, "
+                  "removed, deleted, of a banned, suspended, unverified or private account) "
+                  "and any slug no video has: one sign-in prompt, the same bytes and headers "
+                  "for all, so a link tells nothing of what it was.",
+                  {"text/html": {"schema": _HTML, "example": _SIGN_IN_EXAMPLE}})},
+    params=[{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"},
+             "description": f"{SLUG_LENGTH} characters of base64url: the video's id under a "
+                            "server key (not guessable, not in order).",
+             "example": "q3Vb0cXo5lLh2kq9Zc1m0w"}],
+    errors=(problem(f"More than {_LIMIT.count} pages in {int(_LIMIT.window.total_seconds())} "
+                    f"seconds from one address (rate limit {SHARE_LIMIT}, an admin setting).",
+                    "rate_limited"),))
 async def share_page(request: web.Request) -> web.Response:
     svc = services(request)
     slug = request.match_info["slug"]

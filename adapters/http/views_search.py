@@ -1,5 +1,5 @@
 """Response views of hashtags and search (issue 20 item 5); their OpenAPI components are
-generated from these classes (``adapters/http/schema.py``, ``openapi_search``)."""
+generated from these classes (``adapters/http/schema.py``; the routes declare them)."""
 
 from __future__ import annotations
 
