@@ -69,6 +69,7 @@ screenshot: $(STAMP) chromium
 	MOMENTIC_SCREENSHOT=docs/dashboard.png $(BIN)/python -m pytest -q tests/browser -k every_series
 	MOMENTIC_SCREENSHOT=docs/share.png $(BIN)/python -m pytest -q tests/browser/test_share_page.py -k video_plays
 	MOMENTIC_SCREENSHOT=docs/staff-queue.png $(BIN)/python -m pytest -q tests/browser -k removes_a_reported_video
+	MOMENTIC_SCREENSHOT=docs/metrics.png $(BIN)/python -m pytest -q tests/browser/test_metrics_dashboard.py
 
 # The OpenAPI document, as the app serves it at /openapi.json, for client generators.
 openapi: $(STAMP)
