@@ -121,12 +121,25 @@ def test_app_requires_its_secrets_from_the_environment(
         assert env.get(name, "").startswith("${" + name + ":?"), name
 
 
+def _unless_set(value: str) -> str:
+    """What compose puts for ``${NAME:-default}`` when .env does not set NAME."""
+    match = re.fullmatch(r"\$\{[A-Z0-9_]+:-(.*)\}", value)
+    return match.group(1) if match else value
+
+
 def test_app_talks_to_the_compose_services(services: dict[str, dict[str, Any]]) -> None:
     env = _environment(services["app"])
     assert urlsplit(env["MOMENTIC_DATABASE_URL"]).hostname == "db"
-    assert env["MOMENTIC_SMTP_HOST"] == "mailpit"
-    assert env["MOMENTIC_SMTP_PORT"] == "1025"
-    assert env["MOMENTIC_SMTP_SECURITY"] == "none"
+    # Mailpit unless .env names a real SMTP server (README step 3).
+    assert _unless_set(env["MOMENTIC_SMTP_HOST"]) == "mailpit"
+    assert _unless_set(env["MOMENTIC_SMTP_PORT"]) == "1025"
+    assert _unless_set(env["MOMENTIC_SMTP_SECURITY"]) == "none"
+    for name in ("MOMENTIC_SMTP_HOST", "MOMENTIC_SMTP_PORT", "MOMENTIC_SMTP_SECURITY",
+                 "MOMENTIC_SMTP_USERNAME", "MOMENTIC_SMTP_PASSWORD", "MOMENTIC_MAIL_FROM"):
+        assert env[name].startswith("${" + name + ":-"), name
+    defaults = {name: _unless_set(value) for name, value in env.items()
+                if name.startswith("MOMENTIC_SMTP_") or name == "MOMENTIC_MAIL_FROM"}
+    assert Settings.from_env(defaults).smtp_host == "mailpit"  # the defaults load
     assert urlsplit(env["MOMENTIC_S3_ENDPOINT_URL"]).hostname == "s3"
 
 
