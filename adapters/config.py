@@ -122,13 +122,26 @@ class Settings:
     s3_access_key_id: str = _setting("", "S3 access key. Empty: the default AWS chain.")
     s3_secret_access_key: str = _setting("", "S3 secret key.")
     media_base_url: str = _setting(
-        "", "Public base URL of the media bucket behind a CDN; URLs become base + key "
-        "instead of expiring signed URLs."
+        "", "Base URL of the CDN in front of the media bucket (its edge: docs/cdn). Avatars "
+        "become base + key (stored immutable); every file of every video is served at an "
+        "expiring token path, base/s/<exp>/<sig>/<key>, which the edge verifies with "
+        "MOMENTIC_MEDIA_EDGE_KEY. Empty: the store's expiring signed URLs."
+    )
+    media_edge_key: str = _setting(
+        "", "HMAC key of media token paths, shared with the CDN's edge (its EDGE_KEY "
+        "secret; at least 32 characters). Empty: derived from MOMENTIC_SECRET, so only "
+        "the app's own /media route verifies them."
     )
     media_url_ttl_seconds: int = _setting(
         3600,
-        "Lifetime of signed media URLs. A key's URL is handed out again for a quarter of "
-        "it (at most 5 minutes), so each is valid for at least three quarters.",
+        "Lifetime of the URLs of public media (public ready videos, avatars). Rounded to a "
+        "quarter of it (at most 5 minutes) so each is valid for at least three quarters.",
+    )
+    media_private_url_ttl_seconds: int = _setting(
+        600,
+        "Lifetime of the URLs of every other video's files (friends-only, a private "
+        "account's, a moment once open): how long a URL already handed out keeps working "
+        "after an unfriend, a block or a switch to friends-only. Rounded like the above.",
     )
     max_video_bytes: int = _setting(100_000_000, "Largest video upload.")
     max_video_seconds: float = _setting(60.0, "Longest video accepted.")
@@ -322,7 +335,8 @@ def _listed(field: attrs.Attribute[Any]) -> str:
 _AT_LEAST: dict[str, float] = {
     "http_workers": 0, "db_pool_min": 1, "db_pool_max": 1, "db_timeout_seconds": 0.001,
     "access_token_ttl_seconds": 1, "session_ttl_days": 1, "refresh_grace_seconds": 0,
-    "media_url_ttl_seconds": 1, "max_video_bytes": 1, "max_video_seconds": 0.001,
+    "media_url_ttl_seconds": 1, "media_private_url_ttl_seconds": 1,
+    "max_video_bytes": 1, "max_video_seconds": 0.001,
     "job_lease_seconds": 0.001, "job_stop_grace_seconds": 0,
     "report_threshold": 1, "moment_window_seconds": 1,
     "argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1,
@@ -370,6 +384,8 @@ def _problems(s: Settings) -> list[str]:
         value = getattr(s, name)
         if value and not _url_ok(value, schemes):
             bad(name, f"{_redacted(value)!r} is not a {' or '.join(schemes)} URL with a host")
+    if s.media_edge_key and len(s.media_edge_key) < 32:
+        bad("media_edge_key", "is shorter than 32 characters")
     if s.storage == "s3" and not s.s3_bucket:
         bad("storage", "s3 needs MOMENTIC_S3_BUCKET")
     if not s.memory and not s.database_url and not s.allow_embedded_database:

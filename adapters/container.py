@@ -35,7 +35,7 @@ from adapters.local.blob_store import LocalBlobStore
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.media.images import PillowImageProcessor
-from adapters.media_urls import MediaTokens, MediaUrls, RecentUrls
+from adapters.media_urls import MediaTokens, MediaUrls
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.engagement import InMemoryLiveEventSource
 from adapters.memory.rate_limiter import InMemoryRateLimiter
@@ -371,24 +371,24 @@ def _pushes(settings: Settings, storage: Storage, clock: Clock, gateway: PushGat
 
 
 def _media_tokens(settings: Settings, secret: bytes) -> MediaTokens:
-    # A key of its own, derived from the server secret.
+    # The edge's key when one is shared with a CDN (docs/cdn); else a key of its own,
+    # derived from the server secret (then only the app's /media route verifies tokens).
+    if settings.media_edge_key:
+        return MediaTokens(settings.media_edge_key.encode())
     return MediaTokens(hmac.new(secret, b"media-tokens", hashlib.sha256).digest())
 
 
-def _media_url(settings: Settings, blobs: BlobStore, tokens: MediaTokens) -> MediaUrls:
-    ttl = timedelta(seconds=settings.media_url_ttl_seconds)
-    plain: Callable[[str], str]
-    if settings.media_base_url:
-        base = settings.media_base_url.rstrip("/")
-        plain = lambda key: f"{base}/{key}"  # noqa: E731
-    else:
-        # Reused for up to a quarter of their lifetime (at most 5 minutes).
-        plain = RecentUrls(
-            lambda key: blobs.signed_url(key, ttl), reuse=min(300.0, ttl.total_seconds() / 4)
-        )
+def _media_url(
+    settings: Settings, blobs: BlobStore, tokens: MediaTokens, clock: Clock
+) -> MediaUrls:
     return MediaUrls(
-        plain, tokens=tokens, hls_base=settings.public_url.rstrip("/") + "/media",
-        ttl=ttl.total_seconds(), cdn=bool(settings.media_base_url),
+        lambda key, ttl: blobs.signed_url(key, timedelta(seconds=ttl)),
+        tokens=tokens,
+        hls_base=settings.public_url.rstrip("/") + "/media",
+        cdn_base=settings.media_base_url or None,
+        public_ttl=settings.media_url_ttl_seconds,
+        private_ttl=settings.media_private_url_ttl_seconds,
+        clock=lambda: clock.now().timestamp(),
     )
 
 
@@ -605,6 +605,7 @@ def _services(
         # A key of its own, derived from the server secret (policies.share_links).
         hmac.new(secret, b"share-links", hashlib.sha256).digest()))
     share_base = settings.public_url.rstrip("/") + "/v/"
+    media_tokens = _media_tokens(settings, secret)
     return Services(
         friends=Friends(uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier),
         feeds=Feeds(uow=storage.uow, clock=clock, config=config),
@@ -616,8 +617,9 @@ def _services(
         gauges=_gauges(storage),
         videos=videos,
         blobs=blobs,
-        media_url=_media_url(settings, blobs, _media_tokens(settings, secret)),
-        media_tokens=_media_tokens(settings, secret),
+        media_url=_media_url(settings, blobs, media_tokens, clock),
+        media_tokens=media_tokens,
+        clock=clock,
         signed_media=blobs if isinstance(blobs, InMemoryBlobStore | LocalBlobStore) else None,
         engagement=Engagement(
             uow=storage.uow, clock=clock, throttle=throttle, notifier=notifier, config=config,

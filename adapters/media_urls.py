@@ -1,12 +1,15 @@
-"""Expiring HMAC-signed media URLs for the stores the app serves itself (local, memory):
-``{base_url}/media/{key}?exp=<unix seconds>&sig=<HMAC-SHA256>``; ``MediaTokens``, expiring
-tokens in the path that cover a whole folder (a video's HLS presentation, whose playlists
-name their files by relative URIs, which carry a path but never a query); and
-``RecentUrls``, which reuses any store's signed URL of a key for a while."""
+"""Media URLs. ``MediaUrlSigner``: expiring HMAC-signed URLs for the stores the app serves
+itself (local, memory), ``{base_url}/media/{key}?exp=<unix seconds>&sig=<HMAC-SHA256>``;
+``MediaTokens``: expiring tokens in the path that cover a whole folder (a video's files,
+its HLS presentation included, whose playlists name their files by relative URIs, which
+carry a path but never a query), verified by the app's /media route and by a CDN's edge
+(docs/cdn); ``RecentUrls``, which reuses any store's signed URL of a key for a while; and
+``MediaUrls``, which picks the URL of each key (plain, token or signed, and its lifetime)."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import time
@@ -15,7 +18,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from momentic_core.errors import Invalid
-from momentic_core.model.videos import Video
+from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.policies.media import check_blob_key
 
 _CONTEXT = b"momentic media url v1\n"
@@ -151,43 +154,96 @@ def served_cache_control(stored: str | None, seconds_left: float) -> str:
     return f"private, max-age={age}{immutable}"
 
 
+# Keys the edge serves at plain URLs (base + key), to anyone: avatars, which every author
+# card shows. Everything else (every file of every video) is served only at token paths.
+PLAIN_PREFIXES = ("avatars/",)
+
+
+def plain_key(key: str) -> bool:
+    """Whether ``key`` may be served at a plain, never-expiring URL (``PLAIN_PREFIXES``)."""
+    return key.startswith(PLAIN_PREFIXES)
+
+
+def expiry(now: float, ttl: float) -> int:
+    """The ``exp`` of a URL made at ``now`` to last ``ttl`` seconds: rounded down to a step of
+    a quarter of ``ttl`` (at most 5 minutes), so every instance hands out the same URL of a
+    key for a step (clients and caches keep one copy) and each lasts more than three
+    quarters of ``ttl`` and at most ``ttl``."""
+    step = max(1, int(min(300.0, ttl / 4)))
+    return int((now + ttl) // step * step)
+
+
+def _signed_for(signed: Callable[[str, float], str], ttl: float, key: str) -> str:
+    return signed(key, ttl)
+
+
 class MediaUrls:
-    """``Services.media_url``: the URL of a stored key (``plain``: the CDN's base + key,
-    or the store's expiring signed URL, reused for a while), and of a video's HLS master
-    playlist. Behind a CDN that is the CDN's URL of the key (its relative URIs resolve
-    there); otherwise a token path on the app's own /media route (``hls_base``), which
-    serves the playlists and the files they name (or sends the client to the store's
-    signed URL of each)."""
+    """``Services.media_url``: the URL clients fetch a stored key at.
+
+    Two lifetimes: ``public_ttl`` for the files of public ready videos and for avatars,
+    ``private_ttl`` (short) for the files of every other video (friends-only, a private
+    account's, a BeReal moment once open) and for any video key asked for without its
+    video (``__call__``).
+
+    - Behind a CDN (``cdn_base``): avatars at plain URLs (base + key, stored immutable);
+      every file of every video at a token path ``{cdn_base}/s/<exp>/<sig>/<key>``
+      (``MediaTokens``) that the edge verifies and strips (docs/cdn/media-worker.mjs)
+      and that covers the video's folder, so the HLS playlists' relative URIs carry it.
+      The edge refuses any other key without a token, so a video's files are never
+      served by plain key, whatever its visibility was or becomes.
+    - Otherwise: the store's expiring signed URL (reused for a while, ``RecentUrls``),
+      and HLS playlists at a token path on the app's own /media route (``hls_base``),
+      which serves the playlists and the files they name (or sends the client to the
+      store's signed URL of each)."""
 
     def __init__(
         self,
-        plain: Callable[[str], str],
+        signed: Callable[[str, float], str] | None,
         *,
         tokens: MediaTokens,
         hls_base: str,
-        ttl: float,
-        cdn: bool,
+        cdn_base: str | None,
+        public_ttl: float,
+        private_ttl: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._plain = plain
         self._tokens = tokens
-        self._hls_base = hls_base.rstrip("/")
-        self._cdn = cdn
+        self._cdn = cdn_base.rstrip("/") if cdn_base else None
+        self._token_base = self._cdn or hls_base.rstrip("/")
+        self._public_ttl = public_ttl
+        self._private_ttl = private_ttl
         self._clock = clock
-        self._hls = RecentUrls(
-            lambda key: f"{self._hls_base}/{tokens.path(key, int(clock() + ttl))}",
-            reuse=min(300.0, ttl / 4),
-        )
+        self._signed: dict[float, RecentUrls] = {}
+        if self._cdn is None:
+            if signed is None:
+                raise ValueError("a store's signed URLs are required without a CDN")
+            for ttl in {public_ttl, private_ttl}:
+                self._signed[ttl] = RecentUrls(
+                    functools.partial(_signed_for, signed, ttl), reuse=min(300.0, ttl / 4)
+                )
+
+    def token_url(self, key: str, ttl: float) -> str:
+        return f"{self._token_base}/{self._tokens.path(key, expiry(self._clock(), ttl))}"
+
+    def _url(self, key: str, ttl: float) -> str:
+        if self._cdn is None:
+            return self._signed[ttl](key)
+        if plain_key(key):
+            return f"{self._cdn}/{quote(key, safe='/')}"
+        return self.token_url(key, ttl)
+
+    def _ttl(self, video: Video) -> float:
+        # The visibility in force: the stores keep a private account's videos at friends.
+        public = video.visibility is Visibility.PUBLIC and video.status is VideoStatus.READY
+        return self._public_ttl if public else self._private_ttl
 
     def __call__(self, key: str, /) -> str:
-        return self._plain(key)
+        return self._url(key, self._public_ttl if plain_key(key) else self._private_ttl)
 
     def of_video(self, key: str, video: Video) -> str:
-        return self._plain(key)
+        return self._url(key, self._ttl(video))
 
     def hls(self, video: Video) -> str | None:
         if video.hls_key is None:
             return None
-        if self._cdn:
-            return self._plain(video.hls_key)
-        return self._hls(video.hls_key)
+        return self.token_url(video.hls_key, self._ttl(video))

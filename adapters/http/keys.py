@@ -16,7 +16,7 @@ from aiohttp import web
 
 from momentic_core.model.accounts import Principal, RateDecision
 from momentic_core.model.videos import JobBacklog
-from momentic_core.ports import BlobStore, LiveEventSource
+from momentic_core.ports import BlobStore, Clock, LiveEventSource
 from momentic_core.services.accounts import Accounts
 from momentic_core.services.config import Config
 from momentic_core.services.devices import Devices, NotificationPreferences
@@ -77,6 +77,7 @@ class Services:
     blobs: BlobStore
     media_url: MediaUrl  # key -> URL a client can fetch (signed, or CDN); HLS playlists
     media_tokens: MediaTokens  # what /media/s/<exp>/<sig>/<key> is verified with
+    clock: Clock  # the backend's: what media tokens are made and verified against
     signed_media: SignedMedia | None  # set when the app itself serves media (/media/...)
     engagement: Engagement
     notifications: Notifications

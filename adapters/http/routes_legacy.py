@@ -171,9 +171,11 @@ async def friends_videos(request: web.Request) -> web.Response:
             user_id=item.author.id,
             nickname=item.author.nickname,
             description=v.description,
-            filepath=svc.media_url(v.playback_key) if ready and v.playback_key else None,
+            filepath=(svc.media_url.of_video(v.playback_key, v) if ready and v.playback_key
+                      else None),
             thumbnail_url=(
-                svc.media_url(v.thumbnail_key) if ready and v.thumbnail_key else None
+                svc.media_url.of_video(v.thumbnail_key, v) if ready and v.thumbnail_key
+                else None
             ),
             locked=item.locked,
             created_at=v.created_at.isoformat(),

@@ -76,8 +76,8 @@ def render(
     """The page of ``shared`` (at ``page_url``) and its Content-Security-Policy."""
     video, author = shared.video, shared.author
     assert video.playback_key is not None  # a ready video has its playback rendition
-    mp4 = media_url(video.playback_key)
-    thumb = media_url(video.thumbnail_key) if video.thumbnail_key else None
+    mp4 = media_url.of_video(video.playback_key, video)
+    thumb = media_url.of_video(video.thumbnail_key, video) if video.thumbnail_key else None
     avatar = media_url(author.avatar_key) if author.avatar_key else None
     title = f"{author.nickname} on Momentic"
     description = video.description or f"A video by {author.nickname} on Momentic."

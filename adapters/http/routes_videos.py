@@ -443,7 +443,9 @@ async def set_avatar(request: web.Request, who: Principal) -> User:
 
 @routes.get("/media/{key:.+}")
 @contract(
-    "Media of the local and in-memory stores, at expiring signed URLs (Range, ETag).",
+    "Media of the local and in-memory stores, at expiring signed URLs (Range, ETag); "
+    "and at token paths, s/<exp>/<sig>/<key> without exp and sig (HLS files; every video "
+    "file behind a CDN, whose edge checks the same tokens).",
     "media",
     {200: content("The bytes.", {"application/octet-stream": {
         "schema": STRING, "example": "(binary)"}}),
@@ -461,18 +463,21 @@ async def set_avatar(request: web.Request, who: Principal) -> User:
 async def media(request: web.Request) -> web.StreamResponse:
     """Blobs of the local and in-memory stores, at expiring signed URLs, with Range; and
     at token paths (``/media/s/<exp>/<sig>/<key>``, adapters.media_urls.MediaTokens) any
-    key of the token's folder: HLS playlists and the files they name. With S3 the app
-    serves only the playlists and answers the rest with a redirect to S3's signed URL."""
+    key of the token's folder: HLS playlists and the files they name, and behind a CDN
+    every video file (the check its edge makes, docs/cdn/media-worker.mjs). With S3 the
+    app serves only the playlists and answers the rest with a redirect to S3's signed
+    URL. Tokens are judged on the backend's clock."""
     svc = services(request)
     key = request.match_info["key"]
     now = datetime.now(UTC)
     gone = NotFound("No such media, or the link expired.", code="media_not_found")
     if key.startswith(f"{TOKEN_PREFIX}/"):
-        found = svc.media_tokens.parse(key, now)
+        # What a CDN's edge does (docs/cdn/media-worker.mjs), for the same token paths.
+        found = svc.media_tokens.parse(key, svc.clock.now())
         if found is None:
             raise gone
         key, expires = found
-        left = expires - now.timestamp()
+        left = expires - svc.clock.now().timestamp()
         if svc.signed_media is None and not key.endswith(".m3u8"):
             raise web.HTTPFound(
                 svc.blobs.signed_url(key, timedelta(seconds=left)),
