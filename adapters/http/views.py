@@ -443,7 +443,8 @@ class VideoOut:
     width: int | None
     height: int | None
     playback_url: str | None = attrs.field(metadata={
-        "description": "Expiring signed URL (or CDN URL); only when ready."})
+        "description": "An expiring URL (the store's signed URL, or behind a CDN a token "
+                       "path: README, Media behind a CDN); only when ready."})
     hls_url: str | None = attrs.field(metadata={
         "description": "HLS master playlist (two renditions: the MP4's and about 480p at "
                        "about 1 Mbps; fMP4 segments), at an expiring URL whose token is in "
