@@ -41,6 +41,7 @@ from aiohttp import WSMsgType, web
 
 from adapters.http import keys
 from adapters.http.common import bearer_token, principal, services
+from adapters.http.contract import SWITCHING, contract, problem
 from adapters.http.keys import Services
 from adapters.http.metrics import METRICS
 from adapters.http.problems import UpgradeRequired
@@ -674,6 +675,59 @@ async def _v1_frame(sock: Socket, text: str) -> None:
 V1 = SocketKind("v1", render_v1, _v1_frame)
 
 
+# What the document says of the socket (its operation's description).
+WS_V1 = """\
+One multiplexed WebSocket for live updates (RFC 6455). Send the access token at the \
+handshake: `Authorization: Bearer <token>` or, from a browser, the subprotocols \
+`bearer, <token>` (the server answers with the subprotocol `bearer`). A missing or bad \
+token is a 401 problem+json and no socket opens; a plain request without the handshake is \
+426.
+
+Frames are JSON text; at most 4 KiB from the client (larger closes with 1009), at most \
+50 channels per socket and 16 sockets per user. The server pings every 30 s.
+
+Client frames:
+- `{"op": "subscribe", "channel": "video:12"}`: a video I may see (comments, reaction \
+counts). My own `user:<id>` channel (notifications, my videos' states) is subscribed at \
+connect.
+- `{"op": "unsubscribe", "channel": "video:12"}`
+- `{"op": "ping"}`
+
+Server frames:
+- `{"type": "hello", "user_id": 42, "channels": ["user:42"], "expires_at": "..."}`
+- `{"type": "subscribed", "channel": "video:12"}`, `{"type": "unsubscribed", ...}`
+- `{"type": "unsubscribed", "channel": "video:12", "reason": "access_changed"}`: the \
+server dropped a subscription because I may no longer see the video (a block or unfriend \
+either way, the BeReal lock, the video held or removed by moderation); subscribe again \
+only after access returns.
+- `{"type": "event", "channel": "video:12", "event": "comment.created", "data": {...}}`. \
+Events: on `video:<id>` `comment.created`, `comment.edited` (data: a comment with \
+`author` {id, nickname, name, surname, avatar_url} and, on create, the video's \
+`comment_count`), `comment.deleted` {id, video_id, parent_id, comment_count}, \
+`comment.liked` {id, video_id, like_count}, `comment.hidden` {id, video_id, parent_id, \
+comment_count} (moderation held or removed it), `video.hidden` {video_id} (held or \
+removed; only its author and staff stay subscribed), `reactions.changed` {video_id, reactions}; \
+on `user:<id>` `notification.created` (a Notification, actor with avatar_url) and \
+`video.status` {video_id, status, reason}. Comments and notifications of users \
+blocked either way with me are not delivered.
+- `{"type": "error", "code": "channel_forbidden", "detail": "...", "channel": "user:7"}`: \
+codes invalid_frame, unknown_op, invalid_channel, channel_forbidden, video_not_found, \
+too_many_subscriptions, rate_limited.
+- `{"type": "pong"}`
+
+Close codes: 4401 the access token expired, the session was revoked (logout, password \
+change) or the account was banned, suspended or deleted: refresh or sign in, then \
+reconnect; 4408 the client read too slowly and its backlog filled; 1001 the server is \
+shutting down; 1009 a frame over 4 KiB."""
+WS_ERRORS = (
+    problem("Not a WebSocket handshake.", "upgrade_required"),
+    problem("Too many open sockets for this user.", "too_many_sockets"),
+    problem("The server is shutting down.", "shutting_down"),
+)
+
+
+@contract("Live updates over one WebSocket.", "live", {101: SWITCHING}, auth=True,
+          errors=WS_ERRORS, description=WS_V1)
 async def v1_socket(request: web.Request) -> web.WebSocketResponse:
     async def channels(who: Principal) -> list[str]:
         return [user_channel(who.user_id)]

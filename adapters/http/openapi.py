@@ -20,18 +20,11 @@ from aiohttp import web
 from adapters.http import (
     paging,
     views,
-    views_devices,
-    views_legacy,
-    views_mfa,
 )
-from adapters.http.contract import DEFAULT, Answer, Contract, declared
-from adapters.http.problems import HTTP_CODES, STATUS
+from adapters.http.contract import DEFAULT, Answer, Contract, declared, status_of
 from adapters.http.schema import Components, refuse_nul
-from momentic_core.errors import CATALOGUE, MomenticError
-from momentic_core.model.accounts import AccountStatus, Role
-from momentic_core.model.moderation import AppealStatus, CaseStatus, ReportReason, TargetType
-from momentic_core.model.ranking import WEIGHT_FIELDS, Period, RankingWeights, Scope
-from momentic_core.model.videos import MediaLimits
+from momentic_core.errors import CATALOGUE
+from momentic_core.model.ranking import WEIGHT_FIELDS, RankingWeights
 from momentic_core.policies.rules import TRENDING_HOURS
 from momentic_core.services import mfa
 
@@ -44,26 +37,12 @@ def _ref(name: str) -> Json:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-# Parameter schemas (the request types of item 2 of issue 16 will carry these too).
-_S: Json = {"type": "string"}
-_INT: Json = {"type": "integer"}
-
-
-def _obj(required: list[str], props: Json) -> Json:
-    """For a module documenting routes of its own whose answers are not views yet."""
-    return {"type": "object", "required": required, "properties": props}
-
-
-_INT_PARAM: Json = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
-
 # The request bodies met while the paths are written: each a component generated from
 # the class its handler parses (open, as the converter ignores other keys; free strings
 # refuse U+0000 as converter.structure does).
 _REQUESTS = Components(closed=False, requests=True)
 # The answers met while the operations are built: each view a component (closed).
 _VIEWS = Components()
-# Written schemas merged by modules that document routes of their own (none now).
-SCHEMAS: Json = {}
 
 EXAMPLES: Json = {
     "Status": {"status": "ok"},
@@ -166,17 +145,6 @@ _AUTH_ERRORS: Json = {
 }
 
 
-def _json(schema_name: str, description: str, example: Any = None) -> Json:
-    """A JSON answer of the component ``schema_name`` (a view of VIEWS or LISTS)."""
-    return {
-        "description": description,
-        "content": {"application/json": {
-            "schema": _ref(schema_name),
-            "example": EXAMPLES[schema_name] if example is None else example,
-        }},
-    }
-
-
 def _body(cls: Any, example: Json, required: bool = True,
           media: str = "application/json") -> Json:
     """A request body of the class ``cls`` (its component), or of a written schema."""
@@ -185,9 +153,6 @@ def _body(cls: Any, example: Json, required: bool = True,
         "required": required,
         "content": {media: {"schema": schema, "example": example}},
     }
-
-
-_NO_CONTENT: Json = {"description": "Done; no content."}
 
 
 def _op(
@@ -216,52 +181,6 @@ def _op(
     return op
 
 
-def _path_id(name: str) -> Json:
-    return {"name": name, "in": "path", "required": True, "schema": dict(_INT_PARAM),
-            "example": 42}
-
-
-_CRED_EXAMPLE = {"email": "alex@bsu.by", "password": "correct horse battery"}
-_NOT_VERIFIED = {"403": _problem("Verify the email first.", "email_not_verified", 403)}
-_BAD_LOGIN = {"401": _problem("Wrong email or password.", "invalid_credentials", 401),
-              "403": _problem(
-                  "email_not_verified: verify the email first. mfa_required: the account "
-                  "has two-factor authentication, so the right password gets no tokens but "
-                  "mfa_token (and expires_in, seconds): send it with a code to POST "
-                  "/v1/auth/2fa. Also account_banned, account_suspended.",
-                  "email_not_verified", 403)}
-
-
-def _paths() -> Json:
-    legacy = "legacy mobile"
-    return {
-        **_legacy_both("/auth/register/", {"post": _op(
-            "Legacy app: register.", legacy, {"201": _json("LegacyStatus", "Code sent.")},
-            body=_body(views_legacy.LegacyCredentials, _CRED_EXAMPLE))}),
-        **_legacy_both("/auth/verify-code/", {"post": _op(
-            "Legacy app: verify the email code and sign in.", legacy,
-            {"200": _json("LegacyVerified", "Verified.")},
-            body=_body(views_legacy.LegacyVerify,
-                       {"email": "alex@bsu.by", "password": "correct horse battery",
-                        "code": "123456"}))}),
-        **_legacy_both("/auth/resend-verify-code/", {"post": _op(
-            "Legacy app: resend the code.", legacy, {"200": _json("LegacyStatus", "Sent.")},
-            body=_body(views_legacy.LegacyEmail, {"email": "alex@bsu.by"}))}),
-        **_legacy_both("/auth/login/", {"post": _op(
-            "Legacy app: log in.", legacy, {"200": _json("LegacyTokens", "Tokens.")},
-            body=_body(views_legacy.LegacyCredentials, _CRED_EXAMPLE), errors=_BAD_LOGIN)}),
-        **_legacy_both("/auth/refresh/", {"post": _op(
-            "Legacy app: rotate the refresh token.", legacy,
-            {"200": _json("LegacyTokens", "Tokens.")},
-            body=_body(views_legacy.LegacyRefresh, {"refresh": "q8V4m1xv0b2vS9cK"}))}),
-        **_legacy_both("/user/profile/", {"patch": _op(
-            "Legacy app: edit the profile (a `token` body field is ignored).", legacy,
-            {"204": _NO_CONTENT}, auth=True,
-            body=_body(views_legacy.LegacyProfile,
-                       {"name": "Alex", "surname": "Ivanov", "bio": None}))}),
-    }
-
-
 _VIDEO_EXAMPLE = {
     "id": 1001,
     "author": {"id": 42, "nickname": "alex", "avatar_url": None},
@@ -288,9 +207,6 @@ _VIDEO_EXAMPLE = {
     "on_time": False,
     "late_by_seconds": 754,
 }
-# The fixed limits (the largest and longest video are runtime settings: GET /v1/config
-# tells a client the ones in force).
-_LIMITS = MediaLimits()
 # A cursor the server issues: opaque to clients (base64url of the last item's position).
 _CURSOR_EXAMPLE = paging.encode("vid", TIME, 1001)
 EXAMPLES.update({
@@ -325,59 +241,6 @@ EXAMPLES.update({
     "LegacyUpload": {"video_id": 1001, "filepath": "/v1/videos/1001",
                      "message": "Video uploaded."},
 })
-
-_MULTIPART_VIDEO: Json = _body(
-    views.VideoForm, {"video_file": "(binary)", "description": "Sunset over the campus",
-                      "visibility": "public"}, media="multipart/form-data")
-_UPLOAD_ERRORS: Json = {
-    "413": _problem("Over the size limit; nothing is kept.", "video_too_large", 413),
-    "415": _problem("Not an MP4, MOV or WebM video.", "unsupported_media_type", 415),
-}
-_NO_VIDEO = {"404": _problem("No such video (or not yours to see).", "video_not_found", 404)}
-_NOT_AUTHOR = {"403": _problem("Not the author.", "not_author", 403)}
-_NOT_YOURS_TO_DELETE = {"403": _problem(
-    "Not the author (not_author); staff remove someone else's content through a case "
-    "(moderation_required: report it, then resolve the case with remove).",
-    "moderation_required", 403)}
-_IMAGE_BODY: Json = {
-    "required": True,
-    "content": {t: {"schema": {"type": "string", "contentMediaType": t},
-                    "example": "(binary)"}
-                for t in ("image/jpeg", "image/png", "image/webp")},
-}
-_IMAGE_ERRORS: Json = {
-    "413": _problem("Over 5 MB.", "avatar_too_large", 413),
-    "415": _problem("Not a JPEG, PNG or WebP image.", "unsupported_image", 415),
-    "422": _problem(f"The image decodes to more than {MediaLimits().avatar_max_pixels:,} "
-                    "pixels (a JPEG counts at the 1/2, 1/4 or 1/8 scale it is decoded at; "
-                    "`limit` says how many), "
-                    "whatever its file size; or a field breaks a rule (validation_failed).",
-                    "image_too_large", 422),
-}
-
-
-def _video_paths() -> Json:
-    legacy = "legacy mobile"
-    return {
-        **_legacy_both("/videos", {"post": _op(
-            "Legacy app: upload a video (multipart video_file, description).", legacy,
-            {"201": _json("LegacyUpload", "Stored; processing.")}, auth=True,
-            body=_MULTIPART_VIDEO, errors=_UPLOAD_ERRORS)}),
-        **_legacy_both("/videos/{video_id}", {
-            "patch": _op("Legacy app: change the description.", legacy, {"204": _NO_CONTENT},
-                         auth=True, params=[_path_id("video_id")],
-                         body=_body(views_legacy.LegacyDescription,
-                                    {"description": "Sunset, take two"}),
-                         errors={**_NO_VIDEO, **_NOT_AUTHOR}),
-            "delete": _op("Legacy app: delete a video (the author only).", legacy,
-                          {"204": _NO_CONTENT}, auth=True, params=[_path_id("video_id")],
-                          errors={**_NO_VIDEO, **_NOT_YOURS_TO_DELETE}),
-        }),
-        **_legacy_both("/user/avatar/", {"patch": _op(
-            "Legacy app: set the avatar from raw JPEG bytes.", legacy,
-            {"200": _json("AvatarUrl", "The new avatar.")}, auth=True, body=_IMAGE_BODY,
-            errors=_IMAGE_ERRORS)}),
-    }
 
 
 _CARD_EXAMPLE = {"id": 43, "nickname": "sam", "name": "Sam", "surname": None,
@@ -415,25 +278,6 @@ EXAMPLES.update({
     "SearchResults": {"type": "videos", "videos": [_FEED_ITEM_EXAMPLE], "users": [],
                       "next_cursor": paging.encode("older", TIME, 1001)},
 })
-
-_CURSOR = {"name": "cursor", "in": "query", "required": False, "schema": _S,
-           "example": paging.encode("older", TIME, 1001)}
-_LIMIT = {"name": "limit", "in": "query", "required": False,
-          "schema": {"type": "integer", "minimum": 1, "default": 20,
-                     "description": "Clamped to 50."}, "example": 20}
-_NO_REQUEST = {"404": _problem("No such friend request.", "request_not_found", 404)}
-_NO_USER = {"404": _problem("No such user (or hidden by a block).", "user_not_found", 404)}
-
-
-def _social_paths() -> Json:
-    legacy = "legacy mobile"
-    uid = [_path_id("user_id")]
-    return {
-        **_legacy_both("/users/{user_id}/friends/videos", {"get": _op(
-            "Legacy app: my friends' videos of today (my own user id only).", legacy,
-            {"200": _json("LegacyFriendVideos", "Newest first.")}, auth=True, params=uid,
-            errors={"403": _problem("Not your user id.", "not_you", 403)})}),
-    }
 
 
 # ---------------------------------------------------------------- engagement
@@ -474,70 +318,6 @@ EXAMPLES.update({
     "LegacyReactors": [{"user_id": 43, "nickname": "sam", "reaction_kind": "heart"}],
 })
 
-_NO_COMMENT = {"404": _problem("No such comment (or not yours to see).", "comment_not_found",
-                               404)}
-_NOT_READY = {"409": _problem("The video is not ready yet.", "video_not_ready", 409)}
-_LOCKED = {"403": _problem("Post your moment of today first (BeReal lock).", "moment_locked",
-                           403)}
-_COMMENT_LIMITS = {"422": _problem("Blank, over 500 characters, control characters, or a "
-                                   "reply to a reply.", "comment_empty", 422)}
-_MOD_ERRORS = {
-    "403": _problem("Needs the moderator role, and a target of a lower role.",
-                    "insufficient_role", 403),
-    "404": _problem("No such user.", "user_not_found", 404),
-    "422": _problem("The reason is blank or too long, or the target is oneself.",
-                    "reason_required", 422),
-}
-_CURSOR_DOC = ("next_cursor of the previous page, as it came; any other value is 422 "
-               "invalid_cursor.")
-
-
-def _cursor(kind: str, *values: Any) -> Json:
-    return {"name": "cursor", "in": "query", "required": False, "schema": _S,
-            "description": _CURSOR_DOC, "example": paging.encode(kind, *values)}
-
-
-def _legacy_both(path: str, operations: Json) -> Json:
-    """A legacy path the app calls with the trailing slash, served without it as well."""
-    other = path.rstrip("/") if path.endswith("/") else path + "/"
-    return {path: operations, other: copy.deepcopy(operations)}
-
-
-def _engagement_paths() -> Json:
-    legacy = "legacy mobile"
-    vid = [_path_id("video_id")]
-    return {
-        **_legacy_both("/videos/{video_id}/comments/", {
-            "get": _op(
-                "Legacy app: a video's comments, oldest first (the first 200).", legacy,
-                {"200": _json("LegacyComments", "The comments.")}, auth=True, params=vid,
-                errors=_NO_VIDEO),
-            "post": _op(
-                "Legacy app: comment. Only text is used; the author is the token's.", legacy,
-                {"201": _json("LegacyChatMessage", "The comment as a chat message.")},
-                auth=True, params=vid,
-                body=_body(views_legacy.LegacyComment,
-                           {"author": "sam", "text": "What a sunset!", "avatarURL": None,
-                            "createdAt": TIME}),
-                errors={**_NO_VIDEO, **_NOT_READY, **_LOCKED, **_COMMENT_LIMITS}),
-        }),
-        **_legacy_both("/videos/{video_id}/reactions", {
-            "post": _op(
-                "Legacy app: set or replace my reaction.", legacy,
-                {"200": _json("LegacyReactionSet", "The counts after it.")}, auth=True,
-                params=vid,
-                body=_body(views_legacy.LegacyReaction, {"reaction_kind": "flame"}),
-                errors={**_NO_VIDEO, **_NOT_READY, **_LOCKED,
-                        "422": _problem("Not heart, flame, funny or angry.",
-                                        "invalid_reaction", 422)}),
-            "delete": _op("Legacy app: remove my reaction.", legacy, {"204": _NO_CONTENT},
-                          auth=True, params=vid, errors=_NO_VIDEO),
-            "get": _op("Legacy app: who reacted, newest first (the first 200).", legacy,
-                       {"200": _json("LegacyReactors", "The reactions.")}, auth=True,
-                       params=vid, errors=_NO_VIDEO),
-        }),
-    }
-
 
 # ---------------------------------------------------------------- ranking and statistics
 
@@ -552,9 +332,6 @@ _STATS_POINT_EXAMPLE = {
     "start": "2026-11-26", "new_users": 14, "dau": 310, "wau": 820, "mau": 1900,
     "uploads": 240, "reactions": 1800, "comments": 420,
 }
-_BOARD_SCOPES = [s.value for s in Scope]
-_BOARD_PERIODS = [p.value for p in Period]
-_DAY: Json = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 EXAMPLES.update({
     "Moment": _MOMENT_EXAMPLE,
     "Leaderboard": {
@@ -586,18 +363,9 @@ EXAMPLES.update({
     "Weights": _WEIGHTS_EXAMPLE,
 })
 
-_NOT_ADMIN = {"403": _problem("Needs the admin role (insufficient_role); or the account is "
-                              "banned or suspended.", "insufficient_role", 403)}
-
 
 # ---------------------------------------------------------------- moderation and administration
 
-_TARGET_TYPES = [t.value for t in TargetType]
-_REPORT_REASONS = [r.value for r in ReportReason]
-_CASE_STATUSES = [s.value for s in CaseStatus]
-_APPEAL_STATUSES = [s.value for s in AppealStatus]
-_ROLES = [r.value for r in Role]
-_ACCOUNT_STATUSES = [s.value for s in AccountStatus]
 _REPORT_EXAMPLE = {"id": 7001, "case_id": 700, "reporter_id": 43, "reason": "spam",
                    "note": "Same clip posted ten times.", "created_at": TIME}
 _CASE_EXAMPLE = {
@@ -686,104 +454,8 @@ EXAMPLES["Export"] = {
     "audit": [_AUDIT_EXAMPLE],
 }
 
-_ADMIN_ONLY = {"403": _problem("Needs the admin role (insufficient_role); or the account "
-                                "is banned or suspended.", "insufficient_role", 403)}
-_NOT_STAFF = {"403": _problem("Needs the moderator role (insufficient_role); or the account "
-                              "is banned or suspended.", "insufficient_role", 403)}
-_NO_CASE = {"404": _problem("No such case.", "case_not_found", 404)}
-_CASE_TAKEN = {"409": _problem("The case is closed (case_closed), or another moderator has "
-                               "it (case_assigned; admins may take it over).", "case_closed",
-                               409)}
-
-
-def _choice(name: str, values: list[str], default: str | None, example: str) -> Json:
-    schema: Json = {"type": "string", "enum": [*values, "all"]}
-    if default is not None:
-        schema["default"] = default
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": "all: any." + ("" if default is None else f" Default {default}."),
-            "example": example}
-
 
 # ---------------------------------------------------------------- WebSockets
-
-_WS_V1 = """\
-One multiplexed WebSocket for live updates (RFC 6455). Send the access token at the \
-handshake: `Authorization: Bearer <token>` or, from a browser, the subprotocols \
-`bearer, <token>` (the server answers with the subprotocol `bearer`). A missing or bad \
-token is a 401 problem+json and no socket opens; a plain request without the handshake is \
-426.
-
-Frames are JSON text; at most 4 KiB from the client (larger closes with 1009), at most \
-50 channels per socket and 16 sockets per user. The server pings every 30 s.
-
-Client frames:
-- `{"op": "subscribe", "channel": "video:12"}`: a video I may see (comments, reaction \
-counts). My own `user:<id>` channel (notifications, my videos' states) is subscribed at \
-connect.
-- `{"op": "unsubscribe", "channel": "video:12"}`
-- `{"op": "ping"}`
-
-Server frames:
-- `{"type": "hello", "user_id": 42, "channels": ["user:42"], "expires_at": "..."}`
-- `{"type": "subscribed", "channel": "video:12"}`, `{"type": "unsubscribed", ...}`
-- `{"type": "unsubscribed", "channel": "video:12", "reason": "access_changed"}`: the \
-server dropped a subscription because I may no longer see the video (a block or unfriend \
-either way, the BeReal lock, the video held or removed by moderation); subscribe again \
-only after access returns.
-- `{"type": "event", "channel": "video:12", "event": "comment.created", "data": {...}}`. \
-Events: on `video:<id>` `comment.created`, `comment.edited` (data: a comment with \
-`author` {id, nickname, name, surname, avatar_url} and, on create, the video's \
-`comment_count`), `comment.deleted` {id, video_id, parent_id, comment_count}, \
-`comment.liked` {id, video_id, like_count}, `comment.hidden` {id, video_id, parent_id, \
-comment_count} (moderation held or removed it), `video.hidden` {video_id} (held or \
-removed; only its author and staff stay subscribed), `reactions.changed` {video_id, reactions}; \
-on `user:<id>` `notification.created` (a Notification, actor with avatar_url) and \
-`video.status` {video_id, status, reason}. Comments and notifications of users \
-blocked either way with me are not delivered.
-- `{"type": "error", "code": "channel_forbidden", "detail": "...", "channel": "user:7"}`: \
-codes invalid_frame, unknown_op, invalid_channel, channel_forbidden, video_not_found, \
-too_many_subscriptions, rate_limited.
-- `{"type": "pong"}`
-
-Close codes: 4401 the access token expired, the session was revoked (logout, password \
-change) or the account was banned, suspended or deleted: refresh or sign in, then \
-reconnect; 4408 the client read too slowly and its backlog filled; 1001 the server is \
-shutting down; 1009 a frame over 4 KiB."""
-
-_WS_CHAT = """\
-Legacy app: new comments of one video, live. Each text frame is a chat message \
-(LegacyChatMessage: {"id", "author", "text", "avatar_url", "created_at", "like_count", \
-"liked_by_me"}) for each new top-level comment. Send the access token as \
-`Authorization: Bearer <token>` (401 problem+json without one, before any upgrade). \
-Choose the video with `?video_id=` at connect and/or by sending a text frame \
-`{"video_id": 12}`, which moves the chat to that video. A video I may not see (or no \
-longer may see: a block, an unfriend, moderation) closes the \
-socket with 4404 (with `?video_id=`, the handshake is refused with 404); a frame of \
-another shape closes it with 1008. Closes with 4401 and 4408 as GET /v1/ws."""
-
-_WS_ERRORS = {
-    "426": _problem("Not a WebSocket handshake.", "upgrade_required", 426),
-    "429": _problem("Too many open sockets for this user.", "too_many_sockets", 429),
-    "503": _problem("The server is shutting down.", "shutting_down", 503),
-}
-_SWITCHING = {"101": {"description": "Switching protocols: the socket is open."}}
-
-
-def _live_paths() -> Json:
-    return {
-        "/v1/ws": {"get": dict(_op(
-            "Live updates over one WebSocket.", "live", _SWITCHING, auth=True,
-            errors=_WS_ERRORS), description=_WS_V1)},
-        **_legacy_both("/ws/chat", {"get": dict(_op(
-            "Legacy app: live comments of a video over a WebSocket.", "legacy mobile",
-            _SWITCHING, auth=True,
-            params=[{"name": "video_id", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-                     "example": 1001}],
-            errors={**_WS_ERRORS, **_NO_VIDEO}), description=_WS_CHAT)}),
-    }
-
 
 # OpenAPI links: where an id in one answer (or request) is the id another operation takes.
 # (source operationId, status, target operationIds, {parameter: runtime expression}).
@@ -907,38 +579,11 @@ def _edge_rules(op: Json) -> None:
 _TOKEN_CODES = ("missing_token", "invalid_token", "token_expired", "token_revoked",
                 "unauthenticated")
 _REFUSED_ACCOUNT = ("account_banned", "account_suspended")
-_NEW_PASSWORD = ("password_too_short", "password_too_long", "password_too_common")
-_SIGN_UP = ("invalid_email", "email_domain_not_allowed", *_NEW_PASSWORD)
-_PROFILE_TEXT = ("name_too_long", "surname_too_long", "bio_too_long", "control_characters")
-_UPLOAD = ("invalid_visibility", "description_too_long", "control_characters",
-           "malformed_multipart", "multipart_required", "storage_unavailable")
-_PARTS = ("invalid_part", "invalid_part_size", "part_too_large", "storage_unavailable",
-          "upload_complete")
-_COMMENT = ("comment_empty", "comment_too_long", "control_characters", "comment_held")
-_FRIEND_REQUEST = ("cannot_target_self", "already_friends", "request_exists", "user_blocked")
-_REASON = ("reason_too_long", "control_characters")
-_MOD_ACTION = (*_REASON, "own_case", "cannot_target_self", "concurrent_update")
-# operationId: the codes its use case can raise beyond those its responses name.
-CODES_BY_OPERATION: dict[str, tuple[str, ...]] = {
-    "post_auth_register": _SIGN_UP,
-    "post_auth_verify_code": ("invalid_code", "email_taken"),
-    "post_auth_refresh": ("invalid_refresh_token", "refresh_token_reused"),
-    "patch_user_profile": _PROFILE_TEXT,
-    "post_videos": _UPLOAD,
-    "patch_videos_video_id": ("video_moderated", "description_too_long"),
-    "patch_user_avatar": ("undecodable", "storage_unavailable"),
-    "post_videos_video_id_comments": (*_COMMENT, "reply_depth"),
-    "post_videos_video_id_comments_slash": (*_COMMENT, "reply_depth"),
-}
 # Every operation with a JSON body (the body checks of common.read_json and structure).
 _BODY_CODES = ("body_required", "malformed_json", "nul_character", "field_too_long")
 # What any operation may answer (the edge: a request aiohttp refuses, a body too slow, a
 # storage conflict no one foresaw).
 _ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
-# Answered by the router for what no operation takes, so under no operation.
-# The password and social sign-ins of a two-factor account (openapi_mfa, issue 21).
-CODES_BY_OPERATION["post_auth_login"] = (*CODES_BY_OPERATION.get("post_auth_login", ()),
-                                         "mfa_required")
 OUTSIDE_OPERATIONS = {
     "mfa_enrolment_required": "every /v1/admin and /v1/mod operation answers it to an admin "
                               "or moderator without two-factor authentication while the "
@@ -953,17 +598,6 @@ OUTSIDE_OPERATIONS = {
 # Sent in a WebSocket error frame of GET /v1/ws (its description), not as an HTTP answer.
 FRAME_CODES = ("invalid_frame", "unknown_op", "invalid_channel", "channel_forbidden",
                "too_many_subscriptions", "validation_failed")
-
-
-def _status_of(code: str) -> str:
-    entry = CATALOGUE[code]
-    if entry.kind is None:  # the edge's: its own kinds, the router's answers, a 500
-        edge = {kind.code: s for kind, s in STATUS.items()} | {
-            c: s for s, c in HTTP_CODES.items()}
-        return str(edge[code]) if code in edge else "default"
-    if entry.kind is MomenticError:
-        return "default"
-    return str(next(s for kind, s in STATUS.items() if issubclass(entry.kind, kind)))
 
 
 def _codes_named(text: str) -> set[str]:
@@ -993,7 +627,7 @@ def _list_codes(op: Json, declared: tuple[str, ...]) -> None:
                 {problem["example"]["code"]} | _codes_named(response["description"]))
     # The operation's own codes first: a status it adds takes its example from the first.
     for code in [*dict.fromkeys(declared), *sorted(codes - set(declared))]:
-        status = _status_of(code)
+        status = status_of(code)
         if status not in responses:
             responses[status] = _problem(CATALOGUE[code].description, code, int(
                 500 if status == "default" else status))
@@ -1006,7 +640,7 @@ def _list_codes(op: Json, declared: tuple[str, ...]) -> None:
 
 def _error_code_schema() -> Json:
     """The catalogue, as an enumeration with a line per code (clients switch on ``code``)."""
-    lines = [f"- `{c}` ({_status_of(c)}): {e.description}" for c, e in sorted(CATALOGUE.items())]
+    lines = [f"- `{c}` ({status_of(c)}): {e.description}" for c, e in sorted(CATALOGUE.items())]
     return {"type": "string", "enum": sorted(CATALOGUE),
             "description": "Every stable problem code, its status and meaning. New codes "
             "may be added: handle an unknown one by its HTTP status.\n\n" + "\n".join(lines)}
@@ -1034,48 +668,15 @@ TAGS: list[Json] = [
 ]
 
 
-# The answers of the operations, by component: every view a response names (the views
-# they refer to come along). Each is generated from its class and closed.
-VIEWS: tuple[type, ...] = (
-    views.ProblemView, views.StatusOut, views.TokenView, views.MeView, views.PublicUserView,
-    views.AccountStatusOut, views.VideoOut, views.VideoPage, views.SessionList,
-    views.Accepted, views.ConfigOut, views.UploadOut, views.StoredPartOut,
-    views.AvatarUrlOut, views.ContactPage, views.UserSearchPage, views.RelationOut,
-    views.FeedPageOut, views.FriendsFeedOut, views.RankedPageOut, views.ReactionsOut,
-    views.ReactorPage, views.CommentOut, views.CommentPage, views.LikeOut,
-    views.NotificationOut, views.NotificationPage, views.MarkedRead, views.MomentOut,
-    views.LeaderboardOut, views.UserStatsOut, views.StatsOut, views.WeightsOut,
-    views.ReportOut, views.CaseOut, views.CaseDetailOut, views.CasePage, views.AppealOut,
-    views.AppealPage, views.AdminUserOut, views.AdminUserPage, views.RoleOut,
-    views.AuditOut, views.AuditPage, views.SettingsOut, views.ExportOut,
-    views_devices.DeviceView, views_devices.DeviceList,
-    views_devices.NotificationSettingsView, views_mfa.EnrolmentView,
-    views_mfa.RecoveryCodesView, views_mfa.MfaStatusView, views_legacy.LegacyStatus,
-    views_legacy.LegacyTokens, views_legacy.LegacyVerified, views_legacy.LegacyUpload,
-    views_legacy.LegacyChatMessage, views_legacy.LegacyReactionSet,
-)
-# Answers that are arrays (the legacy app reads bare lists), by component name.
-LISTS: dict[str, Any] = {
-    "LegacyFriendVideos": list[views_legacy.LegacyFriendVideo],
-    "LegacyComments": list[views_legacy.LegacyCommentRow],
-    "LegacyReactors": list[views_legacy.LegacyReactor],
-}
-
-
 def _components() -> Json:
-    """Every schema of the document: the views' (closed), the request bodies' met while
-    writing the paths (open), and the error codes. A name two classes would share with
-    different schemas stops the build."""
-    built = Components()
-    for view in VIEWS:
-        built.ref(view)
-    for name, tp in LISTS.items():
-        built.schemas[name] = built.schema(tp)
-    schemas: Json = dict(built.schemas)
-    for source in (_VIEWS.schemas, _REQUESTS.schemas, SCHEMAS):
-        for name, schema in source.items():
-            if schemas.setdefault(name, schema) != schema:
-                raise AssertionError(f"two schemas named {name}")
+    """Every schema of the document: the views the operations answer with (closed) and
+    Problem, the request bodies (open), and the error codes. A name two classes would
+    share with different schemas stops the build."""
+    _VIEWS.ref(views.ProblemView)
+    schemas: Json = dict(_VIEWS.schemas)
+    for name, schema in _REQUESTS.schemas.items():
+        if schemas.setdefault(name, schema) != schema:
+            raise AssertionError(f"two schemas named {name}")
     return {**schemas, "ErrorCode": _error_code_schema()}
 
 
@@ -1155,7 +756,7 @@ def route_path(route: web.RouteDef) -> str:
     return re.sub(r"\{(\w+):[^{}]*\}", r"{\1}", route.path)
 
 
-def _declarations() -> list[tuple[str, str, Contract]]:
+def declarations() -> list[tuple[str, str, Contract]]:
     """(path, method, declaration) of every route whose handler declares its contract.
     A legacy route served with and without its trailing slash is two routes of one
     handler, so both are documented alike."""
@@ -1188,7 +789,7 @@ def _answer(answer: Answer) -> Json:
 
 def answer_types() -> list[Any]:
     """Every view (or named list) a declared operation answers with."""
-    return [answer.view for _, _, declaration in _declarations()
+    return [answer.view for _, _, declaration in declarations()
             for answer in declaration.responses.values() if answer.view is not None]
 
 
@@ -1213,14 +814,12 @@ def _operation(c: Contract) -> Json:
 
 @functools.cache
 def document() -> Json:
-
-    paths = {**_paths(), **_video_paths(), **_social_paths(), **_engagement_paths(),
-             **_live_paths(),
-}
-    declared_codes: dict[tuple[str, str], tuple[str, ...]] = {}
-    for path, method, declaration in _declarations():
+    """The document: an operation for each route, from its handler's declaration."""
+    paths: Json = {}
+    codes: dict[tuple[str, str], tuple[str, ...]] = {}
+    for path, method, declaration in declarations():
         paths.setdefault(path, {})[method] = _operation(declaration)
-        declared_codes[path, method] = declaration.codes
+        codes[path, method] = declaration.codes
     for path, operations in paths.items():
         for method, op in operations.items():
             _edge_rules(op)
@@ -1228,12 +827,7 @@ def document() -> Json:
             if path.endswith("/") and path.rstrip("/") in paths:
                 slug += "_slash"  # a legacy path served with and without the slash
             op["operationId"] = f"{method}_{slug}".replace("-", "_").replace(".", "_")
-            codes = declared_codes.get((path, method))
-            if codes is None:
-                codes = CODES_BY_OPERATION.get(  # a legacy twin answers as its path
-                    op["operationId"], CODES_BY_OPERATION.get(op["operationId"].removesuffix(
-                        "_slash"), ()))
-            _list_codes(op, codes)
+            _list_codes(op, codes[path, method])
     switching = paths["/v1/ws"]["get"]["responses"]["101"]
     switching["x-error-codes"] = sorted(FRAME_CODES)
     switching["description"] += " Error frames carry codes: " + ", ".join(

@@ -13,20 +13,54 @@ from aiohttp import web
 
 from adapters.http import live
 from adapters.http.common import device, int_param, no_store, principal, read_body, services
+from adapters.http.contract import (
+    BAD_LOGIN,
+    COMMENT,
+    COMMENT_LIMITS,
+    CRED_EXAMPLE,
+    ID,
+    LOCKED,
+    NO_CONTENT,
+    NO_VIDEO,
+    NOT_AUTHOR,
+    NOT_READY,
+    NOT_YOURS_TO_DELETE,
+    PROFILE_TEXT,
+    SIGN_UP,
+    SWITCHING,
+    TIME,
+    UPLOAD,
+    body,
+    contract,
+    json,
+    path_id,
+    problem,
+)
 from adapters.http.converter import unstructure
-from adapters.http.routes_videos import receive_video, set_avatar
+from adapters.http.routes_videos import (
+    IMAGE_BODY,
+    IMAGE_ERRORS,
+    MULTIPART_VIDEO,
+    UPLOAD_ERRORS,
+    receive_video,
+    set_avatar,
+)
 from adapters.http.views import AvatarUrlOut
 from adapters.http.views_legacy import (
+    LegacyChatMessage,
     LegacyComment,
     LegacyCommentRow,
+    LegacyComments,
     LegacyCredentials,
     LegacyDescription,
     LegacyEmail,
     LegacyFriendVideo,
+    LegacyFriendVideos,
     LegacyProfile,
     LegacyReaction,
     LegacyReactionSet,
     LegacyReactor,
+    LegacyReactors,
     LegacyRefresh,
     LegacyStatus,
     LegacyTokens,
@@ -40,6 +74,19 @@ from momentic_core.services.engagement import comment_data
 from momentic_core.services.profiles import ProfileChanges
 
 routes = web.RouteTableDef()
+
+_TAG = "legacy mobile"
+_VID = [path_id("video_id")]
+_WS_CHAT = """\
+Legacy app: new comments of one video, live. Each text frame is a chat message \
+(LegacyChatMessage: {"id", "author", "text", "avatar_url", "created_at", "like_count", \
+"liked_by_me"}) for each new top-level comment. Send the access token as \
+`Authorization: Bearer <token>` (401 problem+json without one, before any upgrade). \
+Choose the video with `?video_id=` at connect and/or by sending a text frame \
+`{"video_id": 12}`, which moves the chat to that video. A video I may not see (or no \
+longer may see: a block, an unfriend, moderation) closes the \
+socket with 4404 (with `?video_id=`, the handshake is refused with 404); a frame of \
+another shape closes it with 1008. Closes with 4401 and 4408 as GET /v1/ws."""
 
 
 def _both(path: str) -> list[str]:
@@ -63,6 +110,8 @@ def _legacy(method: str, path: str) -> Callable[[_H], _H]:
 
 
 @_legacy("POST", "/auth/register/")
+@contract("Legacy app: register.", _TAG, {201: json(LegacyStatus, "Code sent.")},
+          body=body(LegacyCredentials, CRED_EXAMPLE), errors=SIGN_UP)
 async def register(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyCredentials)
     await services(request).accounts.register(body.email, body.password, device(request))
@@ -71,6 +120,12 @@ async def register(request: web.Request) -> web.Response:
 
 
 @_legacy("POST", "/auth/verify-code/")
+@contract(
+    "Legacy app: verify the email code and sign in.", _TAG,
+    {200: json(LegacyVerified, "Verified.")},
+    body=body(LegacyVerify, {"email": "alex@bsu.by", "password": "correct horse battery",
+                             "code": "123456"}),
+    errors=("invalid_code", "email_taken"))
 async def verify_code(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyVerify)
     pair = await services(request).accounts.verify_email(
@@ -83,6 +138,8 @@ async def verify_code(request: web.Request) -> web.Response:
 
 
 @_legacy("POST", "/auth/resend-verify-code/")
+@contract("Legacy app: resend the code.", _TAG, {200: json(LegacyStatus, "Sent.")},
+          body=body(LegacyEmail, {"email": "alex@bsu.by"}))
 async def resend(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyEmail)
     await services(request).accounts.resend_code(body.email, device(request))
@@ -91,6 +148,8 @@ async def resend(request: web.Request) -> web.Response:
 
 
 @_legacy("POST", "/auth/login/")
+@contract("Legacy app: log in.", _TAG, {200: json(LegacyTokens, "Tokens.")},
+          body=body(LegacyCredentials, CRED_EXAMPLE), errors=(*BAD_LOGIN, "mfa_required"))
 async def login(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyCredentials)
     pair = await services(request).accounts.login(body.email, body.password, device(request))
@@ -99,6 +158,10 @@ async def login(request: web.Request) -> web.Response:
 
 
 @_legacy("POST", "/auth/refresh/")
+@contract("Legacy app: rotate the refresh token.", _TAG,
+          {200: json(LegacyTokens, "Tokens.")},
+          body=body(LegacyRefresh, {"refresh": "q8V4m1xv0b2vS9cK"}),
+          errors=("invalid_refresh_token", "refresh_token_reused"))
 async def refresh(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyRefresh)
     pair = await services(request).accounts.refresh(body.refresh, device(request))
@@ -107,6 +170,11 @@ async def refresh(request: web.Request) -> web.Response:
 
 
 @_legacy("PATCH", "/user/profile/")
+@contract(
+    "Legacy app: edit the profile (a `token` body field is ignored).", _TAG,
+    {204: NO_CONTENT}, auth=True,
+    body=body(LegacyProfile, {"name": "Alex", "surname": "Ivanov", "bio": None}),
+    errors=PROFILE_TEXT)
 async def profile(request: web.Request) -> web.Response:
     who = await principal(request)
     body = await read_body(request, LegacyProfile)
@@ -116,6 +184,10 @@ async def profile(request: web.Request) -> web.Response:
 
 
 @_legacy("POST", "/videos")
+@contract(
+    "Legacy app: upload a video (multipart video_file, description).", _TAG,
+    {201: json(LegacyUpload, "Stored; processing.")}, auth=True, body=MULTIPART_VIDEO,
+    errors=(*UPLOAD_ERRORS, *UPLOAD))
 async def upload_video(request: web.Request) -> web.Response:
     """Multipart ``video_file`` and ``description``; a legacy upload is for friends.
 
@@ -130,6 +202,10 @@ async def upload_video(request: web.Request) -> web.Response:
 
 
 @_legacy("PATCH", "/videos/{video_id}")
+@contract(
+    "Legacy app: change the description.", _TAG, {204: NO_CONTENT}, auth=True,
+    params=_VID, body=body(LegacyDescription, {"description": "Sunset, take two"}),
+    errors=(NO_VIDEO, NOT_AUTHOR, "video_moderated", "description_too_long"))
 async def edit_video(request: web.Request) -> web.Response:
     who = await principal(request)
     video_id = int_param(request, "video_id")
@@ -139,6 +215,8 @@ async def edit_video(request: web.Request) -> web.Response:
 
 
 @_legacy("DELETE", "/videos/{video_id}")
+@contract("Legacy app: delete a video (the author only).", _TAG, {204: NO_CONTENT},
+          auth=True, params=_VID, errors=(NO_VIDEO, NOT_YOURS_TO_DELETE))
 async def delete_video(request: web.Request) -> web.Response:
     who = await principal(request)
     await services(request).videos.delete(who, int_param(request, "video_id"))
@@ -146,6 +224,10 @@ async def delete_video(request: web.Request) -> web.Response:
 
 
 @_legacy("PATCH", "/user/avatar/")
+@contract(
+    "Legacy app: set the avatar from raw JPEG bytes.", _TAG,
+    {200: json(AvatarUrlOut, "The new avatar.")}, auth=True, body=IMAGE_BODY,
+    errors=(*IMAGE_ERRORS, "undecodable", "storage_unavailable"))
 async def avatar(request: web.Request) -> web.Response:
     """Raw JPEG bytes (the app sends Content-Type: image/jpeg)."""
     who = await principal(request)
@@ -155,6 +237,10 @@ async def avatar(request: web.Request) -> web.Response:
 
 
 @_legacy("GET", "/users/{user_id}/friends/videos")
+@contract(
+    "Legacy app: my friends' videos of today (my own user id only).", _TAG,
+    {200: json(LegacyFriendVideos, "Newest first.")}, auth=True,
+    params=[path_id("user_id")], errors=(problem("Not your user id.", "not_you"),))
 async def friends_videos(request: web.Request) -> web.Response:
     """Today's videos of my friends, newest first (my own user id only)."""
     who = await principal(request)
@@ -205,6 +291,10 @@ def _comment_row(view: CommentView, request: web.Request) -> LegacyCommentRow:
 
 
 @_legacy("GET", "/videos/{video_id}/comments/")
+@contract(
+    "Legacy app: a video's comments, oldest first (the first 200).", _TAG,
+    {200: json(LegacyComments, "The comments.")}, auth=True, params=_VID,
+    errors=(NO_VIDEO,))
 async def list_comments(request: web.Request) -> web.Response:
     who = await principal(request)
     views = await services(request).engagement.comments(
@@ -214,6 +304,13 @@ async def list_comments(request: web.Request) -> web.Response:
 
 
 @_legacy("POST", "/videos/{video_id}/comments/")
+@contract(
+    "Legacy app: comment. Only text is used; the author is the token's.", _TAG,
+    {201: json(LegacyChatMessage, "The comment as a chat message.")}, auth=True,
+    params=_VID,
+    body=body(LegacyComment, {"author": "sam", "text": "What a sunset!", "avatarURL": None,
+                              "createdAt": TIME}),
+    errors=(NO_VIDEO, NOT_READY, LOCKED, COMMENT_LIMITS, *COMMENT, "reply_depth"))
 async def post_comment(request: web.Request) -> web.Response:
     who = await principal(request)
     video_id = int_param(request, "video_id")
@@ -226,6 +323,12 @@ async def post_comment(request: web.Request) -> web.Response:
 
 
 @_legacy("POST", "/videos/{video_id}/reactions")
+@contract(
+    "Legacy app: set or replace my reaction.", _TAG,
+    {200: json(LegacyReactionSet, "The counts after it.")}, auth=True, params=_VID,
+    body=body(LegacyReaction, {"reaction_kind": "flame"}),
+    errors=(NO_VIDEO, NOT_READY, LOCKED,
+            problem("Not heart, flame, funny or angry.", "invalid_reaction")))
 async def react(request: web.Request) -> web.Response:
     who = await principal(request)
     video_id = int_param(request, "video_id")
@@ -235,6 +338,8 @@ async def react(request: web.Request) -> web.Response:
 
 
 @_legacy("DELETE", "/videos/{video_id}/reactions")
+@contract("Legacy app: remove my reaction.", _TAG, {204: NO_CONTENT}, auth=True,
+          params=_VID, errors=(NO_VIDEO,))
 async def unreact(request: web.Request) -> web.Response:
     who = await principal(request)
     await services(request).engagement.unreact(who, int_param(request, "video_id"))
@@ -242,6 +347,9 @@ async def unreact(request: web.Request) -> web.Response:
 
 
 @_legacy("GET", "/videos/{video_id}/reactions")
+@contract("Legacy app: who reacted, newest first (the first 200).", _TAG,
+          {200: json(LegacyReactors, "The reactions.")}, auth=True, params=_VID,
+          errors=(NO_VIDEO,))
 async def reactions(request: web.Request) -> web.Response:
     who = await principal(request)
     reactors = await services(request).engagement.reactors(
@@ -252,6 +360,12 @@ async def reactions(request: web.Request) -> web.Response:
 
 
 @_legacy("GET", "/ws/chat")
+@contract(
+    "Legacy app: live comments of a video over a WebSocket.", _TAG, {101: SWITCHING},
+    auth=True,
+    params=[{"name": "video_id", "in": "query", "required": False, "schema": dict(ID),
+             "example": 1001}],
+    errors=(*live.WS_ERRORS, NO_VIDEO), description=_WS_CHAT)
 async def chat(request: web.Request) -> web.WebSocketResponse:
     """New comments of a video as chat messages; see adapters/http/live.py."""
     return await live.chat_socket(request)

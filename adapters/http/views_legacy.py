@@ -8,7 +8,7 @@ from typing import Annotated
 
 import attrs
 
-from adapters.http.schema import Schema, counts_of, text
+from adapters.http.schema import Named, Schema, counts_of, text
 from adapters.http.views import (
     CommentText,
     Description,
@@ -157,3 +157,9 @@ class LegacyReactor:
     user_id: int
     nickname: str
     reaction_kind: ReactionName
+
+
+# Answers that are arrays (the legacy app reads bare lists), each a named component.
+LegacyFriendVideos = Annotated[list[LegacyFriendVideo], Named("LegacyFriendVideos")]
+LegacyComments = Annotated[list[LegacyCommentRow], Named("LegacyComments")]
+LegacyReactors = Annotated[list[LegacyReactor], Named("LegacyReactors")]

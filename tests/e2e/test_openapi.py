@@ -33,11 +33,6 @@ async def test_every_route_is_documented_and_every_documented_route_exists(clien
     assert documented - routes == set(), "documented operations with no route"
 
 
-# The route modules whose operations openapi.py still writes by hand (going, area by area).
-_DOCUMENTED_BY_HAND = {f"adapters.http.{name}" for name in (
-    "routes_legacy", "live")}
-
-
 async def test_every_route_declares_its_contract(client: Any) -> None:
     """Each handler states what it answers (adapters/http/contract.py), and the document's
     operation is built from that declaration."""
@@ -48,8 +43,6 @@ async def test_every_route_declares_its_contract(client: Any) -> None:
         info = route.resource.get_info() if route.resource else {}
         path = info.get("path") or info.get("formatter") or info.get("prefix")
         if route.method == "HEAD" or path is None or path.startswith(STATIC_PREFIX):
-            continue
-        if route.handler.__module__ in _DOCUMENTED_BY_HAND:
             continue
         if declared(route.handler) is None:
             undeclared.append((route.method, path))
@@ -169,15 +162,13 @@ def test_every_catalogued_code_is_under_the_operations_that_can_answer_it() -> N
     by a problem response of an operation (or a WebSocket error frame), at the status its
     kind answers; each listed code is catalogued; the codes answered outside operations
     say why."""
-    from adapters.http.openapi import CODES_BY_OPERATION, FRAME_CODES, OUTSIDE_OPERATIONS
+    from adapters.http.openapi import FRAME_CODES, OUTSIDE_OPERATIONS
     from momentic_core.errors import CATALOGUE
 
     doc = document()
     listed: set[str] = set()
-    ids = set()
     for ops in doc["paths"].values():
         for op in ops.values():
-            ids.add(op["operationId"])
             for status, response in op["responses"].items():
                 codes = _response(doc, response).get("x-error-codes", [])
                 listed.update(codes)
@@ -191,8 +182,21 @@ def test_every_catalogued_code_is_under_the_operations_that_can_answer_it() -> N
         "catalogued codes under no operation")
     assert OUTSIDE_OPERATIONS.keys() <= CATALOGUE.keys()
     assert OUTSIDE_OPERATIONS.keys().isdisjoint(listed)
-    assert CODES_BY_OPERATION.keys() <= ids
     assert doc["components"]["schemas"]["ErrorCode"]["enum"] == sorted(CATALOGUE)
+
+
+def test_the_codes_a_handler_declares_are_under_its_operation() -> None:
+    """What a declaration names (its problems and further codes) is what its operation
+    lists, at the codes' statuses."""
+    from adapters.http.openapi import declarations
+
+    doc = document()
+    for path, method, declaration in declarations():
+        op = doc["paths"][path][method]
+        listed = {code for response in op["responses"].values()
+                  for code in _response(doc, response).get("x-error-codes", [])}
+        wanted = set(declaration.codes) | {problem.code for problem in declaration.problems}
+        assert wanted <= listed, (method, path, wanted - listed)
 
 
 def _status(kind: type) -> int:
@@ -209,21 +213,19 @@ def test_the_time_zone_list_is_one_component() -> None:
 
 
 def test_the_components_are_the_classes_schemas_and_views_are_closed() -> None:
-    """Every component is generated from the attrs classes of the wire (openapi.VIEWS and
-    the request classes the operations name): the document holds exactly the classes'
+    """Every component is generated from the attrs classes of the wire (the views and
+    the request classes the handlers declare): the document holds exactly the classes'
     schemas, so a field added to a view is documented at once. Views say no other field
     comes (schemathesis fails an answer that carries one), except Problem, whose problems
     carry members of their own; request bodies are open, as the converter ignores other
     keys, unless their class closes them."""
     from adapters.http import openapi
     from adapters.http.schema import Components
+    from adapters.http.views import ProblemView
 
     schemas = document()["components"]["schemas"]
     views = Components()
-    for view in openapi.VIEWS:
-        views.ref(view)
-    for name, tp in openapi.LISTS.items():
-        views.schemas[name] = views.schema(tp)
+    views.ref(ProblemView)
     for answer in openapi.answer_types():
         views.schema(answer)
     for name, schema in views.schemas.items():
@@ -233,8 +235,7 @@ def test_the_components_are_the_classes_schemas_and_views_are_closed() -> None:
     requests = openapi._REQUESTS.schemas
     for name, schema in requests.items():
         assert schemas[name] == schema, name
-    # openapi.SCHEMAS: written by modules documenting routes of their own (to become views).
-    assert set(schemas) == {*views.schemas, *requests, *openapi.SCHEMAS, "ErrorCode"}
+    assert set(schemas) == {*views.schemas, *requests, "ErrorCode"}
     assert {"Me", "Video", "Comment", "Notification", "CaseDetail", "Export"} <= set(views.schemas)
 
 
@@ -248,7 +249,7 @@ def test_every_json_request_body_is_a_component_of_a_request_class() -> None:
                 if media in ("application/json", "multipart/form-data"):
                     ref = content["schema"].get("$ref", "")
                     assert ref.rsplit("/", 1)[-1] in classes, (
-                        f"{method} {path}: write the body as openapi._body(SomeBody, example), "
+                        f"{method} {path}: declare the body as contract.body(SomeBody, example), "
                         "SomeBody the attrs class its handler structures (schema.py)")
 
 
