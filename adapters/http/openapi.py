@@ -1,10 +1,15 @@
 """The OpenAPI 3.1 document: every route, request and response, with examples.
 
-The schemas come from the attrs classes of the wire (adapters/http/schema.py): response
-views from views*.py, each request body from the class its handler parses through the
-converter. What is written here is prose, examples, parameters, links and the WebSocket
-section. tests/e2e/test_openapi.py checks that routes and document match both ways, and
-schemathesis runs against the app with this document.
+Each handler declares its operation next to it (``@contract(...)``, adapters/http/
+contract.py: summary, area, token, request body class, parameters, answers by status,
+error codes). ``document()`` walks the route tables the app serves and builds an
+operation from each declaration; the schemas come from the attrs classes those name
+(adapters/http/schema.py): response views from views*.py, each request body from the
+class its handler parses through the converter. What is written here is what every
+operation shares (the token's and the edge's answers, the codes any operation may give),
+the views' examples (by component), and the links between operations.
+tests/e2e/test_openapi.py checks that every route declares its contract and that routes
+and document match both ways; schemathesis runs against the app with this document.
 """
 
 from __future__ import annotations
@@ -21,7 +26,16 @@ from adapters.http import (
     paging,
     views,
 )
-from adapters.http.contract import DEFAULT, Answer, Contract, declared, status_of
+from adapters.http.contract import (
+    DEFAULT,
+    REFUSED_ACCOUNT,
+    TIME,
+    Answer,
+    Body,
+    Contract,
+    declared,
+    status_of,
+)
 from adapters.http.schema import Components, refuse_nul
 from momentic_core.errors import CATALOGUE
 from momentic_core.model.ranking import WEIGHT_FIELDS, RankingWeights
@@ -29,8 +43,6 @@ from momentic_core.policies.rules import TRENDING_HOURS
 from momentic_core.services import mfa
 
 Json = dict[str, Any]
-
-TIME = "2026-11-27T08:30:00.123456+00:00"
 
 
 def _ref(name: str) -> Json:
@@ -143,42 +155,6 @@ _AUTH_ERRORS: Json = {
     "401": _problem("Missing, invalid, expired or revoked access token.", "token_revoked", 401),
     "403": _problem("Banned or suspended, or not allowed.", "account_banned", 403),
 }
-
-
-def _body(cls: Any, example: Json, required: bool = True,
-          media: str = "application/json") -> Json:
-    """A request body of the class ``cls`` (its component), or of a written schema."""
-    schema = _REQUESTS.ref(cls) if isinstance(cls, type) else cls
-    return {
-        "required": required,
-        "content": {media: {"schema": schema, "example": example}},
-    }
-
-
-def _op(
-    summary: str,
-    tag: str,
-    responses: Json,
-    *,
-    body: Json | None = None,
-    auth: bool = False,
-    params: list[Json] | None = None,
-    errors: Json | None = None,
-) -> Json:
-    op: Json = {"summary": summary, "tags": [tag], "operationId": None, "responses": {}}
-    op["responses"].update(responses)
-    if body is not None:
-        op["requestBody"] = body
-    if params:
-        op["parameters"] = params
-    if auth:
-        op["security"] = [{"bearer": []}]
-        op["responses"].update(_AUTH_ERRORS)
-    op["responses"].update(errors or {})
-    # An operation's own answer for a common status (413 video_too_large) is the one it gives.
-    for status, response in _COMMON_ERRORS.items():
-        op["responses"].setdefault(status, response)
-    return op
 
 
 _VIDEO_EXAMPLE = {
@@ -573,17 +549,18 @@ def _edge_rules(op: Json) -> None:
 #
 # Each problem response lists the codes it may carry (``x-error-codes`` and its
 # description): the one of its example, the catalogued codes its description names, and
-# those declared below. Every code of the catalogue (momentic_core/errors.py) is under
-# the operations that can answer it; tests/e2e/test_openapi.py checks both ways.
+# those its handler declares (and, below, those every such operation may answer). Every
+# code of the catalogue (momentic_core/errors.py) is under the operations that can answer
+# it; tests/e2e/test_openapi.py checks both ways.
 
 _TOKEN_CODES = ("missing_token", "invalid_token", "token_expired", "token_revoked",
                 "unauthenticated")
-_REFUSED_ACCOUNT = ("account_banned", "account_suspended")
 # Every operation with a JSON body (the body checks of common.read_json and structure).
 _BODY_CODES = ("body_required", "malformed_json", "nul_character", "field_too_long")
 # What any operation may answer (the edge: a request aiohttp refuses, a body too slow, a
 # storage conflict no one foresaw).
 _ANY_CODES = ("bad_request", "validation_failed", "conflict", "internal_error")
+# Answered outside any operation (by the router or the staff middleware), or never as such.
 OUTSIDE_OPERATIONS = {
     "mfa_enrolment_required": "every /v1/admin and /v1/mod operation answers it to an admin "
                               "or moderator without two-factor authentication while the "
@@ -609,7 +586,7 @@ def _list_codes(op: Json, declared: tuple[str, ...]) -> None:
     """Every problem response of ``op`` names the codes it may carry."""
     codes = set(declared) | set(_ANY_CODES)
     if "security" in op:
-        codes |= {*_TOKEN_CODES, *_REFUSED_ACCOUNT}
+        codes |= {*_TOKEN_CODES, *REFUSED_ACCOUNT}
     if any(p["in"] == "path" and p["schema"].get("type") == "integer"
            for p in op.get("parameters", [])):
         codes.add("invalid_id")
@@ -793,22 +770,37 @@ def answer_types() -> list[Any]:
             for answer in declaration.responses.values() if answer.view is not None]
 
 
+def _request_body(body: Body) -> Json:
+    if body.content is not None:
+        return {"required": body.required, "content": body.content}
+    return {"required": body.required, "content": {body.media: {
+        "schema": _REQUESTS.ref(body.cls), "example": body.example}}}
+
+
 def _operation(c: Contract) -> Json:
-    """The operation a handler's declaration describes."""
-    body: Json | None = None
-    if c.body is not None:
-        body = ({"required": c.body.required, "content": c.body.content}
-                if c.body.content is not None
-                else _body(c.body.cls, c.body.example, c.body.required, c.body.media))
-    op = _op(c.summary, c.tag, {str(s): _answer(a) for s, a in c.responses.items()},
-             body=body, auth=c.auth, params=[copy.deepcopy(p) for p in c.params],
-             errors={p.status: _problem(p.description, p.code,
-                                        500 if p.status == "default" else int(p.status))
-                     for p in c.problems})
-    if c.token_optional:
-        op["security"] = [{"bearer": []}, {}]
+    """The operation a handler's declaration describes: its answers, then the token's
+    (401, 403) when it takes one, then its own problems (replacing those of their status),
+    then what every operation may answer, for the statuses it does not answer itself (an
+    operation's 413 video_too_large is the one it gives)."""
+    responses = {str(status): _answer(answer) for status, answer in c.responses.items()}
+    op: Json = {"summary": c.summary, "tags": [c.tag], "operationId": None,
+                "responses": responses}
     if c.description is not None:
         op["description"] = c.description
+    if c.body is not None:
+        op["requestBody"] = _request_body(c.body)
+    if c.params:
+        op["parameters"] = [copy.deepcopy(p) for p in c.params]
+    if c.auth:
+        # A bearer token; or none, for an operation that takes credentials instead.
+        op["security"] = [{"bearer": []}, {}] if c.token_optional else [{"bearer": []}]
+        responses.update(_AUTH_ERRORS)
+    for problem in c.problems:
+        responses[problem.status] = _problem(
+            problem.description, problem.code,
+            500 if problem.status == "default" else int(problem.status))
+    for status, response in _COMMON_ERRORS.items():
+        responses.setdefault(status, response)
     return op
 
 
