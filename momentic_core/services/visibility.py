@@ -72,6 +72,7 @@ def sealed(video: Video) -> Video:
         source_key=None,
         playback_key=None,
         thumbnail_key=None,
+        hls_key=None,
         status_reason=None,
         size_bytes=None,
         duration_seconds=None,

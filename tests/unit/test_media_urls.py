@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from adapters.media_urls import MediaTokens, MediaUrls, expiry
 from momentic_core.model.videos import Video, VideoStatus, Visibility
+from momentic_core.services.visibility import sealed
 
 SECRET = b"e" * 32
 tokens = MediaTokens(SECRET)
@@ -119,3 +120,8 @@ def test_a_token_opens_until_its_expiry_and_not_after(key: str, exp: int) -> Non
     path = tokens.path(key, exp)
     assert tokens.parse(path, exp - 0.001) == (key, exp)
     assert tokens.parse(path, exp) is None and tokens.parse(path, exp + 10**6) is None
+
+
+def test_a_sealed_moment_names_no_file_to_make_a_url_of() -> None:
+    locked = sealed(_video(Visibility.FRIENDS))
+    assert locked.blob_keys() == [] and _cdn([NOW]).hls(locked) is None
