@@ -84,7 +84,7 @@ from momentic_core.model.videos import (
     Video,
     Visibility,
 )
-from momentic_core.model.views import ViewRecord, ViewResult, WatchTotals
+from momentic_core.model.views import ViewRecord, ViewResult, WatchedDay, WatchTotals
 
 
 class Clock(Protocol):
@@ -286,6 +286,13 @@ class ViewRepository(Protocol):
 
     async def author_totals(self, author_id: int) -> WatchTotals:
         """Views, completed views and watched time over the author's ready videos."""
+        ...
+
+    async def by_viewer(
+        self, viewer_id: int, after: tuple[date, int] | None, limit: int
+    ) -> list[WatchedDay]:
+        """The viewer's rows by (day, video id), strictly after ``after`` (a data export's
+        keyset page), whoever may see the video now."""
         ...
 
 

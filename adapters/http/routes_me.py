@@ -32,16 +32,20 @@ from adapters.http.contract import (
 from adapters.http.converter import structure, unstructure
 from adapters.http.middlewares import streamed_headers
 from adapters.http.views import (
+    EXPORT_HEAD,
     ChangePasswordBody,
     DeleteAccountBody,
     ExportOut,
     MeView,
+    MfaStatusView,
+    PendingEmailChangeOut,
     ProfilePatchBody,
     PublicUserView,
     SessionList,
     SessionView,
     export_views,
 )
+from adapters.http.views_devices import NotificationSettingsView
 from momentic_core.services.profiles import ProfileChanges
 from momentic_core.services.throttle import DEFAULT_LIMITS
 
@@ -137,9 +141,18 @@ async def export_me(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     try:
         async with contextlib.aclosing(export.batches) as batches:
-            head = [b'{"exported_at":', _json(export.exported_at),
-                    b',"account":', _json(MeView.of(export.user, svc.media_url))]
-            await response.write(b"".join(head))
+            pending = export.email_change
+            head: dict[str, Any] = {
+                "exported_at": export.exported_at,
+                "account": MeView.of(export.user, svc.media_url),
+                "two_factor": MfaStatusView.of(export.two_factor),
+                "email_change": None if pending is None else PendingEmailChangeOut(
+                    pending.requested_at, pending.expires_at),
+                "notification_settings": NotificationSettingsView.of(
+                    export.notification_settings, export.user.time_zone),
+            }
+            await response.write(b"{" + b",".join(
+                _json(name) + b":" + _json(head[name]) for name in EXPORT_HEAD))
             section: str | None = None
             async for batch in batches:
                 parts: list[bytes] = []

@@ -12,13 +12,12 @@ from adapters.http.common import device, json_response, no_store, principal, rea
 from adapters.http.common import services as _services
 from adapters.http.contract import NO_CONTENT, body, contract, json, problem
 from adapters.http.routes_auth import token_response
-from adapters.http.views import TokenView
+from adapters.http.views import MfaStatusView, TokenView
 from adapters.http.views_mfa import (
     CodeBody,
     DisableBody,
     EnrolmentView,
     MfaSignInBody,
-    MfaStatusView,
     RecoveryCodesView,
 )
 from momentic_core.services import mfa
@@ -39,7 +38,7 @@ STAFF_PREFIXES = ("/v1/admin/", "/v1/mod/")
 async def status(request: web.Request) -> web.Response:
     who = await principal(request)
     found = await _services(request).two_factor.status(who)
-    return json_response(MfaStatusView(found.enabled, found.pending, found.recovery_codes_left))
+    return json_response(MfaStatusView.of(found))
 
 
 @routes.post("/v1/me/2fa")

@@ -20,6 +20,7 @@ from adapters.http.schema import (
     one_of,
     text,
 )
+from adapters.http.views_devices import DeviceView, NotificationSettingsView
 from momentic_core.model.accounts import (
     AccountStatus,
     ExternalIdentity,
@@ -37,6 +38,7 @@ from momentic_core.model.engagement import (
     Reactor,
     UserReaction,
 )
+from momentic_core.model.mfa import MfaStatus
 from momentic_core.model.moderation import (
     Action,
     Appeal,
@@ -64,6 +66,7 @@ from momentic_core.model.ranking import (
 )
 from momentic_core.model.social import Contact, FeedItem, Relation
 from momentic_core.model.videos import MediaLimits, Video, VideoStatus, Visibility
+from momentic_core.model.views import WatchedDay
 from momentic_core.policies import rules
 from momentic_core.policies import views as view_rules
 from momentic_core.policies.moments import late_by_seconds
@@ -1528,6 +1531,44 @@ class FiledReportOut(ReportOut):
 
 
 @attrs.frozen
+class WatchedDayOut:
+    video_id: int
+    day: Annotated[str, Schema(format="date", description="The UTC day.")]
+    watched_ms: Annotated[int, Schema(description="The most I watched of it that day.")]
+    completed: Annotated[bool, Schema(description="Whether I watched it to the end.")]
+    first_at: datetime
+    last_at: datetime
+
+    @classmethod
+    def of(cls, w: WatchedDay) -> WatchedDayOut:
+        return cls(w.video_id, w.day.isoformat(), w.watched_ms, w.completed, w.first_at,
+                   w.last_at)
+
+
+@attrs.frozen
+class MfaStatusView:
+    enabled: bool
+    pending: bool
+    recovery_codes_left: int
+
+    @classmethod
+    def of(cls, s: MfaStatus) -> MfaStatusView:
+        return cls(s.enabled, s.pending, s.recovery_codes_left)
+
+
+@attrs.frozen
+class PendingEmailChangeOut:
+    requested_at: datetime
+    expires_at: Annotated[datetime, Schema(description="When the code mailed to the new "
+                                           "address stops working.")]
+
+
+# The fields of the export written before its sections (ExportOut's first ones).
+EXPORT_HEAD = ("exported_at", "account", "two_factor", "email_change",
+               "notification_settings")
+
+
+@attrs.frozen
 class ExportOut:
     """GET /v1/me/export, written section by section as it is read (this class declares
     the document; export_views renders its items)."""
@@ -1537,6 +1578,13 @@ class ExportOut:
         "snapshot: an item made or removed while the export runs may or may not be in "
         "it."))]
     account: MeView
+    two_factor: Annotated[MfaStatusView, Schema(description=(
+        "As GET /v1/me/2fa (never the secret nor the recovery codes)."))]
+    email_change: Annotated[PendingEmailChangeOut | None, Schema(description=(
+        "An email change waiting for its code (POST /v1/me/email), or null. The new "
+        "address is not kept: the code mailed there is bound to it."))]
+    notification_settings: Annotated[NotificationSettingsView, Schema(
+        description="As GET /v1/me/notification-settings.")]
     videos: Annotated[list[VideoOut], Schema(description=(
         "Every video I posted, in every status (rejected, held and removed ones too), "
         "newest first; playback and thumbnail URLs only while ready, as GET "
@@ -1547,6 +1595,9 @@ class ExportOut:
         description="My reaction to each video, by video id.")]
     comment_likes: Annotated[list[CommentLikeOut], Schema(
         description="The comments I like, by comment id.")]
+    views: Annotated[list[WatchedDayOut], Schema(description=(
+        "What I watched (POST /v1/videos/{id}/view): one entry per video and UTC day, by "
+        "day then video id."))]
     friends: Annotated[list[ContactOut], Schema(description=(
         "My friends, newest friendship first (as GET /v1/friends: banned or suspended "
         "accounts left out)."))]
@@ -1556,12 +1607,16 @@ class ExportOut:
         description="Friend requests to me that wait for my answer, newest first.")]
     blocks: Annotated[list[ContactOut], Schema(description=(
         "The users I blocked, newest first (who blocked me is not mine to see)."))]
+    mutes: Annotated[list[ContactOut], Schema(description=(
+        "The users I muted, newest first (who muted me is not mine to see)."))]
     reports: Annotated[list[FiledReportOut], Schema(description="The reports I filed, by id.")]
     appeals: Annotated[list[AppealOut], Schema(description="The appeals I wrote, by id.")]
     notifications: Annotated[list[NotificationOut], Schema(description=(
         "My notifications, newest first, as GET /v1/notifications shows them."))]
     sessions: Annotated[list[ExportSessionOut], Schema(description=(
         "Every session of mine (a sign-in on a device), signed-out ones too, by id."))]
+    devices: Annotated[list[DeviceView], Schema(
+        description="My push devices, oldest first, as GET /v1/me/devices.")]
     linked_identities: Annotated[list[IdentityOut], Schema(
         description="Apple and Google accounts linked to mine.")]
     audit: Annotated[list[AuditOut], Schema(description=(
@@ -1588,17 +1643,21 @@ def export_views(
         "comments": lambda view: ExportCommentOut.of(view, media_url),
         "reactions": UserReactionOut.of,
         "comment_likes": CommentLikeOut.of,
+        "views": WatchedDayOut.of,
         "friends": contact,
         "friend_requests_sent": contact,
         "friend_requests_received": contact,
         "blocks": contact,
+        "mutes": contact,
         "reports": lambda pair: FiledReportOut.of(*pair),
         "appeals": AppealOut.of,
         "notifications": lambda view: NotificationOut.of(view, media_url),
         "sessions": lambda s: ExportSessionOut.of(s, current_session),
+        "devices": lambda d: DeviceView.of(d, current_session),
         "linked_identities": IdentityOut.of,
         "audit": AuditOut.of,
     }
     assert tuple(views) == EXPORT_SECTIONS, "one view per export section, in order"
-    assert tuple(attrs.fields_dict(ExportOut))[2:] == EXPORT_SECTIONS, "ExportOut, in order"
+    fields = tuple(attrs.fields_dict(ExportOut))
+    assert fields == EXPORT_HEAD + EXPORT_SECTIONS, "ExportOut, in order"
     return views

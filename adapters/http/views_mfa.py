@@ -56,13 +56,6 @@ class RecoveryCodesView:
 
 
 @attrs.frozen
-class MfaStatusView:
-    enabled: bool
-    pending: bool
-    recovery_codes_left: int
-
-
-@attrs.frozen
 class EmailChangeBody:
     email: Email
     password: str | None = None

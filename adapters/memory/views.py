@@ -11,7 +11,7 @@ import attrs
 
 from momentic_core.errors import NotFound
 from momentic_core.model.videos import VideoStatus
-from momentic_core.model.views import ViewRecord, ViewResult, WatchTotals
+from momentic_core.model.views import ViewRecord, ViewResult, WatchedDay, WatchTotals
 
 from .store import MemoryStore, ViewRow
 
@@ -79,3 +79,15 @@ class InMemoryViewRepository:
             completed_views=sum(v.completed_views for v in videos),
             watched_ms=sum(v.watched_ms for v in videos),
         )
+
+    async def by_viewer(
+        self, viewer_id: int, after: tuple[date, int] | None, limit: int
+    ) -> list[WatchedDay]:
+        rows = sorted(
+            ((day, video_id), row) for (video_id, viewer, day), row in self._s.daily_views.items()
+            if viewer == viewer_id and (after is None or (day, video_id) > after)
+        )
+        return [
+            WatchedDay(video_id, day, row.watched_ms, row.completed, row.first_at, row.last_at)
+            for (day, video_id), row in rows[:max(0, limit)]
+        ]

@@ -4,7 +4,9 @@ statement (the ``video_daily_views_count`` trigger), then the count is read back
 
 from __future__ import annotations
 
-from momentic_core.model.views import ViewRecord, ViewResult, WatchTotals
+from datetime import date
+
+from momentic_core.model.views import ViewRecord, ViewResult, WatchedDay, WatchTotals
 
 from .repositories import Repository
 
@@ -54,3 +56,23 @@ class PostgresViewRepository(Repository):
             completed_views=int(row["completed"]),
             watched_ms=int(row["watched"]),
         )
+
+    async def by_viewer(
+        self, viewer_id: int, after: tuple[date, int] | None, limit: int
+    ) -> list[WatchedDay]:
+        day, video_id = after if after is not None else (None, None)
+        rows = await self._fetch(
+            """
+            SELECT video_id, day, watched_ms, completed, first_at, last_at
+            FROM video_daily_views
+            WHERE viewer_id = $1 AND ($2::date IS NULL OR (day, video_id) > ($2, $3::bigint))
+            ORDER BY day, video_id
+            LIMIT $4
+            """,
+            viewer_id, day, video_id, max(0, limit),
+        )
+        return [
+            WatchedDay(int(r["video_id"]), r["day"], int(r["watched_ms"]), bool(r["completed"]),
+                       r["first_at"], r["last_at"])
+            for r in rows
+        ]

@@ -25,3 +25,20 @@ class Totp:
     @property
     def enabled(self) -> bool:
         return self.confirmed_at is not None
+
+
+@attrs.frozen
+class MfaStatus:
+    """What may be shown of an account's two-factor state: never the secret, nor the
+    recovery codes' hashes."""
+
+    enabled: bool
+    pending: bool
+    recovery_codes_left: int
+
+    @classmethod
+    def of(cls, totp: Totp | None) -> MfaStatus:
+        if totp is None:
+            return cls(enabled=False, pending=False, recovery_codes_left=0)
+        return cls(enabled=totp.enabled, pending=not totp.enabled,
+                   recovery_codes_left=len(totp.recovery))

@@ -41,3 +41,16 @@ class WatchTotals:
     def completion_rate(self) -> float | None:
         """The share of views that reached the end; None without views."""
         return self.completed_views / self.views if self.views else None
+
+
+@attrs.frozen
+class WatchedDay:
+    """One of a viewer's rows: what they watched of one video on one UTC day (a data
+    export's item)."""
+
+    video_id: int
+    day: date  # UTC
+    watched_ms: int
+    completed: bool
+    first_at: datetime
+    last_at: datetime

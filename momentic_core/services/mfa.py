@@ -49,7 +49,7 @@ from momentic_core.errors import (
     Unauthenticated,
 )
 from momentic_core.model.accounts import Principal, Role, TokenPair, User
-from momentic_core.model.mfa import Totp
+from momentic_core.model.mfa import MfaStatus, Totp
 from momentic_core.policies import permissions
 from momentic_core.ports import Clock, PasswordHasher, Sealer, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services.accounts import Accounts, DeviceInfo
@@ -126,13 +126,6 @@ class Enrolment:
     period: int = STEP_SECONDS
 
 
-@attrs.frozen
-class MfaStatus:
-    enabled: bool
-    pending: bool
-    recovery_codes_left: int
-
-
 class TwoFactor:
     def __init__(
         self,
@@ -163,10 +156,7 @@ class TwoFactor:
     async def status(self, who: Principal) -> MfaStatus:
         async with self._uow(read_only=True) as tx:
             totp = await tx.totp.get(who.user_id)
-        if totp is None:
-            return MfaStatus(enabled=False, pending=False, recovery_codes_left=0)
-        return MfaStatus(enabled=totp.enabled, pending=not totp.enabled,
-                         recovery_codes_left=len(totp.recovery))
+        return MfaStatus.of(totp)
 
     async def enrol(self, who: Principal) -> Enrolment:
         """A new pending secret (replacing a pending one). Raises Conflict(code=

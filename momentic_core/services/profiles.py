@@ -9,8 +9,10 @@ from typing import Any
 import attrs
 
 from momentic_core.errors import Conflict, NotFound, Unauthenticated
-from momentic_core.model.accounts import Principal, Role, User
+from momentic_core.model.accounts import CodePurpose, Principal, Role, User
+from momentic_core.model.devices import NotificationSettings
 from momentic_core.model.engagement import LiveEvent, user_channel
+from momentic_core.model.mfa import MfaStatus
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services.access import ACCOUNT_CLOSED
@@ -50,13 +52,26 @@ class ExportBatch:
 
 
 @attrs.frozen
+class PendingEmailChange:
+    """An email change asked for and not confirmed yet (the new address is not stored:
+    the code is bound to it, services.email_change)."""
+
+    requested_at: datetime
+    expires_at: datetime
+
+
+@attrs.frozen
 class AccountExport:
-    """Everything held about one user: the account, read when the export began, then
-    ``batches``: every section of ``EXPORT_SECTIONS`` in that order, each as one or more
-    batches (the first may be empty), read page by page as the caller iterates."""
+    """Everything held about one user: the account and its settings, read when the
+    export began, then ``batches``: every section of ``EXPORT_SECTIONS`` in that order,
+    each as one or more batches (the first may be empty), read page by page as the
+    caller iterates."""
 
     user: User
     exported_at: datetime
+    two_factor: MfaStatus
+    email_change: PendingEmailChange | None
+    notification_settings: NotificationSettings
     batches: AsyncGenerator[ExportBatch, None]
 
 
@@ -86,6 +101,11 @@ async def _identities(tx: UnitOfWork, user_id: int, after: Any, limit: int) -> l
     return [] if after is not None else list(await tx.identities.list_for_user(user_id))
 
 
+async def _devices(tx: UnitOfWork, user_id: int, after: Any, limit: int) -> list[Any]:
+    # Not paged: at most max_devices_per_user (services.devices).
+    return [] if after is not None else list(await tx.devices.list_for_user(user_id))
+
+
 def _newest(contact: Any) -> Any:
     return (contact.since, contact.user.id)
 
@@ -110,12 +130,19 @@ _SECTIONS: dict[str, tuple[_Fetch, _Key]] = {
         lambda tx, me, after, n: tx.comments.likes_by_user(me, after, n),
         lambda like: like.comment_id,
     ),
+    # WatchedDay: what I watched, one row per video and UTC day, by (day, video id)
+    "views": (
+        lambda tx, me, after, n: tx.views.by_viewer(me, after, n),
+        lambda row: (row.day, row.video_id),
+    ),
     # Contact, newest first (as the app's lists: banned or suspended users left out)
     "friends": (_contacts("friends"), _newest),
     "friend_requests_sent": (_contacts("outgoing"), _newest),
     "friend_requests_received": (_contacts("incoming"), _newest),
     # Contact: the users I blocked, newest first
     "blocks": (_contacts("blocked"), _newest),
+    # Contact: the users I muted, newest first
+    "mutes": (_contacts("muted"), _newest),
     # (Report, Case): the reports I filed, by id
     "reports": (
         lambda tx, me, after, n: tx.moderation.reports_by(me, after, n),
@@ -136,6 +163,8 @@ _SECTIONS: dict[str, tuple[_Fetch, _Key]] = {
         lambda tx, me, after, n: tx.sessions.page_for_user(me, after, n),
         lambda session: session.id,
     ),
+    # Device: my push devices, oldest first
+    "devices": (_devices, lambda device: device.id),
     # ExternalIdentity
     "linked_identities": (_identities, lambda identity: identity.subject),
     # AuditEntry about me (my account, content or cases), or by me as staff, by id
@@ -271,10 +300,19 @@ class Profiles:
         sections may disagree about it (a comment on a video deleted a moment later).
         ``exported_at`` says when the export began."""
         await self._throttle.check("export:user", str(who.user_id))
+        now = self._clock.now()
         async with self._uow(read_only=True) as tx:
             user = await tx.users.get(who.user_id)
+            totp = await tx.totp.get(user.id)
+            code = await tx.codes.get(user.id, CodePurpose.CHANGE_EMAIL)
+            settings = await tx.notification_settings.get(user.id)
+        pending = None
+        if code is not None and code.expires_at > now:
+            pending = PendingEmailChange(code.created_at, code.expires_at)
         return AccountExport(
-            user=user, exported_at=self._clock.now(), batches=self._batches(user.id)
+            user=user, exported_at=now, two_factor=MfaStatus.of(totp),
+            email_change=pending, notification_settings=settings,
+            batches=self._batches(user.id),
         )
 
     async def _batches(self, user_id: int) -> AsyncGenerator[ExportBatch, None]:

@@ -217,3 +217,35 @@ async def test_for_you_weighs_completion_when_asked(backend: Adapters, clock: Ma
             assert await tx.feeds.rank_for_you(viewer.id, now, settings) == expected
             await tx.candidates.refresh(now, settings)
             assert await tx.candidates.rank(viewer.id, now, settings) == expected
+
+
+async def test_a_viewers_rows_page_by_day_then_video_whoever_may_see_them_now(
+    backend: Adapters,
+) -> None:
+    author, ann, bob = await add_user(backend), await add_user(backend), await add_user(backend)
+    videos = [await add_video(backend, author.id, duration_seconds=10.0) for _ in range(3)]
+    async with backend.uow() as tx:
+        for day in (1, 0):
+            for video in reversed(videos):
+                await tx.views.record(_record(video, ann.id, 1000 * (day + 1), day=day))
+        await tx.views.record(_record(videos[0], ann.id, 9900, completed=True))
+        await tx.views.record(_record(videos[1], bob.id, 500))
+
+    found = []
+    after = None
+    while True:
+        async with backend.uow(read_only=True) as tx:  # type: ignore[call-arg]
+            page = await tx.views.by_viewer(ann.id, after, 4)
+        found += page
+        if len(page) < 4:
+            break
+        after = (page[-1].day, page[-1].video_id)
+
+    assert [(w.day, w.video_id) for w in found] == [
+        ((T0 + day * DAY).date(), v.id) for day in (0, 1) for v in videos]
+    assert (found[0].watched_ms, found[0].completed) == (9900, True)
+    assert found[0].first_at == T0 and found[0].last_at == T0
+    assert [w.watched_ms for w in found[1:]] == [1000, 1000, 2000, 2000, 2000]
+    async with backend.uow() as tx:
+        assert await tx.views.by_viewer(ann.id, None, 0) == []
+        assert await tx.views.by_viewer(author.id, None, 10) == []

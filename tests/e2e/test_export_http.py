@@ -13,11 +13,12 @@ import aiohttp
 import jsonschema
 import pytest
 from clip_support import unique
-from engagement_support import User, befriend, moderator, ready_video, user
+from engagement_support import PASSWORD, User, befriend, moderator, ready_video, user
 from yarl import URL
 
 from adapters.http import keys
 from adapters.http.openapi import document
+from adapters.http.views import EXPORT_HEAD
 from adapters.memory.moderation import InMemoryAuditRepository
 from momentic_core.errors import Unavailable
 from momentic_core.services.profiles import EXPORT_SECTIONS
@@ -48,7 +49,7 @@ async def export(env: Any, who: User) -> tuple[dict[str, Any], str]:
         {"$ref": "#/components/schemas/Export", "components": document()["components"]},
         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     ).validate(body)
-    assert list(body) == ["exported_at", "account", *EXPORT_SECTIONS], "in the written order"
+    assert list(body) == [*EXPORT_HEAD, *EXPORT_SECTIONS], "in the written order"
     return body, text
 
 
@@ -200,6 +201,57 @@ async def test_one_of_everything_each_exactly_once_and_nothing_of_others(
         ("case.resolve", mod.id), ("case.resolve", mod.id)
     ]
     assert staff["account"]["role"] == "moderator" and staff["videos"] == []
+
+
+async def test_mutes_devices_views_and_account_settings_are_in_it(
+    env: Any, sample_clips: dict[str, Path]
+) -> None:
+    c = env.client
+    ann, bob, cat = await user(env, "ann"), await user(env, "bob"), await user(env, "cat")
+    fresh, _ = await export(env, ann)
+    assert fresh["two_factor"] == {"enabled": False, "pending": False,
+                                   "recovery_codes_left": 0}
+    assert fresh["email_change"] is None
+    assert fresh["notification_settings"] == await ok(
+        await c.get("/v1/me/notification-settings", headers=ann.auth))
+    assert fresh["mutes"] == fresh["devices"] == fresh["views"] == []
+
+    await ok(await c.post(f"/v1/users/{bob.id}/mute", headers=ann.auth), 204)
+    await ok(await c.post(f"/v1/users/{cat.id}/mute", headers=ann.auth), 204)
+    await ok(await c.post(f"/v1/users/{ann.id}/mute", headers=bob.auth), 204)  # not ann's
+    await ok(await c.post("/v1/me/devices", headers=ann.auth, json={
+        "platform": "ios", "token": "0f" * 32, "app_version": "1.4.0",
+        "apns_environment": "production"}), 201)
+    await ok(await c.post("/v1/me/devices", headers=bob.auth, json={
+        "platform": "ios", "token": "1e" * 32,
+        "apns_environment": "sandbox"}), 201)
+    video = await ready_video(env, cat, sample_clips["silent"])
+    await ok(await c.post(f"/v1/videos/{video}/view", json={"watched_seconds": 0.5},
+                          headers=ann.auth))
+    await ok(await c.post(f"/v1/videos/{video}/view", json={"watched_seconds": 0.2},
+                          headers=bob.auth))
+    enrolment = await ok(await c.post("/v1/me/2fa", headers=ann.auth), 201)
+    await ok(await c.post("/v1/me/email", headers=ann.auth,
+                          json={"email": "ann.new@bsu.by", "password": PASSWORD}), 202)
+    settings = await ok(await c.patch("/v1/me/notification-settings", headers=ann.auth,
+                                      json={"reactions": False}))
+
+    body, text = await export(env, ann)
+
+    assert [m["user"]["id"] for m in body["mutes"]] == [cat.id, bob.id]  # newest first
+    assert body["devices"] == (await ok(await c.get("/v1/me/devices", headers=ann.auth)))[
+        "items"]
+    assert [(v["video_id"], v["watched_ms"]) for v in body["views"]] == [(video, 500)]
+    assert body["two_factor"] == {"enabled": False, "pending": True,
+                                  "recovery_codes_left": 0}
+    assert enrolment["secret"] not in text  # the secret never leaves again
+    pending = body["email_change"]
+    assert pending is not None and pending["requested_at"] < pending["expires_at"]
+    assert "ann.new" not in text  # not kept, so not exported
+    assert body["notification_settings"] == settings and settings["reactions"] is False
+    others, _ = await export(env, bob)
+    assert [m["user"]["id"] for m in others["mutes"]] == [ann.id]
+    assert others["email_change"] is None and len(others["devices"]) == 1
 
 
 async def test_a_large_account_streams_every_item_across_pages(
