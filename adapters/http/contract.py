@@ -85,10 +85,11 @@ class Problem:
     status: str
 
 
-def problem(description: str, code: str, status: int | None = None) -> Problem:
+def problem(description: str, code: str) -> Problem:
+    """``code`` answers, at the status of its kind, with this description."""
     if code not in CATALOGUE:
         raise ValueError(f"{code} is not in momentic_core/errors.py CATALOGUE")
-    return Problem(description, code, str(status) if status else status_of(code))
+    return Problem(description, code, status_of(code))
 
 
 @attrs.frozen
