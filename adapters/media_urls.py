@@ -15,13 +15,27 @@ import hmac
 import time
 from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from momentic_core.errors import Invalid
 from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.policies.media import check_blob_key
 
 _CONTEXT = b"momentic media url v1\n"
+# A key to sign once, to learn the origin of the store's signed URLs (never fetched).
+_PROBE_KEY = "avatars/origin-probe/avatar.jpg"
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of an absolute http(s) URL. Raises ValueError for anything
+    else (it goes into a Content-Security-Policy, where a space or ';' would add a rule)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
+    if any(c in origin for c in " ;,'\"\\") or any(ord(c) < 0x21 for c in origin):
+        raise ValueError(f"not a URL origin: {url!r}")
+    return origin
 
 
 class MediaUrlSigner:
@@ -214,6 +228,8 @@ class MediaUrls:
         self._private_ttl = private_ttl
         self._clock = clock
         self._signed: dict[float, RecentUrls] = {}
+        self._sign = signed
+        self._origins: tuple[str, ...] | None = None
         if self._cdn is None:
             if signed is None:
                 raise ValueError("a store's signed URLs are required without a CDN")
@@ -221,6 +237,21 @@ class MediaUrls:
                 self._signed[ttl] = RecentUrls(
                     functools.partial(_signed_for, signed, ttl), reuse=min(300.0, ttl / 4)
                 )
+
+    def origins(self) -> tuple[str, ...]:
+        """The origins every URL it hands out is at, for a Content-Security-Policy: the
+        CDN's; else the store's signed URLs' (the S3 endpoint clients reach, AWS's bucket
+        host, or the app's public URL for the local and memory stores) and the app's
+        /media route (HLS). Learnt once, by signing a probe key (nothing is fetched)."""
+        if self._origins is None:
+            found = [self._token_base] if self._cdn else [
+                self._signed_probe(), self._token_base]
+            self._origins = tuple(dict.fromkeys(origin_of(url) for url in found))
+        return self._origins
+
+    def _signed_probe(self) -> str:
+        assert self._sign is not None
+        return self._sign(_PROBE_KEY, self._public_ttl)
 
     def token_url(self, key: str, ttl: float) -> str:
         return f"{self._token_base}/{self._tokens.path(key, expiry(self._clock(), ttl))}"

@@ -39,11 +39,17 @@ from momentic_core.services.ranking import parse_period, parse_scope
 routes = web.RouteTableDef()
 
 DASHBOARD = Path(__file__).parent / "static" / "admin"
-# The dashboard loads only its own files and talks only to this origin.
+# The dashboard loads only its own files and talks only to this origin; its images (the
+# thumbnails of reported videos, avatars) may also come from the media origins
+# (MediaUrl.origins: the CDN, or the S3 endpoint clients reach), exactly those.
 DASHBOARD_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:{media}; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+
+
+def dashboard_csp(media_origins: tuple[str, ...]) -> str:
+    return DASHBOARD_CSP.format(media="".join(f" {o}" for o in media_origins))
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 # The page's scripts and style sheets: every .js and .css file in static/admin, no more.
 ASSETS = tuple(sorted(p.name for p in DASHBOARD.iterdir() if p.suffix in (".js", ".css")))
@@ -187,12 +193,13 @@ async def patch_weights(request: web.Request) -> web.Response:
     return json_response(WeightsOut.of(weights))
 
 
-def _asset(name: str) -> web.Response:
+def _asset(request: web.Request, name: str) -> web.Response:
     path = DASHBOARD / name
     response = web.Response(
         body=path.read_bytes(), content_type=_TYPES[path.suffix], charset="utf-8"
     )
-    response.headers["Content-Security-Policy"] = DASHBOARD_CSP
+    response.headers["Content-Security-Policy"] = dashboard_csp(
+        services(request).media_url.origins())
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -206,7 +213,7 @@ def _asset(name: str) -> web.Response:
     {200: content("HTML page.", {"text/html": {"schema": STRING,
                                               "example": "<!doctype html>..."}})})
 async def dashboard(request: web.Request) -> web.Response:
-    return _asset("index.html")
+    return _asset(request, "index.html")
 
 
 @routes.get("/admin/{name:[a-z_]+\\.(?:js|css)}")
@@ -220,4 +227,4 @@ async def dashboard_asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in ASSETS:
         raise web.HTTPNotFound()  # the error middleware answers route_not_found
-    return _asset(name)
+    return _asset(request, name)

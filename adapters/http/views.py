@@ -99,6 +99,10 @@ class MediaUrl(typing.Protocol):
         """Its HLS master playlist; None for a video without one."""
         ...
 
+    def origins(self) -> tuple[str, ...]:
+        """scheme://host[:port] of every URL it hands out (for a Content-Security-Policy)."""
+        ...
+
 
 # ---------------------------------------------------------------- the field types the wire
 # shares; their bounds come from the rules and settings (schema.py turns them into JSON

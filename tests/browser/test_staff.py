@@ -13,13 +13,16 @@ picture of the queue with an open case (docs/staff-queue.png).
 from __future__ import annotations
 
 import os
+import struct
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pyotp
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, Page
 
 from adapters.config import Settings
@@ -77,6 +80,67 @@ async def site(aiohttp_client: Any) -> Site:
     storage = await resolve(backend.container.storage())
     seeded = await seed_cases(storage.uow, services.moderation)
     return Site(client, services, admin, mod, seeded)
+
+
+def _png() -> bytes:
+    """A 2x2 red PNG: what the fake CDN edge answers for a thumbnail."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+async def cdn_site(aiohttp_client: Any, aiohttp_server: Any) -> tuple[Site, list[str]]:
+    """The site behind a CDN on another origin (MOMENTIC_MEDIA_BASE_URL), whose edge
+    answers every token path with a picture and records what it was asked for; the
+    reported video has a thumbnail."""
+    asked: list[str] = []
+
+    async def edge(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        return web.Response(body=_png(), content_type="image/png")
+
+    edge_app = web.Application()
+    edge_app.router.add_get("/{tail:.*}", edge)
+    cdn = await aiohttp_server(edge_app)
+    backend = Composition(Settings(memory=True, media_base_url=str(cdn.make_url("/")),
+                                   **FAST_HASH))
+    client = await aiohttp_client(create_app(backend, HttpOptions(max_body_bytes=64 * 1024)))
+    services: Services = await resolve(backend.container.services())
+    await services.accounts.create_user(*ADMIN, Role.ADMIN)
+    mod = await services.accounts.create_user(*MOD, Role.MODERATOR)
+    storage = await resolve(backend.container.storage())
+    seeded = await seed_cases(storage.uow, services.moderation)
+    async with storage.uow() as tx:
+        video = await tx.videos.get(seeded.video_id)
+        await tx.videos.update(attrs.evolve(video, thumbnail_key=THUMB))
+    return Site(client, services, mod, mod, seeded), asked
+
+
+THUMB = "videos/00000000000000aa/thumb.jpg"
+
+
+async def test_a_cases_thumbnail_from_the_cdn_shows(
+    cdn_site: tuple[Site, list[str]], browser: Browser
+) -> None:
+    site, asked = cdn_site
+    page, errors = await sign_in(browser, site.url, *MOD)
+    await page.click(f"#cases tr[data-case='{site.seeded.case_id}']")
+    await page.wait_for_selector("#case .target img.thumb")
+    await page.wait_for_function(
+        "document.querySelector('#case .target img.thumb').complete")
+    size = await page.eval_on_selector(
+        "#case .target img.thumb", "img => [img.naturalWidth, img.naturalHeight]")
+    assert size == [2, 2], "the picture loaded: the page's policy lets the CDN's origin in"
+    assert [path for path in asked if path.endswith(THUMB)], asked
+    src = await page.get_attribute("#case .target img.thumb", "src")
+    assert src is not None and not src.startswith(site.url.removesuffix("/admin"))
+    assert errors == []  # no policy violation, no failed load
 
 
 async def _text(page: Page, selector: str) -> str:

@@ -12,7 +12,7 @@ from engagement_support import PASSWORD, User, befriend, login, moderator, ready
 
 from adapters.container import resolve
 from adapters.http import keys, paging
-from adapters.http.routes_ranking import DASHBOARD_CSP
+from adapters.http.routes_ranking import dashboard_csp
 from adapters.memory.clock import ManualClock
 from momentic_core.model.accounts import Role
 from momentic_core.model.ranking import RankingWeights
@@ -407,8 +407,9 @@ async def test_changed_weights_queue_a_recompute_that_ratings_follow(
 async def test_the_dashboard_and_its_assets(client: Any) -> None:
     r = await client.get("/admin")
     assert r.status == 200 and r.content_type == "text/html"
-    assert r.headers["Content-Security-Policy"] == DASHBOARD_CSP
-    assert "default-src 'none'" in DASHBOARD_CSP and "frame-ancestors 'none'" in DASHBOARD_CSP
+    csp = r.headers["Content-Security-Policy"]
+    assert csp == dashboard_csp(client.app[keys.SERVICES].media_url.origins())
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
     page = await r.text()
     assert '<script type="module" src="/admin/admin.js"></script>' in page
     assert "http" not in page, "no CDN or other origin"
@@ -417,7 +418,7 @@ async def test_the_dashboard_and_its_assets(client: Any) -> None:
         r = await client.get(f"/admin/{name}")
         assert r.status == 200 and r.content_type == content_type, (name, r.content_type)
         assert r.charset == "utf-8"
-        assert r.headers["Content-Security-Policy"] == DASHBOARD_CSP
+        assert r.headers["Content-Security-Policy"] == csp
         assert marker in await r.text()
     for missing in ("/admin/admin.txt", "/admin/index.html", "/admin/other.js",
                     "/admin/admin.js.map", "/admin/"):

@@ -16,10 +16,11 @@ from signup_support import FAST_HASH, Api
 
 from adapters.config import Settings
 from adapters.container import Composition
+from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from adapters.http.middlewares import API_CSP
-from adapters.http.routes_ranking import DASHBOARD_CSP
+from adapters.http.routes_ranking import dashboard_csp
 from adapters.http.routes_system import DOCS_CSP
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.errors import RateLimited
@@ -136,11 +137,11 @@ async def test_pages_keep_their_own_policy(env: Env) -> None:
     _hygienic(r)
     r = await c.get("/admin")
     assert r.status == 200
-    _hygienic(r, DASHBOARD_CSP)
+    _hygienic(r, dashboard_csp(c.app[keys.SERVICES].media_url.origins()))
     assert r.headers["Cache-Control"] == "no-cache"  # its own, kept
     r = await c.get("/admin/admin.js")
     assert r.status == 200
-    _hygienic(r, DASHBOARD_CSP)
+    _hygienic(r, dashboard_csp(c.app[keys.SERVICES].media_url.origins()))
 
 
 async def test_media_responses(env: Env) -> None:

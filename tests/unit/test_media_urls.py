@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.media_urls import MediaTokens, MediaUrls, expiry
+from adapters.media_urls import MediaTokens, MediaUrls, expiry, origin_of
 from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.services.visibility import sealed
 
@@ -125,3 +125,40 @@ def test_a_token_opens_until_its_expiry_and_not_after(key: str, exp: int) -> Non
 def test_a_sealed_moment_names_no_file_to_make_a_url_of() -> None:
     locked = sealed(_video(Visibility.FRIENDS))
     assert locked.blob_keys() == [] and _cdn([NOW]).hls(locked) is None
+
+
+def test_the_origins_of_its_urls_are_the_cdns_or_the_stores_and_the_apps() -> None:
+    assert _cdn([NOW]).origins() == ("https://cdn.test",)
+    signed: list[str] = []
+
+    def sign(key: str, ttl: float) -> str:
+        signed.append(key)
+        return f"https://Bucket.S3.us-east-1.amazonaws.com/{key}?X-Amz-Signature=x"
+
+    urls = MediaUrls(sign, tokens=tokens, hls_base="http://127.0.0.1:8080/media",
+                     cdn_base=None, public_ttl=3600, private_ttl=120, clock=lambda: NOW)
+    assert urls.origins() == ("https://bucket.s3.us-east-1.amazonaws.com",
+                              "http://127.0.0.1:8080")
+    assert urls.origins() is urls.origins() and len(signed) == 1  # learnt once
+    same = MediaUrls(lambda key, ttl: f"http://127.0.0.1:8080/media/{key}?sig=x",
+                     tokens=tokens, hls_base="http://127.0.0.1:8080/media", cdn_base=None,
+                     public_ttl=1, private_ttl=1)
+    assert same.origins() == ("http://127.0.0.1:8080",)
+
+
+@pytest.mark.parametrize("url, origin", [
+    ("https://cdn.test/path?q=1", "https://cdn.test"),
+    ("http://user:pw@[::1]:9000/x", "http://[::1]:9000"),
+    ("HTTPS://Media.Example:8443", "https://media.example:8443"),
+])
+def test_an_origin_is_scheme_host_and_port(url: str, origin: str) -> None:
+    assert origin_of(url) == origin
+
+
+@pytest.mark.parametrize("url", [
+    "data:image/png;base64,AA", "javascript:alert(1)", "/media/x", "ftp://host/x",
+    "https://", "https://a;b.test/", "https://a'b.test/",
+])
+def test_anything_else_is_no_origin(url: str) -> None:
+    with pytest.raises(ValueError):
+        origin_of(url)
