@@ -4,8 +4,9 @@ descriptions (videos) and nicknames (users).
 Every answer is what the feeds would show the caller (``ports.SearchRepository``: ready,
 visible, authors someone to others and not blocked either way), and a friend's moment
 behind the BeReal lock (``visibility.behind_lock``) is not found by its description or
-its tags until I post mine: such items are left out of the page. A page's cursors are
-those of the rows read, so a page may hold fewer items than asked while more follow.
+its tags until I post mine: such items are left out of the page, and the page reads on
+past them until it is full or the rows end. Its cursors are those of items it shows,
+never of a locked moment's (a cursor carries a time and an id, which the lock hides).
 
 Search (``videos`` and ``users``) is rate-limited per user (``search:user``): it tells
 which nicknames exist and what descriptions say, so it is guessable.
@@ -13,6 +14,7 @@ which nicknames exist and what descriptions say, so it is guessable.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import attrs
@@ -20,14 +22,18 @@ import attrs
 from momentic_core.errors import Invalid
 from momentic_core.model.accounts import Principal
 from momentic_core.model.search import TrendingTag, UserKeyset, UserMatch
-from momentic_core.model.social import FeedPage, Keyset
+from momentic_core.model.social import FeedItem, FeedPage, Keyset
 from momentic_core.policies import rules
 from momentic_core.policies.search import nickname_query, normalize_tag, search_words
 from momentic_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services import visibility
 from momentic_core.services.config import Config
-from momentic_core.services.feeds import _page
+from momentic_core.services.feeds import _keyset, _page
 from momentic_core.services.throttle import Throttle
+
+# A page's read: (keyset to start from or None, newer than it, how many) -> rows, newest
+# first (of those nearest the keyset).
+_Fetch = Callable[[Keyset | None, bool, int], Awaitable[list[FeedItem]]]
 
 SEARCH_LIMIT = "search:user"
 TRENDING_WINDOW = timedelta(hours=rules.TRENDING_HOURS)
@@ -61,15 +67,31 @@ class Search:
         self._config = config  # the BeReal lock
         self._throttle = throttle
 
-    async def _unlocked(self, tx: UnitOfWork, who: Principal, page: FeedPage) -> FeedPage:
-        """``page`` without the moments behind the BeReal lock for me."""
+    async def _unlocked(
+        self, tx: UnitOfWork, who: Principal, fetch: _Fetch, cursor: Keyset | None,
+        newer: bool, limit: int,
+    ) -> FeedPage:
+        """A page of what ``fetch`` reads (rows newest first, from a keyset on, in the
+        page's direction) without the moments behind the BeReal lock for me. Reads on from
+        the last row read while locked rows leave it short; the cursors come from the
+        items kept only. Locked rows are friends' moments of the last day, so the rounds
+        are few."""
         bereal_lock = (await self._config.current()).bereal_lock
-        locked = await visibility.behind_lock(
-            tx, self._clock.now(), who, [i.video for i in page.items], bereal_lock
-        )
-        if not locked:
-            return page
-        return attrs.evolve(page, items=[i for i in page.items if i.video.id not in locked])
+        now = self._clock.now()
+        backwards = newer and cursor is not None  # rows come oldest last, nearest the cursor
+        kept: list[FeedItem] = []
+        key = cursor
+        while True:
+            rows = await fetch(key, backwards, limit + 1)
+            locked = await visibility.behind_lock(
+                tx, now, who, [i.video for i in rows], bereal_lock
+            )
+            shown = [i for i in rows if i.video.id not in locked]
+            kept = shown + kept if backwards else kept + shown
+            if len(rows) <= limit or len(kept) > limit:
+                break
+            key = _keyset(rows[0] if backwards else rows[-1])
+        return _page(kept, cursor, newer, limit)
 
     async def hashtag(
         self, who: Principal, tag: str, cursor: Keyset | None, newer: bool, limit: int
@@ -85,8 +107,11 @@ class Search:
                 field="tag",
             )
         async with self._uow(read_only=True) as tx:
-            items = await tx.search.hashtag_videos(who.user_id, value, cursor, newer, limit + 1)
-            page = await self._unlocked(tx, who, _page(items, cursor, newer, limit))
+            page = await self._unlocked(
+                tx, who,
+                lambda key, up, n: tx.search.hashtag_videos(who.user_id, value, key, up, n),
+                cursor, newer, limit,
+            )
         return value, page
 
     async def trending(self, who: Principal, limit: int) -> list[TrendingTag]:
@@ -106,8 +131,10 @@ class Search:
         if not words:
             return FeedPage(items=[], next=None, prev=cursor)
         async with self._uow(read_only=True) as tx:
-            items = await tx.search.videos(who.user_id, words, cursor, newer, limit + 1)
-            return await self._unlocked(tx, who, _page(items, cursor, newer, limit))
+            return await self._unlocked(
+                tx, who, lambda key, up, n: tx.search.videos(who.user_id, words, key, up, n),
+                cursor, newer, limit,
+            )
 
     async def users(
         self, who: Principal, q: str, after: UserKeyset | None, limit: int

@@ -19,7 +19,7 @@ import pytest
 from clip_support import unique
 from engagement_support import User, befriend, user
 
-from adapters.http import keys
+from adapters.http import keys, paging
 
 
 async def _video(env: Any, who: User, clip: Path, description: str,
@@ -132,6 +132,46 @@ async def test_a_locked_moment_is_not_found_until_i_post_mine(
     assert await _tag_ids(env, alex, "morning") == [moment]
     assert await _search_ids(env, alex, "break") == [moment]
     assert await _search_ids(env, kim, "breakfast") == []
+
+
+async def test_no_cursor_names_a_locked_moment(
+    video_env: Any, sample_clips: dict[str, Path]
+) -> None:
+    env = video_env
+    alex, sam, kim = [await user(env, n) for n in ("alex", "sam", "kim")]
+    await befriend(env, alex, sam)
+    clip = sample_clips["silent"]
+    older = await _video(env, kim, clip, "Old toast #toast")
+    moments = [await _video(env, sam, clip, f"Toast {n} #toast", "friends") for n in range(3)]
+    newest = await _video(env, kim, clip, "New toast #toast")
+    for path in ("/v1/hashtags/toast/videos", "/v1/search?q=toast"):
+        key = "videos" if "search" in path else "items"
+        seen: list[int] = []
+        cursors: list[str] = []
+        page = await _get(env, alex, f"{path}{'&' if '?' in path else '?'}limit=1")
+        while True:
+            seen += [item["video"]["id"] for item in page[key]]
+            cursors += [c for c in (page.get("next_cursor"), page.get("prev_cursor")) if c]
+            if not page.get("next_cursor"):
+                break
+            page = await _get(env, alex, f"{path}{'&' if '?' in path else '?'}limit=1&"
+                              f"cursor={page['next_cursor']}")
+        assert seen == [newest, older], path
+        back = await _get(env, alex, f"{path}{'&' if '?' in path else '?'}limit=1&"
+                          f"cursor={cursors[-1]}")
+        assert [item["video"]["id"] for item in back[key]] in ([], [newest], [older])
+        cursors += [c for c in (back.get("next_cursor"), back.get("prev_cursor")) if c]
+        named = {paging.decode(c, kind, 2)[1] for c in cursors
+                 for kind in ("older", "newer") if _is(c, kind)}
+        assert named <= {newest, older} and not named & set(moments), "a locked moment"
+
+
+def _is(cursor: str, kind: str) -> bool:
+    try:
+        paging.decode(cursor, kind, 2)
+    except Exception:
+        return False
+    return True
 
 
 async def test_users_by_nickname_blocks_hide_both_ways(
