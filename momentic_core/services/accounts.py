@@ -194,7 +194,10 @@ class Accounts:
                         "you, log in, or reset your password if you forgot it.",
                     )
                 if mail is not None:
-                    await queue_mail(tx, mail, now)
+                    # Due when queued, after the code's write (which waits for a concurrent
+                    # one's commit), not when the request began: two codes' mails go out in
+                    # the order the codes were stored, so the last mail holds the valid code.
+                    await queue_mail(tx, mail, self._clock.now())
         except Conflict as exc:
             if exc.code != "email_taken":
                 raise
@@ -213,7 +216,7 @@ class Accounts:
             user = await tx.users.find_by_email(email)
             if user is not None and not user.email_verified:
                 mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
-                await queue_mail(tx, mail, now)
+                await queue_mail(tx, mail, self._clock.now())  # as in register
         await self._mail_sent()
 
     async def verify_email(
@@ -549,7 +552,7 @@ class Accounts:
             user = await tx.users.find_by_email(email)
             if user is not None:
                 mail = await self._new_code(tx, user, CodePurpose.RESET_PASSWORD, now)
-                await queue_mail(tx, mail, now)
+                await queue_mail(tx, mail, self._clock.now())  # as in register
         await self._mail_sent()
 
     async def reset_password(

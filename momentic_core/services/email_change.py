@@ -89,7 +89,7 @@ class EmailChange:
                 )
             else:
                 mail = await self._new_code(tx, user, new_email, now)
-            await queue_mail(tx, mail, now)
+            await queue_mail(tx, mail, self._clock.now())  # as in Accounts.register
         if self._mail_queued is not None:
             await self._mail_queued()
 
