@@ -63,6 +63,14 @@ _FINDABLE = (
 )
 
 
+# The author of ``v`` looked up by users_pkey, one row per video read. OFFSET 0 keeps the
+# planner from pulling the subquery up into a join, which at a million videos it would
+# make a hash join over a sequential scan of users (it cannot know, for a generic plan,
+# that a rare word matches a handful of videos); the lookup costs one index probe per
+# row, and a page reads few.
+_AUTHOR = "CROSS JOIN LATERAL (SELECT * FROM users WHERE users.id = v.author_id OFFSET 0) u"
+
+
 def _keyset(created_at: str, ident: str, cursor: bool, newer: bool, first: int) -> tuple[str, str]:
     """(condition, order) of a newest-first keyset page on (``created_at``, ``ident``) whose
     cursor travels as ``$first`` and ``$first+1``; newer items come oldest first (the
@@ -98,7 +106,7 @@ def video_search_sql(*, cursor: bool, newer: bool) -> str:
     return f"""
         SELECT {_ITEM_COLUMNS}
         FROM videos v
-        JOIN users u ON u.id = v.author_id
+        {_AUTHOR}
         CROSS JOIN LATERAL ({ITEM_ENGAGEMENT}) e
         WHERE v.search_words @@ $2::tsquery
           {keyset}
@@ -134,8 +142,10 @@ def user_search_sql(*, after: bool) -> str:
 TRENDING_SQL = f"""
     SELECT h.tag, count(*) AS video_count
     FROM video_hashtags h
-    JOIN videos v ON v.id = h.video_id
-    JOIN users u ON u.id = v.author_id
+    -- The window's rows, each video by videos_pkey (not a hash of every video: see
+    -- _AUTHOR for why OFFSET 0).
+    CROSS JOIN LATERAL (SELECT * FROM videos WHERE videos.id = h.video_id OFFSET 0) v
+    {_AUTHOR}
     WHERE h.created_at >= $2 AND h.created_at < $3
       AND v.status = 'ready' AND v.visibility = 'public'
       AND {_ACTIVE.format(now="$5")}
