@@ -52,6 +52,21 @@ class Settings:
     database_url: str = _setting(
         "", "PostgreSQL URL (postgresql://user:pass@host:5432/db). Empty: the embedded server."
     )
+    database_replica_urls: str = _setting(
+        "", "Comma-separated PostgreSQL URLs of streaming replicas of MOMENTIC_DATABASE_URL "
+        "(hot standbys). Feed, video, profile and search reads go to them, round robin, "
+        "skipping one that is down or lags; a user who just wrote reads from the primary "
+        "until a replica has replayed that write. Empty: every read on the primary."
+    )
+    database_replica_sticky_seconds: float = _setting(
+        10.0, "After a user's write, their reads wait this long at most for a replica that "
+        "has replayed it (reading from the primary meanwhile). Kept per process: another "
+        "instance or worker knows nothing of it and serves what its replicas have."
+    )
+    database_replica_max_lag_seconds: float = _setting(
+        30.0, "A replica whose replay is further behind than this (the age of its last "
+        "replayed transaction while received WAL waits) serves no read until it catches up."
+    )
     memory: bool = _setting(False, "Run on in-memory adapters (nothing is kept).")
     data_dir: str = _setting("var", "Where the embedded default keeps its database and keys.")
     host: str = _setting("127.0.0.1", "Address the HTTP server binds to.")
@@ -343,6 +358,7 @@ _AT_LEAST: dict[str, float] = {
     "trusted_proxies": 0, "hsts_seconds": 0, "rate_limit_multiplier": 0.001,
     "max_body_bytes": 1, "keepalive_timeout_seconds": 0.001, "listen_backlog": 1,
     "body_timeout_seconds": 0, "body_min_rate": 0,
+    "database_replica_sticky_seconds": 0, "database_replica_max_lag_seconds": 0.001,
 }
 # URL settings and the schemes each accepts (an empty value means "not set").
 _SCHEMES: dict[str, tuple[str, ...]] = {
@@ -386,6 +402,12 @@ def _problems(s: Settings) -> list[str]:
             bad(name, f"{_redacted(value)!r} is not a {' or '.join(schemes)} URL with a host")
     if s.media_edge_key and len(s.media_edge_key) < 32:
         bad("media_edge_key", "is shorter than 32 characters")
+    for url in Settings.split(s.database_replica_urls):
+        if not _url_ok(url, _SCHEMES["database_url"]):
+            bad("database_replica_urls", f"{_redacted(url)!r} is not a postgres or postgresql "
+                "URL with a host")
+    if s.database_replica_urls.strip() and s.memory:
+        bad("database_replica_urls", "replicas need PostgreSQL, not MOMENTIC_MEMORY")
     if s.storage == "s3" and not s.s3_bucket:
         bad("storage", "s3 needs MOMENTIC_S3_BUCKET")
     if not s.memory and not s.database_url and not s.allow_embedded_database:

@@ -48,6 +48,7 @@ from adapters.postgres.embedded import start_embedded
 from adapters.postgres.live import PostgresJobSignal, PostgresLiveEventSource
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.rate_limiter import PostgresRateLimiter
+from adapters.postgres.replicas import Replicas
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
 from adapters.push.logging import LoggingPushSender
@@ -123,6 +124,7 @@ class Storage:
     # Wakes the workers when a job is queued on any instance (PostgreSQL NOTIFY); memory
     # has none: its workers look every second.
     job_signal: PostgresJobSignal | None = None
+    replicas: Replicas | None = None  # streaming replicas for the reads that may lag
 
 
 def database_url(settings: Settings) -> str:
@@ -157,9 +159,19 @@ async def _storage(settings: Settings, clock: Clock) -> AsyncIterator[Storage]:
         max_size=settings.db_pool_max,
         command_timeout=settings.db_timeout_seconds,
     )
+    replicas: Replicas | None = None
     try:
-        yield postgres_storage(pool, url, clock)
+        if urls := Settings.split(settings.database_replica_urls):
+            replicas = await Replicas.open(
+                urls, max_size=settings.db_pool_max, command_timeout=settings.db_timeout_seconds,
+                sticky=settings.database_replica_sticky_seconds,
+                max_lag=settings.database_replica_max_lag_seconds,
+            )
+            await replicas.start()
+        yield postgres_storage(pool, url, clock, replicas=replicas)
     finally:
+        if replicas is not None:
+            await replicas.close()
         await pool.close()
 
 
@@ -168,9 +180,11 @@ def postgres_storage(
     url: str,
     clock: Clock,
     uow: UnitOfWorkFactory | None = None,
+    *,
+    replicas: Replicas | None = None,
 ) -> Storage:
-    """Storage on a PostgreSQL pool; ``uow`` replaces the unit of work factory (tests
-    inject failures with it)."""
+    """Storage on a PostgreSQL pool (and its streaming ``replicas``, for the reads that
+    may lag); ``uow`` replaces the unit of work factory (tests inject failures with it)."""
 
     async def ready() -> None:
         try:
@@ -180,13 +194,14 @@ def postgres_storage(
             raise Unavailable("The database does not answer.") from exc
 
     return Storage(
-        uow=uow or functools.partial(PostgresUnitOfWork, pool, clock=clock),
+        uow=uow or functools.partial(PostgresUnitOfWork, pool, clock=clock, replicas=replicas),
         rate_limiter=PostgresRateLimiter(pool, clock),
         runner=PostgresJobRunner(pool, clock),
         ready=ready,
         live=PostgresLiveEventSource(url),
         database_url=url,
         job_signal=PostgresJobSignal(url),
+        replicas=replicas,
         pool_use=lambda: PoolUse(
             size=pool.get_size(),
             in_use=pool.get_size() - pool.get_idle_size(),

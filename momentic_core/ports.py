@@ -1160,10 +1160,13 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+    def __call__(self, *, read_only: bool = False, may_lag: bool = False) -> UnitOfWork:
         """A new unit of work. ``read_only``: the block only reads, statement by statement
         (each sees what is committed when it runs), so a store may skip the transaction;
-        a write in it is a bug."""
+        a write in it is a bug. ``may_lag`` (read-only too): what the block reads may be
+        a moment behind the latest commits (a store may serve it from a replica), except
+        the acting user's own writes, which it sees. For what users browse (feeds,
+        videos, profiles, search), never for a read that a write or a check depends on."""
         ...
 
 

@@ -56,8 +56,9 @@ class SwitchedUnitOfWork(PostgresUnitOfWork):
         switch: Switch,
         rewire: Rewire,
         read_only: bool = False,
+        may_lag: bool = False,
     ) -> None:
-        super().__init__(pool, clock=clock, read_only=read_only)
+        super().__init__(pool, clock=clock, read_only=read_only, may_lag=may_lag)
         self._switch = switch
         self._rewire = rewire
 

@@ -17,6 +17,7 @@ from adapters.http.keys import HttpOptions, Services
 from adapters.http.metrics import METRICS, Metrics, metrics_middleware, metrics_routes
 from adapters.http.middlewares import (
     SERVER,
+    acting_middleware,
     body_deadline_middleware,
     cors_preflight_middleware,
     encoding_middleware,
@@ -75,6 +76,7 @@ def create_app(
             *tracing.server_middlewares(),  # a span per request, when OTEL_* ask for it
             metrics_middleware,  # outermost of ours: every answer counts
             request_id_middleware,
+            acting_middleware,
             cors_preflight_middleware,
             problem_middleware,
             body_deadline_middleware,

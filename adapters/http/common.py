@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 
+from adapters import acting
 from adapters.http import keys
 from adapters.http.converter import structure, unstructure
 from adapters.http.keys import Services
@@ -129,6 +130,8 @@ async def principal(request: web.Request, token: str | None = None) -> Principal
         raise
     request[keys.PRINCIPAL] = who
     request[keys.USER_ID] = who.user_id
+    if (doing := acting.current()) is not None:
+        doing.user_id = who.user_id  # their writes and reads, for the replicas
     events = [("api:user", str(who.user_id))] + ([("api:ip", ip)] if ip is not None else [])
     request[keys.RATE] = (await svc.throttle.check_many(events))[0]
     return who

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from adapters.acting import acting_scope
 from adapters.http import keys
 from adapters.http.converter import nul_character
 from adapters.http.problems import (
@@ -316,3 +317,11 @@ async def response_hygiene(request: web.Request, response: web.StreamResponse) -
             # the Authorization header, not in cookies.
             headers["Access-Control-Allow-Origin"] = origin
             headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+
+
+@web.middleware
+async def acting_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A fresh ``adapters.acting.Acting`` for the request: ``common.principal`` names the
+    caller in it, and the database adapter keeps their reads after their writes (replicas)."""
+    with acting_scope():
+        return await handler(request)

@@ -45,10 +45,15 @@ from .views import InMemoryViewRepository
 
 class InMemoryUnitOfWork:
     def __init__(
-        self, store: MemoryStore, *, clock: Clock | None = None, read_only: bool = False
+        self,
+        store: MemoryStore,
+        *,
+        clock: Clock | None = None,
+        read_only: bool = False,
+        may_lag: bool = False,  # one store, nothing lags: a read-only block
     ) -> None:
         self._store = store
-        self._read_only = read_only  # checked: a write in a read-only block is a bug
+        self._read_only = read_only or may_lag  # checked: a write in one is a bug
         self.users = InMemoryUserRepository(store)
         self.codes = InMemoryCodeRepository(store)
         self.sessions = InMemorySessionRepository(store)

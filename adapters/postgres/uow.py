@@ -11,6 +11,14 @@ Leaving the block normally commits; an exception rolls back. Either way the conn
 goes back to the pool, and the repositories stop working (using one after the block
 raises RuntimeError).
 
+With ``replicas`` (``replicas.Replicas``), a block opened with ``may_lag`` (read-only,
+and fine a moment behind the primary: feeds, videos, profiles, search) runs on a
+streaming replica when one is fit and has replayed the acting user's last write
+(``adapters.acting``); otherwise, or when the replica gives no connection within its
+acquire timeout, on the primary. Every other block runs on the primary, and a write
+committed there by an acting user records the WAL position it reached, so that user's
+next reads wait for a replica that has it (read-your-writes).
+
 Live events emitted in the block (``events``) are NOTIFYs in its transaction: listeners
 hear them when it commits, in commit order, and never when it rolls back.
 
@@ -26,6 +34,7 @@ from types import TracebackType
 import asyncpg
 from asyncpg.transaction import Transaction
 
+from adapters import acting as acting_
 from momentic_core.ports import (
     AuditRepository,
     Clock,
@@ -70,6 +79,7 @@ from .moderation import (
     PostgresModerationRepository,
 )
 from .ranking import PostgresRankingRepository, PostgresStatsRepository
+from .replicas import UNKNOWN, WAL_POSITION, WROTE, Replica, Replicas
 from .repositories import (
     PostgresCodeRepository,
     PostgresIdentityRepository,
@@ -123,9 +133,15 @@ class PostgresUnitOfWork:
         acquire_timeout: float = 5.0,
         clock: Clock | None = None,
         read_only: bool = False,
+        may_lag: bool = False,
+        replicas: Replicas | None = None,
     ) -> None:
         self._pool = pool
-        self._read_only = read_only
+        self._read_only = read_only or may_lag
+        self._may_lag = may_lag
+        self._replicas = replicas
+        self._used: asyncpg.Pool = pool  # the pool the connection came from
+        self.replica: str | None = None  # the replica this block reads from, if any
         self._acquire_timeout = acquire_timeout
         self._clock: Clock = clock or UtcClock()  # stamps enqueued jobs
         self._conn: asyncpg.Connection | None = None
@@ -135,13 +151,16 @@ class PostgresUnitOfWork:
     async def __aenter__(self) -> PostgresUnitOfWork:
         if self._conn is not None:
             raise RuntimeError("this unit of work is in use already")
-        try:
-            conn = await self._pool.acquire(timeout=self._acquire_timeout)
-        except Exception as exc:
-            translated = connect_error(exc)
-            if translated is None:
-                raise
-            raise translated from exc
+        conn = await self._from_replica() if self._may_lag else None
+        if conn is None:
+            self._used, self.replica = self._pool, None
+            try:
+                conn = await self._pool.acquire(timeout=self._acquire_timeout)
+            except Exception as exc:
+                translated = connect_error(exc)
+                if translated is None:
+                    raise
+                raise translated from exc
         try:
             tx = conn.transaction()
             if not self._read_only:  # read-only: autocommit statements, two round trips saved
@@ -197,6 +216,56 @@ class PostgresUnitOfWork:
         self._repositories.append(search)
         return self
 
+    async def _from_replica(self) -> asyncpg.Connection | None:
+        """A connection of a fit replica for this read, or None (then the primary)."""
+        replicas = self._replicas
+        if replicas is None:
+            return None
+        acting = acting_.current()
+        position = replicas.must_see(acting.user_id if acting is not None else None)
+        if acting is not None and acting.wrote_lsn is not None:  # this request wrote
+            if UNKNOWN in (position, acting.wrote_lsn):
+                position = UNKNOWN
+            else:
+                position = max(position or 0, acting.wrote_lsn)
+        replica: Replica | None = replicas.pick(position)
+        while replica is not None:
+            try:
+                conn = await replica.pool.acquire(timeout=replicas.acquire_timeout)
+            except Exception:  # down or full: the next one, or the primary
+                replicas.failed(replica)
+                replica = replicas.pick(position)
+                continue
+            self._used, self.replica = replica.pool, replica.name
+            return conn
+        return None
+
+    async def _wrote(self, conn: asyncpg.Connection) -> bool:
+        """Before the commit, with replicas and an acting request only: did the block
+        write anything (a transaction id was assigned)? A block that only read keeps
+        its reader on the replicas."""
+        if self._replicas is None or acting_.current() is None:
+            return False
+        return bool(await conn.fetchval(WROTE))
+
+    async def _record_write(self, conn: asyncpg.Connection) -> None:
+        """After a commit: where the WAL got to, for the acting user's next reads."""
+        acting = acting_.current()
+        if self._replicas is None or acting is None:
+            return
+        position: int | None
+        try:
+            position = int(await conn.fetchval(WAL_POSITION))
+        except Exception:  # committed all the same; sticky time bounds it
+            log.debug("could not read the WAL position after a commit", exc_info=True)
+            position = None
+        if position is None or acting.wrote_lsn == UNKNOWN:
+            acting.wrote_lsn = UNKNOWN
+        else:
+            acting.wrote_lsn = max(acting.wrote_lsn or 0, position)
+        if acting.user_id is not None:
+            self._replicas.wrote(acting.user_id, position)
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -217,12 +286,15 @@ class PostgresUnitOfWork:
             if exc is None:
                 try:
                     await self._events.flush()
+                    wrote = await self._wrote(conn)
                     await tx.commit()
                 except Exception as commit_exc:
                     translated = translate_error(commit_exc)
                     if translated is None:
                         raise
                     raise translated from commit_exc
+                if wrote:
+                    await self._record_write(conn)
                 return
             try:
                 await tx.rollback()
@@ -243,6 +315,6 @@ class PostgresUnitOfWork:
         self._repositories = []
         try:
             # asyncpg resets the connection, or closes it when that fails.
-            await self._pool.release(conn)
+            await self._used.release(conn)
         except Exception:
             log.warning("could not return a connection to the pool", exc_info=True)

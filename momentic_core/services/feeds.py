@@ -88,7 +88,7 @@ class Feeds:
         moment they answer, for 24 hours at most (``visibility.behind_lock``)."""
         now = self._clock.now()
         bereal_lock = (await self._config.current()).bereal_lock
-        async with self._uow(read_only=True) as tx:
+        async with self._uow(may_lag=True) as tx:
             me = await tx.users.get(who.user_id)
             today = now.astimezone(ZoneInfo(me.time_zone)).date()
             day = day or today
@@ -109,7 +109,7 @@ class Feeds:
     async def global_(
         self, who: Principal, cursor: Keyset | None, newer: bool, limit: int
     ) -> FeedPage:
-        async with self._uow(read_only=True) as tx:
+        async with self._uow(may_lag=True) as tx:
             items = await tx.feeds.global_feed(who.user_id, cursor, newer, limit + 1)
         return _page(items, cursor, newer, limit)
 
@@ -132,7 +132,7 @@ class Feeds:
         now = self._clock.now()
         fresh_since = now - self.settings.snapshot_reuse
         after = 0
-        async with self._uow(read_only=True) as tx:
+        async with self._uow(may_lag=True) as tx:
             if snapshot is not None:
                 snapshot_id, after = snapshot
                 found: int | None = snapshot_id
@@ -171,7 +171,7 @@ class Feeds:
         if not any(i.video.visibility is Visibility.FRIENDS for i in items):
             return set()  # (no settings read, no unit of work)
         bereal_lock = (await self._config.current()).bereal_lock
-        async with self._uow(read_only=True) as tx:
+        async with self._uow(may_lag=True) as tx:
             return await visibility.behind_lock(
                 tx, now, who, [i.video for i in items], bereal_lock
             )

@@ -244,7 +244,7 @@ class Profiles:
         """A profile as ``who`` may see it. Hidden accounts (``User.hidden_at``: not verified
         yet, banned, suspended) are no one to everyone but moderators, admins and
         themselves. Raises NotFound(code="user_not_found")."""
-        async with self._uow() as tx:
+        async with self._uow(may_lag=True) as tx:
             user = await tx.users.get(user_id)
         own = who is not None and who.user_id == user_id
         staff = who is not None and permissions.can_see_hidden_accounts(who.role)

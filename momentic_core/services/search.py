@@ -106,7 +106,7 @@ class Search:
                 code="invalid_hashtag",
                 field="tag",
             )
-        async with self._uow(read_only=True) as tx:
+        async with self._uow(may_lag=True) as tx:
             page = await self._unlocked(
                 tx, who,
                 lambda key, up, n: tx.search.hashtag_videos(who.user_id, value, key, up, n),
@@ -117,7 +117,7 @@ class Search:
     async def trending(self, who: Principal, limit: int) -> list[TrendingTag]:
         """The hashtags of the most public videos of the last ``rules.TRENDING_HOURS``."""
         now = self._clock.now()
-        async with self._uow(read_only=True) as tx:
+        async with self._uow(may_lag=True) as tx:
             return await tx.search.trending(who.user_id, now - TRENDING_WINDOW, now, limit)
 
     async def videos(
@@ -130,7 +130,7 @@ class Search:
         await self._throttle.check(SEARCH_LIMIT, str(who.user_id))
         if not words:
             return FeedPage(items=[], next=None, prev=cursor)
-        async with self._uow(read_only=True) as tx:
+        async with self._uow(may_lag=True) as tx:
             return await self._unlocked(
                 tx, who, lambda key, up, n: tx.search.videos(who.user_id, words, key, up, n),
                 cursor, newer, limit,
@@ -145,7 +145,7 @@ class Search:
         await self._throttle.check(SEARCH_LIMIT, str(who.user_id))
         if not query:
             return UserPage(items=[], next=None)
-        async with self._uow(read_only=True) as tx:
+        async with self._uow(may_lag=True) as tx:
             found = await tx.search.users(who.user_id, query, after, limit + 1)
         more = len(found) > limit
         found = found[:limit]

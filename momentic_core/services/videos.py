@@ -437,7 +437,7 @@ class Videos:
         """Raises NotFound(code="video_not_found") for videos the caller may not see."""
         # (before the unit of work: it may read settings)
         bereal_lock = await self._bereal_lock_on()
-        async with self._uow(read_only=True) as tx:
+        async with self._uow(may_lag=True) as tx:
             video = await tx.videos.get(video_id)
             author = await tx.users.get(video.author_id)
             if not await visibility.may_see(tx, self._clock.now(), who, video, author):
@@ -462,7 +462,7 @@ class Videos:
         own = who.user_id == user_id
         staff = permissions.can_see_hidden_accounts(who.role)
         bereal_lock = await self._bereal_lock_on()
-        async with self._uow() as tx:
+        async with self._uow(may_lag=True) as tx:
             author = await tx.users.get(user_id)
             friend = False
             if not (own or staff):

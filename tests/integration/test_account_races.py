@@ -71,8 +71,10 @@ class GatedCodeReads(PostgresUnitOfWork):
     reads surely overlap: without a row lock they all see the same code; with one, the
     first holds the others back inside their read and the gate just times out."""
 
-    def __init__(self, pool: asyncpg.Pool, gate: Gate, read_only: bool = False) -> None:
-        super().__init__(pool, read_only=read_only)
+    def __init__(
+        self, pool: asyncpg.Pool, gate: Gate, read_only: bool = False, may_lag: bool = False
+    ) -> None:
+        super().__init__(pool, read_only=read_only, may_lag=may_lag)
         self._gate = gate
 
     async def __aenter__(self) -> GatedCodeReads:

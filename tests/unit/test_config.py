@@ -105,6 +105,31 @@ def test_postgres_urls_and_socket_urls_load(url: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "urls", ["mysql://db/momentic", "postgresql://r1/momentic,replica2:5432",
+             "postgresql://r1/momentic,postgresql://"],
+)
+def test_every_replica_url_must_be_postgres(urls: str) -> None:
+    message = _refusal(MOMENTIC_DATABASE_REPLICA_URLS=urls)
+    assert message.startswith("MOMENTIC_DATABASE_REPLICA_URLS: ")
+
+
+def test_a_replica_url_is_not_echoed_with_its_password() -> None:
+    message = _refusal(MOMENTIC_DATABASE_REPLICA_URLS="postgresql://r0/m,mysql://u:hunter2@r1/m")
+    assert "hunter2" not in message
+
+
+def test_replica_urls_load_as_a_list() -> None:
+    settings = _load(MOMENTIC_DATABASE_REPLICA_URLS=" postgresql://r1/m , postgres://u:p@r2:5433/m")
+    assert Settings.split(settings.database_replica_urls) == (
+        "postgresql://r1/m", "postgres://u:p@r2:5433/m")
+
+
+def test_replicas_need_postgresql() -> None:
+    message = _refusal(MOMENTIC_MEMORY="1", MOMENTIC_DATABASE_REPLICA_URLS="postgresql://r1/m")
+    assert "MOMENTIC_MEMORY" in message
+
+
+@pytest.mark.parametrize(
     "name", ["MOMENTIC_PUBLIC_URL", "MOMENTIC_MEDIA_BASE_URL", "MOMENTIC_S3_ENDPOINT_URL",
              "MOMENTIC_S3_PUBLIC_ENDPOINT_URL", "MOMENTIC_GOOGLE_JWKS_URL"],
 )

@@ -1,0 +1,332 @@
+"""Reads on PostgreSQL streaming replicas (issue 19 item 6), on a real replica.
+
+One primary and one hot standby made for this module (``replica_support``: initdb,
+``pg_basebackup -R``, ``standby.signal``), migrations applied on the primary and
+streamed to the standby. What a read was served by is proved by what it sees: with the
+standby's replay paused (``pg_wal_replay_pause()``), a row committed on the primary
+since is visible only there.
+
+- units of work opened with ``may_lag`` read from the replica, every other one (reads
+  included) from the primary, and writes never reach the replica;
+- read-your-writes: after a user's write, their reads go to the primary until the
+  replica has replayed it (or the sticky time passed), while others read the replica;
+- over HTTP: a profile edited by its owner is seen by the owner at once, by others from
+  the replica; a feed is served from the replica;
+- a replica that is killed, or that lags too far, serves nothing: reads fall back to
+  the primary without an error, and it is used again once it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import attrs
+import psycopg
+import pytest
+from replica_support import ReplicaCluster
+from signup_support import FAST_HASH, new_user_auth
+
+from adapters.acting import acting_scope
+from adapters.config import Settings
+from adapters.container import Composition
+from adapters.http.app import create_app
+from adapters.memory.mail import InMemoryMailer
+from adapters.postgres.db import create_pool
+from adapters.postgres.migrate import apply_migrations
+from adapters.postgres.replicas import Replica, Replicas
+from adapters.postgres.uow import PostgresUnitOfWork
+from momentic_core.errors import NotFound
+from momentic_core.model.accounts import User
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[ReplicaCluster]:
+    pair = ReplicaCluster()
+    try:
+        pair.start()
+        apply_migrations(pair.primary_url)
+        yield pair
+    finally:
+        pair.stop()
+
+
+@pytest.fixture(scope="module")
+async def primary(cluster: ReplicaCluster) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(cluster.primary_url, min_size=1, max_size=8)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def replica_pool(cluster: ReplicaCluster) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(cluster.replica_url, min_size=0, max_size=8)
+    yield pool
+    await pool.close()
+
+
+_serial = itertools.count(1)
+
+
+def new_user(**fields: Any) -> User:
+    n = next(_serial)
+    values: dict[str, Any] = {
+        "id": 0, "email": f"replica{n}@example.com", "nickname": f"replica{n}",
+        "created_at": datetime(2026, 12, 7, tzinfo=UTC), "password_hash": "$argon2id$fake",
+        "email_verified": True,
+    }
+    return User(**(values | fields))
+
+
+class Clock:
+    """Monotonic seconds the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def replicas(replica_pool: asyncpg.Pool, cluster: ReplicaCluster) -> Replicas:
+    """Replicas on the one standby, looked at only when a test says so (no watcher)."""
+    found = Replicas([Replica("standby", replica_pool)], sticky=10.0, max_lag=3600.0,
+                     clock=Clock())
+    await caught_up(found, cluster)
+    return found
+
+
+def replay(cluster: ReplicaCluster, action: str) -> None:
+    with psycopg.connect(cluster.replica_url, autocommit=True) as conn:
+        conn.execute(f"SELECT pg_wal_replay_{action}()")
+
+
+@pytest.fixture
+def paused(cluster: ReplicaCluster) -> Iterator[None]:
+    """The standby's replay paused for the test (it still receives WAL)."""
+    replay(cluster, "pause")
+    try:
+        yield
+    finally:
+        replay(cluster, "resume")
+
+
+async def caught_up(replicas: Replicas, cluster: ReplicaCluster) -> None:
+    """Wait (bounded) until the standby has replayed everything the primary wrote."""
+    with psycopg.connect(cluster.primary_url, autocommit=True) as conn:
+        row = conn.execute("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8").fetchone()
+    assert row is not None
+    for _ in range(500):
+        await replicas.refresh()
+        if replicas.replicas[0].up and replicas.replicas[0].replayed >= row[0]:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the standby did not catch up within 10 s")
+
+
+def uow(primary: asyncpg.Pool, replicas: Replicas, **kwargs: Any) -> PostgresUnitOfWork:
+    return PostgresUnitOfWork(primary, replicas=replicas, **kwargs)
+
+
+async def add_user(primary: asyncpg.Pool, replicas: Replicas, **fields: Any) -> Any:
+    async with uow(primary, replicas) as tx:
+        return await tx.users.add(new_user(**fields))
+
+
+async def test_reads_that_may_lag_are_served_by_the_replica(
+    primary: asyncpg.Pool, replicas: Replicas, cluster: ReplicaCluster
+) -> None:
+    async with uow(primary, replicas, may_lag=True) as tx:
+        assert tx.replica == "standby"
+        in_recovery = await tx.users._conn.fetchval("SELECT pg_is_in_recovery()")
+        assert in_recovery is True
+    async with uow(primary, replicas, read_only=True) as tx:  # read-only, not may-lag
+        assert tx.replica is None
+        assert await tx.users._conn.fetchval("SELECT pg_is_in_recovery()") is False
+
+
+async def test_with_replay_paused_a_new_row_is_seen_on_the_primary_only(
+    primary: asyncpg.Pool, replicas: Replicas, cluster: ReplicaCluster, paused: None
+) -> None:
+    user = await add_user(primary, replicas)  # no acting user: nobody is kept on the primary
+    await replicas.refresh()
+    async with uow(primary, replicas, may_lag=True) as tx:
+        with pytest.raises(NotFound):
+            await tx.users.get(user.id)  # the replica has not replayed it
+    async with uow(primary, replicas, read_only=True) as tx:
+        assert await tx.users.get(user.id) == user
+
+
+async def test_writes_never_go_to_the_replica(
+    primary: asyncpg.Pool, replicas: Replicas, cluster: ReplicaCluster
+) -> None:
+    with acting_scope() as acting:
+        acting.user_id = 1
+        user = await add_user(primary, replicas)  # a standby would refuse the INSERT
+        async with uow(primary, replicas) as tx:
+            assert tx.replica is None
+            await tx.users.update(attrs.evolve(user, bio="written"))
+    async with uow(primary, replicas, read_only=True) as tx:
+        assert (await tx.users.get(user.id)).bio == "written"
+
+
+async def test_after_a_write_the_writer_reads_the_primary_and_others_the_replica(
+    primary: asyncpg.Pool, replicas: Replicas, cluster: ReplicaCluster
+) -> None:
+    writer = await add_user(primary, replicas, bio="before")
+    reader = await add_user(primary, replicas)
+    await caught_up(replicas, cluster)
+    replay(cluster, "pause")
+    try:
+        with acting_scope() as acting:  # the writer's request
+            acting.user_id = writer.id
+            async with uow(primary, replicas) as tx:
+                await tx.users.update(attrs.evolve(writer, bio="after"))
+            async with uow(primary, replicas, may_lag=True) as tx:
+                assert tx.replica is None
+                assert (await tx.users.get(writer.id)).bio == "after"
+        with acting_scope() as acting:  # the writer's next request
+            acting.user_id = writer.id
+            await replicas.refresh()
+            async with uow(primary, replicas, may_lag=True) as tx:
+                assert tx.replica is None
+                assert (await tx.users.get(writer.id)).bio == "after"
+        with acting_scope() as acting:  # someone else's: the replica, a moment behind
+            acting.user_id = reader.id
+            async with uow(primary, replicas, may_lag=True) as tx:
+                assert tx.replica == "standby"
+                assert (await tx.users.get(writer.id)).bio == "before"
+    finally:
+        replay(cluster, "resume")
+    await caught_up(replicas, cluster)
+    with acting_scope() as acting:  # replayed: the writer reads the replica again
+        acting.user_id = writer.id
+        async with uow(primary, replicas, may_lag=True) as tx:
+            assert tx.replica == "standby"
+            assert (await tx.users.get(writer.id)).bio == "after"
+
+
+async def test_the_writer_stays_on_the_primary_for_the_sticky_time_at_most(
+    primary: asyncpg.Pool, replicas: Replicas, cluster: ReplicaCluster, paused: None
+) -> None:
+    clock = replicas._clock
+    assert isinstance(clock, Clock)
+    writer = await add_user(primary, replicas)
+    with acting_scope() as acting:
+        acting.user_id = writer.id
+        async with uow(primary, replicas) as tx:
+            await tx.users.update(attrs.evolve(writer, bio="after"))
+    with acting_scope() as acting:
+        acting.user_id = writer.id
+        async with uow(primary, replicas, may_lag=True) as tx:
+            assert tx.replica is None
+        clock.now += replicas.sticky
+        async with uow(primary, replicas, may_lag=True) as tx:  # never replayed: bounded
+            assert tx.replica == "standby"
+
+
+async def test_a_replica_that_lags_too_far_serves_no_read(
+    primary: asyncpg.Pool, replica_pool: asyncpg.Pool, cluster: ReplicaCluster,
+    paused: None,
+) -> None:
+    strict = Replicas([Replica("standby", replica_pool)], sticky=10.0, max_lag=0.001)
+    await add_user(primary, strict)  # received, never replayed: the standby falls behind
+    for _ in range(500):
+        await strict.refresh()
+        if strict.replicas[0].lag > strict.max_lag:
+            break
+        await asyncio.sleep(0.02)
+    assert strict.replicas[0].up
+    async with uow(primary, strict, may_lag=True) as tx:
+        assert tx.replica is None
+
+
+async def test_a_killed_replica_sends_reads_to_the_primary_until_it_is_back(
+    primary: asyncpg.Pool, replicas: Replicas, cluster: ReplicaCluster
+) -> None:
+    user = await add_user(primary, replicas)
+    await caught_up(replicas, cluster)
+    await asyncio.to_thread(cluster.kill_replica)
+    try:
+        # Not looked at since: still thought up; the read finds out and falls back.
+        assert replicas.replicas[0].up
+        for _ in range(3):
+            async with uow(primary, replicas, may_lag=True) as tx:
+                assert tx.replica is None
+                assert await tx.users.get(user.id) == user
+        assert not replicas.replicas[0].up
+        await replicas.refresh()
+        assert not replicas.replicas[0].up
+    finally:
+        await asyncio.to_thread(cluster.start_replica)
+    await caught_up(replicas, cluster)
+    async with uow(primary, replicas, may_lag=True) as tx:
+        assert tx.replica == "standby"
+        assert await tx.users.get(user.id) == user
+
+
+def _settings(cluster: ReplicaCluster, tmp_path: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": cluster.primary_url, "database_replica_urls": cluster.replica_url,
+        "storage": "local", "data_dir": str(tmp_path), "secret": "replica-secret",
+        "db_pool_min": 1, "db_pool_max": 4, **FAST_HASH,
+    }
+    return Settings(**(values | extra))
+
+
+async def test_over_http_my_edit_is_mine_at_once_and_others_read_the_replica(
+    aiohttp_client: Any, cluster: ReplicaCluster, replicas: Replicas, tmp_path: Path
+) -> None:
+    client = await aiohttp_client(create_app(Composition(
+        _settings(cluster, tmp_path), mailer=InMemoryMailer())))
+    owner, other = await new_user_auth(client), await new_user_auth(client)
+    me = await (await client.get("/v1/me", headers=owner)).json()
+    # (A first authenticated request records the day's activity: a write of its own.)
+    assert (await client.get("/v1/me", headers=other)).status == 200
+    await caught_up(replicas, cluster)
+    replay(cluster, "pause")
+    try:
+        r = await client.patch("/v1/me", json={"bio": "edited"}, headers=owner)
+        assert r.status == 200, await r.text()
+        mine = await client.get(f"/v1/users/{me['id']}", headers=owner)
+        assert (await mine.json())["bio"] == "edited"
+        theirs = await client.get(f"/v1/users/{me['id']}", headers=other)
+        assert (await theirs.json())["bio"] is None  # the replica, replay paused
+        feed = await client.get("/v1/feed/global", headers=other)
+        assert feed.status == 200, await feed.text()
+    finally:
+        replay(cluster, "resume")
+    await caught_up(replicas, cluster)
+    for _ in range(100):  # the app's own watcher looks every 100 ms
+        theirs = await client.get(f"/v1/users/{me['id']}", headers=other)
+        if (await theirs.json())["bio"] == "edited":
+            break
+        await asyncio.sleep(0.05)
+    assert (await theirs.json())["bio"] == "edited"
+
+
+async def test_over_http_a_dead_replica_answers_from_the_primary(
+    aiohttp_client: Any, cluster: ReplicaCluster, replicas: Replicas, tmp_path: Path
+) -> None:
+    client = await aiohttp_client(create_app(Composition(
+        _settings(cluster, tmp_path), mailer=InMemoryMailer())))
+    auth = await new_user_auth(client)
+    await asyncio.to_thread(cluster.kill_replica)
+    try:
+        for path in ("/v1/feed/global", "/v1/feed/friends", "/v1/me"):
+            r = await client.get(path, headers=auth)
+            assert r.status == 200, (path, await r.text())
+        r = await client.patch("/v1/me", json={"bio": "still writing"}, headers=auth)
+        assert r.status == 200, await r.text()
+    finally:
+        await asyncio.to_thread(cluster.start_replica)
+    await caught_up(replicas, cluster)
+
