@@ -110,6 +110,8 @@ EXAMPLES.update({
         "secret": _SECRET,
         "otpauth_uri": f"otpauth://totp/Momentic:alex%40bsu.by?secret={_SECRET}"
                        "&issuer=Momentic",
+        "qr_svg": '<svg xmlns="http://www.w3.org/2000/svg" width="196" height="196">'
+                  '<title>QR code</title>...</svg>',
         "digits": mfa.DIGITS, "period": mfa.STEP_SECONDS,
     },
     "MfaRecoveryCodes": {"recovery_codes": [

@@ -19,6 +19,7 @@ from adapters.http.views_mfa import (
     EnrolmentView,
     MfaSignInBody,
     RecoveryCodesView,
+    qr_svg,
 )
 from momentic_core.services import mfa
 
@@ -43,7 +44,8 @@ async def status(request: web.Request) -> web.Response:
 
 @routes.post("/v1/me/2fa")
 @contract(
-    "Start enrolling an authenticator app: a new secret and its otpauth:// URI, answered "
+    "Start enrolling an authenticator app: a new secret, its otpauth:// URI and that URI "
+    "as an SVG QR code, answered "
     "this once (a pending enrolment is replaced). Nothing changes at sign-in until POST "
     "/v1/me/2fa/confirm.", "auth",
     {201: json(EnrolmentView, "The secret, pending confirmation.")}, auth=True,
@@ -52,7 +54,8 @@ async def enrol(request: web.Request) -> web.Response:
     who = await principal(request)
     made = await _services(request).two_factor.enrol(who)
     return no_store(json_response(
-        EnrolmentView(made.secret, made.otpauth_uri, made.digits, made.period), 201
+        EnrolmentView(made.secret, made.otpauth_uri, qr_svg(made.otpauth_uri), made.digits,
+                      made.period), 201
     ))
 
 

@@ -3,9 +3,11 @@ address (issue 21 items 1 and 2)."""
 
 from __future__ import annotations
 
+import io
 from typing import Annotated
 
 import attrs
+import segno
 
 from adapters.http.schema import Schema
 from adapters.http.views import DeviceName, Email
@@ -40,8 +42,20 @@ class EnrolmentView:
 
     secret: Annotated[str, Schema(description="Base32; shown this once, never again.")]
     otpauth_uri: Annotated[str, Schema(description="For a QR code (Key URI Format).")]
+    qr_svg: Annotated[str, Schema(contentMediaType="image/svg+xml", description=(
+        "otpauth_uri as a QR code, an SVG document (for a client without a QR library: "
+        "show it as an image, e.g. a data: URL)."))]
     digits: int
     period: int
+
+
+def qr_svg(text: str) -> str:
+    """``text`` as a QR code (error correction M, the 4-module quiet zone), an SVG
+    document without the XML declaration, black on white."""
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="svg", xmldecl=False, scale=4, border=4,
+                                     light="#fff", title="QR code", nl=False)
+    return out.getvalue().decode()
 
 
 @attrs.frozen

@@ -352,6 +352,9 @@ async def test_staff_turn_on_two_factor_when_it_is_required(
     await page.wait_for_selector("#enrol-form:visible")
     secret = await _text(page, "#enrol-secret")
     assert (await _text(page, "#enrol-uri")).startswith("otpauth://totp/")
+    await page.wait_for_function("document.getElementById('enrol-qr').complete")
+    qr = await page.eval_on_selector("#enrol-qr", "img => [img.naturalWidth, img.src]")
+    assert qr[0] > 100 and qr[1].startswith("data:image/svg+xml"), qr  # the QR code shows
     assert secret in await _text(page, "#enrol-uri")
     await page.fill("#enrol-code", pyotp.TOTP(secret).now())
     await page.click("#enrol-form button[type=submit]")

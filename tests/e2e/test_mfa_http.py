@@ -5,11 +5,14 @@ staff enrolment requirement."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 import pyotp
 import pytest
+import segno
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from signup_support import PASSWORD
@@ -66,6 +69,24 @@ async def _challenge(client: Any, email: str = "alex@bsu.by") -> str:
     return str(body["mfa_token"])
 
 
+def _is_qr_of(svg: str, text: str) -> None:
+    """``svg`` is an SVG document of ``text``'s QR code: its dark modules are those of
+    the code segno makes of ``text`` (error correction M, a 4-module quiet zone)."""
+    root = ElementTree.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert not [e for e in root.iter() if e.tag.endswith("script") or any(
+        name.startswith("on") for name in e.attrib)]
+    code = segno.make(text, error="m")
+    size = (code.symbol_size(scale=4, border=4))[0]
+    assert root.attrib["width"] == root.attrib["height"] == str(size)
+    dark = code.matrix
+    assert len(dark) > 21, "large enough for the URI"
+    # The path draws each row's dark runs: h<n> after m moves; count the dark modules.
+    path = next(e for e in root.iter() if e.tag.endswith("path") and "stroke" in e.attrib)
+    runs = [int(n) for n in re.findall(r"h(\d+)", path.attrib["d"])]
+    assert sum(runs) == sum(sum(1 for m in row if m) for row in dark)
+
+
 async def test_enrol_confirm_and_sign_in_with_a_code(make_video_env: Any) -> None:
     env, clock = await _env(make_video_env)
     client = env.client
@@ -78,6 +99,7 @@ async def test_enrol_confirm_and_sign_in_with_a_code(make_video_env: Any) -> Non
     assert made["otpauth_uri"].startswith("otpauth://totp/Momentic:alex%40bsu.by?secret=")
     assert f"secret={made['secret']}" in made["otpauth_uri"] and "issuer=Momentic" in \
         made["otpauth_uri"]
+    _is_qr_of(made["qr_svg"], made["otpauth_uri"])
     r = await client.get("/v1/me/2fa", headers=auth)
     assert await r.json() == {"enabled": False, "pending": True, "recovery_codes_left": 0}
     assert (await _password(client)).status == 200, "pending: sign-in is unchanged"
