@@ -44,11 +44,20 @@ from adapters.http.app import create_app
 from adapters.http.converter import unstructure
 from adapters.http.keys import HttpOptions, Services
 from adapters.http.metrics import forget_process, use_multiprocess
-from adapters.http.views import AdminUserOut, CaseDetailOut, CaseOut, SettingsOut
+from adapters.http.views import (
+    AdminUserOut,
+    AppealOut,
+    AuditOut,
+    CaseDetailOut,
+    CaseOut,
+    SettingsOut,
+)
 from momentic_core.errors import MomenticError
 from momentic_core.model.accounts import AccountStatus, Role, User
 from momentic_core.model.moderation import (
     Action,
+    AppealStatus,
+    AuditFilter,
     Case,
     CaseFilter,
     CaseStatus,
@@ -455,6 +464,76 @@ def cmd_cases_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cases_show(args: argparse.Namespace) -> int:
+    """One case as GET /v1/mod/cases/{id} shows it: the content and every report."""
+
+    async def work(s: Services) -> CaseDetailOut:
+        return CaseDetailOut.of(await s.moderation.case(None, args.id), s.media_url)
+
+    _print_json(unstructure(_with_services(args, work)))
+    return 0
+
+
+def cmd_appeals_list(args: argparse.Namespace) -> int:
+    """Appeals by id, as GET /v1/mod/appeals."""
+    status = None if args.status == "all" else AppealStatus(args.status)
+
+    async def work(s: Services) -> list[AppealOut]:
+        found = await s.moderation.appeals(None, status, args.after, args.limit)
+        return [AppealOut.of(a) for a in found]
+
+    appeals = _with_services(args, work)
+    if args.json:
+        _print_json(unstructure(appeals))
+        return 0
+    table = Table("appeal", "case", "user", "status", "body", "created",
+                  title=f"appeals ({args.status})")
+    for a in appeals:
+        table.add_row(str(a.id), str(a.case_id), str(a.user_id), a.status, a.body,
+                      a.created_at.isoformat(timespec="seconds"))
+    Console().print(table)
+    return 0
+
+
+def cmd_appeals_decide(args: argparse.Namespace) -> int:
+    """Accept or reject an appeal as the operator (the audit shows no actor)."""
+
+    async def work(s: Services) -> AppealOut:
+        return AppealOut.of(await s.moderation.decide_appeal(
+            None, args.id, args.decision == "accept", args.reason))
+
+    appeal = _with_services(args, work)
+    if args.json:
+        _print_json(unstructure(appeal))
+    else:
+        print(f"appeal {appeal.id} {appeal.status} ({appeal.decision_reason})")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """The audit trail, newest first, with the filters of GET /v1/admin/audit; --before
+    pages on from an entry id."""
+    where = AuditFilter(actor_id=args.actor, action=args.action,
+                        target_type=args.target_type, target_id=args.target_id)
+
+    async def work(s: Services) -> list[AuditOut]:
+        found = await s.moderation.audit(None, where, args.before, args.limit)
+        return [AuditOut.of(e) for e in found]
+
+    entries = _with_services(args, work)
+    if args.json:
+        _print_json(unstructure(entries))
+        return 0
+    table = Table("entry", "when", "actor", "action", "target", "reason", title="audit")
+    for e in entries:
+        target = f"{e.target_type} {e.target_id}" if e.target_type else ""
+        table.add_row(str(e.id), e.created_at.isoformat(timespec="seconds"),
+                      "operator" if e.actor_id is None else str(e.actor_id), e.action, target,
+                      e.reason or "")
+    Console().print(table)
+    return 0
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     """Show the runtime settings, or change some (NAME=JSON; null resets one)."""
     changes: dict[str, Any] = {}
@@ -646,6 +725,39 @@ def parser() -> argparse.ArgumentParser:
     resolve.add_argument("--duration-seconds", type=int, help="how long a suspend lasts")
     resolve.add_argument("--json", action="store_true", help="machine-readable output")
     resolve.set_defaults(func=cmd_cases_resolve)
+    show = cases.add_parser("show", help="one case: its content and every report (JSON)")
+    show.add_argument("id", type=int)
+    show.set_defaults(func=cmd_cases_show)
+
+    appeals = sub.add_parser("appeals", help="appeals against decisions").add_subparsers(
+        dest="appeals_command", required=True
+    )
+    listing = appeals.add_parser("list", help="appeals by id")
+    listing.add_argument("--status", choices=[*(s.value for s in AppealStatus), "all"],
+                         default=AppealStatus.PENDING.value)
+    listing.add_argument("--after", type=int, help="list appeals after this id")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=cmd_appeals_list)
+    decide = appeals.add_parser(
+        "decide", help="accept (restores the content and account) or reject an appeal"
+    )
+    decide.add_argument("id", type=int)
+    decide.add_argument("decision", choices=["accept", "reject"])
+    decide.add_argument("--reason", required=True, help="told to the user, kept in the audit")
+    decide.add_argument("--json", action="store_true", help="machine-readable output")
+    decide.set_defaults(func=cmd_appeals_decide)
+
+    audit = sub.add_parser("audit", help="the audit trail, newest first")
+    audit.add_argument("--actor", type=int, help="entries by this staff user id")
+    audit.add_argument("--action", help="e.g. case.resolve, user.set_role")
+    audit.add_argument("--target-type", choices=["video", "comment", "user", "case",
+                                                 "settings"])
+    audit.add_argument("--target-id", type=int)
+    audit.add_argument("--before", type=int, help="entries before this id")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--json", action="store_true", help="machine-readable output")
+    audit.set_defaults(func=cmd_audit)
 
     config = sub.add_parser("settings", help="runtime settings (applied without a restart)")
     config_sub = config.add_subparsers(dest="settings_command", required=True)

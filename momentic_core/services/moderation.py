@@ -294,11 +294,13 @@ class Moderation:
             reports = await tx.moderation.reports([c.id for c in cases])
             return [CaseView(c, contents.get(c.id), reports.get(c.id, [])) for c in cases]
 
-    async def case(self, actor: Principal, case_id: int) -> CaseView:
-        permissions.require_role(actor.role, Role.MODERATOR)
+    async def case(self, actor: Principal | None, case_id: int) -> CaseView:
+        """One case with its content and reports (``actor`` None: the operator)."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.MODERATOR)
         async with self._uow() as tx:
             case = await tx.moderation.get_case(case_id)
-            if case.owner_id == actor.user_id:
+            if actor is not None and case.owner_id == actor.user_id:
                 raise _no_case()  # the reports about me (and who made them) stay hidden
             contents = await tx.moderation.contents([case])
             reports = await tx.moderation.reports([case_id])
@@ -418,19 +420,24 @@ class Moderation:
             ))
 
     async def appeals(
-        self, actor: Principal, status: AppealStatus | None, after_id: int | None, limit: int
+        self, actor: Principal | None, status: AppealStatus | None, after_id: int | None,
+        limit: int,
     ) -> list[Appeal]:
-        permissions.require_role(actor.role, Role.MODERATOR)
+        """Appeals by id (``actor`` None: the operator)."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.MODERATOR)
         async with self._uow() as tx:
             return await tx.moderation.list_appeals(status, after_id, limit)
 
     async def decide_appeal(
-        self, actor: Principal, appeal_id: int, accept: bool, reason: str
+        self, actor: Principal | None, appeal_id: int, accept: bool, reason: str
     ) -> Appeal:
-        """A moderator other than the one who decided judges the appeal; accepting
-        restores the content and the account. Raises Forbidden(code="same_moderator"),
-        Conflict(code="appeal_decided")."""
-        permissions.require_role(actor.role, Role.MODERATOR)
+        """A moderator other than the one who decided judges the appeal (``actor`` None:
+        the operator, who may judge any); accepting restores the content and the account.
+        Raises Forbidden(code="same_moderator"), Conflict(code="appeal_decided")."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.MODERATOR)
+        actor_id = actor.user_id if actor is not None else None
         why = check_reason(reason)
         now = self._clock.now()
         async with self._uow() as tx:
@@ -438,9 +445,9 @@ class Moderation:
             if appeal.status is not AppealStatus.PENDING:
                 raise Conflict("The appeal was decided already.", code="appeal_decided")
             case = await tx.moderation.get_case(appeal.case_id, for_update=True)
-            if actor.user_id in (appeal.user_id, case.owner_id):
+            if actor_id is not None and actor_id in (appeal.user_id, case.owner_id):
                 raise Forbidden("Another moderator decides your appeal.", code="own_case")
-            if case.decided_by == actor.user_id:
+            if actor_id is not None and case.decided_by == actor_id:
                 raise Forbidden("Another moderator decides appeals of your decisions.",
                                 code="same_moderator")
             if accept:
@@ -455,7 +462,7 @@ class Moderation:
                         ))
             appeal = await tx.moderation.update_appeal(attrs.evolve(
                 appeal, status=AppealStatus.ACCEPTED if accept else AppealStatus.REJECTED,
-                decided_by=actor.user_id, decided_at=now, decision_reason=why,
+                decided_by=actor_id, decided_at=now, decision_reason=why,
             ))
             await self._audit(
                 tx, actor, "appeal.accept" if accept else "appeal.reject",
@@ -571,8 +578,10 @@ class Moderation:
                 for u in found]
 
     async def audit(
-        self, actor: Principal, where: AuditFilter, before_id: int | None, limit: int
+        self, actor: Principal | None, where: AuditFilter, before_id: int | None, limit: int
     ) -> list[AuditEntry]:
-        permissions.require_role(actor.role, Role.ADMIN)
+        """The audit trail, newest first (``actor`` None: the operator)."""
+        if actor is not None:
+            permissions.require_role(actor.role, Role.ADMIN)
         async with self._uow() as tx:
             return await tx.audit.list(where, before_id, limit)

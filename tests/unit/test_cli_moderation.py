@@ -218,3 +218,49 @@ def test_settings_get_and_set(storage: Storage, capsys: pytest.CaptureFixture[st
         ]
 
     run(storage, check)
+
+
+def test_case_detail_appeals_and_audit_as_the_operator(
+    storage: Storage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def scene(s: Services) -> dict[str, Any]:
+        ann, bob = [await signed_in(s, n) for n in ("ann", "bob")]
+        mod = await signed_in(s, "mod", Role.MODERATOR)
+        made = await s.moderation.report(bob, "user", ann.user_id, "spam", "Ads everywhere")
+        await s.moderation.resolve(mod, made.case_id, "warn", "No ads")
+        appeal = await s.moderation.appeal(ann, made.case_id, "Those were not ads")
+        return {"ann": ann, "mod": mod, "case": made.case_id, "appeal": appeal.id}
+
+    w = run(storage, scene)
+    assert cli.main(["cases", "show", str(w["case"])]) == 0
+    shown = out_json(capsys)
+    assert (shown["id"], shown["action"], shown["target"]["owner"]["id"]) == (
+        w["case"], "warn", w["ann"].user_id)
+    assert [r["note"] for r in shown["reports"]] == ["Ads everywhere"]
+    assert cli.main(["cases", "show", "99999"]) == 2
+    assert "case_not_found" in capsys.readouterr().err
+
+    assert cli.main(["appeals", "list", "--json"]) == 0
+    assert [(a["id"], a["status"]) for a in out_json(capsys)] == [(w["appeal"], "pending")]
+    assert cli.main(["appeals", "list"]) == 0
+    assert "Those were not ads" in capsys.readouterr().out
+    assert cli.main(["appeals", "decide", str(w["appeal"]), "accept", "--reason",
+                     "Fair enough", "--json"]) == 0
+    decided = out_json(capsys)
+    assert (decided["status"], decided["decided_by"], decided["decision_reason"]) == (
+        "accepted", None, "Fair enough")
+    assert cli.main(["appeals", "decide", str(w["appeal"]), "reject", "--reason", "x"]) == 2
+    assert "appeal_decided" in capsys.readouterr().err
+    assert cli.main(["appeals", "list", "--status", "pending", "--json"]) == 0
+    assert out_json(capsys) == []
+
+    assert cli.main(["audit", "--json"]) == 0
+    entries = out_json(capsys)
+    assert [(e["action"], e["actor_id"]) for e in entries] == [
+        ("appeal.accept", None), ("case.resolve", w["mod"].user_id)], "newest first"
+    assert cli.main(["audit", "--actor", str(w["mod"].user_id), "--json"]) == 0
+    assert [e["action"] for e in out_json(capsys)] == ["case.resolve"]
+    assert cli.main(["audit", "--before", str(entries[0]["id"]), "--json"]) == 0
+    assert [e["id"] for e in out_json(capsys)] == [entries[1]["id"]]
+    assert cli.main(["audit"]) == 0
+    assert "operator" in capsys.readouterr().out
