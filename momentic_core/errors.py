@@ -313,6 +313,12 @@ _register_all(Conflict, {
     "account_private": "A private account's videos are for friends only: make the account "
                        "public before making a video public.",
 })
+_register_all(Conflict, {  # duplicates by content (issue 20 item 3)
+    "duplicate_content": "The author has a video of these very bytes already (answered "
+                         "with it, not raised, by the upload routes).",
+    "content_removed": "A moderator removed this author's video of these very bytes: "
+                       "they cannot be uploaded again.",
+})
 _register_all(Invalid, {  # search and hashtags (issue 20 item 5)
     "invalid_hashtag": "Not a hashtag: letters, digits and _ (at least one letter), up to "
                        "the maximum length.",

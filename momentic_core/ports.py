@@ -225,7 +225,24 @@ class IdentityRepository(Protocol):
 
 class VideoRepository(Protocol):
     async def add(self, video: Video) -> Video:
-        """Store a new video (its ``id`` is ignored) and return it with its id."""
+        """Store a new video (its ``id`` is ignored) and return it with its id. Raises
+        Conflict(code="duplicate_content") when another video of its author in
+        ``CONTENT_STATUSES`` has its ``content_hash`` (so of two concurrent uploads of
+        the same bytes one wins); ``update`` likewise."""
+        ...
+
+    async def by_content(self, author_id: int, content_hash: str) -> Video | None:
+        """The author's video in ``CONTENT_STATUSES`` whose file has this SHA-256, if any
+        (at most one)."""
+        ...
+
+    async def remember_removed(self, author_id: int, content_hash: str, at: datetime) -> None:
+        """A video a moderator removed is being deleted by its author: its content stays
+        refused to them (``removed_content``). Idempotent."""
+        ...
+
+    async def removed_content(self, author_id: int, content_hash: str) -> bool:
+        """Whether a removed video of these bytes was deleted by this author."""
         ...
 
     async def get(self, video_id: int) -> Video:

@@ -568,6 +568,9 @@ OUTSIDE_OPERATIONS = {
                               "or moderator without two-factor authentication while the "
                               "runtime setting staff_mfa_required is on",
     "method_not_allowed": "a method the path does not take (Allow lists those it does)",
+    "duplicate_content": "two uploads of one file by one author raced: the video "
+                         "repository lets one row in, and the upload routes answer the "
+                         "other with that video (never this code)",
     "error": "the base kind, never raised as it is",
     "forbidden": "Forbidden's fallback code: every raise names a specific one",
     "too_large": "TooLarge's fallback code: every raise names a specific one",

@@ -38,6 +38,7 @@ from adapters.http.contract import (
 )
 from adapters.http.converter import unstructure
 from adapters.http.routes_videos import (
+    CONTENT_REMOVED,
     IMAGE_BODY,
     IMAGE_ERRORS,
     MULTIPART_VIDEO,
@@ -186,8 +187,12 @@ async def profile(request: web.Request) -> web.Response:
 @_legacy("POST", "/videos")
 @contract(
     "Legacy app: upload a video (multipart video_file, description).", _TAG,
-    {201: json(LegacyUpload, "Stored; processing.")}, auth=True, body=MULTIPART_VIDEO,
-    errors=(*UPLOAD_ERRORS, *UPLOAD))
+    {201: json(LegacyUpload, "Stored; processing."),
+     200: json(LegacyUpload, "A file I uploaded before (the same bytes): my video of it; "
+                             "nothing new is stored.",
+               {"video_id": 1001, "filepath": "/v1/videos/1001",
+                "message": "Video already uploaded."})},
+    auth=True, body=MULTIPART_VIDEO, errors=(*UPLOAD_ERRORS, *UPLOAD, CONTENT_REMOVED))
 async def upload_video(request: web.Request) -> web.Response:
     """Multipart ``video_file`` and ``description``; a legacy upload is for friends.
 
@@ -196,7 +201,11 @@ async def upload_video(request: web.Request) -> web.Response:
     video is ready), never the storage key of the upload."""
     who = await principal(request)
     staged, description, visibility = await receive_video(request, who, "friends")
-    video = await services(request).videos.publish(who, staged, description, visibility)
+    posted = await services(request).videos.publish(who, staged, description, visibility)
+    video = posted.video
+    if posted.duplicate:  # any 2xx is success to the app: the video it has already
+        return web.json_response(unstructure(
+            LegacyUpload(video.id, f"/v1/videos/{video.id}", "Video already uploaded.")))
     return web.json_response(unstructure(
         LegacyUpload(video.id, f"/v1/videos/{video.id}", "Video uploaded.")), status=201)
 

@@ -210,6 +210,9 @@ IMAGE_ERRORS = (
             "image_too_large"),
 )
 _NO_UPLOAD = problem("No such upload of mine.", "upload_not_found")
+CONTENT_REMOVED = problem(
+    "A moderator removed my video of this very file (also if I deleted it since): it is "
+    "not taken again; nothing is kept.", "content_removed")
 
 
 @routes.get("/v1/config")
@@ -241,14 +244,20 @@ async def config(request: web.Request) -> web.Response:
 @contract(
     "Upload a video in one request (multipart, streamed to storage). It is processed in "
     "the background: poll GET /v1/videos/{id} until status is ready.", "videos",
-    {201: json(VideoOut, "Stored; processing.")}, auth=True, body=MULTIPART_VIDEO,
-    errors=(*UPLOAD_ERRORS, *UPLOAD, "undecodable", "resolution_too_large"))
+    {201: json(VideoOut, "Stored; processing."),
+     200: json(VideoOut, "A file I uploaded before (the same bytes, by SHA-256): my video "
+                         "of it, unchanged (the description and visibility sent are not "
+                         "applied); nothing new is stored.")},
+    auth=True, body=MULTIPART_VIDEO,
+    errors=(*UPLOAD_ERRORS, *UPLOAD, CONTENT_REMOVED, "undecodable",
+            "resolution_too_large"))
 async def upload_video(request: web.Request) -> web.Response:
     who = await principal(request)
     staged, description, visibility = await receive_video(request, who, "friends")
-    video = await services(request).videos.publish(who, staged, description, visibility)
+    posted = await services(request).videos.publish(who, staged, description, visibility)
+    video = posted.video
     view = await services(request).videos.get(who, video.id)
-    response = json_response(video_out(request, view), status=201)
+    response = json_response(video_out(request, view), status=200 if posted.duplicate else 201)
     response.headers["Location"] = f"/v1/videos/{video.id}"
     return response
 
@@ -403,10 +412,12 @@ async def put_part(request: web.Request) -> web.Response:
 @routes.post("/v1/uploads/{upload_id}/complete")
 @contract(
     "Join the parts and create the video; idempotent.", "videos",
-    {200: json(VideoOut, "The video (processing).")}, auth=True,
+    {200: json(VideoOut, "The video (processing); or, when the file is one I uploaded "
+                         "before (the same bytes, by SHA-256), my video of it, unchanged, "
+                         "and the joined copy is deleted.")}, auth=True,
     params=[path_id("upload_id")],
-    errors=(_NO_UPLOAD, UPLOAD_ERRORS[1], "upload_incomplete", "upload_complete",
-            "invalid_parts", "storage_unavailable"))
+    errors=(_NO_UPLOAD, UPLOAD_ERRORS[1], CONTENT_REMOVED, "upload_incomplete",
+            "upload_complete", "invalid_parts", "storage_unavailable"))
 async def complete_upload(request: web.Request) -> web.Response:
     who = await principal(request)
     svc = services(request).videos

@@ -107,6 +107,7 @@ class InMemoryUserRepository:
         forget_moderation_of(s, user_id)
         forget_devices_of(s, user_id)
         s.totp.pop(user_id, None)
+        s.removed_contents = {k: v for k, v in s.removed_contents.items() if k[0] != user_id}
 
     async def search(self, where: UserFilter, after_id: int | None, limit: int) -> list[User]:
         return search_users(self._s, where, after_id, limit)

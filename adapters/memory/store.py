@@ -117,6 +117,8 @@ class MemoryStore:
     # What each video's upload (or last edit) chose; videos hold the visibility in force
     # (a private author's are friends-only: adapters.memory.videos.in_force).
     chosen_visibility: dict[int, Visibility] = attrs.Factory(dict)
+    # (author, SHA-256) of removed videos their author deleted (migration 20261207_79).
+    removed_contents: dict[tuple[int, str], datetime] = attrs.Factory(dict)
     # Who hears committed live events (InMemoryLiveEventSource); not a table.
     listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
@@ -159,6 +161,7 @@ class MemoryStore:
         "push_claims",
         "totp",
         "chosen_visibility",
+        "removed_contents",
     )
 
     def snapshot(self) -> dict[str, Any]:

@@ -25,7 +25,15 @@ import attrs
 from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.engagement import no_reactions
 from momentic_core.model.social import VideoForViewer
-from momentic_core.model.videos import Job, JobBacklog, Upload, Video, VideoStatus, Visibility
+from momentic_core.model.videos import (
+    CONTENT_STATUSES,
+    Job,
+    JobBacklog,
+    Upload,
+    Video,
+    VideoStatus,
+    Visibility,
+)
 from momentic_core.policies.media import hls_master_of
 from momentic_core.ports import Clock
 
@@ -56,12 +64,30 @@ def in_force(store: MemoryStore, video: Video, *, choose: bool) -> Video:
     return attrs.evolve(video, visibility=visibility)
 
 
+def _holds_content(video: Video) -> bool:
+    return video.content_hash is not None and video.status in CONTENT_STATUSES
+
+
+def _check_content(store: MemoryStore, video: Video) -> None:
+    """Migration 20261207_79's unique index on (author, content) over the videos that
+    hold their content."""
+    if _holds_content(video) and any(
+        other.id != video.id
+        and other.author_id == video.author_id
+        and other.content_hash == video.content_hash
+        and _holds_content(other)
+        for other in store.videos.values()
+    ):
+        raise Conflict("You have a video of this very file already.", code="duplicate_content")
+
+
 class InMemoryVideoRepository:
     def __init__(self, store: MemoryStore) -> None:
         self._s = store
 
     async def add(self, video: Video) -> Video:
         _check_user(self._s, video.author_id)
+        _check_content(self._s, attrs.evolve(video, id=0))
         video = attrs.evolve(
             video, id=next(self._s.ids), reactions=no_reactions(), comment_count=0,
             view_count=0, completed_views=0, watched_ms=0,
@@ -94,6 +120,7 @@ class InMemoryVideoRepository:
     async def update(self, video: Video) -> Video:
         stored = await self.get(video.id)
         _check_user(self._s, video.author_id)
+        _check_content(self._s, video)
         # The counters belong to the reaction and comment repositories.
         video = attrs.evolve(
             video, reactions=stored.reactions, comment_count=stored.comment_count,
@@ -110,6 +137,24 @@ class InMemoryVideoRepository:
         video = attrs.evolve(stored, updated_at=at)
         video = self._s.videos[video_id] = in_force(self._s, video, choose=False)
         return video
+
+    async def by_content(self, author_id: int, content_hash: str) -> Video | None:
+        return next(
+            (
+                v
+                for v in self._s.videos.values()
+                if v.author_id == author_id and v.content_hash == content_hash
+                and _holds_content(v)
+            ),
+            None,
+        )
+
+    async def remember_removed(self, author_id: int, content_hash: str, at: datetime) -> None:
+        _check_user(self._s, author_id)
+        self._s.removed_contents.setdefault((author_id, content_hash), at)
+
+    async def removed_content(self, author_id: int, content_hash: str) -> bool:
+        return (author_id, content_hash) in self._s.removed_contents
 
     async def delete(self, video_id: int) -> None:
         self._s.chosen_visibility.pop(video_id, None)

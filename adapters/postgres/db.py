@@ -37,6 +37,9 @@ UNIQUE_CONFLICTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "external_identities_pkey": ("identity_linked", "That identity is linked already.", {}),
     "reports_case_reporter_key": ("report_exists", "You reported this already.", {}),
     "appeals_case_id_key": ("appeal_exists", "This decision was appealed already.", {}),
+    "videos_author_content_key": (
+        "duplicate_content", "You have a video of this very file already.", {}
+    ),
 }
 
 # Foreign key name -> NotFound code.
@@ -49,6 +52,7 @@ MISSING_PARENTS: dict[str, str] = {
     "external_identities_user_id_fkey": "user_not_found",
     "refresh_tokens_session_id_fkey": "session_not_found",
     "videos_author_id_fkey": "user_not_found",
+    "removed_contents_author_id_fkey": "user_not_found",
     "uploads_user_id_fkey": "user_not_found",
     "uploads_video_id_fkey": "video_not_found",
     "friendships_user_id_fkey": "user_not_found",

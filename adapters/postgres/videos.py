@@ -44,7 +44,8 @@ _VIDEO_COLUMNS = (
     "id, author_id, description, visibility, status, status_reason, source_key, "
     "playback_key, thumbnail_key, size_bytes, duration_seconds, width, height, container, "
     "video_codec, audio_codec, created_at, updated_at, ready_at, moment_at, on_time, "
-    "hls_key"  # migration 20261207_75
+    "hls_key, "  # migration 20261207_75
+    "content_hash"  # migration 20261207_79
 )
 # The counters the engagement triggers keep (migration 20261127_04): read with every
 # video, never written here.
@@ -100,6 +101,7 @@ def _video(row: asyncpg.Record) -> Video:
         watched_ms=row["watched_ms"],
         moment_at=row["moment_at"],
         on_time=row["on_time"],
+        content_hash=row["content_hash"],
     )
 
 
@@ -127,6 +129,7 @@ def _video_values(video: Video) -> tuple[Any, ...]:
         video.moment_at,
         video.on_time,
         video.hls_key,
+        video.content_hash,
     )
 
 
@@ -190,9 +193,9 @@ class PostgresVideoRepository(Repository):
             INSERT INTO videos (author_id, description, visibility, status, status_reason,
                 source_key, playback_key, thumbnail_key, size_bytes, duration_seconds,
                 width, height, container, video_codec, audio_codec, created_at, updated_at,
-                ready_at, moment_at, on_time, hls_key)
+                ready_at, moment_at, on_time, hls_key, content_hash)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                $17, $18, $19, $20, $21)
+                $17, $18, $19, $20, $21, $22)
             RETURNING {_VIDEO_ROW}
             """,
             *_video_values(video),
@@ -254,7 +257,7 @@ class PostgresVideoRepository(Repository):
                 size_bytes = $10, duration_seconds = $11, width = $12, height = $13,
                 container = $14, video_codec = $15, audio_codec = $16, created_at = $17,
                 updated_at = $18, ready_at = $19, moment_at = $20, on_time = $21,
-                hls_key = $22
+                hls_key = $22, content_hash = $23
             WHERE id = $1
             RETURNING {_VIDEO_ROW}
             """,
@@ -283,6 +286,40 @@ class PostgresVideoRepository(Repository):
         if row is None:
             raise NotFound(_NO_SUCH_VIDEO, code="video_not_found")
         return _video(row)
+
+    async def by_content(self, author_id: int, content_hash: str) -> Video | None:
+        # The predicate is videos_author_content_key's (migration 20261207_79), so the
+        # lookup is a probe of that index.
+        row = await self._fetchrow(
+            f"""
+            SELECT {_VIDEO_ROW} FROM videos
+            WHERE author_id = $1 AND content_hash = $2
+              AND status IN ('processing', 'ready', 'held', 'removed')
+            """,
+            author_id,
+            content_hash,
+        )
+        return None if row is None else _video(row)
+
+    async def remember_removed(self, author_id: int, content_hash: str, at: datetime) -> None:
+        await self._execute(
+            """
+            INSERT INTO removed_contents (author_id, content_hash, removed_at)
+            VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
+            """,
+            author_id,
+            content_hash,
+            at,
+        )
+
+    async def removed_content(self, author_id: int, content_hash: str) -> bool:
+        found = await self._fetchval(
+            "SELECT EXISTS (SELECT 1 FROM removed_contents"
+            " WHERE author_id = $1 AND content_hash = $2)",
+            author_id,
+            content_hash,
+        )
+        return bool(found)
 
     async def delete(self, video_id: int) -> None:
         # Uploads that made the video keep their row; their video_id goes NULL (FK).

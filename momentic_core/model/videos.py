@@ -29,6 +29,16 @@ class Visibility(enum.StrEnum):
     PUBLIC = "public"
 
 
+# The statuses in which a video holds its file's content (``Video.content_hash``) for its
+# author: the same bytes uploaded again are answered with it (a removed one refuses them),
+# and no two of one author's videos in these statuses have the same content (migration
+# 20261207_79's unique index lists the same). A rejected or failed video holds nothing:
+# its bytes may be tried again.
+CONTENT_STATUSES = frozenset(
+    {VideoStatus.PROCESSING, VideoStatus.READY, VideoStatus.HELD, VideoStatus.REMOVED}
+)
+
+
 @attrs.frozen
 class Video:
     id: int
@@ -64,6 +74,8 @@ class Video:
     view_count: int = 0
     completed_views: int = 0  # the views that reached the end (policies.views)
     watched_ms: int = 0  # the sum of the views' watched time
+    # SHA-256 (hex) of the file as uploaded, when known (services.videos: dedupe).
+    content_hash: str | None = None
 
     def blob_keys(self) -> list[str]:
         """The keys the row names (the HLS presentation by its master playlist)."""
@@ -137,6 +149,7 @@ class StagedBlob:
     key: str
     size: int
     container: str
+    content_hash: str | None = None  # SHA-256 (hex) of the bytes stored
 
 
 @attrs.frozen

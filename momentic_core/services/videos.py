@@ -2,16 +2,30 @@
 
 A file is stored under a server-made key before its row exists; if the row cannot be
 written the blob is deleted at once, and the janitor removes whatever that misses.
+
+Duplicates by content: the SHA-256 of every upload is taken as its bytes stream to
+storage (a resumable upload's, by reading the joined object once at completion: its
+parts may go straight to the store, in any order). The same bytes from the same author
+are answered with the video that holds them (``model.videos.CONTENT_STATUSES``) and the new copy is
+deleted, so an author's file is stored once; bytes of a video a moderator removed are
+refused to its author (Conflict "content_removed"), also after they deleted it. Two
+concurrent uploads of the same bytes: the unique index lets one row in, the other
+answers with it. Nothing is shared between authors: a blob belongs to one video, which
+its author may delete and moderators may remove, and is served under that video's
+visibility; a shared object would tie those together, and how fast an upload is answered
+would tell whether anyone else has the same file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
@@ -110,6 +124,26 @@ class UserVideos:
 
 
 @attrs.frozen
+class Published:
+    """What an upload made: a new video, or (``duplicate``) the author's video of the
+    same bytes, unchanged (the description and visibility sent are not applied)."""
+
+    video: Video
+    duplicate: bool = False
+
+
+DUPLICATE_CONTENT = "duplicate_content"
+CONTENT_REMOVED = "content_removed"
+
+
+def _content_removed() -> Conflict:
+    return Conflict(
+        "A moderator removed your video of this very file; it cannot be uploaded again.",
+        code=CONTENT_REMOVED,
+    )
+
+
+@attrs.frozen
 class PartTicket:
     number: int
     size: int
@@ -187,12 +221,16 @@ class Videos:
             )
         key = new_key("videos", "source")
         cap = (await self._config.current()).max_video_bytes
-        size = await self._blobs.put_stream(key, self._capped(head, stream, cap), _TYPES[kind])
-        return StagedBlob(key=key, size=size, container=kind)
+        digest = hashlib.sha256()
+        size = await self._blobs.put_stream(
+            key, self._capped(head, stream, cap, digest), _TYPES[kind]
+        )
+        return StagedBlob(key=key, size=size, container=kind, content_hash=digest.hexdigest())
 
     async def _capped(
-        self, head: bytes, rest: AsyncIterator[bytes], cap: int
+        self, head: bytes, rest: AsyncIterator[bytes], cap: int, digest: Any
     ) -> AsyncIterator[bytes]:
+        """The bytes, hashed into ``digest`` as they pass."""
         total = 0
         async for chunk in _prepend(head, rest):
             total += len(chunk)
@@ -200,6 +238,7 @@ class Videos:
                 raise TooLarge(
                     f"A video may have at most {cap} bytes.", code="video_too_large", limit=cap
                 )
+            digest.update(chunk)
             yield chunk
 
     async def _bereal_lock_on(self) -> bool:
@@ -207,18 +246,60 @@ class Videos:
 
     async def publish(
         self, who: Principal, staged: StagedBlob, description: str | None, visibility: str
-    ) -> Video:
-        """Create the video row for a staged file and queue its processing. On any error the
-        staged blob is deleted."""
+    ) -> Published:
+        """Create the video row for a staged file and queue its processing, or answer with
+        the author's video of the same bytes (``Published.duplicate``; the staged copy is
+        deleted). On any error the staged blob is deleted. Raises Invalid, Conflict(code=
+        "content_removed")."""
         try:
             text = self.check_description(description)
             vis = parse_visibility(visibility)
-            async with self._uow() as tx:
-                video = await self._create(tx, who.user_id, staged.key, staged.size, text, vis)
+            try:
+                async with self._uow() as tx:
+                    found = await self._same_content(tx, who.user_id, staged.content_hash)
+                    if found is None:
+                        video = await self._create(
+                            tx, who.user_id, staged.key, staged.size, text, vis,
+                            staged.content_hash,
+                        )
+            except Conflict as exc:
+                found = await self._winner(exc, who.user_id, staged.content_hash)
         except BaseException:
             await self._delete_blobs([staged.key])
             raise
-        return video
+        if found is not None:
+            await self._delete_blobs([staged.key])
+            return Published(found, duplicate=True)
+        return Published(video)
+
+    async def _same_content(
+        self, tx: UnitOfWork, author_id: int, content_hash: str | None
+    ) -> Video | None:
+        """The author's video of these bytes; Conflict "content_removed" when a moderator
+        removed it (or removed one the author deleted since)."""
+        if content_hash is None:
+            return None
+        found = await tx.videos.by_content(author_id, content_hash)
+        if found is not None and found.status is VideoStatus.REMOVED:
+            raise _content_removed()
+        if found is None and await tx.videos.removed_content(author_id, content_hash):
+            raise _content_removed()
+        return found
+
+    async def _winner(
+        self, exc: Conflict, author_id: int, content_hash: str | None
+    ) -> Video:
+        """A concurrent upload of the same bytes got its row in first (``exc`` is the
+        unique index's Conflict): that upload's video. Any other Conflict is raised."""
+        if exc.code != DUPLICATE_CONTENT or content_hash is None:
+            raise exc
+        async with self._uow() as tx:
+            found = await self._same_content(tx, author_id, content_hash)
+        if found is None:  # the winner was deleted (or rejected) in between
+            raise Conflict(
+                "Another change got in the way; try again.", code="concurrent_update"
+            ) from exc
+        return found
 
     async def discard(self, staged: StagedBlob) -> None:
         """Drop a staged file whose request failed after it was stored."""
@@ -232,6 +313,7 @@ class Videos:
         size: int,
         description: str,
         visibility: Visibility,
+        content_hash: str | None = None,
     ) -> Video:
         now = self._clock.now()
         video = Video(
@@ -244,6 +326,7 @@ class Videos:
             updated_at=now,
             source_key=key,
             size_bytes=size,
+            content_hash=content_hash,
         )
         if self._moments is not None:
             video = self._moments.stamp(video, await tx.users.get(author_id))
@@ -371,40 +454,71 @@ class Videos:
         return part
 
     async def complete_upload(self, who: Principal, upload_id: int) -> Video:
-        """Join the parts and create the video. Idempotent: completing again returns the
-        same video. Raises Invalid(code="upload_incomplete"), UnsupportedMedia (not a
-        video, or not the container type declared when the upload began: the upload is
-        dropped)."""
+        """Join the parts and create the video, or hand the upload to the author's video
+        of the same bytes (its joined copy is deleted). Idempotent: completing again
+        returns the same video. Raises Invalid(code="upload_incomplete"),
+        UnsupportedMedia (not a video, or not the container type declared when the upload
+        began), Conflict(code="content_removed"): then the upload is dropped."""
         upload = await self._own_upload(who, upload_id)
         if upload.video_id is not None:
             async with self._uow() as tx:
                 return await tx.videos.get(upload.video_id)
         await self._join(upload)
-        async with contextlib.aclosing(self._blobs.read(upload.key, 0, SNIFF_BYTES)) as read:
-            head = b"".join([chunk async for chunk in read])
+        head, content_hash = await self._read_joined(upload.key)
         kind = sniff_video(head)
         # The blob keeps the type declared when the upload began: it must be what the
         # bytes are, so media is only ever served as its sniffed type.
         if kind is None or _TYPES[kind] != upload.content_type:
-            await self._delete_blobs([upload.key])
-            async with self._uow() as tx:
-                await tx.uploads.delete(upload.id)
+            await self._drop(upload)
             raise UnsupportedMedia(
                 "Upload an MP4, MOV or WebM video, declared as what it is.",
                 accepted=list(self.limits.accepted_types),
             )
+        try:
+            found, video = await self._complete(who, upload, content_hash)
+        except Conflict as exc:
+            if exc.code == CONTENT_REMOVED:
+                await self._drop(upload)
+                raise
+            winner = await self._winner(exc, who.user_id, content_hash)
+            found, video = await self._complete(who, upload, content_hash, winner)
+        if found:  # the row names the video first: a retry finds it, not a missing blob
+            await self._delete_blobs([upload.key])
+        return video
+
+    async def _complete(
+        self, who: Principal, upload: Upload, content_hash: str, winner: Video | None = None
+    ) -> tuple[bool, Video]:
+        """(whether the bytes were a duplicate, the video the upload now names)."""
         async with self._uow() as tx:
             current = await tx.uploads.get_for_update(upload.id)
             if current.video_id is not None:  # a concurrent complete won
-                return await tx.videos.get(current.video_id)
-            video = await self._create(
+                return False, await tx.videos.get(current.video_id)
+            found = winner or await self._same_content(tx, who.user_id, content_hash)
+            video = found or await self._create(
                 tx, who.user_id, upload.key, upload.size_bytes, upload.description,
-                upload.visibility,
+                upload.visibility, content_hash,
             )
             await tx.uploads.update(
                 attrs.evolve(current, video_id=video.id, completed_at=self._clock.now())
             )
-        return video
+        return found is not None, video
+
+    async def _read_joined(self, key: str) -> tuple[bytes, str]:
+        """The first bytes (to sniff) and the SHA-256 of the joined blob, in one read."""
+        digest = hashlib.sha256()
+        head = b""
+        async with contextlib.aclosing(self._blobs.read(key)) as read:
+            async for chunk in read:
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                digest.update(chunk)
+        return head, digest.hexdigest()
+
+    async def _drop(self, upload: Upload) -> None:
+        await self._delete_blobs([upload.key])
+        async with self._uow() as tx:
+            await tx.uploads.delete(upload.id)
 
     async def _join(self, upload: Upload) -> None:
         """Join the parts into the blob at the upload's key. A blob already there means an
@@ -553,6 +667,11 @@ class Videos:
                 if not await visibility.may_see(tx, self._clock.now(), who, video, author):
                     raise NotFound("No such video.", code="video_not_found")
                 raise permissions.not_yours_to_delete(who.role, "video", "the author")
+            if video.status is VideoStatus.REMOVED and video.content_hash is not None:
+                # Deleting it does not make its bytes welcome again.
+                await tx.videos.remember_removed(
+                    video.author_id, video.content_hash, self._clock.now()
+                )
             await tx.videos.delete(video_id)
             await self._scorer.recompute(tx, [video.author_id])
             if video.status is VideoStatus.READY:  # it may have opened friends' moments

@@ -85,6 +85,7 @@ class LivesMachine(RuleBasedStateMachine):
         self.gone: list[int] = []  # deleted: they only fail from now on
         self.rows: dict[str, Any] = {"videos": []}  # as of the last check
         self.videos: list[int] = []
+        self.files: dict[int, tuple[int, bytes]] = {}  # logical video: (author, bytes)
         self.comments: list[int] = []
         self.admin = self.moderator = -1
         self.weights = dict(DEFAULT_WEIGHTS)  # as the admin last set them
@@ -301,14 +302,49 @@ class LivesMachine(RuleBasedStateMachine):
                 yield clip
 
             staged = await w.services.videos.stage(who, chunks())
-            video = await w.services.videos.publish(
+            posted = await w.services.videos.publish(
                 who, staged, f"video {logical}", "public" if public else "friends"
             )
-            w.bind("video", logical, video.id)
+            assert not posted.duplicate
+            w.bind("video", logical, posted.video.id)
             return logical
 
         if self.both(op, GONE) is not None:
             self.videos.append(logical)
+            self.files[logical] = (author, clip)
+
+    @precondition(lambda self: self.videos and len(self.videos) < 14)
+    @rule(u=st.integers(0, 50), v=st.integers(0, 50))
+    def upload_same_file(self, u: int, v: int) -> None:
+        """Someone uploads the file of a video again: its author gets that video back
+        while it holds the content (deleted, rejected: a new one; removed: refused), anyone
+        else a video of their own."""
+        user, video = self.pick(self.users, u), self.pick(self.videos, v)
+        logical = len(self.videos)
+        clip = self.files[video][1]
+
+        async def op(w: World) -> tuple[bool, Any]:
+            who = await self.who(w, user)
+
+            async def chunks() -> Any:
+                yield clip
+
+            staged = await w.services.videos.stage(who, chunks())
+            posted = await w.services.videos.publish(who, staged, "again", "public")
+            if posted.duplicate:
+                return True, w.logical("video", posted.video.id)
+            w.bind("video", logical, posted.video.id)
+            return False, logical
+
+        answer = self.both(op, GONE | {"content_removed"})
+        if answer is None:
+            return
+        duplicate, got = answer
+        if duplicate:  # the user's own video of these bytes
+            assert self.files[got] == (user, clip), f"video {video}'s file answered {got}"
+        else:
+            self.videos.append(logical)
+            self.files[logical] = (user, clip)
 
     @precondition(lambda self: self.videos)
     @rule(u=st.integers(0, 50), v=st.integers(0, 50),

@@ -69,7 +69,7 @@ class World:
     async def post(self, who: Principal, visibility: str = "public") -> Video:
         """Publish a video (stamped with the moment it answers), still processing."""
         staged = StagedBlob(key=new_key("videos", "source"), size=1000, container="mp4")
-        return await self.videos.publish(who, staged, None, visibility)
+        return (await self.videos.publish(who, staged, None, visibility)).video
 
     async def make_ready(self, video_id: int) -> Video:
         """What Processing does once the file is good: READY, then the Scorer."""
