@@ -262,6 +262,7 @@ VIDEO_COLUMNS = [
     "created_at",
     "updated_at",
     "ready_at",
+    "chosen_visibility",  # what the upload chose (migration 62); the same here
 ]
 
 
@@ -274,11 +275,12 @@ def video_rows(
         vid = i + 1
         created = datetime.fromtimestamp(t, UTC)
         ready = created + processed
+        visibility = "friends" if rand() < FRIENDS_ONLY_SHARE else "public"
         yield (
             vid,
             author,
             f"bench video {vid}",
-            "friends" if rand() < FRIENDS_ONLY_SHARE else "public",
+            visibility,
             "ready",
             f"videos/{vid}/playback.mp4",
             f"videos/{vid}/thumb.jpg",
@@ -292,6 +294,7 @@ def video_rows(
             created,
             ready,
             ready,
+            visibility,
         )
 
 
