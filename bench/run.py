@@ -42,12 +42,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
@@ -177,6 +178,10 @@ class Env:
     postgres: dict[str, str] = field(default_factory=dict)
     work_dir: str = ""
     rss_at_start: dict[int, int] = field(default_factory=dict)  # workers, once signed in
+    # --replica: the standby's URL of this database, and the statements each server
+    # had run on it when the app came up ({"primary": n, "replica": n}).
+    replica_url: str | None = None
+    transactions_at_start: dict[str, int] = field(default_factory=dict)
 
     def spec(self, requests: list[dict[str, Any]], tokens: list[int] | None = None) -> str:
         """A k6 spec file: the requests and the headers of ``tokens`` (the signed-in
@@ -261,7 +266,8 @@ async def follow_cursor(
 
 @contextlib.asynccontextmanager
 async def environment(
-    size: Size, seed: int, admin_url: str, keep: bool, log: Callable[[str], None] = print
+    size: Size, seed: int, admin_url: str, keep: bool, log: Callable[[str], None] = print,
+    replica_admin_url: str | None = None,
 ) -> AsyncIterator[Env]:
     name = f"momentic_bench_{size.name}_{os.getpid()}"
     log(f"\n== {size.name}: {size.users:,} users, {size.videos:,} videos, "
@@ -278,14 +284,29 @@ async def environment(
             f"fsync={pg['fsync']}")
         commenter, video, watchers, reaction_videos = await pick_users(url, size)
         with tempfile.TemporaryDirectory(prefix="momentic-bench-") as data_dir:
-            environ = production_settings(url, data_dir)
+            replica_url = with_database(replica_admin_url, name) if replica_admin_url else None
+            if replica_url:  # counts what each server ran (replicated to the standby)
+                conn = await asyncpg.connect(url)
+                try:
+                    await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                finally:
+                    await conn.close()
+            extra = {"MOMENTIC_DATABASE_REPLICA_URLS": replica_url} if replica_url else {}
+            environ = production_settings(url, data_dir, **extra)
             server = Server(environ)
             env = Env(size, url, name, data_dir, environ, server, signed_in=watchers,
                       commenter=commenter, fanout_video=video, reaction_videos=reaction_videos,
-                      seeding=seeded, postgres=pg, work_dir=data_dir)
+                      seeding=seeded, postgres=pg, work_dir=data_dir, replica_url=replica_url)
             timeout = aiohttp.ClientTimeout(total=120)
             async with aiohttp.ClientSession(timeout=timeout) as session:
                 await server.wait_until_up(session)
+                if replica_url:
+                    for _ in range(100):  # (until the standby has the extension too)
+                        try:
+                            env.transactions_at_start = await transactions(env)
+                            break
+                        except asyncpg.UndefinedTableError:
+                            await asyncio.sleep(0.1)
                 mark = time.monotonic()
                 env.headers = await sign_in(
                     session, server.base, [HEAVY, MEDIUM, VIEWER, commenter, *watchers]
@@ -304,6 +325,48 @@ async def environment(
             log(f"   kept the database: {url}")
         else:
             await drop_database(admin_url, name)
+
+
+async def transactions(env: Env) -> dict[str, int]:
+    """Statements run on the bench database so far (pg_stat_statements), on the primary
+    and on the standby, leaving out the app's looks at the standby (its replay
+    position, every 100 ms per worker): what each served of the server's own work."""
+    found: dict[str, int] = {}
+    for where, url in (("primary", env.url), ("replica", env.replica_url)):
+        assert url is not None
+        conn = await asyncpg.connect(url)
+        try:
+            found[where] = int(await conn.fetchval(
+                "SELECT COALESCE(sum(calls), 0)::int8 FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND query NOT LIKE '%pg_is_in_recovery%' "
+                "AND query NOT LIKE '%pg_stat_statements%'"))
+        finally:
+            await conn.close()
+    return found
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@contextlib.contextmanager
+def replica_pair(log: Callable[[str], None]) -> Iterator[Any]:
+    """--replica: a primary and a streaming standby of it made for the run (the test
+    suite's ``tests/replica_support.py``: initdb, pg_basebackup -R, standby.signal)."""
+    sys.path.insert(0, str(BENCH_DIR.parent / "tests"))
+    from replica_support import ReplicaCluster
+
+    pair = ReplicaCluster()
+    mark = time.monotonic()
+    try:
+        pair.start()
+        log(f"primary on 127.0.0.1:{pair.primary_port}, streaming standby on "
+            f"127.0.0.1:{pair.replica_port} ({time.monotonic() - mark:.1f} s)")
+        yield pair
+    finally:
+        pair.stop()
 
 
 # ---------------------------------------------------------------- limits
@@ -710,6 +773,21 @@ class Suite:
         row.passed = row.passed and fan.failed == 0
         self.rows.append(row)
 
+    async def replica_share(self, env: Env) -> None:
+        """--replica: how many of the app's statements on this database the standby ran
+        (the reads that may lag: feeds, videos, profiles, search) and how many the
+        primary did (writes, sign-ins, everything else), since the app came up."""
+        now = await transactions(env)
+        ran = {k: now[k] - env.transactions_at_start.get(k, 0) for k in now}
+        total = sum(ran.values()) or 1
+        self.log(f"   replica: {ran['replica']:,} statements on the standby, "
+                 f"{ran['primary']:,} on the primary ({100 * ran['replica'] / total:.0f}% "
+                 "on the standby)")
+        self.details["replica"] = {"statements": ran, "replica_url": env.replica_url}
+        self.rows.append(Row("statements served by the replica", round(
+            100 * ran["replica"] / total, 1), "%", note=f"{ran['replica']:,} of {total:,}; "
+            "feeds, videos, profiles, search"))
+
     async def memory(self, env: Env) -> None:
         full = env.server.worker_memory()
         rss = {pid: m["rss"] for pid, m in full.items()}
@@ -760,7 +838,7 @@ class Suite:
         needs_db = [n for n in names if n not in ("http", "argon2", "upload", "upload_5")]
         if needs_db:
             async with environment(size, self.args.seed, self.args.admin_url, self.args.keep,
-                                   self.log) as env:
+                                   self.log, self.args.replica_admin_url) as env:
                 for name in needs_db:
                     if name in FEEDS:
                         await self.feed(env, name)
@@ -768,6 +846,8 @@ class Suite:
                         await getattr(self, "wrk_peaks" if name == "peaks" else name)(env)
                 if any(n not in ("memory",) for n in needs_db) and "memory" not in names:
                     await self.memory(env)
+                if env.replica_url:
+                    await self.replica_share(env)
                 self.details["seeding"] = env.seeding
                 self.details["postgres"] = env.postgres
         if "upload" in names:
@@ -898,6 +978,16 @@ async def main_async(args: argparse.Namespace) -> int:
           f"{'quick smoke run' if args.quick else 'full run'}", flush=True)
     results: dict[str, dict[str, Any]] = {}
     failed = False
+    with contextlib.ExitStack() as stack:
+        if args.replica:
+            pair = stack.enter_context(replica_pair(print))
+            args.admin_url = pair.url(pair.primary_port, "postgres")
+            args.replica_admin_url = pair.url(pair.replica_port, "postgres")
+        return await _run_sizes(args, suite, names, results, failed)
+
+
+async def _run_sizes(args: argparse.Namespace, suite: Suite, names: list[str],
+                     results: dict[str, dict[str, Any]], failed: bool) -> int:
     for i, name in enumerate(names):
         result = await suite.size(SIZES[name], first=i == 0)
         results[name] = result
@@ -928,6 +1018,7 @@ async def main_async(args: argparse.Namespace) -> int:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         # A run of some scenarios (--only) does not replace the whole suite's results.
         kind = ("-quick" if args.quick else "") + ("-partial" if args.only else "")
+        kind += "-replica" if args.replica else ""
         out = RESULTS_DIR / f"bench-{name}{kind}.json"
         out.write_text(json.dumps(report, indent=2, default=str) + "\n")
         print(f"wrote {out}")
@@ -950,7 +1041,11 @@ def main() -> int:
     parser.add_argument("--wrk-threads", type=int, default=wrk.THREADS)
     parser.add_argument("--admin-url", default=os.environ.get("MOMENTIC_BENCH_ADMIN_URL",
                                                               ADMIN_URL))
+    parser.add_argument("--replica", action="store_true", help="run on a primary and a "
+                        "streaming standby made for the run; the server reads feeds, videos, "
+                        "profiles and search from the standby (MOMENTIC_DATABASE_REPLICA_URLS)")
     args = parser.parse_args()
+    args.replica_admin_url = None
     unknown = set(args.only) - {n for n, _ in SCENARIOS}
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")

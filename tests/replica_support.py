@@ -98,6 +98,8 @@ class ReplicaCluster:
                 "wal_level = replica\nmax_wal_senders = 4\nfsync = off\n"
                 "synchronous_commit = on\nfull_page_writes = off\nshared_buffers = 32MB\n"
                 "max_connections = 60\n"
+                # (the bench counts the statements each server ran; the tests need not)
+                "shared_preload_libraries = 'pg_stat_statements'\n"
             )
         with (self.primary_dir / "pg_hba.conf").open("a") as hba:
             hba.write("host replication all 127.0.0.1/32 trust\n")
