@@ -31,7 +31,6 @@ from momentic_core.model.engagement import (
     Comment,
     CommentLike,
     CommentView,
-    LiveEvent,
     Notification,
     NotificationView,
     ReactionChange,
@@ -39,6 +38,7 @@ from momentic_core.model.engagement import (
     Reactor,
     UserReaction,
 )
+from momentic_core.model.events import Event
 from momentic_core.model.mfa import Totp
 from momentic_core.model.moderation import (
     Appeal,
@@ -753,8 +753,9 @@ class EventOutbox(Protocol):
     """Live events of a unit of work: delivered if and only if it commits, in commit
     order, to every instance that shares the store (``LiveEventSource``)."""
 
-    async def emit(self, event: LiveEvent) -> None:
-        """The event's JSON must stay under 7,000 bytes (PostgreSQL NOTIFY's limit)."""
+    async def emit(self, event: Event) -> None:
+        """Collect ``event`` (model.events) for after the commit. Its JSON must stay under
+        7,000 bytes (PostgreSQL NOTIFY's limit)."""
         ...
 
 
@@ -1345,7 +1346,7 @@ class LiveEventSource(Protocol):
     """The listening side of ``EventOutbox``: hands every committed event, from this
     instance or any other sharing the store, to ``deliver``."""
 
-    async def start(self, deliver: Callable[[LiveEvent], None]) -> None:
+    async def start(self, deliver: Callable[[Event], None]) -> None:
         """Begin delivering; ``deliver`` must not block (it is called on the loop)."""
         ...
 

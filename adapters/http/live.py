@@ -42,23 +42,27 @@ from aiohttp import WSMsgType, web
 from adapters.http import keys
 from adapters.http.common import bearer_token, principal, services
 from adapters.http.contract import SWITCHING, contract, problem
+from adapters.http.converter import unstructure
 from adapters.http.keys import Services
 from adapters.http.metrics import METRICS
 from adapters.http.problems import UpgradeRequired
+from adapters.http.views import MediaUrl
+from adapters.http.views_legacy import LegacyChatMessage
+from adapters.http.views_live import frame_data
 from momentic_core.errors import Invalid, MomenticError, RateLimited, Unavailable
 from momentic_core.model.accounts import Principal
-from momentic_core.model.engagement import (
-    ACCESS_CHANGED,
-    LiveEvent,
-    user_channel,
-    video_channel,
-)
-from momentic_core.services.access import (
-    ACCOUNT_CHANGED,
-    ACCOUNT_CLOSED,
+from momentic_core.model.engagement import user_channel, video_channel
+from momentic_core.model.events import (
+    RECHECK_VIDEO,
     REVOKING,
+    AccessChanged,
+    AccountChanged,
+    AccountClosed,
+    CommentCreated,
+    Event,
+    RelationChanged,
+    SessionRevoked,
 )
-from momentic_core.services.videos import VISIBILITY_CHANGED
 
 log = logging.getLogger("momentic.live")
 
@@ -69,14 +73,10 @@ CLOSE_UNAUTHORIZED = 4401  # token expired, session revoked, account closed: sig
 CLOSE_NOT_FOUND = 4404  # legacy chat: the video is gone or not visible
 CLOSE_TOO_SLOW = 4408  # the client did not read its frames fast enough
 
-# Control events (ACCOUNT_CLOSED, SESSION_REVOKED: the core's) close sockets and are
-# never forwarded; ACCOUNT_CHANGED (a role raised) only refreshes the access cache.
-RELATION_CHANGED = "relation.changed"  # {"user_id": other}: blocks, unblocks, unfriends
-# ACCESS_CHANGED (``access.changed``, the core's): my post went, the lock may close again.
-# Forwarded, and its subscribers' access is checked again (authors and staff keep it).
-VIDEO_HIDDEN = "video.hidden"
-# Re-check a video's subscribers as a hold does: held or removed, or made friends-only.
-RECHECK_VIDEO = frozenset({VIDEO_HIDDEN, VISIBILITY_CHANGED})
+# Control events (model.events: AccountClosed, SessionRevoked) close sockets and are never
+# forwarded; AccountChanged (a role raised) only refreshes the access cache; RelationChanged
+# and AccessChanged re-check a user's subscriptions. RECHECK_VIDEO events (held or removed,
+# made friends-only) are forwarded, and the video's subscribers are checked again.
 _CLOSED_REASONS = {
     "banned": "account_banned",
     "suspended": "account_suspended",
@@ -102,20 +102,6 @@ class LiveOptions:
 # ---------------------------------------------------------------- rendering
 
 
-def with_urls(value: Any, media_url: Callable[[str], str]) -> Any:
-    """``value`` with every ``avatar_key`` of a user brief turned into ``avatar_url``:
-    events carry storage keys, clients get URLs, never keys."""
-    if isinstance(value, dict):
-        out = {k: with_urls(v, media_url) for k, v in value.items() if k != "avatar_key"}
-        if "avatar_key" in value:
-            key = value["avatar_key"]
-            out["avatar_url"] = media_url(key) if isinstance(key, str) and key else None
-        return out
-    if isinstance(value, list):
-        return [with_urls(v, media_url) for v in value]
-    return value
-
-
 def _dump(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
 
@@ -126,45 +112,25 @@ class SocketKind:
     client frame."""
 
     name: str
-    render: Callable[[LiveEvent, Callable[[str], str]], str | None]
+    render: Callable[[Event, MediaUrl], str | None]
     on_text: Callable[[Socket, str], Awaitable[None]]
 
 
-def render_v1(event: LiveEvent, media_url: Callable[[str], str]) -> str | None:
-    return _dump({"type": "event", "channel": event.channel, "event": event.type,
-                  "data": with_urls(event.data, media_url)})
-
-
-def chat_message(comment: dict[str, Any], media_url: Callable[[str], str]) -> dict[str, Any]:
-    """A comment (``comment_data``) as the legacy app's chat message."""
-    author = comment["author"]
-    key = author.get("avatar_key")
-    return {
-        "id": str(comment["id"]),
-        "author": author["nickname"],
-        "text": comment["body"],
-        "avatar_url": media_url(key) if key else None,
-        "created_at": comment["created_at"],
-        "like_count": comment["like_count"],
-        "liked_by_me": False,  # a new comment: nobody has liked it yet
-    }
-
-
-def actor_id(event: LiveEvent) -> int | None:
-    """Who caused an engagement event: a comment's author, a notification's actor; None
-    for events without one (reaction counts, likes, deletions)."""
-    for key in ("author", "actor"):
-        who = event.data.get(key)
-        if isinstance(who, dict) and type(who.get("id")) is int:
-            return int(who["id"])
-    return None
-
-
-def render_chat(event: LiveEvent, media_url: Callable[[str], str]) -> str | None:
-    """New top-level comments only: the legacy app knows no replies."""
-    if event.type != "comment.created" or event.data.get("parent_id") is not None:
+def render_v1(event: Event, media_url: MediaUrl) -> str | None:
+    """``{"type": "event", "channel", "event", "data"}``, ``data`` the event's view
+    (views_live.FRAMES); None for an event no client hears."""
+    data = frame_data(event, media_url)
+    if data is None:
         return None
-    return _dump(chat_message(event.data, media_url))
+    return _dump({"type": "event", "channel": event.channel, "event": event.name,
+                  "data": unstructure(data)})
+
+
+def render_chat(event: Event, media_url: MediaUrl) -> str | None:
+    """New top-level comments only, as chat messages: the legacy app knows no replies."""
+    if not isinstance(event, CommentCreated) or event.comment.parent_id is not None:
+        return None
+    return _dump(unstructure(LegacyChatMessage.of(event.comment, event.author, False, media_url)))
 
 
 # ---------------------------------------------------------------- sockets and the hub
@@ -267,18 +233,14 @@ class Socket:
         return True
 
 
-def _not_started(key: str) -> str:
-    raise RuntimeError("the hub renders events only once it has started")
-
-
 class Hub:
     """Who listens to which channel on this instance; fans committed events out to them."""
 
     def __init__(self, options: LiveOptions | None = None) -> None:
         self.options = options or LiveOptions()
         self.closing = False
-        self._media_url: Callable[[str], str] = _not_started
-        self._observe: Callable[[LiveEvent], None] = lambda _event: None
+        self._media_url: MediaUrl | None = None  # set once started
+        self._observe: Callable[[Event], None] = lambda _event: None
         self._counted: Callable[[int], None] = lambda _open: None  # the metrics' gauge
         self._channels: dict[str, set[Socket]] = {}
         self._users: dict[int, set[Socket]] = {}
@@ -380,60 +342,61 @@ class Hub:
 
     # -------------------------------------------------------------- fan-out
 
-    def deliver(self, event: LiveEvent) -> None:
+    def deliver(self, event: Event) -> None:
         """Called on the loop for every committed event; never waits."""
         try:
-            if event.type in REVOKING:
+            if isinstance(event, REVOKING):
                 self._observe(event)
-                if event.type != ACCOUNT_CHANGED:
+                if not isinstance(event, AccountChanged):
                     self._control(event)
                 return
-            if event.type in (RELATION_CHANGED, ACCESS_CHANGED):
-                self._relation_changed(event, reload_blocked=event.type == RELATION_CHANGED)
+            if isinstance(event, RelationChanged | AccessChanged):
+                self._relation_changed(
+                    event.user_id, reload_blocked=isinstance(event, RelationChanged))
                 return
-            if event.type in RECHECK_VIDEO:
+            if event.control:
+                return
+            recheck = isinstance(event, RECHECK_VIDEO)
+            if recheck:
                 self.changes += 1
             listeners = self._channels.get(event.channel)
             if not listeners:
                 return
-            if event.type in RECHECK_VIDEO:
+            if recheck:
                 for sock in list(listeners):
                     sock.recheck([event.channel])
-            actor = actor_id(event)
+            actor = event.actor_id
+            media_url = self._media_url
+            if media_url is None:
+                raise RuntimeError("the hub renders events only once it has started")
             frames: dict[str, str | None] = {}
             for sock in list(listeners):
                 if actor is not None and actor in sock.blocked:
                     continue
                 name = sock.kind.name
                 if name not in frames:
-                    frames[name] = sock.kind.render(event, self._media_url)
+                    frames[name] = sock.kind.render(event, media_url)
                 frame = frames[name]
                 if frame is not None:
                     sock.offer(frame)
         except Exception:  # one malformed event must not stop the source
-            log.exception("live event could not be delivered", extra={"type": event.type})
+            log.exception("live event could not be delivered", extra={"type": event.name})
 
-    def _relation_changed(self, event: LiveEvent, reload_blocked: bool) -> None:
-        """Re-check the video subscriptions of the channel's user (and reload their blocked
-        set when a relation changed)."""
-        kind, _, raw = event.channel.partition(":")
-        if kind != "user" or not raw.isdigit():
-            return
+    def _relation_changed(self, user_id: int, reload_blocked: bool) -> None:
+        """Re-check the user's video subscriptions (and reload their blocked set when a
+        relation changed)."""
         self.changes += 1
-        for sock in list(self._users.get(int(raw), ())):
+        for sock in list(self._users.get(user_id, ())):
             sock.recheck(sock.channels, reload_blocked=reload_blocked)
 
-    def _control(self, event: LiveEvent) -> None:
-        kind, _, raw = event.channel.partition(":")
-        if kind != "user" or not raw.isdigit():
-            return
-        sockets = list(self._users.get(int(raw), ()))
-        if event.type == ACCOUNT_CLOSED:
-            reason = _CLOSED_REASONS.get(str(event.data.get("status")), "account_closed")
+    def _control(self, event: AccountClosed | SessionRevoked) -> None:
+        sockets = list(self._users.get(event.user_id, ()))
+        if isinstance(event, AccountClosed):
+            reason = _CLOSED_REASONS.get(event.status, "account_closed")
             for sock in sockets:
                 sock.end(CLOSE_UNAUTHORIZED, reason)
             return
-        session_id, keep = event.data.get("session_id"), event.data.get("keep")
+        session_id, keep = event.session_id, event.keep
         for sock in sockets:
             mine = sock.who.session_id
             if (mine == session_id) if session_id is not None else (mine != keep):
@@ -701,15 +664,16 @@ server dropped a subscription because I may no longer see the video (a block or 
 either way, the BeReal lock, the video held or removed by moderation); subscribe again \
 only after access returns.
 - `{"type": "event", "channel": "video:12", "event": "comment.created", "data": {...}}`. \
-Events: on `video:<id>` `comment.created`, `comment.edited` (data: a comment with \
-`author` {id, nickname, name, surname, avatar_url} and, on create, the video's \
-`comment_count`), `comment.deleted` {id, video_id, parent_id, comment_count}, \
-`comment.liked` {id, video_id, like_count}, `comment.hidden` {id, video_id, parent_id, \
-comment_count} (moderation held or removed it), `video.hidden` {video_id} (held or \
-removed; only its author and staff stay subscribed), `reactions.changed` {video_id, reactions}; \
-on `user:<id>` `notification.created` (a Notification, actor with avatar_url) and \
-`video.status` {video_id, status, reason}. Comments and notifications of users \
-blocked either way with me are not delivered.
+`data` is rendered by the same view classes as REST's answers; `x-live-events` maps each \
+event to the component its `data` is. On `video:<id>`: `comment.created` (CommentCreated: \
+the comment as REST answers it, less the caller's own `liked_by_me`, with the video's \
+`comment_count`), `comment.edited` (SharedComment), `comment.deleted` and `comment.hidden` \
+(CommentGone; hidden: moderation held or removed it), `comment.liked` (CommentLiked), \
+`reactions.changed` (ReactionCounts), `video.hidden` (VideoHidden: only its author and \
+staff stay subscribed), `video.visibility_changed` (VisibilityChanged). On `user:<id>`: \
+`notification.created` (a Notification, as REST lists it) and `video.status` \
+(VideoStatusChanged). Comments and notifications of users blocked either way with me, or \
+muted by me, are not delivered.
 - `{"type": "error", "code": "channel_forbidden", "detail": "...", "channel": "user:7"}`: \
 codes invalid_frame, unknown_op, invalid_channel, channel_forbidden, video_not_found, \
 too_many_subscriptions, rate_limited.

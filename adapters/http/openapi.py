@@ -25,6 +25,7 @@ from aiohttp import web
 from adapters.http import (
     paging,
     views,
+    views_live,
 )
 from adapters.http.contract import (
     DEFAULT,
@@ -770,9 +771,11 @@ def _answer(answer: Answer) -> Json:
 
 
 def answer_types() -> list[Any]:
-    """Every view (or named list) a declared operation answers with."""
+    """Every view (or named list) a declared operation answers with, and the live frames'
+    (GET /v1/ws answers with them: x-live-events)."""
     return [answer.view for _, _, declaration in declarations()
-            for answer in declaration.responses.values() if answer.view is not None]
+            for answer in declaration.responses.values() if answer.view is not None
+            ] + [view for view, _render in views_live.FRAMES.values()]
 
 
 def _request_body(body: Body) -> Json:
@@ -829,6 +832,9 @@ def document() -> Json:
     switching["x-error-codes"] = sorted(FRAME_CODES)
     switching["description"] += " Error frames carry codes: " + ", ".join(
         f"`{c}`" for c in sorted(FRAME_CODES)) + "."
+    # Each event's frame data: the component of the view class it is rendered by.
+    paths["/v1/ws"]["get"]["x-live-events"] = {
+        event.name: _VIEWS.ref(view) for event, (view, _render) in views_live.FRAMES.items()}
     _add_links(paths)
     responses = _share_problems(paths)
     return {

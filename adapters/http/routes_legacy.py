@@ -71,7 +71,6 @@ from adapters.http.views_legacy import (
 )
 from momentic_core.errors import Forbidden
 from momentic_core.model.engagement import CommentView
-from momentic_core.services.engagement import comment_data
 from momentic_core.services.profiles import ProfileChanges
 
 routes = web.RouteTableDef()
@@ -326,9 +325,8 @@ async def post_comment(request: web.Request) -> web.Response:
     body = await read_body(request, LegacyComment)
     svc = services(request)
     view = await svc.engagement.comment(who, video_id, body.text)
-    message = live.chat_message(comment_data(view), svc.media_url)
-    message["liked_by_me"] = view.liked_by_me
-    return web.json_response(message, status=201)
+    message = LegacyChatMessage.of(view.comment, view.author, view.liked_by_me, svc.media_url)
+    return web.json_response(unstructure(message), status=201)
 
 
 @_legacy("POST", "/videos/{video_id}/reactions")

@@ -24,14 +24,17 @@ from adapters.http.views_devices import DeviceView, NotificationSettingsView
 from momentic_core.model.accounts import (
     AccountStatus,
     ExternalIdentity,
+    Person,
     Role,
     Session,
     TokenPair,
     User,
 )
 from momentic_core.model.engagement import (
+    Comment,
     CommentLike,
     CommentView,
+    Notification,
     NotificationKind,
     NotificationView,
     ReactionKind,
@@ -632,7 +635,7 @@ class UserCard:
     avatar_url: str | None
 
     @classmethod
-    def of(cls, u: User, media_url: MediaUrl) -> UserCard:
+    def of(cls, u: User | Person, media_url: MediaUrl) -> UserCard:
         avatar = media_url(u.avatar_key) if u.avatar_key else None
         return cls(u.id, u.nickname, u.name, u.surname, avatar)
 
@@ -719,11 +722,20 @@ class ReactionBody:
 
 
 @attrs.frozen
-class ReactionsOut:
-    __schema_name__ = "ReactionState"
+class ReactionCountsOut:
+    """A video's reaction counts, as every listener hears them (live ``reactions.changed``);
+    ReactionState adds the caller's own reaction."""
+
+    __schema_name__ = "ReactionCounts"
 
     video_id: int
     reactions: Annotated[dict[str, int], counts_of(ReactionKind)]
+
+
+@attrs.frozen
+class ReactionsOut(ReactionCountsOut):
+    __schema_name__ = "ReactionState"
+
     my_reaction: MyReaction
 
 
@@ -762,7 +774,12 @@ class CommentPatchBody:
 
 
 @attrs.frozen
-class CommentOut:
+class SharedCommentOut:
+    """A comment as every listener sees it: Comment less the caller's own ``liked_by_me``
+    (live ``comment.edited``; a frame goes to every listener alike)."""
+
+    __schema_name__ = "SharedComment"
+
     id: int
     video_id: int
     parent_id: Annotated[int | None, Schema(
@@ -773,23 +790,31 @@ class CommentOut:
     edited_at: datetime | None
     like_count: int
     reply_count: int
-    liked_by_me: bool
 
-    @classmethod
-    def of(cls, view: CommentView, media_url: MediaUrl) -> CommentOut:
-        c = view.comment
-        return cls(
+    @staticmethod
+    def shown(comment: Comment, author: User | Person, media_url: MediaUrl) -> SharedCommentOut:
+        c = comment
+        return SharedCommentOut(
             id=c.id,
             video_id=c.video_id,
             parent_id=c.parent_id,
-            author=UserCard.of(view.author, media_url),
+            author=UserCard.of(author, media_url),
             body=c.body,
             created_at=c.created_at,
             edited_at=c.edited_at,
             like_count=c.like_count,
             reply_count=c.reply_count,
-            liked_by_me=view.liked_by_me,
         )
+
+
+@attrs.frozen
+class CommentOut(SharedCommentOut):
+    liked_by_me: bool
+
+    @classmethod
+    def of(cls, view: CommentView, media_url: MediaUrl) -> CommentOut:
+        shared = SharedCommentOut.shown(view.comment, view.author, media_url)
+        return cls(**attrs.asdict(shared, recurse=False), liked_by_me=view.liked_by_me)
 
 
 @attrs.frozen
@@ -825,13 +850,18 @@ class NotificationOut:
 
     @classmethod
     def of(cls, view: NotificationView, media_url: MediaUrl) -> NotificationOut:
-        n = view.notification
+        return cls.shown(view.notification, view.actor, media_url)
+
+    @classmethod
+    def shown(
+        cls, n: Notification, actor: User | Person | None, media_url: MediaUrl
+    ) -> NotificationOut:
         return cls(
             id=n.id,
             kind=n.kind.value,
             created_at=n.created_at,
             read_at=n.read_at,
-            actor=UserCard.of(view.actor, media_url) if view.actor else None,
+            actor=UserCard.of(actor, media_url) if actor else None,
             video_id=n.video_id,
             comment_id=n.comment_id,
             text=n.text,

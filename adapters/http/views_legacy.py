@@ -14,10 +14,12 @@ from adapters.http.views import (
     Description,
     Email,
     EmailCode,
+    MediaUrl,
     NewPassword,
     ReactionName,
 )
-from momentic_core.model.engagement import ReactionKind
+from momentic_core.model.accounts import Person, User
+from momentic_core.model.engagement import Comment, ReactionKind
 from momentic_core.policies import rules
 from momentic_core.services.profiles import UNSET
 
@@ -134,7 +136,8 @@ class LegacyCommentRow:
 
 @attrs.frozen
 class LegacyChatMessage:
-    """A new comment as the app's chat shows it (live.chat_message, with liked_by_me)."""
+    """A new comment as the app's chat shows it: the answer to posting one, and each frame
+    of the chat socket (where ``liked_by_me`` is false: nobody has liked it yet)."""
 
     id: str
     author: Annotated[str, Schema(description="The author's nickname.")]
@@ -143,6 +146,14 @@ class LegacyChatMessage:
     created_at: Time
     like_count: int
     liked_by_me: bool
+
+    @classmethod
+    def of(
+        cls, comment: Comment, author: User | Person, liked_by_me: bool, media_url: MediaUrl
+    ) -> LegacyChatMessage:
+        avatar = media_url(author.avatar_key) if author.avatar_key else None
+        return cls(str(comment.id), author.nickname, comment.body, avatar,
+                   comment.created_at.isoformat(), comment.like_count, liked_by_me)
 
 
 @attrs.frozen

@@ -11,6 +11,7 @@ commits, in commit order (the store's lock makes units of work serial).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -19,12 +20,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from adapters.messages import event_from_json, event_json
 from momentic_core.errors import NotFound
 from momentic_core.model.engagement import (
     Comment,
     CommentLike,
     CommentView,
-    LiveEvent,
     Notification,
     NotificationKind,
     NotificationView,
@@ -33,6 +34,7 @@ from momentic_core.model.engagement import (
     Reactor,
     UserReaction,
 )
+from momentic_core.model.events import Event
 
 from .store import ReactionRow
 
@@ -412,10 +414,12 @@ class InMemoryEventOutbox:
     """Buffers a unit of work's events; the unit of work flushes them on commit."""
 
     def __init__(self) -> None:
-        self.pending: list[LiveEvent] = []
+        self.pending: list[Event] = []
 
-    async def emit(self, event: LiveEvent) -> None:
-        self.pending.append(event)
+    async def emit(self, event: Event) -> None:
+        # Through JSON, as between instances: an event that does not survive the trip
+        # fails here, in the use case, on memory too.
+        self.pending.append(event_from_json(json.loads(json.dumps(event_json(event)))))
 
 
 class InMemoryLiveEventSource:
@@ -423,9 +427,9 @@ class InMemoryLiveEventSource:
 
     def __init__(self, store: MemoryStore) -> None:
         self._s = store
-        self._deliver: Callable[[LiveEvent], None] | None = None
+        self._deliver: Callable[[Event], None] | None = None
 
-    async def start(self, deliver: Callable[[LiveEvent], None]) -> None:
+    async def start(self, deliver: Callable[[Event], None]) -> None:
         self._deliver = deliver
         self._s.listeners.append(deliver)
 
@@ -438,7 +442,7 @@ class InMemoryLiveEventSource:
         return 1 if self._deliver is not None else None  # in process: nothing is lost
 
 
-def publish(store: MemoryStore, events: list[LiveEvent]) -> None:
+def publish(store: MemoryStore, events: list[Event]) -> None:
     for event in events:
         for deliver in list(store.listeners):
             try:

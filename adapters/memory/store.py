@@ -24,7 +24,8 @@ from momentic_core.model.accounts import (
     VerificationCode,
 )
 from momentic_core.model.devices import Device, NotificationSettings
-from momentic_core.model.engagement import Comment, LiveEvent, Notification, ReactionKind
+from momentic_core.model.engagement import Comment, Notification, ReactionKind
+from momentic_core.model.events import Event
 from momentic_core.model.mfa import Totp
 from momentic_core.model.moderation import Appeal, AuditEntry, Case, Report, RuntimeConfig
 from momentic_core.model.ranking import RankingWeights
@@ -120,7 +121,7 @@ class MemoryStore:
     # (author, SHA-256) of removed videos their author deleted (migration 20261207_79).
     removed_contents: dict[tuple[int, str], datetime] = attrs.Factory(dict)
     # Who hears committed live events (InMemoryLiveEventSource); not a table.
-    listeners: list[Callable[[LiveEvent], None]] = attrs.Factory(list)
+    listeners: list[Callable[[Event], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
     holder: asyncio.Task[Any] | None = None  # the task whose unit of work holds ``lock``

@@ -34,7 +34,6 @@ from momentic_core.model.engagement import (
     Comment,
     CommentLike,
     CommentView,
-    LiveEvent,
     Notification,
     NotificationKind,
     NotificationView,
@@ -43,6 +42,7 @@ from momentic_core.model.engagement import (
     Reactor,
     UserReaction,
 )
+from momentic_core.model.events import Event
 from momentic_core.ports import Clock
 
 from .live import CHANNEL, encode
@@ -584,7 +584,7 @@ class PostgresEventOutbox(Repository):
         self._seq = 0
         self._pending: list[str] = []
 
-    async def emit(self, event: LiveEvent) -> None:
+    async def emit(self, event: Event) -> None:
         self._seq += 1
         self._pending.append(encode(event, self._seq))
 

@@ -29,7 +29,8 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from momentic_core.model.engagement import LiveEvent
+from adapters.messages import event_from_json, event_json
+from momentic_core.model.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +39,17 @@ JOB_CHANNEL = "momentic_jobs"
 T = TypeVar("T")
 
 
-def encode(event: LiveEvent, seq: int) -> str:
+def encode(event: Event, seq: int) -> str:
     """The NOTIFY payload of ``event``. ``seq`` (its number within the unit of work) keeps
     two equal events of one transaction apart: PostgreSQL delivers identical payloads of
     one transaction only once."""
-    return json.dumps({**event.to_json(), "seq": seq}, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps({**event_json(event), "seq": seq}, ensure_ascii=False,
+                      separators=(",", ":"))
 
 
-def decode(payload: str) -> LiveEvent:
-    raw: dict[str, Any] = json.loads(payload)
-    return LiveEvent.from_json(raw)
+def decode(payload: str) -> Event:
+    """Raises ValueError for a payload that is no event."""
+    return event_from_json(json.loads(payload))
 
 
 class _Listener(Generic[T]):
@@ -182,8 +184,8 @@ class _Listener(Generic[T]):
             log.exception("%s: listener failed", self.what)
 
 
-class PostgresLiveEventSource(_Listener[LiveEvent]):
-    def decode(self, payload: str) -> LiveEvent:
+class PostgresLiveEventSource(_Listener[Event]):
+    def decode(self, payload: str) -> Event:
         return decode(payload)
 
 

@@ -72,6 +72,23 @@ class User:
 
 
 @attrs.frozen
+class Person:
+    """Who a user is to others: the public fields shown beside their comments and
+    notifications, and all of them that live events carry between instances (never an
+    email or a password hash)."""
+
+    id: int
+    nickname: str
+    name: str | None = None
+    surname: str | None = None
+    avatar_key: str | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Person:
+        return cls(user.id, user.nickname, user.name, user.surname, user.avatar_key)
+
+
+@attrs.frozen
 class VerificationCode:
     """A one-time code sent by email; only its hash is kept."""
 

@@ -1,10 +1,9 @@
-"""Reactions, comments, notifications and the live events that tell clients about them."""
+"""Reactions, comments and notifications (the live events about them: model.events)."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -116,51 +115,9 @@ class NotificationView:
     actor: User | None
 
 
-@attrs.frozen
-class LiveEvent:
-    """Something a connected client should hear about, on a channel.
-
-    Channels: ``video:{id}`` (comments, reaction counts) and ``user:{id}`` (that user's
-    notifications, their videos' states, and ``account.*`` / ``session.*`` control events
-    that close their sockets). ``data`` is JSON-ready; user references carry
-    ``avatar_key``, which the edge turns into a URL."""
-
-    channel: str
-    type: str
-    data: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"channel": self.channel, "type": self.type, "data": self.data}
-
-    @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> LiveEvent:
-        return cls(channel=str(raw["channel"]), type=str(raw["type"]), data=dict(raw["data"]))
-
-
 def video_channel(video_id: int) -> str:
     return f"video:{video_id}"
 
 
 def user_channel(user_id: int) -> str:
     return f"user:{user_id}"
-
-
-ACCESS_CHANGED = "access.changed"
-
-
-def access_changed(user_id: int) -> LiveEvent:
-    """Tells the user's sockets that what they may read changed on their side: their post
-    that opened friends' moments went (deleted, held or removed), so the BeReal lock may
-    close again. Their video subscriptions are checked again; never forwarded."""
-    return LiveEvent(user_channel(user_id), ACCESS_CHANGED, {})
-
-
-def brief(user: User) -> dict[str, Any]:
-    """The public fields of a user that live events carry."""
-    return {
-        "id": user.id,
-        "nickname": user.nickname,
-        "name": user.name,
-        "surname": user.surname,
-        "avatar_key": user.avatar_key,
-    }

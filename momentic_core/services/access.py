@@ -20,13 +20,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from momentic_core.model.accounts import Role
-from momentic_core.model.engagement import LiveEvent
+from momentic_core.model.events import REVOKING, Event
 from momentic_core.ports import Clock
-
-SESSION_REVOKED = "session.revoked"
-ACCOUNT_CLOSED = "account.closed"
-ACCOUNT_CHANGED = "account.changed"  # a role raised: nothing to close, the role to re-read
-REVOKING = frozenset({SESSION_REVOKED, ACCOUNT_CLOSED, ACCOUNT_CHANGED})
 
 Key = tuple[int, int, int]  # user id, session id, token version
 
@@ -75,14 +70,11 @@ class AccessCache:
         self._entries[key] = (role, epoch, self._clock.now())
         self._by_user.setdefault(key[0], set()).add(key)
 
-    def observe(self, event: LiveEvent) -> None:
+    def observe(self, event: Event) -> None:
         """Called for every committed event (on the loop): forgets the user of a
         revoking one."""
-        if event.type not in REVOKING:
-            return
-        kind, _, raw = event.channel.partition(":")
-        if kind == "user" and raw.isdigit():
-            self.forget(int(raw))
+        if isinstance(event, REVOKING):
+            self.forget(event.user_id)
 
     def forget(self, user_id: int) -> None:
         self._forgotten += 1

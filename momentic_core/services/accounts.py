@@ -40,7 +40,7 @@ from momentic_core.model.accounts import (
     User,
     VerificationCode,
 )
-from momentic_core.model.engagement import LiveEvent, user_channel
+from momentic_core.model.events import AccountChanged, Event, SessionRevoked
 from momentic_core.model.moderation import AuditEntry
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import (
@@ -51,7 +51,7 @@ from momentic_core.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from momentic_core.services.access import ACCOUNT_CHANGED, SESSION_REVOKED, AccessCache
+from momentic_core.services.access import AccessCache
 from momentic_core.services.config import Config
 from momentic_core.services.mail import queue_mail
 from momentic_core.services.throttle import Throttle, refuse
@@ -105,10 +105,7 @@ async def announce_revoked(
 ) -> None:
     """Tell live sockets that a session (``session_id``), or every session of the user but
     ``keep``, no longer holds: they close."""
-    await tx.events.emit(
-        LiveEvent(user_channel(user_id), SESSION_REVOKED,
-                  {"session_id": session_id, "keep": keep})
-    )
+    await tx.events.emit(SessionRevoked(user_id, session_id, keep))
 
 
 def check_not_blocked(user: User, now: datetime) -> None:
@@ -456,7 +453,7 @@ class Accounts:
             expires_at=claims.expires_at,
         )
 
-    def observe(self, event: LiveEvent) -> None:
+    def observe(self, event: Event) -> None:
         """Every committed event of every instance (the live channel) passes here: those
         that change someone's access make the next check of their tokens look up."""
         if self._access is not None:
@@ -619,7 +616,7 @@ class Accounts:
             if demoted:
                 await announce_revoked(tx, user.id)  # their tokens carry the higher role
             else:  # every instance reads the new role at the next request
-                await tx.events.emit(LiveEvent(user_channel(user.id), ACCOUNT_CHANGED, {}))
+                await tx.events.emit(AccountChanged(user.id))
             await tx.audit.add(AuditEntry(
                 id=0, actor_id=actor.user_id if actor else None, action="user.set_role",
                 target_type="user", target_id=user.id, reason=None,

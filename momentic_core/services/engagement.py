@@ -10,22 +10,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from momentic_core.errors import Conflict, Forbidden, Invalid, NotFound
-from momentic_core.model.accounts import Principal, User
+from momentic_core.model.accounts import Person, Principal, User
 from momentic_core.model.engagement import (
     Comment,
     CommentView,
-    LiveEvent,
     Notification,
     NotificationKind,
     NotificationView,
     ReactionKind,
     Reactor,
-    brief,
     user_channel,
     video_channel,
+)
+from momentic_core.model.events import (
+    CommentCreated,
+    CommentDeleted,
+    CommentEdited,
+    CommentLiked,
+    NotificationCreated,
+    ReactionsChanged,
 )
 from momentic_core.model.social import VideoForViewer
 from momentic_core.model.videos import VideoStatus
@@ -40,42 +45,6 @@ from momentic_core.services.throttle import Throttle
 log = logging.getLogger(__name__)
 
 PREVIEW_MAX = 100
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def notification_data(view: NotificationView) -> dict[str, Any]:
-    n = view.notification
-    return {
-        "id": n.id,
-        "kind": n.kind.value,
-        "created_at": _iso(n.created_at),
-        "read_at": _iso(n.read_at),
-        "actor": brief(view.actor) if view.actor else None,
-        "video_id": n.video_id,
-        "comment_id": n.comment_id,
-        "text": n.text,
-    }
-
-
-def comment_data(view: CommentView, comment_count: int | None = None) -> dict[str, Any]:
-    c = view.comment
-    data: dict[str, Any] = {
-        "id": c.id,
-        "video_id": c.video_id,
-        "parent_id": c.parent_id,
-        "body": c.body,
-        "created_at": _iso(c.created_at),
-        "edited_at": _iso(c.edited_at),
-        "like_count": c.like_count,
-        "reply_count": c.reply_count,
-        "author": brief(view.author),
-    }
-    if comment_count is not None:
-        data["comment_count"] = comment_count
-    return data
 
 
 def parse_reaction(kind: str) -> ReactionKind:
@@ -113,10 +82,7 @@ class Notifier:
         view = NotificationView(stored, actor)
         if self._queue is not None:
             await self._queue.enqueue_notification(tx, stored)
-        await tx.events.emit(
-            LiveEvent(user_channel(stored.user_id), "notification.created",
-                      notification_data(view))
-        )
+        await tx.events.emit(NotificationCreated(stored, Person.of(actor) if actor else None))
         return view
 
     async def push(self, views: Iterable[NotificationView | None]) -> None:
@@ -212,10 +178,7 @@ class Engagement:
             return change.counts
 
     async def _counts_event(self, tx: UnitOfWork, video_id: int, counts: dict[str, int]) -> None:
-        await tx.events.emit(
-            LiveEvent(video_channel(video_id), "reactions.changed",
-                      {"video_id": video_id, "reactions": counts})
-        )
+        await tx.events.emit(ReactionsChanged(video_id, counts))
 
     async def reactors(
         self, who: Principal, video_id: int, after: tuple[datetime, int] | None, limit: int
@@ -257,9 +220,7 @@ class Engagement:
             await self._scorer.comment(tx, video, comment)
             view = CommentView(comment, me)
             count = (await tx.videos.get(video_id)).comment_count
-            await tx.events.emit(
-                LiveEvent(video_channel(video_id), "comment.created", comment_data(view, count))
-            )
+            await tx.events.emit(CommentCreated(comment, Person.of(me), count))
             preview = text[:PREVIEW_MAX]
             sent = []
             if parent is not None:
@@ -319,9 +280,7 @@ class Engagement:
             await tx.comments.get_for_update(comment_id)
             await tx.comments.edit(comment_id, text, self._clock.now())
             view = await tx.comments.view(comment_id, who.user_id)
-            await tx.events.emit(
-                LiveEvent(video_channel(comment.video_id), "comment.edited", comment_data(view))
-            )
+            await tx.events.emit(CommentEdited(view.comment, Person.of(view.author)))
         return view
 
     async def delete_comment(self, who: Principal, comment_id: int) -> None:
@@ -344,10 +303,7 @@ class Engagement:
             await self._scorer.recompute(tx, [video.author_id])
             count = (await tx.videos.get(comment.video_id)).comment_count
             await tx.events.emit(
-                LiveEvent(video_channel(comment.video_id), "comment.deleted", {
-                    "id": comment.id, "video_id": comment.video_id,
-                    "parent_id": comment.parent_id, "comment_count": count,
-                })
+                CommentDeleted(comment.id, comment.video_id, comment.parent_id, count)
             )
 
     async def like(self, who: Principal, comment_id: int, liked: bool) -> int:
@@ -361,11 +317,7 @@ class Engagement:
             else:
                 changed, count = await tx.comments.unlike(comment_id, who.user_id)
             if changed:
-                await tx.events.emit(
-                    LiveEvent(video_channel(comment.video_id), "comment.liked",
-                              {"id": comment_id, "video_id": comment.video_id,
-                               "like_count": count})
-                )
+                await tx.events.emit(CommentLiked(comment_id, comment.video_id, count))
             return count
 
     async def comments(

@@ -27,14 +27,11 @@ import attrs
 from momentic_core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from momentic_core.model.accounts import AccountStatus, Principal, Role, User
 from momentic_core.model.engagement import (
-    LiveEvent,
     Notification,
     NotificationKind,
     NotificationView,
-    access_changed,
-    user_channel,
-    video_channel,
 )
+from momentic_core.model.events import AccessChanged, AccountClosed, CommentHidden, VideoHidden
 from momentic_core.model.moderation import (
     Action,
     Appeal,
@@ -56,7 +53,6 @@ from momentic_core.model.videos import VideoStatus
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from momentic_core.services import visibility
-from momentic_core.services.access import ACCOUNT_CLOSED
 from momentic_core.services.accounts import announce_revoked
 from momentic_core.services.config import Config
 from momentic_core.services.engagement import Notifier
@@ -237,11 +233,9 @@ class Moderation:
                 await tx.videos.update(attrs.evolve(video, status=status))
                 await self._scorer.recompute(tx, [video.author_id])
                 # Live subscribers who may no longer see it are dropped.
-                await tx.events.emit(LiveEvent(
-                    video_channel(video.id), "video.hidden", {"video_id": video.id}
-                ))
+                await tx.events.emit(VideoHidden(video.id))
                 if video.status is VideoStatus.READY:  # it may have opened friends' moments
-                    await tx.events.emit(access_changed(video.author_id))
+                    await tx.events.emit(AccessChanged(video.author_id))
         elif case.target_type is TargetType.COMMENT:
             try:
                 comment = await tx.comments.get_for_update(case.target_id)
@@ -252,11 +246,9 @@ class Moderation:
                 video = await tx.videos.get(comment.video_id)
                 await self._scorer.recompute(tx, [video.author_id])  # it earns no more
                 count = (await tx.videos.get(comment.video_id)).comment_count
-                await tx.events.emit(LiveEvent(
-                    video_channel(comment.video_id), "comment.hidden",
-                    {"id": comment.id, "video_id": comment.video_id,
-                     "parent_id": comment.parent_id, "comment_count": count},
-                ))
+                await tx.events.emit(
+                    CommentHidden(comment.id, comment.video_id, comment.parent_id, count)
+                )
 
     async def _show(self, tx: UnitOfWork, case: Case) -> None:
         """Lift a hold, or restore removed content."""
@@ -500,10 +492,7 @@ class Moderation:
             user, status=status, suspended_until=until, token_version=user.token_version + 1
         ))
         await tx.sessions.revoke_all(user.id, self._clock.now())
-        await tx.events.emit(LiveEvent(
-            user_channel(user.id), ACCOUNT_CLOSED,
-            {"status": status.value, "until": until.isoformat() if until else None},
-        ))
+        await tx.events.emit(AccountClosed(user.id, status.value, until))
         await announce_revoked(tx, user.id)
         return user
 

@@ -11,11 +11,10 @@ import attrs
 from momentic_core.errors import Conflict, NotFound, Unauthenticated
 from momentic_core.model.accounts import CodePurpose, Principal, Role, User
 from momentic_core.model.devices import NotificationSettings
-from momentic_core.model.engagement import LiveEvent, user_channel
+from momentic_core.model.events import AccountClosed
 from momentic_core.model.mfa import MfaStatus
 from momentic_core.policies import permissions, rules
 from momentic_core.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
-from momentic_core.services.access import ACCOUNT_CLOSED
 from momentic_core.services.ranking import Scorer
 from momentic_core.services.throttle import Throttle, refuse
 
@@ -272,10 +271,7 @@ class Profiles:
             engaged = await tx.ranking.engaged_authors(who.user_id)
             await tx.users.delete(who.user_id)
             await self._scorer.recompute(tx, engaged)
-            await tx.events.emit(
-                LiveEvent(user_channel(who.user_id), ACCOUNT_CLOSED,
-                          {"status": "deleted", "until": None})
-            )
+            await tx.events.emit(AccountClosed(who.user_id, "deleted"))
 
     async def export(self, who: Principal) -> AccountExport:
         """Everything the caller made or that is recorded about them, for them to download.

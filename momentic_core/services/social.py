@@ -19,12 +19,11 @@ import attrs
 from momentic_core.errors import Conflict, Invalid, NotFound
 from momentic_core.model.accounts import Principal, User
 from momentic_core.model.engagement import (
-    LiveEvent,
     Notification,
     NotificationKind,
     NotificationView,
-    user_channel,
 )
+from momentic_core.model.events import RelationChanged
 from momentic_core.model.social import Contact, FriendRequest, Relation
 from momentic_core.policies import rules
 from momentic_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -42,15 +41,13 @@ async def _relation_changed(tx: UnitOfWork, a: int, b: int) -> None:
     """Tell both users' sockets: what each may see of the other changed (a block, an
     unblock, an unfriend), so live subscriptions are checked again."""
     for me, other in ((a, b), (b, a)):
-        await tx.events.emit(
-            LiveEvent(user_channel(me), "relation.changed", {"user_id": other})
-        )
+        await tx.events.emit(RelationChanged(me, other))
 
 
 async def _mutes_changed(tx: UnitOfWork, muter: int, muted: int) -> None:
     """Tell the muter's sockets only (they reload whom to drop events of); the muted user
     hears nothing."""
-    await tx.events.emit(LiveEvent(user_channel(muter), "relation.changed", {"user_id": muted}))
+    await tx.events.emit(RelationChanged(muter, muted))
 
 
 @attrs.frozen

@@ -39,13 +39,8 @@ from momentic_core.errors import (
     UnsupportedMedia,
 )
 from momentic_core.model.accounts import Principal, User
-from momentic_core.model.engagement import (
-    LiveEvent,
-    ReactionKind,
-    access_changed,
-    user_channel,
-    video_channel,
-)
+from momentic_core.model.engagement import ReactionKind
+from momentic_core.model.events import AccessChanged, VideoStatusChanged, VisibilityChanged
 from momentic_core.model.social import Relation
 from momentic_core.model.videos import (
     MediaLimits,
@@ -77,27 +72,12 @@ PROCESS_VIDEO = "process_video"
 PART_URL_TTL = timedelta(hours=24)
 
 
-def status_event(video: Video) -> LiveEvent:
+def status_event(video: Video) -> VideoStatusChanged:
     """Tells the author's sockets that their video moved to another state."""
-    return LiveEvent(
-        user_channel(video.author_id),
-        "video.status",
-        {"video_id": video.id, "status": video.status.value, "reason": video.status_reason},
-    )
+    return VideoStatusChanged(video.author_id, video.id, video.status, video.status_reason)
 
 
 ACCOUNT_PRIVATE = "account_private"
-# On the video's channel: its visibility in force changed. Its subscribers' access is
-# checked again (adapters/http/live.py), so one who may no longer read it is dropped.
-VISIBILITY_CHANGED = "video.visibility_changed"
-
-
-def visibility_event(video: Video) -> LiveEvent:
-    return LiveEvent(
-        video_channel(video.id),
-        VISIBILITY_CHANGED,
-        {"video_id": video.id, "visibility": video.visibility.value},
-    )
 
 
 def new_key(prefix: str, name: str) -> str:
@@ -618,7 +598,7 @@ class Videos:
         """The author changes the description and/or the visibility (None: unchanged), in
         one unit of work. A new visibility is the author's choice: every reader follows
         it at once (feeds, For-You, profiles, live subscriptions, which are checked
-        again: ``VISIBILITY_CHANGED``). A private account's videos stay friends-only:
+        again: ``VisibilityChanged``). A private account's videos stay friends-only:
         asking for public there is refused (make the account public first); asking for
         friends is kept, so turning the account public later keeps that video for
         friends. Raises Invalid(code="invalid_visibility"), NotFound(code=
@@ -652,7 +632,7 @@ class Videos:
                 before = video.visibility
                 video = await tx.videos.set_visibility(video_id, vis, now)
                 if video.visibility is not before:
-                    await tx.events.emit(visibility_event(video))
+                    await tx.events.emit(VisibilityChanged(video.id, video.visibility))
             return video
 
     async def delete(self, who: Principal, video_id: int) -> None:
@@ -675,7 +655,7 @@ class Videos:
             await tx.videos.delete(video_id)
             await self._scorer.recompute(tx, [video.author_id])
             if video.status is VideoStatus.READY:  # it may have opened friends' moments
-                await tx.events.emit(access_changed(video.author_id))
+                await tx.events.emit(AccessChanged(video.author_id))
         await self._delete_blobs(video.blob_keys())
         for folder in video.blob_folders():  # its HLS presentation
             try:

@@ -13,13 +13,13 @@ import asyncpg
 from momentic_core.errors import NotFound
 from momentic_core.model.engagement import (
     Comment,
-    LiveEvent,
     Notification,
     NotificationKind,
     ReactionChange,
     ReactionKind,
     no_reactions,
 )
+from momentic_core.model.events import Event
 
 from .support import T0, Adapters
 
@@ -155,17 +155,17 @@ class Heard:
     """A ``deliver`` callback that keeps what it hears and can be waited on."""
 
     def __init__(self) -> None:
-        self.events: list[LiveEvent] = []
+        self.events: list[Event] = []
         self._changed = asyncio.Event()
 
-    def __call__(self, event: LiveEvent) -> None:
+    def __call__(self, event: Event) -> None:
         self.events.append(event)
         self._changed.set()
 
-    def on(self, channel: str) -> list[LiveEvent]:
+    def on(self, channel: str) -> list[Event]:
         return [e for e in self.events if e.channel == channel]
 
-    async def until(self, done: Callable[[list[LiveEvent]], bool], guard: float = 20) -> None:
+    async def until(self, done: Callable[[list[Event]], bool], guard: float = 20) -> None:
         """Wait until ``done(events)``; ``guard`` only keeps a broken test from hanging."""
         async with asyncio.timeout(guard):
             while not done(self.events):

@@ -152,6 +152,38 @@ async def test_subscribe_and_hear_comments_reactions_and_notifications(
     await watcher.close()
 
 
+async def test_event_frames_carry_what_rest_answers(
+    env: Any, sample_clips: dict[str, Path]
+) -> None:
+    """One shape per payload: a frame's data is rendered by the view class REST answers
+    with (views_live.FRAMES): the new comment as POST answered it, less the caller's own
+    liked_by_me (a frame goes to every listener alike), with the video's comment count;
+    the notification as GET /v1/notifications lists it; the edit as PATCH answered it."""
+    c = env.client
+    ann, bob = await user(env, "ann"), await user(env, "bob")
+    video = await ready_video(env, ann, sample_clips["silent"])
+    svc = c.app[keys.SERVICES]
+    await svc.videos.set_avatar(await svc.accounts.authenticate(bob.token), _jpeg(sample_clips))
+    watcher = await _connect(env, ann)
+    await _send(watcher, op="subscribe", channel=f"video:{video}")
+
+    r = await c.post(f"/v1/videos/{video}/comments", json={"body": "same"}, headers=bob.auth)
+    answered = await r.json()
+    created = (await _event(watcher, "comment.created"))["data"]
+    shared = {k: v for k, v in answered.items() if k != "liked_by_me"}
+    assert created == {**shared, "comment_count": 1}
+    note = (await _event(watcher, "notification.created"))["data"]
+    listed = (await (await c.get("/v1/notifications", headers=ann.auth)).json())["items"]
+    assert note == next(n for n in listed if n["id"] == note["id"])
+
+    r = await c.patch(f"/v1/comments/{answered['id']}", json={"body": "edited"},
+                      headers=bob.auth)
+    edited = await r.json()
+    frame = (await _event(watcher, "comment.edited"))["data"]
+    assert frame == {k: v for k, v in edited.items() if k != "liked_by_me"}
+    await watcher.close()
+
+
 def _jpeg(sample_clips: dict[str, Path]) -> bytes:
     import io
 

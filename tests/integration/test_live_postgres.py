@@ -365,7 +365,7 @@ class _RecordingOutbox:
 
     async def emit(self, event: Any) -> None:
         await self._inner.emit(event)
-        self._into.append(event.type)
+        self._into.append(event.name)
 
 
 def _failing_notifications(uow: PostgresUnitOfWork, switch: Switch) -> None:

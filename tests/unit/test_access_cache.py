@@ -7,13 +7,15 @@ from datetime import timedelta
 
 from adapters.memory.clock import ManualClock
 from momentic_core.model.accounts import Role
-from momentic_core.model.engagement import LiveEvent, user_channel
-from momentic_core.services.access import (
-    ACCOUNT_CHANGED,
-    ACCOUNT_CLOSED,
-    SESSION_REVOKED,
-    AccessCache,
+from momentic_core.model.events import (
+    AccountChanged,
+    AccountClosed,
+    Event,
+    ReactionsChanged,
+    RelationChanged,
+    SessionRevoked,
 )
+from momentic_core.services.access import AccessCache
 
 
 class Channel:
@@ -42,14 +44,15 @@ def test_a_kept_check_stands_until_its_ttl() -> None:
 
 
 def test_every_revoking_event_forgets_that_user_only() -> None:
-    for kind in (SESSION_REVOKED, ACCOUNT_CLOSED, ACCOUNT_CHANGED):
+    revoking: list[Event] = [SessionRevoked(1), AccountClosed(1, "banned"), AccountChanged(1)]
+    for kind in revoking:
         cache, _, _ = _cache()
         cache.put((1, 10, 1), Role.USER, cache.mark())
         cache.put((2, 20, 1), Role.USER, cache.mark())
-        cache.observe(LiveEvent(user_channel(1), "notification.created", {}))
-        cache.observe(LiveEvent("video:1", kind, {}))
+        cache.observe(RelationChanged(1, 2))
+        cache.observe(ReactionsChanged(1, {}))
         assert cache.get((1, 10, 1)) is Role.USER
-        cache.observe(LiveEvent(user_channel(1), kind, {}))
+        cache.observe(kind)
         assert cache.get((1, 10, 1)) is None, kind
         assert cache.get((2, 20, 1)) is Role.USER
 
@@ -57,7 +60,7 @@ def test_every_revoking_event_forgets_that_user_only() -> None:
 def test_a_lookup_that_ran_across_a_revocation_is_not_kept() -> None:
     cache, _, _ = _cache()
     mark = cache.mark()  # the lookup starts, reads the row as it was...
-    cache.observe(LiveEvent(user_channel(1), SESSION_REVOKED, {"session_id": 10}))
+    cache.observe(SessionRevoked(1, session_id=10))
     cache.put((1, 10, 1), Role.USER, mark)  # ...and would keep what no longer holds
     assert cache.get((1, 10, 1)) is None
 

@@ -15,7 +15,7 @@ from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.uow import InMemoryUnitOfWork
 from momentic_core.errors import Forbidden, NotFound
 from momentic_core.model.accounts import Principal, Role
-from momentic_core.model.engagement import LiveEvent
+from momentic_core.model.events import Event, RelationChanged
 from momentic_core.model.moderation import CaseFilter
 from momentic_core.services.engagement import Engagement, Live, Notifier
 from momentic_core.services.moderation import REPORTS_PER_DAY, Moderation
@@ -152,7 +152,7 @@ async def test_unreacting_on_a_held_video_moves_no_points() -> None:
 
 async def test_blocks_and_unfriends_tell_both_sockets() -> None:
     world = make_world()
-    heard: list[LiveEvent] = []
+    heard: list[Event] = []
     world.store.listeners.append(heard.append)
     uow = functools.partial(InMemoryUnitOfWork, world.store, clock=world.clock)
     friends = Friends(uow=uow, clock=world.clock,
@@ -161,7 +161,7 @@ async def test_blocks_and_unfriends_tell_both_sockets() -> None:
     await world.befriend(ann.user_id, bob.user_id)
     await friends.unfriend(ann, bob.user_id)
     await friends.block(ann, bob.user_id)
-    changes = [(e.channel, e.data["user_id"]) for e in heard if e.type == "relation.changed"]
+    changes = [(e.channel, e.other_id) for e in heard if isinstance(e, RelationChanged)]
     pair = [(f"user:{ann.user_id}", bob.user_id), (f"user:{bob.user_id}", ann.user_id)]
     assert changes == pair * 2
     live = Live(uow=uow, clock=world.clock, config=world.config)
