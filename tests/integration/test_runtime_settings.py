@@ -10,6 +10,7 @@ then each change: on A right away, on B once its (hand-moved) clock has passed t
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -106,8 +107,9 @@ def _form(data: bytes, visibility: str = "public") -> aiohttp.FormData:
 
 def _mp4(size: int) -> bytes:
     """An upload of ``size`` bytes that the upload routes take for an MP4 (the worker
-    would reject it; these tests do not run it)."""
-    return b"\0\0\0\x18ftypmp42" + bytes(size - 12)
+    would reject it; these tests do not run it), unlike any other (a second upload of the
+    same bytes would be a duplicate)."""
+    return b"\0\0\0\x18ftypmp42" + os.urandom(16) + bytes(size - 28)
 
 
 async def _ready(on: Instance, who: User, clip: Path, visibility: str = "public") -> int:
