@@ -30,7 +30,7 @@ from adapters.config import Settings
 from adapters.crypto.passwords import Argon2PasswordHasher
 from adapters.crypto.sealer import FernetSealer
 from adapters.crypto.tokens import JoseTokenSigner, load_or_create_key
-from adapters.http.keys import Backlog, Gauges, PoolUse, Services
+from adapters.http.keys import Backlog, Gauges, PoolUse, ReplicaState, Services
 from adapters.local.blob_store import LocalBlobStore
 from adapters.mail.console import ConsoleMailer
 from adapters.mail.smtp import SmtpMailer
@@ -546,7 +546,19 @@ def _gauges(storage: Storage) -> Gauges:
             uploads = await tx.uploads.count_open()
         return Backlog(jobs=tuple(jobs), open_uploads=uploads)
 
-    return Gauges(backlog=backlog, pool=storage.pool_use)
+    replicas = storage.replicas
+
+    def replica_states() -> list[ReplicaState]:
+        assert replicas is not None
+        return [
+            ReplicaState(r.name, r.up and r.lag <= replicas.max_lag, r.lag)
+            for r in replicas.replicas
+        ]
+
+    return Gauges(
+        backlog=backlog, pool=storage.pool_use,
+        replicas=replica_states if replicas is not None else None,
+    )
 
 
 async def _ready(storage: Storage, blobs: BlobStore, rate_limiter: object = None) -> None:

@@ -53,12 +53,23 @@ class PoolUse:
 
 
 @attrs.frozen
+class ReplicaState:
+    """A streaming replica as this process last looked at it (every 100 ms)."""
+
+    name: str  # host:port/database
+    up: bool
+    lag_seconds: float
+
+
+@attrs.frozen
 class Gauges:
-    """What storage can tell about itself: the backlog (one query, at scrape time) and
-    this process's connection pool (None on the memory adapters)."""
+    """What storage can tell about itself: the backlog (one query, at scrape time),
+    this process's connection pool (None on the memory adapters) and its replicas
+    (None without MOMENTIC_DATABASE_REPLICA_URLS)."""
 
     backlog: Callable[[], Awaitable[Backlog]]
     pool: Callable[[], PoolUse] | None = None
+    replicas: Callable[[], list[ReplicaState]] | None = None
 
 
 @attrs.frozen

@@ -41,7 +41,7 @@ from prometheus_client.registry import Collector
 
 from adapters.http import keys
 from adapters.http.contract import content, contract
-from adapters.http.keys import Backlog, Gauges, PoolUse
+from adapters.http.keys import Backlog, Gauges, PoolUse, ReplicaState
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -143,6 +143,29 @@ def _gauges(app: web.Application) -> Gauges | None:
     return None if services is None else services.gauges
 
 
+class _ReplicaReadings(Collector):
+    """The streaming replicas as the answering process last saw them."""
+
+    def __init__(self, replicas: list[ReplicaState]) -> None:
+        self._replicas = replicas
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "momentic_db_replica_up", "A streaming replica serves reads (1) or is skipped: "
+            "down, promoted or lagging (0).", labels=["replica"],
+        )
+        lag = GaugeMetricFamily(
+            "momentic_db_replica_lag_seconds", "Age of the last transaction a replica "
+            "replayed while WAL it received waits for replay (0: caught up).",
+            labels=["replica"],
+        )
+        for replica in self._replicas:
+            up.add_metric([replica.name], 1.0 if replica.up else 0.0)
+            lag.add_metric([replica.name], replica.lag_seconds)
+        yield up
+        yield lag
+
+
 class _Readings(Collector):
     """The backlog read for this scrape, as gauge families."""
 
@@ -235,6 +258,8 @@ def metrics_handler(token: str) -> Handler:
             if gauges.pool is not None:
                 metrics.observe_pool(gauges.pool())
             registry.register(_Readings(await gauges.backlog()))
+            if gauges.replicas is not None:
+                registry.register(_ReplicaReadings(gauges.replicas()))
         body = generate_latest(registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -13,7 +13,8 @@ since is visible only there.
 - over HTTP: a profile edited by its owner is seen by the owner at once, by others from
   the replica; a feed is served from the replica;
 - a replica that is killed, or that lags too far, serves nothing: reads fall back to
-  the primary without an error, and it is used again once it is back.
+  the primary without an error, and it is used again once it is back;
+- /metrics says whether each replica serves reads, and its lag.
 """
 
 from __future__ import annotations
@@ -311,6 +312,10 @@ async def test_over_http_my_edit_is_mine_at_once_and_others_read_the_replica(
             break
         await asyncio.sleep(0.05)
     assert (await theirs.json())["bio"] == "edited"
+    scrape = await (await client.get("/metrics")).text()  # (from loopback: no token)
+    name = f"127.0.0.1:{cluster.replica_port}/momentic"
+    assert f'momentic_db_replica_up{{replica="{name}"}} 1.0' in scrape
+    assert f'momentic_db_replica_lag_seconds{{replica="{name}"}}' in scrape
 
 
 async def test_over_http_a_dead_replica_answers_from_the_primary(
@@ -326,6 +331,9 @@ async def test_over_http_a_dead_replica_answers_from_the_primary(
             assert r.status == 200, (path, await r.text())
         r = await client.patch("/v1/me", json={"bio": "still writing"}, headers=auth)
         assert r.status == 200, await r.text()
+        scrape = await (await client.get("/metrics")).text()
+        name = f"127.0.0.1:{cluster.replica_port}/momentic"
+        assert f'momentic_db_replica_up{{replica="{name}"}} 0.0' in scrape
     finally:
         await asyncio.to_thread(cluster.start_replica)
     await caught_up(replicas, cluster)

@@ -8,7 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from adapters.http.metrics import Backlog, Metrics, _Readings
+from adapters.http.keys import ReplicaState
+from adapters.http.metrics import Backlog, Metrics, _Readings, _ReplicaReadings
 from momentic_core.model.videos import JobBacklog
 
 BOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "momentic.json"
@@ -22,7 +23,8 @@ def _exported() -> set[str]:
     metrics.latency.labels("GET", "/healthz").observe(0.01)
     metrics.pool.labels("in_use").set(1)
     readings = _Readings(Backlog(jobs=(JobBacklog("send_mail", 1, 0, 0, 0.0),), open_uploads=0))
-    families = [*metrics.registry.collect(), *readings.collect()]
+    replicas = _ReplicaReadings([ReplicaState("replica:5432/momentic", True, 0.0)])
+    families = [*metrics.registry.collect(), *readings.collect(), *replicas.collect()]
     return {sample.name for family in families for sample in family.samples}
 
 
