@@ -207,7 +207,17 @@ class Settings:
     fcm_url: str = _setting("https://fcm.googleapis.com", "The FCM HTTP v1 API.")
     push_timeout_seconds: float = _setting(10.0, "Timeout of one push request.")
     push_moment_ignores_quiet_hours: bool = _setting(
-        True, "The daily moment is pushed during a user's quiet hours too (off: it is not)."
+        True, "The daily moment (and its second reminder) is pushed during a user's quiet "
+        "hours too (off: it is not)."
+    )
+    moment_reminder: bool = _setting(
+        False, "A second push when the moment's window closes, to those who have not posted "
+        "for it (the moment's switch and quiet-hours rule apply). An admin setting overrides "
+        "it."
+    )
+    push_concurrency: int = _setting(
+        100, "Pushes a delivery job has in flight at once (HTTP/2 streams on one connection "
+        "per service); also the most a killed worker can send twice."
     )
     moment_start_hour: int = _setting(9, "The daily moment falls at or after this local hour.")
     moment_end_hour: int = _setting(21, "... and before this local hour.")
@@ -357,7 +367,7 @@ _AT_LEAST: dict[str, float] = {
     "argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1,
     "trusted_proxies": 0, "hsts_seconds": 0, "rate_limit_multiplier": 0.001,
     "max_body_bytes": 1, "keepalive_timeout_seconds": 0.001, "listen_backlog": 1,
-    "body_timeout_seconds": 0, "body_min_rate": 0,
+    "body_timeout_seconds": 0, "body_min_rate": 0, "push_concurrency": 1,
     "database_replica_sticky_seconds": 0, "database_replica_max_lag_seconds": 0.001,
 }
 # URL settings and the schemes each accepts (an empty value means "not set").

@@ -377,11 +377,17 @@ async def _push_gateway(settings: Settings) -> AsyncIterator[PushGateway]:
         await router.close()
 
 
-def _pushes(settings: Settings, storage: Storage, clock: Clock, gateway: PushGateway) -> Pushes:
+def _pushes(
+    settings: Settings, storage: Storage, clock: Clock, gateway: PushGateway, config: Config
+) -> Pushes:
+    async def reminder_on() -> bool:
+        return (await config.current()).moment_reminder
+
     return Pushes(
         uow=storage.uow, clock=clock, gateway=gateway,
         moment_overrides_quiet_hours=settings.push_moment_ignores_quiet_hours,
         session_ttl=timedelta(days=settings.session_ttl_days),
+        concurrency=settings.push_concurrency, reminder_on=reminder_on,
     )
 
 
@@ -470,6 +476,7 @@ def runtime_config(settings: Settings, uow: UnitOfWorkFactory, clock: Clock) -> 
         max_devices_per_user=settings.max_devices_per_user,
         staff_mfa_required=settings.staff_mfa_required,
         for_you_completion_weight=settings.for_you_completion_weight,
+        moment_reminder=settings.moment_reminder,
     )
     return Config(uow=uow, clock=clock, defaults=defaults, limit_names=tuple(DEFAULT_LIMITS))
 
@@ -691,12 +698,12 @@ class Container(containers.DeclarativeContainer):
     media = providers.Singleton(_pyav)
     images = providers.Singleton(PillowImageProcessor)
     push_gateway = providers.Resource(_push_gateway, settings)
-    push = providers.Singleton(_pushes, settings, storage, clock, push_gateway)
-    ranking = providers.Singleton(_ranking, settings, storage, clock, secret, push)
     config = providers.Singleton(
         lambda settings, storage, clock: runtime_config(settings, storage.uow, clock),
         settings, storage, clock,
     )
+    push = providers.Singleton(_pushes, settings, storage, clock, push_gateway, config)
+    ranking = providers.Singleton(_ranking, settings, storage, clock, secret, push)
     services = providers.Singleton(
         _services, settings, storage, rate_limiter, clock, hasher, tokens, mail_queued,
         id_tokens, secret, blobs, images, push, ranking, config,

@@ -740,6 +740,10 @@ class NotificationRepository(Protocol):
 
     async def unread_count(self, user_id: int) -> int: ...
 
+    async def unread_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
+        """``unread_count`` of each of these users at once (0 for one with none)."""
+        ...
+
     async def mark_read(self, user_id: int, notification_id: int, at: datetime) -> bool:
         """False when the user has no such notification. Idempotent."""
         ...
@@ -793,6 +797,11 @@ class RankingRepository(Protocol):
 
     async def user_ids_in_zone(self, time_zone: str, after: int, limit: int) -> list[int]:
         """Active (not banned or suspended) users of a time zone, by id after ``after``."""
+        ...
+
+    async def posted_for_moment(self, user_ids: list[int], moment_at: datetime) -> set[int]:
+        """Those of these users with a video answering the moment at ``moment_at``
+        (``Video.moment_at``) that was not rejected or failed: who posted for it."""
         ...
 
     async def post_days(self, user_id: int, time_zone: str) -> list[date]:
@@ -1049,6 +1058,10 @@ class DeviceRepository(Protocol):
         """Oldest first (by id)."""
         ...
 
+    async def list_for_users(self, user_ids: list[int]) -> list[Device]:
+        """The devices of all these users, by user id, then oldest first."""
+        ...
+
     async def count_for_user(self, user_id: int) -> int: ...
 
     async def delete(self, user_id: int, device_id: int) -> bool:
@@ -1068,8 +1081,19 @@ class DeviceRepository(Protocol):
         idle past its time to live is dead though never revoked)."""
         ...
 
+    async def deliverable_many(
+        self, targets: list[tuple[int, str, int]], used_since: datetime
+    ) -> set[int]:
+        """``deliverable`` of each (device id, token, user id) at once: the device ids
+        that are."""
+        ...
+
     async def prune_claims(self, before: datetime) -> int:
         """Delete the fan-out claims made before ``before``; return how many."""
+        ...
+
+    async def claimed(self, keys: list[str]) -> set[str]:
+        """Those of these keys that are claimed (committed, or by this unit of work)."""
         ...
 
     async def claim(self, keys: list[str], at: datetime) -> set[str]:
@@ -1085,6 +1109,10 @@ class DeviceRepository(Protocol):
 class NotificationSettingsRepository(Protocol):
     async def get(self, user_id: int) -> NotificationSettings:
         """The defaults (``NotificationSettings()``) until the user saves some."""
+        ...
+
+    async def get_many(self, user_ids: list[int]) -> dict[int, NotificationSettings]:
+        """``get`` of each of these users at once (every one of them a key)."""
         ...
 
     async def save(self, user_id: int, settings: NotificationSettings) -> None:
@@ -1376,4 +1404,13 @@ class PushSender(Protocol):
 
     async def send_moment(self, user_ids: list[int], moment: Moment) -> None:
         """Announce the daily moment to these users."""
+        ...
+
+    async def reminder_on(self) -> bool:
+        """Whether the second reminder is on (the runtime setting ``moment_reminder``)."""
+        ...
+
+    async def send_reminder(self, user_ids: list[int], moment: Moment) -> None:
+        """Remind those of these users who have not posted for the moment once its window
+        closed."""
         ...

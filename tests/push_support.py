@@ -4,7 +4,9 @@
 loopback, as the client speaks it to an http:// URL) that checks each request as APNs
 does (POST /3/device/<token>, an ES256 provider JWT of the right key id and team, the
 topic, a JSON payload with ``aps``) and answers 200, or what ``answers`` says for a token
-(400 BadDeviceToken, 410 Unregistered, 503, ...).
+(400 BadDeviceToken, 410 Unregistered, 503, ...). ``record=False`` (the moment fan-out
+benchmark, bench/push_fanout.py) keeps counts only: ``accepted``, ``per_token``,
+``per_connection`` and the time of the last accepted push, not every payload.
 
 ``FakeFcm``: an aiohttp app serving the OAuth2 token endpoint (RFC 7523 JWT bearer grant,
 checking the assertion's signature, issuer, audience and scope) and FCM HTTP v1's
@@ -21,6 +23,7 @@ from typing import Any
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -46,13 +49,23 @@ def service_account(token_uri: str) -> dict[str, Any]:
 
 
 class FakeApns:
-    def __init__(self, key_pem: str, key_id: str, team_id: str, topic: str) -> None:
+    def __init__(
+        self, key_pem: str, key_id: str, team_id: str, topic: str, *, record: bool = True
+    ) -> None:
         self.key_pem = key_pem
         self._key = ECKey.import_key(key_pem)
         self.key_id, self.team_id, self.topic = key_id, team_id, topic
         self.answers: dict[str, tuple[int, str | None]] = {}  # token -> (status, reason)
         self.received: list[dict[str, Any]] = []  # accepted pushes: headers, token, payload
+        self.record = record
         self.requests = 0
+        self.accepted = 0
+        self.last_accepted_at = 0.0  # time.time() of the last accepted push
+        self.per_token: dict[str, int] = {}  # record=False: accepted pushes by token
+        self.per_connection: list[int] = []  # accepted pushes by client connection
+        # A provider token is verified once (its signature cannot change); its age is
+        # checked on every request.
+        self._verified: dict[str, dict[str, Any]] = {}
         self.delay = 0.0  # seconds before each answer (a slow service)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -80,13 +93,17 @@ class FakeApns:
         auth = headers.get("authorization", "")
         if not auth.startswith("bearer "):
             return 403, "MissingProviderToken"
-        try:
-            token = jwt.decode(auth[7:], self._key, algorithms=["ES256"])
-        except Exception:
-            return 403, "InvalidProviderToken"
-        if token.header.get("kid") != self.key_id or token.claims.get("iss") != self.team_id:
-            return 403, "InvalidProviderToken"
-        if abs(time.time() - int(token.claims.get("iat", 0))) > 3600:
+        claims = self._verified.get(auth)
+        if claims is None:
+            try:
+                token = jwt.decode(auth[7:], self._key, algorithms=["ES256"])
+            except Exception:
+                return 403, "InvalidProviderToken"
+            if (token.header.get("kid") != self.key_id
+                    or token.claims.get("iss") != self.team_id):
+                return 403, "InvalidProviderToken"
+            claims = self._verified[auth] = dict(token.claims)
+        if abs(time.time() - int(claims.get("iat", 0))) > 3600:
             return 403, "ExpiredProviderToken"
         if headers.get("apns-topic") != self.topic:
             return 400, "TopicDisallowed"
@@ -99,16 +116,31 @@ class FakeApns:
         device = path.removeprefix("/3/device/")
         answer = self.answers.get(device, (200, None))
         if answer[0] == 200:
-            self.received.append({"token": device, "headers": headers, "payload": payload})
+            self.accepted += 1
+            self.last_accepted_at = time.time()
+            if self.record:
+                self.received.append({"token": device, "headers": headers,
+                                      "payload": payload})
+            else:
+                self.per_token[device] = self.per_token.get(device, 0) + 1
         return answer
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        # The fake checks what APNs checks (below), not h2's header rules: it must keep
+        # up with the benchmark's client on the same machine.
         conn = h2.connection.H2Connection(h2.config.H2Configuration(
-            client_side=False, header_encoding="utf-8"))
+            client_side=False, header_encoding="utf-8",
+            validate_inbound_headers=False, normalize_inbound_headers=False,
+            validate_outbound_headers=False, normalize_outbound_headers=False))
+        # As APNs: up to 1,000 concurrent streams on a connection.
+        conn.local_settings = h2.settings.Settings(client=False, initial_values={
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1000})
         conn.initiate_connection()
         writer.write(conn.data_to_send())
         streams: dict[int, tuple[dict[str, str], bytearray]] = {}
+        index = len(self.per_connection)
+        self.per_connection.append(0)
         try:
             while data := await reader.read(65536):
                 for event in conn.receive_data(data):
@@ -124,6 +156,8 @@ class FakeApns:
                         if self.delay:
                             await asyncio.sleep(self.delay)
                         status, reason = self._check(headers, bytes(body))
+                        if status == 200:
+                            self.per_connection[index] += 1
                         out = b"" if status == 200 else json.dumps({"reason": reason}).encode()
                         conn.send_headers(event.stream_id, [
                             (":status", str(status)), ("apns-id", secrets.token_hex(8)),

@@ -1316,6 +1316,7 @@ class SettingChangesBody:
     staff_mfa_required: bool | None = UNSET
     for_you_completion_weight: Annotated[float | None, Schema(
         minimum=0, maximum=FOR_YOU_WEIGHT_MAX)] = UNSET
+    moment_reminder: bool | None = UNSET
     rate_limits: Annotated[dict[str, RateLimitBody] | None, Schema(
         propertyNames={"enum": sorted(DEFAULT_LIMITS)},
         description=("Merged over the stored overrides; names as in rate_limit_defaults "
@@ -1425,6 +1426,8 @@ _SETTING = {name: Schema(description=text) for name, text in {
                          "moderator decides."),
     "staff_mfa_required": ("Admins and moderators without two-factor authentication get 403 "
                            "mfa_enrolment_required from /v1/admin and /v1/mod."),
+    "moment_reminder": ("A second push when the moment's window closes, to those who "
+                        "have not posted for it."),
     "for_you_completion_weight": ("Weight of completion (the share of a video's views "
                                   "watched to the end) in the For-You score; 0: left out."),
     "rate_limits": "Overrides by limit name; the others keep rate_limit_defaults.",
@@ -1442,6 +1445,7 @@ class EffectiveSettingsOut:
     report_threshold: Annotated[int, _SETTING["report_threshold"]]
     staff_mfa_required: Annotated[bool, _SETTING["staff_mfa_required"]]
     for_you_completion_weight: Annotated[float, _SETTING["for_you_completion_weight"]]
+    moment_reminder: Annotated[bool, _SETTING["moment_reminder"]]
     rate_limits: Annotated[dict[str, RateLimitOut], _SETTING["rate_limits"]]
 
 
@@ -1456,6 +1460,7 @@ class StoredSettingsOut:
     report_threshold: Annotated[int | None, _SETTING["report_threshold"]]
     staff_mfa_required: Annotated[bool | None, _SETTING["staff_mfa_required"]]
     for_you_completion_weight: Annotated[float | None, _SETTING["for_you_completion_weight"]]
+    moment_reminder: Annotated[bool | None, _SETTING["moment_reminder"]]
     rate_limits: Annotated[dict[str, RateLimitOut], _SETTING["rate_limits"]]
 
 

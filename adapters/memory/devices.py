@@ -49,6 +49,13 @@ class InMemoryDeviceRepository:
             (d for d in self._s.devices.values() if d.user_id == user_id), key=lambda d: d.id
         )
 
+    async def list_for_users(self, user_ids: list[int]) -> list[Device]:
+        wanted = set(user_ids)
+        return sorted(
+            (d for d in self._s.devices.values() if d.user_id in wanted),
+            key=lambda d: (d.user_id, d.id),
+        )
+
     async def count_for_user(self, user_id: int) -> int:
         return sum(1 for d in self._s.devices.values() if d.user_id == user_id)
 
@@ -75,6 +82,17 @@ class InMemoryDeviceRepository:
         s = self._s.sessions.get(d.session_id)
         return s is not None and s.revoked_at is None and s.last_used_at >= used_since
 
+    async def deliverable_many(
+        self, targets: list[tuple[int, str, int]], used_since: datetime
+    ) -> set[int]:
+        return {
+            device_id for device_id, token, user_id in targets
+            if await self.deliverable(device_id, token, user_id, used_since)
+        }
+
+    async def claimed(self, keys: list[str]) -> set[str]:
+        return {k for k in keys if k in self._s.push_claims}
+
     async def prune_claims(self, before: datetime) -> int:
         old = [k for k, at in self._s.push_claims.items() if at < before]
         for k in old:
@@ -94,6 +112,10 @@ class InMemoryNotificationSettingsRepository:
 
     async def get(self, user_id: int) -> NotificationSettings:
         return self._s.notification_settings.get(user_id, NotificationSettings())
+
+    async def get_many(self, user_ids: list[int]) -> dict[int, NotificationSettings]:
+        return {u: self._s.notification_settings.get(u, NotificationSettings())
+                for u in user_ids}
 
     async def save(self, user_id: int, settings: NotificationSettings) -> None:
         if user_id not in self._s.users:

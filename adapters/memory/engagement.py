@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -392,6 +392,13 @@ class InMemoryNotificationRepository:
         return sum(
             1 for n in self._s.notifications.values() if n.user_id == user_id and not n.read_at
         )
+
+    async def unread_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
+        counts: dict[int, int] = dict.fromkeys(user_ids, 0)
+        for n in self._s.notifications.values():
+            if n.user_id in counts and not n.read_at:
+                counts[n.user_id] += 1
+        return counts
 
     async def mark_read(self, user_id: int, notification_id: int, at: datetime) -> bool:
         n = self._s.notifications.get(notification_id)

@@ -189,6 +189,14 @@ class InMemoryRankingRepository:
             if u.time_zone == time_zone and u.id > after and not u.hidden_at(now)
         )[: max(0, limit)]
 
+    async def posted_for_moment(self, user_ids: list[int], moment_at: datetime) -> set[int]:
+        wanted = set(user_ids)
+        return {
+            v.author_id for v in self._s.videos.values()
+            if v.author_id in wanted and v.moment_at == moment_at
+            and v.status not in (VideoStatus.REJECTED, VideoStatus.FAILED)
+        }
+
     # ------------------------------------------------------------------ boards
 
     def _entries(

@@ -44,6 +44,15 @@ def _device(row: asyncpg.Record | dict[str, Any]) -> Device:
     )
 
 
+def _settings(row: asyncpg.Record) -> NotificationSettings:
+    off = {PushKind(k) for k in row["disabled"] if k in PushKind.__members__.values()}
+    return NotificationSettings(
+        enabled=frozenset(PushKind) - off,
+        quiet_start=row["quiet_start"],
+        quiet_end=row["quiet_end"],
+    )
+
+
 class PostgresDeviceRepository(Repository):
     async def register(self, device: Device) -> tuple[Device, int | None]:
         # The CTE reads the row as it was before this statement: its owner, if any.
@@ -94,6 +103,14 @@ class PostgresDeviceRepository(Repository):
         )
         return [_device(r) for r in rows]
 
+    async def list_for_users(self, user_ids: list[int]) -> list[Device]:
+        rows = await self._fetch(
+            f"SELECT {_COLUMNS} FROM push_devices WHERE user_id = ANY($1::bigint[]) "
+            "ORDER BY user_id, id",
+            list(user_ids),
+        )
+        return [_device(r) for r in rows]
+
     async def count_for_user(self, user_id: int) -> int:
         count = await self._fetchval(
             "SELECT count(*) FROM push_devices WHERE user_id = $1", user_id
@@ -125,6 +142,29 @@ class PostgresDeviceRepository(Repository):
         )
         return found is not None
 
+    async def deliverable_many(
+        self, targets: list[tuple[int, str, int]], used_since: datetime
+    ) -> set[int]:
+        if not targets:
+            return set()
+        rows = await self._fetch(
+            """
+            SELECT d.id FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS t(id, token, uid)
+            JOIN push_devices d ON d.id = t.id AND d.token = t.token AND d.user_id = t.uid
+            JOIN sessions s ON s.id = d.session_id
+            WHERE s.revoked_at IS NULL AND s.last_used_at >= $4
+            """,
+            [t[0] for t in targets], [t[1] for t in targets], [t[2] for t in targets],
+            used_since,
+        )
+        return {r["id"] for r in rows}
+
+    async def claimed(self, keys: list[str]) -> set[str]:
+        rows = await self._fetch(
+            "SELECT key FROM push_claims WHERE key = ANY($1::text[])", list(keys)
+        )
+        return {r["key"] for r in rows}
+
     async def prune_claims(self, before: datetime) -> int:
         status = await self._execute("DELETE FROM push_claims WHERE created_at < $1", before)
         return int(status.split()[-1])
@@ -150,14 +190,16 @@ class PostgresNotificationSettingsRepository(Repository):
             "WHERE user_id = $1",
             user_id,
         )
-        if row is None:
-            return NotificationSettings()
-        off = {PushKind(k) for k in row["disabled"] if k in PushKind.__members__.values()}
-        return NotificationSettings(
-            enabled=frozenset(PushKind) - off,
-            quiet_start=row["quiet_start"],
-            quiet_end=row["quiet_end"],
+        return NotificationSettings() if row is None else _settings(row)
+
+    async def get_many(self, user_ids: list[int]) -> dict[int, NotificationSettings]:
+        rows = await self._fetch(
+            "SELECT user_id, disabled, quiet_start, quiet_end FROM notification_settings "
+            "WHERE user_id = ANY($1::bigint[])",
+            list(user_ids),
         )
+        found = {r["user_id"]: _settings(r) for r in rows}
+        return {u: found.get(u, NotificationSettings()) for u in user_ids}
 
     async def save(self, user_id: int, settings: NotificationSettings) -> None:
         disabled = sorted(k.value for k in frozenset(PushKind) - settings.enabled)

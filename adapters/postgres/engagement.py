@@ -23,6 +23,7 @@ hidden by moderation (``set_hidden``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -544,6 +545,16 @@ class PostgresNotificationRepository(Repository):
             user_id,
         )
         return int(count)
+
+    async def unread_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
+        rows = await self._fetch(
+            "SELECT user_id, count(*) AS n FROM notifications "
+            "WHERE user_id = ANY($1::bigint[]) AND read_at IS NULL GROUP BY user_id",
+            list(user_ids),
+        )
+        counts: dict[int, int] = dict.fromkeys(user_ids, 0)
+        counts.update({r["user_id"]: int(r["n"]) for r in rows})
+        return counts
 
     async def mark_read(self, user_id: int, notification_id: int, at: datetime) -> bool:
         # Found or not, and read at most once (the first time stays), in one statement.

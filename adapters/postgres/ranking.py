@@ -310,6 +310,18 @@ class PostgresRankingRepository(Repository):
         )
         return [r["id"] for r in rows]
 
+    async def posted_for_moment(self, user_ids: list[int], moment_at: datetime) -> set[int]:
+        rows = await self._fetch(
+            """
+            SELECT DISTINCT author_id FROM videos
+            WHERE author_id = ANY($1::bigint[]) AND moment_at = $2
+              AND status NOT IN ('rejected', 'failed')
+            """,
+            list(user_ids),
+            moment_at,
+        )
+        return {r["author_id"] for r in rows}
+
     # ------------------------------------------------------------------ boards
 
     def _entries(self, scope: Scope, since: datetime | None) -> str:

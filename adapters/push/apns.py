@@ -1,4 +1,5 @@
-"""APNs over HTTP/2 with token-based authentication (httpx with h2).
+"""APNs over HTTP/2 with token-based authentication (``h2client``: the h2 package on
+asyncio, many concurrent streams on one connection).
 
 The provider token is an ES256 JWT signed with the team's ``.p8`` key (``kid``: key id,
 ``iss``: team id, ``iat``), reused for 50 minutes (Apple refuses tokens older than an hour
@@ -16,11 +17,12 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
+from adapters.push.h2client import H2Client, H2Unavailable
 from momentic_core.model.devices import ApnsEnvironment, PushMessage, PushOutcome, PushResult
 
 PRODUCTION_URL = "https://api.push.apple.com"
@@ -54,11 +56,13 @@ class ApnsPushGateway:
         self._key_id, self._team_id, self.topic = key_id, team_id, topic
         self._urls = {ApnsEnvironment.PRODUCTION: production_url.rstrip("/"),
                       ApnsEnvironment.SANDBOX: sandbox_url.rstrip("/")}
+        # A base URL's path (none for Apple's) goes before /3/device/.
+        self._paths = {env: urlsplit(url).path for env, url in self._urls.items()}
         self._timeout = timeout
         self._verify = verify
         self._clock = clock
         self._token: tuple[float, str] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[ApnsEnvironment, H2Client] = {}
 
     def provider_token(self) -> str:
         now = self._clock()
@@ -68,46 +72,46 @@ class ApnsPushGateway:
             self._token = (now, token)
         return self._token[1]
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                http2=True, http1=False, timeout=self._timeout, verify=self._verify
-            )
-        return self._client
+    def _http(self, env: ApnsEnvironment) -> H2Client:
+        client = self._clients.get(env)
+        if client is None:
+            client = self._clients[env] = H2Client(
+                self._urls[env], timeout=self._timeout, verify=self._verify)
+        return client
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
 
     async def deliver(self, message: PushMessage) -> PushResult:
         env = message.apns_environment or ApnsEnvironment.PRODUCTION
-        headers = {
-            "authorization": f"bearer {self.provider_token()}",
-            "apns-topic": self.topic,
-            "apns-push-type": "alert",
-            "apns-priority": "10",
-        }
+        headers = [
+            ("authorization", f"bearer {self.provider_token()}"),
+            ("apns-topic", self.topic),
+            ("apns-push-type", "alert"),
+            ("apns-priority", "10"),
+        ]
         if message.collapse_id:
-            headers["apns-collapse-id"] = message.collapse_id[:64]
-        url = f"{self._urls[env]}/3/device/{message.token}"
+            headers.append(("apns-collapse-id", message.collapse_id[:64]))
+        body = json.dumps(apns_payload(message), ensure_ascii=False).encode()
         try:
-            r = await self._http().post(url, content=json.dumps(apns_payload(message)),
-                                        headers=headers)
-        except httpx.HTTPError as exc:
-            return PushResult(PushOutcome.RETRY, type(exc).__name__)
-        if r.status_code == 200:
+            status, _, answer = await self._http(env).post(
+                f"{self._paths[env]}/3/device/{message.token}", body, headers)
+        except H2Unavailable as exc:
+            return PushResult(PushOutcome.RETRY, str(exc))
+        if status == 200:
             return PushResult(PushOutcome.SENT)
         try:
-            reason = str(r.json().get("reason", ""))
-        except ValueError:
+            reason = str(json.loads(answer).get("reason", ""))
+        except (ValueError, AttributeError):
             reason = ""
-        reason = reason or f"HTTP {r.status_code}"
-        if r.status_code == 410 or reason in DEAD_TOKEN_REASONS:
+        reason = reason or f"HTTP {status}"
+        if status == 410 or reason in DEAD_TOKEN_REASONS:
             return PushResult(PushOutcome.INVALID_TOKEN, reason)
-        if r.status_code == 429 or r.status_code >= 500:
+        if status == 429 or status >= 500:
             return PushResult(PushOutcome.RETRY, reason)
-        if r.status_code == 403 and reason == "ExpiredProviderToken":
+        if status == 403 and reason == "ExpiredProviderToken":
             self._token = None  # made afresh next time
             return PushResult(PushOutcome.RETRY, reason)
         return PushResult(PushOutcome.REFUSED, reason)

@@ -40,3 +40,14 @@ class LoggingPushSender:
             extra={"users": len(user_ids), "time_zone": moment.time_zone,
                    "moment": moment.at.isoformat()},
         )
+
+    async def reminder_on(self) -> bool:
+        return True
+
+    async def send_reminder(self, user_ids: list[int], moment: Moment) -> None:
+        self.sent += len(user_ids)
+        log.info(
+            "moment reminder push",
+            extra={"users": len(user_ids), "time_zone": moment.time_zone,
+                   "moment": moment.at.isoformat()},
+        )

@@ -182,6 +182,8 @@ class RuntimeConfig:
     staff_mfa_required: bool | None = None
     # The weight of completion (the share of views watched to the end) in For-You's score.
     for_you_completion_weight: float | None = None
+    # The second push of the moment, when its window closes, to those who have not posted.
+    moment_reminder: bool | None = None
     # limit name -> (count, window in seconds), overriding services.throttle's defaults
     rate_limits: dict[str, tuple[int, int]] = attrs.Factory(dict)
 

@@ -13,6 +13,13 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Time to Momentic!", "Two minutes to post what you are doing right now."),
         "ru": ("Время Momentic!", "Две минуты, чтобы показать, что вы делаете сейчас."),
     },
+    # The second reminder, when the moment's window closes, to those who have not posted.
+    "moment_reminder": {
+        "en": ("Still time to Momentic", "The moment has passed, but you can still post "
+               "what you are doing."),
+        "ru": ("Ещё не поздно для Momentic", "Момент прошёл, но ещё можно показать, что вы "
+               "делаете."),
+    },
     NotificationKind.FRIEND_REQUEST: {
         "en": ("New friend request", "{actor} wants to be friends."),
         "ru": ("Новая заявка в друзья", "{actor} хочет добавить вас в друзья."),
@@ -58,7 +65,8 @@ def language(locale: str | None) -> str:
 
 
 def render(kind: str, locale: str | None, actor: str | None = None) -> tuple[str, str]:
-    """(title, body) of a push of ``kind`` (a NotificationKind or "moment")."""
+    """(title, body) of a push of ``kind`` (a NotificationKind, "moment" or
+    "moment_reminder")."""
     lang = language(locale)
     title, body = TEXTS[kind][lang]
     return title, body.format(actor=actor or SOMEONE[lang])

@@ -50,6 +50,7 @@ class SettingsInForce:
     max_devices_per_user: int  # push devices (deployment only: not an admin setting)
     staff_mfa_required: bool  # staff routes need an enrolled authenticator (services.mfa)
     for_you_completion_weight: float  # policies.ranking: the completion term's weight
+    moment_reminder: bool  # services.push: the second reminder when the window closes
 
 
 def _bad(name: str, message: str) -> Invalid:
@@ -95,7 +96,7 @@ def check_value(name: str, value: Any, limit_names: tuple[str, ...]) -> Any:
         ):
             raise _bad(name, f"{name} is from 0 to {FOR_YOU_WEIGHT_MAX}.")
         return float(value)
-    if name in ("bereal_lock", "staff_mfa_required"):
+    if name in ("bereal_lock", "staff_mfa_required", "moment_reminder"):
         if not isinstance(value, bool):
             raise _bad(name, f"{name} is true or false.")
         return value

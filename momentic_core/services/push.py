@@ -8,28 +8,39 @@ A notification's push job is queued in the unit of work that stores the notifica
   either way); otherwise one ``push.deliver`` job per device, rendered in the device's
   language (else English), with the unread count as the badge and a deep link;
 - ``push.moment``: the daily moment to a page of users of one zone (``send_moment``,
-  which the hourly announcement calls per page);
-- ``push.deliver``: one message to one device through the ``PushGateway``, sent only if
+  which the announcement calls per page), and ``push.reminder``: the second reminder to
+  a page (``send_reminder``): those of them who have not posted for the moment when its
+  window closes, while the runtime setting ``moment_reminder`` is on. Both follow the
+  moment's switch and its rule for quiet hours (``moment_overrides_quiet_hours``); each
+  page's settings, devices and badges are read in one statement each;
+- ``push.deliver``: messages to devices (up to ``DELIVER_BATCH``, ``{"messages": [...]}``;
+  a single message is a job queued before batches) through the ``PushGateway``,
+  ``concurrency`` at a time (HTTP/2 streams on one connection). Each is sent only if
   that device (id, token and user) is still registered and its session is neither
   revoked nor idle past the session's time to live, looked up when it is sent: a token
   that moved to another account (a shared phone), a signed-out session, an expired one
-  or a deleted device drops its queued and retrying pushes (logged). A passing
-  failure (5xx, 429, timeout) raises, so the worker retries it with exponential backoff
-  until ``max_attempts``; a permanent refusal is logged and never retried; a token the
-  service calls unregistered (APNs 410 / ``Unregistered``, FCM ``UNREGISTERED``) is
-  deleted with its device row (that id only).
+  or a deleted device drops its queued and retrying pushes (logged). A permanent refusal
+  is logged and never retried; a token the service calls unregistered (APNs 410 /
+  ``Unregistered``, FCM ``UNREGISTERED``) is deleted with its device row (that id only).
+  Every message settled (sent, refused, dropped) is marked (``sent:<key>`` in the
+  claims) in a unit of work after each round of ``concurrency``; a passing failure
+  (5xx, 429, timeout) of any leaves it unmarked and the job raises, so the worker runs it
+  again with exponential backoff until ``max_attempts``, sending only what is unmarked.
 
-A fan-out happens once: it claims its key (``moment:<user>:<day>``, ``n:<notification>``)
-in the unit of work that queues its deliveries, so a retried fan-out, or the same page
-taken by two instances, queues nothing twice, and a crash before the commit leaves the
-key free for the retry. A delivery is at least once: a worker that dies after the
-service accepted a push but before the job settled sends it again when the lease runs
-out; the collapse id makes the phone show it once.
+A fan-out happens once: it claims its key (``moment:<user>:<day>``,
+``reminder:<user>:<day>``, ``n:<notification>``) in the unit of work that queues its
+deliveries, so a retried fan-out, or the same page taken by two instances, queues
+nothing twice, and a crash before the commit leaves the key free for the retry. A
+delivery is at least once: a worker that dies after the service accepted a push but
+before its round was marked sends it again when the lease runs out (at most the
+``concurrency`` pushes in flight); the collapse id makes the phone show it once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,22 +68,28 @@ log = logging.getLogger(__name__)
 
 PUSH_NOTIFICATION = "push.notification"
 PUSH_MOMENT = "push.moment"
+PUSH_REMINDER = "push.reminder"
 PUSH_DELIVER = "push.deliver"
 DELIVER_ATTEMPTS = 6  # with the worker's backoff (5 s doubling): about 2.5 minutes
+DELIVER_BATCH = 250  # messages per delivery job
 
 
 class PushRetry(Exception):
     """A passing failure of the push service: the job is tried again later."""
 
 
-def message_payload(m: PushMessage, user_id: int) -> dict[str, Any]:
-    return {
+def message_payload(m: PushMessage, user_id: int, key: str | None = None) -> dict[str, Any]:
+    """``key``: what marks the message settled (unique per push and device)."""
+    payload = {
         "user_id": user_id, "device_id": m.device_id, "platform": m.platform.value,
         "token": m.token,
         "title": m.title, "body": m.body,
         "apns_environment": None if m.apns_environment is None else m.apns_environment.value,
         "badge": m.badge, "collapse_id": m.collapse_id, "data": dict(m.data),
     }
+    if key is not None:
+        payload["key"] = key
+    return payload
 
 
 def message_of(p: dict[str, Any]) -> PushMessage:
@@ -114,14 +131,26 @@ def render_notification(
     )
 
 
-def render_moment(moment: Moment, device: Device, badge: int) -> PushMessage:
-    title, body = push_text.render("moment", device.locale)
+def render_moment(
+    moment: Moment, device: Device, badge: int, kind: str = "moment"
+) -> PushMessage:
+    """``kind``: "moment", or "moment_reminder" (the second reminder, which replaces the
+    moment's push on the phone: the same collapse id)."""
+    title, body = push_text.render(kind, device.locale)
     return PushMessage(
         device_id=device.id, platform=device.platform, token=device.token, title=title,
         body=body, apns_environment=device.apns_environment, badge=badge,
         collapse_id=f"moment-{moment.day.isoformat()}",
-        data={"kind": "moment", "day": moment.day.isoformat(), "time_zone": moment.time_zone,
+        data={"kind": kind, "day": moment.day.isoformat(), "time_zone": moment.time_zone,
               "at": moment.at.isoformat()},
+    )
+
+
+def _moment_of(payload: dict[str, Any]) -> Moment:
+    return Moment(
+        day=date.fromisoformat(payload["day"]), time_zone=str(payload["zone"]),
+        at=datetime.fromisoformat(payload["at"]),
+        window=timedelta(seconds=float(payload["window"])),
     )
 
 
@@ -143,8 +172,13 @@ class Pushes:
         gateway: PushGateway,
         moment_overrides_quiet_hours: bool = True,
         session_ttl: timedelta = timedelta(days=60),
+        concurrency: int = 100,
+        reminder_on: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._uow = uow
+        self.concurrency = max(1, concurrency)  # pushes in flight per delivery job
+        # Whether the second reminder is on now (the runtime setting); None: off.
+        self._reminder_on = reminder_on
         self.session_ttl = session_ttl  # AccountSettings.session_ttl: idle past it is dead
         self._clock = clock
         self._gateway = gateway
@@ -172,15 +206,29 @@ class Pushes:
     async def send_moment(self, user_ids: list[int], moment: Moment) -> None:
         """``PushSender.send_moment``: queue the moment's push to these users, once per
         page (a page queued and not yet done is not queued twice)."""
+        await self._send_page(PUSH_MOMENT, "moment", user_ids, moment)
+
+    async def send_reminder(self, user_ids: list[int], moment: Moment) -> None:
+        """``PushSender.send_reminder``: queue the second reminder to those of these
+        users who will not have posted for the moment by the time it is fanned out."""
+        await self._send_page(PUSH_REMINDER, "reminder", user_ids, moment)
+
+    async def reminder_on(self) -> bool:
+        """Whether the second reminder is on (the runtime setting ``moment_reminder``)."""
+        return self._reminder_on is not None and await self._reminder_on()
+
+    async def _send_page(
+        self, kind: str, prefix: str, user_ids: list[int], moment: Moment
+    ) -> None:
         if not user_ids:
             return
         day, zone = moment.day.isoformat(), moment.time_zone
         async with self._uow() as tx:
             await tx.jobs.enqueue(
-                PUSH_MOMENT, {"user_ids": list(user_ids), "zone": zone, "day": day,
-                              "at": moment.at.isoformat(),
-                              "window": moment.window.total_seconds()},
-                dedupe_key=f"moment:{zone}:{day}:{user_ids[0]}", max_attempts=5,
+                kind, {"user_ids": list(user_ids), "zone": zone, "day": day,
+                       "at": moment.at.isoformat(),
+                       "window": moment.window.total_seconds()},
+                dedupe_key=f"{prefix}:{zone}:{day}:{user_ids[0]}", max_attempts=5,
             )
 
     # ------------------------------------------------------------ fan-out jobs
@@ -209,74 +257,139 @@ class Pushes:
         async with self._uow() as tx:
             if not await tx.devices.claim([f"n:{notification_id}"], self._clock.now()):
                 return PushCounts(skipped=1)  # fanned out already (a retried job)
-            return PushCounts(queued=await self._queue(tx, messages))
+            return PushCounts(queued=await self._queue(tx, messages, f"n:{notification_id}"))
 
     async def fan_out_moment(self, payload: dict[str, Any]) -> PushCounts:
-        zone = str(payload["zone"])
-        moment = Moment(
-            day=date.fromisoformat(payload["day"]), time_zone=zone,
-            at=datetime.fromisoformat(payload["at"]),
-            window=timedelta(seconds=float(payload["window"])),
-        )
-        now = self._clock.now()
-        messages: list[tuple[int, PushMessage]] = []
+        return await self._fan_out_page(payload, "moment")
+
+    async def fan_out_reminder(self, payload: dict[str, Any]) -> PushCounts:
+        if not await self.reminder_on():
+            return PushCounts(skipped=len(payload["user_ids"]))  # switched off since
+        return await self._fan_out_page(payload, "reminder")
+
+    async def _fan_out_page(self, payload: dict[str, Any], prefix: str) -> PushCounts:
+        """A page of the moment ("moment") or of its second reminder ("reminder")."""
+        moment = _moment_of(payload)
+        day, zone, now = moment.day.isoformat(), moment.time_zone, self._clock.now()
         ids = [int(u) for u in payload["user_ids"]]
         # Claimed in the unit of work that queues the deliveries: once per user and day,
         # whichever job, worker or instance gets there first.
         async with self._uow() as tx:
-            keys = {f"moment:{u}:{moment.day.isoformat()}": u for u in ids}
-            claimed = await tx.devices.claim(list(keys), now)
+            if prefix == "reminder":  # only those who have not posted for the moment
+                posted = await tx.ranking.posted_for_moment(ids, moment.at)
+                ids = [u for u in ids if u not in posted]
+            keys = {f"{prefix}:{u}:{day}": u for u in ids}
+            claimed = await tx.devices.claim(list(keys), now) if keys else set()
             mine = [u for k, u in keys.items() if k in claimed]
-            skipped = len(ids) - len(mine)
-            for user_id in mine:
-                settings = await tx.notification_settings.get(int(user_id))
-                if PushKind.MOMENT not in settings.enabled or (
-                    not self.moment_overrides_quiet_hours and quiet_now(settings, zone, now)
-                ):
-                    skipped += 1
-                    continue
-                devices = await tx.devices.list_for_user(int(user_id))
-                if not devices:
-                    skipped += 1
-                    continue
-                badge = await tx.notifications.unread_count(int(user_id))
-                messages += [(d.user_id, render_moment(moment, d, badge)) for d in devices]
-            queued = await self._queue(tx, messages)
-        return PushCounts(queued=queued, skipped=skipped)
+            settings = await tx.notification_settings.get_many(mine) if mine else {}
+            wanted = [
+                u for u in mine
+                if PushKind.MOMENT in settings[u].enabled and (
+                    self.moment_overrides_quiet_hours
+                    or not quiet_now(settings[u], zone, now))
+            ]
+            devices = await tx.devices.list_for_users(wanted) if wanted else []
+            owners = sorted({d.user_id for d in devices})
+            badges = await tx.notifications.unread_counts(owners) if owners else {}
+            kind = "moment" if prefix == "moment" else "moment_reminder"
+            messages = [(d.user_id, render_moment(moment, d, badges.get(d.user_id, 0), kind))
+                        for d in devices]
+            queued = await self._queue(tx, messages, f"{prefix}:{day}")
+        return PushCounts(queued=queued, skipped=len(payload["user_ids"]) - len(owners))
 
     @staticmethod
-    async def _queue(tx: UnitOfWork, messages: list[tuple[int, PushMessage]]) -> int:
-        for user_id, m in messages:
-            await tx.jobs.enqueue(PUSH_DELIVER, message_payload(m, user_id),
+    async def _queue(tx: UnitOfWork, messages: list[tuple[int, PushMessage]], key: str) -> int:
+        """Queue the messages in delivery jobs of up to DELIVER_BATCH; ``key`` and the
+        device id mark each settled."""
+        for start in range(0, len(messages), DELIVER_BATCH):
+            batch = [message_payload(m, user_id, f"{key}:{m.device_id}")
+                     for user_id, m in messages[start:start + DELIVER_BATCH]]
+            await tx.jobs.enqueue(PUSH_DELIVER, {"messages": batch},
                                   max_attempts=DELIVER_ATTEMPTS)
         return len(messages)
 
     # ------------------------------------------------------------ delivery
 
     async def deliver(self, payload: dict[str, Any]) -> PushOutcome:
-        """Raises PushRetry on a passing failure (the worker tries again later)."""
-        message = message_of(payload)
-        user_id = payload.get("user_id")  # None: queued before deliveries carried it
+        """One message (a job queued before batches, and tests). Raises PushRetry on a
+        passing failure (the worker tries again later)."""
+        [result] = await self._deliver([payload])
+        outcome, reason = result or (PushOutcome.SENT, None)  # None: sent before
+        if outcome is PushOutcome.RETRY:
+            raise PushRetry(reason or "push service unavailable")
+        return outcome
+
+    async def deliver_job(self, payload: dict[str, Any]) -> dict[str, int]:
+        """A ``push.deliver`` job: a batch (``messages``) or one message. Returns the
+        count of each outcome; raises PushRetry when some are to be tried again (only
+        those are, on the next attempt: the others are marked settled)."""
+        items = payload["messages"] if "messages" in payload else [payload]
+        outcomes = await self._deliver(items)
+        counts: dict[str, int] = {}
+        for outcome, _ in filter(None, outcomes):
+            counts[outcome.value] = counts.get(outcome.value, 0) + 1
+        retry = [reason for outcome, reason in filter(None, outcomes)
+                 if outcome is PushOutcome.RETRY]
+        if retry:
+            raise PushRetry(f"{len(retry)} of {len(items)} pushes to retry: "
+                            f"{retry[0] or 'push service unavailable'}")
+        return counts
+
+    async def _deliver(
+        self, items: list[dict[str, Any]]
+    ) -> list[tuple[PushOutcome, str | None] | None]:
+        """Send what is not settled yet, ``concurrency`` at a time; mark each round.
+        Each item's outcome, or None when an earlier attempt settled it."""
+        messages = [message_of(p) for p in items]
+        keys = [f"sent:{p['key']}" if p.get("key") else None for p in items]
+        users = [None if p.get("user_id") is None else int(p["user_id"]) for p in items]
+        results: list[tuple[PushOutcome, str | None] | None] = [None] * len(items)
         async with self._uow(read_only=True) as tx:
-            live = user_id is not None and await tx.devices.deliverable(
-                message.device_id, message.token, int(user_id),
-                self._clock.now() - self.session_ttl)
-        if not live:
+            marked = [k for k in keys if k is not None]
+            settled = await tx.devices.claimed(marked) if marked else set()
+            pending = [i for i, k in enumerate(keys) if k is None or k not in settled]
+            targets = [(messages[i].device_id, messages[i].token, users[i])
+                       for i in pending if users[i] is not None]
+            live = await tx.devices.deliverable_many(
+                [(d, t, u) for d, t, u in targets if u is not None],
+                self._clock.now() - self.session_ttl) if targets else set()
+        # None: queued before deliveries carried the user; never sent.
+        dropped = [i for i in pending
+                   if users[i] is None or messages[i].device_id not in live]
+        for i in dropped:
+            results[i] = (PushOutcome.DROPPED, None)
             log.info("push dropped: its device is gone, moved or signed out",
-                     extra={"device": message.device_id})
-            return PushOutcome.DROPPED
-        result = await self._gateway.deliver(message)
-        if result.outcome is PushOutcome.RETRY:
-            raise PushRetry(result.reason or "push service unavailable")
-        if result.outcome is PushOutcome.INVALID_TOKEN:
-            async with self._uow() as tx:
-                await tx.devices.delete_token(message.device_id, message.token)
-            log.info("push token invalid; device forgotten",
-                     extra={"device": message.device_id, "reason": result.reason})
-        elif result.outcome is PushOutcome.REFUSED:
-            log.warning("push refused", extra={"device": message.device_id,
-                                               "reason": result.reason})
-        return result.outcome
+                     extra={"device": messages[i].device_id})
+        to_send = [i for i in pending if i not in set(dropped)]
+        first = True
+        for start in range(0, max(len(to_send), 1), self.concurrency):
+            chunk = to_send[start:start + self.concurrency]
+            sent = await asyncio.gather(*(self._gateway.deliver(messages[i]) for i in chunk))
+            done: list[str] = []
+            invalid: list[int] = []
+            for i, result in zip(chunk, sent, strict=True):
+                results[i] = (result.outcome, result.reason)
+                if result.outcome is PushOutcome.RETRY:
+                    continue
+                if keys[i] is not None:
+                    done.append(str(keys[i]))
+                if result.outcome is PushOutcome.INVALID_TOKEN:
+                    invalid.append(i)
+                elif result.outcome is PushOutcome.REFUSED:
+                    log.warning("push refused", extra={"device": messages[i].device_id,
+                                                       "reason": result.reason})
+            if first:  # the dropped ones are settled too
+                done += [str(keys[i]) for i in dropped if keys[i] is not None]
+                first = False
+            if done or invalid:
+                async with self._uow() as tx:
+                    for i in invalid:
+                        await tx.devices.delete_token(messages[i].device_id, messages[i].token)
+                        log.info("push token invalid; device forgotten",
+                                 extra={"device": messages[i].device_id})
+                    if done:
+                        await tx.devices.claim(done, self._clock.now())
+        return results
 
 
 def push_job_kinds(pushes: Pushes) -> dict[str, JobKind]:
@@ -285,5 +398,6 @@ def push_job_kinds(pushes: Pushes) -> dict[str, JobKind]:
     return {
         PUSH_NOTIFICATION: JobKind(run=pushes.fan_out_notification),
         PUSH_MOMENT: JobKind(run=pushes.fan_out_moment),
-        PUSH_DELIVER: JobKind(run=pushes.deliver, secret=True),
+        PUSH_REMINDER: JobKind(run=pushes.fan_out_reminder),
+        PUSH_DELIVER: JobKind(run=pushes.deliver_job, secret=True),
     }

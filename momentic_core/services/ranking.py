@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 RECOMPUTE_RATINGS = "recompute_ratings"
 BREAK_STREAKS = "break_streaks"
 ANNOUNCE_MOMENT = "announce_moment"
+ANNOUNCE_REMINDER = "announce_moment_reminder"
 NEIGHBOURS = 2
 MAX_SERIES_POINTS = 400
 
@@ -344,7 +345,9 @@ class Ranking:
 
     async def schedule_moments(self) -> int:
         """Queue an announcement of today's and tomorrow's moment for every time zone in
-        use (deduplicated, so calling it hourly is safe); how many were new."""
+        use, and of its second reminder when its window closes (which does nothing while
+        the runtime setting ``moment_reminder`` is off: read when it runs); deduplicated,
+        so calling it hourly is safe. Returns how many moments' announcements were new."""
         now = self._clock.now()
         async with self._uow() as tx:
             zones = await tx.ranking.time_zones()
@@ -353,12 +356,16 @@ class Ranking:
                 today = now.astimezone(ZoneInfo(zone)).date()
                 for day in (today, today + timedelta(days=1)):
                     moment = moments.moment_of(self.moment_rules, day, zone)
+                    payload = {"zone": zone, "day": day.isoformat()}
+                    if moment.window_ends_at >= now:
+                        await tx.jobs.enqueue(
+                            ANNOUNCE_REMINDER, payload, run_at=moment.window_ends_at,
+                            dedupe_key=f"reminder:{zone}:{day.isoformat()}",
+                        )
                     if moment.at < now:
                         continue
                     job = await tx.jobs.enqueue(
-                        ANNOUNCE_MOMENT,
-                        {"zone": zone, "day": day.isoformat()},
-                        run_at=moment.at,
+                        ANNOUNCE_MOMENT, payload, run_at=moment.at,
                         dedupe_key=f"moment:{zone}:{day.isoformat()}",
                     )
                     queued += job is not None
@@ -366,6 +373,17 @@ class Ranking:
 
     async def announce_moment(self, payload: dict[str, Any]) -> int:
         """Push the moment to every active user of the zone; how many."""
+        return await self._announce(payload, reminder=False)
+
+    async def announce_reminder(self, payload: dict[str, Any]) -> int:
+        """When the moment's window closes: remind every active user of the zone who has
+        not posted for it (each page checks who has, as it is fanned out), if the
+        runtime setting ``moment_reminder`` is on; how many users were looked at."""
+        if self._push is None or not await self._push.reminder_on():
+            return 0
+        return await self._announce(payload, reminder=True)
+
+    async def _announce(self, payload: dict[str, Any], *, reminder: bool) -> int:
         zone = str(payload["zone"])
         moment = moments.moment_of(self.moment_rules, date.fromisoformat(payload["day"]), zone)
         sent, after = 0, 0
@@ -375,7 +393,10 @@ class Ranking:
             if not ids:
                 return sent
             if self._push is not None:
-                await self._push.send_moment(ids, moment)
+                if reminder:
+                    await self._push.send_reminder(ids, moment)
+                else:
+                    await self._push.send_moment(ids, moment)
             sent += len(ids)
             after = ids[-1]
 
@@ -442,10 +463,14 @@ def ranking_job_kinds(ranking: Ranking) -> dict[str, JobKind]:
     async def announce(payload: dict[str, Any]) -> None:
         await ranking.announce_moment(payload)
 
+    async def remind(payload: dict[str, Any]) -> None:
+        await ranking.announce_reminder(payload)
+
     return {
         RECOMPUTE_RATINGS: JobKind(run=recompute),
         BREAK_STREAKS: JobKind(run=break_streaks),
         ANNOUNCE_MOMENT: JobKind(run=announce),
+        ANNOUNCE_REMINDER: JobKind(run=remind),
     }
 
 

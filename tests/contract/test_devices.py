@@ -19,7 +19,7 @@ from momentic_core.model.devices import (
     PushKind,
 )
 
-from .support import T0, Adapters, add_session, add_user
+from .support import T0, Adapters, add_session, add_user, add_video
 
 APNS = "ab" * 32
 
@@ -213,8 +213,9 @@ async def test_a_moment_page_fanned_out_twice_at_once_queues_each_device_once(
     runner = backend.job_runner(clock)
     tokens = []
     while (job := await runner.claim([PUSH_DELIVER], timedelta(minutes=1))) is not None:
-        tokens.append(job.payload["token"])
-        assert job.payload["data"]["kind"] == "moment"
+        for message in job.payload["messages"]:
+            tokens.append(message["token"])
+            assert message["data"]["kind"] == "moment"
         await runner.complete(job.id, attempt=job.attempts)
     assert sorted(tokens) == [f"{n:02x}" * 32 for n in range(1, 5)]
 
@@ -380,3 +381,161 @@ async def test_a_registration_racing_the_revocation_leaves_no_device(backend: Ad
         await tx.sessions.revoke(other, T0)
     async with backend.uow(read_only=True) as tx:
         assert await tx.devices.list_for_user(uid) == []
+
+
+async def test_batch_reads_answer_as_the_single_ones(backend: Adapters) -> None:
+    """list_for_users, get_many, deliverable_many, claimed and unread_counts: what a page
+    of the moment reads in one statement each."""
+    from momentic_core.model.engagement import Notification, NotificationKind
+
+    a, a_session = await _owner(backend)
+    b, b_session = await _owner(backend)
+    c, _ = await _owner(backend)  # no device, no settings
+    async with backend.uow() as tx:
+        a1, _ = await tx.devices.register(_device(a, a_session, token="a1" * 32))
+        b1, _ = await tx.devices.register(_device(b, b_session, token="b1" * 32))
+        a2, _ = await tx.devices.register(_device(a, a_session, token="a2" * 32))
+        quiet = NotificationSettings(enabled=frozenset({PushKind.MOMENT}),
+                                     quiet_start=time(22), quiet_end=time(7))
+        await tx.notification_settings.save(b, quiet)
+        for n in range(3):
+            await tx.notifications.add(Notification(
+                id=0, user_id=a, kind=NotificationKind.FRIEND_REQUEST, actor_id=b,
+                created_at=T0 + timedelta(seconds=n)))
+        await tx.devices.claim(["k1", "k2"], T0)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.list_for_users([c, b, a]) == [a1, a2, b1]
+        assert await tx.devices.list_for_users([c]) == []
+        assert await tx.notification_settings.get_many([a, b, c]) == {
+            a: NotificationSettings(), b: quiet, c: NotificationSettings()}
+        assert await tx.notifications.unread_counts([a, b, c]) == {a: 3, b: 0, c: 0}
+        assert await tx.devices.claimed(["k2", "k3", "k1"]) == {"k1", "k2"}
+        targets = [(a1.id, a1.token, a), (b1.id, b1.token, a), (a2.id, "ff" * 32, a),
+                   (b1.id, b1.token, b), (987654, "ee" * 32, a)]
+        assert await tx.devices.deliverable_many(targets, T0) == {a1.id, b1.id}
+        assert await tx.devices.deliverable_many(targets, T0 + timedelta(seconds=1)) == set()
+    async with backend.uow() as tx:
+        await tx.sessions.revoke(b_session, T0)
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.deliverable_many(targets, T0) == {a1.id}
+
+
+async def test_posted_for_moment_is_who_answered_that_moment(backend: Adapters) -> None:
+    from momentic_core.model.videos import VideoStatus
+
+    moment = T0 + timedelta(hours=3)
+    on_time, late, failed, other_day, never = [
+        (await _owner(backend))[0] for _ in range(5)]
+    await add_video(backend, on_time, moment_at=moment, on_time=True)
+    await add_video(backend, late, moment_at=moment, on_time=False,
+                    status=VideoStatus.PROCESSING)
+    await add_video(backend, failed, moment_at=moment, status=VideoStatus.FAILED)
+    await add_video(backend, other_day, moment_at=moment - timedelta(days=1))
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.ranking.posted_for_moment(
+            [on_time, late, failed, other_day, never], moment) == {on_time, late}
+        assert await tx.ranking.posted_for_moment([never], moment) == set()
+
+
+async def test_a_retried_delivery_batch_sends_only_what_is_not_settled(
+    backend: Adapters,
+) -> None:
+    """One of three pushes of a batch gets a 503: the job raises (the worker retries it
+    with backoff) and its next attempt sends that one alone; a dead token is forgotten
+    in the same round."""
+    from adapters.memory.clock import ManualClock
+    from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
+    from momentic_core.services.push import Pushes, PushRetry, message_payload
+
+    answers: dict[str, PushOutcome] = {}
+    sent: list[str] = []
+
+    class Gateway:
+        async def deliver(self, message: PushMessage) -> PushResult:
+            sent.append(message.token)
+            return PushResult(answers.get(message.token, PushOutcome.SENT))
+
+    clock = ManualClock(T0)
+    pushes = Pushes(uow=backend.uow, clock=clock, gateway=Gateway(), concurrency=2)
+    uid, sid = await _owner(backend)
+    tokens = [f"{n:02x}" * 32 for n in range(3)]
+    async with backend.uow() as tx:
+        devices = [(await tx.devices.register(_device(uid, sid, token=t)))[0] for t in tokens]
+    batch = {"messages": [
+        message_payload(PushMessage(device_id=d.id, platform=Platform.IOS, token=d.token,
+                                    title="t", body="b",
+                                    apns_environment=ApnsEnvironment.SANDBOX),
+                        uid, f"moment:2026-01-05:{d.id}")
+        for d in devices]}
+    answers[tokens[1]] = PushOutcome.RETRY
+    answers[tokens[2]] = PushOutcome.INVALID_TOKEN
+    with pytest.raises(PushRetry, match="1 of 3"):
+        await pushes.deliver_job(batch)
+    assert sorted(sent) == sorted(tokens)
+    async with backend.uow(read_only=True) as tx:
+        assert [d.token for d in await tx.devices.list_for_user(uid)] == tokens[:2]
+    del answers[tokens[1]]
+    sent.clear()
+    assert await pushes.deliver_job(batch) == {"sent": 1}
+    assert sent == [tokens[1]]
+    sent.clear()
+    assert await pushes.deliver_job(batch) == {}, "all settled: nothing sent again"
+    assert sent == []
+
+
+async def test_the_second_reminder_goes_once_to_those_who_have_not_posted(
+    backend: Adapters,
+) -> None:
+    """When the moment's window closes, a page of its zone: who posted for the moment,
+    switched the moment off or is in quiet hours (with the moment not overriding them)
+    gets nothing; the others get one reminder each, in their language, with the moment's
+    collapse id, even when two workers fan the page out at once. While the setting is
+    off, nothing."""
+    import asyncio
+
+    from adapters.memory.clock import ManualClock
+    from momentic_core.model.ranking import Moment
+    from momentic_core.services.push import PUSH_DELIVER, Pushes
+
+    moment = Moment(day=T0.date(), time_zone="Europe/Minsk", at=T0,
+                    window=timedelta(minutes=2))
+    clock = ManualClock(moment.window_ends_at + timedelta(seconds=1))  # 15:02 in Minsk
+    poster, switched_off, quiet, ru, en = [(await _owner(backend)) for _ in range(5)]
+    for n, (uid, sid) in enumerate((poster, switched_off, quiet, ru, en)):
+        async with backend.uow() as tx:
+            await tx.devices.register(_device(
+                uid, sid, token=f"{n:02x}" * 32, locale="en-GB" if uid == en[0] else "ru"))
+    await add_video(backend, poster[0], moment_at=moment.at, on_time=True)
+    async with backend.uow() as tx:
+        await tx.notification_settings.save(switched_off[0], NotificationSettings(
+            enabled=frozenset(PushKind) - {PushKind.MOMENT}))
+        await tx.notification_settings.save(quiet[0], NotificationSettings(
+            quiet_start=time(14), quiet_end=time(16)))
+    on = [False]
+
+    async def reminder_on() -> bool:
+        return on[0]
+
+    pushes = Pushes(uow=backend.uow, clock=clock, gateway=None,  # type: ignore[arg-type]
+                    reminder_on=reminder_on, moment_overrides_quiet_hours=False)
+    payload = {"user_ids": [u for u, _ in (poster, switched_off, quiet, ru, en)],
+               "zone": moment.time_zone, "day": moment.day.isoformat(),
+               "at": moment.at.isoformat(), "window": 120.0}
+    assert (await pushes.fan_out_reminder(payload)).queued == 0, "off"
+    on[0] = True
+    first, second = await asyncio.gather(
+        pushes.fan_out_reminder(payload), pushes.fan_out_reminder(payload))
+    assert sorted([first.queued, second.queued]) == [0, 2]
+    assert (await pushes.fan_out_reminder(payload)).queued == 0
+    assert (await pushes.fan_out_moment(payload)).queued == 3, "the moment is its own"
+    runner = backend.job_runner(clock)
+    reminders = {}
+    while (job := await runner.claim([PUSH_DELIVER], timedelta(minutes=1))) is not None:
+        for m in job.payload["messages"]:
+            if m["data"]["kind"] == "moment_reminder":
+                reminders[m["user_id"]] = m
+        await runner.complete(job.id, attempt=job.attempts)
+    assert sorted(reminders) == sorted([ru[0], en[0]])
+    assert reminders[ru[0]]["title"] == "Ещё не поздно для Momentic"
+    assert reminders[en[0]]["title"] == "Still time to Momentic"
+    assert reminders[en[0]]["collapse_id"] == f"moment-{moment.day.isoformat()}"

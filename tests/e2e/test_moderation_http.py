@@ -537,7 +537,7 @@ async def test_settings_apply_at_once_and_are_audited(
     assert shown["stored"] == {
         "allowed_email_domains": None, "max_video_bytes": None, "max_video_seconds": None,
         "bereal_lock": None, "report_threshold": None, "staff_mfa_required": None,
-        "for_you_completion_weight": None, "rate_limits": {}}
+        "for_you_completion_weight": None, "moment_reminder": None, "rate_limits": {}}
     assert shown["rate_limit_defaults"]["comment:user"]["window_seconds"] == 60
     for who in (ann, mod):
         await _problem(await c.get("/v1/admin/settings", headers=who.auth), 403,

@@ -6,12 +6,15 @@ switched off or that falls in their quiet hours (the in-app list keeps it all)."
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from push_support import FakeApns, FakeFcm, p8_key
 from signup_support import new_user_auth
@@ -19,7 +22,7 @@ from signup_support import new_user_auth
 from adapters.http import keys
 from adapters.memory.clock import ManualClock
 from momentic_core.policies import moments
-from momentic_core.services.ranking import ANNOUNCE_MOMENT
+from momentic_core.services.ranking import ANNOUNCE_MOMENT, ANNOUNCE_REMINDER
 
 IOS = "ab" * 32
 ANDROID = "dQw4w9WgXcQ:APA91b" + "Z9y8_x7-W6" * 12
@@ -289,3 +292,68 @@ async def test_configuration_refusals_keep_every_device(
     await env.run_jobs()
     assert apns.requests == requests, "refusals are not retried"
     assert apns.received == [] and fcm.received == []
+
+
+async def _post_video(env: Any, auth: dict[str, str], clip: Path) -> None:
+    form = aiohttp.FormData()
+    form.add_field("visibility", "friends")
+    form.add_field("video_file", io.BytesIO(clip.read_bytes()), filename="clip",
+                   content_type="video/mp4")
+    r = await env.client.post("/v1/videos", data=form, headers=auth)
+    assert r.status == 201, await r.text()
+
+
+async def test_the_second_reminder_reaches_only_who_has_not_posted_once(
+    make_video_env: Any, fakes: tuple[FakeApns, FakeFcm], sample_clips: dict[str, Path]
+) -> None:
+    """With the runtime setting moment_reminder on: both get the moment; sam posts within
+    the window; when the window closes alex alone gets the reminder, in Russian, with the
+    moment's collapse id (it replaces the moment's push on the phone), and only once.
+    Switched off, the next day's reminder is not sent."""
+    apns, _ = fakes
+    env, clock = await _env(make_video_env, fakes)
+    client = env.client
+    svc = client.app[keys.SERVICES]
+    await svc.config.update(None, {"moment_reminder": True})
+    alex, sam = await new_user_auth(client), await new_user_auth(client)
+    sam_token = "cd" * 32
+    for who, token, locale in ((alex, IOS, "ru-BY"), (sam, sam_token, "en")):
+        await client.patch("/v1/me", json={"time_zone": "Asia/Tokyo"}, headers=who)
+        r = await client.post("/v1/me/devices", headers=who, json={
+            "platform": "ios", "token": token, "locale": locale,
+            "apns_environment": "production"})
+        assert r.status == 201
+    clock.advance(timedelta(hours=6))  # 03:00 in Tokyo
+    await svc.ranking.schedule_moments()
+    zone_day = clock.now().astimezone(ZoneInfo("Asia/Tokyo")).date()
+    moment = moments.moment_of(svc.ranking.moment_rules, zone_day, "Asia/Tokyo")
+    clock.advance(moment.at - clock.now() + timedelta(seconds=1))
+    await env.run_jobs()
+    assert sorted(p["token"] for p in apns.received) == sorted([IOS, sam_token])
+    await _post_video(env, sam, sample_clips["playable"])
+    clock.advance(moment.window)
+    await env.run_jobs()
+    def kinds(*wanted: str) -> list[dict[str, Any]]:
+        return [p for p in apns.received if p["payload"]["kind"] in wanted]
+
+    [reminder] = kinds("moment_reminder")  # (sam also got "your video is ready")
+    assert reminder["token"] == IOS
+    assert reminder["payload"]["aps"]["alert"] == {
+        "title": "Ещё не поздно для Momentic",
+        "body": "Момент прошёл, но ещё можно показать, что вы делаете."}
+    assert reminder["payload"]["kind"] == "moment_reminder"
+    assert reminder["headers"]["apns-collapse-id"] == f"moment-{zone_day.isoformat()}"
+    async with svc.devices._uow() as tx:  # announced again: nobody twice
+        await tx.jobs.enqueue(ANNOUNCE_REMINDER, {"zone": "Asia/Tokyo",
+                                                  "day": zone_day.isoformat()})
+    await env.run_jobs()
+    assert len(kinds("moment_reminder")) == 1
+
+    await svc.config.update(None, {"moment_reminder": False})
+    await svc.ranking.schedule_moments()
+    tomorrow = moments.moment_of(svc.ranking.moment_rules, zone_day + timedelta(days=1),
+                                 "Asia/Tokyo")
+    clock.advance(tomorrow.window_ends_at - clock.now() + timedelta(seconds=1))
+    await env.run_jobs()
+    assert len(kinds("moment")) == 4, "the next day's moment"
+    assert len(kinds("moment_reminder")) == 1, "no reminder while the setting is off"

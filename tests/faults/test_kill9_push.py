@@ -90,6 +90,7 @@ async def test_kill9_during_the_moment_fan_out_loses_none(
         "MOMENTIC_DATABASE_URL": url, "MOMENTIC_DATA_DIR": str(tmp_path / "data"),
         "MOMENTIC_SECRET": "kill9-push-secret", "MOMENTIC_STORAGE": "local",
         "MOMENTIC_JOB_LEASE_SECONDS": "2", "MOMENTIC_LOG_LEVEL": "WARNING",
+        "MOMENTIC_PUSH_CONCURRENCY": "1",  # so at most the one push in flight is doubled
         "MOMENTIC_APNS_KEY": key, "MOMENTIC_APNS_KEY_ID": "KEY1234567",
         "MOMENTIC_APNS_TEAM_ID": "TEAM123456", "MOMENTIC_APNS_TOPIC": TOPIC,
         "MOMENTIC_APNS_URL": apns.url, "MOMENTIC_APNS_SANDBOX_URL": apns.url,
@@ -117,7 +118,10 @@ async def test_kill9_during_the_moment_fan_out_loses_none(
     twice = [t for t, c in counts.items() if c > 1]
     assert len(twice) <= 1, (twice, log.read_text()[-2000:])
     assert all(c <= 2 for c in counts.values())
-    assert await pool.fetchval("SELECT count(*) FROM push_claims") == USERS
+    assert await pool.fetchval(
+        "SELECT count(*) FROM push_claims WHERE key LIKE 'moment:%'") == USERS
+    assert await pool.fetchval(  # every delivery marked settled
+        "SELECT count(*) FROM push_claims WHERE key LIKE 'sent:moment:%'") == USERS
     assert await pool.fetchval(
         "SELECT count(*) FROM jobs WHERE kind = 'push.deliver' AND status <> 'done'") == 0
     await pool.close()

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import attrs
@@ -385,6 +386,38 @@ COMPLETION_WEIGHT = Case(_completion_weight, deployment=(0.0, "newer"),
                          steps=[(10, 10.0, "watched"), (None, 0.0, "newer")])
 
 
+# ------------------------------------------------------------------ moment_reminder
+
+
+async def _moment_reminder(env: Cluster, tools: Tools) -> Check:
+    """A user of a zone of their own who has not posted, with a phone (pushes go to the
+    log gateway here): the moment's reminder reaches it while the setting is on. A fresh
+    user and day each time (the reminder goes once per user and day)."""
+    days = iter(range(1, 100))
+
+    async def check(on: Instance, reminded: bool) -> None:
+        who = await env.user()
+        zone = f"Etc/GMT-{next(days) % 12 + 1}"
+        await on.call("PATCH", "/v1/me", who, status=200, json={"time_zone": zone})
+        token = uuid.uuid4().hex * 2
+        await on.call("POST", "/v1/me/devices", who, status=201, json={
+            "platform": "ios", "token": token, "apns_environment": "production"})
+        ranking = on.client.app[keys.SERVICES].ranking
+        day = env.clock.now().astimezone(ZoneInfo(zone)).date()
+        await ranking.announce_reminder({"zone": zone, "day": day.isoformat()})
+        await on.run_jobs()
+        router = await on.backend.container.push_gateway()
+        sent = [m for m in router._fallback.delivered
+                if m.token == token and m.data["kind"] == "moment_reminder"]
+        assert len(sent) == int(reminded), (on.name, reminded, sent)
+
+    return check
+
+
+MOMENT_REMINDER = Case(_moment_reminder, deployment=(False, False),
+                       steps=[(True, True, True), (None, False, False)])
+
+
 # ------------------------------------------------------------------ rate_limits
 
 _COMMENTS = "comment:user"
@@ -427,6 +460,7 @@ CASES: dict[str, Case] = {
     "report_threshold": REPORT_THRESHOLD,
     "staff_mfa_required": STAFF_MFA_REQUIRED,
     "for_you_completion_weight": COMPLETION_WEIGHT,
+    "moment_reminder": MOMENT_REMINDER,
     "rate_limits": RATE_LIMITS,
 }
 

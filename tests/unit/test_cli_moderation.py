@@ -177,7 +177,7 @@ def test_settings_get_and_set(storage: Storage, capsys: pytest.CaptureFixture[st
     assert shown["stored"] == {
         "allowed_email_domains": None, "max_video_bytes": None, "max_video_seconds": None,
         "bereal_lock": None, "report_threshold": None, "staff_mfa_required": None,
-        "for_you_completion_weight": None, "rate_limits": {}}
+        "for_you_completion_weight": None, "moment_reminder": None, "rate_limits": {}}
     assert shown["rate_limit_defaults"]["login:ip"] == {"count": 30, "window_seconds": 300}
 
     assert cli.main(["settings", "set", "report_threshold=1", "bereal_lock=false",
