@@ -598,9 +598,10 @@ class Accounts:
 
         Takes effect on the user's next request: each request reads the role from the
         user's row. A promotion keeps the user's sessions and tokens; a change that lowers
-        privileges revokes every access token (``token_version``) and closes their live
-        sockets, so nothing signed with the higher role outlives it (a refresh gets a token
-        of the new role). Raises Conflict(code="last_admin")."""
+        privileges signs them out of every device: their sessions end (refresh tokens
+        refused), every access token is revoked (``token_version``) and their live sockets
+        close, so nothing granted under the higher role outlives it; they sign in again.
+        Raises Conflict(code="last_admin")."""
         if actor is not None:
             permissions.require_role(actor.role, Role.ADMIN)
         async with self._uow() as tx:
@@ -613,8 +614,9 @@ class Accounts:
             if user.role is Role.ADMIN and admins <= 1:
                 raise Conflict("The last admin cannot be demoted.", code="last_admin")
             demoted = not permissions.at_least(role, user.role)
-            if demoted:
-                await announce_revoked(tx, user.id)  # their tokens carry the higher role
+            if demoted:  # signed out everywhere: what they hold carries the higher role
+                await tx.sessions.revoke_all(user.id, self._clock.now())
+                await announce_revoked(tx, user.id)
             else:  # every instance reads the new role at the next request
                 await tx.events.emit(AccountChanged(user.id))
             await tx.audit.add(AuditEntry(
