@@ -55,6 +55,10 @@ NETWORK_MODULES = {"aiohttp.client", "httpx", "requests", "urllib.request", "url
                    "aiosmtplib", "asyncpg", "psycopg", "websockets", "ftplib", "telnetlib",
                    "redis"}
 HTTP_CLIENT_NAMES = {"ClientSession", "request", "TCPConnector", "ClientRequest"}
+# asyncio's own ways to open a connection (asyncio.open_connection, loop.create_connection):
+# a client written on a protocol library (h2) needs no network module above.
+ASYNCIO_OPENERS = {"open_connection", "create_connection", "open_unix_connection",
+                   "create_unix_connection", "create_datagram_endpoint"}
 EXPECTED = {
     # the JWKS fetch: the only HTTP client
     ("adapters/oidc/verifier.py", "aiohttp.ClientSession"),
@@ -64,7 +68,7 @@ EXPECTED = {
     ("adapters/mail/smtp.py", "aiosmtplib"),
     # push: APNs and FCM at the URLs of the settings (FCM's token URL from the configured
     # service account); the payloads come from our notifications, never a URL of a user's
-    ("adapters/push/apns.py", "httpx"),
+    ("adapters/push/h2client.py", "asyncio.open_connection"),  # APNs over HTTP/2
     ("adapters/push/fcm.py", "aiohttp.ClientSession"),
     # the rate-limit counters, at MOMENTIC_REDIS_URL
     ("adapters/redis/rate_limiter.py", "redis"),
@@ -94,6 +98,10 @@ def _network_uses(path: Path) -> set[str]:
                 found.add(top if top in NETWORK_MODULES else node.module)
             if top == "aiohttp" and {a.name for a in node.names} & HTTP_CLIENT_NAMES:
                 found.add("aiohttp.ClientSession")
+            if top == "asyncio":
+                found |= {f"asyncio.{a.name}" for a in node.names if a.name in ASYNCIO_OPENERS}
+        elif isinstance(node, ast.Attribute) and node.attr in ASYNCIO_OPENERS:
+            found.add(f"asyncio.{node.attr}")
         elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
               and node.value.id in aiohttp_aliases and node.attr in HTTP_CLIENT_NAMES):
             found.add("aiohttp.ClientSession")
