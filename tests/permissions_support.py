@@ -51,8 +51,8 @@ def slash_twin(path: str) -> str:
 
 def legacy_routes(app: web.Application) -> list[tuple[str, str]]:
     """(method, path) of every route whose handler is one of the old app's
-    (adapters/http/routes_legacy.py), as the app's router has them: both spellings."""
-    from adapters.http import routes_legacy
+    (adapters/http/legacy/routes.py), as the app's router has them: both spellings."""
+    from adapters.http.legacy import routes as routes_legacy
 
     found = set()
     for route in app.router.routes():

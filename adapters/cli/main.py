@@ -40,18 +40,13 @@ from rich.table import Table
 from adapters import logs, tracing
 from adapters.config import Settings
 from adapters.container import Composition, database_url, migrate, prepare_workers
+from adapters.http.admin.views import AdminUserOut, SettingsOut
 from adapters.http.app import create_app
 from adapters.http.converter import unstructure
 from adapters.http.keys import HttpOptions, Services
 from adapters.http.metrics import forget_process, use_multiprocess
-from adapters.http.views import (
-    AdminUserOut,
-    AppealOut,
-    AuditOut,
-    CaseDetailOut,
-    CaseOut,
-    SettingsOut,
-)
+from adapters.http.moderation.views import CaseDetailOut, CaseOut
+from adapters.http.views import AppealOut, AuditOut
 from momentic_core.errors import MomenticError
 from momentic_core.model.accounts import AccountStatus, Role, User
 from momentic_core.model.moderation import (

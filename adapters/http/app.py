@@ -2,7 +2,7 @@
 the backend's lifecycle. What the modules share lives in leaves that never import this
 one: ``keys`` (app and request keys, the services record, the options), ``problems``
 (the error-to-status table, problem+json) and ``middlewares``. Handlers live in
-``routes_*`` modules and stay thin."""
+``<area>/routes.py`` modules (area packages) and stay thin."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from adapters.http.middlewares import (
 )
 
 if TYPE_CHECKING:
-    from adapters.http.live import LiveOptions
+    from adapters.http.live.routes import LiveOptions
 
 
 class ServicesLifecycle(Protocol):
@@ -45,26 +45,24 @@ def create_app(
 ) -> web.Application:
     """The whole HTTP surface. ``backend`` opens pools on startup and closes them on cleanup;
     the live hub listens for events once it is up and closes its sockets on shutdown."""
-    from adapters.http import (
-        routes_admin,
-        routes_auth,
-        routes_devices,
-        routes_email,
-        routes_engagement,
-        routes_legacy,
-        routes_me,
-        routes_mfa,
-        routes_mod,
-        routes_ranking,
-        routes_search,
-        routes_share,
-        routes_social,
-        routes_system,
-        routes_videos,
-    )
-    from adapters.http.live import HUB, Hub
-    from adapters.http.live import routes as routes_live
+    from adapters.http.admin import routes as routes_admin
+    from adapters.http.auth import email_change as routes_email
+    from adapters.http.auth import mfa as routes_mfa
+    from adapters.http.auth import routes as routes_auth
+    from adapters.http.devices import routes as routes_devices
+    from adapters.http.engagement import routes as routes_engagement
+    from adapters.http.legacy import routes as routes_legacy
+    from adapters.http.live.routes import HUB, Hub
+    from adapters.http.live.routes import routes as routes_live
+    from adapters.http.moderation import routes as routes_mod
     from adapters.http.openapi import document
+    from adapters.http.profile import routes as routes_me
+    from adapters.http.ranking import routes as routes_ranking
+    from adapters.http.search import routes as routes_search
+    from adapters.http.share import routes as routes_share
+    from adapters.http.social import routes as routes_social
+    from adapters.http.system import routes as routes_system
+    from adapters.http.videos import routes as routes_videos
 
     options = options or HttpOptions()
     # The answers aiohttp's HTTP server gives before any app code (a request it cannot
@@ -109,7 +107,7 @@ def create_app(
     app.cleanup_ctx.append(hub.lifecycle)  # after the backend: it needs the services
     app.on_shutdown.append(hub.on_shutdown)  # sockets close before the server waits on them
     routes_system.track_shutdown(app)  # /readyz turns 503 first thing on shutdown
-    # routes_social first: /v1/users/search before /v1/users/{user_id}
+    # social/routes.py first: /v1/users/search before /v1/users/{user_id}
     for module in (
         routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,
         routes_mod, routes_admin, routes_ranking, routes_legacy, routes_devices, routes_mfa,

@@ -4,7 +4,7 @@ Each handler declares its operation next to it (``@contract(...)``, adapters/htt
 contract.py: summary, area, token, request body class, parameters, answers by status,
 error codes). ``document()`` walks the route tables the app serves and builds an
 operation from each declaration; the schemas come from the attrs classes those name
-(adapters/http/schema.py): response views from views*.py, each request body from the
+(adapters/http/schema.py): response views from the views modules, each request body from the
 class its handler parses through the converter. What is written here is what every
 operation shares (the token's and the edge's answers, the codes any operation may give),
 the views' examples (by component), and the links between operations.
@@ -22,11 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.http import (
-    paging,
-    views,
-    views_live,
-)
+from adapters.http import paging, views
 from adapters.http.contract import (
     DEFAULT,
     REFUSED_ACCOUNT,
@@ -37,6 +33,7 @@ from adapters.http.contract import (
     declared,
     status_of,
 )
+from adapters.http.live import views as views_live
 from adapters.http.schema import Components, refuse_nul
 from momentic_core.errors import CATALOGUE
 from momentic_core.model.ranking import WEIGHT_FIELDS, RankingWeights
@@ -701,25 +698,23 @@ def _share_problems(paths: Json) -> Json:
 
 def _tables() -> list[web.RouteTableDef]:
     """Every route table the app serves (adapters/http/app.py), /metrics with its own."""
-    from adapters.http import (
-        live,
-        metrics,
-        routes_admin,
-        routes_auth,
-        routes_devices,
-        routes_email,
-        routes_engagement,
-        routes_legacy,
-        routes_me,
-        routes_mfa,
-        routes_mod,
-        routes_ranking,
-        routes_search,
-        routes_share,
-        routes_social,
-        routes_system,
-        routes_videos,
-    )
+    from adapters.http import metrics
+    from adapters.http.admin import routes as routes_admin
+    from adapters.http.auth import email_change as routes_email
+    from adapters.http.auth import mfa as routes_mfa
+    from adapters.http.auth import routes as routes_auth
+    from adapters.http.devices import routes as routes_devices
+    from adapters.http.engagement import routes as routes_engagement
+    from adapters.http.legacy import routes as routes_legacy
+    from adapters.http.live import routes as live
+    from adapters.http.moderation import routes as routes_mod
+    from adapters.http.profile import routes as routes_me
+    from adapters.http.ranking import routes as routes_ranking
+    from adapters.http.search import routes as routes_search
+    from adapters.http.share import routes as routes_share
+    from adapters.http.social import routes as routes_social
+    from adapters.http.system import routes as routes_system
+    from adapters.http.videos import routes as routes_videos
 
     return [
         routes_system.routes, routes_system.docs_routes, routes_auth.routes,

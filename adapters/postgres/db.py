@@ -168,7 +168,7 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg: no
     (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``: four statements, and
     four more transactions, on every release). Nothing here leaves session state behind:
     settings are ``SET LOCAL``/``set_config(..., true)``, advisory locks are ``_xact_``
-    locks, LISTEN has a connection of its own (``live.py``), and cursors live inside
+    locks, LISTEN has a connection of its own (``live/routes.py``), and cursors live inside
     transactions; ``tests/unit/test_session_state.py`` keeps it so. An open transaction
     is still rolled back on release, by asyncpg itself."""
 

@@ -11,7 +11,7 @@ from adapters.config import Settings
 from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
-from adapters.http.live import LiveOptions
+from adapters.http.live.routes import LiveOptions
 from adapters.memory.mail import InMemoryMailer
 
 

@@ -18,7 +18,7 @@ from yarl import URL
 
 from adapters.http import keys
 from adapters.http.openapi import document
-from adapters.http.views import EXPORT_HEAD
+from adapters.http.profile.views import EXPORT_HEAD
 from adapters.memory.moderation import InMemoryAuditRepository
 from momentic_core.errors import Unavailable
 from momentic_core.services.profiles import EXPORT_SECTIONS

@@ -1,6 +1,6 @@
 """Every route of the old app answers the same with and without its trailing slash (the
 app adds slashes; ../shared/mobile-client-contract.md). The table is the app's router:
-every route whose handler is in adapters/http/routes_legacy.py, walked both ways."""
+every route whose handler is in adapters/http/legacy/routes.py, walked both ways."""
 
 from __future__ import annotations
 

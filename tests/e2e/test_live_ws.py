@@ -18,7 +18,7 @@ from engagement_support import befriend, login, moderator, ready_video, user
 from ws_support import HANDSHAKE, frames, masked, stalled_subscriber
 
 from adapters.http import keys
-from adapters.http.live import HUB, LiveOptions
+from adapters.http.live.routes import HUB, LiveOptions
 
 RECEIVE = 10.0  # hang guard for one frame, not a timing assertion
 
@@ -156,7 +156,7 @@ async def test_event_frames_carry_what_rest_answers(
     env: Any, sample_clips: dict[str, Path]
 ) -> None:
     """One shape per payload: a frame's data is rendered by the view class REST answers
-    with (views_live.FRAMES): the new comment as POST answered it, less the caller's own
+    with (live.views.FRAMES): the new comment as POST answered it, less the caller's own
     liked_by_me (a frame goes to every listener alike), with the video's comment count;
     the notification as GET /v1/notifications lists it; the edit as PATCH answered it."""
     c = env.client

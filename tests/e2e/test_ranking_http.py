@@ -12,7 +12,7 @@ from engagement_support import PASSWORD, User, befriend, login, moderator, ready
 
 from adapters.container import resolve
 from adapters.http import keys, paging
-from adapters.http.routes_ranking import dashboard_csp
+from adapters.http.ranking.routes import dashboard_csp
 from adapters.memory.clock import ManualClock
 from momentic_core.model.accounts import Role
 from momentic_core.model.ranking import RankingWeights

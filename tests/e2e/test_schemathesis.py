@@ -148,7 +148,7 @@ NEGATIVE_STATUSES = ["400", "401", "403", "404", "405", "406", "409", "415", "42
 
 def _both_spellings(operation_ids: list[str]) -> list[str]:
     """A legacy route answers with and without its trailing slash; the document names the
-    slash spelling's operation ``<id>_slash`` (routes_legacy._legacy: one handler, two routes)."""
+    slash spelling's operation ``<id>_slash`` (legacy.routes._legacy: one handler, two routes)."""
     return [*operation_ids, *(f"{o}_slash" for o in operation_ids if not o.endswith("_slash"))]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from adapters.http import keys
-from adapters.http.routes_ranking import ASSETS, DASHBOARD, dashboard_csp
+from adapters.http.ranking.routes import ASSETS, DASHBOARD, dashboard_csp
 from momentic_core.model.accounts import AccountStatus, Role
 from momentic_core.model.moderation import (
     Action,

@@ -22,7 +22,7 @@ from adapters.config import Settings
 from adapters.container import Composition
 from adapters.http import keys
 from adapters.http.app import create_app
-from adapters.http.live import HUB, LiveOptions
+from adapters.http.live.routes import HUB, LiveOptions
 from momentic_core.model.accounts import Role
 from momentic_core.services.moderation import REPORTS_PER_DAY
 

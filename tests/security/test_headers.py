@@ -20,8 +20,8 @@ from adapters.http import keys
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from adapters.http.middlewares import API_CSP
-from adapters.http.routes_ranking import dashboard_csp
-from adapters.http.routes_system import DOCS_CSP
+from adapters.http.ranking.routes import dashboard_csp
+from adapters.http.system.routes import DOCS_CSP
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.errors import RateLimited
 

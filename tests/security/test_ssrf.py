@@ -73,7 +73,7 @@ EXPECTED = {
     # the rate-limit counters, at MOMENTIC_REDIS_URL
     ("adapters/redis/rate_limiter.py", "redis"),
     # socket options of accepted WebSocket connections, no connection of its own
-    ("adapters/http/live.py", "socket"),
+    ("adapters/http/live/routes.py", "socket"),
 }
 # adapters/postgres/* (migrations and the embedded server through psycopg) and the
 # composition root: the configured database only.

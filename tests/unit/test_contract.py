@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.http.contract import NO_CONTENT, contract, declared, json, problem
-from adapters.http.views import StatusOut
+from adapters.http.system.views import StatusOut
 
 
 def test_a_problem_answers_at_the_status_of_its_code() -> None:

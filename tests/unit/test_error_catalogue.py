@@ -26,7 +26,7 @@ COMPUTED = {
     ("momentic_core/policies/rules.py", "Invalid"),  # f"{field}_too_long": TEXT_FIELDS
     ("adapters/postgres/db.py", "Conflict"),  # UNIQUE_CONFLICTS
     ("adapters/postgres/db.py", "NotFound"),  # MISSING_PARENTS
-    ("adapters/http/routes_videos.py", "TooLarge"),  # _check_length(code=...): literal callers
+    ("adapters/http/videos/routes.py", "TooLarge"),  # _check_length(code=...): literal callers
 }
 
 

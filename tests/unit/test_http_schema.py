@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import enum
+import importlib
+import pkgutil
 from datetime import datetime
+from types import ModuleType
 from typing import Annotated, Literal
 
 import attrs
 import pytest
 
 from adapters.http import views
+from adapters.http.profile.views import MeView
 from adapters.http.schema import Components, Schema, component_name
+from adapters.http.videos.views import PartOut
 from momentic_core.policies import rules
 
 
@@ -81,16 +86,26 @@ def test_a_type_without_a_schema_is_refused() -> None:
 
 
 def test_names_pair_with_the_views() -> None:
-    assert component_name(views.MeView) == "Me"
+    assert component_name(MeView) == "Me"
     assert component_name(views.VideoOut) == "Video"
-    assert component_name(views.PartOut) == "UploadPart"
+    assert component_name(PartOut) == "UploadPart"
+
+
+def _view_modules() -> list[ModuleType]:
+    """adapters/http/views.py (shared) and every area's views.py."""
+    import adapters.http
+
+    found = [importlib.import_module(m.name) for m in pkgutil.walk_packages(
+        adapters.http.__path__, "adapters.http.") if m.name.endswith(".views")]
+    return [views, *found]
 
 
 def test_every_view_has_a_schema() -> None:
     c = Components()
-    for value in vars(views).values():
-        if isinstance(value, type) and attrs.has(value) and value.__module__ == views.__name__:
-            c.ref(value)
+    for module in _view_modules():
+        for value in vars(module).values():
+            if isinstance(value, type) and attrs.has(value) and value.__module__ == module.__name__:
+                c.ref(value)
     assert len(c.schemas) > 60
 
 

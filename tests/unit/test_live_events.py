@@ -1,6 +1,6 @@
 """Live events (model.events): each kind registered once by name, every one survives the
 JSON trip between instances (adapters.messages), and every kind a client hears has a frame
-view (views_live.FRAMES) that the API document names."""
+view (live.views.FRAMES) that the API document names."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.http.live.views import FRAMES
 from adapters.http.openapi import document
 from adapters.http.schema import component_name
-from adapters.http.views_live import FRAMES
 from adapters.messages import event_from_json, event_json
 from momentic_core.model.accounts import Person
 from momentic_core.model.engagement import Comment, Notification, NotificationKind
@@ -111,7 +111,7 @@ class _Urls:
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.name)
 def test_a_frame_is_its_view_with_urls_never_keys(event: Event) -> None:
     from adapters.http.converter import unstructure
-    from adapters.http.live import render_v1
+    from adapters.http.live.routes import render_v1
 
     frame = render_v1(event, _Urls())
     if event.control:

@@ -1,0 +1,1 @@
+"""Push devices and notification settings."""

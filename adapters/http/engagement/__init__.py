@@ -1,0 +1,1 @@
+"""Reactions, comments, comment likes and notifications."""

@@ -1,0 +1,1 @@
+"""Reports, the case queue and its decisions, appeals, bans and suspensions."""

@@ -1,0 +1,1 @@
+"""Hashtags and text search."""

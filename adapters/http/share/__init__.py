@@ -1,0 +1,1 @@
+"""Share links: a public video's web page at /v/{slug}."""

@@ -1,0 +1,1 @@
+"""Friends, blocks, mutes, user search and the three feeds."""

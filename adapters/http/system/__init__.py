@@ -1,0 +1,1 @@
+"""Probes (/healthz, /readyz), the OpenAPI document and Swagger UI."""

@@ -1,0 +1,1 @@
+"""Videos: uploads, reading and managing them, avatars, limits, the media route."""
