@@ -558,7 +558,7 @@ def _gauges(storage: Storage) -> Gauges:
     def replica_states() -> list[ReplicaState]:
         assert replicas is not None
         return [
-            ReplicaState(r.name, r.up and r.lag <= replicas.max_lag, r.lag)
+            ReplicaState(r.name, r.up and r.lag <= replicas.max_lag, r.lag, r.retried)
             for r in replicas.replicas
         ]
 

@@ -59,6 +59,7 @@ class ReplicaState:
     name: str  # host:port/database
     up: bool
     lag_seconds: float
+    retried: int = 0  # reads it gave up on that this process redid on the primary
 
 
 @attrs.frozen

@@ -97,6 +97,22 @@ class Metrics:
             ["state"], registry=self.registry, **live,  # type: ignore[arg-type]
         )
 
+        self.replica_retries = Counter(
+            "momentic_db_replica_retried_reads", "Reads a streaming replica gave up on "
+            "(cancelled by a recovery conflict, or its connection lost), redone on the primary.",
+            ["replica"], registry=self.registry,
+        )
+        self._retried: dict[str, int] = {}  # per replica: what the counter has had
+
+    def observe_replicas(self, replicas: list[ReplicaState]) -> None:
+        """Add what this process's replicas counted since the last look (the counter
+        lives in the registry, so the workers' counts add up in multiprocess mode)."""
+        for replica in replicas:
+            seen = self._retried.get(replica.name, 0)
+            if replica.retried > seen:
+                self.replica_retries.labels(replica.name).inc(replica.retried - seen)
+                self._retried[replica.name] = replica.retried
+
     def observe_pool(self, use: PoolUse) -> None:
         self.pool.labels("size").set(use.size)
         self.pool.labels("in_use").set(use.in_use)
@@ -136,6 +152,8 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         gauges = _gauges(request.app)
         if gauges is not None and gauges.pool is not None:
             metrics.observe_pool(gauges.pool())
+        if gauges is not None and gauges.replicas is not None:
+            metrics.observe_replicas(gauges.replicas())
 
 
 def _gauges(app: web.Application) -> Gauges | None:
@@ -259,7 +277,9 @@ def metrics_handler(token: str) -> Handler:
                 metrics.observe_pool(gauges.pool())
             registry.register(_Readings(await gauges.backlog()))
             if gauges.replicas is not None:
-                registry.register(_ReplicaReadings(gauges.replicas()))
+                states = gauges.replicas()
+                metrics.observe_replicas(states)
+                registry.register(_ReplicaReadings(states))
         body = generate_latest(registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -56,6 +56,27 @@ SELECT pg_is_in_recovery() AS standby,
 UNKNOWN = -1  # a write whose WAL position is unknown: no replica is known to have it
 
 
+def recovery_conflict(exc: BaseException) -> bool:
+    """``exc``: a standby cancelled the statement, or ended the session, because replaying
+    the primary's WAL needed what it held (SQLSTATE 40001, 40P01 or 57P04, "... due to
+    conflict with recovery")."""
+    return isinstance(exc, asyncpg.PostgresError) and "conflict with recovery" in str(exc)
+
+
+def replica_lost(exc: BaseException) -> bool:
+    """``exc`` says a read on a replica can be redone on the primary: a recovery conflict,
+    or the connection to the replica failed (class 08, a shutdown of class 57, a socket
+    error). Not a timeout: the read was slow, and would be again."""
+    if recovery_conflict(exc):
+        return True
+    if isinstance(exc, asyncpg.QueryCanceledError | TimeoutError):
+        return False
+    lost = (OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError)
+    return isinstance(exc, lost) or (
+        isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)
+    )
+
+
 def replica_name(url: str) -> str:
     """host:port/database of ``url``, without credentials: a label for logs and metrics."""
     parts = urlsplit(url)
@@ -72,6 +93,7 @@ class Replica:
     replayed: int = 0
     lag: float = 0.0
     checked_at: float = 0.0  # monotonic time of the last look, 0: never
+    retried: int = 0  # reads it gave up on (conflict, lost connection), redone on the primary
 
 
 class Replicas:
@@ -175,6 +197,22 @@ class Replicas:
         if replica.up:
             log.warning("database replica %s does not answer: reads go elsewhere", replica.name)
         replica.up = False
+
+    def gave_up(self, replica: Replica, exc: BaseException) -> None:
+        """A read on ``replica`` was cancelled by a recovery conflict or lost its
+        connection, and is redone on the primary: count it, log it, and skip a replica
+        whose connection failed until a look finds it up again."""
+        replica.retried += 1
+        conflict = recovery_conflict(exc)
+        log.warning(
+            "read retried on the primary", extra={
+                "replica": replica.name,
+                "reason": "recovery_conflict" if conflict else "connection",
+                "sqlstate": getattr(exc, "sqlstate", None), "error": str(exc),
+            },
+        )
+        if not conflict:
+            self.failed(replica)
 
     # ----------------------------------------------------------------- read-your-writes
 

@@ -15,9 +15,15 @@ With ``replicas`` (``replicas.Replicas``), a block opened with ``may_lag`` (read
 and fine a moment behind the primary: feeds, videos, profiles, search) runs on a
 streaming replica when one is fit and has replayed the acting user's last write
 (``adapters.acting``); otherwise, or when the replica gives no connection within its
-acquire timeout, on the primary. Every other block runs on the primary, and a write
-committed there by an acting user records the WAL position it reached, so that user's
-next reads wait for a replica that has it (read-your-writes).
+acquire timeout, on the primary. A statement the replica cancels (a recovery conflict:
+replaying the primary's WAL needed what the read held, SQLSTATE 40001 "canceling
+statement due to conflict with recovery") or loses the replica's connection on is run
+again on the primary, once, and so is the rest of the block (``_ReplicaReads``): in a
+READ ONLY transaction there, so nothing redone can write; a statement on a standby
+cannot have written either. Logged, and counted per replica (``Replica.retried``).
+Every other block runs on the primary, and a write committed there by an acting user
+records the WAL position it reached, so that user's next reads wait for a replica that
+has it (read-your-writes).
 
 Live events emitted in the block (``events``) are NOTIFYs in its transaction: listeners
 hear them when it commits, in commit order, and never when it rolls back.
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
+from typing import Any
 
 import asyncpg
 from asyncpg.transaction import Transaction
@@ -79,7 +86,7 @@ from .moderation import (
     PostgresModerationRepository,
 )
 from .ranking import PostgresRankingRepository, PostgresStatsRepository
-from .replicas import UNKNOWN, WAL_POSITION, WROTE, Replica, Replicas
+from .replicas import UNKNOWN, WAL_POSITION, WROTE, Replica, Replicas, replica_lost
 from .repositories import (
     PostgresCodeRepository,
     PostgresIdentityRepository,
@@ -98,6 +105,43 @@ from .videos import (
 from .views import PostgresViewRepository
 
 log = logging.getLogger(__name__)
+
+
+class _ReplicaReads:
+    """What a may-lag block's repositories query while it reads from a replica: the
+    replica's connection until a statement fails there for a reason the primary does not
+    share (``replicas.replica_lost``); then that statement, and every later one, runs on
+    a primary connection in a READ ONLY transaction. Each statement of a may-lag block
+    commits by itself (no transaction), so moving between them loses nothing: the
+    primary is at least as far along as the replica was."""
+
+    def __init__(self, uow: PostgresUnitOfWork, conn: asyncpg.Connection, replica: Replica) -> None:
+        self._uow = uow
+        self._conn = conn
+        self._replica: Replica | None = replica
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        return await self._run("fetch", sql, args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        return await self._run("fetchrow", sql, args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._run("fetchval", sql, args)
+
+    async def execute(self, sql: str, *args: Any) -> Any:
+        return await self._run("execute", sql, args)
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        try:
+            return await getattr(self._conn, method)(sql, *args)
+        except Exception as exc:
+            replica = self._replica
+            if replica is None or not replica_lost(exc):
+                raise
+            self._replica = None  # once: a failure on the primary is the answer
+            self._conn = await self._uow._to_primary(replica, exc)
+        return await getattr(self._conn, method)(sql, *args)
 
 
 class PostgresUnitOfWork:
@@ -142,10 +186,12 @@ class PostgresUnitOfWork:
         self._replicas = replicas
         self._used: asyncpg.Pool = pool  # the pool the connection came from
         self.replica: str | None = None  # the replica this block reads from, if any
+        self._on_replica: Replica | None = None
         self._acquire_timeout = acquire_timeout
         self._clock: Clock = clock or UtcClock()  # stamps enqueued jobs
         self._conn: asyncpg.Connection | None = None
         self._tx: Transaction | None = None
+        self._read_only_tx: Transaction | None = None  # a may-lag block redone on the primary
         self._repositories: list[Repository] = []
 
     async def __aenter__(self) -> PostgresUnitOfWork:
@@ -153,7 +199,7 @@ class PostgresUnitOfWork:
             raise RuntimeError("this unit of work is in use already")
         conn = await self._from_replica() if self._may_lag else None
         if conn is None:
-            self._used, self.replica = self._pool, None
+            self._used, self.replica, self._on_replica = self._pool, None, None
             try:
                 conn = await self._pool.acquire(timeout=self._acquire_timeout)
             except Exception as exc:
@@ -172,6 +218,8 @@ class PostgresUnitOfWork:
                 raise
             raise translated from exc
         self._conn, self._tx = conn, tx
+        if self._on_replica is not None:  # repositories query through the fallback
+            conn = _ReplicaReads(self, conn, self._on_replica)
         users = PostgresUserRepository(conn)
         codes = PostgresCodeRepository(conn)
         sessions = PostgresSessionRepository(conn)
@@ -236,9 +284,36 @@ class PostgresUnitOfWork:
                 replicas.failed(replica)
                 replica = replicas.pick(position)
                 continue
-            self._used, self.replica = replica.pool, replica.name
+            self._used, self.replica, self._on_replica = replica.pool, replica.name, replica
             return conn
         return None
+
+    async def _to_primary(self, replica: Replica, exc: Exception) -> asyncpg.Connection:
+        """The replica gave up on a read (``_ReplicaReads``): hand its connection back and
+        go on with a primary connection in a READ ONLY transaction (rolled back at the end)."""
+        assert self._replicas is not None and self._conn is not None
+        self._replicas.gave_up(replica, exc)
+        lost, self._conn = self._conn, None
+        try:
+            await self._used.release(lost)
+        except Exception:
+            log.debug("could not return a replica connection to its pool", exc_info=True)
+        self._used, self.replica, self._on_replica = self._pool, None, None
+        try:
+            conn = await self._pool.acquire(timeout=self._acquire_timeout)
+        except Exception as acquire_exc:
+            translated = connect_error(acquire_exc)
+            if translated is None:
+                raise
+            raise translated from acquire_exc
+        tx = conn.transaction(readonly=True)
+        try:
+            await tx.start()
+        except BaseException:
+            await self._pool.release(conn)
+            raise
+        self._conn, self._tx, self._read_only_tx = conn, tx, tx
+        return conn
 
     async def _wrote(self, conn: asyncpg.Connection) -> bool:
         """Before the commit, with replicas and an acting request only: did the block
@@ -275,9 +350,19 @@ class PostgresUnitOfWork:
         conn, tx = self._conn, self._tx
         self._conn = self._tx = None
         if conn is None or tx is None:
+            if self._repositories:  # the replica gave up and the primary gave nothing
+                for repository in self._repositories:
+                    repository.detach()
+                self._repositories = []
             return
         try:
             if self._read_only:
+                ro, self._read_only_tx = self._read_only_tx, None
+                if ro is not None:  # redone on the primary: nothing to keep, it could not write
+                    try:
+                        await ro.rollback()
+                    except Exception:
+                        log.debug("rollback failed", exc_info=True)
                 if isinstance(exc, Exception):
                     translated = translate_error(exc)
                     if translated is not None:

@@ -14,6 +14,8 @@ since is visible only there.
   the replica; a feed is served from the replica;
 - a replica that is killed, or that lags too far, serves nothing: reads fall back to
   the primary without an error, and it is used again once it is back;
+- a read the standby cancels (a recovery conflict) or loses its connection under is
+  answered by the primary, in a read-only transaction there; a refused write is not redone;
 - /metrics says whether each replica serves reads, and its lag.
 """
 
@@ -338,3 +340,99 @@ async def test_over_http_a_dead_replica_answers_from_the_primary(
         await asyncio.to_thread(cluster.start_replica)
     await caught_up(replicas, cluster)
 
+
+
+# A statement that sleeps on the standby only: redone on the primary, it answers at once.
+_SLOW_ON_STANDBY = (
+    "SELECT u.id, pg_is_in_recovery() AS standby, current_setting('transaction_read_only')"
+    " AS read_only FROM users u, pg_sleep(CASE WHEN pg_is_in_recovery() THEN 4 ELSE 0 END)"
+    " WHERE u.id = $1"
+)
+
+
+async def _running_on_standby(cluster: ReplicaCluster) -> None:
+    """Wait (bounded) until the standby runs the slow statement."""
+    for _ in range(200):
+        with psycopg.connect(cluster.replica_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                " AND query LIKE '%pg_sleep(CASE%' AND pid <> pg_backend_pid()"
+            ).fetchone()
+        if row is not None and row[0] > 0:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the slow read never started on the standby")
+
+
+def _standby_delay(cluster: ReplicaCluster, value: str | None) -> None:
+    with psycopg.connect(cluster.replica_url, autocommit=True) as conn:
+        if value is None:
+            conn.execute("ALTER SYSTEM RESET max_standby_streaming_delay")
+        else:
+            conn.execute(f"ALTER SYSTEM SET max_standby_streaming_delay = '{value}'")
+        conn.execute("SELECT pg_reload_conf()")
+
+
+async def test_a_read_cancelled_by_a_recovery_conflict_answers_from_the_primary(
+    primary: asyncpg.Pool, replicas: Replicas, cluster: ReplicaCluster
+) -> None:
+    user = await add_user(primary, replicas)
+    await caught_up(replicas, cluster)
+    _standby_delay(cluster, "100ms")  # the standby cancels what holds replay up 100 ms
+    try:
+        async with uow(primary, replicas, may_lag=True) as tx:
+            assert tx.replica == "standby"
+            read = asyncio.create_task(tx.users._fetchrow(_SLOW_ON_STANDBY, user.id))
+            await _running_on_standby(cluster)
+            # An ACCESS EXCLUSIVE lock is replayed on the standby, where the read holds
+            # ACCESS SHARE on users: replay waits 100 ms, then cancels the read (40001).
+            async with primary.acquire() as conn, conn.transaction():
+                await conn.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+            row = await read
+            assert row is not None and row["id"] == user.id
+            assert row["standby"] is False  # answered by the primary,
+            assert row["read_only"] == "on"  # where it could not have written
+            assert tx.replica is None
+            assert await tx.users.get(user.id) == user  # the rest of the block too
+    finally:
+        _standby_delay(cluster, None)
+    assert replicas.replicas[0].retried == 1
+    assert replicas.replicas[0].up  # a conflict is no outage
+    await caught_up(replicas, cluster)
+    async with uow(primary, replicas, may_lag=True) as tx:
+        assert tx.replica == "standby"
+
+
+async def test_a_read_whose_replica_dies_under_it_answers_from_the_primary(
+    primary: asyncpg.Pool, replicas: Replicas, cluster: ReplicaCluster
+) -> None:
+    user = await add_user(primary, replicas)
+    await caught_up(replicas, cluster)
+    try:
+        async with uow(primary, replicas, may_lag=True) as tx:
+            assert tx.replica == "standby"
+            read = asyncio.create_task(tx.users._fetchrow(_SLOW_ON_STANDBY, user.id))
+            await _running_on_standby(cluster)
+            await asyncio.to_thread(cluster.kill_replica)
+            row = await read
+            assert row is not None and row["id"] == user.id and row["standby"] is False
+            assert row["read_only"] == "on"
+        assert not replicas.replicas[0].up  # skipped until a look finds it back
+        assert replicas.replicas[0].retried == 1
+    finally:
+        await asyncio.to_thread(cluster.start_replica)
+    await caught_up(replicas, cluster)
+
+
+async def test_a_write_the_standby_refuses_is_not_redone_on_the_primary(
+    primary: asyncpg.Pool, replicas: Replicas, cluster: ReplicaCluster
+) -> None:
+    user = await add_user(primary, replicas)
+    await caught_up(replicas, cluster)
+    async with uow(primary, replicas, may_lag=True) as tx:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await tx.users._execute("UPDATE users SET bio = 'no' WHERE id = $1", user.id)
+        assert tx.replica == "standby"
+    assert replicas.replicas[0].retried == 0
+    async with uow(primary, replicas, read_only=True) as tx:
+        assert (await tx.users.get(user.id)).bio is None

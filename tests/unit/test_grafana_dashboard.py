@@ -22,6 +22,7 @@ def _exported() -> set[str]:
     metrics.requests.labels("GET", "/healthz", "200").inc()
     metrics.latency.labels("GET", "/healthz").observe(0.01)
     metrics.pool.labels("in_use").set(1)
+    metrics.observe_replicas([ReplicaState("replica:5432/momentic", True, 0.0, retried=1)])
     readings = _Readings(Backlog(jobs=(JobBacklog("send_mail", 1, 0, 0, 0.0),), open_uploads=0))
     replicas = _ReplicaReadings([ReplicaState("replica:5432/momentic", True, 0.0)])
     families = [*metrics.registry.collect(), *readings.collect(), *replicas.collect()]
