@@ -16,7 +16,6 @@ meant for the feed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +26,6 @@ import pytest
 from adapters.postgres.for_you import rank_query, refresh_query
 from adapters.postgres.migrate import apply_migrations
 from adapters.postgres.social import (
-    Query,
     friends_feed_query,
     global_feed_query,
     rank_for_you_query,
@@ -35,6 +33,7 @@ from adapters.postgres.social import (
     snapshot_page_query,
 )
 from momentic_core.model.social import FeedSettings, Keyset
+from tests.plan_support import explain, nodes
 
 VIDEOS = 100_000
 USERS = 2_000
@@ -96,59 +95,16 @@ async def conn(seeded_url: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-def _literal(value: Any) -> str:
-    """A SQL literal for EXECUTE (whose arguments cannot be bound parameters)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return f"'{value.isoformat()}'"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    raise TypeError(type(value))
-
-
-async def _explain(conn: asyncpg.Connection, query: Query, generic: bool) -> dict[str, Any]:
-    """EXPLAIN (ANALYZE, FORMAT JSON) of ``query``, custom or generic."""
-    sql, args = query
-    if not generic:
-        text = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
-        plan: dict[str, Any] = json.loads(text)[0]
-        return plan
-    statement = await conn.prepare(sql)
-    types = ", ".join(
-        t.name if t.schema == "pg_catalog" else f"{t.schema}.{t.name}"
-        for t in statement.get_parameters()
-    )
-    await conn.execute(f"PREPARE plan_probe ({types}) AS {sql}")
-    try:
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
-        values = ", ".join(_literal(a) for a in args)
-        text = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_probe({values})")
-        plan = json.loads(text)[0]
-        return plan
-    finally:
-        await conn.execute("RESET plan_cache_mode")
-        await conn.execute("DEALLOCATE plan_probe")
-
-
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", ()):
-        yield from _nodes(child)
-
-
 def _videos_access(plan: dict[str, Any]) -> tuple[set[str], set[str]]:
     """(node types that read videos, indexes of videos they use)."""
     kinds: set[str] = set()
     indexes: set[str] = set()
-    for node in _nodes(plan["Plan"]):
+    for node in nodes(plan["Plan"]):
         if node.get("Relation Name") == "videos":
             kinds.add(node["Node Type"])
             if "Index Name" in node:
                 indexes.add(node["Index Name"])
-            for child in _nodes(node):
+            for child in nodes(node):
                 if child["Node Type"] == "Bitmap Index Scan":
                     indexes.add(child["Index Name"])
     return kinds, indexes
@@ -158,7 +114,7 @@ def _summary(plan: dict[str, Any]) -> str:
     return " > ".join(
         f"{n['Node Type']}{' ' + n['Relation Name'] if 'Relation Name' in n else ''}"
         f"{' ' + n['Index Name'] if 'Index Name' in n else ''}"
-        for n in _nodes(plan["Plan"])
+        for n in nodes(plan["Plan"])
     )
 
 
@@ -181,7 +137,7 @@ async def test_the_friends_feed_scans_each_friends_index_range(
     conn: asyncpg.Connection, cursor: Keyset | None, newer: bool, generic: bool
 ) -> None:
     query = friends_feed_query(VIEWER, *_DAY, cursor, newer, 21, END)
-    plan = await _explain(conn, query, generic)
+    plan = await explain(conn, query, generic)
     kinds, indexes = _videos_access(plan)
     assert "Seq Scan" not in kinds, _summary(plan)
     assert kinds and kinds <= {"Index Scan", "Bitmap Heap Scan", "Index Only Scan"}
@@ -199,13 +155,13 @@ async def test_the_global_feed_walks_the_ready_public_index(
     conn: asyncpg.Connection, cursor: Keyset | None, newer: bool, generic: bool
 ) -> None:
     query = global_feed_query(VIEWER, cursor, newer, 21, END)
-    plan = await _explain(conn, query, generic)
+    plan = await explain(conn, query, generic)
     kinds, indexes = _videos_access(plan)
     assert kinds == {"Index Scan"}, _summary(plan)
     assert indexes == {"videos_ready_public_idx"}, _summary(plan)
     assert _rows(plan) == 21
     # A page reads about a page of index entries, however deep the cursor.
-    [scan] = [n for n in _nodes(plan["Plan"]) if n.get("Relation Name") == "videos"]
+    [scan] = [n for n in nodes(plan["Plan"]) if n.get("Relation Name") == "videos"]
     assert scan["Actual Rows"] * scan["Actual Loops"] < 100, _summary(plan)
 
 
@@ -213,13 +169,13 @@ async def test_the_global_feed_walks_the_ready_public_index(
 async def test_for_you_candidates_and_snapshot_pages_use_indexes(
     conn: asyncpg.Connection, generic: bool
 ) -> None:
-    rank = await _explain(conn, rank_for_you_query(VIEWER, END, FeedSettings()), generic)
+    rank = await explain(conn, rank_for_you_query(VIEWER, END, FeedSettings()), generic)
     kinds, indexes = _videos_access(rank)
     assert "Seq Scan" not in kinds, _summary(rank)
     assert indexes == {"videos_ready_public_idx"}, _summary(rank)
     assert _rows(rank) == FeedSettings().candidate_limit
     snapshot_id = await conn.fetchval("SELECT min(id) FROM feed_snapshots")
-    page = await _explain(conn, snapshot_page_query(snapshot_id, VIEWER, 100, 21, END), generic)
+    page = await explain(conn, snapshot_page_query(snapshot_id, VIEWER, 100, 21, END), generic)
     kinds, indexes = _videos_access(page)
     assert "Seq Scan" not in kinds, _summary(page)
     assert indexes == {"videos_pkey"}, _summary(page)
@@ -244,11 +200,11 @@ async def test_for_you_ahead_reads_the_first_candidates_in_rank_order(
     assert await conn.fetchval("SELECT count(*) FROM for_you_candidates") == s.candidate_pool
     await conn.execute("ANALYZE for_you_candidates")
     query = rank_query(VIEWER, END, s)
-    plan = await _explain(conn, query, generic)
+    plan = await explain(conn, query, generic)
     kinds, indexes = _videos_access(plan)
     assert "Seq Scan" not in kinds, _summary(plan)
     assert indexes == {"videos_pkey"}, _summary(plan)
-    [top] = [n for n in _nodes(plan["Plan"])
+    [top] = [n for n in nodes(plan["Plan"])
              if n.get("Index Name") == "for_you_candidates_rank_idx"]
     assert top["Actual Rows"] * top["Actual Loops"] < 2 * s.candidate_limit, _summary(plan)
     ids = await conn.fetchval(query[0], *query[1])
@@ -260,9 +216,9 @@ async def test_for_you_ahead_reads_the_first_candidates_in_rank_order(
 async def test_search_uses_the_nickname_index(
     conn: asyncpg.Connection, after: str | None, generic: bool
 ) -> None:
-    plan = await _explain(conn, search_query(VIEWER, "user1", after, 20, END), generic)
-    used = {n.get("Index Name") for n in _nodes(plan["Plan"])}
-    scans = {n["Node Type"] for n in _nodes(plan["Plan"]) if n.get("Relation Name") == "users"}
+    plan = await explain(conn, search_query(VIEWER, "user1", after, 20, END), generic)
+    used = {n.get("Index Name") for n in nodes(plan["Plan"])}
+    scans = {n["Node Type"] for n in nodes(plan["Plan"]) if n.get("Relation Name") == "users"}
     assert "users_nickname_key" in used, _summary(plan)
     assert "Seq Scan" not in scans, _summary(plan)
     assert _rows(plan) == 20

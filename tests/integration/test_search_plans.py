@@ -19,7 +19,6 @@ Neither may hold a Seq Scan on videos, users or video_hashtags.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,9 +33,9 @@ from adapters.postgres.search import (
     user_search_query,
     video_search_query,
 )
-from adapters.postgres.social import Query
 from momentic_core.model.social import Keyset
 from momentic_core.policies.search import nickname_query
+from tests.plan_support import explain, nodes
 
 VIDEOS = 1_000_000
 USERS = 100_000
@@ -126,66 +125,23 @@ async def conn(seeded_url: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-def _literal(value: Any) -> str:
-    """A SQL literal for EXECUTE (whose arguments cannot be bound parameters)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return f"'{value.isoformat()}'"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    raise TypeError(type(value))
-
-
-async def _explain(conn: asyncpg.Connection, query: Query, generic: bool) -> dict[str, Any]:
-    """EXPLAIN (ANALYZE, FORMAT JSON) of ``query``, custom or generic."""
-    sql, args = query
-    if not generic:
-        text = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args)
-        plan: dict[str, Any] = json.loads(text)[0]
-        return plan
-    statement = await conn.prepare(sql)
-    types = ", ".join(
-        t.name if t.schema == "pg_catalog" else f"{t.schema}.{t.name}"
-        for t in statement.get_parameters()
-    )
-    await conn.execute(f"PREPARE plan_probe ({types}) AS {sql}")
-    try:
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
-        values = ", ".join(_literal(a) for a in args)
-        text = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_probe({values})")
-        plan = json.loads(text)[0]
-        return plan
-    finally:
-        await conn.execute("RESET plan_cache_mode")
-        await conn.execute("DEALLOCATE plan_probe")
-
-
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", ()):
-        yield from _nodes(child)
-
-
 def _summary(plan: dict[str, Any]) -> str:
     return " > ".join(
         f"{n['Node Type']}{' ' + n['Relation Name'] if 'Relation Name' in n else ''}"
         f"{' ' + n['Index Name'] if 'Index Name' in n else ''}"
-        for n in _nodes(plan["Plan"])
+        for n in nodes(plan["Plan"])
     )
 
 
 def _seq_scans(plan: dict[str, Any]) -> set[str]:
     return {
-        n["Relation Name"] for n in _nodes(plan["Plan"])
+        n["Relation Name"] for n in nodes(plan["Plan"])
         if n["Node Type"] == "Seq Scan" and n.get("Relation Name") in BIG
     }
 
 
 def _indexes(plan: dict[str, Any]) -> set[str]:
-    return {n["Index Name"] for n in _nodes(plan["Plan"]) if "Index Name" in n}
+    return {n["Index Name"] for n in nodes(plan["Plan"]) if "Index Name" in n}
 
 
 def _rows(plan: dict[str, Any]) -> int:
@@ -207,7 +163,7 @@ async def test_video_search_reads_the_search_words_or_the_time_index(
     generic: bool,
 ) -> None:
     query = video_search_query(VIEWER, words, cursor, newer, 21, END)
-    plan = await _explain(conn, query, generic)
+    plan = await explain(conn, query, generic)
     assert _seq_scans(plan) == set(), _summary(plan)
     if words == ("zanzibar",):
         assert "videos_search_words_idx" in _indexes(plan), _summary(plan)
@@ -223,7 +179,7 @@ async def test_a_hashtag_page_is_a_range_of_the_tag_index(
     conn: asyncpg.Connection, tag: str, cursor: Keyset | None, newer: bool, generic: bool
 ) -> None:
     query = hashtag_videos_query(VIEWER, tag, cursor, newer, 21, END)
-    plan = await _explain(conn, query, generic)
+    plan = await explain(conn, query, generic)
     assert _seq_scans(plan) == set(), _summary(plan)
     if tag != "party":  # a common tag may walk the window by time instead
         assert "video_hashtags_tag_idx" in _indexes(plan), _summary(plan)
@@ -240,7 +196,7 @@ async def test_user_search_reads_the_trigram_index(
     q = {"prefix": nickname[:3], "exact": nickname, "nothing": "zz",
          "typo": nickname[:5] + ("x" if nickname[5] != "x" else "y") + nickname[6:]}[kind]
     query = user_search_query(VIEWER, nickname_query(q), None, 21, END)
-    plan = await _explain(conn, query, generic)
+    plan = await explain(conn, query, generic)
     assert _seq_scans(plan) == set(), _summary(plan)
     assert "users_nickname_trgm_idx" in _indexes(plan), _summary(plan)
     if kind != "nothing":
@@ -252,7 +208,7 @@ async def test_trending_reads_the_windows_rows_only(
     conn: asyncpg.Connection, generic: bool
 ) -> None:
     query = trending_query(VIEWER, END - timedelta(hours=24), END, 20, END)
-    plan = await _explain(conn, query, generic)
+    plan = await explain(conn, query, generic)
     assert _seq_scans(plan) == set(), _summary(plan)
     assert "video_hashtags_created_idx" in _indexes(plan), _summary(plan)
     assert _rows(plan) == 20
