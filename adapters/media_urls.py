@@ -19,11 +19,11 @@ from urllib.parse import quote, urlsplit
 
 from momentic_core.errors import Invalid
 from momentic_core.model.videos import Video, VideoStatus, Visibility
-from momentic_core.policies.media import check_blob_key
+from momentic_core.policies.media import AVATARS, check_blob_key
 
 _CONTEXT = b"momentic media url v1\n"
 # A key to sign once, to learn the origin of the store's signed URLs (never fetched).
-_PROBE_KEY = "avatars/origin-probe/avatar.jpg"
+_PROBE_KEY = f"{AVATARS}/origin-probe/avatar.jpg"
 
 
 def origin_of(url: str) -> str:
@@ -170,7 +170,7 @@ def served_cache_control(stored: str | None, seconds_left: float) -> str:
 
 # Keys the edge serves at plain URLs (base + key), to anyone: avatars, which every author
 # card shows. Everything else (every file of every video) is served only at token paths.
-PLAIN_PREFIXES = ("avatars/",)
+PLAIN_PREFIXES = (f"{AVATARS}/",)  # docs/cdn/media-worker.mjs lists the same
 
 
 def plain_key(key: str) -> bool:

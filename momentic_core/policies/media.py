@@ -48,6 +48,9 @@ def check_blob_key(key: str) -> None:
 # browsers and CDNs may keep any of them for a year without asking again.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 
+# Where avatars are stored (one folder each); the only keys a CDN serves at plain URLs.
+AVATARS = "avatars"
+
 HLS_FOLDER = "hls"
 HLS_MASTER = "master.m3u8"
 

@@ -21,7 +21,7 @@ from momentic_core.model.videos import (
     Video,
     VideoStatus,
 )
-from momentic_core.policies.media import hls_master_key, media_type
+from momentic_core.policies.media import AVATARS, hls_master_key, media_type
 from momentic_core.ports import (
     BlobStore,
     Clock,
@@ -198,7 +198,7 @@ class Janitor:
     refresh (``session_ttl`` idle), and, with ``prune_rate_limits``, rate-limit counters
     whose windows ended long ago."""
 
-    PREFIXES = ("videos/", "avatars/")
+    PREFIXES = ("videos/", f"{AVATARS}/")
 
     def __init__(
         self,

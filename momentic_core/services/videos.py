@@ -52,7 +52,7 @@ from momentic_core.model.videos import (
     Visibility,
 )
 from momentic_core.policies import permissions, rules
-from momentic_core.policies.media import SNIFF_BYTES, sniff_video
+from momentic_core.policies.media import AVATARS, SNIFF_BYTES, sniff_video
 from momentic_core.ports import (
     BlobStore,
     Clock,
@@ -685,7 +685,7 @@ class Videos:
                 limit=limits.avatar_max_bytes,
             )
         jpeg = await self._images.avatar(data, limits.avatar_size, limits.avatar_max_pixels)
-        key = new_key("avatars", "avatar.jpg")
+        key = new_key(AVATARS, "avatar.jpg")
         await self._blobs.put_stream(key, _one(jpeg), "image/jpeg")
         try:
             async with self._uow() as tx:

@@ -12,13 +12,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from worker_support import NODE, RUN_FOR, WORKER, Stored, fetch, verify
 
-from adapters.media_urls import MediaTokens, served_cache_control
+from adapters.media_urls import PLAIN_PREFIXES, MediaTokens, served_cache_control
 from momentic_core.errors import Invalid
 
 EDGE_KEY = "k" * 40
 tokens = MediaTokens(EDGE_KEY.encode())
 NOW = 1_800_000_000
 FOLDER = "videos/0123456789abcdef"
+
+
+def test_the_worker_serves_plain_urls_for_the_prefixes_the_app_makes_plain() -> None:
+    """The Worker cannot import Python: its PLAIN_PREFIXES must equal the app's, or the
+    edge refuses avatars (fewer) or serves some video's file by plain key (more)."""
+    line = next(line for line in WORKER.read_text().splitlines()
+                if line.startswith("const PLAIN_PREFIXES = "))
+    assert tuple(json.loads(line.removeprefix("const PLAIN_PREFIXES = ").rstrip(";"))) \
+        == PLAIN_PREFIXES
 
 
 def test_the_worker_parses_as_a_module() -> None:
