@@ -41,7 +41,15 @@ function bucket(objects) {
           if (o.cacheControl) h.set("Cache-Control", o.cacheControl);
         },
       };
+      meta.uploaded = new Date(o.uploaded * 1000);
+      // R2's onlyIf: an unmet precondition answers the metadata without a body.
       const h = options.onlyIf;
+      const ifMatch = h && h.get && h.get("If-Match");
+      if (ifMatch && ifMatch !== "*" && !ifMatch.split(",").map((t) => t.trim()).includes(etag)) {
+        return meta;
+      }
+      const unmodified = h && h.get && h.get("If-Unmodified-Since");
+      if (!ifMatch && unmodified && o.uploaded * 1000 > Date.parse(unmodified)) return meta;
       if (h && h.get && h.get("If-None-Match") === etag) return meta; // no body
       const range = options.range && options.range.get && options.range.get("Range");
       if (range) {
@@ -95,6 +103,7 @@ class Stored:
     content_type: str = "video/mp4"
     cache_control: str | None = "public, max-age=31536000, immutable"
     etag: str = "e1"
+    uploaded: int = 1_700_000_000  # Unix seconds (R2's ``uploaded``)
 
 
 @attrs.frozen
@@ -112,7 +121,8 @@ def fetch(
     ``objects``, at ``now``."""
     stored = {
         key: {"body": base64.b64encode(o.body).decode(), "contentType": o.content_type,
-              "cacheControl": o.cache_control, "etag": o.etag}
+              "cacheControl": o.cache_control, "etag": o.etag,
+              "uploaded": o.uploaded}
         for key, o in objects.items()
     }
     found = _run([

@@ -152,6 +152,26 @@ function answer(stored, found, request) {
   return new Response(body, { status: stored.status, headers });
 }
 
+function etagListMatches(field, etag) {
+  // If-Match compares strongly (RFC 9110 §13.1.1): "*" or one of the listed strong tags.
+  if (field.trim() === "*") return true;
+  return field.split(",").map((t) => t.trim()).some((t) => !t.startsWith("W/") && t === etag);
+}
+
+function unmetStatus(headers, object) {
+  // R2 answered without a body: a precondition of the request failed. In RFC 9110's
+  // order (§13.2.2) a failed If-Match, or without one a failed If-Unmodified-Since, is
+  // 412 Precondition Failed; only If-None-Match or If-Modified-Since make it 304.
+  if (headers.has("If-Match")) {
+    if (!etagListMatches(headers.get("If-Match"), object.httpEtag)) return 412;
+  } else if (headers.has("If-Unmodified-Since")) {
+    const since = Date.parse(headers.get("If-Unmodified-Since"));
+    const uploaded = object.uploaded ? Math.floor(object.uploaded.getTime() / 1000) * 1000 : NaN;
+    if (!Number.isNaN(since) && !Number.isNaN(uploaded) && uploaded > since) return 412;
+  }
+  return 304;
+}
+
 async function read(request, key, env) {
   // R2 answers ranges and conditional requests itself.
   const object = await env.MEDIA.get(key, { range: request.headers, onlyIf: request.headers });
@@ -161,7 +181,7 @@ async function read(request, key, env) {
   headers.set("ETag", object.httpEtag);
   headers.set("Accept-Ranges", "bytes");
   if (!("body" in object) || object.body === undefined) {
-    return new Response(null, { status: 304, headers });
+    return new Response(null, { status: unmetStatus(request.headers, object), headers });
   }
   let status = 200;
   if (object.range && request.headers.has("Range")) {

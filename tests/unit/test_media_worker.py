@@ -139,3 +139,25 @@ def test_the_edge_serves_a_folder_with_a_token_avatars_plainly_and_nothing_else(
         ("GET", f"{base}avatars/abc/avatar.jpg", {}),
     ], base_path="/media")
     assert [a.status for a in later] == [404, 200]  # the token expired; avatars stay
+
+
+def test_a_failed_if_match_is_412_and_a_met_if_none_match_is_304() -> None:
+    """RFC 9110 §13.1.1 and §13.2.2: If-Match (or, without it, If-Unmodified-Since) that
+    fails is 412 Precondition Failed; 304 is only for If-None-Match / If-Modified-Since."""
+    objects = {f"{FOLDER}/playback.mp4": Stored(b"0123456789", uploaded=1_700_000_000)}
+    url = "https://cdn.test/" + tokens.path(f"{FOLDER}/playback.mp4", NOW + 120)
+    before, after = "Tue, 14 Nov 2023 22:13:19 GMT", "Tue, 14 Nov 2023 22:13:21 GMT"
+    answers = fetch(EDGE_KEY, NOW, objects, [
+        ("GET", url, {"If-Match": '"other"'}),
+        ("GET", url, {"If-Match": 'W/"e1"'}),  # If-Match compares strongly
+        ("HEAD", url, {"If-Match": '"other"'}),
+        ("GET", url, {"If-Match": '"other", "e1"'}),
+        ("GET", url, {"If-Match": "*"}),
+        ("GET", url, {"If-Unmodified-Since": before}),
+        ("GET", url, {"If-Unmodified-Since": after}),
+        ("GET", url, {"If-Match": '"e1"', "If-None-Match": '"e1"'}),
+        ("GET", url, {"If-Match": '"other"', "If-None-Match": '"e1"'}),
+    ])
+    assert [a.status for a in answers] == [412, 412, 412, 200, 200, 412, 200, 304, 412]
+    assert all(a.body == b"" for a in answers if a.status != 200)
+    assert answers[3].body == answers[4].body == b"0123456789"
