@@ -558,7 +558,8 @@ def _gauges(storage: Storage) -> Gauges:
     def replica_states() -> list[ReplicaState]:
         assert replicas is not None
         return [
-            ReplicaState(r.name, r.up and r.lag <= replicas.max_lag, r.lag, r.retried)
+            ReplicaState(r.name, r.up and r.lag <= replicas.max_lag, r.lag, r.retried,
+                         lagging=r.up and r.lag > replicas.max_lag)
             for r in replicas.replicas
         ]
 

@@ -57,9 +57,15 @@ class ReplicaState:
     """A streaming replica as this process last looked at it (every 100 ms)."""
 
     name: str  # host:port/database
-    up: bool
+    up: bool  # serves reads: answers, in recovery, within the lag limit
     lag_seconds: float
     retried: int = 0  # reads it gave up on that this process redid on the primary
+    lagging: bool = False  # answers, in recovery, but past the lag limit (so not up)
+
+    @property
+    def state(self) -> str:
+        """up, lagging or down (down: does not answer, or is not a standby)."""
+        return "up" if self.up else "lagging" if self.lagging else "down"
 
 
 @attrs.frozen

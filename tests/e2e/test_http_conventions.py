@@ -24,7 +24,7 @@ async def test_probes(client: Any) -> None:
     r = await client.get("/healthz")
     assert r.status == 200 and (await r.json()) == {"status": "ok"}
     r = await client.get("/readyz")
-    assert r.status == 200 and (await r.json()) == {"status": "ready"}
+    assert r.status == 200 and (await r.json()) == {"status": "ready", "replicas": []}
 
 
 async def test_request_id_is_made_or_echoed(client: Any) -> None:

@@ -16,7 +16,8 @@ since is visible only there.
   the primary without an error, and it is used again once it is back;
 - a read the standby cancels (a recovery conflict) or loses its connection under is
   answered by the primary, in a read-only transaction there; a refused write is not redone;
-- /metrics says whether each replica serves reads, and its lag.
+- /metrics says whether each replica serves reads, and its lag; /readyz lists each
+  replica's state (up, lagging, down) and lag, and stays 200 while only a replica is out.
 """
 
 from __future__ import annotations
@@ -340,6 +341,49 @@ async def test_over_http_a_dead_replica_answers_from_the_primary(
         await asyncio.to_thread(cluster.start_replica)
     await caught_up(replicas, cluster)
 
+
+
+
+async def _readyz_replica(client: Any, state: str) -> dict[str, Any]:
+    """The replica in /readyz's body once it says ``state`` (the app looks every 100 ms);
+    every answer meanwhile is 200: a replica never decides readiness."""
+    for _ in range(200):
+        r = await client.get("/readyz")
+        assert r.status == 200, await r.text()
+        body = await r.json()
+        assert body["status"] == "ready" and len(body["replicas"]) == 1
+        if body["replicas"][0]["state"] == state:
+            return dict(body["replicas"][0])
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"/readyz never said the replica is {state}: {body}")
+
+
+async def test_readyz_reports_each_replica_without_failing_on_it(
+    aiohttp_client: Any, cluster: ReplicaCluster, replicas: Replicas, primary: asyncpg.Pool,
+    tmp_path: Path,
+) -> None:
+    client = await aiohttp_client(create_app(Composition(
+        _settings(cluster, tmp_path, database_replica_max_lag_seconds=0.5),
+        mailer=InMemoryMailer())))
+    name = f"127.0.0.1:{cluster.replica_port}/momentic"
+    up = await _readyz_replica(client, "up")
+    assert up["name"] == name and 0 <= up["lag_seconds"] <= 0.5
+    replay(cluster, "pause")
+    try:  # WAL received and not replayed: its lag grows past the limit
+        await add_user(primary, replicas)
+        lagging = await _readyz_replica(client, "lagging")
+        assert lagging["lag_seconds"] > 0.5
+    finally:
+        replay(cluster, "resume")
+    await _readyz_replica(client, "up")
+    await asyncio.to_thread(cluster.kill_replica)
+    try:
+        down = await _readyz_replica(client, "down")
+        assert down == {"name": name, "state": "down", "lag_seconds": None}
+    finally:
+        await asyncio.to_thread(cluster.start_replica)
+    await caught_up(replicas, cluster)
+    await _readyz_replica(client, "up")
 
 
 # A statement that sleeps on the standby only: redone on the primary, it answers at once.

@@ -9,10 +9,10 @@ import swagger_ui_bundle
 from aiohttp import web
 
 from adapters.http import keys
-from adapters.http.common import services
+from adapters.http.common import json_response, services
 from adapters.http.contract import STRING, content, contract, json
 from adapters.http.problems import problem
-from adapters.http.system.views import StatusOut
+from adapters.http.system.views import ReadyOut, ReplicaOut, StatusOut
 from momentic_core.errors import MomenticError
 
 routes = web.RouteTableDef()
@@ -60,8 +60,10 @@ def track_shutdown(app: web.Application) -> None:
 
 
 @routes.get("/readyz")
-@contract("The database answers.", "system",
-          {200: json(StatusOut, "Ready.", {"status": "ready"})})
+@contract("The database answers (and the media storage, and Redis when configured); the "
+          "body lists each streaming replica's state, which does not decide readiness.",
+          "system", {200: json(ReadyOut, "Ready.", {"status": "ready", "replicas": [
+              {"name": "replica-1:5432/momentic", "state": "up", "lag_seconds": 0.0}]})})
 async def readyz(request: web.Request) -> web.Response:
     stopping = request.app.get(STOPPING)
     if stopping is not None and stopping.is_set():
@@ -71,7 +73,16 @@ async def readyz(request: web.Request) -> web.Response:
     except (MomenticError, OSError, TimeoutError) as exc:
         detail = exc.detail if isinstance(exc, MomenticError) else "The database cannot be reached."
         return problem(503, "not_ready", "Not ready", detail)
-    return web.json_response({"status": "ready"})
+    return json_response(ReadyOut("ready", _replicas(request)))
+
+
+def _replicas(request: web.Request) -> list[ReplicaOut]:
+    """The replicas as this process last looked at them; a down one's lag is unknown."""
+    states = services(request).gauges.replicas
+    return [
+        ReplicaOut(r.name, r.state, None if r.state == "down" else round(r.lag_seconds, 3))
+        for r in (states() if states is not None else [])
+    ]
 
 
 @docs_routes.get("/openapi.json")

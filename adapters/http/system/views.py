@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import attrs
+
+from adapters.http.schema import Schema
 
 # ---------------------------------------------------------------- problems and system
 
@@ -11,3 +15,28 @@ import attrs
 @attrs.frozen
 class StatusOut:
     status: str
+
+
+@attrs.frozen
+class ReplicaOut:
+    """A streaming replica (MOMENTIC_DATABASE_REPLICA_URLS) as the answering process last
+    looked at it (every 100 ms)."""
+
+    name: str = attrs.field(metadata={"description": "host:port/database, no credentials."})
+    state: Annotated[str, Schema(enum=["up", "lagging", "down"])] = attrs.field(metadata={
+        "description": "up: serves reads that may lag; lagging: answers but is further "
+                       "behind than MOMENTIC_DATABASE_REPLICA_MAX_LAG_SECONDS, so skipped; "
+                       "down: does not answer, or is not a standby (promoted), so skipped."})
+    lag_seconds: float | None = attrs.field(metadata={
+        "description": "Age of the last transaction it replayed while WAL it received waits "
+                       "for replay (0: caught up); null when down."})
+
+
+@attrs.frozen
+class ReadyOut:
+    """Ready: the primary database, the media storage and Redis (when configured) answer.
+    Replicas do not decide readiness (reads fall back to the primary without them)."""
+
+    status: str
+    replicas: list[ReplicaOut] = attrs.field(metadata={
+        "description": "Each configured streaming replica; empty without replicas."})
