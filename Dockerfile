@@ -5,8 +5,12 @@
 # variables switch it on), builds the project's wheel and installs it: the wheel carries the
 # migrations (as adapters/postgres/migrations) and the admin page's static files, so the
 # runtime stage needs nothing but the venv. No source tree, no editable install.
+#
+# Both stages start from one base, pinned by patch tag and the digest of its multi-platform
+# index (README "Image pins"; scripts/pin_images.sh re-reads and checks it).
+ARG PYTHON_IMAGE=python:3.11.17-slim-bookworm@sha256:2333bd330d12de02514770b3585cad313644316047cdee24a7acfdece6de6efb
 
-FROM python:3.11-slim AS builder
+FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -32,7 +36,7 @@ RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
  && python -c "from adapters.postgres.migrate import MIGRATIONS_DIR as d; assert 'site-packages' in str(d) and any(d.glob('*.sql')), d"
 
 
-FROM python:3.11-slim AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -72,18 +72,24 @@ def test_compose_has_every_service(services: dict[str, dict[str, Any]]) -> None:
     assert {"app", "db", "s3", "createbuckets", "mailpit", "cloudflared"} <= set(services)
 
 
-def test_every_image_is_pinned_to_a_version(services: dict[str, dict[str, Any]]) -> None:
-    """A version tag, never a floating one (latest, 16, stable). TODO(issue 18): and a
-    digest, once one can be read from a registry (none was reachable here)."""
-    for name, service in services.items():
-        if "build" in service:
-            continue
-        image = service["image"]
-        repository, _, tag = image.split("@", 1)[0].rpartition(":")
-        assert repository and "/" not in tag, f"{name}: {image} has no tag"
-        assert re.fullmatch(r"v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?", tag), f"{name}: {image}"
-        if "@" in image:
-            assert re.fullmatch(r"sha256:[0-9a-f]{64}", image.split("@", 1)[1]), image
+_PIN = re.compile(r"(?P<name>[a-z0-9][a-z0-9./_-]*):(?P<tag>[A-Za-z0-9._-]+)"
+                  r"@(?P<digest>sha256:[0-9a-f]{64})")
+# A version tag, never a floating one (latest, 16, stable, 3.11-slim).
+_VERSION_TAG = re.compile(r"v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)*")
+
+
+def _pinned(image: str) -> re.Match[str]:
+    match = _PIN.fullmatch(image)
+    assert match, f"{image}: not NAME:TAG@sha256:DIGEST"
+    assert _VERSION_TAG.fullmatch(match["tag"]), f"{image}: not a version tag"
+    return match
+
+
+def test_every_image_is_pinned_by_tag_and_digest(services: dict[str, dict[str, Any]]) -> None:
+    """Tag and index digest (README "Image pins"), so a re-pushed tag changes nothing."""
+    for service in services.values():
+        if "build" not in service:
+            _pinned(service["image"])
 
 
 def test_no_minio_image(services: dict[str, dict[str, Any]]) -> None:
@@ -281,11 +287,118 @@ def _exec_form(args: str) -> list[str]:
     return args.split()
 
 
-def test_dockerfile_is_multi_stage_on_slim(dockerfile: list[tuple[str, str]]) -> None:
-    images = [args.split()[0] for args in _args(dockerfile, "FROM")]
+def _base_images(dockerfile: list[tuple[str, str]]) -> list[str]:
+    """Each stage's FROM image, with the ARGs declared before the first FROM put in."""
+    first_from = next(i for i, (kw, _) in enumerate(dockerfile) if kw == "FROM")
+    defaults = dict(args.split("=", 1) for kw, args in dockerfile[:first_from] if kw == "ARG")
+    return [re.sub(r"\$\{(\w+)\}", lambda m: defaults[m[1]], args.split()[0])
+            for args in _args(dockerfile, "FROM")]
+
+
+def test_dockerfile_is_multi_stage_on_one_pinned_slim_base(
+    dockerfile: list[tuple[str, str]],
+) -> None:
+    images = _base_images(dockerfile)
     assert len(images) >= 2, "expected a builder and a runtime stage"
-    assert all(image.endswith("-slim") for image in images), images
-    assert images[-1] == "python:3.11-slim"
+    assert len(set(images)) == 1, images
+    pin = _pinned(images[-1])
+    assert pin["name"] == "python", images
+    assert re.fullmatch(r"3\.11\.\d+-slim-bookworm", pin["tag"]), images
+
+
+# --- scripts/pin_images.sh ---------------------------------------------------------------
+
+
+def _image_pins(services: dict[str, dict[str, Any]]) -> set[str]:
+    images = {s["image"] for s in services.values() if "build" not in s}
+    return images | set(_base_images(_instructions()))
+
+
+_FAKE_DOCKER = """#!/usr/bin/env bash
+# `docker buildx imagetools inspect REF` from $FAKE_REGISTRY's lines
+# "REF MEDIATYPE DIGEST PLATFORM...", printed as imagetools prints them.
+[[ "$1 $2 $3" == "buildx imagetools inspect" ]] || exit 1
+[[ $4 == --help ]] && exit 0
+line=$(grep -F -- "$4 " "$FAKE_REGISTRY") || { echo "$4: not found" >&2; exit 1; }
+set -- $line
+printf 'Name:      %s\\nMediaType: %s\\nDigest:    %s\\n\\nManifests:\\n' "$1" "$2" "$3"
+shift 3
+for platform in "$@"; do
+  printf '  Name:      x\\n  MediaType: m\\n  Platform:  %s\\n\\n' "$platform"
+done
+"""
+_INDEX = "application/vnd.oci.image.index.v1+json"
+_OTHER = "sha256:" + "e" * 64
+
+
+def _run_pin_images(tmp_path: Path, registry: list[str], *args: str
+                    ) -> subprocess.CompletedProcess[str]:
+    """scripts/pin_images.sh on a copy of the deploy files, against a fake registry."""
+    for name in ("docker-compose.yml", "Dockerfile", "scripts/pin_images.sh"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"),
+                                     encoding="utf-8")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(_FAKE_DOCKER, encoding="utf-8")
+    (bin_dir / "docker").chmod(0o755)
+    (tmp_path / "registry").write_text("\n".join(registry) + "\n", encoding="utf-8")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_REGISTRY": str(tmp_path / "registry")}
+    return subprocess.run(["bash", str(tmp_path / "scripts" / "pin_images.sh"), *args],
+                          capture_output=True, text=True, env=env, check=False)
+
+
+def _registry(pins: set[str], moved: str = "", digest: str = _OTHER) -> list[str]:
+    lines = []
+    for pin in sorted(pins):
+        match = _pinned(pin)
+        tagged, by_digest = f"{match['name']}:{match['tag']}", f"{match['name']}@{match['digest']}"
+        now = digest if pin == moved else match["digest"]
+        lines += [f"{by_digest} {_INDEX} {match['digest']} linux/amd64 linux/arm64",
+                  f"{tagged} {_INDEX} {now} linux/amd64 linux/arm64"]
+    return lines
+
+
+def test_pin_images_checks_every_pin(services: dict[str, dict[str, Any]], tmp_path: Path
+                                     ) -> None:
+    pins = _image_pins(services)
+    done = _run_pin_images(tmp_path, _registry(pins))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(line.split()[1] for line in done.stdout.splitlines()) == sorted(pins)
+    assert all(line.startswith("OK ") for line in done.stdout.splitlines()), done.stdout
+
+
+def test_pin_images_reports_a_moved_tag_and_updates_it(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    pins = _image_pins(services)
+    moved = services["db"]["image"]
+    done = _run_pin_images(tmp_path, _registry(pins, moved))
+    assert done.returncode == 1
+    assert f"MOVED  {moved.split('@')[0]} now points at {_OTHER}" in done.stdout
+    assert moved in (tmp_path / "docker-compose.yml").read_text(encoding="utf-8")
+
+    done = subprocess.run(["bash", str(tmp_path / "scripts" / "pin_images.sh"), "--update"],
+                          capture_output=True, text=True, check=False,
+                          env={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin",
+                               "FAKE_REGISTRY": str(tmp_path / "registry")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    compose = (tmp_path / "docker-compose.yml").read_text(encoding="utf-8")
+    assert moved not in compose
+    assert f"{moved.split('@')[0]}@{_OTHER}" in compose
+
+
+def test_pin_images_refuses_a_single_platform_digest(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    pins = _image_pins(services)
+    single = services["mailpit"]["image"]
+    name, digest = single.split(":")[0], single.split("@")[1]
+    registry = [line for line in _registry(pins) if not line.startswith(f"{name}@")]
+    registry.append(f"{name}@{digest} application/vnd.oci.image.manifest.v1+json {digest}")
+    done = _run_pin_images(tmp_path, registry)
+    assert done.returncode == 1
+    assert f"SINGLE {single}" in done.stdout
 
 
 def test_dockerfile_runs_momentic_serve_as_non_root(dockerfile: list[tuple[str, str]]) -> None:
@@ -461,6 +574,15 @@ def test_readme_links_nothing_outside_the_repository() -> None:
 
 def test_readme_says_each_thing_once() -> None:
     assert _readme().count("- **Mail.**") == 1
+
+
+def test_readme_says_where_each_pin_was_read(services: dict[str, dict[str, Any]]) -> None:
+    section = _readme().split("### Image pins", 1)[1].split("\n#", 1)[0]
+    table = {row.split("|")[1].strip().split()[0].strip("`")
+             for row in section.splitlines() if row.startswith("| `")}
+    pinned = {pin.split("@")[0] for pin in _image_pins(services)}
+    assert table == pinned, "README Image pins rows and the pinned NAME:TAGs differ"
+    assert "scripts/pin_images.sh" in section
 
 
 def test_readme_walks_from_a_fresh_server_to_the_tunnel() -> None:
