@@ -261,3 +261,12 @@ def test_a_body_the_core_checks_is_documented_closed() -> None:
     for name in ("WeightsPatchBody", "SettingChangesBody", "NotificationSettingsPatchBody"):
         assert schemas[name]["additionalProperties"] is False, name
         assert schemas[name]["minProperties"] == 1, name
+
+
+def test_media_takes_exp_and_sig_only_as_a_signed_url_does() -> None:
+    """A token path (/media/s/<exp>/<sig>/<key>) has them in the path, so the query's
+    exp and sig are optional in the document (a plain key without them: media_not_found)."""
+    op = document()["paths"]["/media/{key}"]["get"]
+    query = {p["name"]: p for p in op["parameters"] if p["in"] == "query"}
+    assert set(query) == {"exp", "sig"}
+    assert not any(p["required"] for p in query.values())

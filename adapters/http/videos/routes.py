@@ -464,10 +464,14 @@ async def set_avatar(request: web.Request, who: Principal) -> User:
      304: Answer("Not modified (If-None-Match).")},
     params=[{"name": "key", "in": "path", "required": True, "schema": STRING,
              "example": "videos/3f2a/thumb.jpg"},
-            {"name": "exp", "in": "query", "required": True, "schema": {"type": "integer"},
-             "example": 1796000000},
-            {"name": "sig", "in": "query", "required": True, "schema": STRING,
-             "example": "kR1x..."}],
+            # A token path (s/<exp>/<sig>/<key>) carries both in the path and takes
+            # neither here; a plain key without them is media_not_found.
+            {"name": "exp", "in": "query", "required": False, "schema": {"type": "integer"},
+             "description": "The signed URL's expiry (Unix seconds); needed by a plain "
+             "key, not by a token path s/<exp>/<sig>/<key>.", "example": 1796000000},
+            {"name": "sig", "in": "query", "required": False, "schema": STRING,
+             "description": "The signed URL's signature; needed by a plain key, not by a "
+             "token path.", "example": "kR1x..."}],
     errors=(problem("Unknown, or the link expired.", "media_not_found"), "invalid_key",
             "blob_not_found"))
 async def media(request: web.Request) -> web.StreamResponse:
