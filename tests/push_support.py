@@ -1,12 +1,17 @@
 """Local fakes of the push services, speaking their real protocols, started by the tests.
 
-``FakeApns``: an HTTP/2 server (the h2 package; cleartext HTTP/2 with prior knowledge on
-loopback, as the client speaks it to an http:// URL) that checks each request as APNs
-does (POST /3/device/<token>, an ES256 provider JWT of the right key id and team, the
-topic, a JSON payload with ``aps``) and answers 200, or what ``answers`` says for a token
-(400 BadDeviceToken, 410 Unregistered, 503, ...). ``record=False`` (the moment fan-out
-benchmark, bench/push_fanout.py) keeps counts only: ``accepted``, ``per_token``,
-``per_connection`` and the time of the last accepted push, not every payload.
+``FakeH2``: the HTTP/2 server of the APNs fake (the h2 package). On loopback it
+speaks cleartext HTTP/2 with prior knowledge, as the client speaks it to an http:// URL;
+``start(tls=...)`` serves TLS instead, with a server context of a throwaway ``TestCA``
+(certificates made with ``cryptography``, ALPN ``h2``, or what the test offers), and its
+``url`` is https://.
+
+``FakeApns``: checks each request as APNs does (POST /3/device/<token>, an ES256 provider
+JWT of the right key id and team, the topic, a JSON payload with ``aps``) and answers
+200, or what ``answers`` says for a token (400 BadDeviceToken, 410 Unregistered, 503,
+...). ``record=False`` (the moment fan-out benchmark, bench/push_fanout.py) keeps counts
+only: ``accepted``, ``per_token``, ``per_connection`` and the time of the last accepted
+push, not every payload.
 
 ``FakeFcm``: an aiohttp app serving the OAuth2 token endpoint (RFC 7523 JWT bearer grant,
 checking the assertion's signature, issuer, audience and scope) and FCM HTTP v1's
@@ -15,20 +20,102 @@ messages:send (checking the access token it issued), with ``answers`` by token."
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import json
 import secrets
+import ssl
+import tempfile
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 import h2.config
 import h2.connection
 import h2.events
 import h2.settings
 from aiohttp import web
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
+
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
+
+
+class TestCA:
+    """A throwaway certificate authority: ``client_context()`` trusts it alone,
+    ``server_context(names)`` serves a certificate it issued for those names (DNS names or
+    IP addresses) with the ALPN protocols given."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, name: str = "Momentic test CA") -> None:
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = datetime.datetime.now(datetime.UTC)
+        self.cert = (
+            x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(self._key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, crl_sign=True,
+                content_commitment=False, key_encipherment=False, data_encipherment=False,
+                key_agreement=False, encipher_only=False, decipher_only=False),
+                critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()),
+                           critical=False)
+            .sign(self._key, hashes.SHA256()))
+        self.pem = self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cadata=self.pem)
+
+    def issue(self, *names: str) -> tuple[bytes, bytes]:
+        """(certificate chain PEM, key PEM) for a server known by ``names``."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        sans: list[x509.GeneralName] = []
+        for name in names:
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(name)))
+            except ValueError:
+                sans.append(x509.DNSName(name))
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+            .issuer_name(self.cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                self._key.public_key()), critical=False)
+            .sign(self._key, hashes.SHA256()))
+        chain = cert.public_bytes(serialization.Encoding.PEM) + self.pem.encode()
+        return chain, key.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+
+    def server_context(
+        self, *names: str, alpn: tuple[str, ...] | None = ("h2",)
+    ) -> ssl.SSLContext:
+        chain, key = self.issue(*names)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        with tempfile.TemporaryDirectory() as tmp:  # load_cert_chain reads files only
+            (Path(tmp) / "cert.pem").write_bytes(chain)
+            (Path(tmp) / "key.pem").write_bytes(key)
+            context.load_cert_chain(Path(tmp) / "cert.pem", Path(tmp) / "key.pem")
+        if alpn is not None:
+            context.set_alpn_protocols(list(alpn))
+        return context
 
 
 def p8_key() -> str:
@@ -48,35 +135,29 @@ def service_account(token_uri: str) -> dict[str, Any]:
             "token_uri": token_uri}
 
 
-class FakeApns:
-    def __init__(
-        self, key_pem: str, key_id: str, team_id: str, topic: str, *, record: bool = True
-    ) -> None:
-        self.key_pem = key_pem
-        self._key = ECKey.import_key(key_pem)
-        self.key_id, self.team_id, self.topic = key_id, team_id, topic
-        self.answers: dict[str, tuple[int, str | None]] = {}  # token -> (status, reason)
-        self.received: list[dict[str, Any]] = []  # accepted pushes: headers, token, payload
-        self.record = record
+class FakeH2:
+    """An HTTP/2 server on 127.0.0.1 answering each request with ``answer`` (given its
+    request headers and body). ``delay`` seconds pass before each answer (a slow service:
+    the connection answers nothing else meanwhile); ``requests`` counts the requests and
+    ``per_connection`` the 200s of each client connection."""
+
+    def __init__(self) -> None:
         self.requests = 0
-        self.accepted = 0
-        self.last_accepted_at = 0.0  # time.time() of the last accepted push
-        self.per_token: dict[str, int] = {}  # record=False: accepted pushes by token
-        self.per_connection: list[int] = []  # accepted pushes by client connection
-        # A provider token is verified once (its signature cannot change); its age is
-        # checked on every request.
-        self._verified: dict[str, dict[str, Any]] = {}
-        self.delay = 0.0  # seconds before each answer (a slow service)
+        self.per_connection: list[int] = []
+        self.delay = 0.0
         self._server: asyncio.Server | None = None
+        self._tls: ssl.SSLContext | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
 
-    async def start(self, port: int = 0) -> FakeApns:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
+    async def start(self, port: int = 0, *, tls: ssl.SSLContext | None = None) -> Self:
+        self._tls = tls
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port, ssl=tls)
         return self
 
     async def stop(self) -> None:
@@ -85,6 +166,79 @@ class FakeApns:
             for w in list(self._writers):
                 w.close()
             await self._server.wait_closed()
+
+    def answer(self, headers: dict[str, str], body: bytes) -> Answer:
+        raise NotImplementedError
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        # The fakes check what the services check, not h2's header rules: they must keep
+        # up with the benchmark's client on the same machine.
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=False, header_encoding="utf-8",
+            validate_inbound_headers=False, normalize_inbound_headers=False,
+            validate_outbound_headers=False, normalize_outbound_headers=False))
+        # As APNs: up to 1,000 concurrent streams on a connection.
+        conn.local_settings = h2.settings.Settings(client=False, initial_values={
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1000})
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        streams: dict[int, tuple[dict[str, str], bytearray]] = {}
+        index = len(self.per_connection)
+        self.per_connection.append(0)
+        try:
+            while data := await reader.read(65536):
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        streams[event.stream_id] = (dict(event.headers), bytearray())
+                    elif isinstance(event, h2.events.DataReceived):
+                        streams[event.stream_id][1].extend(event.data)
+                        conn.acknowledge_received_data(
+                            event.flow_controlled_length, event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        headers, body = streams.pop(event.stream_id)
+                        self.requests += 1
+                        if self.delay:
+                            await asyncio.sleep(self.delay)
+                        status, out_headers, out = self.answer(headers, bytes(body))
+                        if status == 200:
+                            self.per_connection[index] += 1
+                        conn.send_headers(event.stream_id, [
+                            (":status", str(status)), *out_headers,
+                            ("content-length", str(len(out)))], end_stream=not out)
+                        if out:
+                            conn.send_data(event.stream_id, out, end_stream=True)
+                writer.write(conn.data_to_send())
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError, asyncio.CancelledError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+
+class FakeApns(FakeH2):
+    def __init__(
+        self, key_pem: str, key_id: str, team_id: str, topic: str, *, record: bool = True
+    ) -> None:
+        super().__init__()
+        self.key_pem = key_pem
+        self._key = ECKey.import_key(key_pem)
+        self.key_id, self.team_id, self.topic = key_id, team_id, topic
+        self.answers: dict[str, tuple[int, str | None]] = {}  # token -> (status, reason)
+        self.received: list[dict[str, Any]] = []  # accepted pushes: headers, token, payload
+        self.record = record
+        self.accepted = 0
+        self.last_accepted_at = 0.0  # time.time() of the last accepted push
+        self.per_token: dict[str, int] = {}  # record=False: accepted pushes by token
+        # A provider token is verified once (its signature cannot change); its age is
+        # checked on every request.
+        self._verified: dict[str, dict[str, Any]] = {}
+
+    def answer(self, headers: dict[str, str], body: bytes) -> Answer:
+        status, reason = self._check(headers, body)
+        out = b"" if status == 200 else json.dumps({"reason": reason}).encode()
+        return status, [("apns-id", secrets.token_hex(8))], out
 
     def _check(self, headers: dict[str, str], body: bytes) -> tuple[int, str | None]:
         path = headers.get(":path", "")
@@ -124,53 +278,6 @@ class FakeApns:
             else:
                 self.per_token[device] = self.per_token.get(device, 0) + 1
         return answer
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        # The fake checks what APNs checks (below), not h2's header rules: it must keep
-        # up with the benchmark's client on the same machine.
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(
-            client_side=False, header_encoding="utf-8",
-            validate_inbound_headers=False, normalize_inbound_headers=False,
-            validate_outbound_headers=False, normalize_outbound_headers=False))
-        # As APNs: up to 1,000 concurrent streams on a connection.
-        conn.local_settings = h2.settings.Settings(client=False, initial_values={
-            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1000})
-        conn.initiate_connection()
-        writer.write(conn.data_to_send())
-        streams: dict[int, tuple[dict[str, str], bytearray]] = {}
-        index = len(self.per_connection)
-        self.per_connection.append(0)
-        try:
-            while data := await reader.read(65536):
-                for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived):
-                        streams[event.stream_id] = (dict(event.headers), bytearray())
-                    elif isinstance(event, h2.events.DataReceived):
-                        streams[event.stream_id][1].extend(event.data)
-                        conn.acknowledge_received_data(
-                            event.flow_controlled_length, event.stream_id)
-                    elif isinstance(event, h2.events.StreamEnded):
-                        headers, body = streams.pop(event.stream_id)
-                        self.requests += 1
-                        if self.delay:
-                            await asyncio.sleep(self.delay)
-                        status, reason = self._check(headers, bytes(body))
-                        if status == 200:
-                            self.per_connection[index] += 1
-                        out = b"" if status == 200 else json.dumps({"reason": reason}).encode()
-                        conn.send_headers(event.stream_id, [
-                            (":status", str(status)), ("apns-id", secrets.token_hex(8)),
-                            ("content-length", str(len(out)))], end_stream=not out)
-                        if out:
-                            conn.send_data(event.stream_id, out, end_stream=True)
-                writer.write(conn.data_to_send())
-                await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
 
 
 class FakeFcm:

@@ -6,11 +6,16 @@ Why not httpx: its HTTP/2 path costs about a millisecond of CPU per request (and
 sniffio installed, a failed import per request), which caps one worker near 800 pushes a
 second; the daily moment of 100,000 users must go out within a minute (bench/push_fanout.py).
 
-``https`` URLs use TLS with ALPN ``h2`` (APNs); ``http`` URLs speak cleartext HTTP/2 with
-prior knowledge (the local fakes). The connection opens on first use and again after it
+``https`` URLs use TLS, the certificate verified (the system's CAs, or the CA bundle or
+context given as ``verify``), and must negotiate ALPN ``h2``: a server that answers
+another protocol or none (an HTTP/1.1 proxy or load balancer in the way) gets no HTTP/2
+preface; the connection is closed and the request fails with ``H2Unavailable``.
+``http`` URLs speak cleartext HTTP/2 with prior knowledge (the local fakes of the tests,
+bench and scripts/fake_push.py). The connection opens on first use and again after it
 is lost or the server sent GOAWAY; the streams open at once never exceed the server's
-``SETTINGS_MAX_CONCURRENT_STREAMS``. A lost connection, a reset stream or a timeout
-raises ``H2Unavailable`` (the caller retries later).
+``SETTINGS_MAX_CONCURRENT_STREAMS``. A refused or lost connection (certificate and ALPN
+refusals included), a reset stream or a timeout raises ``H2Unavailable`` (the caller
+retries later).
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ WRITE_BUFFER = 2**20  # unsent bytes past which a request waits for the socket
 
 
 class H2Unavailable(Exception):
-    """The request did not get an answer: connection lost, stream reset, timeout."""
+    """The request did not get an answer: connection refused or lost, TLS refused (the
+    certificate, or no ALPN ``h2``), stream reset, timeout."""
 
 
 class _Stream:
@@ -229,10 +235,23 @@ class H2Client:
                 try:
                     reader, writer = await asyncio.open_connection(
                         self._host, self._port, ssl=self._ssl(), limit=READ_CHUNK)
-                except OSError as exc:
+                except OSError as exc:  # ssl.SSLError (the certificate) is one
                     raise H2Unavailable(f"{type(exc).__name__}: {exc}") from None
+                if self._tls:
+                    await self._require_h2(writer)
                 self._conn = _Connection(reader, writer)
             return self._conn
+
+    async def _require_h2(self, writer: asyncio.StreamWriter) -> None:
+        tls = writer.get_extra_info("ssl_object")
+        alpn = tls.selected_alpn_protocol() if tls is not None else None
+        if alpn != "h2":
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            raise H2Unavailable(
+                f"{self._authority} did not negotiate HTTP/2 over TLS "
+                f"(ALPN: {alpn or 'none'}); nothing sent")
 
     async def post(
         self, path: str, body: bytes, headers: list[tuple[str, str]]

@@ -1,19 +1,25 @@
 # ruff: noqa: RUF001 -- Russian texts are Cyrillic on purpose.
 """The APNs and FCM gateways against local fakes of the services (tests/push_support.py):
-real HTTP/2 and the real OAuth2 JWT bearer grant, every answer mapped to its outcome."""
+real HTTP/2 over real TLS for APNs (a throwaway CA, the client trusting it alone, ALPN
+h2) and the real OAuth2 JWT bearer grant, every answer mapped to its outcome; a server
+that does not negotiate h2, a certificate of another CA or for another name get no push
+(a retry)."""
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
 import pytest
-from push_support import FakeApns, FakeFcm, p8_key
+from push_support import FakeApns, FakeFcm, TestCA, p8_key
 
 from adapters.push.apns import ApnsPushGateway
 from adapters.push.fcm import FcmPushGateway
+from adapters.push.h2client import H2Client, H2Unavailable
 from momentic_core.model.devices import ApnsEnvironment, Platform, PushMessage, PushOutcome
 
 TOPIC = "app.momentic.ios"
@@ -31,13 +37,19 @@ def _message(token: str = IOS, platform: Platform = Platform.IOS) -> PushMessage
     )
 
 
+@pytest.fixture(scope="module")
+def ca() -> TestCA:
+    return TestCA()
+
+
 @pytest.fixture
-async def apns() -> AsyncIterator[tuple[FakeApns, ApnsPushGateway]]:
+async def apns(ca: TestCA) -> AsyncIterator[tuple[FakeApns, ApnsPushGateway]]:
     key = p8_key()
-    fake = await FakeApns(key, "KEY1234567", "TEAM123456", TOPIC).start()
+    fake = await FakeApns(key, "KEY1234567", "TEAM123456", TOPIC).start(
+        tls=ca.server_context("127.0.0.1"))
     gateway = ApnsPushGateway(key_pem=key, key_id="KEY1234567", team_id="TEAM123456",
                               topic=TOPIC, production_url="http://127.0.0.1:9",
-                              sandbox_url=fake.url, timeout=5)
+                              sandbox_url=fake.url, timeout=5, verify=ca.client_context())
     yield fake, gateway
     await gateway.close()
     await fake.stop()
@@ -45,6 +57,7 @@ async def apns() -> AsyncIterator[tuple[FakeApns, ApnsPushGateway]]:
 
 async def test_apns_sends_over_http2_with_the_token_topic_and_payload(apns: Any) -> None:
     fake, gateway = apns
+    assert fake.url.startswith("https://")
     assert (await gateway.deliver(_message())).outcome is PushOutcome.SENT
     assert (await gateway.deliver(_message())).outcome is PushOutcome.SENT
     first, second = fake.received
@@ -57,6 +70,7 @@ async def test_apns_sends_over_http2_with_the_token_topic_and_payload(apns: Any)
     assert first["payload"]["video_id"] == "1001" and first["payload"]["kind"] == "reaction"
     assert first["headers"]["authorization"] == second["headers"]["authorization"], (
         "the provider token is reused, not signed per push")
+    assert fake.per_connection == [2], "one TLS connection carries both"
 
 
 @pytest.mark.parametrize(("status", "reason", "outcome"), [
@@ -80,12 +94,13 @@ async def test_apns_answers_map_to_outcomes(
     assert (result.outcome, result.reason) == (outcome, reason)
 
 
-async def test_apns_with_a_wrong_key_or_topic_is_refused(apns: Any) -> None:
+async def test_apns_with_a_wrong_key_or_topic_is_refused(apns: Any, ca: TestCA) -> None:
     fake, _ = apns
     stranger = ApnsPushGateway(key_pem=p8_key(), key_id="KEY1234567", team_id="TEAM123456",
-                               topic=TOPIC, sandbox_url=fake.url)
+                               topic=TOPIC, sandbox_url=fake.url, verify=ca.client_context())
     wrong_topic = ApnsPushGateway(key_pem=fake.key_pem, key_id="KEY1234567",
-                                  team_id="TEAM123456", topic="other", sandbox_url=fake.url)
+                                  team_id="TEAM123456", topic="other", sandbox_url=fake.url,
+                                  verify=ca.client_context())
     try:
         result = await stranger.deliver(_message())
         assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "InvalidProviderToken")
@@ -161,3 +176,79 @@ async def test_fcm_to_a_wrong_project_is_refused_not_a_dead_token(fcm: Any) -> N
     finally:
         await wrong.close()
     assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "NOT_FOUND")
+
+
+# ---------------------------------------------------------------- TLS refusals
+
+
+async def _raw_tls_listener(
+    context: ssl.SSLContext, received: bytearray
+) -> asyncio.Server:
+    """A TLS server that records every byte a client sends it after the handshake."""
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                received.extend(data)
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+    return await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
+
+
+@pytest.mark.parametrize("alpn", [("http/1.1",), None], ids=["http/1.1 only", "no ALPN"])
+async def test_a_server_that_does_not_negotiate_h2_gets_no_http2(
+    ca: TestCA, alpn: tuple[str, ...] | None
+) -> None:
+    """An HTTP/1.1 server behind TLS (a proxy in the way): the client closes the
+    connection before sending the HTTP/2 preface; the push is a retry, with a clear
+    reason."""
+    received = bytearray()
+    server = await _raw_tls_listener(ca.server_context("127.0.0.1", alpn=alpn), received)
+    port = server.sockets[0].getsockname()[1]
+    client = H2Client(f"https://127.0.0.1:{port}", timeout=5, verify=ca.client_context())
+    try:
+        with pytest.raises(H2Unavailable) as refused:
+            await client.post("/3/device/x", b"{}", [])
+        key = p8_key()
+        gateway = ApnsPushGateway(key_pem=key, key_id="KEY1234567", team_id="TEAM123456",
+                                  topic=TOPIC, production_url=f"https://127.0.0.1:{port}",
+                                  timeout=5, verify=ca.client_context())
+        try:
+            message = attrs.evolve(_message(), apns_environment=ApnsEnvironment.PRODUCTION)
+            result = await gateway.deliver(message)
+        finally:
+            await gateway.close()
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+    assert str(refused.value) == (
+        f"127.0.0.1:{port} did not negotiate HTTP/2 over TLS (ALPN: none); nothing sent")
+    assert (result.outcome, result.reason) == (PushOutcome.RETRY, str(refused.value))
+    assert bytes(received) == b"", "not a byte of HTTP/2 (nor anything else) was sent"
+
+
+@pytest.mark.parametrize(("server", "why"), [
+    ("another CA", "certificate verify failed: self-signed certificate in certificate chain"),
+    ("another name", "certificate verify failed: IP address mismatch"),
+])
+async def test_a_certificate_the_client_cannot_verify_is_refused(
+    ca: TestCA, server: str, why: str
+) -> None:
+    context = (TestCA("Someone else's CA").server_context("127.0.0.1")
+               if server == "another CA" else ca.server_context("push.example"))
+    key = p8_key()
+    fake = await FakeApns(key, "KEY1234567", "TEAM123456", TOPIC).start(tls=context)
+    gateway = ApnsPushGateway(key_pem=key, key_id="KEY1234567", team_id="TEAM123456",
+                              topic=TOPIC, sandbox_url=fake.url, timeout=5,
+                              verify=ca.client_context())
+    try:
+        result = await gateway.deliver(_message())
+    finally:
+        await gateway.close()
+        await fake.stop()
+    assert result.outcome is PushOutcome.RETRY
+    assert result.reason is not None and "SSLCertVerificationError" in result.reason
+    assert why in result.reason
+    assert fake.requests == 0 and fake.received == []
