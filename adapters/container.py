@@ -74,6 +74,7 @@ from momentic_core.ports import (
 )
 from momentic_core.services.access import AccessCache
 from momentic_core.services.accounts import Accounts, AccountSettings
+from momentic_core.services.backfill import Backfills
 from momentic_core.services.config import Config, SettingsInForce
 from momentic_core.services.devices import Devices, NotificationPreferences
 from momentic_core.services.email_change import EmailChange
@@ -720,6 +721,9 @@ class Container(containers.DeclarativeContainer):
         ),
         settings, storage, blobs, clock,
     )
+    backfills = providers.Singleton(
+        lambda storage, blobs: Backfills(uow=storage.uow, blobs=blobs), storage, blobs
+    )
     worker = providers.Singleton(
         _worker, settings, storage, blobs, media, push, clock, janitor, ranking, config
     )
@@ -802,6 +806,10 @@ class Composition:
     async def janitor(self) -> Janitor:
         janitor: Janitor = await resolve(self.container.janitor())
         return janitor
+
+    async def backfills(self) -> Backfills:
+        backfills: Backfills = await resolve(self.container.backfills())
+        return backfills
 
     async def _janitor_clock(self, storage: Storage) -> None:
         while not self._stop.is_set():

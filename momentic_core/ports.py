@@ -74,6 +74,7 @@ from momentic_core.model.social import (
     VideoForViewer,
 )
 from momentic_core.model.videos import (
+    Backfill,
     BlobInfo,
     Job,
     JobBacklog,
@@ -287,6 +288,31 @@ class VideoRepository(Protocol):
 
     async def referenced_keys(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` a video, an upload or an avatar still points at."""
+        ...
+
+    async def lacking(self, what: Backfill, after_id: int, limit: int) -> list[Video]:
+        """Videos without what a later migration added, by id, strictly after
+        ``after_id``: SEARCH, never indexed for search (none on an adapter whose search
+        reads the descriptions themselves); HLS, ready with an MP4 and no HLS
+        presentation; HASHES, in ``CONTENT_STATUSES`` with a source file and no
+        ``content_hash``."""
+        ...
+
+    async def count_lacking(self, what: Backfill) -> int:
+        """How many videos ``lacking`` would list from the start."""
+        ...
+
+    async def index_search(self, video_ids: list[int]) -> int:
+        """Index the descriptions of those of these videos never indexed for search (their
+        words and hashtags, as ``add`` and ``update`` write them); return how many.
+        Idempotent."""
+        ...
+
+    async def set_content_hash(self, video_id: int, content_hash: str) -> bool:
+        """Give a video in ``CONTENT_STATUSES`` without a content hash this one; False
+        (nothing written) when it has one, is gone or holds no content, or another of its
+        author's videos holds these bytes. Raises Conflict(code="duplicate_content") when
+        such a video gets in concurrently."""
         ...
 
 

@@ -61,6 +61,9 @@ from momentic_core.model.moderation import (
     UserFilter,
 )
 from momentic_core.model.ranking import RankingWeights
+from momentic_core.model.videos import Backfill
+from momentic_core.services.backfill import BATCH as BACKFILL_BATCH
+from momentic_core.services.backfill import BackfillReport
 
 log = logging.getLogger("momentic")
 
@@ -292,6 +295,54 @@ def cmd_janitor(args: argparse.Namespace) -> int:
         f"{counts['snapshots']} expired ranking snapshot(s)"
     )
     return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Fill in what videos stored before a migration lack, in batches, with a progress
+    bar (services.backfill); stopped and run again, it goes on where it was."""
+    what = Backfill(args.what)
+
+    async def run() -> BackfillReport:
+        backend = Composition(_settings(args))
+        async with backend:
+            backfills = await backend.backfills()
+            with Progress(
+                TextColumn(_BACKFILL_LABELS[what]), BarColumn(), MofNCompleteColumn(),
+                TimeRemainingColumn(), console=Console(stderr=True), disable=args.json,
+            ) as progress:
+                task = progress.add_task(what.value, total=None)
+
+                def step(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                return await backfills.run(what, step, args.batch)
+
+    report = asyncio.run(run())
+    if args.json:
+        _print_json(unstructure(report))
+        return 0
+    if what is Backfill.SEARCH:
+        print(f"indexed {report.done} video(s) for search")
+    elif what is Backfill.HLS:
+        print(f"queued HLS packaging for {report.done} video(s)"
+              + (f"; {report.already} already queued" if report.already else "")
+              + ("; the job workers (momentic worker) package them" if report.done else ""))
+    else:
+        print(f"hashed {report.done} video(s)")
+        for dup in report.duplicates:
+            print(f"  video {dup.video_id} left unhashed: the same file as video "
+                  f"{dup.kept_video_id} (author {dup.author_id})")
+        if report.missing:
+            print("  no stored file (left unhashed): video(s) "
+                  + ", ".join(map(str, report.missing)))
+    return 0
+
+
+_BACKFILL_LABELS = {
+    Backfill.SEARCH: "indexing descriptions",
+    Backfill.HLS: "queueing HLS packaging",
+    Backfill.HASHES: "hashing stored originals",
+}
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -654,6 +705,17 @@ def parser() -> argparse.ArgumentParser:
         help="sweep what is older than this (default: a day; 0 once nothing is in flight)",
     )
     jan.set_defaults(func=cmd_janitor)
+
+    back = sub.add_parser(
+        "backfill",
+        help="fill in what videos from before a migration lack: search (words and hashtags,"
+        " _73), hls (queues packaging jobs, _75), hashes (content SHA-256, _79)",
+    )
+    back.add_argument("what", choices=[b.value for b in Backfill])
+    back.add_argument("--batch", type=int, default=BACKFILL_BATCH,
+                      help=f"videos per batch (default {BACKFILL_BATCH})")
+    back.add_argument("--json", action="store_true", help="machine-readable output")
+    back.set_defaults(func=cmd_backfill)
 
     mig = sub.add_parser("migrate", help="database migrations: up (the default), status, rollback")
     mig.set_defaults(func=cmd_migrate)

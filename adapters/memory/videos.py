@@ -27,6 +27,7 @@ from momentic_core.model.engagement import no_reactions
 from momentic_core.model.social import VideoForViewer
 from momentic_core.model.videos import (
     CONTENT_STATUSES,
+    Backfill,
     Job,
     JobBacklog,
     Upload,
@@ -66,6 +67,16 @@ def in_force(store: MemoryStore, video: Video, *, choose: bool) -> Video:
 
 def _holds_content(video: Video) -> bool:
     return video.content_hash is not None and video.status in CONTENT_STATUSES
+
+
+def _lacks(video: Video, what: Backfill) -> bool:
+    if what is Backfill.HLS:
+        return (video.status is VideoStatus.READY and video.hls_key is None
+                and video.playback_key is not None)
+    if what is Backfill.HASHES:
+        return (video.status in CONTENT_STATUSES and video.content_hash is None
+                and video.source_key is not None)
+    return False  # SEARCH: the memory search reads the descriptions themselves
 
 
 def _check_content(store: MemoryStore, video: Video) -> None:
@@ -185,6 +196,29 @@ class InMemoryVideoRepository:
         ]
         found.sort(key=lambda v: (v.created_at, v.id), reverse=True)
         return found[: max(0, limit)]
+
+    async def lacking(self, what: Backfill, after_id: int, limit: int) -> list[Video]:
+        found = sorted(
+            (v for v in self._s.videos.values() if v.id > after_id and _lacks(v, what)),
+            key=lambda v: v.id,
+        )
+        return found[:limit]
+
+    async def count_lacking(self, what: Backfill) -> int:
+        return sum(1 for v in self._s.videos.values() if _lacks(v, what))
+
+    async def index_search(self, video_ids: list[int]) -> int:
+        return 0  # the memory search reads the descriptions: nothing is ever unindexed
+
+    async def set_content_hash(self, video_id: int, content_hash: str) -> bool:
+        video = self._s.videos.get(video_id)
+        if video is None or video.content_hash is not None or video.status not in CONTENT_STATUSES:
+            return False
+        hashed = attrs.evolve(video, content_hash=content_hash)
+        if await self.by_content(video.author_id, content_hash) is not None:
+            return False
+        self._s.videos[video_id] = hashed
+        return True
 
     async def referenced_keys(self, keys: list[str]) -> set[str]:
         """Keys a video, an upload still in progress or an avatar points at."""

@@ -39,3 +39,23 @@ async def index_description(repository: Repository, video: Video) -> None:
         list(hashtags(video.description)),
         video.created_at,
     )
+
+
+async def index_unindexed(repository: Repository, video_ids: list[int]) -> int:
+    """Index those of these videos never indexed (``search_words`` NULL: stored before
+    migration 20261207_73), each locked first so that an edit cannot interleave; return
+    how many. Idempotent."""
+    rows = await repository._fetch(
+        "SELECT id, description, created_at FROM videos"
+        " WHERE id = ANY($1::bigint[]) AND search_words IS NULL ORDER BY id FOR UPDATE",
+        video_ids,
+    )
+    for row in rows:
+        await repository._execute(
+            INDEX_DESCRIPTION,
+            row["id"],
+            list(search_words(row["description"])),
+            list(hashtags(row["description"])),
+            row["created_at"],
+        )
+    return len(rows)

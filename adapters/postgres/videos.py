@@ -32,13 +32,21 @@ import asyncpg
 from momentic_core.errors import NotFound
 from momentic_core.model.engagement import REACTION_KINDS
 from momentic_core.model.social import VideoForViewer
-from momentic_core.model.videos import Job, JobBacklog, Upload, Video, VideoStatus, Visibility
+from momentic_core.model.videos import (
+    Backfill,
+    Job,
+    JobBacklog,
+    Upload,
+    Video,
+    VideoStatus,
+    Visibility,
+)
 from momentic_core.policies.media import hls_master_of
 from momentic_core.ports import Clock
 
 from .db import translate_errors
 from .repositories import _USER_COLUMNS, Repository, _user, aliased
-from .search_index import index_description
+from .search_index import index_description, index_unindexed
 
 _VIDEO_COLUMNS = (
     "id, author_id, description, visibility, status, status_reason, source_key, "
@@ -63,6 +71,16 @@ _UPLOAD_COLUMNS = (
     "visibility, created_at, video_id, completed_at"
 )
 _JOB_COLUMNS = "id, kind, payload, status, attempts, max_attempts, run_at, created_at, last_error"
+# The videos each backfill is for (VideoRepository.lacking), as conditions on videos.
+_CONTENT_STATUSES = "('processing', 'ready', 'held', 'removed')"  # CONTENT_STATUSES
+_HOLDS_CONTENT = f"status IN {_CONTENT_STATUSES}"
+_LACKING = {
+    Backfill.SEARCH: "search_words IS NULL",  # migration 20261207_73
+    Backfill.HLS: "status = 'ready' AND hls_key IS NULL AND playback_key IS NOT NULL",  # _75
+    Backfill.HASHES: (  # _79
+        f"{_HOLDS_CONTENT} AND content_hash IS NULL AND source_key IS NOT NULL"
+    ),
+}
 
 
 class UtcClock:
@@ -320,6 +338,39 @@ class PostgresVideoRepository(Repository):
             content_hash,
         )
         return bool(found)
+
+    async def lacking(self, what: Backfill, after_id: int, limit: int) -> list[Video]:
+        rows = await self._fetch(
+            f"SELECT {_VIDEO_ROW} FROM videos WHERE id > $1 AND {_LACKING[what]}"
+            " ORDER BY id LIMIT $2",
+            after_id,
+            limit,
+        )
+        return [_video(row) for row in rows]
+
+    async def count_lacking(self, what: Backfill) -> int:
+        return int(await self._fetchval(f"SELECT count(*) FROM videos WHERE {_LACKING[what]}"))
+
+    async def index_search(self, video_ids: list[int]) -> int:
+        return await index_unindexed(self, video_ids)
+
+    async def set_content_hash(self, video_id: int, content_hash: str) -> bool:
+        # The NOT EXISTS is videos_author_content_key's predicate (migration 20261207_79):
+        # a duplicate is left unhashed rather than refused; one that commits meanwhile
+        # still trips the index (Conflict "duplicate_content").
+        done = await self._execute(
+            f"""
+            UPDATE videos SET content_hash = $2
+            WHERE id = $1 AND content_hash IS NULL AND {_HOLDS_CONTENT}
+              AND NOT EXISTS (
+                SELECT 1 FROM videos AS o
+                WHERE o.author_id = videos.author_id AND o.content_hash = $2
+                  AND o.status IN {_CONTENT_STATUSES})
+            """,
+            video_id,
+            content_hash,
+        )
+        return done == "UPDATE 1"
 
     async def delete(self, video_id: int) -> None:
         # Uploads that made the video keep their row; their video_id goes NULL (FK).

@@ -39,6 +39,15 @@ CONTENT_STATUSES = frozenset(
 )
 
 
+class Backfill(enum.StrEnum):
+    """What a video stored before a migration may lack (``services.backfill`` fills it):
+    ``VideoRepository.lacking`` names the videos concerned."""
+
+    SEARCH = "search"  # search words and hashtags of the description (migration 73)
+    HLS = "hls"  # an HLS presentation of a ready video (migration 75)
+    HASHES = "hashes"  # the SHA-256 of the stored original (migration 79)
+
+
 @attrs.frozen
 class Video:
     id: int

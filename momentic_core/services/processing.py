@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 RATE_COUNTER_TTL = MAX_RATE_WINDOW + timedelta(days=1)
 
 JANITOR = "janitor"
+# A ready video's HLS presentation, made after the fact (Processing.package_hls).
+PACKAGE_HLS = "package_hls"
 
 
 class Processing:
@@ -108,10 +110,7 @@ class Processing:
             if not info.playable:
                 playback_key = f"{base}/playback.mp4"
                 size = await self._blobs.put_file(playback_key, playback, "video/mp4")
-            hls_key = hls_master_key(base)
-            folder = hls_key.rsplit("/", 1)[0]
-            for name in hls_files:
-                await self._blobs.put_file(f"{folder}/{name}", hls / name, media_type(name))
+            hls_key = await self._put_hls(base, hls, hls_files)
         now = self._clock.now()
         async with self._uow() as tx:
             current = await tx.videos.get_for_update(video_id)
@@ -138,6 +137,51 @@ class Processing:
             await self._scorer.video_ready(tx, done)
             sent = await self._announce(tx, done)
         await self._notifier.push([sent])
+
+    async def _put_hls(self, base: str, hls: Path, files: list[str]) -> str:
+        """Store an HLS presentation written in ``hls`` beside the video's files under
+        ``base``; return its master playlist's key."""
+        hls_key = hls_master_key(base)
+        folder = hls_key.rsplit("/", 1)[0]
+        for name in files:
+            await self._blobs.put_file(f"{folder}/{name}", hls / name, media_type(name))
+        return hls_key
+
+    async def package_hls(self, payload: dict[str, Any]) -> None:
+        """An HLS presentation for a ready video that has none (processed before
+        migration 20261207_75; ``services.backfill`` queues these), packaged from its MP4
+        as processing would. Idempotent: a video that has one, or is not ready, is left
+        alone. An MP4 that will not package keeps playing as it is (logged, not retried)."""
+        video_id = int(payload["video_id"])
+        try:
+            async with self._uow() as tx:
+                video = await tx.videos.get(video_id)
+        except NotFound:
+            return
+        if (video.status is not VideoStatus.READY or video.hls_key is not None
+                or video.playback_key is None):
+            return
+        base = (video.source_key or video.playback_key).rsplit("/", 1)[0]
+        with tempfile.TemporaryDirectory(prefix="momentic-") as tmp:
+            work = Path(tmp)
+            playback, hls = work / "playback.mp4", work / "hls"
+            await self._blobs.download(video.playback_key, playback)
+            try:
+                files = await self._media.hls(playback, hls)
+            except Invalid as exc:
+                log.warning("no HLS for this video: %s", exc.detail,
+                            extra={"video": video_id, "code": exc.code})
+                return
+            hls_key = await self._put_hls(base, hls, files)
+        async with self._uow() as tx:
+            try:
+                current = await tx.videos.get_for_update(video_id)
+            except NotFound:
+                return  # deleted meanwhile: the janitor sweeps the files
+            if current.hls_key is None:
+                await tx.videos.update(
+                    attrs.evolve(current, hls_key=hls_key, updated_at=self._clock.now())
+                )
 
     async def _reject(self, video: Video, reason: str) -> None:
         await self._settle(video.id, VideoStatus.REJECTED, reason)
@@ -304,6 +348,7 @@ class Janitor:
 def video_job_kinds(processing: Processing, janitor: Janitor) -> dict[str, JobKind]:
     return {
         PROCESS_VIDEO: JobKind(run=processing.process, on_dead=processing.fail),
+        PACKAGE_HLS: JobKind(run=processing.package_hls),
         JANITOR: JobKind(run=janitor.run),
     }
 
