@@ -15,7 +15,8 @@ A notification's push job is queued in the unit of work that stores the notifica
   page's settings, devices and badges are read in one statement each;
 - ``push.deliver``: messages to devices (up to ``DELIVER_BATCH``, ``{"messages": [...]}``;
   a single message is a job queued before batches) through the ``PushGateway``,
-  ``concurrency`` at a time (HTTP/2 streams on one connection). Each is sent only if
+  ``concurrency`` at a time (HTTP/2 streams on one connection), as a sliding window: a
+  send starts as soon as another is answered and marked. Each is sent only if
   that device (id, token and user) is still registered and its session is neither
   revoked nor idle past the session's time to live, looked up when it is sent: a token
   that moved to another account (a shared phone), a signed-out session, an expired one
@@ -23,7 +24,8 @@ A notification's push job is queued in the unit of work that stores the notifica
   is logged and never retried; a token the service calls unregistered (APNs 410 /
   ``Unregistered``, FCM ``UNREGISTERED``) is deleted with its device row (that id only).
   Every message settled (sent, refused, dropped) is marked (``sent:<key>`` in the
-  claims) in a unit of work after each round of ``concurrency``; a passing failure
+  claims) by a marker task, a unit of work per batch of answers (at least a quarter of
+  ``concurrency``, the rest at the end) while the other sends go on; a passing failure
   (5xx, 429, timeout) of any leaves it unmarked and the job raises, so the worker runs it
   again with exponential backoff until ``max_attempts``, sending only what is unmarked.
 
@@ -32,8 +34,10 @@ A fan-out happens once: it claims its key (``moment:<user>:<day>``,
 deliveries, so a retried fan-out, or the same page taken by two instances, queues
 nothing twice, and a crash before the commit leaves the key free for the retry. A
 delivery is at least once: a worker that dies after the service accepted a push but
-before its round was marked sends it again when the lease runs out (at most the
-``concurrency`` pushes in flight); the collapse id makes the phone show it once.
+before its answer was marked sends it again when the lease runs out: at most
+``concurrency`` pushes, since a send's slot is free again only once its answer is marked
+(in flight and answered-not-marked together); the collapse id makes the phone show it
+once.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from momentic_core.model.devices import (
     PushKind,
     PushMessage,
     PushOutcome,
+    PushResult,
 )
 from momentic_core.model.engagement import Notification, NotificationView
 from momentic_core.model.ranking import Moment
@@ -338,8 +343,9 @@ class Pushes:
     async def _deliver(
         self, items: list[dict[str, Any]]
     ) -> list[tuple[PushOutcome, str | None] | None]:
-        """Send what is not settled yet, ``concurrency`` at a time; mark each round.
-        Each item's outcome, or None when an earlier attempt settled it."""
+        """Send what is not settled yet, ``concurrency`` at a time (``_Window``), marking
+        the answers as they come. Each item's outcome, or None when an earlier attempt
+        settled it."""
         messages = [message_of(p) for p in items]
         keys = [f"sent:{p['key']}" if p.get("key") else None for p in items]
         users = [None if p.get("user_id") is None else int(p["user_id"]) for p in items]
@@ -360,37 +366,121 @@ class Pushes:
             results[i] = (PushOutcome.DROPPED, None)
             log.info("push dropped: its device is gone, moved or signed out",
                      extra={"device": messages[i].device_id})
-        to_send = [i for i in pending if i not in set(dropped)]
-        first = True
-        for start in range(0, max(len(to_send), 1), self.concurrency):
-            chunk = to_send[start:start + self.concurrency]
-            sent = await asyncio.gather(*(self._gateway.deliver(messages[i]) for i in chunk))
-            done: list[str] = []
-            invalid: list[int] = []
-            for i, result in zip(chunk, sent, strict=True):
-                results[i] = (result.outcome, result.reason)
-                if result.outcome is PushOutcome.RETRY:
-                    continue
-                if keys[i] is not None:
-                    done.append(str(keys[i]))
-                if result.outcome is PushOutcome.INVALID_TOKEN:
-                    invalid.append(i)
-                elif result.outcome is PushOutcome.REFUSED:
-                    log.warning("push refused", extra={"device": messages[i].device_id,
-                                                       "reason": result.reason})
-            if first:  # the dropped ones are settled too
-                done += [str(keys[i]) for i in dropped if keys[i] is not None]
-                first = False
-            if done or invalid:
-                async with self._uow() as tx:
-                    for i in invalid:
-                        await tx.devices.delete_token(messages[i].device_id, messages[i].token)
-                        log.info("push token invalid; device forgotten",
-                                 extra={"device": messages[i].device_id})
-                    if done:
-                        await tx.devices.claim(done, self._clock.now())
-        return results
+        gone = set(dropped)
+        to_send = [i for i in pending if i not in gone]
+        window = _Window(self.concurrency, messages, keys, self._gateway.deliver, self._mark)
+        await window.run(to_send, [str(keys[i]) for i in dropped if keys[i] is not None])
+        return [r if r is not None else window.results[i] for i, r in enumerate(results)]
 
+    async def _mark(self, done: list[str], invalid: list[PushMessage]) -> None:
+        """Mark these deliveries settled, forgetting the devices of ``invalid``: one unit
+        of work."""
+        async with self._uow() as tx:
+            for m in invalid:
+                await tx.devices.delete_token(m.device_id, m.token)
+                log.info("push token invalid; device forgotten", extra={"device": m.device_id})
+            if done:
+                await tx.devices.claim(done, self._clock.now())
+
+
+class _Window:
+    """One delivery job's sends as a sliding window of ``slots``: a send starts as soon
+    as a slot is free, not when a whole round has answered. A slot is held from the send
+    until its answer is marked settled (a RETRY frees it at once: nothing to mark), so at
+    most ``slots`` pushes are ever sent and not marked, which bounds what a kill -9 sends
+    twice. One marker task marks the answers (``mark``: a unit of work) in batches of at
+    least a quarter of the slots, and the rest once the sends are over, while the other
+    slots keep sending. The first failure (a commit, or a gateway that raised) stops new
+    sends; the ones in flight are awaited and their answers marked if the store still
+    takes them, then it is raised."""
+
+    def __init__(
+        self, slots: int, messages: list[PushMessage], keys: list[str | None],
+        deliver: Callable[[PushMessage], Awaitable[PushResult]],
+        mark: Callable[[list[str], list[PushMessage]], Awaitable[None]],
+    ) -> None:
+        self._capacity = slots
+        self._batch = max(1, slots // 4)
+        self._slots = asyncio.Semaphore(slots)
+        self._messages, self._keys = messages, keys
+        self._deliver, self._mark = deliver, mark
+        self.results: list[tuple[PushOutcome, str | None] | None] = [None] * len(messages)
+        self._answered: list[int] = []  # settled, not marked yet (each holds a slot)
+        self._wake = asyncio.Event()
+        self._sending = True
+        self._failure: Exception | None = None
+
+    async def run(self, to_send: list[int], settled: list[str]) -> None:
+        """Send ``to_send``; ``settled``: keys to mark with the first batch (dropped)."""
+        marker = asyncio.create_task(self._marker(settled), name="push-marker")
+        flight: set[asyncio.Task[None]] = set()
+        try:
+            for i in to_send:
+                await self._slots.acquire()
+                if self._failure is not None:
+                    break
+                task = asyncio.create_task(self._send(i))
+                flight.add(task)
+                task.add_done_callback(flight.discard)
+            if flight:
+                await asyncio.wait(flight)
+            self._sending = False
+            self._wake.set()
+            await marker
+        except BaseException:  # cancelled (the worker stops): nothing more goes out
+            for task in (*flight, marker):
+                task.cancel()
+            await asyncio.gather(*flight, marker, return_exceptions=True)
+            raise
+        if self._failure is not None:
+            raise self._failure
+
+    def _fail(self, exc: Exception) -> None:
+        if self._failure is None:
+            self._failure = exc
+            for _ in range(self._capacity):  # the send loop may wait for a slot
+                self._slots.release()
+
+    async def _send(self, i: int) -> None:
+        try:
+            result = await self._deliver(self._messages[i])
+        except Exception as exc:  # the port never raises; one that does stops the job
+            self._slots.release()
+            self._fail(exc)
+            return
+        self.results[i] = (result.outcome, result.reason)
+        if result.outcome is PushOutcome.RETRY:
+            self._slots.release()
+            return
+        if result.outcome is PushOutcome.REFUSED:
+            log.warning("push refused", extra={"device": self._messages[i].device_id,
+                                               "reason": result.reason})
+        self._answered.append(i)
+        if len(self._answered) >= self._batch:
+            self._wake.set()
+
+    async def _marker(self, settled: list[str]) -> None:
+        done = list(settled)
+        while True:
+            batch, self._answered = self._answered, []
+            done += [key for i in batch if (key := self._keys[i]) is not None]
+            invalid = [self._messages[i] for i in batch
+                       if (r := self.results[i]) is not None
+                       and r[0] is PushOutcome.INVALID_TOKEN]
+            if done or invalid:
+                try:
+                    await self._mark(done, invalid)
+                except Exception as exc:
+                    self._fail(exc)
+                    return
+                done = []
+            for _ in batch:
+                self._slots.release()
+            while self._sending and len(self._answered) < self._batch:
+                self._wake.clear()
+                await self._wake.wait()
+            if not self._sending and not self._answered:
+                return
 
 def push_job_kinds(pushes: Pushes) -> dict[str, JobKind]:
     """The worker's job kinds of pushes (``jobs.JobKind``s). A delivery's payload

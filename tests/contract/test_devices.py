@@ -4,6 +4,7 @@ a deleted user's."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import time, timedelta
 from typing import Any
 
@@ -481,6 +482,84 @@ async def test_a_retried_delivery_batch_sends_only_what_is_not_settled(
     sent.clear()
     assert await pushes.deliver_job(batch) == {}, "all settled: nothing sent again"
     assert sent == []
+
+
+async def _batch_of(backend: Adapters, count: int) -> tuple[dict[str, Any], list[str]]:
+    """A delivery batch to ``count`` devices of one user, and their tokens."""
+    from momentic_core.model.devices import PushMessage
+    from momentic_core.services.push import message_payload
+
+    uid, sid = await _owner(backend)
+    tokens = [f"{n:064x}" for n in range(count)]
+    async with backend.uow() as tx:
+        devices = [(await tx.devices.register(_device(uid, sid, token=t)))[0] for t in tokens]
+    return {"messages": [
+        message_payload(PushMessage(device_id=d.id, platform=Platform.IOS, token=d.token,
+                                    title="t", body="b",
+                                    apns_environment=ApnsEnvironment.SANDBOX),
+                        uid, f"moment:2026-01-05:{d.id}")
+        for d in devices]}, tokens
+
+
+async def test_a_slow_answer_does_not_hold_back_the_rest_of_a_batch(backend: Adapters) -> None:
+    """Two pushes in flight at a time: the first one's answer comes only after every
+    other push of the batch went out, so the others must go through the second slot (a
+    sliding window; a round of two would wait for it forever), and all are marked."""
+    from adapters.memory.clock import ManualClock
+    from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
+    from momentic_core.services.push import Pushes
+
+    batch, tokens = await _batch_of(backend, 6)
+    others_sent = asyncio.Event()
+    sent: list[str] = []
+
+    class Gateway:
+        async def deliver(self, message: PushMessage) -> PushResult:
+            sent.append(message.token)
+            if message.token == tokens[0]:
+                await others_sent.wait()
+            elif len(sent) == len(tokens):
+                others_sent.set()
+            return PushResult(PushOutcome.SENT)
+
+    pushes = Pushes(uow=backend.uow, clock=ManualClock(T0), gateway=Gateway(), concurrency=2)
+    # The timeout only turns a regression (a hang) into a failure.
+    assert await asyncio.wait_for(pushes.deliver_job(batch), 60) == {"sent": 6}
+    assert sent[0] == tokens[0] and sorted(sent) == sorted(tokens)
+    assert await pushes.deliver_job(batch) == {}, "every push was marked settled"
+
+
+async def test_at_most_the_window_of_pushes_is_ever_sent_and_not_marked(
+    backend: Adapters,
+) -> None:
+    """What a kill -9 of the worker can send twice: at every send, the pushes already
+    sent (answered or in flight) that are not marked settled, with this one, are at most
+    the concurrency. Some answers are slow, so the window slides unevenly."""
+    from adapters.memory.clock import ManualClock
+    from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
+    from momentic_core.services.push import Pushes
+
+    batch, tokens = await _batch_of(backend, 40)
+    keys = ["sent:" + m["key"] for m in batch["messages"]]
+    started: list[str] = []
+    unmarked: list[int] = []
+
+    class Gateway:
+        async def deliver(self, message: PushMessage) -> PushResult:
+            async with backend.uow(read_only=True) as tx:
+                marked = len(await tx.devices.claimed(keys))
+            started.append(message.token)
+            unmarked.append(len(started) - marked)
+            for _ in range(int(message.token, 16) % 3 * 5):
+                await asyncio.sleep(0)
+            return PushResult(PushOutcome.SENT)
+
+    pushes = Pushes(uow=backend.uow, clock=ManualClock(T0), gateway=Gateway(), concurrency=4)
+    assert await pushes.deliver_job(batch) == {"sent": 40}
+    assert sorted(started) == sorted(tokens)
+    assert max(unmarked) <= 4, unmarked
+    async with backend.uow(read_only=True) as tx:
+        assert await tx.devices.claimed(keys) == set(keys)
 
 
 async def test_the_second_reminder_goes_once_to_those_who_have_not_posted(
