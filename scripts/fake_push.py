@@ -1,4 +1,4 @@
-"""Try push delivery locally: start the fake APNs (HTTP/2) and FCM servers of the tests
+"""Try push delivery locally: start the fake APNs and FCM servers (HTTP/2) of the tests
 (tests/push_support.py) on loopback, write a throwaway APNs key and FCM service account
 under var/fake-push/, and print the MOMENTIC_* settings that point the app at them.
 Every push the fakes accept is printed. Ctrl-C stops them.
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from push_support import FakeApns, FakeFcm, p8_key  # noqa: E402
 
-APNS_PORT, FCM_PORT = 8443, 8444
+APNS_PORT, FCM_PORT, FCM_TOKEN_PORT = 8443, 8444, 8445
 KEY_ID, TEAM_ID, TOPIC = "FAKEKEY123", "FAKETEAM12", "app.momentic.ios"
 
 
@@ -29,7 +29,7 @@ async def main() -> None:
     key = p8_key()
     (out / "apns.p8").write_text(key)
     apns = await FakeApns(key, KEY_ID, TEAM_ID, TOPIC).start(APNS_PORT)
-    fcm = await FakeFcm().start(FCM_PORT)
+    fcm = await FakeFcm().start(FCM_PORT, token_port=FCM_TOKEN_PORT)
     (out / "fcm.json").write_text(json.dumps(fcm.account()))
     env = {
         "MOMENTIC_APNS_KEY": str(out / "apns.p8"), "MOMENTIC_APNS_KEY_ID": KEY_ID,

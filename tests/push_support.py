@@ -1,6 +1,6 @@
 """Local fakes of the push services, speaking their real protocols, started by the tests.
 
-``FakeH2``: the HTTP/2 server of the APNs fake (the h2 package). On loopback it
+``FakeH2``: the HTTP/2 server both fakes are made of (the h2 package). On loopback it
 speaks cleartext HTTP/2 with prior knowledge, as the client speaks it to an http:// URL;
 ``start(tls=...)`` serves TLS instead, with a server context of a throwaway ``TestCA``
 (certificates made with ``cryptography``, ALPN ``h2``, or what the test offers), and its
@@ -13,9 +13,11 @@ JWT of the right key id and team, the topic, a JSON payload with ``aps``) and an
 only: ``accepted``, ``per_token``, ``per_connection`` and the time of the last accepted
 push, not every payload.
 
-``FakeFcm``: an aiohttp app serving the OAuth2 token endpoint (RFC 7523 JWT bearer grant,
-checking the assertion's signature, issuer, audience and scope) and FCM HTTP v1's
-messages:send (checking the access token it issued), with ``answers`` by token."""
+``FakeFcm``: FCM HTTP v1's messages:send over HTTP/2 (checking the access token it
+issued, answering FcmError bodies by token from ``answers``), and beside it, on its own
+port (``token_url``, as Google's token endpoint is another origin), an aiohttp app
+serving the OAuth2 token endpoint (RFC 7523 JWT bearer grant, checking the assertion's
+signature, issuer, audience and scope)."""
 
 from __future__ import annotations
 
@@ -280,43 +282,52 @@ class FakeApns(FakeH2):
         return answer
 
 
-class FakeFcm:
+class FakeFcm(FakeH2):
     PROJECT = "momentic-test"
+    SEND = f"/v1/projects/{PROJECT}/messages:send"
 
     def __init__(self) -> None:
+        super().__init__()
         self.public_key: RSAKey | None = None
         self.client_email = ""
         self.answers: dict[str, tuple[int, str]] = {}  # token -> (status, errorCode)
         self.received: list[dict[str, Any]] = []
         self.token_requests = 0
         self.issued: set[str] = set()
-        self.url = ""
+        self.token_url = ""
+        self.token_error: int | None = None  # the token endpoint answers this, in plain text
         self._runner: web.AppRunner | None = None
 
     def account(self) -> dict[str, Any]:
-        account = service_account(f"{self.url}/token")
+        account = service_account(f"{self.token_url}/token")
         self.public_key = RSAKey.import_key(account["private_key"])
         self.client_email = account["client_email"]
         return account
 
-    async def start(self, port: int = 0) -> FakeFcm:
+    async def start(
+        self, port: int = 0, *, tls: ssl.SSLContext | None = None, token_port: int = 0
+    ) -> Self:
         app = web.Application()
         app.router.add_post("/token", self._token)
-        app.router.add_post("/v1/projects/{project}/messages:send", self._send)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, "127.0.0.1", token_port)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        token_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.token_url = f"http://127.0.0.1:{token_port}"
+        await super().start(port, tls=tls)
         return self
 
     async def stop(self) -> None:
+        await super().stop()
         if self._runner is not None:
             await self._runner.cleanup()
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
+        if self.token_error is not None:
+            return web.Response(status=self.token_error, text="<html>Bad Gateway</html>",
+                                content_type="text/html")
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
         assert self.public_key is not None
@@ -326,7 +337,7 @@ class FakeFcm:
         except Exception:
             return web.json_response({"error": "invalid_grant"}, status=400)
         c = token.claims
-        if (c.get("iss") != self.client_email or c.get("aud") != f"{self.url}/token"
+        if (c.get("iss") != self.client_email or c.get("aud") != f"{self.token_url}/token"
                 or c.get("scope") != "https://www.googleapis.com/auth/firebase.messaging"
                 or int(c.get("exp", 0)) < time.time()):
             return web.json_response({"error": "invalid_grant"}, status=400)
@@ -336,21 +347,26 @@ class FakeFcm:
         return web.json_response(
             {"access_token": access, "expires_in": 3599, "token_type": "Bearer"})
 
-    async def _send(self, request: web.Request) -> web.Response:
-        auth = request.headers.get("Authorization", "")
-        if request.match_info["project"] != self.PROJECT:
-            return web.json_response({"error": {"code": 404, "status": "NOT_FOUND"}},
-                                     status=404)
+    def answer(self, headers: dict[str, str], body: bytes) -> Answer:
+        status, out = self._send(headers, body)
+        return status, [("content-type", "application/json; charset=UTF-8")], \
+            json.dumps(out).encode()
+
+    def _send(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+        auth = headers.get("authorization", "")
+        path = headers.get(":path", "")
+        if headers.get(":method") != "POST" or path != self.SEND:  # another project too
+            return 404, {"error": {"code": 404, "status": "NOT_FOUND"}}
         if not auth.startswith("Bearer ") or auth[7:] not in self.issued:
-            return web.json_response({"error": {"code": 401, "status": "UNAUTHENTICATED"}},
-                                     status=401)
-        body = await request.json()
-        token = body["message"]["token"]
-        status, code = self.answers.get(token, (200, ""))
+            return 401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}}
+        if not headers.get("content-type", "").startswith("application/json"):
+            return 400, {"error": {"code": 400, "status": "INVALID_ARGUMENT"}}
+        message = json.loads(body)["message"]
+        status, code = self.answers.get(message["token"], (200, ""))
         if status != 200:
-            return web.json_response({"error": {
+            return status, {"error": {
                 "code": status, "status": code,
                 "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
-                             "errorCode": code}]}}, status=status)
-        self.received.append(body["message"])
-        return web.json_response({"name": f"projects/{self.PROJECT}/messages/1"})
+                             "errorCode": code}]}}
+        self.received.append(message)
+        return 200, {"name": f"projects/{self.PROJECT}/messages/1"}

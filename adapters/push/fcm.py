@@ -1,12 +1,15 @@
-"""FCM HTTP v1 with a service-account key, on aiohttp.
+"""FCM HTTP v1 with a service-account key: messages:send over HTTP/2 (``h2client``, one
+connection to fcm.googleapis.com carrying every push as a stream, as APNs), the OAuth2
+token from the token endpoint on aiohttp (once an hour).
 
 The access token comes from the OAuth2 JWT bearer grant (RFC 7523): a JWT signed with
 the service account's RSA key (RS256; ``iss``: the account's email, ``scope``:
 firebase.messaging, ``aud``: its token URI), exchanged at ``token_uri`` through authlib's
 ``JWTBearerGrant``; kept until a minute before it expires. Answers: 200 sent; the error
-code ``UNREGISTERED`` (FcmError detail or status): dead token; 429, 5xx, timeouts: try
-again (401: the token is renewed first); any other 4xx, a bare 404 (a wrong project id)
-too: refused, the device kept.
+code ``UNREGISTERED`` (FcmError detail or status): dead token; 429, 5xx, timeouts, lost
+or refused connections (``H2Unavailable``: TLS or ALPN ``h2`` refused too) and a failed
+token request: try again (401: the token is renewed first); any other 4xx, a bare 404 (a
+wrong project id) and ``INVALID_ARGUMENT`` too: refused, the device kept.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import asyncio
 import json
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from authlib.oauth2.rfc7523 import JWTBearerGrant
 from joserfc.jwk import RSAKey
 
+from adapters.push.h2client import H2Client, H2Unavailable
 from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -54,28 +59,24 @@ class FcmPushGateway:
         *,
         fcm_url: str = FCM_URL,
         timeout: float = 10.0,
+        verify: Any = True,  # for messages:send: a CA bundle path or ssl context (tests)
         clock: Any = time.time,
     ) -> None:
         self._account = service_account
         self._key = RSAKey.import_key(service_account["private_key"])
         self._project = service_account["project_id"]
         self._token_uri = service_account["token_uri"]
-        self._url = fcm_url.rstrip("/")
+        url = fcm_url.rstrip("/")
+        # A base URL's path (none for Google's) goes before /v1/.
+        self._send_path = f"{urlsplit(url).path}/v1/projects/{self._project}/messages:send"
+        self._client = H2Client(url, timeout=timeout, verify=verify)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock
         self._access: tuple[float, str] | None = None  # (expires at, token)
         self._lock = asyncio.Lock()
-        self._session: aiohttp.ClientSession | None = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._client.close()
 
     def assertion(self) -> str:
         now = int(self._clock())
@@ -91,11 +92,16 @@ class FcmPushGateway:
         async with self._lock:
             if self._access is not None and self._clock() < self._access[0] - 60:
                 return self._access[1]
-            async with self._http().post(self._token_uri, data={
-                "grant_type": JWTBearerGrant.GRANT_TYPE, "assertion": self.assertion(),
-            }) as r:
-                body = await r.json(content_type=None)
-                if r.status != 200:
+            # A session for this one request: the token is fetched once an hour.
+            async with aiohttp.ClientSession(timeout=self._timeout) as http, http.post(
+                self._token_uri, data={"grant_type": JWTBearerGrant.GRANT_TYPE,
+                                       "assertion": self.assertion()},
+            ) as r:
+                try:
+                    body = await r.json(content_type=None)
+                except ValueError:  # a proxy's HTML error page
+                    body = None
+                if r.status != 200 or not isinstance(body, dict) or "access_token" not in body:
                     raise aiohttp.ClientResponseError(
                         r.request_info, (), status=r.status, message=str(body)[:200])
             self._access = (self._clock() + float(body.get("expires_in", 3600)),
@@ -103,21 +109,21 @@ class FcmPushGateway:
             return self._access[1]
 
     async def deliver(self, message: PushMessage) -> PushResult:
-        url = f"{self._url}/v1/projects/{self._project}/messages:send"
         try:
             token = await self.access_token()
-            async with self._http().post(
-                url, data=json.dumps(fcm_message(message)),
-                headers={"Authorization": f"Bearer {token}",
-                         "Content-Type": "application/json"},
-            ) as r:
-                status = r.status
-                try:
-                    body = await r.json(content_type=None)
-                except ValueError:
-                    body = {}
         except (aiohttp.ClientError, TimeoutError) as exc:
             return PushResult(PushOutcome.RETRY, type(exc).__name__)
+        try:
+            status, _, answer = await self._client.post(
+                self._send_path, json.dumps(fcm_message(message)).encode(),
+                [("authorization", f"Bearer {token}"),
+                 ("content-type", "application/json; charset=UTF-8")])
+        except H2Unavailable as exc:
+            return PushResult(PushOutcome.RETRY, str(exc))
+        try:
+            body = json.loads(answer)
+        except ValueError:
+            body = {}
         if status == 200:
             return PushResult(PushOutcome.SENT)
         codes = _error_codes(body)

@@ -1,9 +1,8 @@
 # ruff: noqa: RUF001 -- Russian texts are Cyrillic on purpose.
 """The APNs and FCM gateways against local fakes of the services (tests/push_support.py):
-real HTTP/2 over real TLS for APNs (a throwaway CA, the client trusting it alone, ALPN
-h2) and the real OAuth2 JWT bearer grant, every answer mapped to its outcome; a server
-that does not negotiate h2, a certificate of another CA or for another name get no push
-(a retry)."""
+real HTTP/2 over real TLS (a throwaway CA, the client trusting it alone, ALPN h2) and the
+real OAuth2 JWT bearer grant, every answer mapped to its outcome; a server that does not
+negotiate h2, a certificate of another CA or for another name get no push (a retry)."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from typing import Any
 
 import attrs
 import pytest
+from joserfc.jwk import RSAKey
 from push_support import FakeApns, FakeFcm, TestCA, p8_key
 
 from adapters.push.apns import ApnsPushGateway
@@ -119,11 +119,11 @@ async def test_apns_unreachable_is_a_retry(apns: Any) -> None:
 
 
 @pytest.fixture
-async def fcm() -> AsyncIterator[tuple[FakeFcm, FcmPushGateway, list[float]]]:
-    fake = await FakeFcm().start()
+async def fcm(ca: TestCA) -> AsyncIterator[tuple[FakeFcm, FcmPushGateway, list[float]]]:
+    fake = await FakeFcm().start(tls=ca.server_context("127.0.0.1"))
     now = [time.time()]
     gateway = FcmPushGateway(fake.account(), fcm_url=fake.url, timeout=5,
-                             clock=lambda: now[0])
+                             verify=ca.client_context(), clock=lambda: now[0])
     yield fake, gateway, now
     await gateway.close()
     await fake.stop()
@@ -136,6 +136,8 @@ async def test_fcm_gets_a_token_by_jwt_bearer_grant_and_keeps_it(fcm: Any) -> No
         assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
             is PushOutcome.SENT
     assert fake.token_requests == 1, "the access token is cached until it expires"
+    assert fake.url.startswith("https://")
+    assert fake.per_connection == [3], "the sends share one HTTP/2 connection"
     sent = fake.received[0]
     assert sent["token"] == ANDROID
     assert sent["notification"]["title"] == "Новая реакция"
@@ -165,17 +167,38 @@ async def test_fcm_answers_map_to_outcomes(
     assert result.outcome is outcome and code in (result.reason or "")
 
 
-async def test_fcm_to_a_wrong_project_is_refused_not_a_dead_token(fcm: Any) -> None:
+async def test_fcm_to_a_wrong_project_is_refused_not_a_dead_token(
+    fcm: Any, ca: TestCA
+) -> None:
     """A bare 404 (the project id is wrong: a configuration mistake) must not delete every
     Android device."""
     fake, _, _ = fcm
     account = {**fake.account(), "project_id": "not-ours"}
-    wrong = FcmPushGateway(account, fcm_url=fake.url, timeout=5)
+    wrong = FcmPushGateway(account, fcm_url=fake.url, timeout=5, verify=ca.client_context())
     try:
         result = await wrong.deliver(_message(ANDROID, Platform.ANDROID))
     finally:
         await wrong.close()
     assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "NOT_FOUND")
+
+
+async def test_fcm_a_failed_token_request_or_a_lost_service_is_a_retry(fcm: Any) -> None:
+    fake, gateway, now = fcm
+    now[0] = time.time()
+    fake.token_error = 502  # a proxy's HTML page
+    result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
+    assert (result.outcome, result.reason) == (PushOutcome.RETRY, "ClientResponseError")
+    fake.token_error = None
+    public_key, fake.public_key = fake.public_key, RSAKey.generate_key(2048)
+    result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))  # invalid_grant
+    assert (result.outcome, result.reason) == (PushOutcome.RETRY, "ClientResponseError")
+    assert fake.requests == 0 and fake.token_requests == 0
+    fake.public_key = public_key
+    assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
+        is PushOutcome.SENT
+    await fake.stop()  # the token is kept; the send finds its connection gone
+    assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
+        is PushOutcome.RETRY
 
 
 # ---------------------------------------------------------------- TLS refusals

@@ -68,8 +68,8 @@ EXPECTED = {
     ("adapters/mail/smtp.py", "aiosmtplib"),
     # push: APNs and FCM at the URLs of the settings (FCM's token URL from the configured
     # service account); the payloads come from our notifications, never a URL of a user's
-    ("adapters/push/h2client.py", "asyncio.open_connection"),  # APNs over HTTP/2
-    ("adapters/push/fcm.py", "aiohttp.ClientSession"),
+    ("adapters/push/h2client.py", "asyncio.open_connection"),  # APNs and FCM sends, HTTP/2
+    ("adapters/push/fcm.py", "aiohttp.ClientSession"),  # FCM's OAuth token, hourly
     # the rate-limit counters, at MOMENTIC_REDIS_URL
     ("adapters/redis/rate_limiter.py", "redis"),
     # socket options of accepted WebSocket connections, no connection of its own
