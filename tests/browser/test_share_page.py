@@ -1,8 +1,9 @@
 """A share link in headless Chromium (Debian's chromium, driven by Playwright; issue 20
 item 6): a guest opens a public video's share_url, the page shows the author and the
-description, and its video element loads and plays the processed upload (the first frame
-decodes, then the playback time moves), under the page's Content-Security-Policy with no
-error in the console. A friends-only video's link shows the sign-in prompt only.
+description, and its video element (HLS first, then the MP4) loads and plays the
+processed upload (the first frame decodes, then the playback time moves), under the
+page's Content-Security-Policy with no error in the console. A friends-only video's link
+shows the sign-in prompt only.
 
 Run by ``make test-browser``; ``make screenshot`` runs the first test with
 MOMENTIC_SCREENSHOT set and keeps the picture (docs/share.png).
@@ -140,6 +141,13 @@ async def test_a_guest_opens_a_share_link_and_the_video_plays(
     await video.evaluate("v => { v.muted = true; return v.play(); }")
     await page.wait_for_function("() => document.querySelector('video').currentTime > 0.2")
     assert await video.evaluate("v => v.error") is None
+    # HLS is offered first, the MP4 after it: a browser without native HLS (this
+    # Chromium, unlike Safari) skips to the MP4, one with it plays the playlist.
+    kinds = await page.eval_on_selector_all("video source", "s => s.map(e => e.type)")
+    assert kinds == ["application/vnd.apple.mpegurl", "video/mp4"]
+    hls, mp4 = await page.eval_on_selector_all("video source", "s => s.map(e => e.src)")
+    native = await video.evaluate("v => v.canPlayType('application/vnd.apple.mpegurl')")
+    assert await video.evaluate("v => v.currentSrc") == (hls if native else mp4)
     if target := os.environ.get("MOMENTIC_SCREENSHOT"):
         await video.evaluate("v => { v.pause(); v.currentTime = 1.0; }")
         await page.wait_for_function(

@@ -70,13 +70,12 @@ def _sources(out: list[tuple[str, str]]) -> str:
     return "".join(f'    <source src="{_e(url)}" type="{kind}">\n' for url, kind in out)
 
 
-def render(
-    shared: SharedVideo, page_url: str, media_url: MediaUrl, hls_url: str | None = None
-) -> tuple[str, str]:
+def render(shared: SharedVideo, page_url: str, media_url: MediaUrl) -> tuple[str, str]:
     """The page of ``shared`` (at ``page_url``) and its Content-Security-Policy."""
     video, author = shared.video, shared.author
     assert video.playback_key is not None  # a ready video has its playback rendition
     mp4 = media_url.of_video(video.playback_key, video)
+    hls_url = media_url.hls(video)  # None for a video processed before HLS (migration 75)
     thumb = media_url.of_video(video.thumbnail_key, video) if video.thumbnail_key else None
     avatar = media_url(author.avatar_key) if author.avatar_key else None
     title = f"{author.nickname} on Momentic"
