@@ -11,10 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import attrs
 import pytest
 from clip_support import unique
 from hls_support import play
 
+from adapters.container import resolve
+from momentic_core.model.videos import Backfill
 from momentic_core.policies.media import CACHE_CONTROL
 
 
@@ -107,3 +110,41 @@ async def test_a_token_opens_its_own_video_only_and_deleting_removes_every_objec
     assert [k for k in await env.blob_keys() if k.startswith(folder)] == []
     assert (await env.client.get(_path(a))).status == 404
     assert (await env.client.get(_path(b))).status == 200
+
+
+async def test_a_video_from_before_hls_gets_it_from_the_backfill(
+    video_env: Any, clip_factory: Any, tmp_path: Path
+) -> None:
+    """momentic backfill hls queues a package_hls job; the worker packages the MP4 with
+    the real media adapter, and the playlist plays through as a new video's does."""
+    env = video_env
+    clip = clip_factory(tmp_path / "clip.mp4", seconds=2.0, width=160, height=120, fps=12)
+    auth = env.api.auth(await env.api.signup())
+    video = await _upload(env, auth, clip, "public")
+    assert await env.run_jobs() == 1
+    # As migration 75 left a video processed before it: an MP4, no presentation.
+    storage = await resolve(env.backend.container.storage())
+    blobs = await env.backend.container.blobs()
+    async with storage.uow() as tx:
+        stored = await tx.videos.get_for_update(video["id"])
+        await tx.videos.update(attrs.evolve(stored, hls_key=None))
+    assert stored.hls_key is not None
+    folder = stored.hls_key.rsplit("/", 1)[0]
+    for info in [i async for i in blobs.list_blobs(folder + "/")]:
+        await blobs.delete(info.key)
+    shown = await (await env.client.get(f"/v1/videos/{video['id']}", headers=auth)).json()
+    assert shown["hls_url"] is None
+
+    backfills = await env.backend.backfills()
+    report = await backfills.run(Backfill.HLS)
+    assert (report.seen, report.done) == (1, 1)
+    assert await env.run_jobs() == 1
+    ready = await (await env.client.get(f"/v1/videos/{video['id']}", headers=auth)).json()
+    assert ready["hls_url"] and ready["hls_url"].endswith("/hls/master.m3u8")
+    assert (ready["status"], ready["playback_url"]) == ("ready", shown["playback_url"])
+    renditions = await play(_fetcher(env, []), ready["hls_url"])
+    assert len(renditions) == 2
+    for rendition in renditions:
+        assert sum(rendition.durations) == pytest.approx(ready["duration_seconds"], abs=0.15)
+    again = await backfills.run(Backfill.HLS)  # nothing left to do
+    assert (again.seen, again.done) == (0, 0)
