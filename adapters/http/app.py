@@ -13,6 +13,7 @@ from aiohttp import web, web_response
 
 from adapters import tracing
 from adapters.http import keys
+from adapters.http.items import ITEMS, RenderedItems
 from adapters.http.keys import HttpOptions, Services
 from adapters.http.metrics import METRICS, Metrics, metrics_middleware, metrics_routes
 from adapters.http.middlewares import (
@@ -88,6 +89,7 @@ def create_app(
     )
     app[keys.OPTIONS] = options
     app[METRICS] = Metrics()
+    app[ITEMS] = RenderedItems()  # feed items rendered once per process (items.py)
     app[keys.DOCUMENT] = document()
     app[keys.AUTHENTICATED] = frozenset(
         (method.upper(), path)

@@ -124,7 +124,22 @@ class AuthorView:
 
     @classmethod
     def of(cls, u: User, media_url: MediaUrl) -> AuthorView:
-        return cls(u.id, u.nickname, media_url(u.avatar_key) if u.avatar_key else None)
+        return cls(u.id, u.nickname, avatar_url(u, media_url))
+
+
+def avatar_url(u: User | Person, media_url: MediaUrl) -> str | None:
+    return media_url(u.avatar_key) if u.avatar_key else None
+
+
+def video_urls(v: Video, media_url: MediaUrl, locked: bool) -> tuple[str | None, ...]:
+    """(playback_url, hls_url, thumbnail_url) of a video: expiring URLs, made at each
+    answer (items.RenderedItems never keeps them). A locked moment has none."""
+    ready = v.status is VideoStatus.READY and not locked
+    return (
+        media_url.of_video(v.playback_key, v) if ready and v.playback_key else None,
+        media_url.hls(v) if ready else None,
+        media_url.of_video(v.thumbnail_key, v) if ready and v.thumbnail_key else None,
+    )
 
 
 @attrs.frozen
@@ -191,6 +206,7 @@ class VideoOut:
     ) -> VideoOut:
         # BeReal: a locked moment shows who and when, not what (no media URLs).
         ready = v.status is VideoStatus.READY and not locked
+        playback, hls, thumbnail = video_urls(v, media_url, locked)
         return cls(
             id=v.id,
             author=AuthorView.of(author, media_url),
@@ -202,11 +218,9 @@ class VideoOut:
             size_bytes=v.size_bytes,
             width=v.width,
             height=v.height,
-            playback_url=(media_url.of_video(v.playback_key, v) if ready and v.playback_key
-                          else None),
-            hls_url=media_url.hls(v) if ready else None,
-            thumbnail_url=(media_url.of_video(v.thumbnail_key, v) if ready and v.thumbnail_key
-                           else None),
+            playback_url=playback,
+            hls_url=hls,
+            thumbnail_url=thumbnail,
             share_url=(share_url(v.id) if share_url and ready and shareable(v, author)
                        else None),
             created_at=v.created_at,
@@ -240,8 +254,7 @@ class UserCard:
 
     @classmethod
     def of(cls, u: User | Person, media_url: MediaUrl) -> UserCard:
-        avatar = media_url(u.avatar_key) if u.avatar_key else None
-        return cls(u.id, u.nickname, u.name, u.surname, avatar)
+        return cls(u.id, u.nickname, u.name, u.surname, avatar_url(u, media_url))
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ from aiohttp import web
 from adapters.http import paging
 from adapters.http.common import json_response, principal, services
 from adapters.http.contract import CURSOR, LIMIT, contract, json, problem
+from adapters.http.items import page_response
 from adapters.http.search.views import (
     HashtagPageOut,
     SearchResultsOut,
@@ -70,7 +71,8 @@ async def hashtag_videos(request: web.Request) -> web.Response:
     tag, page = await services(request).search.hashtag(
         who, request.match_info["tag"], cursor, newer, paging.limit(request)
     )
-    return json_response(HashtagPageOut(tag, *_feed_out(request, page)))
+    items, nxt, prev = _feed_out(request, page)
+    return page_response(HashtagPageOut(tag, [], nxt, prev), "items", items)
 
 
 def _user_cursor(request: web.Request) -> UserKeyset | None:
@@ -131,4 +133,4 @@ async def search(request: web.Request) -> web.Response:
     cursor, newer = paging.read_keyset(request)
     page = await search.videos(who, q, cursor, newer, limit)
     items, nxt, _ = _feed_out(request, page)
-    return json_response(SearchResultsOut("videos", items, [], nxt))
+    return page_response(SearchResultsOut("videos", [], [], nxt), "videos", items)

@@ -24,6 +24,7 @@ from adapters.http.contract import (
     path_id,
     problem,
 )
+from adapters.http.items import ITEMS, Rendered, page_response
 from adapters.http.social.views import (
     ContactPage,
     FeedPageOut,
@@ -35,7 +36,7 @@ from adapters.http.social.views import (
     ViewBody,
     ViewOut,
 )
-from adapters.http.views import ContactOut, FeedItemOut, UserCard
+from adapters.http.views import ContactOut, UserCard
 from momentic_core.errors import Invalid
 from momentic_core.model.social import Contact, FeedPage
 
@@ -226,10 +227,12 @@ async def search(request: web.Request) -> web.Response:
     )
 
 
-def _feed_out(request: web.Request, page: FeedPage) -> tuple[list[FeedItemOut], str | None,
+def _feed_out(request: web.Request, page: FeedPage) -> tuple[list[Rendered], str | None,
                                                             str | None]:
+    """The page's items as JSON values (rendered through the app's RenderedItems), and
+    its cursors both ways."""
     url, share = services(request).media_url, services(request).share_url
-    items = [FeedItemOut.of(i, url, share) for i in page.items]
+    items = request.app[ITEMS].render(page.items, url, share)
     nxt = paging.keyset_cursor(page.next, newer=False) if page.next else None
     prev = paging.keyset_cursor(page.prev, newer=True) if page.prev else None
     return items, nxt, prev
@@ -257,8 +260,9 @@ async def friends_feed(request: web.Request) -> web.Response:
         who, day, cursor, newer, paging.limit(request)
     )
     items, nxt, prev = _feed_out(request, page)
-    locked = any(i.locked for i in items)
-    return json_response(FriendsFeedOut(shown_day.isoformat(), locked, items, nxt, prev))
+    locked = any(i.locked for i in page.items)
+    return page_response(FriendsFeedOut(shown_day.isoformat(), locked, [], nxt, prev),
+                         "items", items)
 
 
 @routes.get("/v1/feed/global")
@@ -268,7 +272,8 @@ async def global_feed(request: web.Request) -> web.Response:
     who = await principal(request)
     cursor, newer = paging.read_keyset(request)
     page = await services(request).feeds.global_(who, cursor, newer, paging.limit(request))
-    return json_response(FeedPageOut(*_feed_out(request, page)))
+    items, nxt, prev = _feed_out(request, page)
+    return page_response(FeedPageOut([], nxt, prev), "items", items)
 
 
 @routes.get("/v1/feed/for-you")
@@ -285,8 +290,8 @@ async def for_you(request: web.Request) -> web.Response:
     page = await services(request).feeds.for_you(who, snapshot, paging.limit(request))
     url, share = services(request).media_url, services(request).share_url
     nxt = paging.encode("rank", page.snapshot_id, page.next_rank) if page.next_rank else None
-    return json_response(RankedPageOut([FeedItemOut.of(i, url, share) for i in page.items],
-                                       nxt))
+    return page_response(RankedPageOut([], nxt), "items",
+                         request.app[ITEMS].render(page.items, url, share))
 
 
 @routes.post("/v1/videos/{video_id}/view")
