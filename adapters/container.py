@@ -762,7 +762,8 @@ class Composition:
         wake: asyncio.Event = await resolve(self.container.mail_wake())
         storage: Storage = await resolve(self.container.storage())
         job_wake = asyncio.Event()
-        # With the signal, workers look for jobs that become due later every few seconds;
+        # With the signal, workers look for jobs that become due later every few seconds
+        # (or when the earliest queued one is due, if sooner: Worker.run_forever);
         # a job queued now wakes them at once (mail its own worker, "" after a reconnect both).
         idle = 1.0
         if storage.job_signal is not None and self._signal is None:

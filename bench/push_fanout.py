@@ -7,8 +7,8 @@ HTTP/2, checks the provider JWT, topic and payload; counts only, ``record=False`
 in a process of its own on loopback, and ``--workers`` real ``momentic worker`` processes
 run on that database with the APNs adapter pointed at it. The moment's announcement is
 queued as ``schedule_moments`` queues it, due ``--lead`` seconds later (the workers find
-it as they find any job that comes due: they look every few seconds); its due time is
-"the moment". Then every page of 1,000 users is fanned out and every device pushed.
+it as they find any job that comes due: an idle worker waits until the earliest queued
+job is due); its due time is "the moment". Then every page of 1,000 users is fanned out and every device pushed.
 
 Reported: the seconds from the moment to the first and the last push the fake accepted,
 pushes per second (overall and per worker), the pushes each worker's connection carried,

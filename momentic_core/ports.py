@@ -392,6 +392,11 @@ class JobRunner(Protocol):
         died), count an attempt and lease it. No two callers get the same job."""
         ...
 
+    async def next_due(self, kinds: list[str]) -> datetime | None:
+        """When the earliest queued job of these kinds is due (it may be due already);
+        None when none is queued. An idle worker waits no longer than that."""
+        ...
+
     async def extend(self, job_id: int, attempt: int, lease: timedelta) -> bool:
         """Renew the lease of a running job (a worker's heartbeat). False when this claim
         (the job at ``attempt``) was lost: another worker took the job meanwhile."""

@@ -375,6 +375,11 @@ class InMemoryJobRunner:
             )
             return _copy_job(job)
 
+    async def next_due(self, kinds: list[str]) -> datetime | None:
+        due = [r.job.run_at for r in self._s.jobs.values()
+               if r.job.kind in kinds and r.job.status == "queued"]
+        return min(due, default=None)
+
     async def extend(self, job_id: int, attempt: int, lease: timedelta) -> bool:
         async with self._s.lock:
             row = self._s.jobs.get(job_id)

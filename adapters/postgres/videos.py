@@ -590,6 +590,14 @@ class PostgresJobRunner:
         row = await self._fetchrow(_CLAIM, list(kinds), now, now + lease)
         return None if row is None else _job(row)
 
+    async def next_due(self, kinds: list[str]) -> datetime | None:
+        if not kinds:
+            return None
+        row = await self._fetchrow(  # jobs_due_idx, in run_at order
+            "SELECT run_at FROM jobs WHERE status = 'queued' AND kind = ANY($1::text[]) "
+            "ORDER BY run_at LIMIT 1", list(kinds))
+        return None if row is None else row["run_at"]
+
     async def extend(self, job_id: int, attempt: int, lease: timedelta) -> bool:
         now = self._clock.now()
         row = await self._fetchrow(

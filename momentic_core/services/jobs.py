@@ -24,6 +24,7 @@ from momentic_core.ports import Clock, JobRunner
 
 log = logging.getLogger(__name__)
 
+MIN_IDLE = 0.05  # seconds: the shortest wait of an idle worker
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 DeadHandler = Callable[[dict[str, Any], str], Awaitable[None]]
 
@@ -113,12 +114,17 @@ class Worker:
     ) -> None:
         """Work until ``stop`` is set; a failing store pauses the loop, never ends it.
 
-        Idle, it looks again after ``idle`` seconds, or as soon as ``wake`` is set."""
+        Idle, it looks again after ``idle`` seconds, or as soon as ``wake`` is set, or when
+        the earliest queued job comes due if that is sooner: a job queued for later (the
+        daily moment's announcement, queued hours ahead) runs at its time."""
         while not stop.is_set():
             if wake is not None:
                 wake.clear()  # before looking: a job queued while we look wakes us again
+            wait = idle
             try:
                 job = await self.run_once()
+                if job is None:
+                    wait = await self._until_due(idle)
             except MomenticError:
                 log.warning("worker cannot reach the job store; waiting")
                 job = None
@@ -128,7 +134,16 @@ class Worker:
                 log.exception("worker loop failed; waiting")
                 job = None
             if job is None:
-                await _idle(idle, stop, wake)
+                await _idle(wait, stop, wake)
+
+    async def _until_due(self, idle: float) -> float:
+        """Seconds to wait: ``idle``, or until the earliest queued job is due if sooner
+        (at least ``MIN_IDLE``: one being taken by another worker is not looked at in a
+        spin)."""
+        due = await self._runner.next_due(list(self._kinds))
+        if due is None:
+            return idle
+        return min(idle, max(MIN_IDLE, (due - self._clock.now()).total_seconds()))
 
 
 async def _idle(seconds: float, *events: asyncio.Event | None) -> None:

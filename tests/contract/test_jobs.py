@@ -131,6 +131,26 @@ async def test_claim_takes_due_jobs_only_oldest_first(
     assert [j.id for j in taken if j is not None] == [later, now_a, now_b]
 
 
+async def test_next_due_is_the_earliest_queued_job_of_the_kinds(
+    backend: Adapters, clock: ManualClock
+) -> None:
+    """What an idle worker waits for: running and settled jobs and other kinds count not."""
+    runner = backend.job_runner(clock)
+    assert await runner.next_due(["process_video"]) is None  # nothing queued
+    await enqueue(backend, "janitor", payload={}, run_at=clock.now() + timedelta(seconds=5))
+    assert await runner.next_due(["process_video"]) is None
+    await enqueue(backend, run_at=clock.now() + timedelta(minutes=5))
+    soon = clock.now() + timedelta(minutes=1)
+    await enqueue(backend, run_at=soon)
+    assert await runner.next_due(["process_video"]) == soon
+    assert await runner.next_due(["process_video", "janitor"]) == clock.now() + timedelta(
+        seconds=5)
+    clock.advance(timedelta(minutes=1))
+    assert await runner.claim(["process_video"], LEASE) is not None  # "soon", now running
+    assert await runner.next_due(["process_video"]) == clock.now() + timedelta(minutes=4)
+    assert await runner.next_due([]) is None
+
+
 async def test_claim_takes_only_the_kinds_asked_for(backend: Adapters, clock: ManualClock) -> None:
     runner = backend.job_runner(clock)
     janitor = await enqueue(backend, "janitor", payload={})

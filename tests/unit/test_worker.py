@@ -151,3 +151,30 @@ async def test_a_long_job_keeps_its_lease_while_it_runs() -> None:
     assert job is not None
     done = await rival.get(job_id)
     assert done is not None and (done.status, done.attempts) == ("done", 1)
+
+
+async def test_an_idle_worker_runs_a_job_queued_for_later_at_its_time() -> None:
+    """The daily moment's announcement is queued hours ahead: a worker that finds it not
+    due yet and would look again in ten minutes runs it when it comes due (nothing else
+    wakes it: it was queued long before)."""
+    from adapters.clock import SystemClock
+
+    clock = SystemClock()
+    store = MemoryStore()
+    ran = asyncio.Event()
+
+    async def announce(payload: dict[str, Any]) -> None:
+        ran.set()
+
+    worker = Worker(runner=InMemoryJobRunner(store, clock),
+                    kinds={"moment": JobKind(run=announce)}, clock=clock)
+    async with InMemoryUnitOfWork(store, clock=clock) as tx:
+        await tx.jobs.enqueue("moment", {}, run_at=clock.now() + timedelta(milliseconds=300))
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop, idle=600.0))
+    try:
+        # The timeout only turns a regression (a ten-minute wait) into a failure.
+        await asyncio.wait_for(ran.wait(), 60)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
