@@ -8,7 +8,8 @@ in a process of its own on loopback, and ``--workers`` real ``momentic worker`` 
 run on that database with the APNs adapter pointed at it. The moment's announcement is
 queued as ``schedule_moments`` queues it, due ``--lead`` seconds later (the workers find
 it as they find any job that comes due: an idle worker waits until the earliest queued
-job is due); its due time is "the moment". Then every page of 1,000 users is fanned out and every device pushed.
+job is due); its due time is "the moment". Then every page of 1,000 users is fanned out
+and every device pushed.
 
 Reported: the seconds from the moment to the first and the last push the fake accepted,
 pushes per second (overall and per worker), the pushes each worker's connection carried,
@@ -39,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,6 +58,7 @@ from momentic_core.services.ranking import ANNOUNCE_MOMENT  # noqa: E402
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ZONE = "Europe/Minsk"
 KEY_ID, TEAM_ID, TOPIC = "BENCHKEY12", "BENCHTEAM1", "app.momentic.ios"
+USERS, WORKERS = 100_000, 2
 TARGET_SECONDS = 60.0
 RSS_GROWTH_LIMIT = 64 * 2**20  # "memory flat": a worker grows by less than this
 STALL_SECONDS = 60.0  # no push accepted for this long: give up
@@ -109,12 +111,12 @@ async def seed(url: str, users: int, now: datetime) -> dict[str, float]:
 # ------------------------------------------------------------------ the fake APNs process
 
 
-async def serve_fake(key_file: Path, every: float) -> None:
+async def serve_fake(key_pem: str, every: float) -> None:
     """Run the fake APNs on loopback; print its URL, then a JSON line of counts every
     ``every`` seconds until stdin closes."""
     from push_support import FakeApns
 
-    apns = await FakeApns(key_file.read_text(), KEY_ID, TEAM_ID, TOPIC, record=False).start()
+    apns = await FakeApns(key_pem, KEY_ID, TEAM_ID, TOPIC, record=False).start()
     print(json.dumps({"url": apns.url}), flush=True)
     loop = asyncio.get_running_loop()
     closed = loop.run_in_executor(None, sys.stdin.read)
@@ -135,7 +137,7 @@ class Fake:
     """The fake APNs in a child process, read line by line."""
 
     def __init__(self, key_file: Path, every: float) -> None:
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 (this script)
             [sys.executable, __file__, "--serve-fake", str(key_file), "--sample", str(every)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT,
         )
@@ -191,7 +193,7 @@ def start_worker(
     """``profile``: run it under cProfile, writing that file when it stops."""
     run = ["-m", "cProfile", "-o", str(profile)] if profile else []
     with log.open("ab") as out:
-        return subprocess.Popen(
+        return subprocess.Popen(  # noqa: S603 (our own console script)
             [sys.executable, *run, "-m", "adapters.cli.main", "worker"], cwd=ROOT, env=env,
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
@@ -235,21 +237,27 @@ async def _until_listening(
 # ------------------------------------------------------------------ the run
 
 
-async def fan_out(
-    url: str, *, users: int, workers: int, lead: float = 3.0, sample: float = 0.5,
-    timeout: float = 600.0, work_dir: Path | None = None, profile: bool = False,
-    concurrency: int | None = None,
-) -> dict[str, Any]:
-    """Seed the (migrated, empty) database at ``url``, run the moment's fan-out to its
-    ``users`` with ``workers`` worker processes and return the measurements."""
+def _work_dir(work_dir: Path | None) -> Path:
+    """The run's directory, with the APNs key in it (apns.p8)."""
     from push_support import p8_key
 
     work = Path(work_dir or tempfile.mkdtemp(prefix="momentic-push-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    (work / "apns.p8").write_text(p8_key())
+    return work
+
+
+async def fan_out(
+    url: str, *, users: int, workers: int, lead: float = 3.0, sample: float = 0.5,
+    give_up_after: float = 600.0, work_dir: Path | None = None, profile: bool = False,
+    concurrency: int | None = None,
+) -> dict[str, Any]:
+    """Seed the (migrated, empty) database at ``url``, run the moment's fan-out to its
+    ``users`` with ``workers`` worker processes and return the measurements."""
+    work = await asyncio.to_thread(_work_dir, work_dir)
     now = datetime.now(UTC)
     seeding = await seed(url, users, now)
     key_file = work / "apns.p8"
-    key_file.write_text(p8_key())
     fake = Fake(key_file, sample)
     env = worker_env(url, key_file, fake.url, work / "data", concurrency)
     log = work / "workers.log"
@@ -280,7 +288,7 @@ async def fan_out(
             )
         finally:
             await conn.close()
-        deadline = time.time() + timeout
+        deadline = time.time() + give_up_after
         stats: dict[str, Any] = {}
         last_progress, accepted = time.time(), -1
         while True:
@@ -353,27 +361,35 @@ async def fan_out(
     return result
 
 
-async def _with_database(args: argparse.Namespace) -> dict[str, Any]:
+async def measure(
+    admin_url: str = ADMIN_URL, *, users: int = USERS, workers: int = WORKERS,
+    keep: bool = False, **options: Any,
+) -> dict[str, Any]:
+    """A database of its own (dropped unless ``keep``), migrated, and ``fan_out`` on it
+    (``options``: its keywords), with the load average before and after. Also
+    ``make bench``'s scenario ``push_fanout`` (bench/run.py)."""
+    started = datetime.now(UTC)
+    load_before = _load()
     name = f"momentic_bench_push_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(args.admin_url)
+    admin = await asyncpg.connect(admin_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    url = args.admin_url.rsplit("/", 1)[0] + f"/{name}"
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     try:
-        apply_migrations(url)
-        return await fan_out(url, users=args.users, workers=args.workers, lead=args.lead,
-                             sample=args.sample, timeout=args.timeout,
-                             work_dir=args.work_dir, profile=args.profile,
-                             concurrency=args.concurrency)
+        await asyncio.to_thread(apply_migrations, url)
+        result = await fan_out(url, users=users, workers=workers, **options)
     finally:
-        if not args.keep:
-            admin = await asyncpg.connect(args.admin_url)
+        if not keep:
+            admin = await asyncpg.connect(admin_url)
             try:
                 await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             finally:
                 await admin.close()
+    return {"started": started.isoformat(timespec="seconds"), "host": platform.node(),
+            "python": platform.python_version(), "load_before": load_before,
+            "load_after": _load(), **result}
 
 
 def _load() -> dict[str, Any]:
@@ -386,8 +402,8 @@ def _load() -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--users", type=int, default=USERS)
+    parser.add_argument("--workers", type=int, default=WORKERS)
     parser.add_argument("--concurrency", type=int,
                         help="MOMENTIC_PUSH_CONCURRENCY of the workers (default: theirs)")
     parser.add_argument("--lead", type=float, default=3.0,
@@ -406,15 +422,14 @@ def main() -> int:
     parser.add_argument("--serve-fake", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fake:
-        asyncio.run(serve_fake(args.serve_fake, args.sample))
+        asyncio.run(serve_fake(args.serve_fake.read_text(), args.sample))
         return 0
-    started = datetime.now(UTC)
-    load_before = _load()
-    result = asyncio.run(_with_database(args))
-    result = {"started": started.isoformat(timespec="seconds"), "host": platform.node(),
-              "python": platform.python_version(), "load_before": load_before,
-              "load_after": _load(), "note": args.note, **result}
-    name = "push-fanout.json" if args.users == 100_000 else f"push-fanout-{args.users}.json"
+    result = asyncio.run(measure(
+        args.admin_url, users=args.users, workers=args.workers, keep=args.keep,
+        lead=args.lead, sample=args.sample, give_up_after=args.timeout,
+        work_dir=args.work_dir, profile=args.profile, concurrency=args.concurrency))
+    result["note"] = args.note
+    name = "push-fanout.json" if args.users == USERS else f"push-fanout-{args.users}.json"
     out = args.out or ROOT / "bench" / "results" / name
     out.write_text(json.dumps(result, indent=1) + "\n")
     keys = ("moment_to_first_push_seconds", "moment_to_last_push_seconds", "pushes",
@@ -425,6 +440,9 @@ def main() -> int:
     for w in result["workers_detail"]:
         print(f"worker {w['pid']}: RSS {w['rss_before_mb']} -> peak {w['rss_peak_mb']} -> "
               f"{w['rss_end_mb']} MB, CPU {w['cpu_seconds']} s")
+    print(f"load average {result['load_before'].get('load1')} before, "
+          f"{result['load_after'].get('load1')} after; fake APNs CPU "
+          f"{result['fake_apns_cpu_seconds']} s")
     print(f"wrote {out}")
     return 0 if result["passed"] else 1
 

@@ -23,6 +23,10 @@ connections, closed loop), a generator that leaves the cores to the server, besi
 bare route measured the same way in the same run; each row carries wrk's CPU share and
 the server's, PostgreSQL's and the rest of the machine's during the run.
 
+The daily moment's push fan-out (``push_fanout``, issue 17) is ``push_fanout.py``'s
+measurement in a database of its own: 100,000 users (``--quick``: 10,000), 2 worker
+processes, the fake APNs; the last push within 60 s of the moment.
+
 Prints the table (scenario, figure, limit, ratio, target, pass/fail) and writes
 bench/results/bench-<size>.json. Exits 1 if a target fails.
 
@@ -54,6 +58,7 @@ import aiohttp
 import asyncpg
 import loadgen
 import psutil
+import push_fanout
 import sqlcapture
 import upload_memory
 import wrk
@@ -88,7 +93,7 @@ SCENARIOS = [
     ("http", True), ("argon2", True), ("peaks", False), ("global", False), ("global_deep", False),
     ("friends_200", False), ("friends_2000", False), ("for_you", False),
     ("reactions", False), ("login", False), ("login_flood", False), ("fanout", True),
-    ("memory", False), ("upload", True), ("upload_5", True),
+    ("memory", False), ("upload", True), ("upload_5", True), ("push_fanout", True),
 ]
 FEEDS = ("global", "global_deep", "friends_200", "friends_2000", "for_you")
 # The wrk peaks (``peaks``), in the order they run; their peaks are kept as "wrk:<name>".
@@ -108,13 +113,14 @@ class Timing:
     max_steps: int = 12
     comments: int = 50
     upload_mb: int = 200
+    push_users: int = push_fanout.USERS  # the moment's fan-out
     wrk: float = 10.0  # a wrk peak, per route
     wrk_warmup: float = 2.0  # the same load before it, not counted
 
     @classmethod
     def quick(cls) -> Timing:
         return cls(probe=2.0, step=3.0, hold=5.0, pgbench=3.0, argon2=2.0, max_steps=7,
-                   comments=10, upload_mb=50, wrk=3.0, wrk_warmup=1.0)
+                   comments=10, upload_mb=50, wrk=3.0, wrk_warmup=1.0, push_users=10_000)
 
 
 @dataclass
@@ -823,6 +829,35 @@ class Suite:
                                           float(m["direct_put_mb_s"]), "direct put"),  # type: ignore[arg-type]
                                       0.70))
 
+    async def push_fanout(self) -> None:
+        """The daily moment to ``push_users`` users: push_fanout.py in a database of its
+        own, 2 real worker processes, the fake APNs in a process of its own."""
+        users = self.t.push_users
+        self.log(f"   push fan-out: the moment to {users:,} users, "
+                 f"{push_fanout.WORKERS} worker processes, fake APNs")
+        r = await push_fanout.measure(self.args.admin_url, users=users, keep=self.args.keep)
+        self.details["push_fanout"] = {k: v for k, v in r.items() if k != "log_tail"}
+        cpu = [w["cpu_seconds"] for w in r["workers_detail"]]
+        load = f"load {r['load_before'].get('load1')} -> {r['load_after'].get('load1')}"
+        self.log(f"      first push {r['moment_to_first_push_seconds']} s, last "
+                 f"{r['moment_to_last_push_seconds']} s after the moment; {r['pushes']:,} "
+                 f"pushes, {r['missing']} missing, {r['doubled']} doubled; worker CPU {cpu} s, "
+                 f"fake APNs {r['fake_apns_cpu_seconds']} s; {load}")
+        last = r["moment_to_last_push_seconds"]
+        row = at_most(Row(f"moment to the last of {users:,} pushes", last or float("inf"),
+                          "s", note=f"first {r['moment_to_first_push_seconds']} s; "
+                          f"{r['missing']} missing, {r['doubled']} doubled; {load}"),
+                      push_fanout.TARGET_SECONDS, "s")
+        row.passed = bool(row.passed and r["missing"] == 0 and not r["doubled"])
+        self.rows.append(row)
+        self.rows.append(Row("push fan-out: pushes/s per worker",
+                             r["pushes_per_second_per_worker"], "/s",
+                             note=f"{push_fanout.WORKERS} workers; CPU {cpu} s; fake APNs "
+                                  f"{r['fake_apns_cpu_seconds']} s"))
+        self.rows.append(at_most(Row("push fan-out: worker RSS growth (largest)",
+                                     r["rss_growth_mb"], "MB"),
+                                 push_fanout.RSS_GROWTH_LIMIT / 2**20, "MB"))
+
     # -- a size
 
     previous: dict[str, float] = {}
@@ -835,7 +870,8 @@ class Suite:
             await self.http()
         if "argon2" in names:
             await self.argon2()
-        needs_db = [n for n in names if n not in ("http", "argon2", "upload", "upload_5")]
+        needs_db = [n for n in names
+                    if n not in ("http", "argon2", "upload", "upload_5", "push_fanout")]
         if needs_db:
             async with environment(size, self.args.seed, self.args.admin_url, self.args.keep,
                                    self.log, self.args.replica_admin_url) as env:
@@ -854,6 +890,8 @@ class Suite:
             await self.upload(1)
         if "upload_5" in names:
             await self.upload(5)
+        if "push_fanout" in names:
+            await self.push_fanout()
         return {"rows": self.rows, "details": self.details, "peaks": dict(self.peaks)}
 
 

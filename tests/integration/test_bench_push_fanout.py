@@ -23,7 +23,7 @@ async def test_the_fan_out_bench_runs_at_a_tiny_size(
     url = make_database()
     apply_migrations(url)
     result = await bench.fan_out(url, users=200, workers=1, work_dir=tmp_path,
-                                 timeout=120.0)
+                                 give_up_after=120.0)
     assert (result["pushes"], result["missing"], result["doubled"]) == (200, 0, 0), (
         result["log_tail"])
     assert result["per_connection"] == [200]
