@@ -9,12 +9,14 @@ speaks cleartext HTTP/2 with prior knowledge, as the client speaks it to an http
 ``FakeApns``: checks each request as APNs does (POST /3/device/<token>, an ES256 provider
 JWT of the right key id and team, the topic, a JSON payload with ``aps``) and answers
 200, or what ``answers`` says for a token (400 BadDeviceToken, 410 Unregistered, 503,
-...). ``record=False`` (the moment fan-out benchmark, bench/push_fanout.py) keeps counts
-only: ``accepted``, ``per_token``, ``per_connection`` and the time of the last accepted
-push, not every payload.
+...), with the ``Retry-After`` header ``retry_after`` holds for that token, if any.
+``record=False`` (the moment fan-out benchmark, bench/push_fanout.py) keeps counts only:
+``accepted``, ``per_token``, ``per_connection`` and the time of the last accepted push,
+not every payload.
 
 ``FakeFcm``: FCM HTTP v1's messages:send over HTTP/2 (checking the access token it
-issued, answering FcmError bodies by token from ``answers``), and beside it, on its own
+issued, answering FcmError bodies by token from ``answers``, with ``retry_after``'s
+header as APNs), and beside it, on its own
 port (``token_url``, as Google's token endpoint is another origin), an aiohttp app
 serving the OAuth2 token endpoint (RFC 7523 JWT bearer grant, checking the assertion's
 signature, issuer, audience and scope)."""
@@ -228,6 +230,7 @@ class FakeApns(FakeH2):
         self._key = ECKey.import_key(key_pem)
         self.key_id, self.team_id, self.topic = key_id, team_id, topic
         self.answers: dict[str, tuple[int, str | None]] = {}  # token -> (status, reason)
+        self.retry_after: dict[str, str] = {}  # token -> Retry-After of its non-200 answers
         self.received: list[dict[str, Any]] = []  # accepted pushes: headers, token, payload
         self.record = record
         self.accepted = 0
@@ -240,7 +243,9 @@ class FakeApns(FakeH2):
     def answer(self, headers: dict[str, str], body: bytes) -> Answer:
         status, reason = self._check(headers, body)
         out = b"" if status == 200 else json.dumps({"reason": reason}).encode()
-        return status, [("apns-id", secrets.token_hex(8))], out
+        token = headers.get(":path", "").removeprefix("/3/device/")
+        return status, [("apns-id", secrets.token_hex(8)),
+                        *_retry_after(self.retry_after, token, status)], out
 
     def _check(self, headers: dict[str, str], body: bytes) -> tuple[int, str | None]:
         path = headers.get(":path", "")
@@ -291,6 +296,7 @@ class FakeFcm(FakeH2):
         self.public_key: RSAKey | None = None
         self.client_email = ""
         self.answers: dict[str, tuple[int, str]] = {}  # token -> (status, errorCode)
+        self.retry_after: dict[str, str] = {}  # token -> Retry-After of its non-200 answers
         self.received: list[dict[str, Any]] = []
         self.token_requests = 0
         self.issued: set[str] = set()
@@ -349,7 +355,12 @@ class FakeFcm(FakeH2):
 
     def answer(self, headers: dict[str, str], body: bytes) -> Answer:
         status, out = self._send(headers, body)
-        return status, [("content-type", "application/json; charset=UTF-8")], \
+        try:
+            token = str(json.loads(body)["message"]["token"])
+        except (ValueError, KeyError, TypeError):
+            token = ""
+        return status, [("content-type", "application/json; charset=UTF-8"),
+                        *_retry_after(self.retry_after, token, status)], \
             json.dumps(out).encode()
 
     def _send(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
@@ -370,3 +381,8 @@ class FakeFcm(FakeH2):
                              "errorCode": code}]}}
         self.received.append(message)
         return 200, {"name": f"projects/{self.PROJECT}/messages/1"}
+
+
+def _retry_after(values: dict[str, str], token: str, status: int) -> list[tuple[str, str]]:
+    value = values.get(token)
+    return [] if value is None or status == 200 else [("retry-after", value)]

@@ -6,7 +6,9 @@ The provider token is an ES256 JWT signed with the team's ``.p8`` key (``kid``: 
 and throttles fresh ones made more often than every 20 minutes). One HTTP/2 connection per
 environment carries every push concurrently. Answers: 200 sent; 410 or ``Unregistered``:
 the token is dead (the app was removed); 429 and 5xx, timeouts and lost connections: try
-again; any other 4xx: refused, the device kept. ``BadDeviceToken`` (most often a sandbox
+again, not before the answer's ``Retry-After`` if it has one (429 TooManyRequests is about
+one token; 503 ServiceUnavailable or Shutdown is the service's: ``service_wide``); any
+other 4xx: refused, the device kept. ``BadDeviceToken`` (most often a sandbox
 token sent to production or the reverse) and ``DeviceTokenNotForTopic`` (a wrong
 MOMENTIC_APNS_TOPIC) are refusals too: one configuration mistake must not delete every
 registered device.
@@ -23,7 +25,13 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from adapters.push.h2client import H2Client, H2Unavailable
-from momentic_core.model.devices import ApnsEnvironment, PushMessage, PushOutcome, PushResult
+from momentic_core.model.devices import (
+    ApnsEnvironment,
+    PushMessage,
+    PushOutcome,
+    PushResult,
+    parse_retry_after,
+)
 
 PRODUCTION_URL = "https://api.push.apple.com"
 SANDBOX_URL = "https://api.sandbox.push.apple.com"
@@ -96,7 +104,7 @@ class ApnsPushGateway:
             headers.append(("apns-collapse-id", message.collapse_id[:64]))
         body = json.dumps(apns_payload(message), ensure_ascii=False).encode()
         try:
-            status, _, answer = await self._http(env).post(
+            status, answer_headers, answer = await self._http(env).post(
                 f"{self._paths[env]}/3/device/{message.token}", body, headers)
         except H2Unavailable as exc:
             return PushResult(PushOutcome.RETRY, str(exc))
@@ -110,7 +118,9 @@ class ApnsPushGateway:
         if status == 410 or reason in DEAD_TOKEN_REASONS:
             return PushResult(PushOutcome.INVALID_TOKEN, reason)
         if status == 429 or status >= 500:
-            return PushResult(PushOutcome.RETRY, reason)
+            return PushResult(PushOutcome.RETRY, reason,
+                              retry_after=parse_retry_after(answer_headers.get("retry-after")),
+                              service_wide=status == 503)
         if status == 403 and reason == "ExpiredProviderToken":
             self._token = None  # made afresh next time
             return PushResult(PushOutcome.RETRY, reason)

@@ -8,8 +8,11 @@ firebase.messaging, ``aud``: its token URI), exchanged at ``token_uri`` through 
 ``JWTBearerGrant``; kept until a minute before it expires. Answers: 200 sent; the error
 code ``UNREGISTERED`` (FcmError detail or status): dead token; 429, 5xx, timeouts, lost
 or refused connections (``H2Unavailable``: TLS or ALPN ``h2`` refused too) and a failed
-token request: try again (401: the token is renewed first); any other 4xx, a bare 404 (a
-wrong project id) and ``INVALID_ARGUMENT`` too: refused, the device kept.
+token request: try again (401: the token is renewed first), not before the answer's
+``Retry-After`` if it has one (FCM sends it with 429 and 503 and asks that it be
+honoured); 429 or 503, ``QUOTA_EXCEEDED`` or ``UNAVAILABLE`` are the project's or the
+service's, not one token's (``service_wide``); any other 4xx, a bare 404 (a wrong project
+id) and ``INVALID_ARGUMENT`` too: refused, the device kept.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from authlib.oauth2.rfc7523 import JWTBearerGrant
 from joserfc.jwk import RSAKey
 
 from adapters.push.h2client import H2Client, H2Unavailable
-from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
+from momentic_core.model.devices import PushMessage, PushOutcome, PushResult, parse_retry_after
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+SERVICE_WIDE = frozenset({"QUOTA_EXCEEDED", "UNAVAILABLE"})
 FCM_URL = "https://fcm.googleapis.com"
 
 
@@ -114,7 +118,7 @@ class FcmPushGateway:
         except (aiohttp.ClientError, TimeoutError) as exc:
             return PushResult(PushOutcome.RETRY, type(exc).__name__)
         try:
-            status, _, answer = await self._client.post(
+            status, answer_headers, answer = await self._client.post(
                 self._send_path, json.dumps(fcm_message(message)).encode(),
                 [("authorization", f"Bearer {token}"),
                  ("content-type", "application/json; charset=UTF-8")])
@@ -134,5 +138,8 @@ class FcmPushGateway:
             self._access = None
             return PushResult(PushOutcome.RETRY, reason)
         if status == 429 or status >= 500:
-            return PushResult(PushOutcome.RETRY, reason)
+            return PushResult(
+                PushOutcome.RETRY, reason,
+                retry_after=parse_retry_after(answer_headers.get("retry-after")),
+                service_wide=status in (429, 503) or bool(codes & SERVICE_WIDE))
         return PushResult(PushOutcome.REFUSED, reason)

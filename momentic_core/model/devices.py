@@ -7,7 +7,8 @@ signing out of that session, deleting or banning the account removes it.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
+from email.utils import parsedate_to_datetime
 
 import attrs
 
@@ -106,7 +107,40 @@ class PushOutcome(enum.StrEnum):
     DROPPED = "dropped"  # not sent: the device moved, was deleted or signed out
 
 
+# A Retry-After further off than this is taken as this: a wrong or hostile header must
+# not park a delivery for days (and a job's attempts would outlive the pushes' point).
+RETRY_AFTER_MAX = timedelta(hours=1)
+
+
+def parse_retry_after(value: str | None) -> timedelta | datetime | None:
+    """A ``Retry-After`` header (RFC 9110 §10.2.3): delta-seconds (a delay) or an
+    HTTP-date (a time, parsed by ``email.utils``); None when absent or invalid (a
+    negative or fractional number, a date that does not parse)."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
+        return timedelta(seconds=min(int(value), RETRY_AFTER_MAX.total_seconds()))
+    try:
+        at = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # "-0000": UTC
+
+
 @attrs.frozen
 class PushResult:
     outcome: PushOutcome
     reason: str | None = None  # the service's reason (BadDeviceToken, UNREGISTERED, ...)
+    # RETRY: the service's Retry-After (``parse_retry_after``): not to be tried sooner.
+    retry_after: timedelta | datetime | None = None
+    # RETRY: the whole service is throttling or down (FCM QUOTA_EXCEEDED / UNAVAILABLE,
+    # APNs 503), not just this token: send it nothing more for now.
+    service_wide: bool = False
+
+    def not_before(self, now: datetime) -> datetime | None:
+        """When the service lets this be tried again, at most RETRY_AFTER_MAX after
+        ``now``; None without a Retry-After, or one already past."""
+        if self.retry_after is None:
+            return None
+        at = (now + self.retry_after if isinstance(self.retry_after, timedelta)
+              else self.retry_after)
+        return min(at, now + RETRY_AFTER_MAX) if at > now else None

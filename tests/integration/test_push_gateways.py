@@ -10,6 +10,7 @@ import asyncio
 import ssl
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -94,6 +95,31 @@ async def test_apns_answers_map_to_outcomes(
     assert (result.outcome, result.reason) == (outcome, reason)
 
 
+AT = datetime(2026, 12, 9, 10, 0, tzinfo=UTC)
+HTTP_DATE = "Wed, 09 Dec 2026 10:00:00 GMT"  # AT, as an HTTP-date
+
+
+@pytest.mark.parametrize(("status", "reason", "header", "retry_after", "service_wide"), [
+    (429, "TooManyRequests", "120", timedelta(seconds=120), False),  # one token's
+    (503, "ServiceUnavailable", HTTP_DATE, AT, True),
+    (503, "Shutdown", None, None, True),
+    (429, "TooManyRequests", "86400", timedelta(hours=1), False),  # capped
+    (500, "InternalServerError", "soon", None, False),  # invalid: ignored
+    (503, "ServiceUnavailable", "1.5", None, True),
+])
+async def test_apns_retry_after_and_service_wide_answers(
+    apns: Any, status: int, reason: str, header: str | None,
+    retry_after: timedelta | datetime | None, service_wide: bool,
+) -> None:
+    fake, gateway = apns
+    fake.answers[IOS] = (status, reason)
+    if header is not None:
+        fake.retry_after[IOS] = header
+    result = await gateway.deliver(_message())
+    assert (result.outcome, result.reason) == (PushOutcome.RETRY, reason)
+    assert (result.retry_after, result.service_wide) == (retry_after, service_wide)
+
+
 async def test_apns_with_a_wrong_key_or_topic_is_refused(apns: Any, ca: TestCA) -> None:
     fake, _ = apns
     stranger = ApnsPushGateway(key_pem=p8_key(), key_id="KEY1234567", team_id="TEAM123456",
@@ -165,6 +191,26 @@ async def test_fcm_answers_map_to_outcomes(
     fake.answers[ANDROID] = (status, code)
     result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
     assert result.outcome is outcome and code in (result.reason or "")
+
+
+@pytest.mark.parametrize(("status", "code", "header", "retry_after", "service_wide"), [
+    (503, "UNAVAILABLE", "30", timedelta(seconds=30), True),
+    (429, "QUOTA_EXCEEDED", HTTP_DATE, AT, True),
+    (429, "QUOTA_EXCEEDED", None, None, True),
+    (500, "INTERNAL", "-1", None, False),  # invalid: ignored; a 500 is not the service's
+])
+async def test_fcm_retry_after_and_service_wide_answers(
+    fcm: Any, status: int, code: str, header: str | None,
+    retry_after: timedelta | datetime | None, service_wide: bool,
+) -> None:
+    fake, gateway, now = fcm
+    now[0] = time.time()
+    fake.answers[ANDROID] = (status, code)
+    if header is not None:
+        fake.retry_after[ANDROID] = header
+    result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
+    assert (result.outcome, result.reason) == (PushOutcome.RETRY, code)
+    assert (result.retry_after, result.service_wide) == (retry_after, service_wide)
 
 
 async def test_fcm_to_a_wrong_project_is_refused_not_a_dead_token(
