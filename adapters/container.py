@@ -56,6 +56,7 @@ from adapters.push.router import PlatformPushGateway
 from momentic_core.errors import MomenticError, Unavailable
 from momentic_core.model.accounts import RateDecision
 from momentic_core.model.devices import Platform
+from momentic_core.model.jobs import SendMail
 from momentic_core.model.social import FeedSettings
 from momentic_core.policies.moments import MomentRules
 from momentic_core.policies.share_links import ShareSlugs
@@ -81,7 +82,7 @@ from momentic_core.services.email_change import EmailChange
 from momentic_core.services.engagement import Engagement, Live, Notifications, Notifier
 from momentic_core.services.feeds import Feeds, feed_job_kinds, schedule_for_you_refresh
 from momentic_core.services.jobs import Worker
-from momentic_core.services.mail import SEND_MAIL, MailOutbox
+from momentic_core.services.mail import MailOutbox
 from momentic_core.services.mfa import TwoFactor
 from momentic_core.services.moderation import Moderation
 from momentic_core.services.processing import (
@@ -439,8 +440,8 @@ def _worker(
     )
     feeds = Feeds(uow=storage.uow, clock=clock, config=config)
     kinds = (
-        video_job_kinds(processing, janitor) | ranking_job_kinds(ranking) | push_job_kinds(push)
-        | feed_job_kinds(feeds)
+        video_job_kinds(processing, janitor) + ranking_job_kinds(ranking) + push_job_kinds(push)
+        + feed_job_kinds(feeds)
     )
     return Worker(
         runner=storage.runner, kinds=kinds, clock=clock,
@@ -770,9 +771,9 @@ class Composition:
             self._signal = storage.job_signal
 
             def woke(kind: str) -> None:
-                if kind in (SEND_MAIL, ""):
+                if kind in (SendMail.kind, ""):
                     wake.set()
-                if kind != SEND_MAIL:
+                if kind != SendMail.kind:
                     job_wake.set()
 
             await self._signal.start(woke)

@@ -52,8 +52,9 @@ for _path in (ROOT, ROOT / "tests"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from adapters.messages import job_json  # noqa: E402
 from adapters.postgres.migrate import apply_migrations  # noqa: E402
-from momentic_core.services.ranking import ANNOUNCE_MOMENT  # noqa: E402
+from momentic_core.model.jobs import AnnounceMoment  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ZONE = "Europe/Minsk"
@@ -283,7 +284,7 @@ async def fan_out(
                 DO UPDATE SET run_at = EXCLUDED.run_at
                 RETURNING extract(epoch FROM run_at)::float8
                 """,
-                ANNOUNCE_MOMENT, json.dumps({"zone": ZONE, "day": day.isoformat()}),
+                AnnounceMoment.kind, json.dumps(job_json(AnnounceMoment(zone=ZONE, day=day))),
                 lead, f"moment:{ZONE}:{day.isoformat()}",
             )
         finally:

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callab
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
 from momentic_core.model.accounts import (
     AccessClaims,
@@ -39,6 +39,7 @@ from momentic_core.model.engagement import (
     UserReaction,
 )
 from momentic_core.model.events import Event
+from momentic_core.model.jobs import Job, JobBacklog, JobMessage
 from momentic_core.model.mfa import Totp
 from momentic_core.model.moderation import (
     Appeal,
@@ -76,8 +77,6 @@ from momentic_core.model.social import (
 from momentic_core.model.videos import (
     Backfill,
     BlobInfo,
-    Job,
-    JobBacklog,
     MediaInfo,
     MultipartInfo,
     PartInfo,
@@ -368,14 +367,14 @@ class JobQueue(Protocol):
 
     async def enqueue(
         self,
-        kind: str,
-        payload: dict[str, Any],
+        message: JobMessage,
         *,
         run_at: datetime | None = None,
         max_attempts: int = 5,
         dedupe_key: str | None = None,
     ) -> int | None:
-        """Add a job; with ``dedupe_key``, None when one with that key is queued or running."""
+        """Add a job of the message's kind (``model.jobs``), its fields the payload; with
+        ``dedupe_key``, None when one with that key is queued or running."""
         ...
 
     async def delete_finished(self, done_before: datetime, dead_before: datetime) -> int:
@@ -389,7 +388,9 @@ class JobRunner(Protocol):
 
     async def claim(self, kinds: list[str], lease: timedelta) -> Job | None:
         """Take the oldest due job (queued, or running with an expired lease: its worker
-        died), count an attempt and lease it. No two callers get the same job."""
+        died), count an attempt and lease it. No two callers get the same job. Its
+        ``message`` is the payload read as its kind's message, or a ``BadPayload`` when it
+        does not read as one."""
         ...
 
     async def next_due(self, kinds: list[str]) -> datetime | None:

@@ -15,7 +15,7 @@ import attrs
 from aiohttp import web
 
 from momentic_core.model.accounts import Principal, RateDecision
-from momentic_core.model.videos import JobBacklog
+from momentic_core.model.jobs import JobBacklog
 from momentic_core.ports import BlobStore, Clock, LiveEventSource
 from momentic_core.services.accounts import Accounts
 from momentic_core.services.config import Config

@@ -26,10 +26,11 @@ from momentic_core.model.accounts import (
 from momentic_core.model.devices import Device, NotificationSettings
 from momentic_core.model.engagement import Comment, Notification, ReactionKind
 from momentic_core.model.events import Event
+from momentic_core.model.jobs import Job
 from momentic_core.model.mfa import Totp
 from momentic_core.model.moderation import Appeal, AuditEntry, Case, Report, RuntimeConfig
 from momentic_core.model.ranking import RankingWeights
-from momentic_core.model.videos import Job, Upload, Video, Visibility
+from momentic_core.model.videos import Upload, Video, Visibility
 
 
 @attrs.frozen

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from adapters.messages import job_from_json, job_json
 from momentic_core.errors import Conflict, NotFound
 from momentic_core.model.engagement import no_reactions
+from momentic_core.model.jobs import Job, JobBacklog, JobMessage
 from momentic_core.model.social import VideoForViewer
 from momentic_core.model.videos import (
     CONTENT_STATUSES,
     Backfill,
-    Job,
-    JobBacklog,
     Upload,
     Video,
     VideoStatus,
@@ -298,8 +298,7 @@ class InMemoryJobQueue:
 
     async def enqueue(
         self,
-        kind: str,
-        payload: dict[str, Any],
+        message: JobMessage,
         *,
         run_at: datetime | None = None,
         max_attempts: int = 5,
@@ -314,8 +313,8 @@ class InMemoryJobQueue:
         now = self._clock.now()
         job = Job(
             id=next(self._s.ids),
-            kind=kind,
-            payload=_copy(payload),
+            kind=message.kind,
+            payload=_copy(job_json(message)),
             attempts=0,
             max_attempts=max_attempts,
             run_at=run_at or now,
@@ -458,5 +457,6 @@ def _forgotten(forget: bool) -> dict[str, Any]:
 
 
 def _copy_job(job: Job) -> Job:
-    """The caller gets its own payload, as it would from the database."""
-    return attrs.evolve(job, payload=_copy(job.payload))
+    """The caller gets its own payload, read as its message, as from the database."""
+    payload = _copy(job.payload)
+    return attrs.evolve(job, payload=payload, message=job_from_json(job.kind, payload))

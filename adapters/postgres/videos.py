@@ -29,18 +29,12 @@ from typing import Any
 
 import asyncpg
 
+from adapters.messages import job_from_json, job_json
 from momentic_core.errors import NotFound
 from momentic_core.model.engagement import REACTION_KINDS
+from momentic_core.model.jobs import Job, JobBacklog, JobMessage
 from momentic_core.model.social import VideoForViewer
-from momentic_core.model.videos import (
-    Backfill,
-    Job,
-    JobBacklog,
-    Upload,
-    Video,
-    VideoStatus,
-    Visibility,
-)
+from momentic_core.model.videos import Backfill, Upload, Video, VideoStatus, Visibility
 from momentic_core.policies.media import hls_master_of
 from momentic_core.ports import Clock
 
@@ -186,16 +180,18 @@ def _upload_values(upload: Upload) -> tuple[Any, ...]:
 
 
 def _job(row: asyncpg.Record) -> Job:
+    payload = json.loads(row["payload"])
     return Job(
         id=row["id"],
         kind=row["kind"],
-        payload=json.loads(row["payload"]),
+        payload=payload,
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],
         run_at=row["run_at"],
         created_at=row["created_at"],
         status=row["status"],
         last_error=row["last_error"],
+        message=job_from_json(row["kind"], payload),
     )
 
 
@@ -516,8 +512,7 @@ class PostgresJobQueue(Repository):
 
     async def enqueue(
         self,
-        kind: str,
-        payload: dict[str, Any],
+        message: JobMessage,
         *,
         run_at: datetime | None = None,
         max_attempts: int = 5,
@@ -534,8 +529,8 @@ class PostgresJobQueue(Repository):
             ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running') DO NOTHING
             RETURNING id
             """,
-            kind,
-            json.dumps(payload),
+            message.kind,
+            json.dumps(job_json(message)),
             max_attempts,
             run_at or now,
             dedupe_key,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import math
 from datetime import datetime, timedelta
-from typing import Any
 
 import attrs
 
@@ -172,32 +171,6 @@ class MediaInfo:
     # H.264 (Baseline, Main or High; 8-bit 4:2:0) with AAC-LC or no sound, in MP4, with
     # key frames a few seconds apart: plays on iOS and Android as it is.
     playable: bool
-
-
-@attrs.frozen
-class Job:
-    id: int
-    kind: str
-    payload: dict[str, Any]
-    attempts: int
-    max_attempts: int
-    run_at: datetime
-    created_at: datetime
-    status: str = "queued"  # queued | running | done | dead
-    last_error: str | None = None
-
-
-@attrs.frozen
-class JobBacklog:
-    """One job kind's standing, for operators: jobs queued (due now or later), running
-    (leased) and dead (given up on, kept until pruned), and how long the oldest job that
-    is due has waited (0 when none waits)."""
-
-    kind: str
-    queued: int
-    running: int
-    dead: int
-    oldest_due_seconds: float
 
 
 @attrs.frozen

@@ -30,9 +30,9 @@ from collections.abc import Callable
 import attrs
 
 from momentic_core.errors import Conflict, NotFound
+from momentic_core.model.jobs import PackageHls
 from momentic_core.model.videos import Backfill, Video
 from momentic_core.ports import BlobStore, UnitOfWorkFactory
-from momentic_core.services.processing import PACKAGE_HLS
 from momentic_core.services.videos import DUPLICATE_CONTENT
 
 Progress = Callable[[int, int], None]
@@ -99,8 +99,8 @@ class Backfills:
             async with self._uow() as tx:
                 for video in videos:
                     job = await tx.jobs.enqueue(
-                        PACKAGE_HLS, {"video_id": video.id},
-                        dedupe_key=f"{PACKAGE_HLS}:{video.id}",
+                        PackageHls(video_id=video.id),
+                        dedupe_key=f"{PackageHls.kind}:{video.id}",
                     )
                     queued += job is not None
             return attrs.evolve(report, seen=seen, done=report.done + queued,

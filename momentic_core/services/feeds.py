@@ -15,6 +15,7 @@ import attrs
 
 from momentic_core.errors import Invalid
 from momentic_core.model.accounts import Principal
+from momentic_core.model.jobs import RefreshForYou
 from momentic_core.model.social import (
     FeedItem,
     FeedPage,
@@ -27,8 +28,6 @@ from momentic_core.ports import Clock, UnitOfWorkFactory
 from momentic_core.services import visibility
 from momentic_core.services.config import Config
 from momentic_core.services.jobs import JobKind
-
-REFRESH_FOR_YOU = "feeds.refresh_for_you"
 
 
 def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
@@ -176,9 +175,9 @@ class Feeds:
                 tx, now, who, [i.video for i in items], bereal_lock
             )
 
-    async def refresh_candidates(self, payload: dict[str, Any] | None = None) -> int:
+    async def refresh_candidates(self, job: RefreshForYou | None = None) -> int:
         """Rebuild the For-You candidate table at the clock's time (the job
-        ``REFRESH_FOR_YOU``, queued every ``settings.candidate_refresh``). A change of
+        ``RefreshForYou``, queued every ``settings.candidate_refresh``). A change of
         the completion weight reaches the table's scores here (at request time at once)."""
         settings = await self._ranking()
         async with self._uow() as tx:
@@ -190,15 +189,14 @@ class Feeds:
         return attrs.evolve(self.settings, weight_completion=weight)
 
 
-def feed_job_kinds(feeds: Feeds) -> dict[str, JobKind]:
+def feed_job_kinds(feeds: Feeds) -> list[JobKind[Any]]:
     """The background jobs of this module, for the worker (jobs.JobKind)."""
-    async def refresh(payload: dict[str, Any]) -> None:
-        await feeds.refresh_candidates(payload)
-
-    return {REFRESH_FOR_YOU: JobKind(run=refresh)}
+    return [JobKind(RefreshForYou, feeds.refresh_candidates)]
 
 
 async def schedule_for_you_refresh(uow: UnitOfWorkFactory) -> None:
     """Queue a refresh of the For-You candidates unless one is queued or running."""
     async with uow() as tx:
-        await tx.jobs.enqueue(REFRESH_FOR_YOU, {}, dedupe_key=REFRESH_FOR_YOU, max_attempts=1)
+        await tx.jobs.enqueue(
+            RefreshForYou(), dedupe_key=RefreshForYou.kind, max_attempts=1
+        )

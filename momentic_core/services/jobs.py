@@ -2,9 +2,15 @@
 
 Jobs live in the database (the ``JobRunner`` port): any worker of any instance takes them,
 a job whose worker died is taken again when its lease runs out, failures are retried with
-exponential backoff, and after ``max_attempts`` a job is dead with its reason kept. Each
-service module that has jobs declares them (``JobKind``s, by name); the composition root
-gives the worker all of them.
+exponential backoff, and after ``max_attempts`` a job is dead with its reason kept.
+
+Each kind of job is a message class in ``model.jobs``, registered there by its kind name;
+each service module that has jobs gives a handler for its kinds (``JobKind``s: the class
+and what runs it); the composition root gives the workers all of them (a test checks that
+every registered kind has exactly one). A job whose payload does not read as its kind's
+message (``BadPayload``) is dead at once, logged, never run: trying it again would not
+change its payload. A worker takes only the kinds it has handlers for, so a kind it does
+not know (queued by a newer release during a rolling deploy) waits for a worker that does.
 """
 
 from __future__ import annotations
@@ -12,29 +18,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 
 from momentic_core.errors import MomenticError
-from momentic_core.model.videos import Job
+from momentic_core.model.jobs import BadPayload, Job, JobMessage
 from momentic_core.ports import Clock, JobRunner
 
 log = logging.getLogger(__name__)
 
 MIN_IDLE = 0.05  # seconds: the shortest wait of an idle worker
-Handler = Callable[[dict[str, Any]], Awaitable[Any]]
-DeadHandler = Callable[[dict[str, Any], str], Awaitable[None]]
+M = TypeVar("M", bound=JobMessage)
 
 
 @attrs.frozen
-class JobKind:
-    run: Handler
-    on_dead: DeadHandler | None = None
-    # The payload holds a secret (a mailed code): cleared once the job is done or dead.
-    secret: bool = False
+class JobKind(Generic[M]):
+    """How a worker runs the jobs of one kind: ``run`` gets the job's message; ``on_dead``
+    (if any) the message and the reason once the job is given up on. Whether the payload
+    is cleared when the job is settled is its class's (``JobMessage.secret``)."""
+
+    message: type[M]
+    run: Callable[[M], Awaitable[Any]]
+    on_dead: Callable[[M, str], Awaitable[None]] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.message.kind
 
 
 class Worker:
@@ -44,16 +56,25 @@ class Worker:
         self,
         *,
         runner: JobRunner,
-        kinds: dict[str, JobKind],
+        kinds: Iterable[JobKind[Any]],
         clock: Clock,
         lease: timedelta = timedelta(minutes=10),
         backoff: timedelta = timedelta(seconds=5),
     ) -> None:
         self._runner = runner
-        self._kinds = kinds
+        self._kinds: dict[str, JobKind[Any]] = {}
+        for kind in kinds:
+            if kind.name in self._kinds:
+                raise ValueError(f"two handlers of the job kind {kind.name}")
+            self._kinds[kind.name] = kind
         self._clock = clock
         self.lease = lease
         self.backoff = backoff
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of job this worker runs."""
+        return list(self._kinds)
 
     async def run_once(self) -> Job | None:
         """Take and run one due job; None when there was none."""
@@ -61,13 +82,26 @@ class Worker:
         if job is None:
             return None
         kind = self._kinds[job.kind]
+        message = job.message
+        if not isinstance(message, kind.message):
+            reason = message.reason if isinstance(message, BadPayload) else "payload not read"
+            log.error(
+                "job dead: its payload is not a %s", kind.message.__name__,
+                extra={"job": job.id, "kind": job.kind, "reason": reason},
+            )
+            await self._runner.bury(
+                job.id, reason, attempt=job.attempts, forget=kind.message.secret
+            )
+            return job
         if job.attempts > job.max_attempts:
             # Its workers died (lease ran out) on every attempt: a poison pill, not run again.
-            await self._bury(job, kind, f"lease expired {job.max_attempts} times; worker died")
+            await self._bury(
+                job, kind, message, f"lease expired {job.max_attempts} times; worker died"
+            )
             return job
         heartbeat = asyncio.create_task(self._heartbeat(job))
         try:
-            await kind.run(job.payload)
+            await kind.run(message)
         except asyncio.CancelledError:
             # Stopping (SIGTERM): the job goes back now, not when its lease runs out. If
             # this fails too (the database is gone), the lease still runs out.
@@ -77,7 +111,7 @@ class Worker:
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"[:500]
             if job.attempts >= job.max_attempts:
-                await self._bury(job, kind, reason)
+                await self._bury(job, kind, message, reason)
             else:
                 delay = self.backoff * (2 ** (job.attempts - 1))
                 log.warning("job failed; retrying", extra={"job": job.id, "reason": reason})
@@ -88,7 +122,7 @@ class Worker:
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
-        await self._runner.complete(job.id, attempt=job.attempts, forget=kind.secret)
+        await self._runner.complete(job.id, attempt=job.attempts, forget=kind.message.secret)
         return job
 
     async def _heartbeat(self, job: Job) -> None:
@@ -103,11 +137,15 @@ class Worker:
             except MomenticError:
                 log.warning("could not renew a job lease; will try again")
 
-    async def _bury(self, job: Job, kind: JobKind, reason: str) -> None:
+    async def _bury(
+        self, job: Job, kind: JobKind[M], message: M, reason: str
+    ) -> None:
         log.error("job dead", extra={"job": job.id, "kind": job.kind, "reason": reason})
-        await self._runner.bury(job.id, reason, attempt=job.attempts, forget=kind.secret)
+        await self._runner.bury(
+            job.id, reason, attempt=job.attempts, forget=kind.message.secret
+        )
         if kind.on_dead is not None:
-            await kind.on_dead(job.payload, reason)
+            await kind.on_dead(message, reason)
 
     async def run_forever(
         self, stop: asyncio.Event, idle: float = 1.0, wake: asyncio.Event | None = None

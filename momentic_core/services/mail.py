@@ -4,8 +4,8 @@ A use case queues its mail with ``queue_mail`` inside the unit of work that make
 mail carries (a verification code): both commit together or neither does. A ``send_mail``
 job hands it to the ``Mailer``; when the mail server is down the job fails and the worker
 retries it with exponential backoff (``MAIL_ATTEMPTS`` tries: about three hours), so no
-code is lost. The payload holds the mail, code and all, only until it is sent: the job is
-a ``secret`` kind, so the worker clears its payload when it is done (or dead).
+code is lost. The payload holds the mail, code and all, only until it is sent: ``SendMail``
+is a ``secret`` kind, so the worker clears its payload when it is done (or dead).
 """
 
 from __future__ import annotations
@@ -15,32 +15,30 @@ from typing import Any
 
 from momentic_core.errors import MomenticError, Unavailable
 from momentic_core.model.accounts import Mail
+from momentic_core.model.jobs import SendMail
 from momentic_core.ports import Clock, JobRunner, Mailer, UnitOfWork
 from momentic_core.services.jobs import JobKind, Worker
 
-SEND_MAIL = "send_mail"
 # Backoff 5 s doubling: the 12th try comes about 2 h 50 min after the first.
 MAIL_ATTEMPTS = 12
 
 
 async def queue_mail(tx: UnitOfWork, mail: Mail, now: datetime) -> None:
     """Queue ``mail`` in the caller's unit of work; a cheap insert, whatever the address."""
-    payload = {"to": mail.to, "subject": mail.subject, "text": mail.text}
-    await tx.jobs.enqueue(SEND_MAIL, payload, run_at=now, max_attempts=MAIL_ATTEMPTS)
+    await tx.jobs.enqueue(SendMail.of(mail), run_at=now, max_attempts=MAIL_ATTEMPTS)
 
 
-def mail_job_kinds(mailer: Mailer) -> dict[str, JobKind]:
-    async def send(payload: dict[str, Any]) -> None:
-        mail = Mail(to=payload["to"], subject=payload["subject"], text=payload["text"])
+def mail_job_kinds(mailer: Mailer) -> list[JobKind[Any]]:
+    async def send(job: SendMail) -> None:
         try:
-            await mailer.send(mail)
+            await mailer.send(job.mail)
         except MomenticError as exc:
             # Only the error's code reaches the job's last_error and the log: a mail server's
             # refusal may quote the subject, which holds the code.
             cause = f": {type(exc.__cause__).__name__}" if exc.__cause__ is not None else ""
             raise Unavailable(f"mail not sent ({exc.code}{cause})") from None
 
-    return {SEND_MAIL: JobKind(run=send, secret=True)}
+    return [JobKind(SendMail, send)]
 
 
 class MailOutbox:

@@ -16,6 +16,7 @@ import attrs
 
 from momentic_core.errors import Invalid, MomenticError, NotFound
 from momentic_core.model.engagement import Notification, NotificationKind, NotificationView
+from momentic_core.model.jobs import PackageHls, ProcessVideo, RunJanitor
 from momentic_core.model.videos import (
     MultipartInfo,
     Video,
@@ -33,16 +34,12 @@ from momentic_core.services.config import MAX_RATE_WINDOW, Config
 from momentic_core.services.engagement import Notifier
 from momentic_core.services.jobs import JobKind
 from momentic_core.services.ranking import Scorer
-from momentic_core.services.videos import PROCESS_VIDEO, status_event
+from momentic_core.services.videos import status_event
 
 log = logging.getLogger(__name__)
 
 # A rate-limit counter whose window started this long ago counts for nothing.
 RATE_COUNTER_TTL = MAX_RATE_WINDOW + timedelta(days=1)
-
-JANITOR = "janitor"
-# A ready video's HLS presentation, made after the fact (Processing.package_hls).
-PACKAGE_HLS = "package_hls"
 
 
 class Processing:
@@ -67,9 +64,9 @@ class Processing:
         self._scorer = scorer or Scorer(clock=clock)
         self._clock = clock
 
-    async def process(self, payload: dict[str, Any]) -> None:
+    async def process(self, job: ProcessVideo) -> None:
         """Idempotent: a video no longer processing is left alone."""
-        video_id = int(payload["video_id"])
+        video_id = job.video_id
         try:
             async with self._uow() as tx:
                 video = await tx.videos.get(video_id)
@@ -147,12 +144,12 @@ class Processing:
             await self._blobs.put_file(f"{folder}/{name}", hls / name, media_type(name))
         return hls_key
 
-    async def package_hls(self, payload: dict[str, Any]) -> None:
+    async def package_hls(self, job: PackageHls) -> None:
         """An HLS presentation for a ready video that has none (processed before
         migration 20261207_75; ``services.backfill`` queues these), packaged from its MP4
         as processing would. Idempotent: a video that has one, or is not ready, is left
         alone. An MP4 that will not package keeps playing as it is (logged, not retried)."""
-        video_id = int(payload["video_id"])
+        video_id = job.video_id
         try:
             async with self._uow() as tx:
                 video = await tx.videos.get(video_id)
@@ -191,9 +188,9 @@ class Processing:
             except MomenticError:
                 log.warning("source not deleted; the janitor will", extra={"video": video.id})
 
-    async def fail(self, payload: dict[str, Any], reason: str) -> None:
+    async def fail(self, job: ProcessVideo, reason: str) -> None:
         """The processing job died: the video is failed with the reason."""
-        await self._settle(int(payload["video_id"]), VideoStatus.FAILED, reason[:200])
+        await self._settle(job.video_id, VideoStatus.FAILED, reason[:200])
 
     async def _settle(self, video_id: int, status: VideoStatus, reason: str) -> None:
         try:
@@ -269,7 +266,7 @@ class Janitor:
         self.session_ttl, self.session_retention = session_ttl, session_retention
         self._prune_rate_limits = prune_rate_limits
 
-    async def run(self, payload: dict[str, Any] | None = None) -> dict[str, int]:
+    async def run(self, job: RunJanitor | None = None) -> dict[str, int]:
         cutoff = self._clock.now() - self.min_age
         uploads = 0
         while True:
@@ -345,15 +342,15 @@ class Janitor:
         return len(gone)
 
 
-def video_job_kinds(processing: Processing, janitor: Janitor) -> dict[str, JobKind]:
-    return {
-        PROCESS_VIDEO: JobKind(run=processing.process, on_dead=processing.fail),
-        PACKAGE_HLS: JobKind(run=processing.package_hls),
-        JANITOR: JobKind(run=janitor.run),
-    }
+def video_job_kinds(processing: Processing, janitor: Janitor) -> list[JobKind[Any]]:
+    return [
+        JobKind(ProcessVideo, processing.process, on_dead=processing.fail),
+        JobKind(PackageHls, processing.package_hls),
+        JobKind(RunJanitor, janitor.run),
+    ]
 
 
 async def schedule_janitor(uow: UnitOfWorkFactory) -> None:
     """Queue a janitor run unless one is queued or running already."""
     async with uow() as tx:
-        await tx.jobs.enqueue(JANITOR, {}, dedupe_key=JANITOR, max_attempts=1)
+        await tx.jobs.enqueue(RunJanitor(), dedupe_key=RunJanitor.kind, max_attempts=1)

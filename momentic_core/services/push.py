@@ -1,26 +1,29 @@
 """Durable push delivery: every push goes through the job queue.
 
 A notification's push job is queued in the unit of work that stores the notification
-(``Notifier``), so it exists if and only if the notification does. Three job kinds:
+(``Notifier``), so it exists if and only if the notification does. Four job kinds
+(their messages in ``model.jobs``):
 
-- ``push.notification``: one notification to its user's devices: dropped when the user
-  switched that kind off or it falls in their quiet hours (the in-app list keeps it
-  either way); otherwise one ``push.deliver`` job per device, rendered in the device's
-  language (else English), with the unread count as the badge and a deep link;
-- ``push.moment``: the daily moment to a page of users of one zone (``send_moment``,
-  which the announcement calls per page), and ``push.reminder``: the second reminder to
-  a page (``send_reminder``): those of them who have not posted for the moment when its
-  window closes, while the runtime setting ``moment_reminder`` is on. Both follow the
-  moment's switch and its rule for quiet hours (``moment_overrides_quiet_hours``); each
-  page's settings, devices and badges are read in one statement each;
-- ``push.deliver``: messages to devices (up to ``DELIVER_BATCH``, ``{"messages": [...]}``;
-  a single message is a job queued before batches) through the ``PushGateway``,
-  ``concurrency`` at a time (HTTP/2 streams on one connection), as a sliding window: a
-  send starts as soon as another is answered and marked. Each is sent only if
-  that device (id, token and user) is still registered and its session is neither
-  revoked nor idle past the session's time to live, looked up when it is sent: a token
-  that moved to another account (a shared phone), a signed-out session, an expired one
-  or a deleted device drops its queued and retrying pushes (logged). A permanent refusal
+- ``push.notification`` (``PushNotification``): one notification to its user's devices:
+  dropped when the user switched that kind off or it falls in their quiet hours (the
+  in-app list keeps it either way); otherwise one ``push.deliver`` job per device,
+  rendered in the device's language (else English), with the unread count as the badge
+  and a deep link;
+- ``push.moment`` (``PushMoment``): the daily moment to a page of users of one zone
+  (``send_moment``, which the announcement calls per page), and ``push.reminder``
+  (``PushReminder``): the second reminder to a page (``send_reminder``): those of them
+  who have not posted for the moment when its window closes, while the runtime setting
+  ``moment_reminder`` is on. Both follow the moment's switch and its rule for quiet
+  hours (``moment_overrides_quiet_hours``); each page's settings, devices and badges
+  are read in one statement each;
+- ``push.deliver`` (``DeliverPushes``): messages to devices (up to ``DELIVER_BATCH``; a
+  job queued before batches holds one message, read as a batch of one) through the
+  ``PushGateway``, ``concurrency`` at a time (HTTP/2 streams on one connection), as a
+  sliding window: a send starts as soon as another is answered and marked. Each is sent
+  only if that device (id, token and user) is still registered and its session is
+  neither revoked nor idle past the session's time to live, looked up when it is sent: a
+  token that moved to another account (a shared phone), a signed-out session, an expired
+  one or a deleted device drops its queued and retrying pushes (logged). A permanent refusal
   is logged and never retried; a token the service calls unregistered (APNs 410 /
   ``Unregistered``, FCM ``UNREGISTERED``) is deleted with its device row (that id only).
   Every message settled (sent, refused, dropped) is marked (``sent:<key>`` in the
@@ -45,7 +48,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,16 +57,21 @@ import attrs
 from momentic_core.errors import NotFound
 from momentic_core.model.devices import (
     PUSH_KIND_OF,
-    ApnsEnvironment,
     Device,
     NotificationSettings,
-    Platform,
     PushKind,
     PushMessage,
     PushOutcome,
     PushResult,
 )
 from momentic_core.model.engagement import Notification, NotificationView
+from momentic_core.model.jobs import (
+    DeliverPushes,
+    PushDelivery,
+    PushMoment,
+    PushNotification,
+    PushReminder,
+)
 from momentic_core.model.ranking import Moment
 from momentic_core.policies import push_text
 from momentic_core.ports import Clock, PushGateway, UnitOfWork, UnitOfWorkFactory
@@ -71,40 +79,12 @@ from momentic_core.services.jobs import JobKind
 
 log = logging.getLogger(__name__)
 
-PUSH_NOTIFICATION = "push.notification"
-PUSH_MOMENT = "push.moment"
-PUSH_REMINDER = "push.reminder"
-PUSH_DELIVER = "push.deliver"
 DELIVER_ATTEMPTS = 6  # with the worker's backoff (5 s doubling): about 2.5 minutes
 DELIVER_BATCH = 250  # messages per delivery job
 
 
 class PushRetry(Exception):
     """A passing failure of the push service: the job is tried again later."""
-
-
-def message_payload(m: PushMessage, user_id: int, key: str | None = None) -> dict[str, Any]:
-    """``key``: what marks the message settled (unique per push and device)."""
-    payload = {
-        "user_id": user_id, "device_id": m.device_id, "platform": m.platform.value,
-        "token": m.token,
-        "title": m.title, "body": m.body,
-        "apns_environment": None if m.apns_environment is None else m.apns_environment.value,
-        "badge": m.badge, "collapse_id": m.collapse_id, "data": dict(m.data),
-    }
-    if key is not None:
-        payload["key"] = key
-    return payload
-
-
-def message_of(p: dict[str, Any]) -> PushMessage:
-    env = p.get("apns_environment")
-    return PushMessage(
-        device_id=int(p["device_id"]), platform=Platform(p["platform"]), token=p["token"],
-        title=p["title"], body=p["body"],
-        apns_environment=None if env is None else ApnsEnvironment(env),
-        badge=p.get("badge"), collapse_id=p.get("collapse_id"), data=dict(p.get("data", {})),
-    )
 
 
 def quiet_now(settings: NotificationSettings, time_zone: str, now: datetime) -> bool:
@@ -151,14 +131,6 @@ def render_moment(
     )
 
 
-def _moment_of(payload: dict[str, Any]) -> Moment:
-    return Moment(
-        day=date.fromisoformat(payload["day"]), time_zone=str(payload["zone"]),
-        at=datetime.fromisoformat(payload["at"]),
-        window=timedelta(seconds=float(payload["window"])),
-    )
-
-
 @attrs.frozen
 class PushCounts:
     queued: int = 0
@@ -198,8 +170,7 @@ class Pushes:
         if not await tx.devices.count_for_user(notification.user_id):
             return
         await tx.jobs.enqueue(
-            PUSH_NOTIFICATION,
-            {"user_id": notification.user_id, "notification_id": notification.id},
+            PushNotification(user_id=notification.user_id, notification_id=notification.id),
             max_attempts=5,
         )
 
@@ -211,35 +182,34 @@ class Pushes:
     async def send_moment(self, user_ids: list[int], moment: Moment) -> None:
         """``PushSender.send_moment``: queue the moment's push to these users, once per
         page (a page queued and not yet done is not queued twice)."""
-        await self._send_page(PUSH_MOMENT, "moment", user_ids, moment)
+        await self._send_page(PushMoment, "moment", user_ids, moment)
 
     async def send_reminder(self, user_ids: list[int], moment: Moment) -> None:
         """``PushSender.send_reminder``: queue the second reminder to those of these
         users who will not have posted for the moment by the time it is fanned out."""
-        await self._send_page(PUSH_REMINDER, "reminder", user_ids, moment)
+        await self._send_page(PushReminder, "reminder", user_ids, moment)
 
     async def reminder_on(self) -> bool:
         """Whether the second reminder is on (the runtime setting ``moment_reminder``)."""
         return self._reminder_on is not None and await self._reminder_on()
 
     async def _send_page(
-        self, kind: str, prefix: str, user_ids: list[int], moment: Moment
+        self, kind: type[PushMoment | PushReminder], prefix: str, user_ids: list[int],
+        moment: Moment,
     ) -> None:
         if not user_ids:
             return
         day, zone = moment.day.isoformat(), moment.time_zone
         async with self._uow() as tx:
             await tx.jobs.enqueue(
-                kind, {"user_ids": list(user_ids), "zone": zone, "day": day,
-                       "at": moment.at.isoformat(),
-                       "window": moment.window.total_seconds()},
+                kind.of(user_ids, moment),
                 dedupe_key=f"{prefix}:{zone}:{day}:{user_ids[0]}", max_attempts=5,
             )
 
     # ------------------------------------------------------------ fan-out jobs
 
-    async def fan_out_notification(self, payload: dict[str, Any]) -> PushCounts:
-        user_id, notification_id = int(payload["user_id"]), int(payload["notification_id"])
+    async def fan_out_notification(self, job: PushNotification) -> PushCounts:
+        user_id, notification_id = job.user_id, job.notification_id
         async with self._uow(read_only=True) as tx:
             views = await tx.notifications.list(user_id, notification_id + 1, 1)
             if not views or views[0].notification.id != notification_id:
@@ -264,19 +234,19 @@ class Pushes:
                 return PushCounts(skipped=1)  # fanned out already (a retried job)
             return PushCounts(queued=await self._queue(tx, messages, f"n:{notification_id}"))
 
-    async def fan_out_moment(self, payload: dict[str, Any]) -> PushCounts:
-        return await self._fan_out_page(payload, "moment")
+    async def fan_out_moment(self, job: PushMoment) -> PushCounts:
+        return await self._fan_out_page(job, "moment")
 
-    async def fan_out_reminder(self, payload: dict[str, Any]) -> PushCounts:
+    async def fan_out_reminder(self, job: PushReminder) -> PushCounts:
         if not await self.reminder_on():
-            return PushCounts(skipped=len(payload["user_ids"]))  # switched off since
-        return await self._fan_out_page(payload, "reminder")
+            return PushCounts(skipped=len(job.user_ids))  # switched off since
+        return await self._fan_out_page(job, "reminder")
 
-    async def _fan_out_page(self, payload: dict[str, Any], prefix: str) -> PushCounts:
+    async def _fan_out_page(self, job: PushMoment | PushReminder, prefix: str) -> PushCounts:
         """A page of the moment ("moment") or of its second reminder ("reminder")."""
-        moment = _moment_of(payload)
+        moment = job.moment
         day, zone, now = moment.day.isoformat(), moment.time_zone, self._clock.now()
-        ids = [int(u) for u in payload["user_ids"]]
+        ids = list(job.user_ids)
         # Claimed in the unit of work that queues the deliveries: once per user and day,
         # whichever job, worker or instance gets there first.
         async with self._uow() as tx:
@@ -300,35 +270,34 @@ class Pushes:
             messages = [(d.user_id, render_moment(moment, d, badges.get(d.user_id, 0), kind))
                         for d in devices]
             queued = await self._queue(tx, messages, f"{prefix}:{day}")
-        return PushCounts(queued=queued, skipped=len(payload["user_ids"]) - len(owners))
+        return PushCounts(queued=queued, skipped=len(job.user_ids) - len(owners))
 
     @staticmethod
     async def _queue(tx: UnitOfWork, messages: list[tuple[int, PushMessage]], key: str) -> int:
         """Queue the messages in delivery jobs of up to DELIVER_BATCH; ``key`` and the
         device id mark each settled."""
         for start in range(0, len(messages), DELIVER_BATCH):
-            batch = [message_payload(m, user_id, f"{key}:{m.device_id}")
+            batch = [PushDelivery.of(m, user_id, f"{key}:{m.device_id}")
                      for user_id, m in messages[start:start + DELIVER_BATCH]]
-            await tx.jobs.enqueue(PUSH_DELIVER, {"messages": batch},
-                                  max_attempts=DELIVER_ATTEMPTS)
+            await tx.jobs.enqueue(DeliverPushes(batch), max_attempts=DELIVER_ATTEMPTS)
         return len(messages)
 
     # ------------------------------------------------------------ delivery
 
-    async def deliver(self, payload: dict[str, Any]) -> PushOutcome:
-        """One message (a job queued before batches, and tests). Raises PushRetry on a
-        passing failure (the worker tries again later)."""
-        [result] = await self._deliver([payload])
+    async def deliver(self, item: PushDelivery) -> PushOutcome:
+        """One message (tests). Raises PushRetry on a passing failure (the worker tries
+        again later)."""
+        [result] = await self._deliver([item])
         outcome, reason = result or (PushOutcome.SENT, None)  # None: sent before
         if outcome is PushOutcome.RETRY:
             raise PushRetry(reason or "push service unavailable")
         return outcome
 
-    async def deliver_job(self, payload: dict[str, Any]) -> dict[str, int]:
-        """A ``push.deliver`` job: a batch (``messages``) or one message. Returns the
-        count of each outcome; raises PushRetry when some are to be tried again (only
-        those are, on the next attempt: the others are marked settled)."""
-        items = payload["messages"] if "messages" in payload else [payload]
+    async def deliver_job(self, job: DeliverPushes) -> dict[str, int]:
+        """A ``push.deliver`` job. Returns the count of each outcome; raises PushRetry
+        when some are to be tried again (only those are, on the next attempt: the others
+        are marked settled)."""
+        items = job.messages
         outcomes = await self._deliver(items)
         counts: dict[str, int] = {}
         for outcome, _ in filter(None, outcomes):
@@ -341,14 +310,14 @@ class Pushes:
         return counts
 
     async def _deliver(
-        self, items: list[dict[str, Any]]
+        self, items: list[PushDelivery]
     ) -> list[tuple[PushOutcome, str | None] | None]:
         """Send what is not settled yet, ``concurrency`` at a time (``_Window``), marking
         the answers as they come. Each item's outcome, or None when an earlier attempt
         settled it."""
-        messages = [message_of(p) for p in items]
-        keys = [f"sent:{p['key']}" if p.get("key") else None for p in items]
-        users = [None if p.get("user_id") is None else int(p["user_id"]) for p in items]
+        messages = [p.message for p in items]
+        keys = [f"sent:{p.key}" if p.key else None for p in items]
+        users = [p.user_id for p in items]
         results: list[tuple[PushOutcome, str | None] | None] = [None] * len(items)
         async with self._uow(read_only=True) as tx:
             marked = [k for k in keys if k is not None]
@@ -482,12 +451,13 @@ class _Window:
             if not self._sending and not self._answered:
                 return
 
-def push_job_kinds(pushes: Pushes) -> dict[str, JobKind]:
+def push_job_kinds(pushes: Pushes) -> list[JobKind[Any]]:
     """The worker's job kinds of pushes (``jobs.JobKind``s). A delivery's payload
-    (a friend's name, the device token) is cleared once the job is settled."""
-    return {
-        PUSH_NOTIFICATION: JobKind(run=pushes.fan_out_notification),
-        PUSH_MOMENT: JobKind(run=pushes.fan_out_moment),
-        PUSH_REMINDER: JobKind(run=pushes.fan_out_reminder),
-        PUSH_DELIVER: JobKind(run=pushes.deliver_job, secret=True),
-    }
+    (a friend's name, the device token) is cleared once the job is settled
+    (``DeliverPushes.secret``)."""
+    return [
+        JobKind(PushNotification, pushes.fan_out_notification),
+        JobKind(PushMoment, pushes.fan_out_moment),
+        JobKind(PushReminder, pushes.fan_out_reminder),
+        JobKind(DeliverPushes, pushes.deliver_job),
+    ]

@@ -19,6 +19,12 @@ import attrs
 from momentic_core.errors import Invalid, NotFound
 from momentic_core.model.accounts import Principal, Role, User
 from momentic_core.model.engagement import Comment, ReactionChange, ReactionKind
+from momentic_core.model.jobs import (
+    AnnounceMoment,
+    AnnounceReminder,
+    BreakStreaks,
+    RecomputeRatings,
+)
 from momentic_core.model.moderation import AuditEntry
 from momentic_core.model.ranking import (
     BoardKey,
@@ -41,10 +47,6 @@ from momentic_core.services.jobs import JobKind
 
 log = logging.getLogger(__name__)
 
-RECOMPUTE_RATINGS = "recompute_ratings"
-BREAK_STREAKS = "break_streaks"
-ANNOUNCE_MOMENT = "announce_moment"
-ANNOUNCE_REMINDER = "announce_moment_reminder"
 NEIGHBOURS = 2
 MAX_SERIES_POINTS = 400
 
@@ -290,7 +292,7 @@ class Ranking:
             before = await tx.ranking.weights()
             weights = rating.check_weights(values, before)
             await tx.ranking.set_weights(weights)
-            await tx.jobs.enqueue(RECOMPUTE_RATINGS, {}, dedupe_key=RECOMPUTE_RATINGS)
+            await tx.jobs.enqueue(RecomputeRatings(), dedupe_key=RecomputeRatings.kind)
             await tx.audit.add(AuditEntry(
                 id=0, actor_id=actor.user_id if actor else None, action="ranking.weights",
                 target_type="settings", target_id=None, reason=None,
@@ -356,36 +358,35 @@ class Ranking:
                 today = now.astimezone(ZoneInfo(zone)).date()
                 for day in (today, today + timedelta(days=1)):
                     moment = moments.moment_of(self.moment_rules, day, zone)
-                    payload = {"zone": zone, "day": day.isoformat()}
                     if moment.window_ends_at >= now:
                         await tx.jobs.enqueue(
-                            ANNOUNCE_REMINDER, payload, run_at=moment.window_ends_at,
+                            AnnounceReminder(zone=zone, day=day),
+                            run_at=moment.window_ends_at,
                             dedupe_key=f"reminder:{zone}:{day.isoformat()}",
                         )
                     if moment.at < now:
                         continue
                     job = await tx.jobs.enqueue(
-                        ANNOUNCE_MOMENT, payload, run_at=moment.at,
+                        AnnounceMoment(zone=zone, day=day), run_at=moment.at,
                         dedupe_key=f"moment:{zone}:{day.isoformat()}",
                     )
                     queued += job is not None
         return queued
 
-    async def announce_moment(self, payload: dict[str, Any]) -> int:
+    async def announce_moment(self, job: AnnounceMoment) -> int:
         """Push the moment to every active user of the zone; how many."""
-        return await self._announce(payload, reminder=False)
+        return await self._announce(job.zone, job.day, reminder=False)
 
-    async def announce_reminder(self, payload: dict[str, Any]) -> int:
+    async def announce_reminder(self, job: AnnounceReminder) -> int:
         """When the moment's window closes: remind every active user of the zone who has
         not posted for it (each page checks who has, as it is fanned out), if the
         runtime setting ``moment_reminder`` is on; how many users were looked at."""
         if self._push is None or not await self._push.reminder_on():
             return 0
-        return await self._announce(payload, reminder=True)
+        return await self._announce(job.zone, job.day, reminder=True)
 
-    async def _announce(self, payload: dict[str, Any], *, reminder: bool) -> int:
-        zone = str(payload["zone"])
-        moment = moments.moment_of(self.moment_rules, date.fromisoformat(payload["day"]), zone)
+    async def _announce(self, zone: str, day: date, *, reminder: bool) -> int:
+        moment = moments.moment_of(self.moment_rules, day, zone)
         sent, after = 0, 0
         while True:
             async with self._uow() as tx:
@@ -451,32 +452,26 @@ class Moments:
         return attrs.evolve(video, moment_at=moment_at, on_time=on_time)
 
 
-def ranking_job_kinds(ranking: Ranking) -> dict[str, JobKind]:
+def ranking_job_kinds(ranking: Ranking) -> list[JobKind[Any]]:
     """The background jobs of this module, for the worker (jobs.JobKind)."""
 
-    async def recompute(payload: dict[str, Any]) -> None:
+    async def recompute(job: RecomputeRatings) -> None:
         await ranking.recompute_all()
 
-    async def break_streaks(payload: dict[str, Any]) -> None:
+    async def break_streaks(job: BreakStreaks) -> None:
         await ranking.break_streaks()
 
-    async def announce(payload: dict[str, Any]) -> None:
-        await ranking.announce_moment(payload)
-
-    async def remind(payload: dict[str, Any]) -> None:
-        await ranking.announce_reminder(payload)
-
-    return {
-        RECOMPUTE_RATINGS: JobKind(run=recompute),
-        BREAK_STREAKS: JobKind(run=break_streaks),
-        ANNOUNCE_MOMENT: JobKind(run=announce),
-        ANNOUNCE_REMINDER: JobKind(run=remind),
-    }
+    return [
+        JobKind(RecomputeRatings, recompute),
+        JobKind(BreakStreaks, break_streaks),
+        JobKind(AnnounceMoment, ranking.announce_moment),
+        JobKind(AnnounceReminder, ranking.announce_reminder),
+    ]
 
 
 async def schedule_ranking(ranking: Ranking, uow: UnitOfWorkFactory) -> None:
     """Hourly: store broken streaks (each zone's day ends at another hour) and queue the
     coming moments' announcements."""
     async with uow() as tx:
-        await tx.jobs.enqueue(BREAK_STREAKS, {}, dedupe_key=BREAK_STREAKS, max_attempts=1)
+        await tx.jobs.enqueue(BreakStreaks(), dedupe_key=BreakStreaks.kind, max_attempts=1)
     await ranking.schedule_moments()

@@ -41,6 +41,7 @@ from momentic_core.errors import (
 from momentic_core.model.accounts import Principal, User
 from momentic_core.model.engagement import ReactionKind
 from momentic_core.model.events import AccessChanged, VideoStatusChanged, VisibilityChanged
+from momentic_core.model.jobs import ProcessVideo
 from momentic_core.model.social import Relation
 from momentic_core.model.videos import (
     MediaLimits,
@@ -68,7 +69,6 @@ from momentic_core.services.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
-PROCESS_VIDEO = "process_video"
 PART_URL_TTL = timedelta(hours=24)
 
 
@@ -311,7 +311,7 @@ class Videos:
         if self._moments is not None:
             video = self._moments.stamp(video, await tx.users.get(author_id))
         video = await tx.videos.add(video)
-        await tx.jobs.enqueue(PROCESS_VIDEO, {"video_id": video.id})
+        await tx.jobs.enqueue(ProcessVideo(video_id=video.id))
         await tx.events.emit(status_event(video))
         return video
 

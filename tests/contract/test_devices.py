@@ -5,7 +5,7 @@ a deleted user's."""
 from __future__ import annotations
 
 import asyncio
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import attrs
@@ -19,6 +19,7 @@ from momentic_core.model.devices import (
     Platform,
     PushKind,
 )
+from momentic_core.model.jobs import DeliverPushes
 
 from .support import T0, Adapters, add_session, add_user, add_video
 
@@ -192,7 +193,8 @@ async def test_a_moment_page_fanned_out_twice_at_once_queues_each_device_once(
 
     from adapters.memory.clock import ManualClock
     from adapters.push.logging import LoggingPushSender
-    from momentic_core.services.push import PUSH_DELIVER, Pushes
+    from momentic_core.model.jobs import DeliverPushes, PushMoment
+    from momentic_core.services.push import Pushes
 
     clock = ManualClock(T0)
     users = []
@@ -205,18 +207,19 @@ async def test_a_moment_page_fanned_out_twice_at_once_queues_each_device_once(
         await tx.notification_settings.save(
             users[0], NotificationSettings(enabled=frozenset(PushKind) - {PushKind.MOMENT}))
     pushes = Pushes(uow=backend.uow, clock=clock, gateway=LoggingPushSender())
-    payload = {"user_ids": users, "zone": "Europe/Minsk", "day": "2026-01-05",
-               "at": T0.isoformat(), "window": 120.0}
+    payload = PushMoment(user_ids=users, zone="Europe/Minsk", day=date(2026, 1, 5), at=T0,
+                         window=timedelta(minutes=2))
     first, second = await asyncio.gather(
         pushes.fan_out_moment(payload), pushes.fan_out_moment(payload))
     assert sorted([first.queued, second.queued]) == [0, 4]
     assert (await pushes.fan_out_moment(payload)).queued == 0
     runner = backend.job_runner(clock)
     tokens = []
-    while (job := await runner.claim([PUSH_DELIVER], timedelta(minutes=1))) is not None:
-        for message in job.payload["messages"]:
-            tokens.append(message["token"])
-            assert message["data"]["kind"] == "moment"
+    while (job := await runner.claim([DeliverPushes.kind], timedelta(minutes=1))) is not None:
+        assert isinstance(job.message, DeliverPushes)
+        for message in job.message.messages:
+            tokens.append(message.token)
+            assert message.data["kind"] == "moment"
         await runner.complete(job.id, attempt=job.attempts)
     assert sorted(tokens) == [f"{n:02x}" * 32 for n in range(1, 5)]
 
@@ -306,7 +309,8 @@ async def test_a_queued_delivery_goes_only_to_the_device_it_was_queued_for(
     account (a shared phone), a signed-out or idle-expired session drops the push."""
     from adapters.memory.clock import ManualClock
     from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
-    from momentic_core.services.push import Pushes, message_payload
+    from momentic_core.model.jobs import PushDelivery
+    from momentic_core.services.push import Pushes
 
     sent: list[PushMessage] = []
 
@@ -324,22 +328,22 @@ async def test_a_queued_delivery_goes_only_to_the_device_it_was_queued_for(
         device, _ = await tx.devices.register(_device(a, a_session))
     message = PushMessage(device_id=device.id, platform=Platform.IOS, token=APNS,
                           title="t", body="b", apns_environment=ApnsEnvironment.SANDBOX)
-    for_a = message_payload(message, a)
-    assert await pushes.deliver(dict(for_a)) is PushOutcome.SENT
+    for_a = PushDelivery.of(message, a)
+    assert await pushes.deliver(for_a) is PushOutcome.SENT
     async with backend.uow() as tx:  # b signs in on the phone: the row is b's now
         moved, _ = await tx.devices.register(_device(b, b_session))
     assert moved.id == device.id
-    assert await pushes.deliver(dict(for_a)) is PushOutcome.DROPPED
-    for_b = message_payload(message, b)
-    assert await pushes.deliver(dict(for_b)) is PushOutcome.SENT
-    legacy = {k: v for k, v in for_a.items() if k != "user_id"}
+    assert await pushes.deliver(for_a) is PushOutcome.DROPPED
+    for_b = PushDelivery.of(message, b)
+    assert await pushes.deliver(for_b) is PushOutcome.SENT
+    legacy = attrs.evolve(for_a, user_id=None)  # queued before deliveries carried the user
     assert await pushes.deliver(legacy) is PushOutcome.DROPPED
     clock.advance(timedelta(days=60))  # b's session idle past its ttl, never revoked
-    assert await pushes.deliver(dict(for_b)) is PushOutcome.DROPPED
+    assert await pushes.deliver(for_b) is PushOutcome.DROPPED
     clock.advance(timedelta(days=-60))
     async with backend.uow() as tx:
         await tx.sessions.revoke(b_session, clock.now())
-    assert await pushes.deliver(dict(for_b)) is PushOutcome.DROPPED
+    assert await pushes.deliver(for_b) is PushOutcome.DROPPED
     assert [m.device_id for m in sent] == [device.id, device.id]
 
 
@@ -446,7 +450,8 @@ async def test_a_retried_delivery_batch_sends_only_what_is_not_settled(
     in the same round."""
     from adapters.memory.clock import ManualClock
     from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
-    from momentic_core.services.push import Pushes, PushRetry, message_payload
+    from momentic_core.model.jobs import DeliverPushes, PushDelivery
+    from momentic_core.services.push import Pushes, PushRetry
 
     answers: dict[str, PushOutcome] = {}
     sent: list[str] = []
@@ -462,12 +467,12 @@ async def test_a_retried_delivery_batch_sends_only_what_is_not_settled(
     tokens = [f"{n:02x}" * 32 for n in range(3)]
     async with backend.uow() as tx:
         devices = [(await tx.devices.register(_device(uid, sid, token=t)))[0] for t in tokens]
-    batch = {"messages": [
-        message_payload(PushMessage(device_id=d.id, platform=Platform.IOS, token=d.token,
+    batch = DeliverPushes([
+        PushDelivery.of(PushMessage(device_id=d.id, platform=Platform.IOS, token=d.token,
                                     title="t", body="b",
                                     apns_environment=ApnsEnvironment.SANDBOX),
                         uid, f"moment:2026-01-05:{d.id}")
-        for d in devices]}
+        for d in devices])
     answers[tokens[1]] = PushOutcome.RETRY
     answers[tokens[2]] = PushOutcome.INVALID_TOKEN
     with pytest.raises(PushRetry, match="1 of 3"):
@@ -484,21 +489,21 @@ async def test_a_retried_delivery_batch_sends_only_what_is_not_settled(
     assert sent == []
 
 
-async def _batch_of(backend: Adapters, count: int) -> tuple[dict[str, Any], list[str]]:
+async def _batch_of(backend: Adapters, count: int) -> tuple[DeliverPushes, list[str]]:
     """A delivery batch to ``count`` devices of one user, and their tokens."""
     from momentic_core.model.devices import PushMessage
-    from momentic_core.services.push import message_payload
+    from momentic_core.model.jobs import PushDelivery
 
     uid, sid = await _owner(backend)
     tokens = [f"{n:064x}" for n in range(count)]
     async with backend.uow() as tx:
         devices = [(await tx.devices.register(_device(uid, sid, token=t)))[0] for t in tokens]
-    return {"messages": [
-        message_payload(PushMessage(device_id=d.id, platform=Platform.IOS, token=d.token,
+    return DeliverPushes([
+        PushDelivery.of(PushMessage(device_id=d.id, platform=Platform.IOS, token=d.token,
                                     title="t", body="b",
                                     apns_environment=ApnsEnvironment.SANDBOX),
                         uid, f"moment:2026-01-05:{d.id}")
-        for d in devices]}, tokens
+        for d in devices]), tokens
 
 
 async def test_a_slow_answer_does_not_hold_back_the_rest_of_a_batch(backend: Adapters) -> None:
@@ -540,7 +545,7 @@ async def test_at_most_the_window_of_pushes_is_ever_sent_and_not_marked(
     from momentic_core.services.push import Pushes
 
     batch, tokens = await _batch_of(backend, 40)
-    keys = ["sent:" + m["key"] for m in batch["messages"]]
+    keys = [f"sent:{m.key}" for m in batch.messages]
     started: list[str] = []
     unmarked: list[int] = []
 
@@ -573,8 +578,9 @@ async def test_the_second_reminder_goes_once_to_those_who_have_not_posted(
     import asyncio
 
     from adapters.memory.clock import ManualClock
+    from momentic_core.model.jobs import DeliverPushes, PushMoment, PushReminder
     from momentic_core.model.ranking import Moment
-    from momentic_core.services.push import PUSH_DELIVER, Pushes
+    from momentic_core.services.push import Pushes
 
     moment = Moment(day=T0.date(), time_zone="Europe/Minsk", at=T0,
                     window=timedelta(minutes=2))
@@ -597,24 +603,25 @@ async def test_the_second_reminder_goes_once_to_those_who_have_not_posted(
 
     pushes = Pushes(uow=backend.uow, clock=clock, gateway=None,  # type: ignore[arg-type]
                     reminder_on=reminder_on, moment_overrides_quiet_hours=False)
-    payload = {"user_ids": [u for u, _ in (poster, switched_off, quiet, ru, en)],
-               "zone": moment.time_zone, "day": moment.day.isoformat(),
-               "at": moment.at.isoformat(), "window": 120.0}
-    assert (await pushes.fan_out_reminder(payload)).queued == 0, "off"
+    ids = [u for u, _ in (poster, switched_off, quiet, ru, en)]
+    page = PushReminder.of(ids, moment)
+    assert (await pushes.fan_out_reminder(page)).queued == 0, "off"
     on[0] = True
     first, second = await asyncio.gather(
-        pushes.fan_out_reminder(payload), pushes.fan_out_reminder(payload))
+        pushes.fan_out_reminder(page), pushes.fan_out_reminder(page))
     assert sorted([first.queued, second.queued]) == [0, 2]
-    assert (await pushes.fan_out_reminder(payload)).queued == 0
-    assert (await pushes.fan_out_moment(payload)).queued == 3, "the moment is its own"
+    assert (await pushes.fan_out_reminder(page)).queued == 0
+    assert (await pushes.fan_out_moment(PushMoment.of(ids, moment))).queued == 3, (
+        "the moment is its own")
     runner = backend.job_runner(clock)
     reminders = {}
-    while (job := await runner.claim([PUSH_DELIVER], timedelta(minutes=1))) is not None:
-        for m in job.payload["messages"]:
-            if m["data"]["kind"] == "moment_reminder":
-                reminders[m["user_id"]] = m
+    while (job := await runner.claim([DeliverPushes.kind], timedelta(minutes=1))) is not None:
+        assert isinstance(job.message, DeliverPushes)
+        for m in job.message.messages:
+            if m.data["kind"] == "moment_reminder":
+                reminders[m.user_id] = m
         await runner.complete(job.id, attempt=job.attempts)
     assert sorted(reminders) == sorted([ru[0], en[0]])
-    assert reminders[ru[0]]["title"] == "Ещё не поздно для Momentic"
-    assert reminders[en[0]]["title"] == "Still time to Momentic"
-    assert reminders[en[0]]["collapse_id"] == f"moment-{moment.day.isoformat()}"
+    assert reminders[ru[0]].title == "Ещё не поздно для Momentic"
+    assert reminders[en[0]].title == "Still time to Momentic"
+    assert reminders[en[0]].collapse_id == f"moment-{moment.day.isoformat()}"

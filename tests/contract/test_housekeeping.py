@@ -9,6 +9,13 @@ from datetime import timedelta
 from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.clock import ManualClock
 from momentic_core.model.devices import ApnsEnvironment, Device, Platform
+from momentic_core.model.jobs import (
+    BreakStreaks,
+    JobMessage,
+    RecomputeRatings,
+    RefreshForYou,
+    RunJanitor,
+)
 from momentic_core.services.processing import Janitor
 
 from .support import T0, Adapters, add_session, add_user
@@ -17,12 +24,14 @@ DAY = timedelta(days=1)
 APNS = "ab" * 32
 
 
-async def _settled(backend: Adapters, clock: ManualClock, kind: str, dead: bool) -> int:
+async def _settled(
+    backend: Adapters, clock: ManualClock, message: JobMessage, dead: bool
+) -> int:
     async with backend.uow() as tx:
-        job_id = await tx.jobs.enqueue(kind, {}, max_attempts=1)
+        job_id = await tx.jobs.enqueue(message, max_attempts=1)
     assert job_id is not None
     runner = backend.job_runner(clock)
-    job = await runner.claim([kind], timedelta(minutes=5))
+    job = await runner.claim([message.kind], timedelta(minutes=5))
     assert job is not None and job.id == job_id
     if dead:
         await runner.bury(job.id, "gave up", job.attempts)
@@ -34,12 +43,13 @@ async def _settled(backend: Adapters, clock: ManualClock, kind: str, dead: bool)
 async def test_done_jobs_go_after_their_ttl_and_dead_ones_later(
     backend: Adapters, clock: ManualClock
 ) -> None:
-    await _settled(backend, clock, "old.done", dead=False)
-    await _settled(backend, clock, "old.dead", dead=True)
+    # A kind each, so that each claim takes the job meant.
+    await _settled(backend, clock, RunJanitor(), dead=False)
+    await _settled(backend, clock, RecomputeRatings(), dead=True)
     clock.advance(8 * DAY)
-    await _settled(backend, clock, "new.done", dead=False)
+    await _settled(backend, clock, BreakStreaks(), dead=False)
     async with backend.uow() as tx:
-        queued = await tx.jobs.enqueue("old.queued", {}, run_at=T0)  # never ran: stays
+        queued = await tx.jobs.enqueue(RefreshForYou(), run_at=T0)  # never ran: stays
     assert queued is not None
     now = clock.now()
     async with backend.uow() as tx:
@@ -49,7 +59,7 @@ async def test_done_jobs_go_after_their_ttl_and_dead_ones_later(
     async with backend.uow() as tx:
         assert await tx.jobs.delete_finished(now - 7 * DAY, now - 30 * DAY) == 2
         assert await tx.jobs.delete_finished(now - 7 * DAY, now - 30 * DAY) == 0
-    job = await backend.job_runner(clock).claim(["old.queued"], timedelta(minutes=5))
+    job = await backend.job_runner(clock).claim([RefreshForYou.kind], timedelta(minutes=5))
     assert job is not None and job.id == queued
 
 

@@ -8,16 +8,20 @@ from datetime import timedelta
 import attrs
 
 from adapters.memory.clock import ManualClock
-from momentic_core.model.videos import JobBacklog
+from momentic_core.model.jobs import DeliverPushes, JobBacklog, JobMessage, ProcessVideo, SendMail
 
 from .support import T0, Adapters, add_upload, add_user
 
 LEASE = timedelta(minutes=10)
 
 
-async def _enqueue(backend: Adapters, kind: str, **options: object) -> int:
+MAIL = SendMail(to="ann@example.com", subject="Your code", text="123456")
+VIDEO = ProcessVideo(video_id=1)
+
+
+async def _enqueue(backend: Adapters, message: JobMessage, **options: object) -> int:
     async with backend.uow() as tx:
-        job_id = await tx.jobs.enqueue(kind, {}, **options)  # type: ignore[arg-type]
+        job_id = await tx.jobs.enqueue(message, **options)  # type: ignore[arg-type]
     assert job_id is not None
     return job_id
 
@@ -31,12 +35,12 @@ async def test_the_backlog_counts_each_kind_by_status(
 ) -> None:
     runner = backend.job_runner(clock)
     for _ in range(3):
-        await _enqueue(backend, "send_mail")
-    await _enqueue(backend, "send_mail", run_at=clock.now() + timedelta(hours=1))
+        await _enqueue(backend, MAIL)
+    await _enqueue(backend, MAIL, run_at=clock.now() + timedelta(hours=1))
     clock.advance(timedelta(seconds=30))
-    await _enqueue(backend, "push.deliver")  # due now: it has waited 0 s
-    await _enqueue(backend, "process_video")
-    await _enqueue(backend, "process_video")
+    await _enqueue(backend, DeliverPushes([]))  # due now: it has waited 0 s
+    await _enqueue(backend, VIDEO)
+    await _enqueue(backend, VIDEO)
 
     taken = await runner.claim(["process_video"], LEASE)
     assert taken is not None
@@ -60,7 +64,7 @@ async def test_a_retried_job_waits_from_when_it_is_due(
     backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
-    await _enqueue(backend, "send_mail")
+    await _enqueue(backend, MAIL)
     job = await runner.claim(["send_mail"], LEASE)
     assert job is not None
     await runner.retry(job.id, "timeout", clock.now() + timedelta(minutes=1))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from adapters.memory.clock import ManualClock
+from momentic_core.model.jobs import ProcessVideo
 from momentic_core.services.jobs import JobKind, Worker
 
 from .support import Adapters
@@ -15,9 +15,9 @@ from .support import Adapters
 LEASE = timedelta(minutes=10)
 
 
-async def _enqueue(backend: Adapters, kind: str = "process_video") -> int:
+async def _enqueue(backend: Adapters) -> int:
     async with backend.uow() as tx:
-        job_id = await tx.jobs.enqueue(kind, {"video_id": 1}, max_attempts=2)
+        job_id = await tx.jobs.enqueue(ProcessVideo(video_id=1), max_attempts=2)
     assert job_id is not None
     return job_id
 
@@ -61,11 +61,11 @@ async def test_a_worker_cancelled_mid_job_hands_it_back(
     runner = backend.job_runner(clock)
     started = asyncio.Event()
 
-    async def transcode(payload: dict[str, Any]) -> None:
+    async def transcode(job: ProcessVideo) -> None:
         started.set()
         await asyncio.Event().wait()  # longer than any grace
 
-    worker = Worker(runner=runner, kinds={"process_video": JobKind(run=transcode)}, clock=clock)
+    worker = Worker(runner=runner, kinds=[JobKind(ProcessVideo, transcode)], clock=clock)
     job_id = await _enqueue(backend)
     task = asyncio.create_task(worker.run_once())
     await asyncio.wait_for(started.wait(), 10)

@@ -16,32 +16,72 @@ import pytest
 
 from adapters.memory.clock import ManualClock
 from adapters.postgres.videos import PostgresJobRunner
+from momentic_core.model.devices import ApnsEnvironment, Platform
+from momentic_core.model.jobs import (
+    BadPayload,
+    DeliverPushes,
+    JobMessage,
+    ProcessVideo,
+    PushDelivery,
+    RunJanitor,
+    SendMail,
+)
 
 from .support import Adapters, add_user, new_video
 
 LEASE = timedelta(minutes=10)
 
 
-async def enqueue(backend: Adapters, kind: str = "process_video", **options: Any) -> int | None:
-    payload = options.pop("payload", {"video_id": 1})
+async def enqueue(
+    backend: Adapters, message: JobMessage | None = None, **options: Any
+) -> int | None:
     async with backend.uow() as tx:
-        return await tx.jobs.enqueue(kind, payload, **options)
+        return await tx.jobs.enqueue(
+            ProcessVideo(video_id=1) if message is None else message, **options
+        )
+
+
+JANITOR = RunJanitor()
 
 
 async def test_an_enqueued_job_is_queued_and_due_now(backend: Adapters, clock: ManualClock) -> None:
-    payload = {"video_id": 7, "nested": {"list": [1, 2.5, None, "é"]}, "flag": True}
-    job_id = await enqueue(backend, payload=payload, max_attempts=3)
+    job_id = await enqueue(backend, ProcessVideo(video_id=7), max_attempts=3)
     assert job_id is not None
     job = await backend.job_runner(clock).get(job_id)
     assert job is not None
-    assert (job.id, job.kind, job.payload, job.status) == (
+    assert (job.id, job.kind, job.payload, job.message, job.status) == (
         job_id,
         "process_video",
-        payload,
+        {"video_id": 7},
+        ProcessVideo(video_id=7),
         "queued",
     )
     assert (job.attempts, job.max_attempts, job.last_error) == (0, 3, None)
     assert job.run_at == job.created_at == clock.now()
+
+
+async def test_a_message_comes_back_from_the_store_as_it_went_in(
+    backend: Adapters, clock: ManualClock
+) -> None:
+    """Through JSON on both stores: enums, None, nested lists and maps, non-ASCII text."""
+    delivery = DeliverPushes([
+        PushDelivery(device_id=3, platform=Platform.IOS, token="ab" * 32, title="Ánna",
+                     body="reacted 🔥", apns_environment=ApnsEnvironment.SANDBOX, badge=2,
+                     collapse_id="c-1", data={"kind": "reaction", "video_id": "9"},
+                     user_id=5, key="n:1:3"),
+        PushDelivery(device_id=4, platform=Platform.ANDROID, token="t", title="t", body="b",
+                     user_id=5),
+    ])
+    job_id = await enqueue(backend, delivery)
+    assert job_id is not None
+    claimed = await backend.job_runner(clock).claim([DeliverPushes.kind], LEASE)
+    assert claimed is not None and claimed.id == job_id
+    assert claimed.message == delivery
+    assert claimed.payload["messages"][1] == {
+        "device_id": 4, "platform": "android", "token": "t", "title": "t", "body": "b",
+        "apns_environment": None, "badge": None, "collapse_id": None, "data": {},
+        "user_id": 5,  # no "key": a delivery without one is stored without one
+    }
 
 
 async def test_an_unknown_job_is_none(backend: Adapters, clock: ManualClock) -> None:
@@ -56,36 +96,36 @@ async def test_a_job_commits_and_rolls_back_with_its_unit_of_work(
     with pytest.raises(RuntimeError):
         async with backend.uow() as tx:
             video = await tx.videos.add(new_video(user.id))
-            ghost = await tx.jobs.enqueue("process_video", {"video_id": video.id})
+            ghost = await tx.jobs.enqueue(ProcessVideo(video_id=video.id))
             raise RuntimeError("the use case failed")
     assert ghost is not None
     assert await runner.get(ghost) is None
     assert await runner.claim(["process_video"], LEASE) is None
     async with backend.uow() as tx:
         video = await tx.videos.add(new_video(user.id))
-        kept = await tx.jobs.enqueue("process_video", {"video_id": video.id})
+        kept = await tx.jobs.enqueue(ProcessVideo(video_id=video.id))
     claimed = await runner.claim(["process_video"], LEASE)
     assert claimed is not None
-    assert (claimed.id, claimed.payload) == (kept, {"video_id": video.id})
+    assert (claimed.id, claimed.message) == (kept, ProcessVideo(video_id=video.id))
 
 
 async def test_a_dedupe_key_allows_one_live_job(backend: Adapters, clock: ManualClock) -> None:
     runner = backend.job_runner(clock)
-    first = await enqueue(backend, "janitor", payload={}, dedupe_key="janitor")
+    first = await enqueue(backend, JANITOR, dedupe_key="janitor")
     assert first is not None
-    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is None  # queued
-    assert await enqueue(backend, "janitor", payload={}, dedupe_key="other") is not None
-    assert await enqueue(backend, "janitor", payload={}) is not None  # no key, no dedupe
-    assert await enqueue(backend, "janitor", payload={}) is not None
+    assert await enqueue(backend, JANITOR, dedupe_key="janitor") is None  # queued
+    assert await enqueue(backend, JANITOR, dedupe_key="other") is not None
+    assert await enqueue(backend, JANITOR) is not None  # no key, no dedupe
+    assert await enqueue(backend, JANITOR) is not None
     claimed = await runner.claim(["janitor"], LEASE)
     assert claimed is not None and claimed.id == first
-    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is None  # running
+    assert await enqueue(backend, JANITOR, dedupe_key="janitor") is None  # running
     await runner.retry(first, "boom", clock.now())
-    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is None  # queued
+    assert await enqueue(backend, JANITOR, dedupe_key="janitor") is None  # queued
     again = await runner.claim(["janitor"], LEASE)
     assert again is not None and again.id == first
     await runner.complete(first)
-    second = await enqueue(backend, "janitor", payload={}, dedupe_key="janitor")
+    second = await enqueue(backend, JANITOR, dedupe_key="janitor")
     assert second is not None and second != first  # the done one no longer counts
 
 
@@ -93,11 +133,11 @@ async def test_a_dedupe_key_frees_up_when_the_job_dies(
     backend: Adapters, clock: ManualClock
 ) -> None:
     runner = backend.job_runner(clock)
-    first = await enqueue(backend, "janitor", payload={}, dedupe_key="janitor")
+    first = await enqueue(backend, JANITOR, dedupe_key="janitor")
     assert first is not None
     assert (await runner.claim(["janitor"], LEASE)) is not None
     await runner.bury(first, "no luck")
-    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is not None
+    assert await enqueue(backend, JANITOR, dedupe_key="janitor") is not None
 
 
 async def test_a_dedupe_that_rolls_back_keeps_the_key_free(
@@ -105,9 +145,9 @@ async def test_a_dedupe_that_rolls_back_keeps_the_key_free(
 ) -> None:
     with pytest.raises(RuntimeError):
         async with backend.uow() as tx:
-            assert await tx.jobs.enqueue("janitor", {}, dedupe_key="janitor") is not None
+            assert await tx.jobs.enqueue(JANITOR, dedupe_key="janitor") is not None
             raise RuntimeError("the use case failed")
-    assert await enqueue(backend, "janitor", payload={}, dedupe_key="janitor") is not None
+    assert await enqueue(backend, JANITOR, dedupe_key="janitor") is not None
 
 
 async def test_claim_takes_due_jobs_only_oldest_first(
@@ -137,7 +177,7 @@ async def test_next_due_is_the_earliest_queued_job_of_the_kinds(
     """What an idle worker waits for: running and settled jobs and other kinds count not."""
     runner = backend.job_runner(clock)
     assert await runner.next_due(["process_video"]) is None  # nothing queued
-    await enqueue(backend, "janitor", payload={}, run_at=clock.now() + timedelta(seconds=5))
+    await enqueue(backend, JANITOR, run_at=clock.now() + timedelta(seconds=5))
     assert await runner.next_due(["process_video"]) is None
     await enqueue(backend, run_at=clock.now() + timedelta(minutes=5))
     soon = clock.now() + timedelta(minutes=1)
@@ -153,8 +193,8 @@ async def test_next_due_is_the_earliest_queued_job_of_the_kinds(
 
 async def test_claim_takes_only_the_kinds_asked_for(backend: Adapters, clock: ManualClock) -> None:
     runner = backend.job_runner(clock)
-    janitor = await enqueue(backend, "janitor", payload={})
-    video = await enqueue(backend, "process_video")
+    janitor = await enqueue(backend, JANITOR)
+    video = await enqueue(backend)
     assert await runner.claim([], LEASE) is None
     assert await runner.claim(["something_else"], LEASE) is None
     got = await runner.claim(["process_video"], LEASE)
@@ -233,7 +273,8 @@ async def test_forget_clears_the_payload_of_a_done_or_dead_job_only(
     lives; other jobs keep theirs (``complete``/``bury`` without ``forget``)."""
     runner = backend.job_runner(clock)
     secret = {"to": "ann@example.com", "subject": "code 123456", "text": "123456"}
-    done, dead, kept = [await enqueue(backend, "send_mail", payload=secret) for _ in range(3)]
+    mail = SendMail(**secret)
+    done, dead, kept = [await enqueue(backend, mail) for _ in range(3)]
     assert done is not None and dead is not None and kept is not None
     for _ in range(3):
         assert await runner.claim(["send_mail"], LEASE) is not None
@@ -267,7 +308,7 @@ async def test_concurrent_claimers_never_share_a_job_and_take_them_all(
 ) -> None:
     runners = [backend.job_runner(clock) for _ in range(10)]
     for round_ in range(4):
-        made = {await enqueue(backend, payload={"n": n, "round": round_}) for n in range(5)}
+        made = {await enqueue(backend, ProcessVideo(video_id=n + 10 * round_)) for n in range(5)}
         taken = await asyncio.gather(*(r.claim(["process_video"], LEASE) for r in runners))
         ids = [job.id for job in taken if job is not None]
         assert len(ids) == len(set(ids)), "a job was taken twice"
@@ -332,3 +373,31 @@ async def test_a_heartbeat_keeps_the_lease_and_a_lost_claim_cannot_settle(
     await other.complete(job.id, attempt=taken.attempts)
     done = await other.get(job.id)
     assert done is not None and done.status == "done"
+
+
+async def test_postgres_reads_a_payload_that_is_not_its_kinds_message_as_bad(
+    clean_pg_pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    """A row the code cannot read (hand-edited, or a kind this release does not have)
+    comes back with a BadPayload saying why, its payload as stored; the worker buries it."""
+    async with clean_pg_pool.acquire() as conn:
+        await conn.execute(
+            """
+            INSERT INTO jobs (kind, payload, run_at, created_at, updated_at) VALUES
+                ('process_video', '{"video_id": "seven"}', $1, $1, $1),
+                ('process_video', '[1, 2]', $1, $1, $1),
+                ('gone.kind', '{}', $1, $1, $1)
+            """,
+            clock.now(),
+        )
+    runner = PostgresJobRunner(clean_pg_pool, clock)
+    seven = await runner.claim(["process_video"], LEASE)
+    listed = await runner.claim(["process_video"], LEASE)
+    gone = await runner.claim(["gone.kind"], LEASE)
+    assert seven is not None and listed is not None and gone is not None
+    assert seven.payload == {"video_id": "seven"}
+    assert isinstance(seven.message, BadPayload)
+    assert seven.message.reason.startswith("payload is not a ProcessVideo: ")
+    assert "$.video_id" in seven.message.reason
+    assert isinstance(listed.message, BadPayload)
+    assert gone.message == BadPayload("no job kind 'gone.kind'")

@@ -17,6 +17,8 @@ from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
 from adapters.http.metrics import _allowed
 from adapters.memory.mail import InMemoryMailer
+from momentic_core.model.devices import Platform
+from momentic_core.model.jobs import DeliverPushes, PushDelivery
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -78,8 +80,10 @@ async def test_the_job_backlog_and_open_uploads_are_read_at_scrape_time(
     client, backend, _ = await make_client()
     storage = await backend.container.storage()
     async with storage.uow() as tx:
-        await tx.jobs.enqueue("push.deliver", {})
-        await tx.jobs.enqueue("push.deliver", {})
+        for n in (1, 2):
+            await tx.jobs.enqueue(DeliverPushes([PushDelivery(
+                device_id=n, platform=Platform.IOS, token="ab" * 32, title="t", body="b",
+                user_id=n, key=f"n:{n}:{n}")]))
     found = await scrape(client)
     assert value(found, "momentic_jobs_queued", kind="push.deliver") == 2
     assert value(found, "momentic_jobs_running", kind="push.deliver") == 0

@@ -21,8 +21,8 @@ from signup_support import new_user_auth
 
 from adapters.http import keys
 from adapters.memory.clock import ManualClock
+from momentic_core.model.jobs import AnnounceMoment, AnnounceReminder
 from momentic_core.policies import moments
-from momentic_core.services.ranking import ANNOUNCE_MOMENT, ANNOUNCE_REMINDER
 
 IOS = "ab" * 32
 ANDROID = "dQw4w9WgXcQ:APA91b" + "Z9y8_x7-W6" * 12
@@ -184,8 +184,7 @@ async def test_the_moment_is_pushed_at_its_time_once_per_user(
     assert push["payload"]["kind"] == "moment" and push["payload"]["day"] == zone_day.isoformat()
     # the same moment announced again (another instance, a retried job): nobody twice
     async with svc.devices._uow() as tx:
-        await tx.jobs.enqueue(ANNOUNCE_MOMENT, {"zone": "Asia/Tokyo",
-                                                "day": zone_day.isoformat()})
+        await tx.jobs.enqueue(AnnounceMoment(zone="Asia/Tokyo", day=zone_day))
     await env.run_jobs()
     assert len(apns.received) == 1
 
@@ -344,8 +343,7 @@ async def test_the_second_reminder_reaches_only_who_has_not_posted_once(
     assert reminder["payload"]["kind"] == "moment_reminder"
     assert reminder["headers"]["apns-collapse-id"] == f"moment-{zone_day.isoformat()}"
     async with svc.devices._uow() as tx:  # announced again: nobody twice
-        await tx.jobs.enqueue(ANNOUNCE_REMINDER, {"zone": "Asia/Tokyo",
-                                                  "day": zone_day.isoformat()})
+        await tx.jobs.enqueue(AnnounceReminder(zone="Asia/Tokyo", day=zone_day))
     await env.run_jobs()
     assert len(kinds("moment_reminder")) == 1
 

@@ -59,7 +59,7 @@ from adapters.config import Settings
 from adapters.container import Composition
 from adapters.postgres.migrate import apply_migrations
 from momentic_core.model.accounts import Role
-from momentic_core.services.videos import PROCESS_VIDEO
+from momentic_core.model.jobs import ProcessVideo
 
 ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
@@ -526,7 +526,8 @@ async def test_kill9_under_write_load_loses_nothing_and_recovers(
             if not state["stream part stored"]:
                 return False
             running = await db.fetchval(
-                "SELECT count(*) FROM jobs WHERE kind = $1 AND status = 'running'", PROCESS_VIDEO
+                "SELECT count(*) FROM jobs WHERE kind = $1 AND status = 'running'",
+                ProcessVideo.kind,
             )
             return bool(running)
 
@@ -550,7 +551,7 @@ async def test_kill9_under_write_load_loses_nothing_and_recovers(
                 "SELECT kind FROM jobs WHERE id = ANY($1::bigint[])", list(running)
             )
         }
-        assert PROCESS_VIDEO in running_kinds
+        assert ProcessVideo.kind in running_kinds
 
         # ---- restart on the same database and bucket
         server.start()
@@ -667,7 +668,7 @@ async def test_kill9_under_write_load_loses_nothing_and_recovers(
         async def settled() -> bool:
             left = await db.fetchval(
                 "SELECT count(*) FROM jobs WHERE kind = $1 AND status IN ('queued', 'running')",
-                PROCESS_VIDEO,
+                ProcessVideo.kind,
             )
             return left == 0
 

@@ -30,7 +30,7 @@ from adapters.config import Settings
 from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.memory.clock import ManualClock
-from momentic_core.services.mail import SEND_MAIL
+from momentic_core.model.jobs import SendMail
 
 PASSWORD = "correct horse battery"
 SIGNUPS = 4
@@ -75,7 +75,7 @@ async def test_codes_queued_while_smtp_is_down_go_out_once_each_when_it_is_back(
         jobs: dict[str, int] = {}
         for addr in addrs:
             ids = await conn.fetch(
-                "SELECT id FROM jobs WHERE kind = $1 AND payload->>'to' = $2", SEND_MAIL, addr
+                "SELECT id FROM jobs WHERE kind = $1 AND payload->>'to' = $2", SendMail.kind, addr
             )
             assert len(ids) == 1, (addr, ids)
             jobs[addr] = ids[0]["id"]

@@ -16,8 +16,8 @@ import pytest
 from adapters.cli.main import main
 from adapters.config import Settings
 from adapters.container import Composition, resolve
+from momentic_core.model.jobs import PackageHls
 from momentic_core.model.videos import Video, VideoStatus, Visibility
-from momentic_core.services.processing import PACKAGE_HLS
 
 FILES = {1: b"first clip " * 1000, 2: b"first clip " * 1000, 3: b"third clip"}
 
@@ -95,7 +95,7 @@ def test_backfill_search_hls_and_hashes(cli_env: str, capsys: pytest.CaptureFixt
     assert main(["backfill", "hls"]) == 0
     assert capsys.readouterr().out == "queued HLS packaging for 0 video(s); 3 already queued\n"
     jobs = asyncio.run(_sql(
-        cli_env, f"SELECT payload FROM jobs WHERE kind = '{PACKAGE_HLS}' ORDER BY id"))
+        cli_env, f"SELECT payload FROM jobs WHERE kind = '{PackageHls.kind}' ORDER BY id"))
     assert [json.loads(r["payload"])["video_id"] for r in jobs] == ids
 
 

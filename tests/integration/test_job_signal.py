@@ -18,6 +18,14 @@ from adapters.memory.clock import ManualClock
 from adapters.postgres.live import PostgresJobSignal
 from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.postgres.videos import PostgresJobRunner
+from momentic_core.model.jobs import (
+    JobMessage,
+    ProcessVideo,
+    PushNotification,
+    RecomputeRatings,
+    RunJanitor,
+    SendMail,
+)
 from momentic_core.services.jobs import JobKind, Worker
 
 WAIT = 20.0  # how long a test waits for something that takes milliseconds
@@ -27,9 +35,12 @@ class _RolledBack(Exception):
     pass
 
 
-async def _enqueue(pool: asyncpg.Pool, clock: Any, kind: str, **options: Any) -> int:
+MAIL = SendMail(to="ann@example.com", subject="Your code", text="123456")
+
+
+async def _enqueue(pool: asyncpg.Pool, clock: Any, message: JobMessage, **options: Any) -> int:
     async with PostgresUnitOfWork(pool, clock=clock) as tx:
-        job_id = await tx.jobs.enqueue(kind, {}, **options)
+        job_id = await tx.jobs.enqueue(message, **options)
     assert job_id is not None
     return job_id
 
@@ -43,12 +54,12 @@ async def test_a_committed_due_job_is_signalled_with_its_kind(
     await signal.start(heard.put_nowait)
     try:
         later = clock.now().replace(year=2999)
-        await _enqueue(clean_pg_pool, clock, "later", run_at=later)  # not due: no signal
+        await _enqueue(clean_pg_pool, clock, RunJanitor(), run_at=later)  # not due: no signal
         with contextlib.suppress(_RolledBack):
             async with PostgresUnitOfWork(clean_pg_pool, clock=clock) as tx:
-                await tx.jobs.enqueue("rolled_back", {})
+                await tx.jobs.enqueue(RecomputeRatings())
                 raise _RolledBack
-        await _enqueue(clean_pg_pool, clock, "send_mail")
+        await _enqueue(clean_pg_pool, clock, MAIL)
         # NOTIFYs arrive in commit order: send_mail is the first heard
         assert await asyncio.wait_for(heard.get(), WAIT) == "send_mail"
         runner = PostgresJobRunner(clean_pg_pool, clock)
@@ -66,19 +77,19 @@ async def test_a_backend_worker_wakes_on_the_signal(
 ) -> None:
     ran = asyncio.Event()
 
-    async def job(payload: dict[str, Any]) -> None:
+    async def job(message: PushNotification) -> None:
         ran.set()
 
     clock = ManualClock()  # 2026-01-05: what it stamps is due by the server's now()
     storage = postgres_storage(clean_pg_pool, database_url, clock)
-    worker = Worker(runner=storage.runner, kinds={"wake_test": JobKind(run=job)}, clock=clock)
+    worker = Worker(runner=storage.runner, kinds=[JobKind(PushNotification, job)], clock=clock)
     backend = Composition(Settings(memory=True), workers=True, storage=storage, worker=worker)
     backend.SIGNALLED_IDLE = 3600.0  # only the signal can wake it in time
     await backend.start()
     try:
         await asyncio.sleep(0.5)  # the worker found nothing and idles
         assert not ran.is_set()
-        await _enqueue(clean_pg_pool, clock, "wake_test")
+        await _enqueue(clean_pg_pool, clock, PushNotification(user_id=1, notification_id=1))
         await asyncio.wait_for(ran.wait(), WAIT)
     finally:
         await backend.stop()
@@ -89,17 +100,17 @@ async def test_stopping_hands_a_long_job_back_after_the_grace(
 ) -> None:
     started = asyncio.Event()
 
-    async def transcode(payload: dict[str, Any]) -> None:
+    async def transcode(message: ProcessVideo) -> None:
         started.set()
         await asyncio.Event().wait()
 
     clock = ManualClock()  # 2026-01-05: what it stamps is due by the server's now()
     storage = postgres_storage(clean_pg_pool, database_url, clock)
     runner = storage.runner
-    worker = Worker(runner=runner, kinds={"slow": JobKind(run=transcode)}, clock=clock)
+    worker = Worker(runner=runner, kinds=[JobKind(ProcessVideo, transcode)], clock=clock)
     settings = Settings(memory=True, job_stop_grace_seconds=0.2)
     backend = Composition(settings, workers=True, storage=storage, worker=worker)
-    job_id = await _enqueue(clean_pg_pool, clock, "slow")
+    job_id = await _enqueue(clean_pg_pool, clock, ProcessVideo(video_id=1))
     await backend.start()
     await asyncio.wait_for(started.wait(), WAIT)
     await backend.stop()

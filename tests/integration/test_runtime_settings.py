@@ -31,6 +31,7 @@ from adapters.http.app import create_app
 from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.model.accounts import Role
+from momentic_core.model.jobs import AnnounceReminder
 from momentic_core.model.moderation import CONFIG_KEYS
 from momentic_core.services.config import Config
 from momentic_core.services.throttle import DEFAULT_LIMITS
@@ -404,7 +405,7 @@ async def _moment_reminder(env: Cluster, tools: Tools) -> Check:
             "platform": "ios", "token": token, "apns_environment": "production"})
         ranking = on.client.app[keys.SERVICES].ranking
         day = env.clock.now().astimezone(ZoneInfo(zone)).date()
-        await ranking.announce_reminder({"zone": zone, "day": day.isoformat()})
+        await ranking.announce_reminder(AnnounceReminder(zone=zone, day=day))
         await on.run_jobs()
         router = await on.backend.container.push_gateway()
         sent = [m for m in router._fallback.delivered

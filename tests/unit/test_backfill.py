@@ -19,9 +19,10 @@ from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
 from momentic_core.errors import Invalid
 from momentic_core.model.accounts import User
+from momentic_core.model.jobs import PackageHls
 from momentic_core.model.videos import Backfill, MediaInfo, Video, VideoStatus, Visibility
 from momentic_core.services.backfill import Backfills, Duplicate
-from momentic_core.services.processing import PACKAGE_HLS, Processing
+from momentic_core.services.processing import Processing
 
 
 class Env:
@@ -147,10 +148,11 @@ async def test_hls_is_queued_once_and_the_job_packages_the_mp4() -> None:
                       config=runtime_config(env.uow, env.clock))
     runner = InMemoryJobRunner(env.store, env.clock)
     jobs = []
-    while (job := await runner.claim([PACKAGE_HLS], timedelta(minutes=5))) is not None:
+    while (job := await runner.claim([PackageHls.kind], timedelta(minutes=5))) is not None:
         jobs.append(job)
-        await work.package_hls(job.payload)
-        await work.package_hls(job.payload)  # idempotent: once packaged, left alone
+        assert isinstance(job.message, PackageHls)
+        await work.package_hls(job.message)
+        await work.package_hls(job.message)  # idempotent: once packaged, left alone
     assert sorted(j.payload["video_id"] for j in jobs) == [v.id for v in old]
     assert media.calls == 2
     for video in old:
@@ -160,7 +162,7 @@ async def test_hls_is_queued_once_and_the_job_packages_the_mp4() -> None:
         assert done.hls_key == f"{folder}/hls/master.m3u8"
         assert done.status is VideoStatus.READY and done.playback_key == video.playback_key
         assert await env.blobs.stat(f"{folder}/hls/lo.m3u8") is not None
-    await work.package_hls({"video_id": processing.id})  # processing: its own job does it
+    await work.package_hls(PackageHls(video_id=processing.id))  # processing: its own job does it
     assert (await env.get(processing.id)).hls_key is None and media.calls == 2
 
     for job in jobs:
@@ -175,11 +177,11 @@ async def test_an_mp4_that_will_not_package_keeps_playing() -> None:
     video = await env.video(ann, 1, b"an mp4")
     work = Processing(uow=env.uow, blobs=env.blobs, media=Packager(fail=True), clock=env.clock,
                       config=runtime_config(env.uow, env.clock))
-    await work.package_hls({"video_id": video.id})  # no exception: nothing to retry
+    await work.package_hls(PackageHls(video_id=video.id))  # no exception: nothing to retry
     done = await env.get(video.id)
     assert done.hls_key is None and done.status is VideoStatus.READY
     assert [b.key async for b in env.blobs.list_blobs("videos/")] == [video.source_key]
-    await work.package_hls({"video_id": 10**9})  # deleted meanwhile: nothing
+    await work.package_hls(PackageHls(video_id=10**9))  # deleted meanwhile: nothing
 
 
 async def test_search_has_nothing_to_do_on_memory() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from adapters.http.keys import ReplicaState
 from adapters.http.metrics import Backlog, Metrics, _Readings, _ReplicaReadings
-from momentic_core.model.videos import JobBacklog
+from momentic_core.model.jobs import JobBacklog
 
 BOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "momentic.json"
 # Series names as Prometheus stores them: a histogram's are _bucket, _count and _sum.

@@ -12,7 +12,8 @@ from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
 from momentic_core.errors import Unavailable
 from momentic_core.model.accounts import Mail
-from momentic_core.services.mail import MAIL_ATTEMPTS, SEND_MAIL, MailOutbox, queue_mail
+from momentic_core.model.jobs import SendMail
+from momentic_core.services.mail import MAIL_ATTEMPTS, MailOutbox, queue_mail
 
 MAIL = Mail(to="ann@example.com", subject="Your Momentic code: 123456", text="code 123456")
 
@@ -43,7 +44,7 @@ async def test_mail_waits_out_an_outage_and_its_payload_is_cleared_once_sent() -
     assert await outbox.deliver_due() == 1
     job = await runner.get(job_id)
     assert job is not None and (job.kind, job.status, job.max_attempts) == (
-        SEND_MAIL, "queued", MAIL_ATTEMPTS
+        SendMail.kind, "queued", MAIL_ATTEMPTS
     )
     assert job.last_error == "Unavailable: mail not sent (unavailable: OSError)"
     assert "123456" not in job.last_error  # the server's quote of the subject stays out

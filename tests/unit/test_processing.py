@@ -16,6 +16,7 @@ from adapters.memory.store import MemoryStore
 from adapters.memory.uow import InMemoryUnitOfWork
 from momentic_core.errors import Invalid
 from momentic_core.model.accounts import User
+from momentic_core.model.jobs import ProcessVideo
 from momentic_core.model.videos import MediaInfo, Video, VideoStatus, Visibility
 from momentic_core.services.processing import Processing
 
@@ -95,7 +96,7 @@ async def test_a_file_undecodable_past_the_probe_is_rejected_and_leaves_no_blob(
         config=runtime_config(uow, clock),
     )
 
-    await processing.process({"video_id": video.id})  # no exception: nothing to retry
+    await processing.process(ProcessVideo(video_id=video.id))  # no exception: nothing to retry
 
     async with uow() as tx:
         done = await tx.videos.get(video.id)

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from momentic_core.errors import Forbidden, Invalid
 from momentic_core.model.accounts import Principal, Role
 from momentic_core.model.engagement import ReactionKind
+from momentic_core.model.jobs import RecomputeRatings
 from momentic_core.model.ranking import WEIGHT_FIELDS, RankingWeights
 from momentic_core.model.videos import VideoStatus
 from momentic_core.policies import moments
 from momentic_core.services.profiles import ProfileChanges
-from momentic_core.services.ranking import RECOMPUTE_RATINGS
 
 from .ranking_support import RULES, T0, World, make_world
 
@@ -370,7 +370,7 @@ async def test_a_weight_change_queues_one_recompute_and_the_recompute_applies_it
     assert changed == RankingWeights(heart=7, streak_day=0)
     assert await world.ranking.weights(root) == changed
     await world.ranking.set_weights(root, {"comment": 1})  # a second change: same job
-    jobs = [r.job for r in world.store.jobs.values() if r.job.kind == RECOMPUTE_RATINGS]
+    jobs = [r.job for r in world.store.jobs.values() if r.job.kind == RecomputeRatings.kind]
     assert len(jobs) == 1 and jobs[0].status == "queued"
     assert world.user(ann.user_id).rating == 10  # unchanged until the job runs
     # Every change is in the audit trail: who, from what, to what.
