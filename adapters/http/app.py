@@ -46,24 +46,25 @@ def create_app(
 ) -> web.Application:
     """The whole HTTP surface. ``backend`` opens pools on startup and closes them on cleanup;
     the live hub listens for events once it is up and closes its sockets on shutdown."""
-    from adapters.http.admin import routes as routes_admin
-    from adapters.http.auth import email_change as routes_email
-    from adapters.http.auth import mfa as routes_mfa
-    from adapters.http.auth import routes as routes_auth
-    from adapters.http.devices import routes as routes_devices
-    from adapters.http.engagement import routes as routes_engagement
-    from adapters.http.legacy import routes as routes_legacy
+    # Each area's routes module by its area's name (the parameter ``live`` is the live
+    # options, so the live area's route table is ``live_routes``).
+    from adapters.http.admin import routes as admin
+    from adapters.http.auth import email_change, mfa
+    from adapters.http.auth import routes as auth
+    from adapters.http.devices import routes as devices
+    from adapters.http.engagement import routes as engagement
+    from adapters.http.legacy import routes as legacy
     from adapters.http.live.routes import HUB, Hub
-    from adapters.http.live.routes import routes as routes_live
-    from adapters.http.moderation import routes as routes_mod
+    from adapters.http.live.routes import routes as live_routes
+    from adapters.http.moderation import routes as moderation
     from adapters.http.openapi import document
-    from adapters.http.profile import routes as routes_me
-    from adapters.http.ranking import routes as routes_ranking
-    from adapters.http.search import routes as routes_search
-    from adapters.http.share import routes as routes_share
-    from adapters.http.social import routes as routes_social
-    from adapters.http.system import routes as routes_system
-    from adapters.http.videos import routes as routes_videos
+    from adapters.http.profile import routes as profile
+    from adapters.http.ranking import routes as ranking
+    from adapters.http.search import routes as search
+    from adapters.http.share import routes as share
+    from adapters.http.social import routes as social
+    from adapters.http.system import routes as system
+    from adapters.http.videos import routes as videos
 
     options = options or HttpOptions()
     # The answers aiohttp's HTTP server gives before any app code (a request it cannot
@@ -82,7 +83,7 @@ def create_app(
             ip_rate_limit_middleware,
             encoding_middleware,
             text_middleware,
-            routes_mfa.staff_enrolment_middleware,  # innermost: errors render as problems
+            mfa.staff_enrolment_middleware,  # innermost: errors render as problems
         ],
         client_max_size=options.max_body_bytes,
         handler_args={"auto_decompress": False},  # see encoding_middleware
@@ -108,18 +109,16 @@ def create_app(
     hub = app[HUB] = Hub(live)
     app.cleanup_ctx.append(hub.lifecycle)  # after the backend: it needs the services
     app.on_shutdown.append(hub.on_shutdown)  # sockets close before the server waits on them
-    routes_system.track_shutdown(app)  # /readyz turns 503 first thing on shutdown
+    system.track_shutdown(app)  # /readyz turns 503 first thing on shutdown
     # social/routes.py first: /v1/users/search before /v1/users/{user_id}
     for module in (
-        routes_system, routes_auth, routes_social, routes_me, routes_videos, routes_engagement,
-        routes_mod, routes_admin, routes_ranking, routes_legacy, routes_devices, routes_mfa,
-        routes_email,
-        routes_share,
+        system, auth, social, profile, videos, engagement, moderation, admin, ranking, legacy,
+        devices, mfa, email_change, share,
     ):
         app.router.add_routes(module.routes)
-    app.router.add_routes(routes_search.routes)
+    app.router.add_routes(search.routes)
     if options.docs:
-        app.router.add_routes(routes_system.docs_routes)
-    app.router.add_routes(routes_live)
+        app.router.add_routes(system.docs_routes)
+    app.router.add_routes(live_routes)
     app.router.add_routes(metrics_routes(options.metrics_token))
     return app

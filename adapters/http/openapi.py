@@ -699,30 +699,27 @@ def _share_problems(paths: Json) -> Json:
 def _tables() -> list[web.RouteTableDef]:
     """Every route table the app serves (adapters/http/app.py), /metrics with its own."""
     from adapters.http import metrics
-    from adapters.http.admin import routes as routes_admin
-    from adapters.http.auth import email_change as routes_email
-    from adapters.http.auth import mfa as routes_mfa
-    from adapters.http.auth import routes as routes_auth
-    from adapters.http.devices import routes as routes_devices
-    from adapters.http.engagement import routes as routes_engagement
-    from adapters.http.legacy import routes as routes_legacy
+    from adapters.http.admin import routes as admin
+    from adapters.http.auth import email_change, mfa
+    from adapters.http.auth import routes as auth
+    from adapters.http.devices import routes as devices
+    from adapters.http.engagement import routes as engagement
+    from adapters.http.legacy import routes as legacy
     from adapters.http.live import routes as live
-    from adapters.http.moderation import routes as routes_mod
-    from adapters.http.profile import routes as routes_me
-    from adapters.http.ranking import routes as routes_ranking
-    from adapters.http.search import routes as routes_search
-    from adapters.http.share import routes as routes_share
-    from adapters.http.social import routes as routes_social
-    from adapters.http.system import routes as routes_system
-    from adapters.http.videos import routes as routes_videos
+    from adapters.http.moderation import routes as moderation
+    from adapters.http.profile import routes as profile
+    from adapters.http.ranking import routes as ranking
+    from adapters.http.search import routes as search
+    from adapters.http.share import routes as share
+    from adapters.http.social import routes as social
+    from adapters.http.system import routes as system
+    from adapters.http.videos import routes as videos
 
     return [
-        routes_system.routes, routes_system.docs_routes, routes_auth.routes,
-        routes_social.routes, routes_me.routes, routes_videos.routes,
-        routes_engagement.routes, routes_mod.routes, routes_admin.routes,
-        routes_ranking.routes, routes_legacy.routes, routes_devices.routes,
-        routes_mfa.routes, routes_email.routes, routes_share.routes, routes_search.routes,
-        live.routes, metrics.metrics_routes(""),
+        system.routes, system.docs_routes, auth.routes, social.routes, profile.routes,
+        videos.routes, engagement.routes, moderation.routes, admin.routes, ranking.routes,
+        legacy.routes, devices.routes, mfa.routes, email_change.routes, share.routes,
+        search.routes, live.routes, metrics.metrics_routes(""),
     ]
 
 
