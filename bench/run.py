@@ -584,9 +584,11 @@ class Suite:
         db, server = env.name, env.server.proc.pid
         runs: dict[str, dict[str, Any]] = {}
         loads = [os.getloadavg()]
-        with bare_server() as (bare_base, bare_pid):
-            runs["bare"] = await self.wrk_peak("bare", bare_base, wrk.script(["/items"]),
-                                               bare_pid, db)
+        routes = a.wrk_routes or WRK_ROUTES
+        if "bare" in routes:
+            with bare_server() as (bare_base, bare_pid):
+                runs["bare"] = await self.wrk_peak("bare", bare_base, wrk.script(["/items"]),
+                                                   bare_pid, db)
         q = f"limit={PAGE}"
         users = [VIEWER, *env.signed_in]
         plan: dict[str, tuple[list[str], list[dict[str, str]]]] = {
@@ -598,7 +600,9 @@ class Suite:
         }
         base = env.server.base
         for name, (paths, headers) in plan.items():
-            runs[name] = await self.wrk_peak(name, base, wrk.script(paths, headers), server, db)
+            if name in routes:
+                runs[name] = await self.wrk_peak(name, base, wrk.script(paths, headers),
+                                                 server, db)
         # Reactions: a random signed-in user, video (of the 20,000 all may see) and kind.
         reaction_headers = [{**env.headers[u], "Content-Type": "application/json"}
                             for u in env.signed_in]
@@ -606,11 +610,12 @@ class Suite:
                          reaction_headers, method="PUT", pick="random",
                          bodies=[json.dumps({"kind": k}) for k in
                                  ("heart", "flame", "funny", "angry")])
-        runs["reactions"] = await self.wrk_peak("reactions", base, lua, server, db)
+        if "reactions" in routes:
+            runs["reactions"] = await self.wrk_peak("reactions", base, lua, server, db)
         loads.append(os.getloadavg())
         # The global feed's p99 at half of its wrk peak: open loop, from k6.
         half = None
-        global_peak = self.peaks["wrk:global"]
+        global_peak = self.peaks.get("wrk:global")
         if not loadgen.K6.exists():
             self.log(f"      no k6 ({loadgen.K6}): no p99 at half of the peak (make bench "
                      "installs it)")
@@ -1077,6 +1082,9 @@ def main() -> int:
                         help="seconds of each wrk peak (default 10, --quick 3)")
     parser.add_argument("--wrk-connections", type=int, default=wrk.CONNECTIONS)
     parser.add_argument("--wrk-threads", type=int, default=wrk.THREADS)
+    parser.add_argument("--wrk-routes", type=lambda s: [x.strip() for x in s.split(",") if x],
+                        default=[], help="the wrk peaks to run (default all): "
+                        + ", ".join(WRK_ROUTES))
     parser.add_argument("--admin-url", default=os.environ.get("MOMENTIC_BENCH_ADMIN_URL",
                                                               ADMIN_URL))
     parser.add_argument("--replica", action="store_true", help="run on a primary and a "
@@ -1084,7 +1092,7 @@ def main() -> int:
                         "profiles and search from the standby (MOMENTIC_DATABASE_REPLICA_URLS)")
     args = parser.parse_args()
     args.replica_admin_url = None
-    unknown = set(args.only) - {n for n, _ in SCENARIOS}
+    unknown = set(args.only) - {n for n, _ in SCENARIOS} | set(args.wrk_routes) - {*WRK_ROUTES}
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     return asyncio.run(main_async(args))

@@ -135,7 +135,7 @@ def video_rows(
         author = first_author if vid == 1 else rng.randint(1, users)
         yield (vid, author, f"social bench video {vid}", "public", "ready",
                f"videos/{vid}/playback.mp4", f"videos/{vid}/thumb.jpg", 2_000_000, 10.0,
-               720, 1280, "mp4", "h264", "aac", created, ready, ready)
+               720, 1280, "mp4", "h264", "aac", created, ready, ready, "public")
 
 
 async def seed(url: str, users: int, videos: int, seed_value: int, now: datetime) -> float:
