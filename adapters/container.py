@@ -138,14 +138,15 @@ def database_url(settings: Settings) -> str:
 
 async def _storage(settings: Settings, clock: Clock) -> AsyncIterator[Storage]:
     if settings.memory:
-        store = MemoryStore()
+        limiter = InMemoryRateLimiter(clock)
+        store = MemoryStore(rate_limits=limiter)  # its units of work count there too
 
         async def always_ready() -> None:
             return None
 
         yield Storage(
             uow=functools.partial(InMemoryUnitOfWork, store, clock=clock),
-            rate_limiter=InMemoryRateLimiter(clock),
+            rate_limiter=limiter,
             runner=InMemoryJobRunner(store, clock),
             ready=always_ready,
             live=InMemoryLiveEventSource(store),
@@ -609,8 +610,11 @@ def _services(
     config: Config,
 ) -> Services:
     notifier = Notifier(queue=push)
+    # Without Redis the shared counters are the store's: a limit on one write counts in
+    # that write's unit of work (one commit, not two).
     throttle = Throttle(
-        rate_limiter, multiplier=settings.rate_limit_multiplier, config=config
+        rate_limiter, multiplier=settings.rate_limit_multiplier, config=config,
+        in_transaction=not settings.redis_url,
     )
     accounts = Accounts(
         uow=storage.uow,

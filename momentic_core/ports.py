@@ -1227,6 +1227,14 @@ class UnitOfWork(Protocol):
     @property
     def search(self) -> SearchRepository: ...
 
+    @property
+    def rate_limits(self) -> RateLimiter:
+        """The shared rate-limit counters of the store, counted in this unit of work's
+        transaction where the store has them (PostgreSQL: a count commits, or rolls back,
+        with the block; memory: it stays). For a limit on the block's own write, when the
+        limiter keeps its shared counters in this store (``Throttle(in_transaction=)``)."""
+        ...
+
     async def __aenter__(self) -> UnitOfWork: ...
 
     async def __aexit__(

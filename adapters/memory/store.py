@@ -31,6 +31,7 @@ from momentic_core.model.mfa import Totp
 from momentic_core.model.moderation import Appeal, AuditEntry, Case, Report, RuntimeConfig
 from momentic_core.model.ranking import RankingWeights
 from momentic_core.model.videos import Upload, Video, Visibility
+from momentic_core.ports import RateLimiter
 
 
 @attrs.frozen
@@ -121,6 +122,9 @@ class MemoryStore:
     chosen_visibility: dict[int, Visibility] = attrs.Factory(dict)
     # (author, SHA-256) of removed videos their author deleted (migration 20261207_79).
     removed_contents: dict[tuple[int, str], datetime] = attrs.Factory(dict)
+    # The rate-limit counters a unit of work counts in (``UnitOfWork.rate_limits``): the
+    # storage's limiter; not a table (a count stays when the block rolls back).
+    rate_limits: RateLimiter | None = None
     # Who hears committed live events (InMemoryLiveEventSource); not a table.
     listeners: list[Callable[[Event], None]] = attrs.Factory(list)
     ids: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from adapters.clock import SystemClock
-from momentic_core.ports import Clock
+from momentic_core.ports import Clock, RateLimiter
 
 from .devices import InMemoryDeviceRepository, InMemoryNotificationSettingsRepository
 from .engagement import (
@@ -30,6 +30,7 @@ from .moderation import (
     InMemoryModerationRepository,
 )
 from .ranking import InMemoryRankingRepository, InMemoryStatsRepository
+from .rate_limiter import InMemoryRateLimiter
 from .repositories import (
     InMemoryCodeRepository,
     InMemoryIdentityRepository,
@@ -81,6 +82,9 @@ class InMemoryUnitOfWork:
         self.notification_settings = InMemoryNotificationSettingsRepository(store)
         self.totp = InMemoryTotpRepository(store)
         self.search = InMemorySearchRepository(store, clock or SystemClock())
+        if store.rate_limits is None:
+            store.rate_limits = InMemoryRateLimiter(clock or SystemClock())
+        self.rate_limits: RateLimiter = store.rate_limits
         self._snapshot: dict[str, Any] | None = None
 
     async def __aenter__(self) -> InMemoryUnitOfWork:

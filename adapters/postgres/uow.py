@@ -58,6 +58,7 @@ from momentic_core.ports import (
     NotificationRepository,
     NotificationSettingsRepository,
     RankingRepository,
+    RateLimiter,
     ReactionRepository,
     SearchRepository,
     SessionRepository,
@@ -86,6 +87,7 @@ from .moderation import (
     PostgresModerationRepository,
 )
 from .ranking import PostgresRankingRepository, PostgresStatsRepository
+from .rate_limiter import PostgresTransactionRateLimiter
 from .replicas import UNKNOWN, WAL_POSITION, WROTE, Replica, Replicas, replica_lost
 from .repositories import (
     PostgresCodeRepository,
@@ -169,6 +171,7 @@ class PostgresUnitOfWork:
     notification_settings: NotificationSettingsRepository
     totp: TotpRepository
     search: SearchRepository
+    rate_limits: RateLimiter
 
     def __init__(
         self,
@@ -256,12 +259,14 @@ class PostgresUnitOfWork:
         self.devices, self.notification_settings = devices, notification_settings
         totp = self.totp = PostgresTotpRepository(conn)
         search = self.search = PostgresSearchRepository(conn, self._clock)
+        # A limit on this block's own write, counted in its transaction.
+        rate_limits = self.rate_limits = PostgresTransactionRateLimiter(conn, self._clock)
         self._repositories = [
             users, codes, sessions, identities, videos, uploads, jobs, social, feeds, candidates,
             reactions, comments, notifications, events, ranking, stats, moderation, audit,
             config, devices, notification_settings, totp, views,
         ]
-        self._repositories.append(search)
+        self._repositories += [search, rate_limits]
         return self
 
     async def _from_replica(self) -> asyncpg.Connection | None:

@@ -131,10 +131,11 @@ class Engagement:
         Raises Invalid(code="invalid_reaction"), NotFound(code="video_not_found"),
         Conflict(code="video_not_ready"), Forbidden(code="moment_locked"), RateLimited."""
         reaction = parse_reaction(kind)
-        await self._throttle.check("reaction:user", str(who.user_id))
+        limit = await self._throttle.write_limit("reaction:user", str(who.user_id))
         now = self._clock.now()
         lock = await self._bereal_lock_on()
         async with self._uow() as tx:
+            await limit.check(tx)  # counted with the reaction: one commit
             found = await self._open(tx, who, video_id, lock)
             video = found.video
             change = await tx.reactions.set(who.user_id, video_id, reaction, now)

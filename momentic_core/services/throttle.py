@@ -9,7 +9,7 @@ import attrs
 
 from momentic_core.errors import RateLimited
 from momentic_core.model.accounts import RateDecision
-from momentic_core.ports import RateLimiter
+from momentic_core.ports import RateLimiter, UnitOfWork
 from momentic_core.services.config import Config
 
 
@@ -78,8 +78,13 @@ class Throttle:
         config: Config,
         limits: dict[str, Limit] | None = None,
         multiplier: float = 1.0,
+        in_transaction: bool = False,
     ) -> None:
+        """``in_transaction``: the limiter keeps its shared counters in the store of the
+        units of work (no Redis), so a check given a unit of work (``check(tx=)``) counts
+        there, in that transaction (``UnitOfWork.rate_limits``)."""
         self._limiter = limiter
+        self._in_transaction = in_transaction
         self._multiplier = multiplier
         self._config = config  # admins' overrides, applied without a restart
         self.limits = {
@@ -104,6 +109,19 @@ class Throttle:
         """Count one event; raises RateLimited(code="rate_limited") when over the limit."""
         return (await self.check_many([(name, key)]))[0]
 
+    async def write_limit(self, name: str, key: str) -> WriteLimit:
+        """``check`` for a limit on one unit of work's own write. Call before the unit of
+        work (the limit in force may be read from the store), then ``check(tx)`` in it.
+        Where the shared counters are the store's (``in_transaction``), the event is
+        counted there, in that transaction: no transaction of its own, and a refused or
+        failed write is not counted (the count, already at the limit, keeps refusing
+        until the window ends). Otherwise it is counted (and may raise) here, now."""
+        limit = await self.limit(name)
+        if self._in_transaction and name not in PER_REQUEST_LIMITS:
+            return WriteLimit(f"{name}:{key}", limit)
+        await self.check(name, key)
+        return WriteLimit(None, limit)
+
     async def check_many(self, events: Sequence[tuple[str, str]]) -> list[RateDecision]:
         """``check`` for several (name, key) events at once: all are counted, then the
         first one over its limit raises."""
@@ -120,6 +138,19 @@ class Throttle:
             limit = await self.limit(name)
             hits.append((f"{name}:{key}", limit.count, limit.window))
         return await self._limiter.hit_many(hits)
+
+
+@attrs.frozen
+class WriteLimit:
+    """``Throttle.write_limit``: the event still to count in the unit of work, if any."""
+
+    key: str | None
+    limit: Limit
+
+    async def check(self, tx: UnitOfWork) -> None:
+        """Raises RateLimited(code="rate_limited") when over the limit."""
+        if self.key is not None:
+            refuse(await tx.rate_limits.hit(self.key, self.limit.count, self.limit.window))
 
 
 def refuse(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -17,9 +18,10 @@ from hypothesis import strategies as st
 from adapters.memory.clock import ManualClock
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.postgres.rate_limiter import PostgresRateLimiter
+from adapters.postgres.uow import PostgresUnitOfWork
 from adapters.redis.rate_limiter import RedisRateLimiter
 from momentic_core.model.accounts import RateDecision
-from momentic_core.ports import Clock, RateLimiter
+from momentic_core.ports import Clock, RateLimiter, UnitOfWorkFactory
 
 MINUTE = timedelta(minutes=1)
 
@@ -39,13 +41,34 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.Redis]:
         await client.aclose()
 
 
-@pytest.fixture(params=["memory", "postgres", "redis"])
+class InUnitsOfWork:
+    """``UnitOfWork.rate_limits``, each hit in a unit of work of its own that commits."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
+        return (await self.hit_many([(key, limit, window)]))[0]
+
+    async def hit_many(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
+        async with self._uow() as tx:
+            return await tx.rate_limits.hit_many(hits)
+
+
+def _in_units_of_work(pool: asyncpg.Pool, clock: Clock) -> RateLimiter:
+    return InUnitsOfWork(functools.partial(PostgresUnitOfWork, pool, clock=clock))
+
+
+@pytest.fixture(params=["memory", "postgres", "postgres_unit_of_work", "redis"])
 def store(request: pytest.FixtureRequest) -> Store:
     if request.param == "memory":
         return Store("memory", InMemoryRateLimiter)
     if request.param == "postgres":
         pool = request.getfixturevalue("clean_pg_pool")
         return Store("postgres", lambda clock: PostgresRateLimiter(pool, clock))
+    if request.param == "postgres_unit_of_work":
+        pool = request.getfixturevalue("clean_pg_pool")
+        return Store(request.param, functools.partial(_in_units_of_work, pool))
     client = request.getfixturevalue("redis_client")
     prefix = f"test:{uuid.uuid4()}:"  # this test's keys only, on a shared server
     return Store("redis", lambda clock: RedisRateLimiter(client, clock, prefix=prefix))
@@ -213,3 +236,24 @@ async def test_the_counters_relaxed_commit_stays_with_their_statement(
     async with clean_pg_pool.acquire() as conn:
         assert await conn.fetchval("SHOW synchronous_commit") == "on"
         assert await conn.fetchval("SELECT sum(count) FROM rate_limits") == 20
+
+
+async def test_a_count_in_a_unit_of_work_commits_or_rolls_back_with_it(
+    clean_pg_pool: asyncpg.Pool, clock: ManualClock
+) -> None:
+    """``UnitOfWork.rate_limits`` counts the counters ``PostgresRateLimiter`` counts, in the
+    block's transaction, with its durable commit."""
+    uow = functools.partial(PostgresUnitOfWork, clean_pg_pool, clock=clock)
+    shared = PostgresRateLimiter(clean_pg_pool, clock)
+    async with uow() as tx:
+        assert (await tx.rate_limits.hit("reaction:user:1", 2, MINUTE)).remaining == 1
+        async with clean_pg_pool.acquire() as other:  # not committed yet
+            assert await other.fetchval("SELECT count(*) FROM rate_limits") == 0
+        assert await tx.rate_limits._fetchval("SHOW synchronous_commit") == "on"  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):
+        async with uow() as tx:
+            await tx.rate_limits.hit("reaction:user:1", 2, MINUTE)
+            raise RuntimeError("the write failed")
+    assert (await shared.hit("reaction:user:1", 2, MINUTE)).remaining == 0
+    async with uow() as tx:
+        assert not (await tx.rate_limits.hit("reaction:user:1", 2, MINUTE)).allowed
