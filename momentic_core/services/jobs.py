@@ -2,7 +2,8 @@
 
 Jobs live in the database (the ``JobRunner`` port): any worker of any instance takes them,
 a job whose worker died is taken again when its lease runs out, failures are retried with
-exponential backoff, and after ``max_attempts`` a job is dead with its reason kept.
+exponential backoff (a ``RetryLater`` no sooner than its ``not_before``: a service's
+Retry-After), and after ``max_attempts`` a job is dead with its reason kept.
 
 Each kind of job is a message class in ``model.jobs``, registered there by its kind name;
 each service module that has jobs gives a handler for its kinds (``JobKind``s: the class
@@ -19,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -32,6 +33,15 @@ log = logging.getLogger(__name__)
 
 MIN_IDLE = 0.05  # seconds: the shortest wait of an idle worker
 M = TypeVar("M", bound=JobMessage)
+
+
+class RetryLater(Exception):
+    """A passing failure whose job must not run again before ``not_before`` (a service's
+    Retry-After), nor before its backoff, whichever is later."""
+
+    def __init__(self, reason: str, *, not_before: datetime | None = None) -> None:
+        super().__init__(reason)
+        self.not_before = not_before
 
 
 @attrs.frozen
@@ -113,11 +123,12 @@ class Worker:
             if job.attempts >= job.max_attempts:
                 await self._bury(job, kind, message, reason)
             else:
-                delay = self.backoff * (2 ** (job.attempts - 1))
-                log.warning("job failed; retrying", extra={"job": job.id, "reason": reason})
-                await self._runner.retry(
-                    job.id, reason, self._clock.now() + delay, attempt=job.attempts
-                )
+                run_at = self._clock.now() + self.backoff * (2 ** (job.attempts - 1))
+                if isinstance(exc, RetryLater) and exc.not_before is not None:
+                    run_at = max(run_at, exc.not_before)
+                log.warning("job failed; retrying", extra={
+                    "job": job.id, "reason": reason, "run_at": run_at.isoformat()})
+                await self._runner.retry(job.id, reason, run_at, attempt=job.attempts)
             return job
         finally:
             heartbeat.cancel()

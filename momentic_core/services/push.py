@@ -30,7 +30,12 @@ A notification's push job is queued in the unit of work that stores the notifica
   claims) by a marker task, a unit of work per batch of answers (at least a quarter of
   ``concurrency``, the rest at the end) while the other sends go on; a passing failure
   (5xx, 429, timeout) of any leaves it unmarked and the job raises, so the worker runs it
-  again with exponential backoff until ``max_attempts``, sending only what is unmarked.
+  again with exponential backoff until ``max_attempts``, sending only what is unmarked,
+  and no sooner than the latest ``Retry-After`` of those failures (capped at
+  ``RETRY_AFTER_MAX``). An answer for the whole service (``PushResult.service_wide``:
+  FCM's quota or outage, APNs 503) stops the job's sends to that service: those not
+  started yet wait for the retry with the failures (unmarked, not sent), while its pushes
+  to other services go on.
 
 A fan-out happens once: it claims its key (``moment:<user>:<day>``,
 ``reminder:<user>:<day>``, ``n:<notification>``) in the unit of work that queues its
@@ -57,8 +62,10 @@ import attrs
 from momentic_core.errors import NotFound
 from momentic_core.model.devices import (
     PUSH_KIND_OF,
+    ApnsEnvironment,
     Device,
     NotificationSettings,
+    Platform,
     PushKind,
     PushMessage,
     PushOutcome,
@@ -75,7 +82,7 @@ from momentic_core.model.jobs import (
 from momentic_core.model.ranking import Moment
 from momentic_core.policies import push_text
 from momentic_core.ports import Clock, PushGateway, UnitOfWork, UnitOfWorkFactory
-from momentic_core.services.jobs import JobKind
+from momentic_core.services.jobs import JobKind, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +90,9 @@ DELIVER_ATTEMPTS = 6  # with the worker's backoff (5 s doubling): about 2.5 minu
 DELIVER_BATCH = 250  # messages per delivery job
 
 
-class PushRetry(Exception):
-    """A passing failure of the push service: the job is tried again later."""
+class PushRetry(RetryLater):
+    """A passing failure of the push service: the job is tried again later, not before
+    ``not_before`` (the service's Retry-After) if it is given."""
 
 
 def quiet_now(settings: NotificationSettings, time_zone: str, now: datetime) -> bool:
@@ -286,12 +294,14 @@ class Pushes:
 
     async def deliver(self, item: PushDelivery) -> PushOutcome:
         """One message (tests). Raises PushRetry on a passing failure (the worker tries
-        again later)."""
+        again later, not before the service's Retry-After)."""
         [result] = await self._deliver([item])
-        outcome, reason = result or (PushOutcome.SENT, None)  # None: sent before
-        if outcome is PushOutcome.RETRY:
-            raise PushRetry(reason or "push service unavailable")
-        return outcome
+        if result is None:  # sent before
+            return PushOutcome.SENT
+        if result.outcome is PushOutcome.RETRY:
+            raise PushRetry(result.reason or "push service unavailable",
+                            not_before=result.not_before(self._clock.now()))
+        return result.outcome
 
     async def deliver_job(self, job: DeliverPushes) -> dict[str, int]:
         """A ``push.deliver`` job. Returns the count of each outcome; raises PushRetry
@@ -300,25 +310,28 @@ class Pushes:
         items = job.messages
         outcomes = await self._deliver(items)
         counts: dict[str, int] = {}
-        for outcome, _ in filter(None, outcomes):
-            counts[outcome.value] = counts.get(outcome.value, 0) + 1
-        retry = [reason for outcome, reason in filter(None, outcomes)
-                 if outcome is PushOutcome.RETRY]
+        for result in filter(None, outcomes):
+            counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+        retry = [r for r in filter(None, outcomes) if r.outcome is PushOutcome.RETRY]
         if retry:
+            now = self._clock.now()
+            not_before = max(filter(None, (r.not_before(now) for r in retry)), default=None)
+            later = "" if not_before is None else f" (not before {not_before.isoformat()})"
             raise PushRetry(f"{len(retry)} of {len(items)} pushes to retry: "
-                            f"{retry[0] or 'push service unavailable'}")
+                            f"{retry[0].reason or 'push service unavailable'}{later}",
+                            not_before=not_before)
         return counts
 
     async def _deliver(
         self, items: list[PushDelivery]
-    ) -> list[tuple[PushOutcome, str | None] | None]:
+    ) -> list[PushResult | None]:
         """Send what is not settled yet, ``concurrency`` at a time (``_Window``), marking
-        the answers as they come. Each item's outcome, or None when an earlier attempt
+        the answers as they come. Each item's result, or None when an earlier attempt
         settled it."""
         messages = [p.message for p in items]
         keys = [f"sent:{p.key}" if p.key else None for p in items]
         users = [p.user_id for p in items]
-        results: list[tuple[PushOutcome, str | None] | None] = [None] * len(items)
+        results: list[PushResult | None] = [None] * len(items)
         async with self._uow(read_only=True) as tx:
             marked = [k for k in keys if k is not None]
             settled = await tx.devices.claimed(marked) if marked else set()
@@ -332,7 +345,7 @@ class Pushes:
         dropped = [i for i in pending
                    if users[i] is None or messages[i].device_id not in live]
         for i in dropped:
-            results[i] = (PushOutcome.DROPPED, None)
+            results[i] = PushResult(PushOutcome.DROPPED)
             log.info("push dropped: its device is gone, moved or signed out",
                      extra={"device": messages[i].device_id})
         gone = set(dropped)
@@ -361,7 +374,9 @@ class _Window:
     least a quarter of the slots, and the rest once the sends are over, while the other
     slots keep sending. The first failure (a commit, or a gateway that raised) stops new
     sends; the ones in flight are awaited and their answers marked if the store still
-    takes them, then it is raised."""
+    takes them, then it is raised. A RETRY for the whole service (``service_wide``) stops
+    new sends to that service (platform and APNs environment): the messages to it not
+    sent yet get that result (held back, retried with the failures), the others go on."""
 
     def __init__(
         self, slots: int, messages: list[PushMessage], keys: list[str | None],
@@ -373,7 +388,8 @@ class _Window:
         self._slots = asyncio.Semaphore(slots)
         self._messages, self._keys = messages, keys
         self._deliver, self._mark = deliver, mark
-        self.results: list[tuple[PushOutcome, str | None] | None] = [None] * len(messages)
+        self.results: list[PushResult | None] = [None] * len(messages)
+        self._paused: dict[tuple[Platform, ApnsEnvironment | None], PushResult] = {}
         self._answered: list[int] = []  # settled, not marked yet (each holds a slot)
         self._wake = asyncio.Event()
         self._sending = True
@@ -385,9 +401,14 @@ class _Window:
         flight: set[asyncio.Task[None]] = set()
         try:
             for i in to_send:
+                if self._held(i):
+                    continue
                 await self._slots.acquire()
                 if self._failure is not None:
                     break
+                if self._held(i):  # its service asked for a pause while this waited
+                    self._slots.release()
+                    continue
                 task = asyncio.create_task(self._send(i))
                 flight.add(task)
                 task.add_done_callback(flight.discard)
@@ -404,6 +425,14 @@ class _Window:
         if self._failure is not None:
             raise self._failure
 
+    def _held(self, i: int) -> bool:
+        """Whether message ``i`` waits for the retry: its service paused the job's sends."""
+        pause = self._paused.get(_service(self._messages[i]))
+        if pause is None:
+            return False
+        self.results[i] = attrs.evolve(pause, reason=f"held back ({pause.reason})")
+        return True
+
     def _fail(self, exc: Exception) -> None:
         if self._failure is None:
             self._failure = exc
@@ -417,8 +446,15 @@ class _Window:
             self._slots.release()
             self._fail(exc)
             return
-        self.results[i] = (result.outcome, result.reason)
+        self.results[i] = result
         if result.outcome is PushOutcome.RETRY:
+            service = _service(self._messages[i])
+            if result.service_wide and service not in self._paused:
+                self._paused[service] = result  # before the slot is free: none slips by
+                log.warning("push service asks to back off; this job sends it no more "
+                            "until its retry", extra={
+                                "platform": service[0].value, "reason": result.reason,
+                                "retry_after": str(result.retry_after)})
             self._slots.release()
             return
         if result.outcome is PushOutcome.REFUSED:
@@ -435,7 +471,7 @@ class _Window:
             done += [key for i in batch if (key := self._keys[i]) is not None]
             invalid = [self._messages[i] for i in batch
                        if (r := self.results[i]) is not None
-                       and r[0] is PushOutcome.INVALID_TOKEN]
+                       and r.outcome is PushOutcome.INVALID_TOKEN]
             if done or invalid:
                 try:
                     await self._mark(done, invalid)
@@ -450,6 +486,12 @@ class _Window:
                 await self._wake.wait()
             if not self._sending and not self._answered:
                 return
+
+
+def _service(m: PushMessage) -> tuple[Platform, ApnsEnvironment | None]:
+    """The service a message goes to: FCM, or APNs in one environment."""
+    return m.platform, m.apns_environment if m.platform is Platform.IOS else None
+
 
 def push_job_kinds(pushes: Pushes) -> list[JobKind[Any]]:
     """The worker's job kinds of pushes (``jobs.JobKind``s). A delivery's payload

@@ -128,6 +128,33 @@ async def test_a_notification_reaches_both_phones_durably(
     assert len((await r.json())["items"]) == 4, "the in-app list has every notification"
 
 
+async def test_a_retry_after_holds_the_retry_past_the_backoff(
+    make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]
+) -> None:
+    """APNs 503 with Retry-After: 120 through the app's own worker: not retried at the
+    backoff (6 s later), but once the 120 s are over; FCM's push of the same batch is
+    not held back, nor sent twice."""
+    apns, fcm = fakes
+    env, clock = await _env(make_video_env, fakes)
+    client = env.client
+    alex = await new_user_auth(client)
+    for device in ({"platform": "ios", "token": IOS, "apns_environment": "sandbox"},
+                   {"platform": "android", "token": ANDROID}):
+        assert (await client.post("/v1/me/devices", headers=alex, json=device)).status == 201
+    apns.answers[IOS] = (503, "ServiceUnavailable")
+    apns.retry_after[IOS] = "120"
+    await _befriend(env, await new_user_auth(client), (await _me(env, alex))["id"])
+    await env.run_jobs()
+    assert (apns.requests, len(fcm.received)) == (1, 1)
+    del apns.answers[IOS]
+    clock.advance(timedelta(seconds=6))
+    await env.run_jobs()
+    assert apns.requests == 1, "retried before the service's Retry-After"
+    clock.advance(timedelta(seconds=114))
+    await env.run_jobs()
+    assert len(apns.received) == 1 and len(fcm.received) == 1
+
+
 async def test_switched_off_kinds_and_quiet_hours_push_nothing(
     make_video_env: Any, fakes: tuple[FakeApns, FakeFcm]
 ) -> None:

@@ -1,0 +1,215 @@
+"""Retry-After and service-wide pauses of push delivery, with the job queue on memory and
+on PostgreSQL: a ``push.deliver`` batch through the real APNs and FCM gateways to the
+local fakes (tests/push_support.py), run by the real worker on the test's clock. The
+retry's ``run_at`` in the queue is no earlier than the latest Retry-After of the
+failures (delta-seconds or an HTTP-date; capped at an hour; an invalid one leaves the
+backoff), and a 429/503 for the whole service stops the batch's sends to that service:
+the rest wait for the retry, unsent, and nothing goes out twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import pytest
+from push_support import FakeApns, FakeFcm, p8_key
+
+from adapters.memory.clock import ManualClock
+from adapters.push.apns import ApnsPushGateway
+from adapters.push.fcm import FcmPushGateway
+from adapters.push.logging import LoggingPushSender
+from adapters.push.router import PlatformPushGateway
+from momentic_core.model.devices import ApnsEnvironment, Device, Platform, PushMessage
+from momentic_core.model.jobs import Job
+from momentic_core.ports import JobRunner
+from momentic_core.services.jobs import Worker
+from momentic_core.services.push import Pushes, push_job_kinds
+
+from .support import T0, Adapters, add_session, add_user
+
+TOPIC = "app.momentic.ios"
+BACKOFF = timedelta(seconds=5)  # the worker's first backoff
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeApns, FakeFcm]]:
+    key = p8_key()
+    apns = await FakeApns(key, "KEY1234567", "TEAM123456", TOPIC).start()
+    fcm = await FakeFcm().start()
+    yield apns, fcm
+    await apns.stop()
+    await fcm.stop()
+
+
+class Delivery:
+    """Pushes on the real gateways, a worker on ``clock`` and one delivery batch."""
+
+    def __init__(self, backend: Adapters, clock: ManualClock, fakes: Any,
+                 concurrency: int) -> None:
+        apns, fcm = fakes
+        self.apns, self.fcm, self.clock = apns, fcm, clock
+        self.gateway = PlatformPushGateway({
+            Platform.IOS: ApnsPushGateway(
+                key_pem=apns.key_pem, key_id="KEY1234567", team_id="TEAM123456",
+                topic=TOPIC, production_url=apns.url, sandbox_url=apns.url, timeout=5),
+            Platform.ANDROID: FcmPushGateway(fcm.account(), fcm_url=fcm.url, timeout=5),
+        }, LoggingPushSender())
+        self.backend = backend
+        self.pushes = Pushes(uow=backend.uow, clock=clock, gateway=self.gateway,
+                             concurrency=concurrency)
+        self.runner: JobRunner = backend.job_runner(clock)
+        self.worker = Worker(runner=self.runner, kinds=push_job_kinds(self.pushes),
+                             clock=clock, backoff=BACKOFF)
+
+    async def queue(self, *platforms: Platform) -> list[str]:
+        """One batch with a device of each platform given, in that order; their tokens."""
+        user = await add_user(self.backend)
+        session = await add_session(self.backend, user.id)
+        messages = []
+        async with self.backend.uow() as tx:
+            for n, platform in enumerate(platforms):
+                token = f"{n:064x}" if platform is Platform.IOS else f"fcm:{n:0140x}"
+                env = ApnsEnvironment.PRODUCTION if platform is Platform.IOS else None
+                device, _ = await tx.devices.register(Device(
+                    id=0, user_id=user.id, session_id=session.id, platform=platform,
+                    token=token, created_at=T0, last_seen_at=T0, apns_environment=env))
+                messages.append((user.id, PushMessage(
+                    device_id=device.id, platform=platform, token=token, title="t",
+                    body="b", apns_environment=env, collapse_id="moment-2026-01-05")))
+            await Pushes._queue(tx, messages, "moment:2026-01-05")
+        return [m.token for _, m in messages]
+
+    async def run(self) -> Job | None:
+        """Run the due job, if any; the job as the queue keeps it afterwards."""
+        job = await self.worker.run_once()
+        return None if job is None else await self.runner.get(job.id)
+
+    def received(self) -> Counter[str]:
+        return Counter([p["token"] for p in self.apns.received]
+                       + [m["token"] for m in self.fcm.received])
+
+    async def close(self) -> None:
+        await self.gateway.close()
+
+
+@pytest.fixture
+async def make_delivery(
+    backend: Adapters, clock: ManualClock, fakes: Any
+) -> AsyncIterator[Callable[[int], Delivery]]:
+    made: list[Delivery] = []
+
+    def make(concurrency: int = 100) -> Delivery:
+        made.append(Delivery(backend, clock, fakes, concurrency))
+        return made[-1]
+
+    yield make
+    for d in made:
+        await d.close()
+
+
+async def test_the_retry_waits_for_the_services_retry_after(
+    make_delivery: Callable[[int], Delivery],
+) -> None:
+    """APNs 429 TooManyRequests for one token with Retry-After: 120 (seconds): the job's
+    retry is queued 120 s ahead, not at the 5 s backoff, and sends that one alone."""
+    delivery = make_delivery(100)
+    ios = await delivery.queue(Platform.IOS, Platform.IOS, Platform.IOS)
+    delivery.apns.answers[ios[1]] = (429, "TooManyRequests")
+    delivery.apns.retry_after[ios[1]] = "120"
+    start = delivery.clock.now()
+    job = await delivery.run()
+    assert job is not None and job.status == "queued"
+    assert job.run_at == start + timedelta(seconds=120)
+    assert delivery.received() == Counter({ios[0]: 1, ios[2]: 1})
+    del delivery.apns.answers[ios[1]]
+    delivery.clock.advance(timedelta(seconds=119))
+    assert await delivery.run() is None, "not before its Retry-After"
+    delivery.clock.advance(timedelta(seconds=1))
+    job = await delivery.run()
+    assert job is not None and job.status == "done"
+    assert delivery.received() == Counter(ios), "the retry sent the failure alone"
+    assert delivery.apns.requests == 4
+
+
+async def test_an_http_date_quota_pause_holds_fcm_and_lets_apns_go_on(
+    make_delivery: Callable[[int], Delivery],
+) -> None:
+    """FCM 429 QUOTA_EXCEEDED (the project's quota: the whole service) with an HTTP-date
+    ten minutes ahead: no more sends to FCM from this batch; its APNs pushes go out; the
+    retry is queued at that date and sends the Android pushes once each."""
+    delivery = make_delivery(1)
+    tokens = await delivery.queue(Platform.ANDROID, Platform.ANDROID, Platform.IOS,
+                                  Platform.ANDROID, Platform.IOS)
+    android = [t for t in tokens if t.startswith("fcm:")]
+    ios = [t for t in tokens if not t.startswith("fcm:")]
+    at = delivery.clock.now() + timedelta(minutes=10)
+    delivery.fcm.answers[android[0]] = (429, "QUOTA_EXCEEDED")
+    delivery.fcm.retry_after[android[0]] = format_datetime(at, usegmt=True)
+    job = await delivery.run()
+    assert job is not None and job.status == "queued" and job.run_at == at
+    assert delivery.fcm.requests == 1, "FCM's quota is spent: nothing more was sent to it"
+    assert delivery.received() == Counter(ios)
+    assert job.last_error is not None and "3 of 5 pushes to retry" in job.last_error
+    del delivery.fcm.answers[android[0]]
+    delivery.clock.advance(timedelta(minutes=10))
+    job = await delivery.run()
+    assert job is not None and job.status == "done"
+    assert delivery.received() == Counter(tokens), "each push exactly once"
+    assert delivery.fcm.requests == 4 and delivery.apns.requests == 2
+
+
+@pytest.mark.parametrize(("header", "delay"), [
+    ("soon", BACKOFF),  # invalid: the backoff
+    ("-30", BACKOFF),
+    ("1", BACKOFF),  # sooner than the backoff: the backoff
+    ("86400", timedelta(hours=1)),  # a day: capped at an hour
+    ("Mon, 05 Jan 2026 14:00:00 GMT", timedelta(hours=1)),  # 2 h ahead of T0: capped
+    ("Mon, 05 Jan 2026 11:00:00 GMT", BACKOFF),  # already past
+])
+async def test_an_invalid_or_outlying_retry_after_falls_back_or_is_capped(
+    make_delivery: Callable[[int], Delivery], header: str, delay: timedelta
+) -> None:
+    delivery = make_delivery(100)
+    [ios] = await delivery.queue(Platform.IOS)
+    delivery.apns.answers[ios] = (503, "ServiceUnavailable")
+    delivery.apns.retry_after[ios] = header
+    start = delivery.clock.now()
+    assert start == T0
+    job = await delivery.run()
+    assert job is not None and job.status == "queued" and job.run_at == start + delay
+
+
+async def test_a_service_wide_503_stops_the_batch_and_queues_the_rest(
+    make_delivery: Callable[[int], Delivery],
+) -> None:
+    """APNs 503 ServiceUnavailable (Retry-After: 60) to the first of ten iPhones, two at a
+    time: at most the push in flight beside it goes out, the others are not sent but
+    wait for the retry 60 s later, while the batch's Android pushes go out; the retry
+    sends each iPhone's push that is still due, and nobody gets one twice."""
+    delivery = make_delivery(2)
+    tokens = await delivery.queue(*[Platform.IOS] * 10, Platform.ANDROID, Platform.ANDROID)
+    ios = tokens[:10]
+    delivery.apns.answers[ios[0]] = (503, "ServiceUnavailable")
+    delivery.apns.retry_after[ios[0]] = "60"
+    start = delivery.clock.now()
+    job = await delivery.run()
+    assert job is not None and job.status == "queued"
+    assert job.run_at == start + timedelta(seconds=60)
+    assert delivery.apns.requests <= 2, "APNs asked to be left alone; the batch kept on"
+    first = delivery.received()
+    assert set(first) >= set(tokens[10:]), "FCM's pushes are not held back by APNs"
+    assert set(first) <= set(tokens[10:]) | {ios[1]}
+    assert job.last_error is not None
+    assert "pushes to retry: ServiceUnavailable (not before" in job.last_error
+    del delivery.apns.answers[ios[0]]
+    delivery.clock.advance(timedelta(seconds=59))
+    assert await delivery.run() is None
+    delivery.clock.advance(timedelta(seconds=1))
+    job = await delivery.run()
+    assert job is not None and job.status == "done"
+    assert delivery.received() == Counter(tokens), "each push exactly once"
+    assert delivery.apns.requests == 11, "the 503, then each iPhone once"
+    assert delivery.fcm.requests == 2
