@@ -1432,8 +1432,10 @@ class PushGateway(Protocol):
 
     async def deliver(self, message: PushMessage) -> PushResult:
         """Send one push. Never raises for what the service answers or for a network
-        failure: those are outcomes (RETRY for 5xx, 429, timeouts and lost connections;
-        INVALID_TOKEN for a dead token; REFUSED for other permanent refusals)."""
+        failure: those are outcomes (RETRY for 5xx, 429, timeouts and lost connections,
+        with the service's Retry-After if it sent one and ``service_wide`` when the whole
+        service throttles or is down; INVALID_TOKEN for a dead token; REFUSED for other
+        permanent refusals)."""
         ...
 
 
