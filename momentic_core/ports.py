@@ -610,9 +610,10 @@ class FeedRepository(Protocol):
         """Idempotent; True the first time."""
         ...
 
-    async def has_posted(self, user_id: int, since: datetime, until: datetime) -> bool:
-        """Has a ready video created in [since, until): a junk upload, still processing or
-        about to be rejected, does not unlock the BeReal feed."""
+    async def latest_post(self, user_id: int, since: datetime, until: datetime) -> datetime | None:
+        """When the newest of the user's ready videos created in [since, until) was
+        created, or None: a junk upload, still processing or about to be rejected, does
+        not unlock the BeReal feed."""
         ...
 
 

@@ -391,10 +391,9 @@ class InMemoryFeedRepository:
         s.video_views[(viewer, video_id)] = at
         return True
 
-    async def has_posted(self, user_id: int, since: datetime, until: datetime) -> bool:
-        return any(
-            v.author_id == user_id
-            and since <= v.created_at < until
+    async def latest_post(self, user_id: int, since: datetime, until: datetime) -> datetime | None:
+        return max((
+            v.created_at for v in self._s.videos.values()
+            if v.author_id == user_id and since <= v.created_at < until
             and v.status is VideoStatus.READY
-            for v in self._s.videos.values()
-        )
+        ), default=None)

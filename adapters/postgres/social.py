@@ -735,18 +735,16 @@ class PostgresFeedRepository(Repository):
         )
         return bool(added)
 
-    async def has_posted(self, user_id: int, since: datetime, until: datetime) -> bool:
-        return bool(
-            await self._fetchval(
-                """
-                SELECT EXISTS (
-                    SELECT 1 FROM videos
-                    WHERE author_id = $1 AND created_at >= $2 AND created_at < $3
-                      AND status = 'ready'
-                )
-                """,
-                user_id,
-                since,
-                until,
-            )
+    async def latest_post(self, user_id: int, since: datetime, until: datetime) -> datetime | None:
+        # videos_author_created_idx, newest first from ``until``: stops at the first ready one.
+        found = await self._fetchval(
+            """
+            SELECT max(created_at) FROM videos
+            WHERE author_id = $1 AND created_at >= $2 AND created_at < $3
+              AND status = 'ready'
+            """,
+            user_id,
+            since,
+            until,
         )
+        return cast(datetime | None, found)

@@ -114,20 +114,11 @@ async def behind_lock(
     ]
     if not fresh:
         return set()
-    # "I posted since A" holds for every anchor up to some point and for none after it:
-    # find that point among the distinct anchors by bisection (one query per step).
-    anchors = sorted({lock_anchor(v) for v in fresh})
-    lo, hi = 0, len(anchors)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if await tx.feeds.has_posted(who.user_id, anchors[mid], now + LOCK_LASTS):
-            lo = mid + 1
-        else:
-            hi = mid
-    open_until = anchors[lo - 1] if lo else None  # anchors[:lo] are answered
-    return {
-        v.id for v in fresh if open_until is None or lock_anchor(v) > open_until
-    }
+    # "I posted since A" (a ready video of mine in [A, now + LOCK_LASTS)) holds exactly
+    # when my newest such video from the earliest anchor on is at or after A: one query.
+    earliest = min(lock_anchor(v) for v in fresh)
+    latest = await tx.feeds.latest_post(who.user_id, earliest, now + LOCK_LASTS)
+    return {v.id for v in fresh if latest is None or latest < lock_anchor(v)}
 
 
 async def behind_lock_for(

@@ -625,7 +625,7 @@ async def test_the_service_pages_for_you_through_one_snapshot(
     assert third.next_rank is None
 
 
-# ---------------------------------------------------------------- views, has_posted
+# ---------------------------------------------------------------- views, latest_post
 
 
 async def test_record_view_is_idempotent(backend: Adapters) -> None:
@@ -652,27 +652,32 @@ async def test_a_deleted_video_takes_its_views_along(backend: Adapters) -> None:
             await tx.feeds.record_view(viewer.id, video.id, T0)
 
 
-async def test_has_posted_counts_ready_videos_only(backend: Adapters) -> None:
+async def test_latest_post_counts_ready_videos_only(backend: Adapters) -> None:
     me = await add_user(backend)
     since, until = T0, T0 + DAY
 
-    async def posted() -> bool:
+    async def latest() -> datetime | None:
         async with backend.uow() as tx:
-            return await tx.feeds.has_posted(me.id, since, until)
+            return await tx.feeds.latest_post(me.id, since, until)
 
-    assert not await posted()
+    assert await latest() is None
     await add_video(backend, me.id, created_at=until)  # out: the upper bound
     await add_video(backend, me.id, created_at=since - timedelta(microseconds=1))
     await add_video(backend, me.id, created_at=since, status=VideoStatus.REJECTED)
     await add_video(backend, me.id, created_at=since, status=VideoStatus.FAILED)
-    assert not await posted()
+    assert await latest() is None
     await add_video(backend, me.id, created_at=since, status=VideoStatus.PROCESSING)
-    assert not await posted(), "a junk upload still processing does not unlock the feed"
+    assert await latest() is None, "a junk upload still processing does not unlock the feed"
     await add_video(backend, me.id, created_at=since, status=VideoStatus.READY)
-    assert await posted()
+    assert await latest() == since
+    later = since + timedelta(hours=3)
+    await add_video(backend, me.id, created_at=later, status=VideoStatus.READY)
+    await add_video(backend, me.id, created_at=later + timedelta(hours=1),
+                    status=VideoStatus.PROCESSING)
+    assert await latest() == later, "the newest ready one"
     other = await add_user(backend)
     async with backend.uow() as tx:
-        assert not await tx.feeds.has_posted(other.id, since, until)
+        assert await tx.feeds.latest_post(other.id, since, until) is None
 
 
 async def _snapshot_rows(backend: Adapters) -> int:
