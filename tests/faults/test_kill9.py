@@ -459,7 +459,7 @@ async def test_kill9_under_write_load_loses_nothing_and_recovers(
 
     async def queued_videos() -> int:
         return int(await watch.fetchval(
-            "SELECT count(*) FROM jobs WHERE kind = $1 AND status = 'queued'", PROCESS_VIDEO))
+            "SELECT count(*) FROM jobs WHERE kind = $1 AND status = 'queued'", ProcessVideo.kind))
 
     try:
         videos = [
