@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 import attrs
 
-from momentic_core.model.accounts import CodePurpose, Mail, VerificationCode
+from momentic_core.model.accounts import Mail
 from momentic_core.model.devices import ApnsEnvironment, Platform, PushMessage
 from momentic_core.model.ranking import Moment
 
@@ -88,31 +88,16 @@ class JobBacklog:
 # ---------------------------------------------------------------- mail
 
 
-@attrs.frozen
-class MailedCode:
-    """Which stored code a mail carries (``VerificationCode``'s user, purpose and hash)."""
-
-    user_id: int
-    purpose: CodePurpose
-    code_hash: str
-
-
 @_kind("send_mail", secret=True)
 @attrs.frozen
 class SendMail(JobMessage):
     to: str
     subject: str
     text: str
-    # The code the mail carries, as stored: the mail goes out only while that code is the
-    # user's current one (None: a mail without a code, or queued by an earlier release).
-    code: MailedCode | None = None
 
     @classmethod
-    def of(cls, mail: Mail, code: VerificationCode | None = None) -> SendMail:
-        return cls(
-            to=mail.to, subject=mail.subject, text=mail.text,
-            code=None if code is None else MailedCode(code.user_id, code.purpose, code.code_hash),
-        )
+    def of(cls, mail: Mail) -> SendMail:
+        return cls(to=mail.to, subject=mail.subject, text=mail.text)
 
     @property
     def mail(self) -> Mail:
