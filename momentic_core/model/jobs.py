@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Self, TypeVar
 import attrs
 
 from momentic_core.model.accounts import Mail
-from momentic_core.model.devices import ApnsEnvironment, Platform, PushMessage
+from momentic_core.model.devices import PushMessage
 from momentic_core.model.ranking import Moment
 
 
@@ -210,38 +210,27 @@ class PushReminder(_MomentPage):
 
 
 @attrs.frozen
-class PushDelivery:
-    """One rendered push to one device, as a delivery job carries it: ``user_id`` the
-    device's owner when it was rendered (None: queued before deliveries carried it; never
-    sent), ``key`` what marks it settled (unique per push and device; None: unmarked)."""
+class PushDelivery(PushMessage):
+    """One rendered push to one device, as a delivery job carries it: the message's fields,
+    then ``user_id`` the device's owner when it was rendered (None: queued before
+    deliveries carried it; never sent), ``key`` what marks it settled (unique per push and
+    device; None: unmarked)."""
 
-    device_id: int
-    platform: Platform
-    token: str
-    title: str
-    body: str
-    apns_environment: ApnsEnvironment | None = None
-    badge: int | None = None
-    collapse_id: str | None = None
-    data: dict[str, str] = attrs.Factory(dict)
     user_id: int | None = None
     key: str | None = None
 
     @classmethod
     def of(cls, m: PushMessage, user_id: int, key: str | None = None) -> PushDelivery:
-        return cls(
-            device_id=m.device_id, platform=m.platform, token=m.token, title=m.title,
-            body=m.body, apns_environment=m.apns_environment, badge=m.badge,
-            collapse_id=m.collapse_id, data=dict(m.data), user_id=user_id, key=key,
-        )
+        return cls(**_message_fields(m), user_id=user_id, key=key)
 
     @property
     def message(self) -> PushMessage:
-        return PushMessage(
-            device_id=self.device_id, platform=self.platform, token=self.token,
-            title=self.title, body=self.body, apns_environment=self.apns_environment,
-            badge=self.badge, collapse_id=self.collapse_id, data=dict(self.data),
-        )
+        return PushMessage(**_message_fields(self))
+
+
+def _message_fields(m: PushMessage) -> dict[str, Any]:
+    fields = {f.name: getattr(m, f.name) for f in attrs.fields(PushMessage)}
+    return fields | {"data": dict(m.data)}
 
 
 @_kind("push.deliver", secret=True)
