@@ -560,11 +560,11 @@ def _gauges(storage: Storage) -> Gauges:
 
     def replica_states() -> list[ReplicaState]:
         assert replicas is not None
-        return [
-            ReplicaState(r.name, r.up and r.lag <= replicas.max_lag, r.lag, r.retried,
-                         lagging=r.up and r.lag > replicas.max_lag)
-            for r in replicas.replicas
-        ]
+        states = []
+        for r in replicas.replicas:
+            fit = replicas.fit(r)  # lagging: answers as a standby, but past the lag limit
+            states.append(ReplicaState(r.name, fit, r.lag, r.retried, lagging=r.up and not fit))
+        return states
 
     return Gauges(
         backlog=backlog, pool=storage.pool_use,

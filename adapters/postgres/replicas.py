@@ -214,6 +214,12 @@ class Replicas:
         if not conflict:
             self.failed(replica)
 
+    def fit(self, replica: Replica) -> bool:
+        """Whether ``replica`` may serve reads that may lag: it answers as a standby and
+        is at most ``max_lag`` behind. The one rule: ``pick`` uses it, and so do the
+        states /metrics and /readyz report (adapters/container.py)."""
+        return replica.up and replica.lag <= self.max_lag
+
     # ----------------------------------------------------------------- read-your-writes
 
     def wrote(self, user_id: int, position: int | None) -> None:
@@ -250,7 +256,7 @@ class Replicas:
         count = len(self.replicas)
         for step in range(count):
             replica = self.replicas[(self._next + step) % count]
-            if not replica.up or replica.lag > self.max_lag:
+            if not self.fit(replica):
                 continue
             if position is not None and replica.replayed < position:
                 continue
