@@ -221,7 +221,10 @@ class _Readings(Collector):
 _FORWARDED = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "CF-Connecting-IP")
 
 
-def _allowed(request: web.Request, token: str) -> bool:
+def is_operator(request: web.Request, token: str) -> bool:
+    """The request is an operator's: it bears ``token`` (MOMENTIC_METRICS_TOKEN) as a
+    bearer token or, with no token set, comes straight from loopback. /metrics answers
+    only operators; /readyz names the replicas only to them."""
     if token:
         sent = request.headers.get("Authorization", "")
         return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
@@ -261,7 +264,7 @@ def metrics_routes(token: str) -> web.RouteTableDef:
 def metrics_handler(token: str) -> Handler:
     @_DECLARED
     async def scrape(request: web.Request) -> web.Response:
-        if not _allowed(request, token):
+        if not is_operator(request, token):
             raise web.HTTPNotFound()
         metrics = request.app[METRICS]
         # A registry for this scrape only: the instruments (every worker's, or this app's)

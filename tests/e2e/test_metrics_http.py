@@ -15,7 +15,7 @@ from adapters.config import Settings
 from adapters.container import Composition
 from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions
-from adapters.http.metrics import _allowed
+from adapters.http.metrics import is_operator
 from adapters.memory.mail import InMemoryMailer
 from momentic_core.model.devices import Platform
 from momentic_core.model.jobs import DeliverPushes, PushDelivery
@@ -118,9 +118,9 @@ async def test_without_a_token_only_direct_loopback_clients_are_answered(
         resp = await client.get("/metrics", headers={header: "203.0.113.9"})
         assert resp.status == 404, header  # through a proxy on this host
     outside = make_mocked_request("GET", "/metrics", transport=_Transport(("10.1.2.3", 5000)))
-    assert not _allowed(outside, "")
+    assert not is_operator(outside, "")
     inside = make_mocked_request("GET", "/metrics", transport=_Transport(("::1", 5000, 0, 0)))
-    assert _allowed(inside, "")
+    assert is_operator(inside, "")
 
 
 class _Transport:

@@ -8,11 +8,17 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import attrs
+import orjson
 import pytest
+from aiohttp.test_utils import make_mocked_request
 
+from adapters import container
 from adapters.config import Settings
 from adapters.container import Composition, _ready
 from adapters.http.app import create_app
+from adapters.http.keys import HttpOptions, ReplicaState
+from adapters.http.system.routes import readyz
 from momentic_core.errors import Unavailable
 from tests.signup_support import FAST_HASH
 
@@ -140,3 +146,86 @@ async def test_readyz_is_503_while_the_configured_redis_does_not_answer(
     assert body["code"] == "not_ready"
     assert body["detail"] == "The rate-limit store (Redis) does not answer."
     assert (await client.get("/healthz")).status == 200  # alive: only not ready
+
+
+# /readyz is public: the replicas' names (host:port/database) go only to an operator, the
+# caller /metrics answers (adapters/http/metrics.py is_operator); anyone else gets each
+# replica's index, state and lag.
+_STATES = [ReplicaState("replica-7.internal:5432/momentic", True, 0.25),
+           ReplicaState("10.0.0.8:5433/momentic_ro", False, 0.0)]
+_NAMED = [
+    {"index": 1, "name": "replica-7.internal:5432/momentic", "state": "up", "lag_seconds": 0.25},
+    {"index": 2, "name": "10.0.0.8:5433/momentic_ro", "state": "down", "lag_seconds": None},
+]
+_ANONYMOUS = [{**replica, "name": None} for replica in _NAMED]
+
+
+@pytest.fixture
+def replicated(aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An in-memory app whose storage reports two streaming replicas."""
+    real = container._gauges
+
+    def with_replicas(storage: Any) -> Any:
+        return attrs.evolve(real(storage), replicas=lambda: list(_STATES))
+
+    monkeypatch.setattr(container, "_gauges", with_replicas)
+
+    async def make(metrics_token: str = "") -> Any:
+        settings = Settings(memory=True, **FAST_HASH)
+        return await aiohttp_client(create_app(
+            Composition(settings), HttpOptions(metrics_token=metrics_token)))
+
+    return make
+
+
+def _no_replica_named(text: str) -> None:
+    for part in ("replica-7", ".internal", "10.0.0.8", ":5432", ":5433", "momentic_ro"):
+        assert part not in text, part
+
+
+async def test_readyz_tells_a_remote_anonymous_caller_no_replica_name(replicated: Any) -> None:
+    client = await replicated()
+    # Through a proxy (a load balancer's probe, anyone on the internet): not an operator.
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        r = await client.get("/readyz", headers={header: "203.0.113.9"})
+        assert r.status == 200
+        _no_replica_named(await r.text())
+        assert (await r.json())["replicas"] == _ANONYMOUS, header
+    # Connected straight from another host.
+    remote = make_mocked_request("GET", "/readyz", app=client.app,
+                                 transport=_Peer(("198.51.100.4", 40000)))
+    answer = await readyz(remote)
+    assert answer.status == 200 and isinstance(answer.body, bytes)
+    _no_replica_named(answer.body.decode())
+    assert orjson.loads(answer.body)["replicas"] == _ANONYMOUS
+    # Straight from loopback, with no metrics token set: an operator, as for /metrics.
+    assert (await (await client.get("/readyz")).json())["replicas"] == _NAMED
+
+
+async def test_readyz_names_the_replicas_to_a_caller_bearing_the_metrics_token(
+    replicated: Any,
+) -> None:
+    client = await replicated(metrics_token="s3cret-scrape")
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"X-Forwarded-For": "203.0.113.9"}):
+        r = await client.get("/readyz", headers=headers)  # a token is set: loopback is not enough
+        assert r.status == 200
+        _no_replica_named(await r.text())
+        assert (await r.json())["replicas"] == _ANONYMOUS, headers
+    for headers in ({"Authorization": "Bearer s3cret-scrape"},
+                    {"Authorization": "Bearer s3cret-scrape", "X-Forwarded-For": "203.0.113.9"}):
+        r = await client.get("/readyz", headers=headers)
+        assert r.status == 200
+        assert (await r.json())["replicas"] == _NAMED, headers
+
+
+class _Peer:
+    """A transport whose socket peer is ``peer``."""
+
+    def __init__(self, peer: tuple[Any, ...]) -> None:
+        self._peer = peer
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._peer if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False

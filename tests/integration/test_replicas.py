@@ -379,7 +379,7 @@ async def test_readyz_reports_each_replica_without_failing_on_it(
     await asyncio.to_thread(cluster.kill_replica)
     try:
         down = await _readyz_replica(client, "down")
-        assert down == {"name": name, "state": "down", "lag_seconds": None}
+        assert down == {"index": 1, "name": name, "state": "down", "lag_seconds": None}
     finally:
         await asyncio.to_thread(cluster.start_replica)
     await caught_up(replicas, cluster)

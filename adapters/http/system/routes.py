@@ -11,6 +11,7 @@ from aiohttp import web
 from adapters.http import keys
 from adapters.http.common import json_response, services
 from adapters.http.contract import STRING, content, contract, json
+from adapters.http.metrics import is_operator
 from adapters.http.problems import problem
 from adapters.http.system.views import ReadyOut, ReplicaOut, StatusOut
 from momentic_core.errors import MomenticError
@@ -63,7 +64,14 @@ def track_shutdown(app: web.Application) -> None:
 @contract("The database answers (and the media storage, and Redis when configured); the "
           "body lists each streaming replica's state, which does not decide readiness.",
           "system", {200: json(ReadyOut, "Ready.", {"status": "ready", "replicas": [
-              {"name": "replica-1:5432/momentic", "state": "up", "lag_seconds": 0.0}]})})
+              {"index": 1, "name": "replica-1:5432/momentic", "state": "up",
+               "lag_seconds": 0.0},
+              {"index": 2, "name": "replica-2:5432/momentic", "state": "down",
+               "lag_seconds": None}]})},
+          description="Only an operator is told the replicas' names (host:port/database): "
+          "a request bearing MOMENTIC_METRICS_TOKEN as `Authorization: Bearer <token>` or, "
+          "with no token set, a client connected directly from loopback, as for /metrics. "
+          "Anyone else gets each replica's index, state and lag, with `name` null.")
 async def readyz(request: web.Request) -> web.Response:
     stopping = request.app.get(STOPPING)
     if stopping is not None and stopping.is_set():
@@ -77,11 +85,14 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def _replicas(request: web.Request) -> list[ReplicaOut]:
-    """The replicas as this process last looked at them; a down one's lag is unknown."""
+    """The replicas as this process last looked at them; a down one's lag is unknown.
+    Their names (host:port/database) only to an operator, as /metrics would answer."""
     states = services(request).gauges.replicas
+    named = is_operator(request, request.app[keys.OPTIONS].metrics_token)
     return [
-        ReplicaOut(r.name, r.state, None if r.state == "down" else round(r.lag_seconds, 3))
-        for r in (states() if states is not None else [])
+        ReplicaOut(index, r.name if named else None, r.state,
+                   None if r.state == "down" else round(r.lag_seconds, 3))
+        for index, r in enumerate(states() if states is not None else [], start=1)
     ]
 
 

@@ -22,7 +22,13 @@ class ReplicaOut:
     """A streaming replica (MOMENTIC_DATABASE_REPLICA_URLS) as the answering process last
     looked at it (every 100 ms)."""
 
-    name: str = attrs.field(metadata={"description": "host:port/database, no credentials."})
+    index: int = attrs.field(metadata={
+        "description": "Its position in MOMENTIC_DATABASE_REPLICA_URLS, from 1."})
+    name: str | None = attrs.field(metadata={
+        "description": "host:port/database, no credentials; given only to an operator "
+                       "(the request bears MOMENTIC_METRICS_TOKEN as a bearer token or, "
+                       "with none set, comes straight from loopback, as for /metrics), "
+                       "null for anyone else."})
     state: Annotated[str, Schema(enum=["up", "lagging", "down"])] = attrs.field(metadata={
         "description": "up: serves reads that may lag; lagging: answers but is further "
                        "behind than MOMENTIC_DATABASE_REPLICA_MAX_LAG_SECONDS, so skipped; "
