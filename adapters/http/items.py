@@ -3,15 +3,17 @@
 A feed page is one statement that already brings each item's video and author rows; what
 the page then costs in Python is turning them into JSON: ``FeedItemOut.of`` and cattrs'
 unstructure, about 20 us an item (bench/feed_costs.py). ``RenderedItems`` keeps, per video
-id, the unstructured item of the last rendering together with the ``Video`` and author
-``User`` it was rendered from, and reuses it only when the page's video and author are
-*equal* to those (attrs equality over every field: caption, visibility, status, keys,
-counters, the author's nickname, avatar, privacy; a field added later is compared too).
-So nothing can serve a stale item: a removed video, a changed caption or count, an
-author's new name or avatar, a ban or a visibility change are in the rows the page's own
-statement read on whichever instance answers, and a row that differs renders again. No
-event, channel or clock is needed for correctness; the bound (``size`` videos, least
-recently used first) is for memory only.
+id, the unstructured item of the last rendering together with the ``Video`` and
+``FeedAuthor`` it was rendered from, and reuses it only when the page's video and author
+are *equal* to those (attrs equality over every field: caption, visibility, status, keys,
+counters, the author's nickname, names, avatar, privacy; a field added later is compared
+too). The rendering reads nothing else (the author's public part is all a feed row
+brings). So nothing can serve a stale item: a removed video, a changed caption or count,
+an author's new name or avatar or a visibility change are in the rows the page's own
+statement read on whichever instance answers, and a row that differs renders again; a
+banned or suspended author's videos are not in the rows at all (the statement leaves
+them out). No event, channel or clock is needed for correctness; the bound (``size``
+videos, least recently used first) is for memory only.
 
 Merged at each answer, never kept: what depends on the viewer (my reaction, in both
 places it shows) and every media URL (``views.video_urls``, ``views.avatar_url``: signed
@@ -30,7 +32,7 @@ from aiohttp import web
 
 from adapters.http.converter import unstructure
 from adapters.http.views import FeedItemOut, MediaUrl, ShareUrl, avatar_url, video_urls
-from momentic_core.model.accounts import User
+from momentic_core.model.accounts import FeedAuthor
 from momentic_core.model.social import FeedItem
 from momentic_core.model.videos import Video
 
@@ -42,7 +44,7 @@ class RenderedItems:
 
     def __init__(self, size: int = SIZE) -> None:
         self._size = size
-        self._items: OrderedDict[int, tuple[Video, User, ShareUrl | None, Rendered]] = (
+        self._items: OrderedDict[int, tuple[Video, FeedAuthor, ShareUrl | None, Rendered]] = (
             OrderedDict()
         )
         self.hits = 0

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import attrs
 
 from adapters.http.schema import ID_MAX, Schema, comment_text, counts_of, one_of, text
-from momentic_core.model.accounts import Person, User
+from momentic_core.model.accounts import FeedAuthor, Person, User
 from momentic_core.model.devices import (
     ApnsEnvironment,
     Device,
@@ -123,7 +123,7 @@ class AuthorView:
     avatar_url: str | None
 
     @classmethod
-    def of(cls, u: User, media_url: MediaUrl) -> AuthorView:
+    def of(cls, u: User | Person, media_url: MediaUrl) -> AuthorView:
         return cls(u.id, u.nickname, avatar_url(u, media_url))
 
 
@@ -197,7 +197,7 @@ class VideoOut:
     def of(
         cls,
         v: Video,
-        author: User,
+        author: User | FeedAuthor,
         media_url: MediaUrl,
         locked: bool = False,
         my_reaction: str | None = None,

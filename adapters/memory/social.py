@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from momentic_core.errors import Conflict, NotFound
-from momentic_core.model.accounts import User
+from momentic_core.model.accounts import FeedAuthor, User
 from momentic_core.model.social import (
     Contact,
     FeedItem,
@@ -243,7 +243,7 @@ class InMemoryFeedRepository:
         reactions, mine, comments = _engagement(self._s, viewer, video)
         return FeedItem(
             video=video,
-            author=author,
+            author=FeedAuthor.of(author),  # the public part, as PostgreSQL's row has it
             reactions=reactions,
             my_reaction=mine,
             comment_count=comments,

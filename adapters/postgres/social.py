@@ -35,9 +35,10 @@ from datetime import datetime
 from typing import Any, cast
 
 import asyncpg
+import attrs
 
 from momentic_core.errors import Conflict, NotFound
-from momentic_core.model.accounts import User
+from momentic_core.model.accounts import FeedAuthor, User
 from momentic_core.model.engagement import REACTION_KINDS
 from momentic_core.model.social import (
     Contact,
@@ -77,6 +78,18 @@ def _author(row: asyncpg.Record) -> User:
 
 def _feed_video(row: asyncpg.Record) -> Video:
     return _video(cast(asyncpg.Record, _Prefixed(row, "v")))
+
+
+# What a feed item shows of its author: model.accounts.FeedAuthor's fields, each the
+# users column of its name. Their public part only, never the email, the password hash or
+# the account's state (the statements judge that in SQL, _ACTIVE, and bring none of it
+# to the process).
+_FEED_AUTHOR_COLUMNS = ", ".join(f.name for f in attrs.fields(FeedAuthor))
+_FEED_AUTHOR_KEYS = tuple(f"u_{f.name}" for f in attrs.fields(FeedAuthor))
+
+
+def _feed_author(row: asyncpg.Record) -> FeedAuthor:
+    return FeedAuthor(*[row[key] for key in _FEED_AUTHOR_KEYS])
 
 
 _U = _select(_USER_COLUMNS, "u")
@@ -163,13 +176,17 @@ FOR_YOU_ELIGIBLE = (
     + " AND " + _UNMUTED.format(other="v.author_id")
 )
 
-_ITEM_COLUMNS = f"{_V}, {_U}, e.heart, e.flame, e.funny, e.angry, e.my_reaction, e.comment_count"
+# A feed item's row: the video, its author's public part, the engagement.
+_ITEM_COLUMNS = (
+    f"{_V}, {_select(_FEED_AUTHOR_COLUMNS, 'u')}, "
+    "e.heart, e.flame, e.funny, e.angry, e.my_reaction, e.comment_count"
+)
 
 
 def _item(row: asyncpg.Record) -> FeedItem:
     return FeedItem(
         video=_feed_video(row),
-        author=_author(row),
+        author=_feed_author(row),
         reactions={kind: int(row[kind]) for kind in REACTION_KINDS},
         my_reaction=row["my_reaction"],
         comment_count=int(row["comment_count"]),

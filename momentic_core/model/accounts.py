@@ -89,6 +89,21 @@ class Person:
 
 
 @attrs.frozen
+class FeedAuthor(Person):
+    """The author of a feed item as the item shows them: who they are to others, and
+    whether the account is private (a private account's videos have no share link,
+    ``services.visibility.shareable``). Never an email, a password hash or the account's
+    state: a feed leaves out authors who are no one to others before it builds items."""
+
+    private: bool = False
+
+    @classmethod
+    def of(cls, user: User) -> FeedAuthor:
+        return cls(user.id, user.nickname, user.name, user.surname, user.avatar_key,
+                   user.private)
+
+
+@attrs.frozen
 class VerificationCode:
     """A one-time code sent by email; only its hash is kept."""
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from momentic_core.model.accounts import User
+from momentic_core.model.accounts import FeedAuthor, User
 from momentic_core.model.videos import Video
 
 
@@ -40,7 +40,7 @@ class Contact:
 @attrs.frozen
 class FeedItem:
     video: Video
-    author: User
+    author: FeedAuthor  # the author's public part only
     reactions: dict[str, int]
     my_reaction: str | None
     comment_count: int

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from momentic_core.errors import Conflict, Forbidden, NotFound
-from momentic_core.model.accounts import Principal, User
+from momentic_core.model.accounts import FeedAuthor, Principal, User
 from momentic_core.model.engagement import no_reactions
 from momentic_core.model.social import FeedItem, Relation, VideoForViewer
 from momentic_core.model.videos import Video, VideoStatus, Visibility
@@ -156,7 +156,7 @@ async def open_video(
     return found
 
 
-def shareable(video: Video, author: User) -> bool:
+def shareable(video: Video, author: User | FeedAuthor) -> bool:
     """Whether the video has a share link (``/v/{slug}``, services.shares): ready and
     public in force (not of a private account)."""
     return (

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from adapters.memory.clock import ManualClock
 from momentic_core.errors import NotFound
-from momentic_core.model.accounts import AccountStatus, Person
+from momentic_core.model.accounts import AccountStatus, FeedAuthor, Person
 from momentic_core.model.engagement import (
     Comment,
     NotificationKind,
@@ -652,13 +652,13 @@ async def test_feed_items_carry_the_counts_and_my_reaction(backend: Adapters) ->
         ranked = await tx.feeds.snapshot_page(snapshot, viewer.id, 0, 9)
         public = await tx.feeds.global_feed(fan.id, None, False, 9)
     expected = FeedItem(
-        video=stored, author=author, reactions=counts(heart=1, angry=1), my_reaction="angry",
-        comment_count=2,
+        video=stored, author=FeedAuthor.of(author), reactions=counts(heart=1, angry=1),
+        my_reaction="angry", comment_count=2,
     )
     assert stored.reactions == counts(heart=1, angry=1) and stored.comment_count == 2
     assert friends[0] == expected
     assert ranked[0] == (1, expected)
-    assert friends[1] == FeedItem(quiet, author, counts(), None, 0)
+    assert friends[1] == FeedItem(quiet, FeedAuthor.of(author), counts(), None, 0)
     assert [i.video.id for i in public] == [quiet.id]  # friends-only for the fan
 
 

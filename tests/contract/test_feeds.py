@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from adapters.memory.clock import ManualClock
 from momentic_core.errors import NotFound
-from momentic_core.model.accounts import AccountStatus, Principal, Role, User
+from momentic_core.model.accounts import AccountStatus, FeedAuthor, Principal, Role, User
 from momentic_core.model.social import FeedItem, FeedSettings, Keyset
 from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.policies.ranking import for_you_score
@@ -85,9 +85,13 @@ async def test_an_item_carries_the_video_its_author_and_zero_engagement(
     [f] = await friends_feed(backend, viewer.id)
     assert g == f
     assert g == FeedItem(
-        video=video, author=author, reactions=ZEROS, my_reaction=None, comment_count=0
+        video=video, author=FeedAuthor.of(author), reactions=ZEROS, my_reaction=None,
+        comment_count=0,
     )
     assert g.locked is False
+    # The author's public part only: no email, password hash or account state in an item.
+    assert type(g.author) is FeedAuthor
+    assert not {"email", "password_hash", "status", "role"} & set(attrs.asdict(g.author))
 
 
 # ---------------------------------------------------------------- friends feed
@@ -555,7 +559,8 @@ async def test_a_snapshot_pages_in_its_own_order_even_as_new_videos_arrive(
         assert await tx.feeds.snapshot_page(snapshot, viewer.id, 0, 0) == []
     assert (rank, item.video.id) == (3, order[2])
     assert item == FeedItem(
-        video=videos[5], author=author, reactions=ZEROS, my_reaction=None, comment_count=0
+        video=videos[5], author=FeedAuthor.of(author), reactions=ZEROS, my_reaction=None,
+        comment_count=0,
     )
 
 

@@ -12,7 +12,7 @@ import orjson
 from adapters.http.converter import unstructure
 from adapters.http.items import RenderedItems
 from adapters.http.views import FeedItemOut
-from momentic_core.model.accounts import AccountStatus, User
+from momentic_core.model.accounts import FeedAuthor
 from momentic_core.model.social import FeedItem
 from momentic_core.model.videos import Video, VideoStatus, Visibility
 from momentic_core.services.visibility import sealed_item
@@ -40,15 +40,17 @@ def share(video_id: int) -> str:
     return f"https://momentic.example/v/{video_id}"
 
 
-def author(n: int = 2, **fields: object) -> User:
+def author(n: int = 2, **fields: object) -> FeedAuthor:
+    """What a feed row brings of its author (the public part)."""
     values: dict[str, object] = {
-        "id": n, "email": f"u{n}@bsu.by", "nickname": f"user{n}", "created_at": NOW,
-        "avatar_key": f"avatars/{n}/avatar.jpg",
+        "id": n, "nickname": f"user{n}", "avatar_key": f"avatars/{n}/avatar.jpg",
     }
-    return User(**(values | fields))  # type: ignore[arg-type]
+    return FeedAuthor(**(values | fields))  # type: ignore[arg-type]
 
 
-def item(n: int = 1, my: str | None = None, who: User | None = None, **fields: object) -> FeedItem:
+def item(
+    n: int = 1, my: str | None = None, who: FeedAuthor | None = None, **fields: object
+) -> FeedItem:
     values: dict[str, object] = {
         "id": n, "author_id": 2, "description": f"video {n} #minsk",
         "visibility": Visibility.PUBLIC, "status": VideoStatus.READY,
@@ -113,8 +115,8 @@ def test_what_changed_in_the_rows_renders_again() -> None:
         attrs.evolve(base, video=attrs.evolve(base.video, view_count=8)),
         attrs.evolve(base, author=author(nickname="renamed")),
         attrs.evolve(base, author=author(avatar_key="avatars/2/new.jpg")),
-        attrs.evolve(base, author=author(private=True)),
-        attrs.evolve(base, author=author(status=AccountStatus.SUSPENDED)),
+        attrs.evolve(base, author=author(name="Ann")),
+        attrs.evolve(base, author=author(private=True)),  # a share link no more
     ]
     for changed in changes:
         misses = cache.misses
