@@ -21,7 +21,13 @@ after every step:
   worlds and never show what the viewer may not see (blocked either way, deleted, held
   or removed, banned or suspended authors, friends-only videos of strangers, in feeds
   the authors they muted), and the friends feed locks exactly what the BeReal lock says
-  from stamped times alone, so a change of time zone (at most two a day) unlocks nothing.
+  from stamped times alone, so a change of time zone (at most two a day) unlocks nothing;
+- paged a few at a time (``page_through``), the feeds, a hashtag, a search, comments,
+  replies and notifications add up, forwards and back, to what the rows say the viewer
+  may see, each item once, and no cursor names an item its pages left out (search and
+  hashtags leave out the moments behind the lock);
+- a role change (``set_role``) ends every session of a demoted user (their access and
+  refresh tokens are refused) and keeps a promoted one's, who holds the new role at once.
 
 ``make test`` runs a bounded number of examples (the ``default`` profile); ``make
 test-deep`` runs the ``deep`` profile for as long as it is given (``LIVES_MINUTES``).
@@ -30,12 +36,15 @@ test-deep`` runs the ``deep`` profile for as long as it is given (``LIVES_MINUTE
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from clip_support import unique
@@ -53,8 +62,10 @@ from hypothesis.stateful import (
 from adapters.memory.clock import ManualClock
 from momentic_core.errors import MomenticError, Unauthenticated
 from momentic_core.model.accounts import Principal, Role
+from momentic_core.model.engagement import CommentView
 from momentic_core.model.moderation import CaseFilter, CaseStatus
 from momentic_core.model.ranking import Period, Scope
+from momentic_core.model.social import FeedPage, Keyset
 from momentic_core.services.accounts import DeviceInfo
 from momentic_core.services.profiles import ProfileChanges
 
@@ -66,6 +77,8 @@ ZONES = ("UTC", "Europe/Minsk", "America/Bogota", "Asia/Tokyo", "Pacific/Kiritim
 REACTIONS = ("heart", "flame", "funny", "angry")
 # Errors any step by a user may meet: their account was deleted, banned or suspended.
 GONE = {"token_revoked", "invalid_credentials", "account_banned", "account_suspended"}
+TAGS = ("Sun", "rain")  # a post's hashtag (a video's logical number picks one)
+RANK = {Role.USER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}  # a lower rank is a demotion
 PROFILES = {
     # (examples, steps): make test stays within a minute or two on a 2-core machine
     "default": (12, 30),
@@ -89,6 +102,7 @@ class LivesMachine(RuleBasedStateMachine):
         self.comments: list[int] = []
         self.admin = self.moderator = -1
         self.weights = dict(DEFAULT_WEIGHTS)  # as the admin last set them
+        self.roles: dict[int, Role] = {}  # users the admin gave a role (else USER)
 
     def teardown(self) -> None:
         for world in self.worlds:
@@ -303,7 +317,8 @@ class LivesMachine(RuleBasedStateMachine):
 
             staged = await w.services.videos.stage(who, chunks())
             posted = await w.services.videos.publish(
-                who, staged, f"video {logical}", "public" if public else "friends"
+                who, staged, f"video {logical} #{TAGS[logical % 2]}",
+                "public" if public else "friends",
             )
             assert not posted.duplicate
             w.bind("video", logical, posted.video.id)
@@ -355,7 +370,7 @@ class LivesMachine(RuleBasedStateMachine):
         async def op(w: World) -> tuple[str, str]:
             done = await w.services.videos.edit(
                 await self.who(w, user), w.real("video", video),
-                description=f"edited by {user}", visibility=visibility,
+                description=f"edited by {user} #{TAGS[1]}", visibility=visibility,
             )
             return done.description, done.visibility.value
 
@@ -371,7 +386,10 @@ class LivesMachine(RuleBasedStateMachine):
         async def op(w: World) -> None:
             await w.services.videos.delete(await self.who(w, user), w.real("video", video))
 
-        self.both(op, GONE | {"video_not_found", "not_author", "insufficient_role"})
+        self.both(
+            op,
+            GONE | {"video_not_found", "not_author", "insufficient_role", "moderation_required"},
+        )
 
     # ------------------------------------------------------------------ engagement
 
@@ -448,7 +466,8 @@ class LivesMachine(RuleBasedStateMachine):
                 await self.who(w, user), w.real("comment", comment)
             )
 
-        self.both(op, self.ENGAGE | {"comment_not_found", "not_author"})
+        # A user the admin made staff removes others' comments through a case only.
+        self.both(op, self.ENGAGE | {"comment_not_found", "not_author", "moderation_required"})
 
     @precondition(lambda self: self.gone)
     @rule(u=st.integers(0, 50), v=st.integers(0, 50))
@@ -578,6 +597,48 @@ class LivesMachine(RuleBasedStateMachine):
             op, GONE | {"insufficient_role", "user_not_found", "not_banned", "cannot_target_self"}
         )
 
+    @rule(u=st.integers(0, 50), role=st.sampled_from(tuple(Role)))
+    def set_role(self, u: int, role: Role) -> None:
+        """The admin sets a user's role while the user holds two sessions (their usual
+        one and a new sign-in). A change that lowers privileges ends both: their access
+        tokens answer token_revoked and their refresh token invalid_refresh_token; any
+        other change keeps both, and they carry the new role at once."""
+        user = self.pick(self.users, u)
+        before = self.roles.get(user, Role.USER)
+
+        async def op(w: World) -> Any:
+            accounts = w.services.accounts
+            admin = await self.who(w, self.admin)
+            await self.who(w, user)  # their usual token holds (or a fresh one)
+            usual = w.tokens[user]
+            pair = await accounts.login(f"user{user}@bsu.by", PASSWORD, DEVICE)
+            done = await accounts.set_role(w.real("user", user), role, admin)
+
+            async def outcome(call: Awaitable[Any]) -> Any:
+                try:
+                    return await call
+                except Unauthenticated as exc:
+                    return exc.code
+
+            after = [
+                await outcome(accounts.authenticate(token))
+                for token in (usual, pair.access_token)
+            ]
+            refreshed = await outcome(accounts.refresh(pair.refresh_token, DEVICE))
+            if not isinstance(refreshed, str):
+                refreshed = await accounts.authenticate(refreshed.access_token)
+            return done.role, [
+                x if isinstance(x, str) else x.role for x in (*after, refreshed)
+            ]
+
+        answer = self.both(op, GONE)
+        if answer is None:
+            return
+        self.roles[user] = role
+        kept = RANK[role] >= RANK[before]
+        expected = [role] * 3 if kept else ["token_revoked"] * 2 + ["invalid_refresh_token"]
+        assert answer == (role, expected), f"{before.value} -> {role.value}: {answer}"
+
     @precondition(lambda self: self.videos or self.comments)
     @rule(t=st.integers(0, 50), comment=st.booleans(), by_admin=st.booleans())
     def staff_delete(self, t: int, comment: bool, by_admin: bool) -> None:
@@ -624,6 +685,85 @@ class LivesMachine(RuleBasedStateMachine):
                 heart=reaction, flame=reaction + 1, comment=comment, on_time=on_time,
                 streak_day=streak_day,
             )
+
+    # ------------------------------------------------------------------ paging
+
+    @precondition(lambda self: self.videos)
+    @rule(
+        u=st.integers(0, 50),
+        limit=st.integers(1, 3),
+        tag=st.sampled_from(("sun", "#RAIN")),
+        q=st.sampled_from(("video", "vid", "sun", "edited")),
+    )
+    def page_through(self, u: int, limit: int, tag: str, q: str) -> None:
+        """Someone pages through every cursor-paged list, ``limit`` at a time, older
+        pages (``next``) to the end and back newer (``prev``): the feeds, a hashtag,
+        a search, a video's comments and replies, their notifications. The pages add up
+        to what the rows say they may see (the friends feed with its locks), in order,
+        each item once; search and hashtags leave out the moments behind the BeReal
+        lock, and no cursor names an item the pages did not show."""
+        viewer = self.pick([self.admin, self.moderator, *self.users], u)
+        rows = self.rows
+
+        async def op(w: World) -> Any:
+            who = await self.who(w, viewer)
+            oracle = Oracle(rows, viewer, self.clock.now())
+            services = w.services
+            lists: dict[str, Any] = {}
+            zone = oracle.users[viewer][3]
+            day = self.clock.now().astimezone(ZoneInfo(zone)).date()
+            since = datetime.combine(day, dtime(), ZoneInfo(zone))
+            until = datetime.combine(day + timedelta(days=1), dtime(), ZoneInfo(zone))
+            feeds: dict[str, tuple[Fetch, list[tuple[Any, bool]]]] = {
+                "global": (
+                    lambda c, n: services.feeds.global_(who, c, n, limit),
+                    oracle.global_feed(),
+                ),
+                "friends": (
+                    lambda c, n: self._second(services.feeds.friends(who, None, c, n, limit)),
+                    oracle.friends_feed(since, until),
+                ),
+                "hashtag": (
+                    lambda c, n: self._second(services.search.hashtag(who, tag, c, n, limit)),
+                    oracle.hashtag(tag),
+                ),
+                "search": (
+                    lambda c, n: services.search.videos(who, q, c, n, limit),
+                    oracle.search(q),
+                ),
+            }
+            for name, (fetch, expected) in feeds.items():
+                got = await walk_feed(w, fetch, name)
+                assert got == expected, f"{name} pages {got}, the rows say {expected}"
+                lists[name] = got
+            for video, _ in lists["global"]:
+                real = w.real("video", video)
+                top = await walk_comments(
+                    w, lambda after, n, real=real: services.engagement.comments(
+                        who, real, None, after, n
+                    ), limit,
+                )
+                assert top == oracle.comments_of(video, None), f"{video}'s comments {top}"
+                for comment in top:
+                    real_c = w.real("comment", comment)
+                    replies = await walk_comments(
+                        w, lambda after, n, real_c=real_c: services.engagement.replies(
+                            who, real_c, after, n
+                        ), limit,
+                    )
+                    expected = oracle.comments_of(video, comment)
+                    assert replies == expected, f"replies to {comment}: {replies}"
+                lists[f"comments {video}"] = top
+            notes = await walk_notifications(w, who, services, limit)
+            assert notes == oracle.notifications(), f"notifications {notes}"
+            lists["notifications"] = notes
+            return lists
+
+        self.both(op, GONE)
+
+    @staticmethod
+    async def _second(call: Awaitable[tuple[Any, FeedPage]]) -> FeedPage:
+        return (await call)[1]
 
     # The common acts of a day happen more often than the rare ones.
     post_again = rule(u=st.integers(0, 50), public=st.booleans())(
@@ -764,6 +904,96 @@ def check_counters(rows: dict[str, Any]) -> None:
         assert reply_count == replies_of.get(cid, 0), f"comment {cid}: reply count"
 
 
+Fetch = Callable[[Keyset | None, bool], Awaitable[FeedPage]]
+MOST_PAGES = 60  # a walk longer than this is a cursor that never ends
+
+
+async def walk_feed(w: World, fetch: Fetch, name: str) -> list[tuple[Any, bool]]:
+    """Every page of a newest-first list: older (``next``) from the first page to the
+    end, then newer (``prev``) from the last page back to the first. Both walks give
+    the same items in the same order, each once; every cursor is the position of an
+    item the pages showed (or the one it was asked with), never of one they left out.
+    The items as (logical video, locked)."""
+    v = lambda i: w.logical("video", i)  # noqa: E731
+    pages: list[FeedPage] = []
+    cursor: Keyset | None = None
+    for _ in range(MOST_PAGES):
+        page = await fetch(cursor, False)
+        pages.append(page)
+        if page.next is None:
+            break
+        assert page.items, f"{name}: an empty page with a next cursor"
+        cursor = page.next
+    else:
+        raise AssertionError(f"{name}: more than {MOST_PAGES} pages")
+    older = [i for p in pages for i in p.items]
+    shown = {(i.video.created_at, i.video.id) for i in older}
+    back: list[list[Any]] = [pages[-1].items]
+    cursor = pages[-1].prev
+    for _ in range(MOST_PAGES):
+        if cursor is None or not older:
+            break
+        page = await fetch(cursor, True)
+        pages.append(page)
+        if not page.items:
+            break
+        back.append(page.items)
+        cursor = page.prev
+    else:
+        raise AssertionError(f"{name}: more than {MOST_PAGES} pages back")
+    newer = [i for p in reversed(back) for i in p]
+    for page in pages:
+        for position in (page.next, page.prev):
+            if position is not None:
+                assert (position.created_at, position.id) in shown, (
+                    f"{name}: a cursor names {v(position.id)}, which no page showed"
+                )
+    got = [(v(i.video.id), i.locked) for i in older]
+    assert [(v(i.video.id), i.locked) for i in newer] == got, f"{name}: back and forth differ"
+    assert len(set(got)) == len(got), f"{name}: an item on two pages"
+    return got
+
+
+async def walk_comments(
+    w: World,
+    fetch: Callable[[tuple[datetime, int] | None, int], Awaitable[list[CommentView]]],
+    limit: int,
+) -> list[Any]:
+    """Every page of a comment list as the API pages it (limit + 1 read, the cursor the
+    last comment shown), as logical comments, oldest first."""
+    got: list[Any] = []
+    after: tuple[datetime, int] | None = None
+    for _ in range(MOST_PAGES):
+        views = await fetch(after, limit + 1)
+        got += [w.logical("comment", x.comment.id) for x in views[:limit]]
+        if len(views) <= limit:
+            return got
+        last = views[limit - 1].comment
+        after = (last.created_at, last.id)
+    raise AssertionError(f"comments: more than {MOST_PAGES} pages")
+
+
+async def walk_notifications(w: World, who: Principal, services: Any, limit: int) -> Any:
+    """Every page of my notifications as the API pages them (limit + 1 read, the cursor
+    the last one shown), each once, as sorted (kind, logical video, logical comment)."""
+    found: list[Any] = []
+    before: int | None = None
+    for _ in range(MOST_PAGES):
+        views, _ = await services.notifications.list(who, before, limit + 1)
+        found += [x.notification for x in views[:limit]]
+        if len(views) <= limit:
+            break
+        before = found[-1].id
+    else:
+        raise AssertionError(f"notifications: more than {MOST_PAGES} pages")
+    assert len({n.id for n in found}) == len(found), "a notification on two pages"
+    return sorted(
+        ((n.kind.value, w.logical("video", n.video_id), w.logical("comment", n.comment_id))
+         for n in found),
+        key=repr,
+    )
+
+
 DEFAULT_WEIGHTS = {"heart": 2, "flame": 3, "funny": 2, "angry": 0, "comment": 3,
                    "on_time": 10, "streak_day": 5}
 
@@ -807,6 +1037,7 @@ class Oracle:
             a for a, b in rows["blocks"] if b == viewer
         }
         self.muted = {b for a, b in rows["mutes"] if a == viewer}
+        self.notes = rows["notifications"]
 
     def in_good_standing(self, user: Any) -> bool:
         row = self.users.get(user)
@@ -848,6 +1079,65 @@ class Oracle:
         return not any(
             r[1] == self.viewer and r[3] == "ready" and r[11] >= anchor
             for r in self.videos.values()
+        )
+
+    # What each paged list holds for the viewer, newest first: (video, locked).
+
+    def _in_feeds(self, video: Any) -> bool:
+        """A feed's rule: ready, mine or of a visible author I did not mute, public or a
+        friend's."""
+        return self.may_see(video, friends_only=False) and self.in_my_feeds(video)
+
+    def _newest_first(self, videos: Any) -> list[tuple[Any, bool]]:
+        listed = sorted(videos, key=lambda v: (self.videos[v][11], v), reverse=True)
+        return [(v, self.locked(v)) for v in listed]
+
+    def global_feed(self) -> list[tuple[Any, bool]]:
+        return self._newest_first(
+            v for v, row in self.videos.items() if row[2] == "public" and self._in_feeds(v)
+        )
+
+    def friends_feed(self, since: datetime, until: datetime) -> list[tuple[Any, bool]]:
+        """My friends' videos of my today, the locked ones sealed but listed."""
+        return self._newest_first(
+            v for v, row in self.videos.items()
+            if row[1] in self.friends and since <= row[11] < until and self._in_feeds(v)
+        )
+
+    def hashtag(self, tag: str) -> list[tuple[Any, bool]]:
+        """The videos tagged so (any case, with or without #), but those behind the lock."""
+        wanted = tag.removeprefix("#").casefold()
+        return self._newest_first(
+            v for v, row in self.videos.items()
+            if wanted in re.findall(r"#(\w+)", row[4].casefold())
+            and self._in_feeds(v) and not self.locked(v)
+        )
+
+    def search(self, q: str) -> list[tuple[Any, bool]]:
+        """The videos with a word of their description beginning with ``q``, but those
+        behind the lock."""
+        return self._newest_first(
+            v for v, row in self.videos.items()
+            if any(word.startswith(q) for word in re.findall(r"\w+", row[4].casefold()))
+            and self._in_feeds(v) and not self.locked(v)
+        )
+
+    def comments_of(self, video: Any, parent: Any) -> list[Any]:
+        """A video's top-level comments (or a comment's replies) I may see, oldest first."""
+        return sorted(
+            c for c, row in self.comments.items()
+            if row[1] == video and row[3] == parent and self.may_see_comment(c)
+        )
+
+    def notifications(self) -> list[Any]:
+        return sorted(
+            (
+                (kind, video, comment)
+                for (user, kind, _, video, comment, _, _), n in self.notes
+                if user == self.viewer
+                for _ in range(n)
+            ),
+            key=repr,
         )
 
     def may_see_comment(self, comment: Any) -> bool:
