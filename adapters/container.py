@@ -528,7 +528,7 @@ def _mailer(settings: Settings) -> Mailer:
 
 
 def _outbox(settings: Settings, storage: Storage, mailer: Mailer, clock: Clock) -> MailOutbox:
-    outbox = MailOutbox(storage.runner, mailer, clock)
+    outbox = MailOutbox(storage.runner, mailer, clock, storage.uow)
     outbox.worker.lease = timedelta(seconds=settings.job_lease_seconds)
     return outbox
 

@@ -23,7 +23,14 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from momentic_core.model.events import EVENTS, Event
-from momentic_core.model.jobs import JOBS, BadPayload, DeliverPushes, JobMessage, PushDelivery
+from momentic_core.model.jobs import (
+    JOBS,
+    BadPayload,
+    DeliverPushes,
+    JobMessage,
+    PushDelivery,
+    SendMail,
+)
 
 
 def _converter() -> cattrs.Converter:
@@ -44,6 +51,14 @@ def _converter() -> cattrs.Converter:
         PushDelivery,
         make_dict_unstructure_fn(
             attrs.resolve_types(PushDelivery), converter, key=override(omit_if_default=True)
+        ),
+    )
+    # A mail without a code (or queued before mails named theirs) is written without one:
+    # no "mailed" key, as the previous release wrote it.
+    converter.register_unstructure_hook(
+        SendMail,
+        make_dict_unstructure_fn(
+            attrs.resolve_types(SendMail), converter, mailed=override(omit_if_default=True)
         ),
     )
     deliveries = converter.get_structure_hook(DeliverPushes)

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 import attrs
 
-from momentic_core.model.accounts import Mail
+from momentic_core.model.accounts import CodePurpose, Mail, VerificationCode
 from momentic_core.model.devices import PushMessage
 from momentic_core.model.ranking import Moment
 
@@ -88,16 +88,33 @@ class JobBacklog:
 # ---------------------------------------------------------------- mail
 
 
+@attrs.frozen
+class MailedCode:
+    """Which stored code a mail carries (``VerificationCode``'s user, purpose and hash)."""
+
+    user_id: int
+    purpose: CodePurpose
+    code_hash: str
+
+
 @_kind("send_mail", secret=True)
 @attrs.frozen
 class SendMail(JobMessage):
     to: str
     subject: str
     text: str
+    # The code the mail carries, as stored: the mail goes out only while that code is the
+    # user's current one (None: a mail without a code, or queued by an earlier release).
+    # Not named ``code``: a ``code=`` keyword is an error code to the catalogue's scan.
+    mailed: MailedCode | None = None
 
     @classmethod
-    def of(cls, mail: Mail) -> SendMail:
-        return cls(to=mail.to, subject=mail.subject, text=mail.text)
+    def of(cls, mail: Mail, mailed: VerificationCode | None = None) -> SendMail:
+        return cls(
+            to=mail.to, subject=mail.subject, text=mail.text,
+            mailed=None if mailed is None
+            else MailedCode(mailed.user_id, mailed.purpose, mailed.code_hash),
+        )
 
     @property
     def mail(self) -> Mail:

@@ -169,12 +169,13 @@ class Accounts:
         # Mail to one address is capped like resend; over the cap we still answer the same.
         may_mail = await self._throttle.allow("resend:account", email)
         mail: Mail | None = None
+        code: VerificationCode | None = None
         try:
             async with self._uow() as tx:
                 user = await tx.users.find_by_email(email)
                 if user is None:
                     user = await self._create_user(tx, email, password_hash, verified=False)
-                    mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
+                    mail, code = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
                 elif not may_mail:
                     pass
                 elif not user.email_verified:
@@ -182,7 +183,7 @@ class Accounts:
                     # password, so whoever started an earlier sign-up without the mailbox
                     # gets nothing.
                     user = await tx.users.update(attrs.evolve(user, password_hash=password_hash))
-                    mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
+                    mail, code = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
                 else:
                     mail = Mail(
                         to=email,
@@ -193,8 +194,10 @@ class Accounts:
                 if mail is not None:
                     # Due when queued, after the code's write (which waits for a concurrent
                     # one's commit), not when the request began: two codes' mails go out in
-                    # the order the codes were stored, so the last mail holds the valid code.
-                    await queue_mail(tx, mail, self._clock.now())
+                    # the order the codes were stored; and one whose code was replaced before
+                    # it went out is dropped (services.mail), as several mail workers may
+                    # take both at once: the last mail holds the valid code.
+                    await queue_mail(tx, mail, self._clock.now(), mailed=code)
         except Conflict as exc:
             if exc.code != "email_taken":
                 raise
@@ -212,8 +215,8 @@ class Accounts:
         async with self._uow() as tx:
             user = await tx.users.find_by_email(email)
             if user is not None and not user.email_verified:
-                mail = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
-                await queue_mail(tx, mail, self._clock.now())  # as in register
+                mail, code = await self._new_code(tx, user, CodePurpose.VERIFY_EMAIL, now)
+                await queue_mail(tx, mail, self._clock.now(), mailed=code)  # as in register
         await self._mail_sent()
 
     async def verify_email(
@@ -548,8 +551,8 @@ class Accounts:
         async with self._uow() as tx:
             user = await tx.users.find_by_email(email)
             if user is not None:
-                mail = await self._new_code(tx, user, CodePurpose.RESET_PASSWORD, now)
-                await queue_mail(tx, mail, self._clock.now())  # as in register
+                mail, code = await self._new_code(tx, user, CodePurpose.RESET_PASSWORD, now)
+                await queue_mail(tx, mail, self._clock.now(), mailed=code)  # as in register
         await self._mail_sent()
 
     async def reset_password(
@@ -684,17 +687,17 @@ class Accounts:
 
     async def _new_code(
         self, tx: UnitOfWork, user: User, purpose: CodePurpose, now: datetime
-    ) -> Mail:
+    ) -> tuple[Mail, VerificationCode]:
+        """A new code stored (replacing the last one) and the mail that carries it."""
         code = f"{secrets.randbelow(10**6):06d}"
-        await tx.codes.put(
-            VerificationCode(
-                user_id=user.id,
-                purpose=purpose,
-                code_hash=self._code_hash(user.id, purpose, code),
-                created_at=now,
-                expires_at=now + self.settings.code_ttl,
-            )
+        stored = VerificationCode(
+            user_id=user.id,
+            purpose=purpose,
+            code_hash=self._code_hash(user.id, purpose, code),
+            created_at=now,
+            expires_at=now + self.settings.code_ttl,
         )
+        await tx.codes.put(stored)
         minutes = int(self.settings.code_ttl.total_seconds() // 60)
         what = "verification" if purpose is CodePurpose.VERIFY_EMAIL else "password reset"
         return Mail(
@@ -702,7 +705,7 @@ class Accounts:
             subject=f"Your Momentic {what} code: {code}",
             text=f"Your Momentic {what} code is {code}. It expires in {minutes} minutes.\n"
             "If you did not ask for it, ignore this email.",
-        )
+        ), stored
 
     async def _consume_code(
         self,

@@ -79,6 +79,7 @@ class EmailChange:
                           field="email")
         now = self._clock.now()
         async with self._uow() as tx:
+            code: VerificationCode | None = None
             if await tx.users.find_by_email(new_email) is not None:
                 mail = Mail(
                     to=new_email,
@@ -88,8 +89,8 @@ class EmailChange:
                     "with this address instead.",
                 )
             else:
-                mail = await self._new_code(tx, user, new_email, now)
-            await queue_mail(tx, mail, self._clock.now())  # as in Accounts.register
+                mail, code = await self._new_code(tx, user, new_email, now)
+            await queue_mail(tx, mail, self._clock.now(), mailed=code)  # as in Accounts.register
         if self._mail_queued is not None:
             await self._mail_queued()
 
@@ -149,17 +150,20 @@ class EmailChange:
         message = f"{user_id}:{CodePurpose.CHANGE_EMAIL.value}:{code}:{email}".encode()
         return hmac.new(self._settings.code_secret, message, hashlib.sha256).hexdigest()
 
-    async def _new_code(self, tx: UnitOfWork, user: User, email: str, now: datetime) -> Mail:
+    async def _new_code(
+        self, tx: UnitOfWork, user: User, email: str, now: datetime
+    ) -> tuple[Mail, VerificationCode]:
         code = f"{secrets.randbelow(10**6):06d}"
-        await tx.codes.put(VerificationCode(
+        stored = VerificationCode(
             user_id=user.id, purpose=CodePurpose.CHANGE_EMAIL,
             code_hash=self._hash(user.id, code, email), created_at=now,
             expires_at=now + self._settings.code_ttl,
-        ))
+        )
+        await tx.codes.put(stored)
         minutes = int(self._settings.code_ttl.total_seconds() // 60)
         return Mail(
             to=email,
             subject=f"Your Momentic email change code: {code}",
             text=f"Your Momentic email change code is {code}. It expires in {minutes} "
             "minutes.\nIf you did not ask for it, ignore this email: nothing changes.",
-        )
+        ), stored

@@ -45,7 +45,9 @@ def accounts(clean_pg_pool: asyncpg.Pool, mailer: InMemoryMailer) -> Accounts:
         clock=clock,
         throttle=Throttle(InMemoryRateLimiter(clock), multiplier=100, config=config),
         config=config,
-        mail_queued=MailOutbox(PostgresJobRunner(clean_pg_pool, clock), mailer, clock).deliver_due,
+        mail_queued=MailOutbox(
+            PostgresJobRunner(clean_pg_pool, clock), mailer, clock, uow
+        ).deliver_due,
     )
 
 

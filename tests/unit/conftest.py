@@ -149,7 +149,9 @@ def make_accounts(
             id_tokens=id_tokens,
             settings=AccountSettings(**settings),
             # Queued mail goes out as the request ends, so a test reads the code at once.
-            mail_queued=MailOutbox(InMemoryJobRunner(store, clock), mailer, clock).deliver_due,
+            mail_queued=MailOutbox(
+                InMemoryJobRunner(store, clock), mailer, clock, uow
+            ).deliver_due,
         )
 
     return make

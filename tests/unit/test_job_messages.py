@@ -18,12 +18,14 @@ import pytest
 from adapters.config import Settings
 from adapters.container import Composition, resolve
 from adapters.messages import job_from_json, job_json
+from momentic_core.model.accounts import CodePurpose, Mail, VerificationCode
 from momentic_core.model.devices import ApnsEnvironment, Platform, PushMessage
 from momentic_core.model.jobs import (
     JOBS,
     AnnounceMoment,
     BadPayload,
     DeliverPushes,
+    MailedCode,
     ProcessVideo,
     PushDelivery,
     PushMoment,
@@ -140,6 +142,22 @@ def test_what_the_services_queue_now_is_what_they_queued_before() -> None:
     assert job_json(PushNotification(user_id=1, notification_id=2)) == {
         "user_id": 1, "notification_id": 2}
     assert job_json(ProcessVideo(video_id=5)) == {"video_id": 5}
+
+
+def test_a_mail_that_carries_a_code_names_it_under_mailed() -> None:
+    """A code's mail (new in this release) adds "mailed" to the old shape; one without a
+    code is written as before (the old payloads above)."""
+    at = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    code = VerificationCode(user_id=7, purpose=CodePurpose.RESET_PASSWORD, code_hash="h1",
+                            created_at=at, expires_at=at + timedelta(minutes=15))
+    message = SendMail.of(Mail(to="ann@example.com", subject="s", text="t"), code)
+    written = job_json(message)
+    assert written == {"to": "ann@example.com", "subject": "s", "text": "t", "mailed": {
+        "user_id": 7, "purpose": "reset_password", "code_hash": "h1"}}
+    assert job_from_json("send_mail", json.loads(json.dumps(written))) == message
+    assert message.mailed == MailedCode(7, CodePurpose.RESET_PASSWORD, "h1")
+    assert job_json(SendMail.of(message.mail)) == {"to": "ann@example.com", "subject": "s",
+                                                   "text": "t"}
 
 
 @pytest.mark.parametrize(("kind", "payload", "why"), [

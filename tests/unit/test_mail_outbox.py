@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 from adapters.memory.clock import ManualClock
@@ -11,7 +12,7 @@ from adapters.memory.store import MemoryStore
 from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
 from momentic_core.errors import Unavailable
-from momentic_core.model.accounts import Mail
+from momentic_core.model.accounts import CodePurpose, Mail, VerificationCode
 from momentic_core.model.jobs import SendMail
 from momentic_core.services.mail import MAIL_ATTEMPTS, MailOutbox, queue_mail
 
@@ -73,3 +74,32 @@ async def test_mail_that_never_goes_out_dies_without_its_code() -> None:
     assert job is not None and (job.status, job.attempts, job.payload) == (
         "dead", MAIL_ATTEMPTS, {}
     )
+
+
+async def test_a_code_replaced_before_its_mail_went_out_is_not_mailed() -> None:
+    """Two codes for one address (a double tap on sign-up): mail workers may take both
+    mails at once and send them in either order, so the first code's mail, whose code the
+    second replaced, is dropped when its turn comes; the last mail holds the valid code.
+    A mail without a code goes out as ever."""
+    clock = ManualClock(datetime(2026, 11, 27, 12, tzinfo=UTC))
+    store = MemoryStore()
+    mailer = InMemoryMailer()
+
+    uow = functools.partial(InMemoryUnitOfWork, store, clock=clock)
+    outbox = MailOutbox(InMemoryJobRunner(store, clock), mailer, clock, uow)
+    mails = []
+    for n in (1, 2):
+        code = VerificationCode(
+            user_id=7, purpose=CodePurpose.VERIFY_EMAIL, code_hash=f"hash {n}",
+            created_at=clock.now(), expires_at=clock.now() + timedelta(minutes=15),
+        )
+        mails.append(Mail(to="ann@example.com", subject=f"code {n}", text=f"code {n}"))
+        async with uow() as tx:
+            await tx.codes.put(code)  # replaces the first
+            await queue_mail(tx, mails[-1], clock.now(), mailed=code)
+    async with uow() as tx:
+        await queue_mail(tx, MAIL, clock.now())
+
+    assert await outbox.deliver_due() == 3
+    assert mailer.sent == [mails[1], MAIL]
+    assert all(row.job.payload == {} for row in store.jobs.values())  # no code kept
