@@ -27,7 +27,9 @@ after every step:
   may see, each item once, and no cursor names an item its pages left out (search and
   hashtags leave out the moments behind the lock);
 - a role change (``set_role``) ends every session of a demoted user (their access and
-  refresh tokens are refused) and keeps a promoted one's, who holds the new role at once.
+  refresh tokens are refused) and keeps a promoted one's, who holds the new role at once;
+- two sign-ups of one new address at once (``sign_up_twice_at_once``) answer alike, make
+  one account, and the last mail to it holds the code that verifies it.
 
 ``make test`` runs a bounded number of examples (the ``default`` profile); ``make
 test-deep`` runs the ``deep`` profile for as long as it is given (``LIVES_MINUTES``).
@@ -35,6 +37,7 @@ test-deep`` runs the ``deep`` profile for as long as it is given (``LIVES_MINUTE
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -190,6 +193,43 @@ class LivesMachine(RuleBasedStateMachine):
     @rule()
     def sign_up(self) -> None:
         self.users.append(self._sign_up())
+
+    @precondition(lambda self: len(self.users) < 6)
+    @rule(stagger=st.integers(0, 3))
+    def sign_up_twice_at_once(self, stagger: int) -> None:
+        """A double tap: two sign-ups of one new address at once (the second ``stagger``
+        loop turns later). Both answer alike (nothing tells whether the address had an
+        account), one account holds the address, and the last mail it received holds
+        the code that verifies it."""
+        logical = self.people_made
+        self.people_made += 1
+        email = f"user{logical}@bsu.by"
+
+        async def op(w: World) -> Any:
+            accounts = w.services.accounts
+
+            async def register(turns: int) -> Any:
+                for _ in range(turns):
+                    await asyncio.sleep(0)
+                try:
+                    return ("ok", await accounts.register(email, PASSWORD, DEVICE))
+                except MomenticError as exc:
+                    return ("error", exc.code)
+
+            answers = await asyncio.gather(register(0), register(stagger))
+            assert answers[0] == answers[1], f"the two sign-ups answered {answers}"
+            await w.mail_settled()
+            held = await w.accounts_with(email)
+            assert held == 1, f"{held} accounts hold {email}"
+            pair = await accounts.verify_email(
+                email, w.mailer.last_code(email), PASSWORD, DEVICE
+            )  # the last mail's code works (invalid_code otherwise)
+            w.tokens[logical] = pair.access_token
+            w.bind("user", logical, (await accounts.find_by_email(email)).id)
+            return answers[0], held
+
+        if self.both(op) is not None:
+            self.users.append(logical)
 
     @rule(u=st.integers(0, 50), zone=st.sampled_from(ZONES))
     def change_time_zone(self, u: int, zone: str) -> None:
@@ -597,47 +637,54 @@ class LivesMachine(RuleBasedStateMachine):
             op, GONE | {"insufficient_role", "user_not_found", "not_banned", "cannot_target_self"}
         )
 
-    @rule(u=st.integers(0, 50), role=st.sampled_from(tuple(Role)))
-    def set_role(self, u: int, role: Role) -> None:
-        """The admin sets a user's role while the user holds two sessions (their usual
-        one and a new sign-in). A change that lowers privileges ends both: their access
-        tokens answer token_revoked and their refresh token invalid_refresh_token; any
-        other change keeps both, and they carry the new role at once."""
+    @rule(u=st.integers(0, 50), roles=st.lists(st.sampled_from(tuple(Role)), min_size=1,
+                                               max_size=3))
+    def set_role(self, u: int, roles: list[Role]) -> None:
+        """The admin sets a user's role, and maybe again (a promotion, then back), while
+        the user holds two sessions each time (their usual one and a new sign-in). A
+        change that lowers privileges ends both: their access tokens answer token_revoked
+        and their refresh token invalid_refresh_token; any other change keeps all three,
+        and they carry the new role at once."""
         user = self.pick(self.users, u)
-        before = self.roles.get(user, Role.USER)
+
+        async def outcome(call: Awaitable[Any]) -> Any:
+            try:
+                return await call
+            except Unauthenticated as exc:
+                return exc.code
 
         async def op(w: World) -> Any:
             accounts = w.services.accounts
             admin = await self.who(w, self.admin)
-            await self.who(w, user)  # their usual token holds (or a fresh one)
-            usual = w.tokens[user]
-            pair = await accounts.login(f"user{user}@bsu.by", PASSWORD, DEVICE)
-            done = await accounts.set_role(w.real("user", user), role, admin)
-
-            async def outcome(call: Awaitable[Any]) -> Any:
-                try:
-                    return await call
-                except Unauthenticated as exc:
-                    return exc.code
-
-            after = [
-                await outcome(accounts.authenticate(token))
-                for token in (usual, pair.access_token)
-            ]
-            refreshed = await outcome(accounts.refresh(pair.refresh_token, DEVICE))
-            if not isinstance(refreshed, str):
-                refreshed = await accounts.authenticate(refreshed.access_token)
-            return done.role, [
-                x if isinstance(x, str) else x.role for x in (*after, refreshed)
-            ]
+            answers = []
+            for role in roles:
+                await self.who(w, user)  # their usual token holds (or a fresh one)
+                usual = w.tokens[user]
+                pair = await accounts.login(f"user{user}@bsu.by", PASSWORD, DEVICE)
+                done = await accounts.set_role(w.real("user", user), role, admin)
+                after = [
+                    await outcome(accounts.authenticate(token))
+                    for token in (usual, pair.access_token)
+                ]
+                refreshed = await outcome(accounts.refresh(pair.refresh_token, DEVICE))
+                if not isinstance(refreshed, str):
+                    refreshed = await accounts.authenticate(refreshed.access_token)
+                answers.append((done.role, [
+                    x if isinstance(x, str) else x.role for x in (*after, refreshed)
+                ]))
+            return answers
 
         answer = self.both(op, GONE)
         if answer is None:
             return
-        self.roles[user] = role
-        kept = RANK[role] >= RANK[before]
-        expected = [role] * 3 if kept else ["token_revoked"] * 2 + ["invalid_refresh_token"]
-        assert answer == (role, expected), f"{before.value} -> {role.value}: {answer}"
+        expected = []
+        for role in roles:
+            before = self.roles.get(user, Role.USER)
+            kept = RANK[role] >= RANK[before]
+            outcomes = [role] * 3 if kept else ["token_revoked"] * 2 + ["invalid_refresh_token"]
+            expected.append((role, outcomes))
+            self.roles[user] = role
+        assert answer == expected, f"{roles} from {self.roles}: {answer}"
 
     @precondition(lambda self: self.videos or self.comments)
     @rule(t=st.integers(0, 50), comment=st.booleans(), by_admin=st.booleans())

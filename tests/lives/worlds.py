@@ -28,6 +28,7 @@ from adapters.memory.clock import ManualClock
 from adapters.memory.mail import InMemoryMailer
 from adapters.memory.store import MemoryStore
 from adapters.postgres.db import create_pool
+from momentic_core.model.jobs import SendMail
 from momentic_core.services.jobs import Worker
 from momentic_core.services.ranking import schedule_ranking
 
@@ -97,6 +98,27 @@ class World:
         while await self.worker.run_once() is not None:
             ran += 1
         return ran
+
+    async def mail_settled(self) -> None:
+        """Send every queued mail and wait until no mail job is queued or running (on
+        PostgreSQL the instance's mail worker may hold one): every mail has arrived."""
+        storage = await resolve(self.backend.container.storage())
+        async with asyncio.timeout(5.0):
+            while True:
+                await self.backend.deliver_mail()
+                backlog = {b.kind: b for b in await storage.runner.backlog()}
+                mail = backlog.get(SendMail.kind)
+                if mail is None or mail.queued + mail.running == 0:
+                    return
+                await asyncio.sleep(0.01)
+
+    async def accounts_with(self, email: str) -> int:
+        """How many accounts hold this address (straight from the rows)."""
+        if self.store is not None:
+            return sum(1 for u in self.store.users.values() if u.email == email)
+        assert self.conn is not None
+        n: int = await self.conn.fetchval("SELECT count(*) FROM users WHERE email = $1", email)
+        return n
 
     async def hourly(self) -> None:
         """What the janitor clock queues every hour (broken streaks, announcements)."""
