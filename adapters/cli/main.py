@@ -13,6 +13,7 @@ import gc
 import getpass
 import json
 import logging
+import math
 import os
 import resource
 import shutil
@@ -23,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from aiohttp import web
@@ -66,6 +67,32 @@ from momentic_core.services.backfill import BATCH as BACKFILL_BATCH
 from momentic_core.services.backfill import BackfillReport
 
 log = logging.getLogger("momentic")
+
+N = TypeVar("N", int, float)
+
+
+def _number(parse: Callable[[str], N], what: str, ok: Callable[[N], bool]) -> Callable[[str], N]:
+    """An argparse ``type``: ``parse`` the text and refuse what ``ok`` does not take (or a
+    NaN or infinity) with "argument --x: '0' is not <what>" (argparse exits 2)."""
+
+    def convert(text: str) -> N:
+        value: N | None
+        try:
+            value = parse(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not ok(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return convert
+
+
+positive_int = _number(int, "a whole number of at least 1", lambda n: n >= 1)
+non_negative_int = _number(int, "a whole number of at least 0", lambda n: n >= 0)
+positive_float = _number(float, "a number above 0", lambda n: n > 0)
+non_negative_float = _number(float, "a number of at least 0", lambda n: n >= 0)
+port_number = _number(int, "a port (1-65535)", lambda n: 1 <= n <= 65535)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -364,9 +391,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
                 print(f"{'applied' if done else 'pending'}  {mid}")
             print(f"{sum(a for _m, a in rows)} applied, {sum(not a for _m, a in rows)} pending")
         return 0
-    if args.count < 1:
-        print("error: --count must be at least 1", file=sys.stderr)
-        return 2
     if not args.yes:
         print("error: rollback drops what those migrations made (tables, columns, their "
               "data); run it again with --yes", file=sys.stderr)
@@ -690,9 +714,10 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the HTTP API (applies migrations first)")
     serve.add_argument("--memory", action="store_true", help="use in-memory adapters")
     serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--port", type=port_number)
     serve.add_argument(
-        "--workers", type=int, help="HTTP worker processes (0: one per core); MOMENTIC_HTTP_WORKERS"
+        "--workers", type=non_negative_int,
+        help="HTTP worker processes (0: one per core); MOMENTIC_HTTP_WORKERS",
     )
     serve.set_defaults(func=cmd_serve)
 
@@ -701,7 +726,7 @@ def parser() -> argparse.ArgumentParser:
 
     jan = sub.add_parser("janitor", help="remove abandoned uploads and orphan blobs now")
     jan.add_argument(
-        "--min-age-seconds", type=float, metavar="SECONDS",
+        "--min-age-seconds", type=non_negative_float, metavar="SECONDS",
         help="sweep what is older than this (default: a day; 0 once nothing is in flight)",
     )
     jan.set_defaults(func=cmd_janitor)
@@ -712,7 +737,7 @@ def parser() -> argparse.ArgumentParser:
         " _73), hls (queues packaging jobs, _75), hashes (content SHA-256, _79)",
     )
     back.add_argument("what", choices=[b.value for b in Backfill])
-    back.add_argument("--batch", type=int, default=BACKFILL_BATCH,
+    back.add_argument("--batch", type=positive_int, default=BACKFILL_BATCH,
                       help=f"videos per batch (default {BACKFILL_BATCH})")
     back.add_argument("--json", action="store_true", help="machine-readable output")
     back.set_defaults(func=cmd_backfill)
@@ -725,7 +750,7 @@ def parser() -> argparse.ArgumentParser:
     mig_status.add_argument("--json", action="store_true", help="machine-readable output")
     mig_status.set_defaults(func=cmd_migrate)
     mig_back = mig_sub.add_parser("rollback", help="undo the newest applied migration(s)")
-    mig_back.add_argument("--count", type=int, default=1, help="how many (default 1)")
+    mig_back.add_argument("--count", type=positive_int, default=1, help="how many (default 1)")
     mig_back.add_argument("--yes", action="store_true", help="yes, drop what they made")
     mig_back.set_defaults(func=cmd_migrate)
 
@@ -742,7 +767,7 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=[s.value for s in AccountStatus])
     listing.add_argument("--query", help="a prefix of the email or the nickname")
     listing.add_argument("--after", type=int, help="list users after this id")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=positive_int, default=50)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=cmd_users_list)
     set_role = users.add_parser(
@@ -756,7 +781,7 @@ def parser() -> argparse.ArgumentParser:
     ban = users.add_parser("ban", help="ban an account (or suspend it, with --days) at once")
     ban.add_argument("--email", required=True)
     ban.add_argument("--reason", required=True, help="told to the user, kept in the audit")
-    ban.add_argument("--days", type=float, help="suspend for this many days instead")
+    ban.add_argument("--days", type=positive_float, help="suspend for this many days instead")
     ban.set_defaults(func=cmd_users_ban)
     unban = users.add_parser("unban", help="lift a ban or suspension")
     unban.add_argument("--email", required=True)
@@ -770,7 +795,7 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=["open", "resolved", "all"], default="open")
     listing.add_argument("--reason", choices=[r.value for r in ReportReason])
     listing.add_argument("--target-type", choices=[t.value for t in TargetType])
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=positive_int, default=50)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=cmd_cases_list)
     resolve = cases.add_parser(
@@ -779,7 +804,7 @@ def parser() -> argparse.ArgumentParser:
     resolve.add_argument("id", type=int)
     resolve.add_argument("--action", choices=[a.value for a in Action], required=True)
     resolve.add_argument("--reason", required=True)
-    resolve.add_argument("--duration-seconds", type=int, help="how long a suspend lasts")
+    resolve.add_argument("--duration-seconds", type=positive_int, help="how long a suspend lasts")
     resolve.add_argument("--json", action="store_true", help="machine-readable output")
     resolve.set_defaults(func=cmd_cases_resolve)
     show = cases.add_parser("show", help="one case: its content and every report (JSON)")
@@ -793,7 +818,7 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=[*(s.value for s in AppealStatus), "all"],
                          default=AppealStatus.PENDING.value)
     listing.add_argument("--after", type=int, help="list appeals after this id")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--limit", type=positive_int, default=50)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=cmd_appeals_list)
     decide = appeals.add_parser(
@@ -812,7 +837,7 @@ def parser() -> argparse.ArgumentParser:
                                                  "settings"])
     audit.add_argument("--target-id", type=int)
     audit.add_argument("--before", type=int, help="entries before this id")
-    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--limit", type=positive_int, default=50)
     audit.add_argument("--json", action="store_true", help="machine-readable output")
     audit.set_defaults(func=cmd_audit)
 

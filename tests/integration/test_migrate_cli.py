@@ -30,8 +30,10 @@ def test_status_up_rollback_and_up_again(cli_env: str, capsys: pytest.CaptureFix
 
     assert main(["migrate", "rollback"]) == 2  # not without --yes
     assert "--yes" in capsys.readouterr().err
-    assert main(["migrate", "rollback", "--count", "0", "--yes"]) == 2
-    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:  # argparse: not a count
+        main(["migrate", "rollback", "--count", "0", "--yes"])
+    assert refused.value.code == 2
+    assert "--count: '0' is not a whole number of at least 1" in capsys.readouterr().err
     assert _status(capsys)[IDS[-1]] is True
 
     assert main(["migrate", "rollback", "--count", "2", "--yes"]) == 0
