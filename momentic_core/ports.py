@@ -293,12 +293,17 @@ class VideoRepository(Protocol):
         """Videos without what a later migration added, by id, strictly after
         ``after_id``: SEARCH, never indexed for search (none on an adapter whose search
         reads the descriptions themselves); HLS, ready with an MP4 and no HLS
-        presentation; HASHES, in ``CONTENT_STATUSES`` with a source file and no
-        ``content_hash``."""
+        presentation, unless packaging it failed for good (``hls_error``); HASHES, in
+        ``CONTENT_STATUSES`` with a source file and no ``content_hash``."""
         ...
 
     async def count_lacking(self, what: Backfill) -> int:
         """How many videos ``lacking`` would list from the start."""
+        ...
+
+    async def count_hls_failed(self) -> int:
+        """How many videos ``lacking(HLS)`` passes over: ready with an MP4 and no HLS
+        presentation because packaging the MP4 failed for good (``hls_error``)."""
         ...
 
     async def index_search(self, video_ids: list[int]) -> int:

@@ -354,6 +354,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print(f"queued HLS packaging for {report.done} video(s)"
               + (f"; {report.already} already queued" if report.already else "")
               + ("; the job workers (momentic worker) package them" if report.done else ""))
+        if report.failed:
+            print(f"  skipped {report.failed} video(s) whose MP4 would not package "
+                  "(videos.hls_error): they keep playing as MP4")
     else:
         print(f"hashed {report.done} video(s)")
         for dup in report.duplicates:

@@ -69,10 +69,14 @@ def _holds_content(video: Video) -> bool:
     return video.content_hash is not None and video.status in CONTENT_STATUSES
 
 
+def _unpackaged(video: Video) -> bool:
+    return (video.status is VideoStatus.READY and video.hls_key is None
+            and video.playback_key is not None)
+
+
 def _lacks(video: Video, what: Backfill) -> bool:
     if what is Backfill.HLS:
-        return (video.status is VideoStatus.READY and video.hls_key is None
-                and video.playback_key is not None)
+        return _unpackaged(video) and video.hls_error is None
     if what is Backfill.HASHES:
         return (video.status in CONTENT_STATUSES and video.content_hash is None
                 and video.source_key is not None)
@@ -206,6 +210,11 @@ class InMemoryVideoRepository:
 
     async def count_lacking(self, what: Backfill) -> int:
         return sum(1 for v in self._s.videos.values() if _lacks(v, what))
+
+    async def count_hls_failed(self) -> int:
+        return sum(
+            1 for v in self._s.videos.values() if _unpackaged(v) and v.hls_error is not None
+        )
 
     async def index_search(self, video_ids: list[int]) -> int:
         return 0  # the memory search reads the descriptions: nothing is ever unindexed

@@ -47,7 +47,8 @@ _VIDEO_COLUMNS = (
     "playback_key, thumbnail_key, size_bytes, duration_seconds, width, height, container, "
     "video_codec, audio_codec, created_at, updated_at, ready_at, moment_at, on_time, "
     "hls_key, "  # migration 20261207_75
-    "content_hash"  # migration 20261207_79
+    "content_hash, "  # migration 20261207_79
+    "hls_error"  # migration 20261207_84
 )
 # The counters the engagement triggers keep (migration 20261127_04): read with every
 # video, never written here.
@@ -68,9 +69,12 @@ _JOB_COLUMNS = "id, kind, payload, status, attempts, max_attempts, run_at, creat
 # The videos each backfill is for (VideoRepository.lacking), as conditions on videos.
 _CONTENT_STATUSES = "('processing', 'ready', 'held', 'removed')"  # CONTENT_STATUSES
 _HOLDS_CONTENT = f"status IN {_CONTENT_STATUSES}"
+_UNPACKAGED = "status = 'ready' AND hls_key IS NULL AND playback_key IS NOT NULL"
 _LACKING = {
     Backfill.SEARCH: "search_words IS NULL",  # migration 20261207_73
-    Backfill.HLS: "status = 'ready' AND hls_key IS NULL AND playback_key IS NOT NULL",  # _75
+    Backfill.HLS: (  # _75; one whose MP4 would not package is passed over (_84)
+        f"{_UNPACKAGED} AND hls_error IS NULL"
+    ),
     Backfill.HASHES: (  # _79
         f"{_HOLDS_CONTENT} AND content_hash IS NULL AND source_key IS NOT NULL"
     ),
@@ -114,6 +118,7 @@ def _video(row: asyncpg.Record) -> Video:
         moment_at=row["moment_at"],
         on_time=row["on_time"],
         content_hash=row["content_hash"],
+        hls_error=row["hls_error"],
     )
 
 
@@ -142,6 +147,7 @@ def _video_values(video: Video) -> tuple[Any, ...]:
         video.on_time,
         video.hls_key,
         video.content_hash,
+        video.hls_error,
     )
 
 
@@ -207,9 +213,9 @@ class PostgresVideoRepository(Repository):
             INSERT INTO videos (author_id, description, visibility, status, status_reason,
                 source_key, playback_key, thumbnail_key, size_bytes, duration_seconds,
                 width, height, container, video_codec, audio_codec, created_at, updated_at,
-                ready_at, moment_at, on_time, hls_key, content_hash)
+                ready_at, moment_at, on_time, hls_key, content_hash, hls_error)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                $17, $18, $19, $20, $21, $22)
+                $17, $18, $19, $20, $21, $22, $23)
             RETURNING {_VIDEO_ROW}
             """,
             *_video_values(video),
@@ -271,7 +277,7 @@ class PostgresVideoRepository(Repository):
                 size_bytes = $10, duration_seconds = $11, width = $12, height = $13,
                 container = $14, video_codec = $15, audio_codec = $16, created_at = $17,
                 updated_at = $18, ready_at = $19, moment_at = $20, on_time = $21,
-                hls_key = $22, content_hash = $23
+                hls_key = $22, content_hash = $23, hls_error = $24
             WHERE id = $1
             RETURNING {_VIDEO_ROW}
             """,
@@ -346,6 +352,11 @@ class PostgresVideoRepository(Repository):
 
     async def count_lacking(self, what: Backfill) -> int:
         return int(await self._fetchval(f"SELECT count(*) FROM videos WHERE {_LACKING[what]}"))
+
+    async def count_hls_failed(self) -> int:
+        return int(await self._fetchval(
+            f"SELECT count(*) FROM videos WHERE {_UNPACKAGED} AND hls_error IS NOT NULL"
+        ))
 
     async def index_search(self, video_ids: list[int]) -> int:
         return await index_unindexed(self, video_ids)

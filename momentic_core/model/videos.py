@@ -61,6 +61,10 @@ class Video:
     thumbnail_key: str | None = None
     # The HLS master playlist; every file of the presentation is in its folder.
     hls_key: str | None = None
+    # Why a ready video has no HLS presentation for good: the code packaging its MP4
+    # failed with (the file's fault, e.g. undecodable); ``momentic backfill hls`` passes
+    # over it (migration 20261207_84).
+    hls_error: str | None = None
     status_reason: str | None = None
     size_bytes: int | None = None
     duration_seconds: float | None = None

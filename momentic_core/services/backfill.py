@@ -4,7 +4,9 @@
   20261207_73), written as an edit writes them.
 - ``hls``: an HLS presentation for ready videos processed before migration 20261207_75.
   Nothing is transcoded here: each video gets a ``package_hls`` job (one per video, by
-  dedupe key), which the job workers run as processing does.
+  dedupe key), which the job workers run as processing does. A video whose MP4 would not
+  package (``Video.hls_error``, migration 20261207_84) is passed over and counted as
+  ``failed``; a job that failed otherwise (died) is queued again.
 - ``hashes``: the SHA-256 of each stored original (migration 20261207_79), read as a
   stream from the blob store, a chunk at a time.
 
@@ -52,13 +54,15 @@ class Duplicate:
 @attrs.frozen
 class BackfillReport:
     """What one run did. ``done``: videos indexed, queued or hashed; ``already``: HLS jobs
-    queued or running before this run; ``duplicates`` and ``missing`` (no stored file):
-    hashes left NULL."""
+    queued or running before this run; ``failed``: videos without HLS passed over because
+    their MP4 would not package (``hls_error``); ``duplicates`` and ``missing`` (no stored
+    file): hashes left NULL."""
 
     what: Backfill
     seen: int = 0
     done: int = 0
     already: int = 0
+    failed: int = 0
     duplicates: tuple[Duplicate, ...] = ()
     missing: tuple[int, ...] = ()
 
@@ -73,9 +77,12 @@ class Backfills:
     async def run(
         self, what: Backfill, progress: Progress | None = None, batch: int = BATCH
     ) -> BackfillReport:
+        if batch < 1:
+            raise ValueError(f"a backfill batch is at least 1 video, not {batch}")
         async with self._uow() as tx:
             total = await tx.videos.count_lacking(what)
-        report = BackfillReport(what)
+            failed = await tx.videos.count_hls_failed() if what is Backfill.HLS else 0
+        report = BackfillReport(what, failed=failed)
         after = 0
         while True:
             async with self._uow() as tx:

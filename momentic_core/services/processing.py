@@ -147,17 +147,19 @@ class Processing:
     async def package_hls(self, job: PackageHls) -> None:
         """An HLS presentation for a ready video that has none (processed before
         migration 20261207_75; ``services.backfill`` queues these), packaged from its MP4
-        as processing would. Idempotent: a video that has one, or is not ready, is left
-        alone. An MP4 that will not package keeps playing as it is (logged, not retried)."""
+        as processing would. Idempotent: a video that has one, is not ready, or failed to
+        package before, is left alone. An MP4 that will not package (``Invalid``: the
+        file's fault) keeps playing as it is: the video keeps the code (``hls_error``) so
+        the backfill passes over it. Any other failure raises, and the job is retried."""
         video_id = job.video_id
         try:
             async with self._uow() as tx:
                 video = await tx.videos.get(video_id)
         except NotFound:
             return
-        if (video.status is not VideoStatus.READY or video.hls_key is not None
-                or video.playback_key is None):
+        if not _unpackaged(video):
             return
+        assert video.playback_key is not None  # _unpackaged
         base = (video.source_key or video.playback_key).rsplit("/", 1)[0]
         with tempfile.TemporaryDirectory(prefix="momentic-") as tmp:
             work = Path(tmp)
@@ -168,6 +170,7 @@ class Processing:
             except Invalid as exc:
                 log.warning("no HLS for this video: %s", exc.detail,
                             extra={"video": video_id, "code": exc.code})
+                await self._hls_failed(video_id, exc.code)
                 return
             hls_key = await self._put_hls(base, hls, files)
         async with self._uow() as tx:
@@ -179,6 +182,16 @@ class Processing:
                 await tx.videos.update(
                     attrs.evolve(current, hls_key=hls_key, updated_at=self._clock.now())
                 )
+
+    async def _hls_failed(self, video_id: int, reason: str) -> None:
+        """Record that the video's MP4 will not package, unless it changed meanwhile."""
+        async with self._uow() as tx:
+            try:
+                current = await tx.videos.get_for_update(video_id)
+            except NotFound:
+                return
+            if _unpackaged(current):  # not packaged, removed or failed meanwhile
+                await tx.videos.update(attrs.evolve(current, hls_error=reason[:200]))
 
     async def _reject(self, video: Video, reason: str) -> None:
         await self._settle(video.id, VideoStatus.REJECTED, reason)
@@ -340,6 +353,12 @@ class Janitor:
         for key in gone:
             await self._blobs.delete(key)
         return len(gone)
+
+
+def _unpackaged(video: Video) -> bool:
+    """A ready video with an MP4, no HLS presentation and no failure to package one."""
+    return (video.status is VideoStatus.READY and video.hls_key is None
+            and video.hls_error is None and video.playback_key is not None)
 
 
 def video_job_kinds(processing: Processing, janitor: Janitor) -> list[JobKind[Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
+import attrs
 import pytest
 
 from momentic_core.model.social import FeedItem
@@ -42,6 +43,29 @@ async def test_hls_is_for_ready_videos_with_an_mp4_and_no_presentation(backend: 
     assert await _count(backend, Backfill.HLS) == 3
     assert await _lacking(backend, Backfill.HLS, limit=2) == ids[:2]
     assert await _lacking(backend, Backfill.HLS, after=ids[1]) == ids[2:]
+
+
+async def test_hls_passes_over_a_video_whose_mp4_would_not_package(backend: Adapters) -> None:
+    ann = await add_user(backend)
+    good = await add_video(backend, ann.id, playback_key="videos/g/source")
+    bad = await add_video(backend, ann.id, playback_key="videos/b/source")
+    assert await _lacking(backend, Backfill.HLS) == [good.id, bad.id]
+    async with backend.uow() as tx:
+        assert await tx.videos.count_hls_failed() == 0
+        current = await tx.videos.get_for_update(bad.id)
+        await tx.videos.update(attrs.evolve(current, hls_error="undecodable"))
+    async with backend.uow() as tx:
+        assert (await tx.videos.get(bad.id)).hls_error == "undecodable"  # stored
+        assert await tx.videos.count_hls_failed() == 1
+    assert await _lacking(backend, Backfill.HLS) == [good.id]
+    assert await _count(backend, Backfill.HLS) == 1
+    await add_video(backend, ann.id, playback_key="videos/a/source", hls_error="undecodable")
+    async with backend.uow() as tx:  # add keeps it too
+        assert await tx.videos.count_hls_failed() == 2
+        current = await tx.videos.get_for_update(bad.id)  # removed: not counted
+        await tx.videos.update(attrs.evolve(current, status=VideoStatus.REMOVED))
+    async with backend.uow() as tx:
+        assert await tx.videos.count_hls_failed() == 1
 
 
 async def test_hashes_are_for_videos_holding_a_file_without_a_hash(backend: Adapters) -> None:

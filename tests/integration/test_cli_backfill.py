@@ -89,14 +89,22 @@ def test_backfill_search_hls_and_hashes(cli_env: str, capsys: pytest.CaptureFixt
     assert again["duplicates"] == [
         {"video_id": ids[1], "author_id": _author(cli_env), "kept_video_id": ids[0]}]
 
+    # The third's MP4 would not package (a package_hls job kept why): passed over.
+    asyncio.run(_sql(cli_env, f"UPDATE videos SET hls_error = 'undecodable' WHERE id = {ids[2]}"))
+    skipped = ("  skipped 1 video(s) whose MP4 would not package (videos.hls_error): they keep"
+               " playing as MP4\n")
     assert main(["backfill", "hls"]) == 0
     assert capsys.readouterr().out == (
-        "queued HLS packaging for 3 video(s); the job workers (momentic worker) package them\n")
+        "queued HLS packaging for 2 video(s); the job workers (momentic worker) package them\n"
+        + skipped)
     assert main(["backfill", "hls"]) == 0
-    assert capsys.readouterr().out == "queued HLS packaging for 0 video(s); 3 already queued\n"
+    assert capsys.readouterr().out == (
+        "queued HLS packaging for 0 video(s); 2 already queued\n" + skipped)
+    assert main(["backfill", "hls", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["failed"] == 1
     jobs = asyncio.run(_sql(
         cli_env, f"SELECT payload FROM jobs WHERE kind = '{PackageHls.kind}' ORDER BY id"))
-    assert [json.loads(r["payload"])["video_id"] for r in jobs] == ids
+    assert [json.loads(r["payload"])["video_id"] for r in jobs] == ids[:2]
 
 
 def _author(url: str) -> int:

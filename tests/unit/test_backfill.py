@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from config_support import runtime_config
 
 from adapters.memory.blobs import InMemoryBlobStore
@@ -17,7 +18,7 @@ from adapters.memory.clock import ManualClock
 from adapters.memory.store import MemoryStore
 from adapters.memory.uow import InMemoryUnitOfWork
 from adapters.memory.videos import InMemoryJobRunner
-from momentic_core.errors import Invalid
+from momentic_core.errors import Invalid, Unavailable
 from momentic_core.model.accounts import User
 from momentic_core.model.jobs import PackageHls
 from momentic_core.model.videos import Backfill, MediaInfo, Video, VideoStatus, Visibility
@@ -175,13 +176,66 @@ async def test_an_mp4_that_will_not_package_keeps_playing() -> None:
     env = Env()
     ann = await env.user(1)
     video = await env.video(ann, 1, b"an mp4")
-    work = Processing(uow=env.uow, blobs=env.blobs, media=Packager(fail=True), clock=env.clock,
+    media = Packager(fail=True)
+    work = Processing(uow=env.uow, blobs=env.blobs, media=media, clock=env.clock,
                       config=runtime_config(env.uow, env.clock))
     await work.package_hls(PackageHls(video_id=video.id))  # no exception: nothing to retry
     done = await env.get(video.id)
     assert done.hls_key is None and done.status is VideoStatus.READY
+    assert done.hls_error == "undecodable"  # kept, so the backfill passes over it
     assert [b.key async for b in env.blobs.list_blobs("videos/")] == [video.source_key]
     await work.package_hls(PackageHls(video_id=10**9))  # deleted meanwhile: nothing
+    await work.package_hls(PackageHls(video_id=video.id))  # failed for good: not again
+    assert media.calls == 1
+
+
+async def test_the_backfill_passes_over_an_mp4_that_would_not_package() -> None:
+    env = Env()
+    ann = await env.user(1)
+    bad = await env.video(ann, 1, b"an mp4")
+    good = await env.video(ann, 2, b"an mp4")
+    work = Processing(uow=env.uow, blobs=env.blobs, media=Packager(fail=True), clock=env.clock,
+                      config=runtime_config(env.uow, env.clock))
+    await work.package_hls(PackageHls(video_id=bad.id))
+
+    report = await env.backfills.run(Backfill.HLS)
+    assert (report.seen, report.done, report.already, report.failed) == (1, 1, 0, 1)
+    runner = InMemoryJobRunner(env.store, env.clock)
+    job = await runner.claim([PackageHls.kind], timedelta(minutes=5))
+    assert job is not None and job.payload["video_id"] == good.id
+    await runner.complete(job.id, job.attempts)
+    again = await env.backfills.run(Backfill.HLS)  # every run: skipped, never queued
+    assert (again.seen, again.done, again.failed) == (1, 1, 1)
+    assert await runner.claim([PackageHls.kind], timedelta(minutes=5)) is not None
+    assert await runner.claim([PackageHls.kind], timedelta(minutes=5)) is None
+
+
+class Flaky(Packager):
+    """The blob store or the worker failed: nothing to blame on the file."""
+
+    async def hls(self, playback: Path, target: Path) -> list[str]:
+        self.calls += 1
+        raise Unavailable("the disk is full", code="storage_unavailable")
+
+
+async def test_a_passing_failure_is_retried_and_queued_again() -> None:
+    env = Env()
+    ann = await env.user(1)
+    video = await env.video(ann, 1, b"an mp4")
+    work = Processing(uow=env.uow, blobs=env.blobs, media=Flaky(), clock=env.clock,
+                      config=runtime_config(env.uow, env.clock))
+    with pytest.raises(Unavailable):  # raised: the job worker retries it
+        await work.package_hls(PackageHls(video_id=video.id))
+    assert (await env.get(video.id)).hls_error is None
+    report = await env.backfills.run(Backfill.HLS)
+    assert (report.seen, report.done, report.failed) == (1, 1, 0)
+
+
+async def test_a_batch_is_at_least_one_video() -> None:
+    env = Env()
+    for batch in (0, -1):
+        with pytest.raises(ValueError, match="at least 1"):
+            await env.backfills.run(Backfill.HLS, batch=batch)
 
 
 async def test_search_has_nothing_to_do_on_memory() -> None:
