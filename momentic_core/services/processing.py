@@ -107,7 +107,7 @@ class Processing:
             if not info.playable:
                 playback_key = f"{base}/playback.mp4"
                 size = await self._blobs.put_file(playback_key, playback, "video/mp4")
-            hls_key = await self._put_hls(base, hls, hls_files)
+            hls_key, _ = await self._put_hls(base, hls, hls_files)
         now = self._clock.now()
         async with self._uow() as tx:
             current = await tx.videos.get_for_update(video_id)
@@ -135,14 +135,17 @@ class Processing:
             sent = await self._announce(tx, done)
         await self._notifier.push([sent])
 
-    async def _put_hls(self, base: str, hls: Path, files: list[str]) -> str:
+    async def _put_hls(self, base: str, hls: Path, files: list[str]) -> tuple[str, list[str]]:
         """Store an HLS presentation written in ``hls`` beside the video's files under
-        ``base``; return its master playlist's key."""
+        ``base``; return its master playlist's key and every key stored."""
         hls_key = hls_master_key(base)
         folder = hls_key.rsplit("/", 1)[0]
+        keys = []
         for name in files:
-            await self._blobs.put_file(f"{folder}/{name}", hls / name, media_type(name))
-        return hls_key
+            key = f"{folder}/{name}"
+            await self._blobs.put_file(key, hls / name, media_type(name))
+            keys.append(key)
+        return hls_key, keys
 
     async def package_hls(self, job: PackageHls) -> None:
         """An HLS presentation for a ready video that has none (processed before
@@ -150,7 +153,11 @@ class Processing:
         as processing would. Idempotent: a video that has one, is not ready, or failed to
         package before, is left alone. An MP4 that will not package (``Invalid``: the
         file's fault) keeps playing as it is: the video keeps the code (``hls_error``) so
-        the backfill passes over it. Any other failure raises, and the job is retried."""
+        the backfill passes over it. Any other failure raises, and the job is retried.
+
+        The result is written under the row's lock only if the video is still ready and
+        without HLS; if it was deleted, removed or held meanwhile, the files stored for it
+        are deleted again."""
         video_id = job.video_id
         try:
             async with self._uow() as tx:
@@ -172,16 +179,26 @@ class Processing:
                             extra={"video": video_id, "code": exc.code})
                 await self._hls_failed(video_id, exc.code)
                 return
-            hls_key = await self._put_hls(base, hls, files)
+            hls_key, stored = await self._put_hls(base, hls, files)
         async with self._uow() as tx:
             try:
                 current = await tx.videos.get_for_update(video_id)
             except NotFound:
-                return  # deleted meanwhile: the janitor sweeps the files
-            if current.hls_key is None:
+                current = None  # deleted meanwhile
+            if current is not None and current.hls_key is not None:
+                return  # packaged meanwhile, to the same keys: they are its files
+            if current is not None and _unpackaged(current):
                 await tx.videos.update(
                     attrs.evolve(current, hls_key=hls_key, updated_at=self._clock.now())
                 )
+                return
+        # Gone, or no longer ready (removed, held): nothing names these files.
+        for key in stored:
+            try:
+                await self._blobs.delete(key)
+            except MomenticError:
+                log.warning("HLS file not deleted; the janitor will",
+                            extra={"video": video_id, "key": key})
 
     async def _hls_failed(self, video_id: int, reason: str) -> None:
         """Record that the video's MP4 will not package, unless it changed meanwhile."""

@@ -6,10 +6,11 @@ processing would; progress per batch; a second run does nothing more."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 from config_support import runtime_config
 
@@ -229,6 +230,45 @@ async def test_a_passing_failure_is_retried_and_queued_again() -> None:
     assert (await env.get(video.id)).hls_error is None
     report = await env.backfills.run(Backfill.HLS)
     assert (report.seen, report.done, report.failed) == (1, 1, 0)
+
+
+class Meanwhile(Packager):
+    """Packages, while ``then`` happens to the video (a moderator, its author)."""
+
+    def __init__(self, then: Callable[[], Awaitable[None]]) -> None:
+        super().__init__()
+        self.then = then
+
+    async def hls(self, playback: Path, target: Path) -> list[str]:
+        files = await super().hls(playback, target)
+        await self.then()
+        return files
+
+
+@pytest.mark.parametrize("status", [VideoStatus.REMOVED, VideoStatus.HELD, None])
+async def test_a_video_removed_or_deleted_while_packaging_gets_no_hls(
+    status: VideoStatus | None,
+) -> None:
+    env = Env()
+    ann = await env.user(1)
+    video = await env.video(ann, 1, b"an mp4")
+
+    async def change() -> None:
+        async with env.uow() as tx:
+            if status is None:
+                await tx.videos.delete(video.id)
+            else:
+                current = await tx.videos.get_for_update(video.id)
+                await tx.videos.update(attrs.evolve(current, status=status))
+
+    work = Processing(uow=env.uow, blobs=env.blobs, media=Meanwhile(change), clock=env.clock,
+                      config=runtime_config(env.uow, env.clock))
+    await work.package_hls(PackageHls(video_id=video.id))
+
+    assert [b.key async for b in env.blobs.list_blobs("videos/")] == [video.source_key]
+    if status is not None:
+        after = await env.get(video.id)
+        assert after.status is status and after.hls_key is None and after.hls_error is None
 
 
 async def test_a_batch_is_at_least_one_video() -> None:
