@@ -76,8 +76,13 @@ class TestCA:
             .sign(self._key, hashes.SHA256()))
         self.pem = self.cert.public_bytes(serialization.Encoding.PEM).decode()
 
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cadata=self.pem)
+    def client_context(self, alpn: tuple[str, ...] | None = ("h2",)) -> ssl.SSLContext:
+        """A client context trusting this CA alone, offering ``alpn`` (H2Client uses a
+        given context as it is)."""
+        context = ssl.create_default_context(cadata=self.pem)
+        if alpn is not None:
+            context.set_alpn_protocols(list(alpn))
+        return context
 
     def issue(self, *names: str) -> tuple[bytes, bytes]:
         """(certificate chain PEM, key PEM) for a server known by ``names``."""
@@ -302,6 +307,7 @@ class FakeFcm(FakeH2):
         self.issued: set[str] = set()
         self.token_url = ""
         self.token_error: int | None = None  # the token endpoint answers this, in plain text
+        self.token_expires_in: Any = 3599  # the token's "expires_in" (None: left out)
         self._runner: web.AppRunner | None = None
 
     def account(self) -> dict[str, Any]:
@@ -350,8 +356,10 @@ class FakeFcm(FakeH2):
         self.token_requests += 1
         access = secrets.token_urlsafe(24)
         self.issued.add(access)
-        return web.json_response(
-            {"access_token": access, "expires_in": 3599, "token_type": "Bearer"})
+        answer: dict[str, Any] = {"access_token": access, "token_type": "Bearer"}
+        if self.token_expires_in is not None:
+            answer["expires_in"] = self.token_expires_in
+        return web.json_response(answer)
 
     def answer(self, headers: dict[str, str], body: bytes) -> Answer:
         status, out = self._send(headers, body)

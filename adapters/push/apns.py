@@ -57,7 +57,8 @@ class ApnsPushGateway:
         production_url: str = PRODUCTION_URL,
         sandbox_url: str = SANDBOX_URL,
         timeout: float = 10.0,
-        verify: Any = True,  # a CA bundle path or ssl context (the tests' fake)
+        # A CA bundle path, or an ssl context offering ALPN h2 (the tests' fake; h2client)
+        verify: Any = True,
         clock: Any = time.time,
     ) -> None:
         self._key = ECKey.import_key(key_pem)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ from momentic_core.model.devices import PushMessage, PushOutcome, PushResult, pa
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 SERVICE_WIDE = frozenset({"QUOTA_EXCEEDED", "UNAVAILABLE"})
 FCM_URL = "https://fcm.googleapis.com"
+TOKEN_LIFETIME = 3600.0  # seconds, when the token endpoint does not say
 
 
 def fcm_message(m: PushMessage) -> dict[str, Any]:
@@ -56,6 +58,17 @@ def _error_codes(body: Any) -> set[str]:
     return codes
 
 
+def _lifetime(expires_in: Any) -> float:
+    """Seconds the access token lives (``expires_in``, RFC 6749 §5.1); an hour, Google's,
+    when it is absent or not a positive finite number (a token that dies sooner is
+    answered 401, and renewed)."""
+    try:
+        seconds = float(expires_in)
+    except (TypeError, ValueError, OverflowError):
+        return TOKEN_LIFETIME
+    return seconds if math.isfinite(seconds) and seconds > 0 else TOKEN_LIFETIME
+
+
 class FcmPushGateway:
     def __init__(
         self,
@@ -63,7 +76,8 @@ class FcmPushGateway:
         *,
         fcm_url: str = FCM_URL,
         timeout: float = 10.0,
-        verify: Any = True,  # for messages:send: a CA bundle path or ssl context (tests)
+        # For messages:send: a CA bundle path or an ssl context offering ALPN h2 (tests)
+        verify: Any = True,
         clock: Any = time.time,
     ) -> None:
         self._account = service_account
@@ -108,7 +122,7 @@ class FcmPushGateway:
                 if r.status != 200 or not isinstance(body, dict) or "access_token" not in body:
                     raise aiohttp.ClientResponseError(
                         r.request_info, (), status=r.status, message=str(body)[:200])
-            self._access = (self._clock() + float(body.get("expires_in", 3600)),
+            self._access = (self._clock() + _lifetime(body.get("expires_in")),
                             str(body["access_token"]))
             return self._access[1]
 

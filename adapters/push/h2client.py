@@ -9,7 +9,11 @@ second; the daily moment of 100,000 users must go out within a minute (bench/pus
 ``https`` URLs use TLS, the certificate verified (the system's CAs, or the CA bundle or
 context given as ``verify``), and must negotiate ALPN ``h2``: a server that answers
 another protocol or none (an HTTP/1.1 proxy or load balancer in the way) gets no HTTP/2
-preface; the connection is closed and the request fails with ``H2Unavailable``.
+preface; the connection is closed and the request fails with ``H2Unavailable``. The TLS
+context is made once per client (not at every reconnect); an ``ssl.SSLContext`` given as
+``verify`` is used as it is, never changed (it may be shared with other clients), so it
+must offer ALPN ``h2`` itself (``context.set_alpn_protocols(["h2"])``): without it no
+server selects h2 and every request fails with ``H2Unavailable`` saying so.
 ``http`` URLs speak cleartext HTTP/2 with prior knowledge (the local fakes of the tests,
 bench and scripts/fake_push.py). The connection opens on first use and again after it
 is lost or the server sent GOAWAY; the streams open at once never exceed the server's
@@ -198,6 +202,23 @@ class _Connection:
         await asyncio.gather(self._reading, return_exceptions=True)
 
 
+def _tls_context(verify: Any) -> ssl.SSLContext:
+    """The context of ``verify``: a caller's ``ssl.SSLContext`` as it is (its ALPN is the
+    caller's to set), else a new one offering ALPN h2 that trusts the CA bundle at that
+    path (a str), the system's CAs (True) or anything (False: no verification)."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if isinstance(verify, str):
+        context = ssl.create_default_context(cafile=verify)
+    else:
+        context = ssl.create_default_context()
+        if verify is False:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    return context
+
+
 class H2Client:
     """Requests to one origin over one HTTP/2 connection (reopened when lost)."""
 
@@ -208,24 +229,9 @@ class H2Client:
         self._port = parts.port or (443 if self._tls else 80)
         self._authority = parts.netloc
         self._timeout = timeout
-        self._verify = verify
+        self._ssl = _tls_context(verify) if self._tls else None
         self._conn: _Connection | None = None
         self._connecting = asyncio.Lock()
-
-    def _ssl(self) -> ssl.SSLContext | None:
-        if not self._tls:
-            return None
-        if isinstance(self._verify, ssl.SSLContext):
-            context = self._verify
-        elif isinstance(self._verify, str):
-            context = ssl.create_default_context(cafile=self._verify)
-        else:
-            context = ssl.create_default_context()
-            if self._verify is False:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-        context.set_alpn_protocols(["h2"])
-        return context
 
     async def _connection(self) -> _Connection:
         if self._conn is not None and self._conn.open:
@@ -234,7 +240,7 @@ class H2Client:
             if self._conn is None or not self._conn.open:
                 try:
                     reader, writer = await asyncio.open_connection(
-                        self._host, self._port, ssl=self._ssl(), limit=READ_CHUNK)
+                        self._host, self._port, ssl=self._ssl, limit=READ_CHUNK)
                 except OSError as exc:  # ssl.SSLError (the certificate) is one
                     raise H2Unavailable(f"{type(exc).__name__}: {exc}") from None
                 if self._tls:

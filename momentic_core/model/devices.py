@@ -118,7 +118,12 @@ def parse_retry_after(value: str | None) -> timedelta | datetime | None:
     negative or fractional number, a date that does not parse)."""
     value = (value or "").strip()
     if value.isascii() and value.isdigit():
-        return timedelta(seconds=min(int(value), RETRY_AFTER_MAX.total_seconds()))
+        # Past a few digits it is over the cap anyway; int() of thousands of digits
+        # raises (Python's limit on integer strings), and it need not be read.
+        digits = value.lstrip("0") or "0"
+        if len(digits) > len(str(int(RETRY_AFTER_MAX.total_seconds()))):
+            return RETRY_AFTER_MAX
+        return timedelta(seconds=min(int(digits), RETRY_AFTER_MAX.total_seconds()))
     try:
         at = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -213,6 +213,30 @@ async def test_fcm_retry_after_and_service_wide_answers(
     assert (result.retry_after, result.service_wide) == (retry_after, service_wide)
 
 
+@pytest.mark.parametrize("expires_in", ["soon", None, [], "nan", "-5", "1e999"])
+async def test_fcm_a_token_lifetime_that_is_no_number_is_taken_as_an_hour(
+    fcm: Any, expires_in: Any
+) -> None:
+    """An ``expires_in`` that does not read as a positive number of seconds raised out
+    of deliver (float("soon")): the token is used and kept an hour, as when it is
+    absent."""
+    fake, gateway, now = fcm
+    now[0] = time.time()
+    fake.token_expires_in = expires_in
+    for _ in range(2):
+        result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
+        assert result.outcome is PushOutcome.SENT
+    assert fake.token_requests == 1
+    now[0] += 3600 - 61
+    assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
+        is PushOutcome.SENT
+    assert fake.token_requests == 1
+    now[0] += 2  # within a minute of the hour: renewed
+    assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
+        is PushOutcome.SENT
+    assert fake.token_requests == 2
+
+
 async def test_fcm_to_a_wrong_project_is_refused_not_a_dead_token(
     fcm: Any, ca: TestCA
 ) -> None:
@@ -321,3 +345,55 @@ async def test_a_certificate_the_client_cannot_verify_is_refused(
     assert result.reason is not None and "SSLCertVerificationError" in result.reason
     assert why in result.reason
     assert fake.requests == 0 and fake.received == []
+
+
+async def test_a_given_tls_context_is_used_as_it_is(ca: TestCA) -> None:
+    """H2Client does not change the caller's context (it may serve other clients): one
+    without ALPN h2 stays without, so an h2 server selects nothing and the request is
+    refused; the same CA with h2 offered reaches the server."""
+    key = p8_key()
+    fake = await FakeApns(key, "KEY1234567", "TEAM123456", TOPIC).start(
+        tls=ca.server_context("127.0.0.1"))
+    plain = ca.client_context(alpn=None)
+    without, offered = (H2Client(fake.url, timeout=5, verify=c)
+                        for c in (plain, ca.client_context()))
+    try:
+        with pytest.raises(H2Unavailable, match=r"did not negotiate HTTP/2 .*\(ALPN: none\)"):
+            await without.post("/3/device/x", b"{}", [])
+        with pytest.raises(H2Unavailable, match=r"\(ALPN: none\)"):  # still none
+            await without.post("/3/device/x", b"{}", [])
+        status, _, _ = await offered.post("/3/device/x", b"{}", [])
+    finally:
+        await without.close()
+        await offered.close()
+        await fake.stop()
+    assert status != 0 and fake.requests == 1
+
+
+async def test_the_tls_context_is_made_once_not_at_every_reconnect(
+    ca: TestCA, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = p8_key()
+    fake = await FakeApns(key, "KEY1234567", "TEAM123456", TOPIC).start(
+        tls=ca.server_context("127.0.0.1"))
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(ca.pem)
+    made: list[object] = []
+    create = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(args or kwargs)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    client = H2Client(fake.url, timeout=5, verify=str(bundle))
+    try:
+        for _ in range(3):
+            status, _, _ = await client.post("/3/device/x", b"{}", [])
+            assert status != 0
+            await client.close()  # the next request connects again
+    finally:
+        await client.close()
+        await fake.stop()
+    assert len(made) == 1, made
+    assert len(fake.per_connection) == 3 and fake.requests == 3

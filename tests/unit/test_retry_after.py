@@ -22,6 +22,11 @@ NOW = datetime(2026, 12, 7, 21, 0, tzinfo=UTC)
     ("120", timedelta(seconds=120)),
     (" 0 ", timedelta(0)),
     ("99999999999999999999999", RETRY_AFTER_MAX),
+    # Thousands of digits: more than int() reads from a string (ValueError before).
+    pytest.param("9" * 5000, RETRY_AFTER_MAX, id="5000 nines"),
+    pytest.param("0" * 5000 + "7", timedelta(seconds=7), id="7 after 5000 zeros"),
+    ("0003600", RETRY_AFTER_MAX),
+    ("3601", RETRY_AFTER_MAX),
     ("Mon, 07 Dec 2026 21:10:00 GMT", datetime(2026, 12, 7, 21, 10, tzinfo=UTC)),
     ("Mon, 07 Dec 2026 21:10:00 -0000", datetime(2026, 12, 7, 21, 10, tzinfo=UTC)),
     (None, None), ("", None), ("-5", None), ("1.5", None), ("soon", None),
