@@ -10,9 +10,17 @@ code ``UNREGISTERED`` (FcmError detail or status): dead token; 429, 5xx, timeout
 or refused connections (``H2Unavailable``: TLS or ALPN ``h2`` refused too) and a failed
 token request: try again (401: the token is renewed first), not before the answer's
 ``Retry-After`` if it has one (FCM sends it with 429 and 503 and asks that it be
-honoured); 429 or 503, ``QUOTA_EXCEEDED`` or ``UNAVAILABLE`` are the project's or the
-service's, not one token's (``service_wide``); any other 4xx, a bare 404 (a wrong project
-id) and ``INVALID_ARGUMENT`` too: refused, the device kept.
+honoured); any other 4xx, a bare 404 (a wrong project id) and ``INVALID_ARGUMENT`` too:
+refused, the device kept.
+
+Only 503 / ``UNAVAILABLE`` (FCM overloaded) is the whole service's (``service_wide``: the
+delivery job sends FCM nothing more until its retry). 429 ``QUOTA_EXCEEDED`` is a retry of
+that push alone, with its Retry-After: FCM answers it for three quotas (the project's
+message rate, one device's message rate, one topic's), and its ``google.rpc.QuotaFailure``
+detail names the quota in a ``subject`` whose values FCM does not document, so a 429 for
+one chatty phone cannot be told from the project's quota; taking every 429 as the
+project's would let one such phone pause a whole batch. Under the project's quota every
+push gets its own 429 and waits its own Retry-After.
 """
 
 from __future__ import annotations
@@ -32,7 +40,6 @@ from adapters.push.h2client import H2Client, H2Unavailable
 from momentic_core.model.devices import PushMessage, PushOutcome, PushResult, parse_retry_after
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
-SERVICE_WIDE = frozenset({"QUOTA_EXCEEDED", "UNAVAILABLE"})
 FCM_URL = "https://fcm.googleapis.com"
 TOKEN_LIFETIME = 3600.0  # seconds, when the token endpoint does not say
 
@@ -155,5 +162,5 @@ class FcmPushGateway:
             return PushResult(
                 PushOutcome.RETRY, reason,
                 retry_after=parse_retry_after(answer_headers.get("retry-after")),
-                service_wide=status in (429, 503) or bool(codes & SERVICE_WIDE))
+                service_wide=status == 503 or "UNAVAILABLE" in codes)
         return PushResult(PushOutcome.REFUSED, reason)

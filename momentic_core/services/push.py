@@ -33,7 +33,7 @@ A notification's push job is queued in the unit of work that stores the notifica
   again with exponential backoff until ``max_attempts``, sending only what is unmarked,
   and no sooner than the latest ``Retry-After`` of those failures (capped at
   ``RETRY_AFTER_MAX``). An answer for the whole service (``PushResult.service_wide``:
-  FCM's quota or outage, APNs 503) stops the job's sends to that service: those not
+  FCM's or APNs' 503) stops the job's sends to that service: those not
   started yet wait for the retry with the failures (unmarked, not sent), while its pushes
   to other services go on.
 

@@ -3,8 +3,9 @@ on PostgreSQL: a ``push.deliver`` batch through the real APNs and FCM gateways t
 local fakes (tests/push_support.py), run by the real worker on the test's clock. The
 retry's ``run_at`` in the queue is no earlier than the latest Retry-After of the
 failures (delta-seconds or an HTTP-date; capped at an hour; an invalid one leaves the
-backoff), and a 429/503 for the whole service stops the batch's sends to that service:
-the rest wait for the retry, unsent, and nothing goes out twice."""
+backoff), and a 503 for the whole service stops the batch's sends to that service: the
+rest wait for the retry, unsent, and nothing goes out twice; FCM's 429 (a quota that may
+be one phone's) retries that push alone."""
 
 from __future__ import annotations
 
@@ -134,23 +135,23 @@ async def test_the_retry_waits_for_the_services_retry_after(
     assert delivery.apns.requests == 4
 
 
-async def test_an_http_date_quota_pause_holds_fcm_and_lets_apns_go_on(
+async def test_an_http_date_outage_pause_holds_fcm_and_lets_apns_go_on(
     make_delivery: Callable[[int], Delivery],
 ) -> None:
-    """FCM 429 QUOTA_EXCEEDED (the project's quota: the whole service) with an HTTP-date
-    ten minutes ahead: no more sends to FCM from this batch; its APNs pushes go out; the
-    retry is queued at that date and sends the Android pushes once each."""
+    """FCM 503 UNAVAILABLE (the whole service) with an HTTP-date ten minutes ahead: no
+    more sends to FCM from this batch; its APNs pushes go out; the retry is queued at
+    that date and sends the Android pushes once each."""
     delivery = make_delivery(1)
     tokens = await delivery.queue(Platform.ANDROID, Platform.ANDROID, Platform.IOS,
                                   Platform.ANDROID, Platform.IOS)
     android = [t for t in tokens if t.startswith("fcm:")]
     ios = [t for t in tokens if not t.startswith("fcm:")]
     at = delivery.clock.now() + timedelta(minutes=10)
-    delivery.fcm.answers[android[0]] = (429, "QUOTA_EXCEEDED")
+    delivery.fcm.answers[android[0]] = (503, "UNAVAILABLE")
     delivery.fcm.retry_after[android[0]] = format_datetime(at, usegmt=True)
     job = await delivery.run()
     assert job is not None and job.status == "queued" and job.run_at == at
-    assert delivery.fcm.requests == 1, "FCM's quota is spent: nothing more was sent to it"
+    assert delivery.fcm.requests == 1, "FCM is down: nothing more was sent to it"
     assert delivery.received() == Counter(ios)
     assert job.last_error is not None and "3 of 5 pushes to retry" in job.last_error
     del delivery.fcm.answers[android[0]]
@@ -159,6 +160,32 @@ async def test_an_http_date_quota_pause_holds_fcm_and_lets_apns_go_on(
     assert job is not None and job.status == "done"
     assert delivery.received() == Counter(tokens), "each push exactly once"
     assert delivery.fcm.requests == 4 and delivery.apns.requests == 2
+
+
+async def test_one_devices_fcm_quota_retries_that_push_alone(
+    make_delivery: Callable[[int], Delivery],
+) -> None:
+    """FCM 429 QUOTA_EXCEEDED for one phone (a device's message rate: FCM's details do
+    not tell it from the project's quota) with Retry-After: 120, one push at a time: the
+    batch's other Android pushes still go out; that one is retried alone, 120 s later."""
+    delivery = make_delivery(1)
+    tokens = await delivery.queue(Platform.ANDROID, Platform.ANDROID, Platform.ANDROID,
+                                  Platform.IOS)
+    chatty = tokens[0]
+    delivery.fcm.answers[chatty] = (429, "QUOTA_EXCEEDED")
+    delivery.fcm.retry_after[chatty] = "120"
+    start = delivery.clock.now()
+    job = await delivery.run()
+    assert job is not None and job.status == "queued"
+    assert job.run_at == start + timedelta(seconds=120)
+    assert job.last_error is not None and "1 of 4 pushes to retry" in job.last_error
+    assert delivery.received() == Counter(tokens[1:]), "one phone's quota paused nobody"
+    del delivery.fcm.answers[chatty]
+    delivery.clock.advance(timedelta(seconds=120))
+    job = await delivery.run()
+    assert job is not None and job.status == "done"
+    assert delivery.received() == Counter(tokens)
+    assert delivery.fcm.requests == 4
 
 
 @pytest.mark.parametrize(("header", "delay"), [
