@@ -418,8 +418,13 @@ class JobRunner(Protocol):
         ...
 
     async def retry(
-        self, job_id: int, error: str, run_at: datetime, attempt: int | None = None
-    ) -> None: ...
+        self, job_id: int, error: str, run_at: datetime, attempt: int | None = None,
+        *, refund: bool = False,
+    ) -> None:
+        """Queue the job again, due at ``run_at``, ``error`` kept. With ``refund`` this
+        attempt is not counted (as ``release``): the job was not really tried (its
+        service asked it to wait)."""
+        ...
 
     async def bury(
         self, job_id: int, error: str, attempt: int | None = None, *, forget: bool = False

@@ -397,13 +397,17 @@ class InMemoryJobRunner:
             self._s.jobs[job_id] = attrs.evolve(row, locked_until=now + lease, updated_at=now)
             return True
 
-    async def _settle(self, job_id: int, attempt: int | None, **changes: Any) -> None:
+    async def _settle(
+        self, job_id: int, attempt: int | None, *, refund: bool = False, **changes: Any
+    ) -> None:
         async with self._s.lock:
             row = self._s.jobs.get(job_id)
             if row is None or row.job.status != "running":
                 return
             if attempt is not None and row.job.attempts != attempt:
                 return
+            if refund:  # this attempt is not counted
+                changes["attempts"] = row.job.attempts - 1
             self._s.jobs[job_id] = attrs.evolve(
                 row,
                 job=attrs.evolve(row.job, **changes),
@@ -417,9 +421,11 @@ class InMemoryJobRunner:
         await self._settle(job_id, attempt, status="done", **_forgotten(forget))
 
     async def retry(
-        self, job_id: int, error: str, run_at: datetime, attempt: int | None = None
+        self, job_id: int, error: str, run_at: datetime, attempt: int | None = None,
+        *, refund: bool = False,
     ) -> None:
-        await self._settle(job_id, attempt, status="queued", run_at=run_at, last_error=error)
+        await self._settle(job_id, attempt, refund=refund, status="queued", run_at=run_at,
+                           last_error=error)
 
     async def bury(
         self, job_id: int, error: str, attempt: int | None = None, *, forget: bool = False

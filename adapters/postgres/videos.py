@@ -638,12 +638,14 @@ class PostgresJobRunner:
         )
 
     async def retry(
-        self, job_id: int, error: str, run_at: datetime, attempt: int | None = None
+        self, job_id: int, error: str, run_at: datetime, attempt: int | None = None,
+        *, refund: bool = False,
     ) -> None:
         await self._fetchrow(
             f"""
             UPDATE jobs SET status = 'queued', run_at = $4, last_error = $3,
-                locked_until = NULL, updated_at = $5
+                locked_until = NULL, updated_at = $5,
+                attempts = attempts - CASE WHEN $6::boolean THEN 1 ELSE 0 END
             WHERE {self._MINE}
             """,
             job_id,
@@ -651,6 +653,7 @@ class PostgresJobRunner:
             error,
             run_at,
             self._clock.now(),
+            refund,
         )
 
     async def bury(

@@ -3,7 +3,8 @@
 Jobs live in the database (the ``JobRunner`` port): any worker of any instance takes them,
 a job whose worker died is taken again when its lease runs out, failures are retried with
 exponential backoff (a ``RetryLater`` no sooner than its ``not_before``: a service's
-Retry-After), and after ``max_attempts`` a job is dead with its reason kept.
+Retry-After; a ``paused`` one not counted as an attempt), and after ``max_attempts`` a
+job is dead with its reason kept.
 
 Each kind of job is a message class in ``model.jobs``, registered there by its kind name;
 each service module that has jobs gives a handler for its kinds (``JobKind``s: the class
@@ -37,11 +38,17 @@ M = TypeVar("M", bound=JobMessage)
 
 class RetryLater(Exception):
     """A passing failure whose job must not run again before ``not_before`` (a service's
-    Retry-After), nor before its backoff, whichever is later."""
+    Retry-After), nor before its backoff, whichever is later. ``paused``: the job was not
+    really tried, its service asked it to wait (a pause, not a failure of the job): the
+    attempt is not counted, so however long the pauses last they do not use up
+    ``max_attempts`` (``not_before`` should then say when to come back)."""
 
-    def __init__(self, reason: str, *, not_before: datetime | None = None) -> None:
+    def __init__(
+        self, reason: str, *, not_before: datetime | None = None, paused: bool = False
+    ) -> None:
         super().__init__(reason)
         self.not_before = not_before
+        self.paused = paused
 
 
 @attrs.frozen
@@ -120,15 +127,18 @@ class Worker:
             raise
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"[:500]
-            if job.attempts >= job.max_attempts:
+            paused = isinstance(exc, RetryLater) and exc.paused
+            if job.attempts >= job.max_attempts and not paused:
                 await self._bury(job, kind, message, reason)
             else:
                 run_at = self._clock.now() + self.backoff * (2 ** (job.attempts - 1))
                 if isinstance(exc, RetryLater) and exc.not_before is not None:
                     run_at = max(run_at, exc.not_before)
-                log.warning("job failed; retrying", extra={
-                    "job": job.id, "reason": reason, "run_at": run_at.isoformat()})
-                await self._runner.retry(job.id, reason, run_at, attempt=job.attempts)
+                log.warning("job paused; retrying" if paused else "job failed; retrying",
+                            extra={"job": job.id, "reason": reason,
+                                   "run_at": run_at.isoformat()})
+                await self._runner.retry(job.id, reason, run_at, attempt=job.attempts,
+                                         refund=paused)
             return job
         finally:
             heartbeat.cancel()

@@ -251,6 +251,33 @@ async def test_retry_queues_the_job_again_at_its_time_with_the_reason(
     assert again.last_error == "OSError: network"  # kept until the job settles otherwise
 
 
+async def test_a_refunded_retry_does_not_count_the_attempt(
+    backend: Adapters, clock: ManualClock
+) -> None:
+    """retry(refund=True): queued at its time with the reason, the attempt handed back
+    (a paused push delivery); only that claim's (attempt) settles it."""
+    runner = backend.job_runner(clock)
+    job_id = await enqueue(backend, max_attempts=1)
+    assert job_id is not None
+    taken = await runner.claim(["process_video"], LEASE)
+    assert taken is not None and taken.attempts == 1
+    retry_at = clock.now() + timedelta(hours=1)
+    await runner.retry(job_id, "PushRetry: paused", retry_at, attempt=2, refund=True)
+    job = await runner.get(job_id)
+    assert job is not None and (job.status, job.attempts) == ("running", 1), "not its claim"
+    for _ in range(3):
+        await runner.retry(job_id, "PushRetry: paused", retry_at, attempt=1, refund=True)
+        job = await runner.get(job_id)
+        assert job is not None
+        assert (job.status, job.attempts, job.run_at, job.last_error) == (
+            "queued", 0, retry_at, "PushRetry: paused")
+        assert await runner.claim(["process_video"], LEASE) is None  # not before its time
+        clock.advance(timedelta(hours=1))
+        again = await runner.claim(["process_video"], LEASE)
+        assert again is not None and (again.id, again.attempts) == (job_id, 1)
+        retry_at = clock.now() + timedelta(hours=1)
+
+
 async def test_bury_keeps_the_reason_and_the_job_is_never_taken_again(
     backend: Adapters, clock: ManualClock
 ) -> None:

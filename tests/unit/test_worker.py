@@ -84,6 +84,47 @@ async def test_a_failing_job_is_retried_with_backoff_then_buried_with_its_reason
     assert recorder.dead == [(VIDEO, "RuntimeError: boom")]
 
 
+async def test_a_paused_retry_is_not_counted_as_an_attempt() -> None:
+    """A RetryLater(paused=True) (the job's service asked it to wait) is retried at its
+    not_before however often it comes, the attempt handed back each time; its backoff
+    stays where the real failures left it; real failures still bury it."""
+    from momentic_core.services.jobs import RetryLater
+
+    answers: list[Exception | None] = [RuntimeError("boom")] + [None] * 10
+    ran: list[int] = []
+
+    async def run(job: ProcessVideo) -> None:
+        ran.append(job.video_id)
+        if (exc := answers.pop(0)) is not None:
+            raise exc
+        raise RetryLater("the service pauses", not_before=clock.now() + timedelta(hours=1),
+                         paused=True)
+
+    clock = ManualClock(datetime(2026, 11, 27, 12, tzinfo=UTC))
+    store = MemoryStore()
+    async with InMemoryUnitOfWork(store, clock=clock) as tx:
+        job_id = await tx.jobs.enqueue(VIDEO, max_attempts=2)
+    assert job_id is not None
+    runner = InMemoryJobRunner(store, clock)
+    worker = Worker(runner=runner, kinds=[JobKind(ProcessVideo, run)], clock=clock,
+                    lease=LEASE, backoff=timedelta(seconds=5))
+    assert await worker.run_once() is not None  # a real failure: attempt 1 of 2
+    clock.advance(timedelta(seconds=5))
+    for _ in range(10):  # ten pauses of an hour, far past max_attempts
+        assert await worker.run_once() is not None
+        job = await runner.get(job_id)
+        assert job is not None
+        assert (job.status, job.attempts) == ("queued", 1), "the pause is not an attempt"
+        assert job.run_at == clock.now() + timedelta(hours=1)
+        assert job.last_error == "RetryLater: the service pauses"
+        clock.advance(timedelta(hours=1))
+    answers.append(RuntimeError("boom again"))
+    assert await worker.run_once() is not None
+    job = await runner.get(job_id)
+    assert job is not None and (job.status, job.attempts) == ("dead", 2)
+    assert len(ran) == 12
+
+
 async def test_a_job_whose_worker_dies_every_time_is_buried_not_taken_forever() -> None:
     recorder = Recorder()
     clock, worker, job_id = await setup(recorder, max_attempts=2)
