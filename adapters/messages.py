@@ -46,11 +46,13 @@ def _converter() -> cattrs.Converter:
     )
     # A StrEnum is a str too, and cattrs' hook for str (kept as is) comes first.
     converter.register_unstructure_hook(enum.StrEnum, lambda e: e.value)
-    # A delivery without a key was written without one.
+    # A delivery without a key was written without one; one that may go any time is
+    # written without expires_at (as before time-bound pushes had it).
     converter.register_unstructure_hook(
         PushDelivery,
         make_dict_unstructure_fn(
-            attrs.resolve_types(PushDelivery), converter, key=override(omit_if_default=True)
+            attrs.resolve_types(PushDelivery), converter, key=override(omit_if_default=True),
+            expires_at=override(omit_if_default=True),
         ),
     )
     # A mail without a code (or queued before mails named theirs) is written without one:

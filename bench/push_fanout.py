@@ -5,11 +5,13 @@ iPhone, are written into a fresh PostgreSQL database by ``INSERT ... SELECT
 generate_series`` (a few seconds). The fake APNs of the tests (tests/push_support.py:
 HTTP/2, checks the provider JWT, topic and payload; counts only, ``record=False``) runs
 in a process of its own on loopback, and ``--workers`` real ``momentic worker`` processes
-run on that database with the APNs adapter pointed at it. The moment's announcement is
+run on that database with the APNs adapter pointed at it. A moment's announcement is
 queued as ``schedule_moments`` queues it, due ``--lead`` seconds later (the workers find
 it as they find any job that comes due: an idle worker waits until the earliest queued
-job is due); its due time is "the moment". Then every page of 1,000 users is fanned out
-and every device pushed.
+job is due); its due time is "the moment". It is yesterday's moment (a day's moment is a
+secret function of the day: none falls ``lead`` seconds from now), with the workers'
+moment window at two days so that its time-bound pushes do not expire. Then every page
+of 1,000 users is fanned out and every device pushed.
 
 Reported: the seconds from the moment to the first and the last push the fake accepted,
 pushes per second (overall and per worker), the pushes each worker's connection carried,
@@ -40,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +65,7 @@ USERS, WORKERS = 100_000, 2
 TARGET_SECONDS = 60.0
 RSS_GROWTH_LIMIT = 64 * 2**20  # "memory flat": a worker grows by less than this
 STALL_SECONDS = 60.0  # no push accepted for this long: give up
+WINDOW_SECONDS = 2 * 86400  # the workers' moment window (worker_env)
 
 
 # ------------------------------------------------------------------ the dataset
@@ -212,6 +215,9 @@ def worker_env(
         "MOMENTIC_APNS_KEY": str(key_file), "MOMENTIC_APNS_KEY_ID": KEY_ID,
         "MOMENTIC_APNS_TEAM_ID": TEAM_ID, "MOMENTIC_APNS_TOPIC": TOPIC,
         "MOMENTIC_APNS_URL": apns_url, "MOMENTIC_APNS_SANDBOX_URL": apns_url,
+        # The bench announces yesterday's moment now (``fan_out``): a window of two days
+        # keeps its pushes from expiring (they are time-bound to the window).
+        "MOMENTIC_MOMENT_WINDOW_SECONDS": str(WINDOW_SECONDS),
     })
     if concurrency is not None:
         env["MOMENTIC_PUSH_CONCURRENCY"] = str(concurrency)
@@ -270,11 +276,30 @@ async def fan_out(
         await asyncio.sleep(1.0)
         rss_before = {p.pid: rss(p.pid) for p in procs}
         cpu_before = {p.pid: cpu_seconds(p.pid) for p in procs}
-        day = datetime.now(ZoneInfo(ZONE)).date()
+        # Yesterday's moment, announced now: the moment's time is a secret function of
+        # the day, so no day's moment falls ``lead`` seconds from now; yesterday's has
+        # passed (the deliveries are due at it, so they come before the pages queued
+        # after them, as at a real moment) and, with the workers' two-day window
+        # (WINDOW_SECONDS), its pushes have not expired. Today's announcement is queued
+        # two days ahead under its own dedupe key, so the workers' hourly scheduling
+        # cannot announce today's moment during the run (tomorrow's is hours away).
+        today = datetime.now(ZoneInfo(ZONE)).date()
+        day = today - timedelta(days=1)
         conn = await asyncpg.connect(url)
         try:
-            # As Ranking.schedule_moments queues it (the same dedupe key, so the workers'
-            # own hourly scheduling adds nothing), but due in ``lead`` seconds.
+            await conn.execute(
+                """
+                INSERT INTO jobs (kind, payload, max_attempts, run_at, dedupe_key,
+                                  created_at, updated_at)
+                VALUES ($1, $2::jsonb, 5, now() + interval '2 days', $3, now(), now())
+                ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'running')
+                DO UPDATE SET run_at = EXCLUDED.run_at
+                """,
+                AnnounceMoment.kind, json.dumps(job_json(AnnounceMoment(zone=ZONE, day=today))),
+                f"moment:{ZONE}:{today.isoformat()}",
+            )
+            # As Ranking.schedule_moments queues it (the same dedupe key), but due in
+            # ``lead`` seconds.
             moment = await conn.fetchval(
                 """
                 INSERT INTO jobs (kind, payload, max_attempts, run_at, dedupe_key,

@@ -11,7 +11,8 @@ one token; 503 ServiceUnavailable or Shutdown is the service's: ``service_wide``
 other 4xx: refused, the device kept. ``BadDeviceToken`` (most often a sandbox
 token sent to production or the reverse) and ``DeviceTokenNotForTopic`` (a wrong
 MOMENTIC_APNS_TOPIC) are refusals too: one configuration mistake must not delete every
-registered device.
+registered device. A time-bound push (``expires_at``) carries ``apns-expiration``: APNs
+keeps it for a phone that is offline only until then.
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ class ApnsPushGateway:
         ]
         if message.collapse_id:
             headers.append(("apns-collapse-id", message.collapse_id[:64]))
+        if message.expires_at is not None:  # APNs keeps it for an offline phone until then
+            headers.append(("apns-expiration", str(int(message.expires_at.timestamp()))))
         body = json.dumps(apns_payload(message), ensure_ascii=False).encode()
         try:
             status, answer_headers, answer = await self._http(env).post(

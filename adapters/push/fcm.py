@@ -44,9 +44,15 @@ FCM_URL = "https://fcm.googleapis.com"
 TOKEN_LIFETIME = 3600.0  # seconds, when the token endpoint does not say
 
 
-def fcm_message(m: PushMessage) -> dict[str, Any]:
+def fcm_message(m: PushMessage, now: float | None = None) -> dict[str, Any]:
+    """The messages:send body; a time-bound push (``expires_at``) gets ``android.ttl``,
+    the seconds left from ``now`` (a UNIX time), so FCM keeps it for an offline phone only
+    that long."""
     android: dict[str, Any] = {"priority": "HIGH",
                                "notification": {"title": m.title, "body": m.body}}
+    if m.expires_at is not None:
+        left = m.expires_at.timestamp() - (time.time() if now is None else now)
+        android["ttl"] = f"{max(0, int(left))}s"
     if m.collapse_id:
         android["collapse_key"] = m.collapse_id
         android["notification"]["tag"] = m.collapse_id
@@ -140,7 +146,7 @@ class FcmPushGateway:
             return PushResult(PushOutcome.RETRY, type(exc).__name__)
         try:
             status, answer_headers, answer = await self._client.post(
-                self._send_path, json.dumps(fcm_message(message)).encode(),
+                self._send_path, json.dumps(fcm_message(message, self._clock())).encode(),
                 [("authorization", f"Bearer {token}"),
                  ("content-type", "application/json; charset=UTF-8")])
         except H2Unavailable as exc:

@@ -97,6 +97,10 @@ class PushMessage:
     # What the app deep-links from: kind, notification_id, video_id, comment_id (strings:
     # FCM data values are strings).
     data: dict[str, str] = attrs.Factory(dict)
+    # A time-bound push (the moment, its reminder) is worth nothing after this: it is not
+    # sent then (EXPIRED), and the service is told (APNs apns-expiration, FCM ttl) so a
+    # phone that is offline does not get it late. None: any time.
+    expires_at: datetime | None = None
 
 
 class PushOutcome(enum.StrEnum):
@@ -105,6 +109,7 @@ class PushOutcome(enum.StrEnum):
     INVALID_TOKEN = "invalid_token"  # the service says the token is dead: forget it
     REFUSED = "refused"  # a permanent refusal of this message: never retried
     DROPPED = "dropped"  # not sent: the device moved, was deleted or signed out
+    EXPIRED = "expired"  # not sent: its time is over (``PushMessage.expires_at``)
 
 
 # A Retry-After further off than this is taken as this: a wrong or hostile header must

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -88,7 +89,23 @@ class Moment:
 
     @property
     def window_ends_at(self) -> datetime:
+        """When posting stops being on time; the moment's push ("two minutes to post")
+        is not sent after it."""
         return self.at + self.window
+
+    @property
+    def reminder_ends_at(self) -> datetime:
+        """Until when the second reminder (pushed when the window closes: "the moment has
+        passed, but you can still post") is worth sending: the end of the moment's day in
+        its zone, before the next day's moment can come (it is never earlier than the
+        day's start), or one window after the window closes if that is later (a moment
+        just before midnight)."""
+        try:
+            zone: tzinfo = ZoneInfo(self.time_zone)
+        except (ValueError, KeyError):
+            zone = UTC
+        midnight = datetime.combine(self.day + timedelta(days=1), time(0), zone)
+        return max(midnight.astimezone(UTC), self.window_ends_at + self.window)
 
 
 @attrs.frozen

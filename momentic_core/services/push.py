@@ -6,16 +6,20 @@ A notification's push job is queued in the unit of work that stores the notifica
 
 - ``push.notification`` (``PushNotification``): one notification to its user's devices:
   dropped when the user switched that kind off or it falls in their quiet hours (the
-  in-app list keeps it either way); otherwise one ``push.deliver`` job per device,
-  rendered in the device's language (else English), with the unread count as the badge
-  and a deep link;
+  in-app list keeps it either way); otherwise a message per device in ``push.deliver``
+  jobs (batches of up to ``DELIVER_BATCH``), rendered in the device's language (else
+  English), with the unread count as the badge and a deep link;
 - ``push.moment`` (``PushMoment``): the daily moment to a page of users of one zone
   (``send_moment``, which the announcement calls per page), and ``push.reminder``
   (``PushReminder``): the second reminder to a page (``send_reminder``): those of them
   who have not posted for the moment when its window closes, while the runtime setting
   ``moment_reminder`` is on. Both follow the moment's switch and its rule for quiet
   hours (``moment_overrides_quiet_hours``); each page's settings, devices and badges
-  are read in one statement each;
+  are read in one statement each. Their deliveries are due at the moment (the reminder's
+  when the window closes), so they come before the pages queued after them, and they are
+  time-bound (``PushMessage.expires_at``): the moment's until its window closes, the
+  reminder's until ``Moment.reminder_ends_at``; one not sent by then is dropped
+  (``expired``), never sent late;
 - ``push.deliver`` (``DeliverPushes``): messages to devices (up to ``DELIVER_BATCH``; a
   job queued before batches holds one message, read as a batch of one) through the
   ``PushGateway``, ``concurrency`` at a time (HTTP/2 streams on one connection), as a
@@ -26,16 +30,18 @@ A notification's push job is queued in the unit of work that stores the notifica
   one or a deleted device drops its queued and retrying pushes (logged). A permanent refusal
   is logged and never retried; a token the service calls unregistered (APNs 410 /
   ``Unregistered``, FCM ``UNREGISTERED``) is deleted with its device row (that id only).
-  Every message settled (sent, refused, dropped) is marked (``sent:<key>`` in the
-  claims) by a marker task, a unit of work per batch of answers (at least a quarter of
-  ``concurrency``, the rest at the end) while the other sends go on; a passing failure
-  (5xx, 429, timeout) of any leaves it unmarked and the job raises, so the worker runs it
-  again with exponential backoff until ``max_attempts``, sending only what is unmarked,
-  and no sooner than the latest ``Retry-After`` of those failures (capped at
-  ``RETRY_AFTER_MAX``). An answer for the whole service (``PushResult.service_wide``:
-  FCM's or APNs' 503) stops the job's sends to that service: those not
-  started yet wait for the retry with the failures (unmarked, not sent), while its pushes
-  to other services go on.
+  Every message settled (sent, refused, dropped, expired) is marked (``sent:<key>`` in
+  the claims) by a marker task, a unit of work per batch of answers (at least a quarter
+  of ``concurrency``, the rest at the end) while the other sends go on; a passing
+  failure (5xx, 429, timeout) of any leaves it unmarked and the job raises, so the
+  worker runs it again with exponential backoff until ``DELIVER_ATTEMPTS``, sending only
+  what is unmarked, and no sooner than the latest ``Retry-After`` of those failures
+  (capped at ``RETRY_AFTER_MAX``). An answer for the whole service
+  (``PushResult.service_wide``: FCM's or APNs' 503) stops the job's sends to that
+  service: those not started yet wait for the retry with the failures (unmarked, not
+  sent), while its pushes to other services go on; such a retry is a pause, not an
+  attempt (``deliver_job``), so a long outage (Retry-After up to an hour, each time)
+  never uses up the attempts of pushes that were never tried.
 
 A fan-out happens once: it claims its key (``moment:<user>:<day>``,
 ``reminder:<user>:<day>``, ``n:<notification>``) in the unit of work that queues its
@@ -86,8 +92,12 @@ from momentic_core.services.jobs import JobKind, RetryLater
 
 log = logging.getLogger(__name__)
 
-DELIVER_ATTEMPTS = 6  # with the worker's backoff (5 s doubling): about 2.5 minutes
+# A delivery job's failed attempts (with the worker's backoff, 5 s doubling: about 2.5
+# minutes); an attempt its service paused is not counted (``deliver_job``).
+DELIVER_ATTEMPTS = 6
 DELIVER_BATCH = 250  # messages per delivery job
+# How long a job a service paused without a Retry-After waits before it tries again.
+SERVICE_PAUSE = timedelta(seconds=30)
 
 
 class PushRetry(RetryLater):
@@ -128,7 +138,8 @@ def render_moment(
     moment: Moment, device: Device, badge: int, kind: str = "moment"
 ) -> PushMessage:
     """``kind``: "moment", or "moment_reminder" (the second reminder, which replaces the
-    moment's push on the phone: the same collapse id)."""
+    moment's push on the phone: the same collapse id). Both are time-bound: the moment's
+    until its window closes, the reminder until ``Moment.reminder_ends_at``."""
     title, body = push_text.render(kind, device.locale)
     return PushMessage(
         device_id=device.id, platform=device.platform, token=device.token, title=title,
@@ -136,6 +147,7 @@ def render_moment(
         collapse_id=f"moment-{moment.day.isoformat()}",
         data={"kind": kind, "day": moment.day.isoformat(), "time_zone": moment.time_zone,
               "at": moment.at.isoformat()},
+        expires_at=moment.window_ends_at if kind == "moment" else moment.reminder_ends_at,
     )
 
 
@@ -277,36 +289,40 @@ class Pushes:
             kind = "moment" if prefix == "moment" else "moment_reminder"
             messages = [(d.user_id, render_moment(moment, d, badges.get(d.user_id, 0), kind))
                         for d in devices]
-            queued = await self._queue(tx, messages, f"{prefix}:{day}")
+            # Due at the moment (the reminder: when the window closes), which is before
+            # any page the announcement queues after it (due when queued): the queue
+            # takes jobs by due time, so a worker sends this page's pushes before it
+            # fans out later pages, and the first pushes go out while the announcement
+            # is still reading the zone.
+            due = moment.at if prefix == "moment" else moment.window_ends_at
+            queued = await self._queue(tx, messages, f"{prefix}:{day}", run_at=due)
         return PushCounts(queued=queued, skipped=len(job.user_ids) - len(owners))
 
     @staticmethod
-    async def _queue(tx: UnitOfWork, messages: list[tuple[int, PushMessage]], key: str) -> int:
-        """Queue the messages in delivery jobs of up to DELIVER_BATCH; ``key`` and the
-        device id mark each settled."""
+    async def _queue(
+        tx: UnitOfWork, messages: list[tuple[int, PushMessage]], key: str,
+        run_at: datetime | None = None,
+    ) -> int:
+        """Queue the messages in delivery jobs of up to DELIVER_BATCH, due at ``run_at``
+        (None: now); ``key`` and the device id mark each settled."""
         for start in range(0, len(messages), DELIVER_BATCH):
             batch = [PushDelivery.of(m, user_id, f"{key}:{m.device_id}")
                      for user_id, m in messages[start:start + DELIVER_BATCH]]
-            await tx.jobs.enqueue(DeliverPushes(batch), max_attempts=DELIVER_ATTEMPTS)
+            await tx.jobs.enqueue(DeliverPushes(batch), run_at=run_at,
+                                  max_attempts=DELIVER_ATTEMPTS)
         return len(messages)
 
     # ------------------------------------------------------------ delivery
 
-    async def deliver(self, item: PushDelivery) -> PushOutcome:
-        """One message (tests). Raises PushRetry on a passing failure (the worker tries
-        again later, not before the service's Retry-After)."""
-        [result] = await self._deliver([item])
-        if result is None:  # sent before
-            return PushOutcome.SENT
-        if result.outcome is PushOutcome.RETRY:
-            raise PushRetry(result.reason or "push service unavailable",
-                            not_before=result.not_before(self._clock.now()))
-        return result.outcome
-
     async def deliver_job(self, job: DeliverPushes) -> dict[str, int]:
         """A ``push.deliver`` job. Returns the count of each outcome; raises PushRetry
         when some are to be tried again (only those are, on the next attempt: the others
-        are marked settled)."""
+        are marked settled). When a service paused the job (a ``service_wide`` answer),
+        the retry is ``paused``: not counted as an attempt, since the pushes held back
+        were not tried (and the one that was got the service's answer, not its own; a
+        push's own failure in the same attempt goes uncounted with them, its retry paced
+        by the pause); it waits for the service's Retry-After, or ``SERVICE_PAUSE``
+        without one. Time-bound pushes held that long expire rather than go out late."""
         items = job.messages
         outcomes = await self._deliver(items)
         counts: dict[str, int] = {}
@@ -315,11 +331,18 @@ class Pushes:
         retry = [r for r in filter(None, outcomes) if r.outcome is PushOutcome.RETRY]
         if retry:
             now = self._clock.now()
-            not_before = max(filter(None, (r.not_before(now) for r in retry)), default=None)
-            later = "" if not_before is None else f" (not before {not_before.isoformat()})"
+
+            def not_before(r: PushResult) -> datetime | None:
+                at = r.not_before(now)
+                return now + SERVICE_PAUSE if at is None and r.service_wide else at
+
+            paused = any(r.service_wide for r in retry)
+            due = max(filter(None, map(not_before, retry)), default=None)
+            later = "" if due is None else f" (not before {due.isoformat()})"
             raise PushRetry(f"{len(retry)} of {len(items)} pushes to retry: "
-                            f"{retry[0].reason or 'push service unavailable'}{later}",
-                            not_before=not_before)
+                            f"{retry[0].reason or 'push service unavailable'}{later}"
+                            f"{'; paused by the service, not an attempt' if paused else ''}",
+                            not_before=due, paused=paused)
         return counts
 
     async def _deliver(
@@ -332,15 +355,26 @@ class Pushes:
         keys = [f"sent:{p.key}" if p.key else None for p in items]
         users = [p.user_id for p in items]
         results: list[PushResult | None] = [None] * len(items)
+        now = self._clock.now()
         async with self._uow(read_only=True) as tx:
             marked = [k for k in keys if k is not None]
             settled = await tx.devices.claimed(marked) if marked else set()
             pending = [i for i, k in enumerate(keys) if k is None or k not in settled]
+            # Past its time (the moment's window closed): not sent late, not looked up.
+            expired = [i for i in pending
+                       if (at := messages[i].expires_at) is not None and at <= now]
+            over = set(expired)
+            pending = [i for i in pending if i not in over]
             targets = [(messages[i].device_id, messages[i].token, users[i])
                        for i in pending if users[i] is not None]
             live = await tx.devices.deliverable_many(
                 [(d, t, u) for d, t, u in targets if u is not None],
-                self._clock.now() - self.session_ttl) if targets else set()
+                now - self.session_ttl) if targets else set()
+        for i in expired:
+            results[i] = PushResult(PushOutcome.EXPIRED)
+        if expired:
+            log.info("pushes expired: their time is over; not sent", extra={
+                "count": len(expired), "kind": messages[expired[0]].data.get("kind")})
         # None: queued before deliveries carried the user; never sent.
         dropped = [i for i in pending
                    if users[i] is None or messages[i].device_id not in live]
@@ -351,7 +385,8 @@ class Pushes:
         gone = set(dropped)
         to_send = [i for i in pending if i not in gone]
         window = _Window(self.concurrency, messages, keys, self._gateway.deliver, self._mark)
-        await window.run(to_send, [str(keys[i]) for i in dropped if keys[i] is not None])
+        await window.run(to_send, [str(keys[i]) for i in (*expired, *dropped)
+                                   if keys[i] is not None])
         return [r if r is not None else window.results[i] for i, r in enumerate(results)]
 
     async def _mark(self, done: list[str], invalid: list[PushMessage]) -> None:
@@ -372,11 +407,14 @@ class _Window:
     most ``slots`` pushes are ever sent and not marked, which bounds what a kill -9 sends
     twice. One marker task marks the answers (``mark``: a unit of work) in batches of at
     least a quarter of the slots, and the rest once the sends are over, while the other
-    slots keep sending. The first failure (a commit, or a gateway that raised) stops new
-    sends; the ones in flight are awaited and their answers marked if the store still
-    takes them, then it is raised. A RETRY for the whole service (``service_wide``) stops
-    new sends to that service (platform and APNs environment): the messages to it not
-    sent yet get that result (held back, retried with the failures), the others go on."""
+    slots keep sending. The first failure stops new sends, the ones in flight are
+    awaited, then it is raised: after a gateway that raised, the marker marks what was
+    answered; after a failed commit the marker is gone, so the answers of its batch and
+    those that arrive after it stay unmarked and the job's retry sends them again, as
+    after a kill -9 (still at most ``slots``: no send starts once it failed, and each
+    of them held a slot). A RETRY for the whole service (``service_wide``) stops new sends
+    to that service (platform and APNs environment): the messages to it not sent yet get
+    that result (held back, retried with the failures), the others go on."""
 
     def __init__(
         self, slots: int, messages: list[PushMessage], keys: list[str | None],

@@ -224,6 +224,54 @@ async def test_a_moment_page_fanned_out_twice_at_once_queues_each_device_once(
     assert sorted(tokens) == [f"{n:02x}" * 32 for n in range(1, 5)]
 
 
+async def test_a_pages_deliveries_come_before_the_pages_queued_after_them(
+    backend: Adapters, clock: Any,
+) -> None:
+    """The announcement queues the zone's pages faster than workers fan them out: page 1
+    and 2 are queued, a worker fans out page 1, then page 3 is queued. Page 1's
+    deliveries are due at the moment, so the next job taken is them, not page 2 (due when
+    queued, before page 1's fan-out): the first pushes go out while pages are still
+    being queued and fanned out. Each delivery expires when the window closes."""
+    from adapters.push.logging import LoggingPushSender
+    from momentic_core.model.jobs import DeliverPushes, PushMoment
+    from momentic_core.model.ranking import Moment
+    from momentic_core.services.push import Pushes
+
+    # (the clock of the backend's units of work: the pages are due when queued by it)
+    moment = Moment(day=clock.now().date(), time_zone="Europe/Minsk", at=clock.now(),
+                    window=timedelta(minutes=2))
+    clock.advance(timedelta(seconds=1))
+    users = []
+    for n in range(3):
+        uid, sid = await _owner(backend)
+        async with backend.uow() as tx:
+            await tx.devices.register(_device(uid, sid, token=f"{n:02x}" * 32))
+        users.append(uid)
+    pushes = Pushes(uow=backend.uow, clock=clock, gateway=LoggingPushSender())
+    runner = backend.job_runner(clock)
+    kinds = [PushMoment.kind, DeliverPushes.kind]
+    await pushes.send_moment([users[0]], moment)
+    await pushes.send_moment([users[1]], moment)
+    clock.advance(timedelta(seconds=1))
+    taken = []
+    while (job := await runner.claim(kinds, timedelta(minutes=1))) is not None:
+        if isinstance(job.message, PushMoment):
+            taken.append(("page", job.message.user_ids[0]))
+            await pushes.fan_out_moment(job.message)
+            if job.message.user_ids == [users[0]]:
+                await pushes.send_moment([users[2]], moment)  # the announcement reads on
+        else:
+            assert isinstance(job.message, DeliverPushes)
+            assert job.run_at == moment.at
+            [m] = job.message.messages
+            assert m.expires_at == moment.window_ends_at
+            taken.append(("push", m.user_id))
+        await runner.complete(job.id, attempt=job.attempts)
+        clock.advance(timedelta(milliseconds=10))
+    assert taken == [("page", users[0]), ("push", users[0]), ("page", users[1]),
+                     ("push", users[1]), ("page", users[2]), ("push", users[2])]
+
+
 async def test_register_on_a_revoked_or_someone_elses_session_is_refused(
     backend: Adapters,
 ) -> None:
@@ -305,8 +353,9 @@ async def test_the_janitor_prunes_push_claims_older_than_three_days(backend: Ada
 async def test_a_queued_delivery_goes_only_to_the_device_it_was_queued_for(
     backend: Adapters,
 ) -> None:
-    """Pushes.deliver looks the device up again at sending: a token that moved to another
-    account (a shared phone), a signed-out or idle-expired session drops the push."""
+    """A delivery job looks its devices up again at sending: a token that moved to
+    another account (a shared phone), a signed-out or idle-expired session drops the
+    push."""
     from adapters.memory.clock import ManualClock
     from momentic_core.model.devices import PushMessage, PushOutcome, PushResult
     from momentic_core.model.jobs import PushDelivery
@@ -322,6 +371,10 @@ async def test_a_queued_delivery_goes_only_to_the_device_it_was_queued_for(
     clock = ManualClock(T0 + timedelta(days=1))
     pushes = Pushes(uow=backend.uow, clock=clock, gateway=Recording(),
                     session_ttl=timedelta(days=60))
+
+    async def deliver(item: PushDelivery) -> dict[str, int]:  # unmarked: sent each time
+        return await pushes.deliver_job(DeliverPushes([item]))
+
     a, a_session = await _owner(backend)
     b, b_session = await _owner(backend)
     async with backend.uow() as tx:
@@ -329,21 +382,21 @@ async def test_a_queued_delivery_goes_only_to_the_device_it_was_queued_for(
     message = PushMessage(device_id=device.id, platform=Platform.IOS, token=APNS,
                           title="t", body="b", apns_environment=ApnsEnvironment.SANDBOX)
     for_a = PushDelivery.of(message, a)
-    assert await pushes.deliver(for_a) is PushOutcome.SENT
+    assert await deliver(for_a) == {"sent": 1}
     async with backend.uow() as tx:  # b signs in on the phone: the row is b's now
         moved, _ = await tx.devices.register(_device(b, b_session))
     assert moved.id == device.id
-    assert await pushes.deliver(for_a) is PushOutcome.DROPPED
+    assert await deliver(for_a) == {"dropped": 1}
     for_b = PushDelivery.of(message, b)
-    assert await pushes.deliver(for_b) is PushOutcome.SENT
+    assert await deliver(for_b) == {"sent": 1}
     legacy = attrs.evolve(for_a, user_id=None)  # queued before deliveries carried the user
-    assert await pushes.deliver(legacy) is PushOutcome.DROPPED
+    assert await deliver(legacy) == {"dropped": 1}
     clock.advance(timedelta(days=60))  # b's session idle past its ttl, never revoked
-    assert await pushes.deliver(for_b) is PushOutcome.DROPPED
+    assert await deliver(for_b) == {"dropped": 1}
     clock.advance(timedelta(days=-60))
     async with backend.uow() as tx:
         await tx.sessions.revoke(b_session, clock.now())
-    assert await pushes.deliver(for_b) is PushOutcome.DROPPED
+    assert await deliver(for_b) == {"dropped": 1}
     assert [m.device_id for m in sent] == [device.id, device.id]
 
 
@@ -620,6 +673,10 @@ async def test_the_second_reminder_goes_once_to_those_who_have_not_posted(
         for m in job.message.messages:
             if m.data["kind"] == "moment_reminder":
                 reminders[m.user_id] = m
+                assert job.run_at == moment.window_ends_at
+                assert m.expires_at == moment.reminder_ends_at
+            else:
+                assert job.run_at == moment.at and m.expires_at == moment.window_ends_at
         await runner.complete(job.id, attempt=job.attempts)
     assert sorted(reminders) == sorted([ru[0], en[0]])
     assert reminders[ru[0]].title == "Ещё не поздно для Momentic"

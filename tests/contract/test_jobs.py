@@ -71,6 +71,9 @@ async def test_a_message_comes_back_from_the_store_as_it_went_in(
                      user_id=5, key="n:1:3"),
         PushDelivery(device_id=4, platform=Platform.ANDROID, token="t", title="t", body="b",
                      user_id=5),
+        PushDelivery(device_id=5, platform=Platform.ANDROID, token="u", title="t", body="b",
+                     user_id=5, key="moment:2026-01-05:5",
+                     expires_at=clock.now() + timedelta(seconds=120.25)),
     ])
     job_id = await enqueue(backend, delivery)
     assert job_id is not None
@@ -81,7 +84,9 @@ async def test_a_message_comes_back_from_the_store_as_it_went_in(
         "device_id": 4, "platform": "android", "token": "t", "title": "t", "body": "b",
         "apns_environment": None, "badge": None, "collapse_id": None, "data": {},
         "user_id": 5,  # no "key": a delivery without one is stored without one
-    }
+    }  # nor "expires_at" (a push without a time limit)
+    assert claimed.payload["messages"][2]["expires_at"] == (
+        clock.now() + timedelta(seconds=120.25)).isoformat()
 
 
 async def test_an_unknown_job_is_none(backend: Adapters, clock: ManualClock) -> None:

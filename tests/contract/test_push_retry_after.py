@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from momentic_core.model.devices import ApnsEnvironment, Device, Platform, PushM
 from momentic_core.model.jobs import Job
 from momentic_core.ports import JobRunner
 from momentic_core.services.jobs import Worker
-from momentic_core.services.push import Pushes, push_job_kinds
+from momentic_core.services.push import DELIVER_ATTEMPTS, SERVICE_PAUSE, Pushes, push_job_kinds
 
 from .support import T0, Adapters, add_session, add_user
 
@@ -65,8 +65,12 @@ class Delivery:
         self.worker = Worker(runner=self.runner, kinds=push_job_kinds(self.pushes),
                              clock=clock, backoff=BACKOFF)
 
-    async def queue(self, *platforms: Platform) -> list[str]:
-        """One batch with a device of each platform given, in that order; their tokens."""
+    async def queue(
+        self, *platforms: Platform, expires_at: datetime | None = None,
+        key: str = "moment:2026-01-05",
+    ) -> list[str]:
+        """One batch with a device of each platform given, in that order; their tokens.
+        ``expires_at``: the messages are time-bound (the moment's)."""
         user = await add_user(self.backend)
         session = await add_session(self.backend, user.id)
         messages = []
@@ -79,8 +83,9 @@ class Delivery:
                     token=token, created_at=T0, last_seen_at=T0, apns_environment=env))
                 messages.append((user.id, PushMessage(
                     device_id=device.id, platform=platform, token=token, title="t",
-                    body="b", apns_environment=env, collapse_id="moment-2026-01-05")))
-            await Pushes._queue(tx, messages, "moment:2026-01-05")
+                    body="b", apns_environment=env, collapse_id="moment-2026-01-05",
+                    expires_at=expires_at)))
+            await Pushes._queue(tx, messages, key)
         return [m.token for _, m in messages]
 
     async def run(self) -> Job | None:
@@ -201,7 +206,9 @@ async def test_an_invalid_or_outlying_retry_after_falls_back_or_is_capped(
 ) -> None:
     delivery = make_delivery(100)
     [ios] = await delivery.queue(Platform.IOS)
-    delivery.apns.answers[ios] = (503, "ServiceUnavailable")
+    # One token's 429 (a 503, the service's, without a usable Retry-After waits
+    # SERVICE_PAUSE instead: test_a_pause_without_retry_after_waits_the_service_pause).
+    delivery.apns.answers[ios] = (429, "TooManyRequests")
     delivery.apns.retry_after[ios] = header
     start = delivery.clock.now()
     assert start == T0
@@ -240,3 +247,86 @@ async def test_a_service_wide_503_stops_the_batch_and_queues_the_rest(
     assert delivery.received() == Counter(tokens), "each push exactly once"
     assert delivery.apns.requests == 11, "the 503, then each iPhone once"
     assert delivery.fcm.requests == 2
+
+
+async def test_a_long_pause_never_uses_up_the_attempts_of_pushes_never_tried(
+    make_delivery: Callable[[int], Delivery],
+) -> None:
+    """APNs answers 503 with Retry-After: 3600 (the cap) to the first of three iPhones,
+    one at a time, for longer than DELIVER_ATTEMPTS hours: each hour the job sends that
+    one push and holds the others back, and is queued an hour on with its attempt handed
+    back (it was buried after the sixth before, the two never sent); when APNs is back,
+    each push goes out once."""
+    delivery = make_delivery(1)
+    ios = await delivery.queue(Platform.IOS, Platform.IOS, Platform.IOS,
+                               key="n:7")  # a notification's: no time limit
+    delivery.apns.answers[ios[0]] = (503, "ServiceUnavailable")
+    delivery.apns.retry_after[ios[0]] = "3600"
+    for hour in range(DELIVER_ATTEMPTS + 2):
+        job = await delivery.run()
+        assert job is not None and (job.status, job.attempts) == ("queued", 0), hour
+        assert job.run_at == delivery.clock.now() + timedelta(hours=1)
+        assert job.last_error is not None and "not an attempt" in job.last_error
+        assert delivery.apns.requests == hour + 1, "one push a pause, the others held"
+        delivery.clock.advance(timedelta(hours=1))
+    assert delivery.received() == Counter()
+    del delivery.apns.answers[ios[0]]
+    job = await delivery.run()
+    assert job is not None and (job.status, job.attempts) == ("done", 1)
+    assert delivery.received() == Counter(ios)
+
+
+async def test_a_pause_without_retry_after_waits_the_service_pause(
+    make_delivery: Callable[[int], Delivery],
+) -> None:
+    """FCM 503 UNAVAILABLE with no Retry-After: not the 5 s backoff (the job would probe
+    a down service every few seconds for as long as it is down, never counting), but
+    SERVICE_PAUSE; not counted."""
+    delivery = make_delivery(1)
+    android = await delivery.queue(Platform.ANDROID, Platform.ANDROID)
+    delivery.fcm.answers[android[0]] = (503, "UNAVAILABLE")
+    start = delivery.clock.now()
+    job = await delivery.run()
+    assert job is not None and (job.status, job.attempts) == ("queued", 0)
+    assert job.run_at == start + SERVICE_PAUSE
+    assert delivery.fcm.requests == 1
+
+
+async def test_a_failure_of_one_push_still_counts_its_attempts(
+    make_delivery: Callable[[int], Delivery],
+) -> None:
+    """APNs 500 (one push's failure, not the service's): retried with backoff, each
+    attempt counted, dead after DELIVER_ATTEMPTS."""
+    delivery = make_delivery(100)
+    [ios] = await delivery.queue(Platform.IOS, key="n:8")
+    delivery.apns.answers[ios] = (500, "InternalServerError")
+    for attempt in range(1, DELIVER_ATTEMPTS + 1):
+        job = await delivery.run()
+        assert job is not None and job.attempts == attempt
+        delivery.clock.advance(timedelta(hours=1))
+    assert job is not None and job.status == "dead"
+    assert delivery.apns.requests == DELIVER_ATTEMPTS
+
+
+async def test_the_moments_push_is_dropped_once_its_window_closed_not_sent_late(
+    make_delivery: Callable[[int], Delivery],
+) -> None:
+    """The moment's pushes (expires_at: the window's end, two minutes on) held back by an
+    APNs pause of an hour are dropped on the retry, not sent: nobody gets "two minutes to
+    post" an hour late; they are marked settled (a later run sends none either) and the
+    job is done. The batch's Android pushes went out in time."""
+    delivery = make_delivery(1)
+    ends = delivery.clock.now() + timedelta(minutes=2)
+    tokens = await delivery.queue(Platform.IOS, Platform.IOS, Platform.ANDROID,
+                                  expires_at=ends)
+    delivery.apns.answers[tokens[0]] = (503, "ServiceUnavailable")
+    delivery.apns.retry_after[tokens[0]] = "3600"
+    job = await delivery.run()
+    assert job is not None and job.status == "queued"
+    assert delivery.received() == Counter([tokens[2]])
+    del delivery.apns.answers[tokens[0]]
+    delivery.clock.advance(timedelta(hours=1))
+    job = await delivery.run()
+    assert job is not None and job.status == "done"
+    assert delivery.received() == Counter([tokens[2]]), "nothing sent after the window"
+    assert delivery.apns.requests == 1

@@ -72,6 +72,28 @@ async def test_apns_sends_over_http2_with_the_token_topic_and_payload(apns: Any)
     assert first["headers"]["authorization"] == second["headers"]["authorization"], (
         "the provider token is reused, not signed per push")
     assert fake.per_connection == [2], "one TLS connection carries both"
+    assert "apns-expiration" not in first["headers"], "a notification may come any time"
+
+
+async def test_a_time_bound_push_tells_each_service_when_it_expires(
+    apns: Any, fcm: Any
+) -> None:
+    """The moment's push (expires_at: its window's end): APNs gets apns-expiration (UNIX
+    seconds), FCM android.ttl (the seconds left by the gateway's clock), so neither hands
+    it to a phone that comes online after the window."""
+    apns_fake, apns_gateway = apns
+    fcm_fake, fcm_gateway, now = fcm
+    at = datetime.fromtimestamp(int(time.time()) + 120.5, UTC)  # (the fake checks the
+    now[0] = at.timestamp() - 90.2  # token's assertion against the real clock)
+    message = attrs.evolve(_message(), expires_at=at)
+    assert (await apns_gateway.deliver(message)).outcome is PushOutcome.SENT
+    android = attrs.evolve(_message(ANDROID, Platform.ANDROID), expires_at=at)
+    assert (await fcm_gateway.deliver(android)).outcome is PushOutcome.SENT
+    assert apns_fake.received[0]["headers"]["apns-expiration"] == str(int(at.timestamp()))
+    assert fcm_fake.received[0]["android"]["ttl"] == "90s"
+    now[0] = at.timestamp() + 5  # sent late all the same (the service's own clock)
+    assert (await fcm_gateway.deliver(android)).outcome is PushOutcome.SENT
+    assert fcm_fake.received[1]["android"]["ttl"] == "0s"
 
 
 @pytest.mark.parametrize(("status", "reason", "outcome"), [

@@ -33,6 +33,7 @@ from adapters.memory.mail import InMemoryMailer
 from momentic_core.model.accounts import Role
 from momentic_core.model.jobs import AnnounceReminder
 from momentic_core.model.moderation import CONFIG_KEYS
+from momentic_core.policies import moments
 from momentic_core.services.config import Config
 from momentic_core.services.throttle import DEFAULT_LIMITS
 
@@ -391,20 +392,30 @@ COMPLETION_WEIGHT = Case(_completion_weight, deployment=(0.0, "newer"),
 
 
 async def _moment_reminder(env: Cluster, tools: Tools) -> Check:
-    """A user of a zone of their own who has not posted, with a phone (pushes go to the
-    log gateway here): the moment's reminder reaches it while the setting is on. A fresh
-    user and day each time (the reminder goes once per user and day)."""
-    days = iter(range(1, 100))
+    """A user who has not posted, with a phone (pushes go to the log gateway here), in a
+    zone where today's moment's window has closed and the day is not over (the reminder
+    is due when the window closes and expires at the end of the day; at any instant
+    some zone of Etc/GMT-14..+12 is there): the reminder reaches it while the setting is
+    on. A fresh user each time (the reminder goes once per user and day)."""
+
+    def closed_today(ranking: Any) -> tuple[str, Any]:
+        now = env.clock.now()
+        for zone in [f"Etc/GMT-{n}" for n in range(14, 0, -1)] + [
+                f"Etc/GMT+{n}" for n in range(1, 13)]:
+            day = now.astimezone(ZoneInfo(zone)).date()
+            moment = moments.moment_of(ranking.moment_rules, day, zone)
+            if moment.window_ends_at <= now < moment.reminder_ends_at:
+                return zone, day
+        raise AssertionError("no zone between its window's end and midnight")
 
     async def check(on: Instance, reminded: bool) -> None:
         who = await env.user()
-        zone = f"Etc/GMT-{next(days) % 12 + 1}"
+        ranking = on.client.app[keys.SERVICES].ranking
+        zone, day = closed_today(ranking)
         await on.call("PATCH", "/v1/me", who, status=200, json={"time_zone": zone})
         token = uuid.uuid4().hex * 2
         await on.call("POST", "/v1/me/devices", who, status=201, json={
             "platform": "ios", "token": token, "apns_environment": "production"})
-        ranking = on.client.app[keys.SERVICES].ranking
-        day = env.clock.now().astimezone(ZoneInfo(zone)).date()
         await ranking.announce_reminder(AnnounceReminder(zone=zone, day=day))
         await on.run_jobs()
         router = await on.backend.container.push_gateway()

@@ -13,6 +13,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 from adapters.config import Settings
@@ -68,6 +69,13 @@ OLD: dict[str, list[dict[str, Any]]] = {
         {"user_id": 8, "device_id": 5, "platform": "ios", "token": TOKEN, "title": "t",
          "body": "b", "apns_environment": "production", "badge": None,
          "collapse_id": None, "data": {}},
+    ]}, {"messages": [
+        # a time-bound push (the moment's, since its deliveries expire with the window)
+        {"user_id": 8, "device_id": 4, "platform": "android", "token": "fcm-token",
+         "title": "Время Momentic!", "body": "2 минуты", "apns_environment": None,
+         "badge": 0, "collapse_id": "moment-2026-12-07",
+         "data": {"kind": "moment", "day": "2026-12-07"}, "key": "moment:2026-12-07:4",
+         "expires_at": "2026-12-07T12:06:05.123456+00:00"},
     ]}],
 }
 
@@ -139,6 +147,12 @@ def test_what_the_services_queue_now_is_what_they_queued_before() -> None:
         "body": "b", "apns_environment": "production", "badge": 4, "collapse_id": "x",
         "data": {"kind": "moment"}, "key": "k:3"}]}
     assert PushDelivery.of(m, 7).message == m
+    ends = datetime(2026, 12, 7, 12, 6, 5, tzinfo=UTC)
+    timed = attrs.evolve(m, expires_at=ends)
+    [written] = job_json(DeliverPushes([PushDelivery.of(timed, 7, "k:3")]))["messages"]
+    assert written["expires_at"] == "2026-12-07T12:06:05+00:00"
+    assert "expires_at" not in job_json(DeliverPushes([PushDelivery.of(m, 7)]))["messages"][0]
+    assert PushDelivery.of(timed, 7).message == timed
     assert job_json(PushNotification(user_id=1, notification_id=2)) == {
         "user_id": 1, "notification_id": 2}
     assert job_json(ProcessVideo(video_id=5)) == {"video_id": 5}

@@ -465,6 +465,26 @@ def test_the_window_edges() -> None:
     assert moments.late_by_seconds(None, False, end) is None
 
 
+@pytest.mark.parametrize("zone", ZONES)
+def test_the_reminder_is_good_until_the_day_ends_before_the_next_moment(zone: str) -> None:
+    """The second reminder's time (``Moment.reminder_ends_at``): the end of the moment's
+    local day, so before the next day's moment; at least a window after its window."""
+    tz = ZoneInfo(zone)
+    for day in (date(2026, 3, 29), date(2026, 7, 1), date(2026, 11, 1)):
+        moment = moments.moment_of(RULES, day, zone)
+        ends = moment.reminder_ends_at
+        assert ends.astimezone(tz).time() == time(0)
+        assert ends.astimezone(tz).date() == day + ONE_DAY
+        assert moment.window_ends_at < ends <= moments.moment_of(RULES, day + ONE_DAY, zone).at
+    late = MomentRules(secret=RULES.secret, start_hour=23, end_hour=24)
+    moment = attrs.evolve(moments.moment_of(late, date(2026, 7, 1), "UTC"),
+                          at=datetime(2026, 7, 1, 23, 59, tzinfo=UTC))
+    assert moment.reminder_ends_at == datetime(2026, 7, 2, 0, 3, tzinfo=UTC), (
+        "a moment just before midnight: a window after the window")
+    odd = attrs.evolve(moment, time_zone="Mars/Olympus")
+    assert odd.reminder_ends_at == datetime(2026, 7, 2, 0, 3, tzinfo=UTC), "read as UTC"
+
+
 def test_moments_stamp_a_new_post_in_its_authors_zone() -> None:
     zone = "Australia/Lord_Howe"
     moment = moments.moment_of(RULES, date(2026, 10, 4), zone)
