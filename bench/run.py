@@ -333,6 +333,21 @@ async def environment(
             await drop_database(admin_url, name)
 
 
+def wrk_plan(env: Env) -> dict[str, tuple[list[str], list[dict[str, str]]]]:
+    """The GET routes of the wrk peaks (``peaks``): each one's paths and the headers of
+    the users it goes round-robin over (``/v1/me``: 201 signed-in users, each with its
+    own address; the feeds as their user)."""
+    q = f"limit={PAGE}"
+    users = [VIEWER, *env.signed_in]
+    return {
+        "me": (["/v1/me"], [env.headers[u] for u in users]),
+        "global": ([f"/v1/feed/global?{q}"], [env.headers[VIEWER]]),
+        "friends_200": ([f"/v1/feed/friends?{q}"], [env.headers[MEDIUM]]),
+        "friends_2000": ([f"/v1/feed/friends?{q}"], [env.headers[HEAVY]]),
+        "for_you": ([f"/v1/feed/for-you?{q}"], [env.headers[VIEWER]]),
+    }
+
+
 async def transactions(env: Env) -> dict[str, int]:
     """Statements run on the bench database so far (pg_stat_statements), on the primary
     and on the standby, leaving out the app's looks at the standby (its replay
@@ -590,16 +605,8 @@ class Suite:
                 runs["bare"] = await self.wrk_peak("bare", bare_base, wrk.script(["/items"]),
                                                    bare_pid, db)
         q = f"limit={PAGE}"
-        users = [VIEWER, *env.signed_in]
-        plan: dict[str, tuple[list[str], list[dict[str, str]]]] = {
-            "me": (["/v1/me"], [env.headers[u] for u in users]),
-            "global": ([f"/v1/feed/global?{q}"], [env.headers[VIEWER]]),
-            "friends_200": ([f"/v1/feed/friends?{q}"], [env.headers[MEDIUM]]),
-            "friends_2000": ([f"/v1/feed/friends?{q}"], [env.headers[HEAVY]]),
-            "for_you": ([f"/v1/feed/for-you?{q}"], [env.headers[VIEWER]]),
-        }
         base = env.server.base
-        for name, (paths, headers) in plan.items():
+        for name, (paths, headers) in wrk_plan(env).items():
             if name in routes:
                 runs[name] = await self.wrk_peak(name, base, wrk.script(paths, headers),
                                                  server, db)
