@@ -194,7 +194,9 @@ class Profiles:
         self.export_page = max(1, export_page)  # items per page an export reads
 
     async def me(self, who: Principal) -> User:
-        async with self._uow() as tx:
+        # Read-only: one autocommit statement, no BEGIN and COMMIT round trips; on the
+        # primary (not ``may_lag``), so my account reads back my last change at once.
+        async with self._uow(read_only=True) as tx:
             return await tx.users.get(who.user_id)
 
     async def update_me(self, who: Principal, changes: ProfileChanges) -> User:
