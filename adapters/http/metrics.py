@@ -103,6 +103,24 @@ class Metrics:
             ["replica"], registry=self.registry,
         )
         self._retried: dict[str, int] = {}  # per replica: what the counter has had
+        # Per request, the labelled children by their labels (prometheus-client's own
+        # ``labels`` validates and locks on every call), and the pool's last reading
+        # (unchanged between most requests: each set is a write to the multiprocess file).
+        self._answered: dict[tuple[str, str, str], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
+        self._pool_seen: PoolUse | None = None
+
+    def answered(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One answer: counted by method, route template and status, and timed."""
+        key = (method, route, str(status))
+        counter = self._answered.get(key)
+        if counter is None:
+            counter = self._answered[key] = self.requests.labels(*key)
+        counter.inc()
+        timer = self._timed.get(key[:2])
+        if timer is None:
+            timer = self._timed[key[:2]] = self.latency.labels(method, route)
+        timer.observe(seconds)
 
     def observe_replicas(self, replicas: list[ReplicaState]) -> None:
         """Add what this process's replicas counted since the last look (the counter
@@ -114,6 +132,9 @@ class Metrics:
                 self._retried[replica.name] = replica.retried
 
     def observe_pool(self, use: PoolUse) -> None:
+        if use == self._pool_seen:
+            return
+        self._pool_seen = use
         self.pool.labels("size").set(use.size)
         self.pool.labels("in_use").set(use.in_use)
         self.pool.labels("max").set(use.max_size)
@@ -146,9 +167,8 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         raise
     finally:
         metrics.in_flight.dec()
-        route = route_label(request)
-        metrics.requests.labels(request.method, route, str(status)).inc()
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        metrics.answered(request.method, route_label(request), status,
+                         time.perf_counter() - started)
         gauges = _gauges(request.app)
         if gauges is not None and gauges.pool is not None:
             metrics.observe_pool(gauges.pool())
