@@ -73,11 +73,11 @@ class _Prefixed:
 
 
 def _author(row: asyncpg.Record) -> User:
-    return _user(cast(asyncpg.Record, _Prefixed(row, "u")))
+    return _user(row, "u_")  # the prefix, not a _Prefixed: a feed page maps 20 of each
 
 
 def _feed_video(row: asyncpg.Record) -> Video:
-    return _video(cast(asyncpg.Record, _Prefixed(row, "v")))
+    return _video(row, "v_")
 
 
 # What a feed item shows of its author: model.accounts.FeedAuthor's fields, each the
