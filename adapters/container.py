@@ -222,14 +222,18 @@ class SplitRateLimiter:
         self._local = local
         self._shared = shared
 
+    _LOCAL = tuple(name + ":" for name in sorted(PER_REQUEST_LIMITS))  # key prefixes
+
     @staticmethod
     def _is_local(key: str) -> bool:
-        return any(key.startswith(name + ":") for name in PER_REQUEST_LIMITS)
+        return key.startswith(SplitRateLimiter._LOCAL)
 
     async def hit(self, key: str, limit: int, window: timedelta) -> RateDecision:
         return (await self.hit_many([(key, limit, window)]))[0]
 
     async def hit_many(self, hits: Sequence[tuple[str, int, timedelta]]) -> list[RateDecision]:
+        if all(key.startswith(self._LOCAL) for key, _, _ in hits):  # every request's case
+            return await self._local.hit_many(hits)
         local = [hit for hit in hits if self._is_local(hit[0])]
         shared = [hit for hit in hits if not self._is_local(hit[0])]
         answers = dict(
