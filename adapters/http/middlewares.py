@@ -54,7 +54,9 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
         response.headers["X-Request-Id"] = rid
         return response
     finally:
-        if not request.path.startswith(_QUIET_PATHS):
+        # The line's fields are built only when it goes out (the log level may be above
+        # INFO): the check is the one logging.info makes first.
+        if access_log.isEnabledFor(logging.INFO) and not request.path.startswith(_QUIET_PATHS):
             access_log.info(
                 "%s %s %s",
                 request.method,
