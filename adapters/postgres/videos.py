@@ -39,7 +39,7 @@ from momentic_core.policies.media import hls_master_of
 from momentic_core.ports import Clock
 
 from .db import translate_errors
-from .repositories import _USER_COLUMNS, Repository, _user, aliased
+from .repositories import _USER_COLUMNS, Repository, _user, aliased, column_keys
 from .search_index import index_description, index_unindexed
 
 _VIDEO_COLUMNS = (
@@ -93,41 +93,42 @@ class UtcClock:
 # hold only these values.
 VISIBILITIES = {v.value: v for v in Visibility}
 VIDEO_STATUSES = {s.value: s for s in VideoStatus}
+_COUNTS = tuple((kind, f"{kind}_count") for kind in REACTION_KINDS)  # kind, its counter
 
 
 def _video(row: asyncpg.Record, prefix: str = "") -> Video:
     """A video from its columns (``prefix`` before each name: a join's aliases)."""
-    p = prefix
+    k = column_keys(_VIDEO_ROW, prefix)
     return Video(
-        id=row[p + "id"],
-        author_id=row[p + "author_id"],
-        description=row[p + "description"],
-        visibility=VISIBILITIES[row[p + "visibility"]],
-        status=VIDEO_STATUSES[row[p + "status"]],
-        created_at=row[p + "created_at"],
-        updated_at=row[p + "updated_at"],
-        source_key=row[p + "source_key"],
-        playback_key=row[p + "playback_key"],
-        thumbnail_key=row[p + "thumbnail_key"],
-        hls_key=row[p + "hls_key"],
-        status_reason=row[p + "status_reason"],
-        size_bytes=row[p + "size_bytes"],
-        duration_seconds=row[p + "duration_seconds"],
-        width=row[p + "width"],
-        height=row[p + "height"],
-        container=row[p + "container"],
-        video_codec=row[p + "video_codec"],
-        audio_codec=row[p + "audio_codec"],
-        ready_at=row[p + "ready_at"],
-        reactions={kind: row[f"{p}{kind}_count"] for kind in REACTION_KINDS},
-        comment_count=row[p + "comment_count"],
-        view_count=row[p + "view_count"],
-        completed_views=row[p + "completed_views"],
-        watched_ms=row[p + "watched_ms"],
-        moment_at=row[p + "moment_at"],
-        on_time=row[p + "on_time"],
-        content_hash=row[p + "content_hash"],
-        hls_error=row[p + "hls_error"],
+        id=row[k["id"]],
+        author_id=row[k["author_id"]],
+        description=row[k["description"]],
+        visibility=VISIBILITIES[row[k["visibility"]]],
+        status=VIDEO_STATUSES[row[k["status"]]],
+        created_at=row[k["created_at"]],
+        updated_at=row[k["updated_at"]],
+        source_key=row[k["source_key"]],
+        playback_key=row[k["playback_key"]],
+        thumbnail_key=row[k["thumbnail_key"]],
+        hls_key=row[k["hls_key"]],
+        status_reason=row[k["status_reason"]],
+        size_bytes=row[k["size_bytes"]],
+        duration_seconds=row[k["duration_seconds"]],
+        width=row[k["width"]],
+        height=row[k["height"]],
+        container=row[k["container"]],
+        video_codec=row[k["video_codec"]],
+        audio_codec=row[k["audio_codec"]],
+        ready_at=row[k["ready_at"]],
+        reactions={kind: row[k[column]] for kind, column in _COUNTS},
+        comment_count=row[k["comment_count"]],
+        view_count=row[k["view_count"]],
+        completed_views=row[k["completed_views"]],
+        watched_ms=row[k["watched_ms"]],
+        moment_at=row[k["moment_at"]],
+        on_time=row[k["on_time"]],
+        content_hash=row[k["content_hash"]],
+        hls_error=row[k["hls_error"]],
     )
 
 
