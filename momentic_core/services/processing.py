@@ -65,7 +65,12 @@ class Processing:
         self._clock = clock
 
     async def process(self, job: ProcessVideo) -> None:
-        """Idempotent: a video no longer processing is left alone."""
+        """Idempotent: a video no longer processing is left alone.
+
+        The result is written under the row's lock only if the video is still
+        processing; if it was deleted, removed, held or settled meanwhile, the files
+        this run stored for it are deleted again (but those its row names: another run
+        of the job processed it to the same keys) and the job is done, not retried."""
         video_id = job.video_id
         try:
             async with self._uow() as tx:
@@ -104,36 +109,63 @@ class Processing:
                 await self._reject(video, exc.code)
                 return
             await self._blobs.put_file(thumb_key, thumb, "image/jpeg")
+            stored = [thumb_key]
             if not info.playable:
                 playback_key = f"{base}/playback.mp4"
                 size = await self._blobs.put_file(playback_key, playback, "video/mp4")
-            hls_key, _ = await self._put_hls(base, hls, hls_files)
+                stored.append(playback_key)
+            hls_key, hls_stored = await self._put_hls(base, hls, hls_files)
+            stored += hls_stored
         now = self._clock.now()
         async with self._uow() as tx:
-            current = await tx.videos.get_for_update(video_id)
-            if current.status is not VideoStatus.PROCESSING:
-                return
-            done = await tx.videos.update(
-                attrs.evolve(
-                    current,
-                    status=VideoStatus.READY,
-                    playback_key=playback_key,
-                    thumbnail_key=thumb_key,
-                    hls_key=hls_key,
-                    size_bytes=size,
-                    duration_seconds=round(info.duration_seconds, 3),
-                    width=info.width,
-                    height=info.height,
-                    container=info.container,
-                    video_codec=info.video_codec,
-                    audio_codec=info.audio_codec,
-                    ready_at=now,
-                    updated_at=now,
+            try:
+                current = await tx.videos.get_for_update(video_id)
+            except NotFound:
+                current = None  # deleted meanwhile
+            processing = current is not None and current.status is VideoStatus.PROCESSING
+            if current is not None and processing:
+                done = await tx.videos.update(
+                    attrs.evolve(
+                        current,
+                        status=VideoStatus.READY,
+                        playback_key=playback_key,
+                        thumbnail_key=thumb_key,
+                        hls_key=hls_key,
+                        size_bytes=size,
+                        duration_seconds=round(info.duration_seconds, 3),
+                        width=info.width,
+                        height=info.height,
+                        container=info.container,
+                        video_codec=info.video_codec,
+                        audio_codec=info.audio_codec,
+                        ready_at=now,
+                        updated_at=now,
+                    )
                 )
-            )
-            await self._scorer.video_ready(tx, done)
-            sent = await self._announce(tx, done)
+                await self._scorer.video_ready(tx, done)
+                sent = await self._announce(tx, done)
+        if not processing:
+            await self._discard(video_id, current, stored)
+            return
         await self._notifier.push([sent])
+
+    async def _discard(self, video_id: int, current: Video | None, stored: list[str]) -> None:
+        """The video is gone (``current`` None) or no longer processing: delete the files
+        this run stored for it, but those its row names (another run of the job processed
+        it, to the same keys). A delete that fails is left to the janitor. One line logged."""
+        named = set(current.blob_keys()) if current is not None else set()
+        folders = tuple(current.blob_folders()) if current is not None else ()
+        unnamed = [k for k in stored if k not in named and not k.startswith(folders)]
+        left = 0
+        for key in unnamed:
+            try:
+                await self._blobs.delete(key)
+            except MomenticError:
+                left += 1
+        extra = {"video": video_id, "status": current.status.value if current else "deleted",
+                 "deleted": len(unnamed) - left, "left_to_janitor": left}
+        log.log(logging.WARNING if left else logging.INFO,
+                "processed video not written: deleted or no longer processing", extra=extra)
 
     async def _put_hls(self, base: str, hls: Path, files: list[str]) -> tuple[str, list[str]]:
         """Store an HLS presentation written in ``hls`` beside the video's files under
