@@ -18,6 +18,7 @@ from momentic_core.model.accounts import (
     CodePurpose,
     ExternalIdentity,
     Mail,
+    Person,
     RateDecision,
     RefreshUse,
     Role,
@@ -512,7 +513,7 @@ class SocialRepository(Protocol):
 
     async def search(
         self, viewer: int, prefix: str, after: str | None, limit: int
-    ) -> list[User]:
+    ) -> list[Person]:
         """Users whose nickname starts with ``prefix``, by nickname, after ``after``;
         no one blocked either way, banned or suspended, nor the viewer."""
         ...
@@ -889,7 +890,7 @@ class RankingRepository(Protocol):
         since: datetime | None,
         after: BoardKey | None,
         limit: int,
-    ) -> list[tuple[BoardKey, User]]:
+    ) -> list[tuple[BoardKey, Person]]:
         """Most points first, ties by smaller user id, strictly after ``after``. All time
         (``since`` None) ranks ratings; a period ranks the points of its days, and only
         users with points in it. ``friends`` scope: the viewer and their friends. Banned
@@ -909,7 +910,7 @@ class RankingRepository(Protocol):
 
     async def above(
         self, viewer: int, scope: Scope, since: datetime | None, key: BoardKey, limit: int
-    ) -> list[tuple[BoardKey, User]]:
+    ) -> list[tuple[BoardKey, Person]]:
         """The ``limit`` entries just before ``key``, nearest last."""
         ...
 

@@ -22,6 +22,7 @@ import attrs
 
 from adapters.messages import event_from_json, event_json
 from momentic_core.errors import NotFound
+from momentic_core.model.accounts import Person
 from momentic_core.model.engagement import (
     Comment,
     CommentLike,
@@ -206,7 +207,10 @@ class InMemoryReactionRepository:
             and (after is None or (row.created_at, uid) < after)
         ]
         rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-        return [Reactor(s.users[uid], row.kind, at) for at, uid, row in rows[: max(0, limit)]]
+        return [
+            Reactor(Person.of(s.users[uid]), row.kind, at)
+            for at, uid, row in rows[: max(0, limit)]
+        ]
 
 
 class InMemoryCommentRepository:
@@ -242,7 +246,7 @@ class InMemoryCommentRepository:
         comment = await self.get(comment_id)
         return CommentView(
             comment,
-            self._s.users[comment.author_id],
+            Person.of(self._s.users[comment.author_id]),
             (comment_id, viewer) in self._s.comment_likes,
         )
 
@@ -279,7 +283,7 @@ class InMemoryCommentRepository:
             key=lambda c: c.id,
         )
         return [
-            CommentView(c, s.users[author_id], (c.id, author_id) in s.comment_likes)
+            CommentView(c, Person.of(s.users[author_id]), (c.id, author_id) in s.comment_likes)
             for c in found[: max(0, limit)]
         ]
 
@@ -316,7 +320,7 @@ class InMemoryCommentRepository:
             key=lambda c: (c.created_at, c.id),
         )
         return [
-            CommentView(c, s.users[c.author_id], (c.id, viewer) in s.comment_likes)
+            CommentView(c, Person.of(s.users[c.author_id]), (c.id, viewer) in s.comment_likes)
             for c in found[: max(0, limit)]
         ]
 
@@ -385,7 +389,7 @@ class InMemoryNotificationRepository:
             )
             if unshown and n.kind in (NotificationKind.COMMENT, NotificationKind.REPLY):
                 n = attrs.evolve(n, text=None)
-            views.append(NotificationView(n, actor))
+            views.append(NotificationView(n, Person.of(actor) if actor else None))
         return views
 
     async def unread_count(self, user_id: int) -> int:

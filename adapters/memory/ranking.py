@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from momentic_core.model.accounts import User
+from momentic_core.model.accounts import Person
 from momentic_core.model.engagement import no_reactions
 from momentic_core.model.moderation import CaseStatus
 from momentic_core.model.ranking import (
@@ -201,7 +201,7 @@ class InMemoryRankingRepository:
 
     def _entries(
         self, viewer: int, scope: Scope, since: datetime | None
-    ) -> list[tuple[BoardKey, User]]:
+    ) -> list[tuple[BoardKey, Person]]:
         s, now = self._s, self._now()
         users = [
             u for u in s.users.values()
@@ -212,14 +212,17 @@ class InMemoryRankingRepository:
             users = [u for u in users if u.id == viewer or (viewer, u.id) in s.friendships]
         entries = []
         if since is None:
-            entries = [(BoardKey(u.rating, u.id), u) for u in users]
+            entries = [(BoardKey(u.rating, u.id), Person.of(u)) for u in users]
         else:
             first = _utc_day(since)
             totals: dict[int, int] = defaultdict(int)
             for (uid, day), points in s.rating_points.items():
                 if day >= first:
                     totals[uid] += points
-            entries = [(BoardKey(totals[u.id], u.id), u) for u in users if totals.get(u.id, 0) > 0]
+            entries = [
+                (BoardKey(totals[u.id], u.id), Person.of(u))
+                for u in users if totals.get(u.id, 0) > 0
+            ]
         entries.sort(key=lambda e: (-e[0].points, e[0].user_id))
         return entries
 
@@ -230,7 +233,7 @@ class InMemoryRankingRepository:
     async def board(
         self, viewer: int, scope: Scope, since: datetime | None, after: BoardKey | None,
         limit: int,
-    ) -> list[tuple[BoardKey, User]]:
+    ) -> list[tuple[BoardKey, Person]]:
         entries = self._entries(viewer, scope, since)
         if after is not None:
             entries = [e for e in entries if self._before(after, e[0])]
@@ -253,7 +256,7 @@ class InMemoryRankingRepository:
 
     async def above(
         self, viewer: int, scope: Scope, since: datetime | None, key: BoardKey, limit: int
-    ) -> list[tuple[BoardKey, User]]:
+    ) -> list[tuple[BoardKey, Person]]:
         before = [e for e in self._entries(viewer, scope, since) if self._before(e[0], key)]
         return before[-limit:] if limit > 0 else []
 

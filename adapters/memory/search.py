@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from momentic_core.model.accounts import Person
 from momentic_core.model.search import TrendingTag, UserKeyset, UserMatch
 from momentic_core.model.social import FeedItem, Keyset
 from momentic_core.model.videos import VideoStatus, Visibility
@@ -58,7 +59,7 @@ class InMemorySearchRepository:
             return []
         now = self._clock.now()
         found = [
-            UserMatch(user=u, score=similarity(u.nickname.lower(), query))
+            UserMatch(user=Person.of(u), score=similarity(u.nickname.lower(), query))
             for u in self._s.users.values()
             if u.id != viewer
             and nickname_matches(u.nickname, query)

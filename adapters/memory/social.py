@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from momentic_core.errors import Conflict, NotFound
-from momentic_core.model.accounts import FeedAuthor, User
+from momentic_core.model.accounts import FeedAuthor, Person, User
 from momentic_core.model.social import (
     Contact,
     FeedItem,
@@ -160,7 +160,7 @@ class InMemorySocialRepository:
             raise ValueError(f"unknown contact list {kind!r}")
         now = self._clock.now()
         found = [
-            Contact(user=s.users[other], since=since)
+            Contact(user=Person.of(s.users[other]), since=since)
             for other, since in pairs.items()
             if kind in ("blocked", "muted") or not s.users[other].hidden_at(now)
         ]
@@ -171,7 +171,7 @@ class InMemorySocialRepository:
     async def friend_count(self, user_id: int) -> int:
         return sum(1 for (a, _) in self._s.friendships if a == user_id)
 
-    async def search(self, viewer: int, prefix: str, after: str | None, limit: int) -> list[User]:
+    async def search(self, viewer: int, prefix: str, after: str | None, limit: int) -> list[Person]:
         s = self._s
         value = prefix.lower()
         start = None if after is None else after.lower()
@@ -187,7 +187,7 @@ class InMemorySocialRepository:
         ]
         # Code point order: what the text_pattern_ops index gives PostgreSQL.
         found.sort(key=lambda u: u.nickname.lower())
-        return found[: max(0, limit)]
+        return [Person.of(u) for u in found[: max(0, limit)]]
 
 
 def _engagement(

@@ -48,7 +48,7 @@ from momentic_core.ports import Clock
 
 from .live import CHANNEL, encode
 from .repositories import Repository, _affected
-from .social import _ACTIVE, _U, _UNBLOCKED, _author, _Prefixed, _select
+from .social import _ACTIVE, _PERSON, _UNBLOCKED, _person_u, _Prefixed, _select
 from .videos import UtcClock
 
 _COUNTS = "heart_count, flame_count, funny_count, angry_count"
@@ -93,7 +93,7 @@ def _comment(row: asyncpg.Record) -> Comment:
 def _comment_view(row: asyncpg.Record) -> CommentView:
     return CommentView(
         comment=_comment(cast(asyncpg.Record, _Prefixed(row, "c"))),
-        author=_author(row),
+        author=_person_u(row),
         liked_by_me=row["liked_by_me"],
     )
 
@@ -223,7 +223,7 @@ class PostgresReactionRepository(Repository):
             args += [after[0], after[1]]
         rows = await self._fetch(
             f"""
-            SELECT r.kind AS reaction_kind, r.created_at AS reacted_at, {_U}
+            SELECT r.kind AS reaction_kind, r.created_at AS reacted_at, {_PERSON}
             FROM reactions r
             JOIN users u ON u.id = r.user_id
             WHERE r.video_id = $2 {keyset}
@@ -235,7 +235,7 @@ class PostgresReactionRepository(Repository):
             *args,
         )
         return [
-            Reactor(_author(row), ReactionKind(row["reaction_kind"]), row["reacted_at"])
+            Reactor(_person_u(row), ReactionKind(row["reaction_kind"]), row["reacted_at"])
             for row in rows
         ]
 
@@ -281,7 +281,7 @@ class PostgresCommentRepository(Repository):
     async def view(self, comment_id: int, viewer: int) -> CommentView:
         row = await self._fetchrow(
             f"""
-            SELECT {_C}, {_U},
+            SELECT {_C}, {_PERSON},
                    EXISTS (SELECT 1 FROM comment_likes l
                            WHERE l.comment_id = c.id AND l.user_id = $2) AS liked_by_me
             FROM comments c
@@ -348,7 +348,7 @@ class PostgresCommentRepository(Repository):
     ) -> list[CommentView]:
         rows = await self._keyset_page(
             f"""
-            SELECT {_C}, {_U},
+            SELECT {_C}, {_PERSON},
                    EXISTS (SELECT 1 FROM comment_likes l
                            WHERE l.comment_id = c.id AND l.user_id = $1) AS liked_by_me
             FROM comments c
@@ -404,7 +404,7 @@ class PostgresCommentRepository(Repository):
             keyset = f"AND (c.created_at, c.id) > (${len(args) - 1}, ${len(args)})"
         rows = await self._fetch(
             f"""
-            SELECT {_C}, {_U},
+            SELECT {_C}, {_PERSON},
                    EXISTS (SELECT 1 FROM comment_likes l
                            WHERE l.comment_id = c.id AND l.user_id = $1) AS liked_by_me
             FROM comments c
@@ -509,7 +509,7 @@ class PostgresNotificationRepository(Repository):
             keyset = "AND n.id < $4"
         rows = await self._fetch(
             f"""
-            SELECT {_N}, {_U},
+            SELECT {_N}, {_PERSON},
                 coalesce({_ACTIVE.format(now="$3")}, false)
                     AND NOT EXISTS (
                         SELECT 1 FROM blocks b
@@ -536,7 +536,7 @@ class PostgresNotificationRepository(Repository):
             )
             if unshown and n.kind in PREVIEW_KINDS:
                 n = attrs.evolve(n, text=None)
-            views.append(NotificationView(n, _author(row) if row["actor_shown"] else None))
+            views.append(NotificationView(n, _person_u(row) if row["actor_shown"] else None))
         return views
 
     async def unread_count(self, user_id: int) -> int:

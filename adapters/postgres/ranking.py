@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from momentic_core.model.accounts import User
+from momentic_core.model.accounts import Person
 from momentic_core.model.engagement import REACTION_KINDS, no_reactions
 from momentic_core.model.ranking import (
     WEIGHT_FIELDS,
@@ -37,12 +37,13 @@ from momentic_core.model.ranking import (
 )
 from momentic_core.ports import Clock
 
-from .repositories import _USER_COLUMNS, SHOWN_USER, Repository, _user
+from .repositories import PERSON_COLUMNS, SHOWN_USER, Repository, _person
 
 WEIGHTS_LOCK = 0x6D6F6D656E74  # "moment": the advisory lock key of the weights
 _ACTIVE = SHOWN_USER  # verified, neither banned nor suspended
 _TOTAL = "(v.heart_count + v.flame_count + v.funny_count + v.angry_count)"
-_U = ", ".join(f"u.{c.strip()}" for c in _USER_COLUMNS.split(","))
+# A board entry's user: their public part only (repositories.PERSON_COLUMNS).
+_PERSON = ", ".join(f"u.{c}" for c in PERSON_COLUMNS.split(", "))
 
 
 def _utc_day(at: datetime) -> date:
@@ -325,7 +326,8 @@ class PostgresRankingRepository(Repository):
     # ------------------------------------------------------------------ boards
 
     def _entries(self, scope: Scope, since: datetime | None) -> str:
-        """SELECT of (u.*, points) for the board; $1 viewer, $2 now, $3 first day."""
+        """SELECT of (the user's public part, points) for the board; $1 viewer, $2 now,
+        $3 first day."""
         friends = (
             " AND (u.id = $1 OR EXISTS (SELECT 1 FROM friendships f"
             " WHERE f.user_id = $1 AND f.friend_id = u.id))"
@@ -341,11 +343,11 @@ class PostgresRankingRepository(Repository):
         )
         if since is None:
             return (
-                f"SELECT {_U}, u.rating AS points FROM users u "
+                f"SELECT {_PERSON}, u.rating AS points FROM users u "
                 f"WHERE {_ACTIVE.format(now='$2')}{friends} AND $3::date IS NULL"
             )
         return (
-            f"SELECT {_U}, t.points FROM ("
+            f"SELECT {_PERSON}, t.points FROM ("
             " SELECT p.user_id, sum(p.points)::int AS points FROM rating_points p"
             " WHERE p.day >= $3 GROUP BY p.user_id HAVING sum(p.points) > 0"
             f") t JOIN users u ON u.id = t.user_id WHERE {_ACTIVE.format(now='$2')}{friends}"
@@ -361,7 +363,7 @@ class PostgresRankingRepository(Repository):
         since: datetime | None,
         after: BoardKey | None,
         limit: int,
-    ) -> list[tuple[BoardKey, User]]:
+    ) -> list[tuple[BoardKey, Person]]:
         where = "" if after is None else "WHERE (-e.points, e.id) > (-$5::int, $6::bigint)"
         rows = await self._fetch(
             f"SELECT * FROM ({self._entries(scope, since)}) e {where} "
@@ -370,7 +372,7 @@ class PostgresRankingRepository(Repository):
             limit,
             *((after.points, after.user_id) if after else ()),
         )
-        return [(BoardKey(r["points"], r["id"]), _user(r)) for r in rows]
+        return [(BoardKey(r["points"], r["id"]), _person(r)) for r in rows]
 
     async def rank(
         self, viewer: int, scope: Scope, since: datetime | None, key: BoardKey
@@ -397,7 +399,7 @@ class PostgresRankingRepository(Repository):
 
     async def above(
         self, viewer: int, scope: Scope, since: datetime | None, key: BoardKey, limit: int
-    ) -> list[tuple[BoardKey, User]]:
+    ) -> list[tuple[BoardKey, Person]]:
         rows = await self._fetch(
             f"SELECT * FROM ({self._entries(scope, since)}) e "
             "WHERE (-e.points, e.id) < (-$5::int, $6::bigint) "
@@ -407,7 +409,7 @@ class PostgresRankingRepository(Repository):
             key.points,
             key.user_id,
         )
-        return [(BoardKey(r["points"], r["id"]), _user(r)) for r in reversed(rows)]
+        return [(BoardKey(r["points"], r["id"]), _person(r)) for r in reversed(rows)]
 
 
 class PostgresStatsRepository(Repository):

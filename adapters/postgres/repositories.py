@@ -19,12 +19,14 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import attrs
 
 from momentic_core.errors import NotFound
 from momentic_core.model.accounts import (
     AccountStatus,
     CodePurpose,
     ExternalIdentity,
+    Person,
     RefreshUse,
     Role,
     Session,
@@ -48,6 +50,11 @@ _USER_COLUMNS = (
     "token_version, name, surname, bio, time_zone, avatar_key, rating, current_streak, "
     "max_streak, max_reactions, created_at, last_post_day, private"
 )
+# Who a user is to others (model.accounts.Person's fields, each the users column of its
+# name): what a list of other users (comments, reactors, notifications, contacts,
+# searches, leaderboards) brings to the process, never an email, a password hash or the
+# account's state (those statements judge it in SQL, SHOWN_USER).
+PERSON_COLUMNS = ", ".join(f.name for f in attrs.fields(Person))
 _SESSION_COLUMNS = "id, user_id, created_at, last_used_at, device_name, ip, revoked_at"
 
 
@@ -106,6 +113,12 @@ def _user(row: asyncpg.Record, prefix: str = "") -> User:
         last_post_day=row[k["last_post_day"]],
         private=row[k["private"]],
     )
+
+
+def _person(row: asyncpg.Record, prefix: str = "") -> Person:
+    """A user's public part from its ``PERSON_COLUMNS`` (``prefix``: as ``_user``), which
+    are Person's fields in their order."""
+    return Person(*[row[key] for key in column_keys(PERSON_COLUMNS, prefix).values()])
 
 
 def _user_values(user: User) -> tuple[Any, ...]:

@@ -41,13 +41,13 @@ from .repositories import Repository
 from .social import (
     _ACTIVE,
     _ITEM_COLUMNS,
-    _U,
+    _PERSON,
     _UNBLOCKED,
     _UNMUTED,
     ITEM_ENGAGEMENT,
     Query,
-    _author,
     _item,
+    _person_u,
     like_prefix,
 )
 from .videos import UtcClock
@@ -124,7 +124,7 @@ def user_search_sql(*, after: bool) -> str:
         if after else ""
     )
     return f"""
-        SELECT {_U}, s.score
+        SELECT {_PERSON}, s.score
         FROM users u
         CROSS JOIN LATERAL (SELECT similarity(lower(u.nickname), $2) AS score) s
         WHERE (lower(u.nickname) LIKE $3
@@ -236,7 +236,7 @@ class PostgresSearchRepository(Repository):
             return []
         sql, args = user_search_query(viewer, query, after, limit, self._clock.now())
         return [
-            UserMatch(user=_author(row), score=float(row["score"]))
+            UserMatch(user=_person_u(row), score=float(row["score"]))
             for row in await self._fetch(sql, *args)
         ]
 

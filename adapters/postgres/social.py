@@ -38,7 +38,7 @@ import asyncpg
 import attrs
 
 from momentic_core.errors import Conflict, NotFound
-from momentic_core.model.accounts import FeedAuthor, User
+from momentic_core.model.accounts import FeedAuthor, Person
 from momentic_core.model.engagement import REACTION_KINDS
 from momentic_core.model.social import (
     Contact,
@@ -51,7 +51,7 @@ from momentic_core.model.social import (
 from momentic_core.model.videos import Video
 from momentic_core.ports import Clock
 
-from .repositories import _USER_COLUMNS, SHOWN_USER, Repository, _affected, _user
+from .repositories import PERSON_COLUMNS, SHOWN_USER, Repository, _affected, _person
 from .videos import _VIDEO_ROW, UtcClock, _video
 
 
@@ -72,8 +72,9 @@ class _Prefixed:
         return self._row[self._prefix + key]
 
 
-def _author(row: asyncpg.Record) -> User:
-    return _user(row, "u_")  # the prefix, not a _Prefixed: a feed page maps 20 of each
+def _person_u(row: asyncpg.Record) -> Person:
+    """The public part of the user ``u`` of a joined row (``_PERSON``'s columns)."""
+    return _person(row, "u_")
 
 
 def _feed_video(row: asyncpg.Record) -> Video:
@@ -92,7 +93,7 @@ def _feed_author(row: asyncpg.Record) -> FeedAuthor:
     return FeedAuthor(*[row[key] for key in _FEED_AUTHOR_KEYS])
 
 
-_U = _select(_USER_COLUMNS, "u")
+_PERSON = _select(PERSON_COLUMNS, "u")  # the user u's public part, for _person_u
 _V = _select(_VIDEO_ROW, "v")
 
 # The author ``u`` is someone to others (verified, neither banned nor suspended) then.
@@ -348,7 +349,7 @@ def contacts_sql(kind: str, *, after: bool) -> str:
     now = "$5" if after else "$3"
     active = "" if kind in _SHOWS_HIDDEN else f"AND {_ACTIVE.format(now=now)}"
     return f"""
-        SELECT c.created_at AS since, {_U}
+        SELECT c.created_at AS since, {_PERSON}
         FROM {table} c
         JOIN users u ON u.id = c.{other}
         WHERE c.{owner} = $1 {keyset} {active}
@@ -367,7 +368,7 @@ def search_sql(*, after: bool) -> str:
     keyset's whatever the database collation."""
     keyset = "AND lower(u.nickname) ~>~ $7" if after else ""
     return f"""
-        SELECT {_U}
+        SELECT {_PERSON}
         FROM users u
         WHERE lower(u.nickname) ~>=~ $3 AND lower(u.nickname) ~<~ $4
           AND lower(u.nickname) LIKE $2
@@ -636,16 +637,16 @@ class PostgresSocialRepository(Repository):
         if kind not in _SHOWS_HIDDEN:
             args.append(self._clock.now())
         rows = await self._fetch(contacts_sql(kind, after=after is not None), *args)
-        return [Contact(user=_author(row), since=row["since"]) for row in rows]
+        return [Contact(user=_person_u(row), since=row["since"]) for row in rows]
 
     async def friend_count(self, user_id: int) -> int:
         return int(
             await self._fetchval("SELECT count(*) FROM friendships WHERE user_id = $1", user_id)
         )
 
-    async def search(self, viewer: int, prefix: str, after: str | None, limit: int) -> list[User]:
+    async def search(self, viewer: int, prefix: str, after: str | None, limit: int) -> list[Person]:
         sql, args = search_query(viewer, prefix, after, limit, self._clock.now())
-        return [_author(row) for row in await self._fetch(sql, *args)]
+        return [_person_u(row) for row in await self._fetch(sql, *args)]
 
 
 class PostgresFeedRepository(Repository):

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import attrs
 
-from momentic_core.model.accounts import User
+from momentic_core.model.accounts import Person
 
 
 class ReactionKind(enum.StrEnum):
@@ -26,9 +26,9 @@ def no_reactions() -> dict[str, int]:
 
 @attrs.frozen
 class Reactor:
-    """Who reacted to a video, how, and when."""
+    """Who reacted to a video (their public part), how, and when."""
 
-    user: User
+    user: Person
     kind: ReactionKind
     created_at: datetime
 
@@ -69,7 +69,7 @@ class Comment:
 @attrs.frozen
 class CommentView:
     comment: Comment
-    author: User
+    author: Person  # the author's public part only
     liked_by_me: bool = False
 
 
@@ -112,7 +112,7 @@ class Notification:
 @attrs.frozen
 class NotificationView:
     notification: Notification
-    actor: User | None
+    actor: Person | None  # the actor's public part only
 
 
 def video_channel(video_id: int) -> str:

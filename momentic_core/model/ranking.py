@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from momentic_core.model.accounts import User
+from momentic_core.model.accounts import Person, User
 from momentic_core.model.views import WatchTotals
 
 
@@ -48,7 +48,7 @@ class Period(enum.StrEnum):
 @attrs.frozen
 class Standing:
     rank: int
-    user: User
+    user: Person  # the user's public part only
     points: int
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from momentic_core.model.accounts import User
+from momentic_core.model.accounts import Person
 
 
 @attrs.frozen
@@ -20,7 +20,7 @@ class UserMatch:
     """A user whose nickname matches a query, with the nickname's pg_trgm similarity to
     it (what the results are ordered by, best first)."""
 
-    user: User
+    user: Person  # the user's public part only
     score: float
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from momentic_core.model.accounts import FeedAuthor, User
+from momentic_core.model.accounts import FeedAuthor, Person, User
 from momentic_core.model.videos import Video
 
 
@@ -33,7 +33,7 @@ class FriendRequest:
 class Contact:
     """A user in one of my lists (friends, requests, blocked), with when it began."""
 
-    user: User
+    user: Person  # the user's public part only
     since: datetime
 
 

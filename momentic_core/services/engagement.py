@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from momentic_core.errors import Conflict, Forbidden, Invalid, NotFound
-from momentic_core.model.accounts import Person, Principal, User
+from momentic_core.model.accounts import Person, Principal
 from momentic_core.model.engagement import (
     Comment,
     CommentView,
@@ -66,7 +66,7 @@ class Notifier:
         self._queue = queue
 
     async def add(
-        self, tx: UnitOfWork, notification: Notification, actor: User | None
+        self, tx: UnitOfWork, notification: Notification, actor: Person | None
     ) -> NotificationView | None:
         """None when it is about oneself, caused by someone its user muted (nothing is
         stored, pushed or sent live), or a duplicate of one already sent."""
@@ -82,7 +82,7 @@ class Notifier:
         view = NotificationView(stored, actor)
         if self._queue is not None:
             await self._queue.enqueue_notification(tx, stored)
-        await tx.events.emit(NotificationCreated(stored, Person.of(actor) if actor else None))
+        await tx.events.emit(NotificationCreated(stored, actor))
         return view
 
     async def push(self, views: Iterable[NotificationView | None]) -> None:
@@ -156,7 +156,7 @@ class Engagement:
                         text=reaction.value,
                         dedupe_key=f"reaction:{video_id}:{who.user_id}",
                     ),
-                    found.viewer,
+                    Person.of(found.viewer),
                 )
         await self._notifier.push([view])
         return change.counts
@@ -205,7 +205,7 @@ class Engagement:
         lock = await self._bereal_lock_on()
         async with self._uow() as tx:
             found = await self._open(tx, who, video_id, lock)
-            video, me = found.video, found.viewer
+            video, me = found.video, Person.of(found.viewer)
             parent = None
             if parent_id is not None:
                 parent = await self._visible_comment(tx, who, parent_id, lock)
@@ -221,7 +221,7 @@ class Engagement:
             await self._scorer.comment(tx, video, comment)
             view = CommentView(comment, me)
             count = (await tx.videos.get(video_id)).comment_count
-            await tx.events.emit(CommentCreated(comment, Person.of(me), count))
+            await tx.events.emit(CommentCreated(comment, me, count))
             preview = text[:PREVIEW_MAX]
             sent = []
             if parent is not None:
@@ -281,7 +281,7 @@ class Engagement:
             await tx.comments.get_for_update(comment_id)
             await tx.comments.edit(comment_id, text, self._clock.now())
             view = await tx.comments.view(comment_id, who.user_id)
-            await tx.events.emit(CommentEdited(view.comment, Person.of(view.author)))
+            await tx.events.emit(CommentEdited(view.comment, view.author))
         return view
 
     async def delete_comment(self, who: Principal, comment_id: int) -> None:

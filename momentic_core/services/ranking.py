@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from momentic_core.errors import Invalid, NotFound
-from momentic_core.model.accounts import Principal, Role, User
+from momentic_core.model.accounts import Person, Principal, Role, User
 from momentic_core.model.engagement import Comment, ReactionChange, ReactionKind
 from momentic_core.model.jobs import (
     AnnounceMoment,
@@ -224,7 +224,7 @@ class Ranking:
         neighbours = [
             Standing(rank - len(above) + i, user, k.points) for i, (k, user) in enumerate(above)
         ] + [Standing(rank + 1 + i, user, k.points) for i, (k, user) in enumerate(below)]
-        return Standing(rank, me_user, key.points), neighbours
+        return Standing(rank, Person.of(me_user), key.points), neighbours
 
     async def user_stats(self, who: Principal, user_id: int) -> UserStats:
         """A user's numbers, of the videos the caller may see (as their video list):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import attrs
 
 from momentic_core.errors import Conflict, Invalid, NotFound
-from momentic_core.model.accounts import Principal, User
+from momentic_core.model.accounts import Person, Principal, User
 from momentic_core.model.engagement import (
     Notification,
     NotificationKind,
@@ -75,7 +75,7 @@ class Friends:
         self, tx: UnitOfWork, to: int, actor: int, kind: NotificationKind,
         dedupe_key: str | None = None,
     ) -> NotificationView | None:
-        me = await tx.users.get(actor)
+        me = Person.of(await tx.users.get(actor))
         return await self._notifier.add(
             tx,
             Notification(id=0, user_id=to, kind=kind, created_at=self._clock.now(),
@@ -224,7 +224,7 @@ class Friends:
 
     async def search(
         self, who: Principal, prefix: str, after: str | None, limit: int
-    ) -> list[User]:
+    ) -> list[Person]:
         """Users by nickname prefix (1 to 30 of the nickname characters)."""
         value = prefix.strip().lower()
         if not value or len(value) > 30 or not rules.NICKNAME_CHARS.fullmatch(value):

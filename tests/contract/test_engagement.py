@@ -92,7 +92,8 @@ async def test_set_replace_and_remove_report_the_previous_kind_and_the_counts(
             (b.id, FLAME, T0 + timedelta(hours=3)),
             (a.id, FLAME, T0),
         ]
-        assert reactors[0].user == b
+        assert reactors[0].user == Person.of(b)  # their public part only
+        assert type(reactors[0].user) is Person
 
     async with backend.uow() as tx:
         removed = await tx.reactions.remove(a.id, video.id)
@@ -232,7 +233,8 @@ async def test_comments_and_replies_are_counted_on_the_video_and_the_parent(
         assert (await tx.comments.get(top.id)).reply_count == 2
         assert (await tx.videos.get(video.id)).comment_count == 3
         view = await tx.comments.view(replies[0].id, a.id)
-    assert (view.comment, view.author, view.liked_by_me) == (replies[0], b, False)
+    assert (view.comment, view.author, view.liked_by_me) == (replies[0], Person.of(b), False)
+    assert type(view.author) is Person
 
 
 async def test_a_comment_needs_its_video_author_and_parent(backend: Adapters) -> None:
@@ -392,7 +394,7 @@ async def test_comments_page_oldest_first_each_thread_apart(backend: Adapters) -
         assert await tx.comments.list(video.id, None, viewer.id, None, 0) == []
     assert (first.comment, first.author) == (
         attrs.evolve(replies[1], like_count=0),
-        other,
+        Person.of(other),
     )
 
 
@@ -468,7 +470,9 @@ async def test_notifications_page_newest_first_with_their_actors(
         for n, a in enumerate(actors)
     ]
     shown = [friend, None, None, None, friend, other]  # banned and suspended show as None
-    expected = [(n.id, s) for n, s in zip(made, shown, strict=True) if n is not None][::-1]
+    expected = [
+        (n.id, s and Person.of(s)) for n, s in zip(made, shown, strict=True) if n is not None
+    ][::-1]
     for limit in (1, 2, 4, 6, 7):
         seen: list[tuple[int, Any]] = []
         before = None
@@ -539,17 +543,18 @@ async def test_notifications_hide_blocked_actors_and_hidden_comment_previews(
         page = await tx.notifications.list(me.id, None, 10)
     assert [v.notification.id for v in page] == [n.id for n in made if n is not None][::-1]
     assert [(v.actor, v.notification.text) for v in page] == [
-        (None, "hold: Insults"), (friend, None), (friend, "kind words"), (None, None),
-        (None, None),
+        (None, "hold: Insults"), (Person.of(friend), None), (Person.of(friend), "kind words"),
+        (None, None), (None, None),
     ]
     async with backend.uow() as tx:  # the rows stay as they were
         await tx.comments.set_hidden(hidden.id, False)
         await tx.social.remove_block(me.id, blocked.id)
         page = await tx.notifications.list(me.id, None, 10)
     assert [(v.actor, v.notification.text) for v in page] == [
-        (None, "hold: Insults"), (friend, "rude words"), (friend, "kind words"),
-        (blocked, None), (None, None),
+        (None, "hold: Insults"), (Person.of(friend), "rude words"),
+        (Person.of(friend), "kind words"), (Person.of(blocked), None), (None, None),
     ]
+    assert {type(v.actor) for v in page} == {Person, type(None)}  # the public part only
 
 
 

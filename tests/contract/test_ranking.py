@@ -9,7 +9,7 @@ from pathlib import Path
 import attrs
 
 from adapters.memory.clock import ManualClock
-from momentic_core.model.accounts import AccountStatus
+from momentic_core.model.accounts import AccountStatus, Person
 from momentic_core.model.engagement import Comment, ReactionKind
 from momentic_core.model.ranking import BoardKey, RankingWeights, Scope, StreakState
 from momentic_core.model.videos import VideoStatus, Visibility
@@ -167,6 +167,10 @@ async def test_boards_rank_by_points_then_id(backend: Adapters, clock: ManualClo
         # A period: only users with points in it.
         period = await tx.ranking.board(users[0].id, Scope.GLOBAL, T0, None, 10)
         assert [u.id for _, u in period] == expected[:4]
+    # An entry's user is their public part only.
+    by_id = {u.id: u for u in users}
+    assert [u for _, u in period + above] == [Person.of(by_id[u.id]) for _, u in period + above]
+    assert {type(u) for _, u in period + above} == {Person}
 
 
 async def test_boards_leave_out_banned_and_keep_friends_scope(

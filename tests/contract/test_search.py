@@ -12,7 +12,7 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from momentic_core.model.accounts import AccountStatus
+from momentic_core.model.accounts import AccountStatus, Person
 from momentic_core.model.social import FeedItem, Keyset
 from momentic_core.model.videos import VideoStatus, Visibility
 from momentic_core.policies import rules
@@ -215,6 +215,7 @@ async def test_nicknames_match_by_prefix_or_similarity_best_first(backend: Adapt
         typo = [m.user.nickname for m in await tx.search.users(viewer.id, "alexandr", None, 5)]
         me = [m.user.id for m in await tx.search.users(viewer.id, "viewer", None, 5)]
     assert typo[0] == "alexander"
+    assert {type(m.user) for m in found} == {Person}  # the public part only
     assert me == [], "not myself"
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.memory.clock import ManualClock
 from momentic_core.errors import Conflict, NotFound
-from momentic_core.model.accounts import AccountStatus
+from momentic_core.model.accounts import AccountStatus, Person
 from momentic_core.model.social import FriendRequest, Relation, VideoForViewer
 
 from .social_support import befriend, block, request
@@ -115,7 +115,8 @@ async def test_a_friendship_is_mutual_idempotent_and_keeps_its_first_time(
         (b.id, T0),
     ]
     assert [(x.user.id, x.since) for x in of_b] == [(a.id, T0)]
-    assert of_b[0].user == a
+    assert of_b[0].user == Person.of(a)  # their public part only
+    assert type(of_b[0].user) is Person
 
 
 async def test_unfriending_works_from_either_side_once(backend: Adapters) -> None:
@@ -208,7 +209,7 @@ async def test_a_block_is_idempotent_and_keeps_its_first_time(backend: Adapters)
     async with backend.uow() as tx:
         [contact] = await tx.social.list_contacts(a.id, "blocked", None, 10)
         assert await tx.social.list_contacts(b.id, "blocked", None, 10) == []
-    assert (contact.user, contact.since) == (b, T0)
+    assert (contact.user, contact.since) == (Person.of(b), T0)
 
 
 async def test_blocks_are_directed_and_unblocking_restores_nothing(backend: Adapters) -> None:
@@ -268,7 +269,7 @@ async def test_each_list_holds_its_own_people_newest_first(backend: Adapters) ->
         "outgoing": [(out.id, T0 + timedelta(minutes=3))],
         "blocked": [(blk.id, T0 + timedelta(minutes=4))],
     }
-    assert [(c.user, c.since) for c in theirs] == [(me, T0 + timedelta(minutes=3))]
+    assert [(c.user, c.since) for c in theirs] == [(Person.of(me), T0 + timedelta(minutes=3))]
 
 
 async def test_contact_lists_page_by_keyset_with_ties_broken_by_user_id(
@@ -359,7 +360,8 @@ async def test_search_finds_a_prefix_in_byte_order_whatever_the_case(backend: Ad
         nothing = await tx.social.search(me.id, "zz", None, 10)
     # Code point order: '.' < digits < '_' < letters.
     assert [u.nickname for u in found] == ["ann.x", "ann0", "ann_1", "Anna", "annie"]
-    assert found[0] == users["ann.x"]
+    assert found[0] == Person.of(users["ann.x"])
+    assert type(found[0]) is Person
     assert upper == found
     assert [u.nickname for u in exact] == ["annie"]
     assert nothing == []
