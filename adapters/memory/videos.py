@@ -24,6 +24,7 @@ import attrs
 
 from adapters.messages import job_from_json, job_json
 from momentic_core.errors import Conflict, NotFound
+from momentic_core.model.accounts import Person
 from momentic_core.model.engagement import no_reactions
 from momentic_core.model.jobs import Job, JobBacklog, JobMessage
 from momentic_core.model.social import VideoForViewer
@@ -126,8 +127,10 @@ class InMemoryVideoRepository:
             raise NotFound("No such video.", code="video_not_found")
         return VideoForViewer(
             video=video,
-            author=self._s.users[author],
-            viewer=self._s.users[viewer_id],
+            # As PostgreSQL's statement has them: the author without their secrets, the
+            # viewer's public part.
+            author=attrs.evolve(self._s.users[author], email="", password_hash=None),
+            viewer=Person.of(self._s.users[viewer_id]),
             blocked=(viewer_id, author) in self._s.blocks or (author, viewer_id) in self._s.blocks,
             friends=(viewer_id, author) in self._s.friendships,
         )

@@ -39,7 +39,15 @@ from momentic_core.policies.media import hls_master_of
 from momentic_core.ports import Clock
 
 from .db import translate_errors
-from .repositories import _USER_COLUMNS, Repository, _user, aliased, column_keys
+from .repositories import (
+    _USER_COLUMNS,
+    PERSON_COLUMNS,
+    Repository,
+    _person,
+    _user,
+    aliased,
+    column_keys,
+)
 from .search_index import index_description, index_unindexed
 
 _VIDEO_COLUMNS = (
@@ -59,8 +67,15 @@ _COUNTER_COLUMNS = (
 # What a video row reads as: its own columns, then the counters.
 _VIDEO_ROW = f"{_VIDEO_COLUMNS}, {_COUNTER_COLUMNS}"
 _VIDEO_ROW_JOINED = aliased(_VIDEO_ROW, "videos", "")  # the same, in a join
-_AUTHOR = aliased(_USER_COLUMNS, "a", "a_")  # the author's columns in a join
-_VIEWER = aliased(_USER_COLUMNS, "v", "v_")
+# The author's columns in get_for_viewer's join: what decides who may see the video (the
+# account's state, privacy) and their public part; never the email or the password hash,
+# which the statement does not read (they come as '' and NULL: VideoForViewer.author).
+_SECRETS = ("email", "password_hash")
+_AUTHOR = (
+    aliased(", ".join(c for c in _USER_COLUMNS.split(", ") if c not in _SECRETS), "a", "a_")
+    + ", '' AS a_email, NULL AS a_password_hash"
+)
+_VIEWER = aliased(PERSON_COLUMNS, "v", "v_")  # the viewer's public part
 _UPLOAD_COLUMNS = (
     "id, user_id, key, backend_id, size_bytes, content_type, part_size, description, "
     "visibility, created_at, video_id, completed_at"
@@ -264,7 +279,7 @@ class PostgresVideoRepository(Repository):
         return VideoForViewer(
             video=_video(row),
             author=_user(row, "a_"),
-            viewer=_user(row, "v_"),
+            viewer=_person(row, "v_"),
             blocked=row["blocked"],
             friends=row["friends"],
         )

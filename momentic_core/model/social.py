@@ -101,10 +101,13 @@ class FeedSettings:
 class VideoForViewer:
     """A video with what decides whether one viewer may see it, read together: its
     author, whether either has blocked the other, and whether they are friends; and the
-    viewer (who acts on the video next: reactions and comments name them)."""
+    viewer (who acts on the video next: reactions and comments name them, so their
+    public part only). The author is the account less its secrets: whether they are
+    someone to others (their state) and private decide who may see the video; their
+    email and password hash are never read (``email`` is "", ``password_hash`` None)."""
 
     video: Video
     author: User
-    viewer: User
+    viewer: Person
     blocked: bool
     friends: bool

@@ -156,7 +156,7 @@ class Engagement:
                         text=reaction.value,
                         dedupe_key=f"reaction:{video_id}:{who.user_id}",
                     ),
-                    Person.of(found.viewer),
+                    found.viewer,
                 )
         await self._notifier.push([view])
         return change.counts
@@ -205,7 +205,7 @@ class Engagement:
         lock = await self._bereal_lock_on()
         async with self._uow() as tx:
             found = await self._open(tx, who, video_id, lock)
-            video, me = found.video, Person.of(found.viewer)
+            video, me = found.video, found.viewer
             parent = None
             if parent_id is not None:
                 parent = await self._visible_comment(tx, who, parent_id, lock)

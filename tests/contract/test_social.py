@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from adapters.memory.clock import ManualClock
@@ -451,11 +452,14 @@ async def test_get_for_viewer_reads_the_video_its_author_and_the_relation(
             found = await tx.videos.get_for_viewer(video.id, viewer)
             assert found == VideoForViewer(
                 video=stored,
-                author=author,
-                viewer=users[viewer],
+                # the author without their secrets, the viewer's public part
+                author=attrs.evolve(author, email="", password_hash=None),
+                viewer=Person.of(users[viewer]),
                 blocked=is_blocked,
                 friends=is_friend,
             ), viewer
+            assert (found.author.email, found.author.password_hash) == ("", None)
+            assert type(found.viewer) is Person
         for video_id, viewer in ((987654, friend.id), (video.id, 987654)):
             with pytest.raises(NotFound) as missing:
                 await tx.videos.get_for_viewer(video_id, viewer)

@@ -3,7 +3,9 @@ process, and nothing else of them: no email, no password hash, no account state 
 statements judge that in SQL). Feed statements (friends, global, For-You pages, hashtag,
 video search) map their author to ``FeedAuthor``; comments, reactors, notifications,
 contact lists, both user searches and the leaderboards map theirs to ``Person``, field
-for field."""
+for field. The single-video read (``get_for_viewer``) needs the author's state to decide
+who may see the video, so it reads the author's columns but the email and the password
+hash, and the viewer's public part only."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from adapters.postgres.engagement import (
     PostgresReactionRepository,
 )
 from adapters.postgres.ranking import PostgresRankingRepository
+from adapters.postgres.repositories import _USER_COLUMNS
 from adapters.postgres.search import hashtag_videos_sql, user_search_sql, video_search_sql
 from adapters.postgres.social import (
     _CONTACT_TABLES,
@@ -32,6 +35,7 @@ from adapters.postgres.social import (
     global_feed_sql,
     search_sql,
 )
+from adapters.postgres.videos import PostgresVideoRepository
 from momentic_core.errors import NotFound
 from momentic_core.model.accounts import FeedAuthor, Person
 from momentic_core.model.ranking import BoardKey, Scope
@@ -138,3 +142,15 @@ async def test_a_leaderboard_entry_holds_the_users_public_part_only() -> None:
         assert set(re.findall(r"\bu\.(\w+)", columns)) == PERSON, sql
         assert "u.*" not in sql
 
+
+async def test_the_single_video_read_has_the_authors_state_and_no_secret() -> None:
+    conn = RecordingConnection()
+    videos = PostgresVideoRepository(cast(asyncpg.Connection, conn))
+    with pytest.raises(NotFound):
+        await videos.get_for_viewer(1, 2)
+    [sql] = conn.statements
+    author = set(re.findall(r"\ba\.(\w+) AS a_\1\b", sql))
+    assert author == set(_USER_COLUMNS.split(", ")) - {"email", "password_hash"}
+    assert "'' AS a_email" in sql and "NULL AS a_password_hash" in sql
+    assert set(re.findall(r"\bv\.(\w+) AS v_\1\b", sql)) == PERSON
+    assert not re.search(r"\b[av]\.(email|password_hash)\b", sql)
