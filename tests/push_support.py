@@ -19,7 +19,11 @@ issued, answering FcmError bodies by token from ``answers``, with ``retry_after`
 header as APNs), and beside it, on its own
 port (``token_url``, as Google's token endpoint is another origin), an aiohttp app
 serving the OAuth2 token endpoint (RFC 7523 JWT bearer grant, checking the assertion's
-signature, issuer, audience and scope)."""
+signature, issuer, audience and scope; answering 400 ``invalid_grant`` as Google does).
+Its outages: ``token_error`` (a status with an HTML page, and ``token_retry_after``'s
+header), ``token_refusal`` (a status and an OAuth error body), ``token_hold`` (an event:
+the endpoint answers nothing until it is set); ``token_posts`` counts every request,
+``token_requests`` the tokens issued."""
 
 from __future__ import annotations
 
@@ -307,6 +311,10 @@ class FakeFcm(FakeH2):
         self.issued: set[str] = set()
         self.token_url = ""
         self.token_error: int | None = None  # the token endpoint answers this, in plain text
+        self.token_retry_after: str | None = None  # with token_error: its Retry-After
+        self.token_refusal: tuple[int, dict[str, Any]] | None = None  # status, OAuth error
+        self.token_hold: asyncio.Event | None = None  # no answer until it is set
+        self.token_posts = 0
         self.token_expires_in: Any = 3599  # the token's "expires_in" (None: left out)
         self._runner: web.AppRunner | None = None
 
@@ -331,15 +339,24 @@ class FakeFcm(FakeH2):
         return self
 
     async def stop(self) -> None:
+        if self.token_hold is not None:
+            self.token_hold.set()
         await super().stop()
         if self._runner is not None:
             await self._runner.cleanup()
 
     async def _token(self, request: web.Request) -> web.Response:
+        self.token_posts += 1
         form = await request.post()
+        if self.token_hold is not None:
+            await self.token_hold.wait()
         if self.token_error is not None:
+            headers = ({} if self.token_retry_after is None
+                       else {"Retry-After": self.token_retry_after})
             return web.Response(status=self.token_error, text="<html>Bad Gateway</html>",
-                                content_type="text/html")
+                                content_type="text/html", headers=headers)
+        if self.token_refusal is not None:
+            return web.json_response(self.token_refusal[1], status=self.token_refusal[0])
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
         assert self.public_key is not None
@@ -347,7 +364,9 @@ class FakeFcm(FakeH2):
             token = jwt.decode(str(form.get("assertion", "")), self.public_key,
                                algorithms=["RS256"])
         except Exception:
-            return web.json_response({"error": "invalid_grant"}, status=400)
+            return web.json_response({"error": "invalid_grant",
+                                      "error_description": "Invalid JWT Signature."},
+                                     status=400)
         c = token.claims
         if (c.get("iss") != self.client_email or c.get("aud") != f"{self.token_url}/token"
                 or c.get("scope") != "https://www.googleapis.com/auth/firebase.messaging"

@@ -7,6 +7,7 @@ negotiate h2, a certificate of another CA or for another name get no push (a ret
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from joserfc.jwk import RSAKey
 from push_support import FakeApns, FakeFcm, TestCA, p8_key
 
 from adapters.push.apns import ApnsPushGateway
-from adapters.push.fcm import FcmPushGateway
+from adapters.push.fcm import REFUSAL_KEPT, FcmPushGateway
 from adapters.push.h2client import H2Client, H2Unavailable
 from momentic_core.model.devices import ApnsEnvironment, Platform, PushMessage, PushOutcome
 
@@ -276,23 +277,149 @@ async def test_fcm_to_a_wrong_project_is_refused_not_a_dead_token(
     assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "NOT_FOUND")
 
 
-async def test_fcm_a_failed_token_request_or_a_lost_service_is_a_retry(fcm: Any) -> None:
+async def test_fcm_a_lost_service_is_a_retry_the_token_kept(fcm: Any) -> None:
     fake, gateway, now = fcm
     now[0] = time.time()
-    fake.token_error = 502  # a proxy's HTML page
-    result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
-    assert (result.outcome, result.reason) == (PushOutcome.RETRY, "ClientResponseError")
-    fake.token_error = None
-    public_key, fake.public_key = fake.public_key, RSAKey.generate_key(2048)
-    result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))  # invalid_grant
-    assert (result.outcome, result.reason) == (PushOutcome.RETRY, "ClientResponseError")
-    assert fake.requests == 0 and fake.token_requests == 0
-    fake.public_key = public_key
     assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
         is PushOutcome.SENT
     await fake.stop()  # the token is kept; the send finds its connection gone
+    result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
+    assert (result.outcome, result.service_wide) == (PushOutcome.RETRY, False)
+    assert fake.token_posts == 1
+
+
+@pytest.mark.parametrize(("status", "header", "what", "retry_after"), [
+    (503, None, "HTTP 503", None),
+    (503, "120", "HTTP 503", timedelta(seconds=120)),
+    (502, HTTP_DATE, "HTTP 502", AT),  # a proxy's HTML page
+    (500, "soon", "HTTP 500", None),  # invalid: ignored
+    (429, "30", "HTTP 429", timedelta(seconds=30)),
+    (408, None, "HTTP 408", None),
+    (200, None, "no token in its answer", None),  # a captive proxy's page, as 200
+])
+async def test_fcm_a_token_endpoint_that_is_down_pauses_fcm(
+    fcm: Any, status: int, header: str | None, what: str,
+    retry_after: timedelta | datetime | None,
+) -> None:
+    """No push goes to FCM without a token: the token endpoint's 5xx, 429, 408 or an
+    answer that is no token is the whole service's (service_wide: the delivery job holds
+    its other Android pushes and its retry is a pause, not an attempt), with the
+    endpoint's Retry-After. It was an ordinary retry of each push ("ClientResponseError",
+    counted), so an outage of a few hours buried every batch unsent. Nothing is sent to
+    FCM; once the endpoint is back the push goes out."""
+    fake, gateway, now = fcm
+    now[0] = time.time()
+    fake.token_error, fake.token_retry_after = status, header
+    for _ in range(2):  # a passing failure is not kept: each delivery asks again
+        result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
+        assert (result.outcome, result.reason) == (
+            PushOutcome.RETRY, f"token endpoint unavailable: {what}")
+        assert (result.service_wide, result.retry_after) == (True, retry_after)
+    assert fake.token_posts == 2 and fake.requests == 0
+    fake.token_error = None
     assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
-        is PushOutcome.RETRY
+        is PushOutcome.SENT
+    assert fake.token_requests == 1 and len(fake.received) == 1
+
+
+async def test_fcm_a_token_endpoint_that_times_out_or_refuses_connections_pauses_fcm(
+    ca: TestCA,
+) -> None:
+    fake = await FakeFcm().start(tls=ca.server_context("127.0.0.1"))
+    fake.token_hold = asyncio.Event()
+    account = fake.account()
+    gateway = FcmPushGateway(account, fcm_url=fake.url, timeout=0.5,
+                             verify=ca.client_context())
+    refused = FcmPushGateway({**account, "token_uri": "http://127.0.0.1:9/token"},
+                             fcm_url=fake.url, timeout=5, verify=ca.client_context())
+    try:
+        result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
+        assert (result.outcome, result.service_wide) == (PushOutcome.RETRY, True)
+        assert result.reason == "token endpoint unavailable: TimeoutError"
+        result = await refused.deliver(_message(ANDROID, Platform.ANDROID))
+        assert (result.outcome, result.service_wide) == (PushOutcome.RETRY, True)
+        assert result.reason == "token endpoint unavailable: ClientConnectorError"
+        hold, fake.token_hold = fake.token_hold, None
+        hold.set()
+        assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
+            is PushOutcome.SENT
+    finally:
+        await gateway.close()
+        await refused.close()
+        await fake.stop()
+    assert fake.requests == 1
+
+
+async def test_fcm_pushes_waiting_for_a_failed_token_request_share_its_failure(
+    fcm: Any,
+) -> None:
+    """Twenty pushes at once (a delivery job's window) while the endpoint answers 503:
+    one token request, whose failure each of them gets; they asked one after the other
+    before (a timeout each: twenty times the timeout)."""
+    fake, gateway, now = fcm
+    now[0] = time.time()
+    fake.token_error = 503
+    results = await asyncio.gather(*[
+        gateway.deliver(_message(ANDROID, Platform.ANDROID)) for _ in range(20)])
+    assert {(r.outcome, r.service_wide) for r in results} == {(PushOutcome.RETRY, True)}
+    assert fake.token_posts == 1
+    fake.token_error = None
+    results = await asyncio.gather(*[
+        gateway.deliver(_message(ANDROID, Platform.ANDROID)) for _ in range(20)])
+    assert {r.outcome for r in results} == {PushOutcome.SENT}
+    assert fake.token_posts == 2 and len(fake.received) == 20
+
+
+@pytest.mark.parametrize(("refusal", "reason", "why"), [
+    (None, "token refused: HTTP 400 invalid_grant", "Invalid JWT Signature."),
+    ((401, {"error": "invalid_client", "error_description":
+            "The OAuth client was not found."}),
+     "token refused: HTTP 401 invalid_client", "The OAuth client was not found."),
+    ((404, {}), "token refused: HTTP 404 no error code", ""),  # a wrong token_uri
+])
+async def test_fcm_a_refused_token_is_a_counted_retry_and_a_configuration_error(
+    fcm: Any, caplog: pytest.LogCaptureFixture, refusal: Any, reason: str, why: str,
+) -> None:
+    """The token endpoint refuses the service account (400 invalid_grant: a key revoked,
+    deleted or not the account's; 401 invalid_client): no pause (it would wait forever
+    on a key that does not work), but each push an ordinary retry, counted (the job
+    backs off and is given up on after its attempts), and an error naming the cause,
+    the account and the key. The refusal is kept REFUSAL_KEPT seconds: the other pushes
+    of the batch, and its next attempts within that time, do not ask again (one
+    request and one log line, not one per push); then it is asked again, and a fixed
+    key sends."""
+    fake, gateway, now = fcm
+    now[0] = time.time()
+    public_key = fake.public_key
+    if refusal is None:
+        fake.public_key = RSAKey.generate_key(2048)  # the account's key is not Google's
+    else:
+        fake.token_refusal = refusal
+    with caplog.at_level(logging.ERROR, logger="adapters.push.fcm"):
+        for _ in range(5):
+            result = await gateway.deliver(_message(ANDROID, Platform.ANDROID))
+            assert (result.outcome, result.reason) == (PushOutcome.RETRY, reason)
+            assert (result.service_wide, result.retry_after) == (False, None)
+        now[0] += REFUSAL_KEPT - 1
+        assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).reason == reason
+        assert fake.token_posts == 1 and fake.requests == 0
+        now[0] += 1
+        assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).reason == reason
+        assert fake.token_posts == 2
+    errors = [r for r in caplog.records if r.name == "adapters.push.fcm"]
+    assert len(errors) == 2 and {r.levelno for r in errors} == {logging.ERROR}
+    assert "configuration error" in errors[0].getMessage()
+    fields = errors[0].__dict__
+    assert fields["status"] == (refusal or (400,))[0]
+    assert fields["error_description"] == why
+    assert fields["client_email"] == fake.client_email
+    assert fields["private_key_id"] == "k1"
+    assert "private_key" not in fields and "assertion" not in fields
+    fake.public_key, fake.token_refusal = public_key, None  # fixed
+    now[0] += REFUSAL_KEPT
+    assert (await gateway.deliver(_message(ANDROID, Platform.ANDROID))).outcome \
+        is PushOutcome.SENT
+    assert fake.token_posts == 3 and len(fake.received) == 1
 
 
 # ---------------------------------------------------------------- TLS refusals
