@@ -142,8 +142,8 @@ class PushResult:
     reason: str | None = None  # the service's reason (BadDeviceToken, UNREGISTERED, ...)
     # RETRY: the service's Retry-After (``parse_retry_after``): not to be tried sooner.
     retry_after: timedelta | datetime | None = None
-    # RETRY: the whole service is down or overloaded (FCM 503 UNAVAILABLE, APNs 503), not
-    # just this token: send it nothing more for now.
+    # RETRY: the whole service is down or overloaded (FCM 503 UNAVAILABLE, APNs 503, FCM's
+    # token endpoint down), not just this token: send it nothing more for now.
     service_wide: bool = False
 
     def not_before(self, now: datetime) -> datetime | None:

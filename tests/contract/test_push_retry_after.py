@@ -5,10 +5,13 @@ retry's ``run_at`` in the queue is no earlier than the latest Retry-After of the
 failures (delta-seconds or an HTTP-date; capped at an hour; an invalid one leaves the
 backoff), and a 503 for the whole service stops the batch's sends to that service: the
 rest wait for the retry, unsent, and nothing goes out twice; FCM's 429 (a quota that may
-be one phone's) retries that push alone."""
+be one phone's) retries that push alone. FCM's token endpoint down is a pause of FCM too
+(no push goes to FCM without a token); its refusal of the service account is counted."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -16,6 +19,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from joserfc.jwk import RSAKey
 from push_support import FakeApns, FakeFcm, p8_key
 
 from adapters.memory.clock import ManualClock
@@ -49,14 +53,15 @@ class Delivery:
     """Pushes on the real gateways, a worker on ``clock`` and one delivery batch."""
 
     def __init__(self, backend: Adapters, clock: ManualClock, fakes: Any,
-                 concurrency: int) -> None:
+                 concurrency: int, timeout: float = 5) -> None:
         apns, fcm = fakes
         self.apns, self.fcm, self.clock = apns, fcm, clock
         self.gateway = PlatformPushGateway({
             Platform.IOS: ApnsPushGateway(
                 key_pem=apns.key_pem, key_id="KEY1234567", team_id="TEAM123456",
                 topic=TOPIC, production_url=apns.url, sandbox_url=apns.url, timeout=5),
-            Platform.ANDROID: FcmPushGateway(fcm.account(), fcm_url=fcm.url, timeout=5),
+            Platform.ANDROID: FcmPushGateway(fcm.account(), fcm_url=fcm.url,
+                                             timeout=timeout),
         }, LoggingPushSender())
         self.backend = backend
         self.pushes = Pushes(uow=backend.uow, clock=clock, gateway=self.gateway,
@@ -104,11 +109,11 @@ class Delivery:
 @pytest.fixture
 async def make_delivery(
     backend: Adapters, clock: ManualClock, fakes: Any
-) -> AsyncIterator[Callable[[int], Delivery]]:
+) -> AsyncIterator[Callable[..., Delivery]]:
     made: list[Delivery] = []
 
-    def make(concurrency: int = 100) -> Delivery:
-        made.append(Delivery(backend, clock, fakes, concurrency))
+    def make(concurrency: int = 100, timeout: float = 5) -> Delivery:
+        made.append(Delivery(backend, clock, fakes, concurrency, timeout))
         return made[-1]
 
     yield make
@@ -117,7 +122,7 @@ async def make_delivery(
 
 
 async def test_the_retry_waits_for_the_services_retry_after(
-    make_delivery: Callable[[int], Delivery],
+    make_delivery: Callable[..., Delivery],
 ) -> None:
     """APNs 429 TooManyRequests for one token with Retry-After: 120 (seconds): the job's
     retry is queued 120 s ahead, not at the 5 s backoff, and sends that one alone."""
@@ -141,7 +146,7 @@ async def test_the_retry_waits_for_the_services_retry_after(
 
 
 async def test_an_http_date_outage_pause_holds_fcm_and_lets_apns_go_on(
-    make_delivery: Callable[[int], Delivery],
+    make_delivery: Callable[..., Delivery],
 ) -> None:
     """FCM 503 UNAVAILABLE (the whole service) with an HTTP-date ten minutes ahead: no
     more sends to FCM from this batch; its APNs pushes go out; the retry is queued at
@@ -168,7 +173,7 @@ async def test_an_http_date_outage_pause_holds_fcm_and_lets_apns_go_on(
 
 
 async def test_one_devices_fcm_quota_retries_that_push_alone(
-    make_delivery: Callable[[int], Delivery],
+    make_delivery: Callable[..., Delivery],
 ) -> None:
     """FCM 429 QUOTA_EXCEEDED for one phone (a device's message rate: FCM's details do
     not tell it from the project's quota) with Retry-After: 120, one push at a time: the
@@ -202,7 +207,7 @@ async def test_one_devices_fcm_quota_retries_that_push_alone(
     ("Mon, 05 Jan 2026 11:00:00 GMT", BACKOFF),  # already past
 ])
 async def test_an_invalid_or_outlying_retry_after_falls_back_or_is_capped(
-    make_delivery: Callable[[int], Delivery], header: str, delay: timedelta
+    make_delivery: Callable[..., Delivery], header: str, delay: timedelta
 ) -> None:
     delivery = make_delivery(100)
     [ios] = await delivery.queue(Platform.IOS)
@@ -217,7 +222,7 @@ async def test_an_invalid_or_outlying_retry_after_falls_back_or_is_capped(
 
 
 async def test_a_service_wide_503_stops_the_batch_and_queues_the_rest(
-    make_delivery: Callable[[int], Delivery],
+    make_delivery: Callable[..., Delivery],
 ) -> None:
     """APNs 503 ServiceUnavailable (Retry-After: 60) to the first of ten iPhones, two at a
     time: at most the push in flight beside it goes out, the others are not sent but
@@ -250,7 +255,7 @@ async def test_a_service_wide_503_stops_the_batch_and_queues_the_rest(
 
 
 async def test_a_long_pause_never_uses_up_the_attempts_of_pushes_never_tried(
-    make_delivery: Callable[[int], Delivery],
+    make_delivery: Callable[..., Delivery],
 ) -> None:
     """APNs answers 503 with Retry-After: 3600 (the cap) to the first of three iPhones,
     one at a time, for longer than DELIVER_ATTEMPTS hours: each hour the job sends that
@@ -277,7 +282,7 @@ async def test_a_long_pause_never_uses_up_the_attempts_of_pushes_never_tried(
 
 
 async def test_a_pause_without_retry_after_waits_the_service_pause(
-    make_delivery: Callable[[int], Delivery],
+    make_delivery: Callable[..., Delivery],
 ) -> None:
     """FCM 503 UNAVAILABLE with no Retry-After: not the 5 s backoff (the job would probe
     a down service every few seconds for as long as it is down, never counting), but
@@ -293,7 +298,7 @@ async def test_a_pause_without_retry_after_waits_the_service_pause(
 
 
 async def test_a_failure_of_one_push_still_counts_its_attempts(
-    make_delivery: Callable[[int], Delivery],
+    make_delivery: Callable[..., Delivery],
 ) -> None:
     """APNs 500 (one push's failure, not the service's): retried with backoff, each
     attempt counted, dead after DELIVER_ATTEMPTS."""
@@ -309,7 +314,7 @@ async def test_a_failure_of_one_push_still_counts_its_attempts(
 
 
 async def test_the_moments_push_is_dropped_once_its_window_closed_not_sent_late(
-    make_delivery: Callable[[int], Delivery],
+    make_delivery: Callable[..., Delivery],
 ) -> None:
     """The moment's pushes (expires_at: the window's end, two minutes on) held back by an
     APNs pause of an hour are dropped on the retry, not sent: nobody gets "two minutes to
@@ -330,3 +335,77 @@ async def test_the_moments_push_is_dropped_once_its_window_closed_not_sent_late(
     assert job is not None and job.status == "done"
     assert delivery.received() == Counter([tokens[2]]), "nothing sent after the window"
     assert delivery.apns.requests == 1
+
+
+@pytest.mark.parametrize(("outage", "header", "delay"), [
+    (503, None, SERVICE_PAUSE),
+    (503, "120", timedelta(seconds=120)),
+    (200, None, SERVICE_PAUSE),  # 200 with an HTML page: no token
+    ("timeout", None, SERVICE_PAUSE),
+])
+async def test_a_token_endpoint_outage_pauses_fcm_and_never_uses_up_the_attempts(
+    make_delivery: Callable[..., Delivery], outage: int | str, header: str | None,
+    delay: timedelta,
+) -> None:
+    """FCM's OAuth token endpoint answers 503 (with or without Retry-After), a page that
+    is no token, or nothing at all, for longer than DELIVER_ATTEMPTS retries: no push can
+    go to FCM, so each run is a pause, not an attempt (it was each push's counted retry:
+    the batch was buried after the sixth, none ever sent); one token request a run, not
+    one a push; the batch's iPhone push goes out at once. When the endpoint is back,
+    each push goes out once."""
+    delivery = make_delivery(100, timeout=1 if outage == "timeout" else 5)
+    tokens = await delivery.queue(Platform.ANDROID, Platform.ANDROID, Platform.IOS,
+                                  Platform.ANDROID, key="n:9")
+    fcm = delivery.fcm
+    if outage == "timeout":
+        fcm.token_hold = asyncio.Event()
+    else:
+        fcm.token_error, fcm.token_retry_after = int(outage), header
+    for run in range(DELIVER_ATTEMPTS + 1):
+        job = await delivery.run()
+        assert job is not None and (job.status, job.attempts) == ("queued", 0), run
+        assert job.run_at == delivery.clock.now() + delay
+        assert job.last_error is not None and "3 of 4 pushes to retry" in job.last_error
+        assert "not an attempt" in job.last_error
+        assert "token endpoint unavailable" in job.last_error
+        assert fcm.token_posts == run + 1 and fcm.requests == 0
+        delivery.clock.advance(delay)
+    assert delivery.received() == Counter([tokens[2]])
+    if fcm.token_hold is not None:
+        hold, fcm.token_hold = fcm.token_hold, None
+        hold.set()
+    fcm.token_error = None
+    job = await delivery.run()
+    assert job is not None and (job.status, job.attempts) == ("done", 1)
+    assert delivery.received() == Counter(tokens), "each push exactly once"
+    assert fcm.requests == 3
+
+
+async def test_a_refused_service_account_is_counted_and_logged_not_a_pause(
+    make_delivery: Callable[..., Delivery], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The token endpoint answers 400 invalid_grant (the service account's key is not
+    Google's: revoked, deleted, another's): a configuration error, not an outage. Not a
+    pause, which would retry it every 30 s forever: each run is a counted attempt with
+    backoff, and the job is given up on after DELIVER_ATTEMPTS, with an error line naming
+    the cause; the batch asks the endpoint at most once a run (it was once a push), and
+    its iPhone push goes out."""
+    delivery = make_delivery(1)
+    tokens = await delivery.queue(Platform.ANDROID, Platform.ANDROID, Platform.ANDROID,
+                                  Platform.IOS, key="n:10")
+    delivery.fcm.public_key = RSAKey.generate_key(2048)  # not the account's key
+    with caplog.at_level(logging.ERROR, logger="adapters.push.fcm"):
+        for attempt in range(1, DELIVER_ATTEMPTS + 1):
+            job = await delivery.run()
+            assert job is not None and job.attempts == attempt
+            assert job.last_error is not None
+            assert "token refused: HTTP 400 invalid_grant" in job.last_error
+            assert "not an attempt" not in job.last_error
+            delivery.clock.advance(timedelta(hours=1))
+    assert job is not None and job.status == "dead"
+    assert delivery.fcm.token_posts <= DELIVER_ATTEMPTS and delivery.fcm.requests == 0
+    assert delivery.received() == Counter([tokens[3]])
+    errors = [r for r in caplog.records if r.name == "adapters.push.fcm"]
+    assert 1 <= len(errors) <= DELIVER_ATTEMPTS
+    assert all(r.levelno == logging.ERROR and "configuration error" in r.getMessage()
+               and r.__dict__["error"] == "invalid_grant" for r in errors)
