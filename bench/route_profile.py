@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import loadgen
 import run
 import wrk
 from feeds import ADMIN_URL, SIZES
@@ -179,6 +180,30 @@ async def profile_route(env: run.Env, route: str, seconds: float, rate: int,
             "profile": aggregate(stacks, rate, requests)}
 
 
+async def profile_login(env: run.Env, seconds: float, rate: int, tmp: str,
+                        logins: float) -> dict[str, Any]:
+    """Sign-ins (password grant) at ``logins`` a second from k6, open loop: the event
+    loop's share of each one (py-spy samples the HTTP workers only; the argon2 hashing
+    runs in their child processes, which the measured server CPU includes)."""
+    spec = run.login_spec(env)
+    base = env.server.base
+    await asyncio.to_thread(loadgen.K6Run(base, spec, logins, 2.0).wait)  # warm-up
+    outputs = {pid: os.path.join(tmp, f"login-{pid}.txt") for pid in env.server.worker_pids()}
+    spies = _spies(outputs, seconds, rate)
+    await asyncio.sleep(0.5)
+    with run.CpuShares(env.server.proc.pid, env.name) as cpu:
+        step = await asyncio.to_thread(loadgen.K6Run(base, spec, logins, seconds - 1).wait)
+    stacks = await asyncio.to_thread(_collect, spies, outputs)
+    shares = cpu.shares(0.0)
+    answered = max(1.0, step.achieved * step.seconds)
+    return {"ok_rps": round(step.achieved, 1), "p99_ms": step.p99_ms,
+            "errors": step.failed + step.dropped, "cpu_pct_of_a_core": shares,
+            "server_cpu_ms_per_request": round(shares["server"] * cpu.wall * 10 / answered, 4),
+            "postgres_cpu_ms_per_request": round(shares["postgres"] * cpu.wall * 10 / answered,
+                                                 4),
+            "profile": aggregate(stacks, rate, step.requests)}
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"seconds": args.seconds, "rate": args.rate, "routes": {}}
     async with run.environment(SIZES["small"], args.seed, ADMIN_URL, keep=False) as env:
@@ -187,7 +212,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             raw = str(args.raw_dir) if args.raw_dir else tmp
             os.makedirs(raw, exist_ok=True)
             for route in args.routes:
-                r = await profile_route(env, route, args.seconds, args.rate, raw)
+                r = await (profile_login(env, args.seconds, args.rate, raw, args.logins)
+                           if route == "login" else
+                           profile_route(env, route, args.seconds, args.rate, raw))
                 out["routes"][route] = r
                 print(markdown(route, r) + "\n", flush=True)
     return out
@@ -196,8 +223,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--routes", type=lambda s: [x.strip() for x in s.split(",") if x],
-                        default=list(ROUTES), help="of: " + ", ".join(run.WRK_ROUTES[1:6]))
+                        default=list(ROUTES),
+                        help="of: " + ", ".join(run.WRK_ROUTES[1:6]) + ", login")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--logins", type=float, default=30.0,
+                        help="sign-ins per second for the route login (k6, open loop)")
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--raw-dir", type=Path, default=None,

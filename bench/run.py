@@ -349,6 +349,15 @@ def wrk_plan(env: Env) -> dict[str, tuple[list[str], list[dict[str, str]]]]:
     }
 
 
+def login_spec(env: Env) -> str:
+    """k6's spec of password-grant sign-ins, round-robin over the signed-in users (each
+    from its own address)."""
+    emails = [f"bench{u}@bench.momentic.test" for u in env.signed_in]
+    forwarded = [client_address(u)["X-Forwarded-For"] for u in env.signed_in]
+    return env.spec([{"name": "login", "kind": "login", "emails": emails,
+                      "password": PASSWORD, "forwarded": forwarded}], [])
+
+
 async def transactions(env: Env) -> dict[str, int]:
     """Statements run on the bench database so far (pg_stat_statements), on the primary
     and on the standby, leaving out the app's looks at the standby (its replay
@@ -752,15 +761,9 @@ class Suite:
         self.rows.append(at_least(Row("reaction write vs pgbench", ladder.peak, "req/s",
                                       pg.tps, "pgbench"), 0.50))
 
-    def login_spec(self, env: Env) -> str:
-        emails = [f"bench{u}@bench.momentic.test" for u in env.signed_in]
-        forwarded = [client_address(u)["X-Forwarded-For"] for u in env.signed_in]
-        return env.spec([{"name": "login", "kind": "login", "emails": emails,
-                          "password": PASSWORD, "forwarded": forwarded}], [])
-
     async def login(self, env: Env) -> None:
         self.log("   login: POST /v1/auth/token (password grant)")
-        ladder = await self.ladder(env.server.base, self.login_spec(env), 500)
+        ladder = await self.ladder(env.server.base, login_spec(env), 500)
         self.peaks["login"] = ladder.peak
         self.details["login"] = {"ladder": ladder.as_dict()}
         raw = self.peaks.get("argon2") or self.previous.get("argon2")
@@ -779,7 +782,7 @@ class Suite:
         path = f"/v1/feed/global?limit={PAGE}"
         spec = env.spec([{"name": "global", "kind": "get", "path": path, "token": 0}], [VIEWER])
         alone = await self.hold(env.server.base, spec, rate)
-        flood_run = loadgen.K6Run(env.server.base, self.login_spec(env), flood,
+        flood_run = loadgen.K6Run(env.server.base, login_spec(env), flood,
                                   self.t.hold + 2)
         await asyncio.sleep(1.0)
         try:
