@@ -61,3 +61,17 @@ async def new_user_auth(client: Any) -> dict[str, str]:
         "grant_type": "password", "email": email, "password": PASSWORD})
     assert r.status == 200, await r.text()
     return Api.auth(await r.json())
+
+
+class PeerTransport:
+    """A transport for ``make_mocked_request`` whose socket peer is ``peer``: a client
+    connected straight from that address (no proxy header)."""
+
+    def __init__(self, peer: tuple[Any, ...]) -> None:
+        self._peer = peer
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._peer if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False

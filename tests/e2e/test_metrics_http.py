@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
-from signup_support import FAST_HASH, Api
+from signup_support import FAST_HASH, Api, PeerTransport
 
 from adapters.config import Settings
 from adapters.container import Composition
@@ -117,18 +117,8 @@ async def test_without_a_token_only_direct_loopback_clients_are_answered(
     for header in ("X-Forwarded-For", "Forwarded", "CF-Connecting-IP"):
         resp = await client.get("/metrics", headers={header: "203.0.113.9"})
         assert resp.status == 404, header  # through a proxy on this host
-    outside = make_mocked_request("GET", "/metrics", transport=_Transport(("10.1.2.3", 5000)))
+    outside = make_mocked_request("GET", "/metrics", transport=PeerTransport(("10.1.2.3", 5000)))
     assert not is_operator(outside, "")
-    inside = make_mocked_request("GET", "/metrics", transport=_Transport(("::1", 5000, 0, 0)))
+    inside = make_mocked_request("GET", "/metrics", transport=PeerTransport(("::1", 5000, 0, 0)))
     assert is_operator(inside, "")
 
-
-class _Transport:
-    def __init__(self, peer: tuple[Any, ...]) -> None:
-        self._peer = peer
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._peer if name == "peername" else default
-
-    def is_closing(self) -> bool:
-        return False

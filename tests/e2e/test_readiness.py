@@ -20,7 +20,7 @@ from adapters.http.app import create_app
 from adapters.http.keys import HttpOptions, ReplicaState
 from adapters.http.system.routes import readyz
 from momentic_core.errors import Unavailable
-from tests.signup_support import FAST_HASH
+from tests.signup_support import FAST_HASH, PeerTransport
 
 
 async def test_readyz_turns_503_once_shutdown_starts(client: Any) -> None:
@@ -193,7 +193,7 @@ async def test_readyz_tells_a_remote_anonymous_caller_no_replica_name(replicated
         assert (await r.json())["replicas"] == _ANONYMOUS, header
     # Connected straight from another host.
     remote = make_mocked_request("GET", "/readyz", app=client.app,
-                                 transport=_Peer(("198.51.100.4", 40000)))
+                                 transport=PeerTransport(("198.51.100.4", 40000)))
     answer = await readyz(remote)
     assert answer.status == 200 and isinstance(answer.body, bytes)
     _no_replica_named(answer.body.decode())
@@ -217,15 +217,3 @@ async def test_readyz_names_the_replicas_to_a_caller_bearing_the_metrics_token(
         assert r.status == 200
         assert (await r.json())["replicas"] == _NAMED, headers
 
-
-class _Peer:
-    """A transport whose socket peer is ``peer``."""
-
-    def __init__(self, peer: tuple[Any, ...]) -> None:
-        self._peer = peer
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._peer if name == "peername" else default
-
-    def is_closing(self) -> bool:
-        return False
