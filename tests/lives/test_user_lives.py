@@ -22,10 +22,11 @@ after every step:
   or removed, banned or suspended authors, friends-only videos of strangers, in feeds
   the authors they muted), and the friends feed locks exactly what the BeReal lock says
   from stamped times alone, so a change of time zone (at most two a day) unlocks nothing;
-- paged a few at a time (``page_through``), the feeds, a hashtag, a search, comments,
-  replies and notifications add up, forwards and back, to what the rows say the viewer
-  may see, each item once, and no cursor names an item its pages left out (search and
-  hashtags leave out the moments behind the lock);
+- paged a few at a time (``pages_add_up`` every tenth check, ``page_through`` at random
+  steps), the feeds, a hashtag, a search, comments, replies and notifications add up,
+  forwards and back, to what the rows say the viewer may see, each item once, and no
+  cursor names an item its pages left out (search and hashtags leave out the moments
+  behind the lock);
 - a role change (``set_role``) ends every session of a demoted user (their access and
   refresh tokens are refused) and keeps a promoted one's, who holds the new role at once;
 - two sign-ups of one new address at once (``sign_up_twice_at_once``) answer alike, make
@@ -82,6 +83,9 @@ REACTIONS = ("heart", "flame", "funny", "angry")
 GONE = {"token_revoked", "invalid_credentials", "account_banned", "account_suspended"}
 TAGS = ("Sun", "rain")  # a post's hashtag (a video's logical number picks one)
 RANK = {Role.USER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}  # a lower rank is a demotion
+PAGE_TAGS = ("sun", "#RAIN")  # the hashtags paged (any case, with or without #)
+PAGE_QUERIES = ("video", "vid", "sun", "edited")  # the searches paged
+PAGE_EVERY = 10  # checks between two pages_add_up walks
 PROFILES = {
     # (examples, steps): make test stays within a minute or two on a 2-core machine
     "default": (12, 30),
@@ -106,6 +110,8 @@ class LivesMachine(RuleBasedStateMachine):
         self.admin = self.moderator = -1
         self.weights = dict(DEFAULT_WEIGHTS)  # as the admin last set them
         self.roles: dict[int, Role] = {}  # users the admin gave a role (else USER)
+        self.checks = 0  # invariant checks so far (pages_add_up pages at some)
+        self.page_turn = 0  # drawn by people: whose turn to page first
 
     def teardown(self) -> None:
         for world in self.worlds:
@@ -157,13 +163,25 @@ class LivesMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ people
 
-    @initialize()
-    def people(self) -> None:
-        """An admin and a moderator (staff, who never leave), and three users."""
+    @initialize(public=st.lists(st.booleans(), min_size=2, max_size=4), turn=st.integers(0, 11))
+    def people(self, public: list[bool], turn: int) -> None:
+        """An admin and a moderator (staff, who never leave), and three users, friends
+        with each other; the second and third post 2-4 videos in turn (``public`` says
+        which are public), two at one time, the rest a minute later. From the first
+        check on, the first user's friends feed holds them all and the others' the
+        other poster's, the global feed the public ones, so the paged lists run over
+        pages. ``turn`` picks who pages first (``pages_add_up``)."""
         self.admin = self._sign_up(Role.ADMIN)
         self.moderator = self._sign_up(Role.MODERATOR)
         for _ in range(3):
             self.users.append(self._sign_up())
+        for a, b in ((0, 1), (0, 2), (1, 2)):
+            self.befriend(a, b, accept=True)
+        for k, shown in enumerate(public):
+            if k == 2:
+                self.clock.advance(timedelta(minutes=1))
+            self.post(1 + k % 2, shown)
+        self.page_turn = turn
 
     def _sign_up(self, role: Role = Role.USER) -> int:
         logical = self.people_made
@@ -739,17 +757,21 @@ class LivesMachine(RuleBasedStateMachine):
     @rule(
         u=st.integers(0, 50),
         limit=st.integers(1, 3),
-        tag=st.sampled_from(("sun", "#RAIN")),
-        q=st.sampled_from(("video", "vid", "sun", "edited")),
+        tag=st.sampled_from(PAGE_TAGS),
+        q=st.sampled_from(PAGE_QUERIES),
     )
     def page_through(self, u: int, limit: int, tag: str, q: str) -> None:
+        """Someone pages through every list (``_page_through``) at a random moment of a
+        life; the invariant's ``pages_add_up`` does so at fixed ones."""
+        self._page_through(self.pick([self.admin, self.moderator, *self.users], u), limit, tag, q)
+
+    def _page_through(self, viewer: int, limit: int, tag: str, q: str) -> None:
         """Someone pages through every cursor-paged list, ``limit`` at a time, older
         pages (``next``) to the end and back newer (``prev``): the feeds, a hashtag,
         a search, a video's comments and replies, their notifications. The pages add up
         to what the rows say they may see (the friends feed with its locks), in order,
         each item once; search and hashtags leave out the moments behind the BeReal
         lock, and no cursor names an item the pages did not show."""
-        viewer = self.pick([self.admin, self.moderator, *self.users], u)
         rows = self.rows
 
         async def op(w: World) -> Any:
@@ -808,19 +830,6 @@ class LivesMachine(RuleBasedStateMachine):
 
         self.both(op, GONE)
 
-    # Paging again under its own name: hypothesis turns a random set of rule names off in
-    # each example (swarm testing), and with page_through alone the default profile's
-    # derandomized examples never drew it.
-    @precondition(lambda self: self.videos)
-    @rule(
-        u=st.integers(0, 50),
-        limit=st.integers(1, 3),
-        tag=st.sampled_from(("sun", "#RAIN")),
-        q=st.sampled_from(("video", "vid", "sun", "edited")),
-    )
-    def page_again(self, u: int, limit: int, tag: str, q: str) -> None:
-        self.page_through(u, limit, tag, q)
-
     @staticmethod
     async def _second(call: Awaitable[tuple[Any, FeedPage]]) -> FeedPage:
         return (await call)[1]
@@ -852,6 +861,7 @@ class LivesMachine(RuleBasedStateMachine):
         self.worlds_agree_and_counters_match_rows()
         self.ratings_equal_a_recompute()
         self.nobody_sees_what_they_may_not()
+        self.pages_add_up()
 
     def worlds_agree_and_counters_match_rows(self) -> None:
         memory, postgres = (self.worlds_.run(w.rows()) for w in self.worlds)
@@ -874,6 +884,21 @@ class LivesMachine(RuleBasedStateMachine):
         for user in [self.admin, self.moderator, *self.users]:
             answers = [self.worlds_.run(self._views(w, user, rows)) for w in self.worlds]
             assert answers[0] == answers[1], f"user {user}'s views differ between worlds"
+
+    def pages_add_up(self) -> None:
+        """At every ``PAGE_EVERY``-th check, the first right after ``people``, someone
+        pages through every list (``_page_through``). A check rather than a rule alone:
+        hypothesis turns a random set of rules off in each example (swarm testing), and
+        the default profile's few examples seldom drew ``page_through``. Viewer (the
+        users first), page size, hashtag and query take turns from ``page_turn`` on."""
+        checks, self.checks = self.checks, self.checks + 1
+        if checks % PAGE_EVERY:
+            return
+        k = self.page_turn + checks // PAGE_EVERY
+        viewers = [*self.users, self.admin, self.moderator]
+        self._page_through(
+            viewers[k % len(viewers)], 1 + k % 3, PAGE_TAGS[k % 2], PAGE_QUERIES[k % 4]
+        )
 
     async def _views(self, w: World, user: int, rows: dict[str, Any]) -> Any:
         try:
