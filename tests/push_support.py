@@ -248,6 +248,10 @@ class FakeApns(FakeH2):
         # A provider token is verified once (its signature cannot change); its age is
         # checked on every request.
         self._verified: dict[str, dict[str, Any]] = {}
+        # Provider tokens issued (iat) before this UNIX time are answered
+        # ExpiredProviderToken, as Apple may for a token it takes as stale.
+        self.expire_issued_before = 0.0
+        self.provider_tokens: list[str] = []  # each distinct provider token, as first seen
 
     def answer(self, headers: dict[str, str], body: bytes) -> Answer:
         status, reason = self._check(headers, body)
@@ -273,7 +277,9 @@ class FakeApns(FakeH2):
                     or token.claims.get("iss") != self.team_id):
                 return 403, "InvalidProviderToken"
             claims = self._verified[auth] = dict(token.claims)
-        if abs(time.time() - int(claims.get("iat", 0))) > 3600:
+            self.provider_tokens.append(auth[7:])
+        issued = int(claims.get("iat", 0))
+        if abs(time.time() - issued) > 3600 or issued < self.expire_issued_before:
             return 403, "ExpiredProviderToken"
         if headers.get("apns-topic") != self.topic:
             return 400, "TopicDisallowed"

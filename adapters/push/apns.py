@@ -13,11 +13,30 @@ token sent to production or the reverse) and ``DeviceTokenNotForTopic`` (a wrong
 MOMENTIC_APNS_TOPIC) are refusals too: one configuration mistake must not delete every
 registered device. A time-bound push (``expires_at``) carries ``apns-expiration``: APNs
 keeps it for a phone that is offline only until then.
+
+A 403 about our credentials, not the device, is a configuration error: no push to that
+environment can go out until it is fixed, so none is refused (lost) for it and no
+device is touched. ``ExpiredProviderToken`` (Apple: the token is older than an hour, or
+this host's clock is off): the provider token is signed afresh (once for all the pushes
+that used the stale one: Apple throttles fresh tokens) and the push sent again at once;
+only if the fresh token is answered the same (the clock) is it an error.
+``InvalidProviderToken`` (a key id, team id or key that do not match, or a bad
+signature), ``MissingProviderToken``, ``BadEnvironmentKeyInToken`` (a key restricted to
+the other environment), and ``BadCertificate`` / ``BadCertificateEnvironment`` (a
+certificate problem, which token authentication cannot have: the URL is not Apple's, or
+a proxy speaks for it): an ordinary retry, counted (the delivery job backs off and is
+given up on after its attempts, as for FCM's refused service account), with an ERROR
+line naming the reason, key id, team id, topic and environment (never the key or the
+token), at most one a minute. The answer is kept ``REFUSAL_KEPT`` seconds per
+environment: the other pushes of the batch get it without a request. Any other 403
+(``Forbidden``: the action is not allowed, a push Apple says not to retry) stays a
+refusal of that push, the device kept.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,10 +53,19 @@ from momentic_core.model.devices import (
     parse_retry_after,
 )
 
+log = logging.getLogger(__name__)
+
 PRODUCTION_URL = "https://api.push.apple.com"
 SANDBOX_URL = "https://api.sandbox.push.apple.com"
 TOKEN_REUSE_SECONDS = 50 * 60
 DEAD_TOKEN_REASONS = frozenset({"Unregistered"})
+# 403 reasons about our credentials (Apple's error strings), not the device: a
+# configuration error, a counted retry (module doc). ExpiredProviderToken is one only
+# when a fresh token gets it too.
+CONFIGURATION_REASONS = frozenset({
+    "InvalidProviderToken", "MissingProviderToken", "ExpiredProviderToken",
+    "BadEnvironmentKeyInToken", "BadCertificate", "BadCertificateEnvironment"})
+REFUSAL_KEPT = 60.0  # seconds a configuration error is answered without asking APNs
 
 
 def apns_payload(m: PushMessage) -> dict[str, Any]:
@@ -72,6 +100,9 @@ class ApnsPushGateway:
         self._verify = verify
         self._clock = clock
         self._token: tuple[float, str] | None = None
+        # Per environment: (answered without asking until, result) of a configuration error
+        self._refused: dict[ApnsEnvironment, tuple[float, PushResult]] = {}
+        self._logged: dict[ApnsEnvironment, float] = {}  # when its error was last logged
         self._clients: dict[ApnsEnvironment, H2Client] = {}
 
     def provider_token(self) -> str:
@@ -96,8 +127,38 @@ class ApnsPushGateway:
 
     async def deliver(self, message: PushMessage) -> PushResult:
         env = message.apns_environment or ApnsEnvironment.PRODUCTION
+        refused = self._refused.get(env)
+        if refused is not None and self._clock() < refused[0]:
+            return refused[1]
+        token = self.provider_token()
+        try:
+            status, answer_headers, reason = await self._post(env, message, token)
+            if status == 403 and reason == "ExpiredProviderToken":
+                if self._token is not None and self._token[1] == token:
+                    self._token = None  # signed afresh, once for all that used it
+                token = self.provider_token()
+                status, answer_headers, reason = await self._post(env, message, token)
+        except H2Unavailable as exc:
+            return PushResult(PushOutcome.RETRY, str(exc))
+        if status == 200:
+            self._refused.pop(env, None)
+            return PushResult(PushOutcome.SENT)
+        if status == 410 or reason in DEAD_TOKEN_REASONS:
+            return PushResult(PushOutcome.INVALID_TOKEN, reason)
+        if status == 429 or status >= 500:
+            return PushResult(PushOutcome.RETRY, reason,
+                              retry_after=parse_retry_after(answer_headers.get("retry-after")),
+                              service_wide=status == 503)
+        if status == 403 and reason in CONFIGURATION_REASONS:
+            return self._configuration_error(env, reason)
+        return PushResult(PushOutcome.REFUSED, reason)
+
+    async def _post(
+        self, env: ApnsEnvironment, message: PushMessage, token: str
+    ) -> tuple[int, dict[str, str], str]:
+        """One request: (status, headers, reason: APNs' or ``HTTP <status>``)."""
         headers = [
-            ("authorization", f"bearer {self.provider_token()}"),
+            ("authorization", f"bearer {token}"),
             ("apns-topic", self.topic),
             ("apns-push-type", "alert"),
             ("apns-priority", "10"),
@@ -107,25 +168,29 @@ class ApnsPushGateway:
         if message.expires_at is not None:  # APNs keeps it for an offline phone until then
             headers.append(("apns-expiration", str(int(message.expires_at.timestamp()))))
         body = json.dumps(apns_payload(message), ensure_ascii=False).encode()
-        try:
-            status, answer_headers, answer = await self._http(env).post(
-                f"{self._paths[env]}/3/device/{message.token}", body, headers)
-        except H2Unavailable as exc:
-            return PushResult(PushOutcome.RETRY, str(exc))
+        status, answer_headers, answer = await self._http(env).post(
+            f"{self._paths[env]}/3/device/{message.token}", body, headers)
         if status == 200:
-            return PushResult(PushOutcome.SENT)
+            return status, answer_headers, ""
         try:
             reason = str(json.loads(answer).get("reason", ""))
         except (ValueError, AttributeError):
             reason = ""
-        reason = reason or f"HTTP {status}"
-        if status == 410 or reason in DEAD_TOKEN_REASONS:
-            return PushResult(PushOutcome.INVALID_TOKEN, reason)
-        if status == 429 or status >= 500:
-            return PushResult(PushOutcome.RETRY, reason,
-                              retry_after=parse_retry_after(answer_headers.get("retry-after")),
-                              service_wide=status == 503)
-        if status == 403 and reason == "ExpiredProviderToken":
-            self._token = None  # made afresh next time
-            return PushResult(PushOutcome.RETRY, reason)
-        return PushResult(PushOutcome.REFUSED, reason)
+        return status, answer_headers, reason or f"HTTP {status}"
+
+    def _configuration_error(self, env: ApnsEnvironment, reason: str) -> PushResult:
+        """A 403 about our credentials: a counted retry, kept REFUSAL_KEPT seconds, and an
+        ERROR line at most once a minute (never the key or the token)."""
+        now = self._clock()
+        result = PushResult(PushOutcome.RETRY, f"provider token refused: {reason}")
+        self._refused[env] = (now + REFUSAL_KEPT, result)
+        last = self._logged.get(env)
+        if last is None or now - last >= REFUSAL_KEPT:
+            self._logged[env] = now
+            log.error(
+                "APNs refuses our provider token: a configuration error (MOMENTIC_APNS_KEY, "
+                "MOMENTIC_APNS_KEY_ID, MOMENTIC_APNS_TEAM_ID, the APNs URL, or this host's "
+                "clock); no push goes to iPhones in this environment until it is fixed",
+                extra={"reason": reason, "key_id": self._key_id, "team_id": self._team_id,
+                       "topic": self.topic, "environment": env.value})
+        return result

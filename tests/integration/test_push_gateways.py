@@ -19,6 +19,8 @@ import pytest
 from joserfc.jwk import RSAKey
 from push_support import FakeApns, FakeFcm, TestCA, p8_key
 
+from adapters.logs import JsonFormatter
+from adapters.push import apns as apns_module
 from adapters.push.apns import ApnsPushGateway
 from adapters.push.fcm import REFUSAL_KEPT, FcmPushGateway
 from adapters.push.h2client import H2Client, H2Unavailable
@@ -105,6 +107,7 @@ async def test_a_time_bound_push_tells_each_service_when_it_expires(
     (400, "DeviceTokenNotForTopic", PushOutcome.REFUSED),
     (400, "BadCollapseId", PushOutcome.REFUSED),
     (413, "PayloadTooLarge", PushOutcome.REFUSED),
+    (403, "Forbidden", PushOutcome.REFUSED),  # the action is not allowed: not retried
     (429, "TooManyRequests", PushOutcome.RETRY),
     (503, "ServiceUnavailable", PushOutcome.RETRY),
     (500, "InternalServerError", PushOutcome.RETRY),
@@ -143,22 +146,133 @@ async def test_apns_retry_after_and_service_wide_answers(
     assert (result.retry_after, result.service_wide) == (retry_after, service_wide)
 
 
-async def test_apns_with_a_wrong_key_or_topic_is_refused(apns: Any, ca: TestCA) -> None:
+async def test_apns_with_a_wrong_topic_is_refused(apns: Any, ca: TestCA) -> None:
     fake, _ = apns
-    stranger = ApnsPushGateway(key_pem=p8_key(), key_id="KEY1234567", team_id="TEAM123456",
-                               topic=TOPIC, sandbox_url=fake.url, verify=ca.client_context())
     wrong_topic = ApnsPushGateway(key_pem=fake.key_pem, key_id="KEY1234567",
                                   team_id="TEAM123456", topic="other", sandbox_url=fake.url,
                                   verify=ca.client_context())
     try:
-        result = await stranger.deliver(_message())
-        assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "InvalidProviderToken")
         result = await wrong_topic.deliver(_message())
         assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "TopicDisallowed")
     finally:
-        await stranger.close()
         await wrong_topic.close()
     assert fake.received == []
+
+
+@pytest.mark.parametrize("wrong", ["key", "key_id", "team_id"])
+async def test_apns_a_refused_provider_token_is_a_counted_retry_and_a_configuration_error(
+    apns: Any, ca: TestCA, caplog: pytest.LogCaptureFixture, wrong: str,
+) -> None:
+    """403 InvalidProviderToken (a key, key id or team id that is not Apple's): our
+    configuration, not the device. No refusal (the push would be lost) and no dead token
+    (the device kept): an ordinary retry, counted by the job; an ERROR line naming the
+    reason, key id, team id and topic, never the key or the token. The answer is kept
+    REFUSAL_KEPT seconds: the batch's other pushes get it without a request, and the log
+    has one line a minute; then APNs is asked again."""
+    fake, _ = apns
+    now = [time.time()]
+    config = {"key": fake.key_pem, "key_id": "KEY1234567", "team_id": "TEAM123456"}
+    config[wrong] = p8_key() if wrong == "key" else "WRONG00000"
+    gateway = ApnsPushGateway(key_pem=config["key"], key_id=config["key_id"],
+                              team_id=config["team_id"], topic=TOPIC, sandbox_url=fake.url,
+                              verify=ca.client_context(), clock=lambda: now[0])
+    try:
+        with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
+            for _ in range(5):
+                result = await gateway.deliver(_message())
+                assert (result.outcome, result.reason) == (
+                    PushOutcome.RETRY, "provider token refused: InvalidProviderToken")
+                assert (result.service_wide, result.retry_after) == (False, None)
+            now[0] += apns_module.REFUSAL_KEPT - 1
+            assert (await gateway.deliver(_message())).outcome is PushOutcome.RETRY
+            assert fake.requests == 1
+            now[0] += 1
+            assert (await gateway.deliver(_message())).outcome is PushOutcome.RETRY
+            assert fake.requests == 2
+        provider_token = gateway.provider_token()
+    finally:
+        await gateway.close()
+    assert fake.received == []
+    errors = [r for r in caplog.records if r.name == "adapters.push.apns"]
+    assert len(errors) == 2 and {r.levelno for r in errors} == {logging.ERROR}
+    assert "configuration error" in errors[0].getMessage()
+    fields = errors[0].__dict__
+    assert (fields["reason"], fields["key_id"], fields["team_id"], fields["topic"]) == (
+        "InvalidProviderToken", config["key_id"], config["team_id"], TOPIC)
+    logged = "\n".join(JsonFormatter().format(r) for r in errors)
+    key_body = "".join(config["key"].splitlines()[1:-1])
+    assert key_body[:40] not in logged.replace("\\n", "")
+    assert provider_token not in logged and IOS not in logged
+
+
+@pytest.mark.parametrize(("reason", "outcome"), [
+    ("MissingProviderToken", PushOutcome.RETRY),
+    ("BadEnvironmentKeyInToken", PushOutcome.RETRY),  # a key for the other environment
+    ("BadCertificate", PushOutcome.RETRY),  # no certificate is ours: not Apple answering
+    ("BadCertificateEnvironment", PushOutcome.RETRY),
+    ("Forbidden", PushOutcome.REFUSED),
+])
+async def test_apns_403s_about_credentials_are_configuration_errors(
+    apns: Any, caplog: pytest.LogCaptureFixture, reason: str, outcome: PushOutcome,
+) -> None:
+    fake, gateway = apns
+    fake.answers[IOS] = (403, reason)
+    with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
+        result = await gateway.deliver(_message())
+    assert result.outcome is outcome
+    errors = [r for r in caplog.records if r.name == "adapters.push.apns"]
+    if outcome is PushOutcome.RETRY:
+        assert result.reason == f"provider token refused: {reason}"
+        assert [r.__dict__["reason"] for r in errors] == [reason]
+    else:
+        assert result.reason == reason and errors == []
+
+
+async def test_apns_an_expired_provider_token_is_signed_afresh_and_sent(
+    apns: Any, ca: TestCA, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """403 ExpiredProviderToken for a token the gateway still reuses (Apple takes it as
+    stale): signed afresh, once for all the pushes that used it, and each push sent at
+    once, no retry and no error."""
+    fake, _ = apns
+    now = [time.time() - 100]
+    gateway = ApnsPushGateway(key_pem=fake.key_pem, key_id="KEY1234567",
+                              team_id="TEAM123456", topic=TOPIC, sandbox_url=fake.url,
+                              verify=ca.client_context(), clock=lambda: now[0])
+    try:
+        assert (await gateway.deliver(_message())).outcome is PushOutcome.SENT
+        fake.expire_issued_before = time.time() - 50
+        now[0] = time.time()
+        with caplog.at_level(logging.WARNING, logger="adapters.push.apns"):
+            results = await asyncio.gather(*(gateway.deliver(_message()) for _ in range(5)))
+        assert [r.outcome for r in results] == [PushOutcome.SENT] * 5
+    finally:
+        await gateway.close()
+    assert len(fake.provider_tokens) == 2, "signed afresh once, not once a push"
+    assert len(fake.received) == 6 and fake.requests == 11
+    assert [r for r in caplog.records if r.name == "adapters.push.apns"] == []
+
+
+async def test_apns_a_fresh_token_answered_expired_is_the_clock_a_configuration_error(
+    apns: Any, ca: TestCA, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """This host's clock two hours off: the fresh token is answered ExpiredProviderToken
+    too. One request again with a fresh token, then a counted retry and an ERROR line."""
+    fake, _ = apns
+    gateway = ApnsPushGateway(key_pem=fake.key_pem, key_id="KEY1234567",
+                              team_id="TEAM123456", topic=TOPIC, sandbox_url=fake.url,
+                              verify=ca.client_context(), clock=lambda: time.time() - 7200)
+    try:
+        with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
+            result = await gateway.deliver(_message())
+            assert (await gateway.deliver(_message())).reason == result.reason
+    finally:
+        await gateway.close()
+    assert (result.outcome, result.reason) == (
+        PushOutcome.RETRY, "provider token refused: ExpiredProviderToken")
+    assert fake.requests == 2 and fake.received == []
+    errors = [r for r in caplog.records if r.name == "adapters.push.apns"]
+    assert [r.__dict__["reason"] for r in errors] == ["ExpiredProviderToken"]
 
 
 async def test_apns_unreachable_is_a_retry(apns: Any) -> None:
