@@ -6,12 +6,15 @@ failures (delta-seconds or an HTTP-date; capped at an hour; an invalid one leave
 backoff), and a 503 for the whole service stops the batch's sends to that service: the
 rest wait for the retry, unsent, and nothing goes out twice; FCM's 429 (a quota that may
 be one phone's) retries that push alone. FCM's token endpoint down is a pause of FCM too
-(no push goes to FCM without a token); its refusal of the service account is counted."""
+(no push goes to FCM without a token); its refusal of the service account is counted, as
+APNs' refusal of our provider token (InvalidProviderToken: the devices kept); an expired
+provider token is signed afresh and the batch delivered."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -22,6 +25,7 @@ import pytest
 from joserfc.jwk import RSAKey
 from push_support import FakeApns, FakeFcm, p8_key
 
+from adapters.logs import JsonFormatter
 from adapters.memory.clock import ManualClock
 from adapters.push.apns import ApnsPushGateway
 from adapters.push.fcm import FcmPushGateway
@@ -53,13 +57,16 @@ class Delivery:
     """Pushes on the real gateways, a worker on ``clock`` and one delivery batch."""
 
     def __init__(self, backend: Adapters, clock: ManualClock, fakes: Any,
-                 concurrency: int, timeout: float = 5) -> None:
+                 concurrency: int, timeout: float = 5,
+                 apns_clock: Callable[[], float] = time.time) -> None:
         apns, fcm = fakes
         self.apns, self.fcm, self.clock = apns, fcm, clock
+        self.ios = ApnsPushGateway(
+            key_pem=apns.key_pem, key_id="KEY1234567", team_id="TEAM123456",
+            topic=TOPIC, production_url=apns.url, sandbox_url=apns.url, timeout=5,
+            clock=apns_clock)
         self.gateway = PlatformPushGateway({
-            Platform.IOS: ApnsPushGateway(
-                key_pem=apns.key_pem, key_id="KEY1234567", team_id="TEAM123456",
-                topic=TOPIC, production_url=apns.url, sandbox_url=apns.url, timeout=5),
+            Platform.IOS: self.ios,
             Platform.ANDROID: FcmPushGateway(fcm.account(), fcm_url=fcm.url,
                                              timeout=timeout),
         }, LoggingPushSender())
@@ -77,6 +84,7 @@ class Delivery:
         """One batch with a device of each platform given, in that order; their tokens.
         ``expires_at``: the messages are time-bound (the moment's)."""
         user = await add_user(self.backend)
+        self.user_id = user.id
         session = await add_session(self.backend, user.id)
         messages = []
         async with self.backend.uow() as tx:
@@ -112,8 +120,9 @@ async def make_delivery(
 ) -> AsyncIterator[Callable[..., Delivery]]:
     made: list[Delivery] = []
 
-    def make(concurrency: int = 100, timeout: float = 5) -> Delivery:
-        made.append(Delivery(backend, clock, fakes, concurrency, timeout))
+    def make(concurrency: int = 100, timeout: float = 5,
+             apns_clock: Callable[[], float] = time.time) -> Delivery:
+        made.append(Delivery(backend, clock, fakes, concurrency, timeout, apns_clock))
         return made[-1]
 
     yield make
@@ -409,3 +418,65 @@ async def test_a_refused_service_account_is_counted_and_logged_not_a_pause(
     assert 1 <= len(errors) <= DELIVER_ATTEMPTS
     assert all(r.levelno == logging.ERROR and "configuration error" in r.getMessage()
                and r.__dict__["error"] == "invalid_grant" for r in errors)
+
+
+async def test_a_refused_provider_token_is_counted_and_logged_and_keeps_the_devices(
+    make_delivery: Callable[..., Delivery], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """APNs answers 403 InvalidProviderToken (our key id is not the key's): a configuration
+    error, not the phones'. No push is refused (lost) for it and no device is deleted:
+    each run is a counted attempt with backoff, the job given up on after
+    DELIVER_ATTEMPTS, with an ERROR line naming the reason, key id, team id and topic and
+    holding no key, provider token or device token; the batch asks APNs at most once a
+    run (the answer is kept a minute), and its Android push goes out."""
+    delivery = make_delivery(1)
+    tokens = await delivery.queue(Platform.IOS, Platform.IOS, Platform.IOS,
+                                  Platform.ANDROID, key="n:11")
+    delivery.apns.key_id = "OTHERKEY00"  # the key Apple has is not ours
+    with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
+        for attempt in range(1, DELIVER_ATTEMPTS + 1):
+            job = await delivery.run()
+            assert job is not None and job.attempts == attempt
+            assert job.last_error is not None
+            assert "provider token refused: InvalidProviderToken" in job.last_error
+            assert "not an attempt" not in job.last_error
+            delivery.clock.advance(timedelta(hours=1))
+    assert job is not None and job.status == "dead"
+    assert 1 <= delivery.apns.requests <= DELIVER_ATTEMPTS
+    assert delivery.received() == Counter([tokens[3]])
+    async with delivery.backend.uow(read_only=True) as tx:
+        kept = await tx.devices.list_for_user(delivery.user_id)
+    assert sorted(d.token for d in kept) == sorted(tokens), "no device deleted"
+    errors = [r for r in caplog.records if r.name == "adapters.push.apns"]
+    assert 1 <= len(errors) <= DELIVER_ATTEMPTS
+    assert all(r.levelno == logging.ERROR and "configuration error" in r.getMessage()
+               and r.__dict__["reason"] == "InvalidProviderToken"
+               and r.__dict__["key_id"] == "KEY1234567"
+               and r.__dict__["team_id"] == "TEAM123456" and r.__dict__["topic"] == TOPIC
+               for r in errors)
+    logged = "\n".join(JsonFormatter().format(r) for r in errors)
+    key_body = "".join(delivery.apns.key_pem.splitlines()[1:-1])
+    assert key_body[:40] not in logged and delivery.ios.provider_token() not in logged
+    assert not any(token in logged for token in tokens)
+
+
+async def test_an_expired_provider_token_is_signed_afresh_and_the_batch_delivered(
+    make_delivery: Callable[..., Delivery], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """APNs answers 403 ExpiredProviderToken for the provider token the gateway still
+    reuses: it is signed afresh once and each push sent in the same run, the job done at
+    attempt 1, nothing logged as an error."""
+    now = [time.time() - 100]
+    delivery = make_delivery(100, apns_clock=lambda: now[0])
+    tokens = await delivery.queue(Platform.IOS, Platform.IOS, Platform.IOS,
+                                  Platform.ANDROID, key="n:12")
+    stale = delivery.ios.provider_token()  # signed 100 s ago
+    delivery.apns.expire_issued_before = time.time() - 50  # Apple takes it as stale
+    now[0] = time.time()
+    with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
+        job = await delivery.run()
+    assert job is not None and job.status == "done" and job.attempts == 1
+    assert delivery.received() == Counter(tokens), "each push once"
+    assert delivery.ios.provider_token() != stale
+    assert len(delivery.apns.provider_tokens) == 2, "signed afresh once, not once a push"
+    assert [r for r in caplog.records if r.name == "adapters.push.apns"] == []
