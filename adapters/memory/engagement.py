@@ -351,6 +351,13 @@ class InMemoryNotificationRepository:
         s = self._s
         if notification.user_id not in s.users:
             raise NotFound("No such user.", code="user_not_found")
+        # What PostgreSQL's foreign keys refuse (notifications_*_fkey in db.py).
+        if notification.actor_id is not None and notification.actor_id not in s.users:
+            raise NotFound("No such user.", code="user_not_found")
+        if notification.video_id is not None and notification.video_id not in s.videos:
+            raise NotFound("No such video.", code="video_not_found")
+        if notification.comment_id is not None and notification.comment_id not in s.comments:
+            raise NotFound("No such comment.", code="comment_not_found")
         if notification.dedupe_key is not None and any(
             n.user_id == notification.user_id and n.dedupe_key == notification.dedupe_key
             for n in s.notifications.values()

@@ -222,13 +222,15 @@ class Moderation:
 
     # ------------------------------------------------------------------ content
 
-    async def _hide(self, tx: UnitOfWork, case: Case, status: VideoStatus) -> None:
-        """Hold (``held``) or remove (``removed``) the target's content."""
+    async def _hide(self, tx: UnitOfWork, case: Case, status: VideoStatus) -> bool:
+        """Hold (``held``) or remove (``removed``) the target's content. False when the
+        content is gone (its author deleted it after the report): nothing to hide, and
+        the case is still decided (the conduct is the point)."""
         if case.target_type is TargetType.VIDEO:
             try:
                 video = await tx.videos.get_for_update(case.target_id)
             except NotFound:
-                return
+                return False
             if video.status in (VideoStatus.READY, VideoStatus.HELD):
                 await tx.videos.update(attrs.evolve(video, status=status))
                 await self._scorer.recompute(tx, [video.author_id])
@@ -240,7 +242,7 @@ class Moderation:
             try:
                 comment = await tx.comments.get_for_update(case.target_id)
             except NotFound:
-                return
+                return False
             if not comment.hidden:
                 await tx.comments.set_hidden(comment.id, True)
                 video = await tx.videos.get(comment.video_id)
@@ -249,14 +251,15 @@ class Moderation:
                 await tx.events.emit(
                     CommentHidden(comment.id, comment.video_id, comment.parent_id, count)
                 )
+        return True
 
-    async def _show(self, tx: UnitOfWork, case: Case) -> None:
-        """Lift a hold, or restore removed content."""
+    async def _show(self, tx: UnitOfWork, case: Case) -> bool:
+        """Lift a hold, or restore removed content. False when the content is gone."""
         if case.target_type is TargetType.VIDEO:
             try:
                 video = await tx.videos.get_for_update(case.target_id)
             except NotFound:
-                return
+                return False
             if video.status in (VideoStatus.HELD, VideoStatus.REMOVED):
                 await tx.videos.update(attrs.evolve(video, status=VideoStatus.READY))
                 await self._scorer.recompute(tx, [video.author_id])
@@ -264,11 +267,12 @@ class Moderation:
             try:
                 comment = await tx.comments.get_for_update(case.target_id)
             except NotFound:
-                return
+                return False
             if comment.hidden:
                 await tx.comments.set_hidden(comment.id, False)
                 video = await tx.videos.get(comment.video_id)
                 await self._scorer.recompute(tx, [video.author_id])
+        return True
 
     # ------------------------------------------------------------------ the queue
 
@@ -357,9 +361,9 @@ class Moderation:
             # Content first, then the owner's row: the order reactions and comments lock
             # in (video, then its author), so the two never deadlock.
             if decision in (Action.DISMISS, Action.WARN):
-                await self._show(tx, case)
+                present = await self._show(tx, case)
             else:
-                await self._hide(tx, case, VideoStatus.REMOVED)
+                present = await self._hide(tx, case, VideoStatus.REMOVED)
             if decision is Action.WARN:
                 await tx.moderation.add_strike(owner.id, case.id, now)
             if decision in (Action.SUSPEND, Action.BAN):
@@ -375,9 +379,14 @@ class Moderation:
                 case_id=case.id, decision=decision.value,
                 suspended_until=until.isoformat() if until else None,
             )
-            target = {"video_id": case.target_id} if case.target_type is TargetType.VIDEO else (
-                {"comment_id": case.target_id}
-                if case.target_type is TargetType.COMMENT else {}
+            # The notice links the content while it is there; one the author deleted
+            # after the report is named by the text alone (a link to nothing would be
+            # refused: notifications reference their video and comment).
+            target = {} if not present else (
+                {"video_id": case.target_id} if case.target_type is TargetType.VIDEO else (
+                    {"comment_id": case.target_id}
+                    if case.target_type is TargetType.COMMENT else {}
+                )
             )
             if decision is not Action.DISMISS:
                 sent.append(await self._notify(

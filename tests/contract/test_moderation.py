@@ -10,9 +10,11 @@ from datetime import date, datetime, timedelta
 import asyncpg
 import attrs
 import pytest
+from config_support import runtime_config
 
-from momentic_core.errors import Conflict, NotFound
-from momentic_core.model.accounts import AccountStatus, Role
+from adapters.memory.clock import ManualClock
+from momentic_core.errors import Conflict, Invalid, NotFound
+from momentic_core.model.accounts import AccountStatus, Principal, Role
 from momentic_core.model.engagement import Comment
 from momentic_core.model.moderation import (
     Action,
@@ -30,8 +32,9 @@ from momentic_core.model.moderation import (
     TargetType,
     UserFilter,
 )
+from momentic_core.services.moderation import Moderation
 
-from .engagement_support import assert_counters_match_rows
+from .engagement_support import assert_counters_match_rows, comment, notify
 from .support import T0, Adapters, add_user, add_video
 
 VIDEO, COMMENT, USER = TargetType.VIDEO, TargetType.COMMENT, TargetType.USER
@@ -837,3 +840,100 @@ async def test_case_contents_come_for_a_whole_page_at_once(backend: Adapters) ->
                 on_comment.video_id) == (COMMENT, comment.id, "rude", "hidden", video.id)
         assert (on_user.type, on_user.id, on_user.status) == (USER, fan.id, "active")
         assert await tx.moderation.contents([]) == {}
+
+
+# ---------------------------------------------------------------- deciding what went
+
+
+def _moderation(backend: Adapters, clock: ManualClock) -> Moderation:
+    return Moderation(uow=backend.uow, clock=clock, config=runtime_config(backend.uow, clock))
+
+
+async def _reported_and_gone(
+    backend: Adapters, clock: ManualClock, kind: str
+) -> tuple[Moderation, Principal, int, int]:
+    """A video or comment reported, then deleted by its author: (service, the admin,
+    the case id, the author's id)."""
+    moderation = _moderation(backend, clock)
+    author, reporter = await add_user(backend), await add_user(backend)
+    admin = await add_user(backend, role=Role.ADMIN)
+    video = await add_video(backend, author.id)
+    target = video.id if kind == "video" else (await comment(backend, author.id, video.id)).id
+    who = Principal(user_id=reporter.id, role=Role.USER, session_id=1)
+    case_id = (await moderation.report(who, kind, target, "spam")).case_id
+    async with backend.uow() as tx:
+        if kind == "video":
+            await tx.videos.delete(video.id)
+        else:
+            await tx.comments.delete(target)
+    staff = Principal(user_id=admin.id, role=Role.ADMIN, session_id=2)
+    return moderation, staff, case_id, author.id
+
+
+@pytest.mark.parametrize("kind", ["video", "comment"])
+@pytest.mark.parametrize("action", ["ban", "suspend", "remove", "warn", "dismiss"])
+async def test_a_case_about_content_its_author_deleted_is_still_decided(
+    backend: Adapters, clock: ManualClock, kind: str, action: str
+) -> None:
+    moderation, admin, case_id, author_id = await _reported_and_gone(backend, clock, kind)
+    duration = timedelta(days=1) if action == "suspend" else None
+    case = await moderation.resolve(admin, case_id, action, "spam", duration)
+    assert (case.status, case.action) == (CaseStatus.RESOLVED, Action(action))
+    async with backend.uow() as tx:
+        owner = await tx.users.get(author_id)
+        notices = await tx.notifications.list(author_id, None, 10)
+        strikes = await tx.moderation.strikes([author_id])
+    expected = {"ban": AccountStatus.BANNED, "suspend": AccountStatus.SUSPENDED}
+    assert owner.status is expected.get(action, AccountStatus.ACTIVE)  # the conduct counts
+    assert strikes == ({author_id: 1} if action == "warn" else {})
+    # The author hears the decision; the notice links nothing (the content is gone).
+    assert [(n.notification.text, n.notification.video_id, n.notification.comment_id)
+            for n in notices] == ([] if action == "dismiss" else [(f"{action}: spam", None, None)])
+
+
+async def test_a_case_about_an_account_deleted_since_goes_with_it(
+    backend: Adapters, clock: ManualClock
+) -> None:
+    moderation, admin, case_id, author_id = await _reported_and_gone(backend, clock, "video")
+    user_case = (await moderation.report(
+        Principal(user_id=admin.user_id, role=Role.ADMIN, session_id=2), "user", author_id,
+        "spam",
+    )).case_id
+    async with backend.uow() as tx:
+        await tx.users.delete(author_id)
+    for gone in (case_id, user_case):
+        with pytest.raises(NotFound) as raised:
+            await moderation.resolve(admin, gone, "ban", "spam")
+        assert raised.value.code == "case_not_found"
+
+
+async def test_a_case_about_a_user_is_decided_and_links_no_content(
+    backend: Adapters, clock: ManualClock
+) -> None:
+    moderation = _moderation(backend, clock)
+    user, reporter = await add_user(backend), await add_user(backend)
+    admin = Principal(user_id=(await add_user(backend, role=Role.ADMIN)).id, role=Role.ADMIN,
+                      session_id=2)
+    who = Principal(user_id=reporter.id, role=Role.USER, session_id=1)
+    case_id = (await moderation.report(who, "user", user.id, "spam")).case_id
+    with pytest.raises(Invalid):
+        await moderation.resolve(admin, case_id, "remove", "spam")
+    await moderation.resolve(admin, case_id, "ban", "spam")
+    async with backend.uow() as tx:
+        assert (await tx.users.get(user.id)).status is AccountStatus.BANNED
+        notices = await tx.notifications.list(user.id, None, 10)
+    assert [(n.notification.video_id, n.notification.comment_id) for n in notices] == [
+        (None, None)
+    ]
+
+
+async def test_a_notification_about_a_video_or_comment_that_is_gone_is_refused(
+    backend: Adapters,
+) -> None:
+    user = await add_user(backend)
+    for fields, code in (({"video_id": 10**9}, "video_not_found"),
+                         ({"comment_id": 10**9}, "comment_not_found"),
+                         ({"actor_id": 10**9}, "user_not_found")):
+        with pytest.raises(NotFound) as raised:
+            await notify(backend, user.id, **fields)
+        assert raised.value.code == code
