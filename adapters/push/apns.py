@@ -10,9 +10,11 @@ again, not before the answer's ``Retry-After`` if it has one (429 TooManyRequest
 one token; 503 ServiceUnavailable or Shutdown is the service's: ``service_wide``); any
 other 4xx: refused, the device kept. ``BadDeviceToken`` (most often a sandbox
 token sent to production or the reverse) and ``DeviceTokenNotForTopic`` (a wrong
-MOMENTIC_APNS_TOPIC) are refusals too: one configuration mistake must not delete every
-registered device. A time-bound push (``expires_at``) carries ``apns-expiration``: APNs
-keeps it for a phone that is offline only until then.
+MOMENTIC_APNS_TOPIC answers it for every device) are refusals too: one configuration
+mistake must not delete every registered device. ``TooManyProviderTokenUpdates`` (429:
+our token re-signed too often) is a retry like any 429; nothing here re-signs on it.
+A time-bound push (``expires_at``) carries ``apns-expiration``: APNs keeps it for a phone
+that is offline only until then.
 
 A 403 about our credentials, not the device, is a configuration error: no push to that
 environment can go out until it is fixed, so none is refused (lost) for it and no
@@ -20,6 +22,8 @@ device is touched. ``ExpiredProviderToken`` (Apple: the token is older than an h
 this host's clock is off): the provider token is signed afresh (once for all the pushes
 that used the stale one: Apple throttles fresh tokens) and the push sent again at once;
 only if the fresh token is answered the same (the clock) is it an error.
+The 400s ``TopicDisallowed``, ``BadTopic`` and ``MissingTopic`` (MOMENTIC_APNS_TOPIC
+is not the key's app) are configuration errors the same way.
 ``InvalidProviderToken`` (a key id, team id or key that do not match, or a bad
 signature), ``MissingProviderToken``, ``BadEnvironmentKeyInToken`` (a key restricted to
 the other environment), and ``BadCertificate`` / ``BadCertificateEnvironment`` (a
@@ -59,12 +63,16 @@ PRODUCTION_URL = "https://api.push.apple.com"
 SANDBOX_URL = "https://api.sandbox.push.apple.com"
 TOKEN_REUSE_SECONDS = 50 * 60
 DEAD_TOKEN_REASONS = frozenset({"Unregistered"})
-# 403 reasons about our credentials (Apple's error strings), not the device: a
-# configuration error, a counted retry (module doc). ExpiredProviderToken is one only
-# when a fresh token gets it too.
-CONFIGURATION_REASONS = frozenset({
-    "InvalidProviderToken", "MissingProviderToken", "ExpiredProviderToken",
-    "BadEnvironmentKeyInToken", "BadCertificate", "BadCertificateEnvironment"})
+# Reasons about our configuration (Apple's error strings), not the device: every push
+# to that environment gets them, so a configuration error, a counted retry (module doc).
+# Reason -> what of ours is refused. The 403s are about our credentials (ExpiredProviderToken
+# is one only when a fresh token gets it too); the 400s about MOMENTIC_APNS_TOPIC.
+CONFIGURATION_REASONS: dict[str, str] = {
+    **dict.fromkeys({"InvalidProviderToken", "MissingProviderToken", "ExpiredProviderToken",
+                     "BadEnvironmentKeyInToken", "BadCertificate",
+                     "BadCertificateEnvironment"}, "provider token"),
+    **dict.fromkeys({"TopicDisallowed", "BadTopic", "MissingTopic"}, "topic"),
+}
 REFUSAL_KEPT = 60.0  # seconds a configuration error is answered without asking APNs
 
 
@@ -149,7 +157,7 @@ class ApnsPushGateway:
             return PushResult(PushOutcome.RETRY, reason,
                               retry_after=parse_retry_after(answer_headers.get("retry-after")),
                               service_wide=status == 503)
-        if status == 403 and reason in CONFIGURATION_REASONS:
+        if status in (400, 403) and reason in CONFIGURATION_REASONS:
             return self._configuration_error(env, reason)
         return PushResult(PushOutcome.REFUSED, reason)
 
@@ -179,18 +187,20 @@ class ApnsPushGateway:
         return status, answer_headers, reason or f"HTTP {status}"
 
     def _configuration_error(self, env: ApnsEnvironment, reason: str) -> PushResult:
-        """A 403 about our credentials: a counted retry, kept REFUSAL_KEPT seconds, and an
-        ERROR line at most once a minute (never the key or the token)."""
+        """An answer about our credentials or topic: a counted retry, kept REFUSAL_KEPT
+        seconds, and an ERROR line at most once a minute (never the key or the token)."""
         now = self._clock()
-        result = PushResult(PushOutcome.RETRY, f"provider token refused: {reason}")
+        what = CONFIGURATION_REASONS[reason]
+        result = PushResult(PushOutcome.RETRY, f"{what} refused: {reason}")
         self._refused[env] = (now + REFUSAL_KEPT, result)
         last = self._logged.get(env)
         if last is None or now - last >= REFUSAL_KEPT:
             self._logged[env] = now
             log.error(
-                "APNs refuses our provider token: a configuration error (MOMENTIC_APNS_KEY, "
-                "MOMENTIC_APNS_KEY_ID, MOMENTIC_APNS_TEAM_ID, the APNs URL, or this host's "
-                "clock); no push goes to iPhones in this environment until it is fixed",
+                "APNs refuses our %s: a configuration error (MOMENTIC_APNS_KEY, "
+                "MOMENTIC_APNS_KEY_ID, MOMENTIC_APNS_TEAM_ID, MOMENTIC_APNS_TOPIC, the APNs "
+                "URL, or this host's clock); no push goes to iPhones in this environment "
+                "until it is fixed", what,
                 extra={"reason": reason, "key_id": self._key_id, "team_id": self._team_id,
                        "topic": self.topic, "environment": env.value})
         return result

@@ -146,17 +146,46 @@ async def test_apns_retry_after_and_service_wide_answers(
     assert (result.retry_after, result.service_wide) == (retry_after, service_wide)
 
 
-async def test_apns_with_a_wrong_topic_is_refused(apns: Any, ca: TestCA) -> None:
+async def test_apns_with_a_wrong_topic_is_a_counted_retry_and_a_configuration_error(
+    apns: Any, ca: TestCA, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """400 TopicDisallowed (MOMENTIC_APNS_TOPIC is not the key's app): every push gets it,
+    so not a refusal (lost): a counted retry, kept REFUSAL_KEPT seconds, one ERROR line."""
     fake, _ = apns
     wrong_topic = ApnsPushGateway(key_pem=fake.key_pem, key_id="KEY1234567",
                                   team_id="TEAM123456", topic="other", sandbox_url=fake.url,
                                   verify=ca.client_context())
     try:
-        result = await wrong_topic.deliver(_message())
-        assert (result.outcome, result.reason) == (PushOutcome.REFUSED, "TopicDisallowed")
+        with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
+            for _ in range(3):
+                result = await wrong_topic.deliver(_message())
+                assert (result.outcome, result.reason) == (
+                    PushOutcome.RETRY, "topic refused: TopicDisallowed")
+        assert fake.requests == 1
     finally:
         await wrong_topic.close()
     assert fake.received == []
+    errors = [r for r in caplog.records if r.name == "adapters.push.apns"]
+    assert len(errors) == 1 and errors[0].levelno == logging.ERROR
+    assert "configuration error" in errors[0].getMessage()
+    assert (errors[0].__dict__["reason"], errors[0].__dict__["topic"]) == (
+        "TopicDisallowed", "other")
+
+
+async def test_apns_too_many_provider_token_updates_is_a_retry_without_re_signing(
+    apns: Any,
+) -> None:
+    """429 TooManyProviderTokenUpdates: a retry that waits (its Retry-After kept), and the
+    provider token is not signed afresh for it: the next push uses the same token."""
+    fake, gateway = apns
+    fake.answers[IOS] = (429, "TooManyProviderTokenUpdates")
+    fake.retry_after[IOS] = "120"
+    for _ in range(3):
+        result = await gateway.deliver(_message())
+        assert (result.outcome, result.reason) == (
+            PushOutcome.RETRY, "TooManyProviderTokenUpdates")
+        assert (result.retry_after, result.service_wide) == (timedelta(seconds=120), False)
+    assert fake.requests == 3 and len(fake.provider_tokens) == 1
 
 
 @pytest.mark.parametrize("wrong", ["key", "key_id", "team_id"])
@@ -205,24 +234,31 @@ async def test_apns_a_refused_provider_token_is_a_counted_retry_and_a_configurat
     assert provider_token not in logged and IOS not in logged
 
 
-@pytest.mark.parametrize(("reason", "outcome"), [
-    ("MissingProviderToken", PushOutcome.RETRY),
-    ("BadEnvironmentKeyInToken", PushOutcome.RETRY),  # a key for the other environment
-    ("BadCertificate", PushOutcome.RETRY),  # no certificate is ours: not Apple answering
-    ("BadCertificateEnvironment", PushOutcome.RETRY),
-    ("Forbidden", PushOutcome.REFUSED),
+@pytest.mark.parametrize(("status", "reason", "outcome", "what"), [
+    (403, "MissingProviderToken", PushOutcome.RETRY, "provider token"),
+    # a key for the other environment
+    (403, "BadEnvironmentKeyInToken", PushOutcome.RETRY, "provider token"),
+    # no certificate is ours: not Apple answering
+    (403, "BadCertificate", PushOutcome.RETRY, "provider token"),
+    (403, "BadCertificateEnvironment", PushOutcome.RETRY, "provider token"),
+    (403, "Forbidden", PushOutcome.REFUSED, ""),
+    # 400s about MOMENTIC_APNS_TOPIC: every push gets them
+    (400, "TopicDisallowed", PushOutcome.RETRY, "topic"),
+    (400, "BadTopic", PushOutcome.RETRY, "topic"),
+    (400, "MissingTopic", PushOutcome.RETRY, "topic"),
 ])
-async def test_apns_403s_about_credentials_are_configuration_errors(
-    apns: Any, caplog: pytest.LogCaptureFixture, reason: str, outcome: PushOutcome,
+async def test_apns_answers_about_our_configuration_are_configuration_errors(
+    apns: Any, caplog: pytest.LogCaptureFixture, status: int, reason: str,
+    outcome: PushOutcome, what: str,
 ) -> None:
     fake, gateway = apns
-    fake.answers[IOS] = (403, reason)
+    fake.answers[IOS] = (status, reason)
     with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
         result = await gateway.deliver(_message())
     assert result.outcome is outcome
     errors = [r for r in caplog.records if r.name == "adapters.push.apns"]
     if outcome is PushOutcome.RETRY:
-        assert result.reason == f"provider token refused: {reason}"
+        assert result.reason == f"{what} refused: {reason}"
         assert [r.__dict__["reason"] for r in errors] == [reason]
     else:
         assert result.reason == reason and errors == []
