@@ -460,6 +460,40 @@ async def test_a_refused_provider_token_is_counted_and_logged_and_keeps_the_devi
     assert not any(token in logged for token in tokens)
 
 
+async def test_a_refused_topic_is_counted_and_logged_and_keeps_the_devices(
+    make_delivery: Callable[..., Delivery], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """APNs answers 400 TopicDisallowed (MOMENTIC_APNS_TOPIC is not the key's app): the
+    same configuration error as a refused provider token: each run a counted attempt, the
+    job dead after DELIVER_ATTEMPTS, no push refused (lost), no device deleted, an ERROR
+    line naming the reason and topic, APNs asked at most once a run, Android sent."""
+    delivery = make_delivery(1)
+    tokens = await delivery.queue(Platform.IOS, Platform.IOS, Platform.IOS,
+                                  Platform.ANDROID, key="n:13")
+    delivery.apns.topic = "com.example.other"  # the key's app is not our topic
+    with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
+        for attempt in range(1, DELIVER_ATTEMPTS + 1):
+            job = await delivery.run()
+            assert job is not None and job.attempts == attempt
+            assert job.last_error is not None
+            assert "topic refused: TopicDisallowed" in job.last_error
+            assert "not an attempt" not in job.last_error
+            delivery.clock.advance(timedelta(hours=1))
+    assert job is not None and job.status == "dead"
+    assert 1 <= delivery.apns.requests <= DELIVER_ATTEMPTS
+    assert delivery.received() == Counter([tokens[3]])
+    async with delivery.backend.uow(read_only=True) as tx:
+        kept = await tx.devices.list_for_user(delivery.user_id)
+    assert sorted(d.token for d in kept) == sorted(tokens), "no device deleted"
+    errors = [r for r in caplog.records if r.name == "adapters.push.apns"]
+    assert 1 <= len(errors) <= DELIVER_ATTEMPTS
+    assert all(r.levelno == logging.ERROR and "configuration error" in r.getMessage()
+               and r.__dict__["reason"] == "TopicDisallowed" and r.__dict__["topic"] == TOPIC
+               for r in errors)
+    assert not any(token in "\n".join(JsonFormatter().format(r) for r in errors)
+                   for token in tokens)
+
+
 async def test_an_expired_provider_token_is_signed_afresh_and_the_batch_delivered(
     make_delivery: Callable[..., Delivery], caplog: pytest.LogCaptureFixture,
 ) -> None:
