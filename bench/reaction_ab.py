@@ -28,7 +28,6 @@ import os
 from typing import Any
 
 import aiohttp
-import asyncpg
 import run
 import sqlcapture
 import wrk
@@ -52,21 +51,12 @@ def _server_with(environ: dict[str, str], pythonpath: str) -> Server:
 
 
 async def _pgbench(env: run.Env, seconds: float) -> dict[str, Any]:
-    uid, vid = env.signed_in[-1], env.reaction_videos[len(env.reaction_videos) // 2]
-    warmup = [("PUT", f"/v1/videos/{v}/reaction", {"kind": "heart"})
-              for v in env.reaction_videos[:2]]
-    conn = await asyncpg.connect(env.url)
-    try:
-        author = int(await conn.fetchval("SELECT author_id FROM videos WHERE id = $1", vid))
-    finally:
-        await conn.close()
+    uid, vid, warmup, variables = await run.reaction_capture(env)
     async with sqlcapture.in_process_app(env.environ) as client:
         captured = await sqlcapture.capture(
             client, "reactions", "PUT", f"/v1/videos/{vid}/reaction", env.headers[uid],
             {"kind": "flame"}, 1, warmup)
-    n = env.size.users
-    script = sqlcapture.pgbench_script(
-        captured, {uid: ("uid", 1, n), vid: ("vid", 1, env.size.videos), author: ("aid", 1, n)})
+    script = sqlcapture.pgbench_script(captured, variables)
     clients = int(POOL_SIZE) * len(env.server.worker_pids())
     load = os.getloadavg()
     result = await asyncio.to_thread(sqlcapture.run_pgbench, env.url, script, clients, seconds)

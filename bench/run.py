@@ -349,6 +349,28 @@ def wrk_plan(env: Env) -> dict[str, tuple[list[str], list[dict[str, str]]]]:
     }
 
 
+async def reaction_capture(
+    env: Env,
+) -> tuple[int, int, list[tuple[str, str, Any]], dict[int, tuple[str, int, int]]]:
+    """The reaction pgbench replays: (user, video, warm-up requests, pgbench variables).
+    A new reaction (the user's first on that video), captured once after two new
+    reactions on other videos (warm caches): what most of the random (user, video) pairs
+    of the load are, and of pgbench's too. The video's author is drawn too (its rating,
+    its notification): with the captured one, every pgbench client would queue on that
+    one user's row."""
+    uid, vid = env.signed_in[-1], env.reaction_videos[len(env.reaction_videos) // 2]
+    warmup = [("PUT", f"/v1/videos/{v}/reaction", {"kind": "heart"})
+              for v in env.reaction_videos[:2]]
+    conn = await asyncpg.connect(env.url)
+    try:
+        author = int(await conn.fetchval("SELECT author_id FROM videos WHERE id = $1", vid))
+    finally:
+        await conn.close()
+    n = env.size.users
+    return uid, vid, warmup, {uid: ("uid", 1, n), vid: ("vid", 1, env.size.videos),
+                              author: ("aid", 1, n)}
+
+
 def login_spec(env: Env) -> str:
     """k6's spec of password-grant sign-ins, round-robin over the signed-in users (each
     from its own address)."""
@@ -729,24 +751,10 @@ class Suite:
 
     async def reactions(self, env: Env) -> None:
         self.log("   reactions: PUT /v1/videos/{id}/reaction, random user, video, kind")
-        # A new reaction (the user's first on that video), captured once after two new
-        # reactions on other videos (warm caches): what most of the random (user, video)
-        # pairs of the load are, and of pgbench's too. The video's author is drawn too
-        # (its rating, its notification): with the captured one, every pgbench client
-        # would queue on that one user's row.
-        uid, vid = env.signed_in[-1], env.reaction_videos[len(env.reaction_videos) // 2]
-        warmup = [("PUT", f"/v1/videos/{v}/reaction", {"kind": "heart"})
-                  for v in env.reaction_videos[:2]]
-        conn = await asyncpg.connect(env.url)
-        try:
-            author = int(await conn.fetchval("SELECT author_id FROM videos WHERE id = $1", vid))
-        finally:
-            await conn.close()
-        n = env.size.users
+        uid, vid, warmup, variables = await reaction_capture(env)
         pg = await self.pgbench(
             env, "reactions", "PUT", f"/v1/videos/{vid}/reaction", uid, {"kind": "flame"},
-            {uid: ("uid", 1, n), vid: ("vid", 1, env.size.videos), author: ("aid", 1, n)},
-            repeat=1, warmup=warmup,
+            variables, repeat=1, warmup=warmup,
         )
         spec = env.spec([{"name": "reaction", "kind": "reaction",
                           "video_ids": env.reaction_videos}])

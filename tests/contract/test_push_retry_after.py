@@ -420,25 +420,32 @@ async def test_a_refused_service_account_is_counted_and_logged_not_a_pause(
                and r.__dict__["error"] == "invalid_grant" for r in errors)
 
 
-async def test_a_refused_provider_token_is_counted_and_logged_and_keeps_the_devices(
+@pytest.mark.parametrize(("misconfigured", "attribute", "value", "refused"), [
+    # the key Apple has is not ours: 403 InvalidProviderToken
+    ("provider token", "key_id", "OTHERKEY00", "InvalidProviderToken"),
+    # the key's app is not our topic (MOMENTIC_APNS_TOPIC): 400 TopicDisallowed
+    ("topic", "topic", "com.example.other", "TopicDisallowed"),
+])
+async def test_a_refused_configuration_is_counted_and_logged_and_keeps_the_devices(
     make_delivery: Callable[..., Delivery], caplog: pytest.LogCaptureFixture,
+    misconfigured: str, attribute: str, value: str, refused: str,
 ) -> None:
-    """APNs answers 403 InvalidProviderToken (our key id is not the key's): a configuration
-    error, not the phones'. No push is refused (lost) for it and no device is deleted:
-    each run is a counted attempt with backoff, the job given up on after
-    DELIVER_ATTEMPTS, with an ERROR line naming the reason, key id, team id and topic and
-    holding no key, provider token or device token; the batch asks APNs at most once a
-    run (the answer is kept a minute), and its Android push goes out."""
+    """APNs refuses our configuration, not a device (403 InvalidProviderToken: the
+    provider token; 400 TopicDisallowed: the topic): each run a counted attempt, never a
+    pause, the job dead after DELIVER_ATTEMPTS, no push refused (lost), no device
+    deleted, an ERROR line naming the reason, key id, team and topic and holding no key,
+    provider token or device token; the batch asks APNs at most once a run (the answer
+    is kept a minute), and its Android push goes out."""
     delivery = make_delivery(1)
     tokens = await delivery.queue(Platform.IOS, Platform.IOS, Platform.IOS,
-                                  Platform.ANDROID, key="n:11")
-    delivery.apns.key_id = "OTHERKEY00"  # the key Apple has is not ours
+                                  Platform.ANDROID, key=f"n:{misconfigured}")
+    setattr(delivery.apns, attribute, value)
     with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
         for attempt in range(1, DELIVER_ATTEMPTS + 1):
             job = await delivery.run()
             assert job is not None and job.attempts == attempt
             assert job.last_error is not None
-            assert "provider token refused: InvalidProviderToken" in job.last_error
+            assert f"{misconfigured} refused: {refused}" in job.last_error
             assert "not an attempt" not in job.last_error
             delivery.clock.advance(timedelta(hours=1))
     assert job is not None and job.status == "dead"
@@ -450,7 +457,7 @@ async def test_a_refused_provider_token_is_counted_and_logged_and_keeps_the_devi
     errors = [r for r in caplog.records if r.name == "adapters.push.apns"]
     assert 1 <= len(errors) <= DELIVER_ATTEMPTS
     assert all(r.levelno == logging.ERROR and "configuration error" in r.getMessage()
-               and r.__dict__["reason"] == "InvalidProviderToken"
+               and r.__dict__["reason"] == refused
                and r.__dict__["key_id"] == "KEY1234567"
                and r.__dict__["team_id"] == "TEAM123456" and r.__dict__["topic"] == TOPIC
                for r in errors)
@@ -458,40 +465,6 @@ async def test_a_refused_provider_token_is_counted_and_logged_and_keeps_the_devi
     key_body = "".join(delivery.apns.key_pem.splitlines()[1:-1])
     assert key_body[:40] not in logged and delivery.ios.provider_token() not in logged
     assert not any(token in logged for token in tokens)
-
-
-async def test_a_refused_topic_is_counted_and_logged_and_keeps_the_devices(
-    make_delivery: Callable[..., Delivery], caplog: pytest.LogCaptureFixture,
-) -> None:
-    """APNs answers 400 TopicDisallowed (MOMENTIC_APNS_TOPIC is not the key's app): the
-    same configuration error as a refused provider token: each run a counted attempt, the
-    job dead after DELIVER_ATTEMPTS, no push refused (lost), no device deleted, an ERROR
-    line naming the reason and topic, APNs asked at most once a run, Android sent."""
-    delivery = make_delivery(1)
-    tokens = await delivery.queue(Platform.IOS, Platform.IOS, Platform.IOS,
-                                  Platform.ANDROID, key="n:13")
-    delivery.apns.topic = "com.example.other"  # the key's app is not our topic
-    with caplog.at_level(logging.ERROR, logger="adapters.push.apns"):
-        for attempt in range(1, DELIVER_ATTEMPTS + 1):
-            job = await delivery.run()
-            assert job is not None and job.attempts == attempt
-            assert job.last_error is not None
-            assert "topic refused: TopicDisallowed" in job.last_error
-            assert "not an attempt" not in job.last_error
-            delivery.clock.advance(timedelta(hours=1))
-    assert job is not None and job.status == "dead"
-    assert 1 <= delivery.apns.requests <= DELIVER_ATTEMPTS
-    assert delivery.received() == Counter([tokens[3]])
-    async with delivery.backend.uow(read_only=True) as tx:
-        kept = await tx.devices.list_for_user(delivery.user_id)
-    assert sorted(d.token for d in kept) == sorted(tokens), "no device deleted"
-    errors = [r for r in caplog.records if r.name == "adapters.push.apns"]
-    assert 1 <= len(errors) <= DELIVER_ATTEMPTS
-    assert all(r.levelno == logging.ERROR and "configuration error" in r.getMessage()
-               and r.__dict__["reason"] == "TopicDisallowed" and r.__dict__["topic"] == TOPIC
-               for r in errors)
-    assert not any(token in "\n".join(JsonFormatter().format(r) for r in errors)
-                   for token in tokens)
 
 
 async def test_an_expired_provider_token_is_signed_afresh_and_the_batch_delivered(
